@@ -1,0 +1,226 @@
+#!/usr/bin/env node
+// The command line: a thin layer over the library. The only place that prints final errors
+// and calls process.exit. Exit codes (README "Exit codes"):
+//   0 all ok · 1 internal error · 2 a host failed · 3 a host was unreachable (none failed)
+//   4 bad input (inventory, playbook, vars: nothing was contacted) · 5 bad command line · 130 interrupted
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command as Cli, CommanderError, Option } from 'commander';
+import { FerryError, ValidationError, formatProblem } from './errors.js';
+import type { Reporter } from './events.js';
+import { builtinModules } from '../tasks/index.js';
+import { moduleDoc, moduleList } from './doc.js';
+import { runAdhoc, runPlaybookFile, gatherFactsFor, type CommonRunOptions } from './api.js';
+import { loadInventory, inventoryToAnsibleList } from './inventory/index.js';
+import { JsonReporter, TeeReporter } from './reporter/json.js';
+import { ListrReporter } from './reporter/listr.js';
+import { PlainReporter } from './reporter/plain.js';
+import { parseExtraVarArg } from './vars.js';
+import { loadYamlFile } from './yaml-source.js';
+
+const EXIT_BAD_INPUT = 4;
+const EXIT_USAGE = 5;
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    return pkg.version;
+  } catch {
+    return 'dev';
+  }
+}
+
+interface RunFlags {
+  inventory: string[];
+  check?: boolean;
+  diff?: boolean;
+  limit?: string;
+  extraVars: string[];
+  forks: string;
+  tags?: string;
+  skipTags?: string;
+  startAtTask?: string;
+  resume?: boolean;
+  json?: string | boolean;
+  acceptNewHosts?: boolean;
+  forceHandlers?: boolean;
+  verbose?: boolean;
+  become?: boolean;
+  sshConfig?: string;
+  plain?: boolean;
+}
+
+function makeReporter(f: RunFlags): Reporter {
+  const human = (): Reporter =>
+    process.stdout.isTTY && !f.plain && !f.verbose
+      ? new ListrReporter({ diff: f.diff })
+      : new PlainReporter({ color: process.stdout.isTTY && !process.env.NO_COLOR, diff: f.diff, verbose: f.verbose });
+  if (f.json === true) return new JsonReporter(process.stdout);
+  if (typeof f.json === 'string') return new TeeReporter([human(), new JsonReporter(f.json)]);
+  return human();
+}
+
+function extraVars(f: RunFlags): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const e of f.extraVars) {
+    try {
+      Object.assign(out, parseExtraVarArg(e, (p) => loadYamlFile(resolve(p), p)));
+    } catch (err) {
+      if (err instanceof ValidationError) throw err;
+      throw new ValidationError([{ message: (err as Error).message, hint: 'use -e key=value, -e @vars.yaml or -e \'{"k": "v"}\'' }]);
+    }
+  }
+  return out;
+}
+
+function common(f: RunFlags): CommonRunOptions {
+  const forks = Number(f.forks);
+  if (!Number.isInteger(forks) || forks < 1) throw new CommanderError(EXIT_USAGE, 'ferry.forks', `--forks must be a positive whole number, got ${f.forks}`);
+  return {
+    inventory: f.inventory.length ? f.inventory : [],
+    check: f.check,
+    diff: f.diff,
+    limit: f.limit,
+    extraVars: extraVars(f),
+    forks,
+    tags: f.tags?.split(',').map((s) => s.trim()).filter(Boolean),
+    skipTags: f.skipTags?.split(',').map((s) => s.trim()).filter(Boolean),
+    startAtTask: f.startAtTask,
+    resume: f.resume,
+    acceptNewHosts: f.acceptNewHosts,
+    forceHandlers: f.forceHandlers,
+    sshConfigFile: f.sshConfig,
+    reporter: makeReporter(f),
+  };
+}
+
+function addRunOptions(c: Cli): Cli {
+  return c
+    .option('-i, --inventory <path>', 'inventory file or folder (repeatable)', collect, [])
+    .option('-C, --check', 'plan only: report what would change, change nothing')
+    .option('-D, --diff', 'show the before/after of files a task changes')
+    .option('-l, --limit <pattern>', 'further limit the hosts (patterns as in Ansible)')
+    .option('-e, --extra-vars <vars>', 'key=value, @file.yaml or a JSON mapping; highest precedence (repeatable)', collect, [])
+    .option('-f, --forks <n>', 'how many hosts at once', '10')
+    .option('--accept-new-hosts', 'record the key of a host not yet in known_hosts (a changed key is still refused)')
+    .addOption(new Option('--json [file]', 'NDJSON events to stdout, or to FILE alongside the normal output'))
+    .option('--plain', 'plain lines even on a TTY')
+    .option('-v, --verbose', 'show each planned step')
+    .option('--ssh-config <file>', 'ssh config file to honour (default ~/.ssh/config)');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = new Cli('ferry')
+    .description('agentless task runner over SSH; moves Xen guests to KVM')
+    .version(version())
+    .exitOverride()
+    .showHelpAfterError();
+  let exitCode = 0;
+
+  addRunOptions(
+    program
+      .command('run')
+      .description('run a playbook')
+      .argument('<playbook>', 'playbook YAML file')
+      .option('-t, --tags <tags>', 'only tasks with these tags (comma separated)')
+      .option('--skip-tags <tags>', 'skip tasks with these tags')
+      .option('--start-at-task <name>', 'start at the first task with this name')
+      .option('--resume', 'continue the last failed run of this playbook from the first task not completed on each host')
+      .option('--force-handlers', 'run notified handlers also on hosts that failed'),
+  ).action(async (playbook: string, f: RunFlags) => {
+    const o = common(f);
+    try {
+      exitCode = (await runPlaybookFile(playbook, o)).exitCode;
+    } finally {
+      await o.reporter?.close();
+    }
+  });
+
+  addRunOptions(
+    program
+      .command('exec')
+      .description('run one module ad hoc on the hosts matching a pattern (like `ansible -m`)')
+      .argument('<pattern>', 'host pattern')
+      .requiredOption('-m, --module <name>', 'module name (see ferry doc)')
+      .option('-a, --args <args>', 'module arguments: free form (command), key=value pairs, or a YAML/JSON mapping')
+      .option('-b, --become', 'run with sudo'),
+  ).action(async (pattern: string, f: RunFlags & { module: string; args?: string }) => {
+    const o = common(f);
+    try {
+      exitCode = (await runAdhoc(pattern, f.module, f.args, { ...o, become: f.become })).exitCode;
+    } finally {
+      await o.reporter?.close();
+    }
+  });
+
+  program
+    .command('inventory')
+    .description('show an inventory as `ansible-inventory` does')
+    .option('-i, --inventory <path>', 'inventory file or folder (repeatable)', collect, [])
+    .option('--list', 'groups, members and each host\'s variables as JSON (the default)')
+    .option('--host <name>', 'one host\'s variables as JSON')
+    .action((f: { inventory: string[]; host?: string }) => {
+      const inv = loadInventory(f.inventory);
+      const list = inventoryToAnsibleList(inv) as { _meta: { hostvars: Record<string, unknown> } };
+      const out = f.host ? list._meta.hostvars[f.host] ?? {} : list;
+      process.stdout.write(JSON.stringify(out, null, 4) + '\n');
+    });
+
+  addRunOptions(
+    program.command('facts').description('gather facts from the hosts matching a pattern and print them as JSON').argument('<pattern>', 'host pattern'),
+  ).action(async (pattern: string, f: RunFlags) => {
+    const o = common(f);
+    const r = await gatherFactsFor(pattern, o);
+    process.stdout.write(JSON.stringify(r.facts, null, 2) + '\n');
+    exitCode = r.exitCode;
+  });
+
+  program
+    .command('doc')
+    .description('list the modules, or show one module\'s parameters, result and example')
+    .argument('[module]', 'module name')
+    .action((name?: string) => {
+      const mods = builtinModules();
+      if (!name) {
+        process.stdout.write(moduleList(mods) + '\n');
+        return;
+      }
+      const m = mods.get(name);
+      if (!m) throw new ValidationError([{ message: `no module named '${name}'`, hint: `'ferry doc' lists them: ${mods.names().join(', ')}` }]);
+      process.stdout.write(moduleDoc(m) + '\n');
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code !== 'commander.executeSubCommandAsync') process.stderr.write(e.code.startsWith('ferry.') ? `ferry: ${e.message}\n` : '');
+      return EXIT_USAGE;
+    }
+    if (e instanceof ValidationError) {
+      process.stderr.write(`ferry: bad input, nothing was run:\n${e.problems.map((p) => '  ' + formatProblem(p).replace(/\n/g, '\n  ')).join('\n')}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    if (e instanceof FerryError) {
+      process.stderr.write(`ferry: ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`ferry: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+process.on('SIGINT', () => process.exit(130));
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`ferry: internal error: ${String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,702 @@
+// Scheduling: plays over hosts with p-queue (forks), linear or free strategy, blocks, handlers,
+// loops, retries, check mode (plan only), the recap, and resume state.
+import { resolve } from 'node:path';
+import PQueue from 'p-queue';
+import { secret } from './command.js';
+import { FerryError, TaskFailedError, TemplateError, UnreachableError, ValidationError, formatLoc } from './errors.js';
+import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Reporter, type TaskStatus } from './events.js';
+import { evaluateBool } from './expr/index.js';
+import { factsCommand, factsVars, parseFacts, type Facts } from './facts/index.js';
+import { runSteps, type Diff, type ModuleRegistry, type PeerHost, type Plan } from './module.js';
+import { parseParams } from './playbook/params.js';
+import { loadTaskFile } from './playbook/load.js';
+import type { BlockNode, CommonKeywords, Condition, IncludeNode, Node, Play, Playbook, TaskNode } from './playbook/model.js';
+import { RunState } from './state.js';
+import { createTaskContext } from './task-context.js';
+import { renderDeep, renderString } from './template.js';
+import type { BecomeOptions, Transport } from './transport/types.js';
+import { mergeVars, resolveVarTemplates } from './vars.js';
+import { loadYamlFile } from './yaml-source.js';
+
+type Obj = Record<string, unknown>;
+
+/** The result key through which a module (`set`) sets host variables. */
+export const SET_VARS_KEY = 'ferry_set_vars';
+
+/** What the engine needs from an inventory. */
+export interface InventoryView {
+  /** Hosts matching a pattern, in inventory order; throws ValidationError when none match. */
+  resolve(pattern: string): string[];
+  /** The host's merged inventory variables (including inventory_hostname, group_names). */
+  hostVars(host: string): Obj;
+  /** Group name → member hosts (for the `groups` variable). */
+  groups(): Record<string, string[]>;
+  /** All host names. */
+  hostNames(): string[];
+}
+
+/** Opens a transport for an inventory host from its variables. */
+export type TransportFactory = (host: string, vars: Obj) => Transport;
+
+/** Options of a playbook run. */
+export interface EngineOptions {
+  inventory: InventoryView;
+  modules: ModuleRegistry;
+  transports: TransportFactory;
+  check?: boolean;
+  diff?: boolean;
+  forks?: number;
+  limit?: string;
+  extraVars?: Obj;
+  tags?: string[];
+  skipTags?: string[];
+  startAtTask?: string;
+  forceHandlers?: boolean;
+  reporter?: Reporter;
+  /** Where run state is kept for --resume (default .ferry/runs under the working directory). */
+  stateDir?: string;
+  resume?: boolean;
+  /** An identity for the run state (playbook path + inventory), so --resume finds the right one. */
+  runKey?: string;
+}
+
+/** The outcome of a run. */
+export interface RunSummary {
+  recap: Record<string, HostRecap>;
+  /** 0 all ok; 2 a host failed; 3 a host was unreachable (and none failed). See README "Exit codes". */
+  exitCode: number;
+  /** Registered and set values per host at the end (for library users). */
+  hostValues: Record<string, Obj>;
+}
+
+interface HostState {
+  name: string;
+  failed: boolean;
+  unreachable: boolean;
+  ended: boolean;
+  registered: Obj;
+  notified: Set<string>;
+  facts?: Obj;
+  /** In check mode: an earlier task would have changed something on this host. */
+  wouldChange: boolean;
+}
+
+/** Keywords inherited from enclosing blocks and includes. */
+interface Inherited {
+  when: Condition[];
+  become?: boolean;
+  becomeUser?: string;
+  tags: string[];
+  vars: Obj[];
+  ignoreErrors?: boolean;
+  delegateTo?: string;
+  chroot?: string;
+  anyErrorsFatal?: boolean;
+  checkMode?: boolean;
+  noLog?: boolean;
+}
+
+interface TaskOutcome {
+  status: TaskStatus;
+  result: Obj;
+  msg?: string;
+  ignored?: boolean;
+  diff?: Diff[];
+}
+
+function inherit(inh: Inherited, n: CommonKeywords): Inherited {
+  return {
+    when: [...inh.when, ...n.when],
+    become: n.become ?? inh.become,
+    becomeUser: n.becomeUser ?? inh.becomeUser,
+    tags: [...inh.tags, ...n.tags],
+    vars: Object.keys(n.vars).length ? [...inh.vars, n.vars] : inh.vars,
+    ignoreErrors: n.ignoreErrors ?? inh.ignoreErrors,
+    delegateTo: n.delegateTo ?? inh.delegateTo,
+    chroot: n.chroot ?? inh.chroot,
+    anyErrorsFatal: n.anyErrorsFatal ?? inh.anyErrorsFatal,
+    checkMode: n.checkMode ?? inh.checkMode,
+    noLog: n.noLog ?? inh.noLog,
+  };
+}
+
+function errorMessage(e: unknown): string {
+  if (e instanceof TemplateError || e instanceof ValidationError || e instanceof FerryError) return e.message;
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  return String(e);
+}
+
+/** Splits hosts into serial batches (a number, a percentage, or a list whose last size repeats). */
+export function serialBatches(hosts: string[], serial: (number | string)[] | undefined): string[][] {
+  if (!serial || serial.length === 0) return [hosts];
+  const sizes = serial.map((s) => {
+    const n = typeof s === 'string' && s.endsWith('%') ? Math.floor((hosts.length * Number(s.slice(0, -1))) / 100) : Number(s);
+    return Math.max(1, n);
+  });
+  const out: string[][] = [];
+  let i = 0;
+  let k = 0;
+  while (i < hosts.length) {
+    const size = sizes[Math.min(k, sizes.length - 1)]!;
+    out.push(hosts.slice(i, i + size));
+    i += size;
+    k++;
+  }
+  return out;
+}
+
+/** Runs a loaded playbook against an inventory. */
+export class Engine {
+  private readonly reporter: Reporter;
+  private readonly queue: PQueue;
+  private readonly transports = new Map<string, Transport>();
+  private readonly connecting = new Map<string, Promise<Transport>>();
+  private readonly hosts = new Map<string, HostState>();
+  private readonly recap: Record<string, HostRecap> = {};
+  private startAtFound: boolean;
+  private readonly check: boolean;
+  private state?: RunState;
+
+  constructor(private readonly o: EngineOptions) {
+    this.reporter = o.reporter ?? silentReporter;
+    this.queue = new PQueue({ concurrency: Math.max(1, o.forks ?? 10) });
+    this.startAtFound = !o.startAtTask;
+    this.check = o.check ?? false;
+  }
+
+  private emit(ev: FerryEvent): void {
+    this.reporter.emit(ev);
+  }
+
+  private host(name: string): HostState {
+    let h = this.hosts.get(name);
+    if (!h) {
+      h = { name, failed: false, unreachable: false, ended: false, registered: {}, notified: new Set(), wouldChange: false };
+      this.hosts.set(name, h);
+      this.recap[name] = emptyRecap();
+    }
+    return h;
+  }
+
+  /** Runs every play; always closes connections. */
+  async run(pb: Playbook): Promise<RunSummary> {
+    const started = Date.now();
+    this.emit({ type: 'run_start', playbook: pb.file, check: this.check, time: new Date().toISOString() });
+    if (!this.check) {
+      this.state = new RunState(this.o.stateDir ?? resolve('.ferry/runs'), this.o.runKey ?? pb.file);
+      if (this.o.resume) this.state.loadPrevious();
+      else this.state.start();
+    }
+    try {
+      for (const play of pb.plays) await this.runPlay(play);
+    } finally {
+      await Promise.allSettled([...this.transports.values()].map((t) => t.close()));
+    }
+    this.emit({ type: 'recap', hosts: this.recap, durationMs: Date.now() - started });
+    const values = Object.values(this.recap);
+    const exitCode = values.some((r) => r.failed > 0) ? 2 : values.some((r) => r.unreachable > 0) ? 3 : 0;
+    this.state?.finish(exitCode === 0);
+    const hostValues: Record<string, Obj> = {};
+    for (const [n, h] of this.hosts) hostValues[n] = h.registered;
+    return { recap: this.recap, exitCode, hostValues };
+  }
+
+  private async runPlay(play: Play): Promise<void> {
+    let hosts = this.o.inventory.resolve(play.hosts);
+    if (this.o.limit) {
+      const allowed = new Set(this.o.inventory.resolve(this.o.limit));
+      hosts = hosts.filter((h) => allowed.has(h));
+    }
+    this.emit({ type: 'play_start', play: play.name, hosts, loc: formatLoc(play.loc) });
+    if (hosts.length === 0) return;
+    if (!this.playSelected(play)) return;
+    const varsFiles: Obj = {};
+    for (const f of play.varsFiles) {
+      const data = loadYamlFile(resolve(play.baseDir, f), f);
+      if (data && typeof data === 'object' && !Array.isArray(data)) Object.assign(varsFiles, data);
+      else throw new ValidationError([{ loc: play.loc, message: `vars_files: ${f} must hold a mapping` }]);
+    }
+    for (const h of hosts) {
+      const st = this.host(h);
+      st.failed = false;
+      st.ended = false;
+    }
+    for (const batch of serialBatches(hosts, play.serial)) {
+      const ctx: PlayRun = { play, batch, varsFiles, aborted: false };
+      if (play.gatherFacts) await this.gatherFacts(ctx);
+      const inh: Inherited = {
+        when: [],
+        become: play.become,
+        becomeUser: play.becomeUser,
+        tags: play.tags,
+        vars: [],
+        anyErrorsFatal: play.anyErrorsFatal,
+      };
+      if (play.strategy === 'free') await Promise.all(batch.map((h) => this.runNodes(ctx, play.tasks, [h], inh)));
+      else await this.runNodes(ctx, play.tasks, batch, inh);
+      await this.runHandlers(ctx, batch);
+      if (ctx.aborted) break;
+    }
+  }
+
+  private playSelected(play: Play): boolean {
+    // A play's tags are inherited by its tasks; selection happens per task.
+    return play.tasks.length > 0 || play.handlers.length > 0;
+  }
+
+  private active(hosts: string[]): string[] {
+    return hosts.filter((h) => {
+      const s = this.host(h);
+      return !s.failed && !s.unreachable && !s.ended;
+    });
+  }
+
+  private async gatherFacts(ctx: PlayRun): Promise<void> {
+    const hosts = this.active(ctx.batch).filter((h) => !this.host(h).facts);
+    if (!hosts.length) return;
+    this.emit({ type: 'task_start', play: ctx.play.name, task: 'Gathering facts', module: 'gather_facts', loc: formatLoc(ctx.play.loc), hosts });
+    await Promise.all(
+      hosts.map((h) =>
+        this.queue.add(async () => {
+          const t0 = Date.now();
+          try {
+            const t = await this.transport(h);
+            const r = await t.run(factsCommand(), { become: false });
+            this.host(h).facts = parseFacts(r.stdout) as unknown as Obj;
+            this.result(ctx, h, 'Gathering facts', 'gather_facts', { status: 'ok', result: {} }, t0);
+          } catch (e) {
+            this.result(ctx, h, 'Gathering facts', 'gather_facts', this.failure(e), t0);
+          }
+        }),
+      ),
+    );
+  }
+
+  private tagged(tags: string[]): boolean {
+    const set = new Set(tags);
+    const only = this.o.tags ?? [];
+    const skip = this.o.skipTags ?? [];
+    if (skip.some((t) => set.has(t) || (t === 'all' && !set.has('always')))) return false;
+    if (set.has('never') && !only.some((t) => set.has(t))) return false;
+    if (only.length === 0 || only.includes('all')) return true;
+    if (set.has('always')) return true;
+    if (only.includes('tagged') && set.size > 0) return true;
+    if (only.includes('untagged') && set.size === 0) return true;
+    return only.some((t) => set.has(t));
+  }
+
+  private async runNodes(ctx: PlayRun, nodes: Node[], hosts: string[], inh: Inherited): Promise<void> {
+    for (const node of nodes) {
+      if (ctx.aborted) return;
+      const active = this.active(hosts);
+      if (!active.length) return;
+      if (node.kind === 'task') await this.runTask(ctx, node, active, inherit(inh, node));
+      else if (node.kind === 'block') await this.runBlock(ctx, node, active, inh);
+      else if (node.kind === 'include') await this.runInclude(ctx, node, active, inh);
+      else if (node.kind === 'meta') {
+        const ninh = inherit(inh, node);
+        if (node.action === 'flush_handlers') await this.runHandlers(ctx, active);
+        else if (node.action === 'end_play') {
+          for (const h of active) if (this.whenTrue(ctx, h, ninh, {})) this.host(h).ended = true;
+        } else if (node.action === 'end_host') {
+          for (const h of active) if (this.whenTrue(ctx, h, ninh, {})) this.host(h).ended = true;
+        } else if (node.action === 'clear_facts') {
+          for (const h of active) this.host(h).facts = undefined;
+        }
+      }
+    }
+  }
+
+  private async runBlock(ctx: PlayRun, node: BlockNode, hosts: string[], inh: Inherited): Promise<void> {
+    const binh = inherit(inh, node);
+    const entered = hosts;
+    await this.runNodes(ctx, node.block, entered, binh);
+    const failedIn = entered.filter((h) => this.host(h).failed && !this.host(h).unreachable);
+    if (node.rescue.length && failedIn.length) {
+      for (const h of failedIn) {
+        this.host(h).failed = false;
+        this.recap[h]!.rescued++;
+        // The failure was handled: it no longer counts against the host.
+        this.recap[h]!.failed = Math.max(0, this.recap[h]!.failed - 1);
+      }
+      await this.runNodes(ctx, node.rescue, failedIn, binh);
+    }
+    if (node.always.length) {
+      const wasFailed = entered.filter((h) => this.host(h).failed && !this.host(h).unreachable);
+      for (const h of wasFailed) this.host(h).failed = false;
+      await this.runNodes(ctx, node.always, entered.filter((h) => !this.host(h).unreachable), binh);
+      for (const h of wasFailed) this.host(h).failed = true;
+    }
+  }
+
+  private async runInclude(ctx: PlayRun, node: IncludeNode, hosts: string[], inh: Inherited): Promise<void> {
+    const iinh = inherit(inh, node);
+    if (node.static) {
+      await this.runNodes(ctx, node.tasks ?? [], hosts, iinh);
+      return;
+    }
+    // include_tasks: the file name and `when` are evaluated per host; hosts that include the same file run together.
+    const groups = new Map<string, { hosts: string[]; nodes: Node[] }>();
+    for (const h of hosts) {
+      if (!this.tagged(iinh.tags)) continue;
+      try {
+        const vars = this.vars(ctx, h, iinh, {});
+        if (!this.whenTrue(ctx, h, iinh, {})) continue;
+        const file = String(renderString(node.file, vars, node.loc));
+        let g = groups.get(file);
+        if (!g) {
+          const nodes = node.tasks && file === node.file ? node.tasks : loadTaskFile(resolve(ctx.play.baseDir, file), this.o.modules, `${node.id}.i`);
+          g = { hosts: [], nodes };
+          groups.set(file, g);
+        }
+        g.hosts.push(h);
+      } catch (e) {
+        this.result(ctx, h, node.name ?? `include_tasks ${node.file}`, 'include_tasks', this.failure(e), Date.now());
+      }
+    }
+    for (const g of groups.values()) await this.runNodes(ctx, g.nodes, g.hosts, iinh);
+  }
+
+  private taskName(t: TaskNode): string {
+    return t.name ?? `${t.module}`;
+  }
+
+  private async runTask(ctx: PlayRun, task: TaskNode, hosts: string[], inh: Inherited): Promise<void> {
+    const name = this.taskName(task);
+    if (!this.startAtFound) {
+      if (task.name === this.o.startAtTask) this.startAtFound = true;
+      else return;
+    }
+    if (!this.tagged(inh.tags)) return;
+    this.emit({ type: 'task_start', play: ctx.play.name, task: name, module: task.module, loc: formatLoc(task.loc), hosts });
+    const runHosts = task.runOnce ? hosts.slice(0, 1) : hosts;
+    await Promise.all(runHosts.map((h) => this.queue.add(() => this.runTaskOnHost(ctx, task, h, inh))));
+    if (task.runOnce && runHosts[0]) {
+      // run_once: every host of the batch sees the one result.
+      const src = this.host(runHosts[0]);
+      if (task.register) for (const h of hosts.slice(1)) this.host(h).registered[task.register] = src.registered[task.register];
+    }
+    const failedNow = hosts.filter((h) => this.host(h).failed);
+    if (failedNow.length && (inh.anyErrorsFatal || ctx.play.anyErrorsFatal)) {
+      for (const h of ctx.batch) this.host(h).ended = true;
+      ctx.aborted = true;
+    }
+    const mfp = ctx.play.maxFailPercentage;
+    if (mfp !== undefined) {
+      const failed = ctx.batch.filter((h) => this.host(h).failed || this.host(h).unreachable).length;
+      if ((failed / ctx.batch.length) * 100 > mfp) {
+        for (const h of ctx.batch) this.host(h).ended = true;
+        ctx.aborted = true;
+      }
+    }
+  }
+
+  private vars(ctx: PlayRun, h: string, inh: Inherited, task: Obj): Obj {
+    const st = this.host(h);
+    const hostvars: Obj = {};
+    for (const n of this.o.inventory.hostNames()) hostvars[n] = { ...this.o.inventory.hostVars(n), ...this.hosts.get(n)?.registered };
+    const facts = st.facts;
+    const magic: Obj = {
+      inventory_hostname: h,
+      groups: this.o.inventory.groups(),
+      hostvars,
+      play_hosts: ctx.batch,
+      ansible_play_hosts: ctx.batch,
+      ansible_check_mode: this.check,
+      ferry_check_mode: this.check,
+    };
+    if (st.facts) Object.assign(magic, factsVars(facts as unknown as Facts));
+    const merged = mergeVars({
+      inventory: this.o.inventory.hostVars(h),
+      play: ctx.play.vars,
+      varsFiles: ctx.varsFiles,
+      blocks: inh.vars,
+      task,
+      registered: st.registered,
+      extra: this.o.extraVars ?? {},
+      magic,
+    });
+    return resolveVarTemplates(merged);
+  }
+
+  private whenTrue(ctx: PlayRun, h: string, inh: Inherited, extra: Obj): boolean {
+    if (!inh.when.length) return true;
+    const vars = { ...this.vars(ctx, h, inh, {}), ...extra };
+    return inh.when.every((c) => evaluateBool(c.expr, vars));
+  }
+
+  private async runTaskOnHost(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited): Promise<void> {
+    const t0 = Date.now();
+    const name = this.taskName(task);
+    const st = this.host(h);
+    if (this.state?.completed(h, task.id)) {
+      const saved = this.state.registered(h, task.id);
+      if (task.register && saved !== undefined) st.registered[task.register] = saved;
+      this.result(ctx, h, name, task.module, { status: 'skipped', result: {}, msg: 'completed in the run being resumed' }, t0);
+      return;
+    }
+    let outcome: TaskOutcome;
+    try {
+      const vars = this.vars(ctx, h, inh, task.vars);
+      if (task.loop !== undefined) outcome = await this.runLoop(ctx, task, h, inh, vars);
+      else {
+        const skip = this.whenFalse(inh.when, vars);
+        outcome = skip ? { status: 'skipped', result: { skipped: true, changed: false }, msg: skip } : await this.runWithRetries(ctx, task, h, inh, vars);
+      }
+    } catch (e) {
+      outcome = this.failure(e);
+    }
+    if (outcome.status === 'failed' && inh.ignoreErrors) outcome.ignored = true;
+    if (task.register) st.registered[task.register] = outcome.result;
+    const setVars = outcome.result[SET_VARS_KEY];
+    if (setVars && typeof setVars === 'object' && outcome.status !== 'failed') Object.assign(st.registered, setVars);
+    if (outcome.status === 'changed') for (const n of task.notify) st.notified.add(n);
+    this.result(ctx, h, name, task.module, outcome, t0, inh.delegateTo);
+    if (outcome.status === 'changed' && this.check) st.wouldChange = true;
+    if (outcome.status === 'ok' || outcome.status === 'changed' || outcome.ignored) {
+      this.state?.markCompleted(h, task.id, task.register && !inh.noLog ? outcome.result : undefined);
+    }
+  }
+
+  private whenFalse(conds: Condition[], vars: Obj): string | undefined {
+    for (const c of conds) if (!evaluateBool(c.expr, vars)) return `when: ${c.source} was false`;
+    return undefined;
+  }
+
+  private async runLoop(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited, vars: Obj): Promise<TaskOutcome> {
+    const items = typeof task.loop === 'string' ? renderString(task.loop, vars, task.loc) : renderDeep(task.loop, vars, task.loc);
+    if (!Array.isArray(items)) {
+      throw new TaskFailedError(`${formatLoc(task.loc)}: loop must be a list, got ${items === null ? 'null' : typeof items}: ${JSON.stringify(items)?.slice(0, 80)}`);
+    }
+    const results: Obj[] = [];
+    let changed = false;
+    let failed = false;
+    let allSkipped = items.length > 0;
+    const msgs: string[] = [];
+    for (const [index, item] of items.entries()) {
+      const ivars = { ...vars, [task.loopControl.loopVar]: item, ansible_loop: { index: index + 1, index0: index } };
+      const label = task.loopControl.label ? String(renderString(task.loopControl.label, ivars, task.loc)) : typeof item === 'string' ? item : JSON.stringify(item);
+      const skip = this.whenFalse(inh.when, ivars);
+      const o = skip ? { status: 'skipped' as const, result: { skipped: true, changed: false }, msg: skip } : await this.runWithRetries(ctx, task, h, inh, ivars);
+      results.push({ ...o.result, item, ansible_loop_var: task.loopControl.loopVar });
+      this.emit({
+        type: 'task_result', host: h, task: this.taskName(task), module: task.module, status: o.status,
+        changed: o.status === 'changed', msg: o.msg, item: label, durationMs: 0,
+      });
+      if (o.status !== 'skipped') allSkipped = false;
+      if (o.status === 'changed') changed = true;
+      if (o.status === 'failed' || o.status === 'unreachable') {
+        failed = true;
+        msgs.push(`${label}: ${o.msg ?? 'failed'}`);
+        if (o.status === 'unreachable') return { status: 'unreachable', result: { results, changed, failed: true }, msg: o.msg };
+      }
+      if (task.loopControl.pause && !this.check) await sleep(task.loopControl.pause * 1000);
+    }
+    const result = { results, changed, failed, skipped: allSkipped };
+    if (failed) return { status: 'failed', result, msg: `one or more items failed:\n${msgs.join('\n')}` };
+    if (allSkipped) return { status: 'skipped', result, msg: 'all items skipped' };
+    return { status: changed ? 'changed' : 'ok', result };
+  }
+
+  private async runWithRetries(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited, vars: Obj): Promise<TaskOutcome> {
+    if (!task.until) return this.runOnce(ctx, task, h, inh, vars);
+    const retries = task.retries ?? 3;
+    const delay = (task.delay ?? 5) * 1000;
+    let o: TaskOutcome = { status: 'failed', result: {} };
+    for (let attempt = 1; attempt <= retries + 1; attempt++) {
+      o = await this.runOnce(ctx, task, h, inh, vars);
+      if (o.status === 'unreachable') return o;
+      const scope = { ...vars, ...(task.register ? { [task.register]: o.result } : {}), result: o.result };
+      if (evaluateBool(task.until.expr, scope)) {
+        o.result.attempts = attempt;
+        return o;
+      }
+      if (this.check) break;
+      if (attempt <= retries) await sleep(delay);
+    }
+    return { status: 'failed', result: { ...o.result, attempts: retries + 1, failed: true }, msg: `until: ${task.until.source} still false after ${retries + 1} attempts${o.msg ? `: ${o.msg}` : ''}` };
+  }
+
+  private failure(e: unknown): TaskOutcome {
+    if (e instanceof UnreachableError) return { status: 'unreachable', result: { unreachable: true, failed: true, msg: e.message }, msg: e.message };
+    const data = e instanceof TaskFailedError ? e.data : {};
+    const msg = errorMessage(e);
+    return { status: 'failed', result: { ...data, failed: true, changed: false, msg }, msg };
+  }
+
+  private async runOnce(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited, vars: Obj): Promise<TaskOutcome> {
+    const mod = this.o.modules.get(task.module)!;
+    const check = inh.checkMode ?? this.check;
+    let plan: Plan | undefined;
+    let result: Obj;
+    let status: TaskStatus;
+    let msg: string | undefined;
+    try {
+      const args = renderDeep(task.args, vars, task.loc);
+      const params = parseParams(mod, args, task.loc);
+      const execHost = inh.delegateTo ? String(renderString(inh.delegateTo, vars, task.loc)) : h;
+      const transport = await this.transport(execHost);
+      const become = this.becomeFor(execHost, inh);
+      const taskCtx = createTaskContext({
+        host: h,
+        transport,
+        vars,
+        become,
+        check,
+        diff: this.o.diff ?? false,
+        baseDir: ctx.play.baseDir,
+        onProgress: (p) => this.emit({ type: 'progress', host: h, task: this.taskName(task), progress: p }),
+        peer: (name) => this.peer(name, inh),
+      });
+      try {
+        plan = await mod.plan(taskCtx, params);
+      } catch (e) {
+        // Check mode: a plan that cannot be made because an earlier task would have changed
+        // the host first is reported as a change, not as a failure (and not silently skipped).
+        if (check && this.host(h).wouldChange && !(e instanceof UnreachableError)) {
+          return {
+            status: 'changed',
+            result: { changed: true, check_mode_dependent: true },
+            msg: `would change (depends on earlier change): ${errorMessage(e).split('\n')[0]}`,
+          };
+        }
+        throw e;
+      }
+      if (!plan.changed) {
+        status = 'ok';
+        msg = plan.reason;
+        result = { ...plan.data, changed: false, failed: false, msg: plan.reason };
+      } else if (check) {
+        status = 'changed';
+        msg = `would run: ${plan.steps.map((s) => s.title).join('; ')}`;
+        result = { ...plan.data, changed: true, failed: false, steps: plan.steps.map((s) => s.title) };
+      } else {
+        const data = mod.apply ? await mod.apply(taskCtx, params, plan) : await runSteps(taskCtx, plan.steps);
+        status = 'changed';
+        result = { ...plan.data, ...data, changed: true, failed: false };
+      }
+      if ('exitCode' in result && !('rc' in result)) result.rc = result.exitCode;
+    } catch (e) {
+      const f = this.failure(e);
+      if (f.status === 'unreachable' || !task.failedWhen.length) return f;
+      status = 'failed';
+      result = f.result;
+      msg = f.msg;
+    }
+    const scope = { ...vars, ...(task.register ? { [task.register]: result } : {}), result };
+    if (task.changedWhen.length && status !== 'failed') {
+      const changed = task.changedWhen.every((c) => evaluateBool(c.expr, scope));
+      status = changed ? 'changed' : 'ok';
+      result.changed = changed;
+    }
+    if (task.failedWhen.length) {
+      const failed = task.failedWhen.some((c) => evaluateBool(c.expr, scope));
+      if (failed) {
+        status = 'failed';
+        msg = `failed_when: ${task.failedWhen.map((c) => c.source).join(' or ')}`;
+      } else if (status === 'failed') status = result.changed ? 'changed' : 'ok';
+      result.failed = failed;
+    }
+    return { status, result, msg, ...(plan?.diff && status === 'changed' ? { diff: plan.diff } : {}) };
+  }
+
+  private becomeFor(host: string, inh: Inherited): BecomeOptions | false {
+    const hv = this.o.inventory.hostVars(host);
+    const become = inh.become ?? truthy(hv.ferry_become ?? hv.ansible_become);
+    if (!become) return false;
+    const pw = hv.ferry_become_password ?? hv.ansible_become_password ?? hv.ansible_become_pass;
+    const user = inh.becomeUser ?? (hv.ferry_become_user as string | undefined) ?? (hv.ansible_become_user as string | undefined) ?? 'root';
+    return { user, ...(pw !== undefined && pw !== null ? { password: secret(String(pw)) } : {}) };
+  }
+
+  private async peer(name: string, inh: Inherited): Promise<PeerHost> {
+    const transport = await this.transport(name);
+    return { name, transport, become: this.becomeFor(name, inh), vars: this.o.inventory.hostVars(name) };
+  }
+
+  /** The pooled transport of a host, connected on first use; unreachable hosts stay unreachable. */
+  private async transport(host: string): Promise<Transport> {
+    const have = this.transports.get(host);
+    if (have) return have;
+    let p = this.connecting.get(host);
+    if (!p) {
+      p = (async () => {
+        const t = this.o.transports(host, this.o.inventory.hostVars(host));
+        await t.connect();
+        this.transports.set(host, t);
+        return t;
+      })();
+      this.connecting.set(host, p);
+    }
+    return p;
+  }
+
+  private async runHandlers(ctx: PlayRun, hosts: string[]): Promise<void> {
+    const handlers = ctx.play.handlers;
+    if (!handlers.length) return;
+    const pending = hosts.filter((h) => this.host(h).notified.size > 0);
+    if (!pending.length) return;
+    this.emit({ type: 'handlers_start', play: ctx.play.name });
+    for (const handler of handlers) {
+      const keys = [handler.name, ...handler.listen].filter((x): x is string => !!x);
+      const targets = hosts.filter((h) => {
+        const s = this.host(h);
+        if (s.unreachable) return false;
+        if (s.failed && !(this.o.forceHandlers || ctx.play.forceHandlers)) return false;
+        return keys.some((k) => s.notified.has(k));
+      });
+      if (!targets.length) continue;
+      const wasFailed = targets.filter((h) => this.host(h).failed);
+      for (const h of wasFailed) this.host(h).failed = false;
+      const inh: Inherited = { when: handler.when, become: handler.become ?? ctx.play.become, becomeUser: handler.becomeUser ?? ctx.play.becomeUser, tags: [], vars: [], ignoreErrors: handler.ignoreErrors };
+      this.emit({ type: 'task_start', play: ctx.play.name, task: this.taskName(handler), module: handler.module, loc: formatLoc(handler.loc), hosts: targets });
+      await Promise.all(targets.map((h) => this.queue.add(() => this.runTaskOnHost(ctx, handler, h, inh))));
+      for (const h of wasFailed) this.host(h).failed = true;
+    }
+    for (const h of hosts) this.host(h).notified.clear();
+  }
+
+  private result(_ctx: PlayRun, h: string, task: string, module: string, o: TaskOutcome, t0: number, delegatedTo?: string): void {
+    const st = this.host(h);
+    const r = this.recap[h]!;
+    switch (o.status) {
+      case 'ok': r.ok++; break;
+      case 'changed': r.ok++; r.changed++; break;
+      case 'skipped': r.skipped++; break;
+      case 'unreachable':
+        r.unreachable++;
+        st.unreachable = true;
+        break;
+      case 'failed':
+        if (o.ignored) r.ignored++;
+        else {
+          r.failed++;
+          st.failed = true;
+        }
+        break;
+    }
+    const diff = o.diff;
+    this.emit({
+      type: 'task_result', host: h, task, module, status: o.status, changed: o.status === 'changed',
+      msg: o.msg, durationMs: Date.now() - t0, ...(o.ignored ? { ignored: true } : {}),
+      ...(diff ? { diff } : {}),
+      ...(Array.isArray(o.result.steps) ? { steps: o.result.steps as string[] } : {}),
+      ...(delegatedTo ? { delegatedTo } : {}),
+    });
+  }
+}
+
+interface PlayRun {
+  play: Play;
+  batch: string[];
+  varsFiles: Obj;
+  aborted: boolean;
+}
+
+function truthy(v: unknown): boolean {
+  return v === true || v === 'true' || v === 'True' || v === 'yes' || v === 1;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,55 @@
+// The events a run emits: the reporters (listr2, plain, NDJSON, silent) are views over these.
+import type { Diff, Progress } from './module.js';
+
+/** The status of one task on one host, as Ansible reports it. */
+export type TaskStatus = 'ok' | 'changed' | 'skipped' | 'failed' | 'unreachable';
+
+/** Per-host counters printed in the recap. */
+export interface HostRecap {
+  ok: number;
+  changed: number;
+  unreachable: number;
+  failed: number;
+  skipped: number;
+  rescued: number;
+  ignored: number;
+}
+
+/** Every event of a run. */
+export type FerryEvent =
+  | { type: 'run_start'; playbook: string; check: boolean; time: string }
+  | { type: 'play_start'; play: string; hosts: string[]; loc: string }
+  | { type: 'task_start'; play: string; task: string; module: string; loc: string; hosts: string[] }
+  | {
+      type: 'task_result';
+      host: string;
+      task: string;
+      module: string;
+      status: TaskStatus;
+      changed: boolean;
+      /** Why nothing changed, why it was skipped, or what failed. */
+      msg?: string;
+      item?: string;
+      diff?: Diff[];
+      steps?: string[];
+      durationMs: number;
+      ignored?: boolean;
+      delegatedTo?: string;
+    }
+  | { type: 'progress'; host: string; task: string; progress: Progress }
+  | { type: 'handlers_start'; play: string }
+  | { type: 'recap'; hosts: Record<string, HostRecap>; durationMs: number };
+
+/** Receives events; reporters implement it. */
+export interface Reporter {
+  emit(ev: FerryEvent): void;
+  close(): Promise<void>;
+}
+
+/** A reporter that discards everything (tests, library use). */
+export const silentReporter: Reporter = { emit() {}, async close() {} };
+
+/** A new zeroed recap entry. */
+export function emptyRecap(): HostRecap {
+  return { ok: 0, changed: 0, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0 };
+}

@@ -1,0 +1,317 @@
+// Pure parsers for the output of factsCommand(): one per section, then parseFacts() to assemble
+// them. A section that is missing, failed or unreadable leaves defaults and a warning, never a throw:
+// facts about a host are still useful when one tool is absent.
+import { FerryError } from '../errors.js';
+import { FACTS_MARKER, FACT_TOOLS } from './command.js';
+import type { BlockDevice, Facts, LogicalVolume, LvmFacts, Mount, OsFacts, OsFamily, ToolFacts, VolumeGroup } from './types.js';
+
+/** The output did not come from factsCommand() at all (no section markers). */
+export class FactsParseError extends FerryError {}
+
+/** One section of the output: its text and the exit status of the commands that printed it. */
+export interface Section {
+  text: string;
+  rc: number;
+}
+
+const SECTION_RE = new RegExp(`\\n${FACTS_MARKER}:begin:(\\w+)@@\\n([\\s\\S]*?)\\n${FACTS_MARKER}:end:\\1:(\\d+)@@(?=\\n|$)`, 'g');
+
+/** Splits factsCommand() output into its sections by name. */
+export function splitSections(stdout: string): Map<string, Section> {
+  const out = new Map<string, Section>();
+  // Normalise CRLF (a pty) and make the first marker match like the others.
+  const text = '\n' + stdout.replace(/\r\n/g, '\n');
+  for (const m of text.matchAll(SECTION_RE)) out.set(m[1]!, { text: m[2]!, rc: Number(m[3]) });
+  return out;
+}
+
+/** Parses os-release (shell-style KEY=value lines, values optionally quoted). */
+export function parseOsRelease(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*?)\s*$/.exec(line);
+    if (!m) continue;
+    let v = m[2]!;
+    if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1).replace(/\\([$"\\`])/g, '$1');
+    else if (v.startsWith("'") && v.endsWith("'") && v.length >= 2) v = v.slice(1, -1);
+    out[m[1]!] = v;
+  }
+  return out;
+}
+
+const FAMILIES: Record<string, OsFamily> = {
+  debian: 'debian',
+  ubuntu: 'debian',
+  linuxmint: 'debian',
+  raspbian: 'debian',
+  devuan: 'debian',
+  kali: 'debian',
+  rhel: 'redhat',
+  centos: 'redhat',
+  fedora: 'redhat',
+  rocky: 'redhat',
+  almalinux: 'redhat',
+  ol: 'redhat',
+  amzn: 'redhat',
+  scientific: 'redhat',
+  arch: 'arch',
+  archarm: 'arch',
+  manjaro: 'arch',
+  endeavouros: 'arch',
+  suse: 'suse',
+  opensuse: 'suse',
+  'opensuse-leap': 'suse',
+  'opensuse-tumbleweed': 'suse',
+  sles: 'suse',
+  sled: 'suse',
+  alpine: 'alpine',
+};
+
+/** The OS facts from parsed os-release: family from ID, then from each ID_LIKE word in order. */
+export function osFacts(rel: Record<string, string>): OsFacts {
+  const id = (rel.ID ?? '').toLowerCase();
+  const candidates = [id, ...(rel.ID_LIKE ?? '').toLowerCase().split(/\s+/)].filter(Boolean);
+  const family = candidates.map((c) => (Object.hasOwn(FAMILIES, c) ? FAMILIES[c] : undefined)).find((f) => f) ?? 'unknown';
+  const version = rel.VERSION_ID ?? '';
+  return {
+    family,
+    distribution: id,
+    version,
+    majorVersion: version.split('.')[0] ?? '',
+    codename: rel.VERSION_CODENAME || rel.UBUNTU_CODENAME || '',
+    prettyName: rel.PRETTY_NAME || rel.NAME || id,
+  };
+}
+
+// lsblk -P escapes unsafe bytes as \xNN.
+function unescapeLsblk(s: string): string {
+  return s.replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
+function sizeOf(v: unknown): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : NaN;
+  return Number.isFinite(n) ? n : 0;
+}
+
+function strOrNull(v: unknown): string | null {
+  return typeof v === 'string' && v !== '' ? v : null;
+}
+
+interface LsblkJsonNode {
+  name?: string;
+  kname?: string;
+  path?: string;
+  type?: string;
+  size?: number | string;
+  fstype?: string | null;
+  mountpoint?: string | null;
+  uuid?: string | null;
+  children?: LsblkJsonNode[];
+}
+
+/** Parses `lsblk --json` (tree, flattened with parents) or `lsblk -P` (flat pairs, for util-linux < 2.27). */
+export function parseLsblk(text: string): BlockDevice[] {
+  const trimmed = text.trim();
+  if (trimmed === '') return [];
+  const out: BlockDevice[] = [];
+  if (trimmed.startsWith('{')) {
+    const doc = JSON.parse(trimmed) as { blockdevices?: LsblkJsonNode[] };
+    const walk = (nodes: LsblkJsonNode[] | undefined, parent: string | null): void => {
+      for (const n of nodes ?? []) {
+        const name = n.name ?? n.kname ?? '';
+        out.push({
+          name,
+          path: n.path ?? `/dev/${name}`,
+          type: n.type ?? '',
+          sizeBytes: sizeOf(n.size),
+          fstype: strOrNull(n.fstype),
+          mountpoint: strOrNull(n.mountpoint),
+          uuid: strOrNull(n.uuid),
+          parent,
+        });
+        walk(n.children, name);
+      }
+    };
+    walk(doc.blockdevices, null);
+    return out;
+  }
+  for (const line of trimmed.split('\n')) {
+    const f: Record<string, string> = {};
+    for (const m of line.matchAll(/([A-Z:-]+)="([^"]*)"/g)) f[m[1]!] = unescapeLsblk(m[2]!);
+    if (!f.NAME) throw new Error(`unrecognised lsblk line: ${JSON.stringify(line.slice(0, 80))}`);
+    const type = f.TYPE ?? '';
+    // Without PATH, device-mapper devices (LVs, crypt) live under /dev/mapper by their NAME.
+    const path = f.PATH || (['lvm', 'crypt', 'dm', 'mpath'].includes(type) ? `/dev/mapper/${f.NAME}` : `/dev/${f.KNAME || f.NAME}`);
+    out.push({
+      name: f.NAME,
+      path,
+      type,
+      sizeBytes: sizeOf(f.SIZE),
+      fstype: strOrNull(f.FSTYPE),
+      mountpoint: strOrNull(f.MOUNTPOINT),
+      uuid: strOrNull(f.UUID),
+      parent: null,
+    });
+  }
+  return out;
+}
+
+/**
+ * Reads the rows of one lvm2 JSON report (`--reportformat json`): {"report":[{"vg":[{…}]}]}.
+ * Every value is a string in this format, sizes in bytes with `--units b --nosuffix`.
+ */
+export function parseLvmReport(text: string, key: 'vg' | 'lv' | 'pv'): Record<string, string>[] {
+  const start = text.indexOf('{');
+  if (start < 0) throw new Error(`no JSON report in ${key}s output`);
+  const doc = JSON.parse(text.slice(start)) as { report?: Record<string, Record<string, string>[]>[] };
+  return (doc.report ?? []).flatMap((r) => r[key] ?? []);
+}
+
+function toVg(r: Record<string, string>): VolumeGroup {
+  return {
+    name: r.vg_name ?? '',
+    uuid: r.vg_uuid ?? '',
+    sizeBytes: sizeOf(r.vg_size),
+    freeBytes: sizeOf(r.vg_free),
+    extentSizeBytes: sizeOf(r.vg_extent_size),
+    pvCount: sizeOf(r.pv_count),
+    lvCount: sizeOf(r.lv_count),
+    attr: r.vg_attr ?? '',
+  };
+}
+
+function toLv(r: Record<string, string>): LogicalVolume {
+  const attr = r.lv_attr ?? '';
+  return {
+    name: r.lv_name ?? '',
+    vg: r.vg_name ?? '',
+    sizeBytes: sizeOf(r.lv_size),
+    path: r.lv_path ?? '',
+    attr,
+    active: attr[4] === 'a',
+    open: attr[5] === 'o',
+  };
+}
+
+// Octal escapes the kernel uses in mount paths: \040 space, \011 tab, \012 newline, \134 backslash.
+function unescapeMount(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** Parses /proc/self/mountinfo, or /proc/mounts when that is what was read. */
+export function parseMounts(text: string): Mount[] {
+  const out: Mount[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const f = line.split(' ');
+    const dash = f.indexOf('-');
+    if (dash >= 6) {
+      // mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL…] - FSTYPE SOURCE SUPEROPTIONS
+      out.push({
+        source: unescapeMount(f[dash + 2] ?? ''),
+        mountpoint: unescapeMount(f[4]!),
+        fstype: f[dash + 1] ?? '',
+        options: (f[5] ?? '').split(',').filter(Boolean),
+        device: f[2] ?? null,
+      });
+    } else if (f.length >= 4) {
+      // /proc/mounts: SOURCE MOUNTPOINT FSTYPE OPTIONS 0 0
+      out.push({ source: unescapeMount(f[0]!), mountpoint: unescapeMount(f[1]!), fstype: f[2]!, options: f[3]!.split(','), device: null });
+    }
+  }
+  return out;
+}
+
+/** Parses the `tool=path` lines of the tools section (empty path: not installed). */
+export function parseTools(text: string): ToolFacts {
+  const paths: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([\w.+-]+)=(.*)$/.exec(line);
+    if (m && m[2]) paths[m[1]!] = m[2];
+  }
+  const has = (t: (typeof FACT_TOOLS)[number]): boolean => Object.hasOwn(paths, t);
+  return {
+    virsh: has('virsh'),
+    xl: has('xl'),
+    kpartx: has('kpartx'),
+    rsync: has('rsync'),
+    grubInstall: has('grub-install'),
+    grub2Install: has('grub2-install'),
+    sfdisk: has('sfdisk'),
+    paths,
+  };
+}
+
+function meminfoMb(text: string, key: string): number | null {
+  const m = new RegExp(`^${key}:\\s+(\\d+)\\s*kB`, 'm').exec(text);
+  return m ? Math.floor(Number(m[1]) / 1024) : null;
+}
+
+// lvm2 exit codes: 127 not installed; 5 (ECMD_FAILED) is what a non-root user gets.
+function lvmFacts(vgs: Section | undefined, lvs: Section | undefined, warnings: string[]): LvmFacts {
+  const missing = [vgs, lvs].some((s) => s?.rc === 127);
+  if (missing) return { status: 'missing', error: 'lvm2 is not installed (vgs/lvs not found)', vgs: [], lvs: [] };
+  const failed = [['vgs', vgs] as const, ['lvs', lvs] as const].find(([, s]) => !s || s.rc !== 0);
+  if (failed) {
+    const [name, s] = failed;
+    const error = s
+      ? `${name} exited ${s.rc}${s.rc === 5 ? ' (lvm needs root: gather facts with become)' : ''}`
+      : `${name} printed nothing`;
+    warnings.push(`lvm: ${error}`);
+    return { status: 'failed', error, vgs: [], lvs: [] };
+  }
+  try {
+    return {
+      status: 'ok',
+      vgs: parseLvmReport(vgs!.text, 'vg').map(toVg),
+      lvs: parseLvmReport(lvs!.text, 'lv').map(toLv),
+    };
+  } catch (e) {
+    const error = `cannot read the lvm2 JSON report: ${(e as Error).message}`;
+    warnings.push(`lvm: ${error}`);
+    return { status: 'failed', error, vgs: [], lvs: [] };
+  }
+}
+
+/** Assembles Facts from the whole output of factsCommand(); throws FactsParseError only when no section is found. */
+export function parseFacts(stdout: string): Facts {
+  const sections = splitSections(stdout);
+  if (sections.size === 0) {
+    throw new FactsParseError(
+      `gather_facts: the output has no ${FACTS_MARKER} sections (got ${stdout.length} bytes starting ${JSON.stringify(stdout.slice(0, 60))}); ` +
+        'the facts command did not run under /bin/sh',
+    );
+  }
+  const warnings: string[] = [];
+  // A section that is absent or failed yields '' and a warning; the callers below see text or ''.
+  const read = (name: string): string => {
+    const s = sections.get(name);
+    if (!s) warnings.push(`${name}: section missing from the output`);
+    else if (s.rc !== 0) warnings.push(`${name}: exited ${s.rc}`);
+    return s && s.rc === 0 ? s.text : '';
+  };
+  const os = osFacts(parseOsRelease(read('os_release')));
+  const [, kernel = '', architecture = ''] = read('uname').trim().split(/\s+/);
+  const meminfo = read('meminfo');
+  const cpus = parseInt(read('cpus').trim(), 10);
+  let blockDevices: BlockDevice[] = [];
+  try {
+    blockDevices = parseLsblk(read('lsblk'));
+  } catch (e) {
+    warnings.push(`lsblk: cannot parse its output: ${(e as Error).message}`);
+  }
+  return {
+    os,
+    kernel,
+    architecture,
+    hostname: read('hostname').trim(),
+    memoryMb: meminfoMb(meminfo, 'MemTotal') ?? 0,
+    memoryAvailableMb: meminfoMb(meminfo, 'MemAvailable'),
+    cpus: Number.isFinite(cpus) ? cpus : 0,
+    blockDevices,
+    lvm: lvmFacts(sections.get('vgs'), sections.get('lvs'), warnings),
+    mounts: parseMounts(read('mounts')),
+    tools: parseTools(read('tools')),
+    warnings,
+  };
+}

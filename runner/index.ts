@@ -1,0 +1,16 @@
+// ferry as a library: run playbooks or single modules from TypeScript, without YAML.
+export { runPlaybookFile, runPlaybook, runAdhoc, gatherFactsFor, type CommonRunOptions } from './api.js';
+export { Engine, serialBatches, type EngineOptions, type InventoryView, type RunSummary, type TransportFactory } from './engine.js';
+export { loadInventory, inventoryToAnsibleList } from './inventory/index.js';
+export { inventoryView } from './inventory-view.js';
+export { loadPlaybook } from './playbook/load.js';
+export { sh, secret, raw, quote, type Command, type CommandResult } from './command.js';
+export { createTaskContext, type TaskContextOptions } from './task-context.js';
+export { defineModule, runSteps, ModuleRegistry, type TaskModule, type TaskContext, type Plan, type Step } from './module.js';
+export type { Transport, RunOptions, BecomeOptions } from './transport/types.js';
+export { SshTransport } from './transport/ssh.js';
+export { LocalTransport } from './transport/local.js';
+export { transportFactory } from './connections.js';
+export * from './errors.js';
+export type { FerryEvent, Reporter, HostRecap, TaskStatus } from './events.js';
+export { builtinModules, BUILTIN_MODULES } from '../tasks/index.js';

@@ -1,0 +1,104 @@
+// How to reach a host, from its (already templated) variables. ferry's own names win over the
+// Ansible names so an inventory shared with Ansible can be tuned for ferry without breaking Ansible.
+import { ValidationError } from '../errors.js';
+
+/** Where and how to connect to one host. `user` / `privateKeyFile` unset: the transport's defaults apply (ssh config, current user). */
+export interface ConnectionInfo {
+  host: string;
+  port: number;
+  user?: string;
+  privateKeyFile?: string;
+  connection: 'ssh' | 'local';
+  becomePassword?: string;
+  password?: string;
+  knownHostsFile?: string;
+  become?: boolean;
+  becomeUser?: string;
+}
+
+// Most specific name first: the first one that is set wins.
+const NAMES = {
+  host: ['ferry_host', 'ansible_host', 'ansible_ssh_host'],
+  port: ['ferry_port', 'ansible_port', 'ansible_ssh_port'],
+  user: ['ferry_user', 'ansible_user', 'ansible_ssh_user'],
+  privateKeyFile: ['ferry_private_key_file', 'ansible_ssh_private_key_file', 'ansible_private_key_file'],
+  connection: ['ferry_connection', 'ansible_connection'],
+  becomePassword: ['ferry_become_password', 'ansible_become_password', 'ansible_become_pass'],
+  password: ['ferry_password', 'ansible_password', 'ansible_ssh_pass'],
+  knownHostsFile: ['ferry_known_hosts_file'],
+  become: ['ferry_become', 'ansible_become'],
+  becomeUser: ['ferry_become_user', 'ansible_become_user'],
+} as const;
+
+function pick(vars: Record<string, unknown>, names: readonly string[]): { name: string; value: unknown } | undefined {
+  for (const name of names) {
+    const value = vars[name];
+    if (value !== undefined && value !== null && value !== '') return { name, value };
+  }
+  return undefined;
+}
+
+// Ansible's boolean(): yes/no, true/false, on/off, 1/0, any case.
+function toBool(v: unknown): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  const s = String(v).trim().toLowerCase();
+  if (['yes', 'y', 'true', 't', 'on', '1', '1.0'].includes(s)) return true;
+  if (['no', 'n', 'false', 'f', 'off', '0', '0.0'].includes(s)) return false;
+  return undefined;
+}
+
+/** Maps a host's variables (needs `inventory_hostname`) to connection settings; bad values throw a ValidationError. */
+export function connectionOf(vars: Record<string, unknown>): ConnectionInfo {
+  const name = String(vars.inventory_hostname ?? '');
+  const problems: string[] = [];
+  const str = (key: keyof typeof NAMES): string | undefined => {
+    const p = pick(vars, NAMES[key]);
+    if (!p) return undefined;
+    if (typeof p.value === 'object') {
+      problems.push(`${p.name} must be a single value, got ${Array.isArray(p.value) ? 'a list' : 'a mapping'}`);
+      return undefined;
+    }
+    return String(p.value);
+  };
+
+  const host = str('host') ?? name;
+  const portText = str('port');
+  let port = 22;
+  if (portText !== undefined) {
+    const n = Number(portText);
+    if (Number.isInteger(n) && n > 0 && n < 65536) port = n;
+    else problems.push(`port '${portText}' is not a TCP port number (1-65535)`);
+  }
+
+  const connText = str('connection');
+  let connection: 'ssh' | 'local';
+  if (connText === undefined) connection = name === 'localhost' ? 'local' : 'ssh';
+  // Ansible's ssh-based plugins all mean "over SSH" for ferry.
+  else if (['ssh', 'paramiko', 'paramiko_ssh', 'smart'].includes(connText)) connection = 'ssh';
+  else if (connText === 'local') connection = 'local';
+  else {
+    problems.push(`connection '${connText}' is not supported (use ssh or local)`);
+    connection = 'ssh';
+  }
+
+  let become: boolean | undefined;
+  const becomeVar = pick(vars, NAMES.become);
+  if (becomeVar) {
+    become = toBool(becomeVar.value);
+    if (become === undefined) problems.push(`${becomeVar.name} must be a boolean, got '${String(becomeVar.value)}'`);
+  }
+
+  const info: ConnectionInfo = { host, port, connection };
+  const optional = ['user', 'privateKeyFile', 'becomePassword', 'password', 'knownHostsFile', 'becomeUser'] as const;
+  for (const key of optional) {
+    const v = str(key);
+    if (v !== undefined) info[key] = v;
+  }
+  if (become !== undefined) info.become = become;
+  if (problems.length) {
+    throw new ValidationError(
+      problems.map((message) => ({ message: `host '${name}': ${message}`, hint: 'fix the variable in the inventory, group_vars/ or host_vars/' })),
+    );
+  }
+  return info;
+}

@@ -1,0 +1,178 @@
+// Host patterns, evaluated as Ansible evaluates them (inventory/manager.py):
+//   `web1`, `webservers`, `all` / `*`, globs (`web*`, `db[0-9]`), `~regex` (anchored at the start),
+//   terms joined by `:` or `,` (union), `&term` (intersection), `!term` (exclusion), and a
+//   `[i]` / `[i:j]` subscript on a term. Unions are applied first, then intersections, then
+//   exclusions, whatever their written order. Pure: it only needs the inventory's names.
+import { closest, distance } from 'fastest-levenshtein';
+import { ValidationError, type Loc, type Problem } from '../errors.js';
+
+/** What pattern matching needs to know about an inventory. */
+export interface PatternInventory {
+  /** Every host, in inventory order. */
+  hostNames(): string[];
+  /** Every group, including `all` and `ungrouped`. */
+  groupNames(): string[];
+  /** A group's hosts including those of its descendant groups. */
+  hostsOfGroup(group: string): string[];
+}
+
+const LIST_HINT = 'run `ferry inventory -i INV --list` to see the hosts and groups';
+
+/** Splits a pattern into terms at `,` and at `:` outside `[...]` (so `web[0:2]` stays one term). */
+export function splitHostPattern(pattern: string | string[]): string[] {
+  const parts = Array.isArray(pattern) ? pattern : [pattern];
+  const out: string[] = [];
+  for (const part of parts) {
+    for (const raw of part.split(',')) {
+      const piece = raw.trim();
+      // A comma-separated `~regex` keeps its colons, as in Ansible; so does an IPv6 address.
+      const whole = (piece[0] === '~' && part.includes(',')) ||
+        (/^[0-9a-fA-F:]+$/.test(piece) && (piece.includes('::') || piece.split(':').length === 8));
+      if (whole) out.push(piece);
+      else out.push(...(piece.match(/(?:[^\s:[\]]|\[[^\]]*\])+/g) ?? []));
+    }
+  }
+  return out.map((t) => t.trim()).filter(Boolean);
+}
+
+/** Reorders terms as Ansible applies them: plain terms, then `&` terms, then `!` terms (`all` if only modifiers). */
+export function orderPatterns(terms: string[]): string[] {
+  const regular = terms.filter((t) => t[0] !== '&' && t[0] !== '!');
+  const and = terms.filter((t) => t[0] === '&');
+  const not = terms.filter((t) => t[0] === '!');
+  return [...(regular.length ? regular : ['all']), ...and, ...not];
+}
+
+/** A shell glob (`*`, `?`, `[seq]`, `[!seq]`) as an anchored regular expression, like Python's fnmatch.translate. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === '*') re += '.*';
+    else if (c === '?') re += '.';
+    else if (c === '[') {
+      let j = i + 1;
+      if (glob[j] === '!') j++;
+      if (glob[j] === ']') j++;
+      while (j < glob.length && glob[j] !== ']') j++;
+      if (j >= glob.length) re += '\\[';
+      else {
+        let body = glob.slice(i + 1, j).replace(/\\/g, '\\\\');
+        if (body[0] === '!') body = `^${body.slice(1)}`;
+        else if (body[0] === '^') body = `\\${body}`;
+        re += `[${body}]`;
+        i = j;
+      }
+    } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  return new RegExp(`^(?:${re})$`, 's');
+}
+
+const SUBSCRIPT = /^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$/;
+
+function splitSubscript(term: string): { expr: string; sub?: [number, number | undefined] } {
+  if (term[0] === '~') return { expr: term };
+  const m = SUBSCRIPT.exec(term);
+  if (!m) return { expr: term };
+  if (m[2] !== undefined) return { expr: m[1], sub: [Number(m[2]), undefined] };
+  return { expr: m[1], sub: [Number(m[3]), m[5] ? Number(m[5]) : -1] };
+}
+
+function matcher(expr: string, loc: Loc | undefined, problems: Problem[]): RegExp | undefined {
+  if (expr[0] !== '~') return globToRegExp(expr);
+  try {
+    // Python's re.match: anchored at the start only.
+    return new RegExp(`^(?:${expr.slice(1)})`);
+  } catch (e) {
+    problems.push({ loc, message: `invalid regular expression in host pattern '${expr}': ${(e as Error).message}`, hint: 'fix the regex after ~' });
+    return undefined;
+  }
+}
+
+// One term without its &/! prefix; `undefined` when it names nothing at all.
+function matchTerm(inv: PatternInventory, term: string, loc: Loc | undefined, problems: Problem[]): string[] | undefined {
+  if (inv.hostNames().includes(term)) return [term];
+  const { expr, sub } = splitSubscript(term);
+  const re = matcher(expr, loc, problems);
+  if (!re) return [];
+  const results: string[] = [];
+  const groups = inv.groupNames().filter((g) => re.test(g));
+  for (const g of groups) for (const h of inv.hostsOfGroup(g)) if (!results.includes(h)) results.push(h);
+  if (!groups.length || expr[0] === '~' || /[.?*[]/.test(expr)) {
+    for (const h of inv.hostNames()) if (re.test(h) && !results.includes(h)) results.push(h);
+  }
+  if (!results.length && expr === 'localhost') results.push('localhost');
+  if (!results.length && !groups.length) return undefined;
+  if (!sub) return results;
+  const [start, end] = sub;
+  if (end === undefined) {
+    const h = results.at(start);
+    if (h === undefined) {
+      problems.push({ loc, message: `no host at index ${start} of '${expr}' (it has ${results.length})`, hint: LIST_HINT });
+      return [];
+    }
+    return [h];
+  }
+  return results.slice(start, (end === -1 ? results.length - 1 : end) + 1);
+}
+
+/**
+ * The hosts a pattern selects, in inventory order. A term that names no host or group is an error
+ * (all such terms are reported together); an empty result from valid terms is not.
+ */
+export function matchHosts(inv: PatternInventory, pattern: string | string[], loc?: Loc): string[] {
+  const problems: Problem[] = [];
+  let hosts: string[] = [];
+  for (const t of orderPatterns(splitHostPattern(pattern))) {
+    const op = t[0] === '&' || t[0] === '!' ? t[0] : '';
+    const term = op ? t.slice(1) : t;
+    const that = matchTerm(inv, term, loc, problems);
+    if (that === undefined) {
+      const candidates = [...inv.groupNames(), ...inv.hostNames()];
+      const nearest = candidates.length ? closest(term, candidates) : undefined;
+      // Only suggest a name that looks like a typo of this one.
+      const near = nearest && distance(term, nearest) <= Math.max(2, Math.floor(term.length / 3)) ? nearest : undefined;
+      problems.push({
+        loc,
+        message: `host pattern '${term}' matches no host or group${near ? ` (did you mean '${near}'?)` : ''}`,
+        hint: LIST_HINT,
+      });
+      continue;
+    }
+    if (op === '!') hosts = hosts.filter((h) => !that.includes(h));
+    else if (op === '&') hosts = hosts.filter((h) => that.includes(h));
+    else for (const h of that) if (!hosts.includes(h)) hosts.push(h);
+  }
+  if (problems.length) throw new ValidationError(problems);
+  const order = new Map(inv.hostNames().map((h, i) => [h, i]));
+  // The implicit localhost is not in the inventory: it sorts last.
+  return hosts.sort((a, b) => (order.get(a) ?? Infinity) - (order.get(b) ?? Infinity));
+}
+
+/**
+ * `--limit`: the play's hosts that the limit pattern also selects. `@file` terms read host patterns
+ * from a file, one per line (as Ansible's retry files); `readFile` is injected to keep this pure.
+ */
+export function limitHosts(
+  inv: PatternInventory,
+  hosts: string[],
+  limit: string,
+  readFile?: (path: string) => string,
+  loc?: Loc,
+): string[] {
+  const terms: string[] = [];
+  for (const t of splitHostPattern(limit)) {
+    if (t[0] !== '@') {
+      terms.push(t);
+      continue;
+    }
+    if (!readFile) throw new ValidationError([{ loc, message: `cannot read limit file '${t.slice(1)}' here`, hint: 'pass the host names instead' }]);
+    const lines = readFile(t.slice(1))
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter(Boolean);
+    terms.push(...lines);
+  }
+  const allowed = new Set(matchHosts(inv, terms, loc));
+  return hosts.filter((h) => allowed.has(h));
+}

@@ -1,0 +1,480 @@
+// Loads and validates a playbook: every problem is collected with its file:line before any host
+// is contacted (unknown keywords, unknown modules, bad parameters, bad expressions, dangling notify).
+import { dirname, resolve } from 'node:path';
+import { closest } from 'fastest-levenshtein';
+import { ValidationError, type Loc, type Problem } from '../errors.js';
+import { parseExprAt } from '../expr/index.js';
+import type { ModuleRegistry } from '../module.js';
+import { checkTemplateSyntax, isTemplated } from '../template.js';
+import { loadYamlFile, locOf, setLoc } from '../yaml-source.js';
+import { checkParams } from './params.js';
+import type { BlockNode, CommonKeywords, Condition, IncludeNode, MetaNode, Node, Play, Playbook, TaskNode } from './model.js';
+
+const COMMON_KEYS = [
+  'name', 'when', 'become', 'become_user', 'tags', 'vars', 'ignore_errors', 'delegate_to', 'run_once',
+  'chroot', 'check_mode', 'no_log', 'any_errors_fatal', 'environment',
+] as const;
+const TASK_KEYS = [
+  ...COMMON_KEYS, 'register', 'notify', 'listen', 'loop', 'with_items', 'with_list', 'loop_control', 'failed_when',
+  'changed_when', 'until', 'retries', 'delay', 'timeout', 'args',
+];
+const BLOCK_KEYS = [...COMMON_KEYS, 'block', 'rescue', 'always'];
+const INCLUDE_KEYS = [...COMMON_KEYS, 'include_tasks', 'import_tasks', 'loop', 'with_items', 'loop_control'];
+const PLAY_KEYS = [
+  'name', 'hosts', 'vars', 'vars_files', 'become', 'become_user', 'gather_facts', 'strategy', 'serial',
+  'any_errors_fatal', 'max_fail_percentage', 'force_handlers', 'tags', 'tasks', 'pre_tasks', 'post_tasks',
+  'handlers', 'environment', 'check_mode', 'remote_user',
+];
+// Keywords that belong to a play, written on a task by mistake (and vice versa): a better hint.
+const PLAY_ONLY = new Set(['hosts', 'gather_facts', 'strategy', 'serial', 'handlers', 'pre_tasks', 'post_tasks', 'vars_files', 'max_fail_percentage']);
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function stripCollection(name: string): string {
+  return name.replace(/^(ansible\.builtin|ansible\.legacy|ferry)\./, '');
+}
+
+/** Loads playbooks and task files, collecting problems. */
+class Loader {
+  readonly problems: Problem[] = [];
+  private loading = new Set<string>();
+
+  constructor(
+    private readonly modules: ModuleRegistry,
+    private readonly displayRoot: string,
+  ) {}
+
+  private display(path: string): string {
+    const rel = path.startsWith(this.displayRoot + '/') ? path.slice(this.displayRoot.length + 1) : path;
+    return rel;
+  }
+
+  private problem(loc: Loc | undefined, message: string, hint?: string): void {
+    this.problems.push({ loc, message, hint });
+  }
+
+  loadFile(path: string): unknown {
+    try {
+      return loadYamlFile(path, this.display(path));
+    } catch (e) {
+      if (e instanceof ValidationError) {
+        this.problems.push(...e.problems);
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  private bool(o: Obj, key: string): boolean | undefined {
+    const v = o[key];
+    if (v === undefined) return undefined;
+    if (typeof v === 'boolean') return v;
+    if (v === 'yes' || v === 'true' || v === 'True') return true;
+    if (v === 'no' || v === 'false' || v === 'False') return false;
+    if (typeof v === 'string' && isTemplated(v)) {
+      this.problem(locOf(o, key), `'${key}' must be a literal true or false here, not a template`);
+      return undefined;
+    }
+    this.problem(locOf(o, key), `'${key}' must be true or false, got ${JSON.stringify(v)}`);
+    return undefined;
+  }
+
+  private str(o: Obj, key: string): string | undefined {
+    const v = o[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number') return String(v);
+    this.problem(locOf(o, key), `'${key}' must be a string, got ${Array.isArray(v) ? 'a list' : typeof v}`);
+    return undefined;
+  }
+
+  private num(o: Obj, key: string): number | undefined {
+    const v = o[key];
+    if (v === undefined) return undefined;
+    if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
+    if (typeof v === 'string' && /^\d+(\.\d+)?$/.test(v)) return Number(v);
+    this.problem(locOf(o, key), `'${key}' must be a non-negative number, got ${JSON.stringify(v)}`);
+    return undefined;
+  }
+
+  private strList(o: Obj, key: string): string[] {
+    const v = o[key];
+    if (v === undefined || v === null) return [];
+    if (typeof v === 'string') return key === 'tags' ? v.split(',').map((s) => s.trim()).filter(Boolean) : [v];
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) return v.map(String);
+    this.problem(locOf(o, key), `'${key}' must be a string or a list of strings`);
+    return [];
+  }
+
+  private vars(o: Obj, key: string): Obj {
+    const v = o[key];
+    if (v === undefined || v === null) return {};
+    if (isObj(v)) return v;
+    this.problem(locOf(o, key), `'${key}' must be a mapping of variable names to values`);
+    return {};
+  }
+
+  private conditions(o: Obj, key: string): Condition[] {
+    const v = o[key];
+    if (v === undefined || v === null) return [];
+    const list = Array.isArray(v) ? v : [v];
+    const out: Condition[] = [];
+    list.forEach((item, i) => {
+      const loc = (Array.isArray(v) ? locOf(v, i) : undefined) ?? locOf(o, key) ?? locOf(o)!;
+      const source = typeof item === 'boolean' || typeof item === 'number' ? String(item) : item;
+      if (typeof source !== 'string') {
+        this.problem(loc, `'${key}' must be an expression string (or a list of them)`);
+        return;
+      }
+      try {
+        out.push({ source, expr: parseExprAt(source, loc), loc });
+      } catch (e) {
+        if (e instanceof ValidationError) this.problems.push(...e.problems);
+        else throw e;
+      }
+    });
+    return out;
+  }
+
+  private unknownKeys(o: Obj, allowed: readonly string[], what: string, extraOk: (k: string) => boolean = () => false): void {
+    for (const k of Object.keys(o)) {
+      if (allowed.includes(k) || extraOk(k)) continue;
+      const hint = PLAY_ONLY.has(k) && what !== 'play'
+        ? `'${k}' is a play keyword: move it to the play`
+        : `did you mean '${closest(k, [...allowed])}'?`;
+      this.problem(locOf(o, k), `unknown keyword '${k}' in ${what}`, hint);
+    }
+  }
+
+  private common(o: Obj, inheritedTags: string[]): CommonKeywords {
+    return {
+      name: this.str(o, 'name'),
+      loc: locOf(o)!,
+      when: this.conditions(o, 'when'),
+      become: this.bool(o, 'become'),
+      becomeUser: this.str(o, 'become_user'),
+      tags: [...inheritedTags, ...this.strList(o, 'tags')],
+      vars: this.vars(o, 'vars'),
+      ignoreErrors: this.bool(o, 'ignore_errors'),
+      delegateTo: this.str(o, 'delegate_to'),
+      runOnce: this.bool(o, 'run_once'),
+      chroot: this.str(o, 'chroot'),
+      checkMode: this.bool(o, 'check_mode'),
+      noLog: this.bool(o, 'no_log'),
+      anyErrorsFatal: this.bool(o, 'any_errors_fatal'),
+    };
+  }
+
+  taskList(v: unknown, container: Obj | undefined, key: string, baseDir: string, idPrefix: string): Node[] {
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) {
+      this.problem(container ? locOf(container, key) : undefined, `'${key}' must be a list of tasks`);
+      return [];
+    }
+    const out: Node[] = [];
+    v.forEach((item, i) => {
+      const node = this.node(item, locOf(v, i), baseDir, `${idPrefix}.${i}`);
+      if (node) out.push(node);
+    });
+    return out;
+  }
+
+  private node(item: unknown, loc: Loc | undefined, baseDir: string, id: string): Node | undefined {
+    if (!isObj(item)) {
+      this.problem(loc, 'a task must be a mapping (name, one module and its keywords)');
+      return undefined;
+    }
+    if ('block' in item) return this.block(item, baseDir, id);
+    if ('include_tasks' in item || 'import_tasks' in item) return this.include(item, baseDir, id);
+    if ('meta' in item) return this.meta(item, id);
+    return this.task(item, id);
+  }
+
+  private block(o: Obj, baseDir: string, id: string): BlockNode {
+    this.unknownKeys(o, BLOCK_KEYS, 'a block');
+    const c = this.common(o, []);
+    return {
+      ...c,
+      kind: 'block',
+      id,
+      block: this.taskList(o.block, o, 'block', baseDir, `${id}.b`),
+      rescue: this.taskList(o.rescue, o, 'rescue', baseDir, `${id}.r`),
+      always: this.taskList(o.always, o, 'always', baseDir, `${id}.a`),
+    };
+  }
+
+  private meta(o: Obj, id: string): MetaNode | undefined {
+    this.unknownKeys(o, [...COMMON_KEYS, 'meta'], 'a meta task');
+    const action = o.meta;
+    const actions = ['flush_handlers', 'end_play', 'end_host', 'noop', 'clear_facts'] as const;
+    if (typeof action !== 'string' || !(actions as readonly string[]).includes(action)) {
+      this.problem(locOf(o, 'meta'), `unknown meta action ${JSON.stringify(action)}`, `use one of: ${actions.join(', ')}`);
+      return undefined;
+    }
+    return { ...this.common(o, []), kind: 'meta', id, action: action as MetaNode['action'] };
+  }
+
+  private include(o: Obj, baseDir: string, id: string): IncludeNode | undefined {
+    this.unknownKeys(o, INCLUDE_KEYS, 'an include');
+    const isImport = 'import_tasks' in o;
+    const key = isImport ? 'import_tasks' : 'include_tasks';
+    const spec = o[key];
+    const file = typeof spec === 'string' ? spec : isObj(spec) && typeof spec.file === 'string' ? spec.file : undefined;
+    if (!file) {
+      this.problem(locOf(o, key), `'${key}' needs a file name (a string, or a mapping with 'file')`);
+      return undefined;
+    }
+    const c = this.common(o, []);
+    const node: IncludeNode = {
+      ...c,
+      kind: 'include',
+      id,
+      file,
+      static: isImport,
+      loop: o.loop ?? o.with_items,
+      loopControl: this.loopControl(o),
+    };
+    if (isImport || !isTemplated(file)) {
+      // Load the file now either way: a broken task file is an error before any host is contacted.
+      const path = resolve(baseDir, file);
+      if (this.loading.has(path)) {
+        this.problem(locOf(o, key), `task file ${file} includes itself`);
+        return node;
+      }
+      this.loading.add(path);
+      const data = this.loadFile(path);
+      node.tasks = data === undefined ? [] : this.taskList(data ?? [], undefined, file, dirname(path), `${id}.i`);
+      this.loading.delete(path);
+    }
+    return node;
+  }
+
+  private loopControl(o: Obj): TaskNode['loopControl'] {
+    const lc = o.loop_control;
+    if (lc === undefined) return { loopVar: 'item' };
+    if (!isObj(lc)) {
+      this.problem(locOf(o, 'loop_control'), `'loop_control' must be a mapping (label, loop_var, pause)`);
+      return { loopVar: 'item' };
+    }
+    this.unknownKeys(lc, ['label', 'loop_var', 'pause', 'index_var'], 'loop_control');
+    return { label: this.str(lc, 'label'), loopVar: this.str(lc, 'loop_var') ?? 'item', pause: this.num(lc, 'pause') };
+  }
+
+  private task(o: Obj, id: string): TaskNode | undefined {
+    const moduleKeys = Object.keys(o).filter((k) => !TASK_KEYS.includes(k));
+    const known = moduleKeys.filter((k) => this.modules.has(stripCollection(k)));
+    const loc = locOf(o)!;
+    if (known.length === 0) {
+      if (moduleKeys.length === 0) {
+        this.problem(loc, 'this task names no module', `add one module key, e.g. 'command: uptime'; see 'ferry doc' for the list`);
+      } else {
+        for (const k of moduleKeys) {
+          const guess = closest(stripCollection(k), [...this.modules.names(), ...TASK_KEYS]);
+          const hint = PLAY_ONLY.has(k)
+            ? `'${k}' is a play keyword: move it to the play`
+            : `did you mean '${guess}'? 'ferry doc' lists the modules`;
+          this.problem(locOf(o, k), `unknown module or keyword '${k}'`, hint);
+        }
+      }
+      return undefined;
+    }
+    if (known.length > 1) {
+      this.problem(loc, `a task can call only one module, this one names ${known.join(' and ')}`, 'split it into two tasks');
+      return undefined;
+    }
+    for (const k of moduleKeys) {
+      if (k === known[0]) continue;
+      const hint = PLAY_ONLY.has(k) ? `'${k}' is a play keyword: move it to the play` : `did you mean '${closest(k, TASK_KEYS)}'?`;
+      this.problem(locOf(o, k), `unknown keyword '${k}' in a task`, hint);
+    }
+    const moduleKey = known[0]!;
+    const moduleName = stripCollection(moduleKey);
+    const mod = this.modules.get(moduleName)!;
+    let args: Obj;
+    const raw = o[moduleKey];
+    if (raw === null || raw === undefined) args = {};
+    else if (typeof raw === 'string' || typeof raw === 'number') {
+      if (mod.freeForm) {
+        args = { [mod.freeForm]: String(raw) };
+        setLoc(args, locOf(o, moduleKey));
+        setLoc(args, locOf(o, moduleKey), mod.freeForm);
+      }
+      else {
+        const parsed = parseKeyValueArgs(String(raw));
+        if (parsed === undefined) {
+          this.problem(locOf(o, moduleKey), `module '${moduleName}' takes parameters as a mapping`, `write e.g.\n      ${moduleName}:\n        key: value`);
+          return undefined;
+        }
+        args = parsed;
+      }
+    } else if (isObj(raw)) args = raw;
+    else {
+      this.problem(locOf(o, moduleKey), `the parameters of '${moduleName}' must be a mapping`);
+      return undefined;
+    }
+    if (isObj(o.args)) args = { ...o.args, ...args };
+    const argsLoc = locOf(o, moduleKey) ?? loc;
+    this.problems.push(...checkParams(mod, args, argsLoc));
+    this.checkTemplates(args, argsLoc);
+    const c = this.common(o, []);
+    return {
+      ...c,
+      kind: 'task',
+      id,
+      module: moduleName,
+      args,
+      register: this.str(o, 'register'),
+      notify: this.strList(o, 'notify'),
+      listen: this.strList(o, 'listen'),
+      loop: o.loop ?? o.with_items ?? o.with_list,
+      loopControl: this.loopControl(o),
+      failedWhen: this.conditions(o, 'failed_when'),
+      changedWhen: this.conditions(o, 'changed_when'),
+      until: this.conditions(o, 'until')[0],
+      retries: this.num(o, 'retries'),
+      delay: this.num(o, 'delay'),
+      timeout: this.num(o, 'timeout'),
+    };
+  }
+
+  private checkTemplates(v: unknown, loc: Loc): void {
+    if (typeof v === 'string') {
+      const err = checkTemplateSyntax(v);
+      if (err) this.problem(loc, `template syntax error: ${err}`, 'templates are handlebars: {{ var }}, {{ a.b }}, {{default x "y"}}');
+    } else if (Array.isArray(v)) v.forEach((x, i) => this.checkTemplates(x, locOf(v, i) ?? loc));
+    else if (isObj(v)) for (const [k, x] of Object.entries(v)) this.checkTemplates(x, locOf(v, k) ?? loc);
+  }
+
+  play(o: unknown, index: number, loc: Loc | undefined, baseDir: string): Play | undefined {
+    if (!isObj(o)) {
+      this.problem(loc, 'a play must be a mapping with at least hosts and tasks');
+      return undefined;
+    }
+    this.unknownKeys(o, PLAY_KEYS, 'a play');
+    const hosts = this.str(o, 'hosts');
+    if (!hosts) this.problem(locOf(o), `the play has no 'hosts'`, `add e.g. 'hosts: all' or a group name`);
+    const strategy = this.str(o, 'strategy') ?? 'linear';
+    if (strategy !== 'linear' && strategy !== 'free') this.problem(locOf(o, 'strategy'), `unknown strategy '${strategy}'`, 'use linear or free');
+    let serial: (number | string)[] | undefined;
+    if (o.serial !== undefined) {
+      const list = Array.isArray(o.serial) ? o.serial : [o.serial];
+      serial = [];
+      for (const s of list) {
+        if ((typeof s === 'number' && s > 0) || (typeof s === 'string' && /^(\d+%?)$/.test(s))) serial.push(s);
+        else this.problem(locOf(o, 'serial'), `'serial' must be a number, a percentage or a list of them, got ${JSON.stringify(s)}`);
+      }
+    }
+    const handlersRaw = o.handlers;
+    const handlers = this.taskList(handlersRaw, o, 'handlers', baseDir, `${index}.h`).filter((n): n is TaskNode => {
+      if (n.kind !== 'task') {
+        this.problem(n.loc, 'handlers must be plain tasks (no blocks or includes)');
+        return false;
+      }
+      return true;
+    });
+    const tasks = [
+      ...this.taskList(o.pre_tasks, o, 'pre_tasks', baseDir, `${index}.pre`),
+      ...this.taskList(o.tasks, o, 'tasks', baseDir, `${index}.t`),
+      ...this.taskList(o.post_tasks, o, 'post_tasks', baseDir, `${index}.post`),
+    ];
+    const varsFiles = this.strList(o, 'vars_files');
+    const mfp = this.num(o, 'max_fail_percentage');
+    const play: Play = {
+      index,
+      name: this.str(o, 'name') ?? hosts ?? `play ${index + 1}`,
+      hosts: hosts ?? '',
+      loc: locOf(o)!,
+      vars: this.vars(o, 'vars'),
+      varsFiles,
+      become: this.bool(o, 'become'),
+      becomeUser: this.str(o, 'become_user'),
+      gatherFacts: this.bool(o, 'gather_facts') ?? false,
+      strategy: strategy === 'free' ? 'free' : 'linear',
+      serial,
+      anyErrorsFatal: this.bool(o, 'any_errors_fatal') ?? false,
+      maxFailPercentage: mfp,
+      forceHandlers: this.bool(o, 'force_handlers'),
+      tags: this.strList(o, 'tags'),
+      tasks,
+      handlers,
+      baseDir,
+    };
+    this.checkNotify(play);
+    return play;
+  }
+
+  private checkNotify(play: Play): void {
+    const names = new Set<string>();
+    for (const h of play.handlers) {
+      if (h.name) names.add(h.name);
+      for (const l of h.listen) names.add(l);
+    }
+    const visit = (nodes: Node[]): void => {
+      for (const n of nodes) {
+        if (n.kind === 'task') {
+          n.notify.forEach((name) => {
+            if (!names.has(name)) {
+              this.problem(n.loc, `notify: no handler named '${name}' in this play`, names.size ? `handlers: ${[...names].join(', ')}` : 'add it under the play\'s handlers:');
+            }
+          });
+        } else if (n.kind === 'block') [n.block, n.rescue, n.always].forEach(visit);
+        else if (n.kind === 'include' && n.tasks) visit(n.tasks);
+      }
+    };
+    visit(play.tasks);
+  }
+}
+
+/** Parses Ansible's `key=value key2='v 2'` argument form; undefined when the text is not in that form. */
+export function parseKeyValueArgs(text: string): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  const re = /\s*([A-Za-z_][\w]*)=("((?:[^"\\]|\\.)*)"|'([^']*)'|(\S*))/y;
+  let pos = 0;
+  const t = text.trim();
+  while (pos < t.length) {
+    re.lastIndex = pos;
+    const m = re.exec(t);
+    if (!m) return undefined;
+    out[m[1]!] = m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : m[4] !== undefined ? m[4] : m[5];
+    pos = re.lastIndex;
+    while (t[pos] === ' ') pos++;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** Loads a playbook file and validates it against the module registry; throws ValidationError listing every problem. */
+export function loadPlaybook(path: string, modules: ModuleRegistry, displayRoot = process.cwd()): Playbook {
+  const abs = resolve(path);
+  const loader = new Loader(modules, displayRoot);
+  const data = loader.loadFile(abs);
+  const plays: Play[] = [];
+  if (data !== undefined) {
+    if (!Array.isArray(data)) {
+      loader.problems.push({
+        loc: { file: loader['display'](abs), line: 1 },
+        message: 'a playbook must be a list of plays',
+        hint: 'start each play with "- name: ..." / "  hosts: ..."',
+      });
+    } else {
+      data.forEach((p, i) => {
+        const play = loader.play(p, i, locOf(data, i), dirname(abs));
+        if (play) plays.push(play);
+      });
+    }
+  }
+  if (loader.problems.length) throw new ValidationError(loader.problems);
+  return { file: abs, plays };
+}
+
+/** Loads a task file for include_tasks at run time (its templated name is known only then). */
+export function loadTaskFile(path: string, modules: ModuleRegistry, idPrefix: string, displayRoot = process.cwd()): Node[] {
+  const loader = new Loader(modules, displayRoot);
+  const data = loader.loadFile(path);
+  const nodes = data === undefined ? [] : loader.taskList(data ?? [], undefined, path, dirname(path), idPrefix);
+  if (loader.problems.length) throw new ValidationError(loader.problems);
+  return nodes;
+}

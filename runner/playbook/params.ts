@@ -1,0 +1,90 @@
+// Checks a task's parameters against its module's zod schema, turning zod issues into problems
+// that name file:line and suggest the parameter the user probably meant.
+import { closest } from 'fastest-levenshtein';
+import { z } from 'zod';
+import { ValidationError, type Loc, type Problem } from '../errors.js';
+import type { TaskModule } from '../module.js';
+import { isTemplated } from '../template.js';
+import { locOf } from '../yaml-source.js';
+
+/** The top-level parameter names a module's schema accepts (for suggestions and docs). */
+export function schemaKeys(schema: z.ZodType): string[] {
+  let s: unknown = schema;
+  for (let i = 0; i < 5 && s; i++) {
+    if (s instanceof z.ZodObject) return Object.keys(s.shape);
+    const def = (s as { _zod?: { def?: { in?: unknown; innerType?: unknown; schema?: unknown } } })._zod?.def;
+    s = def?.in ?? def?.innerType ?? def?.schema;
+  }
+  return [];
+}
+
+function valueAt(args: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = args;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[p];
+  }
+  return cur;
+}
+
+function locAt(args: unknown, path: readonly PropertyKey[], fallback: Loc): Loc {
+  let cur = args;
+  let loc = fallback;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') break;
+    loc = locOf(cur, p as string | number) ?? loc;
+    cur = (cur as Record<PropertyKey, unknown>)[p];
+  }
+  return loc;
+}
+
+function containsTemplate(v: unknown): boolean {
+  if (typeof v === 'string') return isTemplated(v);
+  if (Array.isArray(v)) return v.some(containsTemplate);
+  if (v && typeof v === 'object') return Object.values(v).some(containsTemplate);
+  return false;
+}
+
+function issueProblems(mod: TaskModule, args: unknown, issues: readonly z.core.$ZodIssue[], loc: Loc, tolerant: boolean): Problem[] {
+  const out: Problem[] = [];
+  const keys = schemaKeys(mod.params);
+  for (const issue of issues) {
+    const value = valueAt(args, issue.path);
+    // Before rendering, a templated value cannot be typed yet: it is checked again once rendered.
+    if (tolerant && containsTemplate(value)) continue;
+    if (tolerant && issue.code === 'custom' && containsTemplate(args)) continue;
+    const where = locAt(args, issue.path, loc);
+    const pathText = issue.path.length ? issue.path.join('.') : '';
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys) {
+        const kLoc = locAt(args, [...issue.path, k], loc);
+        const guess = issue.path.length === 0 && keys.length ? closest(k, keys) : undefined;
+        out.push({
+          loc: kLoc,
+          message: `module '${mod.name}' has no parameter '${[...issue.path, k].join('.')}'`,
+          hint: guess ? `did you mean '${guess}'? ('ferry doc ${mod.name}' lists its parameters)` : `see 'ferry doc ${mod.name}'`,
+        });
+      }
+      continue;
+    }
+    out.push({
+      loc: where,
+      message: `module '${mod.name}'${pathText ? `, parameter '${pathText}'` : ''}: ${issue.message}`,
+      hint: `see 'ferry doc ${mod.name}'`,
+    });
+  }
+  return out;
+}
+
+/** Load-time check of a task's arguments (templated values are accepted until rendered). */
+export function checkParams(mod: TaskModule, args: Record<string, unknown>, loc: Loc): Problem[] {
+  const r = mod.params.safeParse(args);
+  return r.success ? [] : issueProblems(mod, args, r.error.issues, loc, true);
+}
+
+/** Run-time check of rendered arguments; returns the parsed parameters or throws ValidationError. */
+export function parseParams<P>(mod: TaskModule<P>, args: Record<string, unknown>, loc: Loc): P {
+  const r = mod.params.safeParse(args);
+  if (r.success) return r.data;
+  throw new ValidationError(issueProblems(mod as TaskModule, args, r.error.issues, loc, false));
+}

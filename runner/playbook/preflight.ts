@@ -1,0 +1,109 @@
+// Finds undefined template variables before any host is contacted: every plain `{{ name ... }}`
+// in task arguments must name a variable some layer defines for every host the task runs on
+// (inventory, play vars, vars_files, block/task vars, extra vars, magic, loop vars, register:, set:).
+import { resolve } from 'node:path';
+import Handlebars from 'handlebars';
+import { ValidationError, type Loc, type Problem } from '../errors.js';
+import { loadYamlFile, locOf } from '../yaml-source.js';
+import type { Node, Play, Playbook } from './model.js';
+
+const MAGIC = new Set([
+  'inventory_hostname', 'inventory_hostname_short', 'group_names', 'groups', 'hostvars', 'play_hosts', 'ansible_play_hosts',
+  'ansible_check_mode', 'ferry_check_mode', 'ansible_facts', 'ferry_facts', 'ansible_loop', 'this',
+]);
+
+/** The head names of the plain mustaches (`{{ a.b }}` → a) in a template, outside block helpers. */
+export function templateHeads(template: string): string[] {
+  if (!template.includes('{{')) return [];
+  let ast: hbs.AST.Program;
+  try {
+    ast = Handlebars.parse(template);
+  } catch {
+    return []; // syntax is reported by the loader
+  }
+  const out: string[] = [];
+  for (const st of ast.body) {
+    if (st.type !== 'MustacheStatement') continue;
+    const m = st as hbs.AST.MustacheStatement;
+    if (m.params.length || (m.hash && m.hash.pairs.length)) continue; // a helper call: lenient lookups
+    if (m.path.type !== 'PathExpression') continue;
+    const p = m.path as hbs.AST.PathExpression;
+    if (p.data || p.parts.length === 0) continue;
+    out.push(p.parts[0]!);
+  }
+  return out;
+}
+
+function walkStrings(v: unknown, loc: Loc, visit: (s: string, loc: Loc) => void): void {
+  if (typeof v === 'string') visit(v, loc);
+  else if (Array.isArray(v)) v.forEach((x, i) => walkStrings(x, locOf(v, i) ?? loc, visit));
+  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walkStrings(x, locOf(v, k) ?? loc, visit);
+}
+
+function producedNames(nodes: Node[], out: Set<string>): void {
+  for (const n of nodes) {
+    if (n.kind === 'task') {
+      if (n.register) out.add(n.register);
+      if (n.module === 'set') for (const k of Object.keys(n.args)) out.add(k);
+    } else if (n.kind === 'block') [n.block, n.rescue, n.always].forEach((l) => producedNames(l, out));
+    else if (n.kind === 'include' && n.tasks) producedNames(n.tasks, out);
+  }
+}
+
+/** Checks every play for undefined variables; throws one ValidationError listing them all. */
+export function preflight(
+  pb: Playbook,
+  hostsOf: (play: Play) => string[],
+  hostVars: (host: string) => Record<string, unknown>,
+  extraVars: Record<string, unknown>,
+): void {
+  const problems: Problem[] = [];
+  const produced = new Set<string>();
+  for (const play of pb.plays) producedNames([...play.tasks, ...play.handlers], produced);
+  for (const play of pb.plays) {
+    const hosts = hostsOf(play);
+    const playKnown = new Set([...Object.keys(play.vars), ...Object.keys(extraVars), ...produced, ...MAGIC]);
+    for (const f of play.varsFiles) {
+      try {
+        const d = loadYamlFile(resolve(play.baseDir, f), f);
+        if (d && typeof d === 'object') for (const k of Object.keys(d)) playKnown.add(k);
+      } catch (e) {
+        if (e instanceof ValidationError) problems.push(...e.problems);
+        else throw e;
+      }
+    }
+    const seen = new Set<string>();
+    const check = (nodes: Node[], scope: Set<string>): void => {
+      for (const n of nodes) {
+        const here = new Set([...scope, ...Object.keys(n.vars)]);
+        if (n.kind === 'block') {
+          [n.block, n.rescue, n.always].forEach((l) => check(l, here));
+          continue;
+        }
+        if (n.kind === 'include') {
+          if (n.tasks) check(n.tasks, here);
+          continue;
+        }
+        if (n.kind !== 'task') continue;
+        here.add(n.loopControl.loopVar);
+        walkStrings(n.args, locOf(n.args) ?? n.loc, (s, loc) => {
+          for (const head of templateHeads(s)) {
+            if (here.has(head)) continue;
+            const missing = hosts.filter((h) => !(head in hostVars(h)));
+            if (!missing.length) continue;
+            const key = `${loc.file}:${loc.line}:${head}`;
+            if (seen.has(key)) continue;
+            seen.add(key);
+            problems.push({
+              loc,
+              message: `undefined variable '${head}'${missing.length < hosts.length ? ` for host${missing.length > 1 ? 's' : ''} ${missing.slice(0, 5).join(', ')}` : ''}`,
+              hint: `define it (inventory, play vars, -e ${head}=...) or use {{default ${head} "..."}}`,
+            });
+          }
+        });
+      }
+    };
+    check([...play.tasks, ...play.handlers], playKnown);
+  }
+  if (problems.length) throw new ValidationError(problems);
+}

@@ -1,0 +1,64 @@
+// Shared formatting for the human reporters: colours only on a TTY, sizes in human units, the recap table.
+import { styleText } from 'node:util';
+import { createTwoFilesPatch } from 'diff';
+import type { HostRecap, TaskStatus } from '../events.js';
+import type { Diff } from '../module.js';
+
+type Color = Parameters<typeof styleText>[0];
+
+/** Colours a string when `on`. */
+export function paint(on: boolean, color: Color, s: string): string {
+  return on ? styleText(color, s) : s;
+}
+
+/** The colour of a status, as Ansible uses them. */
+export function statusColor(s: TaskStatus): Color {
+  return s === 'ok' ? 'green' : s === 'changed' ? 'yellow' : s === 'skipped' ? 'cyan' : 'red';
+}
+
+/** Bytes in human units (KiB, MiB, GiB). */
+export function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v >= 10 || i === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
+}
+
+/** Seconds as `1m05s` / `12s`. */
+export function humanDuration(sec: number): string {
+  if (!Number.isFinite(sec)) return '?';
+  const s = Math.round(sec);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+/** A unified diff of each before/after pair. */
+export function formatDiffs(diffs: Diff[], color: boolean): string {
+  return diffs
+    .map((d) => {
+      const patch = createTwoFilesPatch(`${d.path ?? 'before'} (before)`, `${d.path ?? 'after'} (after)`, d.before, d.after, '', '', { context: 3 });
+      return patch
+        .split('\n')
+        .filter((l) => !l.startsWith('==='))
+        .map((l) => (l.startsWith('+') && !l.startsWith('+++') ? paint(color, 'green', l) : l.startsWith('-') && !l.startsWith('---') ? paint(color, 'red', l) : l))
+        .join('\n');
+    })
+    .join('\n');
+}
+
+/** The recap as an aligned table, one row per host. */
+export function formatRecap(hosts: Record<string, HostRecap>, color: boolean): string {
+  const cols: (keyof HostRecap)[] = ['ok', 'changed', 'unreachable', 'failed', 'skipped', 'rescued', 'ignored'];
+  const names = Object.keys(hosts);
+  const w = Math.max(4, ...names.map((n) => n.length));
+  const head = `${'HOST'.padEnd(w)}  ${cols.map((c) => c.padStart(Math.max(c.length, 3))).join('  ')}`;
+  const rows = names.map((n) => {
+    const r = hosts[n]!;
+    const c: Color = r.failed || r.unreachable ? 'red' : r.changed ? 'yellow' : 'green';
+    return `${paint(color, c, n.padEnd(w))}  ${cols.map((k) => String(r[k]).padStart(Math.max(k.length, 3))).join('  ')}`;
+  });
+  return [head, ...rows].join('\n');
+}

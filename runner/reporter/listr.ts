@@ -1,0 +1,115 @@
+// The TTY view: listr2 shows a live line per host under each task (with progress, rate and ETA),
+// then the recap as a table. Plain lines are used when stdout is not a TTY.
+import { Listr, type ListrTaskWrapper, type ListrDefaultRenderer, type ListrSimpleRenderer } from 'listr2';
+import type { FerryEvent, Reporter } from '../events.js';
+import { formatDiffs, formatRecap, humanBytes, humanDuration, paint } from './format.js';
+
+type Wrapper = ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRenderer>;
+type Final = Extract<FerryEvent, { type: 'task_result' }>;
+
+interface HostSlot {
+  result?: Final;
+  wrapper?: Wrapper;
+  resolve?: () => void;
+  reject?: (e: Error) => void;
+}
+
+/** Renders a run with listr2 on a TTY. */
+export class ListrReporter implements Reporter {
+  private chain: Promise<void> = Promise.resolve();
+  private slots = new Map<string, HostSlot>();
+  private readonly out = process.stdout;
+
+  constructor(private readonly o: { diff?: boolean } = {}) {}
+
+  private settle(slot: HostSlot): void {
+    const r = slot.result;
+    if (!r || !slot.wrapper || !slot.resolve) return;
+    const host = r.delegatedTo ? `${r.host} -> ${r.delegatedTo}` : r.host;
+    const msg = r.msg ? ` ${paint(true, 'dim', r.msg.split('\n')[0]!)}` : '';
+    if (r.status === 'skipped') {
+      slot.wrapper.skip(`${host}: skipped${msg}`);
+      slot.resolve();
+    } else if (r.status === 'failed' || r.status === 'unreachable') {
+      slot.wrapper.title = `${host}: ${r.status}${r.ignored ? ' (ignored)' : ''}`;
+      if (r.ignored) slot.resolve();
+      else slot.reject!(new Error(`${host}: ${r.msg ?? r.status}`));
+    } else {
+      slot.wrapper.title = `${host}: ${r.status === 'changed' ? paint(true, 'yellow', 'changed') : paint(true, 'green', 'ok')}${msg}`;
+      if (this.o.diff && r.diff?.length) slot.wrapper.output = formatDiffs(r.diff, true);
+      slot.resolve();
+    }
+  }
+
+  emit(ev: FerryEvent): void {
+    switch (ev.type) {
+      case 'play_start':
+        this.chain = this.chain.then(() => void this.out.write(`\nPLAY [${ev.play}] ${paint(true, 'dim', ev.loc)}\n`));
+        break;
+      case 'task_start': {
+        const slots = new Map<string, HostSlot>();
+        for (const h of ev.hosts) slots.set(h, {});
+        this.slots = slots;
+        const listr = new Listr(
+          [
+            {
+              title: `${ev.task} ${paint(true, 'dim', ev.loc)}`,
+              task: (_ctx, task) =>
+                task.newListr(
+                  ev.hosts.map((h) => ({
+                    title: h,
+                    task: (_c: unknown, w: Wrapper) =>
+                      new Promise<void>((resolve, reject) => {
+                        const slot = slots.get(h)!;
+                        Object.assign(slot, { wrapper: w, resolve, reject });
+                        this.settle(slot);
+                      }),
+                  })),
+                  { concurrent: true, exitOnError: false },
+                ),
+            },
+          ],
+          { exitOnError: false, rendererOptions: { collapseSubtasks: false, collapseErrors: false } },
+        );
+        this.chain = this.chain.then(() => listr.run().then(() => undefined, () => undefined));
+        break;
+      }
+      case 'task_result': {
+        if (ev.item !== undefined) {
+          const w = this.slots.get(ev.host)?.wrapper;
+          if (w) w.output = `item ${ev.item}: ${ev.status}`;
+          return;
+        }
+        const slot = this.slots.get(ev.host);
+        if (!slot) return;
+        slot.result = ev;
+        this.settle(slot);
+        break;
+      }
+      case 'progress': {
+        const w = this.slots.get(ev.host)?.wrapper;
+        const p = ev.progress;
+        if (w) {
+          w.output = [
+            p.bytes !== undefined ? humanBytes(p.bytes) + (p.totalBytes ? ` / ${humanBytes(p.totalBytes)}` : '') : '',
+            p.bytesPerSec !== undefined ? `${humanBytes(p.bytesPerSec)}/s` : '',
+            p.etaSec !== undefined ? `ETA ${humanDuration(p.etaSec)}` : '',
+            p.message ?? '',
+          ].filter(Boolean).join('  ');
+        }
+        break;
+      }
+      case 'recap':
+        this.chain = this.chain.then(() => {
+          this.out.write(`\nPLAY RECAP (${humanDuration(ev.durationMs / 1000)})\n${formatRecap(ev.hosts, true)}\n`);
+        });
+        break;
+      default:
+        break;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+  }
+}

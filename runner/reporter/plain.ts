@@ -1,0 +1,76 @@
+// Plain lines, for logs and pipes (and TTYs when asked): one line per task result.
+import type { FerryEvent, Reporter } from '../events.js';
+import { formatDiffs, formatRecap, humanBytes, humanDuration, paint, statusColor } from './format.js';
+
+/** Options of the plain reporter. */
+export interface PlainOptions {
+  out?: NodeJS.WritableStream;
+  color?: boolean;
+  diff?: boolean;
+  verbose?: boolean;
+}
+
+/** Writes Ansible-like lines: PLAY, TASK, `changed: [host] ...`, and the recap table. */
+export class PlainReporter implements Reporter {
+  private readonly out: NodeJS.WritableStream;
+  private readonly color: boolean;
+  private lastProgress = new Map<string, number>();
+
+  constructor(private readonly o: PlainOptions = {}) {
+    this.out = o.out ?? process.stdout;
+    this.color = o.color ?? false;
+  }
+
+  private line(s: string): void {
+    this.out.write(s + '\n');
+  }
+
+  emit(ev: FerryEvent): void {
+    const c = this.color;
+    switch (ev.type) {
+      case 'run_start':
+        if (ev.check) this.line(paint(c, 'magenta', 'CHECK MODE: nothing will be changed; every "changed" is what a real run would do'));
+        break;
+      case 'play_start':
+        this.line(`\nPLAY [${ev.play}] ${paint(c, 'dim', `(${ev.loc}) hosts: ${ev.hosts.join(', ') || 'none'}`)}`);
+        break;
+      case 'task_start':
+        this.line(`\nTASK [${ev.task}] ${paint(c, 'dim', ev.loc)}`);
+        break;
+      case 'handlers_start':
+        this.line(`\nRUNNING HANDLERS [${ev.play}]`);
+        break;
+      case 'task_result': {
+        const label = ev.status === 'failed' && ev.ignored ? 'failed (ignored)' : ev.status;
+        const host = ev.delegatedTo ? `${ev.host} -> ${ev.delegatedTo}` : ev.host;
+        const item = ev.item !== undefined ? ` => (item=${ev.item})` : '';
+        const msg = ev.msg ? `: ${ev.msg}` : '';
+        this.line(paint(c, statusColor(ev.status), `${label}: [${host}]${item}${msg}`));
+        if (this.o.verbose && ev.steps) for (const s of ev.steps) this.line(`    - ${s}`);
+        if (this.o.diff && ev.diff?.length) this.line(formatDiffs(ev.diff, c));
+        break;
+      }
+      case 'progress': {
+        const key = `${ev.host}/${ev.task}`;
+        const now = Date.now();
+        if (now - (this.lastProgress.get(key) ?? 0) < 5000) return;
+        this.lastProgress.set(key, now);
+        const p = ev.progress;
+        const parts = [
+          p.bytes !== undefined ? humanBytes(p.bytes) + (p.totalBytes ? ` / ${humanBytes(p.totalBytes)}` : '') : undefined,
+          p.bytesPerSec !== undefined ? `${humanBytes(p.bytesPerSec)}/s` : undefined,
+          p.etaSec !== undefined ? `ETA ${humanDuration(p.etaSec)}` : undefined,
+          p.message,
+        ].filter(Boolean);
+        this.line(paint(c, 'dim', `  ... [${ev.host}] ${parts.join(', ')}`));
+        break;
+      }
+      case 'recap':
+        this.line(`\nPLAY RECAP (${humanDuration(ev.durationMs / 1000)})`);
+        this.line(formatRecap(ev.hosts, c));
+        break;
+    }
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,241 @@
+// What every transport shares: wrapping (env, cwd, sudo), answering sudo's prompt, timeouts,
+// aborts, collecting output, and put/get built on plain shell commands. A transport only
+// has to start `sh -c TEXT` somewhere and hand back its three streams.
+import { randomBytes } from 'node:crypto';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+import { maskSecrets, sh, type Command } from '../command.js';
+import { TaskFailedError } from '../errors.js';
+import { BecomePasswordError, MarkerScanner, wrapCommand } from './become.js';
+import type { BecomeOptions, PutOptions, RunningCommand, RunOptions, RunResult, Transport } from './types.js';
+
+/** A started `sh -c TEXT`, as a transport reports it. */
+export interface RawProcess {
+  stdin: Writable;
+  stdout: Readable;
+  stderr: Readable;
+  /** Settles once the process exited and its output streams are closed. */
+  exit: Promise<{ code: number | null; signal: string | null }>;
+  /** Stops the process (polite first, then by force); safe to call more than once. */
+  kill(): void;
+}
+
+/** Exit status `get` uses to say "no such file" (cat itself only exits 0 or 1). */
+const GET_MISSING_EXIT = 44;
+
+interface Launched {
+  proc: RawProcess;
+  stderr: Readable;
+  /** Resolves when the command's own stdin may flow (sudo is done reading the password). */
+  stdinReady: Promise<void>;
+  /** True when stdin must wait for stdinReady (sudo reads a password first). */
+  gated: boolean;
+  secrets: string[];
+  /** Set when sudo rejected the password. */
+  rejected: () => string | undefined;
+}
+
+/** The shared half of every transport: everything above "start sh -c TEXT". */
+export abstract class BaseTransport implements Transport {
+  abstract readonly host: string;
+  abstract connect(): Promise<void>;
+  abstract close(): Promise<void>;
+  /** Starts `sh -c text` on the target (for SSH: an exec channel; locally: a child process). */
+  protected abstract start(text: string): Promise<RawProcess>;
+
+  private async launch(cmd: Command, opts: Omit<RunOptions, 'stdin' | 'onStdout' | 'onStderr' | 'binary'>): Promise<Launched> {
+    const wrapped = wrapCommand(cmd, opts);
+    const proc = await this.start(wrapped.command.text);
+    const secrets = [...cmd.secrets, ...(wrapped.password ? [wrapped.password] : [])];
+    if (!wrapped.password || !wrapped.promptMarker || !wrapped.readyMarker) {
+      return { proc, stderr: proc.stderr, stdinReady: Promise.resolve(), gated: false, secrets, rejected: () => undefined };
+    }
+    const password = wrapped.password;
+    const scanner = new MarkerScanner(wrapped.promptMarker, wrapped.readyMarker);
+    const stderr = new PassThrough();
+    let prompts = 0;
+    let rejected: string | undefined;
+    let release!: () => void;
+    const stdinReady = new Promise<void>((resolve) => (release = resolve));
+    proc.stderr.on('data', (chunk: Buffer) => {
+      const { out, events } = scanner.push(chunk);
+      if (out.length > 0) stderr.write(out);
+      for (const ev of events) {
+        if (ev === 'ready') release();
+        else if (++prompts === 1) proc.stdin.write(password + '\n');
+        else {
+          // A second prompt means sudo did not take the password: stop before it asks a third time.
+          rejected = `become password rejected by sudo (user ${wrapped.becomeUser ?? 'root'} on ${this.host})`;
+          proc.kill();
+        }
+      }
+    });
+    proc.stderr.on('end', () => stderr.end(scanner.flush()));
+    proc.stderr.on('error', (e) => stderr.destroy(e));
+    return { proc, stderr, stdinReady, gated: true, secrets, rejected: () => rejected };
+  }
+
+  /** Kills on timeout or abort; returns what happened and a cleanup. */
+  private watch(proc: RawProcess, opts: { timeoutMs?: number; signal?: AbortSignal }) {
+    const state = { timedOut: false, aborted: false };
+    const timer =
+      opts.timeoutMs !== undefined && opts.timeoutMs > 0
+        ? setTimeout(() => {
+            state.timedOut = true;
+            proc.kill();
+          }, opts.timeoutMs)
+        : undefined;
+    const onAbort = (): void => {
+      state.aborted = true;
+      proc.kill();
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const cleanup = (): void => {
+      if (timer) clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+    };
+    return { state, cleanup };
+  }
+
+  async run(cmd: Command, opts: RunOptions = {}): Promise<RunResult> {
+    opts.signal?.throwIfAborted();
+    const t0 = performance.now();
+    const l = await this.launch(cmd, opts);
+    const { proc } = l;
+    const { state, cleanup } = this.watch(proc, opts);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    proc.stdout.on('data', (c: Buffer) => {
+      out.push(c);
+      opts.onStdout?.(c);
+    });
+    l.stderr.on('data', (c: Buffer) => {
+      err.push(c);
+      opts.onStderr?.(c);
+    });
+    // not awaited: a command may exit without reading all of a stream given as stdin
+    this.feedStdin(l, opts.stdin).catch(() => undefined); // a lost connection is reported by proc.exit
+    try {
+      const [status] = await Promise.all([
+        proc.exit,
+        finished(proc.stdout, { writable: false }).catch(() => undefined),
+        finished(l.stderr, { writable: false }).catch(() => undefined),
+      ]);
+      if (state.aborted) throw opts.signal?.reason ?? new Error('aborted');
+      const rejected = l.rejected();
+      if (rejected) throw new BecomePasswordError(rejected, { host: this.host, command: cmd.display });
+      const stdoutBuffer = Buffer.concat(out);
+      const result: RunResult = {
+        host: this.host,
+        command: cmd.display,
+        exitCode: state.timedOut ? null : status.code,
+        signal: status.signal,
+        // binary output is returned as bytes only: decoding it as text would both mangle and double it
+        stdout: opts.binary ? '' : maskSecrets(stdoutBuffer.toString('utf8'), l.secrets),
+        stderr: maskSecrets(Buffer.concat(err).toString('utf8'), l.secrets),
+        durationMs: Math.round(performance.now() - t0),
+      };
+      if (state.timedOut) result.timedOut = true;
+      if (opts.binary) result.stdoutBuffer = stdoutBuffer;
+      return result;
+    } finally {
+      cleanup();
+    }
+  }
+
+  /** Writes the caller's stdin once sudo is done with it; a command that exits without reading is fine. */
+  private async feedStdin(l: Launched, stdin: RunOptions['stdin']): Promise<void> {
+    const exited = l.proc.exit.then(() => 'exited' as const);
+    if ((await Promise.race([l.stdinReady.then(() => 'ready' as const), exited])) === 'exited') return;
+    const sink = l.proc.stdin;
+    sink.on('error', () => undefined); // EPIPE when the command does not read its stdin
+    if (stdin === undefined) {
+      sink.end();
+      return;
+    }
+    if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) {
+      sink.end(stdin);
+      return;
+    }
+    // pipeline ends only the writable half of the ssh channel duplex (EOF), its stdout keeps flowing
+    await pipeline(stdin, sink).catch(() => undefined);
+  }
+
+  async spawn(cmd: Command, opts: Omit<RunOptions, 'stdin' | 'onStdout' | 'onStderr' | 'binary'> = {}): Promise<RunningCommand> {
+    opts.signal?.throwIfAborted();
+    const t0 = performance.now();
+    const l = await this.launch(cmd, opts);
+    const { proc } = l;
+    const { state, cleanup } = this.watch(proc, opts);
+    let stdin: Writable = proc.stdin;
+    if (l.gated) {
+      // with a become password the caller's bytes must wait until sudo has read it
+      const gate = new PassThrough();
+      stdin = gate;
+      Promise.race([l.stdinReady, proc.exit]).then(
+        () => gate.pipe(proc.stdin),
+        () => gate.destroy(), // the connection is gone: `done` reports it
+      );
+    }
+    const done = proc.exit.then((status) => {
+      cleanup();
+      if (state.aborted) throw opts.signal?.reason ?? new Error('aborted');
+      const rejected = l.rejected();
+      if (rejected) throw new BecomePasswordError(rejected, { host: this.host, command: cmd.display });
+      const result: RunResult = {
+        host: this.host,
+        command: cmd.display,
+        exitCode: state.timedOut ? null : status.code,
+        signal: status.signal,
+        stdout: '',
+        stderr: '',
+        durationMs: Math.round(performance.now() - t0),
+      };
+      if (state.timedOut) result.timedOut = true;
+      return result;
+    });
+    return { stdin, stdout: proc.stdout, stderr: l.stderr, done };
+  }
+
+  async put(path: string, data: string | Buffer, opts: PutOptions = {}): Promise<void> {
+    const slash = path.lastIndexOf('/');
+    const dir = slash < 0 ? '.' : slash === 0 ? '/' : path.slice(0, slash);
+    const base = path.slice(slash + 1);
+    if (base === '' || base === '.' || base === '..') {
+      throw new TaskFailedError(`put: ${JSON.stringify(path)} does not name a file`, { host: this.host });
+    }
+    // same directory as the target, so the final mv is a rename on one filesystem (atomic)
+    const tmp = `${dir === '/' ? '' : dir}/.${base}.ferry-${randomBytes(6).toString('hex')}`;
+    const mode = opts.mode !== undefined ? opts.mode.toString(8).padStart(4, '0') : undefined;
+    const write =
+      mode !== undefined
+        ? // umask first so the bytes are never readable by others before chmod
+          sh`umask 077 && cat > ${tmp} && chmod ${mode} ${tmp} && mv -f ${tmp} ${path}`
+        : sh`cat > ${tmp} && mv -f ${tmp} ${path}`;
+    const cmd = sh`${write} || { rm -f ${tmp}; exit 1; }`;
+    const r = await this.run(cmd, { stdin: Buffer.from(data), become: opts.become ?? false });
+    if (r.exitCode !== 0) {
+      throw new TaskFailedError(`put ${path} failed on ${this.host}: ${r.stderr.trim() || `exit ${r.exitCode}`}`, {
+        host: this.host,
+        path,
+        exitCode: r.exitCode,
+        stderr: r.stderr,
+      });
+    }
+  }
+
+  async get(path: string, opts: { become?: BecomeOptions | false } = {}): Promise<Buffer | null> {
+    const cmd = sh`test -e ${path} || exit ${GET_MISSING_EXIT}; exec cat -- ${path}`;
+    const r = await this.run(cmd, { binary: true, become: opts.become ?? false });
+    if (r.exitCode === GET_MISSING_EXIT) return null;
+    if (r.exitCode !== 0) {
+      throw new TaskFailedError(`get ${path} failed on ${this.host}: ${r.stderr.trim() || `exit ${r.exitCode}`}`, {
+        host: this.host,
+        path,
+        exitCode: r.exitCode,
+        stderr: r.stderr,
+      });
+    }
+    return r.stdoutBuffer ?? Buffer.alloc(0);
+  }
+}

@@ -1,0 +1,91 @@
+// Variable precedence, low to high (documented in README "Variables"):
+//   inventory (group vars all < parent < child < host vars) < play vars < vars_files
+//   < block vars (outer < inner) < include vars < task vars < registered / set values < extra vars.
+// Magic variables (inventory_hostname, groups, hostvars, play_hosts, ansible_check_mode, facts) are set last.
+import { renderString, isTemplated } from './template.js';
+import type { Loc } from './errors.js';
+
+type Obj = Record<string, unknown>;
+
+/** The layers of variables a task sees, in increasing precedence. */
+export interface VarLayers {
+  inventory: Obj;
+  play: Obj;
+  varsFiles: Obj;
+  blocks: Obj[];
+  task: Obj;
+  registered: Obj;
+  extra: Obj;
+  magic: Obj;
+}
+
+/** Merges the layers (later wins, shallow as Ansible's default hash_behaviour=replace). */
+export function mergeVars(l: VarLayers): Obj {
+  return Object.assign({}, l.inventory, l.play, l.varsFiles, ...l.blocks, l.task, l.registered, l.extra, l.magic);
+}
+
+/**
+ * Resolves variables whose values are themselves templates (`b: "{{ a }}-x"`), lazily and with a
+ * cycle guard, so a variable may refer to others of any layer, as in Ansible.
+ */
+export function resolveVarTemplates(vars: Obj, loc?: Loc): Obj {
+  const out: Obj = { ...vars };
+  const resolving = new Set<string>();
+  const resolveKey = (k: string, depth: number): void => {
+    const v = out[k];
+    if (!containsTemplate(v) || resolving.has(k) || depth > 20) return;
+    resolving.add(k);
+    out[k] = renderValue(v, out, loc, depth);
+    resolving.delete(k);
+  };
+  const renderValue = (v: unknown, scope: Obj, l: Loc | undefined, depth: number): unknown => {
+    if (typeof v === 'string' && isTemplated(v)) {
+      // Resolve the variables this template refers to first.
+      for (const m of v.matchAll(/\{\{[#/]?\s*(?:[a-z]+\s+)?([A-Za-z_]\w*)/g)) if (m[1] && m[1] in out) resolveKey(m[1], depth + 1);
+      return renderString(v, scope, l);
+    }
+    if (Array.isArray(v)) return v.map((x) => renderValue(x, scope, l, depth));
+    if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+      const o: Obj = {};
+      for (const [kk, x] of Object.entries(v)) o[kk] = renderValue(x, scope, l, depth);
+      return o;
+    }
+    return v;
+  };
+  for (const k of Object.keys(out)) resolveKey(k, 0);
+  return out;
+}
+
+function containsTemplate(v: unknown): boolean {
+  if (typeof v === 'string') return isTemplated(v);
+  if (Array.isArray(v)) return v.some(containsTemplate);
+  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v).some(containsTemplate);
+  return false;
+}
+
+/** Parses `-e` values: `k=v` (several, space separated, quotes allowed), a YAML/JSON mapping, or `@file`. */
+export function parseExtraVarArg(arg: string, loadFile: (path: string) => unknown): Obj {
+  if (arg.startsWith('@')) {
+    const data = loadFile(arg.slice(1));
+    if (data === null || data === undefined) return {};
+    if (typeof data !== 'object' || Array.isArray(data)) throw new Error(`${arg.slice(1)}: extra vars file must hold a mapping`);
+    return data as Obj;
+  }
+  const t = arg.trim();
+  if (t.startsWith('{')) {
+    const v = JSON.parse(t) as unknown;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error(`-e ${arg}: must be a mapping`);
+    return v as Obj;
+  }
+  const out: Obj = {};
+  const re = /([A-Za-z_][\w]*)=("((?:[^"\\]|\\.)*)"|'([^']*)'|(\S*))\s*/y;
+  let pos = 0;
+  while (pos < t.length) {
+    re.lastIndex = pos;
+    const m = re.exec(t);
+    if (!m) throw new Error(`-e ${JSON.stringify(arg)}: expected key=value (or @file.yaml, or a JSON mapping)`);
+    out[m[1]!] = m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : m[4] ?? m[5] ?? '';
+    pos = re.lastIndex;
+  }
+  return out;
+}

@@ -1,0 +1,70 @@
+// command: run a program with arguments, without a shell (no pipes, no $VARS, no globbing).
+import { z } from 'zod';
+import { sh } from '../runner/command.js';
+import { defineModule } from '../runner/module.js';
+import { checkGuard, runAsTask } from './lib/run-command.js';
+import { splitWords } from './lib/shlex.js';
+
+const params = z
+  .strictObject({
+    cmd: z.string().optional().describe("The command line, split into words like Ansible (shlex): quotes group, nothing is expanded"),
+    argv: z.array(z.string()).min(1).optional().describe('The program and its arguments as a list (exclusive with cmd); each item is one word'),
+    creates: z.string().min(1).optional().describe('Do nothing when this path exists (relative to chdir)'),
+    removes: z.string().min(1).optional().describe('Do nothing unless this path exists (relative to chdir)'),
+    chdir: z.string().min(1).optional().describe('Directory to run in'),
+    stdin: z.string().optional().describe('Text fed to the command on standard input'),
+    stdin_add_newline: z.boolean().default(true).describe('Append a newline to stdin (as Ansible does)'),
+  })
+  .refine((p) => (p.cmd === undefined) !== (p.argv === undefined), { message: 'give exactly one of cmd and argv' })
+  .superRefine((p, ctx) => {
+    if (p.cmd === undefined) return;
+    try {
+      if (splitWords(p.cmd).length === 0) ctx.addIssue({ code: 'custom', path: ['cmd'], message: 'cmd is empty' });
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', path: ['cmd'], message: `${(e as Error).message}; quote it or use argv:` });
+    }
+  });
+
+export const commandModule = defineModule({
+  name: 'command',
+  params,
+  freeForm: 'cmd',
+  doc: {
+    summary: 'Run a program with arguments on the host, without a shell',
+    description:
+      'cmd is split into words like Ansible does (shlex): quotes group words, but |, ;, >, $VAR and * are passed ' +
+      'as plain arguments; use shell for those. Each word is quoted when the command is built. A non-zero exit fails the task.',
+    checkMode: 'partial',
+    checkModeNote: 'reports that it would run (changed) unless creates/removes say there is nothing to do; nothing runs',
+    result: {
+      stdout: 'standard output, final newline removed',
+      stderr: 'standard error, final newline removed',
+      stdout_lines: 'stdout split into lines',
+      exitCode: 'the exit status (also rc)',
+      start: 'ISO time the command started',
+      end: 'ISO time it ended',
+      delta: 'duration, e.g. 0.012s',
+    },
+    example: [
+      '- command: lvs --reportformat json',
+      '  register: lvs',
+      '',
+      '- command:',
+      '    argv: [mkinitramfs, -o, /boot/initrd.img-6.1.0, 6.1.0]',
+      '    creates: /boot/initrd.img-6.1.0',
+    ].join('\n'),
+  },
+  async plan(ctx, p) {
+    const guarded = await checkGuard(ctx, p);
+    if (guarded) return guarded;
+    const argv = p.argv ?? splitWords(p.cmd!);
+    // `exec` puts the first word where sh reads neither assignments (FOO=bar) nor reserved words (if, !):
+    // every word is an argv entry, as without a shell.
+    const cmd = sh`exec ${argv}`;
+    const stdin = p.stdin === undefined ? undefined : p.stdin_add_newline && !p.stdin.endsWith('\n') ? p.stdin + '\n' : p.stdin;
+    return {
+      changed: true,
+      steps: [{ title: `run ${sh`${argv}`.display}${p.chdir ? ` in ${p.chdir}` : ''}`, run: (c) => runAsTask(c, cmd, { chdir: p.chdir, stdin }) }],
+    };
+  },
+});

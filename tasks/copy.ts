@@ -1,0 +1,74 @@
+// copy: put a controller file or inline content on the host, idempotent by sha256.
+import { readFile, stat } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { z } from 'zod';
+import { TaskFailedError } from '../runner/errors.js';
+import { defineModule } from '../runner/module.js';
+import { planContent } from './lib/file-content.js';
+import { groupField, modeField, ownerField, pathField } from './lib/schema.js';
+
+const params = z
+  .strictObject({
+    src: z.string().min(1).optional().describe('Controller file to copy, relative to the playbook directory (exclusive with content)'),
+    content: z.string().optional().describe('Text to write instead of a file (exclusive with src)'),
+    dest: pathField('Remote path; a trailing / or an existing directory means dest/basename(src)'),
+    mode: modeField,
+    owner: ownerField,
+    group: groupField,
+    backup: z.boolean().default(false).describe('Keep the replaced file as dest.<date>@<time>~'),
+    force: z.boolean().default(true).describe('false: leave an existing dest alone even when its content differs'),
+  })
+  .refine((p) => (p.src === undefined) !== (p.content === undefined), { message: 'give exactly one of src and content' });
+
+/** Reads a controller file for copy/template, with an error that says where it looked. */
+export async function readControllerFile(baseDir: string, src: string): Promise<{ path: string; data: Buffer }> {
+  const path = resolve(baseDir, src);
+  const st = await stat(path).catch(() => null);
+  if (!st) throw new TaskFailedError(`src ${src} not found (looked for ${path})`, { src: path });
+  if (st.isDirectory()) throw new TaskFailedError(`src ${src} is a directory; copy takes one file (use rsync for trees)`, { src: path });
+  return { path, data: await readFile(path) };
+}
+
+export const copyModule = defineModule({
+  name: 'copy',
+  params,
+  doc: {
+    summary: 'Copy a file (or inline content) to the host, atomically, only when its sha256 differs',
+    description:
+      'The host computes sha256 of dest and compares it with the local one; nothing is uploaded when they match. ' +
+      'An existing file keeps its mode and owner unless mode/owner/group are given. The upload is atomic ' +
+      '(temporary file beside dest, then rename) and runs with become. A symlink at dest is replaced by a file.',
+    checkMode: 'full',
+    result: {
+      dest: 'the final path written (dest/basename(src) for a directory)',
+      checksum: 'sha256 of the content',
+      size: 'bytes',
+      backup_file: 'the backup made, when backup: true and dest was replaced',
+    },
+    example: [
+      '- name: install the serial console drop-in',
+      '  copy:',
+      '    src: files/20_serial_console.cfg',
+      '    dest: /etc/default/grub.d/',
+      "    mode: '0644'",
+      '    backup: true',
+      '',
+      '- copy:',
+      '    content: "xen_blkfront\\n"',
+      '    dest: /etc/modules-load.d/xen.conf',
+    ].join('\n'),
+  },
+  async plan(ctx, p) {
+    const local = p.src !== undefined ? await readControllerFile(ctx.baseDir, p.src) : undefined;
+    return planContent(ctx, {
+      dest: p.dest,
+      data: local ? local.data : Buffer.from(p.content ?? '', 'utf8'),
+      fileName: local ? basename(local.path) : undefined,
+      mode: p.mode,
+      owner: p.owner,
+      group: p.group,
+      backup: p.backup,
+      force: p.force,
+    });
+  },
+});

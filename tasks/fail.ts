@@ -1,0 +1,32 @@
+// `fail` and `assert`: stop a host with a message, or unless conditions hold.
+import { z } from 'zod';
+import { evaluateBool, parseExpr } from '../runner/expr/index.js';
+import { TaskFailedError } from '../runner/errors.js';
+import { defineModule } from '../runner/module.js';
+
+export const failModule = defineModule({
+  name: 'fail',
+  params: z.strictObject({ msg: z.string().default('Failed as requested from task').describe('why the host stops') }),
+  freeForm: 'msg',
+  doc: { summary: 'fail the host with a message (use with when:)', checkMode: 'full', example: '- fail: { msg: "no LV {{ lv }}" }\n  when: lv is not defined' },
+  async plan(_ctx, p) {
+    throw new TaskFailedError(p.msg);
+  },
+});
+
+export const assertModule = defineModule({
+  name: 'assert',
+  params: z.strictObject({
+    that: z.union([z.string(), z.array(z.string())]).describe('conditions that must all hold'),
+    fail_msg: z.string().optional().describe('message when one does not hold'),
+    success_msg: z.string().optional().describe('message when all hold'),
+  }),
+  doc: { summary: 'check that conditions hold, or fail the host', checkMode: 'full', example: '- assert:\n    that: ["ferry_facts.tools.kpartx", "lv | length > 0"]' },
+  async plan(ctx, p) {
+    const conds = Array.isArray(p.that) ? p.that : [p.that];
+    for (const c of conds) {
+      if (!evaluateBool(parseExpr(c), ctx.vars)) throw new TaskFailedError(p.fail_msg ?? `assertion failed: ${c}`, { assertion: c });
+    }
+    return { changed: false, reason: p.success_msg ?? 'all assertions passed' };
+  },
+});

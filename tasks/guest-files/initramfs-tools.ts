@@ -1,0 +1,44 @@
+// initramfs-tools (Debian, Ubuntu, Devuan): /etc/initramfs-tools/modules lists modules to put in
+// the initramfs whatever else is detected, one per line with optional arguments; and
+// initramfs.conf / conf.d/* choose how the rest is picked (MODULES=most|dep|netboot|list).
+import { isXenModule, normalizeModule, VIRTIO_MODULES } from './drivers.js';
+import { parseShellValue, renderShellValue } from './shell-value.js';
+import { appendLines, editResult, isCommentOrBlank, joinLines, splitLines, type EditResult } from './text-lines.js';
+
+/** Edits /etc/initramfs-tools/modules: removes Xen frontends (either spelling), adds each virtio driver once. */
+export function editInitramfsModules(text: string, ensure: readonly string[] = VIRTIO_MODULES): EditResult {
+  const file = splitLines(text);
+  const notes: string[] = [];
+  const present = new Set<string>();
+  const lines = file.lines.filter((line, i) => {
+    if (isCommentOrBlank(line)) return true;
+    const name = line.trim().split(/\s+/)[0];
+    if (isXenModule(name)) {
+      notes.push(`line ${i + 1}: removed Xen module ${name}`);
+      return false;
+    }
+    present.add(normalizeModule(name));
+    return true;
+  });
+  const added = ensure.filter((m) => !present.has(normalizeModule(m)));
+  const out = joinLines(appendLines({ lines, finalNewline: file.finalNewline }, added));
+  return editResult(text, out, notes);
+}
+
+/**
+ * Edits initramfs.conf or a conf.d snippet: MODULES=dep becomes MODULES=most. With dep,
+ * mkinitramfs keeps only the modules the *running* system uses; run in a chroot on the KVM host
+ * (or on the Xen guest) that is the wrong machine, and it may fail to find the root device.
+ */
+export function editInitramfsConf(text: string): EditResult {
+  const file = splitLines(text);
+  const notes: string[] = [];
+  const lines = file.lines.map((line, i) => {
+    const m = /^(\s*MODULES=)(.*)$/.exec(line);
+    const v = m && parseShellValue(m[2]);
+    if (!m || !v || v.inner !== 'dep') return line;
+    notes.push(`line ${i + 1}: MODULES=dep changed to most (dep would size the initramfs for the machine that builds it)`);
+    return m[1] + renderShellValue(v, 'most');
+  });
+  return editResult(text, joinLines({ lines, finalNewline: file.finalNewline }), notes);
+}

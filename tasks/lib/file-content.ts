@@ -1,0 +1,122 @@
+// The shared core of copy and template: make a remote file hold exactly these bytes (compared
+// by sha256 on the host, so nothing is uploaded when it already does), with the wanted mode
+// and ownership, an optional backup, and a text diff for --diff.
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import { sh } from '../../runner/command.js';
+import { TaskFailedError } from '../../runner/errors.js';
+import type { Diff, Plan, Step, TaskContext } from '../../runner/module.js';
+import { attributeDiff, planAttributes, type WantedAttributes } from './attributes.js';
+import { applyModeSpec, parseModeSpec } from './mode.js';
+import { probePath, type PresentPath } from './path-state.js';
+
+/** What copy/template ask for. */
+export interface ContentRequest extends WantedAttributes {
+  dest: string;
+  data: Buffer;
+  /** The file name to use when dest is a directory (basename of src); undefined for inline content. */
+  fileName?: string;
+  backup?: boolean;
+  /** false: leave an existing dest alone even if its content differs (Ansible's force: no). */
+  force?: boolean;
+}
+
+/** Files larger than this (or holding NUL bytes) get no text diff. */
+export const MAX_DIFF_BYTES = 256 * 1024;
+
+/** Hex sha256 of a buffer, the same as sha256sum prints. */
+export function sha256Hex(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Whether a buffer is worth showing as a text diff. */
+export function isDiffableText(data: Buffer): boolean {
+  return data.length <= MAX_DIFF_BYTES && !data.includes(0);
+}
+
+/** The name of a backup copy, like Ansible's `dest.<date>@<time>~`. */
+export function backupName(dest: string, now: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}-${p(now.getMonth() + 1)}-${p(now.getDate())}@${p(now.getHours())}:${p(now.getMinutes())}:${p(now.getSeconds())}`;
+  return `${dest}.${stamp}~`;
+}
+
+function becomesRoot(ctx: TaskContext): boolean {
+  return ctx.become !== false && (ctx.become.user === undefined || ctx.become.user === 'root');
+}
+
+/** Plans writing `req.data` to `req.dest` on the host; only reads. */
+export async function planContent(ctx: TaskContext, req: ContentRequest): Promise<Plan> {
+  let dest = req.dest;
+  let state = await probePath(ctx, dest, { checksum: true });
+  if (dest.endsWith('/') || (state.exists && state.type === 'directory')) {
+    if (!req.fileName) {
+      throw new TaskFailedError(`dest ${dest} is a directory and there is no src file name to put in it`, { dest });
+    }
+    if (!state.exists) {
+      throw new TaskFailedError(`destination directory ${dest} does not exist; create it first (file: path=${dest} state=directory)`, { dest });
+    }
+    dest = posix.join(dest, req.fileName);
+    state = await probePath(ctx, dest, { checksum: true });
+  }
+  if (!state.exists) {
+    const parent = posix.dirname(dest);
+    const ps = await probePath(ctx, parent);
+    if (!ps.exists || ps.type !== 'directory') {
+      throw new TaskFailedError(`destination directory ${parent} does not exist; create it first (file: path=${parent} state=directory)`, { dest });
+    }
+  } else if (state.type !== 'file' && state.type !== 'link') {
+    throw new TaskFailedError(`dest ${dest} exists and is a ${state.type}, not a regular file`, { dest });
+  }
+  const current: PresentPath | undefined = state.exists ? state : undefined;
+  const checksum = sha256Hex(req.data);
+  // A symlink is replaced by a regular file (Ansible's copy without follow), so it never "matches".
+  const sameContent = current?.type === 'file' && current.sha256 === checksum;
+  const writeContent = !sameContent && (!current || req.force !== false);
+
+  const steps: Step[] = [];
+  const diff: Diff[] = [];
+  const result = { dest, checksum, size: req.data.length };
+  if (!writeContent) {
+    const attrs = planAttributes(dest, current, req, { isDirectory: false });
+    if (attrs.steps.length === 0) {
+      const reason = sameContent ? `${dest} already has this content (sha256 ${checksum.slice(0, 12)}…)` : `${dest} exists and force is false`;
+      return { changed: false, reason, data: result };
+    }
+    return { changed: true, steps: attrs.steps, diff: attributeDiff(dest, attrs.changes), data: result };
+  }
+
+  // The upload sets the mode in the same atomic rename; an existing file keeps its mode unless one is asked for.
+  const base = current?.type === 'file' ? current.mode : 0o644;
+  const mode = req.mode !== undefined ? applyModeSpec(parseModeSpec(req.mode), base, false) : current?.type === 'file' ? current.mode : undefined;
+  if (req.backup && current?.type === 'file') {
+    steps.push({
+      title: `back up ${dest}`,
+      run: async (c) => {
+        const name = backupName(dest, new Date());
+        await c.runOk(sh`cp -p -- ${dest} ${name}`);
+        return { backup_file: name };
+      },
+    });
+  }
+  steps.push({
+    title: `${current ? 'replace' : 'create'} ${dest} (${req.data.length} bytes, sha256 ${checksum.slice(0, 12)}…)`,
+    run: async (c) => {
+      await c.transport.put(dest, req.data, { mode, become: c.become });
+      return { ...result };
+    },
+  });
+  // Without an explicit owner a replaced file keeps its old one, as an in-place write would; the upload
+  // itself runs as root, so only a file owned by someone else needs the chown.
+  const keepOwner = current?.type === 'file' && becomesRoot(ctx) && (current.uid !== 0 || current.gid !== 0);
+  const want: WantedAttributes = {
+    owner: req.owner ?? (keepOwner ? String(current.uid) : undefined),
+    group: req.group ?? (keepOwner ? String(current.gid) : undefined),
+  };
+  steps.push(...planAttributes(dest, undefined, want, { isDirectory: false }).steps);
+  if (ctx.diff && isDiffableText(req.data) && (!current || (current.type === 'file' && current.size <= MAX_DIFF_BYTES))) {
+    const before = current?.type === 'file' ? await ctx.transport.get(dest, { become: ctx.become }) : Buffer.alloc(0);
+    if (before && isDiffableText(before)) diff.push({ path: dest, before: before.toString('utf8'), after: req.data.toString('utf8') });
+  }
+  return { changed: true, steps, diff, data: result };
+}

@@ -1,0 +1,116 @@
+// lineinfile: make sure one line is (or is not) in a text file. The file is read to the controller,
+// edited by a pure function (tasks/lib/lineinfile-edit.ts) and written back atomically like copy.
+import { z } from 'zod';
+import { sh } from '../runner/command.js';
+import { TaskFailedError } from '../runner/errors.js';
+import { defineModule, type Plan } from '../runner/module.js';
+import { planContent } from './lib/file-content.js';
+import { compilePythonRegex, editLines } from './lib/lineinfile-edit.js';
+import { probePath } from './lib/path-state.js';
+import { groupField, modeField, ownerField, pathField } from './lib/schema.js';
+
+const params = z
+  .strictObject({
+    path: pathField('The file to edit on the host'),
+    regexp: z.string().optional().describe('Python-style regex: the LAST matching line is replaced (present) or every matching line removed (absent)'),
+    search_string: z.string().optional().describe('Literal text instead of regexp: lines containing it are replaced/removed'),
+    line: z.string().optional().describe('The line to have in the file (required for state: present)'),
+    state: z.enum(['present', 'absent']).default('present').describe('present: the line is there; absent: no matching line is'),
+    create: z.boolean().default(false).describe('Create the file when it does not exist (else the task fails)'),
+    insertafter: z.string().optional().describe("Without a regexp match, insert after the LAST line matching this regex, or 'EOF' (default)"),
+    insertbefore: z.string().optional().describe("Without a regexp match, insert before the LAST line matching this regex, or 'BOF'"),
+    firstmatch: z.boolean().default(false).describe('Use the first matching line instead of the last (regexp and insertafter/insertbefore)'),
+    backrefs: z.boolean().default(false).describe('Expand \\1 / \\g<name> in line from the regexp match; no match leaves the file unchanged'),
+    backup: z.boolean().default(false).describe('Keep the previous file as path.<date>@<time>~'),
+    mode: modeField,
+    owner: ownerField,
+    group: groupField,
+  })
+  .superRefine((p, ctx) => {
+    const bad = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (p.state === 'present' && p.line === undefined) bad('line', 'line is required with state: present');
+    if (p.state === 'absent' && p.regexp === undefined && p.search_string === undefined && p.line === undefined) {
+      bad('regexp', 'state: absent needs one of regexp, search_string or line');
+    }
+    if (p.backrefs && p.regexp === undefined) bad('backrefs', 'backrefs needs a regexp');
+    if (p.regexp !== undefined && p.search_string !== undefined) bad('search_string', 'give regexp or search_string, not both');
+    if (p.insertafter !== undefined && p.insertbefore !== undefined) bad('insertbefore', 'give insertafter or insertbefore, not both');
+    for (const key of ['regexp', 'insertafter', 'insertbefore'] as const) {
+      const v = p[key];
+      if (v === undefined || (key !== 'regexp' && (v === 'EOF' || v === 'BOF'))) continue;
+      try {
+        compilePythonRegex(v, key);
+      } catch (e) {
+        bad(key, (e as Error).message);
+      }
+    }
+  });
+
+export const lineinfileModule = defineModule({
+  name: 'lineinfile',
+  params,
+  doc: {
+    summary: 'Ensure a line is present in (or absent from) a text file',
+    description:
+      "Ansible's semantics: with regexp, the last matching line is replaced; without a match the line is inserted " +
+      'after the last line matching insertafter (default end of file) or before insertbefore; if the exact line is ' +
+      'already anywhere, nothing changes; with backrefs and no match, nothing changes. A symlink is followed. ' +
+      'The new file is written atomically, keeping its mode and owner unless asked otherwise.',
+    checkMode: 'full',
+    result: { msg: "'line added', 'line replaced' or 'N line(s) removed'", found: 'lines removed (state: absent)', backup_file: 'backup made, if any' },
+    example: [
+      '- name: a console on the KVM serial port',
+      '  lineinfile:',
+      '    path: /etc/default/grub',
+      '    regexp: ^GRUB_CMDLINE_LINUX_DEFAULT=',
+      '    line: GRUB_CMDLINE_LINUX_DEFAULT="console=tty0 console=ttyS0,115200"',
+      '',
+      '- lineinfile:',
+      '    path: /etc/fstab',
+      "    regexp: '^(\\S+)\\s+/proc/xen\\s'",
+      '    state: absent',
+    ].join('\n'),
+  },
+  async plan(ctx, p): Promise<Plan> {
+    let path = p.path;
+    const st = await probePath(ctx, path);
+    if (st.exists && st.type === 'link') {
+      // Edit the file the link points to and keep the link (what an in-place edit would do).
+      const r = await ctx.runOk(sh`readlink -f -- ${path}`);
+      path = r.stdout.replace(/\n$/, '');
+    } else if (st.exists && st.type !== 'file') {
+      throw new TaskFailedError(`${path} is a ${st.type}, not a text file`, { path });
+    }
+    const before = st.exists ? await ctx.transport.get(path, { become: ctx.become }) : null;
+    if (before === null) {
+      if (p.state === 'absent') return { changed: false, reason: `${path} does not exist, so no line to remove` };
+      if (!p.create) {
+        throw new TaskFailedError(`${path} does not exist; set create: true to create it`, { path });
+      }
+    }
+    if (before?.includes(0)) throw new TaskFailedError(`${path} holds NUL bytes; lineinfile edits text files only`, { path });
+    const edit = editLines(before?.toString('utf8') ?? '', p);
+    const plan = await planContent(ctx, {
+      dest: path,
+      data: Buffer.from(edit.text, 'utf8'),
+      mode: p.mode,
+      owner: p.owner,
+      group: p.group,
+      backup: p.backup,
+    });
+    const data = { ...plan.data, msg: edit.msg, ...(p.state === 'absent' ? { found: edit.found } : {}) };
+    if (plan.changed) {
+      // The result a playbook registers says what happened to the line, not only that a file was written.
+      const extra = { msg: edit.msg, ...(p.state === 'absent' ? { found: edit.found } : {}) };
+      const steps = plan.steps.map((s) => ({ ...s, run: async (c: Parameters<typeof s.run>[0]) => ({ ...((await s.run(c)) ?? {}), ...extra }) }));
+      return { ...plan, steps, data };
+    }
+    const why =
+      p.state === 'absent'
+        ? 'no line matches'
+        : p.backrefs && edit.msg === ''
+          ? 'the line is as wanted or regexp matches no line (backrefs: nothing to change)'
+          : 'the line is already there';
+    return { changed: false, reason: `${path}: ${why}`, data };
+  },
+});

@@ -1,0 +1,49 @@
+// shell: run the user's text with a shell (pipes, redirections, $VARS) — the text is theirs, passed whole.
+import { z } from 'zod';
+import { sh } from '../runner/command.js';
+import { defineModule } from '../runner/module.js';
+import { checkGuard, runAsTask } from './lib/run-command.js';
+
+const params = z.strictObject({
+  cmd: z.string().min(1).describe('Shell text run as `EXECUTABLE -c CMD`'),
+  executable: z.string().min(1).default('/bin/sh').describe('The shell that runs cmd'),
+  creates: z.string().min(1).optional().describe('Do nothing when this path exists (relative to chdir)'),
+  removes: z.string().min(1).optional().describe('Do nothing unless this path exists (relative to chdir)'),
+  chdir: z.string().min(1).optional().describe('Directory to run in'),
+  stdin: z.string().optional().describe('Text fed to the command on standard input'),
+  stdin_add_newline: z.boolean().default(true).describe('Append a newline to stdin (as Ansible does)'),
+});
+
+export const shellModule = defineModule({
+  name: 'shell',
+  params,
+  freeForm: 'cmd',
+  doc: {
+    summary: 'Run shell text on the host (pipes, redirections, variables)',
+    description:
+      'The text is handed whole to the shell as one argument of `-c`; ferry adds nothing to it. Prefer command ' +
+      'when no shell feature is needed. A non-zero exit fails the task.',
+    checkMode: 'partial',
+    checkModeNote: 'reports that it would run (changed) unless creates/removes say there is nothing to do; nothing runs',
+    result: {
+      stdout: 'standard output, final newline removed',
+      stderr: 'standard error, final newline removed',
+      stdout_lines: 'stdout split into lines',
+      exitCode: 'the exit status (also rc)',
+      start: 'ISO time the command started',
+      end: 'ISO time it ended',
+      delta: 'duration',
+    },
+    example: ['- shell: blkid -o export /dev/xvda1 | grep ^UUID=', '  register: uuid', '', '- shell:', '    cmd: set -o pipefail; dmesg | tail -n 50', '    executable: /bin/bash'].join('\n'),
+  },
+  async plan(ctx, p) {
+    const guarded = await checkGuard(ctx, p);
+    if (guarded) return guarded;
+    const cmd = sh`${p.executable} -c ${p.cmd}`;
+    const stdin = p.stdin === undefined ? undefined : p.stdin_add_newline && !p.stdin.endsWith('\n') ? p.stdin + '\n' : p.stdin;
+    return {
+      changed: true,
+      steps: [{ title: `run ${p.cmd}${p.chdir ? ` in ${p.chdir}` : ''}`, run: (c) => runAsTask(c, cmd, { chdir: p.chdir, stdin }) }],
+    };
+  },
+});

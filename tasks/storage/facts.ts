@@ -1,0 +1,85 @@
+// Read-only fact commands the storage modules share: one command each, parsed by the pure helpers.
+import { sh } from '../../runner/command.js';
+import { TaskFailedError } from '../../runner/errors.js';
+import type { TaskContext } from '../../runner/module.js';
+import { describeFailure } from '../../runner/task-context.js';
+import { interpretBlkidProbe, parseWipefs, type BlockSignature, type WipefsSignature } from './blkid.js';
+import { parseMountinfo, type MountEntry } from './mountinfo.js';
+import { isNoPartitionTable, parseSfdiskJson, type PartitionTable } from './sfdisk.js';
+
+/** What kind of thing a path is on the host: a block device, a regular file, a directory, other, or nothing. */
+export async function pathKind(ctx: TaskContext, path: string): Promise<'block' | 'file' | 'dir' | 'other' | 'missing'> {
+  const r = await ctx.run(
+    sh`if [ -b ${path} ]; then echo block; elif [ -f ${path} ]; then echo file; elif [ -d ${path} ]; then echo dir; elif [ -e ${path} ]; then echo other; else echo missing; fi`,
+  );
+  return r.stdout.trim() as 'block' | 'file' | 'dir' | 'other' | 'missing';
+}
+
+/** The size in bytes of a block device (`blockdev --getsize64`) or a regular file (`stat`). */
+export async function deviceSize(ctx: TaskContext, path: string): Promise<number> {
+  const kind = await pathKind(ctx, path);
+  if (kind === 'missing') throw new TaskFailedError(`${path} does not exist on ${ctx.host}`);
+  const cmd = kind === 'block' ? sh`blockdev --getsize64 ${path}` : sh`stat -L -c %s ${path}`;
+  if (kind !== 'block' && kind !== 'file') throw new TaskFailedError(`${path} is neither a block device nor a regular file`);
+  const r = await ctx.runOk(cmd);
+  const n = Number(r.stdout.trim());
+  if (!Number.isSafeInteger(n)) throw new TaskFailedError(`${cmd.display}: '${r.stdout.trim()}' is not a size`);
+  return n;
+}
+
+/** The filesystem / partition-table signature blkid finds on a device (bypassing its cache). */
+export async function probeSignature(ctx: TaskContext, dev: string): Promise<BlockSignature> {
+  const r = await ctx.run(sh`blkid -p -o export ${dev}`);
+  try {
+    return interpretBlkidProbe(r.exitCode, r.stdout, r.stderr, dev);
+  } catch (e) {
+    throw new TaskFailedError((e as Error).message, { command: r.command, stderr: r.stderr });
+  }
+}
+
+/** Every signature wipefs sees on a device (filesystems, tables, RAID, LVM). */
+export async function wipefsSignatures(ctx: TaskContext, dev: string): Promise<WipefsSignature[]> {
+  const r = await ctx.runOk(sh`wipefs --no-act --output TYPE,OFFSET --noheadings ${dev}`);
+  return parseWipefs(r.stdout);
+}
+
+/** The partition table on a device, or null when it has none. */
+export async function readPartitionTable(ctx: TaskContext, dev: string): Promise<PartitionTable | null> {
+  const r = await ctx.run(sh`sfdisk --json ${dev}`);
+  if (r.exitCode !== 0) {
+    if (isNoPartitionTable(r.stderr)) return null;
+    throw new TaskFailedError(describeFailure(r));
+  }
+  if (!r.stdout.trim()) return null;
+  return parseSfdiskJson(r.stdout);
+}
+
+/** The mounts the host's kernel lists. */
+export async function readMounts(ctx: TaskContext): Promise<MountEntry[]> {
+  const r = await ctx.runOk(sh`cat /proc/self/mountinfo`);
+  return parseMountinfo(r.stdout);
+}
+
+/** The canonical path of a file or device on the host (`readlink -f`), or the path itself when it does not resolve. */
+export async function canonicalPath(ctx: TaskContext, path: string): Promise<string> {
+  const r = await ctx.run(sh`readlink -f ${path}`);
+  return r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : path;
+}
+
+/** True when a command exists on the host. */
+export async function hasCommand(ctx: TaskContext, name: string): Promise<boolean> {
+  const r = await ctx.run(sh`command -v ${name}`);
+  return r.exitCode === 0;
+}
+
+/** Waits until block device nodes appear (devtmpfs/udev create them shortly after the kernel learns of them). */
+export async function waitForNodes(ctx: TaskContext, nodes: string[], timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const missing: string[] = [];
+    for (const n of nodes) if ((await ctx.run(sh`test -b ${n}`)).exitCode !== 0) missing.push(n);
+    if (!missing.length) return;
+    if (Date.now() > deadline) throw new TaskFailedError(`device nodes did not appear: ${missing.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

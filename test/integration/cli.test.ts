@@ -1,0 +1,145 @@
+// The CLI: bad input is reported with file:line and exit code 4 before any host is contacted;
+// exit codes; ferry doc; ferry exec against a real sshd; ferry inventory --list.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile, chmod, readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+// The built CLI, as a user runs it (`npm test` builds first).
+const CLI = join(ROOT, 'dist/runner/cli.js');
+
+function ferry(args: string[], cwd = ROOT): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('ferry CLI @integration', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let trap: Server;
+  let contacts = 0;
+  let trapInv: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-cli-'));
+    await chmod(dir, 0o777);
+    // A host that counts connections: bad input must never reach it.
+    trap = createServer((s) => {
+      contacts++;
+      s.destroy();
+    });
+    await new Promise<void>((r) => trap.listen(0, '127.0.0.1', r));
+    const port = (trap.address() as { port: number }).port;
+    trapInv = join(dir, 'trap.yaml');
+    await writeFile(trapInv, `all:\n  children:\n    hypervisors:\n      hosts:\n        hv1:\n          ansible_host: 127.0.0.1\n          ansible_port: ${port}\n`);
+  });
+  after(async () => {
+    trap.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const BAD: { name: string; playbook: string; expect: RegExp[]; args?: string[] }[] = [
+    { name: 'malformed YAML', playbook: '- hosts: all\n  tasks:\n    - name: x\n      command: [unclosed\n', expect: [/pb\.yaml:\d+/, /YAML syntax error/] },
+    { name: 'an unknown module', playbook: '- hosts: all\n  tasks:\n    - name: x\n      comand: uptime\n', expect: [/pb\.yaml:4/, /unknown module or keyword 'comand'/, /did you mean 'command'/] },
+    { name: 'an unknown parameter', playbook: '- hosts: all\n  tasks:\n    - copy:\n        dest: /tmp/x\n        contnet: hi\n', expect: [/pb\.yaml:5/, /no parameter 'contnet'/, /did you mean 'content'/] },
+    { name: 'a mistyped parameter', playbook: '- hosts: all\n  tasks:\n    - command:\n        cmd: [not, a, string]\n', expect: [/pb\.yaml:4/, /parameter 'cmd'/] },
+    { name: 'an undefined template variable', playbook: '- hosts: all\n  tasks:\n    - name: t\n      command: echo {{ nosuchvar }}\n', expect: [/pb\.yaml:4/, /undefined variable 'nosuchvar'/] },
+    { name: 'a host pattern that matches nothing', playbook: '- hosts: hypervisor\n  tasks:\n    - ping:\n', expect: [/matches no host or group/, /did you mean 'hypervisors'/] },
+    { name: 'a --limit that matches nothing', playbook: '- hosts: all\n  tasks:\n    - ping:\n', args: ['--limit', 'nohost'], expect: [/'nohost' matches no host/] },
+    { name: 'a play keyword on a task', playbook: '- hosts: all\n  tasks:\n    - ping:\n      gather_facts: true\n', expect: [/pb\.yaml:4/, /play keyword/] },
+    { name: 'a bad condition', playbook: '- hosts: all\n  tasks:\n    - ping:\n      when: x ==\n', expect: [/pb\.yaml:4/, /bad condition/] },
+    { name: 'a notify to no handler', playbook: '- hosts: all\n  tasks:\n    - ping:\n      notify: restart it\n', expect: [/pb\.yaml:3/, /no handler named 'restart it'/] },
+  ];
+
+  for (const c of BAD) {
+    it(`rejects ${c.name} with file:line, exit 4, and no host contacted`, async () => {
+      const pb = join(dir, 'pb.yaml');
+      await writeFile(pb, c.playbook);
+      const before = contacts;
+      const r = ferry(['run', pb, '-i', trapInv, ...(c.args ?? [])], dir);
+      assert.equal(r.code, 4, r.stderr + r.stdout);
+      for (const re of c.expect) assert.match(r.stderr, re);
+      assert.match(r.stderr, /nothing was run/);
+      assert.equal(contacts, before, 'a host was contacted');
+    });
+  }
+
+  it('collects every problem of a file, not just the first', async () => {
+    const pb = join(dir, 'many.yaml');
+    await writeFile(pb, '- hosts: all\n  tasks:\n    - comand: x\n    - copy: { dest: /x, bogus: 1 }\n    - ping:\n      when: "a ==="\n');
+    const r = ferry(['run', pb, '-i', trapInv], dir);
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /many\.yaml:3/);
+    assert.match(r.stderr, /many\.yaml:4/);
+    assert.match(r.stderr, /many\.yaml:6/);
+  });
+
+  it('rejects a malformed inventory with file:line', async () => {
+    const inv = join(dir, 'bad-inv.yaml');
+    await writeFile(inv, 'all:\n  hosts:\n    a:\n  childs:\n    b: {}\n');
+    const pb = join(dir, 'ok.yaml');
+    await writeFile(pb, '- hosts: all\n  tasks:\n    - ping:\n');
+    const r = ferry(['run', pb, '-i', inv], dir);
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /bad-inv\.yaml:4/);
+  });
+
+  it('lists modules and documents one from its schema', () => {
+    const list = ferry(['doc']);
+    assert.equal(list.code, 0);
+    for (const m of ['command', 'shell', 'copy', 'template', 'ping', 'set', 'debug']) assert.match(list.stdout, new RegExp(`^${m}\\s`, 'm'));
+    const copy = ferry(['doc', 'copy']);
+    assert.equal(copy.code, 0);
+    assert.match(copy.stdout, /PARAMETERS/);
+    assert.match(copy.stdout, /^ {2}dest\s+\(string; required\)/m);
+    assert.match(copy.stdout, /EXAMPLE/);
+    const none = ferry(['doc', 'nosuch']);
+    assert.equal(none.code, 4);
+  });
+
+  describe('against a real sshd', () => {
+    let host: SshdHost;
+    let inv: string;
+    before(async () => {
+      host = await startSshd();
+      inv = await writeInventory([host], dir);
+    });
+    after(() => host.stop());
+
+    it('runs an ad-hoc module (ferry exec) and exits 0', () => {
+      const r = ferry(['exec', '-i', inv, 'all', '-m', 'command', '-a', 'uname -s', '--plain', '-v'], dir);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /changed: \[sshd\d+\]/);
+      assert.match(r.stdout, /PLAY RECAP/);
+    });
+
+    it('prints NDJSON events with --json', () => {
+      const r = ferry(['exec', '-i', inv, 'all', '-m', 'ping', '--json'], dir);
+      assert.equal(r.code, 0, r.stderr);
+      const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string });
+      assert.deepEqual([...new Set(events.map((e) => e.type))], ['run_start', 'play_start', 'task_start', 'task_result', 'recap']);
+      assert.equal(events.find((e) => e.type === 'task_result')!.status, 'ok');
+    });
+
+    it('exits 2 when a task fails on a host', () => {
+      const r = ferry(['exec', '-i', inv, 'all', '-m', 'command', '-a', 'false', '--plain'], dir);
+      assert.equal(r.code, 2);
+      assert.match(r.stdout, /failed: \[sshd\d+\]/);
+    });
+
+    it('runs a playbook with -e extra vars (key=value and @file) over everything else', async () => {
+      const vars = join(dir, 'vars.yaml');
+      await writeFile(vars, 'who: from-file\n');
+      const pb = join(dir, 'extra.yaml');
+      await writeFile(pb, `- hosts: all\n  vars: { who: play, out: ${JSON.stringify(join(dir, 'extra-out'))} }\n  tasks:\n    - copy: { dest: "{{ out }}", content: "{{ who }} {{ n }}" }\n`);
+      const r = ferry(['run', pb, '-i', inv, '-e', '@' + vars, '-e', 'n=7', '--plain'], dir);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.equal(await readFile(join(dir, 'extra-out'), 'utf8'), 'from-file 7');
+    });
+  });
+});

@@ -1,0 +1,164 @@
+// The runner core end to end against real OpenSSH sshd hosts on loopback (test/harness/sshd.ts).
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, readFile, rm, writeFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { runPlaybookFile } from '../../runner/api.js';
+import { startSshdHosts, writeInventory, type SshdHost, PASSWORD_USER } from '../harness/sshd.js';
+import { CollectingReporter } from '../helpers/collect.js';
+
+async function writePlaybook(dir: string, name: string, plays: unknown): Promise<string> {
+  const p = join(dir, name);
+  await writeFile(p, stringify(plays));
+  return p;
+}
+
+describe('engine over real sshd @integration', function () {
+  this.timeout(120_000);
+  let hosts: SshdHost[];
+  let dir: string;
+  let inv: string;
+
+  before(async () => {
+    hosts = await startSshdHosts(2);
+    dir = await mkdtemp(join(tmpdir(), 'ferry-engine-'));
+    await chmod(dir, 0o777);
+    inv = await writeInventory(hosts, dir);
+  });
+  after(async () => {
+    await Promise.all(hosts.map((h) => h.stop()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function play(work: string): unknown {
+    return [
+      {
+        name: 'hello',
+        hosts: 'all',
+        vars: { work, greeting: "it's {{ inventory_hostname }}" },
+        tasks: [
+          { name: 'make dir', command: { cmd: 'mkdir -p {{ work }}/{{ inventory_hostname }}', creates: '{{ work }}/{{ inventory_hostname }}' } },
+          { name: 'write file', copy: { dest: '{{ work }}/{{ inventory_hostname }}/greeting.txt', content: '{{ greeting }}\n', mode: '0640' } },
+          { name: 'compute', set: { path: '{{ work }}/{{ inventory_hostname }}/greeting.txt' } },
+          { name: 'read back', command: 'cat {{ path }}', register: 'out', changed_when: 'false' },
+          { name: 'check', assert: { that: ["out.stdout == \"it's \" + inventory_hostname"] } },
+        ],
+      },
+    ];
+  }
+
+  it('runs a playbook on two hosts, then reports every task ok on a second run', async () => {
+    const work = join(dir, 'run1');
+    const pb = await writePlaybook(dir, 'hello.yaml', play(work));
+    const rep = new CollectingReporter();
+    const r1 = await runPlaybookFile(pb, { inventory: [inv], reporter: rep, stateDir: join(dir, 'state') });
+    assert.equal(r1.exitCode, 0, JSON.stringify(rep.results().filter((x) => x.status === 'failed')));
+    for (const h of hosts) {
+      assert.equal(await readFile(join(work, h.name, 'greeting.txt'), 'utf8'), `it's ${h.name}\n`);
+      assert.equal((await stat(join(work, h.name, 'greeting.txt'))).mode & 0o777, 0o640);
+      assert.equal(rep.result('make dir', h.name)?.status, 'changed');
+      assert.equal(rep.result('write file', h.name)?.status, 'changed');
+      assert.equal(rep.result('read back', h.name)?.status, 'ok');
+      assert.deepEqual(r1.recap[h.name], { ok: 5, changed: 2, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0 });
+    }
+    const rep2 = new CollectingReporter();
+    const r2 = await runPlaybookFile(pb, { inventory: [inv], reporter: rep2, stateDir: join(dir, 'state') });
+    assert.equal(r2.exitCode, 0);
+    for (const h of hosts) assert.equal(r2.recap[h.name]!.changed, 0, `second run changed something on ${h.name}`);
+    assert.match(rep2.result('make dir', hosts[0]!.name)!.msg ?? '', /exists/);
+  });
+
+  it('--check changes nothing and predicts exactly what the real run then does', async () => {
+    const work = join(dir, 'run-check');
+    const pb = await writePlaybook(dir, 'check.yaml', [
+      {
+        hosts: 'all',
+        vars: { work },
+        tasks: [
+          { name: 'dir', command: { cmd: 'mkdir -p {{ work }}/{{ inventory_hostname }}', creates: '{{ work }}/{{ inventory_hostname }}' } },
+          { name: 'file', copy: { dest: '{{ work }}/{{ inventory_hostname }}/f', content: 'x' } },
+          { name: 'again', copy: { dest: '{{ work }}/{{ inventory_hostname }}/f', content: 'x' } },
+        ],
+      },
+    ]);
+    const check = new CollectingReporter();
+    const rc = await runPlaybookFile(pb, { inventory: [inv], reporter: check, check: true });
+    assert.equal(rc.exitCode, 0);
+    assert.equal(existsSync(work), false, 'check mode created the work dir');
+    const real = new CollectingReporter();
+    await runPlaybookFile(pb, { inventory: [inv], reporter: real, stateDir: join(dir, 'state') });
+    const predicted = check.statuses();
+    const actual = real.statuses();
+    // 'again' cannot be planned exactly in check mode (its directory does not exist yet): it is
+    // reported as a dependent change rather than silently skipped.
+    assert.equal(predicted[`dir/${hosts[0]!.name}`], actual[`dir/${hosts[0]!.name}`]);
+    assert.equal(predicted[`file/${hosts[0]!.name}`], actual[`file/${hosts[0]!.name}`]);
+    assert.equal(actual[`again/${hosts[0]!.name}`], 'ok');
+    assert.ok(['changed', 'ok'].includes(predicted[`again/${hosts[0]!.name}`]!));
+  });
+
+  it('reports an unreachable host while the others finish', async () => {
+    const work = join(dir, 'run-unreach');
+    const text = await readFile(inv, 'utf8');
+    const inv2 = join(dir, 'inv-unreach.yml');
+    // port 1 on loopback: nothing listens there
+    await writeFile(inv2, text.replace(/all:\n {2}hosts:\n/, 'all:\n  hosts:\n    deadhost:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n'));
+    const pb = await writePlaybook(dir, 'unreach.yaml', play(work));
+    const rep = new CollectingReporter();
+    const r = await runPlaybookFile(pb, { inventory: [inv2], reporter: rep, stateDir: join(dir, 'state') });
+    assert.equal(r.exitCode, 3);
+    assert.equal(r.recap.deadhost!.unreachable, 1);
+    assert.match(rep.result('make dir', 'deadhost')!.msg!, /refused|unreachable/i);
+    for (const h of hosts) assert.ok(existsSync(join(work, h.name, 'greeting.txt')));
+  });
+
+  it('refuses an unknown host key with its fingerprint, and records it with acceptNewHosts', async () => {
+    const kh = join(dir, 'empty_known_hosts');
+    await writeFile(kh, '');
+    const inv3 = join(dir, 'inv-unknown.yml');
+    await writeFile(inv3, (await readFile(inv, 'utf8')).replaceAll(hosts[0]!.knownHostsFile, kh).replaceAll(hosts[1]!.knownHostsFile, kh));
+    const pb = await writePlaybook(dir, 'ping.yaml', [{ hosts: hosts[0]!.name, tasks: [{ name: 'p', ping: {} }] }]);
+    const rep = new CollectingReporter();
+    const r = await runPlaybookFile(pb, { inventory: [inv3], reporter: rep });
+    assert.equal(r.exitCode, 3);
+    const msg = rep.result('p', hosts[0]!.name)!.msg!;
+    assert.match(msg, /SHA256:[A-Za-z0-9+/]{43}/);
+    assert.match(msg, /--accept-new-hosts/);
+    const r2 = await runPlaybookFile(pb, { inventory: [inv3], reporter: new CollectingReporter(), acceptNewHosts: true });
+    assert.equal(r2.exitCode, 0);
+    assert.match(await readFile(kh, 'utf8'), new RegExp(`\\[127\\.0\\.0\\.1\\]:${hosts[0]!.port} `));
+    const r3 = await runPlaybookFile(pb, { inventory: [inv3], reporter: new CollectingReporter() });
+    assert.equal(r3.exitCode, 0, 'the recorded key is trusted on the next run');
+  });
+
+  it('refuses a changed host key even with acceptNewHosts', async () => {
+    const kh = join(dir, 'wrong_known_hosts');
+    // host 0's port, host 1's key: what a re-installed or impostor host looks like
+    await writeFile(kh, `[127.0.0.1]:${hosts[0]!.port} ${hosts[1]!.hostKeys.ed25519}\n[127.0.0.1]:${hosts[0]!.port} ${hosts[1]!.hostKeys.rsa}\n`);
+    const inv4 = join(dir, 'inv-changed.yml');
+    await writeFile(inv4, (await readFile(inv, 'utf8')).replaceAll(hosts[0]!.knownHostsFile, kh));
+    const pb = await writePlaybook(dir, 'ping2.yaml', [{ hosts: hosts[0]!.name, tasks: [{ name: 'p', ping: {} }] }]);
+    const rep = new CollectingReporter();
+    const r = await runPlaybookFile(pb, { inventory: [inv4], reporter: rep, acceptNewHosts: true });
+    assert.equal(r.exitCode, 3);
+    assert.match(rep.result('p', hosts[0]!.name)!.msg!, /changed|does not match|MISMATCH/i);
+  });
+
+  it('becomes root with sudo, without and with a password', async () => {
+    const pb = await writePlaybook(dir, 'become.yaml', [
+      { hosts: 'all', become: true, tasks: [{ name: 'whoami', command: 'id -u', register: 'who', changed_when: false }, { name: 'is root', assert: { that: ['who.stdout == "0"'] } }] },
+    ]);
+    const rep = new CollectingReporter();
+    const r = await runPlaybookFile(pb, { inventory: [inv], reporter: rep });
+    assert.equal(r.exitCode, 0, JSON.stringify(rep.results()));
+    const invPw = join(dir, 'inv-pw.yml');
+    const pwInv = (await readFile(await writeInventory(hosts, join(dir), PASSWORD_USER), 'utf8'));
+    await writeFile(invPw, pwInv.replace(/(ansible_user: ferrypw\n)/g, `$1      ansible_become_password: ${JSON.stringify(hosts[0]!.users.password)}\n`));
+    const rep2 = new CollectingReporter();
+    const r2 = await runPlaybookFile(pb, { inventory: [invPw], reporter: rep2 });
+    assert.equal(r2.exitCode, 0, JSON.stringify(rep2.results()));
+    await writeInventory(hosts, dir); // restore inventory.yml for the other tests
+  });
+});

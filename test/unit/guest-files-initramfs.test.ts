@@ -1,0 +1,107 @@
+import { strict as assert } from 'node:assert';
+import { DRACUT_DROP_IN_NAME, dracutDropIn, editDracutConf } from '../../tasks/guest-files/dracut.js';
+import { editInitramfsConf, editInitramfsModules } from '../../tasks/guest-files/initramfs-tools.js';
+import { editMkinitcpio } from '../../tasks/guest-files/mkinitcpio.js';
+import { assertEdit, corpus } from './guest-files-helpers.js';
+
+const VIRTIO = ['virtio_blk', 'virtio_pci', 'virtio_net', 'virtio_scsi'];
+
+describe('guest-files: initramfs-tools', () => {
+  for (const f of ['initramfs-tools/debian-modules-template', 'initramfs-tools/devuan-aws-modules-ena-ixgbevf']) {
+    it(`${f}: virtio drivers appended once, comments and existing modules kept`, () => {
+      const r = assertEdit((t) => editInitramfsModules(t), corpus(f), { removed: [], added: VIRTIO });
+      assert.ok(r.text.endsWith('\nvirtio_blk\nvirtio_pci\nvirtio_net\nvirtio_scsi\n'));
+    });
+  }
+
+  it('removes Xen frontends in either spelling, keeps module arguments and present virtio', () => {
+    const text = '# modules\nxen-blkfront\nxen_netfront\nxenfs\nvirtio_pci\nloop max_loop=64\nxen-kbdfront\nxen_fbfront\nxen-pcifront';
+    const r = assertEdit((t) => editInitramfsModules(t), text, {
+      removed: ['xen-blkfront', 'xen_netfront', 'xenfs', 'xen-kbdfront', 'xen_fbfront', 'xen-pcifront'],
+      added: ['virtio_blk', 'virtio_net', 'virtio_scsi'],
+    });
+    assert.equal(r.text, '# modules\nvirtio_pci\nloop max_loop=64\nvirtio_blk\nvirtio_net\nvirtio_scsi\n');
+    assert.equal(r.notes?.length, 6);
+  });
+
+  it('Qubes conf.d: MODULES=dep becomes most; the stock Debian/Ubuntu confs stay as they are', () => {
+    assertEdit(editInitramfsConf, corpus('initramfs-tools/qubes-conf.d-qubes.conf'), { removed: ['MODULES=dep'], added: ['MODULES=most'] });
+    for (const f of ['initramfs-tools/debian-0.142-initramfs.conf', 'initramfs-tools/ubuntu-0.99-initramfs.conf-compcache']) {
+      const text = corpus(f);
+      assert.deepEqual(editInitramfsConf(text), { text, changed: false });
+    }
+  });
+});
+
+describe('guest-files: mkinitcpio.conf', () => {
+  it('2024 array syntax: MODULES=() filled, HOOKS untouched', () => {
+    assertEdit(editMkinitcpio, corpus('mkinitcpio/arch-stock-2024-array-syntax'), {
+      removed: ['MODULES=()'],
+      added: [`MODULES=(${VIRTIO.join(' ')})`],
+    });
+  });
+
+  it('2013 string syntax stays string syntax', () => {
+    assertEdit(editMkinitcpio, corpus('mkinitcpio/arch-stock-2013-string-syntax'), {
+      removed: ['MODULES=""'],
+      added: [`MODULES="${VIRTIO.join(' ')}"`],
+    });
+  });
+
+  it('non-empty array keeps its module first', () => {
+    assertEdit(editMkinitcpio, corpus('mkinitcpio/grapheneos-server-modules-ext4'), {
+      removed: ['MODULES=(ext4)'],
+      added: [`MODULES=(ext4 ${VIRTIO.join(' ')})`],
+    });
+  });
+
+  it('drops Xen modules, keeps quoting of other items and a trailing comment, no duplicates', () => {
+    const text = "MODULES=(xen-blkfront 'ext4' virtio_blk xen_netfront) # for the VPS\nHOOKS=(base udev)\n";
+    assertEdit(editMkinitcpio, text, {
+      removed: ["MODULES=(xen-blkfront 'ext4' virtio_blk xen_netfront) # for the VPS"],
+      added: ["MODULES=('ext4' virtio_blk virtio_pci virtio_net virtio_scsi) # for the VPS"],
+    });
+  });
+
+  it('a multi-line MODULES array is left alone with a note', () => {
+    const text = 'MODULES=(\n  ext4\n)\n';
+    const r = editMkinitcpio(text);
+    assert.equal(r.text, text);
+    assert.match(r.notes![0], /^line 1: MODULES value not understood/);
+  });
+});
+
+describe('guest-files: dracut', () => {
+  it('drop-in text', () => {
+    assert.equal(DRACUT_DROP_IN_NAME, '90-ferry-kvm.conf');
+    assert.equal(
+      dracutDropIn(),
+      '# Written by ferry: this guest now runs under KVM (virtio), no longer under Xen.\n' +
+        'add_drivers+=" virtio_blk virtio_pci virtio_net virtio_scsi "\n' +
+        'omit_drivers+=" xen-blkfront xen-netfront xenfs xen-pcifront xen-kbdfront xen-fbfront "\n',
+    );
+    assert.ok(!dracutDropIn({ omitXen: false }).includes('omit_drivers'));
+  });
+
+  it('Qubes dracut.conf: xen-blkfront removed from the exclusive drivers= list', () => {
+    const r = assertEdit(editDracutConf, corpus('dracut/qubes-dracut-qubes.conf'), {
+      removed: ['drivers="xen-blkfront dm-mod dm-thin-pool dm-persistent-data ext4 overlay"'],
+      added: ['drivers="dm-mod dm-thin-pool dm-persistent-data ext4 overlay"'],
+    });
+    assert.ok(r.notes!.some((n) => n.includes('drivers= is an exclusive list')));
+  });
+
+  it('gardenlinux AWS drop-in: the only driver was Xen, the += padding stays', () => {
+    assertEdit(editDracutConf, corpus('dracut/gardenlinux-aws-90-xen-blkfront-driver.conf'), {
+      removed: ['add_drivers+=" xen-blkfront "'],
+      added: ['add_drivers+=" "'],
+    });
+  });
+
+  for (const f of ['dracut/dracut-2013-sample-dracut.conf', 'dracut/dracut-suse.conf.example', 'dracut/gardenlinux-pxe-30-omit-cdc-ether.conf']) {
+    it(`${f}: nothing to change (commented, or only omit_* lists)`, () => {
+      const text = corpus(f);
+      assert.deepEqual(editDracutConf(text), { text, changed: false });
+    });
+  }
+});

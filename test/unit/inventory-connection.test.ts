@@ -1,0 +1,126 @@
+// Connection variables: ferry_* names, then Ansible's names, then defaults.
+import { strict as assert } from 'node:assert';
+import { ValidationError } from '../../runner/errors.js';
+import { connectionOf, loadInventory } from '../../runner/inventory/index.js';
+import { corpus } from '../helpers/corpora.js';
+
+describe('inventory: connection variables', function () {
+  const table: [string, Record<string, unknown>, Record<string, unknown>][] = [
+    ['defaults: the inventory name over ssh on port 22', { inventory_hostname: 'hv1' }, { host: 'hv1', port: 22, connection: 'ssh' }],
+    ['localhost without a connection var is local', { inventory_hostname: 'localhost' }, { host: 'localhost', port: 22, connection: 'local' }],
+    [
+      'localhost with ansible_connection=ssh stays ssh',
+      { inventory_hostname: 'localhost', ansible_connection: 'ssh' },
+      { host: 'localhost', port: 22, connection: 'ssh' },
+    ],
+    [
+      'Ansible names',
+      {
+        inventory_hostname: 'hv1',
+        ansible_host: '192.0.2.10',
+        ansible_port: 2222,
+        ansible_user: 'root',
+        ansible_ssh_private_key_file: '~/.ssh/id_ed25519',
+        ansible_become: 'yes',
+        ansible_become_user: 'admin',
+        ansible_become_pass: 's3cret',
+        ansible_ssh_pass: 'pw',
+      },
+      {
+        host: '192.0.2.10',
+        port: 2222,
+        user: 'root',
+        privateKeyFile: '~/.ssh/id_ed25519',
+        connection: 'ssh',
+        become: true,
+        becomeUser: 'admin',
+        becomePassword: 's3cret',
+        password: 'pw',
+      },
+    ],
+    [
+      'old ansible_ssh_* names',
+      { inventory_hostname: 'h', ansible_ssh_host: '10.0.0.1', ansible_ssh_port: '2200', ansible_ssh_user: 'u', ansible_private_key_file: 'k' },
+      { host: '10.0.0.1', port: 2200, user: 'u', privateKeyFile: 'k', connection: 'ssh' },
+    ],
+    [
+      'ferry_* win over ansible_*',
+      {
+        inventory_hostname: 'h',
+        ansible_host: 'a',
+        ferry_host: 'f',
+        ansible_port: 1,
+        ferry_port: 2,
+        ansible_user: 'a',
+        ferry_user: 'f',
+        ansible_connection: 'ssh',
+        ferry_connection: 'local',
+        ansible_become_password: 'a',
+        ferry_become_password: 'f',
+        ansible_password: 'a',
+        ferry_password: 'f',
+        ansible_ssh_private_key_file: 'a',
+        ferry_private_key_file: 'f',
+        ferry_known_hosts_file: '/tmp/kh',
+      },
+      {
+        host: 'f',
+        port: 2,
+        user: 'f',
+        connection: 'local',
+        becomePassword: 'f',
+        password: 'f',
+        privateKeyFile: 'f',
+        knownHostsFile: '/tmp/kh',
+      },
+    ],
+    [
+      'ansible_become_password wins over ansible_become_pass; become false',
+      { inventory_hostname: 'h', ansible_become_password: 'new', ansible_become_pass: 'old', ansible_become: false },
+      { host: 'h', port: 22, connection: 'ssh', becomePassword: 'new', become: false },
+    ],
+    ['paramiko means ssh', { inventory_hostname: 'h', ansible_connection: 'paramiko' }, { host: 'h', port: 22, connection: 'ssh' }],
+  ];
+  for (const [why, vars, want] of table) {
+    it(why, function () {
+      assert.deepEqual(connectionOf(vars), want);
+    });
+  }
+
+  it('reports every bad value at once, naming the host', function () {
+    assert.throws(
+      () => connectionOf({ inventory_hostname: 'hv9', ansible_port: 'ssh', ansible_connection: 'winrm', ansible_become: 'maybe' }),
+      (e: unknown) => {
+        assert.ok(e instanceof ValidationError);
+        assert.deepEqual(
+          e.problems.map((p) => p.message),
+          [
+            "host 'hv9': port 'ssh' is not a TCP port number (1-65535)",
+            "host 'hv9': connection 'winrm' is not supported (use ssh or local)",
+            "host 'hv9': ansible_become must be a boolean, got 'maybe'",
+          ],
+        );
+        return true;
+      },
+    );
+  });
+
+  it('works on a loaded host (the corpus infrared inventory)', function () {
+    const inv = loadInventory(corpus('ansible-inventories/infrared-ssh-inventory/tests/example/test_ssh_inventory'));
+    assert.deepEqual(connectionOf(inv.hostVars('test_host')), {
+      host: '0.0.0.0',
+      port: 33,
+      user: 'test-user',
+      privateKeyFile: '/dev/null',
+      connection: 'ssh',
+    });
+    assert.equal(connectionOf(inv.hostVars('localhost')).connection, 'local');
+  });
+
+  it('the example inventory: two hypervisors and a local localhost', function () {
+    const inv = loadInventory('inventories/example.yaml');
+    assert.deepEqual(inv.hostsOfGroup('hypervisors'), ['hv1', 'hv2']);
+    assert.equal(connectionOf(inv.hostVars('hv1')).connection, 'ssh');
+    assert.equal(connectionOf(inv.hostVars('localhost')).connection, 'local');
+  });
+});

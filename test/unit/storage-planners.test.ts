@@ -1,0 +1,162 @@
+// Table-driven tests of the storage planners: params + facts → steps (or no change with its reason).
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ddGeometry } from '../../tasks/blockcopy.js';
+import { planLvm, type LvmParams } from '../../tasks/storage/lvm-plan.js';
+import { parseLvsJson, parseVgsJson } from '../../tasks/storage/lvs.js';
+import {
+  compareTable,
+  parseSfdiskJson,
+  partitionPath,
+  planPartitionLayout,
+  renderSfdiskScript,
+  resolveType,
+  type PartitionRequest,
+} from '../../tasks/storage/sfdisk.js';
+import { formatBytes, largestPow2Divisor, parseBytes, parseSizeSpec } from '../../tasks/storage/sizes.js';
+
+const fx = (name: string): string => readFileSync(fileURLToPath(new URL(`../fixtures/storage/${name}`, import.meta.url)), 'utf8');
+const MiB = 1024 ** 2;
+const GiB = 1024 ** 3;
+
+describe('storage planners', () => {
+  describe('sizes', () => {
+    const ok: [string | number, number][] = [
+      [4096, 4096],
+      ['4096', 4096],
+      ['2048s', 2048 * 512],
+      ['512M', 512 * MiB],
+      ['512MiB', 512 * MiB],
+      ['10G', 10 * GiB],
+      ['10g', 10 * GiB],
+      ['1.5G', 1.5 * GiB],
+      ['1T', 1024 * GiB],
+      ['64K', 65536],
+    ];
+    for (const [inp, want] of ok) it(`parseBytes(${JSON.stringify(inp)}) = ${want}`, () => assert.equal(parseBytes(inp), want));
+    for (const bad of ['ten', '10X', '-1', '', '5%FREE']) {
+      it(`parseBytes(${JSON.stringify(bad)}) throws with a hint`, () => assert.throws(() => parseBytes(bad), /not understood/));
+    }
+    it('parses LVM shares', () => {
+      assert.deepEqual(parseSizeSpec('100%FREE'), { kind: 'percent', percent: 100, of: 'FREE' });
+      assert.deepEqual(parseSizeSpec('50%vg'), { kind: 'percent', percent: 50, of: 'VG' });
+      assert.deepEqual(parseSizeSpec('1G'), { kind: 'bytes', bytes: GiB });
+      assert.throws(() => parseSizeSpec('150%FREE'), /\(0, 100\]/);
+    });
+    it('formats and picks dd block sizes', () => {
+      assert.equal(formatBytes(10 * GiB), '10 GiB');
+      assert.equal(formatBytes(1536 * 1024), '1.5 MiB');
+      assert.equal(largestPow2Divisor(10 * GiB, 4 * MiB), 4 * MiB);
+      assert.equal(largestPow2Divisor(3 * 512, 4 * MiB), 512);
+      assert.deepEqual(ddGeometry(10 * GiB), { bs: 4 * MiB, count: 2560, countBytes: false });
+      assert.deepEqual(ddGeometry(65536 * 3), { bs: 65536, count: 3, countBytes: false });
+      assert.deepEqual(ddGeometry(512 * 3), { bs: 4 * MiB, count: 1536, countBytes: true });
+      assert.deepEqual(ddGeometry(1000, 512), { bs: 512, count: 1000, countBytes: true });
+    });
+  });
+
+  describe('partition layout', () => {
+    const dev64 = 64 * MiB;
+    it('resolves the table that was written to the msdos fixture, and finds no difference', () => {
+      const req: PartitionRequest[] = [
+        { size: '32M', type: '83', bootable: true },
+        { size: 'rest', type: 'linux' },
+      ];
+      const layout = planPartitionLayout('dos', req, dev64);
+      assert.deepEqual(layout, [
+        { number: 1, start: 2048, size: 65536, rest: false, type: '83', bootable: true },
+        { number: 2, start: 67584, size: 63488, rest: true, type: '83', bootable: false },
+      ]);
+      assert.deepEqual(compareTable(parseSfdiskJson(fx('sfdisk-msdos.json')), 'dos', layout), []);
+      assert.equal(renderSfdiskScript('dos', layout), 'label: dos\n\nstart=2048, size=65536, type=83, bootable\nstart=67584, type=83\n');
+    });
+    it('accepts gpt "rest" partitions whose end sfdisk aligned', () => {
+      const layout = planPartitionLayout('gpt', [{ size: '8M', type: 'bios-boot' }, { size: 'rest' }], dev64);
+      assert.equal(layout[1]!.size, 131038 - 18432 + 1);
+      assert.deepEqual(compareTable(parseSfdiskJson(fx('sfdisk-gpt.json')), 'gpt', layout), []);
+    });
+    it('lists every difference from the table on disk', () => {
+      const layout = planPartitionLayout('dos', [{ size: '16M', bootable: false }], dev64);
+      assert.deepEqual(compareTable(parseSfdiskJson(fx('sfdisk-msdos.json')), 'dos', layout), [
+        '2 partition(s) on disk, want 1',
+        'partition 1 has 65536 sectors, want 32768',
+        'partition 1 is bootable, want not bootable',
+      ]);
+      assert.deepEqual(compareTable(null, 'dos', layout), ['the device has no partition table']);
+      assert.deepEqual(compareTable(parseSfdiskJson(fx('sfdisk-msdos.json')), 'gpt', planPartitionLayout('gpt', [{ size: '32M' }, { size: 'rest' }], dev64))[0], 'label is dos, want gpt');
+    });
+    const bad: [string, PartitionRequest[], RegExp][] = [
+      ['beyond the device', [{ size: '65M' }], /beyond the device/],
+      ['overlapping', [{ size: '32M' }, { start: '16M', size: '8M' }], /overlaps partition 1/],
+      ['rest not last', [{ size: 'rest' }, { size: '1M' }], /only allowed for the last/],
+      ['two bootable', [{ size: '1M', bootable: true }, { size: '1M', bootable: true }], /only one/],
+      ['five primaries', Array.from({ length: 5 }, () => ({ size: '1M' })), /at most 4/],
+      ['odd bytes', [{ size: 1000 }], /whole number of 512-byte sectors/],
+      ['bad type', [{ size: '1M', type: 'ntfs-ish' }], /not valid for a dos label/],
+      ['no room', [{ size: '63M' }, { size: 'rest' }], /no room left/],
+    ];
+    for (const [name, req, err] of bad) it(`refuses ${name} before anything changes`, () => assert.throws(() => planPartitionLayout('dos', req, dev64), err));
+    it('names partition devices', () => {
+      assert.equal(partitionPath('/dev/loop0', 1), '/dev/loop0p1');
+      assert.equal(partitionPath('/dev/nvme0n1', 2), '/dev/nvme0n1p2');
+      assert.equal(partitionPath('/dev/sda', 1), '/dev/sda1');
+      assert.equal(resolveType('gpt', 'linux'), '0FC63DAF-8483-4772-8E79-3D69E47D7DE4');
+      assert.equal(resolveType('dos', '0x8e'), '8E');
+    });
+  });
+
+  describe('lvm planner', () => {
+    const vg = parseVgsJson(fx('vgs-report.json'))[0]!;
+    const lvs = parseLvsJson(fx('lvs-report.json'));
+    const base: LvmParams = { vg: 'vg1', lv: 'new', state: 'present', force: false };
+    type Want = { reason: RegExp } | { refuse: RegExp } | { cmds: string[]; destructive?: boolean };
+    const cases: [string, Partial<LvmParams>, Want][] = [
+      ['creates with bytes rounded to extents', { size: '1000M' }, { cmds: ['lvcreate -y -W y -L 1048576000b -n new vg1'] }],
+      ['creates with 100%FREE', { size: '100%FREE' }, { cmds: ["lvcreate -y -W y -l 100%FREE -n new vg1"] }],
+      ['creates the size of another LV', { size_of: 'xr1-root' }, { cmds: ['lvcreate -y -W y -L 8589934592b -n new vg1'] }],
+      ['refuses a size beyond the free space', { size: '40G' }, { refuse: /does not fit in vg1 \(31 GiB free\)/ }],
+      ['refuses size_of a missing LV', { size_of: 'nope' }, { refuse: /no LV vg1\/nope/ }],
+      ['no change when the LV exists', { lv: 'xr1-disk', size: '1G' }, { reason: /vg1\/xr1-disk exists \(10 GiB\)/ }],
+      ['refuses a missing VG', { vg: 'vg9', size: '1G' }, { refuse: /vg9 does not exist/ }],
+      ['absent needs force', { lv: 'xr1-disk', state: 'absent' }, { refuse: /refusing to remove vg1\/xr1-disk .* without force: true/ }],
+      ['absent with force', { lv: 'xr1-disk', state: 'absent', force: true }, { cmds: ['lvremove -f vg1/xr1-disk'], destructive: true }],
+      ['absent when gone', { lv: 'gone', state: 'absent' }, { reason: /does not exist/ }],
+      ['renames', { lv: 'xr1-new', from: 'xr1-disk', state: 'renamed' }, { cmds: ['lvrename vg1 xr1-disk xr1-new'] }],
+      ['rename done', { lv: 'xr1-disk', from: 'old', state: 'renamed' }, { reason: /already renamed/ }],
+      ['rename both exist', { lv: 'xr1-disk', from: 'xr1-root', state: 'renamed' }, { refuse: /both/ }],
+      ['rename neither', { lv: 'a', from: 'b', state: 'renamed' }, { refuse: /neither/ }],
+      ['grows', { lv: 'xr1-disk', size: '12G', state: 'resized' }, { cmds: [`lvextend -L ${12 * GiB}b vg1/xr1-disk`] }],
+      ['grows by 50%FREE', { lv: 'xr1-disk', size: '50%FREE', state: 'resized' }, { cmds: [`lvextend -L ${10 * GiB + 3967 * 4 * MiB}b vg1/xr1-disk`] }],
+      ['same size', { lv: 'xr1-disk', size: '10G', state: 'resized' }, { reason: /already 10 GiB/ }],
+      ['shrink needs force', { lv: 'xr1-disk', size: '8G', state: 'resized' }, { refuse: /refusing to shrink .* without force: true/ }],
+      ['shrinks with force', { lv: 'xr1-disk', size: '8G', state: 'resized', force: true }, { cmds: [`lvreduce -f -L ${8 * GiB}b vg1/xr1-disk`], destructive: true }],
+      ['snapshot', { lv: 'snap2', origin: 'xr1-root', size: '1G', state: 'snapshot' }, { cmds: ['lvcreate -s -L 1073741824b -n snap2 vg1/xr1-root'] }],
+      ['snapshot exists', { lv: 'xr1-snap', origin: 'xr1-root', size: '1G', state: 'snapshot' }, { reason: /exists/ }],
+      ['snapshot of a different origin', { lv: 'xr1-snap', origin: 'xr1-disk', size: '1G', state: 'snapshot' }, { refuse: /not a snapshot of xr1-disk/ }],
+      ['snapshot without origin', { lv: 's', size: '1G', state: 'snapshot' }, { refuse: /needs origin/ }],
+    ];
+    for (const [name, over, want] of cases) {
+      it(name, () => {
+        const p = { ...base, ...over };
+        const got = planLvm(p, p.vg === 'vg1' ? vg : null, lvs);
+        if ('refuse' in want) {
+          assert.ok('refuse' in got, JSON.stringify(got));
+          assert.match(got.refuse, want.refuse);
+        } else if ('reason' in want) {
+          assert.ok('changed' in got && !got.changed, JSON.stringify(got));
+          assert.match(got.reason, want.reason);
+        } else {
+          assert.ok('changed' in got && got.changed, JSON.stringify(got));
+          assert.deepEqual(got.commands.map((c) => c.cmd.display), want.cmds);
+          assert.equal(got.commands.some((c) => c.destructive), want.destructive ?? false);
+        }
+      });
+    }
+    it('quotes hostile names as single words', () => {
+      const got = planLvm({ ...base, lv: 'x; rm -rf /', size: '1G' }, vg, lvs);
+      assert.ok('changed' in got && got.changed);
+      assert.equal(got.commands[0]!.cmd.text, "lvcreate -y -W y -L 1073741824b -n 'x; rm -rf /' vg1");
+    });
+  });
+});
