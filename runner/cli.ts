@@ -17,6 +17,7 @@ import { ListrReporter } from './reporter/listr.js';
 import { PlainReporter } from './reporter/plain.js';
 import { parseExtraVarArg } from './vars.js';
 import { loadYamlFile } from './yaml-source.js';
+import { addXenImportCommand } from './xen-import-cli.js';
 
 const EXIT_BAD_INPUT = 4;
 const EXIT_USAGE = 5;
@@ -193,6 +194,8 @@ async function main(argv: string[]): Promise<number> {
       if (!m) throw new ValidationError([{ message: `no module named '${name}'`, hint: `'ferry doc' lists them: ${mods.names().join(', ')}` }]);
       process.stdout.write(moduleDoc(m) + '\n');
     });
+
+  addXenImportCommand(program, (code) => (exitCode = code));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

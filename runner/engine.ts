@@ -14,6 +14,7 @@ import type { BlockNode, CommonKeywords, Condition, IncludeNode, Node, Play, Pla
 import { RunState } from './state.js';
 import { createTaskContext } from './task-context.js';
 import { renderDeep, renderString } from './template.js';
+import { wrapChroot } from './transport/chroot.js';
 import type { BecomeOptions, Transport } from './transport/types.js';
 import { mergeVars, resolveVarTemplates } from './vars.js';
 import { loadYamlFile } from './yaml-source.js';
@@ -335,26 +336,41 @@ export class Engine {
       await this.runNodes(ctx, node.tasks ?? [], hosts, iinh);
       return;
     }
-    // include_tasks: the file name and `when` are evaluated per host; hosts that include the same file run together.
-    const groups = new Map<string, { hosts: string[]; nodes: Node[] }>();
+    if (!this.tagged(iinh.tags)) return;
+    const name = node.name ?? `include_tasks ${node.file}`;
+    // include_tasks: the file name, `when` and `loop` are evaluated per host; hosts that include
+    // the same file (with the same item) run it together.
+    const runs = new Map<string, { hosts: string[]; nodes: Node[]; item?: { key: string; value: unknown } }>();
     for (const h of hosts) {
-      if (!this.tagged(iinh.tags)) continue;
       try {
         const vars = this.vars(ctx, h, iinh, {});
-        if (!this.whenTrue(ctx, h, iinh, {})) continue;
-        const file = String(renderString(node.file, vars, node.loc));
-        let g = groups.get(file);
-        if (!g) {
-          const nodes = node.tasks && file === node.file ? node.tasks : loadTaskFile(resolve(ctx.play.baseDir, file), this.o.modules, `${node.id}.i`);
-          g = { hosts: [], nodes };
-          groups.set(file, g);
+        let items: unknown[] = [undefined];
+        if (node.loop !== undefined) {
+          const l = typeof node.loop === 'string' ? renderString(node.loop, vars, node.loc) : renderDeep(node.loop, vars, node.loc);
+          if (!Array.isArray(l)) throw new TaskFailedError(`${formatLoc(node.loc)}: loop must be a list, got ${typeof l}`);
+          items = l;
         }
-        g.hosts.push(h);
+        items.forEach((item, i) => {
+          const ivars = node.loop !== undefined ? this.vars(ctx, h, { ...iinh, vars: [...iinh.vars, { [node.loopControl.loopVar]: item }] }, {}) : vars;
+          if (!iinh.when.every((c) => evaluateBool(c.expr, ivars))) return;
+          const file = String(renderString(node.file, ivars, node.loc));
+          const key = `${i}\u0000${file}\u0000${JSON.stringify(item)}`;
+          let g = runs.get(key);
+          if (!g) {
+            const nodes = node.tasks && file === node.file ? node.tasks : loadTaskFile(resolve(ctx.play.baseDir, file), this.o.modules, `${node.id}.i`);
+            g = { hosts: [], nodes, ...(node.loop !== undefined ? { item: { key: node.loopControl.loopVar, value: item } } : {}) };
+            runs.set(key, g);
+          }
+          g.hosts.push(h);
+        });
       } catch (e) {
-        this.result(ctx, h, node.name ?? `include_tasks ${node.file}`, 'include_tasks', this.failure(e), Date.now());
+        this.result(ctx, h, name, 'include_tasks', this.failure(e), Date.now());
       }
     }
-    for (const g of groups.values()) await this.runNodes(ctx, g.nodes, g.hosts, iinh);
+    for (const g of runs.values()) {
+      const ginh = g.item ? { ...iinh, vars: [...iinh.vars, { [g.item.key]: g.item.value }] } : iinh;
+      await this.runNodes(ctx, g.nodes, g.hosts, ginh);
+    }
   }
 
   private taskName(t: TaskNode): string {
@@ -474,7 +490,8 @@ export class Engine {
     let allSkipped = items.length > 0;
     const msgs: string[] = [];
     for (const [index, item] of items.entries()) {
-      const ivars = { ...vars, [task.loopControl.loopVar]: item, ansible_loop: { index: index + 1, index0: index } };
+      const loopVars = { [task.loopControl.loopVar]: item, ansible_loop: { index: index + 1, index0: index, length: items.length } };
+      const ivars = { ...this.vars(ctx, h, inh, { ...task.vars, ...loopVars }), ...loopVars };
       const label = task.loopControl.label ? String(renderString(task.loopControl.label, ivars, task.loc)) : typeof item === 'string' ? item : JSON.stringify(item);
       const skip = this.whenFalse(inh.when, ivars);
       const o = skip ? { status: 'skipped' as const, result: { skipped: true, changed: false }, msg: skip } : await this.runWithRetries(ctx, task, h, inh, ivars);
@@ -535,7 +552,9 @@ export class Engine {
       const args = renderDeep(task.args, vars, task.loc);
       const params = parseParams(mod, args, task.loc);
       const execHost = inh.delegateTo ? String(renderString(inh.delegateTo, vars, task.loc)) : h;
-      const transport = await this.transport(execHost);
+      const hostTransport = await this.transport(execHost);
+      // `chroot: DIR` runs this task's commands and file operations inside a mounted guest root.
+      const transport = inh.chroot ? wrapChroot(hostTransport, String(renderString(inh.chroot, vars, task.loc))) : hostTransport;
       const become = this.becomeFor(execHost, inh);
       const taskCtx = createTaskContext({
         host: h,

@@ -81,6 +81,7 @@ export function renderString(template: string, vars: Record<string, unknown>, lo
     }
     return fn(vars);
   } catch (e) {
+    if (e instanceof TemplateError) throw e;
     const msg = (e as Error).message;
     const undef = /^"([^"]+)" not defined in .* - (\d+):(\d+)/.exec(msg);
     if (undef) {

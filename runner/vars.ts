@@ -35,7 +35,18 @@ export function resolveVarTemplates(vars: Obj, loc?: Loc): Obj {
     const v = out[k];
     if (!containsTemplate(v) || resolving.has(k) || depth > 20) return;
     resolving.add(k);
-    out[k] = renderValue(v, out, loc, depth);
+    try {
+      out[k] = renderValue(v, out, loc, depth);
+    } catch (e) {
+      // As in Ansible, a variable that cannot be rendered is an error only where it is used.
+      Object.defineProperty(out, k, {
+        enumerable: true,
+        configurable: true,
+        get() {
+          throw e;
+        },
+      });
+    }
     resolving.delete(k);
   };
   const renderValue = (v: unknown, scope: Obj, l: Loc | undefined, depth: number): unknown => {

@@ -11,7 +11,7 @@ export const debugModule = defineModule({
   }),
   freeForm: 'msg',
   doc: {
-    summary: 'print a message or the value of a variable',
+    summary: 'Print a message or the value of a variable',
     checkMode: 'full',
     result: { msg: 'the printed text' },
     example: '- debug: { var: result.stdout_lines }\n- debug: { msg: "disk is {{ partitions.[0] }}" }',

@@ -8,7 +8,7 @@ export const failModule = defineModule({
   name: 'fail',
   params: z.strictObject({ msg: z.string().default('Failed as requested from task').describe('why the host stops') }),
   freeForm: 'msg',
-  doc: { summary: 'fail the host with a message (use with when:)', checkMode: 'full', example: '- fail: { msg: "no LV {{ lv }}" }\n  when: lv is not defined' },
+  doc: { summary: 'Fail the host with a message (use with when:)', checkMode: 'full', example: '- fail: { msg: "no LV {{ lv }}" }\n  when: lv is not defined' },
   async plan(_ctx, p) {
     throw new TaskFailedError(p.msg);
   },
@@ -21,7 +21,7 @@ export const assertModule = defineModule({
     fail_msg: z.string().optional().describe('message when one does not hold'),
     success_msg: z.string().optional().describe('message when all hold'),
   }),
-  doc: { summary: 'check that conditions hold, or fail the host', checkMode: 'full', example: '- assert:\n    that: ["ferry_facts.tools.kpartx", "lv | length > 0"]' },
+  doc: { summary: 'Check that conditions hold, or fail the host', checkMode: 'full', example: '- assert:\n    that: ["ferry_facts.tools.kpartx", "lv | length > 0"]' },
   async plan(ctx, p) {
     const conds = Array.isArray(p.that) ? p.that : [p.that];
     for (const c of conds) {

@@ -20,6 +20,7 @@ import { setModule } from './set.js';
 import { shellModule } from './shell.js';
 import { templateModule } from './template.js';
 import { waitForModule } from './wait-for.js';
+import { xenImportModule } from './xen-import.js';
 
 /** Every built-in module (typed loosely: each has its own parameter type). */
 export const BUILTIN_MODULES = [
@@ -29,6 +30,8 @@ export const BUILTIN_MODULES = [
   // storage and copy
   lvmModule, lvmVgModule, partitionModule, partitionMapModule, filesystemModule, mountModule, chrootMountsModule,
   rsyncModule, blockcopyModule,
+  // Xen to KVM
+  xenImportModule,
 ] as TaskModule<never>[];
 
 /** A registry holding the built-in modules. */

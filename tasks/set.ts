@@ -9,7 +9,7 @@ export const setModule = defineModule({
   name: 'set',
   params: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'variable names are letters, digits and _'), z.unknown()).describe('each key is a variable to set, to the (templated) value'),
   doc: {
-    summary: 'set variables for the following tasks on this host (set_fact)',
+    summary: 'Set variables for the following tasks on this host (set_fact)',
     checkMode: 'full',
     checkModeNote: 'values are computed in check mode too, so later conditions still evaluate',
     result: { [SET_VARS_KEY]: 'the variables set' },

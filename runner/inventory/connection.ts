@@ -14,6 +14,10 @@ export interface ConnectionInfo {
   knownHostsFile?: string;
   become?: boolean;
   becomeUser?: string;
+  /** Jump hosts, `[user@]host[:port]`, comma-separated (ssh's ProxyJump). */
+  proxyJump?: string;
+  /** Passphrase of an encrypted private key. */
+  keyPassphrase?: string;
 }
 
 // Most specific name first: the first one that is set wins.
@@ -28,6 +32,8 @@ const NAMES = {
   knownHostsFile: ['ferry_known_hosts_file'],
   become: ['ferry_become', 'ansible_become'],
   becomeUser: ['ferry_become_user', 'ansible_become_user'],
+  proxyJump: ['ferry_proxy_jump'],
+  keyPassphrase: ['ferry_ssh_passphrase'],
 } as const;
 
 function pick(vars: Record<string, unknown>, names: readonly string[]): { name: string; value: unknown } | undefined {
@@ -89,7 +95,7 @@ export function connectionOf(vars: Record<string, unknown>): ConnectionInfo {
   }
 
   const info: ConnectionInfo = { host, port, connection };
-  const optional = ['user', 'privateKeyFile', 'becomePassword', 'password', 'knownHostsFile', 'becomeUser'] as const;
+  const optional = ['user', 'privateKeyFile', 'becomePassword', 'password', 'knownHostsFile', 'becomeUser', 'proxyJump', 'keyPassphrase'] as const;
   for (const key of optional) {
     const v = str(key);
     if (v !== undefined) info[key] = v;

@@ -317,6 +317,12 @@ class Loader {
       return undefined;
     }
     if (isObj(o.args)) args = { ...o.args, ...args };
+    for (const lk of ['loop', 'with_items', 'with_list']) {
+      const lv = o[lk];
+      if (lv !== undefined && typeof lv !== 'string' && !Array.isArray(lv)) {
+        this.problem(locOf(o, lk), `'${lk}' must be a list or a "{{ variable }}" holding one, got ${lv === null ? 'nothing' : typeof lv}`);
+      }
+    }
     const argsLoc = locOf(o, moduleKey) ?? loc;
     this.problems.push(...checkParams(mod, args, argsLoc));
     this.checkTemplates(args, argsLoc);

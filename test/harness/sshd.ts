@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 
@@ -63,6 +63,27 @@ async function userExists(name: string): Promise<boolean> {
   }
 }
 
+// Random once per machine and kept root-only: this user has sudo rights, so a password known
+// from the source would be a standing hole; one per process would break test processes running
+// at the same time (each chpasswd would invalidate the others').
+const PASSWORD_FILE = '/var/lib/ferry-test/ferrypw.password';
+
+async function testPassword(): Promise<string> {
+  await mkdir(dirname(PASSWORD_FILE), { recursive: true, mode: 0o700 });
+  try {
+    await writeFile(PASSWORD_FILE, 'pw-' + randomBytes(12).toString('hex'), { flag: 'wx', mode: 0o600 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  // read back even after writing: when two processes race, the file that won is the password
+  for (let i = 0; i < 20; i++) {
+    const pw = (await readFile(PASSWORD_FILE, 'utf8')).trim();
+    if (pw) return pw;
+    await new Promise((r) => setTimeout(r, 25)); // the winner has created it but not written it yet
+  }
+  throw new Error(`${PASSWORD_FILE} stays empty: remove it and run again`);
+}
+
 /** Creates the test users and their sudo rules once per process; returns the password user's password. */
 function ensureUsers(): Promise<string> {
   usersReady ??= (async () => {
@@ -73,8 +94,7 @@ function ensureUsers(): Promise<string> {
     }
     // sshd without PAM refuses accounts whose password field starts with '!' (locked): '*' is "no password".
     await run('usermod', ['-p', '*', NOPASSWD_USER]);
-    // A fresh random password per test process: this user has sudo rights, a fixed one would be a standing hole.
-    const password = 'pw-' + randomBytes(12).toString('hex');
+    const password = await testPassword();
     await run('chpasswd', [], `${PASSWORD_USER}:${password}\n`);
     const sudoers =
       `# written by ferry's test harness (test/harness/sshd.ts)\n` +

@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { secret, sh } from '../../runner/command.js';
 import { HostKeyError, UnreachableError } from '../../runner/errors.js';
 import { BecomePasswordError } from '../../runner/transport/become.js';
-import { transportForHost } from '../../runner/transport/for-host.js';
+import { transportForHost } from '../../runner/connections.js';
 import { SshTransport, type SshTransportOptions } from '../../runner/transport/ssh.js';
 import { startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { transportBasics } from './transport-shared.js';

@@ -1,0 +1,105 @@
+// A transport that runs everything inside a chroot on another transport's host: the command
+// text is handed to the guest's own /bin/sh, so globs, redirections, cwd and absolute symlinks
+// resolve inside the guest root, never on the host. Become (sudo) stays outside: it is the host
+// that needs root to call chroot.
+import { randomBytes } from 'node:crypto';
+import { asArgument, sh, type Command } from '../command.js';
+import { TaskFailedError } from '../errors.js';
+import { wrapCommand } from './become.js';
+import type { BecomeOptions, PutOptions, RunningCommand, RunOptions, RunResult, Transport } from './types.js';
+
+/** PATH inside the chroot: the host session's PATH may name directories the guest does not have. */
+export const CHROOT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Exit status `get` uses for "no such file" (the same convention as BaseTransport). */
+const GET_MISSING_EXIT = 44;
+
+/**
+ * The host-side command that runs `cmd` in the guest root: env and cwd are applied inside the
+ * chroot (a host cwd would be the wrong directory). LC_ALL=C: the host's locale is rarely
+ * installed in the guest, and tools like perl and dpkg complain on every call when it is not.
+ */
+export function chrootCommand(root: string, cmd: Command, opts: { env?: Record<string, string>; cwd?: string } = {}): Command {
+  const inner = wrapCommand(cmd, { env: opts.env, cwd: opts.cwd, become: false }).command;
+  return sh`env PATH=${CHROOT_PATH} LC_ALL=C chroot ${root} /bin/sh -c ${asArgument(inner)}`;
+}
+
+/** Options for the wrapped transport: env and cwd were moved inside the chroot command. */
+function outerOptions<T extends { env?: Record<string, string>; cwd?: string }>(opts: T): Omit<T, 'env' | 'cwd'> {
+  const { env: _env, cwd: _cwd, ...rest } = opts;
+  return rest;
+}
+
+/** Runs commands and file transfers inside `root` on the host of another transport. */
+export class ChrootTransport implements Transport {
+  constructor(
+    readonly inner: Transport,
+    readonly root: string,
+  ) {
+    if (!root.startsWith('/')) throw new TaskFailedError(`chroot root must be an absolute path, got ${JSON.stringify(root)}`);
+  }
+
+  get host(): string {
+    return this.inner.host;
+  }
+
+  connect(): Promise<void> {
+    return this.inner.connect();
+  }
+
+  run(cmd: Command, opts: RunOptions = {}): Promise<RunResult> {
+    return this.inner.run(chrootCommand(this.root, cmd, opts), outerOptions(opts));
+  }
+
+  spawn(cmd: Command, opts: Omit<RunOptions, 'stdin' | 'onStdout' | 'onStderr' | 'binary'> = {}): Promise<RunningCommand> {
+    return this.inner.spawn(chrootCommand(this.root, cmd, opts), outerOptions(opts));
+  }
+
+  /**
+   * Writes `path` (a guest path) atomically with the guest's own shell: a symlink in the guest
+   * (even an absolute one) then resolves inside the root, never onto the host's files.
+   */
+  async put(path: string, data: string | Buffer, opts: PutOptions = {}): Promise<void> {
+    const slash = path.lastIndexOf('/');
+    const base = path.slice(slash + 1);
+    if (!path.startsWith('/') || base === '' || base === '.' || base === '..') {
+      throw new TaskFailedError(`put in chroot: ${JSON.stringify(path)} is not an absolute file path`, { host: this.host });
+    }
+    const tmp = `${path.slice(0, slash)}/.${base}.ferry-${randomBytes(6).toString('hex')}`;
+    const mode = opts.mode !== undefined ? opts.mode.toString(8).padStart(4, '0') : '0644';
+    // umask first so the bytes are never readable by others before chmod
+    const write = sh`umask 077 && cat > ${tmp} && chmod ${mode} ${tmp} && mv -f ${tmp} ${path}`;
+    const r = await this.run(sh`${write} || { rm -f ${tmp}; exit 1; }`, { stdin: Buffer.from(data), become: opts.become ?? false });
+    if (r.exitCode !== 0) {
+      throw new TaskFailedError(`put ${path} in chroot ${this.root} failed on ${this.host}: ${r.stderr.trim() || `exit ${r.exitCode}`}`, {
+        host: this.host,
+        path,
+        exitCode: r.exitCode,
+        stderr: r.stderr,
+      });
+    }
+  }
+
+  /** Reads a guest file (symlinks resolved inside the root); null when it does not exist. */
+  async get(path: string, opts: { become?: BecomeOptions | false } = {}): Promise<Buffer | null> {
+    const r = await this.run(sh`test -e ${path} || exit ${GET_MISSING_EXIT}; exec cat -- ${path}`, { binary: true, become: opts.become ?? false });
+    if (r.exitCode === GET_MISSING_EXIT) return null;
+    if (r.exitCode !== 0) {
+      throw new TaskFailedError(`get ${path} in chroot ${this.root} failed on ${this.host}: ${r.stderr.trim() || `exit ${r.exitCode}`}`, {
+        host: this.host,
+        path,
+        exitCode: r.exitCode,
+        stderr: r.stderr,
+      });
+    }
+    return r.stdoutBuffer ?? Buffer.alloc(0);
+  }
+
+  /** Leaves the wrapped transport open: it belongs to the engine's connection pool, not to the chroot. */
+  async close(): Promise<void> {}
+}
+
+/** Wraps a host transport so that a task's commands and files go into the chroot `root` (the `chroot:` task keyword). */
+export function wrapChroot(transport: Transport, root: string): Transport {
+  return new ChrootTransport(transport, root);
+}

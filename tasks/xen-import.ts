@@ -1,0 +1,343 @@
+// xen_import: read the Xen guest configurations of a hypervisor (xl.cfg files, and libvirt
+// domains when asked) in one read-only round trip, and turn them into inventory data.
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { FerryError, TaskFailedError, ValidationError, formatProblem, type Problem } from '../runner/errors.js';
+import { globToRegExp } from '../runner/inventory/patterns.js';
+import { sh, type Command } from '../runner/command.js';
+import { defineModule } from '../runner/module.js';
+import { describeFailure } from '../runner/task-context.js';
+import { parseDomainXml } from './xen/domain-xml.js';
+import type { XenGuest } from './xen/guest.js';
+import { importXenConfigs } from './xen/import.js';
+import { guestToInventoryVars, type GuestInventoryVars } from './xen/inventory-vars.js';
+import { pathField } from './lib/schema.js';
+
+/** The inventory group the imported guests are put in. */
+export const XEN_GUESTS_GROUP = 'xen_guests';
+
+const DEFAULT_PATHS = ['/etc/xen/*.cfg'];
+
+const params = z.strictObject({
+  paths: z
+    .union([pathField('a path or glob'), z.array(pathField('a path or glob')).min(1)])
+    .default(DEFAULT_PATHS)
+    .describe('xl.cfg files to read: paths or shell globs (*, ?, [..]), expanded on the host. A glob that matches nothing is no error; a plain path that does not exist is.'),
+  libvirt: z.boolean().default(false).describe('Also read the libvirt domains (`virsh list --all`, `virsh dumpxml` each) when virsh is installed; a guest already read from an xl.cfg is not read twice.'),
+  libvirt_uri: z.string().min(1).default('xen:///').describe('The libvirt connection URI virsh uses (libvirt: true).'),
+  include: z.array(z.string().min(1)).default([]).describe('Only guests whose name matches one of these globs (default: all).'),
+  exclude: z.array(z.string().min(1)).default([]).describe('Leave out guests whose name matches one of these globs.'),
+});
+
+/** The variables of one imported guest: what guestToInventoryVars gives, plus where it was found. */
+export type ImportedGuestVars = Omit<GuestInventoryVars, 'xen_config'> & {
+  xen_config?: string;
+  xen_origin: 'xl' | 'libvirt';
+  libvirt_domain?: string;
+  ferry_hypervisor?: string;
+};
+
+/** One guest as `register:` shows it (loop over these): its name and its inventory variables. */
+export type ImportedGuest = { name: string } & ImportedGuestVars;
+
+/** An Ansible YAML inventory fragment: the group of imported guests, each a host with its variables. */
+export interface XenInventoryFragment {
+  [XEN_GUESTS_GROUP]: { hosts: Record<string, ImportedGuestVars> };
+}
+
+/** What xen_import registers (and what `ferry xen-import` prints the inventory of). */
+export interface XenImportData {
+  guests: ImportedGuest[];
+  inventory: XenInventoryFragment;
+  /** Files that could not be read or parsed, each with file:line; the other guests are still imported. */
+  problems: Problem[];
+  /** The files read, in order. */
+  files: string[];
+  /** Guests left out on purpose, with why (include/exclude, already read from an xl.cfg). */
+  skipped: { name: string; source: string; why: string }[];
+  /** Things that did not stop the import (virsh missing or not connecting). */
+  warnings: string[];
+}
+
+/** One configuration to import: the text of a file, or the XML of a libvirt domain. */
+export interface XenSource {
+  /** The file path, or for a libvirt domain a label naming where it came from (used in problems). */
+  path: string;
+  text: string;
+  origin: 'xl' | 'libvirt';
+  /** The libvirt domain name (origin libvirt). */
+  domain?: string;
+}
+
+/** Options of buildXenImport. */
+export interface XenImportOptions {
+  include?: string[];
+  exclude?: string[];
+  /** The inventory host the configs were read on; set as ferry_hypervisor on each guest. */
+  hypervisor?: string;
+}
+
+function parseSource(s: XenSource, problems: Problem[]): XenGuest | undefined {
+  if (s.origin === 'xl') {
+    const r = importXenConfigs([{ path: s.path, text: s.text }]);
+    problems.push(...r.problems);
+    return r.guests[0];
+  }
+  try {
+    return parseDomainXml(s.text, s.path);
+  } catch (e) {
+    if (e instanceof ValidationError) problems.push(...e.problems);
+    else if (e instanceof FerryError) problems.push({ loc: { file: s.path, line: 1 }, message: e.message });
+    else throw e;
+    return undefined;
+  }
+}
+
+function varsOf(g: XenGuest, s: XenSource, hypervisor: string | undefined): ImportedGuestVars {
+  const { xen_config, ...rest } = guestToInventoryVars(g);
+  const vars: ImportedGuestVars = s.origin === 'xl' ? { xen_config, ...rest, xen_origin: 'xl' } : { ...rest, xen_origin: 'libvirt', libvirt_domain: s.domain ?? g.name };
+  if (hypervisor !== undefined) vars.ferry_hypervisor = hypervisor;
+  return vars;
+}
+
+/** Parses every source, filters by name, refuses duplicate names, and builds the guests and the inventory fragment. */
+export function buildXenImport(sources: XenSource[], o: XenImportOptions = {}, readProblems: Problem[] = []): XenImportData {
+  const include = (o.include ?? []).map(globToRegExp);
+  const exclude = (o.exclude ?? []).map(globToRegExp);
+  const problems = [...readProblems];
+  const data: XenImportData = { guests: [], inventory: { [XEN_GUESTS_GROUP]: { hosts: {} } }, problems, files: [], skipped: [], warnings: [] };
+  const seen = new Map<string, { source: XenSource; line: number }>();
+  for (const s of sources) {
+    if (s.origin === 'xl') data.files.push(s.path);
+    const g = parseSource(s, problems);
+    if (!g) continue;
+    // parseXlConfig refuses a cfg without a name; a domain XML always has one, but be sure.
+    const name = g.name ?? s.domain;
+    if (name === undefined) {
+      problems.push({ loc: { file: s.path, line: 1 }, message: 'the guest has no name' });
+      continue;
+    }
+    if ((include.length && !include.some((r) => r.test(name))) || exclude.some((r) => r.test(name))) {
+      data.skipped.push({ name, source: s.path, why: 'left out by include/exclude' });
+      continue;
+    }
+    const line = g.lines.name ?? 1;
+    const first = seen.get(name);
+    if (first) {
+      // xl's guests show up in `virsh list` too (libvirt's xen driver sees every domain): the xl.cfg is the source.
+      if (s.origin === 'libvirt' && first.source.origin === 'xl') {
+        data.skipped.push({ name, source: s.path, why: `already read from ${first.source.path}` });
+      } else {
+        problems.push({
+          loc: { file: s.path, line },
+          message: `guest name '${name}' is also defined in ${first.source.path}:${first.line}; this one is left out`,
+          hint: 'a hypervisor cannot run two guests of one name: remove the stale config, or leave it out with exclude / narrower paths',
+        });
+      }
+      continue;
+    }
+    seen.set(name, { source: s, line });
+    const vars = varsOf(g, s, o.hypervisor);
+    data.inventory[XEN_GUESTS_GROUP].hosts[name] = vars;
+    data.guests.push({ name, ...vars });
+  }
+  return data;
+}
+
+/** Merges the imports of several hypervisors into one; a guest name seen on two hosts is a problem. */
+export function mergeXenImports(parts: { host: string; data: XenImportData }[]): XenImportData {
+  const out: XenImportData = { guests: [], inventory: { [XEN_GUESTS_GROUP]: { hosts: {} } }, problems: [], files: [], skipped: [], warnings: [] };
+  const owner = new Map<string, string>();
+  for (const { host, data } of parts) {
+    const onHost = (f: string): string => (parts.length > 1 ? `${host}:${f}` : f);
+    out.problems.push(...data.problems.map((p) => (p.loc && parts.length > 1 ? { ...p, loc: { ...p.loc, file: onHost(p.loc.file) } } : p)));
+    out.files.push(...data.files.map(onHost));
+    out.skipped.push(...data.skipped.map((s) => ({ ...s, source: onHost(s.source) })));
+    out.warnings.push(...data.warnings.map((w) => (parts.length > 1 ? `${host}: ${w}` : w)));
+    for (const g of data.guests) {
+      const other = owner.get(g.name);
+      if (other !== undefined) {
+        out.problems.push({
+          loc: { file: onHost(g.xen_config ?? g.libvirt_domain ?? g.name), line: 1 },
+          message: `guest name '${g.name}' is also a guest of ${other}; this one is left out`,
+          hint: 'an inventory host name must be unique: import the hypervisors one at a time, or exclude one of them',
+        });
+        continue;
+      }
+      owner.set(g.name, host);
+      const { name, ...vars } = g;
+      out.inventory[XEN_GUESTS_GROUP].hosts[name] = vars;
+      out.guests.push(g);
+    }
+  }
+  return out;
+}
+
+// The host-side reader. Patterns arrive as positional parameters: with IFS empty an unquoted
+// $pat is glob-expanded but never split or re-parsed, so `$(…)` or a space in a name stays a
+// name. Each record is framed by a per-run random token:
+//   TOKEN KIND NAME TOKEN \n BODY \n TOKEN end RC STDERR TOKEN \n
+const READER = `tok=$1; uri=$2; shift 2
+IFS=
+LC_ALL=C; export LC_ALL
+set +f
+rec() {
+  k=$1; n=$2; shift 2
+  printf '%s %s %s%s\\n' "$tok" "$k" "$n" "$tok"
+  { err=$("$@" 2>&1 >&3 </dev/null); } 3>&1
+  rc=$?
+  printf '\\n%s end %s %s%s\\n' "$tok" "$rc" "$err" "$tok"
+}
+for pat in "$@"; do
+  for f in $pat; do
+    if [ -d "$f" ]; then rec dir "$f" true
+    elif [ ! -e "$f" ]; then rec missing "$f" true
+    else rec file "$f" cat -- "$f"
+    fi
+  done
+done
+[ -n "$uri" ] || exit 0
+if ! command -v virsh >/dev/null 2>&1; then rec novirsh - true; exit 0; fi
+names=$(virsh -c "$uri" list --all --name 2>&1 </dev/null); rc=$?
+printf '%s list -%s\\n%s\\n%s end %s %s\\n' "$tok" "$tok" "$names" "$tok" "$rc" "$tok"
+[ "$rc" = 0 ] || exit 0
+printf '%s\\n' "$names" | while read -r d; do
+  [ -z "$d" ] || rec domain "$d" virsh -c "$uri" dumpxml --domain "$d"
+done
+`;
+
+/** A fresh token that frames the reader's records (no file holds it by chance). */
+export function newFrameToken(): string {
+  return `FERRY${randomBytes(16).toString('hex')}`;
+}
+
+/** The one read-only command that prints every matching file (and, given a URI, every libvirt domain's XML). */
+export function xenReadCommand(paths: string[], libvirtUri: string | undefined, token: string): Command {
+  return sh`sh -c ${READER} ferry-xen-import ${token} ${libvirtUri ?? ''} ${paths}`;
+}
+
+/** One record the reader printed. */
+export interface ReaderRecord {
+  kind: 'file' | 'dir' | 'missing' | 'novirsh' | 'list' | 'domain';
+  name: string;
+  body: string;
+  exitCode: number;
+  stderr: string;
+}
+
+/** Splits the reader's output into its records; throws TaskFailedError when the framing is broken (output cut short). */
+export function parseReaderOutput(stdout: string, token: string): ReaderRecord[] {
+  const records: ReaderRecord[] = [];
+  const header = new RegExp(`${token} (file|dir|missing|novirsh|list|domain) ([\\s\\S]*?)${token}\\n`, 'y');
+  const footer = new RegExp(`\\n${token} end (\\d+) ([\\s\\S]*?)${token}\\n`, 'y');
+  let pos = 0;
+  while (pos < stdout.length) {
+    header.lastIndex = pos;
+    const h = header.exec(stdout);
+    if (!h) throw new TaskFailedError(`xen_import: unexpected output from the reader at byte ${pos}: ${JSON.stringify(stdout.slice(pos, pos + 80))}`);
+    const bodyStart = header.lastIndex;
+    const end = stdout.indexOf(`\n${token} end `, bodyStart);
+    if (end < 0) throw new TaskFailedError(`xen_import: the reader's output ends inside the record of ${h[2]}`);
+    footer.lastIndex = end;
+    const f = footer.exec(stdout);
+    if (!f) throw new TaskFailedError(`xen_import: malformed end of the record of ${h[2]}`);
+    records.push({ kind: h[1] as ReaderRecord['kind'], name: h[2], body: stdout.slice(bodyStart, end), exitCode: Number(f[1]), stderr: f[2] });
+    pos = footer.lastIndex;
+  }
+  return records;
+}
+
+const GLOB_CHARS = /[*?[]/;
+
+/** Turns the reader's records into sources, read problems and warnings (pure: the planner's half). */
+export function sourcesFromRecords(records: ReaderRecord[], patterns: string[], libvirtUri: string): { sources: XenSource[]; problems: Problem[]; warnings: string[] } {
+  const sources: XenSource[] = [];
+  const problems: Problem[] = [];
+  const warnings: string[] = [];
+  const literal = new Set(patterns.filter((p) => !GLOB_CHARS.test(p)));
+  for (const r of records) {
+    if (r.kind === 'file') {
+      if (r.exitCode === 0) sources.push({ path: r.name, text: r.body, origin: 'xl' });
+      else problems.push({ loc: { file: r.name, line: 1 }, message: `cannot read: ${r.stderr.trim() || `cat exit ${r.exitCode}`}`, hint: 'become: true reads files only root may read' });
+    } else if (r.kind === 'missing' || r.kind === 'dir') {
+      // An unmatched glob comes back as itself: not an error. A named file that is not there is.
+      if (literal.has(r.name)) {
+        problems.push({ loc: { file: r.name, line: 1 }, message: r.kind === 'dir' ? 'is a directory, not an xl.cfg' : 'no such file', hint: r.kind === 'dir' ? `use ${r.name.replace(/\/$/, '')}/*.cfg` : 'check paths' });
+      }
+    } else if (r.kind === 'novirsh') {
+      warnings.push('libvirt: true but virsh is not installed: only xl.cfg files were read');
+    } else if (r.kind === 'list') {
+      if (r.exitCode !== 0) warnings.push(`virsh -c ${libvirtUri} list failed (exit ${r.exitCode}): ${r.body.trim()}`);
+    } else if (r.exitCode === 0) {
+      sources.push({ path: `virsh -c ${libvirtUri} dumpxml ${r.name}`, text: r.body, origin: 'libvirt', domain: r.name });
+    } else {
+      problems.push({ loc: { file: `virsh -c ${libvirtUri} dumpxml ${r.name}`, line: 1 }, message: `cannot read the domain: ${r.stderr.trim() || `exit ${r.exitCode}`}` });
+    }
+  }
+  return { sources, problems, warnings };
+}
+
+/** The plan's one-line summary: what was read, and a warning naming the first problem. */
+export function xenImportReason(d: XenImportData): string {
+  const n = d.guests.length;
+  const from = [`${d.files.length} file${d.files.length === 1 ? '' : 's'}`];
+  const domains = d.guests.filter((g) => g.xen_origin === 'libvirt').length;
+  if (domains) from.push(`${domains} libvirt domain${domains === 1 ? '' : 's'}`);
+  let reason = `read ${n} guest${n === 1 ? '' : 's'} from ${from.join(' and ')}`;
+  if (d.skipped.length) reason += ` (${d.skipped.length} skipped)`;
+  if (d.problems.length) {
+    reason += `; WARNING: ${d.problems.length} problem${d.problems.length === 1 ? '' : 's'}, first: ${formatProblem({ ...d.problems[0], hint: undefined })}`;
+  }
+  for (const w of d.warnings) reason += `; WARNING: ${w}`;
+  return reason;
+}
+
+/** The patterns of a paths parameter as a list. */
+export function pathList(paths: string | string[]): string[] {
+  return typeof paths === 'string' ? [paths] : paths;
+}
+
+export const xenImportModule = defineModule({
+  name: 'xen_import',
+  params,
+  doc: {
+    summary: 'Read a hypervisor\'s Xen guest configs (xl.cfg, optionally libvirt domains) into inventory data',
+    description:
+      'Reads every matching xl.cfg (and with libvirt: true every domain virsh lists) in one read-only command, ' +
+      'parses them on the controller, and registers the guests and an inventory fragment (group xen_guests, ' +
+      'one host per guest with vg, lv, xen_config, memory_mb, vcpus, mac, bridge, uuid, disks, vifs, ' +
+      'ferry_hypervisor). A file that does not parse is listed in problems with file:line and warned about; ' +
+      'the others are still imported. Never changes anything.',
+    checkMode: 'full',
+    result: {
+      guests: 'list of {name, ...the guest\'s inventory variables}, in the order read',
+      inventory: 'the inventory fragment: {xen_guests: {hosts: {NAME: vars}}}',
+      problems: 'list of {loc: {file, line}, message, hint} for files that could not be read or parsed',
+      files: 'the xl.cfg files read',
+      skipped: 'guests left out on purpose: {name, source, why}',
+      warnings: 'virsh missing or failing (libvirt: true)',
+    },
+    example: [
+      '- name: read the guests of this hypervisor',
+      '  xen_import:',
+      "    paths: ['/etc/xen/*.cfg', '/etc/xen/auto/*.cfg']",
+      "    exclude: ['test-*']",
+      '  register: xen',
+      '',
+      '- name: show where each root LV is',
+      '  debug:',
+      '    msg: "{{ item.name }}: {{ item.vg }}/{{ item.lv }}"',
+      '  loop: "{{ xen.guests }}"',
+    ].join('\n'),
+  },
+  async plan(ctx, p) {
+    const patterns = pathList(p.paths);
+    const token = newFrameToken();
+    const r = await ctx.run(xenReadCommand(patterns, p.libvirt ? p.libvirt_uri : undefined, token));
+    if (r.exitCode !== 0) throw new TaskFailedError(`xen_import: reading the configs failed: ${describeFailure(r)}`, { stderr: r.stderr });
+    const read = sourcesFromRecords(parseReaderOutput(r.stdout, token), patterns, p.libvirt_uri);
+    const data = buildXenImport(read.sources, { include: p.include, exclude: p.exclude, hypervisor: ctx.host }, read.problems);
+    data.warnings.push(...read.warnings);
+    return { changed: false, reason: xenImportReason(data), data: data as unknown as Record<string, unknown> };
+  },
+});

@@ -1,0 +1,356 @@
+// The playbook language end to end against real sshd hosts: conditions, loops, handlers, blocks,
+// failure policy, targeting, includes, delegation, facts, resume and check mode.
+import assert from 'node:assert/strict';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { runPlaybookFile, type CommonRunOptions } from '../../runner/api.js';
+import { startSshdHosts, writeInventory, type SshdHost } from '../harness/sshd.js';
+import { CollectingReporter } from '../helpers/collect.js';
+
+describe('playbook language over real sshd @integration', function () {
+  this.timeout(120_000);
+  let hosts: SshdHost[];
+  let dir: string;
+  let inv: string;
+  let n = 0;
+  let names: string[];
+
+  before(async () => {
+    hosts = await startSshdHosts(3);
+    names = hosts.map((h) => h.name);
+    dir = await mkdtemp(join(tmpdir(), 'ferry-lang-'));
+    await chmod(dir, 0o777);
+    inv = await writeInventory(hosts, dir);
+  });
+  after(async () => {
+    await Promise.all(hosts.map((h) => h.stop()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Runs plays (given as data) and returns the reporter, the summary and a per-test work dir. */
+  async function run(plays: unknown, opts: Partial<CommonRunOptions> = {}, work?: string) {
+    const w = work ?? join(dir, `w${++n}`);
+    await mkdir(w, { recursive: true });
+    await chmod(w, 0o777);
+    const pb = join(w, 'pb.yaml');
+    await writeFile(pb, stringify(plays));
+    const rep = new CollectingReporter();
+    const summary = await runPlaybookFile(pb, { inventory: [inv], reporter: rep, stateDir: join(w, '.state'), ...opts, extraVars: { w, ...opts.extraVars } });
+    return { rep, summary, w, pb };
+  }
+  const log = (w: string, h: string) => readFile(join(w, `${h}.log`), 'utf8').then((s) => s.trim().split('\n'), () => [] as string[]);
+  const mark = (what: string) => ({ shell: `echo ${what} >> {{ w }}/{{ inventory_hostname }}.log` });
+
+  it('when: skips with the reason; register gives later tasks stdout, rc and changed', async () => {
+    const { rep, summary, w } = await run([
+      {
+        hosts: 'all',
+        tasks: [
+          { name: 'probe', command: 'echo {{ inventory_hostname }}', register: 'p', changed_when: false },
+          { name: 'only first', ...mark('first'), when: 'p.stdout == dummy or inventory_hostname == groups.all[0]', vars: { dummy: 'x' } },
+          { name: 'rc known', ...mark('rc{{ p.rc }}'), when: ['p.rc == 0', 'p is not changed', 'p.stdout_lines | length == 1'] },
+          { name: 'never', ...mark('never'), when: 'undefined_var is defined' },
+        ],
+      },
+    ]);
+    assert.equal(summary.exitCode, 0, JSON.stringify(rep.results().filter((r) => r.status === 'failed')));
+    assert.deepEqual(await log(w, names[0]!), ['first', 'rc0']);
+    assert.deepEqual(await log(w, names[1]!), ['rc0']);
+    assert.equal(rep.result('only first', names[1]!)!.status, 'skipped');
+    assert.match(rep.result('only first', names[1]!)!.msg!, /when: .* was false/);
+    assert.equal(rep.result('never', names[0]!)!.status, 'skipped');
+  });
+
+  it('loop: over a list variable, with labels, item, and per-item registered results', async () => {
+    const { rep, summary, w } = await run([
+      {
+        hosts: names[0],
+        vars: { guests: [{ name: 'xr1', mem: 512 }, { name: 'xr2', mem: 1024 }, { name: 'xr3', mem: 256 }] },
+        tasks: [
+          { name: 'each', shell: 'echo {{ item.name }}:{{ item.mem }} >> {{ w }}/{{ inventory_hostname }}.log', loop: '{{ guests }}', loop_control: { label: '{{ item.name }}' }, when: 'item.mem >= 512', register: 'out' },
+          { name: 'count', assert: { that: ['out.results | length == 3', 'out.results[2].skipped', 'out.results[0].item.name == "xr1"', 'out.changed'] } },
+          { name: 'literal list', ...mark('{{ item }}'), loop: ['a', 'b'] },
+        ],
+      },
+    ]);
+    assert.equal(summary.exitCode, 0, JSON.stringify(rep.results()));
+    assert.deepEqual(await log(w, names[0]!), ['xr1:512', 'xr2:1024', 'a', 'b']);
+    const items = rep.events.filter((e) => e.type === 'task_result' && e.task === 'each' && e.item !== undefined).map((e) => (e as { item: string }).item);
+    assert.deepEqual(items, ['xr1', 'xr2', 'xr3']);
+  });
+
+  it('loop over a non-list fails the host with the file:line', async () => {
+    const { rep, summary } = await run([{ hosts: names[0], vars: { notalist: 'abc' }, tasks: [{ name: 'bad', debug: { msg: '{{ item }}' }, loop: '{{ notalist }}' }] }]);
+    assert.equal(summary.exitCode, 2);
+    assert.match(rep.result('bad', names[0]!)!.msg!, /pb\.yaml:\d+.*loop must be a list/);
+  });
+
+  it('handlers: run once, in definition order, at the end or at flush_handlers; not on a failed host unless forced', async () => {
+    const plays = (failOn: string) => [
+      {
+        hosts: 'all',
+        tasks: [
+          { name: 'change a', ...mark('a'), notify: ['h2', 'h1'] },
+          { name: 'change b', ...mark('b'), notify: 'h1' },
+          { name: 'unchanged', command: 'true', changed_when: false, notify: 'h3' },
+          { meta: 'flush_handlers' },
+          { name: 'after flush', ...mark('c'), notify: 'h2' },
+          { name: 'maybe fail', command: 'false', when: `inventory_hostname == "${failOn}"` },
+        ],
+        handlers: [
+          { name: 'h1', ...mark('H1') },
+          { name: 'h2', ...mark('H2') },
+          { name: 'h3', ...mark('H3') },
+        ],
+      },
+    ];
+    const { w, summary } = await run(plays(names[2]!));
+    assert.equal(summary.exitCode, 2);
+    assert.deepEqual(await log(w, names[0]!), ['a', 'b', 'H1', 'H2', 'c', 'H2']);
+    assert.deepEqual(await log(w, names[2]!), ['a', 'b', 'H1', 'H2', 'c'], 'a failed host runs no handlers');
+    const forced = await run(plays(names[2]!), { forceHandlers: true });
+    assert.deepEqual(await log(forced.w, names[2]!), ['a', 'b', 'H1', 'H2', 'c', 'H2']);
+  });
+
+  it('blocks: rescue runs for the failed hosts, always for all; keywords are inherited; the recap counts rescued', async () => {
+    const { w, summary, rep } = await run([
+      {
+        hosts: 'all',
+        tasks: [
+          {
+            name: 'guarded',
+            vars: { tag: 'B' },
+            when: `inventory_hostname != "${names[2]}"`,
+            block: [
+              { name: 'step1', ...mark('{{ tag }}1') },
+              { name: 'boom', command: 'false', when: `inventory_hostname == "${names[0]}"` },
+              { name: 'step2', ...mark('{{ tag }}2') },
+            ],
+            rescue: [{ name: 'fix', ...mark('rescued') }],
+            always: [{ name: 'cleanup', ...mark('always') }],
+          },
+          { name: 'after', ...mark('after') },
+        ],
+      },
+    ]);
+    assert.equal(summary.exitCode, 0, JSON.stringify(rep.results().filter((r) => r.status === 'failed')));
+    assert.deepEqual(await log(w, names[0]!), ['B1', 'rescued', 'always', 'after']);
+    assert.deepEqual(await log(w, names[1]!), ['B1', 'B2', 'always', 'after']);
+    assert.deepEqual(await log(w, names[2]!), ['after'], 'the block when: is inherited by every task in it');
+    assert.equal(summary.recap[names[0]!]!.rescued, 1);
+    assert.equal(summary.recap[names[0]!]!.failed, 0);
+  });
+
+  it('a failing rescue leaves the host failed, and always still runs', async () => {
+    const { w, summary } = await run([
+      { hosts: names[0], tasks: [{ block: [{ command: 'false' }], rescue: [{ command: 'false' }], always: [mark('always')] }, mark('never')] },
+    ]);
+    assert.equal(summary.exitCode, 2);
+    assert.deepEqual(await log(w, names[0]!), ['always']);
+  });
+
+  it('ignore_errors goes on; retries/until retry until the condition holds', async () => {
+    const { w, summary, rep } = await run([
+      {
+        hosts: names[0],
+        tasks: [
+          { name: 'ignored', command: 'false', ignore_errors: true },
+          { name: 'retry', shell: 'echo x >> {{ w }}/count; wc -l < {{ w }}/count', register: 'r', until: 'r.stdout | int >= 3', retries: 5, delay: 0 },
+          mark('done'),
+        ],
+      },
+    ]);
+    assert.equal(summary.exitCode, 0);
+    assert.equal(summary.recap[names[0]!]!.ignored, 1);
+    assert.equal((await readFile(join(w, 'count'), 'utf8')).trim().split('\n').length, 3);
+    assert.equal(rep.result('retry', names[0]!)!.status, 'changed');
+    assert.deepEqual(await log(w, names[0]!), ['done']);
+  });
+
+  it('any_errors_fatal stops every host; max_fail_percentage stops when too many fail', async () => {
+    const fatal = await run([{ hosts: 'all', any_errors_fatal: true, tasks: [{ command: 'false', when: `inventory_hostname == "${names[1]}"` }, mark('next')] }]);
+    for (const h of names) assert.deepEqual(await log(fatal.w, h), []);
+    const pct = await run([{ hosts: 'all', max_fail_percentage: 30, tasks: [{ command: 'false', when: `inventory_hostname == "${names[1]}"` }, mark('next')] }]);
+    for (const h of names) assert.deepEqual(await log(pct.w, h), [], '1 of 3 failed is 33% > 30%');
+    const ok = await run([{ hosts: 'all', max_fail_percentage: 50, tasks: [{ command: 'false', when: `inventory_hostname == "${names[1]}"` }, mark('next')] }]);
+    assert.deepEqual(await log(ok.w, names[0]!), ['next']);
+  });
+
+  it('serial: rolling batches finish the whole play before the next batch starts', async () => {
+    const { w, summary } = await run([{ hosts: 'all', serial: [1, 2], tasks: [{ shell: 'echo {{ inventory_hostname }}-t1 >> {{ w }}/order' }, { shell: 'echo {{ inventory_hostname }}-t2 >> {{ w }}/order' }] }]);
+    assert.equal(summary.exitCode, 0);
+    const order = (await readFile(join(w, 'order'), 'utf8')).trim().split('\n');
+    assert.deepEqual(order.slice(0, 2), [`${names[0]}-t1`, `${names[0]}-t2`]);
+    assert.deepEqual(new Set(order.slice(2, 4)), new Set([`${names[1]}-t1`, `${names[2]}-t1`]));
+  });
+
+  it('--limit, --tags, --skip-tags and --start-at-task select what runs', async () => {
+    const plays = [
+      {
+        hosts: 'all',
+        tasks: [
+          { name: 't1', ...mark('t1'), tags: ['one'] },
+          { name: 't2', ...mark('t2'), tags: 'two' },
+          { name: 't3', ...mark('t3'), tags: ['always'] },
+          { name: 't4', ...mark('t4'), tags: ['never', 'debugonly'] },
+          { name: 't5', block: [mark('t5')], tags: ['one'] },
+        ],
+      },
+    ];
+    const lim = await run(plays, { limit: names[1] });
+    assert.deepEqual(await log(lim.w, names[0]!), []);
+    assert.deepEqual(await log(lim.w, names[1]!), ['t1', 't2', 't3', 't5']);
+    const tags = await run(plays, { tags: ['one'], limit: names[0] });
+    assert.deepEqual(await log(tags.w, names[0]!), ['t1', 't3', 't5']);
+    const skip = await run(plays, { skipTags: ['one'], limit: names[0] });
+    assert.deepEqual(await log(skip.w, names[0]!), ['t2', 't3']);
+    const never = await run(plays, { tags: ['debugonly'], limit: names[0] });
+    assert.deepEqual(await log(never.w, names[0]!), ['t3', 't4']);
+    const start = await run(plays, { startAtTask: 't3', limit: names[0] });
+    assert.deepEqual(await log(start.w, names[0]!), ['t3', 't5']);
+  });
+
+  it('import_tasks and include_tasks run task files with their own vars', async () => {
+    const w = join(dir, 'inc');
+    await mkdir(w, { recursive: true });
+    await chmod(w, 0o777);
+    await writeFile(join(w, 'sub.yaml'), stringify([{ name: 'sub', shell: 'echo {{ what }} >> {{ w }}/{{ inventory_hostname }}.log' }]));
+    const { summary, rep } = await run(
+      [
+        {
+          hosts: names[0],
+          vars: { file: 'sub.yaml' },
+          tasks: [
+            { import_tasks: 'sub.yaml', vars: { what: 'imported' } },
+            { include_tasks: '{{ file }}', vars: { what: 'included-{{ item }}' }, loop: [1, 2] },
+            { include_tasks: 'sub.yaml', vars: { what: 'skipped' }, when: 'false' },
+          ],
+        },
+      ],
+      {},
+      w,
+    );
+    assert.equal(summary.exitCode, 0, JSON.stringify(rep.results().filter((r) => r.status === 'failed')));
+    assert.deepEqual(await log(w, names[0]!), ['imported', 'included-1', 'included-2']);
+  });
+
+  it('delegate_to runs on another host with this host\'s variables; run_once runs once and shares the result', async () => {
+    const { w, summary } = await run([
+      {
+        hosts: `${names[0]}:${names[1]}`,
+        tasks: [
+          { name: 'deleg', shell: `echo from-{{ inventory_hostname }}-on-$(cat /proc/sys/kernel/hostname >/dev/null; echo x) >> {{ w }}/delegated.log`, delegate_to: names[2] },
+          { name: 'once', command: 'echo {{ inventory_hostname }}', register: 'o', run_once: true },
+          { name: 'shared', shell: 'echo {{ o.stdout }} >> {{ w }}/{{ inventory_hostname }}.log' },
+        ],
+      },
+    ]);
+    assert.equal(summary.exitCode, 0);
+    const del = (await readFile(join(w, 'delegated.log'), 'utf8')).trim().split('\n').sort();
+    assert.deepEqual(del, [`from-${names[0]}-on-x`, `from-${names[1]}-on-x`]);
+    assert.deepEqual(await log(w, names[0]!), [names[0]]);
+    assert.deepEqual(await log(w, names[1]!), [names[0]], 'run_once shares its result with the other hosts');
+  });
+
+  it('gather_facts: one round trip per host gives OS, kernel, memory and tools', async () => {
+    const { summary, rep } = await run([
+      { hosts: 'all', gather_facts: true, tasks: [{ name: 'facts', assert: { that: ['ferry_facts.os.family == "debian"', 'ferry_facts.kernel | length > 0', 'ferry_facts.memoryMb > 0', 'ansible_os_family is defined'] } }] },
+    ]);
+    assert.equal(summary.exitCode, 0, JSON.stringify(rep.results()));
+    assert.equal(rep.results().filter((r) => r.task === 'Gathering facts').length, 3);
+  });
+
+  it('--resume continues each host from the first task that did not complete', async () => {
+    const w = join(dir, 'resume');
+    await mkdir(w, { recursive: true });
+    await chmod(w, 0o777);
+    const plays = [
+      {
+        hosts: `${names[0]}:${names[1]}`,
+        tasks: [
+          { name: 'one', ...mark('one') },
+          { name: 'reg', command: 'echo saved-{{ inventory_hostname }}', register: 'saved' },
+          { name: 'gate', command: 'test -e {{ w }}/go-{{ inventory_hostname }}', changed_when: false },
+          { name: 'two', shell: 'echo two-{{ saved.stdout }} >> {{ w }}/{{ inventory_hostname }}.log' },
+        ],
+      },
+    ];
+    await writeFile(join(w, `go-${names[1]}`), '');
+    const first = await run(plays, {}, w);
+    assert.equal(first.summary.exitCode, 2);
+    assert.deepEqual(await log(w, names[0]!), ['one']);
+    await writeFile(join(w, `go-${names[0]}`), '');
+    const second = await run(plays, { resume: true }, w);
+    assert.equal(second.summary.exitCode, 0, JSON.stringify(second.rep.results()));
+    assert.deepEqual(await log(w, names[0]!), ['one', `two-saved-${names[0]}`], 'completed tasks are not run again; registered values survive');
+    assert.deepEqual(await log(w, names[1]!), ['one', `two-saved-${names[1]}`]);
+    const state = await readFile(join(w, '.state', (await import('node:fs')).readdirSync(join(w, '.state'))[0]!), 'utf8');
+    assert.doesNotMatch(state, /password/i);
+  });
+
+  it('chroot: runs a task\'s commands and file edits inside a root, globs expanded there', async function () {
+    if (!existsSync('/bin/busybox')) {
+      console.warn('SKIPPED: the chroot keyword test needs /bin/busybox (Debian package busybox-static)');
+      this.skip();
+    }
+    const root = join(dir, 'root');
+    await mkdir(join(root, 'bin'), { recursive: true });
+    await mkdir(join(root, 'etc'), { recursive: true });
+    await mkdir(join(root, 'debs'), { recursive: true });
+    const { copyFile, symlink } = await import('node:fs/promises');
+    await copyFile('/bin/busybox', join(root, 'bin/busybox'));
+    await chmod(join(root, 'bin/busybox'), 0o755);
+    for (const app of ['sh', 'cat', 'mv', 'rm', 'chmod', 'chown', 'mkdir', 'ls', 'test', 'echo', 'stat', 'sha256sum', 'printf', 'id', 'grep']) {
+      await symlink('busybox', join(root, 'bin', app));
+    }
+    await writeFile(join(root, 'etc/fstab'), '/dev/xvda1 / ext4 defaults 0 1\n');
+    await writeFile(join(root, 'debs/a.deb'), '');
+    await writeFile(join(root, 'debs/b.deb'), '');
+    const { summary, rep } = await run(
+      [
+        {
+          hosts: names[0],
+          become: true,
+          vars: { r: root },
+          tasks: [
+            { name: 'glob', shell: 'ls /debs/*.deb', chroot: '{{ r }}', register: 'g', changed_when: false },
+            { name: 'edit', lineinfile: { path: '/etc/fstab', regexp: '^/dev/xvda1', line: '/dev/vda1 / ext4 defaults 0 1' }, chroot: '{{ r }}' },
+            { name: 'write', copy: { dest: '/etc/hostname', content: 'xr1\n' }, chroot: '{{ r }}' },
+            { name: 'saw guest files', assert: { that: ['g.stdout_lines == ["/debs/a.deb", "/debs/b.deb"]'] } },
+          ],
+        },
+      ],
+    );
+    assert.equal(summary.exitCode, 0, JSON.stringify(rep.results().filter((r) => r.status === 'failed')));
+    assert.equal(await readFile(join(root, 'etc/fstab'), 'utf8'), '/dev/vda1 / ext4 defaults 0 1\n');
+    assert.equal(await readFile(join(root, 'etc/hostname'), 'utf8'), 'xr1\n');
+    assert.equal(existsSync('/etc/hostname') && (await readFile('/etc/hostname', 'utf8')) === 'xr1\n', false, 'the host itself was written');
+  });
+
+  it('check mode: registered values are the planned ones; dependent tasks say so instead of failing', async () => {
+    const work = join(dir, 'checkdep');
+    const { summary, rep } = await run(
+      [
+        {
+          hosts: names[0],
+          vars: { d: work },
+          tasks: [
+            { name: 'mkdir', file: { path: '{{ d }}', state: 'directory' }, register: 'mk' },
+            { name: 'uses planned value', debug: { msg: 'changed={{ mk.changed }}' }, when: 'mk.changed' },
+            { name: 'file inside', copy: { dest: '{{ d }}/f', content: 'x' } },
+            { name: 'edit inside', lineinfile: { path: '{{ d }}/f', line: 'y' } },
+          ],
+        },
+      ],
+      { check: true },
+    );
+    assert.equal(summary.exitCode, 0, JSON.stringify(rep.results()));
+    assert.equal(existsSync(work), false);
+    assert.equal(rep.result('uses planned value', names[0]!)!.status, 'ok');
+    assert.equal(rep.result('edit inside', names[0]!)!.status, 'changed');
+    assert.match(rep.result('edit inside', names[0]!)!.msg!, /depends on earlier change/);
+  });
+});

@@ -1,0 +1,87 @@
+// Playbook validation: every problem is found at load time, with file:line and a hint.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ValidationError } from '../../runner/errors.js';
+import { loadPlaybook, parseKeyValueArgs } from '../../runner/playbook/load.js';
+import { builtinModules } from '../../tasks/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ferry-load-'));
+function load(text: string, extra: Record<string, string> = {}) {
+  for (const [name, body] of Object.entries(extra)) writeFileSync(join(dir, name), body);
+  const p = join(dir, 'pb.yaml');
+  writeFileSync(p, text);
+  return loadPlaybook(p, builtinModules(), dir);
+}
+function problems(text: string, extra: Record<string, string> = {}): string[] {
+  try {
+    load(text, extra);
+  } catch (e) {
+    if (e instanceof ValidationError) return e.problems.map((p) => `${p.loc?.file}:${p.loc?.line}: ${p.message}${p.hint ? ` | ${p.hint}` : ''}`);
+    throw e;
+  }
+  return [];
+}
+
+const CASES: { name: string; text: string; expect: RegExp[]; extra?: Record<string, string> }[] = [
+  { name: 'unknown play keyword', text: '- hosts: all\n  taskz: []\n', expect: [/pb\.yaml:2: unknown keyword 'taskz' in a play \| did you mean 'tasks'/] },
+  { name: 'play without hosts', text: '- name: x\n  tasks: []\n', expect: [/pb\.yaml:1: the play has no 'hosts'/] },
+  { name: 'unknown task keyword', text: '- hosts: all\n  tasks:\n    - ping:\n      regsiter: x\n', expect: [/pb\.yaml:4: unknown keyword 'regsiter' in a task \| did you mean 'register'/] },
+  { name: 'play keyword on a task', text: '- hosts: all\n  tasks:\n    - ping:\n      serial: 2\n', expect: [/pb\.yaml:4: .*'serial'.* \| 'serial' is a play keyword/] },
+  { name: 'two modules in one task', text: '- hosts: all\n  tasks:\n    - ping:\n      debug: { msg: x }\n', expect: [/pb\.yaml:3: a task can call only one module/] },
+  { name: 'a task with no module', text: '- hosts: all\n  tasks:\n    - name: nothing\n', expect: [/pb\.yaml:3: this task names no module/] },
+  { name: 'bad condition', text: '- hosts: all\n  tasks:\n    - ping:\n      when: "a and"\n', expect: [/pb\.yaml:4: bad condition/] },
+  { name: 'bad changed_when', text: '- hosts: all\n  tasks:\n    - ping:\n      changed_when: "x ==="\n', expect: [/pb\.yaml:4: bad condition/] },
+  { name: 'notify to nothing', text: '- hosts: all\n  tasks:\n    - ping:\n      notify: nope\n  handlers:\n    - name: yes\n      ping:\n', expect: [/pb\.yaml:3: notify: no handler named 'nope' in this play \| handlers: yes/] },
+  { name: 'unknown parameter', text: '- hosts: all\n  tasks:\n    - file:\n        path: /x\n        stat: directory\n', expect: [/pb\.yaml:5: module 'file' has no parameter 'stat' \| did you mean 'state'/] },
+  { name: 'wrong parameter type', text: '- hosts: all\n  tasks:\n    - copy:\n        dest: [a]\n', expect: [/pb\.yaml:4: module 'copy', parameter 'dest'/] },
+  { name: 'template syntax', text: '- hosts: all\n  tasks:\n    - debug:\n        msg: "{{ oops"\n', expect: [/pb\.yaml:4: template syntax error/] },
+  { name: 'bad serial', text: '- hosts: all\n  serial: many\n  tasks: []\n', expect: [/pb\.yaml:2: 'serial' must be a number/] },
+  { name: 'broken imported file', text: '- hosts: all\n  tasks:\n    - import_tasks: sub.yaml\n', extra: { 'sub.yaml': '- comand: x\n' }, expect: [/sub\.yaml:1: unknown module or keyword 'comand'/] },
+  { name: 'not a list of plays', text: 'hosts: all\n', expect: [/pb\.yaml:1: a playbook must be a list of plays/] },
+  { name: 'bad meta', text: '- hosts: all\n  tasks:\n    - meta: flush\n', expect: [/pb\.yaml:3: unknown meta action "flush"/] },
+  { name: 'a loop over a non-list', text: '- hosts: all\n  tasks:\n    - debug: { msg: x }\n      loop: { a: 1 }\n', expect: [/pb\.yaml:4: 'loop' must be a list/] },
+  { name: 'duplicate key', text: '- hosts: all\n  hosts: web\n  tasks: []\n', expect: [/pb\.yaml:2: duplicate key 'hosts'/] },
+];
+
+describe('playbook loading', () => {
+  for (const c of CASES) {
+    it(`reports ${c.name} with file:line`, () => {
+      const found = problems(c.text, c.extra);
+      for (const re of c.expect) assert.ok(found.some((p) => re.test(p)), `expected ${re} in:\n${found.join('\n')}`);
+    });
+  }
+
+  it('loads a valid playbook into plays, tasks and blocks that keep their lines', () => {
+    const pb = load(
+      '- name: p\n  hosts: hv\n  vars: { a: 1 }\n  tasks:\n    - name: t\n      command: uptime\n      register: up\n    - block:\n        - ping:\n      rescue:\n        - debug: { msg: r }\n      when: up.rc == 0\n',
+    );
+    const play = pb.plays[0]!;
+    assert.equal(play.hosts, 'hv');
+    assert.equal(play.tasks.length, 2);
+    const t = play.tasks[0]!;
+    assert.ok(t.kind === 'task');
+    assert.equal(t.module, 'command');
+    assert.deepEqual(t.args, { cmd: 'uptime' });
+    assert.equal(t.loc.line, 5);
+    const b = play.tasks[1]!;
+    assert.ok(b.kind === 'block');
+    assert.equal(b.rescue.length, 1);
+    assert.equal(b.when[0]!.source, 'up.rc == 0');
+  });
+
+  it('accepts ansible.builtin. names and key=value argument strings', () => {
+    const pb = load('- hosts: all\n  tasks:\n    - ansible.builtin.file: path=/tmp/x state=directory\n');
+    const t = pb.plays[0]!.tasks[0]!;
+    assert.ok(t.kind === 'task');
+    assert.equal(t.module, 'file');
+    assert.deepEqual(t.args, { path: '/tmp/x', state: 'directory' });
+    assert.deepEqual(parseKeyValueArgs('a=1 b="x y" c=\'z\''), { a: '1', b: 'x y', c: 'z' });
+    assert.equal(parseKeyValueArgs('not key value'), undefined);
+  });
+
+  it('accepts templated values where a type is expected, to check them once rendered', () => {
+    assert.deepEqual(problems('- hosts: all\n  tasks:\n    - wait_for:\n        port: "{{ p }}"\n        timeout: "{{ t }}"\n'), []);
+  });
+});

@@ -1,0 +1,56 @@
+// Variable precedence (README "Variables") and extra-vars parsing, as pure units.
+import assert from 'node:assert/strict';
+import { mergeVars, parseExtraVarArg, resolveVarTemplates, type VarLayers } from '../../runner/vars.js';
+
+const LAYERS: (keyof VarLayers)[] = ['inventory', 'play', 'varsFiles', 'blocks', 'task', 'registered', 'extra', 'magic'];
+
+function layers(over: Partial<VarLayers>): VarLayers {
+  return { inventory: {}, play: {}, varsFiles: {}, blocks: [], task: {}, registered: {}, extra: {}, magic: {}, ...over };
+}
+
+describe('variable precedence', () => {
+  it('each layer beats every layer below it', () => {
+    for (let hi = 1; hi < LAYERS.length; hi++) {
+      for (let lo = 0; lo < hi; lo++) {
+        const l: Partial<VarLayers> = {};
+        for (const [i, name] of [[lo, LAYERS[lo]!], [hi, LAYERS[hi]!]] as const) {
+          (l as Record<string, unknown>)[name] = name === 'blocks' ? [{ x: i }] : { x: i };
+        }
+        assert.equal(mergeVars(layers(l)).x, hi, `${LAYERS[hi]} should beat ${LAYERS[lo]}`);
+      }
+    }
+  });
+
+  it('an inner block beats an outer one', () => {
+    assert.equal(mergeVars(layers({ blocks: [{ x: 'outer' }, { x: 'inner' }] })).x, 'inner');
+  });
+
+  it('replaces mappings whole rather than merging them (Ansible hash_behaviour=replace)', () => {
+    assert.deepEqual(mergeVars(layers({ inventory: { m: { a: 1, b: 2 } }, play: { m: { a: 9 } } })).m, { a: 9 });
+  });
+
+  it('renders variables that refer to other variables, from any layer', () => {
+    const v = resolveVarTemplates({ lv: 'xr1-disk', old: '{{ lv }}-old', dev: '/dev/{{ vg }}/{{ old }}', vg: 'vg1', list: ['{{ lv }}'] });
+    assert.equal(v.old, 'xr1-disk-old');
+    assert.equal(v.dev, '/dev/vg1/xr1-disk-old');
+    assert.deepEqual(v.list, ['xr1-disk']);
+  });
+
+  it('a variable that cannot be rendered is an error only where it is used', () => {
+    const v = resolveVarTemplates({ ok: 'fine', bad: '{{ nope }}' });
+    assert.equal(v.ok, 'fine');
+    assert.throws(() => v.bad, /undefined variable 'nope'/);
+  });
+});
+
+describe('-e extra vars', () => {
+  it('parses key=value pairs with quotes, JSON mappings and @files', () => {
+    assert.deepEqual(parseExtraVarArg('guest=xr1 note="a b" q=\'c d\'', () => ({})), { guest: 'xr1', note: 'a b', q: 'c d' });
+    assert.deepEqual(parseExtraVarArg('{"n": 3, "l": [1]}', () => ({})), { n: 3, l: [1] });
+    assert.deepEqual(parseExtraVarArg('@vars.yaml', (p) => (p === 'vars.yaml' ? { a: 1 } : null)), { a: 1 });
+  });
+  it('rejects what is none of those', () => {
+    assert.throws(() => parseExtraVarArg('just words', () => ({})), /key=value/);
+    assert.throws(() => parseExtraVarArg('@list.yaml', () => [1, 2]), /mapping/);
+  });
+});
