@@ -2,13 +2,10 @@
 // reporter) and hands back each host's result, for commands built on a module (ferry xen-import).
 import { resolve } from 'node:path';
 import { builtinModules } from '../tasks/index.js';
-import { runPlaybook, type CommonRunOptions } from './api.js';
-import { ValidationError } from './errors.js';
+import { runPlaybook, singleModulePlay, type CommonRunOptions } from './api.js';
 import type { Reporter, TaskStatus } from './events.js';
 import { loadInventory } from './inventory/index.js';
 import { inventoryView } from './inventory-view.js';
-import type { Play, TaskNode } from './playbook/model.js';
-import { checkParams } from './playbook/params.js';
 
 /** What one host gave back. */
 export interface HostModuleOutcome {
@@ -30,11 +27,7 @@ export async function runModuleOnHosts(
   o: CommonRunOptions & { become?: boolean },
 ): Promise<{ outcomes: HostModuleOutcome[]; exitCode: number }> {
   const modules = o.modules ?? builtinModules();
-  const mod = modules.get(moduleName);
-  if (!mod) throw new ValidationError([{ message: `unknown module '${moduleName}'`, hint: `'ferry doc' lists the modules` }]);
-  const loc = { file: '<command line>', line: 1 };
-  const problems = checkParams(mod, args, loc);
-  if (problems.length) throw new ValidationError(problems);
+  const pb = singleModulePlay(modules, pattern, moduleName, args, { become: o.become, register: REGISTER });
   // Resolving first turns a pattern that matches nothing into bad input (exit 4), not an empty run.
   const hosts = inventoryView(loadInventory(o.inventory)).resolve(pattern);
 
@@ -46,18 +39,7 @@ export async function runModuleOnHosts(
     },
     close: async () => o.reporter?.close(),
   };
-  const task: TaskNode = {
-    kind: 'task', id: 'module', module: moduleName, args, loc, when: [], tags: [], vars: {}, notify: [], listen: [],
-    loopControl: { loopVar: 'item' }, failedWhen: [], changedWhen: [], name: moduleName, register: REGISTER,
-  };
-  const play: Play = {
-    index: 0, name: moduleName, hosts: pattern, loc, vars: {}, varsFiles: [], become: o.become, gatherFacts: false,
-    strategy: 'linear', anyErrorsFatal: false, tags: [], tasks: [task], handlers: [], baseDir: process.cwd(),
-  };
-  const summary = await runPlaybook(
-    { file: `<${moduleName}>`, plays: [play] },
-    { ...o, modules, reporter, stateDir: o.stateDir ?? resolve('.ferry/adhoc') },
-  );
+  const summary = await runPlaybook(pb, { ...o, modules, reporter, stateDir: o.stateDir ?? resolve('.ferry/adhoc') });
   const outcomes = hosts.map((host): HostModuleOutcome => {
     const s = seen.get(host) ?? { status: 'unreachable' as const, msg: 'no result (the run stopped before this host)' };
     const result = summary.hostValues[host]?.[REGISTER];

@@ -95,26 +95,39 @@ export function parseAdhocArgs(moduleName: string, freeForm: string | undefined,
   throw new ValidationError([{ message: `-a for module '${moduleName}' must be key=value pairs or a mapping`, hint: `e.g. -a 'path=/tmp/x state=directory'` }]);
 }
 
-/** Runs one module on the hosts matching a pattern (`ferry exec`). */
-export async function runAdhoc(pattern: string, moduleName: string, argText: string | undefined, o: CommonRunOptions & { become?: boolean }): Promise<RunSummary> {
-  const modules = o.modules ?? builtinModules();
+/** Checks a module call given outside a playbook and wraps it as a one-task play (ad hoc, library use). */
+export function singleModulePlay(
+  modules: ModuleRegistry,
+  pattern: string,
+  moduleName: string,
+  args: Record<string, unknown>,
+  o: { become?: boolean; name?: string; register?: string },
+): Playbook {
   const mod = modules.get(moduleName);
   if (!mod) throw new ValidationError([{ message: `unknown module '${moduleName}'`, hint: `'ferry doc' lists the modules` }]);
   const loc = { file: '<command line>', line: 1 };
-  const args = parseAdhocArgs(moduleName, mod.freeForm, argText);
   const problems = checkParams(mod, args, loc);
   if (problems.length) throw new ValidationError(problems);
   const task: TaskNode = {
     kind: 'task', id: 'adhoc', module: moduleName, args, loc, when: [], tags: [], vars: {}, notify: [], listen: [],
-    loopControl: { loopVar: 'item' }, failedWhen: [], changedWhen: [], name: `${moduleName}${argText ? ` ${argText}` : ''}`,
+    loopControl: { loopVar: 'item' }, failedWhen: [], changedWhen: [], name: o.name ?? moduleName, register: o.register,
   };
   const play: Play = {
     index: 0, name: `ad hoc: ${moduleName}`, hosts: pattern, loc, vars: {}, varsFiles: [], become: o.become, gatherFacts: false,
     strategy: 'linear', anyErrorsFatal: false, tags: [], tasks: [task], handlers: [], baseDir: process.cwd(),
   };
+  return { file: `<${moduleName}>`, plays: [play] };
+}
+
+/** Runs one module on the hosts matching a pattern (`ferry exec`). */
+export async function runAdhoc(pattern: string, moduleName: string, argText: string | undefined, o: CommonRunOptions & { become?: boolean }): Promise<RunSummary> {
+  const modules = o.modules ?? builtinModules();
+  const freeForm = modules.get(moduleName)?.freeForm;
+  const args = parseAdhocArgs(moduleName, freeForm, argText);
+  const pb = singleModulePlay(modules, pattern, moduleName, args, { become: o.become, name: `${moduleName}${argText ? ` ${argText}` : ''}` });
   const { engine, inv } = engineFor({ ...o, modules, stateDir: o.stateDir ?? resolve('.ferry/adhoc') }, `adhoc|${pattern}|${moduleName}`);
   inv.resolve(pattern);
-  return engine.run({ file: '<ad hoc>', plays: [play] });
+  return engine.run(pb);
 }
 
 /** Gathers facts on the hosts matching a pattern (`ferry facts`). */
