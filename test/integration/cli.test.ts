@@ -126,6 +126,16 @@ describe('ferry CLI @integration', function () {
       assert.equal(events.find((e) => e.type === 'task_result')!.status, 'ok');
     });
 
+    it('prints gathered facts as JSON (ferry facts)', () => {
+      const r = ferry(['facts', '-i', inv, 'all'], dir);
+      assert.equal(r.code, 0, r.stderr);
+      const facts = JSON.parse(r.stdout) as Record<string, { os: { family: string }; cpus: number; tools: Record<string, boolean> }>;
+      const f = facts[host.name]!;
+      assert.equal(f.os.family, 'debian');
+      assert.ok(f.cpus >= 1);
+      assert.equal(typeof f.tools.rsync, 'boolean');
+    });
+
     it('exits 2 when a task fails on a host', () => {
       const r = ferry(['exec', '-i', inv, 'all', '-m', 'command', '-a', 'false', '--plain'], dir);
       assert.equal(r.code, 2);
