@@ -2,6 +2,7 @@
 // connectionOf) into a Transport: local for localhost / ferry_connection local, SSH otherwise.
 import { secret } from './command.js';
 import { connectionOf } from './inventory/index.js';
+import { UnreachableError } from './errors.js';
 import { LocalTransport } from './transport/local.js';
 import { SshTransport, type SshTransportOptions } from './transport/ssh.js';
 import type { Transport } from './transport/types.js';
@@ -36,11 +37,37 @@ export function sshOptionsFor(host: string, vars: Record<string, unknown>, o: Co
 
 /** Makes the transport for one inventory host. */
 export function transportForHost(host: string, vars: Record<string, unknown>, o: ConnectionOptions = {}): Transport {
-  if (connectionOf({ inventory_hostname: host, ...vars }).connection === 'local') return new LocalTransport({ host });
+  const kind = connectionOf({ inventory_hostname: host, ...vars }).connection;
+  if (kind === 'local') return new LocalTransport({ host });
+  if (kind === 'none') return new UnreachableTransport(host);
   return new SshTransport(sshOptionsFor(host, vars, o));
 }
 
 /** The default transport factory of the engine. */
 export function transportFactory(o: ConnectionOptions = {}): TransportFactory {
   return (host, vars) => transportForHost(host, vars, o);
+}
+
+/** The transport of a host with `ferry_connection: none` (a guest known only as a disk): every use says so. */
+class UnreachableTransport implements Transport {
+  constructor(readonly host: string) {}
+  private refuse(): never {
+    throw new UnreachableError(this.host, 'has ferry_connection: none (it is not a machine ferry can reach); run its tasks with delegate_to: its hypervisor');
+  }
+  async connect(): Promise<void> {
+    this.refuse();
+  }
+  run(): never {
+    this.refuse();
+  }
+  spawn(): never {
+    this.refuse();
+  }
+  put(): never {
+    this.refuse();
+  }
+  get(): never {
+    this.refuse();
+  }
+  async close(): Promise<void> {}
 }

@@ -19,6 +19,7 @@ import { rsyncModule } from './rsync.js';
 import { setModule } from './set.js';
 import { shellModule } from './shell.js';
 import { templateModule } from './template.js';
+import { virshDefineModule } from './virsh-define.js';
 import { waitForModule } from './wait-for.js';
 import { xenImportModule } from './xen-import.js';
 
@@ -31,7 +32,7 @@ export const BUILTIN_MODULES = [
   lvmModule, lvmVgModule, partitionModule, partitionMapModule, filesystemModule, mountModule, chrootMountsModule,
   rsyncModule, blockcopyModule,
   // Xen to KVM
-  xenImportModule,
+  xenImportModule, virshDefineModule,
 ] as TaskModule<never>[];
 
 /** A registry holding the built-in modules. */

@@ -8,7 +8,8 @@ export interface ConnectionInfo {
   port: number;
   user?: string;
   privateKeyFile?: string;
-  connection: 'ssh' | 'local';
+  /** none: the host is not reachable itself (a guest disk): tasks for it must use delegate_to. */
+  connection: 'ssh' | 'local' | 'none';
   becomePassword?: string;
   password?: string;
   knownHostsFile?: string;
@@ -77,13 +78,14 @@ export function connectionOf(vars: Record<string, unknown>): ConnectionInfo {
   }
 
   const connText = str('connection');
-  let connection: 'ssh' | 'local';
+  let connection: 'ssh' | 'local' | 'none';
   if (connText === undefined) connection = name === 'localhost' ? 'local' : 'ssh';
   // Ansible's ssh-based plugins all mean "over SSH" for ferry.
   else if (['ssh', 'paramiko', 'paramiko_ssh', 'smart'].includes(connText)) connection = 'ssh';
   else if (connText === 'local') connection = 'local';
+  else if (connText === 'none') connection = 'none';
   else {
-    problems.push(`connection '${connText}' is not supported (use ssh or local)`);
+    problems.push(`connection '${connText}' is not supported (use ssh, local or none)`);
     connection = 'ssh';
   }
 

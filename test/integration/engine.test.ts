@@ -146,6 +146,22 @@ describe('engine over real sshd @integration', function () {
     assert.match(rep.result('p', hosts[0]!.name)!.msg!, /changed|does not match|MISMATCH/i);
   });
 
+  it('a guest with ferry_connection: none is reached only through delegate_to its hypervisor', async () => {
+    const invG = join(dir, 'inv-guest.yml');
+    await writeFile(invG, (await readFile(inv, 'utf8')) + `    xr1:\n      ferry_connection: none\n      ferry_hypervisor: ${hosts[0]!.name}\n      lv: xr1-disk\n`);
+    const out = join(dir, 'guest-out');
+    const pb = await writePlaybook(dir, 'guest.yaml', [
+      { hosts: 'xr1', tasks: [{ name: 'on hv', copy: { dest: out, content: '{{ inventory_hostname }} {{ lv }}' }, delegate_to: '{{ ferry_hypervisor }}' }, { name: 'direct', ping: {} }] },
+    ]);
+    const rep = new CollectingReporter();
+    const r = await runPlaybookFile(pb, { inventory: [invG], reporter: rep });
+    assert.equal(await readFile(out, 'utf8'), 'xr1 xr1-disk');
+    assert.equal(rep.result('on hv', 'xr1')!.status, 'changed');
+    assert.equal(rep.result('direct', 'xr1')!.status, 'unreachable');
+    assert.match(rep.result('direct', 'xr1')!.msg!, /ferry_connection: none.*delegate_to/);
+    assert.equal(r.exitCode, 3);
+  });
+
   it('becomes root with sudo, without and with a password', async () => {
     const pb = await writePlaybook(dir, 'become.yaml', [
       { hosts: 'all', become: true, tasks: [{ name: 'whoami', command: 'id -u', register: 'who', changed_when: false }, { name: 'is root', assert: { that: ['who.stdout == "0"'] } }] },

@@ -1,0 +1,341 @@
+// virsh_define: define a KVM (or QEMU/TCG) libvirt domain from templates/kvm-domain.xml.hbs and bring it to a
+// state (defined, started, autostart, shutdown, destroyed, undefined). The XML is rendered on the controller;
+// "same or not" is decided on the settings ferry manages, not on libvirt's whole, much-embellished XML.
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { sh, type Command } from '../runner/command.js';
+import { TaskFailedError } from '../runner/errors.js';
+import { defineModule, runSteps, type Step, type TaskContext } from '../runner/module.js';
+import { renderTemplateFile } from '../runner/template.js';
+import { DOMAIN_STATES, parseDominfo, planDomain, statesWithXml, type DomainAction, type DomainFacts } from './libvirt/domain-plan.js';
+import { domainDifferences, domainTemplateVars, formatSummary, parseDomainXml, projectActual, type KvmDomain } from './libvirt/domain-xml.js';
+import { pathField } from './lib/schema.js';
+
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+const UUID = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
+// libvirt's own tokens (bridge and network names, models, targets): no quotes or markup in them anyway,
+// but they are escaped like everything else.
+const token = (what: string) => z.string().min(1, 'must not be empty').regex(/^[^\s/\0]+$/, `${what} has no spaces or slashes`);
+
+const diskSchema = z.strictObject({
+  source: pathField('The block device (an LV: /dev/VG/LV) or image file the guest sees as this disk'),
+  target: z
+    .string()
+    .regex(/^(vd|sd|hd|xvd)[a-z]{1,3}$/, 'is a device name such as vda')
+    .optional()
+    .describe('Device name in the guest (default vda, vdb, … in order)'),
+  type: z.enum(['block', 'file']).optional().describe('block or file (default: block for /dev/… sources, file otherwise)'),
+  format: z.enum(['raw', 'qcow2', 'qed', 'vpc', 'vmdk']).default('raw').describe('Image format (qemu driver type)'),
+  bus: z.enum(['virtio', 'sata', 'scsi', 'ide']).default('virtio').describe('Disk bus'),
+  cache: z
+    .enum(['none', 'directsync', 'writethrough', 'writeback', 'unsafe', 'default'])
+    .default('none')
+    .describe('Host cache mode (none: O_DIRECT, the usual choice for an LV)'),
+  io: z
+    .enum(['native', 'threads', 'io_uring'])
+    .optional()
+    .describe('I/O mode (default native with cache none/directsync — libvirt allows native only then — else threads)'),
+  readonly: z.boolean().default(false).describe('Attach read-only'),
+});
+
+const interfaceSchema = z
+  .strictObject({
+    mac: z.string().regex(MAC, 'is a MAC address such as 00:16:3e:12:34:56').optional().describe('MAC address (keep the Xen vif\'s)'),
+    bridge: token('bridge').optional().describe('Host bridge to attach to'),
+    network: token('network').optional().describe('libvirt network to attach to (instead of bridge)'),
+    user: z.literal(true).optional().describe('QEMU user-mode networking (no host setup; for tests)'),
+    model: token('model').default('virtio').describe('NIC model'),
+  })
+  .refine((i) => [i.bridge, i.network, i.user].filter((x) => x !== undefined).length === 1, {
+    message: 'give exactly one of bridge, network and user: true',
+  });
+
+const params = z
+  .strictObject({
+    name: z
+      .string()
+      .min(1, 'must not be empty')
+      .refine((s) => !/[/\p{Cc}]/u.test(s), 'must not contain / or control characters')
+      .describe('Domain name'),
+    uuid: z.string().regex(UUID, 'is a UUID').optional().describe("Domain UUID (the Xen guest's, to keep it); libvirt makes one when left out"),
+    memory_mb: z.number().int().positive().optional().describe('Memory in MiB (required for defined/started/autostart)'),
+    vcpus: z.number().int().positive().default(1).describe('Virtual CPUs'),
+    disks: z.array(diskSchema).default([]).describe('Disks, in boot order (the first one boots)'),
+    interfaces: z.array(interfaceSchema).default([]).describe('Network interfaces, one per Xen vif'),
+    domain_type: z.enum(['kvm', 'qemu']).default('kvm').describe('kvm (hardware virtualisation) or qemu (TCG emulation, slow; for hosts without /dev/kvm)'),
+    arch: token('arch').default('x86_64').describe('Guest architecture'),
+    machine: token('machine').default('pc').describe('Machine type (libvirt stores the versioned name, e.g. pc-i440fx-7.2; that counts as the same)'),
+    emulator: pathField('QEMU binary (default: libvirt chooses)').optional(),
+    console_log: z
+      .string()
+      .regex(/^\/[^\0]*$/, 'is an absolute path')
+      .optional()
+      .describe('Host file that receives the serial console (ttyS0) output, truncated at each start: a boot check can wait for "login:" in it'),
+    vnc: z.boolean().default(false).describe('Add a VNC display (autoport)'),
+    vnc_listen: z.string().min(1).default('127.0.0.1').describe('Address the VNC display listens on'),
+    template: z.string().min(1).optional().describe('Own handlebars domain template (controller path, relative to the playbook); default templates/kvm-domain.xml.hbs'),
+    uri: z.string().min(1).default('qemu:///system').describe('libvirt connection URI'),
+    state: z
+      .enum(DOMAIN_STATES)
+      .default('defined')
+      .describe(
+        'defined: define or redefine; started: defined and running; autostart: defined and marked autostart; ' +
+          'shutdown: ACPI shutdown, waiting for "shut off"; destroyed: powered off at once; undefined: removed (needs force; disks are kept)',
+      ),
+    shutdown_timeout: z.number().int().nonnegative().default(120).describe('Seconds to wait for a shutdown to finish'),
+    force: z.boolean().default(false).describe('shutdown: destroy after the timeout instead of failing; undefined: allow removing an existing domain'),
+  })
+  .superRefine((p, ctx) => {
+    if (statesWithXml(p.state) && p.memory_mb === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['memory_mb'], message: `is required for state ${p.state}` });
+    }
+    const targets = new Set<string>();
+    p.disks.forEach((d, i) => {
+      const t = d.target ?? defaultTarget(i);
+      if (targets.has(t)) ctx.addIssue({ code: 'custom', path: ['disks', i, 'target'], message: `${t} is used by two disks` });
+      targets.add(t);
+      if (d.io === 'native' && d.cache !== 'none' && d.cache !== 'directsync') {
+        ctx.addIssue({ code: 'custom', path: ['disks', i, 'io'], message: 'native needs cache none or directsync (libvirt refuses it otherwise)' });
+      }
+    });
+  });
+
+/** virsh_define's validated parameters. */
+export type VirshDefineParams = z.output<typeof params>;
+
+function defaultTarget(i: number): string {
+  // vda … vdz, then vdaa … as the kernel names them
+  const letters = (n: number): string => (n < 26 ? String.fromCharCode(97 + n) : letters(Math.floor(n / 26) - 1) + letters(n % 26));
+  return `vd${letters(i)}`;
+}
+
+/** The domain the parameters describe, with every default filled in. */
+export function kvmDomainFromParams(p: VirshDefineParams): KvmDomain {
+  return {
+    name: p.name,
+    ...(p.uuid !== undefined ? { uuid: normalizeUuid(p.uuid) } : {}),
+    memoryMib: p.memory_mb ?? 0,
+    vcpus: p.vcpus,
+    domainType: p.domain_type,
+    arch: p.arch,
+    machine: p.machine,
+    ...(p.emulator !== undefined ? { emulator: p.emulator } : {}),
+    disks: p.disks.map((d, i) => ({
+      source: d.source,
+      target: d.target ?? defaultTarget(i),
+      type: d.type ?? (d.source.startsWith('/dev/') ? 'block' : 'file'),
+      format: d.format,
+      bus: d.bus,
+      cache: d.cache,
+      io: d.io ?? (d.cache === 'none' || d.cache === 'directsync' ? 'native' : 'threads'),
+      readonly: d.readonly,
+    })),
+    interfaces: p.interfaces.map((i) => ({
+      ...(i.mac !== undefined ? { mac: i.mac.toLowerCase() } : {}),
+      ...(i.bridge !== undefined ? { bridge: i.bridge } : {}),
+      ...(i.network !== undefined ? { network: i.network } : {}),
+      ...(i.user ? { user: true } : {}),
+      model: i.model,
+    })),
+    ...(p.console_log !== undefined ? { consoleLog: p.console_log } : {}),
+    ...(p.vnc ? { vnc: { listen: p.vnc_listen } } : {}),
+  };
+}
+
+function normalizeUuid(u: string): string {
+  const h = u.replace(/-/g, '').toLowerCase();
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** Finds a file under the package's templates/ (from tasks/ when run from source, dist/tasks/ when built). */
+export function shippedTemplate(name: string): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const candidate = join(dir, 'templates', name);
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new TaskFailedError(`template ${name} not found in ferry's templates/ folder (is the package complete?)`);
+}
+
+/** Renders the domain XML on the controller. */
+export function renderDomainXml(p: VirshDefineParams, baseDir: string, existingUuid?: string): string {
+  const file = p.template !== undefined ? resolve(baseDir, p.template) : shippedTemplate('kvm-domain.xml.hbs');
+  if (!existsSync(file)) throw new TaskFailedError(`template ${p.template} not found (looked for ${file})`);
+  const domain = kvmDomainFromParams(p);
+  // Without a uuid libvirt would make a new one, and refuses to redefine a name under another UUID.
+  if (domain.uuid === undefined && existingUuid !== undefined) domain.uuid = existingUuid;
+  return renderTemplateFile(file, domainTemplateVars(domain));
+}
+
+const virsh = (p: { uri: string }, ...rest: Command[]): Command => sh`virsh -q -c ${p.uri} ${rest}`;
+
+/** True when virsh's error means "no such domain" (rather than "cannot talk to libvirt"). */
+function noSuchDomain(stderr: string): boolean {
+  return /failed to get domain|Domain not found|no domain with matching/i.test(stderr);
+}
+
+/** What libvirt knows about the domain, from `virsh dominfo`. */
+async function readFacts(ctx: TaskContext, p: VirshDefineParams): Promise<DomainFacts> {
+  const r = await ctx.run(virsh(p, sh`dominfo --domain ${p.name}`));
+  if (r.exitCode === 0) return parseDominfo(r.stdout);
+  if (noSuchDomain(r.stderr)) return { exists: false };
+  throw new TaskFailedError(`virsh -c ${p.uri} dominfo ${p.name}: ${r.stderr.trim() || `exit ${r.exitCode}`}`, { stderr: r.stderr });
+}
+
+async function domstate(ctx: TaskContext, p: VirshDefineParams): Promise<string> {
+  const r = await ctx.run(virsh(p, sh`domstate --domain ${p.name}`));
+  if (r.exitCode !== 0) {
+    if (noSuchDomain(r.stderr)) return 'undefined';
+    throw new TaskFailedError(`virsh domstate ${p.name}: ${r.stderr.trim()}`);
+  }
+  return r.stdout.trim();
+}
+
+/** Validates the XML with the host's virt-xml-validate (its libvirt's schema), reading stdin: nothing is written. */
+async function validateOnHost(ctx: TaskContext, xml: string): Promise<string> {
+  // `-` makes virt-xml-validate read stdin; 127 means it (or the xmllint it runs) is not installed.
+  const r = await ctx.run(sh`if command -v virt-xml-validate >/dev/null 2>&1; then virt-xml-validate - domain; else exit 127; fi`, { stdin: xml });
+  if (r.exitCode === 0) return 'valid (virt-xml-validate)';
+  if (r.exitCode === 127 || /xmllint: (command )?not found/.test(r.stderr)) {
+    return 'not validated: virt-xml-validate (libvirt-clients) or xmllint (libxml2-utils) is not installed on the host';
+  }
+  throw new TaskFailedError(`the rendered domain XML does not pass virt-xml-validate:\n${r.stderr.trim() || r.stdout.trim()}`, { xml });
+}
+
+async function defineFromXml(ctx: TaskContext, p: VirshDefineParams, xml: string): Promise<void> {
+  // virsh reads the file on the host; a private temp file, removed whatever happens.
+  const tmp = (await ctx.runOk(sh`mktemp -t ferry-domain.XXXXXX.xml`)).stdout.trim();
+  try {
+    await ctx.transport.put(tmp, xml, { mode: 0o600, become: ctx.become });
+    await ctx.runOk(virsh(p, sh`define --file ${tmp}`));
+  } finally {
+    await ctx.run(sh`rm -f -- ${tmp}`);
+  }
+}
+
+async function shutdownAndWait(ctx: TaskContext, p: VirshDefineParams, force: boolean): Promise<Record<string, unknown>> {
+  await ctx.runOk(virsh(p, sh`shutdown --domain ${p.name}`));
+  const deadline = Date.now() + p.shutdown_timeout * 1000;
+  let state = await domstate(ctx, p);
+  while (state !== 'shut off' && state !== 'undefined' && Date.now() < deadline) {
+    ctx.progress({ message: `waiting for ${p.name} to shut off (${state})` });
+    await new Promise((r) => setTimeout(r, 1000));
+    state = await domstate(ctx, p);
+  }
+  if (state === 'shut off' || state === 'undefined') return { forced: false };
+  if (!force) {
+    throw new TaskFailedError(
+      `domain ${p.name} is still ${state} ${p.shutdown_timeout}s after virsh shutdown (does the guest handle ACPI power button events?); ` +
+        'raise shutdown_timeout, or set force: true to destroy it after the timeout',
+      { domain_state: state },
+    );
+  }
+  await ctx.runOk(virsh(p, sh`destroy --domain ${p.name}`));
+  return { forced: true };
+}
+
+function stepFor(action: DomainAction, p: VirshDefineParams, xml: string | undefined): Step {
+  const n = p.name;
+  switch (action.kind) {
+    case 'define':
+      return {
+        title: `virsh define ${n} (${action.why})`,
+        run: async (ctx) => defineFromXml(ctx, p, xml ?? ''),
+      };
+    case 'start':
+      return { title: `virsh start ${n}`, run: async (ctx) => void (await ctx.runOk(virsh(p, sh`start --domain ${n}`))) };
+    case 'resume':
+      return { title: `virsh resume ${n} (paused)`, run: async (ctx) => void (await ctx.runOk(virsh(p, sh`resume --domain ${n}`))) };
+    case 'autostart':
+      return { title: `virsh autostart ${n}`, run: async (ctx) => void (await ctx.runOk(virsh(p, sh`autostart --domain ${n}`))) };
+    case 'shutdown':
+      return {
+        title: `virsh shutdown ${n}, wait up to ${p.shutdown_timeout}s for shut off${action.force ? ', then destroy' : ''}`,
+        run: async (ctx) => shutdownAndWait(ctx, p, action.force),
+      };
+    case 'destroy':
+      return { title: `virsh destroy ${n}`, destructive: true, run: async (ctx) => void (await ctx.runOk(virsh(p, sh`destroy --domain ${n}`))) };
+    case 'undefine':
+      // Plain undefine: libvirt never deletes storage unless asked (--remove-all-storage), and ferry never asks.
+      return { title: `virsh undefine ${n} (disks are kept)`, destructive: true, run: async (ctx) => void (await ctx.runOk(virsh(p, sh`undefine --domain ${n}`))) };
+  }
+}
+
+export const virshDefineModule = defineModule({
+  name: 'virsh_define',
+  params,
+  doc: {
+    summary: 'Define a KVM/QEMU libvirt domain from the shipped template and start, shut down, destroy or undefine it',
+    description:
+      'The domain XML is rendered on the controller from templates/kvm-domain.xml.hbs (or template:) with every value ' +
+      "XML-escaped, and checked with the host's `virt-xml-validate - domain` when it is installed (the result says " +
+      'when it is not). An existing definition (`virsh dumpxml --inactive`) is compared on the settings ferry sets — ' +
+      'name, uuid, memory, vcpus, os type/arch/machine/boot, features, on_* actions, emulator, disks (type, source, ' +
+      'target, bus, driver, format, cache, io, readonly), interfaces (type, MAC, bridge/network, model), serial ' +
+      '(type, port, log file), console, graphics — and ignores what libvirt adds (PCI addresses, controllers, ' +
+      'aliases, the versioned machine name, generated MACs when none is given). A running domain that is redefined ' +
+      'keeps running and picks the change up at its next start. console_log sends the serial console to a host file ' +
+      '(virtlogd, truncated at each start) so a later task can wait for "login:" in it; the guest kernel needs ' +
+      'console=ttyS0. undefined needs force when the domain exists and never deletes storage; a running domain is ' +
+      'destroyed first. shutdown waits up to shutdown_timeout for "shut off", then fails, or destroys with force.',
+    checkMode: 'full',
+    checkModeNote: 'plan only runs virsh dominfo, dumpxml --inactive and virt-xml-validate on stdin',
+    result: {
+      xml: 'the rendered domain XML (states defined, started, autostart)',
+      validation: 'what virt-xml-validate said, or that it is not installed',
+      domain_state: 'virsh domstate afterwards (running, shut off, …; "undefined" when libvirt does not know it)',
+      differences: 'settings that differed from the existing definition: [{setting, actual, wanted}]',
+      forced: 'shutdown: whether the domain had to be destroyed after the timeout',
+    },
+    example: [
+      '- name: define the converted guest on KVM',
+      '  virsh_define:',
+      '    name: "{{ xen.name }}"',
+      '    uuid: "{{ xen.uuid }}"',
+      '    memory_mb: 1024',
+      '    vcpus: 2',
+      '    disks:',
+      '      - source: /dev/vg0/web1-disk',
+      '    interfaces:',
+      "      - mac: '00:16:3e:12:34:56'",
+      '        bridge: br0',
+      '    console_log: /var/log/libvirt/qemu/web1-console.log',
+      '    state: started',
+    ].join('\n'),
+  },
+  async plan(ctx, p) {
+    const facts = await readFacts(ctx, p);
+    let xml: string | undefined;
+    let data: Record<string, unknown> = { domain_state: facts.exists ? (facts.state ?? 'unknown') : 'undefined' };
+    let comparison;
+    let diff;
+    if (statesWithXml(p.state)) {
+      xml = renderDomainXml(p, ctx.baseDir, facts.exists ? facts.uuid : undefined);
+      const wanted = parseDomainXml(xml, 'the rendered domain XML');
+      data = { ...data, xml, validation: await validateOnHost(ctx, xml) };
+      comparison = { wantedUuid: wanted.uuid } as { wantedUuid?: string; differences?: ReturnType<typeof domainDifferences> };
+      if (facts.exists && facts.persistent) {
+        const r = await ctx.runOk(virsh(p, sh`dumpxml --inactive --domain ${p.name}`));
+        const actual = parseDomainXml(r.stdout, `virsh dumpxml --inactive ${p.name}`);
+        comparison.differences = domainDifferences(wanted, actual);
+        if (comparison.differences.length > 0) {
+          data.differences = comparison.differences;
+          diff = [{ path: `domain ${p.name}`, before: formatSummary(projectActual(wanted, actual)), after: formatSummary(wanted) }];
+        }
+      } else {
+        diff = [{ path: `domain ${p.name}`, before: '', after: formatSummary(wanted) }];
+      }
+    }
+    const verdict = planDomain(p.name, p.state, facts, { force: p.force, xml: comparison });
+    if ('refuse' in verdict) throw new TaskFailedError(verdict.refuse, data);
+    if (!verdict.changed) return { changed: false, reason: verdict.reason, data };
+    return { changed: true, steps: verdict.actions.map((a) => stepFor(a, p, xml)), ...(diff ? { diff } : {}), data };
+  },
+  async apply(ctx, p, plan) {
+    const data = await runSteps(ctx, plan.steps);
+    return { ...data, domain_state: await domstate(ctx, p) };
+  },
+});
