@@ -463,6 +463,11 @@ export class Engine {
       outcome = this.failure(e);
     }
     if (outcome.status === 'failed' && inh.ignoreErrors) outcome.ignored = true;
+    if (inh.noLog) {
+      // no_log: the result may hold secrets; events and the run state get neither its message nor its diff.
+      outcome.msg = 'the output has been hidden (no_log: true)';
+      delete outcome.diff;
+    }
     if (task.register) st.registered[task.register] = outcome.result;
     const setVars = outcome.result[SET_VARS_KEY];
     if (setVars && typeof setVars === 'object' && outcome.status !== 'failed') Object.assign(st.registered, setVars);

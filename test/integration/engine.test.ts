@@ -162,6 +162,18 @@ describe('engine over real sshd @integration', function () {
     assert.equal(r.exitCode, 3);
   });
 
+  it('no_log hides a task\'s output from events and the run state', async () => {
+    const pb = await writePlaybook(dir, 'nolog.yaml', [
+      { hosts: hosts[0]!.name, tasks: [{ name: 'secret', command: 'echo s3cr3t-value', register: 'sec', no_log: true }, { name: 'fails', command: 'sh -c "echo s3cr3t-value >&2; false"', no_log: true, ignore_errors: true }] },
+    ]);
+    const rep = new CollectingReporter();
+    const state = join(dir, 'nolog-state');
+    await runPlaybookFile(pb, { inventory: [inv], reporter: rep, stateDir: state });
+    assert.doesNotMatch(JSON.stringify(rep.events), /s3cr3t/);
+    const { readdirSync } = await import('node:fs');
+    for (const f of readdirSync(state)) assert.doesNotMatch(await readFile(join(state, f), 'utf8'), /s3cr3t/);
+  });
+
   it('becomes root with sudo, without and with a password', async () => {
     const pb = await writePlaybook(dir, 'become.yaml', [
       { hosts: 'all', become: true, tasks: [{ name: 'whoami', command: 'id -u', register: 'who', changed_when: false }, { name: 'is root', assert: { that: ['who.stdout == "0"'] } }] },
