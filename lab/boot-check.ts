@@ -1,0 +1,104 @@
+// Boots a disk image the way a KVM guest would start (SeaBIOS, no -kernel) and watches what
+// happens: did a boot loader run, did a login prompt appear, or did the firmware find nothing to boot.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { run } from './exec.js';
+import { labPaths } from './paths.js';
+import { recipeHash } from './recipe.js';
+import { probeAccel, sleep } from './vm.js';
+
+/** What one boot of an image showed. */
+export interface BootCheckResult {
+  /** GRUB ran: its banner or one of its boot messages appeared on the serial console. */
+  sawGrub: boolean;
+  /** A getty printed a login prompt on the serial console. */
+  sawLogin: boolean;
+  /** SeaBIOS tried every device and found no boot sector (read from its debug port). */
+  noBootableDevice: boolean;
+  /** The serial console output. */
+  log: string;
+  /** SeaBIOS's own debug output (boot order, "Booting from Hard Disk", failures). */
+  firmwareLog: string;
+  /** Why the check stopped: login seen, firmware gave up, qemu exited, or the timeout. */
+  stoppedBy: 'login' | 'no-bootable-device' | 'qemu-exited' | 'timeout';
+  seconds: number;
+}
+
+export interface BootCheckOptions {
+  timeoutMs?: number;
+  memMb?: number;
+}
+
+const GRUB_PATTERNS = /GNU GRUB|Welcome to GRUB|Booting `|Loading Linux|Loading initial ramdisk/;
+const LOGIN_PATTERN = /login:\s*$/m;
+// SeaBIOS's last word after every boot entry failed ("Boot failed: not a bootable disk" comes per device).
+const NO_BOOT_PATTERN = /No bootable device/;
+
+/**
+ * Boots `image` (raw or qcow2) read-only (-snapshot) under qemu and reports what the serial console
+ * and firmware showed. GRUB is only seen if the image's GRUB writes to the serial console.
+ */
+export async function bootCheck(image: string, opts: BootCheckOptions = {}): Promise<BootCheckResult> {
+  const timeoutMs = opts.timeoutMs ?? 5 * 60_000;
+  const info = JSON.parse((await run('qemu-img', ['info', '--output=json', '-U', image])).stdout) as { format: string };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-bootcheck-'));
+  const serialLog = path.join(dir, 'serial.log');
+  const firmwareLog = path.join(dir, 'seabios.log');
+  for (const p of [image, dir]) {
+    if (p.includes(',')) throw new Error(`bootCheck: path must not contain a comma: ${p}`);
+  }
+  // The lab's kernel, when built, is what tells whether KVM really works here.
+  const accel = await probeAccel(labPaths(recipeHash()).kernel);
+  const args = [
+    '-machine', 'pc', '-accel', accel, '-cpu', accel === 'kvm' ? 'host' : 'max', '-m', String(opts.memMb ?? 1024),
+    '-nodefaults', '-vga', 'std', '-display', 'none', '-no-reboot', '-snapshot',
+    // strict: boot only from the disk, so "nothing bootable" ends in a message instead of a PXE/floppy attempt.
+    '-boot', 'order=c,strict=on',
+    '-drive', `file=${image},format=${info.format},if=virtio`,
+    '-serial', `file:${serialLog}`,
+    // SeaBIOS writes its progress and failures to I/O port 0x402; VGA text would need a screen scraper.
+    '-chardev', `file,id=seabios,path=${firmwareLog}`, '-device', 'isa-debugcon,iobase=0x402,chardev=seabios',
+    '-netdev', 'user,id=n0,restrict=on', '-device', 'virtio-net-pci,netdev=n0',
+  ];
+  const t0 = Date.now();
+  const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.on('close', () => ((exited = true), resolve())));
+  child.on('error', () => undefined);
+  const read = (f: string): string => (fs.existsSync(f) ? fs.readFileSync(f, 'latin1') : '');
+  let stoppedBy: BootCheckResult['stoppedBy'] = 'timeout';
+  while (Date.now() - t0 < timeoutMs) {
+    await sleep(500);
+    // A getty prints "login:" without a newline, so test the tail of the log, not whole lines.
+    if (LOGIN_PATTERN.test(read(serialLog))) {
+      stoppedBy = 'login';
+      break;
+    }
+    if (NO_BOOT_PATTERN.test(read(firmwareLog))) {
+      stoppedBy = 'no-bootable-device';
+      break;
+    }
+    if (exited) {
+      stoppedBy = 'qemu-exited';
+      break;
+    }
+  }
+  if (!exited) child.kill('SIGKILL');
+  await exit;
+  const log = read(serialLog);
+  const fw = read(firmwareLog) + (stderr ? `\n[qemu stderr]\n${stderr}` : '');
+  fs.rmSync(dir, { recursive: true, force: true });
+  return {
+    sawGrub: GRUB_PATTERNS.test(log),
+    sawLogin: LOGIN_PATTERN.test(log),
+    noBootableDevice: NO_BOOT_PATTERN.test(fw),
+    log,
+    firmwareLog: fw,
+    stoppedBy,
+    seconds: Math.round((Date.now() - t0) / 100) / 10,
+  };
+}
