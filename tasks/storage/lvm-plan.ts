@@ -91,7 +91,9 @@ export function planLvm(p: LvmParams, vg: VgInfo | null, lvs: LvInfo[]): LvmPlan
     case 'renamed': {
       if (!p.from) return { refuse: 'state renamed needs from (the current name)' };
       const old = inVg.find((l) => l.name === p.from);
-      if (lv && old) return { refuse: `both ${p.vg}/${p.from} and ${name} exist: cannot rename one onto the other` };
+      // Once `lv` exists the rename is done; a new LV may since have taken the old name (the migration
+      // creates one), so `from` existing too is not an error on a second run.
+      if (lv && old) return { changed: false, reason: `${name} exists (already renamed; ${p.vg}/${p.from} is another LV made since)` };
       if (lv) return { changed: false, reason: `${name} exists and ${p.vg}/${p.from} does not (already renamed)` };
       if (!old) return { refuse: `neither ${p.vg}/${p.from} nor ${name} exists` };
       return { changed: true, commands: [{ title: `rename ${p.vg}/${p.from} to ${p.lv}`, cmd: sh`lvrename ${p.vg} ${p.from} ${p.lv}` }] };
