@@ -554,7 +554,8 @@ export class Engine {
     let status: TaskStatus;
     let msg: string | undefined;
     try {
-      const args = renderDeep(task.args, vars, task.loc);
+      // A parameter that renders to null is not given (`{{default x null}}`, Ansible's omit).
+      const args = Object.fromEntries(Object.entries(renderDeep(task.args, vars, task.loc)).filter(([, v]) => v !== null && v !== undefined));
       const params = parseParams(mod, args, task.loc);
       const execHost = inh.delegateTo ? String(renderString(inh.delegateTo, vars, task.loc)) : h;
       const hostTransport = await this.transport(execHost);

@@ -21,6 +21,7 @@ hb.registerHelper('ne', (a: unknown, b: unknown) => a !== b);
 hb.registerHelper('basename', (v: unknown) => String(v).replace(/\/+$/, '').split('/').pop() ?? '');
 
 const compiled = new Map<string, Handlebars.TemplateDelegate>();
+const SINGLE_HELPER = /^\{\{\s*([A-Za-z_]\w*)\s+[^{}]*\}\}$/;
 
 /** Whether a string holds template syntax at all. */
 export function isTemplated(s: string): boolean {
@@ -72,6 +73,19 @@ export function renderString(template: string, vars: Record<string, unknown>, lo
       throw new TemplateError(`undefined variable '${single[1]}'`, loc);
     }
     return r.value;
+  }
+  const helperCall = SINGLE_HELPER.exec(template);
+  if (helperCall && hb.helpers[helperCall[1]!]) {
+    // A value that is exactly one helper call (`{{default x null}}`) yields the helper's value, typed.
+    let captured: unknown;
+    const inner = template.trim().replace(/^\{\{\s*/, '').replace(/\s*\}\}$/, '');
+    const capture = hb.compile(`{{__ferry_capture (${inner})}}`, { strict: true, noEscape: true });
+    try {
+      capture(vars, { helpers: { __ferry_capture: (v: unknown) => ((captured = v), '') } });
+    } catch (e) {
+      throw new TemplateError(`template error: ${(e as Error).message.split('\n')[0]}`, loc, { cause: e });
+    }
+    return captured;
   }
   let fn = compiled.get(template);
   try {

@@ -1,8 +1,8 @@
 // Loads and validates a playbook: every problem is collected with its file:line before any host
 // is contacted (unknown keywords, unknown modules, bad parameters, bad expressions, dangling notify).
 import { dirname, resolve } from 'node:path';
-import { closest } from 'fastest-levenshtein';
 import { ValidationError, type Loc, type Problem } from '../errors.js';
+import { didYouMean } from '../suggest.js';
 import { parseExprAt } from '../expr/index.js';
 import type { ModuleRegistry } from '../module.js';
 import { checkTemplateSyntax, isTemplated } from '../template.js';
@@ -145,7 +145,7 @@ class Loader {
       if (allowed.includes(k) || extraOk(k)) continue;
       const hint = PLAY_ONLY.has(k) && what !== 'play'
         ? `'${k}' is a play keyword: move it to the play`
-        : `did you mean '${closest(k, [...allowed])}'?`;
+        : didYouMean(k, allowed, `allowed here: ${allowed.join(', ')}`);
       this.problem(locOf(o, k), `unknown keyword '${k}' in ${what}`, hint);
     }
   }
@@ -273,10 +273,9 @@ class Loader {
         this.problem(loc, 'this task names no module', `add one module key, e.g. 'command: uptime'; see 'ferry doc' for the list`);
       } else {
         for (const k of moduleKeys) {
-          const guess = closest(stripCollection(k), [...this.modules.names(), ...TASK_KEYS]);
           const hint = PLAY_ONLY.has(k)
             ? `'${k}' is a play keyword: move it to the play`
-            : `did you mean '${guess}'? 'ferry doc' lists the modules`;
+            : `${didYouMean(stripCollection(k), [...this.modules.names(), ...TASK_KEYS])} 'ferry doc' lists the modules`.trim();
           this.problem(locOf(o, k), `unknown module or keyword '${k}'`, hint);
         }
       }
@@ -288,7 +287,7 @@ class Loader {
     }
     for (const k of moduleKeys) {
       if (k === known[0]) continue;
-      const hint = PLAY_ONLY.has(k) ? `'${k}' is a play keyword: move it to the play` : `did you mean '${closest(k, TASK_KEYS)}'?`;
+      const hint = PLAY_ONLY.has(k) ? `'${k}' is a play keyword: move it to the play` : didYouMean(k, TASK_KEYS, 'see the task keywords in README "Playbooks"');
       this.problem(locOf(o, k), `unknown keyword '${k}' in a task`, hint);
     }
     const moduleKey = known[0]!;

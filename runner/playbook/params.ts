@@ -1,9 +1,9 @@
 // Checks a task's parameters against its module's zod schema, turning zod issues into problems
 // that name file:line and suggest the parameter the user probably meant.
-import { closest } from 'fastest-levenshtein';
 import { z } from 'zod';
 import { ValidationError, type Loc, type Problem } from '../errors.js';
 import type { TaskModule } from '../module.js';
+import { nearest } from '../suggest.js';
 import { isTemplated } from '../template.js';
 import { locOf } from '../yaml-source.js';
 
@@ -58,7 +58,7 @@ function issueProblems(mod: TaskModule, args: unknown, issues: readonly z.core.$
     if (issue.code === 'unrecognized_keys') {
       for (const k of issue.keys) {
         const kLoc = locAt(args, [...issue.path, k], loc);
-        const guess = issue.path.length === 0 && keys.length ? closest(k, keys) : undefined;
+        const guess = issue.path.length === 0 ? nearest(k, keys) : undefined;
         out.push({
           loc: kLoc,
           message: `module '${mod.name}' has no parameter '${[...issue.path, k].join('.')}'`,

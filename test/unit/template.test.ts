@@ -26,6 +26,13 @@ describe('templates', () => {
     assert.throws(() => renderString('x {{ nested.a.missing }} y', vars, loc), /undefined variable 'nested\.a\.missing'/);
   });
 
+  it('yields a lone helper call\'s value itself, typed (null, lists, numbers)', () => {
+    assert.equal(renderString('{{default missing null}}', vars), null);
+    assert.deepEqual(renderString('{{ default list "x" }}', vars), [1, 2]);
+    assert.equal(renderString('{{default nested.a.b "x"}}', vars), 'deep');
+    assert.equal(renderString('x{{default missing "y"}}', vars), 'xy');
+  });
+
   it('reports syntax errors', () => {
     assert.throws(() => renderString('{{ foo bar', vars, { file: 'a.yaml', line: 3 }), /a\.yaml:3: template syntax error/);
   });
