@@ -460,7 +460,7 @@ export class Engine {
         outcome = skip ? { status: 'skipped', result: { skipped: true, changed: false }, msg: skip } : await this.runWithRetries(ctx, task, h, inh, vars);
       }
     } catch (e) {
-      outcome = this.failure(e);
+      outcome = this.check && st.wouldChange && !(e instanceof UnreachableError) ? dependentChange(e) : this.failure(e);
     }
     if (outcome.status === 'failed' && inh.ignoreErrors) outcome.ignored = true;
     if (inh.noLog) {
@@ -472,10 +472,19 @@ export class Engine {
     const setVars = outcome.result[SET_VARS_KEY];
     if (setVars && typeof setVars === 'object' && outcome.status !== 'failed') Object.assign(st.registered, setVars);
     if (outcome.status === 'changed') for (const n of task.notify) st.notified.add(n);
-    this.result(ctx, h, name, task.module, outcome, t0, inh.delegateTo);
+    this.result(ctx, h, name, task.module, outcome, t0, inh.delegateTo ? this.delegateName(ctx, h, inh) : undefined);
     if (outcome.status === 'changed' && this.check) st.wouldChange = true;
     if (outcome.status === 'ok' || outcome.status === 'changed' || outcome.ignored) {
       this.state?.markCompleted(h, task.id, task.register && !inh.noLog ? outcome.result : undefined);
+    }
+  }
+
+  /** The delegate host's name for reports (the template as written when it cannot be rendered). */
+  private delegateName(ctx: PlayRun, h: string, inh: Inherited): string {
+    try {
+      return String(renderString(inh.delegateTo!, this.vars(ctx, h, inh, {})));
+    } catch {
+      return inh.delegateTo!;
     }
   }
 
@@ -578,13 +587,7 @@ export class Engine {
       } catch (e) {
         // Check mode: a plan that cannot be made because an earlier task would have changed
         // the host first is reported as a change, not as a failure (and not silently skipped).
-        if (check && this.host(h).wouldChange && !(e instanceof UnreachableError)) {
-          return {
-            status: 'changed',
-            result: { changed: true, check_mode_dependent: true },
-            msg: `would change (depends on earlier change): ${errorMessage(e).split('\n')[0]}`,
-          };
-        }
+        if (check && this.host(h).wouldChange && !(e instanceof UnreachableError)) return dependentChange(e);
         throw e;
       }
       if (!plan.changed) {
@@ -716,6 +719,18 @@ interface PlayRun {
   batch: string[];
   varsFiles: Obj;
   aborted: boolean;
+}
+
+/**
+ * Check mode: a task that cannot be planned (or rendered, or its condition evaluated) because an
+ * earlier task would have changed the host first is reported as a change, never silently skipped.
+ */
+function dependentChange(e: unknown): TaskOutcome {
+  return {
+    status: 'changed',
+    result: { changed: true, check_mode_dependent: true },
+    msg: `would change (depends on earlier change): ${errorMessage(e).split('\n')[0]}`,
+  };
 }
 
 function truthy(v: unknown): boolean {

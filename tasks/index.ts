@@ -1,6 +1,7 @@
 // The modules that ship with ferry. A library user may register their own beside them.
 import { ModuleRegistry, type TaskModule } from '../runner/module.js';
 import { blockcopyModule } from './blockcopy.js';
+import { chrootExecModule } from './chroot-exec.js';
 import { chrootMountsModule } from './chroot-mounts.js';
 import { commandModule } from './command.js';
 import { copyModule } from './copy.js';
@@ -8,6 +9,10 @@ import { debugModule } from './debug.js';
 import { assertModule, failModule } from './fail.js';
 import { fileModule } from './file.js';
 import { filesystemModule } from './filesystem.js';
+import { fstabModule } from './fstab.js';
+import { grubModule } from './grub.js';
+import { initramfsModule } from './initramfs.js';
+import { kernelModule } from './kernel.js';
 import { lineinfileModule } from './lineinfile.js';
 import { lvmVgModule } from './lvm-vg.js';
 import { lvmModule } from './lvm.js';
@@ -32,7 +37,7 @@ export const BUILTIN_MODULES = [
   lvmModule, lvmVgModule, partitionModule, partitionMapModule, filesystemModule, mountModule, chrootMountsModule,
   rsyncModule, blockcopyModule,
   // Xen to KVM
-  xenImportModule, virshDefineModule,
+  xenImportModule, chrootExecModule, fstabModule, kernelModule, initramfsModule, grubModule, virshDefineModule,
 ] as TaskModule<never>[];
 
 /** A registry holding the built-in modules. */

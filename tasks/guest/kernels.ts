@@ -1,0 +1,110 @@
+// Does the guest already have a kernel that boots under KVM? One read-only command run in the
+// guest lists each /boot/vmlinuz-*, its config's virtio/Xen lines and where virtio_blk lives;
+// the pure parts below parse that and judge each kernel.
+import { raw, sh, type Command } from '../../runner/command.js';
+
+/** What the listing says about one installed kernel. */
+export interface KernelFacts {
+  version: string;
+  /** CONFIG_VIRTIO_BLK from /boot/config-VERSION ('y', 'm', 'n' for "is not set"); undefined without a config file. */
+  virtioBlk?: 'y' | 'm' | 'n';
+  /** virtio_blk.ko* files under /lib/modules/VERSION. */
+  virtioModules: string[];
+  /** modules.builtin lists virtio_blk (kernels shipped without a /boot/config, e.g. Arch). */
+  virtioBuiltin: boolean;
+  hasModulesDir: boolean;
+}
+
+/** One kernel judged: usable under KVM or not, and why. */
+export interface KernelVerdict {
+  version: string;
+  ok: boolean;
+  why: string;
+}
+
+/**
+ * The listing command, run with the guest's /bin/sh inside the chroot (so /boot and /lib/modules are
+ * the guest's). Lines: `K ver`, `C ver CONFIG_…=…`, `M ver path`, `B ver` (builtin), `D ver` (modules dir).
+ */
+export const KERNEL_LISTING: Command = sh`${raw(
+  [
+    'for k in /boot/vmlinuz-*; do',
+    '  [ -f "$k" ] || continue',
+    '  v=${k#/boot/vmlinuz-}',
+    '  echo "K $v"',
+    '  [ -f "/boot/config-$v" ] && grep -E "^(# )?CONFIG_VIRTIO_BLK[= ]" "/boot/config-$v" | sed "s|^|C $v |"',
+    '  if [ -d "/lib/modules/$v" ]; then',
+    '    echo "D $v"',
+    '    find "/lib/modules/$v" -name "virtio_blk.ko*" 2>/dev/null | sed "s|^|M $v |"',
+    '    grep -qs "/virtio_blk.ko" "/lib/modules/$v/modules.builtin" && echo "B $v"',
+    '  fi',
+    'done',
+    'true',
+  ].join('\n'),
+)}`;
+
+/** Parses the output of KERNEL_LISTING. */
+export function parseKernelListing(stdout: string): KernelFacts[] {
+  const byVersion = new Map<string, KernelFacts>();
+  const get = (v: string): KernelFacts => {
+    let k = byVersion.get(v);
+    if (!k) byVersion.set(v, (k = { version: v, virtioModules: [], virtioBuiltin: false, hasModulesDir: false }));
+    return k;
+  };
+  for (const line of stdout.split('\n')) {
+    const m = /^([KCMBD]) (\S+)(?: (.*))?$/.exec(line.trim());
+    if (!m) continue;
+    const [, tag, version, rest = ''] = m as unknown as [string, string, string, string?];
+    const k = get(version);
+    if (tag === 'C') {
+      const set = /^CONFIG_VIRTIO_BLK=([ym])\s*$/.exec(rest);
+      if (set) k.virtioBlk = set[1] as 'y' | 'm';
+      else if (/^# CONFIG_VIRTIO_BLK is not set/.test(rest)) k.virtioBlk = 'n';
+    } else if (tag === 'M') k.virtioModules.push(rest);
+    else if (tag === 'B') k.virtioBuiltin = true;
+    else if (tag === 'D') k.hasModulesDir = true;
+  }
+  return [...byVersion.values()];
+}
+
+/** Whether a kernel version names a Xen-only build (Debian's -xen-686, SUSE's -xen, CentOS 5's el5xen). */
+export function isXenOnlyKernel(version: string): boolean {
+  return /(^|[-.])xen|el\d+xen/i.test(version);
+}
+
+/** Judges one kernel: it needs virtio_blk built in, or as a module that is actually installed. */
+export function judgeKernel(k: KernelFacts): KernelVerdict {
+  const v = k.version;
+  if (isXenOnlyKernel(v)) return { version: v, ok: false, why: `${v} is a Xen-only kernel build` };
+  if (k.virtioBlk === 'y') return { version: v, ok: true, why: `${v} has CONFIG_VIRTIO_BLK=y` };
+  if (k.virtioBlk === 'n') return { version: v, ok: false, why: `${v} is built without virtio_blk (CONFIG_VIRTIO_BLK is not set)` };
+  if (k.virtioBlk === 'm') {
+    if (k.virtioModules.length) return { version: v, ok: true, why: `${v} has CONFIG_VIRTIO_BLK=m and ${k.virtioModules[0]}` };
+    return { version: v, ok: false, why: `${v} has CONFIG_VIRTIO_BLK=m but no virtio_blk.ko* under /lib/modules/${v}` };
+  }
+  // No config in /boot (Arch and some custom kernels): the modules tree is the only witness.
+  if (k.virtioBuiltin) return { version: v, ok: true, why: `${v} lists virtio_blk in modules.builtin` };
+  if (k.virtioModules.length) return { version: v, ok: true, why: `${v} has ${k.virtioModules[0]}` };
+  if (!k.hasModulesDir) return { version: v, ok: false, why: `${v} has no /boot/config-${v} and no /lib/modules/${v}` };
+  return { version: v, ok: false, why: `${v} has no /boot/config-${v} and no virtio_blk module` };
+}
+
+/** Compares kernel versions the way `sort -V` does, well enough for picking the newest. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(/(\d+)/);
+  const pb = b.split(/(\d+)/);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? '';
+    const y = pb[i] ?? '';
+    if (x === y) continue;
+    if (/^\d+$/.test(x) && /^\d+$/.test(y)) return Number(x) - Number(y);
+    return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/** Judges every kernel and picks the newest good one (undefined when none boots under KVM). */
+export function chooseKvmKernel(kernels: KernelFacts[]): { good?: KernelVerdict; verdicts: KernelVerdict[] } {
+  const verdicts = kernels.map(judgeKernel).sort((a, b) => compareVersions(b.version, a.version));
+  return { good: verdicts.find((v) => v.ok), verdicts };
+}
