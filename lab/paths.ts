@@ -73,6 +73,7 @@ export function labPaths(hash: string): LabPaths {
     serialLog: path.join(run, 'serial.log'),
     knownHosts: path.join(run, 'known_hosts'),
     runInfo: path.join(run, 'run.json'),
-    inventory: path.join(repoRoot, 'inventories', 'lab.yaml'),
+    // A second lab (FERRY_LAB_CACHE elsewhere) needs its own inventory too.
+    inventory: process.env.FERRY_LAB_INVENTORY ?? path.join(repoRoot, 'inventories', 'lab.yaml'),
   };
 }

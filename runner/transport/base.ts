@@ -43,7 +43,12 @@ export abstract class BaseTransport implements Transport {
   /** Starts `sh -c text` on the target (for SSH: an exec channel; locally: a child process). */
   protected abstract start(text: string): Promise<RawProcess>;
 
+  /** The user commands run as without become (so becoming that same user needs no sudo). */
+  protected abstract loginUser(): string | undefined;
+
   private async launch(cmd: Command, opts: Omit<RunOptions, 'stdin' | 'onStdout' | 'onStderr' | 'binary'>): Promise<Launched> {
+    // Becoming the user we already are needs no sudo (which hosts logged into as root may lack).
+    if (opts.become && (opts.become.user ?? 'root') === this.loginUser()) opts = { ...opts, become: false };
     const wrapped = wrapCommand(cmd, opts);
     const proc = await this.start(wrapped.command.text);
     const secrets = [...cmd.secrets, ...(wrapped.password ? [wrapped.password] : [])];

@@ -1,6 +1,7 @@
 // Runs commands on the controller itself (`localhost`, `ferry_connection: local`), with the
 // same wrapping, become and file semantics as SSH (all of it lives in BaseTransport).
 import { spawn } from 'node:child_process';
+import { userInfo } from 'node:os';
 import { BaseTransport, type RawProcess } from './base.js';
 
 /** Options of a local transport. */
@@ -20,6 +21,10 @@ export class LocalTransport extends BaseTransport {
     super();
     this.host = opts.host ?? 'localhost';
     this.killGraceMs = opts.killGraceMs ?? 1000;
+  }
+
+  protected loginUser(): string | undefined {
+    return userInfo().username;
   }
 
   async connect(): Promise<void> {}

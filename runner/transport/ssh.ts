@@ -111,8 +111,19 @@ export class SshTransport extends BaseTransport {
     this.queue = new PQueue({ concurrency: opts.maxChannels ?? 8 });
   }
 
-  /** The settings after merging options over ssh_config. */
+  private resolved: Resolved | undefined;
+
+  protected loginUser(): string | undefined {
+    return this.resolve().user;
+  }
+
+  /** The settings after merging options over ssh_config (read once per transport). */
   resolve(): Resolved {
+    this.resolved ??= this.resolveNow();
+    return this.resolved;
+  }
+
+  private resolveNow(): Resolved {
     const o = this.opts;
     const target = o.hostName ?? o.host;
     const cfgPath = o.sshConfigFile === undefined ? join(homedir(), '.ssh', 'config') : o.sshConfigFile;

@@ -70,6 +70,15 @@ describe('ssh transport @integration', function () {
     });
   });
 
+  it('becoming the user it already logs in as runs no sudo (hosts reached as root may not have it)', async () => {
+    const root = make(optsFor(a, 'root'));
+    const parent = sh`cat /proc/$PPID/comm`;
+    assert.notEqual((await root.run(parent, { become: { user: 'root' } })).stdout.trim(), 'sudo');
+    // and one that does need it still gets it
+    assert.equal((await main.run(sh`id -u`, { become: { user: 'root' } })).stdout.trim(), '0');
+    assert.equal((await main.run(parent, { become: { user: 'root' } })).stdout.trim(), 'sudo');
+  });
+
   it('reuses one connection for every command', async () => {
     const ports = new Set<string>();
     for (let i = 0; i < 5; i++) {
