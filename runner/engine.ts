@@ -445,10 +445,13 @@ export class Engine {
     const t0 = Date.now();
     const name = this.taskName(task);
     const st = this.host(h);
-    if (this.state?.completed(h, task.id)) {
+    if (this.state?.completed(h, task.id) && this.o.modules.get(task.module)?.runsEveryTime) {
+      // Resume: a command that completed is not run again; its registered value is restored.
+      // Every other module is re-planned: it reports no change, or restores what an always: undid.
       const saved = this.state.registered(h, task.id);
       if (task.register && saved !== undefined) st.registered[task.register] = saved;
       this.result(ctx, h, name, task.module, { status: 'skipped', result: {}, msg: 'completed in the run being resumed' }, t0);
+      this.state.markCompleted(h, task.id, task.register && saved !== undefined ? saved : undefined);
       return;
     }
     let outcome: TaskOutcome;

@@ -82,6 +82,12 @@ export interface TaskModule<P = Record<string, unknown>> {
   params: z.ZodType<P>;
   /** The parameter a bare string argument fills (`command: uptime` → cmd). */
   freeForm?: string;
+  /**
+   * True for modules whose plan has steps every time (command, shell, chroot_exec): --resume skips
+   * them once completed, keeping their registered value. Every other module is re-planned on resume
+   * (a completed task then reports "no change", and state an `always:` undid — a mount — comes back).
+   */
+  runsEveryTime?: boolean;
   doc: ModuleDoc;
   plan(ctx: TaskContext, params: P): Promise<Plan>;
   /** Defaults to running the plan's steps in order and merging what they return. */

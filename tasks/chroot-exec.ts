@@ -29,6 +29,7 @@ const params = z
 
 export const chrootExecModule = defineModule({
   name: 'chroot_exec',
+  runsEveryTime: true,
   params,
   freeForm: 'cmd',
   doc: {

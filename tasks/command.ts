@@ -29,6 +29,7 @@ export const commandModule = defineModule({
   name: 'command',
   params,
   freeForm: 'cmd',
+  runsEveryTime: true,
   doc: {
     summary: 'Run a program with arguments on the host, without a shell',
     description:

@@ -18,6 +18,7 @@ export const shellModule = defineModule({
   name: 'shell',
   params,
   freeForm: 'cmd',
+  runsEveryTime: true,
   doc: {
     summary: 'Run shell text on the host (pipes, redirections, variables)',
     description:

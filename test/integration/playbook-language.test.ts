@@ -272,6 +272,7 @@ describe('playbook language over real sshd @integration', function () {
         hosts: `${names[0]}:${names[1]}`,
         tasks: [
           { name: 'one', ...mark('one') },
+          { name: 'state', copy: { dest: '{{ w }}/state-{{ inventory_hostname }}', content: 'x' } },
           { name: 'reg', command: 'echo saved-{{ inventory_hostname }}', register: 'saved' },
           { name: 'gate', command: 'test -e {{ w }}/go-{{ inventory_hostname }}', changed_when: false },
           { name: 'two', shell: 'echo two-{{ saved.stdout }} >> {{ w }}/{{ inventory_hostname }}.log' },
@@ -283,7 +284,12 @@ describe('playbook language over real sshd @integration', function () {
     assert.equal(first.summary.exitCode, 2);
     assert.deepEqual(await log(w, names[0]!), ['one']);
     await writeFile(join(w, `go-${names[0]}`), '');
+    // what a completed idempotent task made was undone meanwhile (as an always: unmount would)
+    await rm(join(w, `state-${names[0]}`));
     const second = await run(plays, { resume: true }, w);
+    assert.ok(existsSync(join(w, `state-${names[0]}`)), 'a completed idempotent task is re-planned on resume');
+    assert.equal(second.rep.result('state', names[1]!)!.status, 'ok');
+    assert.equal(second.rep.result('one', names[0]!)!.status, 'skipped');
     assert.equal(second.summary.exitCode, 0, JSON.stringify(second.rep.results()));
     assert.deepEqual(await log(w, names[0]!), ['one', `two-saved-${names[0]}`], 'completed tasks are not run again; registered values survive');
     assert.deepEqual(await log(w, names[1]!), ['one', `two-saved-${names[1]}`]);
