@@ -79,6 +79,25 @@ describe('ssh transport @integration', function () {
     assert.equal((await main.run(parent, { become: { user: 'root' } })).stdout.trim(), 'sudo');
   });
 
+  it('authenticates with keys held by a real ssh-agent (no key file given)', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { execFileSync, spawn } = await import('node:child_process');
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-agent-'));
+    const sock = join(dir, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 50 && !(await import('node:fs')).existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
+      execFileSync('ssh-add', [a.userKeyFile], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      const t = make(optsFor(a, a.users.nopasswd, { identityFiles: [], defaultIdentityFiles: [], agent: sock }));
+      assert.equal((await t.run(sh`id -un`)).stdout.trim(), a.users.nopasswd);
+    } finally {
+      agent.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reuses one connection for every command', async () => {
     const ports = new Set<string>();
     for (let i = 0; i < 5; i++) {
