@@ -57,7 +57,8 @@ interface RunFlags {
 
 function makeReporter(f: RunFlags): Reporter {
   const human = (): Reporter =>
-    process.stdout.isTTY && !f.plain && !f.verbose
+    // A terminal too narrow to draw in (a pty without a size reports 0 columns) gets plain lines.
+    process.stdout.isTTY && (process.stdout.columns ?? 0) >= 40 && !f.plain && !f.verbose
       ? new ListrReporter({ diff: f.diff })
       : new PlainReporter({ color: process.stdout.isTTY && !process.env.NO_COLOR, diff: f.diff, verbose: f.verbose });
   if (f.json === true) return new JsonReporter(process.stdout);
