@@ -5,7 +5,7 @@ import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Plan, type Step, type TaskContext } from '../runner/module.js';
 import { describeFailure } from '../runner/task-context.js';
 import { interpretE2fsckExit, parseDumpe2fsHeader } from './storage/e2fsck.js';
-import { canonicalPath, deviceSize, pathKind, probeSignature, readMounts } from './storage/facts.js';
+import { deviceSize, mountsOfDevice, pathKind, probeSignature } from './storage/facts.js';
 import { alignDown, formatBytes, parseBytes } from './storage/sizes.js';
 
 const params = z
@@ -67,9 +67,7 @@ async function fsck(ctx: TaskContext, dev: string): Promise<{ fsck_exit: number 
 }
 
 async function isMounted(ctx: TaskContext, dev: string): Promise<string | undefined> {
-  const real = await canonicalPath(ctx, dev);
-  const m = (await readMounts(ctx)).find((x) => x.source === dev || x.source === real);
-  return m?.mountPoint;
+  return (await mountsOfDevice(ctx, dev))[0]?.mountPoint;
 }
 
 async function planPresent(ctx: TaskContext, p: Params): Promise<Plan> {

@@ -17,7 +17,7 @@ const params = z
     size: z
       .union([z.string(), z.number().int().positive()])
       .optional()
-      .describe('Size: bytes, units (512M, 10G, rounded up to whole extents), N%FREE or N%VG.'),
+      .describe('Size: bytes, units (512M, 10G, rounded up to whole extents), N%FREE or N%VG; for a snapshot also N%ORIGIN.'),
     size_of: z.string().optional().describe('Make the LV as big as this other LV of the same VG.'),
     from: z.string().optional().describe('renamed: the current name.'),
     origin: z.string().optional().describe('snapshot: the LV to snapshot.'),

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { sh } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Plan, type Step, type TaskContext } from '../runner/module.js';
-import { canonicalPath, pathKind, readMounts } from './storage/facts.js';
+import { mountsOfDevice, pathKind, readMounts } from './storage/facts.js';
 import { findMount, missingOptions, mountsUnder, normalizeMountPath } from './storage/mountinfo.js';
 
 const params = z
@@ -79,8 +79,8 @@ async function planMounted(ctx: TaskContext, p: Params): Promise<Plan> {
   const steps: Step[] = [];
   const opts = optsList(p.opts);
   if (m) {
-    const src = await canonicalPath(ctx, p.src!);
-    if (m.source !== p.src && m.source !== src) {
+    // mountinfo names an LV /dev/mapper/VG-LV whatever name it was mounted by: compare the devices.
+    if (!(await mountsOfDevice(ctx, p.src!, [m])).length) {
       throw new TaskFailedError(`${path} is already mounted from ${m.source}, not ${p.src}: unmount it first (state: unmounted)`);
     }
   } else {

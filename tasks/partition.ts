@@ -46,22 +46,22 @@ const params = z
 type Params = z.output<typeof params>;
 
 /** The device paths the partitions will have on the host, or [] when the kernel cannot show them (image file). */
-async function partitionNodes(ctx: TaskContext, device: string, count: number): Promise<{ nodes: string[]; rescan: boolean; mapped: boolean }> {
+async function partitionNodes(ctx: TaskContext, device: string, count: number): Promise<{ nodes: string[]; rescan: boolean; needsMap: boolean }> {
   const kind = await pathKind(ctx, device);
-  if (kind !== 'block') return { nodes: [], rescan: false, mapped: false };
+  if (kind !== 'block') return { nodes: [], rescan: false, needsMap: true };
   const real = await canonicalPath(ctx, device);
   const name = real.split('/').pop()!;
   const numbers = Array.from({ length: count }, (_, i) => i + 1);
   if (name.startsWith('dm-')) {
     // The kernel never partition-scans device-mapper devices (LVs): partition_map (kpartx) maps them.
     const dm = (await ctx.runOk(sh`cat ${`/sys/block/${name}/dm/name`}`)).stdout.trim();
-    return { nodes: numbers.map((n) => `/dev/mapper/${kpartxPartitionName(dm, n)}`), rescan: false, mapped: true };
+    return { nodes: numbers.map((n) => `/dev/mapper/${kpartxPartitionName(dm, n)}`), rescan: false, needsMap: true };
   }
   if (/^loop\d+$/.test(name)) {
     const scan = await ctx.run(sh`cat ${`/sys/block/${name}/loop/partscan`}`);
-    if (scan.stdout.trim() !== '1') return { nodes: [], rescan: false, mapped: false };
+    if (scan.stdout.trim() !== '1') return { nodes: [], rescan: false, needsMap: false };
   }
-  return { nodes: numbers.map((n) => partitionPath(real, n)), rescan: true, mapped: false };
+  return { nodes: numbers.map((n) => partitionPath(real, n)), rescan: true, needsMap: false };
 }
 
 function tableData(t: PartitionTable | null): Record<string, unknown> | null {
@@ -84,6 +84,7 @@ export const partitionModule = defineModule({
     checkMode: 'full',
     result: {
       partitions: 'Device paths of the partitions (/dev/loop0p1, /dev/sda1, or the /dev/mapper names partition_map creates for an LV); empty for an image file.',
+      needs_map: 'True for an LV or an image file: the kernel does not partition-scan it, so its partitions appear only after partition_map.',
       table: 'The table on disk: label, id, sector_size, partitions [{start, size (sectors), type, bootable}].',
     },
     example: [
@@ -117,7 +118,7 @@ export const partitionModule = defineModule({
       return {
         changed: false as const,
         reason: `${p.device} already has this ${label} table (${layout.length} partition${layout.length > 1 ? 's' : ''})`,
-        data: { partitions: nodes.nodes, table: tableData(current) },
+        data: { partitions: nodes.nodes, needs_map: nodes.needsMap, table: tableData(current) },
       };
     }
     const signatures = dataSignatures(await wipefsSignatures(ctx, p.device));
@@ -150,7 +151,7 @@ export const partitionModule = defineModule({
               await c.runOk(sh`partx -u ${p.device}`);
               await waitForNodes(c, nodes.nodes);
             }
-            return { partitions: nodes.nodes, table: tableData(await readPartitionTable(c, p.device)) };
+            return { partitions: nodes.nodes, needs_map: nodes.needsMap, table: tableData(await readPartitionTable(c, p.device)) };
           },
         },
       ],

@@ -66,6 +66,22 @@ export async function canonicalPath(ctx: TaskContext, path: string): Promise<str
   return r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : path;
 }
 
+/**
+ * The mounts whose source is `dev` under any of its names: mount(8) records an LV as
+ * /dev/mapper/VG-LV, whatever name (/dev/VG/LV, /dev/dm-N) it was mounted by.
+ */
+export async function mountsOfDevice(ctx: TaskContext, dev: string, mounts?: MountEntry[]): Promise<MountEntry[]> {
+  const all = mounts ?? (await readMounts(ctx));
+  const sources = [...new Set(all.map((m) => m.source).filter((s) => s.startsWith('/dev/')))];
+  const names = [dev, ...sources];
+  // One round trip for all of them; a name that does not resolve stands for itself.
+  const r = await ctx.runOk(sh`for p in ${names}; do readlink -f -- "$p" || printf '%s\n' "$p"; done`);
+  const real = r.stdout.split('\n');
+  const canon = new Map(names.map((n, i) => [n, real[i] || n]));
+  const want = canon.get(dev)!;
+  return all.filter((m) => m.source === dev || (canon.has(m.source) && canon.get(m.source) === want));
+}
+
 /** True when a command exists on the host. */
 export async function hasCommand(ctx: TaskContext, name: string): Promise<boolean> {
   const r = await ctx.run(sh`command -v ${name}`);

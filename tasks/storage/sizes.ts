@@ -1,8 +1,8 @@
 // Sizes as people write them in playbooks ("10G", "512M", "2048s", "100%FREE") turned into bytes,
 // and back into human units for messages.
 
-/** A size asked for in a task: an exact byte count, or a share of a VG (LVM's `N%FREE` / `N%VG`). */
-export type SizeSpec = { kind: 'bytes'; bytes: number } | { kind: 'percent'; percent: number; of: 'FREE' | 'VG' };
+/** A size asked for in a task: an exact byte count, or a share (LVM's `N%FREE` / `N%VG`, and `N%ORIGIN` for snapshots). */
+export type SizeSpec = { kind: 'bytes'; bytes: number } | { kind: 'percent'; percent: number; of: 'FREE' | 'VG' | 'ORIGIN' };
 
 export const SECTOR = 512;
 
@@ -34,14 +34,14 @@ export function parseBytes(input: string | number): number {
   return bytes;
 }
 
-/** Parses a size that may also be `N%FREE` / `N%VG` (LVM shares). */
+/** Parses a size that may also be `N%FREE` / `N%VG` / `N%ORIGIN` (LVM shares). */
 export function parseSizeSpec(input: string | number): SizeSpec {
   if (typeof input === 'string') {
-    const m = /^\s*(\d+(?:\.\d+)?)%(FREE|VG)\s*$/i.exec(input);
+    const m = /^\s*(\d+(?:\.\d+)?)%(FREE|VG|ORIGIN)\s*$/i.exec(input);
     if (m) {
       const percent = Number(m[1]);
       if (percent <= 0 || percent > 100) throw new Error(`size '${input}': the percentage must be in (0, 100]`);
-      return { kind: 'percent', percent, of: m[2]!.toUpperCase() as 'FREE' | 'VG' };
+      return { kind: 'percent', percent, of: m[2]!.toUpperCase() as 'FREE' | 'VG' | 'ORIGIN' };
     }
   }
   return { kind: 'bytes', bytes: parseBytes(input) };

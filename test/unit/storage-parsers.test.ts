@@ -26,6 +26,14 @@ describe('storage parsers', () => {
         { node: '/dev/loop0p2', start: 67584, size: 63488, type: '83', bootable: false },
       ]);
     });
+    it('parses the table written on an LV in the lab (sfdisk names its partition as if the kernel had scanned it)', () => {
+      const t = parseSfdiskJson(fx('sfdisk-lv-msdos.json'));
+      assert.equal(t.device, '/dev/vg1/xr1-disk');
+      assert.deepEqual(t.partitions, [{ node: '/dev/vg1/xr1-disk1', start: 2048, size: 1169408, type: '83', bootable: true }]);
+      // sfdisk's own re-read fails on device-mapper and it still exits 0: the kernel never shows the partition.
+      assert.match(fx('sfdisk-apply-lv.stderr'), /Re-reading the partition table failed\.: Invalid argument/);
+      assert.match(fx('sfdisk-apply-lv.stdout'), /The kernel still uses the old table/);
+    });
     it('parses a gpt table (types upper-cased GUIDs)', () => {
       const t = parseSfdiskJson(fx('sfdisk-gpt.json'));
       assert.equal(t.label, 'gpt');
@@ -206,13 +214,35 @@ describe('storage parsers', () => {
       assert.deepEqual(parseLosetupList(fx('losetup-j.txt')), [{ device: '/dev/loop0', backingFile: '/tmp/stg/a.img' }]);
       assert.deepEqual(parseLosetupList(''), []);
     });
-    it('parses lvs/vgs/pvs JSON reports (documented format fixtures)', () => {
-      const lvs = parseLvsJson(fx('lvs-report.json'));
-      assert.deepEqual(lvs[2], { name: 'xr1-snap', vg: 'vg1', sizeBytes: 1073741824, path: '/dev/vg1/xr1-snap', attr: 'swi-a-s---', origin: 'xr1-root' });
-      assert.deepEqual(parseVgsJson(fx('vgs-report.json')), [
-        { name: 'vg1', sizeBytes: 53682896896, freeBytes: 33281802240, extentBytes: 4194304, lvCount: 3, pvCount: 1 },
+    // Real lvm2 2.03.16 reports captured in the lab VM (test/fixtures/storage/SOURCE.md).
+    it('parses the pristine lab: vg0 empty, vg1 holding the guest disk', () => {
+      assert.deepEqual(parseLvsJson(fx('lvs-pristine.json')), [
+        { name: 'xr1-disk', vg: 'vg1', sizeBytes: 599785472, path: '/dev/vg1/xr1-disk', attr: '-wi-a-----', origin: '' },
       ]);
-      assert.deepEqual(parsePvsJson(fx('pvs-report.json')).map((p) => [p.name, p.vg]), [['/dev/vdb', 'vg1'], ['/dev/vdc', '']]);
+      assert.deepEqual(parseVgsJson(fx('vgs-pristine.json')), [
+        { name: 'vg0', sizeBytes: 4290772992, freeBytes: 4290772992, extentBytes: 4194304, lvCount: 0, pvCount: 1 },
+        { name: 'vg1', sizeBytes: 4290772992, freeBytes: 3690987520, extentBytes: 4194304, lvCount: 1, pvCount: 1 },
+      ]);
+      assert.deepEqual(parsePvsJson(fx('pvs-pristine.json')), [
+        { name: '/dev/vdb', vg: 'vg0', sizeBytes: 4290772992 },
+        { name: '/dev/vdc', vg: 'vg1', sizeBytes: 4290772992 },
+      ]);
+    });
+    it('parses the state after the rename, and with a snapshot (origin and attributes)', () => {
+      assert.deepEqual(parseLvsJson(fx('lvs-renamed.json')).map((l) => [l.name, l.path]), [['xr1-disk-old', '/dev/vg1/xr1-disk-old']]);
+      const lvs = parseLvsJson(fx('lvs-snapshot.json'));
+      assert.deepEqual(lvs.map((l) => [l.name, l.sizeBytes, l.attr, l.origin]), [
+        ['xr1-disk', 599785472, '-wi-a-----', ''],
+        ['xr1-disk-ferry-snap', 125829120, 'swi-a-s---', 'xr1-disk-old'],
+        ['xr1-disk-old', 599785472, 'owi-a-s---', ''],
+      ]);
+      assert.deepEqual(parseVgsJson(fx('vgs-snapshot.json'))[1], { name: 'vg1', sizeBytes: 4290772992, freeBytes: 2965372928, extentBytes: 4194304, lvCount: 3, pvCount: 1 });
+    });
+    it('a missing VG: vgs exits 5 with an empty report and says so on stderr', () => {
+      assert.deepEqual(parseVgsJson(fx('vgs-missing.stdout')), []);
+      assert.match(fx('vgs-missing.stderr'), /Volume group "vg9" not found/);
+    });
+    it('refuses reports without --units b --nosuffix, and non-JSON output', () => {
       assert.throws(() => parseLvsJson('{"report":[{"lv":[{"lv_name":"a","lv_size":"10.00g"}]}]}'), /--units b --nosuffix/);
       assert.throws(() => parseLvsJson('  LV VG Attr'), /not JSON/);
     });
@@ -230,6 +260,13 @@ describe('storage parsers', () => {
     it('kpartx partition names', () => {
       assert.equal(kpartxPartitionName('vg1-xr1--disk', 1), 'vg1-xr1--disk1');
       assert.equal(kpartxPartitionName('vg1-disk0', 2), 'vg1-disk0p2');
+    });
+    it('the name kpartx really gave the partition of vg1/xr1-disk (kpartx -l / -a -v / -d -v in the lab)', () => {
+      const name = kpartxPartitionName(dmName('vg1', 'xr1-disk'), 1);
+      // "NAME : start size device offset" and "add map NAME (maj:min): 0 size linear maj:min offset"
+      assert.equal(/^(\S+) : 0 (\d+) \/dev\/vg1\/xr1-disk 2048$/m.exec(fx('kpartx-l.txt'))?.[1], name);
+      assert.equal(/^add map (\S+) \(\d+:\d+\): 0 1169408 linear/m.exec(fx('kpartx-a-v.txt'))?.[1], name);
+      assert.equal(/^del devmap : (\S+)$/m.exec(fx('kpartx-d-v.txt'))?.[1], name);
     });
   });
 });

@@ -41,6 +41,7 @@ describe('storage planners', () => {
     it('parses LVM shares', () => {
       assert.deepEqual(parseSizeSpec('100%FREE'), { kind: 'percent', percent: 100, of: 'FREE' });
       assert.deepEqual(parseSizeSpec('50%vg'), { kind: 'percent', percent: 50, of: 'VG' });
+      assert.deepEqual(parseSizeSpec('20%ORIGIN'), { kind: 'percent', percent: 20, of: 'ORIGIN' });
       assert.deepEqual(parseSizeSpec('1G'), { kind: 'bytes', bytes: GiB });
       assert.throws(() => parseSizeSpec('150%FREE'), /\(0, 100\]/);
     });
@@ -70,6 +71,11 @@ describe('storage planners', () => {
       ]);
       assert.deepEqual(compareTable(parseSfdiskJson(fx('sfdisk-msdos.json')), 'dos', layout), []);
       assert.equal(renderSfdiskScript('dos', layout), 'label: dos\n\nstart=2048, size=65536, type=83, bootable\nstart=67584, type=83\n');
+    });
+    it('the seed\'s one bootable partition over a 572 MiB LV is the table sfdisk wrote in the lab', () => {
+      const layout = planPartitionLayout('dos', [{ start: '1M', size: 'rest', type: 'linux', bootable: true }], 599785472);
+      assert.deepEqual(layout, [{ number: 1, start: 2048, size: 1169408, rest: true, type: '83', bootable: true }]);
+      assert.deepEqual(compareTable(parseSfdiskJson(fx('sfdisk-lv-msdos.json')), 'dos', layout), []);
     });
     it('accepts gpt "rest" partitions whose end sfdisk aligned', () => {
       const layout = planPartitionLayout('gpt', [{ size: '8M', type: 'bios-boot' }, { size: 'rest' }], dev64);
@@ -107,38 +113,46 @@ describe('storage planners', () => {
   });
 
   describe('lvm planner', () => {
-    const vg = parseVgsJson(fx('vgs-report.json'))[0]!;
-    const lvs = parseLvsJson(fx('lvs-report.json'));
+    // Real reports from the lab (lvm2 2.03.16): vg1 of 4 GiB with 4 MiB extents; pristine = the guest's
+    // 572 MiB LV; renamed = only xr1-disk-old; snapshot = new xr1-disk, xr1-disk-old and a snapshot of it.
+    const state = (name: string) => ({ vg: parseVgsJson(fx(`vgs-${name}.json`)).find((v) => v.name === 'vg1')!, lvs: parseLvsJson(fx(`lvs-${name}.json`)) });
     const base: LvmParams = { vg: 'vg1', lv: 'new', state: 'present', force: false };
+    const LV = 599785472; // 572 MiB, 143 extents
     type Want = { reason: RegExp } | { refuse: RegExp } | { cmds: string[]; destructive?: boolean };
-    const cases: [string, Partial<LvmParams>, Want][] = [
-      ['creates with bytes rounded to extents', { size: '1000M' }, { cmds: ['lvcreate -y -W y -L 1048576000b -n new vg1'] }],
-      ['creates with 100%FREE', { size: '100%FREE' }, { cmds: ["lvcreate -y -W y -l 100%FREE -n new vg1"] }],
-      ['creates the size of another LV', { size_of: 'xr1-root' }, { cmds: ['lvcreate -y -W y -L 8589934592b -n new vg1'] }],
-      ['refuses a size beyond the free space', { size: '40G' }, { refuse: /does not fit in vg1 \(31 GiB free\)/ }],
-      ['refuses size_of a missing LV', { size_of: 'nope' }, { refuse: /no LV vg1\/nope/ }],
-      ['no change when the LV exists', { lv: 'xr1-disk', size: '1G' }, { reason: /vg1\/xr1-disk exists \(10 GiB\)/ }],
-      ['refuses a missing VG', { vg: 'vg9', size: '1G' }, { refuse: /vg9 does not exist/ }],
-      ['absent needs force', { lv: 'xr1-disk', state: 'absent' }, { refuse: /refusing to remove vg1\/xr1-disk .* without force: true/ }],
-      ['absent with force', { lv: 'xr1-disk', state: 'absent', force: true }, { cmds: ['lvremove -f vg1/xr1-disk'], destructive: true }],
-      ['absent when gone', { lv: 'gone', state: 'absent' }, { reason: /does not exist/ }],
-      ['renames', { lv: 'xr1-new', from: 'xr1-disk', state: 'renamed' }, { cmds: ['lvrename vg1 xr1-disk xr1-new'] }],
-      ['rename done', { lv: 'xr1-disk', from: 'old', state: 'renamed' }, { reason: /already renamed/ }],
-      ['rename done, a new LV took the old name', { lv: 'xr1-disk', from: 'xr1-root', state: 'renamed' }, { reason: /already renamed.*another LV made since/ }],
-      ['rename neither', { lv: 'a', from: 'b', state: 'renamed' }, { refuse: /neither/ }],
-      ['grows', { lv: 'xr1-disk', size: '12G', state: 'resized' }, { cmds: [`lvextend -L ${12 * GiB}b vg1/xr1-disk`] }],
-      ['grows by 50%FREE', { lv: 'xr1-disk', size: '50%FREE', state: 'resized' }, { cmds: [`lvextend -L ${10 * GiB + 3967 * 4 * MiB}b vg1/xr1-disk`] }],
-      ['same size', { lv: 'xr1-disk', size: '10G', state: 'resized' }, { reason: /already 10 GiB/ }],
-      ['shrink needs force', { lv: 'xr1-disk', size: '8G', state: 'resized' }, { refuse: /refusing to shrink .* without force: true/ }],
-      ['shrinks with force', { lv: 'xr1-disk', size: '8G', state: 'resized', force: true }, { cmds: [`lvreduce -f -L ${8 * GiB}b vg1/xr1-disk`], destructive: true }],
-      ['snapshot', { lv: 'snap2', origin: 'xr1-root', size: '1G', state: 'snapshot' }, { cmds: ['lvcreate -s -L 1073741824b -n snap2 vg1/xr1-root'] }],
-      ['snapshot exists', { lv: 'xr1-snap', origin: 'xr1-root', size: '1G', state: 'snapshot' }, { reason: /exists/ }],
-      ['snapshot of a different origin', { lv: 'xr1-snap', origin: 'xr1-disk', size: '1G', state: 'snapshot' }, { refuse: /not a snapshot of xr1-disk/ }],
-      ['snapshot without origin', { lv: 's', size: '1G', state: 'snapshot' }, { refuse: /needs origin/ }],
+    const cases: [string, string, Partial<LvmParams>, Want][] = [
+      ['creates with bytes rounded to extents', 'pristine', { size: '1000M' }, { cmds: ['lvcreate -y -W y -L 1048576000b -n new vg1'] }],
+      ['rounds a size up to whole 4 MiB extents', 'pristine', { size: '1M' }, { cmds: ['lvcreate -y -W y -L 4194304b -n new vg1'] }],
+      ['creates with 100%FREE', 'pristine', { size: '100%FREE' }, { cmds: ['lvcreate -y -W y -l 100%FREE -n new vg1'] }],
+      ['the seed: a new LV the size of the renamed one', 'renamed', { lv: 'xr1-disk', size_of: 'xr1-disk-old' }, { cmds: [`lvcreate -y -W y -L ${LV}b -n xr1-disk vg1`] }],
+      ['the seed, second run: the new LV exists', 'snapshot', { lv: 'xr1-disk', size_of: 'xr1-disk-old' }, { reason: /^vg1\/xr1-disk exists \(572 MiB\)$/ }],
+      ['refuses a size beyond the free space (as lvcreate would: 737 extents free)', 'renamed', { size: '100G' }, { refuse: /vg1\/new: 100 GiB does not fit in vg1 \(3\.4 GiB free\)/ }],
+      ['refuses size_of a missing LV', 'pristine', { size_of: 'nope' }, { refuse: /no LV vg1\/nope/ }],
+      ['no change when the LV exists', 'pristine', { lv: 'xr1-disk', size: '1G' }, { reason: /vg1\/xr1-disk exists \(572 MiB\)/ }],
+      ['refuses a missing VG', 'pristine', { vg: 'vg9', size: '1G' }, { refuse: /vg9 does not exist/ }],
+      ['absent needs force', 'pristine', { lv: 'xr1-disk', state: 'absent' }, { refuse: /refusing to remove vg1\/xr1-disk \(572 MiB\) without force: true/ }],
+      ['absent with force (the snapshot)', 'snapshot', { lv: 'xr1-disk-ferry-snap', state: 'absent', force: true }, { cmds: ['lvremove -f vg1/xr1-disk-ferry-snap'], destructive: true }],
+      ['absent when gone', 'renamed', { lv: 'xr1-disk-ferry-snap', state: 'absent', force: true }, { reason: /vg1\/xr1-disk-ferry-snap does not exist/ }],
+      ['the seed: renames the guest LV', 'pristine', { lv: 'xr1-disk-old', from: 'xr1-disk', state: 'renamed' }, { cmds: ['lvrename vg1 xr1-disk xr1-disk-old'] }],
+      ['rename done', 'renamed', { lv: 'xr1-disk-old', from: 'xr1-disk', state: 'renamed' }, { reason: /already renamed/ }],
+      ['rename done, a new LV took the old name', 'snapshot', { lv: 'xr1-disk-old', from: 'xr1-disk', state: 'renamed' }, { reason: /already renamed.*another LV made since/ }],
+      ['rename neither', 'pristine', { lv: 'a', from: 'b', state: 'renamed' }, { refuse: /neither/ }],
+      ['grows', 'pristine', { lv: 'xr1-disk', size: '1G', state: 'resized' }, { cmds: [`lvextend -L ${GiB}b vg1/xr1-disk`] }],
+      ['grows by 50%FREE', 'pristine', { lv: 'xr1-disk', size: '50%FREE', state: 'resized' }, { cmds: [`lvextend -L ${LV + 440 * 4 * MiB}b vg1/xr1-disk`] }],
+      ['same size', 'pristine', { lv: 'xr1-disk', size: '572M', state: 'resized' }, { reason: /already 572 MiB/ }],
+      ['shrink needs force', 'pristine', { lv: 'xr1-disk', size: '400M', state: 'resized' }, { refuse: /refusing to shrink .* without force: true/ }],
+      ['shrinks with force', 'pristine', { lv: 'xr1-disk', size: '400M', state: 'resized', force: true }, { cmds: [`lvreduce -f -L ${400 * MiB}b vg1/xr1-disk`], destructive: true }],
+      ['%ORIGIN is for snapshots only', 'pristine', { lv: 'xr1-disk', size: '20%ORIGIN', state: 'resized' }, { refuse: /%ORIGIN is for state snapshot only/ }],
+      ['the seed: a snapshot of the old LV, 20%ORIGIN', 'renamed', { lv: 'xr1-disk-ferry-snap', origin: 'xr1-disk-old', size: '20%ORIGIN', state: 'snapshot' }, { cmds: ['lvcreate -s -l 20%ORIGIN -n xr1-disk-ferry-snap vg1/xr1-disk-old'] }],
+      ['snapshot with a byte size', 'renamed', { lv: 's2', origin: 'xr1-disk-old', size: '100M', state: 'snapshot' }, { cmds: ['lvcreate -s -L 104857600b -n s2 vg1/xr1-disk-old'] }],
+      ['snapshot exists', 'snapshot', { lv: 'xr1-disk-ferry-snap', origin: 'xr1-disk-old', size: '20%ORIGIN', state: 'snapshot' }, { reason: /vg1\/xr1-disk-ferry-snap exists \(120 MiB\)/ }],
+      ['snapshot of a different origin', 'snapshot', { lv: 'xr1-disk-ferry-snap', origin: 'xr1-disk', size: '1G', state: 'snapshot' }, { refuse: /not a snapshot of xr1-disk/ }],
+      ['snapshot of a missing origin', 'pristine', { lv: 's', origin: 'xr1-disk-old', size: '20%ORIGIN', state: 'snapshot' }, { refuse: /origin vg1\/xr1-disk-old does not exist/ }],
+      ['snapshot without origin', 'pristine', { lv: 's', size: '1G', state: 'snapshot' }, { refuse: /needs origin/ }],
     ];
-    for (const [name, over, want] of cases) {
-      it(name, () => {
+    for (const [name, facts, over, want] of cases) {
+      it(`${name} (${facts})`, () => {
         const p = { ...base, ...over };
+        const { vg, lvs } = state(facts);
         const got = planLvm(p, p.vg === 'vg1' ? vg : null, lvs);
         if ('refuse' in want) {
           assert.ok('refuse' in got, JSON.stringify(got));
@@ -153,6 +167,16 @@ describe('storage planners', () => {
         }
       });
     }
+    it('refuses what lvcreate refuses, seeing the same free space (lvcreate 100g after the seed\'s new LV)', () => {
+      const lvmFree = Number(/insufficient free space \((\d+) extents\)/.exec(fx('lvcreate-toobig.txt'))![1]) * 4 * MiB;
+      const { vg, lvs } = state('renamed');
+      const after = { ...vg, freeBytes: vg.freeBytes - LV, lvCount: 2 };
+      assert.equal(after.freeBytes, lvmFree);
+      const got = planLvm({ ...base, lv: 'toobig', size: '100G' }, after, [...lvs, { ...lvs[0]!, name: 'xr1-disk' }]);
+      assert.ok('refuse' in got, JSON.stringify(got));
+      assert.equal(got.refuse, 'vg1/toobig: 100 GiB does not fit in vg1 (2.9 GiB free)');
+    });
+    const { vg, lvs } = state('pristine');
     it('quotes hostile names as single words', () => {
       const got = planLvm({ ...base, lv: 'x; rm -rf /', size: '1G' }, vg, lvs);
       assert.ok('changed' in got && got.changed);
