@@ -27,7 +27,7 @@ async function main(cmd: string | undefined): Promise<number> {
     case 'migrate': {
       const args = process.argv.slice(3);
       const m = await labMigrate({ copyMethod: args.includes('--dd') ? 'dd' : 'rsync', reset: !args.includes('--no-reset') });
-      const ok = m.convertExit === 0 && m.boot.sawGrub && m.boot.sawLogin;
+      const ok = m.convertExit === 0 && m.boot.exitCode === 0 && m.boot.sawGrub && m.boot.sawLogin;
       process.stdout.write(
         [
           '',
