@@ -608,6 +608,7 @@ export class Engine {
       }
       if ('exitCode' in result && !('rc' in result)) result.rc = result.exitCode;
     } catch (e) {
+      if (check && this.host(h).wouldChange && !(e instanceof UnreachableError)) return dependentChange(e);
       const f = this.failure(e);
       if (f.status === 'unreachable' || !task.failedWhen.length) return f;
       status = 'failed';

@@ -50,6 +50,8 @@ describe('lab: hypervisor host VM with LVM and a Xen PV guest disk @e2e @slow', 
     }
     info = await labUp();
     startedHere = info.bootedNow;
+    // Start from the pristine lab: an earlier session may have left its VM converted.
+    info = await labReset();
   });
 
   after(async function () {

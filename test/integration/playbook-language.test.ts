@@ -348,6 +348,8 @@ describe('playbook language over real sshd @integration', function () {
             { name: 'uses planned value', debug: { msg: 'changed={{ mk.changed }}' }, when: 'mk.changed' },
             { name: 'file inside', copy: { dest: '{{ d }}/f', content: 'x' } },
             { name: 'edit inside', lineinfile: { path: '{{ d }}/f', line: 'y' } },
+            { name: 'read it', command: 'cat {{ d }}/f', register: 'content', changed_when: false, check_mode: false, ignore_errors: true },
+            { name: 'uses a value only a real run has', set: { first: '{{ mk.nosuchkey }}' } },
           ],
         },
       ],
@@ -358,5 +360,7 @@ describe('playbook language over real sshd @integration', function () {
     assert.equal(rep.result('uses planned value', names[0]!)!.status, 'ok');
     assert.equal(rep.result('edit inside', names[0]!)!.status, 'changed');
     assert.match(rep.result('edit inside', names[0]!)!.msg!, /depends on earlier change/);
+    assert.equal(rep.result('uses a value only a real run has', names[0]!)!.status, 'changed');
+    assert.match(rep.result('uses a value only a real run has', names[0]!)!.msg!, /depends on earlier change.*undefined variable/);
   });
 });
