@@ -250,7 +250,7 @@ describe('playbook language over real sshd @integration', function () {
     ]);
     assert.equal(summary.exitCode, 0);
     const del = (await readFile(join(w, 'delegated.log'), 'utf8')).trim().split('\n').sort();
-    assert.deepEqual(del, [`from-${names[0]}-on-x`, `from-${names[1]}-on-x`]);
+    assert.deepEqual(del, [`from-${names[0]}-on-x`, `from-${names[1]}-on-x`].sort());
     assert.deepEqual(await log(w, names[0]!), [names[0]]);
     assert.deepEqual(await log(w, names[1]!), [names[0]], 'run_once shares its result with the other hosts');
   });
