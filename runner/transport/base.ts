@@ -1,12 +1,11 @@
 // What every transport shares: wrapping (env, cwd, sudo), answering sudo's prompt, timeouts,
 // aborts, collecting output, and put/get built on plain shell commands. A transport only
 // has to start `sh -c TEXT` somewhere and hand back its three streams.
-import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { maskSecrets, sh, type Command } from '../command.js';
-import { TaskFailedError } from '../errors.js';
+import { maskSecrets, type Command } from '../command.js';
 import { BecomePasswordError, MarkerScanner, wrapCommand } from './become.js';
+import { getViaShell, putViaShell } from './files.js';
 import type { BecomeOptions, PutOptions, RunningCommand, RunOptions, RunResult, Transport } from './types.js';
 
 /** A started `sh -c TEXT`, as a transport reports it. */
@@ -19,9 +18,6 @@ export interface RawProcess {
   /** Stops the process (polite first, then by force); safe to call more than once. */
   kill(): void;
 }
-
-/** Exit status `get` uses to say "no such file" (cat itself only exits 0 or 1). */
-const GET_MISSING_EXIT = 44;
 
 interface Launched {
   proc: RawProcess;
@@ -203,44 +199,10 @@ export abstract class BaseTransport implements Transport {
   }
 
   async put(path: string, data: string | Buffer, opts: PutOptions = {}): Promise<void> {
-    const slash = path.lastIndexOf('/');
-    const dir = slash < 0 ? '.' : slash === 0 ? '/' : path.slice(0, slash);
-    const base = path.slice(slash + 1);
-    if (base === '' || base === '.' || base === '..') {
-      throw new TaskFailedError(`put: ${JSON.stringify(path)} does not name a file`, { host: this.host });
-    }
-    // same directory as the target, so the final mv is a rename on one filesystem (atomic)
-    const tmp = `${dir === '/' ? '' : dir}/.${base}.ferry-${randomBytes(6).toString('hex')}`;
-    const mode = opts.mode !== undefined ? opts.mode.toString(8).padStart(4, '0') : undefined;
-    const write =
-      mode !== undefined
-        ? // umask first so the bytes are never readable by others before chmod
-          sh`umask 077 && cat > ${tmp} && chmod ${mode} ${tmp} && mv -f ${tmp} ${path}`
-        : sh`cat > ${tmp} && mv -f ${tmp} ${path}`;
-    const cmd = sh`${write} || { rm -f ${tmp}; exit 1; }`;
-    const r = await this.run(cmd, { stdin: Buffer.from(data), become: opts.become ?? false });
-    if (r.exitCode !== 0) {
-      throw new TaskFailedError(`put ${path} failed on ${this.host}: ${r.stderr.trim() || `exit ${r.exitCode}`}`, {
-        host: this.host,
-        path,
-        exitCode: r.exitCode,
-        stderr: r.stderr,
-      });
-    }
+    await putViaShell(this, path, data, opts);
   }
 
   async get(path: string, opts: { become?: BecomeOptions | false } = {}): Promise<Buffer | null> {
-    const cmd = sh`test -e ${path} || exit ${GET_MISSING_EXIT}; exec cat -- ${path}`;
-    const r = await this.run(cmd, { binary: true, become: opts.become ?? false });
-    if (r.exitCode === GET_MISSING_EXIT) return null;
-    if (r.exitCode !== 0) {
-      throw new TaskFailedError(`get ${path} failed on ${this.host}: ${r.stderr.trim() || `exit ${r.exitCode}`}`, {
-        host: this.host,
-        path,
-        exitCode: r.exitCode,
-        stderr: r.stderr,
-      });
-    }
-    return r.stdoutBuffer ?? Buffer.alloc(0);
+    return getViaShell(this, path, opts);
   }
 }

@@ -2,17 +2,14 @@
 // text is handed to the guest's own /bin/sh, so globs, redirections, cwd and absolute symlinks
 // resolve inside the guest root, never on the host. Become (sudo) stays outside: it is the host
 // that needs root to call chroot.
-import { randomBytes } from 'node:crypto';
 import { asArgument, sh, type Command } from '../command.js';
 import { TaskFailedError } from '../errors.js';
 import { wrapCommand } from './become.js';
+import { getViaShell, putViaShell } from './files.js';
 import type { BecomeOptions, PutOptions, RunningCommand, RunOptions, RunResult, Transport } from './types.js';
 
 /** PATH inside the chroot: the host session's PATH may name directories the guest does not have. */
 export const CHROOT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-/** Exit status `get` uses for "no such file" (the same convention as BaseTransport). */
-const GET_MISSING_EXIT = 44;
 
 /**
  * The host-side command that runs `cmd` in the guest root: env and cwd are applied inside the
@@ -60,39 +57,15 @@ export class ChrootTransport implements Transport {
    * (even an absolute one) then resolves inside the root, never onto the host's files.
    */
   async put(path: string, data: string | Buffer, opts: PutOptions = {}): Promise<void> {
-    const slash = path.lastIndexOf('/');
-    const base = path.slice(slash + 1);
-    if (!path.startsWith('/') || base === '' || base === '.' || base === '..') {
+    if (!path.startsWith('/')) {
       throw new TaskFailedError(`put in chroot: ${JSON.stringify(path)} is not an absolute file path`, { host: this.host });
     }
-    const tmp = `${path.slice(0, slash)}/.${base}.ferry-${randomBytes(6).toString('hex')}`;
-    const mode = opts.mode !== undefined ? opts.mode.toString(8).padStart(4, '0') : '0644';
-    // umask first so the bytes are never readable by others before chmod
-    const write = sh`umask 077 && cat > ${tmp} && chmod ${mode} ${tmp} && mv -f ${tmp} ${path}`;
-    const r = await this.run(sh`${write} || { rm -f ${tmp}; exit 1; }`, { stdin: Buffer.from(data), become: opts.become ?? false });
-    if (r.exitCode !== 0) {
-      throw new TaskFailedError(`put ${path} in chroot ${this.root} failed on ${this.host}: ${r.stderr.trim() || `exit ${r.exitCode}`}`, {
-        host: this.host,
-        path,
-        exitCode: r.exitCode,
-        stderr: r.stderr,
-      });
-    }
+    await putViaShell(this, path, data, opts, { label: `in chroot ${this.root}`, defaultMode: 0o644 });
   }
 
   /** Reads a guest file (symlinks resolved inside the root); null when it does not exist. */
-  async get(path: string, opts: { become?: BecomeOptions | false } = {}): Promise<Buffer | null> {
-    const r = await this.run(sh`test -e ${path} || exit ${GET_MISSING_EXIT}; exec cat -- ${path}`, { binary: true, become: opts.become ?? false });
-    if (r.exitCode === GET_MISSING_EXIT) return null;
-    if (r.exitCode !== 0) {
-      throw new TaskFailedError(`get ${path} in chroot ${this.root} failed on ${this.host}: ${r.stderr.trim() || `exit ${r.exitCode}`}`, {
-        host: this.host,
-        path,
-        exitCode: r.exitCode,
-        stderr: r.stderr,
-      });
-    }
-    return r.stdoutBuffer ?? Buffer.alloc(0);
+  get(path: string, opts: { become?: BecomeOptions | false } = {}): Promise<Buffer | null> {
+    return getViaShell(this, path, opts, `in chroot ${this.root}`);
   }
 
   /** Leaves the wrapped transport open: it belongs to the engine's connection pool, not to the chroot. */
