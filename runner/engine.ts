@@ -157,6 +157,7 @@ export class Engine {
   private startAtFound: boolean;
   private readonly check: boolean;
   private state?: RunState;
+  private hostvarsView?: Obj;
 
   constructor(private readonly o: EngineOptions) {
     this.reporter = o.reporter ?? silentReporter;
@@ -390,7 +391,7 @@ export class Engine {
     if (task.runOnce && runHosts[0]) {
       // run_once: every host of the batch sees the one result.
       const src = this.host(runHosts[0]);
-      if (task.register) for (const h of hosts.slice(1)) this.host(h).registered[task.register] = src.registered[task.register];
+      if (task.register) for (const h of hosts.slice(1)) this.remember(this.host(h), { [task.register]: src.registered[task.register] });
     }
     const failedNow = hosts.filter((h) => this.host(h).failed);
     if (failedNow.length && (inh.anyErrorsFatal || ctx.play.anyErrorsFatal)) {
@@ -407,10 +408,25 @@ export class Engine {
     }
   }
 
+  /** Stores registered / set values of a host (and drops the hostvars view built from them). */
+  private remember(st: HostState, values: Obj): void {
+    Object.assign(st.registered, values);
+    this.hostvarsView = undefined;
+  }
+
+  /** `hostvars`: every host's inventory variables and registered values, rebuilt only after a change. */
+  private hostvars(): Obj {
+    if (!this.hostvarsView) {
+      const view: Obj = {};
+      for (const n of this.o.inventory.hostNames()) view[n] = { ...this.o.inventory.hostVars(n), ...this.hosts.get(n)?.registered };
+      this.hostvarsView = view;
+    }
+    return this.hostvarsView;
+  }
+
   private vars(ctx: PlayRun, h: string, inh: Inherited, task: Obj): Obj {
     const st = this.host(h);
-    const hostvars: Obj = {};
-    for (const n of this.o.inventory.hostNames()) hostvars[n] = { ...this.o.inventory.hostVars(n), ...this.hosts.get(n)?.registered };
+    const hostvars = this.hostvars();
     const facts = st.facts;
     const magic: Obj = {
       inventory_hostname: h,
@@ -449,7 +465,7 @@ export class Engine {
       // Resume: a command that completed is not run again; its registered value is restored.
       // Every other module is re-planned: it reports no change, or restores what an always: undid.
       const saved = this.state.registered(h, task.id);
-      if (task.register && saved !== undefined) st.registered[task.register] = saved;
+      if (task.register && saved !== undefined) this.remember(st, { [task.register]: saved });
       this.result(ctx, h, name, task.module, { status: 'skipped', result: {}, msg: 'completed in the run being resumed' }, t0);
       this.state.markCompleted(h, task.id, task.register && saved !== undefined ? saved : undefined);
       return;
@@ -471,9 +487,9 @@ export class Engine {
       outcome.msg = 'the output has been hidden (no_log: true)';
       delete outcome.diff;
     }
-    if (task.register) st.registered[task.register] = outcome.result;
+    if (task.register) this.remember(st, { [task.register]: outcome.result });
     const setVars = outcome.result[SET_VARS_KEY];
-    if (setVars && typeof setVars === 'object' && outcome.status !== 'failed') Object.assign(st.registered, setVars);
+    if (setVars && typeof setVars === 'object' && outcome.status !== 'failed') this.remember(st, setVars as Obj);
     if (outcome.status === 'changed') for (const n of task.notify) st.notified.add(n);
     this.result(ctx, h, name, task.module, outcome, t0, inh.delegateTo ? this.delegateName(ctx, h, inh) : undefined);
     if (outcome.status === 'changed' && this.check) st.wouldChange = true;
