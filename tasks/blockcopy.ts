@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { joinCommands, sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Step, type TaskContext } from '../runner/module.js';
-import { createTaskContext, describeFailure } from '../runner/task-context.js';
+import { describeFailure } from '../runner/task-context.js';
+import { hostContext } from './lib/peer.js';
 import { ddCopiedBytes, parseDdProgress, withEta } from './storage/dd-progress.js';
 import { deviceSize, hasCommand, pathKind } from './storage/facts.js';
 import { recordSplitter } from './storage/records.js';
@@ -80,12 +81,6 @@ async function rangeSha256(ctx: TaskContext, path: string, size: number): Promis
   const h = r.stdout.trim().split(/\s+/)[0] ?? '';
   if (!/^[0-9a-f]{64}$/.test(h)) throw new TaskFailedError(`sha256sum of ${path}: unexpected output '${r.stdout.trim()}'`);
   return h;
-}
-
-async function hostContext(ctx: TaskContext, name: string | undefined): Promise<TaskContext> {
-  if (name === undefined || name === ctx.host) return ctx;
-  const peer = await ctx.peer(name);
-  return createTaskContext({ host: peer.name, transport: peer.transport, become: peer.become, vars: peer.vars, check: ctx.check, onProgress: (p) => ctx.progress(p) });
 }
 
 /** The 1 MiB block numbers of the compressibility sample: SAMPLE_CHUNKS spread evenly over the first `size` bytes. */

@@ -1,10 +1,13 @@
-// The `rsync` module: a file-level copy on one host; the plan is rsync's own dry run.
+// The `rsync` module: a file-level copy on one host or between two hosts through the controller;
+// the plan is rsync's own dry run.
 import { z } from 'zod';
 import { sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type TaskContext } from '../runner/module.js';
 import { describeFailure } from '../runner/task-context.js';
+import { hostContext } from './lib/peer.js';
 import { recordSplitter } from './storage/records.js';
+import { relayRsync, type RelayResult } from './storage/rsync-relay.js';
 import { isRealChange, parseItemizeChanges, parseProgress2 } from './storage/rsync-itemize.js';
 
 /** What the rootfs preset leaves out of a copy of a running system's root (the seed's list). */
@@ -21,8 +24,8 @@ const params = z
       .default(['-aAXH', '--numeric-ids'])
       .describe('The copy flags; the default keeps owners by number, ACLs, xattrs and hard links (-aAXH --numeric-ids).'),
     preset: z.enum(['rootfs']).optional().describe(`rootfs: exclude ${ROOTFS_EXCLUDES.join(' ')} (copying a live root filesystem).`),
-    src_host: z.string().optional().describe('Not supported yet: copies between two hosts use blockcopy (see doc).'),
-    dest_host: z.string().optional().describe('Not supported yet: copies between two hosts use blockcopy (see doc).'),
+    src_host: z.string().optional().describe('Inventory host holding src (default: the task\'s host).'),
+    dest_host: z.string().optional().describe('Inventory host holding dest (default: the task\'s host).'),
   })
   .strict();
 
@@ -36,10 +39,48 @@ function rsyncArgs(p: Params): (string | string[])[] {
   return [p.archive, excludes, p.delete ? ['--delete'] : []];
 }
 
-function rsyncCommand(p: Params, mode: '--dry-run' | '--info=progress2'): Command {
-  // --itemize-changes in both runs: the dry run is the plan, the real run's list is the result.
-  const extra = mode === '--dry-run' ? ['--dry-run', '--itemize-changes'] : ['--info=progress2', '--no-inc-recursive'];
-  return sh`rsync ${rsyncArgs(p).flat()} ${extra} ${p.src} ${p.dest}`;
+type Mode = '--dry-run' | '--info=progress2';
+
+function modeFlags(mode: Mode): string[] {
+  // The dry run itemizes: it is the plan. The real run reports whole-transfer progress.
+  return mode === '--dry-run' ? ['--dry-run', '--itemize-changes'] : ['--info=progress2', '--no-inc-recursive'];
+}
+
+function rsyncCommand(p: Params, mode: Mode): Command {
+  return sh`rsync ${rsyncArgs(p).flat()} ${modeFlags(mode)} ${p.src} ${p.dest}`;
+}
+
+/** Where the copy runs: one host, or the client on dest's host pulling from a server on src's host. */
+interface Ends {
+  src: TaskContext;
+  dest: TaskContext;
+}
+
+/** Runs rsync in `mode` on one host or relayed between two; returns its exit code and what it printed. */
+async function runRsync(
+  ends: Ends,
+  c: TaskContext,
+  p: Params,
+  mode: Mode,
+  onOutput?: (chunk: Buffer) => void,
+): Promise<{ exitCode: number | null; output: string; failure: () => string }> {
+  if (ends.src === ends.dest) {
+    const r = await (ends.src === c || ends.src.host === c.host ? c : ends.src).run(rsyncCommand(p, mode), onOutput ? { onStdout: onOutput } : {});
+    return { exitCode: r.exitCode, output: r.stdout, failure: () => describeFailure(r) };
+  }
+  const rsh = p.archive.find((f) => /^(-e|--rsh\b)/.test(f));
+  if (rsh) throw new TaskFailedError(`archive flag '${rsh}': between two hosts ferry is rsync's remote shell; leave -e/--rsh out`);
+  const r: RelayResult = await relayRsync(ends.dest, ends.src, [...rsyncArgs(p), modeFlags(mode)], p.src, p.dest, onOutput);
+  return { exitCode: r.exitCode, output: r.output, failure: () => describeRelayFailure(ends, r) };
+}
+
+function describeRelayFailure(ends: Ends, r: RelayResult): string {
+  const tail = (s: string): string => s.split(/[\r\n]+/).filter((l) => l.trim()).slice(-8).join('\n');
+  const parts = [`rsync on ${ends.dest.host} pulling from ${ends.src.host} exited ${r.exitCode ?? 'on a signal'}`];
+  if (r.relayError) parts.push(`relay: ${r.relayError}`);
+  if (r.output.trim()) parts.push(`${ends.dest.host}: ${tail(r.output)}`);
+  if (r.serverStderr.trim()) parts.push(`${ends.src.host} (rsync --server, exit ${r.serverExit ?? '?'}): ${tail(r.serverStderr)}`);
+  return parts.join('\n');
 }
 
 // 24: "some files vanished before they could be transferred" — normal when copying a live root.
@@ -50,41 +91,55 @@ export const rsyncModule = defineModule({
   name: 'rsync',
   params,
   doc: {
-    summary: 'Copy a directory tree with rsync on one host (-aAXH --numeric-ids by default); no change when a dry run itemizes nothing.',
+    summary:
+      'Copy a directory tree with rsync (-aAXH --numeric-ids by default), on one host or between two through the controller; no change when a dry run itemizes nothing.',
     description:
       'plan runs `rsync --dry-run --itemize-changes` with the same flags, so check mode shows exactly what the copy will do. ' +
       'The real run reports progress from --info=progress2. Exit 24 (files vanished while copying) counts as success. ' +
-      'Between two hosts without SSH trust between them rsync is not supported yet (src_host/dest_host are refused with ' +
-      'an error): copy the filesystem with blockcopy (streamed through the controller) instead.',
+      'Between two hosts (src_host and dest_host name different inventory hosts) the rsync client runs on dest_host and ' +
+      'pulls from an `rsync --server --sender` that the controller starts on src_host over its own connection, relaying ' +
+      'the protocol between the two SSH channels: the hosts need no SSH trust, keys or agent of each other, nothing is ' +
+      'written on src_host, and both ends run with the task\'s become. Both hosts need rsync.',
     checkMode: 'full',
     result: { changes: 'The number of itemized changes.', itemized: 'The first 200 itemized lines of the dry run.', vanished: 'True when rsync exited 24.' },
-    example: ['- rsync:', '    src: /mnt/old/', '    dest: /mnt/new/', '    preset: rootfs', '    delete: true'].join('\n'),
+    example: [
+      '- rsync:',
+      '    src: /mnt/old/',
+      '    dest: /mnt/new/',
+      '    preset: rootfs',
+      '    delete: true',
+      '',
+      '# from another inventory host (run on the destination host):',
+      '- rsync:',
+      '    src: /srv/www/',
+      '    src_host: web1',
+      '    dest: /srv/www/',
+      '    delete: true',
+    ].join('\n'),
   },
   async plan(ctx, p: Params) {
-    for (const [k, h] of [['src_host', p.src_host], ['dest_host', p.dest_host]] as const) {
-      if (h !== undefined && h !== ctx.host) {
-        throw new TaskFailedError(`${k}: rsync between hosts is not supported yet; run it on one host or use blockcopy (which streams through the controller)`);
-      }
-    }
-    const dry = await ctx.run(rsyncCommand(p, '--dry-run'));
-    if (!OK_EXITS.has(dry.exitCode ?? -1)) throw new TaskFailedError(describeFailure(dry));
-    const items = parseItemizeChanges(dry.stdout).filter(isRealChange);
-    if (!items.length) return { changed: false, reason: `rsync --dry-run finds nothing to copy from ${p.src} to ${p.dest}`, data: { changes: 0 } };
-    const lines = dry.stdout.split('\n').filter(Boolean);
+    const ends: Ends = { src: await hostContext(ctx, p.src_host), dest: await hostContext(ctx, p.dest_host) };
+    const between = ends.src.host !== ends.dest.host;
+    if (!between) ends.dest = ends.src;
+    const dry = await runRsync(ends, ctx, p, '--dry-run');
+    if (!OK_EXITS.has(dry.exitCode ?? -1)) throw new TaskFailedError(dry.failure());
+    const items = parseItemizeChanges(dry.output).filter(isRealChange);
+    const where = between ? `${ends.src.host}:${p.src} to ${ends.dest.host}:${p.dest}` : `${p.src} to ${p.dest}`;
+    if (!items.length) return { changed: false, reason: `rsync --dry-run finds nothing to copy from ${where}`, data: { changes: 0 } };
+    const lines = dry.output.split('\n').filter((l) => parseItemizeChanges(l).length > 0);
     return {
       changed: true,
       diff: [{ path: p.dest, before: '', after: lines.slice(0, 200).join('\n') + (lines.length > 200 ? `\n... ${lines.length - 200} more\n` : '\n') }],
       steps: [
         {
-          title: `rsync ${p.src} → ${p.dest} (${items.length} change${items.length > 1 ? 's' : ''})`,
+          title: `rsync ${where}${between ? ' through the controller' : ''} (${items.length} change${items.length > 1 ? 's' : ''})`,
           async run(c: TaskContext) {
-            const cmd = rsyncCommand(p, '--info=progress2');
             const onRecord = recordSplitter((line) => {
               const s = parseProgress2(line);
               if (s) c.progress({ bytes: s.bytes, bytesPerSec: s.bytesPerSec, etaSec: s.etaSec });
             });
-            const r = await c.run(cmd, { onStdout: onRecord });
-            if (!OK_EXITS.has(r.exitCode ?? -1)) throw new TaskFailedError(describeFailure(r));
+            const r = await runRsync(ends, c, p, '--info=progress2', onRecord);
+            if (!OK_EXITS.has(r.exitCode ?? -1)) throw new TaskFailedError(r.failure());
             return { changes: items.length, itemized: lines.slice(0, 200), vanished: r.exitCode === 24 };
           },
         },

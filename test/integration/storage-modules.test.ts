@@ -285,7 +285,7 @@ describe('storage modules @integration @slow', function () {
     });
   });
 
-  describe('rsync (one host)', () => {
+  describe('rsync (one host; between two hosts: rsync-two-hosts.test.ts)', () => {
     it('check mode predicts, the copy happens once, a second run is no change', async () => {
       const src = join(dir, 'rs-src');
       const dest = join(dir, 'rs-dst');
@@ -304,9 +304,6 @@ describe('storage modules @integration @slow', function () {
       const again = await run(rsyncModule, p);
       assert.equal(again.plan.changed, false);
       assert.match((again.plan as { reason: string }).reason, /finds nothing to copy/);
-    });
-    it('refuses another host as source (not supported yet)', async () => {
-      await assert.rejects(run(rsyncModule, { src: '/x/', dest: '/y/', src_host: 'elsewhere' }), /not supported yet/);
     });
   });
 
