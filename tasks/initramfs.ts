@@ -9,7 +9,15 @@ import { editInitramfsConf, editInitramfsModules } from './guest-files/initramfs
 import { editMkinitcpio } from './guest-files/mkinitcpio.js';
 import { withGuestChroot } from './guest/chroot-session.js';
 import { openGuestRoot, readGuestOs, readGuestText } from './guest/facts.js';
-import { initramfsImages, listImageCommand, listingHasModule, rebuildCommand, type InitramfsImage } from './guest/initramfs-images.js';
+import {
+  chooseGenerator,
+  GENERATOR_PROBE,
+  initramfsImages,
+  listImageCommand,
+  listingHasModule,
+  rebuildCommand,
+  type InitramfsImage,
+} from './guest/initramfs-images.js';
 import { chooseKvmKernel, KERNEL_LISTING, parseKernelListing } from './guest/kernels.js';
 import type { GuestOs } from './guest/os-family.js';
 import { pathField } from './lib/schema.js';
@@ -78,33 +86,51 @@ async function checkImages(g: TaskContext, os: GuestOs): Promise<{ images: Initr
   return { images, missing, noImage };
 }
 
+/** The guest's distribution, with the generator it really has installed (a Debian guest may use dracut). */
+async function readGuestGenerator(g: TaskContext): Promise<{ os: GuestOs; why: string }> {
+  const os = await readGuestOs(g);
+  const { generator, why } = chooseGenerator(os.initramfs, (await g.runOk(GENERATOR_PROBE)).stdout);
+  return { os: { ...os, initramfs: generator }, why };
+}
+
+/** What to look at when a rebuilt image still lacks virtio_blk. */
+function configHint(generator: GuestOs['initramfs']): string {
+  if (generator === 'dracut') {
+    return 'look for no_kernel, hostonly, drivers= or omit_drivers settings in /etc/dracut.conf, /etc/dracut.conf.d/*.conf and /usr/lib/dracut/dracut.conf.d/*.conf';
+  }
+  if (generator === 'initramfs-tools') return 'look at MODULES= in /etc/initramfs-tools/initramfs.conf and conf.d/*, and at hooks that remove modules';
+  return 'look at MODULES and HOOKS (autodetect, modconf) in /etc/mkinitcpio.conf and /etc/mkinitcpio.conf.d';
+}
+
 export const initramfsModule = defineModule({
   name: 'initramfs',
   params,
   doc: {
     summary: "Put the virtio drivers into the guest's initramfs (initramfs-tools, dracut or mkinitcpio) and verify every image",
     description:
-      'Debian/Ubuntu: /etc/initramfs-tools/modules loses the Xen frontends and gains virtio_blk virtio_pci virtio_net ' +
-      'virtio_scsi, MODULES=dep becomes most (initramfs.conf and conf.d), then update-initramfs -u -k all. RHEL family: ' +
+      'The generator is the one installed in the guest: the family\'s usual one, else whichever of update-initramfs, ' +
+      'dracut and mkinitcpio is there (a Debian guest may run dracut; its images keep the name initrd.img-VERSION). ' +
+      'initramfs-tools (Debian/Ubuntu): /etc/initramfs-tools/modules loses the Xen frontends and gains virtio_blk virtio_pci virtio_net ' +
+      'virtio_scsi, MODULES=dep becomes most (initramfs.conf and conf.d), then update-initramfs -u -k all. dracut (RHEL family): ' +
       `a dracut drop-in /etc/dracut.conf.d/${DRACUT_DROP_IN_NAME} (add virtio, omit Xen), Xen drivers removed from other ` +
-      'dracut conf files, then dracut -f --regenerate-all. Arch: MODULES in /etc/mkinitcpio.conf, then mkinitcpio -P. ' +
+      'dracut conf files, then dracut -f --regenerate-all. mkinitcpio (Arch): MODULES in /etc/mkinitcpio.conf, then mkinitcpio -P. ' +
       'The rebuild runs in a chroot session (see the chroot module). Afterwards every image is listed (lsinitramfs, ' +
       'lsinitrd, lsinitcpio) and the task fails if one lacks virtio_blk (unless its kernel has it built in). No change ' +
       'when the files are already right and every image already holds virtio_blk.',
     checkMode: 'full',
-    result: { images: 'the images checked', edited: 'the config files written' },
+    result: { images: 'the images checked', edited: 'the config files written', generator: 'initramfs-tools, dracut or mkinitcpio' },
     example: ['- initramfs:', '    root: /mnt/xr1'].join('\n'),
   },
   async plan(ctx, p) {
     const g = await openGuestRoot(ctx, p.root);
-    const os = await readGuestOs(g);
+    const { os, why: generatorWhy } = await readGuestGenerator(g);
     const edits = await planConfigEdits(g, os);
     const { images, missing, noImage } = await checkImages(g, os);
     if (!edits.length && !missing.length) {
       return {
         changed: false,
         reason: `${os.initramfs} config already asks for virtio and every image holds virtio_blk (${images.map((i) => i.path).join(', ') || 'no images'})`,
-        data: { images: images.map((i) => i.path) },
+        data: { images: images.map((i) => i.path), generator: os.initramfs },
       };
     }
     const diff: Diff[] = edits.map((e) => ({ path: `${p.root}${e.path}`, before: e.before, after: e.after }));
@@ -112,10 +138,10 @@ export const initramfsModule = defineModule({
     return {
       changed: true,
       diff,
-      data: { notes: edits.flatMap((e) => e.notes.map((n) => `${e.path}: ${n}`)) },
+      data: { notes: edits.flatMap((e) => e.notes.map((n) => `${e.path}: ${n}`)), generator: os.initramfs },
       steps: [
         {
-          title: `rebuild the initramfs of ${p.root} (${why.join('; ')})`,
+          title: `rebuild the initramfs of ${p.root} with ${os.initramfs} (${generatorWhy}; ${why.join('; ')})`,
           run: async (c) => {
             await withGuestChroot(c, p.root, { mounts: true, policyRcD: true, resolvConf: 'keep' }, async (cg) => {
               for (const e of edits) await cg.transport.put(e.path, e.after, { mode: 0o644, become: c.become });
@@ -124,9 +150,13 @@ export const initramfsModule = defineModule({
               await cg.runOk(rebuildCommand(os.initramfs), { timeoutMs: 20 * 60_000 });
             });
             const after = await checkImages(await openGuestRoot(c, p.root), os);
-            if (after.missing.length) throw new TaskFailedError(`after the rebuild these images still lack virtio_blk: ${after.missing.join(', ')}`);
+            if (after.missing.length) {
+              throw new TaskFailedError(
+                `after the ${os.initramfs} rebuild these images still lack virtio_blk: ${after.missing.join(', ')}; ${configHint(os.initramfs)}`,
+              );
+            }
             if (!after.images.length) throw new TaskFailedError(`the rebuild left no initramfs image in ${p.root}/boot`);
-            return { images: after.images.map((i) => i.path), edited: edits.map((e) => e.path) };
+            return { images: after.images.map((i) => i.path), edited: edits.map((e) => e.path), generator: os.initramfs };
           },
         },
       ],

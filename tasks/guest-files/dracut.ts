@@ -1,7 +1,7 @@
 // dracut (Fedora, RHEL, SUSE, Gentoo, ...): rather than edit /etc/dracut.conf, the conversion
 // writes a drop-in to /etc/dracut.conf.d/, which dracut reads after dracut.conf. It only has to
 // fix lines that name Xen drivers for inclusion, because a `drivers=` list is exclusive.
-import { isXenModule, VIRTIO_MODULES, XEN_MODULES } from './drivers.js';
+import { isXenModule, normalizeModule, VIRTIO_MODULES, XEN_MODULES } from './drivers.js';
 import { parseShellValue } from './shell-value.js';
 import { editResult, joinLines, splitLines, type EditResult } from './text-lines.js';
 
@@ -14,7 +14,10 @@ export function dracutDropIn(opts: { omitXen?: boolean } = {}): string {
     '# Written by ferry: this guest now runs under KVM (virtio), no longer under Xen.',
     `add_drivers+=" ${VIRTIO_MODULES.join(' ')} "`,
   ];
-  if (opts.omitXen ?? true) lines.push(`omit_drivers+=" ${XEN_MODULES.join(' ')} "`);
+  // Underscores: dracut 059 (Debian 12's 059-4, tried here) turns only the FIRST "-" of the whole
+  // omit_drivers value into "_" (omit_drivers=${omit_drivers/-/_}) and matches each name against
+  // kmod's underscore names, so " xen-scsifront xen-blkfront " left xen-blkfront.ko in the image.
+  if (opts.omitXen ?? true) lines.push(`omit_drivers+=" ${XEN_MODULES.map(normalizeModule).join(' ')} "`);
   return lines.join('\n') + '\n';
 }
 

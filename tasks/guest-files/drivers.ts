@@ -5,6 +5,7 @@
 export const XEN_MODULES = [
   'xen-blkfront',
   'xen-netfront',
+  'xen-scsifront',
   'xenfs',
   'xen-pcifront',
   'xen-kbdfront',

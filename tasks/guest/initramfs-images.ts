@@ -1,7 +1,42 @@
 // The initramfs images of a guest and whether they hold virtio_blk: which /boot files are images
 // for each generator, the tool that lists an image's contents, and the test on its listing.
-import { sh, type Command } from '../../runner/command.js';
+import { raw, sh, type Command } from '../../runner/command.js';
 import type { GuestOs } from './os-family.js';
+
+type Generator = GuestOs['initramfs'];
+
+/**
+ * The program whose presence in the guest says a generator is installed. Not mkinitramfs: on Debian
+ * it is in initramfs-tools-core, which stays when dracut replaces initramfs-tools; update-initramfs goes.
+ */
+const GENERATOR_TOOLS: Record<Generator, string> = { 'initramfs-tools': 'update-initramfs', dracut: 'dracut', mkinitcpio: 'mkinitcpio' };
+
+/** The guest command that prints the generator tools installed in the guest, one a line. */
+export const GENERATOR_PROBE: Command = sh`${raw(
+  [
+    `for t in ${Object.values(GENERATOR_TOOLS).join(' ')}; do`,
+    '  for d in /usr/sbin /usr/bin /sbin /bin; do',
+    '    if [ -x "$d/$t" ]; then echo "$t"; break; fi',
+    '  done',
+    'done',
+    'true',
+  ].join('\n'),
+)}`;
+
+/**
+ * The generator a guest really uses: the family's usual one when it is installed, else the one that
+ * is (a Debian guest may run dracut instead of initramfs-tools: they conflict, only one is there);
+ * the family's when the probe found none, so the rebuild names the missing tool.
+ */
+export function chooseGenerator(familyDefault: Generator, probeOutput: string): { generator: Generator; why: string } {
+  const found = new Set(probeOutput.split('\n').map((l) => l.trim()).filter(Boolean));
+  const installed = (Object.keys(GENERATOR_TOOLS) as Generator[]).filter((g) => found.has(GENERATOR_TOOLS[g]));
+  if (installed.includes(familyDefault)) return { generator: familyDefault, why: `${GENERATOR_TOOLS[familyDefault]} is installed` };
+  if (installed.length) {
+    return { generator: installed[0]!, why: `${GENERATOR_TOOLS[installed[0]!]} is installed, not the family's usual ${GENERATOR_TOOLS[familyDefault]}` };
+  }
+  return { generator: familyDefault, why: `none of ${Object.values(GENERATOR_TOOLS).join(', ')} is installed; the family's usual one is assumed` };
+}
 
 /** One initramfs image in the guest's /boot, with the kernel version its name says it is for. */
 export interface InitramfsImage {
@@ -14,14 +49,16 @@ export interface InitramfsImage {
 export function initramfsImages(generator: GuestOs['initramfs'], bootNames: string[]): InitramfsImage[] {
   const out: InitramfsImage[] = [];
   for (const name of bootNames.map((n) => n.trim()).filter(Boolean)) {
+    const debianName = /^initrd\.img-(.+)$/.exec(name);
     const m =
       generator === 'initramfs-tools'
-        ? /^initrd\.img-(.+)$/.exec(name)
-        : // kdump images are built for the crash kernel with a minimal driver set on purpose
-          /^initramfs-(.+?)(?<!kdump)\.img$/.exec(name);
+        ? debianName
+        : // kdump images are built for the crash kernel with a minimal driver set on purpose;
+          // Debian's and Ubuntu's dracut keeps the initramfs-tools name, initrd.img-VERSION
+          (/^initramfs-(.+?)(?<!kdump)\.img$/.exec(name) ?? (generator === 'dracut' ? debianName : null));
     if (!m) continue;
     // update-initramfs keeps backups (initrd.img-V.bak, .old-dkms) that nothing boots
-    if (generator === 'initramfs-tools' && /\.(bak|old-dkms|dpkg-bak)$/.test(m[1]!)) continue;
+    if (m === debianName && /\.(bak|old-dkms|dpkg-bak)$/.test(m[1]!)) continue;
     out.push({ path: `/boot/${name}`, version: m[1]! });
   }
   return out;

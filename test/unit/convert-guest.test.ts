@@ -19,7 +19,7 @@ import {
   grubPartModule,
   hasGrubBootCode,
 } from '../../tasks/guest/grub.js';
-import { initramfsImages, listingHasModule } from '../../tasks/guest/initramfs-images.js';
+import { chooseGenerator, initramfsImages, listingHasModule } from '../../tasks/guest/initramfs-images.js';
 import { chooseKvmKernel, isXenOnlyKernel, parseKernelListing } from '../../tasks/guest/kernels.js';
 import { detectGuestOs, parseOsRelease } from '../../tasks/guest/os-family.js';
 import { offlineInstallCommand, onlineInstallCommands } from '../../tasks/guest/packages.js';
@@ -133,6 +133,25 @@ describe('convert: initramfs images', () => {
       initramfsImages('mkinitcpio', ['initramfs-linux.img', 'initramfs-linux-fallback.img', 'vmlinuz-linux']).map((i) => i.version),
       ['linux', 'linux-fallback'],
     );
+  });
+  it("Debian's dracut keeps the initramfs-tools name: those are dracut images too (backups are not)", () => {
+    const boot = ['config-6.1.0-50-amd64', 'initrd.img-6.1.0-50-amd64', 'initrd.img-6.1.0-9-amd64.bak', 'vmlinuz-6.1.0-50-amd64'];
+    assert.deepEqual(initramfsImages('dracut', boot), [{ path: '/boot/initrd.img-6.1.0-50-amd64', version: '6.1.0-50-amd64' }]);
+    assert.deepEqual(initramfsImages('mkinitcpio', boot), []);
+  });
+  it('the generator is the installed one: the family default first, else the one found', () => {
+    const cases: [Parameters<typeof chooseGenerator>[0], string, string, RegExp][] = [
+      ['initramfs-tools', 'update-initramfs\n', 'initramfs-tools', /^update-initramfs is installed$/],
+      // Debian 12 with dracut: dracut-core conflicts with initramfs-tools, so only dracut is there
+      ['initramfs-tools', 'dracut\n', 'dracut', /^dracut is installed, not the family's usual update-initramfs$/],
+      ['mkinitcpio', 'dracut\nmkinitcpio\n', 'mkinitcpio', /^mkinitcpio is installed$/],
+      ['dracut', '', 'dracut', /^none of update-initramfs, dracut, mkinitcpio is installed/],
+    ];
+    for (const [family, probe, generator, why] of cases) {
+      const r = chooseGenerator(family, probe);
+      assert.equal(r.generator, generator, `${family} + ${JSON.stringify(probe)}`);
+      assert.match(r.why, why);
+    }
   });
   it('finds virtio_blk in a real lsinitramfs listing, and not once its lines are gone', () => {
     const listing = text('lsinitramfs-bookworm-cloud.txt');

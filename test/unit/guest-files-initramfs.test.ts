@@ -78,7 +78,7 @@ describe('guest-files: dracut', () => {
       dracutDropIn(),
       '# Written by ferry: this guest now runs under KVM (virtio), no longer under Xen.\n' +
         'add_drivers+=" virtio_blk virtio_pci virtio_net virtio_scsi "\n' +
-        'omit_drivers+=" xen-blkfront xen-netfront xenfs xen-pcifront xen-kbdfront xen-fbfront "\n',
+        'omit_drivers+=" xen_blkfront xen_netfront xen_scsifront xenfs xen_pcifront xen_kbdfront xen_fbfront "\n',
     );
     assert.ok(!dracutDropIn({ omitXen: false }).includes('omit_drivers'));
   });

@@ -1,0 +1,396 @@
+// The guest conversion modules on the paths the lab's guest alone does not take, for real: on a
+// sparse copy of the lab's Debian 12 guest, loop-mounted here and driven through a real sshd,
+//  1. `kernel` without packages_dir installs linux-image-amd64 with apt-get from the guest's mirror
+//     (the guest's own kernels removed first);
+//  2. the guest switched to Debian's dracut with a Xen-era dracut.conf.d: `initramfs` must find
+//     dracut, drop Xen, add virtio, rebuild with dracut and prove virtio_blk is in the image;
+//  3. that kernel and dracut image boot under qemu (TCG) from a virtio disk to a login prompt;
+//  4. and the proof can fail: a missing image is found, a rebuild that still leaves virtio_blk
+//     out fails the task, and the plan finds that image lacking it.
+// Network: apt-get update (about 15 MB) on each run; the .debs apt fetched are kept under
+// ~/.cache/ferry/apt-archives and put back into the copy's apt cache next time, where apt checks
+// them against the mirror's index instead of downloading them again (70 MB of kernel).
+import { strict as assert } from 'node:assert';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureBuilt } from '../../lab/index.js';
+import { withLabLock } from '../../lab/lock.js';
+import { cacheRoot } from '../../lab/paths.js';
+import { sleep } from '../../lab/vm.js';
+import { TaskFailedError } from '../../runner/errors.js';
+import { runSteps, type Plan, type TaskModule } from '../../runner/module.js';
+import { createTaskContext } from '../../runner/task-context.js';
+import { SshTransport } from '../../runner/transport/ssh.js';
+import { chrootExecModule } from '../../tasks/chroot-exec.js';
+import { initramfsModule } from '../../tasks/initramfs.js';
+import { kernelModule } from '../../tasks/kernel.js';
+import { startSshd, type SshdHost } from '../harness/sshd.js';
+
+const REQUIRED_TOOLS = ['qemu-system-x86_64', 'qemu-img', 'debootstrap', 'mkfs.ext4', 'ssh-keygen', 'losetup', 'resize2fs'];
+/** Where the .debs apt fetched for this test are kept between runs. */
+const DEB_CACHE = join(homedir(), '.cache', 'ferry', 'apt-archives', 'guest-families');
+/** The Xen-era dracut config the conversion finds in the guest. */
+const XEN_DRACUT_CONF = '# Xen PV guest: the block and network frontends early\nadd_drivers+=" xen-blkfront xen-netfront "\n';
+
+const escapeRegExp = (x: string): string => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const sh = (script: string, ...args: string[]): string => execFileSync('sh', ['-c', script, 'sh', ...args], { maxBuffer: 64 << 20 }).toString().trim();
+
+describe('guest families: online kernel install and a dracut guest, for real @e2e @slow', function () {
+  this.timeout(20 * 60_000);
+  let host: SshdHost | undefined;
+  let transport: SshTransport;
+  let dir = '';
+  let image = '';
+  let loop = '';
+  let root = '';
+  let kernel = '';
+  const timings: { step: string; seconds: number }[] = [];
+
+  async function timed<T>(step: string, fn: () => Promise<T> | T): Promise<T> {
+    const t0 = Date.now();
+    try {
+      return await fn();
+    } finally {
+      timings.push({ step, seconds: (Date.now() - t0) / 1000 });
+    }
+  }
+
+  /** Validates, plans (check mode: plan only) and applies one module over the sshd. */
+  async function run<P>(mod: TaskModule<P>, input: Record<string, unknown>, label: string, opts: { check?: boolean } = {}): Promise<{ plan: Plan; data: Record<string, unknown> }> {
+    return timed(label, async () => {
+      const params = mod.params.parse(input);
+      const ctx = createTaskContext({ host: transport.host, transport, check: opts.check ?? false });
+      const plan = await mod.plan(ctx, params);
+      if (!plan.changed || opts.check) return { plan, data: plan.data ?? {} };
+      const data = mod.apply ? await mod.apply(ctx, params, plan) : await runSteps(ctx, plan.steps);
+      return { plan, data };
+    });
+  }
+
+  const inGuest = (script: string, ...args: string[]): string => sh('r="$1"; shift; chroot "$r" /bin/sh -c "$@"', root, script, 'sh', ...args);
+  const bindsUnder = (): string[] =>
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[4] ?? '')
+      .filter((m) => m.startsWith(`${root}/`));
+  const packageState = (pkg: string): string => inGuest('dpkg-query -W -f "\\${db:Status-Abbrev}" "$1" 2>/dev/null || echo none', pkg).trim();
+  const lsinitrd = (img: string): string => inGuest('lsinitrd "$1"', img);
+  const modulesIn = (listing: string): string[] => [...listing.matchAll(/\/([^/\s]+)\.ko(?:\.\w+)?\s*$/gm)].map((m) => m[1]!);
+  /** What a chroot session must leave behind: no binds, no policy-rc.d, no file moved aside. */
+  const assertSessionUndone = (): void => {
+    assert.deepEqual(bindsUnder(), []);
+    assert.ok(!existsSync(join(root, 'usr/sbin/policy-rc.d')), 'policy-rc.d removed');
+    assert.ok(!readdirSync(join(root, 'etc')).some((f) => f.endsWith('.ferry-saved')), 'nothing left moved aside in /etc');
+  };
+
+  /** Puts the .debs of earlier runs into the copy's apt cache (apt verifies each against the mirror's index). */
+  function seedDebs(): void {
+    if (!existsSync(DEB_CACHE)) return;
+    const archives = join(root, 'var/cache/apt/archives');
+    for (const f of readdirSync(DEB_CACHE).filter((x) => x.endsWith('.deb'))) {
+      if (!existsSync(join(archives, f))) copyFileSync(join(DEB_CACHE, f), join(archives, f));
+    }
+  }
+
+  /** Keeps the .debs of the packages installed now for the next run; `prune` drops the cached ones not installed (stale versions). */
+  function keepDebs(prune: boolean): void {
+    mkdirSync(DEB_CACHE, { recursive: true });
+    // apt names its files PACKAGE_VERSION_ARCH.deb with the epoch's ':' as %3a
+    const installed = new Set(inGuest('dpkg-query -W -f "\\${Package}_\\${Version}\\n"').split('\n').map((l) => l.replace(/:/g, '%3a')));
+    const key = (f: string): string => f.split('_').slice(0, 2).join('_');
+    const archives = join(root, 'var/cache/apt/archives');
+    for (const f of readdirSync(archives).filter((x) => x.endsWith('.deb') && installed.has(key(x)))) {
+      if (!existsSync(join(DEB_CACHE, f))) copyFileSync(join(archives, f), join(DEB_CACHE, f));
+    }
+    if (prune) for (const f of readdirSync(DEB_CACHE)) if (!installed.has(key(f))) rmSync(join(DEB_CACHE, f));
+  }
+
+  function mountCopy(): void {
+    loop = sh('losetup -f --show "$1"', image);
+    sh('mount "$1" "$2"', loop, root);
+  }
+
+  function unmountCopy(): void {
+    if (!loop) return;
+    sh('for m in $(grep -o " $1/[^ ]*" /proc/self/mountinfo | sort -r); do umount "$m"; done; if mountpoint -q "$1"; then umount "$1"; fi', root);
+    sh('losetup -d "$1"', loop);
+    loop = '';
+  }
+
+  before(async function () {
+    const missing = REQUIRED_TOOLS.filter((t) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', t]).status !== 0);
+    if (missing.length) {
+      console.warn(`\n  !!! SKIPPING the guest families e2e suite: missing ${missing.join(', ')} (apt-get install qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-client)\n`);
+      this.skip();
+    }
+    if (process.env.FERRY_SKIP_E2E) {
+      console.warn('\n  !!! SKIPPING the guest families e2e suite: FERRY_SKIP_E2E is set (unset it to install a kernel and dracut into a copy of the lab guest)\n');
+      this.skip();
+    }
+    if (process.getuid?.() !== 0) {
+      console.warn('\n  !!! SKIPPING the guest families e2e suite: it needs root (loop devices, mount, chroot)\n');
+      this.skip();
+    }
+    const lab = await timed('lab guest image (ensureBuilt)', () => withLabLock(cacheRoot(), ensureBuilt));
+    dir = mkdtempSync(join(tmpdir(), 'ferry-families-'));
+    image = join(dir, 'guest.img');
+    root = join(dir, 'root');
+    mkdirSync(root);
+    await timed('sparse copy, grown to 2 GiB, mounted', () => {
+      // The generic kernel's modules alone are 400 MB: the copy gets the room a real guest's disk would have.
+      sh('cp --sparse=always "$1" "$2" && truncate -s 2G "$2" && e2fsck -fy "$2" >/dev/null 2>&1; resize2fs "$2" >/dev/null 2>&1', lab.guestImage, image);
+      mountCopy();
+    });
+    host = await startSshd();
+    transport = new SshTransport({
+      host: host.name,
+      hostName: host.host,
+      port: host.port,
+      user: host.users.root,
+      identityFiles: [host.userKeyFile],
+      knownHostsFile: host.knownHostsFile,
+      sshConfigFile: false,
+      agent: false,
+      connectTimeoutMs: 5000,
+    });
+  });
+
+  after(async () => {
+    try {
+      unmountCopy();
+    } catch (e) {
+      console.warn(`    could not unmount the copy: ${(e as Error).message}`);
+    }
+    await transport?.close().catch(() => undefined);
+    await host?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (timings.length) {
+      console.log('\n      step times:');
+      for (const t of timings) console.log(`      ${t.seconds.toFixed(1).padStart(6)} s  ${t.step}`);
+      console.log(`      ${timings.reduce((a, t) => a + t.seconds, 0).toFixed(1).padStart(6)} s  in all`);
+    }
+  });
+
+  describe('kernel: the online install (apt-get in a chroot session)', () => {
+    before(async () => {
+      await timed('remove the guest\'s kernel packages', () => {
+        const kernels = inGuest('dpkg-query -W -f "\\${db:Status-Abbrev} \\${Package}\\n" "linux-image-*" | awk \'$1 == "ii" { print $2 }\'').split('\n').filter(Boolean);
+        assert.ok(kernels.some((k) => /-cloud-amd64$/.test(k)), `the lab guest runs the cloud kernel: ${kernels.join(' ')}`);
+        inGuest('DEBIAN_FRONTEND=noninteractive dpkg --purge "$@" >/dev/null 2>&1', ...kernels);
+      });
+      assert.deepEqual(readdirSync(join(root, 'boot')).filter((f) => f.startsWith('vmlinuz-')), []);
+    });
+
+    it('check mode: would install linux-image-amd64 from the mirror, and changes nothing', async () => {
+      const status = readFileSync(join(root, 'var/lib/dpkg/status'));
+      const boot = readdirSync(join(root, 'boot'));
+      const { plan } = await run(kernelModule, { root }, 'kernel (check mode)', { check: true });
+      assert.equal(plan.changed, true);
+      assert.equal(plan.diff?.[0]?.before, 'no /boot/vmlinuz-* at all\n');
+      assert.equal(plan.diff?.[0]?.after, "a kernel with virtio_blk (linux-image-amd64 from the guest's mirror)\n");
+      assert.match(plan.changed ? plan.steps[0]!.title : '', /^install linux-image-amd64 from the guest's mirror into \S+ \(Debian GNU\/Linux 12 \(bookworm\): no kernel with virtio_blk\)$/);
+      assert.ok(readFileSync(join(root, 'var/lib/dpkg/status')).equals(status), 'dpkg status unchanged');
+      assert.deepEqual(readdirSync(join(root, 'boot')), boot);
+      assertSessionUndone();
+    });
+
+    it('installs linux-image-amd64 from the mirror, judges it good, then reports no change', async () => {
+      const resolv = readFileSync(join(root, 'etc/resolv.conf'));
+      seedDebs();
+      const { plan, data } = await run(kernelModule, { root }, 'kernel: apt-get update + install linux-image-amd64');
+      assert.equal(plan.changed, true);
+      assert.equal(data.msg, "installed linux-image-amd64 from the guest's mirror");
+      kernel = String(data.kernel);
+      assert.match(kernel, /^\d+\.\d+\.\d+-\d+-amd64$/, 'the generic kernel, not the cloud one');
+      // read back independently: the kernel, its config and its module
+      assert.ok(statSync(join(root, 'boot', `vmlinuz-${kernel}`)).size > 1 << 20);
+      assert.match(readFileSync(join(root, 'boot', `config-${kernel}`), 'utf8'), /^CONFIG_VIRTIO_BLK=m$/m);
+      assert.match(sh('find "$1" -name "virtio_blk.ko*"', join(root, 'lib/modules', kernel)), /\/kernel\/drivers\/block\/virtio_blk\.ko/);
+      assert.equal(packageState('linux-image-amd64'), 'ii');
+      // apt-get update really fetched the mirror's index into the guest
+      assert.ok(readdirSync(join(root, 'var/lib/apt/lists')).some((f) => /_dists_bookworm_main_binary-amd64_Packages$/.test(f)), 'no Packages index');
+      assert.ok(readFileSync(join(root, 'etc/resolv.conf')).equals(resolv), "the guest's resolv.conf is back");
+      assertSessionUndone();
+      keepDebs(false);
+
+      const again = await run(kernelModule, { root }, 'kernel (second run)');
+      assert.equal(again.plan.changed, false);
+      assert.equal(again.plan.changed === false && again.plan.reason, `kernel ${kernel} boots under KVM: ${kernel} has CONFIG_VIRTIO_BLK=m and /lib/modules/${kernel}/kernel/drivers/block/virtio_blk.ko`);
+    });
+  });
+
+  describe('initramfs: a Debian guest on dracut, with a Xen-era dracut.conf.d', () => {
+    let img = '';
+    let xenImage = '';
+
+    before(async function () {
+      if (!kernel) this.skip(); // the kernel install failed: nothing to build an image for
+      img = `/boot/initrd.img-${kernel}`;
+      mkdirSync(join(root, 'etc/dracut.conf.d'), { recursive: true });
+      writeFileSync(join(root, 'etc/dracut.conf.d/10-xen.conf'), XEN_DRACUT_CONF);
+      seedDebs();
+      // dracut conflicts with initramfs-tools: apt removes it, and dracut's trigger rebuilds the image
+      const { data } = await run(
+        chrootExecModule,
+        { root, cmd: 'apt-get install -y -q --no-install-recommends dracut', env: { DEBIAN_FRONTEND: 'noninteractive' } },
+        'apt-get install dracut (its trigger builds the Xen-era image)',
+      );
+      assert.match(String(data.stdout), /Removing initramfs-tools/);
+      keepDebs(true);
+      assert.equal(packageState('dracut'), 'ii');
+      assert.notEqual(packageState('initramfs-tools'), 'ii');
+      xenImage = lsinitrd(img);
+      assert.match(xenImage, /^dracut modules:$/m, 'a dracut image');
+      assert.ok(modulesIn(xenImage).includes('xen-netfront'), 'the Xen-era config put xen-netfront in the image');
+      assert.ok(modulesIn(xenImage).includes('xen-scsifront'), 'a generic dracut image holds every SCSI driver');
+    });
+
+    it('finds dracut, drops Xen, adds virtio, rebuilds with dracut and lists virtio_blk in the image; then no change', async () => {
+      const check = await run(initramfsModule, { root }, 'initramfs (check mode)', { check: true });
+      assert.equal(check.plan.changed, true);
+      assert.equal(check.plan.data?.generator, 'dracut');
+      assert.deepEqual(
+        check.plan.diff?.map((d) => [d.path, d.before, d.after]),
+        [
+          [`${root}/etc/dracut.conf.d/10-xen.conf`, XEN_DRACUT_CONF, '# Xen PV guest: the block and network frontends early\nadd_drivers+=" "\n'],
+          [
+            `${root}/etc/dracut.conf.d/90-ferry-kvm.conf`,
+            '',
+            '# Written by ferry: this guest now runs under KVM (virtio), no longer under Xen.\n' +
+              'add_drivers+=" virtio_blk virtio_pci virtio_net virtio_scsi "\n' +
+              'omit_drivers+=" xen_blkfront xen_netfront xen_scsifront xenfs xen_pcifront xen_kbdfront xen_fbfront "\n',
+          ],
+        ],
+      );
+      assert.match(check.plan.changed ? check.plan.steps[0]!.title : '', /with dracut \(dracut is installed, not the family's usual update-initramfs; edit /);
+      assert.equal(readFileSync(join(root, 'etc/dracut.conf.d/10-xen.conf'), 'utf8'), XEN_DRACUT_CONF, 'check mode wrote nothing');
+      assert.ok(!existsSync(join(root, 'etc/dracut.conf.d/90-ferry-kvm.conf')));
+
+      const before = statSync(join(root, img)).mtimeMs;
+      const { data } = await run(initramfsModule, { root }, 'initramfs: dracut -f --regenerate-all + lsinitrd');
+      assert.deepEqual(data, {
+        images: [img],
+        edited: ['/etc/dracut.conf.d/10-xen.conf', '/etc/dracut.conf.d/90-ferry-kvm.conf'],
+        generator: 'dracut',
+      });
+      assert.ok(statSync(join(root, img)).mtimeMs > before, 'the image was rebuilt');
+      const listing = lsinitrd(img);
+      // --regenerate-all runs dracut again for each kernel with --kver; the trigger's build had none
+      assert.doesNotMatch(xenImage, /^Arguments: .*--kver/m);
+      assert.match(listing, /^Arguments: .*--kver/m, 'built by the regenerate-all run');
+      const mods = modulesIn(listing);
+      for (const m of ['virtio_blk', 'virtio_net', 'virtio_scsi']) assert.ok(mods.includes(m), `${m} is in the image`);
+      // xen-scsifront is not first in the drop-in's omit list: dracut 059 omits it only when it is spelt with "_"
+      for (const m of ['xen-blkfront', 'xen-netfront', 'xen-scsifront']) assert.ok(!mods.includes(m), `${m} is left out of the image`);
+      assertSessionUndone();
+
+      const again = await run(initramfsModule, { root }, 'initramfs (second run)');
+      assert.equal(again.plan.changed, false);
+      assert.equal(again.plan.changed === false && again.plan.reason, `dracut config already asks for virtio and every image holds virtio_blk (${img})`);
+    });
+  });
+
+  describe('the dracut image boots', () => {
+    it('finds its root on a virtio disk and reaches a login prompt under qemu (TCG, direct kernel boot)', async function () {
+      if (!kernel || !existsSync(join(root, 'etc/dracut.conf.d/90-ferry-kvm.conf'))) this.skip();
+      const bootDir = join(dir, 'boot');
+      mkdirSync(bootDir);
+      copyFileSync(join(root, 'boot', `vmlinuz-${kernel}`), join(bootDir, 'vmlinuz'));
+      copyFileSync(join(root, 'boot', `initrd.img-${kernel}`), join(bootDir, 'initrd.img'));
+      sh('sync');
+      unmountCopy();
+      const r = await timed('boot under qemu TCG to a login prompt', () => bootToLogin(image, join(bootDir, 'vmlinuz'), join(bootDir, 'initrd.img'), bootDir));
+      mountCopy();
+      const tail = `(stopped by ${r.stoppedBy} after ${r.seconds} s):\n${r.log.slice(-3000)}`;
+      assert.equal(r.stoppedBy, 'login', `no login prompt ${tail}`);
+      assert.match(r.log, /dracut-\S+ \(Initramfs\)/, `not the dracut initramfs ${tail}`);
+      assert.match(r.log, /virtio_blk virtio\d+: \[vda\]/, `virtio_blk did not find the disk ${tail}`);
+      assert.match(r.log, /EXT4-fs \(vda\): mounted filesystem/, `the root was not mounted from vda ${tail}`);
+      assert.match(r.log, /xr1 login:/);
+      console.log(`      login prompt after ${r.seconds} s`);
+    });
+  });
+
+  describe('the proof can fail', () => {
+    it('a missing image is found, a rebuild that leaves virtio_blk out fails the task, and that image is found too', async function () {
+      if (!kernel || !existsSync(join(root, 'etc/dracut.conf.d/90-ferry-kvm.conf'))) this.skip();
+      const img = `/boot/initrd.img-${kernel}`;
+      const title = (p: Plan): string => (p.changed ? p.steps[0]!.title : `no change: ${p.reason}`);
+      // The image is gone, and a config the module does not manage keeps every kernel module out
+      // of the next one (as for a kernel with its drivers built in).
+      rmSync(join(root, img));
+      writeFileSync(join(root, 'etc/dracut.conf.d/95-local.conf'), '# this kernel has its drivers built in\nno_kernel="yes"\n');
+      const missing = await run(initramfsModule, { root }, 'initramfs (check mode) without an image', { check: true });
+      assert.deepEqual(missing.plan.changed && missing.plan.diff, [], 'the config is right: only the image is wrong');
+      assert.match(title(missing.plan), new RegExp(`; without virtio_blk: \\(no image for kernel ${escapeRegExp(kernel)}\\)\\)$`));
+
+      await assert.rejects(run(initramfsModule, { root }, 'initramfs with no_kernel="yes": rebuild, then the check fails'), (e: unknown) => {
+        assert.ok(e instanceof TaskFailedError, String(e));
+        assert.equal(
+          e.message,
+          `after the dracut rebuild these images still lack virtio_blk: ${img}; look for no_kernel, hostonly, drivers= or omit_drivers settings in ` +
+            '/etc/dracut.conf, /etc/dracut.conf.d/*.conf and /usr/lib/dracut/dracut.conf.d/*.conf',
+        );
+        return true;
+      });
+      assertSessionUndone();
+      // read back: the rebuild did make the image, and it really holds no module at all
+      const listing = lsinitrd(img);
+      assert.match(listing, /^Arguments: .*--kver/m, 'the failing run rebuilt the image');
+      assert.deepEqual(modulesIn(listing), []);
+
+      const lacking = await run(initramfsModule, { root }, 'initramfs (check mode) on the image without virtio_blk', { check: true });
+      assert.deepEqual(lacking.plan.changed && lacking.plan.diff, []);
+      assert.match(title(lacking.plan), new RegExp(`\\(dracut is installed, not the family's usual update-initramfs; without virtio_blk: ${escapeRegExp(img)}\\)$`));
+    });
+  });
+});
+
+/** What one direct-kernel boot showed on the serial console. */
+interface BootResult {
+  stoppedBy: 'login' | 'panic' | 'emergency' | 'qemu-exited' | 'timeout';
+  log: string;
+  seconds: number;
+}
+
+/**
+ * Boots a raw root filesystem image as the only virtio disk with the given kernel and initramfs
+ * (-snapshot: nothing is written to it), under TCG only, and watches the serial console.
+ */
+async function bootToLogin(disk: string, kernel: string, initrd: string, workDir: string, timeoutMs = 5 * 60_000): Promise<BootResult> {
+  for (const p of [disk, kernel, initrd, workDir]) if (p.includes(',')) throw new Error(`qemu option path must not contain a comma: ${p}`);
+  const serial = join(workDir, 'serial.log');
+  const args = [
+    '-machine', 'pc', '-accel', 'tcg', '-cpu', 'max', '-m', '1024', '-smp', '1',
+    '-nodefaults', '-display', 'none', '-no-reboot', '-snapshot',
+    '-kernel', kernel, '-initrd', initrd, '-append', 'root=/dev/vda ro console=ttyS0 panic=-1',
+    '-drive', `file=${disk},format=raw,if=virtio`,
+    '-serial', `file:${serial}`,
+    '-netdev', 'user,id=n0,restrict=on', '-device', 'virtio-net-pci,netdev=n0',
+  ];
+  const t0 = Date.now();
+  const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.on('close', () => ((exited = true), resolve())));
+  child.on('error', (e) => (stderr += String(e)));
+  const read = (): string => (existsSync(serial) ? readFileSync(serial, 'latin1') : '');
+  let stoppedBy: BootResult['stoppedBy'] = 'timeout';
+  while (Date.now() - t0 < timeoutMs) {
+    await sleep(500);
+    const log = read();
+    // a getty prints "login:" without a newline: test the end of a line, not whole lines
+    if (/login:\s*$/m.test(log)) stoppedBy = 'login';
+    else if (/Kernel panic/.test(log)) stoppedBy = 'panic';
+    else if (/Entering emergency mode|You are in emergency mode|dracut Warning: Could not boot/.test(log)) stoppedBy = 'emergency';
+    else if (exited) stoppedBy = 'qemu-exited';
+    else continue;
+    break;
+  }
+  if (!exited) child.kill('SIGKILL');
+  await exit;
+  return { stoppedBy, log: read() + (stderr ? `\n[qemu stderr]\n${stderr}` : ''), seconds: Math.round((Date.now() - t0) / 100) / 10 };
+}
