@@ -3,7 +3,8 @@
 // any libvirt domain XML (`virsh dumpxml`, libvirt's own test files) into the settings ferry
 // manages, and a comparer that looks only at those settings — libvirt adds addresses,
 // controllers, aliases, a canonical machine type and more, none of which means "changed".
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLValidator } from 'fast-xml-parser';
+import { attr, BYTES_PER_MEMORY_UNIT, child, children, textOf, xmlParser } from '../lib/xml.js';
 import { TaskFailedError } from '../../runner/errors.js';
 
 /** One disk of the domain to define. */
@@ -161,56 +162,7 @@ export interface DomainSummary {
 }
 
 // Elements that may repeat are always arrays, so one disk and three disks read the same way.
-const REPEATED = new Set(['disk', 'interface', 'serial', 'console', 'graphics', 'boot']);
-
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  isArray: (name) => REPEATED.has(name),
-});
-
-// The parsed XML is untyped data; these narrow it one level at a time.
-type XmlNode = Record<string, unknown>;
-
-function child(v: unknown): XmlNode | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as XmlNode) : undefined;
-}
-
-function children(v: unknown): XmlNode[] {
-  const list = Array.isArray(v) ? v : v === undefined ? [] : [v];
-  // An empty element (<boot/>) parses as '' — keep it as an empty node.
-  return list.map((x) => child(x) ?? {});
-}
-
-function textOf(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  const n = child(v);
-  return n ? (typeof n['#text'] === 'string' ? n['#text'] : '') : undefined;
-}
-
-function attr(v: unknown, name: string): string | undefined {
-  const a = child(v)?.[`@${name}`];
-  return typeof a === 'string' ? a : undefined;
-}
-
-const KIB_PER_UNIT: Record<string, number> = {
-  b: 1 / 1024,
-  bytes: 1 / 1024,
-  KB: 1000 / 1024,
-  k: 1,
-  KiB: 1,
-  MB: 1e6 / 1024,
-  M: 1024,
-  MiB: 1024,
-  GB: 1e9 / 1024,
-  G: 1048576,
-  GiB: 1048576,
-  T: 1073741824,
-  TiB: 1073741824,
-};
+const parser = xmlParser(['disk', 'interface', 'serial', 'console', 'graphics', 'boot']);
 
 /** Drops keys whose value is undefined, so summaries compare and print cleanly. */
 function compact<T extends object>(o: T): T {
@@ -230,9 +182,9 @@ export function parseDomainXml(xml: string, where = 'domain XML'): DomainSummary
   let memoryKib: number | undefined;
   if (memText !== undefined) {
     const unit = attr(domain.memory, 'unit') ?? 'KiB';
-    const factor = KIB_PER_UNIT[unit];
-    if (factor === undefined || !/^\d+$/.test(memText)) throw new TaskFailedError(`${where}: memory ${JSON.stringify(memText)} ${unit} not understood`);
-    memoryKib = Math.round(Number(memText) * factor);
+    const bytes = BYTES_PER_MEMORY_UNIT[unit];
+    if (bytes === undefined || !/^\d+$/.test(memText)) throw new TaskFailedError(`${where}: memory ${JSON.stringify(memText)} ${unit} not understood`);
+    memoryKib = Math.round((Number(memText) * bytes) / 1024);
   }
   const vcpuText = textOf(domain.vcpu);
   const os = child(domain.os);

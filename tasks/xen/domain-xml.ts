@@ -1,58 +1,17 @@
 // libvirt domain XML (`virsh dumpxml` of a Xen domain) -> XenGuest, the same model an xl.cfg gives.
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLValidator } from 'fast-xml-parser';
 import { ValidationError, type Problem } from '../../runner/errors.js';
+import { attr, BYTES_PER_MEMORY_UNIT, child, children, textOf, xmlParser, type XmlNode } from '../lib/xml.js';
 import type { XenDisk, XenGuest, XenVif } from './guest.js';
 
 // Elements that may repeat are always arrays, so one disk and three disks read the same way.
-const ARRAYS = new Set(['disk', 'interface', 'ip', 'tag', 'host']);
+const parser = xmlParser(['disk', 'interface', 'ip', 'tag', 'host']);
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  isArray: (name) => ARRAYS.has(name),
-});
-
-// The XML is untyped data; this narrows one level at a time.
-type Node = Record<string, unknown>;
-
-function node(v: unknown): Node | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Node) : undefined;
-}
-
-function nodes(v: unknown): Node[] {
-  return Array.isArray(v) ? v.map(node).filter((n): n is Node => n !== undefined) : [];
-}
-
-/** Text content of an element that may have attributes. */
-function text(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  const n = node(v);
-  return n && typeof n['#text'] === 'string' ? n['#text'] : n ? '' : undefined;
-}
-
-function attr(v: unknown, name: string): string | undefined {
-  const a = node(v)?.[`@${name}`];
-  return typeof a === 'string' ? a : undefined;
-}
-
-const UNIT_TO_MIB: Record<string, number> = {
-  b: 1 / 1048576,
-  bytes: 1 / 1048576,
-  KB: 1000 / 1048576,
-  k: 1 / 1024,
-  KiB: 1 / 1024,
-  MB: 1e6 / 1048576,
-  M: 1,
-  MiB: 1,
-  GB: 1e9 / 1048576,
-  G: 1024,
-  GiB: 1024,
-  T: 1048576,
-  TiB: 1048576,
-};
+type Node = XmlNode;
+const node = child;
+const text = textOf;
+/** The elements of a repeated tag; empty ones (<disk/>) say nothing and are dropped. */
+const nodes = (v: unknown): Node[] => children(v, false);
 
 /** 1-based line of the first `<tag` in the XML (the parser does not keep positions). */
 function lineOf(xml: string, tag: string): number {
@@ -64,12 +23,12 @@ function mib(v: unknown, loc: { file: string; line: number }, problems: Problem[
   const t = text(v);
   if (t === undefined) return undefined;
   const unit = attr(v, 'unit') ?? 'KiB';
-  const factor = UNIT_TO_MIB[unit];
-  if (factor === undefined || !/^\d+$/.test(t)) {
+  const bytes = BYTES_PER_MEMORY_UNIT[unit];
+  if (bytes === undefined || !/^\d+$/.test(t)) {
     problems.push({ loc, message: `memory value ${JSON.stringify(t)} ${unit} not understood` });
     return undefined;
   }
-  return Math.round(Number(t) * factor);
+  return Math.round((Number(t) * bytes) / 1048576);
 }
 
 const DRIVER_TO_BACKEND: Record<string, string> = { phy: 'phy', qemu: 'qdisk', tap: 'tap', tap2: 'tap', file: 'qdisk' };
