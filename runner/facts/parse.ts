@@ -3,6 +3,7 @@
 // facts about a host are still useful when one tool is absent.
 import { FerryError } from '../errors.js';
 import { FACTS_MARKER, FACT_TOOLS } from './command.js';
+import { parseMountinfo, unescapeOctal } from './mountinfo.js';
 import type { BlockDevice, Facts, LogicalVolume, LvmFacts, Mount, OsFacts, OsFamily, ToolFacts, VolumeGroup } from './types.js';
 
 /** The output did not come from factsCommand() at all (no section markers). */
@@ -193,31 +194,17 @@ function toLv(r: Record<string, string>): LogicalVolume {
   };
 }
 
-// Octal escapes the kernel uses in mount paths: \040 space, \011 tab, \012 newline, \134 backslash.
-function unescapeMount(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
 /** Parses /proc/self/mountinfo, or /proc/mounts when that is what was read. */
 export function parseMounts(text: string): Mount[] {
+  const first = text.split('\n').find((l) => l.trim()) ?? '';
+  if (first.split(' ').indexOf('-', 6) >= 0) {
+    return parseMountinfo(text).map((m) => ({ source: m.source, mountpoint: m.mountPoint, fstype: m.fstype, options: m.options, device: m.majorMinor }));
+  }
   const out: Mount[] = [];
   for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
     const f = line.split(' ');
-    const dash = f.indexOf('-');
-    if (dash >= 6) {
-      // mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL…] - FSTYPE SOURCE SUPEROPTIONS
-      out.push({
-        source: unescapeMount(f[dash + 2] ?? ''),
-        mountpoint: unescapeMount(f[4]!),
-        fstype: f[dash + 1] ?? '',
-        options: (f[5] ?? '').split(',').filter(Boolean),
-        device: f[2] ?? null,
-      });
-    } else if (f.length >= 4) {
-      // /proc/mounts: SOURCE MOUNTPOINT FSTYPE OPTIONS 0 0
-      out.push({ source: unescapeMount(f[0]!), mountpoint: unescapeMount(f[1]!), fstype: f[2]!, options: f[3]!.split(','), device: null });
-    }
+    // /proc/mounts: SOURCE MOUNTPOINT FSTYPE OPTIONS 0 0
+    if (f.length >= 4) out.push({ source: unescapeOctal(f[0]!), mountpoint: unescapeOctal(f[1]!), fstype: f[2]!, options: f[3]!.split(','), device: null });
   }
   return out;
 }
