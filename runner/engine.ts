@@ -34,6 +34,8 @@ export interface InventoryView {
   groups(): Record<string, string[]>;
   /** All host names. */
   hostNames(): string[];
+  /** Whether a host of this name can be used (declared, or Ansible's implicit localhost). */
+  has(host: string): boolean;
 }
 
 /** Opens a transport for an inventory host from its variables. */

@@ -19,5 +19,6 @@ export function inventoryView(inv: Inventory): InventoryView {
     },
     groups: () => (groups ??= groupsMap(inv)),
     hostNames: () => inv.hostNames(),
+    has: (host) => inv.host(host) !== undefined,
   };
 }

@@ -1,9 +1,12 @@
 // Finds undefined template variables before any host is contacted: every plain `{{ name ... }}`
 // in task arguments must name a variable some layer defines for every host the task runs on
 // (inventory, play vars, vars_files, block/task vars, extra vars, magic, loop vars, register:, set:).
+// Also: a host named literally by `delegate_to` or a module's `src_host` / `dest_host` must be in
+// the inventory.
 import { resolve } from 'node:path';
 import Handlebars from 'handlebars';
 import { ValidationError, type Loc, type Problem } from '../errors.js';
+import { didYouMean } from '../suggest.js';
 import { loadYamlFile, locOf } from '../yaml-source.js';
 import type { Node, Play, Playbook } from './model.js';
 
@@ -50,12 +53,39 @@ function producedNames(nodes: Node[], out: Set<string>): void {
   }
 }
 
-/** Checks every play for undefined variables; throws one ValidationError listing them all. */
+/** The inventory's hosts: `has` also knows the implicit localhost; `names` feed "did you mean". */
+export interface InventoryHosts {
+  has(name: string): boolean;
+  names: readonly string[];
+}
+
+/** Module arguments that name another inventory host. */
+const HOST_ARGS = ['src_host', 'dest_host'];
+
+/** Problems for hosts a task names literally (delegate_to, src_host, dest_host) that the inventory does not have. */
+function unknownHostProblems(task: Node & { kind: 'task' }, inventory: InventoryHosts): Problem[] {
+  const named: { name: string; what: string; loc: Loc }[] = [];
+  if (task.delegateTo !== undefined) named.push({ name: task.delegateTo, what: 'delegate_to', loc: task.loc });
+  for (const k of HOST_ARGS) {
+    const v = task.args[k];
+    if (typeof v === 'string') named.push({ name: v, what: k, loc: locOf(task.args, k) ?? task.loc });
+  }
+  return named
+    .filter((n) => !n.name.includes('{{') && !inventory.has(n.name))
+    .map((n) => ({
+      loc: n.loc,
+      message: `${n.what}: '${n.name}' is not a host of the inventory`,
+      hint: didYouMean(n.name, inventory.names, 'add it to the inventory (ferry contacts only inventory hosts)'),
+    }));
+}
+
+/** Checks every play for undefined variables and unknown hosts; throws one ValidationError listing them all. */
 export function preflight(
   pb: Playbook,
   hostsOf: (play: Play) => string[],
   hostVars: (host: string) => Record<string, unknown>,
   extraVars: Record<string, unknown>,
+  inventoryHosts?: InventoryHosts,
 ): void {
   const problems: Problem[] = [];
   const produced = new Set<string>();
@@ -85,6 +115,7 @@ export function preflight(
           continue;
         }
         if (n.kind !== 'task') continue;
+        if (inventoryHosts) problems.push(...unknownHostProblems(n, inventoryHosts));
         here.add(n.loopControl.loopVar);
         walkStrings(n.args, locOf(n.args) ?? n.loc, (s, loc) => {
           for (const head of templateHeads(s)) {

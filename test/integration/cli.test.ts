@@ -54,6 +54,8 @@ describe('ferry CLI @integration', function () {
     { name: 'a --limit that matches nothing', playbook: '- hosts: all\n  tasks:\n    - ping:\n', args: ['--limit', 'nohost'], expect: [/'nohost' matches no host/] },
     { name: 'a play keyword on a task', playbook: '- hosts: all\n  tasks:\n    - ping:\n      gather_facts: true\n', expect: [/pb\.yaml:4/, /play keyword/] },
     { name: 'a bad condition', playbook: '- hosts: all\n  tasks:\n    - ping:\n      when: x ==\n', expect: [/pb\.yaml:4/, /bad condition/] },
+    { name: 'a src_host that is not in the inventory', playbook: '- hosts: all\n  tasks:\n    - rsync:\n        src: /a/\n        src_host: hv2\n        dest: /b/\n', expect: [/pb\.yaml:5/, /src_host: 'hv2' is not a host of the inventory/, /did you mean 'hv1'/] },
+    { name: 'a delegate_to that is not in the inventory', playbook: '- hosts: all\n  tasks:\n    - ping:\n      delegate_to: hv-1\n', expect: [/pb\.yaml:3/, /delegate_to: 'hv-1' is not a host of the inventory/] },
     { name: 'a notify to no handler', playbook: '- hosts: all\n  tasks:\n    - ping:\n      notify: restart it\n', expect: [/pb\.yaml:3/, /no handler named 'restart it'/] },
   ];
 
