@@ -1,9 +1,11 @@
 // Shared pieces of the benchmarks: harness sshd "hosts" reached as the plain-shell test user,
 // a scratch directory that user can write, medians, and the one-line result that bench/run.ts reads.
 import { spawn } from 'node:child_process';
-import { mkdtemp, chmod, rm, statfs } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, link, mkdir, mkdtemp, rm, statfs, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Command } from '../runner/command.js';
 import { SshTransport } from '../runner/transport/ssh.js';
 import { NOPASSWD_USER, type SshdHost } from '../test/harness/sshd.js';
 
@@ -105,4 +107,91 @@ export function sizeFromArgs(mib: number): number {
   const n = v === undefined ? mib : Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`size must be a whole number of MiB, got '${v}'`);
   return n * 1024 * 1024;
+}
+
+/** How many files the generated rsync tree has. */
+export const TREE_FILES = 20_000;
+
+/** A small deterministic PRNG (mulberry32), so every run generates the same tree shape. */
+function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Writes ~20k files in 200 directories, sized like a system tree (mostly small, log-uniform up to
+ * 64 KiB, four of 8 MiB), plus symlinks and hard links so -H has work; returns the byte total.
+ */
+export async function generateTree(root: string): Promise<number> {
+  const rnd = prng(5);
+  const pool = randomBytes(9 * 1024 * 1024);
+  let bytes = 0;
+  for (let d = 0; d < 200; d++) {
+    const dir = join(root, `d${String(d).padStart(3, '0')}`);
+    await mkdir(dir, { recursive: true });
+    for (let f = 0; f < TREE_FILES / 200; f++) {
+      const i = d * (TREE_FILES / 200) + f;
+      const size = i % 5000 === 0 ? 8 * 1024 * 1024 : Math.floor(Math.exp(rnd() * Math.log(64 * 1024)));
+      const off = Math.floor(rnd() * (pool.length - size));
+      const path = join(dir, `f${f}`);
+      if (f % 40 === 39) {
+        await link(join(dir, 'f0'), path); // a hard link: same inode, no new bytes
+        continue;
+      }
+      await writeFile(path, pool.subarray(off, off + size));
+      bytes += size;
+    }
+    await symlink('f1', join(dir, 'link-to-f1'));
+  }
+  return bytes;
+}
+
+/**
+ * Waits for `p`, then flushes dirty pages: without it the writeback of the previous run's copy
+ * (or of the freshly made source) lands in the next run's time, and that was a 5x swing for rsync.
+ */
+export async function settle(p: Promise<unknown>): Promise<void> {
+  await p;
+  await shell('sync');
+}
+
+/**
+ * Opens an OpenSSH master connection (ControlMaster) to the host, so that commands run "by hand"
+ * start on an open connection as ferry's do, with no handshake to subtract; returns its stop.
+ */
+export async function openMaster(h: SshdHost, controlPath: string): Promise<() => Promise<void>> {
+  const master = spawn('ssh', ['-M', '-N', '-o', `ControlPath=${controlPath}`, ...opensshArgs(h)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  master.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<void>((resolve) => master.once('close', () => resolve()));
+  for (let i = 0; ; i++) {
+    const up = await shell('ssh -O check "$@" 2>/dev/null && echo up || true', '-o', `ControlPath=${controlPath}`, ...opensshArgs(h));
+    if (up.trim() === 'up') break;
+    if (i === 100 || master.exitCode !== null) {
+      master.kill();
+      throw new Error(`the OpenSSH master connection did not come up: ${err.trim()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return async () => {
+    master.kill();
+    await exited;
+  };
+}
+
+/** Runs one command by hand: `ssh HOST 'TEXT'` with OpenSSH over the master connection, output consumed; returns ms. */
+export function byHand(h: SshdHost, controlPath: string, cmd: Command): Promise<number> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn('ssh', ['-o', `ControlPath=${controlPath}`, ...opensshArgs(h), cmd.text], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stdout.resume();
+    child.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
+    child.on('close', (code) => (code === 0 ? resolve(performance.now() - t0) : reject(new Error(`ssh ${cmd.display} exited ${code}: ${err.trim()}`))));
+  });
 }
