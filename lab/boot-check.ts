@@ -1,5 +1,6 @@
 // Boots a disk image the way a KVM guest would start (SeaBIOS, no -kernel) and watches what
 // happens: did a boot loader run, did a login prompt appear, or did the firmware find nothing to boot.
+// With `directKernel` it boots a given kernel and initramfs instead, the disk still the only one.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,24 +22,43 @@ export interface BootCheckResult {
   log: string;
   /** SeaBIOS's own debug output (boot order, "Booting from Hard Disk", failures). */
   firmwareLog: string;
-  /** Why the check stopped: login seen, firmware gave up, qemu exited, or the timeout. */
-  stoppedBy: 'login' | 'no-bootable-device' | 'qemu-exited' | 'timeout';
+  /**
+   * Why the check stopped: login seen, firmware gave up, the kernel panicked, the initramfs or
+   * systemd fell into its emergency shell, qemu exited, or the timeout.
+   */
+  stoppedBy: 'login' | 'no-bootable-device' | 'panic' | 'emergency' | 'qemu-exited' | 'timeout';
   seconds: number;
+}
+
+/** A kernel qemu loads itself (-kernel, -initrd, -append), bypassing the disk's boot sector and boot loader. */
+export interface DirectKernelBoot {
+  kernel: string;
+  initrd?: string;
+  /** The kernel command line, e.g. `root=/dev/vda ro console=ttyS0 panic=-1`. */
+  append: string;
 }
 
 export interface BootCheckOptions {
   timeoutMs?: number;
   memMb?: number;
+  /** Boot this kernel directly instead of from the disk (sawGrub then stays false). */
+  directKernel?: DirectKernelBoot;
+  /** The accelerator; by default KVM when the lab's kernel boots under it here, else TCG. */
+  accel?: 'kvm' | 'tcg';
 }
 
 const GRUB_PATTERNS = /GNU GRUB|Welcome to GRUB|Booting `|Loading Linux|Loading initial ramdisk/;
 const LOGIN_PATTERN = /login:\s*$/m;
 // SeaBIOS's last word after every boot entry failed ("Boot failed: not a bootable disk" comes per device).
 const NO_BOOT_PATTERN = /No bootable device/;
+// Boots that will never print a login prompt: stop at once instead of waiting for the timeout.
+const PANIC_PATTERN = /Kernel panic/;
+const EMERGENCY_PATTERN = /Entering emergency mode|You are in emergency mode|dracut Warning: Could not boot/;
 
 /**
- * Boots `image` (raw or qcow2) read-only (-snapshot) under qemu and reports what the serial console
- * and firmware showed. GRUB is only seen if the image's GRUB writes to the serial console.
+ * Boots `image` (raw or qcow2, the only disk, on virtio) read-only (-snapshot) under qemu and reports
+ * what the serial console and firmware showed. GRUB is only seen if the image's GRUB writes to the
+ * serial console.
  */
 export async function bootCheck(image: string, opts: BootCheckOptions = {}): Promise<BootCheckResult> {
   const timeoutMs = opts.timeoutMs ?? 5 * 60_000;
@@ -46,16 +66,19 @@ export async function bootCheck(image: string, opts: BootCheckOptions = {}): Pro
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-bootcheck-'));
   const serialLog = path.join(dir, 'serial.log');
   const firmwareLog = path.join(dir, 'seabios.log');
-  for (const p of [image, dir]) {
+  const direct = opts.directKernel;
+  for (const p of [image, dir, direct?.kernel ?? '', direct?.initrd ?? '']) {
     if (p.includes(',')) throw new Error(`bootCheck: path must not contain a comma: ${p}`);
   }
   // The lab's kernel, when built, is what tells whether KVM really works here.
-  const accel = await probeAccel(labPaths(recipeHash()).kernel);
+  const accel = opts.accel ?? (await probeAccel(labPaths(recipeHash()).kernel));
   const args = [
     '-machine', 'pc', '-accel', accel, '-cpu', accel === 'kvm' ? 'host' : 'max', '-m', String(opts.memMb ?? 1024),
     '-nodefaults', '-vga', 'std', '-display', 'none', '-no-reboot', '-snapshot',
-    // strict: boot only from the disk, so "nothing bootable" ends in a message instead of a PXE/floppy attempt.
-    '-boot', 'order=c,strict=on',
+    ...(direct
+      ? ['-kernel', direct.kernel, ...(direct.initrd ? ['-initrd', direct.initrd] : []), '-append', direct.append]
+      : // strict: boot only from the disk, so "nothing bootable" ends in a message instead of a PXE/floppy attempt.
+        ['-boot', 'order=c,strict=on']),
     '-drive', `file=${image},format=${info.format},if=virtio`,
     '-serial', `file:${serialLog}`,
     // SeaBIOS writes its progress and failures to I/O port 0x402; VGA text would need a screen scraper.
@@ -68,24 +91,20 @@ export async function bootCheck(image: string, opts: BootCheckOptions = {}): Pro
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
   let exited = false;
   const exit = new Promise<void>((resolve) => child.on('close', () => ((exited = true), resolve())));
-  child.on('error', () => undefined);
+  child.on('error', (e) => (stderr += String(e)));
   const read = (f: string): string => (fs.existsSync(f) ? fs.readFileSync(f, 'latin1') : '');
   let stoppedBy: BootCheckResult['stoppedBy'] = 'timeout';
   while (Date.now() - t0 < timeoutMs) {
     await sleep(500);
+    const log = read(serialLog);
     // A getty prints "login:" without a newline, so test the tail of the log, not whole lines.
-    if (LOGIN_PATTERN.test(read(serialLog))) {
-      stoppedBy = 'login';
-      break;
-    }
-    if (NO_BOOT_PATTERN.test(read(firmwareLog))) {
-      stoppedBy = 'no-bootable-device';
-      break;
-    }
-    if (exited) {
-      stoppedBy = 'qemu-exited';
-      break;
-    }
+    if (LOGIN_PATTERN.test(log)) stoppedBy = 'login';
+    else if (NO_BOOT_PATTERN.test(read(firmwareLog))) stoppedBy = 'no-bootable-device';
+    else if (PANIC_PATTERN.test(log)) stoppedBy = 'panic';
+    else if (EMERGENCY_PATTERN.test(log)) stoppedBy = 'emergency';
+    else if (exited) stoppedBy = 'qemu-exited';
+    else continue;
+    break;
   }
   if (!exited) child.kill('SIGKILL');
   await exit;

@@ -11,22 +11,22 @@
 // ~/.cache/ferry/apt-archives and put back into the copy's apt cache next time, where apt checks
 // them against the mirror's index instead of downloading them again (70 MB of kernel).
 import { strict as assert } from 'node:assert';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bootCheck } from '../../lab/boot-check.js';
 import { ensureBuilt } from '../../lab/index.js';
 import { withLabLock } from '../../lab/lock.js';
 import { cacheRoot } from '../../lab/paths.js';
-import { sleep } from '../../lab/vm.js';
 import { TaskFailedError } from '../../runner/errors.js';
 import { runSteps, type Plan, type TaskModule } from '../../runner/module.js';
 import { createTaskContext } from '../../runner/task-context.js';
-import { SshTransport } from '../../runner/transport/ssh.js';
+import type { SshTransport } from '../../runner/transport/ssh.js';
 import { chrootExecModule } from '../../tasks/chroot-exec.js';
 import { initramfsModule } from '../../tasks/initramfs.js';
 import { kernelModule } from '../../tasks/kernel.js';
-import { startSshd, type SshdHost } from '../harness/sshd.js';
+import { startSshd, sshTransport, type SshdHost } from '../harness/sshd.js';
 
 const REQUIRED_TOOLS = ['qemu-system-x86_64', 'qemu-img', 'debootstrap', 'mkfs.ext4', 'ssh-keygen', 'losetup', 'resize2fs'];
 /** Where the .debs apt fetched for this test are kept between runs. */
@@ -144,17 +144,7 @@ describe('guest families: online kernel install and a dracut guest, for real @e2
       mountCopy();
     });
     host = await startSshd();
-    transport = new SshTransport({
-      host: host.name,
-      hostName: host.host,
-      port: host.port,
-      user: host.users.root,
-      identityFiles: [host.userKeyFile],
-      knownHostsFile: host.knownHostsFile,
-      sshConfigFile: false,
-      agent: false,
-      connectTimeoutMs: 5000,
-    });
+    transport = sshTransport(host);
   });
 
   after(async () => {
@@ -301,9 +291,15 @@ describe('guest families: online kernel install and a dracut guest, for real @e2
       copyFileSync(join(root, 'boot', `initrd.img-${kernel}`), join(bootDir, 'initrd.img'));
       sh('sync');
       unmountCopy();
-      const r = await timed('boot under qemu TCG to a login prompt', () => bootToLogin(image, join(bootDir, 'vmlinuz'), join(bootDir, 'initrd.img'), bootDir));
+      // the copy's raw filesystem as the only virtio disk (-snapshot: nothing written to it), under TCG as on any machine
+      const r = await timed('boot under qemu TCG to a login prompt', () =>
+        bootCheck(image, {
+          accel: 'tcg',
+          directKernel: { kernel: join(bootDir, 'vmlinuz'), initrd: join(bootDir, 'initrd.img'), append: 'root=/dev/vda ro console=ttyS0 panic=-1' },
+        }),
+      );
       mountCopy();
-      const tail = `(stopped by ${r.stoppedBy} after ${r.seconds} s):\n${r.log.slice(-3000)}`;
+      const tail = `(stopped by ${r.stoppedBy} after ${r.seconds} s):\n${r.log.slice(-3000)}\n${r.firmwareLog.slice(-1500)}`;
       assert.equal(r.stoppedBy, 'login', `no login prompt ${tail}`);
       assert.match(r.log, /dracut-\S+ \(Initramfs\)/, `not the dracut initramfs ${tail}`);
       assert.match(r.log, /virtio_blk virtio\d+: \[vda\]/, `virtio_blk did not find the disk ${tail}`);
@@ -347,50 +343,3 @@ describe('guest families: online kernel install and a dracut guest, for real @e2
     });
   });
 });
-
-/** What one direct-kernel boot showed on the serial console. */
-interface BootResult {
-  stoppedBy: 'login' | 'panic' | 'emergency' | 'qemu-exited' | 'timeout';
-  log: string;
-  seconds: number;
-}
-
-/**
- * Boots a raw root filesystem image as the only virtio disk with the given kernel and initramfs
- * (-snapshot: nothing is written to it), under TCG only, and watches the serial console.
- */
-async function bootToLogin(disk: string, kernel: string, initrd: string, workDir: string, timeoutMs = 5 * 60_000): Promise<BootResult> {
-  for (const p of [disk, kernel, initrd, workDir]) if (p.includes(',')) throw new Error(`qemu option path must not contain a comma: ${p}`);
-  const serial = join(workDir, 'serial.log');
-  const args = [
-    '-machine', 'pc', '-accel', 'tcg', '-cpu', 'max', '-m', '1024', '-smp', '1',
-    '-nodefaults', '-display', 'none', '-no-reboot', '-snapshot',
-    '-kernel', kernel, '-initrd', initrd, '-append', 'root=/dev/vda ro console=ttyS0 panic=-1',
-    '-drive', `file=${disk},format=raw,if=virtio`,
-    '-serial', `file:${serial}`,
-    '-netdev', 'user,id=n0,restrict=on', '-device', 'virtio-net-pci,netdev=n0',
-  ];
-  const t0 = Date.now();
-  const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  let exited = false;
-  const exit = new Promise<void>((resolve) => child.on('close', () => ((exited = true), resolve())));
-  child.on('error', (e) => (stderr += String(e)));
-  const read = (): string => (existsSync(serial) ? readFileSync(serial, 'latin1') : '');
-  let stoppedBy: BootResult['stoppedBy'] = 'timeout';
-  while (Date.now() - t0 < timeoutMs) {
-    await sleep(500);
-    const log = read();
-    // a getty prints "login:" without a newline: test the end of a line, not whole lines
-    if (/login:\s*$/m.test(log)) stoppedBy = 'login';
-    else if (/Kernel panic/.test(log)) stoppedBy = 'panic';
-    else if (/Entering emergency mode|You are in emergency mode|dracut Warning: Could not boot/.test(log)) stoppedBy = 'emergency';
-    else if (exited) stoppedBy = 'qemu-exited';
-    else continue;
-    break;
-  }
-  if (!exited) child.kill('SIGKILL');
-  await exit;
-  return { stoppedBy, log: read() + (stderr ? `\n[qemu stderr]\n${stderr}` : ''), seconds: Math.round((Date.now() - t0) / 100) / 10 };
-}

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
+import { SshTransport, type SshTransportOptions } from '../../runner/transport/ssh.js';
 
 const execFileP = promisify(execFile);
 
@@ -258,4 +259,25 @@ export async function writeInventory(hosts: SshdHost[], dir: string, user: strin
   const path = join(dir, 'inventory.yml');
   await writeFile(path, stringify({ all: { hosts: entries } }));
   return path;
+}
+
+/** Options reaching a harness sshd as `user` (default root), isolated from the developer's ~/.ssh, ssh_config and agent. */
+export function sshTransportOptions(h: SshdHost, user: string = h.users.root, extra: Partial<SshTransportOptions> = {}): SshTransportOptions {
+  return {
+    host: h.name,
+    hostName: h.host,
+    port: h.port,
+    user,
+    identityFiles: [h.userKeyFile],
+    knownHostsFile: h.knownHostsFile,
+    sshConfigFile: false,
+    agent: false,
+    connectTimeoutMs: 5000,
+    ...extra,
+  };
+}
+
+/** An SshTransport to a harness sshd as `user` (default root); see sshTransportOptions. */
+export function sshTransport(h: SshdHost, user?: string, extra?: Partial<SshTransportOptions>): SshTransport {
+  return new SshTransport(sshTransportOptions(h, user, extra));
 }

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSteps, type PeerHost } from '../../runner/module.js';
 import { createTaskContext } from '../../runner/task-context.js';
-import { SshTransport } from '../../runner/transport/ssh.js';
+import type { SshTransport } from '../../runner/transport/ssh.js';
 import { blockcopyModule } from '../../tasks/blockcopy.js';
-import { NOPASSWD_USER, startSshdHosts, type SshdHost } from '../harness/sshd.js';
+import { NOPASSWD_USER, startSshdHosts, sshTransport, type SshdHost } from '../harness/sshd.js';
 
 const sh = (cmd: string, ...args: string[]): string => execFileSync('sh', ['-c', cmd, 'sh', ...args]).toString().trim();
 
@@ -36,10 +36,7 @@ describe('blockcopy compress: auto @integration @slow', function () {
     dir = mkdtempSync(join(tmpdir(), 'ferry-bc-compress-'));
     chmodSync(dir, 0o777); // the hosts' user (not root) writes the copies
     hosts = await startSshdHosts(2);
-    transports = hosts.map(
-      (h) =>
-        new SshTransport({ host: h.name, hostName: h.host, port: h.port, user: NOPASSWD_USER, identityFiles: [h.userKeyFile], knownHostsFile: h.knownHostsFile, sshConfigFile: false, agent: false }),
-    );
+    transports = hosts.map((h) => sshTransport(h, NOPASSWD_USER));
   });
   after(async () => {
     for (const t of transports) await t.close().catch(() => undefined);

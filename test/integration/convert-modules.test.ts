@@ -14,13 +14,13 @@ import { TaskFailedError } from '../../runner/errors.js';
 import { runSteps, type Plan, type TaskModule } from '../../runner/module.js';
 import { createTaskContext } from '../../runner/task-context.js';
 import { ChrootTransport } from '../../runner/transport/chroot.js';
-import { SshTransport } from '../../runner/transport/ssh.js';
+import type { SshTransport } from '../../runner/transport/ssh.js';
 import { chrootExecModule } from '../../tasks/chroot-exec.js';
 import { fstabModule } from '../../tasks/fstab.js';
 import { grubModule } from '../../tasks/grub.js';
 import { initramfsModule } from '../../tasks/initramfs.js';
 import { kernelModule } from '../../tasks/kernel.js';
-import { startSshd, type SshdHost } from '../harness/sshd.js';
+import { startSshd, sshTransport, type SshdHost } from '../harness/sshd.js';
 
 const sh = (script: string, ...args: string[]): string => execFileSync('sh', ['-c', script, 'sh', ...args], { maxBuffer: 64 << 20 }).toString().trim();
 
@@ -105,17 +105,7 @@ describe('guest conversion modules @integration @slow', function () {
       this.skip();
     }
     host = await startSshd();
-    transport = new SshTransport({
-      host: host.name,
-      hostName: host.host,
-      port: host.port,
-      user: host.users.root,
-      identityFiles: [host.userKeyFile],
-      knownHostsFile: host.knownHostsFile,
-      sshConfigFile: false,
-      agent: false,
-      connectTimeoutMs: 5000,
-    });
+    transport = sshTransport(host);
   });
 
   after(async () => {

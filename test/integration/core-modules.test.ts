@@ -11,7 +11,7 @@ import { TaskFailedError, TemplateError } from '../../runner/errors.js';
 import { runSteps, type Plan, type TaskModule } from '../../runner/module.js';
 import { createTaskContext } from '../../runner/task-context.js';
 import type { BecomeOptions } from '../../runner/transport/types.js';
-import { SshTransport } from '../../runner/transport/ssh.js';
+import type { SshTransport } from '../../runner/transport/ssh.js';
 import { commandModule } from '../../tasks/command.js';
 import { copyModule } from '../../tasks/copy.js';
 import { fileModule } from '../../tasks/file.js';
@@ -20,7 +20,7 @@ import { pingModule } from '../../tasks/ping.js';
 import { shellModule } from '../../tasks/shell.js';
 import { templateModule } from '../../tasks/template.js';
 import { waitForModule } from '../../tasks/wait-for.js';
-import { startSshd, NOPASSWD_USER, type SshdHost } from '../harness/sshd.js';
+import { startSshd, NOPASSWD_USER, sshTransport, type SshdHost } from '../harness/sshd.js';
 
 // Names a playbook might carry that must stay names: spaces, quotes, $(), ;, a newline.
 // Were one ever run by a shell, it would leave ferry-pwned in the login user's home (the commands' cwd).
@@ -62,16 +62,7 @@ describe('core modules @integration', function () {
 
   before(async () => {
     sshd = await startSshd();
-    transport = new SshTransport({
-      host: sshd.name,
-      hostName: sshd.host,
-      port: sshd.port,
-      user: NOPASSWD_USER,
-      identityFiles: [sshd.userKeyFile],
-      knownHostsFile: sshd.knownHostsFile,
-      sshConfigFile: false,
-      agent: false,
-    });
+    transport = sshTransport(sshd, NOPASSWD_USER);
     uid = Number(execFileSync('id', ['-u', NOPASSWD_USER]).toString());
     gid = Number(execFileSync('id', ['-g', NOPASSWD_USER]).toString());
     work = mkdtempSync(join(tmpdir(), 'ferry-core-'));

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { TaskFailedError } from '../../runner/errors.js';
 import { runSteps, type Plan } from '../../runner/module.js';
 import { createTaskContext } from '../../runner/task-context.js';
-import { SshTransport } from '../../runner/transport/ssh.js';
+import type { SshTransport } from '../../runner/transport/ssh.js';
 import { filesystemModule } from '../../tasks/filesystem.js';
-import { startSshdHosts, type SshdHost } from '../harness/sshd.js';
+import { startSshdHosts, sshTransport, type SshdHost } from '../harness/sshd.js';
 
 const sh = (cmd: string, ...args: string[]): string => execFileSync('sh', ['-c', cmd, 'sh', ...args]).toString().trim();
 const MiB = 1024 * 1024;
@@ -70,17 +70,7 @@ describe('filesystem (xfs) @integration @slow', function () {
     dir = mkdtempSync(join(tmpdir(), 'ferry-xfs-'));
     [host] = await startSshdHosts(1);
     const h = host!;
-    transport = new SshTransport({
-      host: h.name,
-      hostName: h.host,
-      port: h.port,
-      user: h.users.root,
-      identityFiles: [h.userKeyFile],
-      knownHostsFile: h.knownHostsFile,
-      sshConfigFile: false,
-      agent: false,
-      connectTimeoutMs: 5000,
-    });
+    transport = sshTransport(h);
   });
   after(async () => {
     // umount without asking mountpoint(1) first: on a filesystem that was shut down it cannot stat the directory

@@ -11,9 +11,9 @@ import { secret } from '../../runner/command.js';
 import { runSteps, type PeerHost, type Plan, type Progress } from '../../runner/module.js';
 import { createTaskContext } from '../../runner/task-context.js';
 import type { BecomeOptions } from '../../runner/transport/types.js';
-import { SshTransport } from '../../runner/transport/ssh.js';
+import type { SshTransport } from '../../runner/transport/ssh.js';
 import { rsyncModule } from '../../tasks/rsync.js';
-import { NOPASSWD_USER, PASSWORD_USER, startSshdHosts, writeInventory, type SshdHost } from '../harness/sshd.js';
+import { NOPASSWD_USER, PASSWORD_USER, startSshdHosts, writeInventory, sshTransport, type SshdHost } from '../harness/sshd.js';
 import { CollectingReporter } from '../helpers/collect.js';
 
 const sh = (cmd: string, ...args: string[]): string => execFileSync('sh', ['-c', cmd, 'sh', ...args]).toString().trim();
@@ -29,10 +29,7 @@ describe('rsync between two hosts through the controller @integration @slow', fu
 
   /** Transports logging in as `user` on each host, with `become` for both. */
   function connect(user: string): SshTransport[] {
-    return hosts.map(
-      (h) =>
-        new SshTransport({ host: h.name, hostName: h.host, port: h.port, user, identityFiles: [h.userKeyFile], knownHostsFile: h.knownHostsFile, sshConfigFile: false, agent: false }),
-    );
+    return hosts.map((h) => sshTransport(h, user));
   }
   let plain: SshTransport[] = [];
   let withPassword: SshTransport[] = [];

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { TaskFailedError } from '../../runner/errors.js';
 import { runSteps, type PeerHost, type Plan, type Progress, type TaskModule } from '../../runner/module.js';
 import { createTaskContext } from '../../runner/task-context.js';
-import { SshTransport } from '../../runner/transport/ssh.js';
+import type { SshTransport } from '../../runner/transport/ssh.js';
 import { blockcopyModule } from '../../tasks/blockcopy.js';
 import { chrootMountsModule, withChrootMounts } from '../../tasks/chroot-mounts.js';
 import { filesystemModule } from '../../tasks/filesystem.js';
@@ -15,7 +15,7 @@ import { mountModule } from '../../tasks/mount.js';
 import { partitionMapModule } from '../../tasks/partition-map.js';
 import { partitionModule } from '../../tasks/partition.js';
 import { rsyncModule } from '../../tasks/rsync.js';
-import { startSshdHosts, type SshdHost } from '../harness/sshd.js';
+import { startSshdHosts, sshTransport, type SshdHost } from '../harness/sshd.js';
 
 const sh = (cmd: string, ...args: string[]): string => execFileSync('sh', ['-c', cmd, 'sh', ...args]).toString().trim();
 
@@ -29,17 +29,7 @@ describe('storage modules @integration @slow', function () {
   let progress: Progress[] = [];
 
   const transportFor = (h: SshdHost): SshTransport => {
-    const t = new SshTransport({
-      host: h.name,
-      hostName: h.host,
-      port: h.port,
-      user: h.users.root,
-      identityFiles: [h.userKeyFile],
-      knownHostsFile: h.knownHostsFile,
-      sshConfigFile: false,
-      agent: false,
-      connectTimeoutMs: 5000,
-    });
+    const t = sshTransport(h);
     transports.push(t);
     return t;
   };

@@ -8,24 +8,8 @@ import { HostKeyError, UnreachableError } from '../../runner/errors.js';
 import { BecomePasswordError } from '../../runner/transport/become.js';
 import { transportForHost } from '../../runner/connections.js';
 import { SshTransport, type SshTransportOptions } from '../../runner/transport/ssh.js';
-import { startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
+import { sshTransportOptions as optsFor, startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { transportBasics } from './transport-shared.js';
-
-/** Options reaching a harness sshd as `user`, isolated from the developer's ~/.ssh and agent. */
-function optsFor(h: SshdHost, user: string, extra: Partial<SshTransportOptions> = {}): SshTransportOptions {
-  return {
-    host: h.name,
-    hostName: h.host,
-    port: h.port,
-    user,
-    identityFiles: [h.userKeyFile],
-    knownHostsFile: h.knownHostsFile,
-    sshConfigFile: false,
-    agent: false,
-    connectTimeoutMs: 5000,
-    ...extra,
-  };
-}
 
 /** `ssh-keygen -lf` of a public key line, as OpenSSH prints the fingerprint. */
 function opensshFingerprint(dir: string, pubLine: string): string {

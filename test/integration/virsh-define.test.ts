@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { TaskFailedError } from '../../runner/errors.js';
 import { runSteps, type Plan } from '../../runner/module.js';
 import { createTaskContext } from '../../runner/task-context.js';
-import { SshTransport } from '../../runner/transport/ssh.js';
+import type { SshTransport } from '../../runner/transport/ssh.js';
 import { renderDomainXml, virshDefineModule } from '../../tasks/virsh-define.js';
 import { ensureLibvirtd } from '../harness/libvirtd.js';
-import { startSshd, type SshdHost } from '../harness/sshd.js';
+import { startSshd, sshTransport, type SshdHost } from '../harness/sshd.js';
 
 const URI = 'qemu:///system';
 // Names carry the pid so that cleanup never touches another run's (or anybody's) domains.
@@ -79,17 +79,7 @@ describe('virsh_define @integration @slow', function () {
     writeFileSync(disk, Buffer.alloc(0));
     execFileSync('truncate', ['-s', '16M', disk]);
     sshd = await startSshd();
-    transport = new SshTransport({
-      host: sshd.name,
-      hostName: sshd.host,
-      port: sshd.port,
-      user: sshd.users.root,
-      identityFiles: [sshd.userKeyFile],
-      knownHostsFile: sshd.knownHostsFile,
-      sshConfigFile: false,
-      agent: false,
-      connectTimeoutMs: 5000,
-    });
+    transport = sshTransport(sshd);
   });
 
   after(async () => {

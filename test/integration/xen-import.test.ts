@@ -10,12 +10,11 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYamlText, stringify } from 'yaml';
 import { createTaskContext } from '../../runner/task-context.js';
-import { SshTransport } from '../../runner/transport/ssh.js';
 import { xenImportModule, type XenImportData } from '../../tasks/xen-import.js';
 import { guestToInventoryVars } from '../../tasks/xen/inventory-vars.js';
 import { parseXlConfig } from '../../tasks/xen/xl-config.js';
 import { corpus } from '../helpers/corpora.js';
-import { startSshd, writeInventory, NOPASSWD_USER, type SshdHost } from '../harness/sshd.js';
+import { startSshd, writeInventory, NOPASSWD_USER, sshTransport, type SshdHost } from '../harness/sshd.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'runner/cli.ts');
@@ -78,10 +77,7 @@ describe('xen_import @integration', function () {
   };
 
   it('the module over SSH: every cfg read in one command, the broken one a problem with file:line, a hostile name read as a name', async () => {
-    const transport = new SshTransport({
-      host: sshd.name, hostName: sshd.host, port: sshd.port, user: NOPASSWD_USER,
-      identityFiles: [sshd.userKeyFile], knownHostsFile: sshd.knownHostsFile, sshConfigFile: false, agent: false,
-    });
+    const transport = sshTransport(sshd, NOPASSWD_USER);
     const commands: string[] = [];
     try {
       const ctx = createTaskContext({ host: sshd.name, transport, onCommand: (r) => commands.push(r.command) });
