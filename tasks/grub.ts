@@ -4,7 +4,7 @@
 // known to produce a disk that does not boot.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { sh } from '../runner/command.js';
+import { raw, sh } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Diff, type Step, type TaskContext } from '../runner/module.js';
 import { editDefaultGrub } from './guest-files/default-grub.js';
@@ -120,6 +120,34 @@ function wantedDefaultGrub(text: string, p: Params, facts: DiskFacts): { text: s
   return { text: dev.text, notes: e.notes ?? [] };
 }
 
+/** Where grub-mkconfig finds the drop-ins it sources after /etc/default/grub. */
+const DROP_IN_DIR = '/etc/default/grub.d';
+
+/** One /etc/default/grub.d/*.cfg and what it should say. */
+interface DropInEdit {
+  path: string;
+  before: string;
+  after: string;
+  notes: string[];
+}
+
+/**
+ * The drop-ins grub-mkconfig sources after /etc/default/grub (its own `grub.d/*.cfg` glob, in the
+ * guest's shell) with their wanted text. They are sourced last, so a Xen-era one (console=hvc0,
+ * GRUB_TERMINAL=console, root=/dev/xvda1) would undo the main file's edit: each is rewritten in
+ * place, but nothing is added to them (the additions live in /etc/default/grub).
+ */
+async function readDropIns(g: TaskContext, p: Params): Promise<DropInEdit[]> {
+  const r = await g.run(sh`${raw(`for f in ${DROP_IN_DIR}/*.cfg; do [ -f "$f" ] && echo "$f"; done; true`)}`);
+  const out: DropInEdit[] = [];
+  for (const path of r.stdout.split('\n').filter(Boolean)) {
+    const before = (await readGuestText(g, path)) ?? '';
+    const e = editDefaultGrub(before, { serialConsole: p.serial, netIfnames: p.net_ifnames, renameSd: p.rename_sd, dropIn: true, ensure: false });
+    out.push({ path, before, after: e.text, notes: (e.notes ?? []).map((n) => `${path}: ${n}`) });
+  }
+  return out;
+}
+
 function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }
@@ -170,6 +198,9 @@ export const grubModule = defineModule({
       'a disk without a partition table. /etc/default/grub gets the serial console, net.ifnames=0 biosdevname=0, cmdline_add ' +
       'and GRUB_DEVICE="UUID=<root fs>" (unless the file sets GRUB_DEVICE itself), because grub-mkconfig otherwise puts the ' +
       'converting host\'s device (/dev/loop0p1, /dev/mapper/…) in root= whenever /dev/disk/by-uuid is missing (no udev). ' +
+      'The drop-ins grub-mkconfig sources after it (/etc/default/grub.d/*.cfg: Ubuntu ships one, cloud images add their ' +
+      'own) are rewritten in place, as they would otherwise undo that: console=hvc0, xvd root= devices, a GRUB_TERMINAL ' +
+      'without serial; nothing is added to them. ' +
       'GRUB packages are installed when grub-install is missing (packages_dir for offline files, as in the kernel module). ' +
       'grub-mkconfig and grub-install run in a chroot session with /dev, /proc, /sys bound (without them grub-install ' +
       'reports success but builds core.img without the filesystem module: "grub rescue>"), with a temporary device.map ' +
@@ -206,19 +237,26 @@ export const grubModule = defineModule({
 
     const defaultGrub = (await readGuestText(g, '/etc/default/grub')) ?? '';
     const want = wantedDefaultGrub(defaultGrub, p, facts);
-    const defaultChanges = want.text !== defaultGrub;
+    const dropIns = (await readDropIns(g, p)).filter((d) => d.after !== d.before);
+    const notes = [...want.notes, ...dropIns.flatMap((d) => d.notes)];
+    const defaultChanges = want.text !== defaultGrub || dropIns.length > 0;
     if (defaultChanges || !hasGrub) {
-      if (hasGrub) diff.push({ path: `${p.root}/etc/default/grub`, before: defaultGrub, after: want.text });
-      reasons.push('/etc/default/grub');
+      if (hasGrub) {
+        if (want.text !== defaultGrub) diff.push({ path: `${p.root}/etc/default/grub`, before: defaultGrub, after: want.text });
+        for (const d of dropIns) diff.push({ path: `${p.root}${d.path}`, before: d.before, after: d.after });
+      }
+      reasons.push(['/etc/default/grub', ...dropIns.map((d) => d.path)].join(', '));
       steps.push({
-        title: `edit ${p.root}/etc/default/grub (serial console, kernel parameters, GRUB_DEVICE)`,
+        title: `edit ${p.root}/etc/default/grub${dropIns.length ? ` and ${dropIns.map((d) => d.path).join(', ')}` : ''} (serial console, kernel parameters, GRUB_DEVICE)`,
         run: async (c) => {
-          // re-read: installing the package may have created the file from its template
+          // re-read: installing the package may have created the file from its template (and Ubuntu's a drop-in)
           const cg = await openGuestRoot(c, p.root);
           const now = (await readGuestText(cg, '/etc/default/grub')) ?? '';
           const w = wantedDefaultGrub(now, p, facts);
           if (w.text !== now) await cg.transport.put('/etc/default/grub', w.text, { mode: 0o644, become: c.become });
-          return { notes: w.notes };
+          const edits = (await readDropIns(cg, p)).filter((d) => d.after !== d.before);
+          for (const d of edits) await cg.transport.put(d.path, d.after, { mode: 0o644, become: c.become });
+          return { notes: [...w.notes, ...edits.flatMap((d) => d.notes)] };
         },
       });
     }
@@ -294,9 +332,9 @@ export const grubModule = defineModule({
       return {
         changed: false,
         reason: `/etc/default/grub is right, ${os.grubCfg} is what ${os.grubPrefix}-mkconfig generates${p.install ? `, and ${p.disk} boots the guest's core.img (MBR, embedded core.img, ${facts.fsModule} module)` : ''}`,
-        data: { notes: want.notes },
+        data: { notes },
       };
     }
-    return { changed: true, steps, diff, data: { notes: want.notes, reasons } };
+    return { changed: true, steps, diff, data: { notes, reasons } };
   },
 });

@@ -21,7 +21,9 @@ export interface DefaultGrubOptions extends CmdlineOptions {
   /**
    * Add what is missing (cmdline tokens, GRUB_TERMINAL, GRUB_SERIAL_COMMAND) to this file
    * (default true). Turn off for all files but one when editing /etc/default/grub and its
-   * drop-ins together, so additions are not repeated in each.
+   * drop-ins together, so additions are not repeated in each. Without it an active
+   * GRUB_TERMINAL or GRUB_SERIAL_COMMAND that is wrong is still corrected in place: a drop-in
+   * is sourced after /etc/default/grub, so its GRUB_TERMINAL=console would undo the main file's.
    */
   ensure?: boolean;
   /** The file is a grub.d drop-in: a new GRUB_CMDLINE_LINUX line extends "$GRUB_CMDLINE_LINUX". */
@@ -143,14 +145,15 @@ export function editDefaultGrub(text: string, opts: DefaultGrubOptions = {}): Ed
     }
   }
 
-  if ((opts.ensure ?? true) && (opts.serialConsole ?? true)) {
-    appended = [...appended, ...ensureSetting(lines, 'GRUB_TERMINAL', GRUB_TERMINAL_VALUE, (v) => splitCmdline(v).includes('serial'), notes)];
+  if (opts.serialConsole ?? true) {
+    const add = opts.ensure ?? true;
+    appended = [...appended, ...ensureSetting(lines, 'GRUB_TERMINAL', GRUB_TERMINAL_VALUE, (v) => splitCmdline(v).includes('serial'), notes, add)];
     for (const a of lines.map(parseAssignment)) {
       if (a && (a.name === 'GRUB_TERMINAL_INPUT' || a.name === 'GRUB_TERMINAL_OUTPUT')) {
         notes.push(`line ${a.index + 1}: ${a.name} is kept; grub-mkconfig lets GRUB_TERMINAL override it`);
       }
     }
-    const serial = ensureSetting(lines, 'GRUB_SERIAL_COMMAND', GRUB_SERIAL_COMMAND_VALUE, serialCommandMatches, notes, 'GRUB_TERMINAL');
+    const serial = ensureSetting(lines, 'GRUB_SERIAL_COMMAND', GRUB_SERIAL_COMMAND_VALUE, serialCommandMatches, notes, add, 'GRUB_TERMINAL');
     const afterTerminal = appended.findIndex((l) => l.startsWith('GRUB_TERMINAL='));
     if (afterTerminal >= 0) appended.splice(afterTerminal + 1, 0, ...serial);
     else appended.push(...serial);
@@ -162,8 +165,8 @@ export function editDefaultGrub(text: string, opts: DefaultGrubOptions = {}): Ed
 
 /**
  * Makes `NAME="value"` hold: an active assignment that `ok` accepts stays; one it rejects gets
- * the value; otherwise a commented `#NAME=` line is replaced in place, or the line goes right
- * after the `after` setting, or (returned) to the end of the file.
+ * the value; otherwise (only when `add`) a commented `#NAME=` line is replaced in place, or the
+ * line goes right after the `after` setting, or (returned) to the end of the file.
  */
 function ensureSetting(
   lines: string[],
@@ -171,6 +174,7 @@ function ensureSetting(
   value: string,
   ok: (v: string) => boolean,
   notes: string[],
+  add: boolean,
   after?: string,
 ): string[] {
   const wanted = `${name}="${value}"`;
@@ -186,6 +190,7 @@ function ensureSetting(
     lines[last.index] = `${last.prefix}"${value}"${v.rest}`;
     return [];
   }
+  if (!add) return [];
   const commented = lines.findIndex((l) => new RegExp(`^#\\s*${name}=`).test(l));
   if (commented >= 0) {
     lines[commented] = wanted;

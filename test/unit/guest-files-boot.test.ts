@@ -119,6 +119,23 @@ describe('guest-files: /etc/default/grub', () => {
     });
   });
 
+  it('ensure: false in a Xen-era drop-in: console=hvc0 and GRUB_TERMINAL=console rewritten in place, nothing added', () => {
+    // sourced after /etc/default/grub, this would undo the main file's serial console
+    const text = '# CLOUD_IMG: This file was created/modified by the Cloud Image build process\nGRUB_TIMEOUT=0\nGRUB_CMDLINE_LINUX_DEFAULT="console=hvc0"\nGRUB_TERMINAL=console\n';
+    const r = editDefaultGrub(text, { dropIn: true, ensure: false });
+    assert.deepEqual(lineChanges(text, r.text), {
+      removed: ['GRUB_CMDLINE_LINUX_DEFAULT="console=hvc0"', 'GRUB_TERMINAL=console'],
+      added: ['GRUB_CMDLINE_LINUX_DEFAULT="console=tty0 console=ttyS0,115200"', SERIAL],
+    });
+    assert.equal(editDefaultGrub(r.text, { dropIn: true, ensure: false }).changed, false);
+    // a wrong GRUB_SERIAL_COMMAND is corrected too, a missing one is not added
+    const cmd = editDefaultGrub('GRUB_SERIAL_COMMAND="serial --speed=9600"\n', { dropIn: true, ensure: false });
+    assert.equal(cmd.text, `${SERIAL_CMD}\n`);
+    // Ubuntu's grub-common ships a drop-in with comments only
+    const ubuntu = '# Work around a bug in the obsolete init-select package which broke\n# grub-mkconfig when init-select was removed but not purged.\n';
+    assert.equal(editDefaultGrub(ubuntu, { dropIn: true, ensure: false }).changed, false);
+  });
+
   it('ensure: false only rewrites, never adds', () => {
     const text = corpus('default-grub/ubuntu-12.04-grub2-stock');
     assert.equal(editDefaultGrub(text, { ensure: false }).changed, false);
