@@ -53,7 +53,8 @@ const LOGIN_PATTERN = /login:\s*$/m;
 const NO_BOOT_PATTERN = /No bootable device/;
 // Boots that will never print a login prompt: stop at once instead of waiting for the timeout.
 const PANIC_PATTERN = /Kernel panic/;
-const EMERGENCY_PATTERN = /Entering emergency mode|You are in emergency mode|dracut Warning: Could not boot/;
+// systemd, dracut, and initramfs-tools (Debian/Ubuntu: "Gave up waiting for root file system device", then its (initramfs) shell)
+const EMERGENCY_PATTERN = /Entering emergency mode|You are in emergency mode|dracut Warning: Could not boot|Gave up waiting for root|^\(initramfs\) /m;
 
 /**
  * Boots `image` (raw or qcow2, the only disk, on virtio) read-only (-snapshot) under qemu and reports
