@@ -11,8 +11,7 @@
 // ~/.cache/ferry/apt-archives and put back into the copy's apt cache next time, where apt checks
 // them against the mirror's index instead of downloading them again (70 MB of kernel).
 import { strict as assert } from 'node:assert';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootCheck } from '../../lab/boot-check.js';
@@ -20,13 +19,25 @@ import { ensureBuilt } from '../../lab/index.js';
 import { withLabLock } from '../../lab/lock.js';
 import { cacheRoot } from '../../lab/paths.js';
 import { TaskFailedError } from '../../runner/errors.js';
-import { runSteps, type Plan, type TaskModule } from '../../runner/module.js';
-import { createTaskContext } from '../../runner/task-context.js';
+import type { Plan } from '../../runner/module.js';
 import type { SshTransport } from '../../runner/transport/ssh.js';
 import { chrootExecModule } from '../../tasks/chroot-exec.js';
 import { initramfsModule } from '../../tasks/initramfs.js';
 import { kernelModule } from '../../tasks/kernel.js';
 import { startSshd, sshTransport, type SshdHost } from '../harness/sshd.js';
+import {
+  assertChrootSessionUndone,
+  debCache,
+  endGuestSuite,
+  guestKernelBoot,
+  guestSuiteSkipReason,
+  inGuest,
+  packageState as packageStateIn,
+  sh,
+  StepTimer,
+  timedModuleRun,
+  unmountAndDetach,
+} from './helpers/guest-e2e.js';
 
 const REQUIRED_TOOLS = ['qemu-system-x86_64', 'qemu-img', 'debootstrap', 'mkfs.ext4', 'ssh-keygen', 'losetup', 'resize2fs'];
 /** Where the .debs apt fetched for this test are kept between runs. */
@@ -35,7 +46,6 @@ const DEB_CACHE = join(homedir(), '.cache', 'ferry', 'apt-archives', 'guest-fami
 const XEN_DRACUT_CONF = '# Xen PV guest: the block and network frontends early\nadd_drivers+=" xen-blkfront xen-netfront "\n';
 
 const escapeRegExp = (x: string): string => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const sh = (script: string, ...args: string[]): string => execFileSync('sh', ['-c', script, 'sh', ...args], { maxBuffer: 64 << 20 }).toString().trim();
 
 describe('guest families: online kernel install and a dracut guest, for real @e2e @slow', function () {
   this.timeout(20 * 60_000);
@@ -46,66 +56,14 @@ describe('guest families: online kernel install and a dracut guest, for real @e2
   let loop = '';
   let root = '';
   let kernel = '';
-  const timings: { step: string; seconds: number }[] = [];
+  const timer = new StepTimer();
 
-  async function timed<T>(step: string, fn: () => Promise<T> | T): Promise<T> {
-    const t0 = Date.now();
-    try {
-      return await fn();
-    } finally {
-      timings.push({ step, seconds: (Date.now() - t0) / 1000 });
-    }
-  }
-
-  /** Validates, plans (check mode: plan only) and applies one module over the sshd. */
-  async function run<P>(mod: TaskModule<P>, input: Record<string, unknown>, label: string, opts: { check?: boolean } = {}): Promise<{ plan: Plan; data: Record<string, unknown> }> {
-    return timed(label, async () => {
-      const params = mod.params.parse(input);
-      const ctx = createTaskContext({ host: transport.host, transport, check: opts.check ?? false });
-      const plan = await mod.plan(ctx, params);
-      if (!plan.changed || opts.check) return { plan, data: plan.data ?? {} };
-      const data = mod.apply ? await mod.apply(ctx, params, plan) : await runSteps(ctx, plan.steps);
-      return { plan, data };
-    });
-  }
-
-  const inGuest = (script: string, ...args: string[]): string => sh('r="$1"; shift; chroot "$r" /bin/sh -c "$@"', root, script, 'sh', ...args);
-  const bindsUnder = (): string[] =>
-    readFileSync('/proc/self/mountinfo', 'utf8')
-      .split('\n')
-      .map((l) => l.split(' ')[4] ?? '')
-      .filter((m) => m.startsWith(`${root}/`));
-  const packageState = (pkg: string): string => inGuest('dpkg-query -W -f "\\${db:Status-Abbrev}" "$1" 2>/dev/null || echo none', pkg).trim();
-  const lsinitrd = (img: string): string => inGuest('lsinitrd "$1"', img);
+  const run = timedModuleRun(timer, () => transport);
+  const g = (script: string, ...args: string[]): string => inGuest(root, script, ...args);
+  const packageState = (pkg: string): string => packageStateIn(root, pkg);
+  const lsinitrd = (img: string): string => g('lsinitrd "$1"', img);
   const modulesIn = (listing: string): string[] => [...listing.matchAll(/\/([^/\s]+)\.ko(?:\.\w+)?\s*$/gm)].map((m) => m[1]!);
-  /** What a chroot session must leave behind: no binds, no policy-rc.d, no file moved aside. */
-  const assertSessionUndone = (): void => {
-    assert.deepEqual(bindsUnder(), []);
-    assert.ok(!existsSync(join(root, 'usr/sbin/policy-rc.d')), 'policy-rc.d removed');
-    assert.ok(!readdirSync(join(root, 'etc')).some((f) => f.endsWith('.ferry-saved')), 'nothing left moved aside in /etc');
-  };
-
-  /** Puts the .debs of earlier runs into the copy's apt cache (apt verifies each against the mirror's index). */
-  function seedDebs(): void {
-    if (!existsSync(DEB_CACHE)) return;
-    const archives = join(root, 'var/cache/apt/archives');
-    for (const f of readdirSync(DEB_CACHE).filter((x) => x.endsWith('.deb'))) {
-      if (!existsSync(join(archives, f))) copyFileSync(join(DEB_CACHE, f), join(archives, f));
-    }
-  }
-
-  /** Keeps the .debs of the packages installed now for the next run; `prune` drops the cached ones not installed (stale versions). */
-  function keepDebs(prune: boolean): void {
-    mkdirSync(DEB_CACHE, { recursive: true });
-    // apt names its files PACKAGE_VERSION_ARCH.deb with the epoch's ':' as %3a
-    const installed = new Set(inGuest('dpkg-query -W -f "\\${Package}_\\${Version}\\n"').split('\n').map((l) => l.replace(/:/g, '%3a')));
-    const key = (f: string): string => f.split('_').slice(0, 2).join('_');
-    const archives = join(root, 'var/cache/apt/archives');
-    for (const f of readdirSync(archives).filter((x) => x.endsWith('.deb') && installed.has(key(x)))) {
-      if (!existsSync(join(DEB_CACHE, f))) copyFileSync(join(archives, f), join(DEB_CACHE, f));
-    }
-    if (prune) for (const f of readdirSync(DEB_CACHE)) if (!installed.has(key(f))) rmSync(join(DEB_CACHE, f));
-  }
+  const debs = (): ReturnType<typeof debCache> => debCache(DEB_CACHE, root);
 
   function mountCopy(): void {
     loop = sh('losetup -f --show "$1"', image);
@@ -114,31 +72,22 @@ describe('guest families: online kernel install and a dracut guest, for real @e2
 
   function unmountCopy(): void {
     if (!loop) return;
-    sh('for m in $(grep -o " $1/[^ ]*" /proc/self/mountinfo | sort -r); do umount "$m"; done; if mountpoint -q "$1"; then umount "$1"; fi', root);
-    sh('losetup -d "$1"', loop);
+    unmountAndDetach(root, loop);
     loop = '';
   }
 
   before(async function () {
-    const missing = REQUIRED_TOOLS.filter((t) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', t]).status !== 0);
-    if (missing.length) {
-      console.warn(`\n  !!! SKIPPING the guest families e2e suite: missing ${missing.join(', ')} (apt-get install qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-client)\n`);
+    const why = guestSuiteSkipReason(REQUIRED_TOOLS, 'apt-get install qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-client', 'install a kernel and dracut into a copy of the lab guest');
+    if (why) {
+      console.warn(`\n  !!! SKIPPING the guest families e2e suite: ${why}\n`);
       this.skip();
     }
-    if (process.env.FERRY_SKIP_E2E) {
-      console.warn('\n  !!! SKIPPING the guest families e2e suite: FERRY_SKIP_E2E is set (unset it to install a kernel and dracut into a copy of the lab guest)\n');
-      this.skip();
-    }
-    if (process.getuid?.() !== 0) {
-      console.warn('\n  !!! SKIPPING the guest families e2e suite: it needs root (loop devices, mount, chroot)\n');
-      this.skip();
-    }
-    const lab = await timed('lab guest image (ensureBuilt)', () => withLabLock(cacheRoot(), ensureBuilt));
+    const lab = await timer.timed('lab guest image (ensureBuilt)', () => withLabLock(cacheRoot(), ensureBuilt));
     dir = mkdtempSync(join(tmpdir(), 'ferry-families-'));
     image = join(dir, 'guest.img');
     root = join(dir, 'root');
     mkdirSync(root);
-    await timed('sparse copy, grown to 2 GiB, mounted', () => {
+    await timer.timed('sparse copy, grown to 2 GiB, mounted', () => {
       // The generic kernel's modules alone are 400 MB: the copy gets the room a real guest's disk would have.
       sh('cp --sparse=always "$1" "$2" && truncate -s 2G "$2" && e2fsck -fy "$2" >/dev/null 2>&1; resize2fs "$2" >/dev/null 2>&1', lab.guestImage, image);
       mountCopy();
@@ -148,27 +97,16 @@ describe('guest families: online kernel install and a dracut guest, for real @e2
   });
 
   after(async () => {
-    try {
-      unmountCopy();
-    } catch (e) {
-      console.warn(`    could not unmount the copy: ${(e as Error).message}`);
-    }
-    await transport?.close().catch(() => undefined);
-    await host?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    if (timings.length) {
-      console.log('\n      step times:');
-      for (const t of timings) console.log(`      ${t.seconds.toFixed(1).padStart(6)} s  ${t.step}`);
-      console.log(`      ${timings.reduce((a, t) => a + t.seconds, 0).toFixed(1).padStart(6)} s  in all`);
-    }
+    await endGuestSuite({ release: unmountCopy, what: 'unmount the copy', transport, host, dir });
+    timer.print();
   });
 
   describe('kernel: the online install (apt-get in a chroot session)', () => {
     before(async () => {
-      await timed('remove the guest\'s kernel packages', () => {
-        const kernels = inGuest('dpkg-query -W -f "\\${db:Status-Abbrev} \\${Package}\\n" "linux-image-*" | awk \'$1 == "ii" { print $2 }\'').split('\n').filter(Boolean);
+      await timer.timed('remove the guest\'s kernel packages', () => {
+        const kernels = g('dpkg-query -W -f "\\${db:Status-Abbrev} \\${Package}\\n" "linux-image-*" | awk \'$1 == "ii" { print $2 }\'').split('\n').filter(Boolean);
         assert.ok(kernels.some((k) => /-cloud-amd64$/.test(k)), `the lab guest runs the cloud kernel: ${kernels.join(' ')}`);
-        inGuest('DEBIAN_FRONTEND=noninteractive dpkg --purge "$@" >/dev/null 2>&1', ...kernels);
+        g('DEBIAN_FRONTEND=noninteractive dpkg --purge "$@" >/dev/null 2>&1', ...kernels);
       });
       assert.deepEqual(readdirSync(join(root, 'boot')).filter((f) => f.startsWith('vmlinuz-')), []);
     });
@@ -183,12 +121,12 @@ describe('guest families: online kernel install and a dracut guest, for real @e2
       assert.match(plan.changed ? plan.steps[0]!.title : '', /^install linux-image-amd64 from the guest's mirror into \S+ \(Debian GNU\/Linux 12 \(bookworm\): no kernel with virtio_blk\)$/);
       assert.ok(readFileSync(join(root, 'var/lib/dpkg/status')).equals(status), 'dpkg status unchanged');
       assert.deepEqual(readdirSync(join(root, 'boot')), boot);
-      assertSessionUndone();
+      assertChrootSessionUndone(root);
     });
 
     it('installs linux-image-amd64 from the mirror, judges it good, then reports no change', async () => {
       const resolv = readFileSync(join(root, 'etc/resolv.conf'));
-      seedDebs();
+      debs().seed();
       const { plan, data } = await run(kernelModule, { root }, 'kernel: apt-get update + install linux-image-amd64');
       assert.equal(plan.changed, true);
       assert.equal(data.msg, "installed linux-image-amd64 from the guest's mirror");
@@ -202,8 +140,8 @@ describe('guest families: online kernel install and a dracut guest, for real @e2
       // apt-get update really fetched the mirror's index into the guest
       assert.ok(readdirSync(join(root, 'var/lib/apt/lists')).some((f) => /_dists_bookworm_main_binary-amd64_Packages$/.test(f)), 'no Packages index');
       assert.ok(readFileSync(join(root, 'etc/resolv.conf')).equals(resolv), "the guest's resolv.conf is back");
-      assertSessionUndone();
-      keepDebs(false);
+      assertChrootSessionUndone(root);
+      debs().keep(false);
 
       const again = await run(kernelModule, { root }, 'kernel (second run)');
       assert.equal(again.plan.changed, false);
@@ -220,7 +158,7 @@ describe('guest families: online kernel install and a dracut guest, for real @e2
       img = `/boot/initrd.img-${kernel}`;
       mkdirSync(join(root, 'etc/dracut.conf.d'), { recursive: true });
       writeFileSync(join(root, 'etc/dracut.conf.d/10-xen.conf'), XEN_DRACUT_CONF);
-      seedDebs();
+      debs().seed();
       // dracut conflicts with initramfs-tools: apt removes it, and dracut's trigger rebuilds the image
       const { data } = await run(
         chrootExecModule,
@@ -228,7 +166,7 @@ describe('guest families: online kernel install and a dracut guest, for real @e2
         'apt-get install dracut (its trigger builds the Xen-era image)',
       );
       assert.match(String(data.stdout), /Removing initramfs-tools/);
-      keepDebs(true);
+      debs().keep(true);
       assert.equal(packageState('dracut'), 'ii');
       assert.notEqual(packageState('initramfs-tools'), 'ii');
       xenImage = lsinitrd(img);
@@ -274,7 +212,7 @@ describe('guest families: online kernel install and a dracut guest, for real @e2
       for (const m of ['virtio_blk', 'virtio_net', 'virtio_scsi']) assert.ok(mods.includes(m), `${m} is in the image`);
       // xen-scsifront is not first in the drop-in's omit list: dracut 059 omits it only when it is spelt with "_"
       for (const m of ['xen-blkfront', 'xen-netfront', 'xen-scsifront']) assert.ok(!mods.includes(m), `${m} is left out of the image`);
-      assertSessionUndone();
+      assertChrootSessionUndone(root);
 
       const again = await run(initramfsModule, { root }, 'initramfs (second run)');
       assert.equal(again.plan.changed, false);
@@ -285,19 +223,11 @@ describe('guest families: online kernel install and a dracut guest, for real @e2
   describe('the dracut image boots', () => {
     it('finds its root on a virtio disk and reaches a login prompt under qemu (TCG, direct kernel boot)', async function () {
       if (!kernel || !existsSync(join(root, 'etc/dracut.conf.d/90-ferry-kvm.conf'))) this.skip();
-      const bootDir = join(dir, 'boot');
-      mkdirSync(bootDir);
-      copyFileSync(join(root, 'boot', `vmlinuz-${kernel}`), join(bootDir, 'vmlinuz'));
-      copyFileSync(join(root, 'boot', `initrd.img-${kernel}`), join(bootDir, 'initrd.img'));
+      const directKernel = guestKernelBoot(root, kernel, join(dir, 'boot'), 'root=/dev/vda ro console=ttyS0 panic=-1');
       sh('sync');
       unmountCopy();
       // the copy's raw filesystem as the only virtio disk (-snapshot: nothing written to it), under TCG as on any machine
-      const r = await timed('boot under qemu TCG to a login prompt', () =>
-        bootCheck(image, {
-          accel: 'tcg',
-          directKernel: { kernel: join(bootDir, 'vmlinuz'), initrd: join(bootDir, 'initrd.img'), append: 'root=/dev/vda ro console=ttyS0 panic=-1' },
-        }),
-      );
+      const r = await timer.timed('boot under qemu TCG to a login prompt', () => bootCheck(image, { accel: 'tcg', directKernel }));
       mountCopy();
       const tail = `(stopped by ${r.stoppedBy} after ${r.seconds} s):\n${r.log.slice(-3000)}\n${r.firmwareLog.slice(-1500)}`;
       assert.equal(r.stoppedBy, 'login', `no login prompt ${tail}`);
@@ -331,7 +261,7 @@ describe('guest families: online kernel install and a dracut guest, for real @e2
         );
         return true;
       });
-      assertSessionUndone();
+      assertChrootSessionUndone(root);
       // read back: the rebuild did make the image, and it really holds no module at all
       const listing = lsinitrd(img);
       assert.match(listing, /^Arguments: .*--kver/m, 'the failing run rebuilt the image');

@@ -13,7 +13,7 @@
 // (jammy main only); the .debs apt fetched are kept under ~/.cache/ferry/apt-archives/guest-ubuntu
 // and put back into the copy's apt cache next time.
 import { strict as assert } from 'node:assert';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootCheck, type BootCheckResult } from '../../lab/boot-check.js';
@@ -23,9 +23,19 @@ import { fstabModule } from '../../tasks/fstab.js';
 import { grubModule } from '../../tasks/grub.js';
 import { initramfsModule } from '../../tasks/initramfs.js';
 import { kernelModule } from '../../tasks/kernel.js';
-import type { TaskModule } from '../../runner/module.js';
 import { sshTransport, startSshd, type SshdHost } from '../harness/sshd.js';
-import { debCache, inGuest, missingTools, mountsUnder, runModule, sh, StepTimer } from './helpers/guest-e2e.js';
+import {
+  assertChrootSessionUndone,
+  debCache,
+  endGuestSuite,
+  guestKernelBoot,
+  guestSuiteSkipReason,
+  packageState as packageStateIn,
+  sh,
+  StepTimer,
+  timedModuleRun,
+  unmountAndDetach,
+} from './helpers/guest-e2e.js';
 
 const REQUIRED_TOOLS = ['qemu-system-x86_64', 'qemu-img', 'debootstrap', 'gpg', 'gpgv', 'xz', 'mkfs.ext4', 'ssh-keygen', 'losetup', 'partx', 'sfdisk', 'resize2fs'];
 const DEB_CACHE = join(homedir(), '.cache', 'ferry', 'apt-archives', 'guest-ubuntu');
@@ -45,16 +55,12 @@ describe('Ubuntu 22.04 guest: online kernel, initramfs-tools, fstab and GRUB, bo
   let kernel = '';
   const timer = new StepTimer();
 
-  const run = <P>(mod: TaskModule<P>, input: Record<string, unknown>, label: string, opts: { check?: boolean } = {}): ReturnType<typeof runModule<P>> =>
-    timer.timed(label, () => runModule(transport, mod, input, opts));
-  const g = (script: string, ...args: string[]): string => inGuest(root, script, ...args);
-  const packageState = (pkg: string): string => g('dpkg-query -W -f "\\${db:Status-Abbrev}" "$1" 2>/dev/null || echo none', pkg).trim();
+  const run = timedModuleRun(timer, () => transport);
+  const packageState = (pkg: string): string => packageStateIn(root, pkg);
   const debs = (): ReturnType<typeof debCache> => debCache(DEB_CACHE, root);
-  /** What a chroot session must leave behind: no binds, no policy-rc.d, the guest's resolv.conf symlink back. */
+  /** What a chroot session must leave behind: what every session must, and the guest's resolv.conf symlink back. */
   const assertSessionUndone = (): void => {
-    assert.deepEqual(mountsUnder(root), []);
-    assert.ok(!existsSync(join(root, 'usr/sbin/policy-rc.d')), 'policy-rc.d removed');
-    assert.ok(!readdirSync(join(root, 'etc')).some((f) => f.endsWith('.ferry-saved')), 'nothing left moved aside in /etc');
+    assertChrootSessionUndone(root);
     assert.ok(lstatSync(join(root, 'etc/resolv.conf')).isSymbolicLink(), "the guest's resolv.conf is a symlink again");
     assert.equal(readlinkSync(join(root, 'etc/resolv.conf')), '../run/systemd/resolve/stub-resolv.conf');
   };
@@ -74,21 +80,16 @@ describe('Ubuntu 22.04 guest: online kernel, initramfs-tools, fstab and GRUB, bo
 
   function detach(): void {
     if (!loop) return;
-    sh('for m in $(grep -o " $1/[^ ]*" /proc/self/mountinfo | sort -r); do umount "$m"; done; if mountpoint -q "$1"; then umount "$1"; fi', root);
-    sh('losetup -d "$1"', loop);
+    unmountAndDetach(root, loop);
     loop = '';
   }
 
   /** Copies the kernel and initramfs out of the guest, detaches the disk and boots it with them. */
   async function bootDirect(label: string): Promise<BootCheckResult> {
-    const bootDir = join(dir, 'boot');
-    mkdirSync(bootDir, { recursive: true });
-    copyFileSync(join(root, 'boot', `vmlinuz-${kernel}`), join(bootDir, 'vmlinuz'));
-    copyFileSync(join(root, 'boot', `initrd.img-${kernel}`), join(bootDir, 'initrd.img'));
+    const directKernel = guestKernelBoot(root, kernel, join(dir, 'boot'), 'root=/dev/vda1 ro console=ttyS0 panic=-1');
     sh('sync');
     detach();
     try {
-      const directKernel = { kernel: join(bootDir, 'vmlinuz'), initrd: join(bootDir, 'initrd.img'), append: 'root=/dev/vda1 ro console=ttyS0 panic=-1' };
       // TCG always: the same boot on every machine, KVM or not
       return await timer.timed(label, () => bootCheck(disk, { directKernel, accel: 'tcg' }));
     } finally {
@@ -97,17 +98,13 @@ describe('Ubuntu 22.04 guest: online kernel, initramfs-tools, fstab and GRUB, bo
   }
 
   before(async function () {
-    const missing = missingTools(REQUIRED_TOOLS);
-    if (missing.length) {
-      console.warn(`\n  !!! SKIPPING the Ubuntu guest e2e suite: missing ${missing.join(', ')} (apt-get install qemu-system-x86 qemu-utils debootstrap gpg gpgv xz-utils e2fsprogs fdisk util-linux openssh-client)\n`);
-      this.skip();
-    }
-    if (process.env.FERRY_SKIP_E2E) {
-      console.warn('\n  !!! SKIPPING the Ubuntu guest e2e suite: FERRY_SKIP_E2E is set (unset it to build an Ubuntu guest and convert it)\n');
-      this.skip();
-    }
-    if (process.getuid?.() !== 0) {
-      console.warn('\n  !!! SKIPPING the Ubuntu guest e2e suite: it needs root (loop devices, mount, chroot)\n');
+    const cannot = guestSuiteSkipReason(
+      REQUIRED_TOOLS,
+      'apt-get install qemu-system-x86 qemu-utils debootstrap gpg gpgv xz-utils e2fsprogs fdisk util-linux openssh-client',
+      'build an Ubuntu guest and convert it',
+    );
+    if (cannot) {
+      console.warn(`\n  !!! SKIPPING the Ubuntu guest e2e suite: ${cannot}\n`);
       this.skip();
     }
     // The kernel and GRUB come from the mirror in every run, not only when the image is built.
@@ -135,14 +132,7 @@ describe('Ubuntu 22.04 guest: online kernel, initramfs-tools, fstab and GRUB, bo
   });
 
   after(async () => {
-    try {
-      detach();
-    } catch (e) {
-      console.warn(`    could not detach the disk: ${(e as Error).message}`);
-    }
-    await transport?.close().catch(() => undefined);
-    await host?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await endGuestSuite({ release: detach, what: 'detach the disk', transport, host, dir });
     if (guest) {
       const mb = (b: number): string => `${(b / 1e6).toFixed(1)} MB`;
       console.log(`\n      Ubuntu guest ${guest.hash}: built from ${guest.mirror} in ${Object.values(guest.seconds).reduce((a, s) => a + s, 0).toFixed(1)} s`);

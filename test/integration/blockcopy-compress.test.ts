@@ -4,11 +4,11 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runSteps, type PeerHost } from '../../runner/module.js';
-import { createTaskContext } from '../../runner/task-context.js';
+import type { PeerHost } from '../../runner/module.js';
 import type { SshTransport } from '../../runner/transport/ssh.js';
 import { blockcopyModule } from '../../tasks/blockcopy.js';
 import { NOPASSWD_USER, startSshdHosts, sshTransport, type SshdHost } from '../harness/sshd.js';
+import { runModule } from '../helpers/run-module.js';
 
 const sh = (cmd: string, ...args: string[]): string => execFileSync('sh', ['-c', cmd, 'sh', ...args]).toString().trim();
 
@@ -20,15 +20,12 @@ describe('blockcopy compress: auto @integration @slow', function () {
 
   async function copy(src: string, dest: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
     const [a, b] = transports as [SshTransport, SshTransport];
-    const ctx = createTaskContext({
-      host: a.host,
+    const { plan, data } = await runModule(blockcopyModule, { src, dest, src_host: a.host, dest_host: b.host, ...extra }, {
       transport: a,
       peer: async (name: string): Promise<PeerHost> => ({ name, transport: name === a.host ? a : b, become: false, vars: {} }),
     });
-    const plan = await blockcopyModule.plan(ctx, blockcopyModule.params.parse({ src, dest, src_host: a.host, dest_host: b.host, ...extra }));
     assert.equal(plan.changed, true);
-    if (!plan.changed) throw new Error('unreachable');
-    return runSteps(ctx, plan.steps);
+    return data;
   }
 
   before(async function () {

@@ -11,8 +11,7 @@ import { bootCheck } from '../../lab/boot-check.js';
 import { cacheRoot } from '../../lab/paths.js';
 import { sh as cmd } from '../../runner/command.js';
 import { TaskFailedError } from '../../runner/errors.js';
-import { runSteps, type Plan, type TaskModule } from '../../runner/module.js';
-import { createTaskContext } from '../../runner/task-context.js';
+import type { Plan, TaskModule } from '../../runner/module.js';
 import { ChrootTransport } from '../../runner/transport/chroot.js';
 import type { SshTransport } from '../../runner/transport/ssh.js';
 import { chrootExecModule } from '../../tasks/chroot-exec.js';
@@ -21,6 +20,7 @@ import { grubModule } from '../../tasks/grub.js';
 import { initramfsModule } from '../../tasks/initramfs.js';
 import { kernelModule } from '../../tasks/kernel.js';
 import { startSshd, sshTransport, type SshdHost } from '../harness/sshd.js';
+import { runModule } from '../helpers/run-module.js';
 
 const sh = (script: string, ...args: string[]): string => execFileSync('sh', ['-c', script, 'sh', ...args], { maxBuffer: 64 << 20 }).toString().trim();
 
@@ -54,14 +54,8 @@ describe('guest conversion modules @integration @slow', function () {
   const loops: string[] = [];
   const mountPoints: string[] = [];
 
-  async function run<P>(mod: TaskModule<P>, input: Record<string, unknown>, opts: { check?: boolean } = {}): Promise<{ plan: Plan; data: Record<string, unknown> }> {
-    const params = mod.params.parse(input);
-    const ctx = createTaskContext({ host: transport.host, transport, check: opts.check ?? false });
-    const plan = await mod.plan(ctx, params);
-    if (!plan.changed || opts.check) return { plan, data: plan.data ?? {} };
-    const data = mod.apply ? await mod.apply(ctx, params, plan) : await runSteps(ctx, plan.steps);
-    return { plan, data };
-  }
+  const run = <P>(mod: TaskModule<P>, input: Record<string, unknown>, opts: { check?: boolean } = {}): Promise<{ plan: Plan; data: Record<string, unknown> }> =>
+    runModule(mod, input, { transport, check: opts.check });
 
   const bindsUnder = (r: string): string[] =>
     readFileSync('/proc/self/mountinfo', 'utf8')

@@ -8,8 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TaskFailedError, TemplateError } from '../../runner/errors.js';
-import { runSteps, type Plan, type TaskModule } from '../../runner/module.js';
-import { createTaskContext } from '../../runner/task-context.js';
+import type { Plan, TaskModule } from '../../runner/module.js';
 import type { BecomeOptions } from '../../runner/transport/types.js';
 import type { SshTransport } from '../../runner/transport/ssh.js';
 import { commandModule } from '../../tasks/command.js';
@@ -21,6 +20,7 @@ import { shellModule } from '../../tasks/shell.js';
 import { templateModule } from '../../tasks/template.js';
 import { waitForModule } from '../../tasks/wait-for.js';
 import { startSshd, NOPASSWD_USER, sshTransport, type SshdHost } from '../harness/sshd.js';
+import { runModule } from '../helpers/run-module.js';
 
 // Names a playbook might carry that must stay names: spaces, quotes, $(), ;, a newline.
 // Were one ever run by a shell, it would leave ferry-pwned in the login user's home (the commands' cwd).
@@ -45,13 +45,8 @@ describe('core modules @integration', function () {
 
   /** Validates raw params like the engine would, plans, and (unless check) runs the steps. */
   async function run(mod: TaskModule<never>, raw: Record<string, unknown>, o: RunOpts = {}): Promise<{ plan: Plan; result: Record<string, unknown> }> {
-    const m = mod as unknown as TaskModule<Record<string, unknown>>;
-    const params = m.params.parse(raw);
-    const ctx = createTaskContext({ host: sshd.name, transport, check: o.check, become: o.become, diff: o.diff, vars: o.vars, baseDir: o.baseDir });
-    const plan = await m.plan(ctx, params);
-    if (!plan.changed || o.check) return { plan, result: plan.data ?? {} };
-    const result = m.apply ? await m.apply(ctx, params, plan) : await runSteps(ctx, plan.steps);
-    return { plan, result };
+    const { plan, data } = await runModule(mod, raw, { host: sshd.name, transport, ...o });
+    return { plan, result: data };
   }
   const mod = <P>(m: TaskModule<P>) => m as unknown as TaskModule<never>;
   const noChange = (p: Plan, re: RegExp) => {

@@ -11,6 +11,7 @@ import { createTaskContext } from '../../runner/task-context.js';
 import type { SshTransport } from '../../runner/transport/ssh.js';
 import { filesystemModule } from '../../tasks/filesystem.js';
 import { startSshdHosts, sshTransport, type SshdHost } from '../harness/sshd.js';
+import { runModule } from '../helpers/run-module.js';
 
 const sh = (cmd: string, ...args: string[]): string => execFileSync('sh', ['-c', cmd, 'sh', ...args]).toString().trim();
 const MiB = 1024 * 1024;
@@ -30,13 +31,8 @@ describe('filesystem (xfs) @integration @slow', function () {
   const uuid = '6c0e2f3a-91d4-4b57-8a0e-5e1f2d3c4b5a';
 
   /** Validates params, plans, and applies unless check; returns the plan and the applied data. */
-  async function run(input: Record<string, unknown>, opts: { check?: boolean } = {}): Promise<{ plan: Plan; data: Record<string, unknown> }> {
-    const params = filesystemModule.params.parse(input);
-    const ctx = createTaskContext({ host: transport.host, transport, check: opts.check ?? false });
-    const plan = await filesystemModule.plan(ctx, params);
-    if (!plan.changed || opts.check) return { plan, data: plan.data ?? {} };
-    return { plan, data: await runSteps(ctx, plan.steps) };
-  }
+  const run = (input: Record<string, unknown>, opts: { check?: boolean } = {}): Promise<{ plan: Plan; data: Record<string, unknown> }> =>
+    runModule(filesystemModule, input, { transport, check: opts.check });
   const reason = (plan: Plan): string => (plan.changed ? assert.fail(`expected no change, got steps: ${plan.steps.map((s) => s.title).join('; ')}`) : plan.reason);
 
   /** A loop device over a new sparse image file of `size` (xfsprogs wants at least 300 MiB). */

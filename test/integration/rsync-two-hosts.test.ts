@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { runPlaybookFile } from '../../runner/api.js';
 import { secret } from '../../runner/command.js';
-import { runSteps, type PeerHost, type Plan, type Progress } from '../../runner/module.js';
-import { createTaskContext } from '../../runner/task-context.js';
+import type { PeerHost, Plan, Progress } from '../../runner/module.js';
 import type { BecomeOptions } from '../../runner/transport/types.js';
 import type { SshTransport } from '../../runner/transport/ssh.js';
 import { rsyncModule } from '../../tasks/rsync.js';
 import { NOPASSWD_USER, PASSWORD_USER, startSshdHosts, writeInventory, sshTransport, type SshdHost } from '../harness/sshd.js';
 import { CollectingReporter } from '../helpers/collect.js';
+import { runModule } from '../helpers/run-module.js';
 
 const sh = (cmd: string, ...args: string[]): string => execFileSync('sh', ['-c', cmd, 'sh', ...args]).toString().trim();
 
@@ -37,18 +37,13 @@ describe('rsync between two hosts through the controller @integration @slow', fu
   /** Plans (and applies unless check) rsync on host 0 with src_host = host 0 and dest_host = host 1. */
   async function run(ts: SshTransport[], become: BecomeOptions, input: Record<string, unknown>, check = false): Promise<{ plan: Plan; data: Record<string, unknown> }> {
     const [a, b] = ts as [SshTransport, SshTransport];
-    const ctx = createTaskContext({
-      host: a.host,
+    return runModule(rsyncModule, { src_host: a.host, dest_host: b.host, ...input }, {
       transport: a,
       become,
       check,
       onProgress: (p) => progress.push(p),
       peer: async (name: string): Promise<PeerHost> => ({ name, transport: name === a.host ? a : b, become, vars: {} }),
     });
-    const params = rsyncModule.params.parse({ src_host: a.host, dest_host: b.host, ...input });
-    const plan = await rsyncModule.plan(ctx, params);
-    if (!plan.changed || check) return { plan, data: plan.data ?? {} };
-    return { plan, data: await runSteps(ctx, plan.steps) };
   }
 
   /** A small root filesystem: owners by number, a hard link, a symlink, modes, a name with spaces, what rootfs excludes. */

@@ -5,7 +5,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TaskFailedError } from '../../runner/errors.js';
-import { runSteps, type PeerHost, type Plan, type Progress, type TaskModule } from '../../runner/module.js';
+import type { PeerHost, Plan, Progress, TaskModule } from '../../runner/module.js';
 import { createTaskContext } from '../../runner/task-context.js';
 import type { SshTransport } from '../../runner/transport/ssh.js';
 import { blockcopyModule } from '../../tasks/blockcopy.js';
@@ -16,6 +16,7 @@ import { partitionMapModule } from '../../tasks/partition-map.js';
 import { partitionModule } from '../../tasks/partition.js';
 import { rsyncModule } from '../../tasks/rsync.js';
 import { startSshdHosts, sshTransport, type SshdHost } from '../harness/sshd.js';
+import { runModule } from '../helpers/run-module.js';
 
 const sh = (cmd: string, ...args: string[]): string => execFileSync('sh', ['-c', cmd, 'sh', ...args]).toString().trim();
 
@@ -36,12 +37,9 @@ describe('storage modules @integration @slow', function () {
 
   /** Validates params, plans, and applies unless check; returns the plan and the applied data. */
   async function run<P>(mod: TaskModule<P>, input: Record<string, unknown>, opts: { check?: boolean; host?: number } = {}): Promise<{ plan: Plan; data: Record<string, unknown> }> {
-    const params = mod.params.parse(input);
-    const t = transports[opts.host ?? 0]!;
-    const ctx = createTaskContext({
-      host: t.host,
-      transport: t,
-      check: opts.check ?? false,
+    return runModule(mod, input, {
+      transport: transports[opts.host ?? 0]!,
+      check: opts.check,
       onProgress: (p) => progress.push(p),
       peer: async (name: string): Promise<PeerHost> => {
         const pt = transports.find((x) => x.host === name);
@@ -49,10 +47,6 @@ describe('storage modules @integration @slow', function () {
         return { name, transport: pt, become: false, vars: {} };
       },
     });
-    const plan = await mod.plan(ctx, params);
-    if (!plan.changed || opts.check) return { plan, data: plan.data ?? {} };
-    const data = mod.apply ? await mod.apply(ctx, params, plan) : await runSteps(ctx, plan.steps);
-    return { plan, data };
   }
 
   function loopImage(name: string, size: string): string {

@@ -5,12 +5,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TaskFailedError } from '../../runner/errors.js';
-import { runSteps, type Plan } from '../../runner/module.js';
-import { createTaskContext } from '../../runner/task-context.js';
+import type { Plan } from '../../runner/module.js';
 import type { SshTransport } from '../../runner/transport/ssh.js';
 import { renderDomainXml, virshDefineModule } from '../../tasks/virsh-define.js';
 import { ensureLibvirtd } from '../harness/libvirtd.js';
 import { startSshd, sshTransport, type SshdHost } from '../harness/sshd.js';
+import { runModule } from '../helpers/run-module.js';
 
 const URI = 'qemu:///system';
 // Names carry the pid so that cleanup never touches another run's (or anybody's) domains.
@@ -42,11 +42,8 @@ describe('virsh_define @integration @slow', function () {
   let disk: string;
 
   async function run(input: Record<string, unknown>, opts: { check?: boolean } = {}): Promise<{ plan: Plan; data: Record<string, unknown> }> {
-    const params = virshDefineModule.params.parse(input);
-    const ctx = createTaskContext({ host: transport.host, transport, check: opts.check ?? false });
-    const plan = await virshDefineModule.plan(ctx, params);
-    if (!plan.changed || opts.check) return { plan, data: plan.data ?? {} };
-    const data = virshDefineModule.apply ? await virshDefineModule.apply(ctx, params, plan) : await runSteps(ctx, plan.steps);
+    const { plan, data } = await runModule(virshDefineModule, input, { transport, check: opts.check });
+    // what the plan found (the XML, its validation) stays beside what apply returned
     return { plan, data: { ...plan.data, ...data } };
   }
 

@@ -1,12 +1,16 @@
-// Shared pieces of the e2e suites that convert a guest root loop-mounted on this machine: running a
-// module as the engine would (plan, then apply unless check mode), timing each step, and keeping
-// the .debs apt fetched between runs. (Booting the result: lab/boot-check.ts.)
+// Shared pieces of the e2e suites that convert a guest root loop-mounted on this machine: whether the
+// suite can run here, running each module as the engine would (test/helpers/run-module.ts) timed as a
+// step, keeping the .debs apt fetched between runs, checking what a chroot session leaves behind,
+// handing the converted kernel to lab/boot-check.ts, and the suite's teardown.
+import { strict as assert } from 'node:assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { runSteps, type Plan, type TaskModule } from '../../../runner/module.js';
-import { createTaskContext } from '../../../runner/task-context.js';
+import type { DirectKernelBoot } from '../../../lab/boot-check.js';
+import type { TaskModule } from '../../../runner/module.js';
 import type { Transport } from '../../../runner/transport/types.js';
+import type { SshdHost } from '../../harness/sshd.js';
+import { runModule } from '../../helpers/run-module.js';
 
 /** Runs a shell script here with positional arguments (never interpolated into the script); returns trimmed stdout. */
 export const sh = (script: string, ...args: string[]): string => execFileSync('sh', ['-c', script, 'sh', ...args], { maxBuffer: 64 << 20 }).toString().trim();
@@ -14,6 +18,18 @@ export const sh = (script: string, ...args: string[]): string => execFileSync('s
 /** The tools in `tools` that are not on PATH. */
 export function missingTools(tools: string[]): string[] {
   return tools.filter((t) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', t]).status !== 0);
+}
+
+/**
+ * Why a guest e2e suite cannot run here, or undefined when it can: a tool in `tools` is missing
+ * (`install` says how to get them), FERRY_SKIP_E2E is set (`unsetTo` says what the suite would do), or not root.
+ */
+export function guestSuiteSkipReason(tools: string[], install: string, unsetTo: string): string | undefined {
+  const missing = missingTools(tools);
+  if (missing.length) return `missing ${missing.join(', ')} (${install})`;
+  if (process.env.FERRY_SKIP_E2E) return `FERRY_SKIP_E2E is set (unset it to ${unsetTo})`;
+  if (process.getuid?.() !== 0) return 'it needs root (loop devices, mount, chroot)';
+  return undefined;
 }
 
 /** Step timings, printed by the suite at the end. */
@@ -37,19 +53,12 @@ export class StepTimer {
   }
 }
 
-/** Validates, plans (check mode: plan only) and applies one module over `transport`, as the engine does. */
-export async function runModule<P>(
-  transport: Transport,
-  mod: TaskModule<P>,
-  input: Record<string, unknown>,
-  opts: { check?: boolean } = {},
-): Promise<{ plan: Plan; data: Record<string, unknown> }> {
-  const params = mod.params.parse(input);
-  const ctx = createTaskContext({ host: transport.host, transport, check: opts.check ?? false });
-  const plan = await mod.plan(ctx, params);
-  if (!plan.changed || opts.check) return { plan, data: plan.data ?? {} };
-  const data = mod.apply ? await mod.apply(ctx, params, plan) : await runSteps(ctx, plan.steps);
-  return { plan, data };
+/** Runs one module (check mode: plan only) and records its time as step `label`. */
+export type TimedModuleRun = <P>(mod: TaskModule<P>, input: Record<string, unknown>, label: string, opts?: { check?: boolean }) => ReturnType<typeof runModule<P>>;
+
+/** A suite's module runner: runModule over the transport `transport()` gives (made in the suite's before hook), timed by `timer`. */
+export function timedModuleRun(timer: StepTimer, transport: () => Transport): TimedModuleRun {
+  return (mod, input, label, opts = {}) => timer.timed(label, () => runModule(mod, input, { transport: transport(), check: opts.check }));
 }
 
 /** Runs a shell script inside the guest root `root` (chroot), with positional arguments. */
@@ -82,10 +91,53 @@ export function debCache(cache: string, root: string): { seed(): void; keep(prun
   };
 }
 
+/** dpkg's status of `pkg` in the guest root `root` (`ii` when installed), or `none` when dpkg does not know it. */
+export const packageState = (root: string, pkg: string): string => inGuest(root, 'dpkg-query -W -f "\\${db:Status-Abbrev}" "$1" 2>/dev/null || echo none', pkg).trim();
+
 /** Mount points strictly under `root` (binds a chroot session left behind). */
 export function mountsUnder(root: string): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((l) => l.split(' ')[4] ?? '')
     .filter((m) => m.startsWith(`${root}/`));
+}
+
+/** Unmounts everything at and under `root` (deepest first), then detaches the loop device `loop`. */
+export function unmountAndDetach(root: string, loop: string): void {
+  sh('for m in $(grep -o " $1/[^ ]*" /proc/self/mountinfo | sort -r); do umount "$m"; done; if mountpoint -q "$1"; then umount "$1"; fi', root);
+  sh('losetup -d "$1"', loop);
+}
+
+/** Asserts what every chroot session must leave in the guest root `root`: no binds, no policy-rc.d, no file moved aside in /etc. */
+export function assertChrootSessionUndone(root: string): void {
+  assert.deepEqual(mountsUnder(root), []);
+  assert.ok(!existsSync(join(root, 'usr/sbin/policy-rc.d')), 'policy-rc.d removed');
+  assert.ok(!readdirSync(join(root, 'etc')).some((f) => f.endsWith('.ferry-saved')), 'nothing left moved aside in /etc');
+}
+
+/**
+ * Copies kernel `kernel`'s vmlinuz and initrd.img out of the guest root `root` into `dir` (the guest's
+ * disk is detached while it boots) and returns them as a direct kernel boot with command line `append`.
+ */
+export function guestKernelBoot(root: string, kernel: string, dir: string, append: string): DirectKernelBoot {
+  mkdirSync(dir, { recursive: true });
+  const boot = { kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), append };
+  copyFileSync(join(root, 'boot', `vmlinuz-${kernel}`), boot.kernel);
+  copyFileSync(join(root, 'boot', `initrd.img-${kernel}`), boot.initrd);
+  return boot;
+}
+
+/**
+ * Ends a guest suite: `release` lets go of the guest's disk (a failure is only warned about, as
+ * `could not <what>`, so the rest still happens), then the transport is closed, the sshd stopped and `dir` removed.
+ */
+export async function endGuestSuite(o: { release: () => void; what: string; transport: Transport | undefined; host: SshdHost | undefined; dir: string }): Promise<void> {
+  try {
+    o.release();
+  } catch (e) {
+    console.warn(`    could not ${o.what}: ${(e as Error).message}`);
+  }
+  await o.transport?.close().catch(() => undefined);
+  await o.host?.stop();
+  if (o.dir) rmSync(o.dir, { recursive: true, force: true });
 }
