@@ -8,7 +8,7 @@ import { defineModule, type Step, type TaskContext } from '../runner/module.js';
 import { describeFailure } from '../runner/task-context.js';
 import { hostContext } from './lib/peer.js';
 import { ddCopiedBytes, parseDdProgress, withEta } from './storage/dd-progress.js';
-import { deviceSize, hasCommand, pathKind } from './storage/facts.js';
+import { availableCommands, deviceSize, pathKind } from './storage/facts.js';
 import { recordSplitter } from './storage/records.js';
 import { formatBytes, largestPow2Divisor, parseBytes } from './storage/sizes.js';
 
@@ -110,14 +110,15 @@ async function sampleRatio(s: TaskContext, src: string, size: number, c: 'zstd' 
 async function pickCompression(s: TaskContext, d: TaskContext, p: Params, size: number): Promise<'zstd' | 'gzip' | 'none'> {
   const want = p.compress;
   if (want === 'none') return 'none';
-  for (const c of want === 'auto' ? (['zstd', 'gzip'] as const) : [want]) {
-    if ((await hasCommand(s, c)) && (await hasCommand(d, c))) {
-      if (want === 'auto' && size >= SAMPLE_MIN_BYTES && (await sampleRatio(s, p.src, size, c)) > WORTH_COMPRESSING) return 'none';
-      return c;
-    }
-    if (want !== 'auto') throw new TaskFailedError(`compress: ${c} is not installed on both ${s.host} and ${d.host}`);
+  const candidates = want === 'auto' ? (['zstd', 'gzip'] as const) : [want];
+  const [onSrc, onDest] = await Promise.all([availableCommands(s, candidates), availableCommands(d, candidates)]);
+  const c = candidates.find((x) => onSrc.has(x) && onDest.has(x));
+  if (!c) {
+    if (want !== 'auto') throw new TaskFailedError(`compress: ${want} is not installed on both ${s.host} and ${d.host}`);
+    return 'none';
   }
-  return 'none';
+  if (want === 'auto' && size >= SAMPLE_MIN_BYTES && (await sampleRatio(s, p.src, size, c)) > WORTH_COMPRESSING) return 'none';
+  return c;
 }
 
 /** Streams src on one host to dest on another through the controller, with backpressure; returns the compression used. */

@@ -65,11 +65,10 @@ async function runRsync(
   onOutput?: (chunk: Buffer) => void,
 ): Promise<{ exitCode: number | null; output: string; failure: () => string }> {
   if (ends.src === ends.dest) {
-    const r = await (ends.src === c || ends.src.host === c.host ? c : ends.src).run(rsyncCommand(p, mode), onOutput ? { onStdout: onOutput } : {});
+    // On the task's own host, run through `c` (the step's context) so that progress reaches its task.
+    const r = await (ends.src.host === c.host ? c : ends.src).run(rsyncCommand(p, mode), onOutput ? { onStdout: onOutput } : {});
     return { exitCode: r.exitCode, output: r.stdout, failure: () => describeFailure(r) };
   }
-  const rsh = p.archive.find((f) => /^(-e|--rsh\b)/.test(f));
-  if (rsh) throw new TaskFailedError(`archive flag '${rsh}': between two hosts ferry is rsync's remote shell; leave -e/--rsh out`);
   const r: RelayResult = await relayRsync(ends.dest, ends.src, [...rsyncArgs(p), modeFlags(mode)], p.src, p.dest, onOutput);
   return { exitCode: r.exitCode, output: r.output, failure: () => describeRelayFailure(ends, r) };
 }
@@ -121,6 +120,8 @@ export const rsyncModule = defineModule({
     const ends: Ends = { src: await hostContext(ctx, p.src_host), dest: await hostContext(ctx, p.dest_host) };
     const between = ends.src.host !== ends.dest.host;
     if (!between) ends.dest = ends.src;
+    const rsh = between && p.archive.find((f) => /^(-e|--rsh\b)/.test(f));
+    if (rsh) throw new TaskFailedError(`archive flag '${rsh}': between two hosts ferry is rsync's remote shell; leave -e/--rsh out`);
     const dry = await runRsync(ends, ctx, p, '--dry-run');
     if (!OK_EXITS.has(dry.exitCode ?? -1)) throw new TaskFailedError(dry.failure());
     const items = parseItemizeChanges(dry.output).filter(isRealChange);

@@ -82,10 +82,10 @@ export async function mountsOfDevice(ctx: TaskContext, dev: string, mounts?: Mou
   return all.filter((m) => m.source === dev || (canon.has(m.source) && canon.get(m.source) === want));
 }
 
-/** True when a command exists on the host. */
-export async function hasCommand(ctx: TaskContext, name: string): Promise<boolean> {
-  const r = await ctx.run(sh`command -v ${name}`);
-  return r.exitCode === 0;
+/** Which of `names` exist as commands on the host (one round trip for all of them). */
+export async function availableCommands(ctx: TaskContext, names: readonly string[]): Promise<Set<string>> {
+  const r = await ctx.runOk(sh`for c in ${names}; do command -v "$c" >/dev/null 2>&1 && printf '%s\n' "$c"; done; true`);
+  return new Set(r.stdout.split('\n').filter((n) => names.includes(n)));
 }
 
 /** Waits until block device nodes appear (devtmpfs/udev create them shortly after the kernel learns of them). */
