@@ -5,7 +5,7 @@ import { sh } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Plan, type Step, type TaskContext } from '../runner/module.js';
 import { mountsOfDevice, pathKind, readMounts } from './storage/facts.js';
-import { findMount, missingOptions, mountsUnder, normalizeMountPath } from './storage/mountinfo.js';
+import { findMount, missingOptions, mountsUnder, normalizeMountPath, unescapeOctal } from './storage/mountinfo.js';
 
 const params = z
   .object({
@@ -60,7 +60,7 @@ async function planFstab(ctx: TaskContext, p: Params, remove: boolean): Promise<
   if (lines[lines.length - 1] === '') lines.pop();
   const target = (l: string): boolean => {
     const f = l.trim().split(/\s+/);
-    return !l.trim().startsWith('#') && f.length >= 2 && normalizeMountPath(f[1]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))) === path;
+    return !l.trim().startsWith('#') && f.length >= 2 && normalizeMountPath(unescapeOctal(f[1]!)) === path;
   };
   const want = fstabLine(p);
   const next = remove ? lines.filter((l) => !target(l)) : lines.some(target) ? lines.map((l) => (target(l) ? want : l)) : [...lines, want];

@@ -1,6 +1,7 @@
 // xfs facts and outcomes: the superblock as `xfs_db -r -c sb -c print` shows it, the geometry
 // `xfs_info` (and `mkfs.xfs -N`) prints, what an `xfs_repair` run found, and the size xfs_growfs
 // really gives a filesystem.
+import { unescapeOctal } from './mountinfo.js';
 
 /** The size of an xfs data section. */
 export interface XfsGeometry {
@@ -24,11 +25,6 @@ function wholeNumber(v: string | undefined, what: string, tool: string): number 
   return n;
 }
 
-/** Decodes the C-style octal escapes xfs_db prints for bytes that are not printable (`\000` in a label). */
-function unescapeXfsDb(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
 /** Parses `xfs_db -r -c sb -c print DEV` (superblock 0, read-only: it works on an unmounted device or image). */
 export function parseXfsDbSb(stdout: string): XfsSuperblock {
   const kv = new Map<string, string>();
@@ -48,8 +44,8 @@ export function parseXfsDbSb(stdout: string): XfsSuperblock {
     agCount: wholeNumber(kv.get('agcount'), 'agcount', tool),
     sizeBytes: blockSize * dataBlocks,
     uuid: kv.get('uuid') ?? '',
-    // The label field is 12 bytes, padded with NULs.
-    label: unescapeXfsDb(fname).replace(/\0+$/, ''),
+    // The label field is 12 bytes, padded with NULs (xfs_db prints unprintable bytes as \ooo, as the kernel does in mountinfo).
+    label: unescapeOctal(fname).replace(/\0+$/, ''),
   };
 }
 
