@@ -469,12 +469,12 @@ export class Engine {
       const saved = this.state.registered(h, task.id);
       if (task.register && saved !== undefined) this.remember(st, { [task.register]: saved });
       this.result(ctx, h, name, task.module, { status: 'skipped', result: {}, msg: 'completed in the run being resumed' }, t0);
-      this.state.markCompleted(h, task.id, task.register && saved !== undefined ? saved : undefined);
       return;
     }
     let outcome: TaskOutcome;
+    let vars: Obj | undefined;
     try {
-      const vars = this.vars(ctx, h, inh, task.vars);
+      vars = this.vars(ctx, h, inh, task.vars);
       if (task.loop !== undefined) outcome = await this.runLoop(ctx, task, h, inh, vars);
       else {
         const skip = this.whenFalse(inh.when, vars);
@@ -493,17 +493,21 @@ export class Engine {
     const setVars = outcome.result[SET_VARS_KEY];
     if (setVars && typeof setVars === 'object' && outcome.status !== 'failed') this.remember(st, setVars as Obj);
     if (outcome.status === 'changed') for (const n of task.notify) st.notified.add(n);
-    this.result(ctx, h, name, task.module, outcome, t0, inh.delegateTo ? this.delegateName(ctx, h, inh) : undefined);
+    this.result(ctx, h, name, task.module, outcome, t0, inh.delegateTo ? this.delegateName(inh, vars) : undefined);
     if (outcome.status === 'changed' && this.check) st.wouldChange = true;
     if (outcome.status === 'ok' || outcome.status === 'changed' || outcome.ignored) {
       this.state?.markCompleted(h, task.id, task.register && !inh.noLog ? outcome.result : undefined);
     }
   }
 
-  /** The delegate host's name for reports (the template as written when it cannot be rendered). */
-  private delegateName(ctx: PlayRun, h: string, inh: Inherited): string {
+  /**
+   * The delegate host's name for reports, rendered with the variables the task ran with (task vars
+   * included); the template as written when it cannot be rendered (a loop's per-item delegate).
+   */
+  private delegateName(inh: Inherited, vars: Obj | undefined): string {
+    if (!vars) return inh.delegateTo!;
     try {
-      return String(renderString(inh.delegateTo!, this.vars(ctx, h, inh, {})));
+      return String(renderString(inh.delegateTo!, vars));
     } catch {
       return inh.delegateTo!;
     }
@@ -603,14 +607,7 @@ export class Engine {
         onProgress: (p) => this.emit({ type: 'progress', host: h, task: this.taskName(task), progress: p }),
         peer: (name) => this.peer(name, inh),
       });
-      try {
-        plan = await mod.plan(taskCtx, params);
-      } catch (e) {
-        // Check mode: a plan that cannot be made because an earlier task would have changed
-        // the host first is reported as a change, not as a failure (and not silently skipped).
-        if (check && this.host(h).wouldChange && !(e instanceof UnreachableError)) return dependentChange(e);
-        throw e;
-      }
+      plan = await mod.plan(taskCtx, params);
       if (!plan.changed) {
         status = 'ok';
         msg = plan.reason;
@@ -626,6 +623,8 @@ export class Engine {
       }
       if ('exitCode' in result && !('rc' in result)) result.rc = result.exitCode;
     } catch (e) {
+      // Check mode: a task that cannot be rendered or planned because an earlier task would have
+      // changed the host first is reported as a change, not as a failure (and not silently skipped).
       if (check && this.host(h).wouldChange && !(e instanceof UnreachableError)) return dependentChange(e);
       const f = this.failure(e);
       if (f.status === 'unreachable' || !task.failedWhen.length) return f;
@@ -668,6 +667,8 @@ export class Engine {
   private async transport(host: string): Promise<Transport> {
     const have = this.transports.get(host);
     if (have) return have;
+    // A delegate_to / src_host / dest_host that only a template named (preflight checks the literal ones).
+    if (!this.o.inventory.has(host)) throw new TaskFailedError(`'${host}' is not a host of the inventory`);
     let p = this.connecting.get(host);
     if (!p) {
       p = (async () => {

@@ -82,6 +82,16 @@ describe('ferry CLI @integration', function () {
     assert.match(r.stderr, /many\.yaml:6/);
   });
 
+  it('fails the task, contacting nothing, when a templated delegate_to names a host the inventory lacks', async () => {
+    const pb = join(dir, 'tpl-delegate.yaml');
+    await writeFile(pb, "- hosts: all\n  gather_facts: false\n  vars: { target: hv-2 }\n  tasks:\n    - ping:\n      delegate_to: '{{ target }}'\n");
+    const before = contacts;
+    const r = ferry(['run', pb, '-i', trapInv, '--plain'], dir);
+    assert.equal(r.code, 2, r.stderr + r.stdout);
+    assert.match(r.stdout, /'hv-2' is not a host of the inventory/);
+    assert.equal(contacts, before, 'a host was contacted');
+  });
+
   it('rejects a malformed inventory with file:line', async () => {
     const inv = join(dir, 'bad-inv.yaml');
     await writeFile(inv, 'all:\n  hosts:\n    a:\n  childs:\n    b: {}\n');

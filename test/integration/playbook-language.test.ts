@@ -238,10 +238,11 @@ describe('playbook language over real sshd @integration', function () {
   });
 
   it('delegate_to runs on another host with this host\'s variables; run_once runs once and shares the result', async () => {
-    const { w, summary } = await run([
+    const { w, summary, rep } = await run([
       {
         hosts: `${names[0]}:${names[1]}`,
         tasks: [
+          { name: 'deleg-by-task-var', command: 'true', changed_when: false, vars: { via: names[2] }, delegate_to: '{{ via }}' },
           { name: 'deleg', shell: `echo from-{{ inventory_hostname }}-on-$(cat /proc/sys/kernel/hostname >/dev/null; echo x) >> {{ w }}/delegated.log`, delegate_to: names[2] },
           { name: 'once', command: 'echo {{ inventory_hostname }}', register: 'o', run_once: true },
           { name: 'shared', shell: 'echo {{ o.stdout }} >> {{ w }}/{{ inventory_hostname }}.log' },
@@ -251,6 +252,8 @@ describe('playbook language over real sshd @integration', function () {
     assert.equal(summary.exitCode, 0);
     const del = (await readFile(join(w, 'delegated.log'), 'utf8')).trim().split('\n').sort();
     assert.deepEqual(del, [`from-${names[0]}-on-x`, `from-${names[1]}-on-x`].sort());
+    // the report names the host the task ran on, rendered with the task's own vars
+    assert.equal(rep.result('deleg-by-task-var', names[0]!)?.delegatedTo, names[2]);
     assert.deepEqual(await log(w, names[0]!), [names[0]]);
     assert.deepEqual(await log(w, names[1]!), [names[0]], 'run_once shares its result with the other hosts');
   });
