@@ -5,12 +5,24 @@ import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { quote, sh } from '../runner/command.js';
-import { runSteps, type PeerHost } from '../runner/module.js';
-import { createTaskContext } from '../runner/task-context.js';
+import type { PeerHost } from '../runner/module.js';
 import type { SshTransport } from '../runner/transport/ssh.js';
 import { blockcopyModule } from '../tasks/blockcopy.js';
 import { startSshdHosts, type SshdHost } from '../test/harness/sshd.js';
-import { type BenchResult, benchTransport, mbPerSec, median, opensshArgs, removeScratch, reportResult, scratchDir, shell, sizeFromArgs } from './lib.js';
+import {
+  type BenchResult,
+  benchTransport,
+  mbPerSec,
+  median,
+  opensshArgs,
+  removeScratch,
+  reportResult,
+  scratchDir,
+  shell,
+  sizeFromArgs,
+  timedTask,
+  type TaskTiming,
+} from './lib.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const TARGET = 0.9;
@@ -34,32 +46,15 @@ async function opensshCopy(a: SshdHost, b: SshdHost, src: string, dest: string, 
   return performance.now() - t0;
 }
 
-interface FerryTiming {
-  planMs: number;
-  applyMs: number;
-  compression: unknown;
-}
-
 /** blockcopy src_host → dest_host through this process; times plan and apply apart. */
-async function ferryCopy(ta: SshTransport, tb: SshTransport, src: string, dest: string, size: number, extra: Record<string, unknown>): Promise<FerryTiming> {
+function ferryCopy(ta: SshTransport, tb: SshTransport, src: string, dest: string, size: number, extra: Record<string, unknown>): Promise<TaskTiming> {
   const peers = new Map<string, SshTransport>([[ta.host, ta], [tb.host, tb]]);
-  const ctx = createTaskContext({
-    host: ta.host,
-    transport: ta,
-    peer: async (name: string): Promise<PeerHost> => {
-      const t = peers.get(name);
-      if (!t) throw new Error(`no host ${name}`);
-      return { name, transport: t, become: false, vars: {} };
-    },
-  });
-  const params = blockcopyModule.params.parse({ src, dest, size, src_host: ta.host, dest_host: tb.host, ...extra });
-  const t0 = performance.now();
-  const plan = await blockcopyModule.plan(ctx, params);
-  if (!plan.changed) throw new Error(`blockcopy planned no change: ${plan.reason}`);
-  const t1 = performance.now();
-  const data = await runSteps(ctx, plan.steps);
-  const t2 = performance.now();
-  return { planMs: t1 - t0, applyMs: t2 - t1, compression: data.compression };
+  const peer = async (name: string): Promise<PeerHost> => {
+    const t = peers.get(name);
+    if (!t) throw new Error(`no host ${name}`);
+    return { name, transport: t, become: false, vars: {} };
+  };
+  return timedTask(blockcopyModule, { src, dest, size, src_host: ta.host, dest_host: tb.host, ...extra }, { host: ta.host, transport: ta, peer });
 }
 
 /** Wall time of `ssh A true` and `ssh B true` started together: what connecting costs the OpenSSH pipe. */
@@ -101,7 +96,7 @@ async function main(): Promise<void> {
       const f = await ferryCopy(ta, tb, src, dest, size, { verify: 'none', ...extra });
       const cpu = process.cpuUsage(cpu0);
       const cpuS = (cpu.user + cpu.system) / 1e6;
-      return { ms: f.applyMs, note: `plan ${f.planMs.toFixed(0)} ms, ${String(f.compression)}, controller CPU ${cpuS.toFixed(1)} s` };
+      return { ms: f.applyMs, note: `plan ${f.planMs.toFixed(0)} ms, ${String(f.data.compression)}, controller CPU ${cpuS.toFixed(1)} s` };
     };
     const variants: Variant[] = [
       { name: 'openssh (default cipher)', run: openssh() },

@@ -6,8 +6,10 @@ import { chmod, link, mkdir, mkdtemp, rm, statfs, symlink, writeFile } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from '../runner/command.js';
-import { SshTransport } from '../runner/transport/ssh.js';
-import { NOPASSWD_USER, type SshdHost } from '../test/harness/sshd.js';
+import { runSteps, type TaskModule } from '../runner/module.js';
+import { createTaskContext, type TaskContextOptions } from '../runner/task-context.js';
+import type { SshTransport } from '../runner/transport/ssh.js';
+import { NOPASSWD_USER, sshTransport, type SshdHost } from '../test/harness/sshd.js';
 
 /** The prefix of the machine-readable line each benchmark prints last (bench/run.ts parses it). */
 export const RESULT_PREFIX = 'BENCH-RESULT ';
@@ -42,16 +44,7 @@ export function mbPerSec(bytes: number, ms: number): number {
 
 /** A transport to a harness sshd as the plain /bin/sh user (no rc files in the measurement). */
 export function benchTransport(h: SshdHost): SshTransport {
-  return new SshTransport({
-    host: h.name,
-    hostName: h.host,
-    port: h.port,
-    user: NOPASSWD_USER,
-    identityFiles: [h.userKeyFile],
-    knownHostsFile: h.knownHostsFile,
-    sshConfigFile: false,
-    agent: false,
-  });
+  return sshTransport(h, NOPASSWD_USER);
 }
 
 /** The OpenSSH client arguments that reach a harness sshd as the test user (before the remote command). */
@@ -194,4 +187,38 @@ export function byHand(h: SshdHost, controlPath: string, cmd: Command): Promise<
     child.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
     child.on('close', (code) => (code === 0 ? resolve(performance.now() - t0) : reject(new Error(`ssh ${cmd.display} exited ${code}: ${err.trim()}`))));
   });
+}
+
+/** One task planned and applied as the engine does (the module's apply, else its steps), the two timed apart. */
+export interface TaskTiming {
+  planMs: number;
+  applyMs: number;
+  /** What the apply returned. */
+  data: Record<string, unknown>;
+}
+
+/** Validates `input`, plans (which must find a change) and applies one task; returns the times and the applied data. */
+export async function timedTask<P>(mod: TaskModule<P>, input: Record<string, unknown>, ctxOpts: TaskContextOptions): Promise<TaskTiming> {
+  const ctx = createTaskContext(ctxOpts);
+  const params = mod.params.parse(input);
+  const t0 = performance.now();
+  const plan = await mod.plan(ctx, params);
+  if (!plan.changed) throw new Error(`${mod.name} planned no change: ${plan.reason}`);
+  const t1 = performance.now();
+  const data = mod.apply ? await mod.apply(ctx, params, plan) : await runSteps(ctx, plan.steps);
+  return { planMs: t1 - t0, applyMs: performance.now() - t1, data };
+}
+
+/**
+ * Runs one round of a by-hand / ferry pair back to back, in alternating order (odd rounds by hand
+ * first, even rounds ferry first), so that neither side always meets the other's leftovers
+ * (writeback, discards) while the machine's load drifts.
+ */
+export async function pairedRound<H, F>(round: number, byHandRun: () => Promise<H>, ferryRun: () => Promise<F>): Promise<{ hand: H; ferry: F }> {
+  if (round % 2) {
+    const hand = await byHandRun();
+    return { hand, ferry: await ferryRun() };
+  }
+  const ferry = await ferryRun();
+  return { hand: await byHandRun(), ferry };
 }

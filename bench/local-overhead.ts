@@ -5,8 +5,7 @@
 // is reported beside it. Run as root: npx tsx bench/local-overhead.ts [MiB of the dd file]
 import { join } from 'node:path';
 import { quote, sh, type Command } from '../runner/command.js';
-import { runSteps, type TaskModule } from '../runner/module.js';
-import { createTaskContext } from '../runner/task-context.js';
+import type { TaskModule } from '../runner/module.js';
 import type { SshTransport } from '../runner/transport/ssh.js';
 import { blockcopyModule, ddGeometry } from '../tasks/blockcopy.js';
 import { rsyncModule } from '../tasks/rsync.js';
@@ -18,13 +17,16 @@ import {
   generateTree,
   median,
   openMaster,
+  pairedRound,
   removeScratch,
   reportResult,
   scratchDir,
   settle,
   shell,
   sizeFromArgs,
+  timedTask,
   TREE_FILES,
+  type TaskTiming,
 } from './lib.js';
 
 // Even counts: the order alternates (by hand first, then ferry first) so that neither side always
@@ -34,16 +36,8 @@ const ROUNDS_RSYNC = Number(process.env.BENCH_ROUNDS ?? 10);
 const TARGET = 0.02;
 
 /** Plans and applies one task on the host; returns the two times apart. */
-async function viaFerry<P>(t: SshTransport, mod: TaskModule<P>, input: Record<string, unknown>): Promise<{ planMs: number; applyMs: number }> {
-  const ctx = createTaskContext({ host: t.host, transport: t });
-  const params = mod.params.parse(input);
-  const t0 = performance.now();
-  const plan = await mod.plan(ctx, params);
-  if (!plan.changed) throw new Error(`${mod.name} planned no change: ${plan.reason}`);
-  const t1 = performance.now();
-  if (mod.apply) await mod.apply(ctx, params, plan);
-  else await runSteps(ctx, plan.steps);
-  return { planMs: t1 - t0, applyMs: performance.now() - t1 };
+function viaFerry<P>(t: SshTransport, mod: TaskModule<P>, input: Record<string, unknown>): Promise<TaskTiming> {
+  return timedTask(mod, input, { host: t.host, transport: t });
 }
 
 interface Case {
@@ -51,7 +45,7 @@ interface Case {
   rounds: number;
   /** The copy command the module runs, as built there (what "by hand" runs), for the current destination. */
   command: () => Command;
-  ferry: () => Promise<{ planMs: number; applyMs: number }>;
+  ferry: () => Promise<TaskTiming>;
   /** Makes the destination differ from the source again, so every run copies everything. */
   reset: () => Promise<void>;
   /** Throws when the destination is not a full copy. */
@@ -88,7 +82,7 @@ async function measure(h: SshdHost, controlPath: string, c: Case): Promise<Measu
       await c.check();
       return ms;
     };
-    const runFerry = async (): Promise<{ planMs: number; applyMs: number }> => {
+    const runFerry = async (): Promise<TaskTiming> => {
       await c.reset();
       const cpu0 = process.cpuUsage();
       const f = await c.ferry();
@@ -97,15 +91,7 @@ async function measure(h: SshdHost, controlPath: string, c: Case): Promise<Measu
       await c.check();
       return f;
     };
-    let ms: number;
-    let f: { planMs: number; applyMs: number };
-    if (round % 2) {
-      ms = await runHand();
-      f = await runFerry();
-    } else {
-      f = await runFerry();
-      ms = await runHand();
-    }
+    const { hand: ms, ferry: f } = await pairedRound(round, runHand, runFerry);
     hand.push(ms);
     apply.push(f.applyMs);
     whole.push(f.planMs + f.applyMs);

@@ -6,8 +6,6 @@
 import { chown, copyFile, chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sh, type Command } from '../runner/command.js';
-import { runSteps } from '../runner/module.js';
-import { createTaskContext } from '../runner/task-context.js';
 import type { SshTransport } from '../runner/transport/ssh.js';
 import { rsyncModule } from '../tasks/rsync.js';
 import { NOPASSWD_USER, startSshdHosts, type SshdHost } from '../test/harness/sshd.js';
@@ -18,12 +16,15 @@ import {
   generateTree,
   median,
   openMaster,
+  pairedRound,
   removeScratch,
   reportResult,
   scratchDir,
   settle,
   shell,
+  timedTask,
   TREE_FILES,
+  type TaskTiming,
 } from './lib.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
@@ -47,19 +48,12 @@ async function trustFromBToA(a: SshdHost, dir: string): Promise<string> {
   ].join(' ');
 }
 
-async function viaFerry(a: SshTransport, b: SshTransport, src: string, dest: string): Promise<{ planMs: number; applyMs: number }> {
-  const ctx = createTaskContext({
-    host: b.host,
-    transport: b,
-    peer: async (name) => ({ name, transport: name === a.host ? a : b, become: false, vars: {} }),
-  });
-  const params = rsyncModule.params.parse({ src, dest, src_host: a.host, dest_host: b.host });
-  const t0 = performance.now();
-  const plan = await rsyncModule.plan(ctx, params);
-  if (!plan.changed) throw new Error(`rsync planned no change: ${plan.reason}`);
-  const t1 = performance.now();
-  await runSteps(ctx, plan.steps);
-  return { planMs: t1 - t0, applyMs: performance.now() - t1 };
+function viaFerry(a: SshTransport, b: SshTransport, src: string, dest: string): Promise<TaskTiming> {
+  return timedTask(
+    rsyncModule,
+    { src, dest, src_host: a.host, dest_host: b.host },
+    { host: b.host, transport: b, peer: async (name) => ({ name, transport: name === a.host ? a : b, become: false, vars: {} }) },
+  );
 }
 
 async function main(): Promise<void> {
@@ -107,15 +101,7 @@ async function main(): Promise<void> {
         await settle(check(d));
         return f.applyMs;
       };
-      let h: number;
-      let f: number;
-      if (round % 2) {
-        h = await runHand();
-        f = await runFerry();
-      } else {
-        f = await runFerry();
-        h = await runHand();
-      }
+      const { hand: h, ferry: f } = await pairedRound(round, runHand, runFerry);
       hand.push(h);
       apply.push(f);
       ratios.push(h / f);

@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { secret, sh } from '../../runner/command.js';
@@ -64,15 +66,11 @@ describe('ssh transport @integration', function () {
   });
 
   it('authenticates with keys held by a real ssh-agent (no key file given)', async () => {
-    const { mkdtempSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { execFileSync, spawn } = await import('node:child_process');
     const dir = mkdtempSync(join(tmpdir(), 'ferry-agent-'));
     const sock = join(dir, 'agent.sock');
     const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
     try {
-      for (let i = 0; i < 50 && !(await import('node:fs')).existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 50 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
       execFileSync('ssh-add', [a.userKeyFile], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
       const t = make(optsFor(a, a.users.nopasswd, { identityFiles: [], defaultIdentityFiles: [], agent: sock }));
       assert.equal((await t.run(sh`id -un`)).stdout.trim(), a.users.nopasswd);
