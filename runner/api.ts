@@ -67,7 +67,11 @@ export async function runPlaybookFile(path: string, o: CommonRunOptions): Promis
   const pb = loadPlaybook(path, modules);
   const { engine, inv } = engineFor({ ...o, modules }, `${resolve(path)}|${o.inventory.map((i) => resolve(i)).join(',')}`);
   const hostsOf = (play: Play): string[] => (isTemplated(play.hosts) ? [] : inv.resolve(play.hosts));
-  preflight(pb, hostsOf, (h) => inv.hostVars(h), o.extraVars ?? {}, { has: (h) => inv.has(h), names: inv.hostNames() });
+  preflight(pb, hostsOf, (h) => inv.hostVars(h), o.extraVars ?? {}, {
+    has: (h) => inv.has(h),
+    names: inv.hostNames(),
+    hostParams: (m) => modules.get(m)?.hostParams ?? [],
+  });
   return engine.run(pb);
 }
 

@@ -88,6 +88,8 @@ export interface TaskModule<P = Record<string, unknown>> {
    * (a completed task then reports "no change", and state an `always:` undid — a mount — comes back).
    */
   runsEveryTime?: boolean;
+  /** Parameters that name another inventory host (src_host, dest_host): a literal one the inventory lacks is bad input. */
+  hostParams?: readonly string[];
   doc: ModuleDoc;
   plan(ctx: TaskContext, params: P): Promise<Plan>;
   /** Defaults to running the plan's steps in order and merging what they return. */

@@ -188,6 +188,7 @@ async function localCopy(c: TaskContext, p: Params, size: number, g: ReturnType<
 export const blockcopyModule = defineModule({
   name: 'blockcopy',
   params,
+  hostParams: ['src_host', 'dest_host'],
   doc: {
     summary: 'Copy the first size bytes of a block device or image with dd, on one host or between two hosts through the controller, then verify.',
     description:

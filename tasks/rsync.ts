@@ -89,6 +89,7 @@ const OK_EXITS = new Set([0, 24]);
 export const rsyncModule = defineModule({
   name: 'rsync',
   params,
+  hostParams: ['src_host', 'dest_host'],
   doc: {
     summary:
       'Copy a directory tree with rsync (-aAXH --numeric-ids by default), on one host or between two through the controller; no change when a dry run itemizes nothing.',

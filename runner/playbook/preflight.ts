@@ -1,8 +1,8 @@
 // Finds undefined template variables before any host is contacted: every plain `{{ name ... }}`
 // in task arguments must name a variable some layer defines for every host the task runs on
 // (inventory, play vars, vars_files, block/task vars, extra vars, magic, loop vars, register:, set:).
-// Also: a host named literally by `delegate_to` or a module's `src_host` / `dest_host` must be in
-// the inventory.
+// Also: a host named literally by `delegate_to` or by a module's host parameters (`src_host`,
+// `dest_host`) must be in the inventory.
 import { resolve } from 'node:path';
 import Handlebars from 'handlebars';
 import { ValidationError, type Loc, type Problem } from '../errors.js';
@@ -53,20 +53,21 @@ function producedNames(nodes: Node[], out: Set<string>): void {
   }
 }
 
-/** The inventory's hosts: `has` also knows the implicit localhost; `names` feed "did you mean". */
-export interface InventoryHosts {
+/** What checking the hosts a task names needs: the inventory, and which module parameters name hosts. */
+export interface HostCheck {
+  /** Whether the inventory has the host (the implicit localhost included). */
   has(name: string): boolean;
+  /** The inventory's host names, for "did you mean". */
   names: readonly string[];
+  /** The module's parameters that name another inventory host (TaskModule.hostParams). */
+  hostParams(module: string): readonly string[];
 }
 
-/** Module arguments that name another inventory host. */
-const HOST_ARGS = ['src_host', 'dest_host'];
-
-/** Problems for hosts a task names literally (delegate_to, src_host, dest_host) that the inventory does not have. */
-function unknownHostProblems(task: Node & { kind: 'task' }, inventory: InventoryHosts): Problem[] {
+/** Problems for hosts a task names literally (delegate_to, a module's host parameters) that the inventory does not have. */
+function unknownHostProblems(task: Node & { kind: 'task' }, inventory: HostCheck): Problem[] {
   const named: { name: string; what: string; loc: Loc }[] = [];
   if (task.delegateTo !== undefined) named.push({ name: task.delegateTo, what: 'delegate_to', loc: task.loc });
-  for (const k of HOST_ARGS) {
+  for (const k of inventory.hostParams(task.module)) {
     const v = task.args[k];
     if (typeof v === 'string') named.push({ name: v, what: k, loc: locOf(task.args, k) ?? task.loc });
   }
@@ -85,7 +86,7 @@ export function preflight(
   hostsOf: (play: Play) => string[],
   hostVars: (host: string) => Record<string, unknown>,
   extraVars: Record<string, unknown>,
-  inventoryHosts?: InventoryHosts,
+  hostCheck?: HostCheck,
 ): void {
   const problems: Problem[] = [];
   const produced = new Set<string>();
@@ -115,7 +116,7 @@ export function preflight(
           continue;
         }
         if (n.kind !== 'task') continue;
-        if (inventoryHosts) problems.push(...unknownHostProblems(n, inventoryHosts));
+        if (hostCheck) problems.push(...unknownHostProblems(n, hostCheck));
         here.add(n.loopControl.loopVar);
         walkStrings(n.args, locOf(n.args) ?? n.loc, (s, loc) => {
           for (const head of templateHeads(s)) {
