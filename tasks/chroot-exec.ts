@@ -2,9 +2,9 @@
 // filesystems bound, daemons kept from starting, and a working resolv.conf — all undone after.
 import { z } from 'zod';
 import { sh, shellText } from '../runner/command.js';
-import { TaskFailedError } from '../runner/errors.js';
 import { defineModule } from '../runner/module.js';
-import { chrootContext, withGuestChroot } from './guest/chroot-session.js';
+import { withGuestChroot } from './guest/chroot-session.js';
+import { openGuestRoot } from './guest/facts.js';
 import { checkGuard, runAsTask } from './lib/run-command.js';
 import { pathField } from './lib/schema.js';
 
@@ -46,11 +46,7 @@ export const chrootExecModule = defineModule({
     example: ['- chroot_exec:', '    root: /mnt/xr1', '    cmd: dpkg -i /tmp/debs/*.deb', '    creates: /usr/sbin/grub-install'].join('\n'),
   },
   async plan(ctx, p) {
-    const st = await ctx.run(sh`test -d ${p.root} && test -x ${p.root}/bin/sh`);
-    if (st.exitCode !== 0) {
-      throw new TaskFailedError(`chroot root ${p.root} on ${ctx.host} is not a directory with an executable /bin/sh; is the guest filesystem mounted there?`);
-    }
-    const skip = await checkGuard(chrootContext(ctx, p.root), { creates: p.creates, removes: p.removes });
+    const skip = await checkGuard(await openGuestRoot(ctx, p.root), { creates: p.creates, removes: p.removes });
     if (skip) return skip;
     const cmd = p.cmd !== undefined ? shellText(p.cmd) : sh`${p.argv!}`;
     return {

@@ -7,7 +7,7 @@ import { defineModule, type TaskContext } from '../runner/module.js';
 import { editFstab, parseFstab } from './guest-files/fstab.js';
 import { chrootContext } from './guest/chroot-session.js';
 import { openGuestRoot } from './guest/facts.js';
-import { unmatchedReferences, type DeviceIds } from './guest/fstab-refs.js';
+import { findReference, unmatchedReferences, type DeviceIds } from './guest/fstab-refs.js';
 import { pathField } from './lib/schema.js';
 import { parseBlkidExport } from './storage/blkid.js';
 
@@ -77,7 +77,7 @@ export const fstabModule = defineModule({
       const problems = unmatchedReferences(shown, refs, parseFstab(edit.text, shown).entries, devices);
       if (problems.length) throw new TaskFailedError(problems.map(formatProblem).join('\n'), { problems });
       found = refs.flatMap((r) => {
-        const d = devices.find((x) => Object.values(x.ids).some((v) => v.toLowerCase() === r.value.toLowerCase()));
+        const d = findReference(r, devices);
         return d ? [{ ref: `${r.kind}=${r.value}`, device: d.device }] : [];
       });
     }

@@ -8,7 +8,7 @@ import { raw, sh } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Diff, type Step, type TaskContext } from '../runner/module.js';
 import { editDefaultGrub } from './guest-files/default-grub.js';
-import { withGuestChroot, type ChrootSetup } from './guest/chroot-session.js';
+import { moveAside, withGuestChroot, type ChrootSetup } from './guest/chroot-session.js';
 import { openGuestRoot, readGuestOs, readGuestText } from './guest/facts.js';
 import {
   addCmdlineTokens,
@@ -23,8 +23,7 @@ import {
 import type { GuestOs } from './guest/os-family.js';
 import { installPackages } from './guest/packages.js';
 import { pathField } from './lib/schema.js';
-import { parseBlkidExport } from './storage/blkid.js';
-import { canonicalPath, readMounts } from './storage/facts.js';
+import { canonicalPath, probeSignature, readMounts } from './storage/facts.js';
 import { findMount } from './storage/mountinfo.js';
 
 const params = z.strictObject({
@@ -55,11 +54,6 @@ async function loopOffset(ctx: TaskContext, dev: string): Promise<number> {
   return r.exitCode === 0 ? Number(r.stdout.trim()) || 0 : 0;
 }
 
-async function blkid(ctx: TaskContext, dev: string): Promise<Record<string, string>> {
-  const r = await ctx.run(sh`blkid -p -o export ${dev}`);
-  return r.exitCode === 0 ? parseBlkidExport(r.stdout) : {};
-}
-
 /**
  * Refuses, before anything is written, the setups that give an unbootable disk: a filesystem
  * mounted through an offset loop device ("diskfilter writes are not supported"), a partition
@@ -81,9 +75,10 @@ async function checkDisk(ctx: TaskContext, p: Params): Promise<DiskFacts> {
       );
     }
   }
-  const type = await ctx.run(sh`lsblk -dno TYPE ${p.disk}`);
-  if (type.exitCode !== 0) throw new TaskFailedError(`disk ${p.disk} is not a block device on ${ctx.host}: ${type.stderr.trim()}`);
-  if (type.stdout.trim() === 'part') {
+  const lsblk = await ctx.run(sh`lsblk -dno TYPE,KNAME ${p.disk}`);
+  if (lsblk.exitCode !== 0) throw new TaskFailedError(`disk ${p.disk} is not a block device on ${ctx.host}: ${lsblk.stderr.trim()}`);
+  const [diskType = '', diskName = ''] = lsblk.stdout.trim().split(/\s+/);
+  if (diskType === 'part') {
     throw new TaskFailedError(
       `disk ${p.disk} is a partition, not a whole disk: grub-install would stop with "will not proceed with blocklists" ` +
         '(a partition has no room for core.img); give the disk that holds it (e.g. /dev/loop0 rather than /dev/loop0p1, /dev/vg1/xr1-disk rather than /dev/mapper/vg1-xr1--disk1)',
@@ -91,7 +86,7 @@ async function checkDisk(ctx: TaskContext, p: Params): Promise<DiskFacts> {
   }
   const diskOff = await loopOffset(ctx, p.disk);
   if (diskOff > 0) throw new TaskFailedError(`disk ${p.disk} is a loop device with offset ${diskOff}, i.e. a partition; give the whole disk; ${fix}`);
-  const pt = (await blkid(ctx, p.disk)).PTTYPE;
+  const pt = (await probeSignature(ctx, p.disk)).ptType;
   const partModule = grubPartModule(pt);
   if (!partModule) throw new TaskFailedError(`disk ${p.disk} has ${pt ? `a ${pt} partition table` : 'no partition table'}; GRUB for BIOS needs an msdos (or gpt with a BIOS boot partition) table`);
   const bootSource = bootMount.source;
@@ -99,13 +94,12 @@ async function checkDisk(ctx: TaskContext, p: Params): Promise<DiskFacts> {
     throw new TaskFailedError(`${bootMount.mountPoint} is mounted from ${bootSource}, not from boot_device ${p.boot_device}`);
   }
   const parent = (await ctx.run(sh`lsblk -no PKNAME ${bootSource}`)).stdout.trim().split('\n')[0] ?? '';
-  const diskName = (await ctx.run(sh`lsblk -dno KNAME ${p.disk}`)).stdout.trim();
   if (parent && diskName && parent !== diskName) {
     throw new TaskFailedError(`${bootMount.mountPoint} is mounted from ${bootSource}, which is on /dev/${parent}, not on disk ${p.disk} (/dev/${diskName})`);
   }
   const fsModule = grubFsModule(bootMount.fstype);
   if (!fsModule) throw new TaskFailedError(`${bootMount.mountPoint} is ${bootMount.fstype}, a filesystem ferry does not know the GRUB module of`);
-  const rootUuid = (await blkid(ctx, rootMount.source)).UUID;
+  const rootUuid = (await probeSignature(ctx, rootMount.source)).uuid;
   if (!rootUuid) throw new TaskFailedError(`blkid finds no filesystem UUID on ${rootMount.source} (mounted on ${root})`);
   return { bootSource, fsModule, partModule, rootUuid };
 }
@@ -295,9 +289,7 @@ export const grubModule = defineModule({
             const modules = await withGuestChroot(c, p.root, { ...session, resolvConf: 'keep' }, async (cg) => {
               // grub-install maps the mounted partition to a BIOS drive; device.map names the whole disk as hd0
               // ("cannot find a GRUB drive for /dev/mapper/…" otherwise). The guest's own device.map comes back after.
-              const saved = `${paths.deviceMap}.ferry-saved`;
-              const had = (await cg.run(sh`test -e ${paths.deviceMap}`)).exitCode === 0;
-              if (had) await cg.runOk(sh`mv -f ${paths.deviceMap} ${saved}`);
+              const restore = await moveAside(cg, paths.deviceMap);
               let r;
               try {
                 await cg.transport.put(paths.deviceMap, `(hd0) ${p.disk}\n`, { mode: 0o644, become: c.become });
@@ -306,7 +298,7 @@ export const grubModule = defineModule({
                   { timeoutMs: 10 * 60_000 },
                 );
               } finally {
-                await cg.run(had ? sh`mv -f ${saved} ${paths.deviceMap}` : sh`rm -f ${paths.deviceMap}`);
+                await restore.run().catch(() => undefined); // as before: a failed restore does not hide grub-install's outcome
               }
               const out = `${r.stdout}\n${r.stderr}`;
               if (r.exitCode !== 0) throw new TaskFailedError(`${os.grubPrefix}-install failed: ${out.split('\n').filter((l) => !/: info: /.test(l)).slice(-15).join('\n')}`);

@@ -38,7 +38,7 @@ export interface ChrootSetup {
 }
 
 /** What was changed in the guest, to be undone. */
-interface Undo {
+export interface Undo {
   title: string;
   run(): Promise<void>;
 }
@@ -56,7 +56,7 @@ async function exists(g: TaskContext, path: string): Promise<boolean> {
 }
 
 /** Moves a guest file aside (a symlink is moved as a link) and returns its undo; refuses a leftover from an interrupted session. */
-async function moveAside(g: TaskContext, path: string): Promise<Undo | undefined> {
+export async function moveAside(g: TaskContext, path: string): Promise<Undo> {
   const saved = path + SAVED_SUFFIX;
   if (await exists(g, saved)) {
     throw new TaskFailedError(
@@ -72,15 +72,13 @@ async function moveAside(g: TaskContext, path: string): Promise<Undo | undefined
 /** Sets up the guest as asked, in this order: mounts, policy-rc.d, resolv.conf; returns the undos (run them in reverse). */
 async function prepare(ctx: TaskContext, g: TaskContext, setup: ChrootSetup, undos: Undo[]): Promise<void> {
   if (setup.policyRcD && (await exists(g, '/usr/sbin/invoke-rc.d'))) {
-    const undo = await moveAside(g, POLICY);
-    if (undo) undos.push(undo);
+    undos.push(await moveAside(g, POLICY));
     await g.transport.put(POLICY, POLICY_RC_D, { mode: 0o755, become: ctx.become });
   }
   if (setup.resolvConf !== 'keep') {
     const host = setup.resolvConf === 'copy' ? await ctx.transport.get(RESOLV, { become: ctx.become }) : null;
     if (setup.resolvConf === 'copy' && host === null) throw new TaskFailedError(`resolv_conf: copy, but the host ${ctx.host} has no ${RESOLV}`);
-    const undo = await moveAside(g, RESOLV);
-    if (undo) undos.push(undo);
+    undos.push(await moveAside(g, RESOLV));
     if (host) await g.transport.put(RESOLV, host, { mode: 0o644, become: ctx.become });
   }
 }

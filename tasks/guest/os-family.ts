@@ -1,7 +1,10 @@
 // Which distribution family a guest is, from its /etc/os-release (os-release(5)), and what that
 // means for a conversion: the package format and tools, the kernel and GRUB packages, the
 // initramfs generator and where grub.cfg lives.
-import { parseShellValue } from '../guest-files/shell-value.js';
+import { parseOsRelease } from '../../runner/facts/parse.js';
+
+/** os-release(5) KEY=value pairs: the parser the host facts use. */
+export { parseOsRelease };
 
 /** The families the conversion modules know how to handle. */
 export type GuestFamily = 'debian' | 'ubuntu' | 'rhel' | 'arch';
@@ -24,19 +27,6 @@ export interface GuestOs {
   /** grub.cfg's path inside the guest. */
   grubCfg: string;
   initramfs: 'initramfs-tools' | 'dracut' | 'mkinitcpio';
-}
-
-/** Parses os-release text into its KEY=value pairs (quotes removed, backslash escapes in "..." undone). */
-export function parseOsRelease(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^\s*([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
-    if (!m) continue;
-    const v = parseShellValue(m[2]!.trim());
-    if (!v) continue;
-    out[m[1]!] = v.quote === '"' ? v.inner.replace(/\\([$"`\\])/g, '$1') : v.inner;
-  }
-  return out;
 }
 
 const RHEL_IDS = new Set(['rhel', 'centos', 'fedora', 'rocky', 'almalinux', 'ol', 'scientific', 'amzn', 'cloudlinux', 'eurolinux', 'virtuozzo']);

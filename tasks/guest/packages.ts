@@ -63,14 +63,15 @@ export async function installPackages(ctx: TaskContext, g: TaskContext, req: Ins
     if (!files.length) {
       throw new TaskFailedError(`packages_dir ${req.packagesDir} on ${ctx.host} holds no ${glob} files for this ${os.id} guest`);
     }
-    const tmp = `${req.root.replace(/\/+$/, '')}/tmp`;
+    const guestRoot = req.root.replace(/\/+$/, '');
+    const tmp = `${guestRoot}/tmp`;
     // The copy is written from the host side: refuse a guest /tmp that is a symlink (it could point out of the root).
     await ctx.runOk(sh`test -d ${tmp} && ! test -L ${tmp}`).catch(() => {
       throw new TaskFailedError(`${tmp} is not a plain directory in the guest; cannot stage packages there`);
     });
     await g.runOk(sh`rm -rf ${GUEST_PKG_DIR} && mkdir -m 0700 ${GUEST_PKG_DIR}`);
     try {
-      await ctx.runOk(sh`find ${req.packagesDir} -maxdepth 1 -type f -name ${glob} -exec cp -t ${tmp.slice(0, -4) + GUEST_PKG_DIR} {} +`);
+      await ctx.runOk(sh`find ${req.packagesDir} -maxdepth 1 -type f -name ${glob} -exec cp -t ${guestRoot + GUEST_PKG_DIR} {} +`);
       const r = await g.run(offlineInstallCommand(os.packageFormat), { timeoutMs: 30 * 60_000 });
       if (r.exitCode !== 0) throw new TaskFailedError(`installing the packages of ${req.packagesDir} in the guest failed: ${describeFailure(r)}`);
     } finally {
