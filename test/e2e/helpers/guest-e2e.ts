@@ -4,9 +4,10 @@
 // handing the converted kernel to lab/boot-check.ts, and the suite's teardown.
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { DirectKernelBoot } from '../../../lab/boot-check.js';
+import { mountsUnder } from '../../../lab/rootfs.js';
 import type { TaskModule } from '../../../runner/module.js';
 import type { Transport } from '../../../runner/transport/types.js';
 import type { SshdHost } from '../../harness/sshd.js';
@@ -92,25 +93,17 @@ export function debCache(cache: string, root: string): { seed(): void; keep(prun
 }
 
 /** dpkg's status of `pkg` in the guest root `root` (`ii` when installed), or `none` when dpkg does not know it. */
-export const packageState = (root: string, pkg: string): string => inGuest(root, 'dpkg-query -W -f "\\${db:Status-Abbrev}" "$1" 2>/dev/null || echo none', pkg).trim();
-
-/** Mount points strictly under `root` (binds a chroot session left behind). */
-export function mountsUnder(root: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
-    .filter((m) => m.startsWith(`${root}/`));
-}
+export const packageState = (root: string, pkg: string): string => inGuest(root, 'dpkg-query -W -f "\\${db:Status-Abbrev}" "$1" 2>/dev/null || echo none', pkg);
 
 /** Unmounts everything at and under `root` (deepest first), then detaches the loop device `loop`. */
 export function unmountAndDetach(root: string, loop: string): void {
-  sh('for m in $(grep -o " $1/[^ ]*" /proc/self/mountinfo | sort -r); do umount "$m"; done; if mountpoint -q "$1"; then umount "$1"; fi', root);
+  for (const m of mountsUnder(root).sort((a, b) => b.length - a.length)) sh('umount "$1"', m);
   sh('losetup -d "$1"', loop);
 }
 
 /** Asserts what every chroot session must leave in the guest root `root`: no binds, no policy-rc.d, no file moved aside in /etc. */
 export function assertChrootSessionUndone(root: string): void {
-  assert.deepEqual(mountsUnder(root), []);
+  assert.deepEqual(mountsUnder(root).filter((m) => m !== resolve(root)), []);
   assert.ok(!existsSync(join(root, 'usr/sbin/policy-rc.d')), 'policy-rc.d removed');
   assert.ok(!readdirSync(join(root, 'etc')).some((f) => f.endsWith('.ferry-saved')), 'nothing left moved aside in /etc');
 }
