@@ -1,5 +1,5 @@
-// `npm run lab:up | lab:down | lab:reset | lab:status | lab:migrate`, and `packages` (npm test's
-// pretest): the only place the lab prints results and exits. Each command imports what it uses, so
+// `npm run lab:up | lab:down | lab:reset | lab:status | lab:migrate`, and `packages` (run by
+// npm test): the only place the lab prints results and exits. Each command imports what it uses, so
 // `packages` starts in well under a second (the lab and the runner are not loaded for it).
 import { FerryError } from '../runner/errors.js';
 import type { PackageUse } from './system-packages.js';

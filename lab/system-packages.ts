@@ -1,6 +1,7 @@
 // The Debian packages this machine needs for ferry's tests and its lab — the one list, grouped by
-// what needs them — and the check run before `npm test` (pretest), before the lab builds or boots,
-// and before `npm run lab:migrate`: one dpkg-query when everything is installed; otherwise, as
+// what needs them — and the check `npm test` runs right after its build (from dist/: node alone
+// starts in a fraction of the time node with tsx takes), the lab before it builds or boots, and
+// `npm run lab:migrate` first: one dpkg-query when everything is installed; otherwise, as
 // root, one `apt-get install` of what is missing (after `apt-get update`, which a fresh machine
 // needs), and not as root, the one `sudo apt-get install …` line to run, as an error.
 //

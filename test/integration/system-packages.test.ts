@@ -1,4 +1,4 @@
-// The set-up check as npm test's pretest runs it, for a user who is not root: a package that is not
+// The set-up check that npm test runs, for a user who is not root: a package that is not
 // installed is named with the one exact `sudo apt-get install` line and a non-zero exit, and nothing
 // is installed. Runs as `nobody` (setpriv), so it needs root to start, like the other integration suites.
 import assert from 'node:assert/strict';
