@@ -1,14 +1,38 @@
-// `npm run lab:up | lab:down | lab:reset | lab:status`: the only place the lab prints results and exits.
+// `npm run lab:up | lab:down | lab:reset | lab:status | lab:migrate`, and `packages` (run by
+// npm test): the only place the lab prints results and exits. Each command imports what it uses, so
+// `packages` starts in well under a second (the lab and the runner are not loaded for it).
 import { FerryError } from '../runner/errors.js';
-import { labDown, labReset, labStatus, labUp } from './lab.js';
-import { labMigrate } from './migrate.js';
+import type { PackageUse } from './system-packages.js';
 
-const usage = 'usage: tsx lab/cli.ts up|down|reset|status|migrate [--dd] [--no-reset]';
+const usage = 'usage: tsx lab/cli.ts up|down|reset|status|migrate [--dd] [--no-reset] | packages [tests|lab|migrate ...] [--package NAME ...]';
+
+class UsageError extends FerryError {}
+
+/** The uses and extra packages named on the `packages` command line. */
+function packagesArgs(args: string[], known: readonly string[]): { uses: PackageUse[]; extra: string[] } {
+  const uses: PackageUse[] = [];
+  const extra: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--package' && i + 1 < args.length) extra.push(args[++i]);
+    else if (known.includes(a)) uses.push(a as PackageUse);
+    else throw new UsageError(`packages: unknown argument ${a} (uses: ${known.join(', ')}; --package NAME)`);
+  }
+  if (!uses.length && !extra.length) throw new UsageError(`packages: name what to check (${known.join(', ')}) or --package NAME`);
+  return { uses, extra };
+}
 
 async function main(cmd: string | undefined): Promise<number> {
   switch (cmd) {
+    case 'packages': {
+      const { ensureSystemPackages, PACKAGE_USES } = await import('./system-packages.js');
+      const { uses, extra } = packagesArgs(process.argv.slice(3), Object.keys(PACKAGE_USES));
+      await ensureSystemPackages(uses, { extra });
+      return 0;
+    }
     case 'up':
     case 'reset': {
+      const { labReset, labUp } = await import('./lab.js');
       const info = cmd === 'up' ? await labUp() : await labReset();
       process.stdout.write(`${info.inventoryPath}\n`);
       process.stderr.write(
@@ -16,15 +40,19 @@ async function main(cmd: string | undefined): Promise<number> {
       );
       return 0;
     }
-    case 'down':
+    case 'down': {
+      const { labDown } = await import('./lab.js');
       await labDown();
       return 0;
+    }
     case 'status': {
+      const { labStatus } = await import('./lab.js');
       const info = labStatus();
       process.stdout.write(info ? `${JSON.stringify(info, null, 2)}\n` : 'lab VM is not running\n');
       return 0;
     }
     case 'migrate': {
+      const { labMigrate } = await import('./migrate.js');
       const args = process.argv.slice(3);
       const m = await labMigrate({ copyMethod: args.includes('--dd') ? 'dd' : 'rsync', reset: !args.includes('--no-reset') });
       const ok = m.convertExit === 0 && m.boot.exitCode === 0 && m.boot.sawGrub && m.boot.sawLogin;
@@ -49,7 +77,10 @@ async function main(cmd: string | undefined): Promise<number> {
 main(process.argv[2]).then(
   (code) => process.exit(code),
   (e: unknown) => {
-    process.stderr.write(`lab: ${e instanceof FerryError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exit(1);
+    // The package check runs before npm test too, where "lab:" would mislead.
+    const prefix = process.argv[2] === 'packages' ? 'setup' : 'lab';
+    process.stderr.write(`${prefix}: ${e instanceof FerryError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    if (e instanceof UsageError) process.stderr.write(`${usage}\n`);
+    process.exit(e instanceof UsageError ? 2 : 1);
   },
 );

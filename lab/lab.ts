@@ -14,6 +14,7 @@ import { debianMirror } from './mirror.js';
 import { cacheRoot, labPaths, repoRoot, type LabPaths } from './paths.js';
 import { Qmp } from './qmp.js';
 import { withLabLock } from './lock.js';
+import { ensureSystemPackages } from './system-packages.js';
 import { removeTree, sparseFile } from './rootfs.js';
 import { GUEST, HOST_DISKS, recipeHash, SUITE } from './recipe.js';
 import { knownHostsLine, sshRun, waitForSsh, type SshTarget } from './ssh.js';
@@ -69,13 +70,11 @@ function readBuildInfo(p: LabPaths): BuildInfo | undefined {
 
 /** Builds the lab images for the current recipe unless the cache already holds them. */
 export async function ensureBuilt(): Promise<LabPaths> {
+  // Before the cache check: booting a cached build needs qemu too.
+  await ensureSystemPackages(['lab'], { say });
   const hash = recipeHash();
   const p = labPaths(hash);
   if (readBuildInfo(p)) return p;
-  for (const tool of ['debootstrap', 'qemu-system-x86_64', 'qemu-img', 'mkfs.ext4', 'ssh-keygen']) {
-    const r = await run('sh', ['-c', 'command -v "$1"', 'sh', tool], { allowFailure: true });
-    if (r.code !== 0) throw new FerryError(`the lab needs ${tool}; install it (apt-get install …) and retry`);
-  }
   say(`building lab images for recipe ${hash} in ${p.build}`);
   const t0 = Date.now();
   const seconds: Record<string, number> = {};

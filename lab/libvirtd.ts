@@ -4,14 +4,15 @@
 import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, statSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { PACKAGE_GROUPS } from './system-packages.js';
 
 const execFileP = promisify(execFile);
 
 /** Whether libvirt can be used, and why not when it cannot. */
 export type LibvirtReady = { ok: true; version: string; kvm: boolean } | { ok: false; reason: string };
 
-/** The Debian packages the libvirt integration tests need. */
-export const LIBVIRT_PACKAGES = ['libvirt-daemon-system', 'libvirt-clients', 'libvirt-daemon-driver-qemu', 'qemu-system-x86', 'libxml2-utils'];
+/** The Debian packages the libvirt integration tests need (from the one list, lab/system-packages.ts). */
+export const LIBVIRT_PACKAGES: readonly string[] = PACKAGE_GROUPS.libvirt.packages;
 
 const SBIN = ['/usr/sbin', '/usr/local/sbin', '/sbin'];
 

@@ -9,10 +9,12 @@ import type { Reporter } from '../runner/events.js';
 import { ListrReporter } from '../runner/reporter/listr.js';
 import { PlainReporter } from '../runner/reporter/plain.js';
 import { bootCheck } from './boot-check.js';
+import { say } from './exec.js';
 import { exportLv } from './export-lv.js';
 import { labReset, labUp, type LabInfo } from './lab.js';
 import { ensureLibvirtd } from './libvirtd.js';
 import { GUEST } from './recipe.js';
+import { ensureSystemPackages } from './system-packages.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const OUT_DIR = process.env.FERRY_LAB_OUT ?? '/var/tmp/ferry-lab';
@@ -44,6 +46,8 @@ function humanReporter(): Reporter {
 /** Runs the migration of the lab guest and the boot check. */
 export async function labMigrate(o: LabMigrateOptions = {}): Promise<LabMigration> {
   const reporter = o.reporter ?? humanReporter();
+  // libvirt too, for the boot: all that is missing in one apt-get install, before the lab is built.
+  await ensureSystemPackages(['migrate'], { say });
   let lab = await labUp();
   if (o.reset ?? true) lab = await labReset();
   const run = (playbook: string, opts: Partial<CommonRunOptions>) =>

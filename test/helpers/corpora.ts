@@ -1,16 +1,10 @@
-// Where the shared test corpora are: ../shared/corpora beside the repository (as on the
-// developers' machines and in CI), or $FERRY_CORPORA.
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+// Where the test corpora are: test/fixtures/corpora, real files from public repositories copied
+// byte for byte, each folder with its SOURCE.md (origin and licence), so a clone alone runs the tests.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-
-/** The corpora folder; throws with a clear message when it is missing. */
-export const CORPORA = process.env.FERRY_CORPORA ?? resolve(ROOT, '../shared/corpora');
-
-if (!existsSync(CORPORA)) {
-  throw new Error(`test corpora not found at ${CORPORA}: put shared/corpora beside the repository or set FERRY_CORPORA`);
-}
+/** The corpora folder inside the repository. */
+export const CORPORA = fileURLToPath(new URL('../fixtures/corpora', import.meta.url));
 
 /** A path inside the corpora. */
 export function corpus(...parts: string[]): string {

@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { parseDominfo, planDomain, type DomainFacts, type DomainState } from '../../tasks/libvirt/domain-plan.js';
 import { domainDifferences, parseDomainXml, sameMachine, xmlEscape, type DomainSummary } from '../../tasks/libvirt/domain-xml.js';
 import { kvmDomainFromParams, renderDomainXml, virshDefineModule } from '../../tasks/virsh-define.js';
+import { corpus as corporaPath } from '../helpers/corpora.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/libvirt/${name}`, import.meta.url), 'utf8');
-const CORPUS = '/work/shared/corpora/libvirt-xlconfigdata';
+const CORPUS = corporaPath('libvirt-xlconfigdata');
 const corpus = (name: string): string => readFileSync(join(CORPUS, name), 'utf8');
 
 // The parameters test/fixtures/libvirt/rendered-qemu.xml was rendered from (and defined in libvirt).
