@@ -1,6 +1,6 @@
 // Run state for --resume: per host, which tasks completed (and their registered values),
-// written atomically after every task. Never holds secrets: values of `no_log` tasks are not kept,
-// and Secret values serialise as a mask.
+// written atomically after every task. Never holds secrets: values of `no_log` tasks and values
+// that show a secret are not kept (the engine decides), and Secret values serialise as a mask.
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';

@@ -6,8 +6,8 @@ import { mkdtemp, rm, writeFile, chmod, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { stripVTControlCharacters } from 'node:util';
 import { startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
+import { runOnPty } from '../helpers/pty.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -132,16 +132,14 @@ describe('ferry CLI @integration', function () {
     });
 
     it('shows the run live with listr2 on a terminal (a pty), ending with the recap table', () => {
-      // `script` gives the CLI a pseudo-terminal, as a person's shell would.
-      const cmd = [process.execPath, CLI, 'exec', '-i', inv, 'all', '-m', 'ping'].map((a) => `'${a}'`).join(' ');
-      const r = spawnSync('script', ['-qec', `stty cols 120 rows 40; ${cmd}`, '/dev/null'], { cwd: dir, encoding: 'utf8', env: { ...process.env, TERM: 'xterm' } });
-      assert.equal(r.status, 0, r.stdout + r.stderr);
-      const screen = stripVTControlCharacters(r.stdout);
+      const r = runOnPty([process.execPath, CLI, 'exec', '-i', inv, 'all', '-m', 'ping'], dir);
+      assert.equal(r.status, 0, r.raw + r.stderr);
+      const screen = r.screen;
       assert.match(screen, /✔/);
       assert.match(screen, new RegExp(`${host.name}: ok`));
       assert.match(screen, /PLAY RECAP/);
       assert.match(screen, /HOST\s+ok\s+changed\s+unreachable\s+failed/);
-      assert.notEqual(screen, r.stdout, 'colours on a terminal');
+      assert.notEqual(screen, r.raw, 'colours on a terminal');
     });
 
     it('prints NDJSON events with --json', () => {
