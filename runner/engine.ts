@@ -13,8 +13,9 @@ import { loadTaskFile } from './playbook/load.js';
 import type { BlockNode, CommonKeywords, Condition, IncludeNode, Node, Play, Playbook, TaskNode } from './playbook/model.js';
 import { NO_LOG_MESSAGE, SecretValues, censorResult, maskEvent } from './secrets.js';
 import { RunState } from './state.js';
+import { keyLoadedTasks, loopScope, resumeConflicts, taskIdentities, type TaskIdentities } from './task-identity.js';
 import { createTaskContext } from './task-context.js';
-import { renderDeep, renderString } from './template.js';
+import { isTemplated, renderDeep, renderString } from './template.js';
 import { wrapChroot } from './transport/chroot.js';
 import type { BecomeOptions, Transport } from './transport/types.js';
 import { mergeVars, resolveVarTemplates } from './vars.js';
@@ -103,6 +104,8 @@ interface Inherited {
   anyErrorsFatal?: boolean;
   checkMode?: boolean;
   noLog?: boolean;
+  /** Which iteration of an include's loop the tasks run in (part of their resume key). */
+  scope?: string;
 }
 
 interface TaskOutcome {
@@ -128,6 +131,7 @@ function inherit(inh: Inherited, n: CommonKeywords): Inherited {
     anyErrorsFatal: n.anyErrorsFatal ?? inh.anyErrorsFatal,
     checkMode: n.checkMode ?? inh.checkMode,
     noLog: n.noLog ?? inh.noLog,
+    scope: inh.scope,
   };
 }
 
@@ -167,6 +171,7 @@ export class Engine {
   private startAtFound: boolean;
   private readonly check: boolean;
   private state?: RunState;
+  private ids?: TaskIdentities;
   private hostvarsView?: Obj;
   private readonly secrets: SecretValues;
 
@@ -196,15 +201,12 @@ export class Engine {
   /** Runs every play; always closes connections. */
   async run(pb: Playbook): Promise<RunSummary> {
     const started = Date.now();
+    this.ids = taskIdentities(pb);
+    if (!this.check) this.openState(pb, this.ids);
     // Passwords of any host may show up (hostvars, an error): mark them before anything is printed.
     this.secrets.addNamed(this.o.extraVars ?? {});
     for (const h of this.o.inventory.hostNames()) this.secrets.addNamed(this.o.inventory.hostVars(h));
     this.emit({ type: 'run_start', playbook: pb.file, check: this.check, time: new Date().toISOString() });
-    if (!this.check) {
-      this.state = new RunState(this.o.stateDir ?? resolve('.ferry/runs'), this.o.runKey ?? pb.file);
-      if (this.o.resume) this.state.loadPrevious();
-      else this.state.start();
-    }
     try {
       for (const play of pb.plays) await this.runPlay(play);
     } finally {
@@ -217,6 +219,44 @@ export class Engine {
     const hostValues: Record<string, Obj> = {};
     for (const [n, h] of this.hosts) hostValues[n] = h.registered;
     return { recap: this.recap, exitCode, hostValues };
+  }
+
+  /**
+   * Starts the run state, or continues the previous one with --resume: refused (bad input, before
+   * any host is contacted) when the playbook changed in a way that makes the saved state ambiguous.
+   */
+  private openState(pb: Playbook, ids: TaskIdentities): void {
+    const state = new RunState(this.o.stateDir ?? resolve('.ferry/runs'), this.o.runKey ?? pb.file);
+    if (!this.o.resume) {
+      state.start(ids.list);
+      this.state = state;
+      return;
+    }
+    const prev = state.readPrevious();
+    if (prev) {
+      const playHosts = new Map<number, Set<string> | undefined>();
+      for (const play of pb.plays) {
+        let hosts: Set<string> | undefined;
+        try {
+          hosts = isTemplated(play.hosts) ? undefined : new Set(this.o.inventory.resolve(play.hosts));
+        } catch {
+          hosts = undefined;
+        }
+        playHosts.set(play.index, hosts);
+      }
+      const problems = resumeConflicts(prev, ids.list, {
+        skipsCompleted: (m) => this.o.modules.get(m)?.runsEveryTime === true,
+        playHasHost: (p, h) => playHosts.get(p)?.has(h) ?? true,
+      });
+      if (problems.length) throw new ValidationError(problems);
+    }
+    state.resume(ids.list);
+    this.state = state;
+  }
+
+  /** The key a task's completion is recorded under: its identity, and the include loop iteration it runs in. */
+  private taskKey(task: TaskNode, inh: Inherited): string {
+    return `${this.ids?.keys.get(task) ?? task.id}${inh.scope ?? ''}`;
   }
 
   private async runPlay(play: Play): Promise<void> {
@@ -357,7 +397,7 @@ export class Engine {
     const name = node.name ?? `include_tasks ${node.file}`;
     // include_tasks: the file name, `when` and `loop` are evaluated per host; hosts that include
     // the same file (with the same item) run it together.
-    const runs = new Map<string, { hosts: string[]; nodes: Node[]; item?: { key: string; value: unknown } }>();
+    const runs = new Map<string, { hosts: string[]; nodes: Node[]; item?: { key: string; value: unknown; scope: string } }>();
     for (const h of hosts) {
       try {
         const vars = this.vars(ctx, h, iinh, {});
@@ -374,8 +414,14 @@ export class Engine {
           const key = `${i}\u0000${file}\u0000${JSON.stringify(item)}`;
           let g = runs.get(key);
           if (!g) {
-            const nodes = node.tasks && file === node.file ? node.tasks : loadTaskFile(resolve(ctx.play.baseDir, file), this.o.modules, `${node.id}.i`);
-            g = { hosts: [], nodes, ...(node.loop !== undefined ? { item: { key: node.loopControl.loopVar, value: item } } : {}) };
+            let nodes = node.tasks;
+            if (!nodes || file !== node.file) {
+              nodes = loadTaskFile(resolve(ctx.play.baseDir, file), this.o.modules, `${node.id}.i`);
+              if (this.ids) keyLoadedTasks(this.ids, node, nodes);
+            }
+            // Equal items of one loop are told apart by how many came before (for their resume keys).
+            const earlier = items.slice(0, i).filter((x) => JSON.stringify(x) === JSON.stringify(item)).length;
+            g = { hosts: [], nodes, ...(node.loop !== undefined ? { item: { key: node.loopControl.loopVar, value: item, scope: loopScope(item, earlier) } } : {}) };
             runs.set(key, g);
           }
           g.hosts.push(h);
@@ -385,7 +431,7 @@ export class Engine {
       }
     }
     for (const g of runs.values()) {
-      const ginh = g.item ? { ...iinh, vars: [...iinh.vars, { [g.item.key]: g.item.value }] } : iinh;
+      const ginh = g.item ? { ...iinh, vars: [...iinh.vars, { [g.item.key]: g.item.value }], scope: `${iinh.scope ?? ''}${g.item.scope}` } : iinh;
       await this.runNodes(ctx, g.nodes, g.hosts, ginh);
     }
   }
@@ -480,10 +526,11 @@ export class Engine {
     const t0 = Date.now();
     const name = this.taskName(task);
     const st = this.host(h);
-    if (this.state?.completed(h, task.id) && this.o.modules.get(task.module)?.runsEveryTime) {
+    const key = this.taskKey(task, inh);
+    if (this.state?.completed(h, key) && this.o.modules.get(task.module)?.runsEveryTime) {
       // Resume: a command that completed is not run again; its registered value is restored.
       // Every other module is re-planned: it reports no change, or restores what an always: undid.
-      const saved = this.state.registered(h, task.id);
+      const saved = this.state.registered(h, key);
       if (task.register && saved !== undefined) this.remember(st, { [task.register]: saved });
       const lost = task.register && saved === undefined ? `; its registered value '${task.register}' was not kept (no_log, or it held a secret)` : '';
       this.result(ctx, h, name, task.module, { status: 'skipped', result: {}, msg: `completed in the run being resumed${lost}` }, t0);
@@ -520,7 +567,7 @@ export class Engine {
     if (outcome.status === 'ok' || outcome.status === 'changed' || outcome.ignored) {
       // The run state never holds a secret: a registered value that shows one is not kept.
       const keep = task.register && !inh.noLog && !this.secrets.appearsIn(outcome.result);
-      this.state?.markCompleted(h, task.id, keep ? outcome.result : undefined);
+      this.state?.markCompleted(h, key, keep ? outcome.result : undefined);
     }
   }
 
