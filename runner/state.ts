@@ -3,7 +3,7 @@
 // what changed since. Written atomically after every task. Never holds secrets: values of `no_log`
 // tasks and values that show a secret are not kept (the engine decides), and Secret values
 // serialise as a mask.
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ValidationError } from './errors.js';
@@ -29,7 +29,8 @@ export class RunState {
   private previous?: StateFile;
 
   constructor(dir: string, key: string) {
-    mkdirSync(dir, { recursive: true });
+    // Only the user who runs ferry reads its run state: the folder 0700, the files 0600 (when created).
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const id = createHash('sha256').update(key).digest('hex').slice(0, 16);
     this.path = join(dir, `${id}.json`);
     this.data = { version: VERSION, key, startedAt: new Date().toISOString(), tasks: [], hosts: {} };
@@ -96,7 +97,9 @@ export class RunState {
 
   private write(): void {
     const tmp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.data, null, 1));
+    // A fresh file every time (a stale one left by a crash could have another mode), created 0600.
+    rmSync(tmp, { force: true });
+    writeFileSync(tmp, JSON.stringify(this.data, null, 1), { mode: 0o600, flag: 'wx' });
     renameSync(tmp, this.path);
   }
 }

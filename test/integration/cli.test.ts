@@ -2,7 +2,8 @@
 // exit codes; ferry doc; ferry exec against a real sshd; ferry inventory --list.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile, chmod, readFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile, chmod, readFile, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -164,6 +165,32 @@ describe('ferry CLI @integration', function () {
       const r = ferry(['exec', '-i', inv, 'all', '-m', 'command', '-a', 'false', '--plain'], dir);
       assert.equal(r.code, 2);
       assert.match(r.stdout, /failed: \[sshd\d+\]/);
+    });
+
+    it('creates the files it writes 0600: the run state (in a 0700 folder), --json=FILE and a new known_hosts', async () => {
+      const w = join(dir, 'modes');
+      const kh = join(w, 'ssh', 'known_hosts'); // neither the file nor its folder exists yet
+      const invNew = join(dir, 'inv-modes.yaml');
+      await writeFile(invNew, (await readFile(inv, 'utf8')).replace(host.knownHostsFile, kh));
+      const pb = join(dir, 'modes.yaml');
+      await writeFile(pb, '- hosts: all\n  tasks:\n    - ping:\n');
+      await mkdir(w);
+      const json = join(w, 'events.ndjson');
+      const r = ferry(['run', pb, '-i', invNew, '--plain', '--accept-new-hosts', `--json=${json}`], w);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const mode = async (p: string) => (await stat(p)).mode & 0o777;
+      const states = readdirSync(join(w, '.ferry/runs'));
+      assert.equal(states.length, 1);
+      assert.equal(await mode(join(w, '.ferry/runs', states[0]!)), 0o600, 'run state');
+      assert.equal(await mode(join(w, '.ferry/runs')), 0o700, 'run state folder');
+      assert.equal(await mode(json), 0o600, 'NDJSON file');
+      assert.equal(await mode(kh), 0o600, 'known_hosts');
+      assert.match(await readFile(kh, 'utf8'), /^\[127\.0\.0\.1\]:\d+ ssh-ed25519 /, 'plain, as the new file holds no hashed line');
+      // an existing --json file keeps the mode its owner gave it
+      await chmod(json, 0o640);
+      assert.equal(ferry(['run', pb, '-i', invNew, '--plain', `--json=${json}`], w).code, 0);
+      assert.equal(await mode(json), 0o640);
+      assert.match(await readFile(json, 'utf8'), /"type":"recap"/);
     });
 
     it('runs a playbook with -e extra vars (key=value and @file) over everything else', async () => {
