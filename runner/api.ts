@@ -14,6 +14,7 @@ import { parseKeyValueArgs, loadPlaybook } from './playbook/load.js';
 import type { Play, Playbook, TaskNode } from './playbook/model.js';
 import { checkParams } from './playbook/params.js';
 import { preflight } from './playbook/preflight.js';
+import type { SecretValues } from './secrets.js';
 import { isTemplated } from './template.js';
 import { parseYaml } from './yaml-source.js';
 
@@ -35,6 +36,8 @@ export interface CommonRunOptions {
   reporter?: Reporter;
   modules?: ModuleRegistry;
   stateDir?: string;
+  /** The run's secret values (masked in every output); add to it what else is secret (vault, prompts). */
+  secrets?: SecretValues;
 }
 
 function engineFor(o: CommonRunOptions, key: string): { engine: Engine; inv: ReturnType<typeof inventoryView> } {
@@ -57,6 +60,7 @@ function engineFor(o: CommonRunOptions, key: string): { engine: Engine; inv: Ret
     resume: o.resume,
     stateDir: o.stateDir,
     runKey: key,
+    secrets: o.secrets,
   });
   return { engine, inv };
 }

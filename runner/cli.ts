@@ -15,12 +15,16 @@ import { loadInventory, inventoryToAnsibleList } from './inventory/index.js';
 import { JsonReporter, TeeReporter } from './reporter/json.js';
 import { ListrReporter } from './reporter/listr.js';
 import { PlainReporter } from './reporter/plain.js';
+import { SecretValues } from './secrets.js';
 import { parseExtraVarArg } from './vars.js';
 import { loadYamlFile } from './yaml-source.js';
 import { addXenImportCommand } from './xen-import-cli.js';
 
 const EXIT_BAD_INPUT = 4;
 const EXIT_USAGE = 5;
+
+// The secret values the run marks (password variables, no_log results): final errors are masked too.
+const secrets = new SecretValues();
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -97,6 +101,7 @@ function common(f: RunFlags): CommonRunOptions {
     forceHandlers: f.forceHandlers,
     sshConfigFile: f.sshConfig,
     reporter: makeReporter(f),
+    secrets,
   };
 }
 
@@ -208,14 +213,14 @@ async function main(argv: string[]): Promise<number> {
       return EXIT_USAGE;
     }
     if (e instanceof ValidationError) {
-      process.stderr.write(`ferry: bad input, nothing was run:\n${e.problems.map((p) => '  ' + formatProblem(p).replace(/\n/g, '\n  ')).join('\n')}\n`);
+      process.stderr.write(secrets.mask(`ferry: bad input, nothing was run:\n${e.problems.map((p) => '  ' + formatProblem(p).replace(/\n/g, '\n  ')).join('\n')}\n`));
       return EXIT_BAD_INPUT;
     }
     if (e instanceof FerryError) {
-      process.stderr.write(`ferry: ${e.message}\n`);
+      process.stderr.write(secrets.mask(`ferry: ${e.message}\n`));
       return 1;
     }
-    process.stderr.write(`ferry: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    process.stderr.write(secrets.mask(`ferry: internal error: ${(e as Error).stack ?? String(e)}\n`));
     return 1;
   }
 }
@@ -224,7 +229,7 @@ process.on('SIGINT', () => process.exit(130));
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
-    process.stderr.write(`ferry: internal error: ${String(e)}\n`);
+    process.stderr.write(secrets.mask(`ferry: internal error: ${String(e)}\n`));
     process.exit(1);
   },
 );

@@ -1,7 +1,8 @@
 // The one way to build a remote command: values are quoted for POSIX sh by construction,
 // and secrets are masked in every printed form.
 
-const SECRET_MASK = '********';
+/** What a secret value is printed as. */
+export const SECRET_MASK = '********';
 
 /** A value that must never be printed: masked in logs, events, errors and state files. */
 export class Secret {

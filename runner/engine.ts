@@ -2,7 +2,7 @@
 // loops, retries, check mode (plan only), the recap, and resume state.
 import { resolve } from 'node:path';
 import PQueue from 'p-queue';
-import { secret } from './command.js';
+import { SECRET_MASK, secret } from './command.js';
 import { FerryError, TaskFailedError, TemplateError, UnreachableError, ValidationError, formatLoc } from './errors.js';
 import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Reporter, type TaskStatus } from './events.js';
 import { evaluateBool } from './expr/index.js';
@@ -11,9 +11,11 @@ import { runSteps, type Diff, type ModuleRegistry, type PeerHost, type Plan } fr
 import { parseParams } from './playbook/params.js';
 import { loadTaskFile } from './playbook/load.js';
 import type { BlockNode, CommonKeywords, Condition, IncludeNode, Node, Play, Playbook, TaskNode } from './playbook/model.js';
+import { NO_LOG_MESSAGE, SecretValues, censorResult, maskEvent } from './secrets.js';
 import { RunState } from './state.js';
+import { keyLoadedTasks, loopScope, resumeConflicts, taskIdentities, type TaskIdentities } from './task-identity.js';
 import { createTaskContext } from './task-context.js';
-import { renderDeep, renderString } from './template.js';
+import { isTemplated, renderDeep, renderString } from './template.js';
 import { wrapChroot } from './transport/chroot.js';
 import type { BecomeOptions, Transport } from './transport/types.js';
 import { mergeVars, resolveVarTemplates } from './vars.js';
@@ -61,6 +63,11 @@ export interface EngineOptions {
   resume?: boolean;
   /** An identity for the run state (playbook path + inventory), so --resume finds the right one. */
   runKey?: string;
+  /**
+   * The run's secret values, masked in every event, the run state and errors. Variables named like a
+   * password are added by the engine; a caller adds what else it knows is secret (vault, prompts).
+   */
+  secrets?: SecretValues;
 }
 
 /** The outcome of a run. */
@@ -97,6 +104,8 @@ interface Inherited {
   anyErrorsFatal?: boolean;
   checkMode?: boolean;
   noLog?: boolean;
+  /** Which iteration of an include's loop the tasks run in (part of their resume key). */
+  scope?: string;
 }
 
 interface TaskOutcome {
@@ -105,6 +114,8 @@ interface TaskOutcome {
   msg?: string;
   ignored?: boolean;
   diff?: Diff[];
+  /** The planned steps' titles (check mode), shown with -v. */
+  steps?: string[];
 }
 
 function inherit(inh: Inherited, n: CommonKeywords): Inherited {
@@ -120,6 +131,7 @@ function inherit(inh: Inherited, n: CommonKeywords): Inherited {
     anyErrorsFatal: n.anyErrorsFatal ?? inh.anyErrorsFatal,
     checkMode: n.checkMode ?? inh.checkMode,
     noLog: n.noLog ?? inh.noLog,
+    scope: inh.scope,
   };
 }
 
@@ -159,17 +171,21 @@ export class Engine {
   private startAtFound: boolean;
   private readonly check: boolean;
   private state?: RunState;
+  private ids?: TaskIdentities;
   private hostvarsView?: Obj;
+  private readonly secrets: SecretValues;
 
   constructor(private readonly o: EngineOptions) {
     this.reporter = o.reporter ?? silentReporter;
+    this.secrets = o.secrets ?? new SecretValues();
     this.queue = new PQueue({ concurrency: Math.max(1, o.forks ?? 10) });
     this.startAtFound = !o.startAtTask;
     this.check = o.check ?? false;
   }
 
+  /** Every event goes out through here, with the run's secret values masked. */
   private emit(ev: FerryEvent): void {
-    this.reporter.emit(ev);
+    this.reporter.emit(maskEvent(ev, this.secrets));
   }
 
   private host(name: string): HostState {
@@ -185,12 +201,12 @@ export class Engine {
   /** Runs every play; always closes connections. */
   async run(pb: Playbook): Promise<RunSummary> {
     const started = Date.now();
+    this.ids = taskIdentities(pb);
+    if (!this.check) this.openState(pb, this.ids);
+    // Passwords of any host may show up (hostvars, an error): mark them before anything is printed.
+    this.secrets.addNamed(this.o.extraVars ?? {});
+    for (const h of this.o.inventory.hostNames()) this.secrets.addNamed(this.o.inventory.hostVars(h));
     this.emit({ type: 'run_start', playbook: pb.file, check: this.check, time: new Date().toISOString() });
-    if (!this.check) {
-      this.state = new RunState(this.o.stateDir ?? resolve('.ferry/runs'), this.o.runKey ?? pb.file);
-      if (this.o.resume) this.state.loadPrevious();
-      else this.state.start();
-    }
     try {
       for (const play of pb.plays) await this.runPlay(play);
     } finally {
@@ -203,6 +219,44 @@ export class Engine {
     const hostValues: Record<string, Obj> = {};
     for (const [n, h] of this.hosts) hostValues[n] = h.registered;
     return { recap: this.recap, exitCode, hostValues };
+  }
+
+  /**
+   * Starts the run state, or continues the previous one with --resume: refused (bad input, before
+   * any host is contacted) when the playbook changed in a way that makes the saved state ambiguous.
+   */
+  private openState(pb: Playbook, ids: TaskIdentities): void {
+    const state = new RunState(this.o.stateDir ?? resolve('.ferry/runs'), this.o.runKey ?? pb.file);
+    if (!this.o.resume) {
+      state.start(ids.list);
+      this.state = state;
+      return;
+    }
+    const prev = state.readPrevious();
+    if (prev) {
+      const playHosts = new Map<number, Set<string> | undefined>();
+      for (const play of pb.plays) {
+        let hosts: Set<string> | undefined;
+        try {
+          hosts = isTemplated(play.hosts) ? undefined : new Set(this.o.inventory.resolve(play.hosts));
+        } catch {
+          hosts = undefined;
+        }
+        playHosts.set(play.index, hosts);
+      }
+      const problems = resumeConflicts(prev, ids.list, {
+        skipsCompleted: (m) => this.o.modules.get(m)?.runsEveryTime === true,
+        playHasHost: (p, h) => playHosts.get(p)?.has(h) ?? true,
+      });
+      if (problems.length) throw new ValidationError(problems);
+    }
+    state.resume(ids.list);
+    this.state = state;
+  }
+
+  /** The key a task's completion is recorded under: its identity, and the include loop iteration it runs in. */
+  private taskKey(task: TaskNode, inh: Inherited): string {
+    return `${this.ids?.keys.get(task) ?? task.id}${inh.scope ?? ''}`;
   }
 
   private async runPlay(play: Play): Promise<void> {
@@ -343,7 +397,7 @@ export class Engine {
     const name = node.name ?? `include_tasks ${node.file}`;
     // include_tasks: the file name, `when` and `loop` are evaluated per host; hosts that include
     // the same file (with the same item) run it together.
-    const runs = new Map<string, { hosts: string[]; nodes: Node[]; item?: { key: string; value: unknown } }>();
+    const runs = new Map<string, { hosts: string[]; nodes: Node[]; item?: { key: string; value: unknown; scope: string } }>();
     for (const h of hosts) {
       try {
         const vars = this.vars(ctx, h, iinh, {});
@@ -360,8 +414,14 @@ export class Engine {
           const key = `${i}\u0000${file}\u0000${JSON.stringify(item)}`;
           let g = runs.get(key);
           if (!g) {
-            const nodes = node.tasks && file === node.file ? node.tasks : loadTaskFile(resolve(ctx.play.baseDir, file), this.o.modules, `${node.id}.i`);
-            g = { hosts: [], nodes, ...(node.loop !== undefined ? { item: { key: node.loopControl.loopVar, value: item } } : {}) };
+            let nodes = node.tasks;
+            if (!nodes || file !== node.file) {
+              nodes = loadTaskFile(resolve(ctx.play.baseDir, file), this.o.modules, `${node.id}.i`);
+              if (this.ids) keyLoadedTasks(this.ids, node, nodes);
+            }
+            // Equal items of one loop are told apart by how many came before (for their resume keys).
+            const earlier = items.slice(0, i).filter((x) => JSON.stringify(x) === JSON.stringify(item)).length;
+            g = { hosts: [], nodes, ...(node.loop !== undefined ? { item: { key: node.loopControl.loopVar, value: item, scope: loopScope(item, earlier) } } : {}) };
             runs.set(key, g);
           }
           g.hosts.push(h);
@@ -371,7 +431,7 @@ export class Engine {
       }
     }
     for (const g of runs.values()) {
-      const ginh = g.item ? { ...iinh, vars: [...iinh.vars, { [g.item.key]: g.item.value }] } : iinh;
+      const ginh = g.item ? { ...iinh, vars: [...iinh.vars, { [g.item.key]: g.item.value }], scope: `${iinh.scope ?? ''}${g.item.scope}` } : iinh;
       await this.runNodes(ctx, g.nodes, g.hosts, ginh);
     }
   }
@@ -450,7 +510,10 @@ export class Engine {
       extra: this.o.extraVars ?? {},
       magic,
     });
-    return resolveVarTemplates(merged);
+    const resolved = resolveVarTemplates(merged);
+    // A password variable may be a template (`{{ vault_pw }}`) or set in a play, vars_files or a task.
+    this.secrets.addNamed(resolved, new Set(Object.keys(magic)));
+    return resolved;
   }
 
   private whenTrue(ctx: PlayRun, h: string, inh: Inherited, extra: Obj): boolean {
@@ -463,12 +526,14 @@ export class Engine {
     const t0 = Date.now();
     const name = this.taskName(task);
     const st = this.host(h);
-    if (this.state?.completed(h, task.id) && this.o.modules.get(task.module)?.runsEveryTime) {
+    const key = this.taskKey(task, inh);
+    if (this.state?.completed(h, key) && this.o.modules.get(task.module)?.runsEveryTime) {
       // Resume: a command that completed is not run again; its registered value is restored.
       // Every other module is re-planned: it reports no change, or restores what an always: undid.
-      const saved = this.state.registered(h, task.id);
+      const saved = this.state.registered(h, key);
       if (task.register && saved !== undefined) this.remember(st, { [task.register]: saved });
-      this.result(ctx, h, name, task.module, { status: 'skipped', result: {}, msg: 'completed in the run being resumed' }, t0);
+      const lost = task.register && saved === undefined ? `; its registered value '${task.register}' was not kept (no_log, or it held a secret)` : '';
+      this.result(ctx, h, name, task.module, { status: 'skipped', result: {}, msg: `completed in the run being resumed${lost}` }, t0);
       return;
     }
     let outcome: TaskOutcome;
@@ -485,9 +550,13 @@ export class Engine {
     }
     if (outcome.status === 'failed' && inh.ignoreErrors) outcome.ignored = true;
     if (inh.noLog) {
-      // no_log: the result may hold secrets; events and the run state get neither its message nor its diff.
-      outcome.msg = 'the output has been hidden (no_log: true)';
+      // no_log: what the result holds is masked wherever it shows up later, the result itself prints
+      // censored (debug var, the run state), and the events get neither its message, steps nor diff.
+      this.secrets.addResult(outcome.result);
+      censorResult(outcome.result);
+      if (outcome.status !== 'unreachable') outcome.msg = NO_LOG_MESSAGE;
       delete outcome.diff;
+      delete outcome.steps;
     }
     if (task.register) this.remember(st, { [task.register]: outcome.result });
     const setVars = outcome.result[SET_VARS_KEY];
@@ -496,7 +565,9 @@ export class Engine {
     this.result(ctx, h, name, task.module, outcome, t0, inh.delegateTo ? this.delegateName(inh, vars) : undefined);
     if (outcome.status === 'changed' && this.check) st.wouldChange = true;
     if (outcome.status === 'ok' || outcome.status === 'changed' || outcome.ignored) {
-      this.state?.markCompleted(h, task.id, task.register && !inh.noLog ? outcome.result : undefined);
+      // The run state never holds a secret: a registered value that shows one is not kept.
+      const keep = task.register && !inh.noLog && !this.secrets.appearsIn(outcome.result);
+      this.state?.markCompleted(h, key, keep ? outcome.result : undefined);
     }
   }
 
@@ -534,10 +605,16 @@ export class Engine {
       const label = task.loopControl.label ? String(renderString(task.loopControl.label, ivars, task.loc)) : typeof item === 'string' ? item : JSON.stringify(item);
       const skip = this.whenFalse(inh.when, ivars);
       const o = skip ? { status: 'skipped' as const, result: { skipped: true, changed: false }, msg: skip } : await this.runWithRetries(ctx, task, h, inh, ivars);
-      results.push({ ...o.result, item, ansible_loop_var: task.loopControl.loopVar });
+      const itemResult = { ...o.result, item, ansible_loop_var: task.loopControl.loopVar };
+      if (inh.noLog) {
+        this.secrets.addResult({ label, result: itemResult });
+        censorResult(itemResult);
+      }
+      results.push(itemResult);
       this.emit({
         type: 'task_result', host: h, task: this.taskName(task), module: task.module, status: o.status,
-        changed: o.status === 'changed', msg: o.msg, item: label, durationMs: 0,
+        changed: o.status === 'changed', msg: inh.noLog && o.status !== 'unreachable' ? NO_LOG_MESSAGE : o.msg,
+        item: inh.noLog ? SECRET_MASK : label, durationMs: 0,
       });
       if (o.status !== 'skipped') allSkipped = false;
       if (o.status === 'changed') changed = true;
@@ -587,6 +664,7 @@ export class Engine {
     let result: Obj;
     let status: TaskStatus;
     let msg: string | undefined;
+    let steps: string[] | undefined;
     try {
       // A parameter that renders to null is not given (`{{default x null}}`, Ansible's omit).
       const args = Object.fromEntries(Object.entries(renderDeep(task.args, vars, task.loc)).filter(([, v]) => v !== null && v !== undefined));
@@ -615,7 +693,8 @@ export class Engine {
       } else if (check) {
         status = 'changed';
         msg = `would run: ${plan.steps.map((s) => s.title).join('; ')}`;
-        result = { ...plan.data, changed: true, failed: false, steps: plan.steps.map((s) => s.title) };
+        steps = plan.steps.map((s) => s.title);
+        result = { ...plan.data, changed: true, failed: false, steps };
       } else {
         const data = mod.apply ? await mod.apply(taskCtx, params, plan) : await runSteps(taskCtx, plan.steps);
         status = 'changed';
@@ -646,7 +725,7 @@ export class Engine {
       } else if (status === 'failed') status = result.changed ? 'changed' : 'ok';
       result.failed = failed;
     }
-    return { status, result, msg, ...(plan?.diff && status === 'changed' ? { diff: plan.diff } : {}) };
+    return { status, result, msg, ...(plan?.diff && status === 'changed' ? { diff: plan.diff } : {}), ...(steps ? { steps } : {}) };
   }
 
   private becomeFor(host: string, inh: Inherited): BecomeOptions | false {
@@ -731,7 +810,7 @@ export class Engine {
       type: 'task_result', host: h, task, module, status: o.status, changed: o.status === 'changed',
       msg: o.msg, durationMs: Date.now() - t0, ...(o.ignored ? { ignored: true } : {}),
       ...(diff ? { diff } : {}),
-      ...(Array.isArray(o.result.steps) ? { steps: o.result.steps as string[] } : {}),
+      ...(o.steps ? { steps: o.steps } : {}),
       ...(delegatedTo ? { delegatedTo } : {}),
     });
   }

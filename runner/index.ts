@@ -5,6 +5,7 @@ export { loadInventory, inventoryToAnsibleList } from './inventory/index.js';
 export { inventoryView } from './inventory-view.js';
 export { loadPlaybook } from './playbook/load.js';
 export { sh, secret, raw, quote, type Command, type CommandResult } from './command.js';
+export { SecretValues, isSecretName, NO_LOG_MESSAGE } from './secrets.js';
 export { createTaskContext, type TaskContextOptions } from './task-context.js';
 export { defineModule, runSteps, ModuleRegistry, type TaskModule, type TaskContext, type Plan, type Step } from './module.js';
 export type { Transport, RunOptions, BecomeOptions } from './transport/types.js';

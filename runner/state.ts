@@ -1,16 +1,24 @@
-// Run state for --resume: per host, which tasks completed (and their registered values),
-// written atomically after every task. Never holds secrets: values of `no_log` tasks are not kept,
-// and Secret values serialise as a mask.
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+// Run state for --resume: per host, which tasks completed (and their registered values), keyed by
+// task identity (runner/task-identity.ts), with the playbook's task list so that a resume can tell
+// what changed since. Written atomically after every task. Never holds secrets: values of `no_log`
+// tasks and values that show a secret are not kept (the engine decides), and Secret values
+// serialise as a mask.
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { ValidationError } from './errors.js';
+import type { PreviousRun, TaskRecord } from './task-identity.js';
+
+const VERSION = 2;
 
 interface StateFile {
-  version: 1;
+  version: typeof VERSION;
   key: string;
   startedAt: string;
   finishedAt?: string;
   succeeded?: boolean;
+  /** The playbook's tasks when this run started, in run order. */
+  tasks: TaskRecord[];
   hosts: Record<string, { completed: string[]; registered: Record<string, unknown> }>;
 }
 
@@ -21,42 +29,62 @@ export class RunState {
   private previous?: StateFile;
 
   constructor(dir: string, key: string) {
-    mkdirSync(dir, { recursive: true });
+    // Only the user who runs ferry reads its run state: the folder 0700, the files 0600 (when created).
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const id = createHash('sha256').update(key).digest('hex').slice(0, 16);
     this.path = join(dir, `${id}.json`);
-    this.data = { version: 1, key, startedAt: new Date().toISOString(), hosts: {} };
+    this.data = { version: VERSION, key, startedAt: new Date().toISOString(), tasks: [], hosts: {} };
   }
 
   /** Starts a fresh run (the previous state of this playbook is replaced). */
-  start(): void {
+  start(tasks: TaskRecord[]): void {
+    this.data.tasks = tasks;
     this.write();
   }
 
-  /** Loads the previous run's state so completed tasks are skipped; a finished successful run resumes nothing. */
-  loadPrevious(): void {
-    if (existsSync(this.path)) {
-      const prev = JSON.parse(readFileSync(this.path, 'utf8')) as StateFile;
-      if (prev.version === 1 && !prev.succeeded) this.previous = prev;
+  /**
+   * Reads the previous run of this playbook for --resume: undefined when there is none or it
+   * finished successfully (nothing to resume). A state ferry cannot read is bad input.
+   */
+  readPrevious(): PreviousRun | undefined {
+    if (!existsSync(this.path)) return undefined;
+    const problem = (why: string) =>
+      new ValidationError([{ message: `cannot resume from ${this.path}: ${why}`, hint: 'run without --resume to start over' }]);
+    let prev: Partial<StateFile> & { version?: number };
+    try {
+      prev = JSON.parse(readFileSync(this.path, 'utf8')) as StateFile;
+    } catch (e) {
+      throw problem(`it is not valid JSON (${(e as Error).message})`);
     }
+    if (prev.succeeded) return undefined;
+    // Version 1 keyed tasks by position, which an edit of the playbook silently shifts.
+    if (prev.version !== VERSION || !Array.isArray(prev.tasks) || !prev.hosts) throw problem(`it was written by another version of ferry (state version ${prev.version ?? '?'})`);
+    this.previous = prev as StateFile;
+    return { tasks: prev.tasks, completed: Object.fromEntries(Object.entries(prev.hosts).map(([h, v]) => [h, v.completed])) };
+  }
+
+  /** Continues the run read by readPrevious (its completed tasks are kept) with the playbook's current tasks. */
+  resume(tasks: TaskRecord[]): void {
     if (this.previous) this.data.hosts = structuredClone(this.previous.hosts);
+    this.data.tasks = tasks;
     this.write();
   }
 
   /** Whether a task completed on a host in the run being resumed. */
-  completed(host: string, taskId: string): boolean {
-    return this.previous?.hosts[host]?.completed.includes(taskId) ?? false;
+  completed(host: string, taskKey: string): boolean {
+    return this.previous?.hosts[host]?.completed.includes(taskKey) ?? false;
   }
 
   /** The registered value a completed task left, if it was kept. */
-  registered(host: string, taskId: string): unknown {
-    return this.previous?.hosts[host]?.registered[taskId];
+  registered(host: string, taskKey: string): unknown {
+    return this.previous?.hosts[host]?.registered[taskKey];
   }
 
   /** Records a completed task (atomically rewrites the file). */
-  markCompleted(host: string, taskId: string, registered?: unknown): void {
+  markCompleted(host: string, taskKey: string, registered?: unknown): void {
     const h = (this.data.hosts[host] ??= { completed: [], registered: {} });
-    if (!h.completed.includes(taskId)) h.completed.push(taskId);
-    if (registered !== undefined) h.registered[taskId] = JSON.parse(JSON.stringify(registered)) as unknown;
+    if (!h.completed.includes(taskKey)) h.completed.push(taskKey);
+    if (registered !== undefined) h.registered[taskKey] = JSON.parse(JSON.stringify(registered)) as unknown;
     this.write();
   }
 
@@ -69,7 +97,9 @@ export class RunState {
 
   private write(): void {
     const tmp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.data, null, 1));
+    // A fresh file every time (a stale one left by a crash could have another mode), created 0600.
+    rmSync(tmp, { force: true });
+    writeFileSync(tmp, JSON.stringify(this.data, null, 1), { mode: 0o600, flag: 'wx' });
     renameSync(tmp, this.path);
   }
 }

@@ -9,7 +9,8 @@ export class JsonReporter implements Reporter {
 
   constructor(target?: string | NodeJS.WritableStream) {
     if (typeof target === 'string') {
-      this.file = createWriteStream(target, { flags: 'w' });
+      // Created 0600 (the events name hosts, commands and paths); an existing file keeps its mode.
+      this.file = createWriteStream(target, { flags: 'w', mode: 0o600 });
       this.out = this.file;
     } else this.out = target ?? process.stdout;
   }

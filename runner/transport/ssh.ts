@@ -336,7 +336,10 @@ export class SshTransport extends BaseTransport {
         );
         return verify(false);
       }
-      const line = formatKnownHostsLine(r.hostName, r.port, key) + '\n';
+      // Hashed like the lines already there (OpenSSH's HashKnownHosts); a new file is created 0600,
+      // an existing one keeps its mode.
+      const hashed = entries.some((e) => e.file === khFiles.user && e.hosts.some((h) => h.kind === 'hashed'));
+      const line = formatKnownHostsLine(r.hostName, r.port, key, { hashed }) + '\n';
       mkdir(dirname(khFiles.user), { recursive: true, mode: 0o700 })
         .then(() => appendFile(khFiles.user, line, { mode: 0o600 }))
         .then(

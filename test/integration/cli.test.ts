@@ -2,12 +2,13 @@
 // exit codes; ferry doc; ferry exec against a real sshd; ferry inventory --list.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile, chmod, readFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile, chmod, readFile, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { stripVTControlCharacters } from 'node:util';
 import { startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
+import { runOnPty } from '../helpers/pty.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -132,16 +133,14 @@ describe('ferry CLI @integration', function () {
     });
 
     it('shows the run live with listr2 on a terminal (a pty), ending with the recap table', () => {
-      // `script` gives the CLI a pseudo-terminal, as a person's shell would.
-      const cmd = [process.execPath, CLI, 'exec', '-i', inv, 'all', '-m', 'ping'].map((a) => `'${a}'`).join(' ');
-      const r = spawnSync('script', ['-qec', `stty cols 120 rows 40; ${cmd}`, '/dev/null'], { cwd: dir, encoding: 'utf8', env: { ...process.env, TERM: 'xterm' } });
-      assert.equal(r.status, 0, r.stdout + r.stderr);
-      const screen = stripVTControlCharacters(r.stdout);
+      const r = runOnPty([process.execPath, CLI, 'exec', '-i', inv, 'all', '-m', 'ping'], dir);
+      assert.equal(r.status, 0, r.raw + r.stderr);
+      const screen = r.screen;
       assert.match(screen, /✔/);
       assert.match(screen, new RegExp(`${host.name}: ok`));
       assert.match(screen, /PLAY RECAP/);
       assert.match(screen, /HOST\s+ok\s+changed\s+unreachable\s+failed/);
-      assert.notEqual(screen, r.stdout, 'colours on a terminal');
+      assert.notEqual(screen, r.raw, 'colours on a terminal');
     });
 
     it('prints NDJSON events with --json', () => {
@@ -166,6 +165,32 @@ describe('ferry CLI @integration', function () {
       const r = ferry(['exec', '-i', inv, 'all', '-m', 'command', '-a', 'false', '--plain'], dir);
       assert.equal(r.code, 2);
       assert.match(r.stdout, /failed: \[sshd\d+\]/);
+    });
+
+    it('creates the files it writes 0600: the run state (in a 0700 folder), --json=FILE and a new known_hosts', async () => {
+      const w = join(dir, 'modes');
+      const kh = join(w, 'ssh', 'known_hosts'); // neither the file nor its folder exists yet
+      const invNew = join(dir, 'inv-modes.yaml');
+      await writeFile(invNew, (await readFile(inv, 'utf8')).replace(host.knownHostsFile, kh));
+      const pb = join(dir, 'modes.yaml');
+      await writeFile(pb, '- hosts: all\n  tasks:\n    - ping:\n');
+      await mkdir(w);
+      const json = join(w, 'events.ndjson');
+      const r = ferry(['run', pb, '-i', invNew, '--plain', '--accept-new-hosts', `--json=${json}`], w);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const mode = async (p: string) => (await stat(p)).mode & 0o777;
+      const states = readdirSync(join(w, '.ferry/runs'));
+      assert.equal(states.length, 1);
+      assert.equal(await mode(join(w, '.ferry/runs', states[0]!)), 0o600, 'run state');
+      assert.equal(await mode(join(w, '.ferry/runs')), 0o700, 'run state folder');
+      assert.equal(await mode(json), 0o600, 'NDJSON file');
+      assert.equal(await mode(kh), 0o600, 'known_hosts');
+      assert.match(await readFile(kh, 'utf8'), /^\[127\.0\.0\.1\]:\d+ ssh-ed25519 /, 'plain, as the new file holds no hashed line');
+      // an existing --json file keeps the mode its owner gave it
+      await chmod(json, 0o640);
+      assert.equal(ferry(['run', pb, '-i', invNew, '--plain', `--json=${json}`], w).code, 0);
+      assert.equal(await mode(json), 0o640);
+      assert.match(await readFile(json, 'utf8'), /"type":"recap"/);
     });
 
     it('runs a playbook with -e extra vars (key=value and @file) over everything else', async () => {

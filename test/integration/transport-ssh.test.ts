@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { createHmac } from 'node:crypto';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -9,6 +10,7 @@ import { secret, sh } from '../../runner/command.js';
 import { HostKeyError, UnreachableError } from '../../runner/errors.js';
 import { BecomePasswordError } from '../../runner/transport/become.js';
 import { transportForHost } from '../../runner/connections.js';
+import { formatKnownHostsLine } from '../../runner/transport/known-hosts.js';
 import { SshTransport, type SshTransportOptions } from '../../runner/transport/ssh.js';
 import { sshTransportOptions as optsFor, startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { transportBasics } from './transport-shared.js';
@@ -178,6 +180,26 @@ describe('ssh transport @integration', function () {
       assert.equal((await t.run(sh`echo ok`)).stdout, 'ok\n');
       const recorded = await readFile(file, 'utf8');
       assert.equal(recorded, `[127.0.0.1]:${a.port} ${a.hostKeys.ed25519}\n`);
+      assert.equal((await stat(file)).mode & 0o777, 0o600, 'a new known_hosts is created 0600');
+      const again = make(optsFor(a, a.users.nopasswd, { knownHostsFile: file }));
+      assert.equal((await again.run(sh`echo again`)).stdout, 'again\n');
+    });
+
+    it('with acceptNewHosts writes a hashed line into a known_hosts holding hashed lines, keeping its mode', async () => {
+      const file = join(a.dir, 'hashed_known_hosts');
+      // b recorded as `ssh-keyscan -H` / HashKnownHosts would: a hashed name only
+      await writeFile(file, `${formatKnownHostsLine('127.0.0.1', b.port, Buffer.from(b.hostKeys.ed25519.split(' ')[1]!, 'base64'), { hashed: true })}\n`);
+      await chmod(file, 0o644);
+      const t = make(optsFor(a, a.users.nopasswd, { knownHostsFile: file, acceptNewHosts: true }));
+      assert.equal((await t.run(sh`echo ok`)).stdout, 'ok\n');
+      const lines = (await readFile(file, 'utf8')).trim().split('\n');
+      assert.equal(lines.length, 2);
+      const [name, type, key] = lines[1]!.split(' ');
+      assert.match(name!, /^\|1\|[A-Za-z0-9+/]{27}=\|[A-Za-z0-9+/]{27}=$/, 'no host name in clear');
+      assert.equal(`${type} ${key}`, a.hostKeys.ed25519);
+      const [, , salt, hash] = name!.split('|');
+      assert.equal(createHmac('sha1', Buffer.from(salt!, 'base64')).update(`[127.0.0.1]:${a.port}`).digest('base64'), hash, 'the hash is OpenSSH\'s HMAC-SHA1 of [host]:port');
+      assert.equal((await stat(file)).mode & 0o777, 0o644, 'an existing known_hosts keeps its mode');
       const again = make(optsFor(a, a.users.nopasswd, { knownHostsFile: file }));
       assert.equal((await again.run(sh`echo again`)).stdout, 'again\n');
     });
