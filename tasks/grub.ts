@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { raw, sh } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Diff, type Step, type TaskContext } from '../runner/module.js';
+import { checkChrootBinds } from './chroot-mounts.js';
 import { editDefaultGrub } from './guest-files/default-grub.js';
 import { moveAside, withGuestChroot, type ChrootSetup } from './guest/chroot-session.js';
 import { openGuestRoot, readGuestOs, readGuestText } from './guest/facts.js';
@@ -327,6 +328,8 @@ export const grubModule = defineModule({
         data: { notes },
       };
     }
+    // every step but the /etc/default/grub edit runs in a chroot session: refuse now what it would refuse, before that edit
+    await checkChrootBinds(ctx, p.root);
     return { changed: true, steps, diff, data: { notes, reasons } };
   },
 });
