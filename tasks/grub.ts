@@ -290,7 +290,7 @@ export const grubModule = defineModule({
             const modules = await withGuestChroot(c, p.root, { ...session, resolvConf: 'keep' }, async (cg) => {
               // grub-install maps the mounted partition to a BIOS drive; device.map names the whole disk as hd0
               // ("cannot find a GRUB drive for /dev/mapper/…" otherwise). The guest's own device.map comes back after.
-              const restore = await moveAside(cg, paths.deviceMap);
+              const restore = await moveAside(c, p.root, paths.deviceMap);
               let r;
               try {
                 await cg.transport.put(paths.deviceMap, `(hd0) ${p.disk}\n`, { mode: 0o644, become: c.become });

@@ -66,12 +66,15 @@ export async function installPackages(ctx: TaskContext, g: TaskContext, req: Ins
     if (!files.length) {
       throw new TaskFailedError(`packages_dir ${req.packagesDir} on ${ctx.host} holds no ${glob} files for this ${os.id} guest`);
     }
-    // Staged by the host's own tools (cp cannot run in the guest: the files are on the host), in the
-    // guest's /tmp resolved inside the root, so a guest `tmp -> /etc` cannot make the copy land on the host.
-    const stage = sh`${resolveInRoot(req.root, GUEST_PKG_TMP, true)}ferry_cd "$ferry_path" || ferry_refuse ${`${GUEST_PKG_TMP} is not a directory in the guest; cannot stage packages there`}
-rm -rf -- ${GUEST_PKG_NAME} && mkdir -m 0700 -- ${GUEST_PKG_NAME} && find ${req.packagesDir} -maxdepth 1 -type f -name ${glob} -exec cp -t ${`./${GUEST_PKG_NAME}`} {} +`;
+    // Staged by the host's own tools (the files are on the host), in the guest's /tmp resolved inside
+    // the root and pinned, so a guest `tmp -> /etc` (or a link through /proc) never leads onto the host.
+    const inGuestTmp = (body: Command): Command =>
+      sh`${resolveInRoot(req.root, GUEST_PKG_TMP, true)}ferry_cd "$ferry_path" || ferry_refuse ${`${GUEST_PKG_TMP} is not a directory in the guest`}
+${body}`;
     try {
-      const copied = await ctx.run(stage);
+      const copied = await ctx.run(
+        inGuestTmp(sh`rm -rf -- ${GUEST_PKG_NAME} && mkdir -m 0700 -- ${GUEST_PKG_NAME} && find ${req.packagesDir} -maxdepth 1 -type f -name ${glob} -exec cp -t ${`./${GUEST_PKG_NAME}`} {} +`),
+      );
       if (copied.exitCode !== 0) {
         const why = copied.exitCode === GUEST_PATH_REFUSED ? refusalReason(copied.stderr) : describeFailure(copied);
         throw new TaskFailedError(`cannot stage the packages of ${req.packagesDir} in the guest: ${why}`);
@@ -79,7 +82,7 @@ rm -rf -- ${GUEST_PKG_NAME} && mkdir -m 0700 -- ${GUEST_PKG_NAME} && find ${req.
       const r = await g.run(offlineInstallCommand(os.packageFormat), { timeoutMs: 30 * 60_000 });
       if (r.exitCode !== 0) throw new TaskFailedError(`installing the packages of ${req.packagesDir} in the guest failed: ${describeFailure(r)}`);
     } finally {
-      await g.run(sh`rm -rf ${GUEST_PKG_DIR}`);
+      await ctx.run(inGuestTmp(sh`rm -rf -- ${GUEST_PKG_NAME}`));
     }
     return `installed ${files.length} package file(s) from ${req.packagesDir}`;
   }
