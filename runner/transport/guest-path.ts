@@ -5,7 +5,7 @@
 // The host has no openat2 tool, so this is POSIX sh built into the command: one round trip, and the
 // directory reached is pinned with `cd -P` and checked with `pwd -P` before anything is read or
 // written there, so a link swapped in after the check cannot redirect the operation.
-import { raw, sh, type Command } from '../command.js';
+import { Command, raw, sh } from '../command.js';
 
 /** Guest directories no path may lead into: the host's own /dev, /proc, /sys and /run are bound there during chroot sessions. */
 export const API_DIRS = ['/dev', '/proc', '/sys', '/run'] as const;
@@ -61,12 +61,14 @@ ferry_cd() {
  * What comes after it calls `ferry_cd "$ferry_dir"` before touching "./$ferry_base".
  */
 export function resolveInRoot(root: string, path: string, followLast: boolean): Command {
-  return sh`${raw(FUNCTIONS)}
+  const c = sh`${raw(FUNCTIONS)}
 ferry_root=$(cd -P -- ${root} 2>/dev/null && pwd -P) || ferry_refuse ${`guest root ${root} is not a directory`}
 [ "$ferry_root" != / ] || ferry_root=
 ferry_resolve "$ferry_root" ${path} ${followLast ? 1 : 0}
 ferry_dir=\${ferry_path%/*} ferry_base=\${ferry_path##*/}
 `;
+  // -v and error messages show what is done, not the resolver's shell functions
+  return new Command(c.text, sh`: resolve ${path} inside ${root}; `.display, c.secrets);
 }
 
 /** The reason a guest path was refused, from the stderr of a command that exited GUEST_PATH_REFUSED. */
