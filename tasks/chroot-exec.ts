@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { sh, shellText } from '../runner/command.js';
 import { defineModule } from '../runner/module.js';
+import { checkChrootBinds } from './chroot-mounts.js';
 import { withGuestChroot } from './guest/chroot-session.js';
 import { openGuestRoot } from './guest/facts.js';
 import { checkGuard, runAsTask } from './lib/run-command.js';
@@ -48,6 +49,7 @@ export const chrootExecModule = defineModule({
   async plan(ctx, p) {
     const skip = await checkGuard(await openGuestRoot(ctx, p.root), { creates: p.creates, removes: p.removes });
     if (skip) return skip;
+    if (p.mounts) await checkChrootBinds(ctx, p.root);
     const cmd = p.cmd !== undefined ? shellText(p.cmd) : sh`${p.argv!}`;
     return {
       changed: true,

@@ -1,72 +1,160 @@
 // The API filesystems a chroot needs (/dev, /dev/pts, /proc, /sys, /run) bind-mounted into a root,
 // as a scoped helper (always unmounted afterwards) and as the `chroot_mounts` module.
+//
+// The root is a guest, i.e. untrusted: a guest `run -> /tmp/x` or `sys -> /etc` must not make the
+// host bind its /run over /tmp/x or its /sys over /etc. So a bind target is used only when every
+// component below the root is a real directory (a symlink is refused with the reason), checked and
+// mounted in one host shell that pins the directory with `cd -P` + `pwd -P` and mounts onto "."
+// (mount -c: no re-resolution of the path), then each bind is made a slave so that what a package
+// script mounts inside (binfmt_misc under /proc) never propagates back onto the host. What is mounted
+// is read from /proc/self/mountinfo by real mount point, never through the guest's links.
 import { z } from 'zod';
-import { sh } from '../runner/command.js';
+import { raw, sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type TaskContext } from '../runner/module.js';
-import { pathKind, readMounts } from './storage/facts.js';
-import { findMount, normalizeMountPath } from './storage/mountinfo.js';
+import { GUEST_PATH_REFUSED, refusalReason } from '../runner/transport/guest-path.js';
+import { readMounts } from './storage/facts.js';
+import { findMount, mountsUnder, type MountEntry } from './storage/mountinfo.js';
 
 /** The host directories bound into a chroot, in mount order (/dev before /dev/pts). */
 export const CHROOT_BINDS = ['/dev', '/dev/pts', '/proc', '/sys', '/run'] as const;
 
-/** The mount points of the chroot binds under `root`. */
-export function chrootTargets(root: string): string[] {
-  const r = normalizeMountPath(root);
-  return CHROOT_BINDS.map((d) => (r === '/' ? d : `${r}${d}`));
+/** The mounts of a root's chroot binds: the binds still missing and everything mounted at or below a bind target. */
+export interface ChrootBindState {
+  /** Binds not mounted yet (host dirs, in mount order). */
+  missing: string[];
+  /** Every mount at or below ROOT/dev, /proc, /sys, /run, deepest first (the order to unmount them in). */
+  mounted: MountEntry[];
 }
 
-/** Which chroot binds are not mounted yet under root (returned as [host dir, target] pairs, in mount order). */
-async function missingBinds(ctx: TaskContext, root: string): Promise<[string, string][]> {
-  const mounts = await readMounts(ctx);
-  const targets = chrootTargets(root);
-  return CHROOT_BINDS.map((d, i) => [d, targets[i]!] as [string, string]).filter(([, t]) => !findMount(mounts, t));
+/** Which chroot binds are missing under the canonical `root`, and what is mounted below its bind targets. */
+export function chrootBindState(root: string, mounts: MountEntry[]): ChrootBindState {
+  return { missing: CHROOT_BINDS.filter((d) => !findMount(mounts, root + d)), mounted: mountsBelow(root, CHROOT_BINDS, mounts) };
 }
 
-async function checkRoot(ctx: TaskContext, root: string): Promise<void> {
-  if (normalizeMountPath(root) === '/') throw new TaskFailedError('chroot_mounts: root must not be / (the host itself)');
-  if ((await pathKind(ctx, root)) !== 'dir') throw new TaskFailedError(`chroot root ${root} is not a directory on ${ctx.host}`);
-}
-
-async function mountBinds(ctx: TaskContext, binds: [string, string][]): Promise<string[]> {
-  const done: string[] = [];
-  try {
-    for (const [src, target] of binds) {
-      await ctx.runOk(sh`mkdir -p ${target}`);
-      await ctx.runOk(sh`mount --bind ${src} ${target}`);
-      done.push(target);
-    }
-  } catch (e) {
-    await unmountAll(ctx, done).catch(() => undefined);
-    throw e;
-  }
-  return done;
-}
-
-async function unmountAll(ctx: TaskContext, targets: string[]): Promise<void> {
-  const failures: string[] = [];
-  for (const t of [...targets].reverse()) {
-    const r = await ctx.run(sh`umount ${t}`);
-    if (r.exitCode !== 0) failures.push(`${t}: ${r.stderr.trim()}`);
-  }
-  if (failures.length) throw new TaskFailedError(`could not unmount chroot binds: ${failures.join('; ')}`);
+/** Every mount at or below ROOT+dir for the given dirs, deepest first, each mount once. */
+function mountsBelow(root: string, dirs: readonly string[], mounts: MountEntry[]): MountEntry[] {
+  const found = new Map<number, MountEntry>();
+  for (const d of dirs) for (const m of mountsUnder(mounts, root + d)) found.set(m.id, m);
+  return [...found.values()].sort((a, b) => b.mountPoint.length - a.mountPoint.length || b.id - a.id);
 }
 
 /**
- * Runs `fn` with /dev, /dev/pts, /proc, /sys and /run bound into root, then unmounts what it mounted,
- * in reverse order, also when fn throws (those already mounted before are left alone).
+ * The binds whose target must be checked in the guest before mounting: a bind below another missing
+ * one (/dev/pts when /dev is missing) lands in the host directory that bind brings, not in the guest's.
+ */
+export function bindsToCheck(missing: readonly string[]): string[] {
+  return missing.filter((d) => !missing.some((o) => o !== d && d.startsWith(`${o}/`)));
+}
+
+/** The root as the host's kernel names it (mountinfo lists real paths); refuses / and what is not a directory. */
+async function canonicalRoot(ctx: TaskContext, root: string): Promise<string> {
+  const r = await ctx.run(sh`cd -P -- ${root} && pwd -P`);
+  const real = r.stdout.trim();
+  if (r.exitCode !== 0 || !real.startsWith('/')) throw new TaskFailedError(`chroot root ${root} is not a directory on ${ctx.host}`);
+  if (real === '/') throw new TaskFailedError(`chroot root ${root} is / (the host itself)${real !== root ? ` once its symlinks are resolved` : ''}`);
+  return real;
+}
+
+/**
+ * The host shell that checks (and with `mount`, creates and bind-mounts) each bind target under the
+ * canonical root: every component below the root must be a directory or missing, never a symlink.
+ */
+function bindScript(root: string, dirs: readonly string[], mode: 'check' | 'mount'): Command {
+  const mount = mode === 'mount' ? 1 : 0;
+  return sh`${raw(`ferry_refuse() { printf 'ferry: %s\\n' "$*" >&2; exit ${GUEST_PATH_REFUSED}; }`)}
+r=${root}
+for d in ${[...dirs]}; do
+  p=$r rest=\${d#/}
+  while [ -n "$rest" ]; do
+    c=\${rest%%/*}
+    case $rest in */*) rest=\${rest#*/} ;; *) rest= ;; esac
+    p=$p/$c
+    if [ -L "$p" ]; then
+      ferry_refuse "$p is a symbolic link in the guest (-> $(readlink -- "$p")): ferry binds the host's $d only onto a real directory inside the root, never through a guest's link; make \${p#"$r"} a directory in the guest, or run without the chroot binds"
+    elif [ -e "$p" ]; then
+      [ -d "$p" ] || ferry_refuse "$p is not a directory in the guest: cannot bind the host's $d there"
+    elif [ ${mount} = 1 ]; then
+      mkdir -- "$p" || exit 1
+    fi
+  done
+  [ ${mount} = 1 ] || continue
+  t=$r$d
+  cd -P -- "$t" && [ "$(pwd -P)" = "$t" ] || ferry_refuse "$t changed while ferry checked it; not mounting there"
+  mount -c --bind "$d" . || exit 1
+  cd -P -- "$t" && [ "$(pwd -P)" = "$t" ] && mount -c --make-slave . || exit 1
+done`;
+}
+
+/** Fails with the script's own reason when it refused a target. */
+function refusal(r: { exitCode: number | null; stderr: string }, what: string): TaskFailedError {
+  return new TaskFailedError(r.exitCode === GUEST_PATH_REFUSED ? `${what}: ${refusalReason(r.stderr)}` : `${what} failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+}
+
+/** Refuses (read-only) the missing binds whose target in the guest is a symlink or not a directory. */
+async function checkTargets(ctx: TaskContext, root: string, missing: readonly string[]): Promise<void> {
+  const dirs = bindsToCheck(missing);
+  if (!dirs.length) return;
+  const r = await ctx.run(bindScript(root, dirs, 'check'));
+  if (r.exitCode !== 0) throw refusal(r, `cannot bind ${dirs.join(', ')} into ${root}`);
+}
+
+/** Mounts the missing binds and verifies in mountinfo that each landed on its target; undoes them on any failure. */
+async function mountBinds(ctx: TaskContext, root: string, missing: readonly string[]): Promise<string[]> {
+  const r = await ctx.run(bindScript(root, missing, 'mount'));
+  const mounts = await readMounts(ctx);
+  const absent = missing.filter((d) => !findMount(mounts, root + d));
+  if (r.exitCode === 0 && !absent.length) return [...missing];
+  await unmountMounts(ctx, mountsBelow(root, missing, mounts)).catch(() => undefined); // the mount's own failure is the one to report
+  if (r.exitCode !== 0) throw refusal(r, `cannot bind ${missing.join(', ')} into ${root}`);
+  throw new TaskFailedError(`after binding into ${root}, /proc/self/mountinfo shows nothing on ${absent.map((d) => root + d).join(', ')}; undone`);
+}
+
+/**
+ * Unmounts the given mounts in order (deepest first), each by its real mount point from mountinfo,
+ * only while that path still reaches it without a symlink.
+ */
+async function unmountMounts(ctx: TaskContext, mounts: MountEntry[]): Promise<void> {
+  if (!mounts.length) return;
+  const r = await ctx.run(sh`rc=0
+for t in ${mounts.map((m) => m.mountPoint)}; do
+  if [ "$(cd -P -- "$t" 2>/dev/null && pwd -P)" != "$t" ]; then
+    printf 'ferry: %s\\n' "$t no longer names that mount without a symlink; not unmounting through it" >&2; rc=1; continue
+  fi
+  umount -c -- "$t" || rc=1
+done
+exit $rc`);
+  if (r.exitCode !== 0) throw new TaskFailedError(`could not unmount chroot binds: ${r.stderr.trim().replace(/^ferry: /gm, '')}`);
+}
+
+/**
+ * Refuses (read-only, for a plan) a root whose missing chroot binds could not be mounted: a target
+ * that is a symlink in the guest or not a directory. Lets a module refuse before it writes anything.
+ */
+export async function checkChrootBinds(ctx: TaskContext, root: string): Promise<void> {
+  const real = await canonicalRoot(ctx, root);
+  await checkTargets(ctx, real, chrootBindState(real, await readMounts(ctx)).missing);
+}
+
+/**
+ * Runs `fn` with /dev, /dev/pts, /proc, /sys and /run bound into root, then unmounts what it mounted
+ * (and whatever was mounted below it meanwhile), deepest first, also when fn throws; binds already
+ * mounted before are left alone.
  */
 export async function withChrootMounts<T>(ctx: TaskContext, root: string, fn: () => Promise<T>): Promise<T> {
-  await checkRoot(ctx, root);
-  const mounted = await mountBinds(ctx, await missingBinds(ctx, root));
+  const real = await canonicalRoot(ctx, root);
+  const { missing } = chrootBindState(real, await readMounts(ctx));
+  await checkTargets(ctx, real, missing);
+  const mounted = await mountBinds(ctx, real, missing);
+  const undo = async (): Promise<void> => unmountMounts(ctx, mountsBelow(real, mounted, await readMounts(ctx)));
   let result: T;
   try {
     result = await fn();
   } catch (e) {
-    await unmountAll(ctx, mounted).catch(() => undefined); // the callback's error is the one to report
+    await undo().catch(() => undefined); // the callback's error is the one to report
     throw e;
   }
-  await unmountAll(ctx, mounted);
+  await undo();
   return result;
 }
 
@@ -83,26 +171,29 @@ export const chrootMountsModule = defineModule({
   params,
   doc: {
     summary: 'Bind-mount /dev, /dev/pts, /proc, /sys and /run into a chroot root (or remove those binds).',
-    description: 'Binds already in place are left as they are; unmounted removes them in reverse order. Prefer the chroot module, which mounts them for its own commands only.',
+    description:
+      'Binds already in place are left as they are. A target that is a symlink in the guest (or has one on its way, ' +
+      'like run -> /tmp/x or sys -> /etc) is refused: the host\'s directory is bound only onto a real directory inside ' +
+      'the root. unmounted removes everything mounted at or below ROOT/dev, /proc, /sys and /run, deepest first, found ' +
+      'in /proc/self/mountinfo by real mount point. Prefer the chroot_exec module, which mounts them for its own commands only.',
     checkMode: 'full',
     example: ['- chroot_mounts:', '    root: /mnt/xr1', '    state: mounted'].join('\n'),
   },
   async plan(ctx, p) {
-    await checkRoot(ctx, p.root);
+    const root = await canonicalRoot(ctx, p.root);
+    const { missing, mounted } = chrootBindState(root, await readMounts(ctx));
     if (p.state === 'mounted') {
-      const missing = await missingBinds(ctx, p.root);
-      if (!missing.length) return { changed: false, reason: `all chroot binds are mounted under ${p.root}` };
+      if (!missing.length) return { changed: false, reason: `all chroot binds are mounted under ${root}` };
+      await checkTargets(ctx, root, missing);
       return {
         changed: true,
-        steps: [{ title: `bind ${missing.map(([s]) => s).join(', ')} into ${p.root}`, run: async (c) => void (await mountBinds(c, missing)) }],
+        steps: [{ title: `bind ${missing.join(', ')} into ${root}`, run: async (c) => void (await mountBinds(c, root, missing)) }],
       };
     }
-    const mounts = await readMounts(ctx);
-    const present = chrootTargets(p.root).filter((t) => findMount(mounts, t));
-    if (!present.length) return { changed: false, reason: `no chroot binds are mounted under ${p.root}` };
+    if (!mounted.length) return { changed: false, reason: `nothing is mounted at or below ${CHROOT_BINDS.filter((d) => d !== '/dev/pts').map((d) => root + d).join(', ')}` };
     return {
       changed: true,
-      steps: [{ title: `unmount ${present.slice().reverse().join(', ')}`, run: async (c) => void (await unmountAll(c, present)) }],
+      steps: [{ title: `unmount ${mounted.map((m) => m.mountPoint).join(', ')}`, run: async (c) => void (await unmountMounts(c, mounted)) }],
     };
   },
 });

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { raw, sh } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Diff, type Step, type TaskContext } from '../runner/module.js';
+import { checkChrootBinds } from './chroot-mounts.js';
 import { editDefaultGrub } from './guest-files/default-grub.js';
 import { moveAside, withGuestChroot, type ChrootSetup } from './guest/chroot-session.js';
 import { openGuestRoot, readGuestOs, readGuestText } from './guest/facts.js';
@@ -289,7 +290,7 @@ export const grubModule = defineModule({
             const modules = await withGuestChroot(c, p.root, { ...session, resolvConf: 'keep' }, async (cg) => {
               // grub-install maps the mounted partition to a BIOS drive; device.map names the whole disk as hd0
               // ("cannot find a GRUB drive for /dev/mapper/…" otherwise). The guest's own device.map comes back after.
-              const restore = await moveAside(cg, paths.deviceMap);
+              const restore = await moveAside(c, p.root, paths.deviceMap);
               let r;
               try {
                 await cg.transport.put(paths.deviceMap, `(hd0) ${p.disk}\n`, { mode: 0o644, become: c.become });
@@ -327,6 +328,8 @@ export const grubModule = defineModule({
         data: { notes },
       };
     }
+    // every step but the /etc/default/grub edit runs in a chroot session: refuse now what it would refuse, before that edit
+    await checkChrootBinds(ctx, p.root);
     return { changed: true, steps, diff, data: { notes, reasons } };
   },
 });

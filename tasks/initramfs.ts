@@ -7,6 +7,7 @@ import { sh } from '../runner/command.js';
 import { editDracutConf, dracutDropIn, DRACUT_DROP_IN_NAME } from './guest-files/dracut.js';
 import { editInitramfsConf, editInitramfsModules } from './guest-files/initramfs-tools.js';
 import { editMkinitcpio } from './guest-files/mkinitcpio.js';
+import { checkChrootBinds } from './chroot-mounts.js';
 import { withGuestChroot } from './guest/chroot-session.js';
 import { openGuestRoot, readGuestOs, readGuestText } from './guest/facts.js';
 import {
@@ -133,6 +134,7 @@ export const initramfsModule = defineModule({
         data: { images: images.map((i) => i.path), generator: os.initramfs },
       };
     }
+    await checkChrootBinds(ctx, p.root);
     const diff: Diff[] = edits.map((e) => ({ path: `${p.root}${e.path}`, before: e.before, after: e.after }));
     const why = [...(edits.length ? [`edit ${edits.map((e) => e.path).join(', ')}`] : []), ...(missing.length ? [`without virtio_blk: ${missing.join(', ')}`] : [])];
     return {

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type TaskContext } from '../runner/module.js';
+import { checkChrootBinds } from './chroot-mounts.js';
 import { withGuestChroot } from './guest/chroot-session.js';
 import { openGuestRoot, readGuestOs } from './guest/facts.js';
 import { chooseKvmKernel, KERNEL_LISTING, parseKernelListing, type KernelVerdict } from './guest/kernels.js';
@@ -49,6 +50,7 @@ export const kernelModule = defineModule({
     const os = await readGuestOs(g);
     const { good, verdicts } = await judgeKernels(g);
     if (good) return { changed: false, reason: `kernel ${good.version} boots under KVM: ${good.why}`, data: { kernel: good.version, verdicts } };
+    await checkChrootBinds(ctx, p.root);
     const source = p.packages_dir !== undefined ? `the packages in ${p.packages_dir}` : `${os.kernelPackage} from the guest's mirror`;
     return {
       changed: true,

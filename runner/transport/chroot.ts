@@ -1,7 +1,10 @@
 // A transport that runs everything inside a chroot on another transport's host: the command
 // text is handed to the guest's own /bin/sh, so globs, redirections, cwd and absolute symlinks
-// resolve inside the guest root, never on the host. Become (sudo) stays outside: it is the host
-// that needs root to call chroot.
+// resolve inside the guest root, never on the host. Files are read and written by the host's own
+// tools, on a path resolved inside the root without following a guest link out of it (guest-path.ts):
+// no guest binary runs for them, and a link through /proc (/proc/1/root/...) cannot reach the host
+// even while the chroot binds are mounted. Become (sudo) stays outside: it is the host that needs
+// root to call chroot.
 import { asArgument, sh, type Command } from '../command.js';
 import { TaskFailedError } from '../errors.js';
 import { wrapCommand } from './become.js';
@@ -53,19 +56,19 @@ export class ChrootTransport implements Transport {
   }
 
   /**
-   * Writes `path` (a guest path) atomically with the guest's own shell: a symlink in the guest
-   * (even an absolute one) then resolves inside the root, never onto the host's files.
+   * Writes `path` (a guest path) atomically: its directory is resolved inside the root (a guest
+   * symlink, even an absolute one, never leads onto the host's files); a link at the last component is replaced.
    */
   async put(path: string, data: string | Buffer, opts: PutOptions = {}): Promise<void> {
     if (!path.startsWith('/')) {
       throw new TaskFailedError(`put in chroot: ${JSON.stringify(path)} is not an absolute file path`, { host: this.host });
     }
-    await putViaShell(this, path, data, opts, { label: `in chroot ${this.root}`, defaultMode: 0o644 });
+    await putViaShell(this.inner, path, data, opts, { label: `in chroot ${this.root}`, guestRoot: this.root, defaultMode: 0o644 });
   }
 
-  /** Reads a guest file (symlinks resolved inside the root); null when it does not exist. */
+  /** Reads a guest file (symlinks resolved inside the root; only a regular file is read); null when it does not exist. */
   get(path: string, opts: { become?: BecomeOptions | false } = {}): Promise<Buffer | null> {
-    return getViaShell(this, path, opts, `in chroot ${this.root}`);
+    return getViaShell(this.inner, path, opts, { label: `in chroot ${this.root}`, guestRoot: this.root });
   }
 
   /** Leaves the wrapped transport open: it belongs to the engine's connection pool, not to the chroot. */

@@ -1,17 +1,29 @@
 // Files over a shell: put (atomic: a temp file beside the target, then rename) and get, built on
 // a transport's `run`, so the SSH and local transports and the chroot transport share one rule.
+// A host path is used as given; a guest path (the chroot transport) is first resolved inside the
+// guest root by the host's shell (guest-path.ts), and the file is then named relative to the
+// directory that resolution reached.
 import { randomBytes } from 'node:crypto';
-import { sh } from '../command.js';
+import { raw, sh, type Command } from '../command.js';
 import { TaskFailedError } from '../errors.js';
+import { GUEST_PATH_REFUSED, refusalReason, resolveInRoot } from './guest-path.js';
 import type { BecomeOptions, PutOptions, RunOptions, RunResult } from './types.js';
 
 /** Exit status `get` uses for "no such file". */
 const GET_MISSING_EXIT = 44;
 
-type Runner = { readonly host: string; run(cmd: ReturnType<typeof sh>, opts?: RunOptions): Promise<RunResult> };
+type Runner = { readonly host: string; run(cmd: Command, opts?: RunOptions): Promise<RunResult> };
+
+/** Where a file operation acts: a guest root to resolve the path inside, and a label for errors (e.g. "in chroot /mnt"). */
+export interface FilePlace {
+  label?: string;
+  /** The path is a guest path, resolved inside this host directory without following a link out of it. */
+  guestRoot?: string;
+}
 
 function failure(what: string, t: Runner, path: string, r: RunResult): TaskFailedError {
-  return new TaskFailedError(`${what} failed on ${t.host}: ${r.stderr.trim() || `exit ${r.exitCode}`}`, {
+  const why = r.exitCode === GUEST_PATH_REFUSED ? `refused: ${refusalReason(r.stderr)}` : r.stderr.trim() || `exit ${r.exitCode}`;
+  return new TaskFailedError(`${what} failed on ${t.host}: ${why}`, {
     host: t.host,
     path,
     exitCode: r.exitCode,
@@ -19,41 +31,70 @@ function failure(what: string, t: Runner, path: string, r: RunResult): TaskFaile
   });
 }
 
+/** The shell words naming the file and a fresh temp file beside it, after `prelude` has run. */
+function locate(path: string, place: FilePlace, followLast: boolean): { prelude: Command; file: Command; tmp: Command } {
+  const suffix = `.ferry-${randomBytes(6).toString('hex')}`;
+  if (place.guestRoot !== undefined) {
+    return {
+      prelude: resolveInRoot(place.guestRoot, path, followLast),
+      file: sh`${raw('"./$ferry_base"')}`,
+      tmp: sh`${raw(`"./.$ferry_base${suffix}"`)}`,
+    };
+  }
+  const slash = path.lastIndexOf('/');
+  const dir = slash < 0 ? '.' : slash === 0 ? '' : path.slice(0, slash);
+  // same directory as the target, so the final mv is a rename on one filesystem (atomic)
+  return { prelude: sh``, file: sh`${path}`, tmp: sh`${`${dir}/.${path.slice(slash + 1)}${suffix}`}` };
+}
+
 /**
- * Writes `path` atomically through `t`'s shell. `label` names where in errors (e.g. "in chroot /mnt");
- * `defaultMode` applies when opts.mode is not given (undefined: the umask decides).
+ * Writes `path` atomically through `t`'s shell; `defaultMode` applies when opts.mode is not given
+ * (undefined: the umask decides). A guest path's last component is not followed: a link there is
+ * replaced, as rename(2) replaces it on the host.
  */
 export async function putViaShell(
   t: Runner,
   path: string,
   data: string | Buffer,
   opts: PutOptions = {},
-  o: { label?: string; defaultMode?: number } = {},
+  o: FilePlace & { defaultMode?: number } = {},
 ): Promise<void> {
-  const slash = path.lastIndexOf('/');
-  const dir = slash < 0 ? '.' : slash === 0 ? '/' : path.slice(0, slash);
-  const base = path.slice(slash + 1);
-  const what = `put ${path}${o.label ? ` ${o.label}` : ''}`;
-  if (base === '' || base === '.' || base === '..') {
-    throw new TaskFailedError(`put${o.label ? ` ${o.label}` : ''}: ${JSON.stringify(path)} does not name a file`, { host: t.host });
-  }
-  // same directory as the target, so the final mv is a rename on one filesystem (atomic)
-  const tmp = `${dir === '/' ? '' : dir}/.${base}.ferry-${randomBytes(6).toString('hex')}`;
+  const base = path.slice(path.lastIndexOf('/') + 1);
+  const where = o.label ? ` ${o.label}` : '';
+  if (base === '' || base === '.' || base === '..') throw new TaskFailedError(`put${where}: ${JSON.stringify(path)} does not name a file`, { host: t.host });
+  const { prelude, file, tmp } = locate(path, o, false);
   const modeNum = opts.mode ?? o.defaultMode;
   const mode = modeNum !== undefined ? modeNum.toString(8).padStart(4, '0') : undefined;
   const write =
     mode !== undefined
       ? // umask first so the bytes are never readable by others before chmod
-        sh`umask 077 && cat > ${tmp} && chmod ${mode} ${tmp} && mv -f ${tmp} ${path}`
-      : sh`cat > ${tmp} && mv -f ${tmp} ${path}`;
-  const r = await t.run(sh`${write} || { rm -f ${tmp}; exit 1; }`, { stdin: Buffer.from(data), become: opts.become ?? false });
-  if (r.exitCode !== 0) throw failure(what, t, path, r);
+        sh`umask 077 && cat > ${tmp} && chmod ${mode} ${tmp} && mv -f ${tmp} ${file}`
+      : sh`cat > ${tmp} && mv -f ${tmp} ${file}`;
+  const guest =
+    o.guestRoot !== undefined
+      ? sh`ferry_cd "$ferry_dir" || ferry_refuse ${`${path}:`} "directory \${ferry_dir:-/} does not exist in the guest"
+[ -n "$ferry_base" ] && ! { [ -d ${file} ] && [ ! -L ${file} ]; } || ferry_refuse ${`${path}:`} "$ferry_path is a directory in the guest"
+`
+      : sh``;
+  const r = await t.run(sh`${prelude}${guest}${write} || { rm -f ${tmp}; exit 1; }`, { stdin: Buffer.from(data), become: opts.become ?? false });
+  if (r.exitCode !== 0) throw failure(`put ${path}${where}`, t, path, r);
 }
 
-/** Reads a whole file through `t`'s shell; null when it does not exist. */
-export async function getViaShell(t: Runner, path: string, opts: { become?: BecomeOptions | false } = {}, label?: string): Promise<Buffer | null> {
-  const r = await t.run(sh`test -e ${path} || exit ${GET_MISSING_EXIT}; exec cat -- ${path}`, { binary: true, become: opts.become ?? false });
+/**
+ * Reads a whole file through `t`'s shell; null when it does not exist. A guest path must end at a
+ * regular file (a device or fifo there is refused rather than read).
+ */
+export async function getViaShell(t: Runner, path: string, opts: { become?: BecomeOptions | false } = {}, place: FilePlace = {}): Promise<Buffer | null> {
+  const { prelude, file } = locate(path, place, true);
+  const check =
+    place.guestRoot !== undefined
+      ? sh`ferry_cd "$ferry_dir" || exit ${GET_MISSING_EXIT}
+[ -e ${file} ] || [ -L ${file} ] || exit ${GET_MISSING_EXIT}
+[ -f ${file} ] && [ ! -L ${file} ] || ferry_refuse ${`${path}:`} "$ferry_path is not a regular file in the guest"
+`
+      : sh`test -e ${file} || exit ${GET_MISSING_EXIT}; `;
+  const r = await t.run(sh`${prelude}${check}exec cat -- ${file}`, { binary: true, become: opts.become ?? false });
   if (r.exitCode === GET_MISSING_EXIT) return null;
-  if (r.exitCode !== 0) throw failure(`get ${path}${label ? ` ${label}` : ''}`, t, path, r);
+  if (r.exitCode !== 0) throw failure(`get ${path}${place.label ? ` ${place.label}` : ''}`, t, path, r);
   return r.stdoutBuffer ?? Buffer.alloc(0);
 }

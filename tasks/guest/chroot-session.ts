@@ -2,11 +2,12 @@
 // a scoped session that prepares the root for package work (API filesystems bound, no daemons
 // started by maintainer scripts, a working resolv.conf) and ALWAYS undoes that in reverse order,
 // also when the work failed.
-import { sh } from '../../runner/command.js';
+import { raw, sh, type Command } from '../../runner/command.js';
 import { TaskFailedError } from '../../runner/errors.js';
 import type { TaskContext } from '../../runner/module.js';
 import { chrootCommand, wrapChroot } from '../../runner/transport/chroot.js';
-import type { RunOptions } from '../../runner/transport/types.js';
+import { GUEST_PATH_REFUSED, refusalReason, resolveInRoot } from '../../runner/transport/guest-path.js';
+import type { RunOptions, RunResult } from '../../runner/transport/types.js';
 import { describeFailure } from '../../runner/task-context.js';
 import { withChrootMounts } from '../chroot-mounts.js';
 
@@ -50,35 +51,63 @@ export const SAVED_SUFFIX = '.ferry-saved';
 /** policy-rc.d(8): exit 101 = "action forbidden", so invoke-rc.d starts nothing. */
 export const POLICY_RC_D = '#!/bin/sh\n# Written by ferry for the duration of a chroot session: start no services.\nexit 101\n';
 
-async function exists(g: TaskContext, path: string): Promise<boolean> {
-  // -L too: a dangling symlink (resolv.conf -> ../run/...) is still a file to move aside
-  return (await g.run(sh`test -e ${path} || test -L ${path}`)).exitCode === 0;
+/**
+ * Runs `body` on the host in the directory that holds guest `path` (resolved inside root, its last
+ * component not followed: "./$ferry_base" is the file or link itself). Guest tools are not used:
+ * with /proc bound, a guest link through /proc/1/root would lead them onto the host's files.
+ */
+async function atGuestPath(ctx: TaskContext, root: string, path: string, body: Command): Promise<RunResult> {
+  const r = await ctx.run(sh`${resolveInRoot(root, path, false)}${body}`);
+  if (r.exitCode === GUEST_PATH_REFUSED) throw new TaskFailedError(`${path} in ${root}: ${refusalReason(r.stderr)}`);
+  return r;
 }
 
-/** Moves a guest file aside (a symlink is moved as a link) and returns its undo; refuses a leftover from an interrupted session. */
-export async function moveAside(g: TaskContext, path: string): Promise<Undo> {
+/**
+ * Moves a guest file aside (a symlink is moved as a link, never followed) and returns its undo;
+ * refuses a leftover from an interrupted session. `ctx` is the host context.
+ */
+export async function moveAside(ctx: TaskContext, root: string, path: string): Promise<Undo> {
   const saved = path + SAVED_SUFFIX;
-  if (await exists(g, saved)) {
+  const f = raw('"./$ferry_base"');
+  const moved = raw(`"./$ferry_base${SAVED_SUFFIX}"`);
+  const r = await atGuestPath(
+    ctx,
+    root,
+    path,
+    sh`ferry_cd "$ferry_dir" || { echo absent; exit 0; }
+if [ -e ${moved} ] || [ -L ${moved} ]; then echo leftover
+elif [ -e ${f} ] || [ -L ${f} ]; then mv -f -- ${f} ${moved} && echo moved
+else echo absent; fi`,
+  );
+  if (r.exitCode !== 0) throw new TaskFailedError(`cannot move ${path} aside in ${root}: ${describeFailure(r)}`);
+  const outcome = r.stdout.trim();
+  if (outcome === 'leftover') {
     throw new TaskFailedError(
       `${saved} exists in the guest: an earlier chroot session was interrupted before it restored ${path}; ` +
-        `check it and move it back (mv ${saved} ${path}) or delete it, then run again`,
+        `check it and move it back (mv ${saved} ${path} in the guest) or delete it, then run again`,
     );
   }
-  if (!(await exists(g, path))) return { title: `remove ${path}`, run: async () => void (await g.runOk(sh`rm -f ${path}`)) };
-  await g.runOk(sh`mv -f ${path} ${saved}`);
-  return { title: `restore ${path}`, run: async () => void (await g.runOk(sh`rm -f ${path} && mv -f ${saved} ${path}`)) };
+  const undo = (title: string, body: Command): Undo => ({
+    title,
+    run: async () => {
+      const u = await atGuestPath(ctx, root, path, body);
+      if (u.exitCode !== 0) throw new TaskFailedError(`${title} in ${root}: ${describeFailure(u)}`);
+    },
+  });
+  if (outcome === 'moved') return undo(`restore ${path}`, sh`ferry_cd "$ferry_dir" && rm -f -- ${f} && mv -f -- ${moved} ${f}`);
+  return undo(`remove ${path}`, sh`ferry_cd "$ferry_dir" || exit 0; rm -f -- ${f}`);
 }
 
 /** Sets up the guest as asked, in this order: mounts, policy-rc.d, resolv.conf; returns the undos (run them in reverse). */
-async function prepare(ctx: TaskContext, g: TaskContext, setup: ChrootSetup, undos: Undo[]): Promise<void> {
-  if (setup.policyRcD && (await exists(g, '/usr/sbin/invoke-rc.d'))) {
-    undos.push(await moveAside(g, POLICY));
+async function prepare(ctx: TaskContext, g: TaskContext, root: string, setup: ChrootSetup, undos: Undo[]): Promise<void> {
+  if (setup.policyRcD && (await g.run(sh`test -e /usr/sbin/invoke-rc.d`)).exitCode === 0) {
+    undos.push(await moveAside(ctx, root, POLICY));
     await g.transport.put(POLICY, POLICY_RC_D, { mode: 0o755, become: ctx.become });
   }
   if (setup.resolvConf !== 'keep') {
     const host = setup.resolvConf === 'copy' ? await ctx.transport.get(RESOLV, { become: ctx.become }) : null;
     if (setup.resolvConf === 'copy' && host === null) throw new TaskFailedError(`resolv_conf: copy, but the host ${ctx.host} has no ${RESOLV}`);
-    undos.push(await moveAside(g, RESOLV));
+    undos.push(await moveAside(ctx, root, RESOLV));
     if (host) await g.transport.put(RESOLV, host, { mode: 0o644, become: ctx.become });
   }
 }
@@ -93,7 +122,7 @@ export async function withGuestChroot<T>(ctx: TaskContext, root: string, setup: 
     const undos: Undo[] = [];
     let result: T;
     try {
-      await prepare(ctx, g, setup, undos);
+      await prepare(ctx, g, root, setup, undos);
       result = await fn(g);
     } catch (e) {
       await undoAll(undos).catch(() => undefined); // the work's error is the one to report

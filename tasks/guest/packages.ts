@@ -5,10 +5,13 @@ import { raw, sh, type Command } from '../../runner/command.js';
 import { TaskFailedError } from '../../runner/errors.js';
 import type { TaskContext } from '../../runner/module.js';
 import { describeFailure } from '../../runner/task-context.js';
+import { GUEST_PATH_REFUSED, refusalReason, resolveInRoot } from '../../runner/transport/guest-path.js';
 import type { GuestOs } from './os-family.js';
 
+const GUEST_PKG_TMP = '/tmp';
+const GUEST_PKG_NAME = 'ferry-pkgs';
 /** Where offline packages are copied in the guest for the install (removed afterwards). */
-export const GUEST_PKG_DIR = '/tmp/ferry-pkgs';
+export const GUEST_PKG_DIR = `${GUEST_PKG_TMP}/${GUEST_PKG_NAME}`;
 
 /** The shell glob (inside the guest) matching package files of a format. */
 export function packageGlob(format: GuestOs['packageFormat']): string {
@@ -63,19 +66,23 @@ export async function installPackages(ctx: TaskContext, g: TaskContext, req: Ins
     if (!files.length) {
       throw new TaskFailedError(`packages_dir ${req.packagesDir} on ${ctx.host} holds no ${glob} files for this ${os.id} guest`);
     }
-    const guestRoot = req.root.replace(/\/+$/, '');
-    const tmp = `${guestRoot}/tmp`;
-    // The copy is written from the host side: refuse a guest /tmp that is a symlink (it could point out of the root).
-    await ctx.runOk(sh`test -d ${tmp} && ! test -L ${tmp}`).catch(() => {
-      throw new TaskFailedError(`${tmp} is not a plain directory in the guest; cannot stage packages there`);
-    });
-    await g.runOk(sh`rm -rf ${GUEST_PKG_DIR} && mkdir -m 0700 ${GUEST_PKG_DIR}`);
+    // Staged by the host's own tools (the files are on the host), in the guest's /tmp resolved inside
+    // the root and pinned, so a guest `tmp -> /etc` (or a link through /proc) never leads onto the host.
+    const inGuestTmp = (body: Command): Command =>
+      sh`${resolveInRoot(req.root, GUEST_PKG_TMP, true)}ferry_cd "$ferry_path" || ferry_refuse ${`${GUEST_PKG_TMP} is not a directory in the guest`}
+${body}`;
     try {
-      await ctx.runOk(sh`find ${req.packagesDir} -maxdepth 1 -type f -name ${glob} -exec cp -t ${guestRoot + GUEST_PKG_DIR} {} +`);
+      const copied = await ctx.run(
+        inGuestTmp(sh`rm -rf -- ${GUEST_PKG_NAME} && mkdir -m 0700 -- ${GUEST_PKG_NAME} && find ${req.packagesDir} -maxdepth 1 -type f -name ${glob} -exec cp -t ${`./${GUEST_PKG_NAME}`} {} +`),
+      );
+      if (copied.exitCode !== 0) {
+        const why = copied.exitCode === GUEST_PATH_REFUSED ? refusalReason(copied.stderr) : describeFailure(copied);
+        throw new TaskFailedError(`cannot stage the packages of ${req.packagesDir} in the guest: ${why}`);
+      }
       const r = await g.run(offlineInstallCommand(os.packageFormat), { timeoutMs: 30 * 60_000 });
       if (r.exitCode !== 0) throw new TaskFailedError(`installing the packages of ${req.packagesDir} in the guest failed: ${describeFailure(r)}`);
     } finally {
-      await g.run(sh`rm -rf ${GUEST_PKG_DIR}`);
+      await ctx.run(inGuestTmp(sh`rm -rf -- ${GUEST_PKG_NAME}`));
     }
     return `installed ${files.length} package file(s) from ${req.packagesDir}`;
   }

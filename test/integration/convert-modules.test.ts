@@ -20,6 +20,7 @@ import { grubModule } from '../../tasks/grub.js';
 import { initramfsModule } from '../../tasks/initramfs.js';
 import { kernelModule } from '../../tasks/kernel.js';
 import { startSshd, sshTransport, type SshdHost } from '../harness/sshd.js';
+import { attachPartitionedImage } from '../helpers/loop-disk.js';
 import { runModule } from '../helpers/run-module.js';
 
 const sh = (script: string, ...args: string[]): string => execFileSync('sh', ['-c', script, 'sh', ...args], { maxBuffer: 64 << 20 }).toString().trim();
@@ -76,11 +77,9 @@ describe('guest conversion modules @integration @slow', function () {
     // 1 MiB for the MBR gap (core.img lives there), the guest filesystem, and 256 MiB to grow it by
     sh('truncate -s "$1" "$2"', String(Math.ceil(guestBytes / 1048576) + 1 + 256) + 'M', image);
     sh('printf "label: dos\\nstart=2048, type=83, bootable\\n" | sfdisk -q "$1"', image);
-    loop = sh('losetup -P -f --show "$1"', image);
+    loop = attachPartitionedImage(image);
     loops.push(loop);
     part = `${loop}p1`;
-    // the kernel's scan at attach time does not always see the table here; partx asks again
-    sh('for i in $(seq 50); do [ -b "$2" ] && exit 0; partx -a "$1" 2>/dev/null; sleep 0.1; done; exit 1', loop, part);
     sh('dd if="$1" of="$2" bs=4M conv=sparse status=none && e2fsck -fy "$2" >/dev/null 2>&1; resize2fs "$2" >/dev/null 2>&1', guest!, part);
     root = join(dir, 'root');
     mkdirSync(root);
@@ -339,9 +338,8 @@ describe('guest conversion modules @integration @slow', function () {
     it('refuses a root mounted through a loop device with an offset', async () => {
       const img = join(dir, 'offset.img');
       sh('truncate -s 64M "$1" && printf "label: dos\\nstart=2048, type=83\\n" | sfdisk -q "$1"', img);
-      const whole = sh('losetup -P -f --show "$1"', img);
+      const whole = attachPartitionedImage(img);
       loops.push(whole);
-      sh('for i in $(seq 50); do [ -b "$1p1" ] && exit 0; partx -a "$1" 2>/dev/null; sleep 0.1; done; exit 1', whole);
       const offset = sh('losetup -o 1048576 -f --show "$1"', img);
       loops.push(offset);
       sh('mkfs.ext4 -q "$1"', offset);
