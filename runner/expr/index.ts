@@ -15,7 +15,7 @@ export { parseExpr, parseInnerExpr, MAX_EXPR_DEPTH, MAX_EXPR_LENGTH } from './pa
 export { evaluate, evaluateBool, evaluateLoose, Scope, type Vars, type EvalOptions } from './evaluate.js';
 export { FILTERS, TESTS, GLOBALS, LOOKUPS, type LookupFn } from './builtins.js';
 export { METHOD_NAMES } from './methods.js';
-export { OMIT, Undefined, isMapping, pyRepr, pyStr } from './values.js';
+export { OMIT, Undefined, isMapping, pyRepr, pyStr, quoteName } from './values.js';
 export {
   ANSIBLE_TEMPLATE_OPTIONS,
   ANSIBLE_VALUE_OPTIONS,
