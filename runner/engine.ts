@@ -5,7 +5,6 @@ import PQueue from 'p-queue';
 import { SECRET_MASK, secret } from './command.js';
 import { FerryError, TaskFailedError, TemplateError, UnreachableError, ValidationError, formatLoc } from './errors.js';
 import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Reporter, type TaskStatus } from './events.js';
-import { evaluateBool } from './expr/index.js';
 import { factsCommand, factsVars, parseFacts, type Facts } from './facts/index.js';
 import { runSteps, type Diff, type ModuleRegistry, type PeerHost, type Plan } from './module.js';
 import { parseParams } from './playbook/params.js';
@@ -15,10 +14,10 @@ import { NO_LOG_MESSAGE, SecretValues, censorResult, maskEvent } from './secrets
 import { RunState } from './state.js';
 import { keyLoadedTasks, loopScope, resumeConflicts, taskIdentities, type TaskIdentities } from './task-identity.js';
 import { createTaskContext } from './task-context.js';
-import { isTemplated, renderDeep, renderString } from './template.js';
+import { evaluateCondition, isTemplated, renderDeep, renderString } from './template.js';
 import { wrapChroot } from './transport/chroot.js';
 import type { BecomeOptions, Transport } from './transport/types.js';
-import { mergeVars, resolveVarTemplates } from './vars.js';
+import { resolveLayers } from './vars.js';
 import { loadYamlFile } from './yaml-source.js';
 
 type Obj = Record<string, unknown>;
@@ -409,7 +408,7 @@ export class Engine {
         }
         items.forEach((item, i) => {
           const ivars = node.loop !== undefined ? this.vars(ctx, h, { ...iinh, vars: [...iinh.vars, { [node.loopControl.loopVar]: item }] }, {}) : vars;
-          if (!iinh.when.every((c) => evaluateBool(c.expr, ivars))) return;
+          if (!iinh.when.every((c) => evaluateCondition(c.expr, ivars))) return;
           const file = String(renderString(node.file, ivars, node.loc));
           const key = `${i}\u0000${file}\u0000${JSON.stringify(item)}`;
           let g = runs.get(key);
@@ -498,9 +497,10 @@ export class Engine {
       ansible_play_hosts: ctx.batch,
       ansible_check_mode: this.check,
       ferry_check_mode: this.check,
+      playbook_dir: ctx.play.baseDir,
     };
     if (st.facts) Object.assign(magic, factsVars(facts as unknown as Facts));
-    const merged = mergeVars({
+    const resolved = resolveLayers({
       inventory: this.o.inventory.hostVars(h),
       play: ctx.play.vars,
       varsFiles: ctx.varsFiles,
@@ -510,7 +510,6 @@ export class Engine {
       extra: this.o.extraVars ?? {},
       magic,
     });
-    const resolved = resolveVarTemplates(merged);
     // A password variable may be a template (`{{ vault_pw }}`) or set in a play, vars_files or a task.
     this.secrets.addNamed(resolved, new Set(Object.keys(magic)));
     return resolved;
@@ -519,7 +518,7 @@ export class Engine {
   private whenTrue(ctx: PlayRun, h: string, inh: Inherited, extra: Obj): boolean {
     if (!inh.when.length) return true;
     const vars = { ...this.vars(ctx, h, inh, {}), ...extra };
-    return inh.when.every((c) => evaluateBool(c.expr, vars));
+    return inh.when.every((c) => evaluateCondition(c.expr, vars));
   }
 
   private async runTaskOnHost(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited): Promise<void> {
@@ -585,7 +584,7 @@ export class Engine {
   }
 
   private whenFalse(conds: Condition[], vars: Obj): string | undefined {
-    for (const c of conds) if (!evaluateBool(c.expr, vars)) return `when: ${c.source} was false`;
+    for (const c of conds) if (!evaluateCondition(c.expr, vars)) return `when: ${c.source} was false`;
     return undefined;
   }
 
@@ -640,7 +639,7 @@ export class Engine {
       o = await this.runOnce(ctx, task, h, inh, vars);
       if (o.status === 'unreachable') return o;
       const scope = { ...vars, ...(task.register ? { [task.register]: o.result } : {}), result: o.result };
-      if (evaluateBool(task.until.expr, scope)) {
+      if (evaluateCondition(task.until.expr, scope)) {
         o.result.attempts = attempt;
         return o;
       }
@@ -666,7 +665,7 @@ export class Engine {
     let msg: string | undefined;
     let steps: string[] | undefined;
     try {
-      // A parameter that renders to null is not given (`{{default x null}}`, Ansible's omit).
+      // A parameter that renders to omit (`{{ x | default(omit) }}`) or to null is not given.
       const args = Object.fromEntries(Object.entries(renderDeep(task.args, vars, task.loc)).filter(([, v]) => v !== null && v !== undefined));
       const params = parseParams(mod, args, task.loc);
       const execHost = inh.delegateTo ? String(renderString(inh.delegateTo, vars, task.loc)) : h;
@@ -713,12 +712,12 @@ export class Engine {
     }
     const scope = { ...vars, ...(task.register ? { [task.register]: result } : {}), result };
     if (task.changedWhen.length && status !== 'failed') {
-      const changed = task.changedWhen.every((c) => evaluateBool(c.expr, scope));
+      const changed = task.changedWhen.every((c) => evaluateCondition(c.expr, scope));
       status = changed ? 'changed' : 'ok';
       result.changed = changed;
     }
     if (task.failedWhen.length) {
-      const failed = task.failedWhen.some((c) => evaluateBool(c.expr, scope));
+      const failed = task.failedWhen.some((c) => evaluateCondition(c.expr, scope));
       if (failed) {
         status = 'failed';
         msg = `failed_when: ${task.failedWhen.map((c) => c.source).join(' or ')}`;

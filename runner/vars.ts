@@ -2,6 +2,7 @@
 //   inventory (group vars all < parent < child < host vars) < play vars < vars_files
 //   < block vars (outer < inner) < include vars < task vars < registered / set values < extra vars.
 // Magic variables (inventory_hostname, groups, hostvars, play_hosts, ansible_check_mode, facts) are set last.
+import { ANSIBLE_VALUE_OPTIONS, Undefined, parseTemplate, templateVariables } from './expr/index.js';
 import { renderString, isTemplated } from './template.js';
 import type { Loc } from './errors.js';
 
@@ -24,41 +25,65 @@ export function mergeVars(l: VarLayers): Obj {
   return Object.assign({}, l.inventory, l.play, l.varsFiles, ...l.blocks, l.task, l.registered, l.extra, l.magic);
 }
 
+// Magic variables that hold the inventory's own values (templates written by the user, like any inventory value).
+const INVENTORY_MAGIC = new Set(['hostvars', 'groups']);
+
+/**
+ * Merges the layers and renders the variables whose values are templates. Only what the user wrote
+ * is templated (inventory, play, vars_files, block/task vars, -e): registered results and facts
+ * come from hosts and are data, never templates — a command's output holding `{{ lookup('file', …) }}`
+ * stays text, as Ansible marks such values unsafe.
+ */
+export function resolveLayers(l: VarLayers): Obj {
+  const fromHosts = new Set([...Object.keys(l.registered).filter((k) => !Object.hasOwn(l.extra, k)), ...Object.keys(l.magic)]);
+  for (const k of INVENTORY_MAGIC) fromHosts.delete(k);
+  return resolveVarTemplates(mergeVars(l), undefined, fromHosts);
+}
+
+// The variables a value's templates read, to render those first.
+function referenced(v: unknown, out: Set<string>): void {
+  if (typeof v === 'string') {
+    if (!isTemplated(v)) return;
+    try {
+      for (const u of templateVariables(parseTemplate(v, ANSIBLE_VALUE_OPTIONS))) out.add(u.name);
+    } catch {
+      // a syntax error is reported when the value is rendered
+    }
+  } else if (Array.isArray(v)) v.forEach((x) => referenced(x, out));
+  else if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) Object.values(v).forEach((x) => referenced(x, out));
+}
+
 /**
  * Resolves variables whose values are themselves templates (`b: "{{ a }}-x"`), lazily and with a
- * cycle guard, so a variable may refer to others of any layer, as in Ansible.
+ * cycle guard, so a variable may refer to others of any layer, as in Ansible. `skip` names variables
+ * that are data, never rendered.
  */
-export function resolveVarTemplates(vars: Obj, loc?: Loc): Obj {
+export function resolveVarTemplates(vars: Obj, loc?: Loc, skip: ReadonlySet<string> = new Set()): Obj {
   const out: Obj = { ...vars };
   const resolving = new Set<string>();
+  const done = new Set<string>();
   const resolveKey = (k: string, depth: number): void => {
     const v = out[k];
-    if (!containsTemplate(v) || resolving.has(k) || depth > 20) return;
+    if (done.has(k) || skip.has(k) || !containsTemplate(v) || resolving.has(k) || depth > 20) return;
     resolving.add(k);
     try {
-      out[k] = renderValue(v, out, loc, depth);
+      const refs = new Set<string>();
+      referenced(v, refs);
+      for (const r of refs) if (Object.hasOwn(out, r)) resolveKey(r, depth + 1);
+      out[k] = renderValue(v, out, loc);
     } catch (e) {
-      // As in Ansible, a variable that cannot be rendered is an error only where it is used.
-      Object.defineProperty(out, k, {
-        enumerable: true,
-        configurable: true,
-        get() {
-          throw e;
-        },
-      });
+      // As in Ansible, a variable that cannot be rendered is undefined: an error only where it is used, naming why.
+      out[k] = new Undefined(k, `its value cannot be rendered: ${(e as Error).message}`);
     }
     resolving.delete(k);
+    done.add(k);
   };
-  const renderValue = (v: unknown, scope: Obj, l: Loc | undefined, depth: number): unknown => {
-    if (typeof v === 'string' && isTemplated(v)) {
-      // Resolve the variables this template refers to first.
-      for (const m of v.matchAll(/\{\{[#/]?\s*(?:[a-z]+\s+)?([A-Za-z_]\w*)/g)) if (m[1] && m[1] in out) resolveKey(m[1], depth + 1);
-      return renderString(v, scope, l);
-    }
-    if (Array.isArray(v)) return v.map((x) => renderValue(x, scope, l, depth));
+  const renderValue = (v: unknown, scope: Obj, l: Loc | undefined): unknown => {
+    if (typeof v === 'string') return isTemplated(v) ? renderString(v, scope, l) : v;
+    if (Array.isArray(v)) return v.map((x) => renderValue(x, scope, l));
     if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
       const o: Obj = {};
-      for (const [kk, x] of Object.entries(v)) o[kk] = renderValue(x, scope, l, depth);
+      for (const [kk, x] of Object.entries(v)) o[kk] = renderValue(x, scope, l);
       return o;
     }
     return v;

@@ -14,7 +14,7 @@ export const debugModule = defineModule({
     summary: 'Print a message or the value of a variable',
     checkMode: 'full',
     result: { msg: 'the printed text' },
-    example: '- debug: { var: result.stdout_lines }\n- debug: { msg: "disk is {{ partitions.[0] }}" }',
+    example: '- debug: { var: result.stdout_lines }\n- debug: { msg: "disk is {{ partitions[0] }}" }',
   },
   async plan(ctx, p) {
     const value = p.var !== undefined ? evaluate(parseExpr(p.var), ctx.vars) : p.msg ?? 'Hello world!';

@@ -1,8 +1,9 @@
 // `fail` and `assert`: stop a host with a message, or unless conditions hold.
 import { z } from 'zod';
-import { evaluateBool, parseExpr } from '../runner/expr/index.js';
+import { parseExpr } from '../runner/expr/index.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule } from '../runner/module.js';
+import { evaluateCondition } from '../runner/template.js';
 
 export const failModule = defineModule({
   name: 'fail',
@@ -25,7 +26,7 @@ export const assertModule = defineModule({
   async plan(ctx, p) {
     const conds = Array.isArray(p.that) ? p.that : [p.that];
     for (const c of conds) {
-      if (!evaluateBool(parseExpr(c), ctx.vars)) throw new TaskFailedError(p.fail_msg ?? `assertion failed: ${c}`, { assertion: c });
+      if (!evaluateCondition(parseExpr(c), ctx.vars)) throw new TaskFailedError(p.fail_msg ?? `assertion failed: ${c}`, { assertion: c });
     }
     return { changed: false, reason: p.success_msg ?? 'all assertions passed' };
   },

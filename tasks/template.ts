@@ -1,42 +1,61 @@
-// template: render a handlebars file on the controller with the host's variables, then copy it.
-import { basename } from 'node:path';
+// template: render a Jinja2 file (handlebars for a .hbs file) on the controller with the host's
+// variables, then copy it.
+import { stat } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
+import { TaskFailedError } from '../runner/errors.js';
 import { defineModule } from '../runner/module.js';
-import { renderTemplateFile } from '../runner/template.js';
+import { renderTemplateFile, renderedName, templateFileVars } from '../runner/template.js';
 import { readControllerFile } from './copy.js';
 import { planContent } from './lib/file-content.js';
 import { groupField, modeField, ownerField, pathField } from './lib/schema.js';
 
 const params = z.strictObject({
-  src: z.string().min(1).describe('Handlebars template on the controller, relative to the playbook directory'),
+  src: z
+    .string()
+    .min(1)
+    .describe("Template on the controller: looked for in templates/ beside the playbook, then relative to the playbook's directory; Jinja2, or handlebars when it ends in .hbs"),
   dest: pathField('Remote path; a trailing / or an existing directory means dest/basename(src) without .hbs'),
   mode: modeField,
   owner: ownerField,
   group: groupField,
   backup: z.boolean().default(false).describe('Keep the replaced file as dest.<date>@<time>~'),
   force: z.boolean().default(true).describe('false: leave an existing dest alone even when its content differs'),
+  trim_blocks: z.boolean().default(true).describe('Jinja2: remove the first newline after a block tag ({% … %}), as Ansible does'),
+  lstrip_blocks: z.boolean().default(false).describe('Jinja2: strip spaces and tabs before a block tag at the start of a line'),
 });
+
+/** Where Ansible's template module looks for src: templates/ beside the playbook, then the playbook's directory. */
+async function findTemplate(baseDir: string, src: string): Promise<string> {
+  const candidates = isAbsolute(src) ? [src] : [join(baseDir, 'templates', src), join(baseDir, src)];
+  for (const c of candidates) if (await stat(c).catch(() => null)) return c;
+  throw new TaskFailedError(`src ${src} not found (looked for ${candidates.join(', ')})`, { src: candidates[candidates.length - 1] });
+}
 
 export const templateModule = defineModule({
   name: 'template',
   params,
   doc: {
-    summary: 'Render a handlebars template with the host variables and copy the result (like copy)',
+    summary: 'Render a Jinja2 template (handlebars for .hbs) with the host variables and copy the result (like copy)',
     description:
-      'Rendering is strict: an undefined variable fails the task naming the variable and the template file:line; ' +
-      'nothing is HTML-escaped. The rendered text is compared by sha256 and uploaded atomically, exactly as copy does.',
+      'Jinja2 as Ansible renders it (trim_blocks on, lstrip_blocks off, trailing newlines kept; ansible_managed, ' +
+      'template_path, template_host, template_uid, template_run_date and template_destpath are set; ansible_managed says ' +
+      '"Managed by ferry" unless the variable is set). Rendering is strict: an undefined variable fails the task naming ' +
+      'the variable and the template file:line; nothing is HTML-escaped. The rendered text is compared by sha256 and ' +
+      'uploaded atomically, exactly as copy does.',
     checkMode: 'full',
     result: { dest: 'the final path written', checksum: 'sha256 of the rendered text', size: 'bytes', backup_file: 'the backup made, if any' },
-    example: ['- template:', '    src: templates/fstab.hbs', '    dest: /etc/fstab', "    mode: '0644'", '    backup: true'].join('\n'),
+    example: ['- template:', '    src: fstab.j2', '    dest: /etc/fstab', "    mode: '0644'", '    backup: true'].join('\n'),
   },
   async plan(ctx, p) {
-    // readControllerFile gives the clear "not found (looked for …)" error before handlebars sees the path.
-    const local = await readControllerFile(ctx.baseDir, p.src);
-    const text = renderTemplateFile(local.path, ctx.vars);
+    // Found first: a clear "not found (looked for …)" error before the template engine sees the path.
+    const local = await readControllerFile(ctx.baseDir, await findTemplate(ctx.baseDir, p.src));
+    const vars = { ...ctx.vars, ...templateFileVars(local.path, p.src, p.dest, ctx.vars) };
+    const text = renderTemplateFile(local.path, vars, { trimBlocks: p.trim_blocks, lstripBlocks: p.lstrip_blocks });
     return planContent(ctx, {
       dest: p.dest,
       data: Buffer.from(text, 'utf8'),
-      fileName: basename(local.path).replace(/\.hbs$/, ''),
+      fileName: renderedName(local.path),
       mode: p.mode,
       owner: p.owner,
       group: p.group,

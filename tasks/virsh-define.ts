@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, runSteps, type Step, type TaskContext } from '../runner/module.js';
-import { renderTemplateFile } from '../runner/template.js';
+import { renderHandlebarsFile } from '../runner/template.js';
 import { DOMAIN_STATES, parseDominfo, planDomain, statesWithXml, type DomainAction, type DomainFacts } from './libvirt/domain-plan.js';
 import { domainDifferences, domainTemplateVars, formatSummary, parseDomainXml, projectActual, type KvmDomain } from './libvirt/domain-xml.js';
 import { pathField } from './lib/schema.js';
@@ -167,7 +167,7 @@ export function renderDomainXml(p: VirshDefineParams, baseDir: string, existingU
   const domain = kvmDomainFromParams(p);
   // Without a uuid libvirt would make a new one, and refuses to redefine a name under another UUID.
   if (domain.uuid === undefined && existingUuid !== undefined) domain.uuid = existingUuid;
-  return renderTemplateFile(file, domainTemplateVars(domain));
+  return renderHandlebarsFile(file, domainTemplateVars(domain));
 }
 
 const virsh = (p: { uri: string }, ...rest: Command[]): Command => sh`virsh -q -c ${p.uri} ${rest}`;

@@ -1,4 +1,4 @@
-// Errors of the condition language. The parser knows the column; the caller knows file:line.
+// Errors of the expression and template language. The parser knows the column; the caller knows file:line.
 import { FerryError } from '../errors.js';
 
 // Long input is shown around the error only, so a hostile 10 kB condition does not flood the log.
@@ -32,3 +32,27 @@ export class UndefinedVariableError extends ExprEvalError {
     super(message);
   }
 }
+
+/** A template (a `.j2` file or a value with `{{ }}` / `{% %}`) that does not parse: 1-based line and column in the template. */
+export class TemplateSyntaxError extends FerryError {
+  constructor(
+    readonly reason: string,
+    readonly line: number,
+    readonly col: number,
+  ) {
+    super(`${reason} (line ${line}, column ${col} of the template)`);
+  }
+}
+
+/** Where in a template an evaluation error happened, attached to the error itself (its class is kept). */
+export function atTemplateLine<E extends Error>(err: E, line: number): E {
+  if (!templateLines.has(err)) templateLines.set(err, line);
+  return err;
+}
+
+/** The template line an error happened at, when it happened while rendering a template. */
+export function templateLineOf(err: unknown): number | undefined {
+  return err instanceof Error ? templateLines.get(err) : undefined;
+}
+
+const templateLines = new WeakMap<Error, number>();

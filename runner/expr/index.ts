@@ -1,17 +1,35 @@
-// The condition language of `when:`, `failed_when:`, `changed_when:` and `until:`:
-// a safe subset of Jinja2 expressions, parsed once at load time and evaluated per host.
+// The expression language of ferry: Jinja2 expressions and templates, as Ansible uses them, with a
+// safe evaluator (a tree walk over plain data and a whitelist of filters, tests, functions and
+// methods). Conditions (`when:`) are parsed once at load time and evaluated per host; values with
+// `{{ }}` and `.j2` files are templates (template.ts); analyze.ts tells which variables they read.
 import { ValidationError, type Loc, type Problem } from '../errors.js';
 import { locOf } from '../yaml-source.js';
 import type { Expr } from './ast.js';
 import { ExprSyntaxError } from './errors.js';
 import { parseExpr } from './parser.js';
 
-export type { Expr, ArithOp, CompareOp } from './ast.js';
+export type { Expr, ArithOp, CompareOp, KwArgs } from './ast.js';
 export { formatExpr } from './ast.js';
-export { ExprSyntaxError, ExprEvalError, UndefinedVariableError } from './errors.js';
-export { parseExpr, MAX_EXPR_DEPTH, MAX_EXPR_LENGTH } from './parser.js';
-export { evaluate, evaluateBool, type Vars } from './evaluate.js';
-export { FILTERS, TESTS } from './builtins.js';
+export { ExprSyntaxError, ExprEvalError, UndefinedVariableError, TemplateSyntaxError, templateLineOf } from './errors.js';
+export { parseExpr, parseInnerExpr, MAX_EXPR_DEPTH, MAX_EXPR_LENGTH } from './parser.js';
+export { evaluate, evaluateBool, evaluateLoose, Scope, type Vars, type EvalOptions } from './evaluate.js';
+export { FILTERS, TESTS, GLOBALS, LOOKUPS, type LookupFn } from './builtins.js';
+export { METHOD_NAMES } from './methods.js';
+export { OMIT, Undefined, isMapping, pyRepr, pyStr, quoteName } from './values.js';
+export {
+  ANSIBLE_TEMPLATE_OPTIONS,
+  ANSIBLE_VALUE_OPTIONS,
+  hasTemplateSyntax,
+  outputText,
+  parseTemplate,
+  renderTemplate,
+  renderValue,
+  singleExpression,
+  type Template,
+  type TemplateNode,
+  type TemplateOptions,
+} from './template.js';
+export { definedWhenFalse, definedWhenTrue, exprVariables, headOf, templateVariables, type VarUse } from './analyze.js';
 
 function syntaxProblem(err: ExprSyntaxError, loc: Loc | undefined): Problem {
   const caret = err.source.length <= 120 ? `\n      ${err.source}\n      ${' '.repeat(err.col - 1)}^` : '';

@@ -1,13 +1,15 @@
-// A recursive-descent parser for the Jinja2 expression subset Ansible users write in conditions.
-// Precedence, loosest first (as Jinja2): `x if c else y`, or, and, not, comparisons / in,
-// + - ~, * / // %, unary -, then postfix: .name [index] | filter is test.
-import type { ArithOp, CompareOp, Expr } from './ast.js';
+// A recursive-descent parser for Jinja2 expressions, with Jinja2's precedence, loosest first:
+// `x if c else y`, or, and, not, comparisons / in, + -, ~, * / // %, **, unary - +,
+// then postfix: .name [index] [a:b:c] .method(…) and the filters / tests that follow them.
+// Calls are only the whitelisted globals (range, lookup, …) and methods (str.split, dict.items, …).
+import { closest, distance } from 'fastest-levenshtein';
+import type { ArithOp, CompareOp, Expr, KwArgs } from './ast.js';
 import { ExprSyntaxError } from './errors.js';
 import { tokenize, type Token } from './lexer.js';
-import { FILTERS, TESTS, type Builtin } from './builtins.js';
-import { closest, distance } from 'fastest-levenshtein';
+import { FILTERS, GLOBALS, LOOKUPS, TESTS, arity, type Builtin } from './builtins.js';
+import { METHOD_NAMES } from './methods.js';
 
-/** The longest condition accepted: a real one is a line or two; this bounds the work of a hostile one. */
+/** The longest expression accepted: a real one is a line or two; this bounds the work of a hostile one. */
 export const MAX_EXPR_LENGTH = 10_000;
 /** The deepest nesting accepted (parentheses, `not not …`, chains of operators), so evaluation cannot exhaust the stack. */
 export const MAX_EXPR_DEPTH = 100;
@@ -22,53 +24,67 @@ const LITERALS: Record<string, boolean | null> = {
   None: null,
   null: null,
 };
-// Names Ansible users call as functions; only filters and tests exist here.
-const CALL_HINTS: Record<string, string> = {
-  lookup: 'lookups are not supported in conditions; set a variable with the value instead',
-  query: 'lookups are not supported in conditions; set a variable with the value instead',
-  q: 'lookups are not supported in conditions; set a variable with the value instead',
-};
 
 // Depth of each node, computed as nodes are built, so deep trees made by long operator chains
 // (`1+1+1+…`) are refused as well as deep parentheses.
 const depths = new WeakMap<Expr, number>();
 
-class Parser {
-  private pos = 0;
+/** The parser over one token stream; the template parser drives it statement by statement. */
+export class ExprParser {
+  pos = 0;
   private nesting = 0;
 
   constructor(
-    private readonly tokens: Token[],
+    readonly tokens: Token[],
     private readonly source: string,
   ) {}
 
-  private get tok(): Token {
+  /** The current token. */
+  get tok(): Token {
     return this.tokens[this.pos]!;
   }
 
-  private fail(reason: string, tok: Token = this.tok): never {
-    if (this.isOp('=', tok)) reason = "'=' is not a comparison; use '=='";
+  /** Throws a syntax error at `tok` (the current token by default). */
+  fail(reason: string, tok: Token = this.tok): never {
+    if (this.isOp('=', tok) && !reason.startsWith('keyword')) reason = "'=' is not a comparison; use '=='";
     throw new ExprSyntaxError(reason, this.source, tok.col);
   }
 
-  private describe(tok: Token): string {
+  /** How a token reads in a message. */
+  describe(tok: Token): string {
     if (tok.type === 'eof') return 'the end of the expression';
     if (tok.type === 'string') return 'a string';
     if (tok.type === 'number') return `the number ${tok.value}`;
     return `'${tok.value}'`;
   }
 
-  private isOp(value: string, tok: Token = this.tok): boolean {
+  /** Whether `tok` is the operator `value`. */
+  isOp(value: string, tok: Token = this.tok): boolean {
     return tok.type === 'op' && tok.value === value;
   }
 
-  private isName(value: string, tok: Token = this.tok): boolean {
+  /** Whether `tok` is the name `value`. */
+  isName(value: string, tok: Token = this.tok): boolean {
     return tok.type === 'name' && tok.value === value;
   }
 
-  private expectOp(value: string, what: string): Token {
+  /** Consumes the operator `value` or fails saying what it was for. */
+  expectOp(value: string, what: string): Token {
     if (!this.isOp(value)) this.fail(`expected '${value}' ${what}, found ${this.describe(this.tok)}`);
     return this.tokens[this.pos++]!;
+  }
+
+  /** Consumes a plain name (a variable to assign) or fails. */
+  expectName(what: string): Token {
+    const t = this.tok;
+    if (t.type !== 'name' || KEYWORDS.has(t.value) || Object.hasOwn(LITERALS, t.value)) this.fail(`expected ${what}, found ${this.describe(t)}`);
+    this.pos++;
+    return t;
+  }
+
+  /** Whether every token has been read. */
+  atEnd(): boolean {
+    return this.tok.type === 'eof';
   }
 
   private node<E extends Expr>(e: E, ...children: (Expr | null)[]): E {
@@ -88,22 +104,24 @@ class Parser {
     this.nesting--;
   }
 
+  /** Parses the whole token stream as one expression. */
   parseAll(): Expr {
     if (this.tok.type === 'eof') this.fail('empty condition: write an expression, e.g. "result.rc == 0"');
     const e = this.parseExpression();
     const t = this.tokens[this.pos]!;
     if (t.type !== 'eof') {
-      if (this.isOp('(', t)) this.fail('function calls are not allowed; use a filter (e.g. "x | length") or a test (e.g. "x is defined")');
+      if (this.isOp('(', t)) this.fail('function calls are not allowed here; use a filter (e.g. "x | length") or a test (e.g. "x is defined")');
       this.fail(`expected an operator (and, or, ==, in, is, |, …) or the end, found ${this.describe(t)}`);
     }
     return e;
   }
 
-  private parseExpression(): Expr {
+  /** One expression, conditional expressions included. */
+  parseExpression(withCond = true): Expr {
     this.enter();
     const col = this.tok.col;
     let e = this.parseOr();
-    while (this.isName('if')) {
+    while (withCond && this.isName('if')) {
       this.pos++;
       const test = this.parseOr();
       let otherwise: Expr | null = null;
@@ -174,38 +192,37 @@ class Parser {
     return rest.length ? this.node({ kind: 'compare', first, rest, col }, first, ...rest.map((r) => r.operand)) : first;
   }
 
+  private binary(ops: string[], next: () => Expr): Expr {
+    const col = this.tok.col;
+    let left = next();
+    while (this.tok.type === 'op' && ops.includes(this.tok.value)) {
+      const op = this.tokens[this.pos++]!.value as ArithOp;
+      const right = next();
+      left = this.node({ kind: 'arith', op, left, right, col }, left, right);
+    }
+    return left;
+  }
+
+  // As Jinja2: `~` binds tighter than + and -, looser than * and /.
   private parseAdditive(): Expr {
-    const col = this.tok.col;
-    let left = this.parseMultiplicative();
-    while (this.tok.type === 'op' && ['+', '-', '~'].includes(this.tok.value)) {
-      const op = this.tokens[this.pos++]!.value as ArithOp;
-      const right = this.parseMultiplicative();
-      left = this.node({ kind: 'arith', op, left, right, col }, left, right);
-    }
-    return left;
+    return this.binary(['+', '-'], () => this.binary(['~'], () => this.binary(['*', '/', '//', '%'], () => this.binary(['**'], () => this.parseUnary(true)))));
   }
 
-  private parseMultiplicative(): Expr {
-    const col = this.tok.col;
-    let left = this.parseUnary();
-    while (this.tok.type === 'op' && ['*', '/', '//', '%'].includes(this.tok.value)) {
-      const op = this.tokens[this.pos++]!.value as ArithOp;
-      const right = this.parseUnary();
-      left = this.node({ kind: 'arith', op, left, right, col }, left, right);
-    }
-    return left;
-  }
-
-  private parseUnary(): Expr {
+  // As Jinja2: `-x | f` is `(-x) | f`, and `-2 ** 2` is `(-2) ** 2`.
+  private parseUnary(withFilter: boolean): Expr {
     const t = this.tok;
+    let e: Expr;
     if (this.isOp('-') || this.isOp('+')) {
       this.pos++;
       this.enter();
-      const operand = this.parseUnary();
+      const operand = this.parseUnary(false);
       this.leave();
-      return t.value === '-' ? this.node({ kind: 'neg', operand, col: t.col }, operand) : operand;
+      e = t.value === '-' ? this.node({ kind: 'neg', operand, col: t.col }, operand) : operand;
+    } else {
+      e = this.parsePrimary();
     }
-    return this.parsePostfix(this.parsePrimary());
+    e = this.parsePostfix(e);
+    return withFilter ? this.parseFilters(e) : e;
   }
 
   private parsePrimary(): Expr {
@@ -228,24 +245,25 @@ class Parser {
       }
       if (KEYWORDS.has(t.value)) this.fail(`expected a value, found the keyword '${t.value}'`);
       this.pos++;
-      if (this.isOp('(')) {
-        this.fail(CALL_HINTS[t.value] ?? `function calls are not allowed ('${t.value}(…)'); use a filter, e.g. "x | ${t.value}"`, t);
-      }
+      if (this.isOp('(')) return this.parseGlobalCall(t);
       return this.node({ kind: 'var', name: t.value, col: t.col });
     }
     if (this.isOp('(')) {
       this.pos++;
+      if (this.isOp(')')) {
+        this.pos++;
+        return this.node({ kind: 'list', items: [], tuple: true, col: t.col });
+      }
       const first = this.parseExpression();
       let e = first;
       if (this.isOp(',')) {
-        // A tuple: treated as a list.
         const items = [first];
         while (this.isOp(',')) {
           this.pos++;
           if (this.isOp(')')) break;
           items.push(this.parseExpression());
         }
-        e = this.node({ kind: 'list', items, col: t.col }, ...items);
+        e = this.node({ kind: 'list', items, tuple: true, col: t.col }, ...items);
       }
       this.expectOp(')', `to close the '(' at column ${t.col}`);
       return e;
@@ -279,24 +297,59 @@ class Parser {
     this.fail(`expected a value (a variable, string, number, list or parenthesis), found ${this.describe(t)}`);
   }
 
-  private parseArgs(what: string): Expr[] {
-    if (!this.isOp('(')) return [];
-    const open = this.tokens[this.pos++]!;
+  // `range(…)`, `lookup('env', …)`: only the whitelisted globals, and only the lookups ferry has.
+  private parseGlobalCall(n: Token): Expr {
+    const g = Object.hasOwn(GLOBALS, n.value) ? GLOBALS[n.value] : undefined;
+    if (!g) {
+      const near = closest(n.value, Object.keys(GLOBALS));
+      const hint = distance(n.value, near) <= 2 ? `did you mean '${near}(…)'? ` : '';
+      this.fail(`'${n.value}(…)' is not a function ferry has; ${hint}functions: ${Object.keys(GLOBALS).join(', ')}; or use a filter, e.g. "x | ${n.value}"`, n);
+    }
+    const { args, kwargs } = this.parseArgs(`'${n.value}(…)'`);
+    this.checkArgs('function', n, g, args, kwargs);
+    if (g.lookup) {
+      const first = args[0];
+      if (!first || first.kind !== 'literal' || typeof first.value !== 'string') {
+        this.fail(`the first argument of ${n.value}(…) must be the lookup's name as a string, e.g. ${n.value}('env', 'HOME')`, n);
+      }
+      const name = (first.value as string).replace(/^ansible\.builtin\./, '');
+      if (!Object.hasOwn(LOOKUPS, name)) {
+        this.fail(`the lookup '${first.value}' is not supported; ferry has: ${Object.keys(LOOKUPS).join(', ')} (lookups that run commands, such as pipe, never will)`, this.tokens.find((x) => x.col === first.col) ?? n);
+      }
+    }
+    return this.node({ kind: 'call', name: n.value, args, kwargs, col: n.col }, ...args, ...kwargs.map(([, v]) => v));
+  }
+
+  // Where each keyword argument was written, for messages about it.
+  private readonly kwTokens = new WeakMap<KwArgs, Token[]>();
+
+  private parseArgs(what: string): { args: Expr[]; kwargs: KwArgs } {
     const args: Expr[] = [];
+    const kwargs: KwArgs = [];
+    const kwTokens: Token[] = [];
+    this.kwTokens.set(kwargs, kwTokens);
+    if (!this.isOp('(')) return { args, kwargs };
+    const open = this.tokens[this.pos++]!;
     while (!this.isOp(')')) {
       if (this.tok.type === 'name' && this.isOp('=', this.tokens[this.pos + 1])) {
-        this.fail(`keyword arguments are not supported in ${what}; pass the values in order`);
+        const k = this.tok;
+        this.pos += 2;
+        if (kwargs.some(([name]) => name === k.value)) this.fail(`keyword argument '${k.value}' given twice`, k);
+        kwargs.push([k.value, this.parseExpression()]);
+        kwTokens.push(k);
+      } else {
+        if (kwargs.length) this.fail(`a positional argument cannot follow keyword arguments in ${what}`);
+        args.push(this.parseExpression());
       }
-      args.push(this.parseExpression());
       if (!this.isOp(',')) break;
       this.pos++;
     }
     this.expectOp(')', `to close the arguments of ${what} opened at column ${open.col}`);
-    return args;
+    return { args, kwargs };
   }
 
-  // Unknown names and wrong argument counts are found at load time, before any host is contacted.
-  private checkBuiltin(what: 'filter' | 'test', table: Readonly<Record<string, Builtin>>, n: Token, args: Expr[]): void {
+  // Unknown names and wrong arguments are found at load time, before any host is contacted.
+  private lookupBuiltin(what: 'filter' | 'test', table: Readonly<Record<string, Builtin>>, n: Token): Builtin {
     const b = Object.hasOwn(table, n.value) ? table[n.value] : undefined;
     if (!b) {
       const names = Object.keys(table);
@@ -304,9 +357,29 @@ class Parser {
       const suggestion = distance(n.value, near) <= 2 ? `did you mean '${near}'? ` : '';
       this.fail(`unknown ${what} '${n.value}'; ${suggestion}available: ${names.join(', ')}`, n);
     }
-    if (args.length < b.minArgs || args.length > b.maxArgs) {
-      const want = b.minArgs === b.maxArgs ? `${b.minArgs}` : `${b.minArgs} to ${b.maxArgs}`;
-      this.fail(`the ${what} '${n.value}' takes ${want} argument${b.maxArgs === 1 ? '' : 's'}, got ${args.length}`, n);
+    return b;
+  }
+
+  private checkArgs(what: string, n: Token, b: Builtin, args: Expr[], kwargs: KwArgs): void {
+    const { min, max } = arity(b);
+    const want = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
+    const arityError = (): never => this.fail(`the ${what} '${n.value}' takes ${want} argument${max === 1 ? '' : 's'}, got ${args.length}`, n);
+    if (args.length > max) arityError();
+    kwargs.forEach(([k], j) => {
+      const at = this.kwTokens.get(kwargs)?.[j] ?? n;
+      const i = b.params.indexOf(k);
+      if (i >= 0 && i < args.length) this.fail(`the ${what} '${n.value}' got '${k}' both by position and by keyword`, at);
+      if (i < 0 && !b.anyKeywords && !(b.kwonly ?? []).includes(k)) {
+        const known = [...b.params, ...(b.kwonly ?? [])];
+        this.fail(`keyword argument '${k}' is not a parameter of the ${what} '${n.value}'${known.length ? ` (it takes: ${known.join(', ')})` : ''}`, at);
+      }
+    });
+    for (let i = args.length; i < min; i++) {
+      const name = b.params[i];
+      if (name === undefined || !kwargs.some(([k]) => k === name)) {
+        if (name === undefined || kwargs.length === 0) arityError();
+        this.fail(`the ${what} '${n.value}' needs its argument '${name}'`, n);
+      }
     }
   }
 
@@ -319,9 +392,16 @@ class Parser {
         if (n.type === 'name') {
           this.pos++;
           if (this.isOp('(')) {
-            this.fail(`method calls are not allowed ('.${n.value}(…)'); use a filter or a test, e.g. "'text' in x" or "x | lower"`, n);
+            if (!METHOD_NAMES.has(n.value)) {
+              const near = closest(n.value, [...METHOD_NAMES]);
+              const hint = distance(n.value, near) <= 2 ? `did you mean '.${near}(…)'? ` : '';
+              this.fail(`'.${n.value}(…)' is not a method ferry has; ${hint}methods: ${[...METHOD_NAMES].join(', ')}; or use a filter, e.g. "x | lower"`, n);
+            }
+            const { args, kwargs } = this.parseArgs(`'.${n.value}(…)'`);
+            e = this.node({ kind: 'method', object: e, name: n.value, args, kwargs, col: n.col }, e, ...args, ...kwargs.map(([, v]) => v));
+          } else {
+            e = this.node({ kind: 'attr', object: e, name: n.value, col: n.col }, e);
           }
-          e = this.node({ kind: 'attr', object: e, name: n.value, col: n.col }, e);
         } else if (n.type === 'number') {
           this.pos++;
           const index = this.node({ kind: 'literal', value: n.num!, col: n.col });
@@ -331,19 +411,54 @@ class Parser {
         }
       } else if (this.isOp('[')) {
         this.pos++;
-        if (this.isOp(':') || this.isOp(']')) this.fail('slices are not supported; use the first / last filters or an index');
-        const index = this.parseExpression();
-        if (this.isOp(':')) this.fail('slices are not supported; use the first / last filters or an index');
+        const parts: (Expr | null)[] = [];
+        let colons = 0;
+        let cur: Expr | null = null;
+        while (!this.isOp(']')) {
+          if (this.isOp(':')) {
+            if (++colons > 2) this.fail('a slice has at most three parts: [start:stop:step]');
+            parts.push(cur);
+            cur = null;
+            this.pos++;
+            continue;
+          }
+          if (cur) break;
+          cur = this.parseExpression();
+        }
+        parts.push(cur);
         this.expectOp(']', `to close the '[' at column ${t.col}`);
-        e = this.node({ kind: 'index', object: e, index, col: t.col }, e, index);
-      } else if (this.isOp('|')) {
+        if (colons === 0) {
+          if (!cur) this.fail('expected an index or a slice inside [ ]', t);
+          e = this.node({ kind: 'index', object: e, index: cur, col: t.col }, e, cur);
+        } else {
+          const [start = null, stop = null, step = null] = parts;
+          e = this.node({ kind: 'slice', object: e, start, stop, step, col: t.col }, e, start, stop, step);
+        }
+      } else if (this.isOp('(')) {
+        this.fail('only filters, tests, the functions range/lookup/query/dict and the listed methods can be called');
+      } else {
+        return e;
+      }
+    }
+  }
+
+  private startsArgument(): boolean {
+    const t = this.tok;
+    if (t.type === 'string' || t.type === 'number' || this.isOp('[') || this.isOp('{')) return true;
+    return t.type === 'name' && !KEYWORDS.has(t.value);
+  }
+
+  private parseFilters(e: Expr): Expr {
+    for (;;) {
+      if (this.isOp('|')) {
         this.pos++;
         const n = this.tok;
         if (n.type !== 'name') this.fail(`expected a filter name after '|', found ${this.describe(n)}`, n);
         this.pos++;
-        const args = this.parseArgs(`the filter '${n.value}'`);
-        this.checkBuiltin('filter', FILTERS, n, args);
-        e = this.node({ kind: 'filter', name: n.value, target: e, args, col: n.col }, e, ...args);
+        const b = this.lookupBuiltin('filter', FILTERS, n);
+        const { args, kwargs } = this.parseArgs(`the filter '${n.value}'`);
+        this.checkArgs('filter', n, b, args, kwargs);
+        e = this.node({ kind: 'filter', name: n.value, target: e, args, kwargs, col: n.col }, e, ...args, ...kwargs.map(([, v]) => v));
       } else if (this.isName('is')) {
         this.pos++;
         let negated = false;
@@ -354,9 +469,16 @@ class Parser {
         const n = this.tok;
         if (n.type !== 'name') this.fail(`expected a test name after 'is' (e.g. defined, none, failed), found ${this.describe(n)}`, n);
         this.pos++;
-        const args = this.parseArgs(`the test '${n.value}'`);
-        this.checkBuiltin('test', TESTS, n, args);
-        e = this.node({ kind: 'test', name: n.value, target: e, args, negated, col: n.col }, e, ...args);
+        const b = this.lookupBuiltin('test', TESTS, n);
+        let args: Expr[] = [];
+        let kwargs: KwArgs = [];
+        if (this.isOp('(')) ({ args, kwargs } = this.parseArgs(`the test '${n.value}'`));
+        else if (this.startsArgument()) {
+          // Jinja's `x is divisibleby 3` / `x is sameas none`: one argument without parentheses.
+          args = [this.parsePostfix(this.parsePrimary())];
+        }
+        this.checkArgs('test', n, b, args, kwargs);
+        e = this.node({ kind: 'test', name: n.value, target: e, args, kwargs, negated, col: n.col }, e, ...args, ...kwargs.map(([, v]) => v));
       } else {
         return e;
       }
@@ -364,37 +486,51 @@ class Parser {
   }
 }
 
+// The index of `needle` outside string literals, or -1.
+function indexOutsideStrings(src: string, needle: string, from = 0): number {
+  for (let i = from; i < src.length; i++) {
+    const c = src[i]!;
+    if (c === "'" || c === '"') {
+      i++;
+      while (i < src.length && src[i] !== c) i += src[i] === '\\' ? 2 : 1;
+      continue;
+    }
+    if (src.startsWith(needle, i)) return i;
+  }
+  return -1;
+}
+
+const ALREADY = "a condition is already an expression: write it without '{{ }}' (e.g. \"a == b\", not \"{{ a }} == {{ b }}\")";
+
 // Users sometimes write `when: "{{ x }}"`: a whole-expression wrapper is stripped; mixed text is refused.
 function stripBraces(src: string): { inner: string; offset: number } {
+  const open = indexOutsideStrings(src, '{{');
+  if (open < 0) return { inner: src, offset: 0 };
   const m = /^(\s*\{\{)([\s\S]*)\}\}\s*$/.exec(src);
-  if (!m) {
-    const at = src.indexOf('{{');
-    if (at >= 0) {
-      throw new ExprSyntaxError(
-        "a condition is already an expression: write it without '{{ }}' (e.g. \"a == b\", not \"{{ a }} == {{ b }}\")",
-        src,
-        at + 1,
-      );
-    }
-    return { inner: src, offset: 0 };
-  }
+  if (!m || open !== m[1]!.length - 2) throw new ExprSyntaxError(ALREADY, src, open + 1);
   const inner = m[2]!;
-  const nested = inner.search(/\{\{|\}\}/);
-  if (nested >= 0) {
-    throw new ExprSyntaxError(
-      "a condition is already an expression: write it without '{{ }}' (e.g. \"a == b\", not \"{{ a }} == {{ b }}\")",
-      src,
-      m[1]!.length + nested + 1,
-    );
-  }
+  const nested = Math.min(...['{{', '}}'].map((x) => indexOutsideStrings(inner, x)).map((i) => (i < 0 ? Infinity : i)));
+  if (nested !== Infinity) throw new ExprSyntaxError(ALREADY, src, m[1]!.length + nested + 1);
   return { inner, offset: m[1]!.length };
+}
+
+function checkLength(src: string): void {
+  if (src.length > MAX_EXPR_LENGTH) {
+    throw new ExprSyntaxError(`expression is too long (${src.length} characters, at most ${MAX_EXPR_LENGTH})`, src.slice(0, 40) + '…', 1);
+  }
 }
 
 /** Parses a condition's text into an Expr; throws ExprSyntaxError with the column and what was expected. */
 export function parseExpr(src: string): Expr {
-  if (src.length > MAX_EXPR_LENGTH) {
-    throw new ExprSyntaxError(`expression is too long (${src.length} characters, at most ${MAX_EXPR_LENGTH})`, src.slice(0, 40) + '…', 1);
-  }
+  checkLength(src);
   const { inner, offset } = stripBraces(src);
-  return new Parser(tokenize(inner, offset, src), src).parseAll();
+  return new ExprParser(tokenize(inner, offset, src), src).parseAll();
+}
+
+/** Parses the text between `{{` and `}}` (columns counted from `offset` within `fullSource`). */
+export function parseInnerExpr(inner: string, offset: number, fullSource: string): Expr {
+  checkLength(inner);
+  const p = new ExprParser(tokenize(inner, offset, fullSource), fullSource);
+  if (p.atEnd()) p.fail("empty expression: write a variable or an expression between '{{' and '}}'");
+  return p.parseAll();
 }

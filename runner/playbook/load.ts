@@ -113,7 +113,10 @@ class Loader {
   private vars(o: Obj, key: string): Obj {
     const v = o[key];
     if (v === undefined || v === null) return {};
-    if (isObj(v)) return v;
+    if (isObj(v)) {
+      this.checkTemplates(v, locOf(o, key) ?? locOf(o)!);
+      return v;
+    }
     this.problem(locOf(o, key), `'${key}' must be a mapping of variable names to values`);
     return {};
   }
@@ -349,7 +352,7 @@ class Loader {
   private checkTemplates(v: unknown, loc: Loc): void {
     if (typeof v === 'string') {
       const err = checkTemplateSyntax(v);
-      if (err) this.problem(loc, `template syntax error: ${err}`, 'templates are handlebars: {{ var }}, {{ a.b }}, {{default x "y"}}');
+      if (err) this.problem(loc, `template syntax error: ${err}`, "values are Jinja2: {{ var }}, {{ a.b }}, {{ a[0] }}, {{ x | default('y') }}");
     } else if (Array.isArray(v)) v.forEach((x, i) => this.checkTemplates(x, locOf(v, i) ?? loc));
     else if (isObj(v)) for (const [k, x] of Object.entries(v)) this.checkTemplates(x, locOf(v, k) ?? loc);
   }

@@ -1,40 +1,29 @@
-// Finds undefined template variables before any host is contacted: every plain `{{ name ... }}`
-// in task arguments must name a variable some layer defines for every host the task runs on
-// (inventory, play vars, vars_files, block/task vars, extra vars, magic, loop vars, register:, set:).
+// Finds undefined template variables before any host is contacted: every variable a task's arguments
+// read must be one some layer defines for every host the task runs on (inventory, play vars,
+// vars_files, block/task vars, extra vars, magic, loop vars, register:, set:) — unless the read is
+// guarded: `x | default(…)`, `x is defined`, or a `when: x is defined` on the task or an enclosing block.
 // Also: a host named literally by `delegate_to` or by a module's host parameters (`src_host`,
 // `dest_host`) must be in the inventory.
 import { resolve } from 'node:path';
-import Handlebars from 'handlebars';
 import { ValidationError, type Loc, type Problem } from '../errors.js';
+import { ANSIBLE_VALUE_OPTIONS, definedWhenTrue, hasTemplateSyntax, parseTemplate, templateVariables } from '../expr/index.js';
 import { didYouMean } from '../suggest.js';
 import { loadYamlFile, locOf } from '../yaml-source.js';
 import type { Node, Play, Playbook } from './model.js';
 
 const MAGIC = new Set([
   'inventory_hostname', 'inventory_hostname_short', 'group_names', 'groups', 'hostvars', 'play_hosts', 'ansible_play_hosts',
-  'ansible_check_mode', 'ferry_check_mode', 'ansible_facts', 'ferry_facts', 'ansible_loop', 'this',
+  'ansible_check_mode', 'ferry_check_mode', 'ansible_facts', 'ferry_facts', 'ansible_loop', 'this', 'playbook_dir', 'omit',
 ]);
 
-/** The head names of the plain mustaches (`{{ a.b }}` → a) in a template, outside block helpers. */
-export function templateHeads(template: string): string[] {
-  if (!template.includes('{{')) return [];
-  let ast: hbs.AST.Program;
+/** The variables a value reads without a guard (`{{ a.b }}` → a; not `{{ a | default(1) }}`), given names proven defined. */
+export function unguardedReads(value: string, proven: ReadonlySet<string> = new Set()): string[] {
+  if (!hasTemplateSyntax(value)) return [];
   try {
-    ast = Handlebars.parse(template);
+    return [...new Set(templateVariables(parseTemplate(value, ANSIBLE_VALUE_OPTIONS), proven).filter((u) => !u.guarded).map((u) => u.name))];
   } catch {
     return []; // syntax is reported by the loader
   }
-  const out: string[] = [];
-  for (const st of ast.body) {
-    if (st.type !== 'MustacheStatement') continue;
-    const m = st as hbs.AST.MustacheStatement;
-    if (m.params.length || (m.hash && m.hash.pairs.length)) continue; // a helper call: lenient lookups
-    if (m.path.type !== 'PathExpression') continue;
-    const p = m.path as hbs.AST.PathExpression;
-    if (p.data || p.parts.length === 0) continue;
-    out.push(p.parts[0]!);
-  }
-  return out;
 }
 
 function walkStrings(v: unknown, loc: Loc, visit: (s: string, loc: Loc) => void): void {
@@ -104,22 +93,24 @@ export function preflight(
       }
     }
     const seen = new Set<string>();
-    const check = (nodes: Node[], scope: Set<string>): void => {
+    const check = (nodes: Node[], scope: Set<string>, guarded: ReadonlySet<string>): void => {
       for (const n of nodes) {
         const here = new Set([...scope, ...Object.keys(n.vars)]);
+        // `when: x is defined` on this node (or an enclosing block) guards its reads of x.
+        const proven = new Set([...guarded, ...n.when.flatMap((c) => [...definedWhenTrue(c.expr)])]);
         if (n.kind === 'block') {
-          [n.block, n.rescue, n.always].forEach((l) => check(l, here));
+          [n.block, n.rescue, n.always].forEach((l) => check(l, here, proven));
           continue;
         }
         if (n.kind === 'include') {
-          if (n.tasks) check(n.tasks, here);
+          if (n.tasks) check(n.tasks, here, proven);
           continue;
         }
         if (n.kind !== 'task') continue;
         if (hostCheck) problems.push(...unknownHostProblems(n, hostCheck));
         here.add(n.loopControl.loopVar);
         walkStrings(n.args, locOf(n.args) ?? n.loc, (s, loc) => {
-          for (const head of templateHeads(s)) {
+          for (const head of unguardedReads(s, proven)) {
             if (here.has(head)) continue;
             const missing = hosts.filter((h) => !(head in hostVars(h)));
             if (!missing.length) continue;
@@ -129,13 +120,13 @@ export function preflight(
             problems.push({
               loc,
               message: `undefined variable '${head}'${missing.length < hosts.length ? ` for host${missing.length > 1 ? 's' : ''} ${missing.slice(0, 5).join(', ')}` : ''}`,
-              hint: `define it (inventory, play vars, -e ${head}=...) or use {{default ${head} "..."}}`,
+              hint: `define it (inventory, play vars, -e ${head}=...), give a default ({{ ${head} | default(...) }}) or guard the task with 'when: ${head} is defined'`,
             });
           }
         });
       }
     };
-    check([...play.tasks, ...play.handlers], playKnown);
+    check([...play.tasks, ...play.handlers], playKnown, new Set());
   }
   if (problems.length) throw new ValidationError(problems);
 }

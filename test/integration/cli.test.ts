@@ -50,7 +50,12 @@ describe('ferry CLI @integration', function () {
     { name: 'an unknown module', playbook: '- hosts: all\n  tasks:\n    - name: x\n      comand: uptime\n', expect: [/pb\.yaml:4/, /unknown module or keyword 'comand'/, /did you mean 'command'/] },
     { name: 'an unknown parameter', playbook: '- hosts: all\n  tasks:\n    - copy:\n        dest: /tmp/x\n        contnet: hi\n', expect: [/pb\.yaml:5/, /no parameter 'contnet'/, /did you mean 'content'/] },
     { name: 'a mistyped parameter', playbook: '- hosts: all\n  tasks:\n    - command:\n        cmd: [not, a, string]\n', expect: [/pb\.yaml:4/, /parameter 'cmd'/] },
-    { name: 'an undefined template variable', playbook: '- hosts: all\n  tasks:\n    - name: t\n      command: echo {{ nosuchvar }}\n', expect: [/pb\.yaml:4/, /undefined variable 'nosuchvar'/] },
+    { name: 'an undefined template variable', playbook: '- hosts: all\n  tasks:\n    - name: t\n      command: echo {{ nosuchvar }}\n', expect: [/pb\.yaml:4/, /undefined variable 'nosuchvar'/, /'when: nosuchvar is defined'/] },
+    {
+      name: 'handlebars syntax left in a value',
+      playbook: '- hosts: all\n  tasks:\n    - name: t\n      command: echo {{default x "y"}} {{ l.[0] }}\n',
+      expect: [/pb\.yaml:4/, /this is handlebars syntax; in Jinja2 write \{\{ x \| default\('y'\) \}\}/],
+    },
     { name: 'a host pattern that matches nothing', playbook: '- hosts: hypervisor\n  tasks:\n    - ping:\n', expect: [/matches no host or group/, /did you mean 'hypervisors'/] },
     { name: 'a --limit that matches nothing', playbook: '- hosts: all\n  tasks:\n    - ping:\n', args: ['--limit', 'nohost'], expect: [/'nohost' matches no host/] },
     { name: 'a play keyword on a task', playbook: '- hosts: all\n  tasks:\n    - ping:\n      gather_facts: true\n', expect: [/pb\.yaml:4/, /play keyword/] },

@@ -236,6 +236,34 @@ describe('core modules @integration', function () {
       });
       rmSync(base, { recursive: true });
     });
+
+    it('renders .j2 as Jinja2 the way Ansible does: templates/ first, trim_blocks, ansible_managed, lookups', async () => {
+      const base = mkdtempSync(join(tmpdir(), 'ferry-tpl-'));
+      mkdirSync(join(base, 'templates'));
+      mkdirSync(join(base, 'files'));
+      writeFileSync(join(base, 'files', 'banner'), 'welcome\n');
+      writeFileSync(
+        join(base, 'templates', 'fstab.j2'),
+        "# {{ ansible_managed }}\n{% for m in mounts %}\n{{ m.dev }} {{ m.path }}{% if m.opts is defined %} {{ m.opts | join(',') }}{% endif %}\n\n{% endfor %}\n# {{ lookup('file', 'banner') }}\n",
+      );
+      writeFileSync(join(base, 'templates', 'bad.j2'), 'ok\n{% for m in mounts %}\n{{ m.devv }}\n{% endfor %}\n');
+      const vars = { playbook_dir: base, mounts: [{ dev: '/dev/vda1', path: '/', opts: ['rw', 'noatime'] }, { dev: '/dev/vda2', path: '/srv' }] };
+      const dest = join(work, 'fstab-j2');
+      const first = await run(mod(templateModule), { src: 'fstab.j2', dest }, { vars, baseDir: base });
+      assert.equal(first.plan.changed, true);
+      assert.equal(readFileSync(dest, 'utf8'), '# Managed by ferry\n/dev/vda1 / rw,noatime\n/dev/vda2 /srv\n# welcome\n'); // checked with Jinja2 3.1.2
+      noChange((await run(mod(templateModule), { src: 'fstab.j2', dest }, { vars, baseDir: base })).plan, /already has this content/);
+      const dirDest = await run(mod(templateModule), { src: 'templates/fstab.j2', dest: work + '/', trim_blocks: false }, { vars, baseDir: base });
+      assert.equal(readFileSync(join(work, 'fstab'), 'utf8').split('\n')[1], '', 'trim_blocks: false keeps the newline after the for tag; .j2 dropped from the name');
+      assert.equal(dirDest.plan.changed, true);
+      await assert.rejects(run(mod(templateModule), { src: 'bad.j2', dest }, { vars, baseDir: base }), (e: unknown) => {
+        assert.ok(e instanceof TemplateError);
+        assert.match(e.message, /bad\.j2:3: undefined variable 'm\.devv' \('m' has no key 'devv'\)/);
+        return true;
+      });
+      await assert.rejects(run(mod(templateModule), { src: 'none.j2', dest }, { vars, baseDir: base }), /src none\.j2 not found \(looked for .*templates\/none\.j2, .*\/none\.j2\)/);
+      rmSync(base, { recursive: true });
+    });
   });
 
   describe('file', () => {

@@ -64,6 +64,33 @@ describe('playbook language over real sshd @integration', function () {
     assert.equal(rep.result('never', names[0]!)!.status, 'skipped');
   });
 
+  it('Jinja2 values: guarded reads pass preflight, default(omit) drops a parameter, filters, lookups, and host output is never templated', async () => {
+    const { rep, summary, w } = await run([
+      {
+        hosts: names[0],
+        vars: { guests: [{ name: 'xr1', mem: 512 }, { name: 'xr2', mem: 2048 }], big: "{{ guests | selectattr('mem', '>', 1024) | map(attribute='name') | list }}" },
+        tasks: [
+          { name: 'guarded', ...mark('{{ maybe.x }}'), when: 'maybe is defined' },
+          { name: 'defaults', ...mark("{{ maybe | default('dflt') }}-{{ big | join(',') }}-{{ '%03d' % guests | length }}") },
+          { name: 'omit', file: { path: '{{ w }}/omitted', state: 'touch', mode: '{{ maybe_mode | default(omit) }}' } },
+          { name: 'lookup', ...mark("{{ lookup('file', 'motd') }}") },
+          { name: 'hostile output', command: "echo \"{{ '{{' }} lookup('env', 'HOME') {{ '}}' }}\"", register: 'out', changed_when: false },
+          { name: 'stays text', ...mark('{{ out.stdout | quote }}') },
+        ],
+      },
+    ], {}, await (async () => {
+      const wd = join(dir, `w${++n}`);
+      await mkdir(join(wd, 'files'), { recursive: true });
+      await chmod(wd, 0o777);
+      await writeFile(join(wd, 'files', 'motd'), 'from-a-file\n');
+      return wd;
+    })());
+    assert.equal(summary.exitCode, 0, JSON.stringify(rep.results().filter((r) => r.status === 'failed')));
+    assert.equal(rep.result('guarded', names[0]!)!.status, 'skipped');
+    assert.deepEqual(await log(w, names[0]!), ['dflt-xr2-002', 'from-a-file', "{{ lookup('env', 'HOME') }}"]);
+    assert.ok(existsSync(join(w, 'omitted')));
+  });
+
   it('loop: over a list variable, with labels, item, and per-item registered results', async () => {
     const { rep, summary, w } = await run([
       {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValidationError } from '../../runner/errors.js';
 import { loadPlaybook, parseKeyValueArgs } from '../../runner/playbook/load.js';
+import { preflight } from '../../runner/playbook/preflight.js';
 import { builtinModules } from '../../tasks/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-load-'));
@@ -36,7 +37,12 @@ const CASES: { name: string; text: string; expect: RegExp[]; extra?: Record<stri
   { name: 'notify to nothing', text: '- hosts: all\n  tasks:\n    - ping:\n      notify: nope\n  handlers:\n    - name: yes\n      ping:\n', expect: [/pb\.yaml:3: notify: no handler named 'nope' in this play \| handlers: yes/] },
   { name: 'unknown parameter', text: '- hosts: all\n  tasks:\n    - file:\n        path: /x\n        stat: directory\n', expect: [/pb\.yaml:5: module 'file' has no parameter 'stat' \| did you mean 'state'/] },
   { name: 'wrong parameter type', text: '- hosts: all\n  tasks:\n    - copy:\n        dest: [a]\n', expect: [/pb\.yaml:4: module 'copy', parameter 'dest'/] },
-  { name: 'template syntax', text: '- hosts: all\n  tasks:\n    - debug:\n        msg: "{{ oops"\n', expect: [/pb\.yaml:4: template syntax error/] },
+  { name: 'template syntax', text: '- hosts: all\n  tasks:\n    - debug:\n        msg: "{{ oops"\n', expect: [/pb\.yaml:4: template syntax error: missing '\}\}' to close the '\{\{'/] },
+  {
+    name: 'leftover handlebars, with the Jinja2 to write instead',
+    text: '- hosts: all\n  tasks:\n    - debug:\n        msg: "{{default x \\"y\\"}}"\n    - command: echo {{quote p}}\n',
+    expect: [/pb\.yaml:4: template syntax error: this is handlebars syntax; in Jinja2 write \{\{ x \| default\('y'\) \}\}/, /pb\.yaml:5: .*in Jinja2 write \{\{ p \| quote \}\}/],
+  },
   { name: 'bad serial', text: '- hosts: all\n  serial: many\n  tasks: []\n', expect: [/pb\.yaml:2: 'serial' must be a number/] },
   { name: 'broken imported file', text: '- hosts: all\n  tasks:\n    - import_tasks: sub.yaml\n', extra: { 'sub.yaml': '- comand: x\n' }, expect: [/sub\.yaml:1: unknown module or keyword 'comand'/] },
   { name: 'not a list of plays', text: 'hosts: all\n', expect: [/pb\.yaml:1: a playbook must be a list of plays/] },
@@ -84,4 +90,37 @@ describe('playbook loading', () => {
   it('accepts templated values where a type is expected, to check them once rendered', () => {
     assert.deepEqual(problems('- hosts: all\n  tasks:\n    - wait_for:\n        port: "{{ p }}"\n        timeout: "{{ t }}"\n'), []);
   });
+});
+
+describe('preflight: undefined variables in Jinja2 values, and the guards that accept them', () => {
+  const hostVars: Record<string, Record<string, unknown>> = { web1: { port: 80 }, web2: {} };
+  function preflightProblems(text: string): string[] {
+    const pb = load(text);
+    try {
+      preflight(pb, () => ['web1', 'web2'], (h) => hostVars[h]!, {});
+    } catch (e) {
+      if (e instanceof ValidationError) return e.problems.map((p) => `${p.loc?.file}:${p.loc?.line}: ${p.message}${p.hint ? ` | ${p.hint}` : ''}`);
+      throw e;
+    }
+    return [];
+  }
+  const cases: [string, string, RegExp[]][] = [
+    ['an unguarded read', '- hosts: all\n  tasks:\n    - command: echo {{ nope.x }}\n', [/pb\.yaml:3: undefined variable 'nope' \| .*default\(\.\.\.\).*'when: nope is defined'/]],
+    ['a read some hosts lack', '- hosts: all\n  tasks:\n    - command: echo {{ port }}\n', [/pb\.yaml:3: undefined variable 'port' for host web2/]],
+    ['| default(...)', "- hosts: all\n  tasks:\n    - command: echo {{ nope | default('x') }} {{ port | default(omit) }}\n", []],
+    ['is defined inside the value', "- hosts: all\n  tasks:\n    - command: echo {{ nope.x if nope is defined else 'y' }}\n", []],
+    ['when: x is defined on the task', '- hosts: all\n  tasks:\n    - command: echo {{ nope.x }} {{ port }}\n      when: nope is defined and port is defined\n', []],
+    ['when: on an enclosing block', '- hosts: all\n  tasks:\n    - block:\n        - block:\n            - command: echo {{ nope }}\n      when: [nope is defined]\n', []],
+    ['a when: that does not guard', '- hosts: all\n  tasks:\n    - command: echo {{ nope }}\n      when: nope is undefined or port > 1\n', [/pb\.yaml:3: undefined variable 'nope'/]],
+    ['a guard on another name', '- hosts: all\n  tasks:\n    - command: echo {{ nope }}\n      when: other is defined\n', [/pb\.yaml:3: undefined variable 'nope'/]],
+    ['names a template sets itself', "- hosts: all\n  tasks:\n    - debug:\n        msg: \"{% for i in [1] %}{{ i }}{{ loop.index }}{% endfor %}{% set z = 1 %}{{ z }}\"\n", []],
+    ['loop and register', '- hosts: all\n  tasks:\n    - command: echo {{ item }}\n      loop: [1]\n      register: out\n    - debug: { msg: "{{ out.results | length }}" }\n', []],
+  ];
+  for (const [name, text, want] of cases) {
+    it(name, () => {
+      const found = preflightProblems(text);
+      assert.equal(found.length, want.length, found.join('\n'));
+      want.forEach((re, i) => assert.match(found[i]!, re));
+    });
+  }
 });

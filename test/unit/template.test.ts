@@ -1,10 +1,12 @@
-// Templating: strict handlebars without HTML escaping; errors name the variable and file:line.
+// Templating of values and files: Jinja2 without HTML escaping (handlebars for .hbs files); errors
+// name the variable and file:line; leftover handlebars in a value says what to write in Jinja2.
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TemplateError } from '../../runner/errors.js';
-import { renderDeep, renderString, renderTemplateFile } from '../../runner/template.js';
+import { checkTemplateSyntax, evaluateCondition, handlebarsHint, renderDeep, renderString, renderTemplateFile, templateFileVars } from '../../runner/template.js';
+import { parseExpr } from '../../runner/expr/index.js';
 import { parseYaml } from '../../runner/yaml-source.js';
 
 describe('templates', () => {
@@ -14,33 +16,58 @@ describe('templates', () => {
     assert.equal(renderString('hi {{ name }}', vars), "hi O'Brien <x>");
   });
 
-  it('yields the value itself for a lone {{ var }} (a list stays a list)', () => {
+  it('yields the value itself for a lone {{ expression }} (a list stays a list)', () => {
     assert.deepEqual(renderString('{{ list }}', vars), [1, 2]);
     assert.equal(renderString('{{ nested.a.b }}', vars), 'deep');
     assert.equal(renderString('{{ lv }}\n', vars), 'xr1-disk\n');
+    assert.equal(renderString("{{ hv['lab-hv'].port }}", vars), 22);
+    assert.equal(renderString('{{ list | length > 1 }}', vars), true);
   });
 
   it('names the undefined variable, with its full path, and the file:line', () => {
     const loc = { file: 'site.yaml', line: 7 };
-    assert.throws(() => renderString('{{ nope }}', vars, loc), (e: unknown) => e instanceof TemplateError && /site\.yaml:7/.test(e.message) && /'nope'/.test(e.message));
-    assert.throws(() => renderString('x {{ nested.a.missing }} y', vars, loc), /undefined variable 'nested\.a\.missing'/);
+    assert.throws(() => renderString('{{ nope }}', vars, loc), (e: unknown) => e instanceof TemplateError && /^site\.yaml:7: undefined variable 'nope'/.test(e.message));
+    assert.throws(() => renderString('x {{ nested.a.missing }} y', vars, loc), /site\.yaml:7: undefined variable 'nested\.a\.missing' \('nested\.a' has no key 'missing'\)/);
+    assert.throws(() => renderString('line 1\n{{ nope }}', vars, loc), /^TemplateError: site\.yaml:8: undefined variable 'nope'|site\.yaml:8: undefined variable 'nope'/);
   });
 
-  it('yields a lone helper call\'s value itself, typed (null, lists, numbers)', () => {
-    assert.equal(renderString('{{default missing null}}', vars), null);
-    assert.deepEqual(renderString('{{ default list "x" }}', vars), [1, 2]);
-    assert.equal(renderString('{{default nested.a.b "x"}}', vars), 'deep');
-    assert.equal(renderString('x{{default missing "y"}}', vars), 'xy');
+  it("yields default(...)'s value itself, typed; default(omit) drops the parameter", () => {
+    assert.equal(renderString('{{ missing | default(none) }}', vars), null);
+    assert.deepEqual(renderString("{{ list | default('x') }}", vars), [1, 2]);
+    assert.equal(renderString("x{{ missing | default('y') }}", vars), 'xy');
+    assert.deepEqual(renderDeep({ a: '{{ missing | default(omit) }}', b: '{{ lv }}', c: { d: '{{ missing | default(omit) }}' } }, vars), { b: 'xr1-disk', c: {} });
+    assert.throws(() => renderDeep({ a: ['{{ omit }}'] }, vars, { file: 't.yaml', line: 2 }), /t\.yaml:2: omit can only be the value of a parameter, not an item of a list/);
   });
 
-  it('reports syntax errors', () => {
-    assert.throws(() => renderString('{{ foo bar', vars, { file: 'a.yaml', line: 3 }), /a\.yaml:3: template syntax error/);
+  it('reports syntax errors at file:line', () => {
+    assert.throws(() => renderString('{{ foo bar', vars, { file: 'a.yaml', line: 3 }), /a\.yaml:3: template syntax error: missing '\}\}' to close the '\{\{'/);
+    assert.throws(() => renderString('ok\n{{ a | }}', vars, { file: 'a.yaml', line: 3 }), /a\.yaml:4: template syntax error: expected a filter name/);
   });
 
-  it('has default, quote and join helpers that Ansible users reach for', () => {
-    assert.equal(renderString('{{default missing "fallback"}}', vars), 'fallback');
-    assert.equal(renderString('{{quote name}}', vars), `'O'\\''Brien <x>'`);
-    assert.equal(renderString('{{join list ","}}', vars), '1,2');
+  it('says what to write in Jinja2 for leftover handlebars syntax', () => {
+    const cases: [string, string][] = [
+      ['{{default missing "fallback"}}', "{{ missing | default('fallback') }}"],
+      ['{{ default packages_dir null }}', '{{ packages_dir | default(omit) }}'],
+      ['{{quote name}}', '{{ name | quote }}'],
+      ['{{join list ","}}', "{{ list | join(',') }}"],
+      ['{{ map.partitions.[0] }}', '{{ map.partitions[0] }}'],
+      ['{{ hostvars.[lab-hv].x }}', "{{ hostvars['lab-hv'].x }}"],
+      ['{{#if x}}a{{/if}}', '{% if %}…{% endif %}'],
+      ['{{#each l}}a{{/each}}', '{% for x in list %}…{% endfor %}'],
+    ];
+    for (const [hbs, jinja] of cases) {
+      const msg = checkTemplateSyntax(hbs);
+      assert.equal(msg, `this is handlebars syntax; in Jinja2 write ${jinja}`, hbs);
+      assert.throws(() => renderString(hbs, vars, { file: 'p.yaml', line: 1 }), (e: unknown) => e instanceof TemplateError && e.message.includes(jinja), hbs);
+    }
+    assert.equal(handlebarsHint('{{ x | default("y") }}'), undefined);
+    assert.equal(checkTemplateSyntax('{{ x | default("y") }}'), undefined);
+  });
+
+  it('has the filters Ansible users reach for', () => {
+    assert.equal(renderString("{{ missing | default('fallback') }}", vars), 'fallback');
+    assert.equal(renderString('{{ name | quote }}', vars), `'O'"'"'Brien <x>'`);
+    assert.equal(renderString("{{ list | join(',') }}", vars), '1,2');
   });
 
   it('renders nested arguments and points errors at the line of the value', () => {
@@ -49,7 +76,28 @@ describe('templates', () => {
     assert.deepEqual(renderDeep({ a: '{{ lv }}', n: 3 }, vars), { a: 'xr1-disk', n: 3 });
   });
 
-  it('renders template files strictly, naming the file and line of an undefined variable', () => {
+  it('reads lookups relative to playbook_dir', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-tpl-'));
+    writeFileSync(join(dir, 'motd'), 'hello\n');
+    assert.equal(renderString("{{ lookup('file', 'motd') }}!", { playbook_dir: dir }), 'hello!');
+    assert.equal(evaluateCondition(parseExpr("lookup('file', 'motd') == 'hello'"), { playbook_dir: dir }), true);
+    assert.throws(() => renderString("{{ lookup('file', 'nope') }}", { playbook_dir: dir }, { file: 'p.yaml', line: 5 }), /p\.yaml:5: lookup\('file', "nope"\): no such file/);
+  });
+
+  it('renders .j2 files as Jinja2 strictly, naming the file and line of an undefined variable', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-tpl-'));
+    const f = join(dir, 'hosts.j2');
+    writeFileSync(f, '# {{ ansible_managed }}\n{% for h in hosts %}\n{{ h }} {{ loop.index }}\n{% endfor %}\n{{ memory_mb }}\n');
+    const tv = templateFileVars(f, 'hosts.j2', '/etc/hosts', {});
+    assert.equal(tv.ansible_managed, 'Managed by ferry');
+    assert.equal(templateFileVars(f, 'hosts.j2', undefined, { ansible_managed: 'mine' }).ansible_managed, 'mine');
+    assert.throws(() => renderTemplateFile(f, { ...tv, hosts: ['a'] }), (e: unknown) => e instanceof TemplateError && e.message.startsWith(`${f}:5: undefined variable 'memory_mb'`));
+    assert.equal(renderTemplateFile(f, { ...tv, hosts: ['a', 'b'], memory_mb: 512 }), '# Managed by ferry\na 1\nb 2\n512\n');
+    writeFileSync(f, 'x\n{% if %}\n');
+    assert.throws(() => renderTemplateFile(f, {}), (e: unknown) => e instanceof TemplateError && e.message.startsWith(`${f}:2: template syntax error: expected a value`));
+  });
+
+  it('renders .hbs files as handlebars, strictly', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ferry-tpl-'));
     const f = join(dir, 'domain.xml.hbs');
     writeFileSync(f, '<name>{{ lv }}</name>\n<memory>{{ memory_mb }}</memory>\n');

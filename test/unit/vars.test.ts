@@ -1,6 +1,7 @@
 // Variable precedence (README "Variables") and extra-vars parsing, as pure units.
 import assert from 'node:assert/strict';
-import { mergeVars, parseExtraVarArg, resolveVarTemplates, type VarLayers } from '../../runner/vars.js';
+import { Undefined, UndefinedVariableError, evaluate, evaluateBool, parseExpr } from '../../runner/expr/index.js';
+import { mergeVars, parseExtraVarArg, resolveLayers, resolveVarTemplates, type VarLayers } from '../../runner/vars.js';
 
 const LAYERS: (keyof VarLayers)[] = ['inventory', 'play', 'varsFiles', 'blocks', 'task', 'registered', 'extra', 'magic'];
 
@@ -36,10 +37,27 @@ describe('variable precedence', () => {
     assert.deepEqual(v.list, ['xr1-disk']);
   });
 
-  it('a variable that cannot be rendered is an error only where it is used', () => {
-    const v = resolveVarTemplates({ ok: 'fine', bad: '{{ nope }}' });
+  it('a variable that cannot be rendered is undefined: an error only where it is used, naming why', () => {
+    const v = resolveVarTemplates({ ok: 'fine', bad: '{{ nope }}', user: 'x{{ bad }}' });
     assert.equal(v.ok, 'fine');
-    assert.throws(() => v.bad, /undefined variable 'nope'/);
+    assert.equal(evaluateBool(parseExpr('bad is defined'), v), false);
+    assert.throws(() => evaluate(parseExpr('bad'), v), (e: unknown) => e instanceof UndefinedVariableError && /'bad' is undefined \(its value cannot be rendered: undefined variable 'nope'/.test(e.message));
+    assert.ok(v.user instanceof Undefined && /undefined variable 'bad'/.test(v.user.reason), String(v.user));
+  });
+
+  it('renders what the user wrote, never registered results or facts (data from hosts)', () => {
+    const v = resolveLayers(
+      layers({
+        play: { a: '{{ 1 + 1 }}', shadowed: 'play' },
+        registered: { out: { stdout: "{{ lookup('env', 'HOME') }}" }, shadowed: '{{ 2 }}' },
+        extra: { shadowed: '{{ 3 }}' },
+        magic: { ansible_facts: { motd: '{{ a }}' } },
+      }),
+    );
+    assert.equal(v.a, 2);
+    assert.deepEqual(v.out, { stdout: "{{ lookup('env', 'HOME') }}" });
+    assert.deepEqual(v.ansible_facts, { motd: '{{ a }}' });
+    assert.equal(v.shadowed, 3);
   });
 });
 
