@@ -16,6 +16,7 @@ import { checkParams } from './playbook/params.js';
 import { preflight } from './playbook/preflight.js';
 import type { SecretValues } from './secrets.js';
 import { isTemplated } from './template.js';
+import type { InFlight } from './transport/in-flight.js';
 import { parseYaml } from './yaml-source.js';
 
 /** Options shared by run, exec and facts. */
@@ -38,6 +39,14 @@ export interface CommonRunOptions {
   stateDir?: string;
   /** The run's secret values (masked in every output); add to it what else is secret (vault, prompts). */
   secrets?: SecretValues;
+  /** Aborting it interrupts the run (see EngineOptions.signal): the CLI wires SIGINT and SIGTERM to it. */
+  signal?: AbortSignal;
+  /** Where the run records the commands it started and has not seen end (what may still run). */
+  inFlight?: InFlight;
+  /** After an interrupt: how long a running task may take to stop (default 10 s). */
+  stopGraceMs?: number;
+  /** After an interrupt: how long always: blocks may take in all (default 60 s). */
+  cleanupTimeoutMs?: number;
 }
 
 function engineFor(o: CommonRunOptions, key: string): { engine: Engine; inv: ReturnType<typeof inventoryView> } {
@@ -61,6 +70,10 @@ function engineFor(o: CommonRunOptions, key: string): { engine: Engine; inv: Ret
     stateDir: o.stateDir,
     runKey: key,
     secrets: o.secrets,
+    signal: o.signal,
+    inFlight: o.inFlight,
+    stopGraceMs: o.stopGraceMs,
+    cleanupTimeoutMs: o.cleanupTimeoutMs,
   });
   return { engine, inv };
 }

@@ -2,21 +2,25 @@
 // The command line: a thin layer over the library. The only place that prints final errors
 // and calls process.exit. Exit codes (README "Exit codes"):
 //   0 all ok · 1 internal error · 2 a host failed · 3 a host was unreachable (none failed)
-//   4 bad input (inventory, playbook, vars: nothing was contacted) · 5 bad command line · 130 interrupted
+//   4 bad input (inventory, playbook, vars: nothing was contacted) · 5 bad command line
+//   130 interrupted by SIGINT (Ctrl-C) · 143 by SIGTERM
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command as Cli, CommanderError, Option } from 'commander';
-import { FerryError, ValidationError, formatProblem } from './errors.js';
+import { FerryError, InterruptedError, ValidationError, formatProblem } from './errors.js';
 import type { Reporter } from './events.js';
 import { builtinModules } from '../tasks/index.js';
 import { moduleDoc, moduleList } from './doc.js';
 import { runAdhoc, runPlaybookFile, gatherFactsFor, type CommonRunOptions } from './api.js';
+import { EXIT_INTERRUPTED } from './engine.js';
 import { loadInventory, inventoryToAnsibleList } from './inventory/index.js';
 import { JsonReporter, TeeReporter } from './reporter/json.js';
+import { formatLiveCommand } from './reporter/format.js';
 import { ListrReporter } from './reporter/listr.js';
 import { PlainReporter } from './reporter/plain.js';
 import { SecretValues } from './secrets.js';
 import { parseExtraVarArg } from './vars.js';
+import { InFlight } from './transport/in-flight.js';
 import { loadYamlFile } from './yaml-source.js';
 import { addXenImportCommand } from './xen-import-cli.js';
 
@@ -25,6 +29,47 @@ const EXIT_USAGE = 5;
 
 // The secret values the run marks (password variables, no_log results): final errors are masked too.
 const secrets = new SecretValues();
+/** The exit code of a run stopped by a signal: 128 + its number, as shells report it. */
+function exitCodeFor(sig: NodeJS.Signals): number {
+  return sig === 'SIGTERM' ? 143 : EXIT_INTERRUPTED;
+}
+
+/** The run in progress (run, exec): what the first SIGINT or SIGTERM stops, and what may still run. */
+const current: { stop?: AbortController; inFlight?: InFlight; signal?: NodeJS.Signals } = {};
+
+/** Options that let a signal stop the run, and tell what runs (for `run` and `exec`). */
+function stoppable(): { signal: AbortSignal; inFlight: InFlight } {
+  current.stop = new AbortController();
+  current.inFlight = new InFlight();
+  return { signal: current.stop.signal, inFlight: current.inFlight };
+}
+
+/**
+ * The first SIGINT/SIGTERM stops the run (commands stopped, always: blocks run, state and recap
+ * written); a second one exits at once, naming what may still run. With no run in progress
+ * there is nothing to stop: exit at once.
+ */
+function onSignal(sig: NodeJS.Signals): void {
+  if (!current.stop) process.exit(exitCodeFor(sig));
+  if (!current.signal) {
+    current.signal = sig;
+    const again = sig === 'SIGINT' ? 'Ctrl-C' : sig;
+    process.stderr.write(`\nferry: ${sig}: stopping the commands that run, starting no other task; always: blocks still run (${again} again exits at once)\n`);
+    current.stop.abort(new InterruptedError(sig));
+    return;
+  }
+  const live = current.inFlight?.list() ?? [];
+  process.stderr.write(
+    `\nferry: ${sig} again: exiting at once; ` +
+      (live.length ? `these commands may still run:\n${live.map(formatLiveCommand).join('\n')}\n` : 'no command was running\n'),
+  );
+  process.exit(exitCodeFor(current.signal));
+}
+
+/** The exit code of a finished run: a stopped run exits as the signal that stopped it. */
+function runExitCode(summary: { exitCode: number; interrupted: boolean }): number {
+  return summary.interrupted && current.signal ? exitCodeFor(current.signal) : summary.exitCode;
+}
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -139,9 +184,9 @@ async function main(argv: string[]): Promise<number> {
       .option('--resume', 'continue the last failed run of this playbook from the first task not completed on each host')
       .option('--force-handlers', 'run notified handlers also on hosts that failed'),
   ).action(async (playbook: string, f: RunFlags) => {
-    const o = common(f);
+    const o = { ...common(f), ...stoppable() };
     try {
-      exitCode = (await runPlaybookFile(playbook, o)).exitCode;
+      exitCode = runExitCode(await runPlaybookFile(playbook, o));
     } finally {
       await o.reporter?.close();
     }
@@ -156,9 +201,9 @@ async function main(argv: string[]): Promise<number> {
       .option('-a, --args <args>', 'module arguments: free form (command), key=value pairs, or a YAML/JSON mapping')
       .option('-b, --become', 'run with sudo'),
   ).action(async (pattern: string, f: RunFlags & { module: string; args?: string }) => {
-    const o = common(f);
+    const o = { ...common(f), ...stoppable() };
     try {
-      exitCode = (await runAdhoc(pattern, f.module, f.args, { ...o, become: f.become })).exitCode;
+      exitCode = runExitCode(await runAdhoc(pattern, f.module, f.args, { ...o, become: f.become }));
     } finally {
       await o.reporter?.close();
     }
@@ -225,7 +270,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.on('SIGINT', () => process.exit(130));
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {

@@ -1,9 +1,10 @@
 // Scheduling: plays over hosts with p-queue (forks), linear or free strategy, blocks, handlers,
 // loops, retries, check mode (plan only), the recap, and resume state.
+import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import PQueue from 'p-queue';
 import { SECRET_MASK, secret } from './command.js';
-import { FerryError, TaskFailedError, TemplateError, UnreachableError, ValidationError, formatLoc } from './errors.js';
+import { FerryError, InterruptedError, TaskFailedError, TemplateError, UnreachableError, ValidationError, formatLoc } from './errors.js';
 import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Reporter, type TaskStatus } from './events.js';
 import { factsCommand, factsVars, parseFacts, type Facts } from './facts/index.js';
 import { runSteps, type Diff, type ModuleRegistry, type PeerHost, type Plan } from './module.js';
@@ -16,6 +17,7 @@ import { keyLoadedTasks, loopScope, resumeConflicts, taskIdentities, type TaskId
 import { createTaskContext } from './task-context.js';
 import { evaluateCondition, isTemplated, renderDeep, renderString } from './template.js';
 import { wrapChroot } from './transport/chroot.js';
+import { InFlight, InFlightTransport } from './transport/in-flight.js';
 import type { BecomeOptions, Transport } from './transport/types.js';
 import { resolveLayers } from './vars.js';
 import { loadYamlFile } from './yaml-source.js';
@@ -67,13 +69,30 @@ export interface EngineOptions {
    * password are added by the engine; a caller adds what else it knows is secret (vault, prompts).
    */
   secrets?: SecretValues;
+  /**
+   * Aborting it interrupts the run: no task starts any more, running commands are stopped, the
+   * always: blocks already entered run (bounded by cleanupTimeoutMs), then the recap; the tasks
+   * that were running are not recorded as completed, so --resume runs them again.
+   */
+  signal?: AbortSignal;
+  /** Where the run records the commands it has started and not seen end (what may still run). */
+  inFlight?: InFlight;
+  /** After an interrupt: how long a running task may take to stop before the run goes on without it (default 10 s). */
+  stopGraceMs?: number;
+  /** After an interrupt: how long always: blocks may take in all before their commands are stopped too (default 60 s). */
+  cleanupTimeoutMs?: number;
 }
+
+/** The exit code of an interrupted run (README "Exit codes"). */
+export const EXIT_INTERRUPTED = 130;
 
 /** The outcome of a run. */
 export interface RunSummary {
   recap: Record<string, HostRecap>;
-  /** 0 all ok; 2 a host failed; 3 a host was unreachable (and none failed). See README "Exit codes". */
+  /** 0 all ok; 2 a host failed; 3 a host was unreachable (and none failed); 130 interrupted. See README "Exit codes". */
   exitCode: number;
+  /** The run's signal aborted: it stopped early. */
+  interrupted: boolean;
   /** Registered and set values per host at the end (for library users). */
   hostValues: Record<string, Obj>;
 }
@@ -105,6 +124,8 @@ interface Inherited {
   noLog?: boolean;
   /** Which iteration of an include's loop the tasks run in (part of their resume key). */
   scope?: string;
+  /** Inside an always: section: it still runs after an interrupt, until the cleanup time is over. */
+  cleanup?: boolean;
 }
 
 interface TaskOutcome {
@@ -131,6 +152,7 @@ function inherit(inh: Inherited, n: CommonKeywords): Inherited {
     checkMode: n.checkMode ?? inh.checkMode,
     noLog: n.noLog ?? inh.noLog,
     scope: inh.scope,
+    cleanup: inh.cleanup,
   };
 }
 
@@ -173,6 +195,12 @@ export class Engine {
   private ids?: TaskIdentities;
   private hostvarsView?: Obj;
   private readonly secrets: SecretValues;
+  private readonly inFlight: InFlight;
+  /** Aborted by an interrupt: the signal of every task outside always: sections. */
+  private readonly stopping = new AbortController();
+  /** Aborted once always: sections have had their time after an interrupt: the signal of their tasks. */
+  private readonly cleanupOver = new AbortController();
+  private cleanupTimer?: NodeJS.Timeout;
 
   constructor(private readonly o: EngineOptions) {
     this.reporter = o.reporter ?? silentReporter;
@@ -180,6 +208,9 @@ export class Engine {
     this.queue = new PQueue({ concurrency: Math.max(1, o.forks ?? 10) });
     this.startAtFound = !o.startAtTask;
     this.check = o.check ?? false;
+    this.inFlight = o.inFlight ?? new InFlight();
+    // one listener per running task and per running command: forks × channels, not a leak
+    setMaxListeners(0, this.stopping.signal, this.cleanupOver.signal);
   }
 
   /** Every event goes out through here, with the run's secret values masked. */
@@ -206,18 +237,66 @@ export class Engine {
     this.secrets.addNamed(this.o.extraVars ?? {});
     for (const h of this.o.inventory.hostNames()) this.secrets.addNamed(this.o.inventory.hostVars(h));
     this.emit({ type: 'run_start', playbook: pb.file, check: this.check, time: new Date().toISOString() });
+    const signal = this.o.signal;
+    const onAbort = (): void => this.interrupt(signal?.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      for (const play of pb.plays) await this.runPlay(play);
+      for (const play of pb.plays) {
+        if (this.interrupted) break;
+        await this.runPlay(play);
+      }
     } finally {
+      signal?.removeEventListener('abort', onAbort);
+      clearTimeout(this.cleanupTimer);
       await Promise.allSettled([...this.transports.values()].map((t) => t.close()));
     }
     this.emit({ type: 'recap', hosts: this.recap, durationMs: Date.now() - started });
     const values = Object.values(this.recap);
-    const exitCode = values.some((r) => r.failed > 0) ? 2 : values.some((r) => r.unreachable > 0) ? 3 : 0;
+    const interrupted = this.interrupted;
+    const exitCode = interrupted ? EXIT_INTERRUPTED : values.some((r) => r.failed > 0) ? 2 : values.some((r) => r.unreachable > 0) ? 3 : 0;
     this.state?.finish(exitCode === 0);
     const hostValues: Record<string, Obj> = {};
     for (const [n, h] of this.hosts) hostValues[n] = h.registered;
-    return { recap: this.recap, exitCode, hostValues };
+    return { recap: this.recap, exitCode, interrupted, hostValues };
+  }
+
+  private get interrupted(): boolean {
+    return this.stopping.signal.aborted;
+  }
+
+  /** The first abort of the run's signal: stop what runs, start nothing but always: sections, and only for a while. */
+  private interrupt(reason: unknown): void {
+    if (this.interrupted) return;
+    const cleanupTimeoutMs = this.o.cleanupTimeoutMs ?? 60_000;
+    const why = reason instanceof Error ? reason.message : 'interrupted';
+    this.emit({ type: 'interrupt', reason: why, running: this.inFlight.list(), cleanupTimeoutMs });
+    this.stopping.abort(reason instanceof Error ? reason : new InterruptedError());
+    this.cleanupTimer = setTimeout(
+      () => this.cleanupOver.abort(new FerryError(`${why}; always: blocks were stopped ${cleanupTimeoutMs / 1000} s later`)),
+      cleanupTimeoutMs,
+    );
+  }
+
+  /** After an interrupt nothing starts, except inside always: sections until their time is over. */
+  private stopped(inh: Inherited): boolean {
+    return this.interrupted && (!inh.cleanup || this.cleanupOver.signal.aborted);
+  }
+
+  /** The signal that stops a task's commands. */
+  private signalFor(inh: Inherited): AbortSignal {
+    return inh.cleanup ? this.cleanupOver.signal : this.stopping.signal;
+  }
+
+  /** A host's pooled transport as one task uses it: stopped by the task's signal, its commands tracked. */
+  private forTask(t: Transport, task: string, inh: Inherited): Transport {
+    return new InFlightTransport(t, this.signalFor(inh), this.inFlight, task);
+  }
+
+  private interruptedOutcome(signal: AbortSignal): TaskOutcome {
+    const why = signal.reason instanceof Error ? signal.reason.message : 'interrupted';
+    const msg = `${why} while it ran: not completed`;
+    return { status: 'interrupted', result: { failed: true, changed: false, interrupted: true, msg }, msg };
   }
 
   /**
@@ -292,7 +371,7 @@ export class Engine {
       if (play.strategy === 'free') await Promise.all(batch.map((h) => this.runNodes(ctx, play.tasks, [h], inh)));
       else await this.runNodes(ctx, play.tasks, batch, inh);
       await this.runHandlers(ctx, batch);
-      if (ctx.aborted) break;
+      if (ctx.aborted || this.interrupted) break;
     }
   }
 
@@ -310,19 +389,23 @@ export class Engine {
 
   private async gatherFacts(ctx: PlayRun): Promise<void> {
     const hosts = this.active(ctx.batch).filter((h) => !this.host(h).facts);
-    if (!hosts.length) return;
-    this.emit({ type: 'task_start', play: ctx.play.name, task: 'Gathering facts', module: 'gather_facts', loc: formatLoc(ctx.play.loc), hosts });
+    if (!hosts.length || this.interrupted) return;
+    const name = 'Gathering facts';
+    this.emit({ type: 'task_start', play: ctx.play.name, task: name, module: 'gather_facts', loc: formatLoc(ctx.play.loc), hosts });
+    const inh: Inherited = { when: [], tags: [], vars: [] };
     await Promise.all(
       hosts.map((h) =>
         this.queue.add(async () => {
           const t0 = Date.now();
+          if (this.stopped(inh)) return this.result(ctx, h, name, 'gather_facts', notStarted(), t0);
           try {
-            const t = await this.transport(h);
+            const t = this.forTask(await this.transport(h), name, inh);
             const r = await t.run(factsCommand(), { become: false });
             this.host(h).facts = parseFacts(r.stdout) as unknown as Obj;
-            this.result(ctx, h, 'Gathering facts', 'gather_facts', { status: 'ok', result: {} }, t0);
+            this.result(ctx, h, name, 'gather_facts', { status: 'ok', result: {} }, t0);
           } catch (e) {
-            this.result(ctx, h, 'Gathering facts', 'gather_facts', this.failure(e), t0);
+            const signal = this.signalFor(inh);
+            this.result(ctx, h, name, 'gather_facts', signal.aborted ? this.interruptedOutcome(signal) : this.failure(e), t0);
           }
         }),
       ),
@@ -344,7 +427,7 @@ export class Engine {
 
   private async runNodes(ctx: PlayRun, nodes: Node[], hosts: string[], inh: Inherited): Promise<void> {
     for (const node of nodes) {
-      if (ctx.aborted) return;
+      if (ctx.aborted || this.stopped(inh)) return;
       const active = this.active(hosts);
       if (!active.length) return;
       if (node.kind === 'task') await this.runTask(ctx, node, active, inherit(inh, node));
@@ -369,7 +452,7 @@ export class Engine {
     const entered = hosts;
     await this.runNodes(ctx, node.block, entered, binh);
     const failedIn = entered.filter((h) => this.host(h).failed && !this.host(h).unreachable);
-    if (node.rescue.length && failedIn.length) {
+    if (node.rescue.length && failedIn.length && !this.stopped(binh)) {
       for (const h of failedIn) {
         this.host(h).failed = false;
         this.recap[h]!.rescued++;
@@ -381,7 +464,8 @@ export class Engine {
     if (node.always.length) {
       const wasFailed = entered.filter((h) => this.host(h).failed && !this.host(h).unreachable);
       for (const h of wasFailed) this.host(h).failed = false;
-      await this.runNodes(ctx, node.always, entered.filter((h) => !this.host(h).unreachable), binh);
+      // An always: section cleans up (unmount, unmap): it still runs after an interrupt, for a while.
+      await this.runNodes(ctx, node.always, entered.filter((h) => !this.host(h).unreachable), { ...binh, cleanup: true });
       for (const h of wasFailed) this.host(h).failed = true;
     }
   }
@@ -525,6 +609,8 @@ export class Engine {
     const t0 = Date.now();
     const name = this.taskName(task);
     const st = this.host(h);
+    // queued before an interrupt (forks): it never started
+    if (this.stopped(inh)) return this.result(ctx, h, name, task.module, notStarted(), t0);
     const key = this.taskKey(task, inh);
     if (this.state?.completed(h, key) && this.o.modules.get(task.module)?.runsEveryTime) {
       // Resume: a command that completed is not run again; its registered value is restored.
@@ -535,18 +621,21 @@ export class Engine {
       this.result(ctx, h, name, task.module, { status: 'skipped', result: {}, msg: `completed in the run being resumed${lost}` }, t0);
       return;
     }
-    let outcome: TaskOutcome;
     let vars: Obj | undefined;
-    try {
-      vars = this.vars(ctx, h, inh, task.vars);
-      if (task.loop !== undefined) outcome = await this.runLoop(ctx, task, h, inh, vars);
-      else {
+    const work = (async (): Promise<TaskOutcome> => {
+      try {
+        vars = this.vars(ctx, h, inh, task.vars);
+        if (task.loop !== undefined) return await this.runLoop(ctx, task, h, inh, vars);
         const skip = this.whenFalse(inh.when, vars);
-        outcome = skip ? { status: 'skipped', result: { skipped: true, changed: false }, msg: skip } : await this.runWithRetries(ctx, task, h, inh, vars);
+        return skip ? { status: 'skipped', result: { skipped: true, changed: false }, msg: skip } : await this.runWithRetries(ctx, task, h, inh, vars);
+      } catch (e) {
+        return this.check && st.wouldChange && !(e instanceof UnreachableError) ? dependentChange(e) : this.failure(e);
       }
-    } catch (e) {
-      outcome = this.check && st.wouldChange && !(e instanceof UnreachableError) ? dependentChange(e) : this.failure(e);
-    }
+    })();
+    const signal = this.signalFor(inh);
+    let outcome = await settledOrAbandoned(work, signal, this.o.stopGraceMs ?? 10_000);
+    // Whatever it returned, a task that was running at the interrupt did not complete: --resume runs it again.
+    if (!outcome || signal.aborted) outcome = this.interruptedOutcome(signal);
     if (outcome.status === 'failed' && inh.ignoreErrors) outcome.ignored = true;
     if (inh.noLog) {
       // no_log: what the result holds is masked wherever it shows up later, the result itself prints
@@ -599,6 +688,7 @@ export class Engine {
     let allSkipped = items.length > 0;
     const msgs: string[] = [];
     for (const [index, item] of items.entries()) {
+      if (this.stopped(inh)) break;
       const loopVars = { [task.loopControl.loopVar]: item, ansible_loop: { index: index + 1, index0: index, length: items.length } };
       const ivars = { ...this.vars(ctx, h, inh, { ...task.vars, ...loopVars }), ...loopVars };
       const label = task.loopControl.label ? String(renderString(task.loopControl.label, ivars, task.loc)) : typeof item === 'string' ? item : JSON.stringify(item);
@@ -615,6 +705,7 @@ export class Engine {
         changed: o.status === 'changed', msg: inh.noLog && o.status !== 'unreachable' ? NO_LOG_MESSAGE : o.msg,
         item: inh.noLog ? SECRET_MASK : label, durationMs: 0,
       });
+      if (o.status === 'interrupted') return o;
       if (o.status !== 'skipped') allSkipped = false;
       if (o.status === 'changed') changed = true;
       if (o.status === 'failed' || o.status === 'unreachable') {
@@ -622,7 +713,7 @@ export class Engine {
         msgs.push(`${label}: ${o.msg ?? 'failed'}`);
         if (o.status === 'unreachable') return { status: 'unreachable', result: { results, changed, failed: true }, msg: o.msg };
       }
-      if (task.loopControl.pause && !this.check) await sleep(task.loopControl.pause * 1000);
+      if (task.loopControl.pause && !this.check) await sleep(task.loopControl.pause * 1000, this.signalFor(inh));
     }
     const result = { results, changed, failed, skipped: allSkipped };
     if (failed) return { status: 'failed', result, msg: `one or more items failed:\n${msgs.join('\n')}` };
@@ -637,14 +728,15 @@ export class Engine {
     let o: TaskOutcome = { status: 'failed', result: {} };
     for (let attempt = 1; attempt <= retries + 1; attempt++) {
       o = await this.runOnce(ctx, task, h, inh, vars);
-      if (o.status === 'unreachable') return o;
+      if (o.status === 'unreachable' || o.status === 'interrupted') return o;
       const scope = { ...vars, ...(task.register ? { [task.register]: o.result } : {}), result: o.result };
       if (evaluateCondition(task.until.expr, scope)) {
         o.result.attempts = attempt;
         return o;
       }
       if (this.check) break;
-      if (attempt <= retries) await sleep(delay);
+      if (attempt <= retries) await sleep(delay, this.signalFor(inh));
+      if (this.stopped(inh)) return this.interruptedOutcome(this.signalFor(inh));
     }
     return { status: 'failed', result: { ...o.result, attempts: retries + 1, failed: true }, msg: `until: ${task.until.source} still false after ${retries + 1} attempts${o.msg ? `: ${o.msg}` : ''}` };
   }
@@ -669,7 +761,7 @@ export class Engine {
       const args = Object.fromEntries(Object.entries(renderDeep(task.args, vars, task.loc)).filter(([, v]) => v !== null && v !== undefined));
       const params = parseParams(mod, args, task.loc);
       const execHost = inh.delegateTo ? String(renderString(inh.delegateTo, vars, task.loc)) : h;
-      const hostTransport = await this.transport(execHost);
+      const hostTransport = this.forTask(await this.transport(execHost), this.taskName(task), inh);
       // `chroot: DIR` runs this task's commands and file operations inside a mounted guest root.
       const transport = inh.chroot ? wrapChroot(hostTransport, String(renderString(inh.chroot, vars, task.loc))) : hostTransport;
       const become = this.becomeFor(execHost, inh);
@@ -682,7 +774,7 @@ export class Engine {
         diff: this.o.diff ?? false,
         baseDir: ctx.play.baseDir,
         onProgress: (p) => this.emit({ type: 'progress', host: h, task: this.taskName(task), progress: p }),
-        peer: (name) => this.peer(name, inh),
+        peer: (name) => this.peer(name, this.taskName(task), inh),
       });
       plan = await mod.plan(taskCtx, params);
       if (!plan.changed) {
@@ -701,6 +793,7 @@ export class Engine {
       }
       if ('exitCode' in result && !('rc' in result)) result.rc = result.exitCode;
     } catch (e) {
+      if (this.signalFor(inh).aborted) return this.interruptedOutcome(this.signalFor(inh));
       // Check mode: a task that cannot be rendered or planned because an earlier task would have
       // changed the host first is reported as a change, not as a failure (and not silently skipped).
       if (check && this.host(h).wouldChange && !(e instanceof UnreachableError)) return dependentChange(e);
@@ -736,8 +829,8 @@ export class Engine {
     return { user, ...(pw !== undefined && pw !== null ? { password: secret(String(pw)) } : {}) };
   }
 
-  private async peer(name: string, inh: Inherited): Promise<PeerHost> {
-    const transport = await this.transport(name);
+  private async peer(name: string, task: string, inh: Inherited): Promise<PeerHost> {
+    const transport = this.forTask(await this.transport(name), task, inh);
     return { name, transport, become: this.becomeFor(name, inh), vars: this.o.inventory.hostVars(name) };
   }
 
@@ -762,11 +855,12 @@ export class Engine {
 
   private async runHandlers(ctx: PlayRun, hosts: string[]): Promise<void> {
     const handlers = ctx.play.handlers;
-    if (!handlers.length) return;
+    if (!handlers.length || this.interrupted) return;
     const pending = hosts.filter((h) => this.host(h).notified.size > 0);
     if (!pending.length) return;
     this.emit({ type: 'handlers_start', play: ctx.play.name });
     for (const handler of handlers) {
+      if (this.interrupted) break;
       const keys = [handler.name, ...handler.listen].filter((x): x is string => !!x);
       const targets = hosts.filter((h) => {
         const s = this.host(h);
@@ -792,6 +886,7 @@ export class Engine {
       case 'ok': r.ok++; break;
       case 'changed': r.ok++; r.changed++; break;
       case 'skipped': r.skipped++; break;
+      case 'interrupted': r.interrupted++; break;
       case 'unreachable':
         r.unreachable++;
         st.unreachable = true;
@@ -838,6 +933,40 @@ function truthy(v: unknown): boolean {
   return v === true || v === 'true' || v === 'True' || v === 'yes' || v === 1;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** Waits `ms`, or less when `signal` aborts (an interrupted run does not sit out a retry delay). */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    if (signal.aborted) done();
+    else signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** The outcome of a host whose task was queued (forks) when the run was interrupted. */
+function notStarted(): TaskOutcome {
+  return { status: 'skipped', result: { skipped: true, changed: false }, msg: 'not started: the run was interrupted' };
+}
+
+/**
+ * The work's result; or, once `signal` has aborted and the work has not settled `graceMs` later,
+ * undefined: a module that does not stop when its commands are stopped does not hold up the run.
+ */
+function settledOrAbandoned<T>(work: Promise<T>, signal: AbortSignal, graceMs: number): Promise<T | undefined> {
+  return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = (): void => {
+      timer = setTimeout(() => resolve(undefined), graceMs);
+    };
+    if (signal.aborted) giveUp();
+    else signal.addEventListener('abort', giveUp, { once: true });
+    work.then(resolve, reject).finally(() => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', giveUp);
+    });
+  });
 }

@@ -78,3 +78,10 @@ export class TaskFailedError extends FerryError {
     super(message, options);
   }
 }
+
+/** The run was interrupted (Ctrl-C, SIGTERM, or a library user's AbortSignal): the reason a run's signal aborts with. */
+export class InterruptedError extends FerryError {
+  constructor(readonly signal?: string) {
+    super(signal ? `interrupted by ${signal}` : 'interrupted');
+  }
+}

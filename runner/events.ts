@@ -1,8 +1,9 @@
 // The events a run emits: the reporters (listr2, plain, NDJSON, silent) are views over these.
 import type { Diff, Progress } from './module.js';
+import type { LiveCommand } from './transport/in-flight.js';
 
-/** The status of one task on one host, as Ansible reports it. */
-export type TaskStatus = 'ok' | 'changed' | 'skipped' | 'failed' | 'unreachable';
+/** The status of one task on one host, as Ansible reports it; `interrupted`: it was running when the run was interrupted. */
+export type TaskStatus = 'ok' | 'changed' | 'skipped' | 'failed' | 'unreachable' | 'interrupted';
 
 /** Per-host counters printed in the recap. */
 export interface HostRecap {
@@ -13,6 +14,8 @@ export interface HostRecap {
   skipped: number;
   rescued: number;
   ignored: number;
+  /** Tasks that were running when the run was interrupted (not completed: --resume runs them again). */
+  interrupted: number;
 }
 
 /** Every event of a run. */
@@ -38,6 +41,15 @@ export type FerryEvent =
     }
   | { type: 'progress'; host: string; task: string; progress: Progress }
   | { type: 'handlers_start'; play: string }
+  | {
+      type: 'interrupt';
+      /** Why (`interrupted by SIGINT`). */
+      reason: string;
+      /** The commands being stopped. */
+      running: LiveCommand[];
+      /** How long always: blocks may still take. */
+      cleanupTimeoutMs: number;
+    }
   | { type: 'recap'; hosts: Record<string, HostRecap>; durationMs: number };
 
 /** Receives events; reporters implement it. */
@@ -51,5 +63,5 @@ export const silentReporter: Reporter = { emit() {}, async close() {} };
 
 /** A new zeroed recap entry. */
 export function emptyRecap(): HostRecap {
-  return { ok: 0, changed: 0, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0 };
+  return { ok: 0, changed: 0, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0, interrupted: 0 };
 }

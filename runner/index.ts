@@ -1,6 +1,6 @@
 // ferry as a library: run playbooks or single modules from TypeScript, without YAML.
 export { runPlaybookFile, runPlaybook, runAdhoc, gatherFactsFor, type CommonRunOptions } from './api.js';
-export { Engine, serialBatches, type EngineOptions, type InventoryView, type RunSummary, type TransportFactory } from './engine.js';
+export { Engine, EXIT_INTERRUPTED, serialBatches, type EngineOptions, type InventoryView, type RunSummary, type TransportFactory } from './engine.js';
 export { loadInventory, inventoryToAnsibleList } from './inventory/index.js';
 export { inventoryView } from './inventory-view.js';
 export { loadPlaybook } from './playbook/load.js';
@@ -11,6 +11,7 @@ export { defineModule, runSteps, ModuleRegistry, type TaskModule, type TaskConte
 export type { Transport, RunOptions, BecomeOptions } from './transport/types.js';
 export { SshTransport } from './transport/ssh.js';
 export { LocalTransport } from './transport/local.js';
+export { InFlight, type LiveCommand } from './transport/in-flight.js';
 export { transportFactory } from './connections.js';
 export * from './errors.js';
 export type { FerryEvent, Reporter, HostRecap, TaskStatus } from './events.js';

@@ -1,8 +1,9 @@
 // Shared formatting for the human reporters: colours only on a TTY, sizes in human units, the recap table.
 import { styleText } from 'node:util';
 import { createTwoFilesPatch } from 'diff';
-import type { HostRecap, TaskStatus } from '../events.js';
+import type { FerryEvent, HostRecap, TaskStatus } from '../events.js';
 import type { Diff } from '../module.js';
+import type { LiveCommand } from '../transport/in-flight.js';
 
 type Color = Parameters<typeof styleText>[0];
 
@@ -51,14 +52,31 @@ export function formatDiffs(diffs: Diff[], color: boolean): string {
 
 /** The recap as an aligned table, one row per host. */
 export function formatRecap(hosts: Record<string, HostRecap>, color: boolean): string {
-  const cols: (keyof HostRecap)[] = ['ok', 'changed', 'unreachable', 'failed', 'skipped', 'rescued', 'ignored'];
   const names = Object.keys(hosts);
+  const cols: (keyof HostRecap)[] = ['ok', 'changed', 'unreachable', 'failed', 'skipped', 'rescued', 'ignored'];
+  // only an interrupted run has the column
+  if (names.some((n) => hosts[n]!.interrupted > 0)) cols.push('interrupted');
   const w = Math.max(4, ...names.map((n) => n.length));
   const head = `${'HOST'.padEnd(w)}  ${cols.map((c) => c.padStart(Math.max(c.length, 3))).join('  ')}`;
   const rows = names.map((n) => {
     const r = hosts[n]!;
-    const c: Color = r.failed || r.unreachable ? 'red' : r.changed ? 'yellow' : 'green';
+    const c: Color = r.failed || r.unreachable || r.interrupted ? 'red' : r.changed ? 'yellow' : 'green';
     return `${paint(color, c, n.padEnd(w))}  ${cols.map((k) => String(r[k]).padStart(Math.max(k.length, 3))).join('  ')}`;
   });
   return [head, ...rows].join('\n');
+}
+
+/** What an interrupt stops, in lines: the reason, then each running command with its host and task. */
+export function formatInterrupt(ev: Extract<FerryEvent, { type: 'interrupt' }>): string[] {
+  const n = ev.running.length;
+  return [
+    `INTERRUPTED (${ev.reason}): stopping ${n} running command${n === 1 ? '' : 's'}; no other task starts; ` +
+      `always: blocks still run (for at most ${humanDuration(ev.cleanupTimeoutMs / 1000)})`,
+    ...ev.running.map(formatLiveCommand),
+  ];
+}
+
+/** One running command as a line: host, command, task. */
+export function formatLiveCommand(c: LiveCommand): string {
+  return `  [${c.host}] ${c.command} (task: ${c.task})`;
 }

@@ -2,7 +2,7 @@
 // then the recap as a table. Plain lines are used when stdout is not a TTY.
 import { Listr, type ListrTaskWrapper, type ListrDefaultRenderer, type ListrSimpleRenderer } from 'listr2';
 import type { FerryEvent, Reporter } from '../events.js';
-import { formatDiffs, formatRecap, humanBytes, humanDuration, paint } from './format.js';
+import { formatDiffs, formatInterrupt, formatRecap, humanBytes, humanDuration, paint } from './format.js';
 
 type Wrapper = ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRenderer>;
 type Final = Extract<FerryEvent, { type: 'task_result' }>;
@@ -30,7 +30,7 @@ export class ListrReporter implements Reporter {
     if (r.status === 'skipped') {
       slot.wrapper.skip(`${host}: skipped${msg}`);
       slot.resolve();
-    } else if (r.status === 'failed' || r.status === 'unreachable') {
+    } else if (r.status === 'failed' || r.status === 'unreachable' || r.status === 'interrupted') {
       slot.wrapper.title = `${host}: ${r.status}${r.ignored ? ' (ignored)' : ''}`;
       if (r.ignored) slot.resolve();
       else slot.reject!(new Error(`${host}: ${r.msg ?? r.status}`));
@@ -69,7 +69,8 @@ export class ListrReporter implements Reporter {
                 ),
             },
           ],
-          { exitOnError: false, rendererOptions: { collapseSubtasks: false, collapseErrors: false } },
+          // the CLI handles SIGINT (stop the run, clean up); listr2's own handler would exit at once
+          { exitOnError: false, registerSignalListeners: false, rendererOptions: { collapseSubtasks: false, collapseErrors: false } },
         );
         this.chain = this.chain.then(() => listr.run().then(() => undefined, () => undefined));
         break;
@@ -99,6 +100,9 @@ export class ListrReporter implements Reporter {
         }
         break;
       }
+      case 'interrupt':
+        this.chain = this.chain.then(() => void this.out.write(`\n${formatInterrupt(ev).map((l) => paint(true, 'red', l)).join('\n')}\n`));
+        break;
       case 'recap':
         this.chain = this.chain.then(() => {
           this.out.write(`\nPLAY RECAP (${humanDuration(ev.durationMs / 1000)})\n${formatRecap(ev.hosts, true)}\n`);

@@ -1,6 +1,6 @@
 // Plain lines, for logs and pipes (and TTYs when asked): one line per task result.
 import type { FerryEvent, Reporter } from '../events.js';
-import { formatDiffs, formatRecap, humanBytes, humanDuration, paint, statusColor } from './format.js';
+import { formatDiffs, formatInterrupt, formatRecap, humanBytes, humanDuration, paint, statusColor } from './format.js';
 
 /** Options of the plain reporter. */
 export interface PlainOptions {
@@ -65,6 +65,10 @@ export class PlainReporter implements Reporter {
         this.line(paint(c, 'dim', `  ... [${ev.host}] ${parts.join(', ')}`));
         break;
       }
+      case 'interrupt':
+        this.line('');
+        for (const l of formatInterrupt(ev)) this.line(paint(c, 'red', l));
+        break;
       case 'recap':
         this.line(`\nPLAY RECAP (${humanDuration(ev.durationMs / 1000)})`);
         this.line(formatRecap(ev.hosts, c));

@@ -90,7 +90,9 @@ export abstract class BaseTransport implements Transport {
       state.aborted = true;
       proc.kill();
     };
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    // An abort while the command was being started (a channel opening) found no listener yet.
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
     const cleanup = (): void => {
       if (timer) clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);

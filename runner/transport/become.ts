@@ -1,7 +1,7 @@
 // Wrapping a command for env, cwd and become (sudo), and reading sudo's prompt back out of
 // stderr. Shared by every transport: the same shell text runs over SSH and locally.
 import { randomBytes } from 'node:crypto';
-import { asArgument, sh, type Command } from '../command.js';
+import { asArgument, raw, sh, type Command } from '../command.js';
 import { TaskFailedError, ValidationError } from '../errors.js';
 import type { BecomeOptions } from './types.js';
 
@@ -51,9 +51,10 @@ export function wrapCommand(
   if (!USER_NAME.test(user)) {
     throw new ValidationError([{ message: `become user ${JSON.stringify(user)} is not a valid user name` }]);
   }
+  const inner = supervised(core);
   if (!become.password) {
     // -n: fail at once ("a password is required") instead of waiting on a prompt nobody answers
-    return { command: sh`sudo -H -n -u ${user} -- sh -c ${asArgument(core)}`, becomeUser: user };
+    return { command: sh`sudo -H -n -u ${user} -- sh -c ${asArgument(inner)}`, becomeUser: user };
   }
   const password = become.password.value;
   if (/[\r\n]/.test(password)) {
@@ -64,14 +65,28 @@ export function wrapCommand(
   const readyMarker = `[ferry-become-ready-${nonce}]`;
   // The ready marker tells us sudo is done with stdin (it may not prompt at all when
   // credentials are cached or NOPASSWD), so the command's own stdin can start flowing.
-  const inner = sh`printf '%s\n' ${readyMarker} >&2; exec sh -c ${asArgument(core)}`;
+  const announced = sh`printf '%s\n' ${readyMarker} >&2; ${inner}`;
   return {
-    command: sh`sudo -H -S -p ${promptMarker} -u ${user} -- sh -c ${asArgument(inner)}`,
+    command: sh`sudo -H -S -p ${promptMarker} -u ${user} -- sh -c ${asArgument(announced)}`,
     password,
     promptMarker,
     readyMarker,
     becomeUser: user,
   };
+}
+
+// Run by the become user's shell: the command in the background (its stdin passed on through
+// fd 3, since sh gives a background job /dev/null), so that a signal interrupts `wait` at once.
+const SUPERVISE_TRAP = `trap 'trap "" TERM INT HUP; kill -TERM 0; (sleep 2; kill -KILL 0) & wait "$p"; kill -KILL 0' TERM INT HUP`;
+
+/**
+ * The command as the become user runs it. sudo passes a signal on to its own child only, and the
+ * login user may not signal the become user's processes (sshd's signal request and the local
+ * transport's group kill run as the login user), so that child stops the whole process group
+ * itself: TERM to every process of the command, KILL to what is left 2 s later.
+ */
+function supervised(core: Command): Command {
+  return sh`${raw(SUPERVISE_TRAP)}; exec 3<&0; sh -c ${asArgument(core)} <&3 3<&- & p=$!; exec 3<&-; wait "$p"`;
 }
 
 /** An event found in stderr while sudo is still talking. */

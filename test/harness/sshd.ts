@@ -244,8 +244,13 @@ export async function startSshdHosts(count: number, opts: StartSshdOptions = {})
   return hosts;
 }
 
-/** Writes an Ansible-style YAML inventory naming the hosts; returns its path. */
-export async function writeInventory(hosts: SshdHost[], dir: string, user: string = NOPASSWD_USER): Promise<string> {
+/** Writes an Ansible-style YAML inventory naming the hosts (and `extra` hosts as given); returns its path. */
+export async function writeInventory(
+  hosts: SshdHost[],
+  dir: string,
+  user: string = NOPASSWD_USER,
+  extra: Record<string, Record<string, string | number>> = {},
+): Promise<string> {
   const entries: Record<string, Record<string, string | number>> = {};
   for (const h of hosts) {
     entries[h.name] = {
@@ -257,7 +262,7 @@ export async function writeInventory(hosts: SshdHost[], dir: string, user: strin
     };
   }
   const path = join(dir, 'inventory.yml');
-  await writeFile(path, stringify({ all: { hosts: entries } }));
+  await writeFile(path, stringify({ all: { hosts: { ...entries, ...extra } } }));
   return path;
 }
 

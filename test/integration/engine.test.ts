@@ -61,7 +61,7 @@ describe('engine over real sshd @integration', function () {
       assert.equal(rep.result('make dir', h.name)?.status, 'changed');
       assert.equal(rep.result('write file', h.name)?.status, 'changed');
       assert.equal(rep.result('read back', h.name)?.status, 'ok');
-      assert.deepEqual(r1.recap[h.name], { ok: 5, changed: 2, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0 });
+      assert.deepEqual(r1.recap[h.name], { ok: 5, changed: 2, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0, interrupted: 0 });
     }
     const rep2 = new CollectingReporter();
     const r2 = await runPlaybookFile(pb, { inventory: [inv], reporter: rep2, stateDir: join(dir, 'state') });

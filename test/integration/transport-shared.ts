@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { sh, shellText } from '../../runner/command.js';
 import { TaskFailedError } from '../../runner/errors.js';
 import type { BecomeOptions, Transport } from '../../runner/transport/types.js';
+import { killMatching, processesMatching, uniqueMarker, waitUntil } from '../helpers/processes.js';
 
 /** What the shared suite needs to know about one transport under test. */
 export interface TransportUnderTest {
@@ -106,6 +107,36 @@ export function transportBasics(t: TransportUnderTest): void {
     const t0 = Date.now();
     await assert.rejects(t.transport().run(sh`sleep 20`, { signal: ac.signal }), /stop it/);
     assert.ok(Date.now() - t0 < 3000);
+  });
+
+  for (const via of ['as the login user', 'through sudo'] as const) {
+    it(`leaves no process of an aborted command behind (a pipeline of sleep and dd, ${via})`, async () => {
+      const m = uniqueMarker();
+      const ac = new AbortController();
+      const become = via === 'through sudo' ? t.become.opts : false;
+      const run = t.transport().run(shellText(`sleep 1${m} | dd of=/dev/null count=2${m} status=none`), { become, signal: ac.signal });
+      try {
+        await waitUntil(() => processesMatching(`dd of=/dev/null count=2${m}`).length > 0, 10_000, 'the pipeline started');
+        ac.abort(new Error('stop it'));
+        await assert.rejects(run, /stop it/);
+        await waitUntil(() => processesMatching(m).length === 0, 5000, `no process left: ${processesMatching(m).join('; ')}`);
+      } finally {
+        killMatching(m);
+      }
+    });
+  }
+
+  it('stops a command aborted while it is still being started', async () => {
+    const m = uniqueMarker();
+    const ac = new AbortController();
+    const run = t.transport().run(shellText(`sleep 1${m}`), { signal: ac.signal });
+    ac.abort(new Error('stopped early'));
+    try {
+      await assert.rejects(run, /stopped early/);
+      await waitUntil(() => processesMatching(m).length === 0, 5000, `no process left: ${processesMatching(m).join('; ')}`);
+    } finally {
+      killMatching(m);
+    }
   });
 
   it('puts and gets files: binary round trip, mode, atomic (no temp file left), null when missing', async () => {

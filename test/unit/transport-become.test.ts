@@ -15,8 +15,20 @@ describe('become wrapping', () => {
 
   it('uses sudo -n without a password, so a missing NOPASSWD fails instead of hanging', () => {
     const w = wrapCommand(sh`true`, { become: {} });
-    assert.equal(w.command.text, "sudo -H -n -u root -- sh -c true");
+    assert.match(w.command.text, /^sudo -H -n -u root -- sh -c /);
     assert.equal(w.password, undefined);
+  });
+
+  it('runs the command under a become-side shell that stops its whole process group on a signal', () => {
+    // sudo passes a signal to its own child only: that child (as the become user) signals the group.
+    const w = wrapCommand(sh`true`, { become: {} });
+    assert.equal(
+      w.command.text,
+      `sudo -H -n -u root -- sh -c 'trap '\\''trap "" TERM INT HUP; kill -TERM 0; (sleep 2; kill -KILL 0) & wait "$p"; kill -KILL 0'\\'' TERM INT HUP; ` +
+        `exec 3<&0; sh -c true <&3 3<&- & p=$!; exec 3<&-; wait "$p"'`,
+    );
+    const pw = wrapCommand(sh`true`, { become: { password: secret('pw') } });
+    assert.match(pw.command.text, /; kill -TERM 0; .* sh -c true <&3 3<&- & p=\$!; exec 3<&-; wait "\$p"'$/);
   });
 
   it('leaves the command alone without env, cwd or become', () => {
