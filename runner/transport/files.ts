@@ -1,7 +1,7 @@
 // Files over a shell: put (atomic: a temp file beside the target, then rename) and get, built on
 // a transport's `run`, so the SSH and local transports and the chroot transport share one rule.
 import { randomBytes } from 'node:crypto';
-import { sh } from '../command.js';
+import { asArgument, sh } from '../command.js';
 import { TaskFailedError } from '../errors.js';
 import type { BecomeOptions, PutOptions, RunOptions, RunResult } from './types.js';
 
@@ -41,12 +41,23 @@ export async function putViaShell(
   const tmp = `${dir === '/' ? '' : dir}/.${base}.ferry-${randomBytes(6).toString('hex')}`;
   const modeNum = opts.mode ?? o.defaultMode;
   const mode = modeNum !== undefined ? modeNum.toString(8).padStart(4, '0') : undefined;
+  const bytes = Buffer.from(data);
   const write =
     mode !== undefined
       ? // umask first so the bytes are never readable by others before chmod
-        sh`umask 077 && cat > ${tmp} && chmod ${mode} ${tmp} && mv -f ${tmp} ${path}`
-      : sh`cat > ${tmp} && mv -f ${tmp} ${path}`;
-  const r = await t.run(sh`${write} || { rm -f ${tmp}; exit 1; }`, { stdin: Buffer.from(data), become: opts.become ?? false });
+        sh`umask 077 && cat > ${tmp} && chmod ${mode} -- ${tmp}`
+      : sh`cat > ${tmp}`;
+  // cat ends the same way whether all of stdin came or the connection broke: the byte count tells,
+  // so a cut-short upload is never renamed into place. `--` keeps a path like `--help` an operand.
+  const complete = sh`{ test "$(wc -c < ${tmp})" -eq ${bytes.length} || { printf 'only part of the %s bytes arrived\n' ${bytes.length} >&2; false; }; }`;
+  // mv would move the file INTO a directory (or a link to one) at path instead of replacing it.
+  const notDir = sh`{ test ! -d ${path} || { printf '%s is a directory\n' ${path} >&2; false; }; }`;
+  const cleanup = sh`rm -f -- ${tmp}`;
+  // The trap removes the temp file when the shell is stopped by a signal (a channel closed, a timeout).
+  const r = await t.run(
+    sh`trap ${asArgument(sh`${cleanup}; exit 129`)} HUP INT TERM PIPE; ${write} && ${complete} && ${notDir} && mv -f -- ${tmp} ${path} || { ${cleanup}; exit 1; }`,
+    { stdin: bytes, become: opts.become ?? false },
+  );
   if (r.exitCode !== 0) throw failure(what, t, path, r);
 }
 
