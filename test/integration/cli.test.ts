@@ -56,6 +56,13 @@ describe('ferry CLI @integration', function () {
     { name: 'a bad condition', playbook: '- hosts: all\n  tasks:\n    - ping:\n      when: x ==\n', expect: [/pb\.yaml:4/, /bad condition/] },
     { name: 'a src_host that is not in the inventory', playbook: '- hosts: all\n  tasks:\n    - rsync:\n        src: /a/\n        src_host: hv2\n        dest: /b/\n', expect: [/pb\.yaml:5/, /src_host: 'hv2' is not a host of the inventory/, /did you mean 'hv1'/] },
     { name: 'a delegate_to that is not in the inventory', playbook: '- hosts: all\n  tasks:\n    - ping:\n      delegate_to: hv-1\n', expect: [/pb\.yaml:3/, /delegate_to: 'hv-1' is not a host of the inventory/] },
+    // No value becomes an option (a literal one is refused at load time, --check or not).
+    {
+      name: 'an rsync src that rsync would read as --rsh',
+      playbook: "- hosts: all\n  tasks:\n    - rsync:\n        src: \"--rsh=sh -c 'touch /tmp/pwned'\"\n        dest: 'localhost:/b/'\n",
+      args: ['--check'],
+      expect: [/pb\.yaml:4/, /parameter 'src': '--rsh=sh -c 'touch \/tmp\/pwned'' starts with '-', so rsync would read it as an option/, /pb\.yaml:5/, /parameter 'dest': .*remote host/],
+    },
     { name: 'a notify to no handler', playbook: '- hosts: all\n  tasks:\n    - ping:\n      notify: restart it\n', expect: [/pb\.yaml:3/, /no handler named 'restart it'/] },
   ];
 

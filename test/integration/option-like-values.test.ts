@@ -1,11 +1,15 @@
 // No value becomes an option, through a REAL sshd: a destination named like an option is written
 // under exactly that name (or refused) with no temp file left, the atomic write fails clearly and
-// cleans up, and a parent directory that is a symlink is followed (not inside a chroot).
+// cleans up, a parent directory that is a symlink is followed (not inside a chroot), and templated
+// values that a command would read as options are refused once rendered, before anything runs,
+// in --check too.
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { runPlaybookFile } from '../../runner/api.js';
 import { TaskFailedError } from '../../runner/errors.js';
 import type { Plan, TaskModule } from '../../runner/module.js';
 import { ChrootTransport } from '../../runner/transport/chroot.js';
@@ -15,7 +19,8 @@ import type { BecomeOptions, Transport } from '../../runner/transport/types.js';
 import { copyModule } from '../../tasks/copy.js';
 import { lineinfileModule } from '../../tasks/lineinfile.js';
 import { templateModule } from '../../tasks/template.js';
-import { NOPASSWD_USER, sshTransport, startSshd, type SshdHost } from '../harness/sshd.js';
+import { NOPASSWD_USER, sshTransport, startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
+import { CollectingReporter } from '../helpers/collect.js';
 import { runModule } from '../helpers/run-module.js';
 
 const mod = <P>(m: TaskModule<P>) => m as unknown as TaskModule<never>;
@@ -162,5 +167,51 @@ describe('values that look like options @integration', function () {
       assert.equal(readFileSync(join(g, 'run', 'guest.pid'), 'utf8'), '1\n');
       assert.deepEqual(tempFiles(join(g, 'run')), []);
     });
+  });
+
+  describe('templated values are refused once rendered, before anything runs, in --check too', () => {
+    let dir: string;
+    let inv: string;
+    const marker = () => join(dir, 'pwned');
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'ferry-opts-pb-'));
+      chmodSync(dir, 0o777);
+      inv = await writeInventory([sshd], dir);
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    async function play(name: string, vars: Record<string, unknown>, task: Record<string, unknown>, check: boolean) {
+      const pb = join(dir, `${name}.yaml`);
+      writeFileSync(pb, stringify([{ hosts: 'all', gather_facts: false, vars, tasks: [{ name, ...task }] }]));
+      const rep = new CollectingReporter();
+      const r = await runPlaybookFile(pb, { inventory: [inv], reporter: rep, check, stateDir: join(dir, 'state') });
+      return { code: r.exitCode, result: rep.result(name, sshd.name) };
+    }
+
+    const cases: [string, Record<string, unknown>, Record<string, unknown>, RegExp][] = [
+      [
+        'rsync src --rsh=…',
+        { evil: '', d: 'localhost:/tmp/ferry-opts-x/' },
+        { rsync: { src: '{{ evil }}', dest: '{{ d }}' } },
+        /parameter 'src': '--rsh=sh -c .*' starts with '-', so rsync would read it as an option/,
+      ],
+      ['rsync dest host:path', { d: 'localhost:/tmp/x' }, { rsync: { src: '/etc/hostname', dest: '{{ d }}' } }, /parameter 'dest': .*remote host/],
+      ['rsync archive -e', { f: '' }, { rsync: { src: './x:y', dest: '/tmp/ferry-opts-y', archive: ['-a', '{{ f }}'] } }, /parameter 'archive\.1': .*-e \/ -M/],
+    ];
+    for (const [name, vars, task, re] of cases) {
+      for (const check of [true, false]) {
+        it(`${name}${check ? ' (--check)' : ''}`, async () => {
+          const v = { ...vars };
+          // the reported attack: a source that makes rsync run a command
+          if ('evil' in v) v.evil = `--rsh=sh -c 'touch ${marker()}'`;
+          if ('f' in v) v.f = `-e sh -c 'touch ${marker()}'`;
+          const { code, result } = await play(name.replace(/\W+/g, '-'), v, task, check);
+          assert.equal(result?.status, 'failed', JSON.stringify(result));
+          assert.match(result?.msg ?? '', re);
+          assert.equal(code, 2);
+          assert.equal(existsSync(marker()), false, 'a value ran as a command');
+        });
+      }
+    }
   });
 });
