@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import type { z } from 'zod';
 import { absolutePathProblem, lvNameProblem, optionLikeProblem, rsyncPathProblem, vgNameProblem } from '../../tasks/lib/operands.js';
+import { lvmVgModule } from '../../tasks/lvm-vg.js';
+import { lvmModule } from '../../tasks/lvm.js';
 import { archiveFlagProblem, rsyncCommand, rsyncModule } from '../../tasks/rsync.js';
 
 /** A rule's verdicts: [value, undefined when valid or a regexp the problem must match]. */
@@ -106,6 +108,14 @@ function issues(schema: z.ZodType, input: unknown): string[] {
 
 describe('module parameters refuse values a command would read as options', () => {
   const bad: [string, z.ZodType, Record<string, unknown>, RegExp][] = [
+    ['lvm: a VG that is an option', lvmModule.params, { vg: '--test', lv: 'x', size: '1G' }, /^vg: '--test' is not a valid LVM volume group name: it must not start with '-'/],
+    ['lvm: an LV that is an option (lvcreate -n --help)', lvmModule.params, { vg: 'vg1', lv: '--help', size: '1G' }, /^lv: .*must not start with '-'/],
+    ['lvm: renamed from an option (lvrename vg1 old --test)', lvmModule.params, { vg: 'vg1', lv: 'new', from: '--test', state: 'renamed' }, /^from: .*must not start with '-'/],
+    ['lvm: a reserved LV name', lvmModule.params, { vg: 'vg1', lv: 'x_mlog', size: '1G' }, /^lv: .*_mlog/],
+    ['lvm: an origin with a space', lvmModule.params, { vg: 'vg1', lv: 's', origin: 'a b', state: 'snapshot', size: '1G' }, /^origin: .*only letters/],
+    ['lvm: size_of ..', lvmModule.params, { vg: 'vg1', lv: 'x', size_of: '..' }, /^size_of: .*\. and \.\./],
+    ['lvm_vg: a VG that is an option', lvmVgModule.params, { vg: '-x', pvs: ['/dev/loop0'] }, /^vg: .*must not start with '-'/],
+    ['lvm_vg: a relative PV', lvmVgModule.params, { vg: 'vg1', pvs: ['--help'] }, /^pvs\.0: '--help' is not an absolute path/],
     ['rsync: src --rsh=…', rsyncModule.params, { src: "--rsh=sh -c 'touch /tmp/pwned'", dest: '/d/' }, /^src: .*rsync would read it as an option/],
     ['rsync: dest host:path', rsyncModule.params, { src: '/s/', dest: 'evil:/d/' }, /^dest: .*remote host/],
     ['rsync: an archive flag that runs a program', rsyncModule.params, { src: '/s/', dest: '/d/', archive: ['-a', '--rsync-path=touch /tmp/x'] }, /^archive\.1: .*--rsync-path/],
@@ -119,6 +129,8 @@ describe('module parameters refuse values a command would read as options', () =
   }
 
   it('accepts the values the shipped playbook and the lab use', () => {
+    assert.deepEqual(issues(lvmModule.params, { vg: 'vg1', lv: 'xr1-disk-old', from: 'xr1-disk', state: 'renamed' }), []);
+    assert.deepEqual(issues(lvmModule.params, { vg: 'vg1', lv: 'xr1-disk-ferry-snap', origin: 'xr1-disk-old', size: '20%ORIGIN', state: 'snapshot' }), []);
     assert.deepEqual(issues(rsyncModule.params, { src: '/mnt/old/', dest: '/mnt/new/', preset: 'rootfs', src_host: 'hv1' }), []);
   });
 });
