@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { sh } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type TaskContext } from '../runner/module.js';
+import { absolutePathField } from './lib/schema.js';
 import { pathKind, readMounts } from './storage/facts.js';
 import { findMount, normalizeMountPath } from './storage/mountinfo.js';
 
@@ -32,8 +33,8 @@ async function mountBinds(ctx: TaskContext, binds: [string, string][]): Promise<
   const done: string[] = [];
   try {
     for (const [src, target] of binds) {
-      await ctx.runOk(sh`mkdir -p ${target}`);
-      await ctx.runOk(sh`mount --bind ${src} ${target}`);
+      await ctx.runOk(sh`mkdir -p -- ${target}`);
+      await ctx.runOk(sh`mount --bind -- ${src} ${target}`);
       done.push(target);
     }
   } catch (e) {
@@ -46,7 +47,7 @@ async function mountBinds(ctx: TaskContext, binds: [string, string][]): Promise<
 async function unmountAll(ctx: TaskContext, targets: string[]): Promise<void> {
   const failures: string[] = [];
   for (const t of [...targets].reverse()) {
-    const r = await ctx.run(sh`umount ${t}`);
+    const r = await ctx.run(sh`umount -- ${t}`);
     if (r.exitCode !== 0) failures.push(`${t}: ${r.stderr.trim()}`);
   }
   if (failures.length) throw new TaskFailedError(`could not unmount chroot binds: ${failures.join('; ')}`);
@@ -72,7 +73,7 @@ export async function withChrootMounts<T>(ctx: TaskContext, root: string, fn: ()
 
 const params = z
   .object({
-    root: z.string().min(1).describe('The directory that will be chrooted into (the mounted guest root).'),
+    root: absolutePathField('The directory that will be chrooted into (the mounted guest root).'),
     state: z.enum(['mounted', 'unmounted']).default('mounted').describe('mounted: bind /dev, /dev/pts, /proc, /sys, /run into root; unmounted: remove those binds.'),
   })
   .strict();

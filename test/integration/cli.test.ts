@@ -66,6 +66,8 @@ describe('ferry CLI @integration', function () {
     { name: 'an LVM VG named like an option', playbook: '- hosts: all\n  tasks:\n    - lvm: { vg: --test, lv: x, size: 1G }\n', expect: [/pb\.yaml:3/, /parameter 'vg': '--test' is not a valid LVM volume group name: it must not start with '-'/] },
     { name: 'an LVM LV name lvm reserves', playbook: '- hosts: all\n  tasks:\n    - lvm:\n        vg: vg1\n        lv: data_mlog\n        size: 1G\n', expect: [/pb\.yaml:5/, /parameter 'lv': .*_mlog/] },
     { name: 'an lvrename source named like an option', playbook: '- hosts: all\n  tasks:\n    - lvm: { vg: vg1, lv: new, from: --test, state: renamed }\n', expect: [/pb\.yaml:3/, /parameter 'from': '--test' is not a valid LVM logical volume name/] },
+    { name: 'a filesystem dev named like an option', playbook: '- hosts: all\n  tasks:\n    - filesystem:\n        dev: --help\n', expect: [/pb\.yaml:4/, /parameter 'dev': '--help' is not an absolute path/] },
+    { name: 'a mount src named like an option', playbook: '- hosts: all\n  tasks:\n    - mount:\n        path: /mnt/x\n        src: --all\n', expect: [/pb\.yaml:5/, /parameter 'src': '--all' starts with '-'/] },
     { name: 'a notify to no handler', playbook: '- hosts: all\n  tasks:\n    - ping:\n      notify: restart it\n', expect: [/pb\.yaml:3/, /no handler named 'restart it'/] },
   ];
 

@@ -197,6 +197,8 @@ describe('values that look like options @integration', function () {
       ],
       ['rsync dest host:path', { d: 'localhost:/tmp/x' }, { rsync: { src: '/etc/hostname', dest: '{{ d }}' } }, /parameter 'dest': .*remote host/],
       ['rsync archive -e', { f: '' }, { rsync: { src: './x:y', dest: '/tmp/ferry-opts-y', archive: ['-a', '{{ f }}'] } }, /parameter 'archive\.1': .*-e \/ -M/],
+      ['filesystem dev --help', { d: '--help' }, { filesystem: { dev: '{{ d }}' } }, /parameter 'dev': '--help' is not an absolute path/],
+      ['mount src --all', { s: '--all' }, { mount: { path: '/mnt/ferry-opts', src: '{{ s }}' } }, /parameter 'src': '--all' starts with '-'/],
       ['lvm lv --test', { n: '--test' }, { lvm: { vg: 'vg1', lv: 'new', from: '{{ n }}', state: 'renamed' } }, /parameter 'from': '--test' is not a valid LVM logical volume name/],
     ];
     for (const [name, vars, task, re] of cases) {

@@ -3,10 +3,21 @@
 // with the same message), and the commands built with `--` before their operands.
 import assert from 'node:assert/strict';
 import type { z } from 'zod';
+import { blockcopyModule } from '../../tasks/blockcopy.js';
+import { chrootMountsModule } from '../../tasks/chroot-mounts.js';
+import { filesystemModule } from '../../tasks/filesystem.js';
+import { fstabModule } from '../../tasks/fstab.js';
+import { grubModule } from '../../tasks/grub.js';
+import { initramfsModule } from '../../tasks/initramfs.js';
+import { kernelModule } from '../../tasks/kernel.js';
 import { absolutePathProblem, lvNameProblem, optionLikeProblem, rsyncPathProblem, vgNameProblem } from '../../tasks/lib/operands.js';
 import { lvmVgModule } from '../../tasks/lvm-vg.js';
 import { lvmModule } from '../../tasks/lvm.js';
+import { mountModule } from '../../tasks/mount.js';
+import { partitionMapModule } from '../../tasks/partition-map.js';
+import { partitionModule } from '../../tasks/partition.js';
 import { archiveFlagProblem, rsyncCommand, rsyncModule } from '../../tasks/rsync.js';
+import { waitForModule } from '../../tasks/wait-for.js';
 
 /** A rule's verdicts: [value, undefined when valid or a regexp the problem must match]. */
 type Verdicts = [string, RegExp | undefined][];
@@ -116,10 +127,26 @@ describe('module parameters refuse values a command would read as options', () =
     ['lvm: size_of ..', lvmModule.params, { vg: 'vg1', lv: 'x', size_of: '..' }, /^size_of: .*\. and \.\./],
     ['lvm_vg: a VG that is an option', lvmVgModule.params, { vg: '-x', pvs: ['/dev/loop0'] }, /^vg: .*must not start with '-'/],
     ['lvm_vg: a relative PV', lvmVgModule.params, { vg: 'vg1', pvs: ['--help'] }, /^pvs\.0: '--help' is not an absolute path/],
+    ['filesystem: mkfs.ext4 … --help', filesystemModule.params, { dev: '--help' }, /^dev: '--help' is not an absolute path/],
+    ['filesystem: size_of_device relative', filesystemModule.params, { dev: '/dev/x', state: 'resized', size_of_device: '-x' }, /^size_of_device: .*absolute/],
+    ['mount: mount … --all', mountModule.params, { path: '/mnt/x', src: '--all' }, /^src: '--all' starts with '-'/],
+    ['mount: a type that is an option', mountModule.params, { path: '/mnt/x', src: '/dev/x', fstype: '--help' }, /^fstype: .*starts with '-'/],
+    ['mount: a relative mount point', mountModule.params, { path: '--help', state: 'unmounted' }, /^path: '--help' is not an absolute path/],
+    ['partition: a relative device', partitionModule.params, { device: '--help', partitions: [{ size: 'rest' }] }, /^device: .*absolute/],
+    ['partition_map: a relative device', partitionMapModule.params, { device: '-a' }, /^device: .*absolute/],
+    ['blockcopy: a relative src', blockcopyModule.params, { src: '--help', dest: '/x' }, /^src: .*absolute/],
+    ['blockcopy: a relative dest', blockcopyModule.params, { src: '/x', dest: 'x' }, /^dest: .*absolute/],
+    ['chroot_mounts: a relative root', chrootMountsModule.params, { root: '-r' }, /^root: .*absolute/],
     ['rsync: src --rsh=…', rsyncModule.params, { src: "--rsh=sh -c 'touch /tmp/pwned'", dest: '/d/' }, /^src: .*rsync would read it as an option/],
     ['rsync: dest host:path', rsyncModule.params, { src: '/s/', dest: 'evil:/d/' }, /^dest: .*remote host/],
     ['rsync: an archive flag that runs a program', rsyncModule.params, { src: '/s/', dest: '/d/', archive: ['-a', '--rsync-path=touch /tmp/x'] }, /^archive\.1: .*--rsync-path/],
     ['rsync: an operand in archive', rsyncModule.params, { src: '/s/', dest: '/d/', archive: ['-a', 'host:/x'] }, /^archive\.1: .*not an option/],
+    ['wait_for: nc -z -w 5 -e …', waitForModule.params, { port: 22, host: '-e/bin/sh' }, /^host: .*starts with '-'/],
+    ['fstab: a relative device', fstabModule.params, { root: '/mnt/g', devices: ['--help'] }, /^devices\.0: .*absolute/],
+    ['grub: a relative disk', grubModule.params, { root: '/mnt/g', disk: '--help' }, /^disk: .*absolute/],
+    ['grub: a relative packages_dir (find would read it as an expression)', grubModule.params, { root: '/mnt/g', disk: '/dev/x', packages_dir: '-delete' }, /^packages_dir: .*absolute/],
+    ['kernel: a relative packages_dir', kernelModule.params, { root: '/mnt/g', packages_dir: '-delete' }, /^packages_dir: .*absolute/],
+    ['initramfs: a relative root', initramfsModule.params, { root: 'mnt' }, /^root: .*absolute/],
   ];
   for (const [name, schema, input, re] of bad) {
     it(name, () => {
@@ -131,7 +158,10 @@ describe('module parameters refuse values a command would read as options', () =
   it('accepts the values the shipped playbook and the lab use', () => {
     assert.deepEqual(issues(lvmModule.params, { vg: 'vg1', lv: 'xr1-disk-old', from: 'xr1-disk', state: 'renamed' }), []);
     assert.deepEqual(issues(lvmModule.params, { vg: 'vg1', lv: 'xr1-disk-ferry-snap', origin: 'xr1-disk-old', size: '20%ORIGIN', state: 'snapshot' }), []);
+    assert.deepEqual(issues(mountModule.params, { path: '/mnt/xr1-old', src: '/dev/vg1/xr1-disk-old', opts: 'ro,noload' }), []);
+    assert.deepEqual(issues(mountModule.params, { path: '/mnt/x', src: 'UUID=0b3c7f1e-2b43-4a5e-9d0e-1f0c6c1e8a11' }), []);
     assert.deepEqual(issues(rsyncModule.params, { src: '/mnt/old/', dest: '/mnt/new/', preset: 'rootfs', src_host: 'hv1' }), []);
+    assert.deepEqual(issues(waitForModule.params, { port: 22, host: 'guest.example' }), []);
   });
 });
 
