@@ -7,6 +7,7 @@ import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Step, type TaskContext } from '../runner/module.js';
 import { describeFailure } from '../runner/task-context.js';
 import { hostContext } from './lib/peer.js';
+import { absolutePathField } from './lib/schema.js';
 import { ddCopiedBytes, parseDdProgress, withEta } from './storage/dd-progress.js';
 import { availableCommands, deviceSize, pathKind } from './storage/facts.js';
 import { recordSplitter } from './storage/records.js';
@@ -28,8 +29,8 @@ const WORTH_COMPRESSING = 0.9;
 
 const params = z
   .object({
-    src: z.string().min(1).describe('Source block device or image file.'),
-    dest: z.string().min(1).describe('Destination block device or image file (an image file is created if missing; never truncated).'),
+    src: absolutePathField('Source block device or image file (absolute path).'),
+    dest: absolutePathField('Destination block device or image file, absolute (an image file is created if missing; never truncated).'),
     size: z
       .union([z.string(), z.number().int().positive()])
       .optional()
@@ -64,6 +65,7 @@ export function ddGeometry(size: number, bs?: number): { bs: number; count: numb
   return { bs: p, count: size / p, countBytes: false };
 }
 
+// dd takes key=value operands: a path always follows if=/of=, so none can be read as an option.
 function readCommand(src: string, g: ReturnType<typeof ddGeometry>, progress: boolean): Command {
   const iflag = g.countBytes ? 'iflag=fullblock,count_bytes' : 'iflag=fullblock';
   return sh`dd ${`if=${src}`} ${`bs=${g.bs}`} ${`count=${g.count}`} ${iflag} ${progress ? 'status=progress' : 'status=none'}`;
@@ -77,7 +79,7 @@ function writeCommand(dest: string, bs: number): Command {
 
 /** sha256 of the first `size` bytes of a device or file. */
 async function rangeSha256(ctx: TaskContext, path: string, size: number): Promise<string> {
-  const r = await ctx.runOk(joinCommands([sh`head -c ${size} ${path}`, sh`sha256sum`], '|'));
+  const r = await ctx.runOk(joinCommands([sh`head -c ${size} -- ${path}`, sh`sha256sum`], '|'));
   const h = r.stdout.trim().split(/\s+/)[0] ?? '';
   if (!/^[0-9a-f]{64}$/.test(h)) throw new TaskFailedError(`sha256sum of ${path}: unexpected output '${r.stdout.trim()}'`);
   return h;
@@ -240,7 +242,7 @@ export const blockcopyModule = defineModule({
     if (destKind !== 'missing') {
       let same: boolean;
       if (sameHost) {
-        same = (await s.run(sh`cmp -s -n ${size} ${p.src} ${p.dest}`)).exitCode === 0;
+        same = (await s.run(sh`cmp -s -n ${size} -- ${p.src} ${p.dest}`)).exitCode === 0;
       } else {
         const [a, b] = await Promise.all([rangeSha256(s, p.src, size), rangeSha256(d, p.dest, size)]);
         same = a === b;
@@ -267,7 +269,7 @@ export const blockcopyModule = defineModule({
         title: `verify the copied range (${p.verify})`,
         async run() {
           if (p.verify === 'cmp') {
-            const r = await s.run(sh`cmp -n ${size} ${p.src} ${p.dest}`);
+            const r = await s.run(sh`cmp -n ${size} -- ${p.src} ${p.dest}`);
             if (r.exitCode !== 0) throw new TaskFailedError(`verify: ${p.dest} differs from ${p.src}: ${r.stdout.trim() || r.stderr.trim()}`);
             return { verified: true };
           }

@@ -15,6 +15,7 @@ import { defineModule, type TaskContext } from '../runner/module.js';
 import { GUEST_PATH_REFUSED, refusalReason } from '../runner/transport/guest-path.js';
 import { readMounts } from './storage/facts.js';
 import { findMount, mountsUnder, type MountEntry } from './storage/mountinfo.js';
+import { absolutePathField } from './lib/schema.js';
 
 /** The host directories bound into a chroot, in mount order (/dev before /dev/pts). */
 export const CHROOT_BINDS = ['/dev', '/dev/pts', '/proc', '/sys', '/run'] as const;
@@ -160,7 +161,7 @@ export async function withChrootMounts<T>(ctx: TaskContext, root: string, fn: ()
 
 const params = z
   .object({
-    root: z.string().min(1).describe('The directory that will be chrooted into (the mounted guest root).'),
+    root: absolutePathField('The directory that will be chrooted into (the mounted guest root).'),
     state: z.enum(['mounted', 'unmounted']).default('mounted').describe('mounted: bind /dev, /dev/pts, /proc, /sys, /run into root; unmounted: remove those binds.'),
   })
   .strict();

@@ -37,7 +37,8 @@ export const copyModule = defineModule({
     description:
       'The host computes sha256 of dest and compares it with the local one; nothing is uploaded when they match. ' +
       'An existing file keeps its mode and owner unless mode/owner/group are given. The upload is atomic ' +
-      '(temporary file beside dest, then rename) and runs with become. A symlink at dest is replaced by a file.',
+      '(temporary file beside dest, then rename) and runs with become. A symlink at dest is replaced by a file; a ' +
+      'parent directory that is a symlink (/var/run -> /run) is followed, except inside a chroot.',
     checkMode: 'full',
     result: {
       dest: 'the final path written (dest/basename(src) for a directory)',

@@ -4,6 +4,7 @@ import { sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Plan, type Step, type TaskContext } from '../runner/module.js';
 import { describeFailure } from '../runner/task-context.js';
+import { absolutePathField } from './lib/schema.js';
 import { interpretE2fsckExit, parseDumpe2fsHeader } from './storage/e2fsck.js';
 import type { BlockSignature } from './storage/blkid.js';
 import { deviceSize, mountsOfDevice, pathKind, probeSignature } from './storage/facts.js';
@@ -12,7 +13,7 @@ import { interpretXfsRepair, mkfsXfsError, parseXfsDbSb, parseXfsInfo, xfsGrownB
 
 const params = z
   .object({
-    dev: z.string().min(1).describe('The block device (or image file) holding the filesystem.'),
+    dev: absolutePathField('The block device (or image file) holding the filesystem, as an absolute path.'),
     fstype: z.enum(['ext4', 'ext3', 'ext2', 'xfs']).default('ext4').describe('Filesystem type.'),
     state: z
       .enum(['present', 'checked', 'resized', 'absent'])
@@ -22,10 +23,9 @@ const params = z
       .union([z.string(), z.number().int().positive()])
       .optional()
       .describe('resized: target size (bytes, 2048s, 512M, 10G); default: the whole device.'),
-    size_of_device: z
-      .string()
-      .optional()
-      .describe('resized: make the filesystem exactly as big as this other device (e.g. the new, smaller partition it will be copied to).'),
+    size_of_device: absolutePathField(
+      'resized: make the filesystem exactly as big as this other device (e.g. the new, smaller partition it will be copied to).',
+    ).optional(),
     uuid: z.string().uuid().optional().describe('present: the UUID to give a new filesystem (keep the old one so fstab and grub still match).'),
     label: z.string().max(16).optional().describe('present: the filesystem label (at most 16 bytes for ext, 12 for xfs).'),
     opts: z
@@ -60,15 +60,15 @@ function mkfsCommand(p: Params, dryRun = false): Command {
   const extra = optsList(p.opts);
   if (p.fstype === 'xfs') {
     // -f: the plan has already refused an existing signature unless force is given.
-    return sh`mkfs.xfs ${dryRun ? ['-N'] : []} -f ${p.uuid ? ['-m', `uuid=${p.uuid}`] : []} ${p.label ? ['-L', p.label] : []} ${extra} ${p.dev}`;
+    return sh`mkfs.xfs ${dryRun ? ['-N'] : []} -f ${p.uuid ? ['-m', `uuid=${p.uuid}`] : []} ${p.label ? ['-L', p.label] : []} ${extra} -- ${p.dev}`;
   }
   // -F twice: also when the target is not a block device (an image file) or looks in use.
-  return sh`${`mkfs.${p.fstype}`} -F -F -q ${p.uuid ? ['-U', p.uuid] : []} ${p.label ? ['-L', p.label] : []} ${extra} ${p.dev}`;
+  return sh`${`mkfs.${p.fstype}`} -F -F -q ${p.uuid ? ['-U', p.uuid] : []} ${p.label ? ['-L', p.label] : []} ${extra} -- ${p.dev}`;
 }
 
 /** Runs e2fsck -f -y and fails on exit codes 4 and above; returns what it did. */
 async function fsck(ctx: TaskContext, dev: string): Promise<{ fsck_exit: number | null; fsck: string; reboot: boolean; fixed: boolean }> {
-  const r = await ctx.run(sh`e2fsck -f -y ${dev}`);
+  const r = await ctx.run(sh`e2fsck -f -y -- ${dev}`);
   const o = interpretE2fsckExit(r.exitCode);
   if (!o.ok) throw new TaskFailedError(`e2fsck ${dev}: ${o.meaning}\n${describeFailure(r)}`, { exitCode: r.exitCode, stdout: r.stdout });
   return { fsck_exit: r.exitCode, fsck: o.meaning, reboot: o.reboot, fixed: o.changed };
@@ -136,7 +136,7 @@ function dirtyLogMessage(dev: string): string {
 
 /** Runs xfs_repair (with -L to zero a dirty log) and fails unless it finished; returns what it did. */
 async function xfsRepair(ctx: TaskContext, dev: string, zeroLog: boolean): Promise<Record<string, unknown>> {
-  const r = await ctx.run(sh`xfs_repair ${zeroLog ? ['-L'] : []} ${dev}`);
+  const r = await ctx.run(sh`xfs_repair ${zeroLog ? ['-L'] : []} -- ${dev}`);
   const o = interpretXfsRepair(r.exitCode, r.stdout, r.stderr, false);
   if (o.state === 'dirty-log') throw new TaskFailedError(dirtyLogMessage(dev), { exitCode: r.exitCode });
   if (o.state === 'failed' || o.state === 'problems') throw new TaskFailedError(`xfs_repair ${dev}: ${o.state === 'failed' ? o.meaning : 'unexpected outcome'}\n${describeFailure(r)}`, { exitCode: r.exitCode });
@@ -151,7 +151,7 @@ async function planCheckedXfs(ctx: TaskContext, p: Params): Promise<Plan> {
   const mounted = await isMounted(ctx, p.dev);
   if (mounted) throw new TaskFailedError(`${p.dev} is mounted on ${mounted}: xfs_repair needs it unmounted`);
   // -n modifies nothing: a read, so check mode is exact. It exits 1 when it found problems.
-  const r = await ctx.run(sh`xfs_repair -n ${p.dev}`);
+  const r = await ctx.run(sh`xfs_repair -n -- ${p.dev}`);
   const o = interpretXfsRepair(r.exitCode, r.stdout, r.stderr, true);
   switch (o.state) {
     case 'clean':
@@ -179,7 +179,7 @@ async function planChecked(ctx: TaskContext, p: Params): Promise<Plan> {
   const mounted = await isMounted(ctx, p.dev);
   if (mounted) throw new TaskFailedError(`${p.dev} is mounted on ${mounted}: e2fsck needs it unmounted`);
   // -n opens read-only and answers "no": a read, so check mode is exact. It exits 4 when it found errors.
-  const r = await ctx.run(sh`e2fsck -f -n ${p.dev}`);
+  const r = await ctx.run(sh`e2fsck -f -n -- ${p.dev}`);
   const o = interpretE2fsckExit(r.exitCode);
   if (r.exitCode === 0) return { changed: false, reason: `e2fsck -f -n found no errors on ${p.dev}`, data: { fsck_exit: 0, fsck: o.meaning } };
   if (r.exitCode !== null && r.exitCode & ~(1 | 2 | 4)) {
@@ -205,8 +205,9 @@ async function resizeTarget(ctx: TaskContext, p: Params, devBytes: number): Prom
 /** The geometry of the xfs filesystem: from the kernel (xfs_info) when it is mounted, else from superblock 0 on disk. */
 async function readXfsGeometry(ctx: TaskContext, dev: string, mountPoint: string | undefined): Promise<XfsGeometry> {
   try {
+    // xfs_info hands its argument to xfs_db without `--`; a mount point from mountinfo is absolute.
     if (mountPoint) return parseXfsInfo((await ctx.runOk(sh`xfs_info ${mountPoint}`)).stdout);
-    return parseXfsDbSb((await ctx.runOk(sh`xfs_db -r -c sb -c print ${dev}`)).stdout);
+    return parseXfsDbSb((await ctx.runOk(sh`xfs_db -r -c sb -c print -- ${dev}`)).stdout);
   } catch (e) {
     if (e instanceof TaskFailedError) throw e;
     throw new TaskFailedError(`${dev}: ${(e as Error).message}`);
@@ -219,23 +220,23 @@ async function readXfsGeometry(ctx: TaskContext, dev: string, mountPoint: string
  */
 async function growXfs(ctx: TaskContext, dev: string, blocks: number, mountPoint: string | undefined): Promise<XfsGeometry> {
   const grow = async (mp: string): Promise<XfsGeometry> => {
-    await ctx.runOk(sh`xfs_growfs -D ${String(blocks)} ${mp}`);
+    await ctx.runOk(sh`xfs_growfs -D ${String(blocks)} -- ${mp}`);
     return readXfsGeometry(ctx, dev, mp);
   };
   if (mountPoint) return grow(mountPoint);
   const tmp = (await ctx.runOk(sh`mktemp -d -t ferry-xfs-grow.XXXXXX`)).stdout.trim();
   try {
     // nouuid: a copy that kept its source's UUID mounts while the source is mounted too (xfs refuses duplicates).
-    await ctx.runOk(sh`mount -t xfs -o nouuid ${dev} ${tmp}`);
+    await ctx.runOk(sh`mount -t xfs -o nouuid -- ${dev} ${tmp}`);
     let geo: XfsGeometry;
     try {
       geo = await grow(tmp);
     } catch (e) {
-      const u = await ctx.run(sh`umount ${tmp}`);
+      const u = await ctx.run(sh`umount -- ${tmp}`);
       if (u.exitCode !== 0) (e as Error).message += `\n(and unmounting the temporary mount failed: ${describeFailure(u)})`;
       throw e;
     }
-    await ctx.runOk(sh`umount ${tmp}`);
+    await ctx.runOk(sh`umount -- ${tmp}`);
     return geo;
   } finally {
     // rmdir, never rm -r: if the unmount failed the directory is still a mount point and stays.
@@ -294,7 +295,7 @@ async function planResized(ctx: TaskContext, p: Params): Promise<Plan> {
   if (p.fstype === 'xfs') return planResizedXfs(ctx, p);
   const sig = await probeSignature(ctx, p.dev);
   if (!isExt(sig.type)) throw new TaskFailedError(`${p.dev} holds ${sig.type ? `a ${sig.type} filesystem` : 'no filesystem'}, not ${p.fstype}: nothing to resize`);
-  const head = parseDumpe2fsHeader((await ctx.runOk(sh`dumpe2fs -h ${p.dev}`)).stdout);
+  const head = parseDumpe2fsHeader((await ctx.runOk(sh`dumpe2fs -h -- ${p.dev}`)).stdout);
   const devBytes = await deviceSize(ctx, p.dev);
   const { target: asked, what } = await resizeTarget(ctx, p, devBytes);
   const target = alignDown(asked, head.blockSize);
@@ -321,8 +322,8 @@ async function planResized(ctx: TaskContext, p: Params): Promise<Plan> {
     title: `resize2fs ${p.dev} ${sizeArg} (${shrink ? 'shrink' : 'grow'} ${formatBytes(head.sizeBytes)} → ${formatBytes(target)})`,
     destructive: shrink,
     async run(c) {
-      await c.runOk(sh`resize2fs ${p.dev} ${sizeArg}`);
-      const now = parseDumpe2fsHeader((await c.runOk(sh`dumpe2fs -h ${p.dev}`)).stdout);
+      await c.runOk(sh`resize2fs -- ${p.dev} ${sizeArg}`);
+      const now = parseDumpe2fsHeader((await c.runOk(sh`dumpe2fs -h -- ${p.dev}`)).stdout);
       return { size_bytes: now.sizeBytes };
     },
   });
@@ -342,7 +343,7 @@ async function planAbsent(ctx: TaskContext, p: Params): Promise<Plan> {
   return {
     changed: true,
     diff: [{ path: p.dev, before: `${sig.type} UUID=${sig.uuid ?? '?'}\n`, after: '(no filesystem)\n' }],
-    steps: [{ title: `wipefs -a ${p.dev} (erase the ${sig.type} signature)`, destructive: true, run: async (c) => void (await c.runOk(sh`wipefs -a ${p.dev}`)) }],
+    steps: [{ title: `wipefs -a ${p.dev} (erase the ${sig.type} signature)`, destructive: true, run: async (c) => void (await c.runOk(sh`wipefs -a -- ${p.dev}`)) }],
   };
 }
 

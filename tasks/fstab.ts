@@ -8,16 +8,16 @@ import { editFstab, parseFstab } from './guest-files/fstab.js';
 import { chrootContext } from './guest/chroot-session.js';
 import { openGuestRoot } from './guest/facts.js';
 import { findReference, unmatchedReferences, type DeviceIds } from './guest/fstab-refs.js';
-import { pathField } from './lib/schema.js';
+import { absolutePathField, pathField } from './lib/schema.js';
 import { parseBlkidExport } from './storage/blkid.js';
 
 const params = z
   .strictObject({
-    root: pathField('The guest root on the host; the file edited is ROOT/etc/fstab (written through the chroot, so guest symlinks stay inside it)').optional(),
+    root: absolutePathField('The guest root on the host; the file edited is ROOT/etc/fstab (written through the chroot, so guest symlinks stay inside it)').optional(),
     path: pathField('An fstab file on the host to edit instead of ROOT/etc/fstab').optional(),
     rename_sd: z.boolean().default(false).describe('Also rename /dev/sdXN to /dev/vdXN (guests whose Xen config exported disks as sdX)'),
     uuid_map: z.record(z.string(), z.string()).optional().describe('Old filesystem UUID -> new one, for filesystems recreated by mkfs + rsync'),
-    devices: z.array(z.string().min(1)).default([]).describe('Host block devices holding the guest\'s filesystems (e.g. /dev/mapper/vg1-xr1--disk1); UUID=/LABEL= entries are checked against them'),
+    devices: z.array(absolutePathField('A host block device')).default([]).describe('Host block devices holding the guest\'s filesystems (e.g. /dev/mapper/vg1-xr1--disk1); UUID=/LABEL= entries are checked against them'),
     check_uuids: z.boolean().default(true).describe('Fail when a UUID=/LABEL=/PARTUUID=/PARTLABEL= entry (after uuid_map) is on none of devices'),
   })
   .refine((p) => (p.root === undefined) !== (p.path === undefined), { message: 'give exactly one of root and path' });
@@ -26,7 +26,7 @@ const params = z
 async function probeDevices(ctx: TaskContext, devices: string[]): Promise<DeviceIds[]> {
   const out: DeviceIds[] = [];
   for (const device of devices) {
-    const r = await ctx.run(sh`blkid -p -o export ${device}`);
+    const r = await ctx.run(sh`blkid -p -o export -- ${device}`);
     if (r.exitCode !== 0 && r.exitCode !== 2) throw new TaskFailedError(`blkid -p ${device} failed on ${ctx.host}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
     out.push({ device, ids: parseBlkidExport(r.stdout) });
   }

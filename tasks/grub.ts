@@ -23,20 +23,20 @@ import {
 } from './guest/grub.js';
 import type { GuestOs } from './guest/os-family.js';
 import { installPackages } from './guest/packages.js';
-import { pathField } from './lib/schema.js';
+import { absolutePathField } from './lib/schema.js';
 import { canonicalPath, probeSignature, readMounts } from './storage/facts.js';
 import { findMount } from './storage/mountinfo.js';
 
 const params = z.strictObject({
-  root: pathField('The guest root on the host: the guest filesystem, mounted from a partition of disk'),
-  disk: pathField('The WHOLE disk the guest boots from (an LV like /dev/vg1/xr1-disk, or a loop device /dev/loop0), never a partition'),
-  boot_device: pathField('The partition the guest\'s /boot (or /) is mounted from, e.g. /dev/mapper/vg1-xr1--disk1; checked against the mount').optional(),
+  root: absolutePathField('The guest root on the host: the guest filesystem, mounted from a partition of disk'),
+  disk: absolutePathField('The WHOLE disk the guest boots from (an LV like /dev/vg1/xr1-disk, or a loop device /dev/loop0), never a partition'),
+  boot_device: absolutePathField('The partition the guest\'s /boot (or /) is mounted from, e.g. /dev/mapper/vg1-xr1--disk1; checked against the mount').optional(),
   serial: z.boolean().default(true).describe('Serial console: console=tty0 console=ttyS0,115200 on the kernel command line, GRUB_TERMINAL="serial console"'),
   net_ifnames: z.boolean().default(true).describe('Add net.ifnames=0 biosdevname=0 (keep the eth0 name the guest\'s network config uses)'),
   rename_sd: z.boolean().default(false).describe('Also rename root=/dev/sdXN to /dev/vdXN'),
   cmdline_add: z.array(z.string().min(1)).default([]).describe('More kernel parameters for GRUB_CMDLINE_LINUX'),
   install: z.boolean().default(true).describe('Run grub-install to the disk (false: only /etc/default/grub and grub.cfg)'),
-  packages_dir: pathField('A host directory with the GRUB package files and their missing dependencies, installed when grub-install is missing (offline mode)').optional(),
+  packages_dir: absolutePathField('A host directory with the GRUB package files and their missing dependencies, installed when grub-install is missing (offline mode)').optional(),
 });
 
 type Params = z.output<typeof params>;
@@ -51,7 +51,7 @@ interface DiskFacts {
 
 async function loopOffset(ctx: TaskContext, dev: string): Promise<number> {
   if (!/^\/dev\/loop\d+$/.test(dev)) return 0;
-  const r = await ctx.run(sh`losetup -n -O OFFSET ${dev}`);
+  const r = await ctx.run(sh`losetup -n -O OFFSET -- ${dev}`);
   return r.exitCode === 0 ? Number(r.stdout.trim()) || 0 : 0;
 }
 
@@ -76,7 +76,7 @@ async function checkDisk(ctx: TaskContext, p: Params): Promise<DiskFacts> {
       );
     }
   }
-  const lsblk = await ctx.run(sh`lsblk -dno TYPE,KNAME ${p.disk}`);
+  const lsblk = await ctx.run(sh`lsblk -dno TYPE,KNAME -- ${p.disk}`);
   if (lsblk.exitCode !== 0) throw new TaskFailedError(`disk ${p.disk} is not a block device on ${ctx.host}: ${lsblk.stderr.trim()}`);
   const [diskType = '', diskName = ''] = lsblk.stdout.trim().split(/\s+/);
   if (diskType === 'part') {
@@ -94,7 +94,7 @@ async function checkDisk(ctx: TaskContext, p: Params): Promise<DiskFacts> {
   if (p.boot_device !== undefined && (await canonicalPath(ctx, p.boot_device)) !== (await canonicalPath(ctx, bootSource))) {
     throw new TaskFailedError(`${bootMount.mountPoint} is mounted from ${bootSource}, not from boot_device ${p.boot_device}`);
   }
-  const parent = (await ctx.run(sh`lsblk -no PKNAME ${bootSource}`)).stdout.trim().split('\n')[0] ?? '';
+  const parent = (await ctx.run(sh`lsblk -no PKNAME -- ${bootSource}`)).stdout.trim().split('\n')[0] ?? '';
   if (parent && diskName && parent !== diskName) {
     throw new TaskFailedError(`${bootMount.mountPoint} is mounted from ${bootSource}, which is on /dev/${parent}, not on disk ${p.disk} (/dev/${diskName})`);
   }
@@ -294,6 +294,7 @@ export const grubModule = defineModule({
               let r;
               try {
                 await cg.transport.put(paths.deviceMap, `(hd0) ${p.disk}\n`, { mode: 0o644, become: c.become });
+                // the guest's own grub-install, of whatever version: no `--`, disk is an absolute path (schema)
                 r = await cg.run(
                   sh`${os.grubPrefix}-install --target=i386-pc --boot-directory=/boot --modules=${`${facts.partModule} ${facts.fsModule}`} --verbose ${p.disk}`,
                   { timeoutMs: 10 * 60_000 },

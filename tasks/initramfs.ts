@@ -21,10 +21,10 @@ import {
 } from './guest/initramfs-images.js';
 import { chooseKvmKernel, KERNEL_LISTING, parseKernelListing } from './guest/kernels.js';
 import type { GuestOs } from './guest/os-family.js';
-import { pathField } from './lib/schema.js';
+import { absolutePathField } from './lib/schema.js';
 
 const params = z.strictObject({
-  root: pathField('The guest root on the host (the mounted guest filesystem)'),
+  root: absolutePathField('The guest root on the host (the mounted guest filesystem)'),
 });
 
 /** One config file edit: the path in the guest, its text now and after. */

@@ -8,11 +8,11 @@ import { withGuestChroot } from './guest/chroot-session.js';
 import { openGuestRoot, readGuestOs } from './guest/facts.js';
 import { chooseKvmKernel, KERNEL_LISTING, parseKernelListing, type KernelVerdict } from './guest/kernels.js';
 import { installPackages } from './guest/packages.js';
-import { pathField } from './lib/schema.js';
+import { absolutePathField } from './lib/schema.js';
 
 const params = z.strictObject({
-  root: pathField('The guest root on the host (the mounted guest filesystem)'),
-  packages_dir: pathField(
+  root: absolutePathField('The guest root on the host (the mounted guest filesystem)'),
+  packages_dir: absolutePathField(
     'A directory on the host with the kernel package files (.deb/.rpm/.pkg.tar.*) and their missing dependencies; all of them are installed (offline mode)',
   ).optional(),
   state: z.enum(['present']).default('present').describe('present: a KVM-capable kernel is installed'),

@@ -3,13 +3,14 @@ import { z } from 'zod';
 import { sh } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type TaskContext } from '../runner/module.js';
+import { lvNameField, vgNameField } from './lib/schema.js';
 import { planLvm } from './storage/lvm-plan.js';
 import { parseLvsJson, parseVgsJson, type LvInfo, type VgInfo } from './storage/lvs.js';
 
 const params = z
   .object({
-    vg: z.string().min(1).describe('The volume group.'),
-    lv: z.string().min(1).describe('The logical volume (the new name for state renamed).'),
+    vg: vgNameField('The volume group.'),
+    lv: lvNameField('The logical volume (the new name for state renamed).'),
     state: z
       .enum(['present', 'absent', 'renamed', 'resized', 'snapshot'])
       .default('present')
@@ -18,9 +19,9 @@ const params = z
       .union([z.string(), z.number().int().positive()])
       .optional()
       .describe('Size: bytes, units (512M, 10G, rounded up to whole extents), N%FREE or N%VG; for a snapshot also N%ORIGIN.'),
-    size_of: z.string().optional().describe('Make the LV as big as this other LV of the same VG.'),
-    from: z.string().optional().describe('renamed: the current name.'),
-    origin: z.string().optional().describe('snapshot: the LV to snapshot.'),
+    size_of: lvNameField('Make the LV as big as this other LV of the same VG.').optional(),
+    from: lvNameField('renamed: the current name.').optional(),
+    origin: lvNameField('snapshot: the LV to snapshot.').optional(),
     force: z.boolean().default(false).describe('Allow lvremove and shrinking.'),
   })
   .strict()
@@ -28,12 +29,12 @@ const params = z
 
 /** Reads the VG and its LVs. */
 export async function readLvmFacts(ctx: TaskContext, vg: string): Promise<{ vg: VgInfo | null; lvs: LvInfo[] }> {
-  const v = await ctx.run(sh`vgs --reportformat json --units b --nosuffix -o vg_name,vg_size,vg_free,vg_extent_size,lv_count,pv_count ${vg}`);
+  const v = await ctx.run(sh`vgs --reportformat json --units b --nosuffix -o vg_name,vg_size,vg_free,vg_extent_size,lv_count,pv_count -- ${vg}`);
   if (v.exitCode !== 0) {
     if (/not found|Cannot process volume group/i.test(v.stderr)) return { vg: null, lvs: [] };
     throw new TaskFailedError(`vgs ${vg}: ${v.stderr.trim()}`);
   }
-  const l = await ctx.runOk(sh`lvs --reportformat json --units b --nosuffix -o lv_name,vg_name,lv_size,lv_path,lv_attr,origin ${vg}`);
+  const l = await ctx.runOk(sh`lvs --reportformat json --units b --nosuffix -o lv_name,vg_name,lv_size,lv_path,lv_attr,origin -- ${vg}`);
   return { vg: parseVgsJson(v.stdout)[0] ?? null, lvs: parseLvsJson(l.stdout) };
 }
 

@@ -4,14 +4,15 @@ import { z } from 'zod';
 import { sh } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Plan, type Step, type TaskContext } from '../runner/module.js';
+import { absolutePathField, operandField } from './lib/schema.js';
 import { mountsOfDevice, pathKind, readMounts } from './storage/facts.js';
 import { findMount, missingOptions, mountsUnder, normalizeMountPath, unescapeOctal } from './storage/mountinfo.js';
 
 const params = z
   .object({
-    path: z.string().min(1).describe('The mount point (absolute).'),
-    src: z.string().optional().describe('What to mount: a device, or the directory to bind (bind/rbind). Required for mounted, bind, rbind.'),
-    fstype: z.string().optional().describe('Filesystem type (-t); default: let mount detect it.'),
+    path: absolutePathField('The mount point (absolute).'),
+    src: operandField('What to mount: a device, UUID=…, a remote export, or the directory to bind (bind/rbind). Required for mounted, bind, rbind.').optional(),
+    fstype: operandField('Filesystem type (-t); default: let mount detect it.').optional(),
     opts: z.union([z.string(), z.array(z.string())]).optional().describe('Mount options, "ro,noatime" or a list.'),
     state: z
       .enum(['mounted', 'unmounted', 'bind', 'rbind', 'remounted'])
@@ -21,8 +22,7 @@ const params = z
     recursive: z.boolean().default(false).describe('unmounted: also unmount everything below path (umount -R).'),
   })
   .strict()
-  .refine((p) => !['mounted', 'bind', 'rbind'].includes(p.state) || p.src !== undefined, { message: 'src is required for state mounted, bind and rbind', path: ['src'] })
-  .refine((p) => p.path.startsWith('/'), { message: 'path must be absolute', path: ['path'] });
+  .refine((p) => !['mounted', 'bind', 'rbind'].includes(p.state) || p.src !== undefined, { message: 'src is required for state mounted, bind and rbind', path: ['src'] });
 
 type Params = z.output<typeof params>;
 
@@ -41,7 +41,7 @@ async function checkMountPoint(ctx: TaskContext, path: string): Promise<boolean>
 
 /** dev:inode of a path, to tell whether path is already a bind of src. */
 async function identity(ctx: TaskContext, path: string): Promise<string | null> {
-  const r = await ctx.run(sh`stat -L -c %d:%i ${path}`);
+  const r = await ctx.run(sh`stat -L -c %d:%i -- ${path}`);
   return r.exitCode === 0 ? r.stdout.trim() : null;
 }
 
@@ -84,8 +84,8 @@ async function planMounted(ctx: TaskContext, p: Params): Promise<Plan> {
       throw new TaskFailedError(`${path} is already mounted from ${m.source}, not ${p.src}: unmount it first (state: unmounted)`);
     }
   } else {
-    if (await checkMountPoint(ctx, path)) steps.push({ title: `mkdir -p ${path}`, run: async (c) => void (await c.runOk(sh`mkdir -p ${path}`)) });
-    const cmd = sh`mount ${p.fstype ? ['-t', p.fstype] : []} ${opts.length ? ['-o', opts.join(',')] : []} ${p.src!} ${path}`;
+    if (await checkMountPoint(ctx, path)) steps.push({ title: `mkdir -p ${path}`, run: async (c) => void (await c.runOk(sh`mkdir -p -- ${path}`)) });
+    const cmd = sh`mount ${p.fstype ? ['-t', p.fstype] : []} ${opts.length ? ['-o', opts.join(',')] : []} -- ${p.src!} ${path}`;
     steps.push({ title: cmd.display, run: async (c) => void (await c.runOk(cmd)) });
   }
   if (p.fstab) {
@@ -108,16 +108,16 @@ async function planBind(ctx: TaskContext, p: Params): Promise<Plan> {
   if (m) throw new TaskFailedError(`${path} is already a mount point (${m.source}, ${m.fstype}), not a bind of ${p.src}: unmount it first`);
   const steps: Step[] = [];
   if (srcKind === 'dir') {
-    if (await checkMountPoint(ctx, path)) steps.push({ title: `mkdir -p ${path}`, run: async (c) => void (await c.runOk(sh`mkdir -p ${path}`)) });
+    if (await checkMountPoint(ctx, path)) steps.push({ title: `mkdir -p ${path}`, run: async (c) => void (await c.runOk(sh`mkdir -p -- ${path}`)) });
   } else if ((await pathKind(ctx, path)) === 'missing') {
     throw new TaskFailedError(`${path} does not exist: binding a file needs an existing file as its mount point`);
   }
   const opts = optsList(p.opts);
-  const cmd = sh`mount ${p.state === 'rbind' ? '--rbind' : '--bind'} ${p.src!} ${path}`;
+  const cmd = sh`mount ${p.state === 'rbind' ? '--rbind' : '--bind'} -- ${p.src!} ${path}`;
   steps.push({ title: cmd.display, run: async (c) => void (await c.runOk(cmd)) });
   if (opts.length) {
     // A bind mount takes its flags only from a second, remounting call (mount(8), "bind mount operation").
-    const re = sh`mount -o ${['remount', 'bind', ...opts].join(',')} ${path}`;
+    const re = sh`mount -o ${['remount', 'bind', ...opts].join(',')} -- ${path}`;
     steps.push({ title: re.display, run: async (c) => void (await c.runOk(re)) });
   }
   if (p.fstab) {
@@ -137,7 +137,7 @@ async function planUnmounted(ctx: TaskContext, p: Params): Promise<Plan> {
     if (below.length && !p.recursive) {
       throw new TaskFailedError(`${path} has mounts below it (${below.map((x) => x.mountPoint).join(', ')}): set recursive: true to unmount them too`);
     }
-    const cmd = p.recursive ? sh`umount -R ${path}` : sh`umount ${path}`;
+    const cmd = p.recursive ? sh`umount -R -- ${path}` : sh`umount -- ${path}`;
     steps.push({ title: cmd.display, run: async (c) => void (await c.runOk(cmd)) });
   }
   if (p.fstab) {
@@ -156,7 +156,7 @@ async function planRemounted(ctx: TaskContext, p: Params): Promise<Plan> {
   if (!opts.length) throw new TaskFailedError('state: remounted needs opts (the options to apply)');
   const missing = missingOptions(m, opts);
   if (!missing.length) return { changed: false, reason: `${path} is already mounted with ${opts.join(',')}` };
-  const cmd = sh`mount -o ${['remount', ...opts].join(',')} ${path}`;
+  const cmd = sh`mount -o ${['remount', ...opts].join(',')} -- ${path}`;
   return {
     changed: true,
     diff: [{ path, before: m.options.join(',') + '\n', after: [...m.options, ...missing].join(',') + '\n' }],

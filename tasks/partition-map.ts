@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { sh } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Plan, type TaskContext } from '../runner/module.js';
+import { absolutePathField } from './lib/schema.js';
 import { canonicalPath, pathKind, readPartitionTable, waitForNodes } from './storage/facts.js';
 import { parseLosetupList } from './storage/losetup.js';
 import { kpartxPartitionName } from './storage/lvs.js';
@@ -11,7 +12,7 @@ import { partitionPath } from './storage/sfdisk.js';
 
 const params = z
   .object({
-    device: z.string().min(1).describe('An LV (or other device-mapper device) with a partition table, or an image file.'),
+    device: absolutePathField('An LV (or other device-mapper device) with a partition table, or an image file (absolute paths).'),
     state: z.enum(['mapped', 'unmapped']).default('mapped').describe('mapped: create the partition devices; unmapped: remove them.'),
   })
   .strict();
@@ -24,6 +25,8 @@ async function exists(ctx: TaskContext, node: string): Promise<boolean> {
 
 async function planImage(ctx: TaskContext, p: Params): Promise<Plan> {
   const file = await canonicalPath(ctx, p.device);
+  // -j takes the next word as its value whatever it starts with; losetup -d takes no `--`, and its
+  // devices come from losetup's own output (/dev/loopN).
   const loops = parseLosetupList((await ctx.runOk(sh`losetup -j ${file}`)).stdout).filter((l) => l.backingFile === file);
   if (p.state === 'unmapped') {
     if (!loops.length) return { changed: false, reason: `no loop device is attached to ${file}` };
@@ -47,7 +50,7 @@ async function planImage(ctx: TaskContext, p: Params): Promise<Plan> {
         {
           title: `partx -u ${loop} (show the partitions of ${file})`,
           async run(c) {
-            await c.runOk(sh`partx -u ${loop}`);
+            await c.runOk(sh`partx -u -- ${loop}`);
             await waitForNodes(c, nodes);
             return { device: loop, partitions: nodes };
           },
@@ -61,10 +64,10 @@ async function planImage(ctx: TaskContext, p: Params): Promise<Plan> {
       {
         title: `losetup -P -f --show ${file}`,
         async run(c) {
-          const loop = (await c.runOk(sh`losetup -P -f --show ${file}`)).stdout.trim();
+          const loop = (await c.runOk(sh`losetup -P -f --show -- ${file}`)).stdout.trim();
           const nodes = Array.from({ length: count }, (_, i) => partitionPath(loop, i + 1));
           // -P's own scan can leave the partitions unregistered (seen on 6.x kernels); partx -u adds the missing ones.
-          if (count) await c.runOk(sh`partx -u ${loop}`);
+          if (count) await c.runOk(sh`partx -u -- ${loop}`);
           await waitForNodes(c, nodes);
           return { device: loop, partitions: nodes };
         },
@@ -88,7 +91,7 @@ async function planDm(ctx: TaskContext, p: Params): Promise<Plan> {
     // kpartx -d also removes maps of partitions that the table no longer lists, so look for the first one too.
     const first = `/dev/mapper/${kpartxPartitionName(dm, 1)}`;
     if (!present.some(Boolean) && !(await exists(ctx, first))) return { changed: false, reason: `no partition maps of ${p.device} exist` };
-    return { changed: true, steps: [{ title: `kpartx -d -v ${p.device}`, run: async (c) => void (await c.runOk(sh`kpartx -d -v ${p.device}`)) }] };
+    return { changed: true, steps: [{ title: `kpartx -d -v ${p.device}`, run: async (c) => void (await c.runOk(sh`kpartx -d -v -- ${p.device}`)) }] };
   }
   if (!count) throw new TaskFailedError(`${p.device} has no partition table: nothing to map`);
   if (present.every(Boolean)) return { changed: false, reason: `the ${count} partition(s) of ${p.device} are mapped`, data: { device: p.device, partitions: nodes } };
@@ -98,7 +101,7 @@ async function planDm(ctx: TaskContext, p: Params): Promise<Plan> {
       {
         title: `kpartx -a -s -v ${p.device}`,
         async run(c) {
-          await c.runOk(sh`kpartx -a -s -v ${p.device}`);
+          await c.runOk(sh`kpartx -a -s -v -- ${p.device}`);
           await waitForNodes(c, nodes);
           return { device: p.device, partitions: nodes };
         },

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { sh } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type TaskContext } from '../runner/module.js';
+import { absolutePathField } from './lib/schema.js';
 import { dataSignatures } from './storage/blkid.js';
 import { canonicalPath, deviceSize, pathKind, readPartitionTable, waitForNodes, wipefsSignatures } from './storage/facts.js';
 import { kpartxPartitionName } from './storage/lvs.js';
@@ -21,7 +22,7 @@ const sizeValue = z.union([z.string(), z.number().int().nonnegative()]);
 
 const params = z
   .object({
-    device: z.string().min(1).describe('The whole device (or image file) to partition, e.g. /dev/vg1/xr1-disk or /dev/loop0.'),
+    device: absolutePathField('The whole device (or image file) to partition, e.g. /dev/vg1/xr1-disk or /dev/loop0.'),
     label: z.enum(['msdos', 'dos', 'gpt']).default('msdos').describe('Partition table type: msdos (= dos, MBR) or gpt.'),
     partitions: z
       .array(
@@ -104,6 +105,7 @@ export const partitionModule = defineModule({
       throw new TaskFailedError(`${p.device} on ${ctx.host} is ${kind === 'missing' ? 'missing' : `a ${kind}`}, not a block device or image file`);
     }
     const bytes = await deviceSize(ctx, p.device);
+    // no `--` for blockdev (it reads it as a command); device is an absolute path
     const sectorSize = kind === 'block' ? Number((await ctx.runOk(sh`blockdev --getss ${p.device}`)).stdout.trim()) : 512;
     let layout: PartitionLayout[];
     try {
@@ -144,11 +146,11 @@ export const partitionModule = defineModule({
           async run(c: TaskContext) {
             // --wipe always: clear old signatures on the whole device (a filesystem made on it before),
             // which sfdisk would otherwise keep and blkid would still report.
-            await c.runOk(sh`sfdisk --wipe always ${p.device}`, { stdin: script });
+            await c.runOk(sh`sfdisk --wipe always -- ${p.device}`, { stdin: script });
             if (nodes.rescan) {
               // BLKRRPART (sfdisk's own re-read) may leave a loop device without its partitions; partx -u
               // updates the kernel's view partition by partition.
-              await c.runOk(sh`partx -u ${p.device}`);
+              await c.runOk(sh`partx -u -- ${p.device}`);
               await waitForNodes(c, nodes.nodes);
             }
             return { partitions: nodes.nodes, needs_map: nodes.needsMap, table: tableData(await readPartitionTable(c, p.device)) };

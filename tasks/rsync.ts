@@ -6,6 +6,7 @@ import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type TaskContext } from '../runner/module.js';
 import { describeFailure } from '../runner/task-context.js';
 import { hostContext } from './lib/peer.js';
+import { checkedBy, rsyncPathField } from './lib/schema.js';
 import { recordSplitter } from './storage/records.js';
 import { relayRsync, type RelayResult } from './storage/rsync-relay.js';
 import { isRealChange, parseItemizeChanges, parseProgress2 } from './storage/rsync-itemize.js';
@@ -13,16 +14,33 @@ import { isRealChange, parseItemizeChanges, parseProgress2 } from './storage/rsy
 /** What the rootfs preset leaves out of a copy of a running system's root (the seed's list). */
 export const ROOTFS_EXCLUDES = ['/dev/*', '/proc/*', '/sys/*', '/tmp/*', '/run/*', '/mnt/*', '/media/*', '/lost+found'];
 
+// Flags that would make rsync start another program (a remote shell, a remote rsync), act as a
+// daemon or server, or write files beside dest even in a dry run. ferry builds the only remote
+// spec rsync ever sees (the relay's), so none of them has work to do here.
+const REFUSED_LONG = ['--rsh', '--rsync-path', '--remote-option', '--daemon', '--server', '--sender', '--config', '--dparam', '--write-batch', '--only-write-batch', '--read-batch', '--log-file'];
+
+/** Why an `archive:` entry cannot be passed to rsync, or undefined. */
+export function archiveFlagProblem(flag: string): string | undefined {
+  if (!flag.startsWith('-')) return `'${flag}' is not an option: only flags belong in archive (src and dest are parameters of their own)`;
+  const long = REFUSED_LONG.find((r) => flag === r || flag.startsWith(`${r}=`));
+  // In a cluster of short flags (-aAXHe) e and M take the rest, or the next word, as their value.
+  const short = /^-[^-]/.test(flag) && /[eM]/.test(flag.slice(1)) ? flag : undefined;
+  if (long || short) return `'${flag}': ferry does not pass ${long ?? '-e / -M'} to rsync (it would run another program or write outside dest, also in check mode)`;
+  return undefined;
+}
+
 const params = z
   .object({
-    src: z.string().min(1).describe('Source path; a trailing slash copies the contents of the directory (rsync semantics).'),
-    dest: z.string().min(1).describe('Destination path.'),
+    src: rsyncPathField(
+      "Source path on src_host (default: the task's host); a trailing slash copies the contents of the directory (rsync semantics). Never host:path: name the host with src_host.",
+    ),
+    dest: rsyncPathField("Destination path on dest_host (default: the task's host). Never host:path: name the host with dest_host."),
     exclude: z.array(z.string()).default([]).describe('Patterns passed as --exclude (added to the preset\'s).'),
     delete: z.boolean().default(false).describe('Delete files in dest that are not in src (--delete).'),
     archive: z
-      .array(z.string())
+      .array(z.string().superRefine(checkedBy(archiveFlagProblem)))
       .default(['-aAXH', '--numeric-ids'])
-      .describe('The copy flags; the default keeps owners by number, ACLs, xattrs and hard links (-aAXH --numeric-ids).'),
+      .describe('The copy flags; the default keeps owners by number, ACLs, xattrs and hard links (-aAXH --numeric-ids). No -e/--rsh, --rsync-path, --daemon, batch or log files.'),
     preset: z.enum(['rootfs']).optional().describe(`rootfs: exclude ${ROOTFS_EXCLUDES.join(' ')} (copying a live root filesystem).`),
     src_host: z.string().optional().describe('Inventory host holding src (default: the task\'s host).'),
     dest_host: z.string().optional().describe('Inventory host holding dest (default: the task\'s host).'),
@@ -31,23 +49,23 @@ const params = z
 
 type Params = z.output<typeof params>;
 
-function rsyncArgs(p: Params): (string | string[])[] {
-  for (const f of p.archive) {
-    if (!f.startsWith('-')) throw new TaskFailedError(`archive flag '${f}' is not an option: only flags belong in archive`);
-  }
-  const excludes = [...(p.preset === 'rootfs' ? ROOTFS_EXCLUDES : []), ...p.exclude].flatMap((x) => ['--exclude', x]);
-  return [p.archive, excludes, p.delete ? ['--delete'] : []];
-}
-
 type Mode = '--dry-run' | '--info=progress2';
 
-function modeFlags(mode: Mode): string[] {
+/**
+ * rsync's flags for a run: the mode first (no later flag can take --dry-run as its value), then the
+ * excludes as single words, then the user's flags. Whatever a last flag of archive takes as its
+ * value, src and dest stay operands: they are checked never to look like options.
+ */
+function rsyncFlags(p: Params, mode: Mode): string[] {
   // The dry run itemizes: it is the plan. The real run reports whole-transfer progress.
-  return mode === '--dry-run' ? ['--dry-run', '--itemize-changes'] : ['--info=progress2', '--no-inc-recursive'];
+  const modeFlags = mode === '--dry-run' ? ['--dry-run', '--itemize-changes'] : ['--info=progress2', '--no-inc-recursive'];
+  const excludes = [...(p.preset === 'rootfs' ? ROOTFS_EXCLUDES : []), ...p.exclude].map((x) => `--exclude=${x}`);
+  return [...modeFlags, ...excludes, ...(p.delete ? ['--delete'] : []), ...p.archive];
 }
 
-function rsyncCommand(p: Params, mode: Mode): Command {
-  return sh`rsync ${rsyncArgs(p).flat()} ${modeFlags(mode)} ${p.src} ${p.dest}`;
+/** The one-host rsync command for a dry run (the plan) or the copy. */
+export function rsyncCommand(p: Params, mode: Mode): Command {
+  return sh`rsync ${rsyncFlags(p, mode)} -- ${p.src} ${p.dest}`;
 }
 
 /** Where the copy runs: one host, or the client on dest's host pulling from a server on src's host. */
@@ -69,7 +87,7 @@ async function runRsync(
     const r = await (ends.src.host === c.host ? c : ends.src).run(rsyncCommand(p, mode), onOutput ? { onStdout: onOutput } : {});
     return { exitCode: r.exitCode, output: r.stdout, failure: () => describeFailure(r) };
   }
-  const r: RelayResult = await relayRsync(ends.dest, ends.src, [...rsyncArgs(p), modeFlags(mode)], p.src, p.dest, onOutput);
+  const r: RelayResult = await relayRsync(ends.dest, ends.src, rsyncFlags(p, mode), p.src, p.dest, onOutput);
   return { exitCode: r.exitCode, output: r.output, failure: () => describeRelayFailure(ends, r) };
 }
 
@@ -121,8 +139,6 @@ export const rsyncModule = defineModule({
     const ends: Ends = { src: await hostContext(ctx, p.src_host), dest: await hostContext(ctx, p.dest_host) };
     const between = ends.src.host !== ends.dest.host;
     if (!between) ends.dest = ends.src;
-    const rsh = between && p.archive.find((f) => /^(-e|--rsh\b)/.test(f));
-    if (rsh) throw new TaskFailedError(`archive flag '${rsh}': between two hosts ferry is rsync's remote shell; leave -e/--rsh out`);
     const dry = await runRsync(ends, ctx, p, '--dry-run');
     if (!OK_EXITS.has(dry.exitCode ?? -1)) throw new TaskFailedError(dry.failure());
     const items = parseItemizeChanges(dry.output).filter(isRealChange);

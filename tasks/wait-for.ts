@@ -5,11 +5,13 @@ import { sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Plan } from '../runner/module.js';
 import { describeFailure } from '../runner/task-context.js';
+import { optionLikeProblem } from './lib/operands.js';
+import { checkedBy } from './lib/schema.js';
 
 const params = z
   .strictObject({
     port: z.number().int().min(1).max(65535).optional().describe('TCP port to wait for (on host, as seen from the target)'),
-    host: z.string().min(1).default('127.0.0.1').describe('Address the port is checked on, from the target host'),
+    host: z.string().min(1).superRefine(checkedBy(optionLikeProblem)).default('127.0.0.1').describe('Address the port is checked on, from the target host'),
     path: z.string().min(1).optional().describe('File to wait for'),
     cmd: z.string().min(1).optional().describe('Shell text run by sh on the target until it exits 0'),
     state: z
@@ -54,7 +56,7 @@ export function conditionFunction(p: Params): Command {
   const gone = p.state === 'stopped' || p.state === 'absent';
   if (p.port !== undefined) {
     // bash's /dev/tcp is on nearly every Linux; nc is the fallback. Host and port reach bash as $0/$1, never as code.
-    const probe = sh`if command -v bash >/dev/null 2>&1; then timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1"' ${p.host} ${p.port} 2>/dev/null; elif command -v nc >/dev/null 2>&1; then nc -z -w 5 ${p.host} ${p.port} >/dev/null 2>&1; else return ${NO_PORT_TOOL}; fi`;
+    const probe = sh`if command -v bash >/dev/null 2>&1; then timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1"' ${p.host} ${p.port} 2>/dev/null; elif command -v nc >/dev/null 2>&1; then nc -z -w 5 -- ${p.host} ${p.port} >/dev/null 2>&1; else return ${NO_PORT_TOOL}; fi`;
     return gone ? sh`met() { ${probe}; rc=$?; [ $rc -eq ${NO_PORT_TOOL} ] && return ${NO_PORT_TOOL}; [ $rc -ne 0 ]; }` : sh`met() { ${probe}; }`;
   }
   if (p.path !== undefined) return gone ? sh`met() { ! test -e ${p.path}; }` : sh`met() { test -e ${p.path}; }`;

@@ -4,7 +4,7 @@
 // guest root by the host's shell (guest-path.ts), and the file is then named relative to the
 // directory that resolution reached.
 import { randomBytes } from 'node:crypto';
-import { raw, sh, type Command } from '../command.js';
+import { asArgument, raw, sh, type Command } from '../command.js';
 import { TaskFailedError } from '../errors.js';
 import { GUEST_PATH_REFUSED, refusalReason, resolveInRoot } from './guest-path.js';
 import type { BecomeOptions, PutOptions, RunOptions, RunResult } from './types.js';
@@ -65,18 +65,29 @@ export async function putViaShell(
   const { prelude, file, tmp } = locate(path, o, false);
   const modeNum = opts.mode ?? o.defaultMode;
   const mode = modeNum !== undefined ? modeNum.toString(8).padStart(4, '0') : undefined;
+  const bytes = Buffer.from(data);
   const write =
     mode !== undefined
       ? // umask first so the bytes are never readable by others before chmod
-        sh`umask 077 && cat > ${tmp} && chmod ${mode} ${tmp} && mv -f ${tmp} ${file}`
-      : sh`cat > ${tmp} && mv -f ${tmp} ${file}`;
+        sh`umask 077 && cat > ${tmp} && chmod ${mode} -- ${tmp}`
+      : sh`cat > ${tmp}`;
   const guest =
     o.guestRoot !== undefined
       ? sh`ferry_cd "$ferry_dir" || ferry_refuse ${`${path}:`} "directory \${ferry_dir:-/} does not exist in the guest"
 [ -n "$ferry_base" ] && ! { [ -d ${file} ] && [ ! -L ${file} ]; } || ferry_refuse ${`${path}:`} "$ferry_path is a directory in the guest"
 `
       : sh``;
-  const r = await t.run(sh`${prelude}${guest}${write} || { rm -f ${tmp}; exit 1; }`, { stdin: Buffer.from(data), become: opts.become ?? false });
+  // cat ends the same way whether all of stdin came or the connection broke: the byte count tells,
+  // so a cut-short upload is never renamed into place. `--` keeps a path like `--help` an operand.
+  const complete = sh`{ test "$(wc -c < ${tmp})" -eq ${bytes.length} || { printf 'only part of the %s bytes arrived\n' ${bytes.length} >&2; false; }; }`;
+  // mv would move the file INTO a directory (or a link to one) at path instead of replacing it.
+  const notDir = sh`{ test ! -d ${file} || { printf '%s is a directory\n' ${path} >&2; false; }; }`;
+  const cleanup = sh`rm -f -- ${tmp}`;
+  // The trap removes the temp file when the shell is stopped by a signal (a channel closed, a timeout).
+  const r = await t.run(
+    sh`trap ${asArgument(sh`${cleanup}; exit 129`)} HUP INT TERM PIPE; ${prelude}${guest}${write} && ${complete} && ${notDir} && mv -f -- ${tmp} ${file} || { ${cleanup}; exit 1; }`,
+    { stdin: bytes, become: opts.become ?? false },
+  );
   if (r.exitCode !== 0) throw failure(`put ${path}${where}`, t, path, r);
 }
 

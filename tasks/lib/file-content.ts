@@ -6,6 +6,7 @@ import { posix } from 'node:path';
 import { sh } from '../../runner/command.js';
 import { TaskFailedError } from '../../runner/errors.js';
 import type { Diff, Plan, Step, TaskContext } from '../../runner/module.js';
+import { ChrootTransport } from '../../runner/transport/chroot.js';
 import { attributeDiff, planAttributes, type WantedAttributes } from './attributes.js';
 import { applyModeSpec, parseModeSpec } from './mode.js';
 import { probePath, type PresentPath } from './path-state.js';
@@ -45,6 +46,17 @@ function becomesRoot(ctx: TaskContext): boolean {
   return ctx.become !== false && (ctx.become.user === undefined || ctx.become.user === 'root');
 }
 
+/**
+ * The directory a symlinked parent directory resolves to (/var/run -> /run), so the temp file and the
+ * rename happen beside the final file; undefined when it names no directory. Inside a chroot the
+ * link is left to the chroot transport's own rules: it is not followed here.
+ */
+async function linkedDirectory(ctx: TaskContext, parent: string): Promise<string | undefined> {
+  if (ctx.transport instanceof ChrootTransport) return undefined;
+  const r = await ctx.run(sh`R=$(readlink -f -- ${parent}) && test -d "$R" && printf '%s' "$R"`);
+  return r.exitCode === 0 && r.stdout.startsWith('/') ? r.stdout : undefined;
+}
+
 /** Plans writing `req.data` to `req.dest` on the host; only reads. */
 export async function planContent(ctx: TaskContext, req: ContentRequest): Promise<Plan> {
   let dest = req.dest;
@@ -59,10 +71,14 @@ export async function planContent(ctx: TaskContext, req: ContentRequest): Promis
     dest = posix.join(dest, req.fileName);
     state = await probePath(ctx, dest, { checksum: true });
   }
+  // Where the upload goes: dest itself, or the same name in the directory a symlinked parent names.
+  let target = dest;
   if (!state.exists) {
     const parent = posix.dirname(dest);
     const ps = await probePath(ctx, parent);
-    if (!ps.exists || ps.type !== 'directory') {
+    const real = ps.exists && ps.type === 'link' ? await linkedDirectory(ctx, parent) : undefined;
+    if (real !== undefined) target = posix.join(real, posix.basename(dest));
+    else if (!ps.exists || ps.type !== 'directory') {
       throw new TaskFailedError(`destination directory ${parent} does not exist; create it first (file: path=${parent} state=directory)`, { dest });
     }
   } else if (state.type !== 'file' && state.type !== 'link') {
@@ -102,7 +118,7 @@ export async function planContent(ctx: TaskContext, req: ContentRequest): Promis
   steps.push({
     title: `${current ? 'replace' : 'create'} ${dest} (${req.data.length} bytes, sha256 ${checksum.slice(0, 12)}…)`,
     run: async (c) => {
-      await c.transport.put(dest, req.data, { mode, become: c.become });
+      await c.transport.put(target, req.data, { mode, become: c.become });
       return { ...result };
     },
   });

@@ -2,6 +2,7 @@
 // and a bad value is refused the same way before any host is contacted.
 import { z } from 'zod';
 import { parseModeSpec } from './mode.js';
+import { absolutePathProblem, lvNameProblem, optionLikeProblem, rsyncPathProblem, vgNameProblem } from './operands.js';
 
 /** A remote path: any bytes but NUL, which no command line can carry. */
 export function pathField(description: string) {
@@ -10,6 +11,43 @@ export function pathField(description: string) {
     .min(1, 'must not be empty')
     .refine((s) => !s.includes('\0'), 'must not contain a NUL byte')
     .describe(description);
+}
+
+/** A zod check (for .superRefine) that reports what one of tasks/lib/operands.ts's rules says about a value. */
+export function checkedBy(rule: (v: string) => string | undefined) {
+  return (v: string, ctx: z.RefinementCtx): void => {
+    const problem = rule(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  };
+}
+
+function ruleField(rule: (v: string) => string | undefined, description: string) {
+  return z.string().min(1, 'must not be empty').superRefine(checkedBy(rule)).describe(description);
+}
+
+/** A path a command gets as an operand where only an absolute one makes sense (a device, an image file, a guest root). */
+export function absolutePathField(description: string) {
+  return ruleField(absolutePathProblem, description);
+}
+
+/** A word that reaches a command as an operand or option value and so must not start with '-' (a file system type, a host name). */
+export function operandField(description: string) {
+  return ruleField(optionLikeProblem, description);
+}
+
+/** An LVM volume group name, as lvm(8) allows it. */
+export function vgNameField(description: string) {
+  return ruleField(vgNameProblem, description);
+}
+
+/** An LVM logical volume name, as lvm(8) allows it. */
+export function lvNameField(description: string) {
+  return ruleField(lvNameProblem, description);
+}
+
+/** A path on the host rsync runs on: never an option, never a remote spec (only ferry builds those). */
+export function rsyncPathField(description: string) {
+  return ruleField(rsyncPathProblem, description);
 }
 
 // The optional fields carry .describe() outermost: zod 4 keeps a description on the schema it was

@@ -19,7 +19,8 @@ export async function pathKind(ctx: TaskContext, path: string): Promise<'block' 
 export async function deviceSize(ctx: TaskContext, path: string): Promise<number> {
   const kind = await pathKind(ctx, path);
   if (kind === 'missing') throw new TaskFailedError(`${path} does not exist on ${ctx.host}`);
-  const cmd = kind === 'block' ? sh`blockdev --getsize64 ${path}` : sh`stat -L -c %s ${path}`;
+  // blockdev reads `--` as a command it does not know: callers pass absolute paths (their schemas check it).
+  const cmd = kind === 'block' ? sh`blockdev --getsize64 ${path}` : sh`stat -L -c %s -- ${path}`;
   if (kind !== 'block' && kind !== 'file') throw new TaskFailedError(`${path} is neither a block device nor a regular file`);
   const r = await ctx.runOk(cmd);
   const n = Number(r.stdout.trim());
@@ -29,7 +30,7 @@ export async function deviceSize(ctx: TaskContext, path: string): Promise<number
 
 /** The filesystem / partition-table signature blkid finds on a device (bypassing its cache). */
 export async function probeSignature(ctx: TaskContext, dev: string): Promise<BlockSignature> {
-  const r = await ctx.run(sh`blkid -p -o export ${dev}`);
+  const r = await ctx.run(sh`blkid -p -o export -- ${dev}`);
   try {
     return interpretBlkidProbe(r.exitCode, r.stdout, r.stderr, dev);
   } catch (e) {
@@ -39,13 +40,13 @@ export async function probeSignature(ctx: TaskContext, dev: string): Promise<Blo
 
 /** Every signature wipefs sees on a device (filesystems, tables, RAID, LVM). */
 export async function wipefsSignatures(ctx: TaskContext, dev: string): Promise<WipefsSignature[]> {
-  const r = await ctx.runOk(sh`wipefs --no-act --output TYPE,OFFSET --noheadings ${dev}`);
+  const r = await ctx.runOk(sh`wipefs --no-act --output TYPE,OFFSET --noheadings -- ${dev}`);
   return parseWipefs(r.stdout);
 }
 
 /** The partition table on a device, or null when it has none. */
 export async function readPartitionTable(ctx: TaskContext, dev: string): Promise<PartitionTable | null> {
-  const r = await ctx.run(sh`sfdisk --json ${dev}`);
+  const r = await ctx.run(sh`sfdisk --json -- ${dev}`);
   if (r.exitCode !== 0) {
     if (isNoPartitionTable(r.stderr)) return null;
     throw new TaskFailedError(describeFailure(r));
@@ -62,7 +63,7 @@ export async function readMounts(ctx: TaskContext): Promise<MountEntry[]> {
 
 /** The canonical path of a file or device on the host (`readlink -f`), or the path itself when it does not resolve. */
 export async function canonicalPath(ctx: TaskContext, path: string): Promise<string> {
-  const r = await ctx.run(sh`readlink -f ${path}`);
+  const r = await ctx.run(sh`readlink -f -- ${path}`);
   return r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : path;
 }
 

@@ -89,14 +89,14 @@ export function planLvm(p: LvmParams, vg: VgInfo | null, lvs: LvInfo[]): LvmPlan
       // -W y -y: wipe old signatures at the start of the new LV so a stale filesystem never shows up in it.
       const cmd =
         p.state === 'snapshot'
-          ? sh`lvcreate -s ${sizeArgs(t)} -n ${p.lv} ${`${p.vg}/${p.origin}`}`
-          : sh`lvcreate -y -W y ${sizeArgs(t)} -n ${p.lv} ${p.vg}`;
+          ? sh`lvcreate -s ${sizeArgs(t)} -n ${p.lv} -- ${`${p.vg}/${p.origin}`}`
+          : sh`lvcreate -y -W y ${sizeArgs(t)} -n ${p.lv} -- ${p.vg}`;
       return { changed: true, commands: [{ title: `create ${name} (${formatBytes(t.bytes)})`, cmd }] };
     }
     case 'absent': {
       if (!lv) return { changed: false, reason: `${name} does not exist` };
       if (!p.force) return { refuse: `refusing to remove ${name} (${formatBytes(lv.sizeBytes)}) without force: true` };
-      return { changed: true, commands: [{ title: `remove ${name}`, cmd: sh`lvremove -f ${`${p.vg}/${p.lv}`}`, destructive: true }] };
+      return { changed: true, commands: [{ title: `remove ${name}`, cmd: sh`lvremove -f -- ${`${p.vg}/${p.lv}`}`, destructive: true }] };
     }
     case 'renamed': {
       if (!p.from) return { refuse: 'state renamed needs from (the current name)' };
@@ -106,7 +106,7 @@ export function planLvm(p: LvmParams, vg: VgInfo | null, lvs: LvInfo[]): LvmPlan
       if (lv && old) return { changed: false, reason: `${name} exists (already renamed; ${p.vg}/${p.from} is another LV made since)` };
       if (lv) return { changed: false, reason: `${name} exists and ${p.vg}/${p.from} does not (already renamed)` };
       if (!old) return { refuse: `neither ${p.vg}/${p.from} nor ${name} exists` };
-      return { changed: true, commands: [{ title: `rename ${p.vg}/${p.from} to ${p.lv}`, cmd: sh`lvrename ${p.vg} ${p.from} ${p.lv}` }] };
+      return { changed: true, commands: [{ title: `rename ${p.vg}/${p.from} to ${p.lv}`, cmd: sh`lvrename -- ${p.vg} ${p.from} ${p.lv}` }] };
     }
     case 'resized': {
       if (!lv) return { refuse: `${name} does not exist: cannot resize it` };
@@ -119,12 +119,12 @@ export function planLvm(p: LvmParams, vg: VgInfo | null, lvs: LvInfo[]): LvmPlan
         if (want - lv.sizeBytes > vg.freeBytes) {
           return { refuse: `${name}: growing by ${formatBytes(want - lv.sizeBytes)} does not fit in ${p.vg} (${formatBytes(vg.freeBytes)} free)` };
         }
-        return { changed: true, commands: [{ title: `grow ${name} ${formatBytes(lv.sizeBytes)} → ${formatBytes(want)}`, cmd: sh`lvextend -L ${`${want}b`} ${`${p.vg}/${p.lv}`}` }] };
+        return { changed: true, commands: [{ title: `grow ${name} ${formatBytes(lv.sizeBytes)} → ${formatBytes(want)}`, cmd: sh`lvextend -L ${`${want}b`} -- ${`${p.vg}/${p.lv}`}` }] };
       }
       if (!p.force) return { refuse: `refusing to shrink ${name} from ${formatBytes(lv.sizeBytes)} to ${formatBytes(want)} without force: true` };
       return {
         changed: true,
-        commands: [{ title: `shrink ${name} ${formatBytes(lv.sizeBytes)} → ${formatBytes(want)}`, cmd: sh`lvreduce -f -L ${`${want}b`} ${`${p.vg}/${p.lv}`}`, destructive: true }],
+        commands: [{ title: `shrink ${name} ${formatBytes(lv.sizeBytes)} → ${formatBytes(want)}`, cmd: sh`lvreduce -f -L ${`${want}b`} -- ${`${p.vg}/${p.lv}`}`, destructive: true }],
       };
     }
   }

@@ -4,7 +4,7 @@
 // and pipes the two protocol streams together. No key or agent of one host reaches the other.
 //
 // On the destination, the client's command is
-//   rsync -e RELAY ... ferry-src:SRC DEST 3<&0 4>&1 1>&2 </dev/null
+//   rsync -e RELAY ... -- ferry-src:SRC DEST 3<&0 4>&1 1>&2 </dev/null
 // so the channel's stdin and stdout stay reachable as fds 3 and 4 while rsync's own messages,
 // itemized lines and progress go to the channel's stderr. rsync starts RELAY with the server's
 // argv; the relay writes that argv as a header on fd 4, then forwards its stdin (the client's
@@ -124,7 +124,7 @@ export interface RelayResult {
 export async function relayRsync(
   client: TaskContext,
   server: TaskContext,
-  flags: (string | string[])[],
+  flags: string[],
   src: string,
   dest: string,
   onOutput?: (chunk: Buffer) => void,
@@ -132,7 +132,8 @@ export async function relayRsync(
   // -s: file names travel inside the protocol, never through a shell's word splitting.
   // --blocking-io: rsync leaves the remote shell's stdout non-blocking otherwise (ssh copes; the
   // relay's cat fails with EAGAIN as soon as rsync falls behind).
-  const cmd: Command = sh`rsync -e ${RELAY_RSH} -s --blocking-io ${flags} ${`${RELAY_HOST}:${src}`} ${dest} ${raw('3<&0 4>&1 1>&2 </dev/null')}`;
+  // The only remote spec rsync is given is this one, built here; `--` keeps dest an operand.
+  const cmd: Command = sh`rsync -e ${RELAY_RSH} -s --blocking-io ${flags} -- ${`${RELAY_HOST}:${src}`} ${dest} ${raw('3<&0 4>&1 1>&2 </dev/null')}`;
   const c = await client.transport.spawn(cmd, { become: client.become });
   let output = '';
   c.stderr.on('data', (chunk: Buffer) => {

@@ -62,6 +62,18 @@ describe('ferry CLI @integration', function () {
     { name: 'a bad condition', playbook: '- hosts: all\n  tasks:\n    - ping:\n      when: x ==\n', expect: [/pb\.yaml:4/, /bad condition/] },
     { name: 'a src_host that is not in the inventory', playbook: '- hosts: all\n  tasks:\n    - rsync:\n        src: /a/\n        src_host: hv2\n        dest: /b/\n', expect: [/pb\.yaml:5/, /src_host: 'hv2' is not a host of the inventory/, /did you mean 'hv1'/] },
     { name: 'a delegate_to that is not in the inventory', playbook: '- hosts: all\n  tasks:\n    - ping:\n      delegate_to: hv-1\n', expect: [/pb\.yaml:3/, /delegate_to: 'hv-1' is not a host of the inventory/] },
+    // No value becomes an option (a literal one is refused at load time, --check or not).
+    {
+      name: 'an rsync src that rsync would read as --rsh',
+      playbook: "- hosts: all\n  tasks:\n    - rsync:\n        src: \"--rsh=sh -c 'touch /tmp/pwned'\"\n        dest: 'localhost:/b/'\n",
+      args: ['--check'],
+      expect: [/pb\.yaml:4/, /parameter 'src': '--rsh=sh -c 'touch \/tmp\/pwned'' starts with '-', so rsync would read it as an option/, /pb\.yaml:5/, /parameter 'dest': .*remote host/],
+    },
+    { name: 'an LVM VG named like an option', playbook: '- hosts: all\n  tasks:\n    - lvm: { vg: --test, lv: x, size: 1G }\n', expect: [/pb\.yaml:3/, /parameter 'vg': '--test' is not a valid LVM volume group name: it must not start with '-'/] },
+    { name: 'an LVM LV name lvm reserves', playbook: '- hosts: all\n  tasks:\n    - lvm:\n        vg: vg1\n        lv: data_mlog\n        size: 1G\n', expect: [/pb\.yaml:5/, /parameter 'lv': .*_mlog/] },
+    { name: 'an lvrename source named like an option', playbook: '- hosts: all\n  tasks:\n    - lvm: { vg: vg1, lv: new, from: --test, state: renamed }\n', expect: [/pb\.yaml:3/, /parameter 'from': '--test' is not a valid LVM logical volume name/] },
+    { name: 'a filesystem dev named like an option', playbook: '- hosts: all\n  tasks:\n    - filesystem:\n        dev: --help\n', expect: [/pb\.yaml:4/, /parameter 'dev': '--help' is not an absolute path/] },
+    { name: 'a mount src named like an option', playbook: '- hosts: all\n  tasks:\n    - mount:\n        path: /mnt/x\n        src: --all\n', expect: [/pb\.yaml:5/, /parameter 'src': '--all' starts with '-'/] },
     { name: 'a notify to no handler', playbook: '- hosts: all\n  tasks:\n    - ping:\n      notify: restart it\n', expect: [/pb\.yaml:3/, /no handler named 'restart it'/] },
   ];
 

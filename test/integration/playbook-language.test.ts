@@ -339,7 +339,7 @@ describe('playbook language over real sshd @integration', function () {
     const { copyFile, symlink } = await import('node:fs/promises');
     await copyFile('/bin/busybox', join(root, 'bin/busybox'));
     await chmod(join(root, 'bin/busybox'), 0o755);
-    for (const app of ['sh', 'cat', 'mv', 'rm', 'chmod', 'chown', 'mkdir', 'ls', 'test', 'echo', 'stat', 'sha256sum', 'printf', 'id', 'grep']) {
+    for (const app of ['sh', 'cat', 'mv', 'rm', 'chmod', 'chown', 'mkdir', 'ls', 'test', 'echo', 'stat', 'sha256sum', 'printf', 'id', 'grep', 'wc']) {
       await symlink('busybox', join(root, 'bin', app));
     }
     await writeFile(join(root, 'etc/fstab'), '/dev/xvda1 / ext4 defaults 0 1\n');
