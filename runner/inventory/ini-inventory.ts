@@ -4,7 +4,7 @@
 // Host-line values are shell-split then read as Python literals; `[g:vars]` values are the text
 // after the first `=` (trimmed), then read as Python literals.
 import type { Loc, Problem } from '../errors.js';
-import { expandHostRange, HostRangeError, splitHostPort } from './host-range.js';
+import { expandHostEntry } from './host-range.js';
 import type { Inventory } from './inventory.js';
 import { parsePythonLiteral } from './python-literal.js';
 import { shlexSplit, ShlexError } from './shlex.js';
@@ -143,15 +143,12 @@ function parseHostLine(inv: Inventory, line: string, group: string, loc: Loc, fi
     return;
   }
   if (tokens.length === 0) return;
-  const { name, port } = splitHostPort(tokens[0]);
-  let hosts: string[];
-  try {
-    hosts = expandHostRange(name);
-  } catch (e) {
-    if (!(e instanceof HostRangeError)) throw e;
-    problems.push({ loc, message: `malformed host range: ${e.message}`, hint: 'write ranges as name[01:10] or name[a:f]' });
+  const entry = expandHostEntry(tokens[0], inv.hosts.size);
+  if ('message' in entry) {
+    problems.push({ loc, ...entry });
     return;
   }
+  const { names: hosts, port } = entry;
   const vars: Record<string, unknown> = {};
   let ok = true;
   for (const t of tokens.slice(1)) {

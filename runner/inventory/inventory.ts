@@ -60,6 +60,7 @@ export class Inventory {
   /** The paths the inventory was loaded from, as given. */
   readonly sources: string[] = [];
   private depths = new Map<string, number>();
+  private ancestors = new Map<string, string[]>();
   private implicitLocalhost?: InventoryHost;
 
   constructor() {
@@ -74,7 +75,7 @@ export class Inventory {
     if (!g) {
       g = { name, hosts: [], children: [], parents: [], vars: {}, priority: DEFAULT_PRIORITY, loc };
       this.groups.set(name, g);
-      this.depths.clear();
+      this.treeChanged();
     }
     return g;
   }
@@ -86,10 +87,11 @@ export class Inventory {
       h = { name, vars: {}, groups: [], loc, source };
       this.hosts.set(name, h);
     }
-    if (group) {
-      const g = this.addGroup(group);
-      if (!g.hosts.includes(name)) g.hosts.push(name);
-      if (!h.groups.includes(group)) h.groups.push(group);
+    // A host's own list of groups is short; it and the group's host list change together, so
+    // checking it keeps adding a host linear (a group's list may hold 100,000 names).
+    if (group && !h.groups.includes(group)) {
+      this.addGroup(group).hosts.push(name);
+      h.groups.push(group);
     }
     if (port !== undefined) h.vars.ansible_port = port;
     return h;
@@ -110,7 +112,12 @@ export class Inventory {
     }
     p.children.push(child);
     c.parents.push(parent);
+    this.treeChanged();
+  }
+
+  private treeChanged(): void {
     this.depths.clear();
+    this.ancestors.clear();
   }
 
   /** Sets one inventory-file variable on a group; `ansible_group_priority` sets the priority instead, as in Ansible. */
@@ -136,16 +143,18 @@ export class Inventory {
       if (g.name !== 'all' && g.parents.length === 0) this.addChild('all', g.name);
     }
     const ungrouped = this.groups.get('ungrouped') as InventoryGroup;
+    const grouped = new Set<string>();
     for (const h of this.hosts.values()) {
-      const real = this.groupsOfHost(h.name).filter((g) => g !== 'all' && g !== 'ungrouped');
-      if (real.length > 0) {
-        ungrouped.hosts = ungrouped.hosts.filter((n) => n !== h.name);
+      const real = this.groupsOfHost(h.name).some((g) => g !== 'all' && g !== 'ungrouped');
+      if (real) {
+        if (h.groups.includes('ungrouped')) grouped.add(h.name);
         h.groups = h.groups.filter((n) => n !== 'ungrouped');
       } else if (!h.groups.includes('ungrouped')) {
         ungrouped.hosts.push(h.name);
         h.groups.push('ungrouped');
       }
     }
+    if (grouped.size) ungrouped.hosts = ungrouped.hosts.filter((n) => !grouped.has(n));
   }
 
   /** Every host name, in the order hosts were first declared. */
@@ -184,6 +193,9 @@ export class Inventory {
 
   /** All groups above `group` (parents, grandparents, ..., `all`). */
   ancestorsOf(group: string): string[] {
+    // Asked for every host's every group: kept until the group tree changes.
+    const cached = this.ancestors.get(group);
+    if (cached) return [...cached];
     const out: string[] = [];
     const queue = [...(this.groups.get(group)?.parents ?? [])];
     while (queue.length) {
@@ -192,7 +204,8 @@ export class Inventory {
       out.push(g);
       queue.push(...(this.groups.get(g)?.parents ?? []));
     }
-    return out;
+    this.ancestors.set(group, out);
+    return [...out];
   }
 
   /** Hosts of a group including those of its descendant groups: own hosts first, then children breadth-first. */

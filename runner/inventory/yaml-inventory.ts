@@ -7,7 +7,7 @@ import { parse as parseYamlScalar } from 'yaml';
 import type { Loc, Problem } from '../errors.js';
 import { locOf } from '../yaml-source.js';
 import { PYYAML } from './pyyaml-schema.js';
-import { expandHostRange, HostRangeError, splitHostPort } from './host-range.js';
+import { expandHostEntry } from './host-range.js';
 import type { Inventory } from './inventory.js';
 
 const SECTIONS = ['hosts', 'children', 'vars'] as const;
@@ -139,15 +139,12 @@ function parseHost(
     });
     return;
   }
-  const { name, port } = splitHostPort(pattern);
-  let names: string[];
-  try {
-    names = expandHostRange(name);
-  } catch (e) {
-    if (!(e instanceof HostRangeError)) throw e;
-    ctx.problems.push({ loc, message: `malformed host range: ${e.message}`, hint: 'write ranges as name[01:10] or name[a:f]' });
+  const entry = expandHostEntry(pattern, inv.hosts.size);
+  if ('message' in entry) {
+    ctx.problems.push({ loc, ...entry });
     return;
   }
+  const { names, port } = entry;
   for (const h of names) {
     inv.addHost(h, group, port, loc, ctx.file);
     for (const [k, v] of Object.entries(vars ?? {})) inv.setHostVar(h, k, v);
