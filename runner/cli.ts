@@ -3,10 +3,10 @@
 // and calls process.exit. Exit codes (README "Exit codes"):
 //   0 all ok · 1 internal error · 2 a host failed · 3 a host was unreachable (none failed)
 //   4 bad input (inventory, playbook, vars: nothing was contacted) · 5 bad command line · 130 interrupted
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command as Cli, CommanderError, Option } from 'commander';
-import { FerryError, ValidationError, formatProblem } from './errors.js';
+import { FerryError, RunStoppedError, ValidationError, formatProblem } from './errors.js';
 import type { Reporter } from './events.js';
 import { builtinModules } from '../tasks/index.js';
 import { moduleDoc, moduleList } from './doc.js';
@@ -19,6 +19,7 @@ import { parseExtraVarArg } from './vars.js';
 import { loadYamlFile } from './yaml-source.js';
 import { addXenImportCommand } from './xen-import-cli.js';
 
+const EXIT_TASK_FAILED = 2;
 const EXIT_BAD_INPUT = 4;
 const EXIT_USAGE = 5;
 
@@ -62,8 +63,27 @@ function makeReporter(f: RunFlags): Reporter {
       ? new ListrReporter({ diff: f.diff })
       : new PlainReporter({ color: process.stdout.isTTY && !process.env.NO_COLOR, diff: f.diff, verbose: f.verbose });
   if (f.json === true) return new JsonReporter(process.stdout);
-  if (typeof f.json === 'string') return new TeeReporter([human(), new JsonReporter(f.json)]);
+  if (typeof f.json === 'string') {
+    let file: JsonReporter;
+    try {
+      file = new JsonReporter(f.json);
+    } catch (e) {
+      throw new CommanderError(EXIT_USAGE, 'ferry.json', `--json=${f.json}: cannot write there: ${(e as Error).message}`);
+    }
+    return new TeeReporter([human(), file]);
+  }
   return human();
+}
+
+// An explicit --ssh-config that cannot be read would be ignored (as a missing ~/.ssh/config is).
+function checkSshConfig(path: string | undefined): void {
+  if (path === undefined) return;
+  try {
+    if (statSync(path).isDirectory()) throw new Error('it is a directory');
+    accessSync(path, constants.R_OK);
+  } catch (e) {
+    throw new CommanderError(EXIT_USAGE, 'ferry.ssh-config', `--ssh-config ${path}: cannot read it: ${(e as Error).message}`);
+  }
 }
 
 function extraVars(f: RunFlags): Record<string, unknown> {
@@ -82,6 +102,7 @@ function extraVars(f: RunFlags): Record<string, unknown> {
 function common(f: RunFlags): CommonRunOptions {
   const forks = Number(f.forks);
   if (!Number.isInteger(forks) || forks < 1) throw new CommanderError(EXIT_USAGE, 'ferry.forks', `--forks must be a positive whole number, got ${f.forks}`);
+  checkSshConfig(f.sshConfig);
   return {
     inventory: f.inventory.length ? f.inventory : [],
     check: f.check,
@@ -113,6 +134,10 @@ function addRunOptions(c: Cli): Cli {
     .option('--plain', 'plain lines even on a TTY')
     .option('-v, --verbose', 'show each planned step')
     .option('--ssh-config <file>', 'ssh config file to honour (default ~/.ssh/config)');
+}
+
+function formatProblems(e: ValidationError): string {
+  return e.problems.map((p) => '  ' + formatProblem(p).replace(/\n/g, '\n  ')).join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -208,8 +233,12 @@ async function main(argv: string[]): Promise<number> {
       return EXIT_USAGE;
     }
     if (e instanceof ValidationError) {
-      process.stderr.write(`ferry: bad input, nothing was run:\n${e.problems.map((p) => '  ' + formatProblem(p).replace(/\n/g, '\n  ')).join('\n')}\n`);
+      process.stderr.write(`ferry: bad input, nothing was run:\n${formatProblems(e)}\n`);
       return EXIT_BAD_INPUT;
+    }
+    if (e instanceof RunStoppedError) {
+      process.stderr.write(`ferry: ${e.message.split('\n')[0]}\n${formatProblems(e.problem)}\n`);
+      return EXIT_TASK_FAILED;
     }
     if (e instanceof FerryError) {
       process.stderr.write(`ferry: ${e.message}\n`);

@@ -63,6 +63,18 @@ function pathAt(template: string, line: number, col: number): string | undefined
   }
 }
 
+/** Whether a template renders to a value of any type (exactly one `{{ var }}` or helper call), not always to a string. */
+export function yieldsValue(template: string): boolean {
+  const helperCall = SINGLE_HELPER.exec(template);
+  return SINGLE_VAR.test(template) || (helperCall !== null && hb.helpers[helperCall[1]!] !== undefined);
+}
+
+/** The variable a template names when it is exactly one `{{ name }}` (no path), else undefined. */
+export function singleVariable(template: string): string | undefined {
+  const m = SINGLE_VAR.exec(template);
+  return m && /^[A-Za-z_]\w*$/.test(m[1]!) ? m[1] : undefined;
+}
+
 /** Renders one template string with `vars`; errors name the variable and `loc`. */
 export function renderString(template: string, vars: Record<string, unknown>, loc?: Loc): unknown {
   if (!isTemplated(template)) return template;

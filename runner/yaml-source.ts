@@ -289,6 +289,9 @@ function toJs(node: unknown, c: Conversion): unknown {
   return node;
 }
 
+/** The text is not YAML at all (as opposed to YAML that breaks a rule): an inventory reader then tries INI. */
+export class YamlSyntaxError extends ValidationError {}
+
 /** YAML dialect: `version` '1.2' (the library default) or '1.1'; `customTags` adjusts the scalars (e.g. to PyYAML's). */
 export type YamlOptions = Pick<DocumentOptions & SchemaOptions, 'version' | 'customTags'>;
 
@@ -326,7 +329,7 @@ export function parseYaml(text: string, file: string, options: YamlOptions = {})
       }
     }
   }
-  if (problems.length) throw new ValidationError(problems);
+  if (problems.length) throw new YamlSyntaxError(problems);
   const second = list.slice(1).find((d) => !isEmptyDocument(d.contents));
   if (second) {
     problems.push({

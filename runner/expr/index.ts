@@ -9,7 +9,7 @@ import { parseExpr } from './parser.js';
 export type { Expr, ArithOp, CompareOp } from './ast.js';
 export { formatExpr } from './ast.js';
 export { ExprSyntaxError, ExprEvalError, UndefinedVariableError } from './errors.js';
-export { parseExpr, MAX_EXPR_DEPTH, MAX_EXPR_LENGTH } from './parser.js';
+export { parseExpr, MAX_EXPR_DEPTH, MAX_EXPR_LENGTH, RESERVED_NAMES } from './parser.js';
 export { evaluate, evaluateBool, type Vars } from './evaluate.js';
 export { FILTERS, TESTS } from './builtins.js';
 

@@ -22,6 +22,8 @@ const LITERALS: Record<string, boolean | null> = {
   None: null,
   null: null,
 };
+/** Words a variable cannot be called, since a condition reads them as keywords or literals. */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set([...KEYWORDS, ...Object.keys(LITERALS)]);
 // Names Ansible users call as functions; only filters and tests exist here.
 const CALL_HINTS: Record<string, string> = {
   lookup: 'lookups are not supported in conditions; set a variable with the value instead',

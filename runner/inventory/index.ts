@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { ValidationError, type Problem } from '../errors.js';
-import { parseYaml, readInputFile } from '../yaml-source.js';
+import { parseYaml, readInputFile, YamlSyntaxError } from '../yaml-source.js';
 import { PYYAML } from './pyyaml-schema.js';
 import { loadIniInventory } from './ini-inventory.js';
 import { Inventory } from './inventory.js';
@@ -50,7 +50,8 @@ export function loadInventoryFile(inv: Inventory, path: string, problems: Proble
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     // A .yml file must be YAML; any other file that is not YAML is INI, as Ansible tries them.
-    if (yamlByName) {
+    // YAML that breaks one of ferry's rules (aliases, depth, documents) is reported as such.
+    if (yamlByName || !(e instanceof YamlSyntaxError)) {
       problems.push(...e.problems);
       return;
     }

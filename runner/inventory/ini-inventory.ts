@@ -96,7 +96,7 @@ export function loadIniInventory(inv: Inventory, text: string, file: string, pro
         problems.push({ loc, message: `missing variable name before '=' in '${line}'`, hint: 'write name=value' });
         return;
       }
-      inv.setGroupVar(group, key, parsePythonLiteral(line.slice(eq + 1).trim()));
+      inv.setGroupVar(group, key, parsePythonLiteral(line.slice(eq + 1).trim()), loc);
     } else {
       const m = GROUP_NAME.exec(line);
       if (!m) {
@@ -167,6 +167,6 @@ function parseHostLine(inv: Inventory, line: string, group: string, loc: Loc, fi
   if (!ok) return;
   for (const h of hosts) {
     inv.addHost(h, group, port, loc, file);
-    for (const [k, v] of Object.entries(vars)) inv.setHostVar(h, k, v);
+    for (const [k, v] of Object.entries(vars)) inv.setHostVar(h, k, v, loc);
   }
 }

@@ -4,6 +4,7 @@
 // go to `ungrouped`). Variable precedence follows Ansible's inventory layer exactly (see varsOf).
 import { dirname } from 'node:path';
 import type { Loc, Problem } from '../errors.js';
+import { locOf, setLoc } from '../yaml-source.js';
 
 /** A group as declared: direct hosts and child groups in file order, and its own inventory-file vars. */
 export interface InventoryGroup {
@@ -93,7 +94,7 @@ export class Inventory {
       this.addGroup(group).hosts.push(name);
       h.groups.push(group);
     }
-    if (port !== undefined) h.vars.ansible_port = port;
+    if (port !== undefined) this.setHostVar(name, 'ansible_port', port, loc);
     return h;
   }
 
@@ -120,8 +121,8 @@ export class Inventory {
     this.ancestors.clear();
   }
 
-  /** Sets one inventory-file variable on a group; `ansible_group_priority` sets the priority instead, as in Ansible. */
-  setGroupVar(group: string, key: string, value: unknown): void {
+  /** Sets one inventory-file variable on a group (`loc`: where it is written); `ansible_group_priority` sets the priority instead, as in Ansible. */
+  setGroupVar(group: string, key: string, value: unknown, loc?: Loc): void {
     const g = this.addGroup(group);
     if (key === 'ansible_group_priority') {
       const n = Number(value);
@@ -129,12 +130,14 @@ export class Inventory {
       return;
     }
     g.vars[key] = value;
+    setLoc(g.vars, loc, key);
   }
 
-  /** Sets one inventory-file variable on a host. */
-  setHostVar(host: string, key: string, value: unknown): void {
+  /** Sets one inventory-file variable on a host (`loc`: where it is written). */
+  setHostVar(host: string, key: string, value: unknown, loc?: Loc): void {
     const h = this.hosts.get(host) ?? this.addHost(host);
     h.vars[key] = value;
+    setLoc(h.vars, loc, key);
   }
 
   /** Applies Ansible's post-load rules: parentless groups under `all`, hosts of no group in `ungrouped`. */
@@ -257,18 +260,28 @@ export class Inventory {
    * Values are replaced, never deep-merged. Magic variables are not included (see hostVars).
    */
   varsOf(host: string): Record<string, unknown> {
+    return structuredClone(Object.assign({}, ...this.layersOf(host)) as Record<string, unknown>);
+  }
+
+  /** Where the value varsOf gives for `key` is written (file:line), when it comes from a file. */
+  varLocOf(host: string, key: string): Loc | undefined {
+    const layer = this.layersOf(host).findLast((l) => Object.prototype.hasOwnProperty.call(l, key));
+    return layer ? locOf(layer, key) : undefined;
+  }
+
+  /** The variable layers of a host, lowest precedence first (see varsOf). */
+  private layersOf(host: string): Record<string, unknown>[] {
     const h = this.host(host);
     if (!h) throw new Error(`unknown host '${host}'`);
     const groups = this.sortGroups(this.groupsOfHost(host).filter((g) => g !== 'all'));
-    const out: Record<string, unknown> = {};
-    Object.assign(out, this.groups.get('all')?.vars);
-    for (const g of groups) Object.assign(out, this.groups.get(g)?.vars);
-    for (const layer of this.varsLayers) Object.assign(out, layer.groupVars.get('all'));
-    for (const layer of this.varsLayers) for (const g of groups) Object.assign(out, layer.groupVars.get(g));
-    Object.assign(out, h.vars);
+    const layers: (Record<string, unknown> | undefined)[] = [this.groups.get('all')?.vars];
+    for (const g of groups) layers.push(this.groups.get(g)?.vars);
+    for (const layer of this.varsLayers) layers.push(layer.groupVars.get('all'));
+    for (const layer of this.varsLayers) for (const g of groups) layers.push(layer.groupVars.get(g));
+    layers.push(h.vars);
     // The implicit localhost is not in the inventory, so no host_vars/ file names it.
-    if (!h.implicit) for (const layer of this.varsLayers) Object.assign(out, layer.hostVars.get(host));
-    return structuredClone(out);
+    if (!h.implicit) for (const layer of this.varsLayers) layers.push(layer.hostVars.get(host));
+    return layers.filter((l): l is Record<string, unknown> => l !== undefined);
   }
 
   /** The magic variables Ansible adds for a host (inventory_hostname, group_names, ...). */

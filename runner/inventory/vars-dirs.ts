@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { ValidationError, type Problem } from '../errors.js';
-import { locOf, parseYaml, readInputFile } from '../yaml-source.js';
+import { locOf, parseYaml, readInputFile, setLoc } from '../yaml-source.js';
 import { PYYAML } from './pyyaml-schema.js';
 import type { VarsLayer } from './inventory.js';
 
@@ -90,7 +90,13 @@ export function loadVarsLayer(base: string, groups: string[], hosts: string[], p
       const files = findVarsFiles(dir, name, entries);
       if (!files.length) continue;
       const merged: Record<string, unknown> = {};
-      for (const f of files) Object.assign(merged, loadVarsFile(f, problems));
+      for (const f of files) {
+        const vars = loadVarsFile(f, problems) ?? {};
+        for (const [k, v] of Object.entries(vars)) {
+          merged[k] = v;
+          setLoc(merged, locOf(vars, k), k);
+        }
+      }
       into.set(name, merged);
     }
   };

@@ -92,7 +92,7 @@ function parseGroup(inv: Inventory, name: string, data: unknown, loc: Loc, ctx: 
       continue;
     }
     if (key === 'vars') {
-      for (const [k, v] of Object.entries(value)) inv.setGroupVar(name, k, v);
+      for (const [k, v] of Object.entries(value)) inv.setGroupVar(name, k, v, locOf(value, k));
     } else if (key === 'children') {
       for (const [child, childData] of Object.entries(value)) {
         const childLoc = locOf(value, child) ?? keyLoc;
@@ -147,6 +147,6 @@ function parseHost(
   const { names, port } = entry;
   for (const h of names) {
     inv.addHost(h, group, port, loc, ctx.file);
-    for (const [k, v] of Object.entries(vars ?? {})) inv.setHostVar(h, k, v);
+    for (const [k, v] of Object.entries(vars ?? {})) inv.setHostVar(h, k, v, locOf(vars, k));
   }
 }

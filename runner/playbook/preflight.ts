@@ -3,17 +3,14 @@
 // (inventory, play vars, vars_files, block/task vars, extra vars, magic, loop vars, register:, set:).
 // Also: a host named literally by `delegate_to` or by a module's host parameters (`src_host`,
 // `dest_host`) must be in the inventory.
-import { resolve } from 'node:path';
 import Handlebars from 'handlebars';
-import { ValidationError, type Loc, type Problem } from '../errors.js';
+import { ValidationError, formatLoc, type Loc, type Problem } from '../errors.js';
+import { isTemplated, singleVariable } from '../template.js';
 import { didYouMean } from '../suggest.js';
-import { loadYamlFile, locOf } from '../yaml-source.js';
+import { MAGIC_VARS } from '../vars.js';
+import { locOf } from '../yaml-source.js';
 import type { Node, Play, Playbook } from './model.js';
 
-const MAGIC = new Set([
-  'inventory_hostname', 'inventory_hostname_short', 'group_names', 'groups', 'hostvars', 'play_hosts', 'ansible_play_hosts',
-  'ansible_check_mode', 'ferry_check_mode', 'ansible_facts', 'ferry_facts', 'ansible_loop', 'this',
-]);
 
 /** The head names of the plain mustaches (`{{ a.b }}` → a) in a template, outside block helpers. */
 export function templateHeads(template: string): string[] {
@@ -51,6 +48,66 @@ function producedNames(nodes: Node[], out: Set<string>): void {
     } else if (n.kind === 'block') [n.block, n.rescue, n.always].forEach((l) => producedNames(l, out));
     else if (n.kind === 'include' && n.tasks) producedNames(n.tasks, out);
   }
+}
+
+/** Variables known at load time, and where they were set (for messages). */
+interface Layer {
+  what: string;
+  vars: Record<string, unknown>;
+}
+
+/** What decides whether a variable's value is known before the run: the layers above and below the task's own. */
+interface VarSource {
+  extra: Record<string, unknown>;
+  /** Names a task may set at run time (register:, set): their value is not known now. */
+  produced: ReadonlySet<string>;
+  hosts: string[];
+  hostVars: (host: string) => Record<string, unknown>;
+}
+
+/** What a value known now is, for a loop: undefined when it is a list or may render to one (a template). */
+function notAList(v: unknown): string | undefined {
+  if (Array.isArray(v) || v === undefined) return undefined;
+  if (typeof v === 'string') return isTemplated(v) ? undefined : `the string ${JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}...` : v)}`;
+  if (v === null) return 'empty';
+  if (typeof v === 'object') return 'a mapping';
+  return `the ${typeof v} ${String(v)}`;
+}
+
+/**
+ * A loop over `{{ name }}` whose value is known now and is not a list (a string, a mapping, a
+ * number) fails on every host: report it before any host is contacted, with where the value was set.
+ */
+function loopProblem(loop: unknown, loc: Loc, layers: Layer[], src: VarSource): Problem | undefined {
+  if (typeof loop !== 'string') return undefined;
+  const name = singleVariable(loop);
+  if (!name) return undefined;
+  let value: unknown;
+  let from: string;
+  if (Object.prototype.hasOwnProperty.call(src.extra, name)) {
+    value = src.extra[name];
+    from = `-e ${name}`;
+  } else if (src.produced.has(name) || MAGIC_VARS.has(name)) return undefined;
+  else {
+    const layer = layers.find((l) => Object.prototype.hasOwnProperty.call(l.vars, name));
+    if (layer) {
+      value = layer.vars[name];
+      const where = locOf(layer.vars, name);
+      from = `${layer.what}${where ? ` at ${formatLoc(where)}` : ''}`;
+    } else {
+      // Only the inventory is left: known when no host of the play has a list (or a template) there.
+      if (!src.hosts.length || src.hosts.some((h) => notAList(src.hostVars(h)[name]) === undefined)) return undefined;
+      value = src.hostVars(src.hosts[0]!)[name];
+      from = `the inventory${src.hosts.length > 1 ? ` (and on all ${src.hosts.length} hosts of the play)` : ''}`;
+    }
+  }
+  const what = notAList(value);
+  if (!what) return undefined;
+  return {
+    loc,
+    message: `loop: ${loop} is ${what} (set in ${from}), not a list`,
+    hint: `make ${name} a YAML list (one "- item" per line)`,
+  };
 }
 
 /** What checking the hosts a task names needs: the inventory, and which module parameters name hosts. */
@@ -92,30 +149,35 @@ export function preflight(
   const produced = new Set<string>();
   for (const play of pb.plays) producedNames([...play.tasks, ...play.handlers], produced);
   for (const play of pb.plays) {
-    const hosts = hostsOf(play);
-    const playKnown = new Set([...Object.keys(play.vars), ...Object.keys(extraVars), ...produced, ...MAGIC]);
-    for (const f of play.varsFiles) {
-      try {
-        const d = loadYamlFile(resolve(play.baseDir, f), f);
-        if (d && typeof d === 'object') for (const k of Object.keys(d)) playKnown.add(k);
-      } catch (e) {
-        if (e instanceof ValidationError) problems.push(...e.problems);
-        else throw e;
-      }
+    let hosts: string[] = [];
+    try {
+      hosts = hostsOf(play);
+    } catch (e) {
+      // A pattern that matches nothing: reported at the play, with the other plays' problems.
+      if (!(e instanceof ValidationError)) throw e;
+      problems.push(...e.problems.map((p) => ({ ...p, loc: p.loc ?? play.loc })));
     }
+    const playKnown = new Set([...Object.keys(play.vars), ...Object.keys(extraVars), ...produced, ...MAGIC_VARS, ...Object.keys(play.varsFromFiles)]);
     const seen = new Set<string>();
-    const check = (nodes: Node[], scope: Set<string>): void => {
+    const values: VarSource = { extra: extraVars, produced, hosts, hostVars };
+    // `layers`: the variables a node sees that are known now, highest precedence first.
+    const check = (nodes: Node[], scope: Set<string>, layers: Layer[]): void => {
       for (const n of nodes) {
         const here = new Set([...scope, ...Object.keys(n.vars)]);
+        const inner = Object.keys(n.vars).length ? [{ what: 'vars', vars: n.vars }, ...layers] : layers;
         if (n.kind === 'block') {
-          [n.block, n.rescue, n.always].forEach((l) => check(l, here));
+          [n.block, n.rescue, n.always].forEach((l) => check(l, here, inner));
           continue;
         }
         if (n.kind === 'include') {
-          if (n.tasks) check(n.tasks, here);
+          const p = loopProblem(n.loop, n.loc, inner, values);
+          if (p) problems.push(p);
+          if (n.tasks) check(n.tasks, here, inner);
           continue;
         }
         if (n.kind !== 'task') continue;
+        const p = loopProblem(n.loop, n.loc, inner, values);
+        if (p) problems.push(p);
         if (hostCheck) problems.push(...unknownHostProblems(n, hostCheck));
         here.add(n.loopControl.loopVar);
         walkStrings(n.args, locOf(n.args) ?? n.loc, (s, loc) => {
@@ -135,7 +197,11 @@ export function preflight(
         });
       }
     };
-    check([...play.tasks, ...play.handlers], playKnown);
+    const playLayers: Layer[] = [
+      { what: 'vars_files', vars: play.varsFromFiles },
+      { what: 'play vars', vars: play.vars },
+    ];
+    check([...play.tasks, ...play.handlers], playKnown, playLayers);
   }
   if (problems.length) throw new ValidationError(problems);
 }

@@ -95,8 +95,8 @@ describe('inventory: connection variables', function () {
         assert.deepEqual(
           e.problems.map((p) => p.message),
           [
-            "host 'hv9': port 'ssh' is not a TCP port number (1-65535)",
-            "host 'hv9': connection 'winrm' is not supported (use ssh, local or none)",
+            "host 'hv9': ansible_port 'ssh' is not a TCP port number (1-65535)",
+            "host 'hv9': ansible_connection 'winrm' is not supported (use ssh, local or none)",
             "host 'hv9': ansible_become must be a boolean, got 'maybe'",
           ],
         );

@@ -35,7 +35,8 @@ describe('YAML input bounds', function () {
     { name: 'an alias to no anchor', text: 'a: *nope\nb: &nope 1\n', line: 1, message: /alias '\*nope' names no anchor before it/ },
     { name: 'nesting past the limit', text: `a: ${'['.repeat(MAX_NESTING + 5)}${']'.repeat(MAX_NESTING + 5)}\n`, line: 1, message: /nest more than 200 levels deep/ },
     { name: 'nesting past the limit through an alias', text: `deep: &d ${'['.repeat(150)}${']'.repeat(150)}\nx: ${'['.repeat(100)}*d${']'.repeat(100)}\n`, line: 2, message: /nest more than 200 levels/ },
-    { name: 'nesting that overflows the parser itself', text: `a: ${'['.repeat(5_000)}${']'.repeat(5_000)}\n`, line: 1, message: /nest too deeply/ },
+    // Whether the parser's own stack gives out first depends on the stack left to it: either way, refused.
+    { name: 'nesting that may overflow the parser itself', text: `a: ${'['.repeat(5_000)}${']'.repeat(5_000)}\n`, line: 1, message: /nest (too deeply to parse|more than 200 levels deep)/ },
     { name: 'a second document', text: '- hosts: all\n  tasks: []\n---\n- hosts: web\n  tasks: []\n', line: 3, message: /a second YAML document starts here; ferry reads one document per file \(2 found\)/ },
   ];
   for (const c of refused) {
