@@ -10,13 +10,14 @@ import type { Reporter } from './events.js';
 import { factsCommand, parseFacts } from './facts/index.js';
 import { connectionOf, loadInventory, type Inventory } from './inventory/index.js';
 import { inventoryView } from './inventory-view.js';
-import type { ModuleRegistry } from './module.js';
+import type { ModuleRegistry, TaskModule } from './module.js';
 import { parseKeyValueArgs, loadPlaybook } from './playbook/load.js';
 import type { Play, Playbook, TaskNode } from './playbook/model.js';
 import { checkParams } from './playbook/params.js';
 import { preflight } from './playbook/preflight.js';
 import { isTemplated, renderString } from './template.js';
 import { resolveVarTemplates } from './vars.js';
+import { didYouMean } from './suggest.js';
 import { parseYaml } from './yaml-source.js';
 
 /** Options shared by run, exec and facts. */
@@ -77,13 +78,16 @@ function engineFor(o: CommonRunOptions, key: string): PreparedRun {
   return { engine, inv, contacted: () => contacted };
 }
 
+/** Where a problem of what was typed on the command line is (not a file). */
+const COMMAND_LINE = { file: '<command line>', line: 1 };
+
 /** The hosts of a pattern given on the command line; a problem names the option it came from. */
 function resolveOption(inv: ReturnType<typeof inventoryView>, option: string, pattern: string): string[] {
   try {
     return inv.resolve(pattern);
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
-    throw new ValidationError(e.problems.map((p) => ({ ...p, message: `${option} ${pattern}: ${p.message}` })));
+    throw new ValidationError(e.problems.map((p) => ({ ...p, loc: p.loc ?? COMMAND_LINE, message: `${option} ${pattern}: ${p.message}` })));
   }
 }
 
@@ -184,7 +188,14 @@ export function parseAdhocArgs(moduleName: string, freeForm: string | undefined,
     return { [freeForm]: t };
   }
   if (kv) return kv;
-  throw new ValidationError([{ message: `-a for module '${moduleName}' must be key=value pairs or a mapping`, hint: `e.g. -a 'path=/tmp/x state=directory'` }]);
+  throw new ValidationError([{ loc: COMMAND_LINE, message: `-a for module '${moduleName}' must be key=value pairs or a mapping`, hint: `e.g. -a 'path=/tmp/x state=directory'` }]);
+}
+
+/** The module of that name; an unknown one is bad input given on the command line. */
+function knownModule(modules: ModuleRegistry, name: string): TaskModule {
+  const mod = modules.get(name);
+  if (!mod) throw new ValidationError([{ loc: COMMAND_LINE, message: `unknown module '${name}'`, hint: didYouMean(name, modules.names(), `'ferry doc' lists the modules`) }]);
+  return mod;
 }
 
 /** Checks a module call given outside a playbook and wraps it as a one-task play (ad hoc, library use). */
@@ -195,9 +206,8 @@ export function singleModulePlay(
   args: Record<string, unknown>,
   o: { become?: boolean; name?: string; register?: string },
 ): Playbook {
-  const mod = modules.get(moduleName);
-  if (!mod) throw new ValidationError([{ message: `unknown module '${moduleName}'`, hint: `'ferry doc' lists the modules` }]);
-  const loc = { file: '<command line>', line: 1 };
+  const mod = knownModule(modules, moduleName);
+  const loc = COMMAND_LINE;
   const problems = checkParams(mod, args, loc);
   if (problems.length) throw new ValidationError(problems);
   const task: TaskNode = {
@@ -214,8 +224,7 @@ export function singleModulePlay(
 /** Runs one module on the hosts matching a pattern (`ferry exec`). */
 export async function runAdhoc(pattern: string, moduleName: string, argText: string | undefined, o: CommonRunOptions & { become?: boolean }): Promise<RunSummary> {
   const modules = o.modules ?? builtinModules();
-  const freeForm = modules.get(moduleName)?.freeForm;
-  const args = parseAdhocArgs(moduleName, freeForm, argText);
+  const args = parseAdhocArgs(moduleName, knownModule(modules, moduleName).freeForm, argText);
   const pb = singleModulePlay(modules, pattern, moduleName, args, { become: o.become, name: `${moduleName}${argText ? ` ${argText}` : ''}` });
   const stateDir = o.stateDir ?? resolve('.ferry/adhoc');
   const run = engineFor({ ...o, modules, stateDir }, `adhoc|${pattern}|${moduleName}`);

@@ -93,7 +93,10 @@ function extraVars(f: RunFlags): Record<string, unknown> {
       Object.assign(out, parseExtraVarArg(e, (p) => loadYamlFile(resolve(p), p)));
     } catch (err) {
       if (err instanceof ValidationError) throw err;
-      throw new ValidationError([{ message: (err as Error).message, hint: 'use -e key=value, -e @vars.yaml or -e \'{"k": "v"}\'' }]);
+      // The file of `-e @FILE`, or the command line itself, is where the problem is.
+      const file = e.startsWith('@') ? e.slice(1) : '<command line>';
+      const message = err instanceof SyntaxError ? `-e ${e}: not valid JSON: ${err.message}` : (err as Error).message;
+      throw new ValidationError([{ loc: { file, line: 1 }, message, hint: 'use -e key=value, -e @vars.yaml or -e \'{"k": "v"}\'' }]);
     }
   }
   return out;

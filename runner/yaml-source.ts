@@ -29,6 +29,14 @@ export function locOf(value: unknown, key?: string | number): Loc | undefined {
   return nodeLocs.get(value);
 }
 
+// Mapping keys that were not strings in the source (`1234:`, `yes:`): JavaScript keys are strings.
+const nonStringKeys = new WeakMap<object, Set<string>>();
+
+/** Whether a key of a loaded mapping was written as a string (not a number, boolean or null that became one). */
+export function keyWasString(value: object, key: string): boolean {
+  return !nonStringKeys.get(value)?.has(key);
+}
+
 /** Records a location for a value built by code rather than loaded (e.g. a task expanded from a shorthand). */
 export function setLoc(value: object, loc: Loc | undefined, key?: string | number): void {
   if (!loc) return;
@@ -69,6 +77,8 @@ export function cloneWithLocs<T>(value: T): T {
 export const MAX_INPUT_BYTES = 10 * 1024 * 1024;
 /** How many values the aliases of one file may add to it (YAML's "billion laughs" is refused). */
 export const MAX_ALIAS_VALUES = 1_000_000;
+/** How many YAML syntax errors of one file are reported (the rest are counted). */
+const MAX_SYNTAX_ERRORS = 5;
 /** How deeply mappings and lists may nest (deeper input would exhaust the stack of every reader). */
 export const MAX_NESTING = 200;
 
@@ -269,6 +279,11 @@ function toJs(node: unknown, c: Conversion): unknown {
         continue;
       }
       const k = typeof key === 'string' ? key : String(key);
+      if (typeof key !== 'string') {
+        let set = nonStringKeys.get(out);
+        if (!set) nonStringKeys.set(out, (set = new Set()));
+        set.add(k);
+      }
       if (Object.prototype.hasOwnProperty.call(out, k)) {
         problems.push({ loc: keyLoc, message: `duplicate key '${k}'`, hint: 'remove one of the two entries' });
       }
@@ -314,20 +329,26 @@ export function parseYaml(text: string, file: string, options: YamlOptions = {})
   });
   const list = Array.isArray(docs) ? docs : [docs];
   const problems: Problem[] = [];
-  for (const d of list) {
-    for (const e of d.errors) {
-      const pos = e.linePos?.[0];
-      const loc = { file, line: pos?.line ?? 1, col: pos?.col };
-      // The parser reports its own stack overflow on input nested thousands of levels deep.
-      if (/call stack/i.test(e.message)) problems.push({ loc, message: 'mappings and lists nest too deeply to parse', hint: 'flatten the data' });
-      else {
-        problems.push({
-          loc,
-          message: `YAML syntax error: ${e.message.split('\n')[0]}`,
-          hint: 'fix the YAML syntax (indentation, quoting, a missing colon)',
-        });
-      }
-    }
+  const errors = list.flatMap((d) => d.errors);
+  const lastContent = Math.max(0, text.trimEnd().length - 1);
+  const seen = new Set<string>();
+  for (const e of errors) {
+    // Without prettyErrors the library leaves linePos unset: the line comes from the offset. What
+    // is never closed is reported at the end of the text: the last line that holds something.
+    const loc = locAt(file, lc, Math.min(e.pos[0], lastContent));
+    // The parser reports its own stack overflow on input nested thousands of levels deep.
+    const p = /call stack/i.test(e.message)
+      ? { loc, message: 'mappings and lists nest too deeply to parse', hint: 'flatten the data' }
+      : { loc, message: `YAML syntax error: ${e.message.split('\n')[0]}`, hint: 'fix the YAML syntax (indentation, quoting, a missing colon)' };
+    // One broken construct can make thousands of errors: each once (the parser's overflow once
+    // per file), and the first few only.
+    const key = p.message.startsWith('YAML') ? `${loc.line}:${loc.col}:${p.message}` : p.message;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (problems.length < MAX_SYNTAX_ERRORS) problems.push(p);
+  }
+  if (seen.size > MAX_SYNTAX_ERRORS) {
+    problems.push({ loc: { file, line: problems.at(-1)!.loc!.line }, message: `and ${seen.size - MAX_SYNTAX_ERRORS} more YAML errors after these` });
   }
   if (problems.length) throw new YamlSyntaxError(problems);
   const second = list.slice(1).find((d) => !isEmptyDocument(d.contents));
@@ -344,7 +365,9 @@ export function parseYaml(text: string, file: string, options: YamlOptions = {})
   const c: Conversion = { file, lc, problems, targets: new Map() };
   try {
     c.targets = aliasTargets(first, c);
-    if (!problems.length) checkBounds(first.contents, c);
+    // An alias to nothing makes the text not YAML at all (PyYAML: "found undefined alias").
+    if (problems.length) throw new YamlSyntaxError(problems);
+    checkBounds(first.contents, c);
   } catch (e) {
     // The library's own walk can exhaust the stack on input nested thousands of levels deep.
     if (!(e instanceof RangeError)) throw e;

@@ -58,7 +58,7 @@ export function loadInventoryFile(inv: Inventory, path: string, problems: Proble
     loadIniInventory(inv, text, path, problems);
     return;
   }
-  if (yamlByName || isYamlInventory(data)) loadYamlInventory(inv, data, text, path, problems);
+  if (yamlByName || isYamlInventory(data)) loadYamlInventory(inv, data, path, problems);
   else loadIniInventory(inv, text, path, problems);
 }
 

@@ -101,15 +101,19 @@ function matchTerm(inv: PatternInventory, names: Names, term: string, loc: Loc |
   const { expr, sub } = splitSubscript(term);
   const re = matcher(expr, loc, problems);
   if (!re) return [];
-  const found = new Set<string>();
   const groups = inv.groupNames().filter((g) => re.test(g));
-  for (const g of groups) for (const h of inv.hostsOfGroup(g)) found.add(h);
-  if (!groups.length || expr[0] === '~' || /[.?*[]/.test(expr)) {
-    for (const h of names.list) if (re.test(h)) found.add(h);
+  const byName = !groups.length || expr[0] === '~' || /[.?*[]/.test(expr);
+  let results: string[];
+  // One group and nothing else (the common case): its host list has no repeats already.
+  if (groups.length === 1 && !byName) results = inv.hostsOfGroup(groups[0]!);
+  else {
+    const found = new Set<string>();
+    for (const g of groups) for (const h of inv.hostsOfGroup(g)) found.add(h);
+    if (byName) for (const h of names.list) if (re.test(h)) found.add(h);
+    results = [...found];
   }
-  if (!found.size && expr === 'localhost') found.add('localhost');
-  if (!found.size && !groups.length) return undefined;
-  const results = [...found];
+  if (!results.length && expr === 'localhost') results = ['localhost'];
+  if (!results.length && !groups.length) return undefined;
   if (!sub) return results;
   const [start, end] = sub;
   if (end === undefined) {
@@ -130,6 +134,12 @@ function matchTerm(inv: PatternInventory, names: Names, term: string, loc: Loc |
  */
 export function matchHosts(inv: PatternInventory, pattern: string | string[], loc?: Loc): string[] {
   const problems: Problem[] = [];
+  // The splitter drops a '[' or ']' that closes nothing (`~web[` would select like `~web`).
+  for (const part of Array.isArray(pattern) ? pattern : [pattern]) {
+    if (/[[\]]/.test(part.replace(/\[[^\]]*\]/g, ''))) {
+      throw new ValidationError([{ loc, message: `host pattern '${part}' has a '[' or ']' that is not part of a [range]`, hint: 'close the bracket, or escape it in a ~regex as \\[' }]);
+    }
+  }
   const list = inv.hostNames();
   const names: Names = { list, has: new Set(list) };
   let hosts = new Set<string>();

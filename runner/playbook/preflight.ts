@@ -120,10 +120,16 @@ export interface HostCheck {
   hostParams(module: string): readonly string[];
 }
 
-/** Problems for hosts a task names literally (delegate_to, a module's host parameters) that the inventory does not have. */
-function unknownHostProblems(task: Node & { kind: 'task' }, inventory: HostCheck): Problem[] {
+/** A `delegate_to` and the node (task or enclosing block) that sets it. */
+interface Delegate {
+  name: string;
+  loc: Loc;
+}
+
+/** Problems for hosts a task names literally (delegate_to, its own or its block's; a module's host parameters) that the inventory does not have. */
+function unknownHostProblems(task: Node & { kind: 'task' }, delegate: Delegate | undefined, inventory: HostCheck): Problem[] {
   const named: { name: string; what: string; loc: Loc }[] = [];
-  if (task.delegateTo !== undefined) named.push({ name: task.delegateTo, what: 'delegate_to', loc: task.loc });
+  if (delegate !== undefined) named.push({ name: delegate.name, what: 'delegate_to', loc: delegate.loc });
   for (const k of inventory.hostParams(task.module)) {
     const v = task.args[k];
     if (typeof v === 'string') named.push({ name: v, what: k, loc: locOf(task.args, k) ?? task.loc });
@@ -161,24 +167,32 @@ export function preflight(
     const seen = new Set<string>();
     const values: VarSource = { extra: extraVars, produced, hosts, hostVars };
     // `layers`: the variables a node sees that are known now, highest precedence first.
-    const check = (nodes: Node[], scope: Set<string>, layers: Layer[]): void => {
+    const check = (nodes: Node[], scope: Set<string>, layers: Layer[], outer?: Delegate): void => {
       for (const n of nodes) {
         const here = new Set([...scope, ...Object.keys(n.vars)]);
         const inner = Object.keys(n.vars).length ? [{ what: 'vars', vars: n.vars }, ...layers] : layers;
+        const delegate = n.delegateTo !== undefined ? { name: n.delegateTo, loc: n.loc } : outer;
         if (n.kind === 'block') {
-          [n.block, n.rescue, n.always].forEach((l) => check(l, here, inner));
+          [n.block, n.rescue, n.always].forEach((l) => check(l, here, inner, delegate));
           continue;
         }
         if (n.kind === 'include') {
           const p = loopProblem(n.loop, n.loc, inner, values);
           if (p) problems.push(p);
-          if (n.tasks) check(n.tasks, here, inner);
+          if (n.tasks) check(n.tasks, here, inner, delegate);
           continue;
         }
         if (n.kind !== 'task') continue;
         const p = loopProblem(n.loop, n.loc, inner, values);
         if (p) problems.push(p);
-        if (hostCheck) problems.push(...unknownHostProblems(n, hostCheck));
+        if (hostCheck) {
+          // A block's delegate_to is reported once, at the block, however many tasks it holds.
+          for (const q of unknownHostProblems(n, delegate, hostCheck)) {
+            const key = `${formatLoc(q.loc)}:${q.message}`;
+            if (!seen.has(key)) problems.push(q);
+            seen.add(key);
+          }
+        }
         here.add(n.loopControl.loopVar);
         walkStrings(n.args, locOf(n.args) ?? n.loc, (s, loc) => {
           for (const head of templateHeads(s)) {
