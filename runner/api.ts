@@ -1,22 +1,25 @@
 // The library API that the CLI is a thin layer over: run a playbook, run one module ad hoc,
 // gather facts. A TypeScript script can use these without YAML.
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { builtinModules } from '../tasks/index.js';
 import { transportFactory } from './connections.js';
 import { Engine, type RunSummary } from './engine.js';
-import { ValidationError } from './errors.js';
+import { FerryError, RunStoppedError, ValidationError, type Problem } from './errors.js';
 import type { Reporter } from './events.js';
 import { factsCommand, parseFacts } from './facts/index.js';
-import { loadInventory } from './inventory/index.js';
+import { connectionOf, loadInventory, type Inventory } from './inventory/index.js';
 import { inventoryView } from './inventory-view.js';
-import type { ModuleRegistry } from './module.js';
+import type { ModuleRegistry, TaskModule } from './module.js';
 import { parseKeyValueArgs, loadPlaybook } from './playbook/load.js';
 import type { Play, Playbook, TaskNode } from './playbook/model.js';
 import { checkParams } from './playbook/params.js';
 import { preflight } from './playbook/preflight.js';
 import type { SecretValues } from './secrets.js';
-import { isTemplated } from './template.js';
+import { isTemplated, renderString } from './template.js';
 import type { InFlight } from './transport/in-flight.js';
+import { resolveVarTemplates } from './vars.js';
+import { didYouMean } from './suggest.js';
 import { parseYaml } from './yaml-source.js';
 
 /** Options shared by run, exec and facts. */
@@ -49,13 +52,27 @@ export interface CommonRunOptions {
   cleanupTimeoutMs?: number;
 }
 
-function engineFor(o: CommonRunOptions, key: string): { engine: Engine; inv: ReturnType<typeof inventoryView> } {
-  const inv = inventoryView(loadInventory(o.inventory));
-  if (o.limit) inv.resolve(o.limit);
+/** An engine for a run, and whether it has made a transport yet (after that, a host may have been contacted). */
+interface PreparedRun {
+  engine: Engine;
+  inv: ReturnType<typeof inventoryView>;
+  contacted: () => boolean;
+}
+
+function engineFor(o: CommonRunOptions, key: string): PreparedRun {
+  const loaded = loadInventory(o.inventory);
+  const inv = inventoryView(loaded);
+  if (o.limit) resolveOption(inv, '--limit', o.limit);
+  checkConnections(loaded, inv);
+  const base = transportFactory({ acceptNewHosts: o.acceptNewHosts, sshConfigFile: o.sshConfigFile });
+  let contacted = false;
   const engine = new Engine({
     inventory: inv,
     modules: o.modules ?? builtinModules(),
-    transports: transportFactory({ acceptNewHosts: o.acceptNewHosts, sshConfigFile: o.sshConfigFile }),
+    transports: (host, vars) => {
+      contacted = true;
+      return base(host, vars);
+    },
     check: o.check,
     diff: o.diff,
     forks: o.forks,
@@ -75,27 +92,102 @@ function engineFor(o: CommonRunOptions, key: string): { engine: Engine; inv: Ret
     stopGraceMs: o.stopGraceMs,
     cleanupTimeoutMs: o.cleanupTimeoutMs,
   });
-  return { engine, inv };
+  return { engine, inv, contacted: () => contacted };
+}
+
+/** Where a problem of what was typed on the command line is (not a file). */
+const COMMAND_LINE = { file: '<command line>', line: 1 };
+
+/** The hosts of a pattern given on the command line; a problem names the option it came from. */
+function resolveOption(inv: ReturnType<typeof inventoryView>, option: string, pattern: string): string[] {
+  try {
+    return inv.resolve(pattern);
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    throw new ValidationError(e.problems.map((p) => ({ ...p, loc: p.loc ?? COMMAND_LINE, message: `${option} ${pattern}: ${p.message}` })));
+  }
+}
+
+/**
+ * Every inventory host's connection variables (port, connection, become, address) checked before
+ * the first connection: a bad one is bad input naming the file:line that sets it, not an
+ * unreachable host found in the middle of a run.
+ */
+function checkConnections(loaded: Inventory, inv: ReturnType<typeof inventoryView>): void {
+  const problems: Problem[] = [];
+  for (const h of inv.hostNames()) {
+    try {
+      connectionOf(inv.hostVars(h), (v) => loaded.varLocOf(h, v));
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      problems.push(...e.problems);
+    }
+  }
+  if (problems.length) throw new ValidationError(problems);
+}
+
+/** The run state for --resume is written from the first task on: a directory it cannot be written to is found now. */
+function checkStateDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 }); // as RunState makes it: the state names hosts and commands
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    throw new ValidationError([
+      { message: `cannot write the run state (kept for --resume) in ${dir}: ${(e as Error).message}`, hint: 'run ferry from a directory it can write to' },
+    ]);
+  }
+}
+
+/**
+ * A play's `hosts` written as a template (`hosts: "{{ target }}"`) is rendered now, with the play's
+ * vars and the extra vars, so that its hosts are known (and checked) before any host is contacted.
+ */
+function renderPlayHosts(pb: Playbook, extraVars: Record<string, unknown>): void {
+  const problems: Problem[] = [];
+  for (const play of pb.plays) {
+    if (!isTemplated(play.hosts)) continue;
+    try {
+      const v = renderString(play.hosts, resolveVarTemplates({ ...play.vars, ...play.varsFromFiles, ...extraVars }));
+      play.hosts = Array.isArray(v) ? v.join(',') : String(v ?? '');
+    } catch (e) {
+      if (!(e instanceof FerryError)) throw e;
+      problems.push({ loc: play.loc, message: `hosts: ${e.message}`, hint: 'a play\'s hosts may use its vars and extra vars (-e name=value)' });
+    }
+  }
+  if (problems.length) throw new ValidationError(problems);
+}
+
+/** Runs the engine; input it finds bad after a host was contacted is not "nothing was run" but a run that stopped. */
+async function runPrepared(run: PreparedRun, pb: Playbook): Promise<RunSummary> {
+  try {
+    return await run.engine.run(pb);
+  } catch (e) {
+    if (e instanceof ValidationError && run.contacted()) throw new RunStoppedError(e);
+    throw e;
+  }
 }
 
 /** Loads and runs a playbook file: all input is validated before any host is contacted. */
 export async function runPlaybookFile(path: string, o: CommonRunOptions): Promise<RunSummary> {
   const modules = o.modules ?? builtinModules();
   const pb = loadPlaybook(path, modules);
-  const { engine, inv } = engineFor({ ...o, modules }, `${resolve(path)}|${o.inventory.map((i) => resolve(i)).join(',')}`);
+  const stateDir = o.stateDir ?? resolve('.ferry/runs');
+  const run = engineFor({ ...o, modules, stateDir }, `${resolve(path)}|${o.inventory.map((i) => resolve(i)).join(',')}`);
+  const { inv } = run;
+  renderPlayHosts(pb, o.extraVars ?? {});
   const hostsOf = (play: Play): string[] => (isTemplated(play.hosts) ? [] : inv.resolve(play.hosts));
   preflight(pb, hostsOf, (h) => inv.hostVars(h), o.extraVars ?? {}, {
     has: (h) => inv.has(h),
     names: inv.hostNames(),
     hostParams: (m) => modules.get(m)?.hostParams ?? [],
   });
-  return engine.run(pb);
+  if (!o.check) checkStateDir(stateDir);
+  return runPrepared(run, pb);
 }
 
 /** Runs a loaded playbook (library use). */
 export async function runPlaybook(pb: Playbook, o: CommonRunOptions): Promise<RunSummary> {
-  const { engine } = engineFor(o, pb.file);
-  return engine.run(pb);
+  return runPrepared(engineFor(o, pb.file), pb);
 }
 
 /** Parses `-a` for a module: free form, key=value pairs, or a YAML/JSON mapping. */
@@ -113,7 +205,14 @@ export function parseAdhocArgs(moduleName: string, freeForm: string | undefined,
     return { [freeForm]: t };
   }
   if (kv) return kv;
-  throw new ValidationError([{ message: `-a for module '${moduleName}' must be key=value pairs or a mapping`, hint: `e.g. -a 'path=/tmp/x state=directory'` }]);
+  throw new ValidationError([{ loc: COMMAND_LINE, message: `-a for module '${moduleName}' must be key=value pairs or a mapping`, hint: `e.g. -a 'path=/tmp/x state=directory'` }]);
+}
+
+/** The module of that name; an unknown one is bad input given on the command line. */
+function knownModule(modules: ModuleRegistry, name: string): TaskModule {
+  const mod = modules.get(name);
+  if (!mod) throw new ValidationError([{ loc: COMMAND_LINE, message: `unknown module '${name}'`, hint: didYouMean(name, modules.names(), `'ferry doc' lists the modules`) }]);
+  return mod;
 }
 
 /** Checks a module call given outside a playbook and wraps it as a one-task play (ad hoc, library use). */
@@ -124,9 +223,8 @@ export function singleModulePlay(
   args: Record<string, unknown>,
   o: { become?: boolean; name?: string; register?: string },
 ): Playbook {
-  const mod = modules.get(moduleName);
-  if (!mod) throw new ValidationError([{ message: `unknown module '${moduleName}'`, hint: `'ferry doc' lists the modules` }]);
-  const loc = { file: '<command line>', line: 1 };
+  const mod = knownModule(modules, moduleName);
+  const loc = COMMAND_LINE;
   const problems = checkParams(mod, args, loc);
   if (problems.length) throw new ValidationError(problems);
   const task: TaskNode = {
@@ -134,7 +232,7 @@ export function singleModulePlay(
     loopControl: { loopVar: 'item' }, failedWhen: [], changedWhen: [], name: o.name ?? moduleName, register: o.register,
   };
   const play: Play = {
-    index: 0, name: `ad hoc: ${moduleName}`, hosts: pattern, loc, vars: {}, varsFiles: [], become: o.become, gatherFacts: false,
+    index: 0, name: `ad hoc: ${moduleName}`, hosts: pattern, loc, vars: {}, varsFiles: [], varsFromFiles: {}, become: o.become, gatherFacts: false,
     strategy: 'linear', anyErrorsFatal: false, tags: [], tasks: [task], handlers: [], baseDir: process.cwd(),
   };
   return { file: `<${moduleName}>`, plays: [play] };
@@ -143,20 +241,23 @@ export function singleModulePlay(
 /** Runs one module on the hosts matching a pattern (`ferry exec`). */
 export async function runAdhoc(pattern: string, moduleName: string, argText: string | undefined, o: CommonRunOptions & { become?: boolean }): Promise<RunSummary> {
   const modules = o.modules ?? builtinModules();
-  const freeForm = modules.get(moduleName)?.freeForm;
-  const args = parseAdhocArgs(moduleName, freeForm, argText);
+  const args = parseAdhocArgs(moduleName, knownModule(modules, moduleName).freeForm, argText);
   const pb = singleModulePlay(modules, pattern, moduleName, args, { become: o.become, name: `${moduleName}${argText ? ` ${argText}` : ''}` });
-  const { engine, inv } = engineFor({ ...o, modules, stateDir: o.stateDir ?? resolve('.ferry/adhoc') }, `adhoc|${pattern}|${moduleName}`);
-  inv.resolve(pattern);
-  return engine.run(pb);
+  const stateDir = o.stateDir ?? resolve('.ferry/adhoc');
+  const run = engineFor({ ...o, modules, stateDir }, `adhoc|${pattern}|${moduleName}`);
+  resolveOption(run.inv, 'the pattern', pattern);
+  if (!o.check) checkStateDir(stateDir);
+  return runPrepared(run, pb);
 }
 
 /** Gathers facts on the hosts matching a pattern (`ferry facts`). */
 export async function gatherFactsFor(pattern: string, o: CommonRunOptions): Promise<{ facts: Record<string, unknown>; exitCode: number }> {
-  const inv = inventoryView(loadInventory(o.inventory));
-  let hosts = inv.resolve(pattern);
+  const loaded = loadInventory(o.inventory);
+  const inv = inventoryView(loaded);
+  checkConnections(loaded, inv);
+  let hosts = resolveOption(inv, 'the pattern', pattern);
   if (o.limit) {
-    const allowed = new Set(inv.resolve(o.limit));
+    const allowed = new Set(resolveOption(inv, '--limit', o.limit));
     hosts = hosts.filter((h) => allowed.has(h));
   }
   const factory = transportFactory({ acceptNewHosts: o.acceptNewHosts, sshConfigFile: o.sshConfigFile });

@@ -4,10 +4,10 @@
 //   0 all ok · 1 internal error · 2 a host failed · 3 a host was unreachable (none failed)
 //   4 bad input (inventory, playbook, vars: nothing was contacted) · 5 bad command line
 //   130 interrupted by SIGINT (Ctrl-C) · 143 by SIGTERM
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command as Cli, CommanderError, Option } from 'commander';
-import { FerryError, InterruptedError, ValidationError, formatProblem } from './errors.js';
+import { FerryError, InterruptedError, RunStoppedError, ValidationError, formatProblem } from './errors.js';
 import type { Reporter } from './events.js';
 import { builtinModules } from '../tasks/index.js';
 import { moduleDoc, moduleList } from './doc.js';
@@ -24,6 +24,7 @@ import { InFlight } from './transport/in-flight.js';
 import { loadYamlFile } from './yaml-source.js';
 import { addXenImportCommand } from './xen-import-cli.js';
 
+const EXIT_TASK_FAILED = 2;
 const EXIT_BAD_INPUT = 4;
 const EXIT_USAGE = 5;
 
@@ -111,8 +112,27 @@ function makeReporter(f: RunFlags): Reporter {
       ? new ListrReporter({ diff: f.diff })
       : new PlainReporter({ color: process.stdout.isTTY && !process.env.NO_COLOR, diff: f.diff, verbose: f.verbose });
   if (f.json === true) return new JsonReporter(process.stdout);
-  if (typeof f.json === 'string') return new TeeReporter([human(), new JsonReporter(f.json)]);
+  if (typeof f.json === 'string') {
+    let file: JsonReporter;
+    try {
+      file = new JsonReporter(f.json);
+    } catch (e) {
+      throw new CommanderError(EXIT_USAGE, 'ferry.json', `--json=${f.json}: cannot write there: ${(e as Error).message}`);
+    }
+    return new TeeReporter([human(), file]);
+  }
   return human();
+}
+
+// An explicit --ssh-config that cannot be read would be ignored (as a missing ~/.ssh/config is).
+function checkSshConfig(path: string | undefined): void {
+  if (path === undefined) return;
+  try {
+    if (statSync(path).isDirectory()) throw new Error('it is a directory');
+    accessSync(path, constants.R_OK);
+  } catch (e) {
+    throw new CommanderError(EXIT_USAGE, 'ferry.ssh-config', `--ssh-config ${path}: cannot read it: ${(e as Error).message}`);
+  }
 }
 
 function extraVars(f: RunFlags): Record<string, unknown> {
@@ -122,7 +142,10 @@ function extraVars(f: RunFlags): Record<string, unknown> {
       Object.assign(out, parseExtraVarArg(e, (p) => loadYamlFile(resolve(p), p)));
     } catch (err) {
       if (err instanceof ValidationError) throw err;
-      throw new ValidationError([{ message: (err as Error).message, hint: 'use -e key=value, -e @vars.yaml or -e \'{"k": "v"}\'' }]);
+      // The file of `-e @FILE`, or the command line itself, is where the problem is.
+      const file = e.startsWith('@') ? e.slice(1) : '<command line>';
+      const message = err instanceof SyntaxError ? `-e ${e}: not valid JSON: ${err.message}` : (err as Error).message;
+      throw new ValidationError([{ loc: { file, line: 1 }, message, hint: 'use -e key=value, -e @vars.yaml or -e \'{"k": "v"}\'' }]);
     }
   }
   return out;
@@ -131,6 +154,7 @@ function extraVars(f: RunFlags): Record<string, unknown> {
 function common(f: RunFlags): CommonRunOptions {
   const forks = Number(f.forks);
   if (!Number.isInteger(forks) || forks < 1) throw new CommanderError(EXIT_USAGE, 'ferry.forks', `--forks must be a positive whole number, got ${f.forks}`);
+  checkSshConfig(f.sshConfig);
   return {
     inventory: f.inventory.length ? f.inventory : [],
     check: f.check,
@@ -163,6 +187,10 @@ function addRunOptions(c: Cli): Cli {
     .option('--plain', 'plain lines even on a TTY')
     .option('-v, --verbose', 'show each planned step')
     .option('--ssh-config <file>', 'ssh config file to honour (default ~/.ssh/config)');
+}
+
+function formatProblems(e: ValidationError): string {
+  return e.problems.map((p) => '  ' + formatProblem(p).replace(/\n/g, '\n  ')).join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -258,8 +286,12 @@ async function main(argv: string[]): Promise<number> {
       return EXIT_USAGE;
     }
     if (e instanceof ValidationError) {
-      process.stderr.write(secrets.mask(`ferry: bad input, nothing was run:\n${e.problems.map((p) => '  ' + formatProblem(p).replace(/\n/g, '\n  ')).join('\n')}\n`));
+      process.stderr.write(secrets.mask(`ferry: bad input, nothing was run:\n${formatProblems(e)}\n`));
       return EXIT_BAD_INPUT;
+    }
+    if (e instanceof RunStoppedError) {
+      process.stderr.write(secrets.mask(`ferry: ${e.message.split("\n")[0]}\n${formatProblems(e.problem)}\n`));
+      return EXIT_TASK_FAILED;
     }
     if (e instanceof FerryError) {
       process.stderr.write(secrets.mask(`ferry: ${e.message}\n`));

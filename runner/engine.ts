@@ -20,7 +20,6 @@ import { wrapChroot } from './transport/chroot.js';
 import { InFlight, InFlightTransport } from './transport/in-flight.js';
 import type { BecomeOptions, Transport } from './transport/types.js';
 import { resolveLayers } from './vars.js';
-import { loadYamlFile } from './yaml-source.js';
 
 type Obj = Record<string, unknown>;
 
@@ -346,12 +345,7 @@ export class Engine {
     this.emit({ type: 'play_start', play: play.name, hosts, loc: formatLoc(play.loc) });
     if (hosts.length === 0) return;
     if (!this.playSelected(play)) return;
-    const varsFiles: Obj = {};
-    for (const f of play.varsFiles) {
-      const data = loadYamlFile(resolve(play.baseDir, f), f);
-      if (data && typeof data === 'object' && !Array.isArray(data)) Object.assign(varsFiles, data);
-      else throw new ValidationError([{ loc: play.loc, message: `vars_files: ${f} must hold a mapping` }]);
-    }
+    const varsFiles = play.varsFromFiles;
     for (const h of hosts) {
       const st = this.host(h);
       st.failed = false;

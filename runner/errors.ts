@@ -85,3 +85,13 @@ export class InterruptedError extends FerryError {
     super(signal ? `interrupted by ${signal}` : 'interrupted');
   }
 }
+
+/**
+ * Bad input found only after a host was contacted (a play's hosts known only at run time): the
+ * run stopped part-way, so it must not be reported as "nothing was run".
+ */
+export class RunStoppedError extends FerryError {
+  constructor(readonly problem: ValidationError) {
+    super(`the run stopped part-way, after hosts were contacted (what ran is reported above):\n${problem.message}`, { cause: problem });
+  }
+}

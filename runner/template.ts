@@ -22,6 +22,7 @@ import {
   quoteName,
   renderTemplate,
   renderValue,
+  singleExpression,
   templateLineOf,
   type EvalOptions,
   type Expr,
@@ -238,6 +239,25 @@ function pathAt(template: string, line: number, col: number): string | undefined
 /** Renders a handlebars file whatever its name (the libvirt domain XML templates), strictly, naming file:line on error. */
 export function renderHandlebarsFile(path: string, vars: Record<string, unknown>): string {
   return renderHandlebars(path, readFileSync(path, 'utf8'), vars);
+}
+
+/** Whether a value renders to a value of any type (exactly one `{{ expression }}`), not always to a string. */
+export function yieldsValue(template: string): boolean {
+  try {
+    return singleExpression(template) !== null;
+  } catch {
+    return true; // a syntax error is reported by the loader's own check
+  }
+}
+
+/** The variable a value names when it is exactly one `{{ name }}` (no path, no filter), else undefined. */
+export function singleVariable(template: string): string | undefined {
+  try {
+    const e = singleExpression(template);
+    return e?.kind === 'var' ? e.name : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function renderHandlebars(path: string, text: string, vars: Record<string, unknown>): string {

@@ -8,6 +8,12 @@ import type { Loc } from './errors.js';
 
 type Obj = Record<string, unknown>;
 
+/** Variables ferry sets itself for every task (they win over every layer, so a task cannot set them). */
+export const MAGIC_VARS: ReadonlySet<string> = new Set([
+  'inventory_hostname', 'inventory_hostname_short', 'group_names', 'groups', 'hostvars', 'play_hosts', 'ansible_play_hosts',
+  'ansible_check_mode', 'ferry_check_mode', 'ansible_facts', 'ferry_facts', 'ansible_loop', 'this', 'playbook_dir', 'omit',
+]);
+
 /** The layers of variables a task sees, in increasing precedence. */
 export interface VarLayers {
   inventory: Obj;

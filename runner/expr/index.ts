@@ -11,7 +11,7 @@ import { parseExpr } from './parser.js';
 export type { Expr, ArithOp, CompareOp, KwArgs } from './ast.js';
 export { formatExpr } from './ast.js';
 export { ExprSyntaxError, ExprEvalError, UndefinedVariableError, TemplateSyntaxError, templateLineOf } from './errors.js';
-export { parseExpr, parseInnerExpr, MAX_EXPR_DEPTH, MAX_EXPR_LENGTH } from './parser.js';
+export { parseExpr, parseInnerExpr, MAX_EXPR_DEPTH, MAX_EXPR_LENGTH, RESERVED_NAMES } from './parser.js';
 export { evaluate, evaluateBool, evaluateLoose, Scope, type Vars, type EvalOptions } from './evaluate.js';
 export { FILTERS, TESTS, GLOBALS, LOOKUPS, type LookupFn } from './builtins.js';
 export { METHOD_NAMES } from './methods.js';

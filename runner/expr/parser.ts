@@ -24,6 +24,8 @@ const LITERALS: Record<string, boolean | null> = {
   None: null,
   null: null,
 };
+/** Words a variable cannot be called, since a condition reads them as keywords or literals. */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set([...KEYWORDS, ...Object.keys(LITERALS)]);
 
 // Depth of each node, computed as nodes are built, so deep trees made by long operator chains
 // (`1+1+1+…`) are refused as well as deep parentheses.

@@ -1,6 +1,6 @@
 // How to reach a host, from its (already templated) variables. ferry's own names win over the
 // Ansible names so an inventory shared with Ansible can be tuned for ferry without breaking Ansible.
-import { ValidationError } from '../errors.js';
+import { ValidationError, type Loc, type Problem } from '../errors.js';
 
 /** Where and how to connect to one host. `user` / `privateKeyFile` unset: the transport's defaults apply (ssh config, current user). */
 export interface ConnectionInfo {
@@ -54,38 +54,52 @@ function toBool(v: unknown): boolean | undefined {
   return undefined;
 }
 
-/** Maps a host's variables (needs `inventory_hostname`) to connection settings; bad values throw a ValidationError. */
-export function connectionOf(vars: Record<string, unknown>): ConnectionInfo {
+/** Where a host variable is written, for messages (Inventory.varLocOf). */
+export type VarLocator = (variable: string) => Loc | undefined;
+
+/**
+ * Maps a host's variables (needs `inventory_hostname`) to connection settings; bad values throw a
+ * ValidationError naming the variable and, with `locate`, the file:line that sets it.
+ */
+export function connectionOf(vars: Record<string, unknown>, locate?: VarLocator): ConnectionInfo {
   const name = String(vars.inventory_hostname ?? '');
-  const problems: string[] = [];
-  const str = (key: keyof typeof NAMES): string | undefined => {
+  const problems: Problem[] = [];
+  const bad = (variable: string, message: string, hint = 'fix the variable in the inventory, group_vars/ or host_vars/'): void => {
+    problems.push({ loc: locate?.(variable), message: `host '${name}': ${message}`, hint });
+  };
+  const str = (key: keyof typeof NAMES): { name: string; value: string } | undefined => {
     const p = pick(vars, NAMES[key]);
     if (!p) return undefined;
     if (typeof p.value === 'object') {
-      problems.push(`${p.name} must be a single value, got ${Array.isArray(p.value) ? 'a list' : 'a mapping'}`);
+      bad(p.name, `${p.name} must be a single value, got ${Array.isArray(p.value) ? 'a list' : 'a mapping'}`);
       return undefined;
     }
-    return String(p.value);
+    return { name: p.name, value: String(p.value) };
   };
 
-  const host = str('host') ?? name;
-  const portText = str('port');
+  const hostVar = str('host');
+  const host = hostVar?.value ?? name;
+  // ssh2 takes it as an address: a blank, a control character or a leading '-' is a typo or worse.
+  if (hostVar && (/[\s\x00-\x1f\x7f]/.test(host) || host.startsWith('-'))) {
+    bad(hostVar.name, `${hostVar.name} ${JSON.stringify(host)} is not a host name or address`);
+  }
+  const portVar = str('port');
   let port = 22;
-  if (portText !== undefined) {
-    const n = Number(portText);
+  if (portVar !== undefined) {
+    const n = /^\s*\d+\s*$/.test(portVar.value) ? Number(portVar.value) : NaN;
     if (Number.isInteger(n) && n > 0 && n < 65536) port = n;
-    else problems.push(`port '${portText}' is not a TCP port number (1-65535)`);
+    else bad(portVar.name, `${portVar.name} '${portVar.value}' is not a TCP port number (1-65535)`);
   }
 
-  const connText = str('connection');
+  const connVar = str('connection');
   let connection: 'ssh' | 'local' | 'none';
-  if (connText === undefined) connection = name === 'localhost' ? 'local' : 'ssh';
+  if (connVar === undefined) connection = name === 'localhost' ? 'local' : 'ssh';
   // Ansible's ssh-based plugins all mean "over SSH" for ferry.
-  else if (['ssh', 'paramiko', 'paramiko_ssh', 'smart'].includes(connText)) connection = 'ssh';
-  else if (connText === 'local') connection = 'local';
-  else if (connText === 'none') connection = 'none';
+  else if (['ssh', 'paramiko', 'paramiko_ssh', 'smart'].includes(connVar.value)) connection = 'ssh';
+  else if (connVar.value === 'local') connection = 'local';
+  else if (connVar.value === 'none') connection = 'none';
   else {
-    problems.push(`connection '${connText}' is not supported (use ssh, local or none)`);
+    bad(connVar.name, `${connVar.name} '${connVar.value}' is not supported (use ssh, local or none)`);
     connection = 'ssh';
   }
 
@@ -93,20 +107,16 @@ export function connectionOf(vars: Record<string, unknown>): ConnectionInfo {
   const becomeVar = pick(vars, NAMES.become);
   if (becomeVar) {
     become = toBool(becomeVar.value);
-    if (become === undefined) problems.push(`${becomeVar.name} must be a boolean, got '${String(becomeVar.value)}'`);
+    if (become === undefined) bad(becomeVar.name, `${becomeVar.name} must be a boolean, got '${String(becomeVar.value)}'`);
   }
 
   const info: ConnectionInfo = { host, port, connection };
   const optional = ['user', 'privateKeyFile', 'becomePassword', 'password', 'knownHostsFile', 'becomeUser', 'proxyJump', 'keyPassphrase'] as const;
   for (const key of optional) {
     const v = str(key);
-    if (v !== undefined) info[key] = v;
+    if (v !== undefined) info[key] = v.value;
   }
   if (become !== undefined) info.become = become;
-  if (problems.length) {
-    throw new ValidationError(
-      problems.map((message) => ({ message: `host '${name}': ${message}`, hint: 'fix the variable in the inventory, group_vars/ or host_vars/' })),
-    );
-  }
+  if (problems.length) throw new ValidationError(problems);
   return info;
 }

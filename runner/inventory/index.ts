@@ -1,10 +1,10 @@
 // Loading an inventory: one or more sources (a file, a directory of files, or `host1,host2,`),
 // each file read as YAML or INI by its content, then `group_vars/` and `host_vars/` beside each
 // source. Every problem in every file is collected and raised as one ValidationError.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { ValidationError, type Problem } from '../errors.js';
-import { parseYaml } from '../yaml-source.js';
+import { parseYaml, readInputFile, YamlSyntaxError } from '../yaml-source.js';
 import { PYYAML } from './pyyaml-schema.js';
 import { loadIniInventory } from './ini-inventory.js';
 import { Inventory } from './inventory.js';
@@ -29,9 +29,10 @@ const IGNORED_EXTS = ['.pyc', '.pyo', '.swp', '.bak', '~', '.rpm', '.md', '.txt'
 export function loadInventoryFile(inv: Inventory, path: string, problems: Problem[]): void {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readInputFile(path, path, 'inventory');
   } catch (e) {
-    problems.push({ loc: { file: path, line: 1 }, message: `cannot read inventory: ${(e as Error).message}`, hint: 'check the path given with -i' });
+    if (!(e instanceof ValidationError)) throw e;
+    problems.push(...e.problems);
     return;
   }
   if (text.startsWith('#!')) {
@@ -49,14 +50,15 @@ export function loadInventoryFile(inv: Inventory, path: string, problems: Proble
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     // A .yml file must be YAML; any other file that is not YAML is INI, as Ansible tries them.
-    if (yamlByName) {
+    // YAML that breaks one of ferry's rules (aliases, depth, documents) is reported as such.
+    if (yamlByName || !(e instanceof YamlSyntaxError)) {
       problems.push(...e.problems);
       return;
     }
     loadIniInventory(inv, text, path, problems);
     return;
   }
-  if (yamlByName || isYamlInventory(data)) loadYamlInventory(inv, data, text, path, problems);
+  if (yamlByName || isYamlInventory(data)) loadYamlInventory(inv, data, path, problems);
   else loadIniInventory(inv, text, path, problems);
 }
 

@@ -4,7 +4,7 @@
 // Host-line values are shell-split then read as Python literals; `[g:vars]` values are the text
 // after the first `=` (trimmed), then read as Python literals.
 import type { Loc, Problem } from '../errors.js';
-import { expandHostRange, HostRangeError, splitHostPort } from './host-range.js';
+import { expandHostEntry } from './host-range.js';
 import type { Inventory } from './inventory.js';
 import { parsePythonLiteral } from './python-literal.js';
 import { shlexSplit, ShlexError } from './shlex.js';
@@ -96,7 +96,7 @@ export function loadIniInventory(inv: Inventory, text: string, file: string, pro
         problems.push({ loc, message: `missing variable name before '=' in '${line}'`, hint: 'write name=value' });
         return;
       }
-      inv.setGroupVar(group, key, parsePythonLiteral(line.slice(eq + 1).trim()));
+      inv.setGroupVar(group, key, parsePythonLiteral(line.slice(eq + 1).trim()), loc);
     } else {
       const m = GROUP_NAME.exec(line);
       if (!m) {
@@ -143,15 +143,12 @@ function parseHostLine(inv: Inventory, line: string, group: string, loc: Loc, fi
     return;
   }
   if (tokens.length === 0) return;
-  const { name, port } = splitHostPort(tokens[0]);
-  let hosts: string[];
-  try {
-    hosts = expandHostRange(name);
-  } catch (e) {
-    if (!(e instanceof HostRangeError)) throw e;
-    problems.push({ loc, message: `malformed host range: ${e.message}`, hint: 'write ranges as name[01:10] or name[a:f]' });
+  const entry = expandHostEntry(tokens[0], inv.hosts.size);
+  if ('message' in entry) {
+    problems.push({ loc, ...entry });
     return;
   }
+  const { names: hosts, port } = entry;
   const vars: Record<string, unknown> = {};
   let ok = true;
   for (const t of tokens.slice(1)) {
@@ -170,6 +167,6 @@ function parseHostLine(inv: Inventory, line: string, group: string, loc: Loc, fi
   if (!ok) return;
   for (const h of hosts) {
     inv.addHost(h, group, port, loc, file);
-    for (const [k, v] of Object.entries(vars)) inv.setHostVar(h, k, v);
+    for (const [k, v] of Object.entries(vars)) inv.setHostVar(h, k, v, loc);
   }
 }

@@ -4,6 +4,7 @@
 // go to `ungrouped`). Variable precedence follows Ansible's inventory layer exactly (see varsOf).
 import { dirname } from 'node:path';
 import type { Loc, Problem } from '../errors.js';
+import { locOf, setLoc } from '../yaml-source.js';
 
 /** A group as declared: direct hosts and child groups in file order, and its own inventory-file vars. */
 export interface InventoryGroup {
@@ -60,6 +61,7 @@ export class Inventory {
   /** The paths the inventory was loaded from, as given. */
   readonly sources: string[] = [];
   private depths = new Map<string, number>();
+  private ancestors = new Map<string, string[]>();
   private implicitLocalhost?: InventoryHost;
 
   constructor() {
@@ -74,7 +76,7 @@ export class Inventory {
     if (!g) {
       g = { name, hosts: [], children: [], parents: [], vars: {}, priority: DEFAULT_PRIORITY, loc };
       this.groups.set(name, g);
-      this.depths.clear();
+      this.treeChanged();
     }
     return g;
   }
@@ -86,12 +88,13 @@ export class Inventory {
       h = { name, vars: {}, groups: [], loc, source };
       this.hosts.set(name, h);
     }
-    if (group) {
-      const g = this.addGroup(group);
-      if (!g.hosts.includes(name)) g.hosts.push(name);
-      if (!h.groups.includes(group)) h.groups.push(group);
+    // A host's own list of groups is short; it and the group's host list change together, so
+    // checking it keeps adding a host linear (a group's list may hold 100,000 names).
+    if (group && !h.groups.includes(group)) {
+      this.addGroup(group).hosts.push(name);
+      h.groups.push(group);
     }
-    if (port !== undefined) h.vars.ansible_port = port;
+    if (port !== undefined) this.setHostVar(name, 'ansible_port', port, loc);
     return h;
   }
 
@@ -110,11 +113,16 @@ export class Inventory {
     }
     p.children.push(child);
     c.parents.push(parent);
-    this.depths.clear();
+    this.treeChanged();
   }
 
-  /** Sets one inventory-file variable on a group; `ansible_group_priority` sets the priority instead, as in Ansible. */
-  setGroupVar(group: string, key: string, value: unknown): void {
+  private treeChanged(): void {
+    this.depths.clear();
+    this.ancestors.clear();
+  }
+
+  /** Sets one inventory-file variable on a group (`loc`: where it is written); `ansible_group_priority` sets the priority instead, as in Ansible. */
+  setGroupVar(group: string, key: string, value: unknown, loc?: Loc): void {
     const g = this.addGroup(group);
     if (key === 'ansible_group_priority') {
       const n = Number(value);
@@ -122,12 +130,14 @@ export class Inventory {
       return;
     }
     g.vars[key] = value;
+    setLoc(g.vars, loc, key);
   }
 
-  /** Sets one inventory-file variable on a host. */
-  setHostVar(host: string, key: string, value: unknown): void {
+  /** Sets one inventory-file variable on a host (`loc`: where it is written). */
+  setHostVar(host: string, key: string, value: unknown, loc?: Loc): void {
     const h = this.hosts.get(host) ?? this.addHost(host);
     h.vars[key] = value;
+    setLoc(h.vars, loc, key);
   }
 
   /** Applies Ansible's post-load rules: parentless groups under `all`, hosts of no group in `ungrouped`. */
@@ -136,16 +146,18 @@ export class Inventory {
       if (g.name !== 'all' && g.parents.length === 0) this.addChild('all', g.name);
     }
     const ungrouped = this.groups.get('ungrouped') as InventoryGroup;
+    const grouped = new Set<string>();
     for (const h of this.hosts.values()) {
-      const real = this.groupsOfHost(h.name).filter((g) => g !== 'all' && g !== 'ungrouped');
-      if (real.length > 0) {
-        ungrouped.hosts = ungrouped.hosts.filter((n) => n !== h.name);
+      const real = this.groupsOfHost(h.name).some((g) => g !== 'all' && g !== 'ungrouped');
+      if (real) {
+        if (h.groups.includes('ungrouped')) grouped.add(h.name);
         h.groups = h.groups.filter((n) => n !== 'ungrouped');
       } else if (!h.groups.includes('ungrouped')) {
         ungrouped.hosts.push(h.name);
         h.groups.push('ungrouped');
       }
     }
+    if (grouped.size) ungrouped.hosts = ungrouped.hosts.filter((n) => !grouped.has(n));
   }
 
   /** Every host name, in the order hosts were first declared. */
@@ -184,6 +196,9 @@ export class Inventory {
 
   /** All groups above `group` (parents, grandparents, ..., `all`). */
   ancestorsOf(group: string): string[] {
+    // Asked for every host's every group: kept until the group tree changes.
+    const cached = this.ancestors.get(group);
+    if (cached) return [...cached];
     const out: string[] = [];
     const queue = [...(this.groups.get(group)?.parents ?? [])];
     while (queue.length) {
@@ -192,7 +207,8 @@ export class Inventory {
       out.push(g);
       queue.push(...(this.groups.get(g)?.parents ?? []));
     }
-    return out;
+    this.ancestors.set(group, out);
+    return [...out];
   }
 
   /** Hosts of a group including those of its descendant groups: own hosts first, then children breadth-first. */
@@ -244,18 +260,28 @@ export class Inventory {
    * Values are replaced, never deep-merged. Magic variables are not included (see hostVars).
    */
   varsOf(host: string): Record<string, unknown> {
+    return structuredClone(Object.assign({}, ...this.layersOf(host)) as Record<string, unknown>);
+  }
+
+  /** Where the value varsOf gives for `key` is written (file:line), when it comes from a file. */
+  varLocOf(host: string, key: string): Loc | undefined {
+    const layer = this.layersOf(host).findLast((l) => Object.prototype.hasOwnProperty.call(l, key));
+    return layer ? locOf(layer, key) : undefined;
+  }
+
+  /** The variable layers of a host, lowest precedence first (see varsOf). */
+  private layersOf(host: string): Record<string, unknown>[] {
     const h = this.host(host);
     if (!h) throw new Error(`unknown host '${host}'`);
     const groups = this.sortGroups(this.groupsOfHost(host).filter((g) => g !== 'all'));
-    const out: Record<string, unknown> = {};
-    Object.assign(out, this.groups.get('all')?.vars);
-    for (const g of groups) Object.assign(out, this.groups.get(g)?.vars);
-    for (const layer of this.varsLayers) Object.assign(out, layer.groupVars.get('all'));
-    for (const layer of this.varsLayers) for (const g of groups) Object.assign(out, layer.groupVars.get(g));
-    Object.assign(out, h.vars);
+    const layers: (Record<string, unknown> | undefined)[] = [this.groups.get('all')?.vars];
+    for (const g of groups) layers.push(this.groups.get(g)?.vars);
+    for (const layer of this.varsLayers) layers.push(layer.groupVars.get('all'));
+    for (const layer of this.varsLayers) for (const g of groups) layers.push(layer.groupVars.get(g));
+    layers.push(h.vars);
     // The implicit localhost is not in the inventory, so no host_vars/ file names it.
-    if (!h.implicit) for (const layer of this.varsLayers) Object.assign(out, layer.hostVars.get(host));
-    return structuredClone(out);
+    if (!h.implicit) for (const layer of this.varsLayers) layers.push(layer.hostVars.get(host));
+    return layers.filter((l): l is Record<string, unknown> => l !== undefined);
   }
 
   /** The magic variables Ansible adds for a host (inventory_hostname, group_names, ...). */

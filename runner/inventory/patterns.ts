@@ -89,19 +89,30 @@ function matcher(expr: string, loc: Loc | undefined, problems: Problem[]): RegEx
   }
 }
 
+/** The inventory's host names, listed once per pattern and looked up in constant time. */
+interface Names {
+  list: string[];
+  has: Set<string>;
+}
+
 // One term without its &/! prefix; `undefined` when it names nothing at all.
-function matchTerm(inv: PatternInventory, term: string, loc: Loc | undefined, problems: Problem[]): string[] | undefined {
-  if (inv.hostNames().includes(term)) return [term];
+function matchTerm(inv: PatternInventory, names: Names, term: string, loc: Loc | undefined, problems: Problem[]): string[] | undefined {
+  if (names.has.has(term)) return [term];
   const { expr, sub } = splitSubscript(term);
   const re = matcher(expr, loc, problems);
   if (!re) return [];
-  const results: string[] = [];
   const groups = inv.groupNames().filter((g) => re.test(g));
-  for (const g of groups) for (const h of inv.hostsOfGroup(g)) if (!results.includes(h)) results.push(h);
-  if (!groups.length || expr[0] === '~' || /[.?*[]/.test(expr)) {
-    for (const h of inv.hostNames()) if (re.test(h) && !results.includes(h)) results.push(h);
+  const byName = !groups.length || expr[0] === '~' || /[.?*[]/.test(expr);
+  let results: string[];
+  // One group and nothing else (the common case): its host list has no repeats already.
+  if (groups.length === 1 && !byName) results = inv.hostsOfGroup(groups[0]!);
+  else {
+    const found = new Set<string>();
+    for (const g of groups) for (const h of inv.hostsOfGroup(g)) found.add(h);
+    if (byName) for (const h of names.list) if (re.test(h)) found.add(h);
+    results = [...found];
   }
-  if (!results.length && expr === 'localhost') results.push('localhost');
+  if (!results.length && expr === 'localhost') results = ['localhost'];
   if (!results.length && !groups.length) return undefined;
   if (!sub) return results;
   const [start, end] = sub;
@@ -118,17 +129,26 @@ function matchTerm(inv: PatternInventory, term: string, loc: Loc | undefined, pr
 
 /**
  * The hosts a pattern selects, in inventory order. A term that names no host or group is an error
- * (all such terms are reported together); an empty result from valid terms is not.
+ * (all such terms are reported together); an empty result from valid terms is not. Linear in the
+ * number of hosts: sets, never a search of a list per host.
  */
 export function matchHosts(inv: PatternInventory, pattern: string | string[], loc?: Loc): string[] {
   const problems: Problem[] = [];
-  let hosts: string[] = [];
+  // The splitter drops a '[' or ']' that closes nothing (`~web[` would select like `~web`).
+  for (const part of Array.isArray(pattern) ? pattern : [pattern]) {
+    if (/[[\]]/.test(part.replace(/\[[^\]]*\]/g, ''))) {
+      throw new ValidationError([{ loc, message: `host pattern '${part}' has a '[' or ']' that is not part of a [range]`, hint: 'close the bracket, or escape it in a ~regex as \\[' }]);
+    }
+  }
+  const list = inv.hostNames();
+  const names: Names = { list, has: new Set(list) };
+  let hosts = new Set<string>();
   for (const t of orderPatterns(splitHostPattern(pattern))) {
     const op = t[0] === '&' || t[0] === '!' ? t[0] : '';
     const term = op ? t.slice(1) : t;
-    const that = matchTerm(inv, term, loc, problems);
+    const that = matchTerm(inv, names, term, loc, problems);
     if (that === undefined) {
-      const candidates = [...inv.groupNames(), ...inv.hostNames()];
+      const candidates = [...inv.groupNames(), ...list];
       const nearest = candidates.length ? closest(term, candidates) : undefined;
       // Only suggest a name that looks like a typo of this one.
       const near = nearest && distance(term, nearest) <= Math.max(2, Math.floor(term.length / 3)) ? nearest : undefined;
@@ -139,14 +159,17 @@ export function matchHosts(inv: PatternInventory, pattern: string | string[], lo
       });
       continue;
     }
-    if (op === '!') hosts = hosts.filter((h) => !that.includes(h));
-    else if (op === '&') hosts = hosts.filter((h) => that.includes(h));
-    else for (const h of that) if (!hosts.includes(h)) hosts.push(h);
+    if (op === '!') for (const h of that) hosts.delete(h);
+    else if (op === '&') {
+      const keep = new Set(that);
+      hosts = new Set([...hosts].filter((h) => keep.has(h)));
+    } else for (const h of that) hosts.add(h);
   }
   if (problems.length) throw new ValidationError(problems);
-  const order = new Map(inv.hostNames().map((h, i) => [h, i]));
-  // The implicit localhost is not in the inventory: it sorts last.
-  return hosts.sort((a, b) => (order.get(a) ?? Infinity) - (order.get(b) ?? Infinity));
+  const out = list.filter((h) => hosts.has(h));
+  // The implicit localhost is not in the inventory: it comes last.
+  for (const h of hosts) if (!names.has.has(h)) out.push(h);
+  return out;
 }
 
 /**

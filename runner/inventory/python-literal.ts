@@ -238,6 +238,9 @@ class LiteralParser {
 
 /** Reads `text` as `ast.literal_eval` would; text that is not a Python literal comes back unchanged. */
 export function parsePythonLiteral(text: string): unknown {
+  // A bare name (a host, a rack, a domain) is never a literal: no parser and no exception for it,
+  // which matter when an inventory has 100,000 host lines.
+  if (/^[A-Za-z_][\w.-]*$/.test(text) && !(text in NAMES)) return text;
   try {
     // literal_eval strips leading spaces and tabs before parsing.
     return new LiteralParser(text.replace(/^[ \t]+/, '')).parseAll();

@@ -3,11 +3,9 @@
 // (group name -> group) and `vars`. Where Ansible only warns (an unknown key under a group, a group
 // that is not a mapping), ferry reports a problem: a typo there silently drops hosts or vars.
 import { closest } from 'fastest-levenshtein';
-import { parse as parseYamlScalar } from 'yaml';
 import type { Loc, Problem } from '../errors.js';
-import { locOf } from '../yaml-source.js';
-import { PYYAML } from './pyyaml-schema.js';
-import { expandHostRange, HostRangeError, splitHostPort } from './host-range.js';
+import { keyWasString, locOf } from '../yaml-source.js';
+import { expandHostEntry } from './host-range.js';
 import type { Inventory } from './inventory.js';
 
 const SECTIONS = ['hosts', 'children', 'vars'] as const;
@@ -27,8 +25,8 @@ export function isYamlInventory(data: unknown): boolean {
   return isMapping(data) && Object.keys(data).length > 0;
 }
 
-/** Loads parsed YAML (from yaml-source, YAML 1.1) into `inv`; `text` is the source, to tell `1234` from `'1234'`. */
-export function loadYamlInventory(inv: Inventory, data: unknown, text: string, file: string, problems: Problem[]): void {
+/** Loads parsed YAML (from yaml-source, YAML 1.1) into `inv`. */
+export function loadYamlInventory(inv: Inventory, data: unknown, file: string, problems: Problem[]): void {
   if (data === null || data === undefined) return;
   if (!isMapping(data)) {
     problems.push({
@@ -46,15 +44,13 @@ export function loadYamlInventory(inv: Inventory, data: unknown, text: string, f
     });
     return;
   }
-  const lines = text.split(/\r?\n|\r/);
   for (const [name, value] of Object.entries(data)) {
-    parseGroup(inv, name, value, locOf(data, name) ?? { file, line: 1 }, { file, lines, problems });
+    parseGroup(inv, name, value, locOf(data, name) ?? { file, line: 1 }, { file, problems });
   }
 }
 
 interface Ctx {
   file: string;
-  lines: string[];
   problems: Problem[];
 }
 
@@ -92,7 +88,7 @@ function parseGroup(inv: Inventory, name: string, data: unknown, loc: Loc, ctx: 
       continue;
     }
     if (key === 'vars') {
-      for (const [k, v] of Object.entries(value)) inv.setGroupVar(name, k, v);
+      for (const [k, v] of Object.entries(value)) inv.setGroupVar(name, k, v, locOf(value, k));
     } else if (key === 'children') {
       for (const [child, childData] of Object.entries(value)) {
         const childLoc = locOf(value, child) ?? keyLoc;
@@ -105,14 +101,6 @@ function parseGroup(inv: Inventory, name: string, data: unknown, loc: Loc, ctx: 
   return true;
 }
 
-// YAML turns an unquoted `1234:` key into a number; the loaded key is its text, so look at the source.
-function keyIsNotAString(loc: Loc | undefined, key: string, lines: string[]): boolean {
-  if (!loc?.col) return false;
-  const first = lines[loc.line - 1]?.[loc.col - 1];
-  if (first === "'" || first === '"') return false;
-  return typeof parseYamlScalar(key, PYYAML) !== 'string';
-}
-
 function parseHost(
   inv: Inventory,
   group: string,
@@ -123,7 +111,8 @@ function parseHost(
   ctx: Ctx,
 ): void {
   const loc = locOf(hosts, pattern) ?? fallback;
-  if (keyIsNotAString(loc, pattern, ctx.lines)) {
+  // YAML turns an unquoted `1234:` key into a number; the loaded key is its text.
+  if (!keyWasString(hosts, pattern)) {
     ctx.problems.push({
       loc,
       message: `host name ${pattern} must be a string`,
@@ -139,17 +128,14 @@ function parseHost(
     });
     return;
   }
-  const { name, port } = splitHostPort(pattern);
-  let names: string[];
-  try {
-    names = expandHostRange(name);
-  } catch (e) {
-    if (!(e instanceof HostRangeError)) throw e;
-    ctx.problems.push({ loc, message: `malformed host range: ${e.message}`, hint: 'write ranges as name[01:10] or name[a:f]' });
+  const entry = expandHostEntry(pattern, inv.hosts.size);
+  if ('message' in entry) {
+    ctx.problems.push({ loc, ...entry });
     return;
   }
+  const { names, port } = entry;
   for (const h of names) {
     inv.addHost(h, group, port, loc, ctx.file);
-    for (const [k, v] of Object.entries(vars ?? {})) inv.setHostVar(h, k, v);
+    for (const [k, v] of Object.entries(vars ?? {})) inv.setHostVar(h, k, v, locOf(vars, k));
   }
 }

@@ -3,10 +3,11 @@
 import { dirname, resolve } from 'node:path';
 import { ValidationError, type Loc, type Problem } from '../errors.js';
 import { didYouMean } from '../suggest.js';
-import { parseExprAt } from '../expr/index.js';
+import { parseExprAt, RESERVED_NAMES } from '../expr/index.js';
 import type { ModuleRegistry } from '../module.js';
-import { checkTemplateSyntax, isTemplated } from '../template.js';
-import { loadYamlFile, locOf, setLoc } from '../yaml-source.js';
+import { checkTemplateSyntax, isTemplated, yieldsValue } from '../template.js';
+import { MAGIC_VARS } from '../vars.js';
+import { locOf, parseYaml, readInputFile, setLoc } from '../yaml-source.js';
 import { checkParams } from './params.js';
 import type { BlockNode, CommonKeywords, Condition, IncludeNode, MetaNode, Node, Play, Playbook, TaskNode } from './model.js';
 
@@ -29,6 +30,8 @@ const PLAY_KEYS = [
 const PLAY_ONLY = new Set(['hosts', 'gather_facts', 'strategy', 'serial', 'handlers', 'pre_tasks', 'post_tasks', 'vars_files', 'max_fail_percentage']);
 
 type Obj = Record<string, unknown>;
+
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function isObj(v: unknown): v is Obj {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -57,15 +60,26 @@ class Loader {
     this.problems.push({ loc, message, hint });
   }
 
-  loadFile(path: string): unknown {
+  /**
+   * Reads and parses a YAML file, adding its problems; `from` is the line that names it (a
+   * vars_files or import_tasks entry), where a file that cannot be read is reported.
+   */
+  loadFile(path: string, from?: { loc: Loc | undefined; what: string }): unknown {
+    let text: string;
     try {
-      return loadYamlFile(path, this.display(path));
+      text = readInputFile(path, this.display(path), from?.what);
     } catch (e) {
-      if (e instanceof ValidationError) {
-        this.problems.push(...e.problems);
-        return undefined;
-      }
-      throw e;
+      if (!(e instanceof ValidationError)) throw e;
+      if (!from?.loc) this.problems.push(...e.problems);
+      else this.problems.push(...e.problems.map((p) => ({ ...p, loc: from.loc, message: `${p.message} (${this.display(path)})` })));
+      return undefined;
+    }
+    try {
+      return parseYaml(text, this.display(path));
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      this.problems.push(...e.problems);
+      return undefined;
     }
   }
 
@@ -238,7 +252,7 @@ class Loader {
       id,
       file,
       static: isImport,
-      loop: o.loop ?? o.with_items,
+      loop: this.loop(o, ['loop', 'with_items']),
       loopControl: this.loopControl(o),
     };
     if (isImport || !isTemplated(file)) {
@@ -249,11 +263,72 @@ class Loader {
         return node;
       }
       this.loading.add(path);
-      const data = this.loadFile(path);
+      const data = this.loadFile(path, { loc: locOf(o, key), what: 'task file' });
       node.tasks = data === undefined ? [] : this.taskList(data ?? [], undefined, file, dirname(path), `${id}.i`);
       this.loading.delete(path);
     }
     return node;
+  }
+
+  /**
+   * A task's or include's loop: a list, or a template that yields one. What is sure to be something
+   * else (a mapping, a number, a plain string, a template that always renders to a string) is refused now.
+   */
+  private loop(o: Obj, keys: string[]): unknown {
+    const key = keys.find((k) => o[k] !== undefined);
+    if (key === undefined) return undefined;
+    const v = o[key];
+    const hint = 'write a YAML list (one "- item" per line), or "{{ name }}" naming a variable that holds a list';
+    if (Array.isArray(v)) return v;
+    if (typeof v === 'string' && isTemplated(v)) {
+      if (!yieldsValue(v)) this.problem(locOf(o, key), `'${key}' is a template that always renders to a string, not a list: ${JSON.stringify(v)}`, hint);
+      return v;
+    }
+    const what = typeof v === 'string' ? `the string ${JSON.stringify(v)}` : v === null ? 'nothing' : isObj(v) ? 'a mapping' : `the ${typeof v} ${String(v)}`;
+    this.problem(locOf(o, key), `'${key}' must be a list or a "{{ variable }}" holding one, got ${what}`, hint);
+    return v;
+  }
+
+  /** A `register:` name: one that a condition or template can refer to, and that ferry does not set itself. */
+  private register(o: Obj): string | undefined {
+    const name = this.str(o, 'register');
+    if (name === undefined) return undefined;
+    if (!VARIABLE_NAME.test(name)) {
+      this.problem(locOf(o, 'register'), `register: '${name}' is not a variable name`, 'use letters, digits and _, not starting with a digit (e.g. result_1)');
+    } else if (MAGIC_VARS.has(name) || RESERVED_NAMES.has(name)) {
+      const why = MAGIC_VARS.has(name) ? 'ferry sets it for every task, so the registered value would never be seen' : 'it is a word of the condition language';
+      this.problem(locOf(o, 'register'), `register: '${name}' cannot be used: ${why}`, 'choose another name, e.g. ' + `${name}_result`);
+    }
+    return name;
+  }
+
+  /** vars_files, read now: a missing, broken or non-mapping file is a problem before any host is contacted. */
+  private varsFromFiles(o: Obj, names: string[], baseDir: string): Obj {
+    const out: Obj = {};
+    const list = o.vars_files;
+    names.forEach((f, i) => {
+      const loc = (Array.isArray(list) ? locOf(list, i) : undefined) ?? locOf(o, 'vars_files');
+      if (isTemplated(f)) {
+        this.problem(loc, `vars_files: '${f}' is a template; ferry reads vars files when it loads the playbook`, 'name the file, or give it at run time with -e @FILE');
+        return;
+      }
+      const path = resolve(baseDir, f);
+      const data = this.loadFile(path, { loc, what: 'vars file' });
+      if (data === undefined || data === null) return;
+      if (!isObj(data)) {
+        this.problem(
+          loc,
+          `vars_files: ${this.display(path)} must hold a mapping of variable names to values, got ${Array.isArray(data) ? 'a list' : `a ${typeof data}`}`,
+          'write one `name: value` per line at the top level of the file',
+        );
+        return;
+      }
+      for (const [k, v] of Object.entries(data)) {
+        out[k] = v;
+        setLoc(out, locOf(data, k), k);
+      }
+    });
+    return out;
   }
 
   private loopControl(o: Obj): TaskNode['loopControl'] {
@@ -319,12 +394,6 @@ class Loader {
       return undefined;
     }
     if (isObj(o.args)) args = { ...o.args, ...args };
-    for (const lk of ['loop', 'with_items', 'with_list']) {
-      const lv = o[lk];
-      if (lv !== undefined && typeof lv !== 'string' && !Array.isArray(lv)) {
-        this.problem(locOf(o, lk), `'${lk}' must be a list or a "{{ variable }}" holding one, got ${lv === null ? 'nothing' : typeof lv}`);
-      }
-    }
     const argsLoc = locOf(o, moduleKey) ?? loc;
     this.problems.push(...checkParams(mod, args, argsLoc));
     this.checkTemplates(args, argsLoc);
@@ -335,10 +404,10 @@ class Loader {
       id,
       module: moduleName,
       args,
-      register: this.str(o, 'register'),
+      register: this.register(o),
       notify: this.strList(o, 'notify'),
       listen: this.strList(o, 'listen'),
-      loop: o.loop ?? o.with_items ?? o.with_list,
+      loop: this.loop(o, ['loop', 'with_items', 'with_list']),
       loopControl: this.loopControl(o),
       failedWhen: this.conditions(o, 'failed_when'),
       changedWhen: this.conditions(o, 'changed_when'),
@@ -390,6 +459,7 @@ class Loader {
       ...this.taskList(o.post_tasks, o, 'post_tasks', baseDir, `${index}.post`),
     ];
     const varsFiles = this.strList(o, 'vars_files');
+    const varsFromFiles = this.varsFromFiles(o, varsFiles, baseDir);
     const mfp = this.num(o, 'max_fail_percentage');
     const play: Play = {
       index,
@@ -398,6 +468,7 @@ class Loader {
       loc: locOf(o)!,
       vars: this.vars(o, 'vars'),
       varsFiles,
+      varsFromFiles,
       become: this.bool(o, 'become'),
       becomeUser: this.str(o, 'become_user'),
       gatherFacts: this.bool(o, 'gather_facts') ?? false,

@@ -86,6 +86,8 @@ export interface Play {
   loc: Loc;
   vars: Record<string, unknown>;
   varsFiles: string[];
+  /** The variables of every vars_files entry, read at load time (later files win). */
+  varsFromFiles: Record<string, unknown>;
   become?: boolean;
   becomeUser?: string;
   gatherFacts: boolean;

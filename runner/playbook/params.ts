@@ -67,6 +67,11 @@ function issueProblems(mod: TaskModule, args: unknown, issues: readonly z.core.$
       }
       continue;
     }
+    if (issue.code === 'invalid_type' && value === undefined && pathText) {
+      // zod words a missing parameter as a wrong type ("expected string, received undefined").
+      out.push({ loc: where, message: `module '${mod.name}' needs the parameter '${pathText}'`, hint: `see 'ferry doc ${mod.name}'` });
+      continue;
+    }
     out.push({
       loc: where,
       message: `module '${mod.name}'${pathText ? `, parameter '${pathText}'` : ''}: ${issue.message}`,

@@ -4,17 +4,14 @@
 // guarded: `x | default(…)`, `x is defined`, or a `when: x is defined` on the task or an enclosing block.
 // Also: a host named literally by `delegate_to` or by a module's host parameters (`src_host`,
 // `dest_host`) must be in the inventory.
-import { resolve } from 'node:path';
-import { ValidationError, type Loc, type Problem } from '../errors.js';
+import { ValidationError, formatLoc, type Loc, type Problem } from '../errors.js';
 import { ANSIBLE_VALUE_OPTIONS, definedWhenTrue, hasTemplateSyntax, parseTemplate, templateVariables } from '../expr/index.js';
+import { isTemplated, singleVariable } from '../template.js';
 import { didYouMean } from '../suggest.js';
-import { loadYamlFile, locOf } from '../yaml-source.js';
+import { MAGIC_VARS } from '../vars.js';
+import { locOf } from '../yaml-source.js';
 import type { Node, Play, Playbook } from './model.js';
 
-const MAGIC = new Set([
-  'inventory_hostname', 'inventory_hostname_short', 'group_names', 'groups', 'hostvars', 'play_hosts', 'ansible_play_hosts',
-  'ansible_check_mode', 'ferry_check_mode', 'ansible_facts', 'ferry_facts', 'ansible_loop', 'this', 'playbook_dir', 'omit',
-]);
 
 /** The variables a value reads without a guard (`{{ a.b }}` → a; not `{{ a | default(1) }}`), given names proven defined. */
 export function unguardedReads(value: string, proven: ReadonlySet<string> = new Set()): string[] {
@@ -42,6 +39,66 @@ function producedNames(nodes: Node[], out: Set<string>): void {
   }
 }
 
+/** Variables known at load time, and where they were set (for messages). */
+interface Layer {
+  what: string;
+  vars: Record<string, unknown>;
+}
+
+/** What decides whether a variable's value is known before the run: the layers above and below the task's own. */
+interface VarSource {
+  extra: Record<string, unknown>;
+  /** Names a task may set at run time (register:, set): their value is not known now. */
+  produced: ReadonlySet<string>;
+  hosts: string[];
+  hostVars: (host: string) => Record<string, unknown>;
+}
+
+/** What a value known now is, for a loop: undefined when it is a list or may render to one (a template). */
+function notAList(v: unknown): string | undefined {
+  if (Array.isArray(v) || v === undefined) return undefined;
+  if (typeof v === 'string') return isTemplated(v) ? undefined : `the string ${JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}...` : v)}`;
+  if (v === null) return 'empty';
+  if (typeof v === 'object') return 'a mapping';
+  return `the ${typeof v} ${String(v)}`;
+}
+
+/**
+ * A loop over `{{ name }}` whose value is known now and is not a list (a string, a mapping, a
+ * number) fails on every host: report it before any host is contacted, with where the value was set.
+ */
+function loopProblem(loop: unknown, loc: Loc, layers: Layer[], src: VarSource): Problem | undefined {
+  if (typeof loop !== 'string') return undefined;
+  const name = singleVariable(loop);
+  if (!name) return undefined;
+  let value: unknown;
+  let from: string;
+  if (Object.prototype.hasOwnProperty.call(src.extra, name)) {
+    value = src.extra[name];
+    from = `-e ${name}`;
+  } else if (src.produced.has(name) || MAGIC_VARS.has(name)) return undefined;
+  else {
+    const layer = layers.find((l) => Object.prototype.hasOwnProperty.call(l.vars, name));
+    if (layer) {
+      value = layer.vars[name];
+      const where = locOf(layer.vars, name);
+      from = `${layer.what}${where ? ` at ${formatLoc(where)}` : ''}`;
+    } else {
+      // Only the inventory is left: known when no host of the play has a list (or a template) there.
+      if (!src.hosts.length || src.hosts.some((h) => notAList(src.hostVars(h)[name]) === undefined)) return undefined;
+      value = src.hostVars(src.hosts[0]!)[name];
+      from = `the inventory${src.hosts.length > 1 ? ` (and on all ${src.hosts.length} hosts of the play)` : ''}`;
+    }
+  }
+  const what = notAList(value);
+  if (!what) return undefined;
+  return {
+    loc,
+    message: `loop: ${loop} is ${what} (set in ${from}), not a list`,
+    hint: `make ${name} a YAML list (one "- item" per line)`,
+  };
+}
+
 /** What checking the hosts a task names needs: the inventory, and which module parameters name hosts. */
 export interface HostCheck {
   /** Whether the inventory has the host (the implicit localhost included). */
@@ -52,10 +109,16 @@ export interface HostCheck {
   hostParams(module: string): readonly string[];
 }
 
-/** Problems for hosts a task names literally (delegate_to, a module's host parameters) that the inventory does not have. */
-function unknownHostProblems(task: Node & { kind: 'task' }, inventory: HostCheck): Problem[] {
+/** A `delegate_to` and the node (task or enclosing block) that sets it. */
+interface Delegate {
+  name: string;
+  loc: Loc;
+}
+
+/** Problems for hosts a task names literally (delegate_to, its own or its block's; a module's host parameters) that the inventory does not have. */
+function unknownHostProblems(task: Node & { kind: 'task' }, delegate: Delegate | undefined, inventory: HostCheck): Problem[] {
   const named: { name: string; what: string; loc: Loc }[] = [];
-  if (task.delegateTo !== undefined) named.push({ name: task.delegateTo, what: 'delegate_to', loc: task.loc });
+  if (delegate !== undefined) named.push({ name: delegate.name, what: 'delegate_to', loc: delegate.loc });
   for (const k of inventory.hostParams(task.module)) {
     const v = task.args[k];
     if (typeof v === 'string') named.push({ name: v, what: k, loc: locOf(task.args, k) ?? task.loc });
@@ -81,33 +144,46 @@ export function preflight(
   const produced = new Set<string>();
   for (const play of pb.plays) producedNames([...play.tasks, ...play.handlers], produced);
   for (const play of pb.plays) {
-    const hosts = hostsOf(play);
-    const playKnown = new Set([...Object.keys(play.vars), ...Object.keys(extraVars), ...produced, ...MAGIC]);
-    for (const f of play.varsFiles) {
-      try {
-        const d = loadYamlFile(resolve(play.baseDir, f), f);
-        if (d && typeof d === 'object') for (const k of Object.keys(d)) playKnown.add(k);
-      } catch (e) {
-        if (e instanceof ValidationError) problems.push(...e.problems);
-        else throw e;
-      }
+    let hosts: string[] = [];
+    try {
+      hosts = hostsOf(play);
+    } catch (e) {
+      // A pattern that matches nothing: reported at the play, with the other plays' problems.
+      if (!(e instanceof ValidationError)) throw e;
+      problems.push(...e.problems.map((p) => ({ ...p, loc: p.loc ?? play.loc })));
     }
+    const playKnown = new Set([...Object.keys(play.vars), ...Object.keys(extraVars), ...produced, ...MAGIC_VARS, ...Object.keys(play.varsFromFiles)]);
     const seen = new Set<string>();
-    const check = (nodes: Node[], scope: Set<string>, guarded: ReadonlySet<string>): void => {
+    const values: VarSource = { extra: extraVars, produced, hosts, hostVars };
+    // `layers`: the variables a node sees that are known now, highest precedence first;
+    // `guarded`: names a `when: x is defined` on this node or an enclosing block proves defined.
+    const check = (nodes: Node[], scope: Set<string>, layers: Layer[], guarded: ReadonlySet<string>, outer?: Delegate): void => {
       for (const n of nodes) {
         const here = new Set([...scope, ...Object.keys(n.vars)]);
-        // `when: x is defined` on this node (or an enclosing block) guards its reads of x.
+        const inner = Object.keys(n.vars).length ? [{ what: 'vars', vars: n.vars }, ...layers] : layers;
+        const delegate = n.delegateTo !== undefined ? { name: n.delegateTo, loc: n.loc } : outer;
         const proven = new Set([...guarded, ...n.when.flatMap((c) => [...definedWhenTrue(c.expr)])]);
         if (n.kind === 'block') {
-          [n.block, n.rescue, n.always].forEach((l) => check(l, here, proven));
+          [n.block, n.rescue, n.always].forEach((l) => check(l, here, inner, proven, delegate));
           continue;
         }
         if (n.kind === 'include') {
-          if (n.tasks) check(n.tasks, here, proven);
+          const p = loopProblem(n.loop, n.loc, inner, values);
+          if (p) problems.push(p);
+          if (n.tasks) check(n.tasks, here, inner, proven, delegate);
           continue;
         }
         if (n.kind !== 'task') continue;
-        if (hostCheck) problems.push(...unknownHostProblems(n, hostCheck));
+        const p = loopProblem(n.loop, n.loc, inner, values);
+        if (p) problems.push(p);
+        if (hostCheck) {
+          // A block's delegate_to is reported once, at the block, however many tasks it holds.
+          for (const q of unknownHostProblems(n, delegate, hostCheck)) {
+            const key = `${formatLoc(q.loc)}:${q.message}`;
+            if (!seen.has(key)) problems.push(q);
+            seen.add(key);
+          }
+        }
         here.add(n.loopControl.loopVar);
         walkStrings(n.args, locOf(n.args) ?? n.loc, (s, loc) => {
           for (const head of unguardedReads(s, proven)) {
@@ -126,7 +202,11 @@ export function preflight(
         });
       }
     };
-    check([...play.tasks, ...play.handlers], playKnown, new Set());
+    const playLayers: Layer[] = [
+      { what: 'vars_files', vars: play.varsFromFiles },
+      { what: 'play vars', vars: play.vars },
+    ];
+    check([...play.tasks, ...play.handlers], playKnown, playLayers, new Set());
   }
   if (problems.length) throw new ValidationError(problems);
 }

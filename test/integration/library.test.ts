@@ -1,5 +1,6 @@
 // ferry as a library: a TypeScript script runs a module against a host without any YAML, and
-// stops a playbook run through its AbortSignal.
+// stops a playbook run through its AbortSignal; a loaded playbook whose input turns out bad only
+// after a host was contacted says so (not "nothing was run").
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -14,11 +15,15 @@ import {
   EXIT_INTERRUPTED,
   InFlight,
   InterruptedError,
+  loadPlaybook,
+  runPlaybook,
   runPlaybookFile,
+  RunStoppedError,
   runSteps,
   sh,
   SshTransport,
   type TaskModule,
+  ValidationError,
 } from '../../runner/index.js';
 import { NOPASSWD_USER, startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { CollectingReporter } from '../helpers/collect.js';
@@ -176,5 +181,24 @@ describe('library API @integration', function () {
       assert.equal(r.exitCode, EXIT_INTERRUPTED);
       assert.deepEqual(rep.events.map((e) => e.type), ['run_start', 'interrupt', 'recap']);
     });
+  });
+
+  it('a play whose hosts match nothing, met after the first play ran (no preflight): the run stopped part-way, not bad input', async () => {
+    // runPlaybook takes a loaded playbook as it is; runPlaybookFile would refuse this before contacting anyone.
+    const inv = await writeInventory([host], dir);
+    const pbFile = join(dir, 'two-plays.yaml');
+    const marker = join(dir, 'play-1-ran');
+    await writeFile(pbFile, `- hosts: all\n  tasks:\n    - command: touch ${marker}\n- hosts: nosuchgroup\n  tasks:\n    - ping:\n`);
+    const pb = loadPlaybook(pbFile, builtinModules());
+    const rep = new CollectingReporter();
+    await assert.rejects(runPlaybook(pb, { inventory: [inv], reporter: rep, stateDir: join(dir, '.state') }), (e: unknown) => {
+      assert.ok(e instanceof RunStoppedError, String(e));
+      assert.ok(!(e instanceof ValidationError));
+      assert.match(e.message, /^the run stopped part-way, after hosts were contacted/);
+      assert.match(e.problem.message, /host pattern 'nosuchgroup' matches no host or group/);
+      return true;
+    });
+    assert.equal(rep.result('command', host.name)?.status, 'changed');
+    await readFile(marker);
   });
 });

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { runPlaybookFile, type CommonRunOptions } from '../../runner/api.js';
+import { ValidationError } from '../../runner/errors.js';
 import { startSshdHosts, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { CollectingReporter } from '../helpers/collect.js';
 
@@ -109,8 +110,13 @@ describe('playbook language over real sshd @integration', function () {
     assert.deepEqual(items, ['xr1', 'xr2', 'xr3']);
   });
 
-  it('loop over a non-list fails the host with the file:line', async () => {
-    const { rep, summary } = await run([{ hosts: names[0], vars: { notalist: 'abc' }, tasks: [{ name: 'bad', debug: { msg: '{{ item }}' }, loop: '{{ notalist }}' }] }]);
+  it('loop over a non-list: refused at load time when the value is known then, else fails the host with the file:line', async () => {
+    await assert.rejects(
+      run([{ hosts: names[0], vars: { notalist: 'abc' }, tasks: [{ name: 'bad', debug: { msg: '{{ item }}' }, loop: '{{ notalist }}' }] }]),
+      (e: unknown) => e instanceof ValidationError && /pb\.yaml:\d+:\d+: loop: \{\{ notalist \}\} is the string "abc" \(set in play vars at .*pb\.yaml:\d+/.test(e.message),
+    );
+    // A value set at run time is known only then.
+    const { rep, summary } = await run([{ hosts: names[0], tasks: [{ set: { notalist: 'abc' } }, { name: 'bad', debug: { msg: '{{ item }}' }, loop: '{{ notalist }}' }] }]);
     assert.equal(summary.exitCode, 2);
     assert.match(rep.result('bad', names[0]!)!.msg!, /pb\.yaml:\d+.*loop must be a list/);
   });

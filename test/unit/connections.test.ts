@@ -42,7 +42,7 @@ describe('connections: the transport for an inventory host', () => {
         assert.ok(e instanceof ValidationError);
         assert.deepEqual(
           e.problems.map((p) => p.message).sort(),
-          ["host 'db': ansible_user must be a single value, got a list", "host 'db': port 'ssh' is not a TCP port number (1-65535)"].sort(),
+          ["host 'db': ansible_user must be a single value, got a list", "host 'db': ansible_port 'ssh' is not a TCP port number (1-65535)"].sort(),
         );
         return true;
       },

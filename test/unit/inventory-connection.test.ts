@@ -95,14 +95,49 @@ describe('inventory: connection variables', function () {
         assert.deepEqual(
           e.problems.map((p) => p.message),
           [
-            "host 'hv9': port 'ssh' is not a TCP port number (1-65535)",
-            "host 'hv9': connection 'winrm' is not supported (use ssh, local or none)",
+            "host 'hv9': ansible_port 'ssh' is not a TCP port number (1-65535)",
+            "host 'hv9': ansible_connection 'winrm' is not supported (use ssh, local or none)",
             "host 'hv9': ansible_become must be a boolean, got 'maybe'",
           ],
         );
         return true;
       },
     );
+  });
+
+  const ports: [unknown, number | undefined][] = [
+    [2222, 2222], ['2222', 2222], [' 22 ', 22], [22.0, 22], [65535, 65535],
+    ['0x16', undefined], ['2e1', undefined], ['22.5', undefined], [0, undefined], [65536, undefined], [-1, undefined], ['ssh', undefined],
+  ];
+  for (const [value, want] of ports) {
+    it(`ferry_port ${JSON.stringify(value)} is ${want === undefined ? 'refused' : want}`, function () {
+      const vars = { inventory_hostname: 'h', ferry_port: value };
+      if (want !== undefined) assert.equal(connectionOf(vars).port, want);
+      else assert.throws(() => connectionOf(vars), (e: unknown) => e instanceof ValidationError && /ferry_port .* is not a TCP port number/.test(e.message));
+    });
+  }
+
+  it('refuses an address with a blank or a leading dash, naming where the variable is written', function () {
+    const where = { file: 'group_vars/all.yml', line: 3 };
+    assert.throws(
+      () => connectionOf({ inventory_hostname: 'h', ansible_host: '-oProxyCommand=x' }, (v) => (v === 'ansible_host' ? where : undefined)),
+      (e: unknown) => {
+        assert.ok(e instanceof ValidationError);
+        assert.deepEqual(e.problems[0]?.loc, where);
+        assert.match(e.problems[0]!.message, /^host 'h': ansible_host "-oProxyCommand=x" is not a host name or address$/);
+        return true;
+      },
+    );
+    assert.throws(() => connectionOf({ inventory_hostname: 'h', ferry_host: 'a b' }), /not a host name or address/);
+    assert.equal(connectionOf({ inventory_hostname: 'h', ferry_host: 'fe80::1' }).host, 'fe80::1');
+  });
+
+  it('a loaded inventory says where each connection variable is written (Inventory.varLocOf)', function () {
+    const inv = loadInventory('test/fixtures/inventory/forms/ranges.yml');
+    const loc = inv.varLocOf('hv1', 'ansible_host');
+    assert.equal(loc?.file, 'test/fixtures/inventory/forms/ranges.yml');
+    assert.equal(loc?.line, 17);
+    assert.equal(inv.varLocOf('hv1', 'no_such_var'), undefined);
   });
 
   it('works on a loaded host (the corpus infrared inventory)', function () {

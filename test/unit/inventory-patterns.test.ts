@@ -123,3 +123,33 @@ describe('inventory: --limit', function () {
     assert.throws(() => limitHosts(inv, play, 'web99'), ValidationError);
   });
 });
+
+describe('inventory: 100,000 hosts', function () {
+  // Behaviour only (bench/inventory-load.ts times it): every host in its groups once, patterns exact.
+  this.timeout(60_000);
+  const big = new Inventory();
+  const p: Problem[] = [];
+  loadIniInventory(big, '[web]\nweb[1:100000]\n[db]\ndb[1:10]\n[web]\nweb[1:10]\n[old]\nweb[99991:100000]\n', 'big.ini', p);
+  big.reconcile();
+
+  it('loads a range of 100,000 hosts, each listed once in its group', function () {
+    assert.deepEqual(p, []);
+    assert.equal(big.hostNames().length, 100_010);
+    assert.equal(big.groups.get('web')?.hosts.length, 100_000);
+    assert.deepEqual(big.groups.get('ungrouped')?.hosts, []);
+  });
+  const table: [string, number, string[]][] = [
+    ['all', 100_010, ['web1', 'db10']],
+    ['web:!web1*', 88_888, ['web2', 'web99999']],
+    ['web:&old', 10, ['web99991', 'web100000']],
+    ['~web9999[0-9]$', 10, ['web99990', 'web99999']],
+    ['web[99998:]', 2, ['web99999', 'web100000']],
+  ];
+  for (const [pattern, count, ends] of table) {
+    it(`${pattern} -> ${count} hosts`, function () {
+      const hosts = matchHosts(big, pattern);
+      assert.equal(hosts.length, count);
+      assert.deepEqual([hosts[0], hosts.at(-1)], ends);
+    });
+  }
+});

@@ -4,7 +4,15 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { parseYaml } from '../../runner/yaml-source.js';
 import { PYYAML } from '../../runner/inventory/pyyaml-schema.js';
-import { expandHostRange, HostRangeError, splitHostPort } from '../../runner/inventory/host-range.js';
+import {
+  expandHostEntry,
+  expandHostRange,
+  HostRangeError,
+  HostRangeTooLargeError,
+  MAX_INVENTORY_HOSTS,
+  MAX_RANGE_HOSTS,
+  splitHostPort,
+} from '../../runner/inventory/host-range.js';
 import { parsePythonLiteral } from '../../runner/inventory/python-literal.js';
 import { shlexSplit, ShlexError } from '../../runner/inventory/shlex.js';
 
@@ -55,12 +63,38 @@ describe('inventory: host ranges', function () {
     ['w[1:a]', /two numbers or two letters/],
     ['w[1:3:0]', /positive integer/],
     ['w[1:3', /without a closing/],
+    ['w[1:1000000]', /'w\[1:1000000\]' names 1,000,000 hosts, more than the 100,000 allowed/],
+    ['w[1:1000][1:1000]', /names 1,000,000 hosts/],
+    ['w[0:99999999999999999999]', /more than the 100,000 allowed/],
   ];
   for (const [pattern, message] of bad) {
     it(`${pattern} is rejected (${message.source})`, function () {
       assert.throws(() => expandHostRange(pattern), (e: unknown) => e instanceof HostRangeError && message.test(e.message));
     });
   }
+  it('counts hosts before making any: a range at the limit expands, one past it is refused', function () {
+    assert.equal(expandHostRange(`w[1:${MAX_RANGE_HOSTS}]`).length, MAX_RANGE_HOSTS);
+    assert.throws(() => expandHostRange('w[1:3]', 2), (e: unknown) => e instanceof HostRangeTooLargeError && e.count === 3);
+    assert.deepEqual(expandHostRange('w[5:1]'), []);
+  });
+  const entries: [string, number, RegExp][] = [
+    ['web[1:1000000]', 0, /^host range 'web\[1:1000000\]' names 1,000,000 hosts; one range may name at most 100,000$/],
+    ['web[1:10]:2222', MAX_INVENTORY_HOSTS - 5, /^host 'web\[1:10\]' \(10 hosts\) would take the inventory past 200,000 hosts, the most ferry loads$/],
+    ['one', MAX_INVENTORY_HOSTS, /^host 'one' \(1 host\) would take the inventory past 200,000 hosts/],
+    ['w[1-3]', 0, /^malformed host range: /],
+  ];
+  for (const [text, have, message] of entries) {
+    it(`expandHostEntry(${text}) with ${have} hosts loaded is refused (${message.source.slice(1, 40)}...)`, function () {
+      const r = expandHostEntry(text, have);
+      assert.ok('message' in r, JSON.stringify(r).slice(0, 100));
+      assert.match(r.message, message);
+      assert.ok(r.hint);
+    });
+  }
+  it('expandHostEntry gives names and port when there is room', function () {
+    assert.deepEqual(expandHostEntry('web[1:2]:2222', MAX_INVENTORY_HOSTS - 2), { names: ['web1', 'web2'], port: 2222 });
+  });
+
   const ports: [string, { name: string; port?: number }][] = [
     ['host', { name: 'host' }],
     ['host:2222', { name: 'host', port: 2222 }],

@@ -7,6 +7,7 @@ import { ValidationError } from '../../runner/errors.js';
 import { loadPlaybook, parseKeyValueArgs } from '../../runner/playbook/load.js';
 import { preflight } from '../../runner/playbook/preflight.js';
 import { builtinModules } from '../../tasks/index.js';
+import { locOf } from '../../runner/yaml-source.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-load-'));
 function load(text: string, extra: Record<string, string> = {}) {
@@ -49,6 +50,20 @@ const CASES: { name: string; text: string; expect: RegExp[]; extra?: Record<stri
   { name: 'bad meta', text: '- hosts: all\n  tasks:\n    - meta: flush\n', expect: [/pb\.yaml:3: unknown meta action "flush"/] },
   { name: 'a loop over a non-list', text: '- hosts: all\n  tasks:\n    - debug: { msg: x }\n      loop: { a: 1 }\n', expect: [/pb\.yaml:4: 'loop' must be a list/] },
   { name: 'duplicate key', text: '- hosts: all\n  hosts: web\n  tasks: []\n', expect: [/pb\.yaml:2: duplicate key 'hosts'/] },
+  { name: 'a loop over a plain string', text: '- hosts: all\n  tasks:\n    - debug: { msg: x }\n      loop: "a b c"\n', expect: [/pb\.yaml:4: 'loop' must be a list .*got the string "a b c" \| write a YAML list/] },
+  { name: 'with_items over a number', text: '- hosts: all\n  tasks:\n    - debug: { msg: x }\n      with_items: 3\n', expect: [/pb\.yaml:4: 'with_items' must be a list .*got the number 3/] },
+  { name: 'a loop template that always renders to a string', text: '- hosts: all\n  tasks:\n    - debug: { msg: x }\n      loop: "{{ a }},{{ b }}"\n', expect: [/pb\.yaml:4: 'loop' is a template that always renders to a string/] },
+  { name: 'an include looping over a mapping', text: '- hosts: all\n  tasks:\n    - include_tasks: sub.yaml\n      loop: { a: 1 }\n', extra: { 'sub.yaml': '- ping:\n' }, expect: [/pb\.yaml:4: 'loop' must be a list .*got a mapping/] },
+  { name: 'a register name with a dash', text: '- hosts: all\n  tasks:\n    - ping:\n      register: my-result\n', expect: [/pb\.yaml:4: register: 'my-result' is not a variable name \| use letters, digits and _/] },
+  { name: 'a register name starting with a digit', text: '- hosts: all\n  tasks:\n    - ping:\n      register: 1st\n', expect: [/pb\.yaml:4: register: '1st' is not a variable name/] },
+  { name: 'a register name ferry sets itself', text: '- hosts: all\n  tasks:\n    - ping:\n      register: hostvars\n', expect: [/pb\.yaml:4: register: 'hostvars' cannot be used: ferry sets it for every task/] },
+  { name: 'a register name that is a word of conditions', text: '- hosts: all\n  tasks:\n    - ping:\n      register: not\n', expect: [/pb\.yaml:4: register: 'not' cannot be used: it is a word of the condition language/] },
+  { name: 'a missing vars file, at the line naming it', text: '- hosts: all\n  vars_files:\n    - vars/none.yaml\n  tasks: []\n', expect: [/pb\.yaml:3: cannot read vars file: ENOENT.* \(.*vars\/none\.yaml\)/] },
+  { name: 'a vars file holding a list', text: '- hosts: all\n  vars_files: [list.yaml]\n  tasks: []\n', extra: { 'list.yaml': '- a\n- b\n' }, expect: [/pb\.yaml:2: vars_files: list\.yaml must hold a mapping of variable names to values, got a list/] },
+  { name: 'a vars file with a syntax error, at its own line', text: '- hosts: all\n  vars_files: [broken.yaml]\n  tasks: []\n', extra: { 'broken.yaml': 'a: 1\nb: [2\n' }, expect: [/broken\.yaml:\d+: YAML syntax error/] },
+  { name: 'a templated vars file name', text: '- hosts: all\n  vars_files: ["vars/{{ env }}.yaml"]\n  tasks: []\n', expect: [/pb\.yaml:2: vars_files: 'vars\/\{\{ env \}\}\.yaml' is a template/] },
+  { name: 'a missing imported task file, at the line naming it', text: '- hosts: all\n  tasks:\n    - import_tasks: nothere.yaml\n', expect: [/pb\.yaml:3: cannot read task file: ENOENT/] },
+  { name: 'a second play list after "---"', text: '- hosts: all\n  tasks: []\n---\n- hosts: web\n  tasks: []\n', expect: [/pb\.yaml:3: a second YAML document starts here/] },
 ];
 
 describe('playbook loading', () => {
@@ -85,6 +100,18 @@ describe('playbook loading', () => {
     assert.deepEqual(t.args, { path: '/tmp/x', state: 'directory' });
     assert.deepEqual(parseKeyValueArgs('a=1 b="x y" c=\'z\''), { a: '1', b: 'x y', c: 'z' });
     assert.equal(parseKeyValueArgs('not key value'), undefined);
+  });
+
+  it('reads vars_files at load time, later files winning, keeping where each value is written', () => {
+    const pb = load('- hosts: all\n  vars_files: [one.yaml, two.yaml]\n  tasks: []\n', { 'one.yaml': 'a: 1\nb: 1\n', 'two.yaml': '# two\nb: 2\n' });
+    const play = pb.plays[0]!;
+    assert.deepEqual(play.varsFromFiles, { a: 1, b: 2 });
+    assert.deepEqual(play.varsFiles, ['one.yaml', 'two.yaml']);
+    assert.deepEqual(locOf(play.varsFromFiles, 'b'), { file: 'two.yaml', line: 2, col: 1 });
+  });
+
+  it('accepts loops that may yield a list: a list, one variable, one helper call', () => {
+    assert.deepEqual(problems('- hosts: all\n  tasks:\n    - debug: { msg: x }\n      loop: [1, 2]\n    - debug: { msg: x }\n      loop: "{{ xs }}"\n    - debug: { msg: x }\n      loop: "{{default xs null}}"\n      register: r_1\n'), []);
   });
 
   it('accepts templated values where a type is expected, to check them once rendered', () => {
