@@ -11,7 +11,8 @@ import { factsCommand, parseFacts } from './facts/index.js';
 import { connectionOf, loadInventory, type Inventory } from './inventory/index.js';
 import { inventoryView } from './inventory-view.js';
 import type { ModuleRegistry, TaskModule } from './module.js';
-import { parseKeyValueArgs, loadPlaybook } from './playbook/load.js';
+import { parseArgString } from './playbook/free-form.js';
+import { loadPlaybook } from './playbook/load.js';
 import type { Play, Playbook, TaskNode } from './playbook/model.js';
 import { checkParams } from './playbook/params.js';
 import { preflight } from './playbook/preflight.js';
@@ -191,21 +192,16 @@ export async function runPlaybook(pb: Playbook, o: CommonRunOptions): Promise<Ru
 }
 
 /** Parses `-a` for a module: free form, key=value pairs, or a YAML/JSON mapping. */
-export function parseAdhocArgs(moduleName: string, freeForm: string | undefined, text: string | undefined): Record<string, unknown> {
+export function parseAdhocArgs(mod: TaskModule, text: string | undefined): Record<string, unknown> {
   if (text === undefined || text.trim() === '') return {};
   const t = text.trim();
   if (t.startsWith('{')) {
     const v = parseYaml(t, '<-a>');
     if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
   }
-  const kv = parseKeyValueArgs(t);
-  if (freeForm) {
-    // Ansible's command/shell: key=value words that are module options are taken out, the rest is the command.
-    if (kv && Object.keys(kv).every((k) => k !== freeForm && ['creates', 'removes', 'chdir'].includes(k))) return kv;
-    return { [freeForm]: t };
-  }
-  if (kv) return kv;
-  throw new ValidationError([{ loc: COMMAND_LINE, message: `-a for module '${moduleName}' must be key=value pairs or a mapping`, hint: `e.g. -a 'path=/tmp/x state=directory'` }]);
+  const parsed = parseArgString(mod, t);
+  if ('error' in parsed) throw new ValidationError([{ loc: COMMAND_LINE, message: `-a: ${parsed.error}`, hint: `e.g. -a 'path=/tmp/x state=directory' or -a '{path: /tmp/x}'` }]);
+  return parsed.args;
 }
 
 /** The module of that name; an unknown one is bad input given on the command line. */
@@ -241,7 +237,7 @@ export function singleModulePlay(
 /** Runs one module on the hosts matching a pattern (`ferry exec`). */
 export async function runAdhoc(pattern: string, moduleName: string, argText: string | undefined, o: CommonRunOptions & { become?: boolean }): Promise<RunSummary> {
   const modules = o.modules ?? builtinModules();
-  const args = parseAdhocArgs(moduleName, knownModule(modules, moduleName).freeForm, argText);
+  const args = parseAdhocArgs(knownModule(modules, moduleName), argText);
   const pb = singleModulePlay(modules, pattern, moduleName, args, { become: o.become, name: `${moduleName}${argText ? ` ${argText}` : ''}` });
   const stateDir = o.stateDir ?? resolve('.ferry/adhoc');
   const run = engineFor({ ...o, modules, stateDir }, `adhoc|${pattern}|${moduleName}`);

@@ -8,6 +8,7 @@ import type { ModuleRegistry } from '../module.js';
 import { checkTemplateSyntax, isTemplated, yieldsValue } from '../template.js';
 import { MAGIC_VARS } from '../vars.js';
 import { locOf, parseYaml, readInputFile, setLoc } from '../yaml-source.js';
+import { parseArgString } from './free-form.js';
 import { checkParams } from './params.js';
 import type { BlockNode, CommonKeywords, Condition, IncludeNode, MetaNode, Node, Play, Playbook, TaskNode } from './model.js';
 
@@ -375,19 +376,14 @@ class Loader {
     const raw = o[moduleKey];
     if (raw === null || raw === undefined) args = {};
     else if (typeof raw === 'string' || typeof raw === 'number') {
-      if (mod.freeForm) {
-        args = { [mod.freeForm]: String(raw) };
-        setLoc(args, locOf(o, moduleKey));
-        setLoc(args, locOf(o, moduleKey), mod.freeForm);
+      const parsed = parseArgString(mod, String(raw));
+      if ('error' in parsed) {
+        this.problem(locOf(o, moduleKey), parsed.error, parsed.hint);
+        return undefined;
       }
-      else {
-        const parsed = parseKeyValueArgs(String(raw));
-        if (parsed === undefined) {
-          this.problem(locOf(o, moduleKey), `module '${moduleName}' takes parameters as a mapping`, `write e.g.\n      ${moduleName}:\n        key: value`);
-          return undefined;
-        }
-        args = parsed;
-      }
+      args = parsed.args;
+      setLoc(args, locOf(o, moduleKey));
+      for (const k of Object.keys(args)) setLoc(args, locOf(o, moduleKey), k);
     } else if (isObj(raw)) args = raw;
     else {
       this.problem(locOf(o, moduleKey), `the parameters of '${moduleName}' must be a mapping`);
@@ -506,23 +502,6 @@ class Loader {
     };
     visit(play.tasks);
   }
-}
-
-/** Parses Ansible's `key=value key2='v 2'` argument form; undefined when the text is not in that form. */
-export function parseKeyValueArgs(text: string): Record<string, unknown> | undefined {
-  const out: Record<string, unknown> = {};
-  const re = /\s*([A-Za-z_][\w]*)=("((?:[^"\\]|\\.)*)"|'([^']*)'|(\S*))/y;
-  let pos = 0;
-  const t = text.trim();
-  while (pos < t.length) {
-    re.lastIndex = pos;
-    const m = re.exec(t);
-    if (!m) return undefined;
-    out[m[1]!] = m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : m[4] !== undefined ? m[4] : m[5];
-    pos = re.lastIndex;
-    while (t[pos] === ' ') pos++;
-  }
-  return Object.keys(out).length ? out : undefined;
 }
 
 /** Loads a playbook file and validates it against the module registry; throws ValidationError listing every problem. */

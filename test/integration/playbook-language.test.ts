@@ -92,6 +92,27 @@ describe('playbook language over real sshd @integration', function () {
     assert.ok(existsSync(join(w, 'omitted')));
   });
 
+  it('free-form arguments as Ansible reads them: options taken out of a command line, debug var= and msg=', async () => {
+    const { rep, summary, w } = await run([
+      {
+        hosts: names[0],
+        vars: { v: 'seen' },
+        tasks: [
+          { name: 'chdir', command: 'pwd chdir={{ w }}', register: 'where', changed_when: false },
+          { name: 'creates', shell: 'echo ran >> {{ w }}/ran creates={{ w }}/ran' },
+          { name: 'creates again', shell: 'echo ran >> {{ w }}/ran creates={{ w }}/ran' },
+          { name: 'var', debug: 'var=where.stdout' },
+          { name: 'msg', debug: 'msg="text {{ v }}"' },
+        ],
+      },
+    ]);
+    assert.equal(summary.exitCode, 0, JSON.stringify(rep.results().filter((r) => r.status === 'failed')));
+    assert.equal((await readFile(join(w, 'ran'), 'utf8')).trim(), 'ran');
+    assert.equal(rep.result('creates again', names[0]!)!.status, 'ok');
+    assert.match(rep.result('var', names[0]!)!.msg!, new RegExp(`where.stdout = ${w}`));
+    assert.equal(rep.result('msg', names[0]!)!.msg, 'text seen');
+  });
+
   it('loop: over a list variable, with labels, item, and per-item registered results', async () => {
     const { rep, summary, w } = await run([
       {
