@@ -7,9 +7,13 @@ import { defineModule } from '../runner/module.js';
 
 export const setModule = defineModule({
   name: 'set',
-  params: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'variable names are letters, digits and _'), z.unknown()).describe('each key is a variable to set, to the (templated) value'),
+  params: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'variable names are letters, digits and _'), z.unknown())
+    // Ansible's set_fact keyword, not a variable: ferry keeps no fact cache between runs.
+    .transform(({ cacheable: _, ...vars }) => vars)
+    .describe('each key is a variable to set, to the (templated) value; cacheable (set_fact) is accepted and ignored'),
   doc: {
-    summary: 'Set variables for the following tasks on this host (set_fact)',
+    summary: 'Set variables for the following tasks on this host (Ansible\'s set_fact, also accepted by that name)',
     checkMode: 'full',
     checkModeNote: 'values are computed in check mode too, so later conditions still evaluate',
     result: { [SET_VARS_KEY]: 'the variables set' },

@@ -38,8 +38,12 @@ function isObj(v: unknown): v is Obj {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** Ansible's names for ferry modules that are called otherwise. */
+const ANSIBLE_NAMES: Record<string, string> = { set_fact: 'set' };
+
 function stripCollection(name: string): string {
-  return name.replace(/^(ansible\.builtin|ansible\.legacy|ferry)\./, '');
+  const short = name.replace(/^(ansible\.builtin|ansible\.legacy|ferry)\./, '');
+  return ANSIBLE_NAMES[short] ?? short;
 }
 
 /** Loads playbooks and task files, collecting problems. */

@@ -92,7 +92,7 @@ describe('playbook language over real sshd @integration', function () {
     assert.ok(existsSync(join(w, 'omitted')));
   });
 
-  it('free-form arguments as Ansible reads them: options taken out of a command line, debug var= and msg=', async () => {
+  it('free-form arguments as Ansible reads them: options taken out of a command line, debug var= and msg=; set_fact', async () => {
     const { rep, summary, w } = await run([
       {
         hosts: names[0],
@@ -103,6 +103,9 @@ describe('playbook language over real sshd @integration', function () {
           { name: 'creates again', shell: 'echo ran >> {{ w }}/ran creates={{ w }}/ran' },
           { name: 'var', debug: 'var=where.stdout' },
           { name: 'msg', debug: 'msg="text {{ v }}"' },
+          { name: 'set_fact', 'ansible.builtin.set_fact': { fact: '{{ v }}-{{ where.stdout | basename }}', cacheable: true } },
+          { name: 'set_fact kv', set_fact: 'other=two' },
+          { name: 'facts set', debug: { msg: '{{ fact }} {{ other }} {{ cacheable | default("no cacheable var") }}' } },
         ],
       },
     ]);
@@ -111,6 +114,7 @@ describe('playbook language over real sshd @integration', function () {
     assert.equal(rep.result('creates again', names[0]!)!.status, 'ok');
     assert.match(rep.result('var', names[0]!)!.msg!, new RegExp(`where.stdout = ${w}`));
     assert.equal(rep.result('msg', names[0]!)!.msg, 'text seen');
+    assert.equal(rep.result('facts set', names[0]!)!.msg, `seen-${w.split('/').pop()} two no cacheable var`);
   });
 
   it('loop: over a list variable, with labels, item, and per-item registered results', async () => {
