@@ -136,7 +136,20 @@ class Loader {
       this.checkTemplates(v, locOf(o, key) ?? locOf(o)!);
       return v;
     }
-    this.problem(locOf(o, key), `'${key}' must be a mapping of variable names to values`);
+    // Ansible also takes a list of mappings, later ones winning.
+    if (Array.isArray(v) && v.length > 0 && v.every(isObj)) {
+      const out: Obj = {};
+      setLoc(out, locOf(o, key) ?? locOf(o)!);
+      v.forEach((item, i) => {
+        this.checkTemplates(item, locOf(v, i) ?? locOf(o, key) ?? locOf(o)!);
+        for (const [k, x] of Object.entries(item)) {
+          out[k] = x;
+          setLoc(out, locOf(item, k) ?? locOf(v, i), k);
+        }
+      });
+      return out;
+    }
+    this.problem(locOf(o, key), `'${key}' must be a mapping of variable names to values (or a list of such mappings)`);
     return {};
   }
 

@@ -103,6 +103,19 @@ describe('playbook loading', () => {
     assert.equal(parseKeyValueArgs('not key value'), undefined);
   });
 
+  it('takes play and task vars as a list of mappings (Ansible), later ones winning, each value keeping its line', () => {
+    const pb = load('- hosts: all\n  vars:\n    - a: 1\n      b: 1\n    - b: 2\n  tasks:\n    - debug: { msg: "{{ a }}{{ b }}{{ c }}" }\n      vars:\n        - c: 3\n');
+    const play = pb.plays[0]!;
+    assert.deepEqual(play.vars, { a: 1, b: 2 });
+    assert.equal(locOf(play.vars, 'b')?.line, 5);
+    const t = play.tasks[0]!;
+    assert.ok(t.kind === 'task');
+    assert.deepEqual(t.vars, { c: 3 });
+    assert.deepEqual(problems('- hosts: all\n  vars:\n    - a: 1\n    - just-a-string\n  tasks: []\n'), [
+      `pb.yaml:2: 'vars' must be a mapping of variable names to values (or a list of such mappings)`,
+    ]);
+  });
+
   it('reads vars_files at load time, later files winning, keeping where each value is written', () => {
     const pb = load('- hosts: all\n  vars_files: [one.yaml, two.yaml]\n  tasks: []\n', { 'one.yaml': 'a: 1\nb: 1\n', 'two.yaml': '# two\nb: 2\n' });
     const play = pb.plays[0]!;
