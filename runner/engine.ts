@@ -4,7 +4,7 @@ import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import PQueue from 'p-queue';
 import { SECRET_MASK, secret } from './command.js';
-import { FerryError, InterruptedError, TaskFailedError, TemplateError, UnreachableError, ValidationError, formatLoc } from './errors.js';
+import { FerryError, InterruptedError, TaskFailedError, TemplateError, UnreachableError, ValidationError, formatLoc, type Loc } from './errors.js';
 import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Reporter, type TaskStatus } from './events.js';
 import { factsCommand, factsVars, parseFacts, type Facts } from './facts/index.js';
 import { runSteps, type Diff, type ModuleRegistry, type PeerHost, type Plan } from './module.js';
@@ -125,6 +125,10 @@ interface Inherited {
   scope?: string;
   /** Inside an always: section: it still runs after an interrupt, until the cleanup time is over. */
   cleanup?: boolean;
+  /** `environment:` of the play, blocks and task, outermost first (later ones win). */
+  environment?: (Obj | string)[];
+  /** Aborts when the task's `timeout:` is over. */
+  deadline?: AbortSignal;
 }
 
 interface TaskOutcome {
@@ -152,6 +156,8 @@ function inherit(inh: Inherited, n: CommonKeywords): Inherited {
     noLog: n.noLog ?? inh.noLog,
     scope: inh.scope,
     cleanup: inh.cleanup,
+    environment: n.environment !== undefined ? [...(inh.environment ?? []), n.environment] : inh.environment,
+    deadline: inh.deadline,
   };
 }
 
@@ -287,9 +293,14 @@ export class Engine {
     return inh.cleanup ? this.cleanupOver.signal : this.stopping.signal;
   }
 
+  /** What stops a task's commands and waits: an interrupt, or the task's own timeout. */
+  private stopSignal(inh: Inherited): AbortSignal {
+    return inh.deadline ? AbortSignal.any([this.signalFor(inh), inh.deadline]) : this.signalFor(inh);
+  }
+
   /** A host's pooled transport as one task uses it: stopped by the task's signal, its commands tracked. */
   private forTask(t: Transport, task: string, inh: Inherited): Transport {
-    return new InFlightTransport(t, this.signalFor(inh), this.inFlight, task);
+    return new InFlightTransport(t, this.stopSignal(inh), this.inFlight, task);
   }
 
   private interruptedOutcome(signal: AbortSignal): TaskOutcome {
@@ -361,6 +372,7 @@ export class Engine {
         tags: play.tags,
         vars: [],
         anyErrorsFatal: play.anyErrorsFatal,
+        environment: play.environment !== undefined ? [play.environment] : undefined,
       };
       if (play.strategy === 'free') await Promise.all(batch.map((h) => this.runNodes(ctx, play.tasks, [h], inh)));
       else await this.runNodes(ctx, play.tasks, batch, inh);
@@ -616,6 +628,9 @@ export class Engine {
       return;
     }
     let vars: Obj | undefined;
+    // `timeout:` stops the task's commands and waits, as an interrupt would, and fails the task.
+    const deadline = task.timeout ? AbortSignal.timeout(task.timeout * 1000) : undefined;
+    if (deadline) inh = { ...inh, deadline };
     const work = (async (): Promise<TaskOutcome> => {
       try {
         vars = this.vars(ctx, h, inh, task.vars);
@@ -627,9 +642,10 @@ export class Engine {
       }
     })();
     const signal = this.signalFor(inh);
-    let outcome = await settledOrAbandoned(work, signal, this.o.stopGraceMs ?? 10_000);
+    const settled = work.then((o) => ({ o, late: deadline?.aborted ?? false }));
+    const ended = await settledOrAbandoned(settled, deadline ? AbortSignal.any([signal, deadline]) : signal, this.o.stopGraceMs ?? 10_000);
     // Whatever it returned, a task that was running at the interrupt did not complete: --resume runs it again.
-    if (!outcome || signal.aborted) outcome = this.interruptedOutcome(signal);
+    const outcome: TaskOutcome = signal.aborted ? this.interruptedOutcome(signal) : !ended || ended.late ? timedOut(task.timeout!, ended?.o) : ended.o;
     if (outcome.status === 'failed' && inh.ignoreErrors) outcome.ignored = true;
     if (inh.noLog) {
       // no_log: what the result holds is masked wherever it shows up later, the result itself prints
@@ -707,7 +723,7 @@ export class Engine {
         msgs.push(`${label}: ${o.msg ?? 'failed'}`);
         if (o.status === 'unreachable') return { status: 'unreachable', result: { results, changed, failed: true }, msg: o.msg };
       }
-      if (task.loopControl.pause && !this.check) await sleep(task.loopControl.pause * 1000, this.signalFor(inh));
+      if (task.loopControl.pause && !this.check) await sleep(task.loopControl.pause * 1000, this.stopSignal(inh));
     }
     const result = { results, changed, failed, skipped: allSkipped };
     if (failed) return { status: 'failed', result, msg: `one or more items failed:\n${msgs.join('\n')}` };
@@ -729,7 +745,7 @@ export class Engine {
         return o;
       }
       if (this.check) break;
-      if (attempt <= retries) await sleep(delay, this.signalFor(inh));
+      if (attempt <= retries) await sleep(delay, this.stopSignal(inh));
       if (this.stopped(inh)) return this.interruptedOutcome(this.signalFor(inh));
     }
     return { status: 'failed', result: { ...o.result, attempts: retries + 1, failed: true }, msg: `until: ${task.until.source} still false after ${retries + 1} attempts${o.msg ? `: ${o.msg}` : ''}` };
@@ -764,6 +780,7 @@ export class Engine {
         transport,
         vars,
         become,
+        env: renderEnvironment(inh.environment, vars, task.loc),
         check,
         diff: this.o.diff ?? false,
         baseDir: ctx.play.baseDir,
@@ -865,7 +882,8 @@ export class Engine {
       if (!targets.length) continue;
       const wasFailed = targets.filter((h) => this.host(h).failed);
       for (const h of wasFailed) this.host(h).failed = false;
-      const inh: Inherited = { when: handler.when, become: handler.become ?? ctx.play.become, becomeUser: handler.becomeUser ?? ctx.play.becomeUser, tags: [], vars: [], ignoreErrors: handler.ignoreErrors };
+      const environment = [ctx.play.environment, handler.environment].filter((e): e is Obj | string => e !== undefined);
+      const inh: Inherited = { when: handler.when, become: handler.become ?? ctx.play.become, becomeUser: handler.becomeUser ?? ctx.play.becomeUser, tags: [], vars: [], ignoreErrors: handler.ignoreErrors, environment };
       this.emit({ type: 'task_start', play: ctx.play.name, task: this.taskName(handler), module: handler.module, loc: formatLoc(handler.loc), hosts: targets });
       await Promise.all(targets.map((h) => this.queue.add(() => this.runTaskOnHost(ctx, handler, h, inh))));
       for (const h of wasFailed) this.host(h).failed = true;
@@ -939,6 +957,32 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     if (signal.aborted) done();
     else signal.addEventListener('abort', done, { once: true });
   });
+}
+
+/**
+ * A task whose `timeout:` ran out: failed (Ansible does the same), with what it had returned if it
+ * did return; its commands were stopped.
+ */
+function timedOut(seconds: number, o: TaskOutcome | undefined): TaskOutcome {
+  const msg = `the task did not finish within its timeout of ${seconds} s (timeout: ${seconds}); what it started was stopped`;
+  return { status: 'failed', result: { ...o?.result, failed: true, timedout: { period: seconds }, msg }, msg };
+}
+
+/** The task's `environment:` layers rendered and merged (later layers win): names to strings. */
+function renderEnvironment(layers: (Obj | string)[] | undefined, vars: Obj, loc: Loc): Record<string, string> | undefined {
+  if (!layers?.length) return undefined;
+  const env: Record<string, string> = {};
+  for (const layer of layers) {
+    const v = renderDeep(layer, vars, loc);
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+      throw new TaskFailedError(`environment: ${JSON.stringify(layer)} rendered to ${JSON.stringify(v)}, not a mapping of names to values`);
+    }
+    for (const [k, x] of Object.entries(v as Obj)) {
+      if (x === null || x === undefined) continue;
+      env[k] = typeof x === 'object' ? JSON.stringify(x) : typeof x === 'boolean' ? (x ? 'True' : 'False') : String(x);
+    }
+  }
+  return env;
 }
 
 /** The outcome of a host whose task was queued (forks) when the run was interrupted. */

@@ -11,6 +11,8 @@ export interface TaskContextOptions {
   transport: Transport;
   vars?: Record<string, unknown>;
   become?: BecomeOptions | false;
+  /** Environment variables for every command the module runs (the task's `environment:`). */
+  env?: Record<string, string>;
   check?: boolean;
   diff?: boolean;
   baseDir?: string;
@@ -39,7 +41,7 @@ export function createTaskContext(o: TaskContextOptions): TaskContext {
     diff: o.diff ?? false,
     baseDir: o.baseDir ?? process.cwd(),
     async run(cmd: Command, opts: RunOptions = {}): Promise<RunResult> {
-      const r = await o.transport.run(cmd, { become, ...opts });
+      const r = await o.transport.run(cmd, { become, ...opts, ...(o.env ? { env: { ...o.env, ...opts.env } } : {}) });
       o.onCommand?.(r);
       return r;
     },

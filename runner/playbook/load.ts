@@ -153,6 +153,26 @@ class Loader {
     return {};
   }
 
+  /** `environment:` — a mapping of variable names to (templated) values. */
+  private environment(o: Obj): Obj | string | undefined {
+    const v = o.environment;
+    if (v === undefined || v === null) return undefined;
+    // `environment: "{{ proxy_env }}"`: a mapping known once rendered.
+    if (typeof v === 'string' && isTemplated(v)) {
+      this.checkTemplates(v, locOf(o, 'environment') ?? locOf(o)!);
+      return v;
+    }
+    if (!isObj(v)) {
+      this.problem(locOf(o, 'environment'), `'environment' must be a mapping of environment variable names to values`, 'e.g. environment: { LANG: C, http_proxy: "{{ proxy }}" }');
+      return undefined;
+    }
+    for (const k of Object.keys(v)) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) this.problem(locOf(v, k) ?? locOf(o, 'environment'), `environment variable name ${JSON.stringify(k)} is not valid`, 'use letters, digits and _, not starting with a digit');
+    }
+    this.checkTemplates(v, locOf(o, 'environment') ?? locOf(o)!);
+    return v;
+  }
+
   private conditions(o: Obj, key: string): Condition[] {
     const v = o[key];
     if (v === undefined || v === null) return [];
@@ -194,6 +214,7 @@ class Loader {
       becomeUser: this.str(o, 'become_user'),
       tags: [...inheritedTags, ...this.strList(o, 'tags')],
       vars: this.vars(o, 'vars'),
+      environment: this.environment(o),
       ignoreErrors: this.bool(o, 'ignore_errors'),
       delegateTo: this.str(o, 'delegate_to'),
       runOnce: this.bool(o, 'run_once'),
@@ -490,6 +511,7 @@ class Loader {
       anyErrorsFatal: this.bool(o, 'any_errors_fatal') ?? false,
       maxFailPercentage: mfp,
       forceHandlers: this.bool(o, 'force_handlers'),
+      environment: this.environment(o),
       tags: this.strList(o, 'tags'),
       tasks,
       handlers,

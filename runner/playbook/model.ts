@@ -25,6 +25,8 @@ export interface CommonKeywords {
   checkMode?: boolean;
   noLog?: boolean;
   anyErrorsFatal?: boolean;
+  /** Environment variables for the commands (Ansible's `environment`); values are templated. */
+  environment?: Record<string, unknown> | string;
 }
 
 /** A single module call. */
@@ -96,6 +98,8 @@ export interface Play {
   anyErrorsFatal: boolean;
   maxFailPercentage?: number;
   forceHandlers?: boolean;
+  /** Environment variables for every task's commands (task and block values win). */
+  environment?: Record<string, unknown> | string;
   tags: string[];
   tasks: Node[];
   handlers: TaskNode[];

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -115,6 +116,57 @@ describe('playbook language over real sshd @integration', function () {
     assert.match(rep.result('var', names[0]!)!.msg!, new RegExp(`where.stdout = ${w}`));
     assert.equal(rep.result('msg', names[0]!)!.msg, 'text seen');
     assert.equal(rep.result('facts set', names[0]!)!.msg, `seen-${w.split('/').pop()} two no cacheable var`);
+  });
+
+  it('environment: play, block and task values reach the commands (inner ones win), also from a templated mapping and in handlers', async () => {
+    const { rep, summary, w } = await run([
+      {
+        hosts: names[0],
+        vars: { proxy_env: { FERRY_PROXY: 'http://proxy:3128', FERRY_LEVEL: 'var' } },
+        environment: { FERRY_LEVEL: 'play', FERRY_PLAY: 'p' },
+        tasks: [
+          { name: 'play env', shell: 'echo "$FERRY_LEVEL $FERRY_PLAY" >> {{ w }}/env', notify: 'h' },
+          {
+            block: [
+              { name: 'task env', shell: 'echo "$FERRY_LEVEL $FERRY_PLAY $FERRY_TASK" >> {{ w }}/env', environment: { FERRY_LEVEL: 'task', FERRY_TASK: '{{ inventory_hostname }}' } },
+              { name: 'block env', command: 'printenv FERRY_LEVEL', register: 'b', changed_when: false },
+              { name: 'block env seen', shell: 'echo "{{ b.stdout }}" >> {{ w }}/env' },
+            ],
+            environment: { FERRY_LEVEL: 'block' },
+          },
+          { name: 'templated env', shell: 'echo "$FERRY_PROXY $FERRY_LEVEL" >> {{ w }}/env', environment: '{{ proxy_env }}' },
+        ],
+        handlers: [{ name: 'h', shell: 'echo "handler $FERRY_PLAY" >> {{ w }}/env' }],
+      },
+    ]);
+    assert.equal(summary.exitCode, 0, JSON.stringify(rep.results().filter((r) => r.status === 'failed')));
+    assert.deepEqual((await readFile(join(w, 'env'), 'utf8')).trim().split('\n'), [
+      'play p',
+      `task p ${names[0]}`,
+      'block',
+      'http://proxy:3128 var',
+      'handler p',
+    ]);
+  });
+
+  it('timeout: a task over its time fails with the reason, its command stopped on the host; the next task still runs', async () => {
+    const { rep, summary, w } = await run([
+      {
+        hosts: names[0],
+        tasks: [
+          { name: 'slow', shell: 'sleep 287; echo late > {{ w }}/late', timeout: 2, ignore_errors: true },
+          { name: 'quick', shell: 'echo ran > {{ w }}/quick', timeout: 60 },
+        ],
+      },
+    ]);
+    assert.equal(summary.exitCode, 0, JSON.stringify(rep.results().filter((r) => r.status === 'failed')));
+    const slow = rep.result('slow', names[0]!)!;
+    assert.equal(slow.status, 'failed');
+    assert.match(slow.msg!, /did not finish within its timeout of 2 s/);
+    assert.equal((await readFile(join(w, 'quick'), 'utf8')).trim(), 'ran');
+    const left = spawnSync('pgrep', ['-f', 'sleep 287']);
+    assert.notEqual(left.status, 0, `the timed-out command still runs: ${left.stdout}`);
+    assert.ok(!existsSync(join(w, 'late')));
   });
 
   it('loop: over a list variable, with labels, item, and per-item registered results', async () => {
