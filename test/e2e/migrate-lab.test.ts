@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runPlaybookFile } from '../../runner/api.js';
 import { exportLv } from '../../lab/export-lv.js';
-import { labDown, labReset, labStatus, type LabInfo } from '../../lab/lab.js';
+import { labDown, labReset, labSsh, labStatus, type LabInfo } from '../../lab/lab.js';
 import { labMigrate } from '../../lab/migrate.js';
 import { labPaths } from '../../lab/paths.js';
 import { CollectingReporter } from '../helpers/collect.js';
@@ -85,5 +85,44 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     assert.equal(r.exitCode, 0, JSON.stringify(rep.results().filter((x) => x.status === 'failed')));
     const changed = rep.results().filter((x) => x.status === 'changed').map((x) => `${x.task}: ${x.msg ?? ''}`);
     assert.deepEqual(changed, []);
+  });
+
+  it('rollback: --check plans it, a finished conversion needs force, then the Xen LV is back byte for byte', async () => {
+    const rollback = path.join(ROOT, 'playbooks/xen-rollback.yaml');
+    const lvs = async () => (await labSsh(lab, 'lvs --noheadings -o lv_name vg1')).stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort();
+    const run = async (extra: Record<string, unknown>, check = false) => {
+      const rep = new CollectingReporter();
+      const r = await runPlaybookFile(rollback, { inventory: [lab.inventoryPath], reporter: rep, check, extraVars: { kvm_define: false, ...extra } });
+      return { rep, r };
+    };
+    const before = await lvs();
+    assert.ok(before.includes('xr1-disk-old') && before.includes('xr1-disk'), before.join(' '));
+
+    const check = await run({ force: true }, true);
+    assert.equal(check.r.exitCode, 0, JSON.stringify(check.rep.results().filter((x) => x.status === 'failed')));
+    assert.equal(check.rep.result("remove the new LV (ferry's copy)", 'xr1')?.status, 'changed');
+    assert.equal(check.rep.result('rename LV-old back to LV', 'xr1')?.status, 'changed');
+    assert.deepEqual(await lvs(), before, '--check changed the LVs');
+
+    const refused = await run({});
+    assert.notEqual(refused.r.exitCode, 0);
+    const why = refused.rep.result('a finished conversion is rolled back only with force', 'xr1');
+    assert.equal(why?.status, 'failed');
+    assert.match(why?.msg ?? '', /Run again with -e force=true/);
+    assert.deepEqual(await lvs(), before, 'a refused rollback changed the LVs');
+
+    const done = await run({ force: true });
+    assert.equal(done.r.exitCode, 0, JSON.stringify(done.rep.results().filter((x) => x.status === 'failed')));
+    const after = await lvs();
+    assert.ok(after.includes('xr1-disk') && !after.includes('xr1-disk-old'), after.join(' '));
+    const image = path.join(tmp, 'rolled-back.img');
+    await exportLv('vg1', 'xr1-disk', image, lab);
+    assert.equal(sha256(image), sha256(labPaths(lab.hash).guestImage), 'the rolled-back LV differs from the pristine Xen disk');
+    assert.equal((await labSsh(lab, 'test -e /var/lib/ferry/xen-to-kvm/vg1-xr1-disk.done; echo $?')).stdout.trim(), '1');
+
+    // A second rollback finds nothing to undo: every task ok or skipped.
+    const again = await run({ force: true });
+    assert.equal(again.r.exitCode, 0);
+    assert.deepEqual(again.rep.results().filter((x) => x.status === 'changed').map((x) => x.task), []);
   });
 });
