@@ -23,6 +23,7 @@ import { pingModule } from './ping.js';
 import { rsyncModule } from './rsync.js';
 import { setModule } from './set.js';
 import { shellModule } from './shell.js';
+import { statModule } from './stat.js';
 import { templateModule } from './template.js';
 import { virshDefineModule } from './virsh-define.js';
 import { waitForModule } from './wait-for.js';
@@ -31,7 +32,7 @@ import { xenImportModule } from './xen-import.js';
 /** Every built-in module (typed loosely: each has its own parameter type). */
 export const BUILTIN_MODULES = [
   // general
-  commandModule, shellModule, copyModule, templateModule, fileModule, lineinfileModule, waitForModule,
+  commandModule, shellModule, copyModule, templateModule, fileModule, lineinfileModule, statModule, waitForModule,
   pingModule, debugModule, setModule, failModule, assertModule,
   // storage and copy
   lvmModule, lvmVgModule, partitionModule, partitionMapModule, filesystemModule, mountModule, chrootMountsModule,
