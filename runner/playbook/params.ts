@@ -81,15 +81,49 @@ function issueProblems(mod: TaskModule, args: unknown, issues: readonly z.core.$
   return out;
 }
 
+const NUMBER_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+const BOOLEAN_TEXT: Record<string, boolean> = { yes: true, no: false, true: true, false: false, on: true, off: false, y: true, n: false, '1': true, '0': false };
+
+/** `root` with the value at `path` replaced; only the containers on the path are copied (values such as secrets stay as they are). */
+function withValueAt(root: unknown, path: readonly PropertyKey[], value: unknown): unknown {
+  if (!path.length) return value;
+  const [head, ...rest] = path;
+  const copy = (Array.isArray(root) ? [...(root as unknown[])] : { ...(root as Record<PropertyKey, unknown>) }) as Record<PropertyKey, unknown>;
+  copy[head as PropertyKey] = withValueAt(copy[head as PropertyKey], rest, value);
+  return copy;
+}
+
+/**
+ * Parses as Ansible's argument spec converts: a number or a boolean given as text — from `-e
+ * t=15`, an inventory, or a quoted YAML value — is taken as one (`"15"`, `"yes"`, `"off"`).
+ */
+function parseLikeAnsible<P>(mod: TaskModule<P>, args: Record<string, unknown>): ReturnType<TaskModule<P>['params']['safeParse']> {
+  let r = mod.params.safeParse(args);
+  for (let round = 0; round < 3 && !r.success; round++) {
+    let converted: unknown;
+    for (const issue of r.error.issues) {
+      if (issue.code !== 'invalid_type') continue;
+      const v = valueAt(converted ?? args, issue.path);
+      if (typeof v !== 'string') continue;
+      const text = v.trim();
+      const to = issue.expected === 'number' && NUMBER_TEXT.test(text) ? Number(text) : issue.expected === 'boolean' ? BOOLEAN_TEXT[text.toLowerCase()] : undefined;
+      if (to !== undefined) converted = withValueAt(converted ?? args, issue.path, to);
+    }
+    if (converted === undefined) break;
+    r = mod.params.safeParse(converted);
+  }
+  return r;
+}
+
 /** Load-time check of a task's arguments (templated values are accepted until rendered). */
 export function checkParams(mod: TaskModule, args: Record<string, unknown>, loc: Loc): Problem[] {
-  const r = mod.params.safeParse(args);
+  const r = parseLikeAnsible(mod, args);
   return r.success ? [] : issueProblems(mod, args, r.error.issues, loc, true);
 }
 
 /** Run-time check of rendered arguments; returns the parsed parameters or throws ValidationError. */
 export function parseParams<P>(mod: TaskModule<P>, args: Record<string, unknown>, loc: Loc): P {
-  const r = mod.params.safeParse(args);
+  const r = parseLikeAnsible(mod, args);
   if (r.success) return r.data;
   throw new ValidationError(issueProblems(mod as TaskModule, args, r.error.issues, loc, false));
 }

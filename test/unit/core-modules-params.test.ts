@@ -1,6 +1,7 @@
 // Parameter schemas refuse bad input before any host is contacted, naming the field and what to do.
 import assert from 'node:assert/strict';
 import type { z } from 'zod';
+import { checkParams, parseParams } from '../../runner/playbook/params.js';
 import { commandModule } from '../../tasks/command.js';
 import { copyModule } from '../../tasks/copy.js';
 import { fileModule } from '../../tasks/file.js';
@@ -63,5 +64,25 @@ describe('core modules: parameters', () => {
       for (const [k, f] of Object.entries(shape)) assert.ok(f.description, `${m.name}.${k} has no .describe()`);
       assert.ok(m.doc.example.includes(m.name), `${m.name}: example uses the module`);
     }
+  });
+});
+
+describe('parameters as Ansible converts them: numbers and booleans given as text', () => {
+  const loc = { file: 'pb.yaml', line: 3, col: 7 };
+  it('a number or a boolean as text is taken as one, at load time and once rendered (-e t=15 gives text)', () => {
+    const p = parseParams(waitForModule, { cmd: 'true', timeout: '15', sleep: ' 2 ' }, loc);
+    assert.deepEqual([p.timeout, p.sleep], [15, 2]);
+    for (const [text, want] of [['yes', true], ['No', false], ['on', true], ['0', false], ['True', true]] as const) {
+      assert.equal(parseParams(copyModule, { content: 'x', dest: '/x', backup: text }, loc).backup, want, text);
+    }
+    assert.deepEqual(checkParams(waitForModule, { cmd: 'true', timeout: '15' }, loc), []);
+  });
+  it('text that is neither is still refused, naming the parameter; the arguments given are left as they were', () => {
+    assert.throws(() => parseParams(waitForModule, { cmd: 'true', timeout: 'soon' }, loc), /parameter 'timeout': Invalid input: expected number, received string/);
+    assert.throws(() => parseParams(copyModule, { content: 'x', dest: '/x', backup: 'maybe' }, loc), /parameter 'backup'/);
+    assert.equal(checkParams(waitForModule, { cmd: 'true', timeout: 'soon' }, loc).length, 1);
+    const args = { path: '/x', line: 'a', create: 'yes' };
+    assert.equal(parseParams(lineinfileModule, args, loc).create, true);
+    assert.equal(args.create, 'yes', 'the arguments given are not changed');
   });
 });
