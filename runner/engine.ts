@@ -9,8 +9,8 @@ import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Repor
 import { factsCommand, factsVars, parseFacts, type Facts } from './facts/index.js';
 import { runSteps, type Diff, type ModuleRegistry, type PeerHost, type Plan } from './module.js';
 import { parseParams } from './playbook/params.js';
-import { loadTaskFile } from './playbook/load.js';
-import type { BlockNode, CommonKeywords, Condition, IncludeNode, Node, Play, Playbook, TaskNode } from './playbook/model.js';
+import { loadRoleAtRunTime, loadTaskFile } from './playbook/load.js';
+import type { BlockNode, CommonKeywords, Condition, IncludeNode, Node, Play, Playbook, RoleNode, RoleRef, TaskNode } from './playbook/model.js';
 import { NO_LOG_MESSAGE, SecretValues, censorResult, maskEvent } from './secrets.js';
 import { RunState } from './state.js';
 import { keyLoadedTasks, loopScope, resumeConflicts, taskIdentities, type TaskIdentities } from './task-identity.js';
@@ -129,6 +129,8 @@ interface Inherited {
   environment?: (Obj | string)[];
   /** Aborts when the task's `timeout:` is over. */
   deadline?: AbortSignal;
+  /** The role the tasks belong to: its defaults and vars, its templates/ and files/. */
+  role?: RoleRef;
 }
 
 interface TaskOutcome {
@@ -158,6 +160,7 @@ function inherit(inh: Inherited, n: CommonKeywords): Inherited {
     cleanup: inh.cleanup,
     environment: n.environment !== undefined ? [...(inh.environment ?? []), n.environment] : inh.environment,
     deadline: inh.deadline,
+    role: inh.role,
   };
 }
 
@@ -363,10 +366,10 @@ export class Engine {
       st.ended = false;
     }
     for (const batch of serialBatches(hosts, play.serial)) {
-      const ctx: PlayRun = { play, batch, varsFiles, aborted: false };
+      const ctx: PlayRun = { play, batch, varsFiles, aborted: false, handlers: [...play.handlers] };
       if (play.gatherFacts) await this.gatherFacts(ctx);
       const inh: Inherited = {
-        when: [],
+        when: play.when ?? [],
         become: play.become,
         becomeUser: play.becomeUser,
         tags: play.tags,
@@ -439,6 +442,7 @@ export class Engine {
       if (node.kind === 'task') await this.runTask(ctx, node, active, inherit(inh, node));
       else if (node.kind === 'block') await this.runBlock(ctx, node, active, inh);
       else if (node.kind === 'include') await this.runInclude(ctx, node, active, inh);
+      else if (node.kind === 'role') await this.runRole(ctx, node, active, inh);
       else if (node.kind === 'meta') {
         const ninh = inherit(inh, node);
         if (node.action === 'flush_handlers') await this.runHandlers(ctx, active);
@@ -505,7 +509,7 @@ export class Engine {
           if (!g) {
             let nodes = node.tasks;
             if (!nodes || file !== node.file) {
-              nodes = loadTaskFile(resolve(ctx.play.baseDir, file), this.o.modules, `${node.id}.i`);
+              nodes = loadTaskFile(resolve(node.baseDir, file), this.o.modules, `${node.id}.i`, undefined, { playbookDir: ctx.play.baseDir, role: node.role });
               if (this.ids) keyLoadedTasks(this.ids, node, nodes);
             }
             // Equal items of one loop are told apart by how many came before (for their resume keys).
@@ -525,8 +529,46 @@ export class Engine {
     }
   }
 
+  /**
+   * A role run: its tasks (its dependencies' runs first) with its variables. An include_role named
+   * by a template reads the role now, per host; hosts that name the same role run it together.
+   */
+  private async runRole(ctx: PlayRun, node: RoleNode, hosts: string[], inh: Inherited): Promise<void> {
+    if (node.tasks) {
+      await this.runNodes(ctx, node.tasks, hosts, { ...inherit(inh, node), role: node.ref });
+      return;
+    }
+    const rinh = inherit(inh, node);
+    if (!this.tagged(rinh.tags)) return;
+    const runs = new Map<string, string[]>();
+    for (const h of hosts) {
+      try {
+        const vars = this.vars(ctx, h, rinh, {});
+        if (!rinh.when.every((c) => evaluateCondition(c.expr, vars))) continue;
+        const name = String(renderString(node.role, vars, node.loc));
+        runs.set(name, [...(runs.get(name) ?? []), h]);
+      } catch (e) {
+        this.result(ctx, h, node.name ?? `include_role ${node.role}`, 'include_role', this.failure(e), Date.now());
+      }
+    }
+    for (const [name, group] of runs) {
+      let loaded: ReturnType<typeof loadRoleAtRunTime>;
+      try {
+        loaded = loadRoleAtRunTime(node, name, this.o.modules, ctx.play.baseDir);
+      } catch (e) {
+        for (const h of group) this.result(ctx, h, node.name ?? `include_role ${name}`, 'include_role', this.failure(e), Date.now());
+        continue;
+      }
+      for (const hd of loaded.handlers) if (!ctx.handlers.some((x) => x.loc.file === hd.loc.file && x.loc.line === hd.loc.line)) ctx.handlers.push(hd);
+      if (this.ids) keyLoadedTasks(this.ids, node, loaded.node.tasks ?? []);
+      await this.runNodes(ctx, loaded.node.tasks ?? [], group, { ...rinh, role: loaded.node.ref });
+    }
+  }
+
+  /** A task's name as output shows it: `role : task` for a role's task, as Ansible does. */
   private taskName(t: TaskNode): string {
-    return t.name ?? `${t.module}`;
+    const name = t.name ?? `${t.module}`;
+    return t.role ? `${t.role.name} : ${name}` : name;
   }
 
   private async runTask(ctx: PlayRun, task: TaskNode, hosts: string[], inh: Inherited): Promise<void> {
@@ -588,12 +630,15 @@ export class Engine {
       ansible_check_mode: this.check,
       ferry_check_mode: this.check,
       playbook_dir: ctx.play.baseDir,
+      ...(inh.role ? { role_name: inh.role.name, role_path: inh.role.path } : {}),
     };
     if (st.facts) Object.assign(magic, factsVars(facts as unknown as Facts));
     const resolved = resolveLayers({
+      roleDefaults: inh.role?.defaults,
       inventory: this.o.inventory.hostVars(h),
       play: ctx.play.vars,
       varsFiles: ctx.varsFiles,
+      roleVars: inh.role?.vars,
       blocks: inh.vars,
       task,
       registered: st.registered,
@@ -784,6 +829,7 @@ export class Engine {
         check,
         diff: this.o.diff ?? false,
         baseDir: ctx.play.baseDir,
+        ...(inh.role ? { roleDir: inh.role.path } : {}),
         onProgress: (p) => this.emit({ type: 'progress', host: h, task: this.taskName(task), progress: p }),
         peer: (name) => this.peer(name, this.taskName(task), inh),
       });
@@ -865,7 +911,7 @@ export class Engine {
   }
 
   private async runHandlers(ctx: PlayRun, hosts: string[]): Promise<void> {
-    const handlers = ctx.play.handlers;
+    const handlers = ctx.handlers;
     if (!handlers.length || this.interrupted) return;
     const pending = hosts.filter((h) => this.host(h).notified.size > 0);
     if (!pending.length) return;
@@ -883,7 +929,7 @@ export class Engine {
       const wasFailed = targets.filter((h) => this.host(h).failed);
       for (const h of wasFailed) this.host(h).failed = false;
       const environment = [ctx.play.environment, handler.environment].filter((e): e is Obj | string => e !== undefined);
-      const inh: Inherited = { when: handler.when, become: handler.become ?? ctx.play.become, becomeUser: handler.becomeUser ?? ctx.play.becomeUser, tags: [], vars: [], ignoreErrors: handler.ignoreErrors, environment };
+      const inh: Inherited = { when: handler.when, become: handler.become ?? ctx.play.become, becomeUser: handler.becomeUser ?? ctx.play.becomeUser, tags: [], vars: [], ignoreErrors: handler.ignoreErrors, environment, role: handler.role };
       this.emit({ type: 'task_start', play: ctx.play.name, task: this.taskName(handler), module: handler.module, loc: formatLoc(handler.loc), hosts: targets });
       await Promise.all(targets.map((h) => this.queue.add(() => this.runTaskOnHost(ctx, handler, h, inh))));
       for (const h of wasFailed) this.host(h).failed = true;
@@ -927,6 +973,8 @@ interface PlayRun {
   batch: string[];
   varsFiles: Obj;
   aborted: boolean;
+  /** The play's handlers, and those of roles included at run time. */
+  handlers: TaskNode[];
 }
 
 /**
