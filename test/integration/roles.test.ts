@@ -41,6 +41,13 @@ describe('roles, import_playbook and include_vars over real sshd @integration', 
 
   it('runs the site fixture: files from the roles, the handler, the order, the registered values; a second run changes nothing', async () => {
     const w = await work('site');
+    // --check first: the role's tasks report what they would change, and nothing is written
+    const dry = new CollectingReporter();
+    const checked = await runPlaybookFile(join(FIXTURES, 'site', 'site.yml'), { inventory: [inv], reporter: dry, check: true, stateDir: join(w, '.state'), extraVars: { w } });
+    assert.equal(checked.exitCode, 0, JSON.stringify(dry.results().filter((r) => r.status === 'failed')));
+    assert.equal(dry.result('web : motd', names[0]!)!.status, 'changed');
+    assert.equal(checked.hostValues[names[0]!]!.seen, 'lab/front/9090');
+    await assert.rejects(text(w, names[0]!, 'motd'), /ENOENT/);
     const rep = new CollectingReporter();
     const summary = await runPlaybookFile(join(FIXTURES, 'site', 'site.yml'), { inventory: [inv], reporter: rep, stateDir: join(w, '.state'), extraVars: { w } });
     assert.equal(summary.exitCode, 0, JSON.stringify(rep.results().filter((r) => r.status === 'failed')));
@@ -79,7 +86,13 @@ describe('roles, import_playbook and include_vars over real sshd @integration', 
     const pbDir = join(w, 'pb');
     await cp(join(FIXTURES, 'site', 'roles'), join(pbDir, 'roles'), { recursive: true });
     await mkdir(join(pbDir, 'roles', 'other', 'tasks'), { recursive: true });
-    await writeFile(join(pbDir, 'roles', 'other', 'tasks', 'main.yml'), '- name: other\n  shell: echo other >> {{ w }}/{{ inventory_hostname }}.order\n');
+    await writeFile(join(pbDir, 'roles', 'other', 'tasks', 'main.yml'), '- name: other\n  shell: echo other >> {{ w }}/{{ inventory_hostname }}.order\n- include_tasks: "{{ \'more\' }}.yml"\n');
+    // a task file a role includes by a templated name belongs to the role: its templates/ and defaults
+    await writeFile(join(pbDir, 'roles', 'other', 'tasks', 'more.yml'), '- name: more\n  template: { src: other.j2, dest: "{{ w }}/{{ inventory_hostname }}.other" }\n');
+    await mkdir(join(pbDir, 'roles', 'other', 'templates'));
+    await mkdir(join(pbDir, 'roles', 'other', 'defaults'));
+    await writeFile(join(pbDir, 'roles', 'other', 'templates', 'other.j2'), '{{ other_word }} from {{ role_name }}\n');
+    await writeFile(join(pbDir, 'roles', 'other', 'defaults', 'main.yml'), 'other_word: hi\n');
     await writeFile(join(pbDir, 'skipped.yml'), '- hosts: all\n  tasks:\n    - shell: echo skipped >> {{ w }}/{{ inventory_hostname }}.order\n');
     await writeFile(
       join(pbDir, 'pb.yml'),
@@ -102,5 +115,7 @@ describe('roles, import_playbook and include_vars over real sshd @integration', 
     assert.equal(await text(w, names[0]!, 'handler'), 'restarted ferry-test\n');
     assert.equal((summary.hostValues[names[0]!]!.web_port_out as { stdout: string }).stdout, '81 9090 default-note');
     assert.deepEqual((await text(w, names[1]!, 'order')).trim().split('\n'), ['other']);
+    assert.equal(await text(w, names[1]!, 'other'), 'hi from other\n');
+    assert.equal(rep.result('other : more', names[1]!)!.status, 'changed');
   });
 });
