@@ -520,6 +520,7 @@ class Loader {
       this.problem(loc, `include_vars: ${this.display(path)} must hold a mapping of variable names to values, got ${Array.isArray(data) ? 'a list' : `a ${typeof data}`}`, 'write one `name: value` per line at the top level of the file');
       return {};
     }
+    this.checkTemplates(data, locOf(data) ?? loc);
     return { provides: name ? [name] : Object.keys(data) };
   }
 
@@ -543,7 +544,10 @@ class Loader {
   /** `- import_role:` / `- include_role:` in a task list. */
   private roleTask(o: Obj, key: string, id: string): RoleNode | undefined {
     const isImport = stripCollection(key) === 'import_role';
-    this.unknownKeys(o, [...COMMON_KEYS, key], `an ${stripCollection(key)}`);
+    for (const k of ['loop', 'with_items', 'with_list']) {
+      if (o[k] !== undefined) this.problem(locOf(o, k), `'${k}' on ${stripCollection(key)} is not supported by ferry`, 'loop inside the role\'s tasks, or loop over an include_tasks of the role\'s task file');
+    }
+    this.unknownKeys(o, [...COMMON_KEYS, key], `an ${stripCollection(key)}`, (k) => ['loop', 'with_items', 'with_list'].includes(k));
     const spec = o[key];
     if (!isObj(spec)) {
       this.problem(locOf(o, key) ?? locOf(o), `'${key}' needs a mapping with the role's name`, `write e.g. ${key}: { name: webserver }`);
