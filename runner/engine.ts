@@ -634,11 +634,11 @@ export class Engine {
     };
     if (st.facts) Object.assign(magic, factsVars(facts as unknown as Facts));
     const resolved = resolveLayers({
-      roleDefaults: inh.role?.defaults,
+      roleDefaults: { ...ctx.play.roleDefaults, ...inh.role?.defaults },
       inventory: this.o.inventory.hostVars(h),
       play: ctx.play.vars,
       varsFiles: ctx.varsFiles,
-      roleVars: inh.role?.vars,
+      roleVars: { ...ctx.play.roleVars, ...inh.role?.vars },
       blocks: inh.vars,
       task,
       registered: st.registered,

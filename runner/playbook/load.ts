@@ -775,9 +775,27 @@ class Loader {
       tasks,
       handlers,
       baseDir,
+      ...this.publicRoleVars(tasks),
     };
     this.checkNotify(play);
     return play;
+  }
+
+  /** The defaults and vars of the roles a play reads at load time (not those of include_role), later roles winning. */
+  private publicRoleVars(tasks: Node[]): Pick<Play, 'roleDefaults' | 'roleVars'> {
+    const roleDefaults: Obj = {};
+    const roleVars: Obj = {};
+    const visit = (nodes: Node[]): void => {
+      for (const n of nodes) {
+        if (n.kind === 'role' && n.static && n.ref) {
+          assignWithLocs(roleDefaults, n.ref.defaults);
+          assignWithLocs(roleVars, n.ref.vars);
+        } else if (n.kind === 'block') [n.block, n.rescue, n.always].forEach(visit);
+        else if (n.kind === 'include' && n.static && n.tasks) visit(n.tasks);
+      }
+    };
+    visit(tasks);
+    return Object.keys(roleDefaults).length || Object.keys(roleVars).length ? { roleDefaults, roleVars } : {};
   }
 
   /** A play's `roles:`. */

@@ -154,6 +154,12 @@ export interface Play {
   tags: string[];
   tasks: Node[];
   handlers: TaskNode[];
+  /**
+   * The defaults and vars of the roles the play reads at load time (roles:, import_role), visible to
+   * all its tasks as Ansible's public role variables; a role's own tasks see its values above these.
+   */
+  roleDefaults?: Record<string, unknown>;
+  roleVars?: Record<string, unknown>;
   /** The folder relative paths (src:, vars_files, include_tasks) are resolved against. */
   baseDir: string;
 }

@@ -165,7 +165,10 @@ export function preflight(
       if (!(e instanceof ValidationError)) throw e;
       problems.push(...e.problems.map((p) => ({ ...p, loc: p.loc ?? play.loc })));
     }
-    const playKnown = new Set([...Object.keys(play.vars), ...Object.keys(extraVars), ...produced, ...MAGIC_VARS, ...Object.keys(play.varsFromFiles)]);
+    const playKnown = new Set([
+      ...Object.keys(play.vars), ...Object.keys(extraVars), ...produced, ...MAGIC_VARS, ...Object.keys(play.varsFromFiles),
+      ...Object.keys(play.roleDefaults ?? {}), ...Object.keys(play.roleVars ?? {}),
+    ]);
     const seen = new Set<string>();
     const values: VarSource = { extra: extraVars, produced, hosts, hostVars };
     // `layers`: the variables a node sees that are known now, highest precedence first;
@@ -227,8 +230,10 @@ export function preflight(
       }
     };
     const playLayers: Layer[] = [
+      { what: 'role vars', vars: play.roleVars ?? {} },
       { what: 'vars_files', vars: play.varsFromFiles },
       { what: 'play vars', vars: play.vars },
+      { what: 'role defaults', vars: play.roleDefaults ?? {} },
     ];
     check([...play.tasks, ...play.handlers], playKnown, playLayers, new Set());
   }

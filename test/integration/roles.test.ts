@@ -46,7 +46,7 @@ describe('roles, import_playbook and include_vars over real sshd @integration', 
     const checked = await runPlaybookFile(join(FIXTURES, 'site', 'site.yml'), { inventory: [inv], reporter: dry, check: true, stateDir: join(w, '.state'), extraVars: { w } });
     assert.equal(checked.exitCode, 0, JSON.stringify(dry.results().filter((r) => r.status === 'failed')));
     assert.equal(dry.result('web : motd', names[0]!)!.status, 'changed');
-    assert.equal(checked.hostValues[names[0]!]!.seen, 'lab/front/9090');
+    assert.equal(checked.hostValues[names[0]!]!.seen, 'lab/front/9090/banner.txt');
     await assert.rejects(text(w, names[0]!, 'motd'), /ENOENT/);
     const rep = new CollectingReporter();
     const summary = await runPlaybookFile(join(FIXTURES, 'site', 'site.yml'), { inventory: [inv], reporter: rep, stateDir: join(w, '.state'), extraVars: { w } });
@@ -66,7 +66,7 @@ describe('roles, import_playbook and include_vars over real sshd @integration', 
       const values = summary.hostValues[h]!;
       assert.equal((values.web_port_out as { stdout: string }).stdout, '8080 9090 default-note');
       assert.deepEqual(values.extra, { tier: 'front', label: 'lab-front' });
-      assert.equal(values.seen, 'lab/front/9090');
+      assert.equal(values.seen, 'lab/front/9090/banner.txt');
       assert.equal(rep.result('web : motd', h)!.status, 'changed');
       assert.equal(rep.result('web : restart web', h)!.status, 'changed');
       assert.equal(rep.result('common : common marker', h)!.status, 'changed');

@@ -149,15 +149,20 @@ describe('roles, import_playbook and include_vars: loading', () => {
     assert.match(ps[0]!, /^pb\.yml:6: notify: no handler named 'a : gone'/);
   });
 
-  it('preflight knows role defaults and vars inside the role only', () => {
+  it("preflight knows role defaults and vars: those of roles: and import_role in the whole play, an include_role's in the role only", () => {
     const dir = tree({
-      'pb.yml': PLAY('  roles: [a]\n  tasks:\n    - debug: { msg: "{{ a_port }}" }\n'),
+      'pb.yml': PLAY('  roles: [a]\n  tasks:\n    - debug: { msg: "{{ a_port }} {{ a_user }}" }\n    - include_role: { name: b }\n    - debug: { msg: "{{ b_port }}" }\n'),
       'roles/a/defaults/main.yml': 'a_port: 1\n',
+      'roles/a/vars/main.yml': 'a_user: u\n',
       'roles/a/tasks/main.yml': '- debug: { msg: "{{ a_port }}" }\n',
+      'roles/b/defaults/main.yml': 'b_port: 1\n',
+      'roles/b/tasks/main.yml': '- debug: { msg: "{{ b_port }} {{ a_port }}" }\n',
     });
     const pb = load(dir);
+    assert.deepEqual(pb.plays[0]!.roleDefaults, { a_port: 1 });
+    assert.deepEqual(pb.plays[0]!.roleVars, { a_user: 'u' });
     assert.throws(() => preflight(pb, () => ['h1'], () => ({}), {}), (e: ValidationError) => {
-      assert.deepEqual(e.problems.map((p) => `${p.loc?.file}:${p.loc?.line}: ${p.message}`), ["pb.yml:4: undefined variable 'a_port'"]);
+      assert.deepEqual(e.problems.map((p) => `${p.loc?.file}:${p.loc?.line}: ${p.message}`), ["pb.yml:6: undefined variable 'b_port'"]);
       return true;
     });
   });
