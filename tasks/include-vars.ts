@@ -82,7 +82,8 @@ export const includeVarsModule = defineModule({
     const files = p.dir !== undefined ? dirFiles(found, p) : [found];
     const loaded: { key: string; value: unknown; file: Obj }[] = [];
     for (const f of files) {
-      const data = readVarsFile(f, relative(process.cwd(), f) || f);
+      const rel = relative(process.cwd(), f);
+      const data = readVarsFile(f, rel && !rel.startsWith('..') ? rel : f);
       for (const [key, value] of Object.entries(data)) loaded.push({ key, value, file: data });
     }
     // Rendered in file order, so a value may use one set above it in the same files.
@@ -93,7 +94,9 @@ export const includeVarsModule = defineModule({
       try {
         vars[key] = renderDeep(value, scope, loc);
       } catch (e) {
-        vars[key] = new Undefined(key, `its value${loc ? ` at ${formatLoc(loc)}` : ''} cannot be rendered: ${(e as Error).message}`);
+        // The message names the value's file:line (the rendering error starts with it).
+        const msg = (e as Error).message;
+        vars[key] = new Undefined(key, `its value cannot be rendered: ${loc && !msg.startsWith(formatLoc(loc)) ? `${formatLoc(loc)}: ` : ''}${msg}`);
       }
       scope[key] = vars[key];
     }

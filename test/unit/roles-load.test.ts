@@ -10,6 +10,9 @@ import { loadPlaybook, type LoadOptions } from '../../runner/playbook/load.js';
 import type { Node, Playbook, RoleNode, TaskNode } from '../../runner/playbook/model.js';
 import { preflight } from '../../runner/playbook/preflight.js';
 import { rolesPathFromEnv } from '../../runner/playbook/roles.js';
+import type { TaskContext } from '../../runner/module.js';
+import { renderString } from '../../runner/template.js';
+import { includeVarsModule } from '../../tasks/include-vars.js';
 import { builtinModules } from '../../tasks/index.js';
 
 const SITE = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'roles', 'site');
@@ -199,5 +202,32 @@ describe('roles, import_playbook and include_vars: loading', () => {
     assert.match(ps[3]!, /^pb\.yml:10: 'loop' on include_role is not supported by ferry \| loop inside the role's tasks/);
     assert.match(ps[0]!, /^pb\.yml:4: include_vars: nope\.yml not found \| looked for vars\/nope\.yml, nope\.yml/);
     assert.match(ps[1]!, /^pb\.yml:5: include_vars: vars\/list\.yml must hold a mapping/);
+  });
+});
+
+describe('include_vars: reading the files', () => {
+  const plan = async (dir: string, args: Record<string, unknown>, roleDir?: string) =>
+    (await includeVarsModule.plan({ baseDir: dir, vars: { outer: 'o' }, host: 'h', ...(roleDir ? { roleDir } : {}) } as unknown as TaskContext, includeVarsModule.params.parse(args))) as {
+      changed: boolean;
+      data: Record<string, unknown>;
+    };
+
+  it('sets the values, rendered in file order; one that cannot be rendered is undefined and names its file:line when used', async () => {
+    const dir = tree({ 'vars/x.yml': 'a: 1\nb: "{{ missing }}-x"\nc: "{{ a }}-{{ outer }}"\n' });
+    const p = await plan(dir, { free_form: 'x.yml' });
+    assert.equal(p.changed, false);
+    const set = p.data.ferry_set_vars as Record<string, unknown>;
+    assert.equal(set.a, 1);
+    assert.equal(set.c, '1-o');
+    assert.throws(() => renderString('{{ b }}', set, { file: 'pb.yml', line: 9 }), /^TemplateError: pb\.yml:9: undefined variable 'b' \(its value cannot be rendered: .*vars\/x\.yml:2(:\d+)?: undefined variable 'missing'/);
+  });
+
+  it("dir: reads every file in name order (later wins), under name:; in a role, the role's vars/ comes first", async () => {
+    const dir = tree({ 'vars/d/1.yml': 'k: one\nx: 1\n', 'vars/d/2.yaml': 'k: two\n', 'vars/d/skip.txt': 'k: no\n', 'r/vars/own.yml': 'k: role\n', 'vars/own.yml': 'k: play\n' });
+    const p = await plan(dir, { dir: 'd', name: 'site' });
+    assert.deepEqual(p.data.ferry_set_vars, { site: { k: 'two', x: 1 } });
+    assert.deepEqual((await plan(dir, { file: 'own.yml' }, join(dir, 'r'))).data.ferry_set_vars, { k: 'role' });
+    assert.deepEqual((await plan(dir, { file: 'own.yml' })).data.ferry_set_vars, { k: 'play' });
+    await assert.rejects(plan(dir, { file: 'none.yml' }), /include_vars: file none\.yml not found \(looked for .*vars\/none\.yml, .*none\.yml\)/);
   });
 });
