@@ -574,7 +574,8 @@ export class Engine {
   private async runTask(ctx: PlayRun, task: TaskNode, hosts: string[], inh: Inherited): Promise<void> {
     const name = this.taskName(task);
     if (!this.startAtFound) {
-      if (task.name === this.o.startAtTask) this.startAtFound = true;
+      // A role's task may be named as output shows it, `role : task`, as with ansible-playbook.
+      if (task.name === this.o.startAtTask || name === this.o.startAtTask) this.startAtFound = true;
       else return;
     }
     if (!this.tagged(inh.tags)) return;

@@ -79,6 +79,14 @@ describe('roles, import_playbook and include_vars over real sshd @integration', 
       assert.equal(again.result('web : banner', h)!.status, 'ok');
       assert.equal(again.result('web : restart web', h), undefined, 'no change, no handler');
     }
+    // --start-at-task takes a role's task as output names it (what the skipped include_vars set is given with -e)
+    const late = new CollectingReporter();
+    const extraVars = { w, site_name: 'lab', web_admin_port: 1 };
+    const third = await runPlaybookFile(join(FIXTURES, 'site', 'site.yml'), { inventory: [inv], reporter: late, startAtTask: 'web : web marker', stateDir: join(w, '.state'), extraVars });
+    assert.equal(third.exitCode, 0, JSON.stringify(late.results().filter((r) => r.status === 'failed')));
+    assert.equal(late.result('web : motd', names[0]!), undefined);
+    assert.equal(late.result('web : port', names[0]!), undefined);
+    assert.equal(late.result('web : web marker', names[0]!)!.status, 'changed');
   });
 
   it('include_role by a templated name reads the role at run time, per host; its handler and include_vars work; when: on import_playbook', async () => {
