@@ -367,7 +367,6 @@ export class Engine {
     }
     for (const batch of serialBatches(hosts, play.serial)) {
       const ctx: PlayRun = { play, batch, varsFiles, aborted: false, handlers: [...play.handlers] };
-      if (play.gatherFacts) await this.gatherFacts(ctx);
       const inh: Inherited = {
         when: play.when ?? [],
         become: play.become,
@@ -377,6 +376,8 @@ export class Engine {
         anyErrorsFatal: play.anyErrorsFatal,
         environment: play.environment !== undefined ? [play.environment] : undefined,
       };
+      // The `when:` of the import_playbook that brought the play in also decides who gathers facts (as in Ansible).
+      if (play.gatherFacts) await this.gatherFacts(ctx, play.when?.length ? (h) => this.whenTrue(ctx, h, inh, {}) : undefined);
       if (play.strategy === 'free') await Promise.all(batch.map((h) => this.runNodes(ctx, play.tasks, [h], inh)));
       else await this.runNodes(ctx, play.tasks, batch, inh);
       await this.runHandlers(ctx, batch);
@@ -396,8 +397,8 @@ export class Engine {
     });
   }
 
-  private async gatherFacts(ctx: PlayRun): Promise<void> {
-    const hosts = this.active(ctx.batch).filter((h) => !this.host(h).facts);
+  private async gatherFacts(ctx: PlayRun, wanted: (host: string) => boolean = () => true): Promise<void> {
+    const hosts = this.active(ctx.batch).filter((h) => !this.host(h).facts && whenOrError(() => wanted(h)));
     if (!hosts.length || this.interrupted) return;
     const name = 'Gathering facts';
     this.emit({ type: 'task_start', play: ctx.play.name, task: name, module: 'gather_facts', loc: formatLoc(ctx.play.loc), hosts });
@@ -988,6 +989,15 @@ function dependentChange(e: unknown): TaskOutcome {
     result: { changed: true, check_mode_dependent: true },
     msg: `would change (depends on earlier change): ${errorMessage(e).split('\n')[0]}`,
   };
+}
+
+/** A condition's value; true when it cannot be evaluated yet (the tasks that use it report the error). */
+function whenOrError(f: () => boolean): boolean {
+  try {
+    return f();
+  } catch {
+    return true;
+  }
 }
 
 function truthy(v: unknown): boolean {

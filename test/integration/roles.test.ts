@@ -101,7 +101,7 @@ describe('roles, import_playbook and include_vars over real sshd @integration', 
     await mkdir(join(pbDir, 'roles', 'other', 'defaults'));
     await writeFile(join(pbDir, 'roles', 'other', 'templates', 'other.j2'), '{{ other_word }} from {{ role_name }}\n');
     await writeFile(join(pbDir, 'roles', 'other', 'defaults', 'main.yml'), 'other_word: hi\n');
-    await writeFile(join(pbDir, 'skipped.yml'), '- hosts: all\n  tasks:\n    - shell: echo skipped >> {{ w }}/{{ inventory_hostname }}.order\n');
+    await writeFile(join(pbDir, 'skipped.yml'), '- hosts: all\n  gather_facts: true\n  tasks:\n    - shell: echo skipped >> {{ w }}/{{ inventory_hostname }}.order\n');
     await writeFile(
       join(pbDir, 'pb.yml'),
       [
@@ -119,6 +119,7 @@ describe('roles, import_playbook and include_vars over real sshd @integration', 
     const summary = await runPlaybookFile(join(pbDir, 'pb.yml'), { inventory: [inv], reporter: rep, stateDir: join(w, '.state'), extraVars: { w } });
     assert.equal(summary.exitCode, 0, JSON.stringify(rep.results().filter((r) => r.status === 'failed')));
     assert.deepEqual((await text(w, names[0]!, 'order')).trim().split('\n'), ['common', 'web']);
+    assert.deepEqual(rep.results().filter((r) => r.task === 'Gathering facts'), [], 'a play imported with when: false gathers no facts');
     assert.equal(await text(w, names[0]!, 'motd'), 'dyn on port 81 (ferry-test, web)\n');
     assert.equal(await text(w, names[0]!, 'handler'), 'restarted ferry-test\n');
     assert.equal((summary.hostValues[names[0]!]!.web_port_out as { stdout: string }).stdout, '81 9090 default-note');
