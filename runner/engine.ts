@@ -495,12 +495,7 @@ export class Engine {
     for (const h of hosts) {
       try {
         const vars = this.vars(ctx, h, iinh, {});
-        let items: unknown[] = [undefined];
-        if (node.loop !== undefined) {
-          const l = typeof node.loop === 'string' ? renderString(node.loop, vars, node.loc) : renderDeep(node.loop, vars, node.loc);
-          if (!Array.isArray(l)) throw new TaskFailedError(`${formatLoc(node.loc)}: loop must be a list, got ${typeof l}`);
-          items = l;
-        }
+        const items = includeItems(node.loop, vars, node.loc);
         items.forEach((item, i) => {
           const ivars = node.loop !== undefined ? this.vars(ctx, h, { ...iinh, vars: [...iinh.vars, { [node.loopControl.loopVar]: item }] }, {}) : vars;
           if (!iinh.when.every((c) => evaluateCondition(c.expr, ivars))) return;
@@ -513,8 +508,7 @@ export class Engine {
               nodes = loadTaskFile(resolve(node.baseDir, file), this.o.modules, `${node.id}.i`, undefined, { playbookDir: ctx.play.baseDir, role: node.role });
               if (this.ids) keyLoadedTasks(this.ids, node, nodes);
             }
-            // Equal items of one loop are told apart by how many came before (for their resume keys).
-            const earlier = items.slice(0, i).filter((x) => JSON.stringify(x) === JSON.stringify(item)).length;
+            const earlier = earlierEqual(items, i);
             g = { hosts: [], nodes, ...(node.loop !== undefined ? { item: { key: node.loopControl.loopVar, value: item, scope: loopScope(item, earlier) } } : {}) };
             runs.set(key, g);
           }
@@ -535,34 +529,47 @@ export class Engine {
    * by a template reads the role now, per host; hosts that name the same role run it together.
    */
   private async runRole(ctx: PlayRun, node: RoleNode, hosts: string[], inh: Inherited): Promise<void> {
-    if (node.tasks) {
+    if (node.tasks && node.loop === undefined) {
       await this.runNodes(ctx, node.tasks, hosts, { ...inherit(inh, node), role: node.ref });
       return;
     }
     const rinh = inherit(inh, node);
     if (!this.tagged(rinh.tags)) return;
-    const runs = new Map<string, string[]>();
+    // Hosts that run the same role (with the same item of a loop) run it together.
+    const runs = new Map<string, { name: string; hosts: string[]; item?: { key: string; value: unknown; scope: string } }>();
     for (const h of hosts) {
       try {
-        const vars = this.vars(ctx, h, rinh, {});
-        if (!rinh.when.every((c) => evaluateCondition(c.expr, vars))) continue;
-        const name = String(renderString(node.role, vars, node.loc));
-        runs.set(name, [...(runs.get(name) ?? []), h]);
+        const items = node.loop !== undefined ? includeItems(node.loop, this.vars(ctx, h, rinh, {}), node.loc) : [undefined];
+        const loopVar = node.loopControl?.loopVar ?? 'item';
+        items.forEach((item, i) => {
+          const ivars = this.vars(ctx, h, node.loop !== undefined ? { ...rinh, vars: [...rinh.vars, { [loopVar]: item }] } : rinh, {});
+          if (!rinh.when.every((c) => evaluateCondition(c.expr, ivars))) return;
+          const name = String(renderString(node.role, ivars, node.loc));
+          const key = `${i}\u0000${name}`;
+          const earlier = earlierEqual(items, i);
+          const g = runs.get(key) ?? { name, hosts: [], ...(node.loop !== undefined ? { item: { key: loopVar, value: item, scope: loopScope(item, earlier) } } : {}) };
+          g.hosts.push(h);
+          runs.set(key, g);
+        });
       } catch (e) {
         this.result(ctx, h, node.name ?? `include_role ${node.role}`, 'include_role', this.failure(e), Date.now());
       }
     }
-    for (const [name, group] of runs) {
-      let loaded: ReturnType<typeof loadRoleAtRunTime>;
-      try {
-        loaded = loadRoleAtRunTime(node, name, this.o.modules, ctx.play.baseDir);
-      } catch (e) {
-        for (const h of group) this.result(ctx, h, node.name ?? `include_role ${name}`, 'include_role', this.failure(e), Date.now());
-        continue;
+    for (const g of runs.values()) {
+      let run: { tasks: Node[]; ref?: RoleRef } = { tasks: node.tasks ?? [], ref: node.ref };
+      if (!node.tasks) {
+        try {
+          const loaded = loadRoleAtRunTime(node, g.name, this.o.modules, ctx.play.baseDir);
+          for (const hd of loaded.handlers) if (!ctx.handlers.some((x) => x.loc.file === hd.loc.file && x.loc.line === hd.loc.line)) ctx.handlers.push(hd);
+          if (this.ids) keyLoadedTasks(this.ids, node, loaded.node.tasks ?? []);
+          run = { tasks: loaded.node.tasks ?? [], ref: loaded.node.ref };
+        } catch (e) {
+          for (const h of g.hosts) this.result(ctx, h, node.name ?? `include_role ${g.name}`, 'include_role', this.failure(e), Date.now());
+          continue;
+        }
       }
-      for (const hd of loaded.handlers) if (!ctx.handlers.some((x) => x.loc.file === hd.loc.file && x.loc.line === hd.loc.line)) ctx.handlers.push(hd);
-      if (this.ids) keyLoadedTasks(this.ids, node, loaded.node.tasks ?? []);
-      await this.runNodes(ctx, loaded.node.tasks ?? [], group, { ...rinh, role: loaded.node.ref });
+      const ginh = g.item ? { ...rinh, vars: [...rinh.vars, { [g.item.key]: g.item.value }], scope: `${rinh.scope ?? ''}${g.item.scope}` } : rinh;
+      await this.runNodes(ctx, run.tasks, g.hosts, { ...ginh, role: run.ref });
     }
   }
 
@@ -989,6 +996,19 @@ function dependentChange(e: unknown): TaskOutcome {
     result: { changed: true, check_mode_dependent: true },
     msg: `would change (depends on earlier change): ${errorMessage(e).split('\n')[0]}`,
   };
+}
+
+/** The items an include (include_tasks, include_role) runs for: its loop rendered, or one run without an item. */
+function includeItems(loop: unknown, vars: Obj, loc: Loc): unknown[] {
+  if (loop === undefined) return [undefined];
+  const l = typeof loop === 'string' ? renderString(loop, vars, loc) : renderDeep(loop, vars, loc);
+  if (!Array.isArray(l)) throw new TaskFailedError(`${formatLoc(loc)}: loop must be a list, got ${typeof l}`);
+  return l;
+}
+
+/** Equal items of one loop are told apart by how many came before (for their resume keys). */
+function earlierEqual(items: unknown[], i: number): number {
+  return items.slice(0, i).filter((x) => JSON.stringify(x) === JSON.stringify(items[i])).length;
 }
 
 /** A condition's value; true when it cannot be evaluated yet (the tasks that use it report the error). */

@@ -44,7 +44,7 @@ function identity(n: TaskNode | IncludeNode | RoleNode): { id: string; rec: Omit
   const file = n.loc.file;
   const module = n.kind === 'task' ? n.module : n.kind === 'role' ? (n.static ? 'import_role' : 'include_role') : n.static ? 'import_tasks' : 'include_tasks';
   const args = n.kind === 'task' ? n.args : n.kind === 'role' ? { role: n.role, from: n.from, vars: n.vars } : { file: n.file };
-  const loop = n.kind === 'role' ? null : n.loop ?? null;
+  const loop = n.loop ?? null;
   const id = hash([file, n.name ?? null, module, args, loop, n.delegateTo ?? null, n.chroot ?? null]);
   return { id, rec: { file, line: n.loc.line, ...(n.name !== undefined ? { name: n.name } : {}), module } };
 }

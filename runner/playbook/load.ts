@@ -544,10 +544,12 @@ class Loader {
   /** `- import_role:` / `- include_role:` in a task list. */
   private roleTask(o: Obj, key: string, id: string): RoleNode | undefined {
     const isImport = stripCollection(key) === 'import_role';
-    for (const k of ['loop', 'with_items', 'with_list']) {
-      if (o[k] !== undefined) this.problem(locOf(o, k), `'${k}' on ${stripCollection(key)} is not supported by ferry`, 'loop inside the role\'s tasks, or loop over an include_tasks of the role\'s task file');
+    const loopKeys = ['loop', 'with_items', 'with_list', 'loop_control'];
+    if (isImport) {
+      // import_role is static: Ansible refuses a loop on it too.
+      for (const k of loopKeys) if (o[k] !== undefined) this.problem(locOf(o, k), `'${k}' cannot be used on import_role (it is read once, at load time)`, 'use include_role to run a role once per item');
     }
-    this.unknownKeys(o, [...COMMON_KEYS, key], `an ${stripCollection(key)}`, (k) => ['loop', 'with_items', 'with_list'].includes(k));
+    this.unknownKeys(o, [...COMMON_KEYS, key], `an ${stripCollection(key)}`, (k) => loopKeys.includes(k));
     const spec = o[key];
     if (!isObj(spec)) {
       this.problem(locOf(o, key) ?? locOf(o), `'${key}' needs a mapping with the role's name`, `write e.g. ${key}: { name: webserver }`);
@@ -566,7 +568,15 @@ class Loader {
     const from = this.roleFrom(spec);
     if (!from) return undefined;
     const c = this.common(o, []);
-    return this.roleRun(name, locOf(spec, 'name') ?? locOf(o), c, { static: isImport, dedupe: false, id, from, asked: spec });
+    const node = this.roleRun(name, locOf(spec, 'name') ?? locOf(o), c, { static: isImport, dedupe: false, id, from, asked: spec });
+    if (node && !isImport) {
+      const loop = this.loop(o, ['loop', 'with_items', 'with_list']);
+      if (loop !== undefined) {
+        node.loop = loop;
+        node.loopControl = this.loopControl(o);
+      }
+    }
+    return node;
   }
 
   /** tasks_from, vars_from, defaults_from, handlers_from (literal file names). */

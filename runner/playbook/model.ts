@@ -100,6 +100,9 @@ export interface RoleNode extends CommonKeywords {
   from: RoleFrom;
   /** Where the name is looked up (for an include_role whose name is known only at run time). */
   searchPath: string[];
+  /** include_role's `loop:` (the role runs once per item, the item in `loopControl.loopVar`). */
+  loop?: unknown;
+  loopControl?: { label?: string; loopVar: string };
 }
 
 /** tasks_from, vars_from, defaults_from, handlers_from (file names without .yml, as Ansible takes them). */

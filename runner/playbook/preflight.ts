@@ -197,6 +197,9 @@ export function preflight(
           continue;
         }
         if (n.kind === 'role') {
+          const p = loopProblem(n.loop, n.loc, inner, values);
+          if (p) problems.push(p);
+          if (n.loopControl) here.add(n.loopControl.loopVar);
           if (n.tasks) check(n.tasks, here, inner, proven, delegate);
           continue;
         }

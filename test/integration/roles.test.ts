@@ -94,13 +94,14 @@ describe('roles, import_playbook and include_vars over real sshd @integration', 
     const pbDir = join(w, 'pb');
     await cp(join(FIXTURES, 'site', 'roles'), join(pbDir, 'roles'), { recursive: true });
     await mkdir(join(pbDir, 'roles', 'other', 'tasks'), { recursive: true });
-    await writeFile(join(pbDir, 'roles', 'other', 'tasks', 'main.yml'), '- name: other\n  shell: echo other >> {{ w }}/{{ inventory_hostname }}.order\n- include_tasks: "{{ \'more\' }}.yml"\n');
+    await writeFile(join(pbDir, 'roles', 'other', 'tasks', 'main.yml'), '- name: other\n  shell: echo other >> {{ w }}/{{ inventory_hostname }}.order\n- include_tasks: "{{ \'more\' }}.yml"\n  loop: [1, 1]\n');
     // a task file a role includes by a templated name belongs to the role: its templates/ and defaults
     await writeFile(join(pbDir, 'roles', 'other', 'tasks', 'more.yml'), '- name: more\n  template: { src: other.j2, dest: "{{ w }}/{{ inventory_hostname }}.other" }\n');
     await mkdir(join(pbDir, 'roles', 'other', 'templates'));
     await mkdir(join(pbDir, 'roles', 'other', 'defaults'));
     await writeFile(join(pbDir, 'roles', 'other', 'templates', 'other.j2'), '{{ other_word }} from {{ role_name }}\n');
     await writeFile(join(pbDir, 'roles', 'other', 'defaults', 'main.yml'), 'other_word: hi\n');
+    await writeFile(join(pbDir, 'roles', 'other', 'tasks', 'item.yml'), '- name: item\n  shell: echo {{ other_word }}-{{ letter }} >> {{ w }}/{{ inventory_hostname }}.order\n');
     await writeFile(join(pbDir, 'skipped.yml'), '- hosts: all\n  gather_facts: true\n  tasks:\n    - shell: echo skipped >> {{ w }}/{{ inventory_hostname }}.order\n');
     await writeFile(
       join(pbDir, 'pb.yml'),
@@ -112,18 +113,22 @@ describe('roles, import_playbook and include_vars over real sshd @integration', 
         '  tasks:',
         '    - include_role:',
         '        name: "{{ \'web\' if inventory_hostname == groups.all[0] else \'other\' }}"',
+        '    - include_role: { name: other, tasks_from: item }',
+        '      loop: [a, b]',
+        '      loop_control: { loop_var: letter }',
         '',
       ].join('\n'),
     );
     const rep = new CollectingReporter();
     const summary = await runPlaybookFile(join(pbDir, 'pb.yml'), { inventory: [inv], reporter: rep, stateDir: join(w, '.state'), extraVars: { w } });
     assert.equal(summary.exitCode, 0, JSON.stringify(rep.results().filter((r) => r.status === 'failed')));
-    assert.deepEqual((await text(w, names[0]!, 'order')).trim().split('\n'), ['common', 'web']);
+    // include_role with a loop: the role once per item, the item under loop_var
+    assert.deepEqual((await text(w, names[0]!, 'order')).trim().split('\n'), ['common', 'web', 'hi-a', 'hi-b']);
     assert.deepEqual(rep.results().filter((r) => r.task === 'Gathering facts'), [], 'a play imported with when: false gathers no facts');
     assert.equal(await text(w, names[0]!, 'motd'), 'dyn on port 81 (ferry-test, web)\n');
     assert.equal(await text(w, names[0]!, 'handler'), 'restarted ferry-test\n');
     assert.equal((summary.hostValues[names[0]!]!.web_port_out as { stdout: string }).stdout, '81 9090 default-note');
-    assert.deepEqual((await text(w, names[1]!, 'order')).trim().split('\n'), ['other']);
+    assert.deepEqual((await text(w, names[1]!, 'order')).trim().split('\n'), ['other', 'hi-a', 'hi-b']);
     assert.equal(await text(w, names[1]!, 'other'), 'hi from other\n');
     assert.equal(rep.result('other : more', names[1]!)!.status, 'changed');
   });

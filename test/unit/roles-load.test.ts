@@ -190,7 +190,7 @@ describe('roles, import_playbook and include_vars: loading', () => {
 
   it('include_vars: a literal file is read at load time (role vars/ first, then vars/ beside the playbook); missing or not a mapping is an error', () => {
     const dir = tree({
-      'pb.yml': PLAY('  roles: [a]\n  tasks:\n    - include_vars: nope.yml\n    - include_vars: { file: list.yml }\n    - include_vars: { dir: vars, name: all_vars }\n    - include_vars: "{{ os }}.yml"\n    - include_vars: broken.yml\n    - include_role: { name: a }\n      loop: [1, 2]\n'),
+      'pb.yml': PLAY('  roles: [a]\n  tasks:\n    - include_vars: nope.yml\n    - include_vars: { file: list.yml }\n    - include_vars: { dir: vars, name: all_vars }\n    - include_vars: "{{ os }}.yml"\n    - include_vars: broken.yml\n    - import_role: { name: a }\n      loop: [1, 2]\n'),
       'vars/list.yml': '- 1\n',
       'vars/broken.yml': 'ok: 1\nbad: "{{ x | }}"\n',
       'roles/a/vars/own.yml': 'own: 1\n',
@@ -199,7 +199,7 @@ describe('roles, import_playbook and include_vars: loading', () => {
     const ps = problems(dir);
     assert.equal(ps.length, 4, ps.join('\n'));
     assert.match(ps[2]!, /^vars\/broken\.yml:2: template syntax error/);
-    assert.match(ps[3]!, /^pb\.yml:10: 'loop' on include_role is not supported by ferry \| loop inside the role's tasks/);
+    assert.match(ps[3]!, /^pb\.yml:10: 'loop' cannot be used on import_role .* \| use include_role to run a role once per item/);
     assert.match(ps[0]!, /^pb\.yml:4: include_vars: nope\.yml not found \| looked for vars\/nope\.yml, nope\.yml/);
     assert.match(ps[1]!, /^pb\.yml:5: include_vars: vars\/list\.yml must hold a mapping/);
   });
