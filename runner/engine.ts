@@ -129,9 +129,14 @@ interface Inherited {
   environment?: (Obj | string)[];
   /** Aborts when the task's `timeout:` is over. */
   deadline?: AbortSignal;
+  /** The smallest `throttle` of the play, blocks and task: at most that many hosts run the task at once. */
+  throttle?: number;
   /** The role the tasks belong to: its defaults and vars, its templates/ and files/. */
   role?: RoleRef;
 }
+
+/** The lower of two optional limits. */
+const lower = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
 
 interface TaskOutcome {
   status: TaskStatus;
@@ -160,6 +165,7 @@ function inherit(inh: Inherited, n: CommonKeywords): Inherited {
     cleanup: inh.cleanup,
     environment: n.environment !== undefined ? [...(inh.environment ?? []), n.environment] : inh.environment,
     deadline: inh.deadline,
+    throttle: lower(inh.throttle, n.throttle),
     role: inh.role,
   };
 }
@@ -193,6 +199,8 @@ export function serialBatches(hosts: string[], serial: (number | string)[] | und
 export class Engine {
   private readonly reporter: Reporter;
   private readonly queue: PQueue;
+  /** `throttle`: one limit per task node. */
+  private readonly throttles = new WeakMap<TaskNode, PQueue>();
   private readonly transports = new Map<string, Transport>();
   private readonly connecting = new Map<string, Promise<Transport>>();
   private readonly hosts = new Map<string, HostState>();
@@ -375,6 +383,7 @@ export class Engine {
         vars: [],
         anyErrorsFatal: play.anyErrorsFatal,
         environment: play.environment !== undefined ? [play.environment] : undefined,
+        throttle: play.throttle,
       };
       // The `when:` of the import_playbook that brought the play in also decides who gathers facts (as in Ansible).
       if (play.gatherFacts) await this.gatherFacts(ctx, play.when?.length ? (h) => this.whenTrue(ctx, h, inh, {}) : undefined);
@@ -589,7 +598,7 @@ export class Engine {
     if (!this.tagged(inh.tags)) return;
     this.emit({ type: 'task_start', play: ctx.play.name, task: name, module: task.module, loc: formatLoc(task.loc), hosts });
     const runHosts = task.runOnce ? hosts.slice(0, 1) : hosts;
-    await Promise.all(runHosts.map((h) => this.queue.add(() => this.runTaskOnHost(ctx, task, h, inh))));
+    await Promise.all(runHosts.map((h) => this.schedule(task, inh, () => this.runTaskOnHost(ctx, task, h, inh))));
     if (task.runOnce && runHosts[0]) {
       // run_once: every host of the batch sees the one result.
       const src = this.host(runHosts[0]);
@@ -663,6 +672,22 @@ export class Engine {
     if (!inh.when.length) return true;
     const vars = { ...this.vars(ctx, h, inh, {}), ...extra };
     return inh.when.every((c) => evaluateCondition(c.expr, vars));
+  }
+
+  /**
+   * Runs one host's share of a task in a fork slot and, under `throttle`, within the task's own limit:
+   * one queue per task node, so the free strategy's hosts share it too. The throttle slot is taken
+   * first, so a host waiting for it holds no fork.
+   */
+  private schedule(task: TaskNode, inh: Inherited, fn: () => Promise<void>): Promise<void> {
+    const forked = (): Promise<void> => this.queue.add(fn);
+    if (inh.throttle === undefined) return forked();
+    let limit = this.throttles.get(task);
+    if (!limit || limit.concurrency !== inh.throttle) {
+      limit = new PQueue({ concurrency: inh.throttle });
+      this.throttles.set(task, limit);
+    }
+    return limit.add(forked);
   }
 
   private async runTaskOnHost(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited): Promise<void> {
@@ -938,9 +963,9 @@ export class Engine {
       const wasFailed = targets.filter((h) => this.host(h).failed);
       for (const h of wasFailed) this.host(h).failed = false;
       const environment = [ctx.play.environment, handler.environment].filter((e): e is Obj | string => e !== undefined);
-      const inh: Inherited = { when: handler.when, become: handler.become ?? ctx.play.become, becomeUser: handler.becomeUser ?? ctx.play.becomeUser, tags: [], vars: [], ignoreErrors: handler.ignoreErrors, environment, role: handler.role };
+      const inh: Inherited = { when: handler.when, become: handler.become ?? ctx.play.become, becomeUser: handler.becomeUser ?? ctx.play.becomeUser, tags: [], vars: [], ignoreErrors: handler.ignoreErrors, environment, throttle: lower(ctx.play.throttle, handler.throttle), role: handler.role };
       this.emit({ type: 'task_start', play: ctx.play.name, task: this.taskName(handler), module: handler.module, loc: formatLoc(handler.loc), hosts: targets });
-      await Promise.all(targets.map((h) => this.queue.add(() => this.runTaskOnHost(ctx, handler, h, inh))));
+      await Promise.all(targets.map((h) => this.schedule(handler, inh, () => this.runTaskOnHost(ctx, handler, h, inh))));
       for (const h of wasFailed) this.host(h).failed = true;
     }
     for (const h of hosts) this.host(h).notified.clear();

@@ -21,9 +21,11 @@ import { mountModule } from './mount.js';
 import { partitionMapModule } from './partition-map.js';
 import { partitionModule } from './partition.js';
 import { pingModule } from './ping.js';
+import { replaceModule } from './replace.js';
 import { rsyncModule } from './rsync.js';
 import { setModule } from './set.js';
 import { shellModule } from './shell.js';
+import { statModule } from './stat.js';
 import { templateModule } from './template.js';
 import { virshDefineModule } from './virsh-define.js';
 import { waitForModule } from './wait-for.js';
@@ -32,7 +34,7 @@ import { xenImportModule } from './xen-import.js';
 /** Every built-in module (typed loosely: each has its own parameter type). */
 export const BUILTIN_MODULES = [
   // general
-  commandModule, shellModule, copyModule, templateModule, fileModule, lineinfileModule, waitForModule,
+  commandModule, shellModule, copyModule, templateModule, fileModule, lineinfileModule, replaceModule, statModule, waitForModule,
   pingModule, debugModule, setModule, includeVarsModule, failModule, assertModule,
   // storage and copy
   lvmModule, lvmVgModule, partitionModule, partitionMapModule, filesystemModule, mountModule, chrootMountsModule,

@@ -1,12 +1,10 @@
 // lineinfile: make sure one line is (or is not) in a text file. The file is read to the controller,
 // edited by a pure function (tasks/lib/lineinfile-edit.ts) and written back atomically like copy.
 import { z } from 'zod';
-import { sh } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Plan } from '../runner/module.js';
-import { planContent } from './lib/file-content.js';
+import { planContent, readTextFile } from './lib/file-content.js';
 import { compilePythonRegex, editLines } from './lib/lineinfile-edit.js';
-import { probePath } from './lib/path-state.js';
 import { groupField, modeField, ownerField, pathField } from './lib/schema.js';
 
 const params = z
@@ -72,24 +70,14 @@ export const lineinfileModule = defineModule({
     ].join('\n'),
   },
   async plan(ctx, p): Promise<Plan> {
-    let path = p.path;
-    const st = await probePath(ctx, path);
-    if (st.exists && st.type === 'link') {
-      // Edit the file the link points to and keep the link (what an in-place edit would do).
-      const r = await ctx.runOk(sh`readlink -f -- ${path}`);
-      path = r.stdout.replace(/\n$/, '');
-    } else if (st.exists && st.type !== 'file') {
-      throw new TaskFailedError(`${path} is a ${st.type}, not a text file`, { path });
-    }
-    const before = st.exists ? await ctx.transport.get(path, { become: ctx.become }) : null;
+    const { path, text: before } = await readTextFile(ctx, p.path, 'lineinfile');
     if (before === null) {
       if (p.state === 'absent') return { changed: false, reason: `${path} does not exist, so no line to remove` };
       if (!p.create) {
         throw new TaskFailedError(`${path} does not exist; set create: true to create it`, { path });
       }
     }
-    if (before?.includes(0)) throw new TaskFailedError(`${path} holds NUL bytes; lineinfile edits text files only`, { path });
-    const edit = editLines(before?.toString('utf8') ?? '', p);
+    const edit = editLines(before ?? '', p);
     const plan = await planContent(ctx, {
       dest: path,
       data: Buffer.from(edit.text, 'utf8'),

@@ -47,10 +47,22 @@ const interfaceSchema = z
     network: token('network').optional().describe('libvirt network to attach to (instead of bridge)'),
     user: z.literal(true).optional().describe('QEMU user-mode networking (no host setup; for tests)'),
     model: token('model').default('virtio').describe('NIC model'),
+    virtualport: z.enum(['openvswitch']).optional().describe('openvswitch when the bridge is an Open vSwitch bridge (as Xen\'s vif-openvswitch used)'),
+    vlan: z
+      .strictObject({
+        tags: z.array(z.number().int().min(0).max(4095)).min(1, 'give at least one VLAN tag'),
+        trunk: z.boolean().default(false).describe('Carry several VLANs (a trunk) rather than tag one'),
+      })
+      .optional()
+      .describe('VLAN tags (Open vSwitch bridges: needs virtualport openvswitch)'),
   })
   .refine((i) => [i.bridge, i.network, i.user].filter((x) => x !== undefined).length === 1, {
     message: 'give exactly one of bridge, network and user: true',
-  });
+  })
+  .refine((i) => !i.vlan || (i.bridge !== undefined && i.virtualport === 'openvswitch'), {
+    message: 'vlan needs a bridge with virtualport: openvswitch (libvirt tags VLANs on Open vSwitch bridges only)',
+  })
+  .refine((i) => !i.vlan || i.vlan.trunk || i.vlan.tags.length === 1, { message: 'several VLAN tags need trunk: true' });
 
 const params = z
   .strictObject({
@@ -138,6 +150,8 @@ export function kvmDomainFromParams(p: VirshDefineParams): KvmDomain {
       ...(i.network !== undefined ? { network: i.network } : {}),
       ...(i.user ? { user: true } : {}),
       model: i.model,
+      ...(i.virtualport !== undefined ? { virtualport: i.virtualport } : {}),
+      ...(i.vlan ? { vlan: i.vlan } : {}),
     })),
     ...(p.console_log !== undefined ? { consoleLog: p.console_log } : {}),
     ...(p.vnc ? { vnc: { listen: p.vnc_listen } } : {}),

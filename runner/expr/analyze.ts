@@ -12,6 +12,11 @@ export interface VarUse {
   name: string;
   guarded: boolean;
   line?: number;
+  /**
+   * The read is in a branch that is skipped where every name of one of these sets is defined
+   * (`x if y is defined else z`: z is read only where y is undefined).
+   */
+  deadIf?: string[][];
 }
 
 const GUARDING_FILTERS = new Set(['default', 'd', 'mandatory']);
@@ -57,9 +62,24 @@ export function definedWhenFalse(e: Expr): Set<string> {
   return new Set();
 }
 
-function walk(e: Expr, guarded: boolean, proven: ReadonlySet<string>, out: VarUse[], line?: number): void {
+/**
+ * Names N when the condition holds exactly when every name of N is defined (`all`: `x is defined
+ * and y is defined`), or exactly when some name of N is undefined (`!all`: `x is undefined or …`).
+ */
+function definedExactly(e: Expr, all: boolean): string[] | null {
+  const direct = definedTest(e, all);
+  if (direct) return [direct];
+  if (e.kind === 'not') return definedExactly(e.operand, !all);
+  if (e.kind !== (all ? 'and' : 'or')) return null;
+  const parts = e.operands.map((o) => definedExactly(o, all));
+  return parts.every((p) => p !== null) ? (parts.flat() as string[]) : null;
+}
+
+const withDead = (deadIf: string[][], names: string[] | null): string[][] => (names ? [...deadIf, names] : deadIf);
+
+function walk(e: Expr, guarded: boolean, proven: ReadonlySet<string>, out: VarUse[], line?: number, deadIf: string[][] = []): void {
   const use = (name: string, g: boolean): void => {
-    out.push({ name, guarded: g || proven.has(name), ...(line !== undefined ? { line } : {}) });
+    out.push({ name, guarded: g || proven.has(name), ...(line !== undefined ? { line } : {}), ...(deadIf.length ? { deadIf } : {}) });
   };
   switch (e.kind) {
     case 'var':
@@ -71,39 +91,39 @@ function walk(e: Expr, guarded: boolean, proven: ReadonlySet<string>, out: VarUs
       // The head is read with the same guard; the index and slice bounds are reads of their own.
       const head = headOf(e);
       if (head !== null) use(head, guarded);
-      else walk(e.kind === 'attr' ? e.object : e.object, guarded, proven, out, line);
+      else walk(e.kind === 'attr' ? e.object : e.object, guarded, proven, out, line, deadIf);
       let cur: Expr = e;
       while (cur.kind === 'attr' || cur.kind === 'index' || cur.kind === 'slice') {
-        if (cur.kind === 'index') walk(cur.index, false, proven, out, line);
-        if (cur.kind === 'slice') for (const b of [cur.start, cur.stop, cur.step]) if (b) walk(b, false, proven, out, line);
+        if (cur.kind === 'index') walk(cur.index, false, proven, out, line, deadIf);
+        if (cur.kind === 'slice') for (const b of [cur.start, cur.stop, cur.step]) if (b) walk(b, false, proven, out, line, deadIf);
         cur = cur.object;
       }
       return;
     }
     case 'filter':
-      walk(e.target, guarded || GUARDING_FILTERS.has(e.name), proven, out, line);
-      for (const a of [...e.args, ...e.kwargs.map(([, v]) => v)]) walk(a, false, proven, out, line);
+      walk(e.target, guarded || GUARDING_FILTERS.has(e.name), proven, out, line, deadIf);
+      for (const a of [...e.args, ...e.kwargs.map(([, v]) => v)]) walk(a, false, proven, out, line, deadIf);
       return;
     case 'test':
-      walk(e.target, guarded || GUARDING_TESTS.has(e.name), proven, out, line);
-      for (const a of [...e.args, ...e.kwargs.map(([, v]) => v)]) walk(a, false, proven, out, line);
+      walk(e.target, guarded || GUARDING_TESTS.has(e.name), proven, out, line, deadIf);
+      for (const a of [...e.args, ...e.kwargs.map(([, v]) => v)]) walk(a, false, proven, out, line, deadIf);
       return;
     case 'and':
     case 'or': {
       const seen = new Set(proven);
       for (const o of e.operands) {
-        walk(o, false, seen, out, line);
+        walk(o, false, seen, out, line, deadIf);
         for (const n of e.kind === 'and' ? definedWhenTrue(o) : definedWhenFalse(o)) seen.add(n);
       }
       return;
     }
     case 'cond':
-      walk(e.test, false, proven, out, line);
-      walk(e.then, guarded, new Set([...proven, ...definedWhenTrue(e.test)]), out, line);
-      if (e.otherwise) walk(e.otherwise, guarded, new Set([...proven, ...definedWhenFalse(e.test)]), out, line);
+      walk(e.test, false, proven, out, line, deadIf);
+      walk(e.then, guarded, new Set([...proven, ...definedWhenTrue(e.test)]), out, line, withDead(deadIf, definedExactly(e.test, false)));
+      if (e.otherwise) walk(e.otherwise, guarded, new Set([...proven, ...definedWhenFalse(e.test)]), out, line, withDead(deadIf, definedExactly(e.test, true)));
       return;
     default:
-      for (const c of children(e)) walk(c, false, proven, out, line);
+      for (const c of children(e)) walk(c, false, proven, out, line, deadIf);
   }
 }
 

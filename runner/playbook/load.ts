@@ -16,7 +16,7 @@ import type { BlockNode, CommonKeywords, Condition, IncludeNode, MetaNode, Node,
 
 const COMMON_KEYS = [
   'name', 'when', 'become', 'become_user', 'tags', 'vars', 'ignore_errors', 'delegate_to', 'run_once',
-  'chroot', 'check_mode', 'no_log', 'any_errors_fatal', 'environment',
+  'chroot', 'check_mode', 'no_log', 'any_errors_fatal', 'environment', 'throttle',
 ] as const;
 const TASK_KEYS = [
   ...COMMON_KEYS, 'register', 'notify', 'listen', 'loop', 'with_items', 'with_list', 'loop_control', 'failed_when',
@@ -27,7 +27,7 @@ const INCLUDE_KEYS = [...COMMON_KEYS, 'include_tasks', 'import_tasks', 'loop', '
 const PLAY_KEYS = [
   'name', 'hosts', 'vars', 'vars_files', 'become', 'become_user', 'gather_facts', 'strategy', 'serial',
   'any_errors_fatal', 'max_fail_percentage', 'force_handlers', 'tags', 'tasks', 'pre_tasks', 'post_tasks',
-  'handlers', 'environment', 'check_mode', 'remote_user', 'roles',
+  'handlers', 'environment', 'check_mode', 'remote_user', 'throttle', 'roles',
 ];
 /** import_role / include_role options (Ansible's; `public` and `rolespec_validate` are accepted, roles' vars are visible to their tasks either way). */
 const ROLE_OPTIONS = ['name', 'tasks_from', 'vars_from', 'defaults_from', 'handlers_from', 'allow_duplicates', 'public', 'rolespec_validate'];
@@ -264,7 +264,18 @@ class Loader {
       checkMode: this.bool(o, 'check_mode'),
       noLog: this.bool(o, 'no_log'),
       anyErrorsFatal: this.bool(o, 'any_errors_fatal'),
+      throttle: this.throttle(o),
     };
+  }
+
+  /** `throttle`: at most that many hosts run a task at once; a whole number from 1. */
+  private throttle(o: Obj): number | undefined {
+    const v = o.throttle;
+    if (v === undefined) return undefined;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+    if (Number.isInteger(n) && n >= 1) return n;
+    this.problem(locOf(o, 'throttle'), `'throttle' must be a whole number of hosts from 1 (at most that many hosts run the task at once), got ${JSON.stringify(v)}`);
+    return undefined;
   }
 
   taskList(v: unknown, container: Obj | undefined, key: string, baseDir: string, idPrefix: string): Node[] {
@@ -781,6 +792,7 @@ class Loader {
       maxFailPercentage: mfp,
       forceHandlers: this.bool(o, 'force_handlers'),
       environment: this.environment(o),
+      throttle: this.throttle(o),
       tags: this.strList(o, 'tags'),
       tasks,
       handlers,

@@ -27,6 +27,8 @@ export interface CommonKeywords {
   anyErrorsFatal?: boolean;
   /** Environment variables for the commands (Ansible's `environment`); values are templated. */
   environment?: Record<string, unknown> | string;
+  /** Ansible's `throttle`: at most this many hosts run the task at once (a block's applies to each of its tasks). */
+  throttle?: number;
 }
 
 /**
@@ -154,6 +156,8 @@ export interface Play {
   forceHandlers?: boolean;
   /** Environment variables for every task's commands (task and block values win). */
   environment?: Record<string, unknown> | string;
+  /** `throttle` on the play: a limit for each of its tasks. */
+  throttle?: number;
   tags: string[];
   tasks: Node[];
   handlers: TaskNode[];

@@ -5,7 +5,7 @@
 // Also: a host named literally by `delegate_to` or by a module's host parameters (`src_host`,
 // `dest_host`) must be in the inventory.
 import { ValidationError, formatLoc, type Loc, type Problem } from '../errors.js';
-import { ANSIBLE_VALUE_OPTIONS, definedWhenTrue, hasTemplateSyntax, parseTemplate, templateVariables } from '../expr/index.js';
+import { ANSIBLE_VALUE_OPTIONS, definedWhenTrue, hasTemplateSyntax, parseTemplate, templateVariables, type VarUse } from '../expr/index.js';
 import { isTemplated, singleVariable } from '../template.js';
 import { didYouMean } from '../suggest.js';
 import { MAGIC_VARS } from '../vars.js';
@@ -13,14 +13,19 @@ import { locOf } from '../yaml-source.js';
 import type { Node, Play, Playbook } from './model.js';
 
 
-/** The variables a value reads without a guard (`{{ a.b }}` → a; not `{{ a | default(1) }}`), given names proven defined. */
-export function unguardedReads(value: string, proven: ReadonlySet<string> = new Set()): string[] {
+/** The reads of variables a value makes without a guard (`{{ a.b }}` → a; not `{{ a | default(1) }}`), given names proven defined. */
+function unguardedUses(value: string, proven: ReadonlySet<string>): VarUse[] {
   if (!hasTemplateSyntax(value)) return [];
   try {
-    return [...new Set(templateVariables(parseTemplate(value, ANSIBLE_VALUE_OPTIONS), proven).filter((u) => !u.guarded).map((u) => u.name))];
+    return templateVariables(parseTemplate(value, ANSIBLE_VALUE_OPTIONS), proven).filter((u) => !u.guarded);
   } catch {
     return []; // syntax is reported by the loader
   }
+}
+
+/** The variables a value reads without a guard, given names proven defined. */
+export function unguardedReads(value: string, proven: ReadonlySet<string> = new Set()): string[] {
+  return [...new Set(unguardedUses(value, proven).map((u) => u.name))];
 }
 
 function walkStrings(v: unknown, loc: Loc, visit: (s: string, loc: Loc) => void): void {
@@ -215,10 +220,14 @@ export function preflight(
           }
         }
         here.add(n.loopControl.loopVar);
+        // Defined for the host before the task runs: a name it has, or one every host has that no task sets.
+        const definedFor = (h: string, name: string): boolean => name in hostVars(h) || (here.has(name) && !produced.has(name));
         walkStrings(n.args, locOf(n.args) ?? n.loc, (s, loc) => {
-          for (const head of unguardedReads(s, proven)) {
+          for (const use of unguardedUses(s, proven)) {
+            const head = use.name;
             if (here.has(head) || !namesKnown) continue;
-            const missing = hosts.filter((h) => !(head in hostVars(h)));
+            // a read in a branch the host never takes (`x if y is defined else z` where y is defined) is not one
+            const missing = hosts.filter((h) => !(head in hostVars(h)) && !use.deadIf?.some((names) => names.every((v) => definedFor(h, v))));
             if (!missing.length) continue;
             const key = `${loc.file}:${loc.line}:${head}`;
             if (seen.has(key)) continue;

@@ -136,3 +136,21 @@ export async function planContent(ctx: TaskContext, req: ContentRequest): Promis
   }
   return { changed: true, steps, diff, data: result };
 }
+
+/**
+ * The text of a file on the host, for the editing modules (lineinfile, replace): a symlink is
+ * followed to the file it names (the edit goes there and the link stays), anything but a regular
+ * file is refused, and so is a file holding NUL bytes. `text` is null when nothing is at the path.
+ */
+export async function readTextFile(ctx: TaskContext, path: string, module: string): Promise<{ path: string; text: string | null }> {
+  const st = await probePath(ctx, path);
+  if (st.exists && st.type === 'link') {
+    const r = await ctx.runOk(sh`readlink -f -- ${path}`);
+    path = r.stdout.replace(/\n$/, '');
+  } else if (st.exists && st.type !== 'file') {
+    throw new TaskFailedError(`${path} is a ${st.type}, not a text file`, { path });
+  }
+  const data = st.exists ? await ctx.transport.get(path, { become: ctx.become }) : null;
+  if (data?.includes(0)) throw new TaskFailedError(`${path} holds NUL bytes; ${module} edits text files only`, { path });
+  return { path, text: data === null ? null : data.toString('utf8') };
+}

@@ -26,6 +26,21 @@ export interface KvmInterface {
   network?: string;
   user?: boolean;
   model: string;
+  /** `<virtualport type=…>`: openvswitch for an Open vSwitch bridge. */
+  virtualport?: string;
+  /** VLAN tags (libvirt applies them on Open vSwitch bridges); trunk carries several. */
+  vlan?: VlanTags;
+}
+
+/** The VLANs of an interface: Xen's vif-openvswitch writes them in the bridge name (`br.42`, `br:42:43`). */
+export interface VlanTags {
+  tags: number[];
+  trunk: boolean;
+}
+
+/** A VLAN setting as one comparable value: `42` or `42,43 trunk`. */
+export function vlanText(v: VlanTags): string {
+  return `${v.tags.join(',')}${v.trunk ? ' trunk' : ''}`;
 }
 
 /** The domain the virsh_define module wants, after parameter defaults. Memory in MiB. */
@@ -88,6 +103,8 @@ export function domainTemplateVars(d: KvmDomain): Record<string, unknown> {
         source_attr: sourceAttr,
         source: source !== null ? e(source) : null,
         model: e(i.model),
+        virtualport: i.virtualport !== undefined ? e(i.virtualport) : null,
+        vlan: i.vlan ? { trunk: i.vlan.trunk, tags: i.vlan.tags } : null,
       };
     }),
     console_log: d.consoleLog !== undefined ? e(d.consoleLog) : null,
@@ -112,12 +129,14 @@ export interface DiskSummary {
   readonly?: boolean;
 }
 
-/** An interface as the comparer sees it; source is the bridge or network name. */
+/** An interface as the comparer sees it; source is the bridge or network name; vlan as vlanText writes it. */
 export interface InterfaceSummary {
   type?: string;
   mac?: string;
   source?: string;
   model?: string;
+  virtualport?: string;
+  vlan?: string;
 }
 
 /** A serial port: its type, port and console log file. */
@@ -168,6 +187,13 @@ const parser = xmlParser(['disk', 'interface', 'serial', 'console', 'graphics', 
 function compact<T extends object>(o: T): T {
   for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
   return o;
+}
+
+/** `<vlan [trunk='yes']><tag id='N'/>…</vlan>` as vlanText writes it. */
+function readVlan(v: ReturnType<typeof child>): string | undefined {
+  if (!v) return undefined;
+  const tags = children(v.tag).map((t) => Number(attr(t, 'id')));
+  return vlanText({ tags, trunk: attr(v, 'trunk') === 'yes' });
 }
 
 /** Reads a libvirt domain XML into the settings ferry manages; `where` names it in errors. */
@@ -228,6 +254,8 @@ export function parseDomainXml(xml: string, where = 'domain XML'): DomainSummary
         mac: attr(i.mac, 'address')?.toLowerCase(),
         source: attr(i.source, 'bridge') ?? attr(i.source, 'network') ?? attr(i.source, 'dev'),
         model: attr(i.model, 'type'),
+        virtualport: attr(i.virtualport, 'type'),
+        vlan: readVlan(child(i.vlan)),
       }),
     ),
     serials: children(devices?.serial).map((s) =>
@@ -293,7 +321,8 @@ export function projectActual(wanted: DomainSummary, actual: DomainSummary): Dom
     onCrash: wanted.onCrash !== undefined ? actual.onCrash : undefined,
     emulator: wanted.emulator !== undefined ? actual.emulator : undefined,
     disks: actual.disks.map((d) => projectDisk(byTarget.get(d.target), d)),
-    interfaces: actual.interfaces.map((i, n) => projectFields(wanted.interfaces[n], i)),
+    // A virtualport or VLAN the domain has is a difference even when the wanted one has none.
+    interfaces: actual.interfaces.map((i, n) => compact({ ...projectFields(wanted.interfaces[n], i), virtualport: i.virtualport, vlan: i.vlan })),
     // log is compared even when wanted has none: a log file left over is a difference.
     serials: actual.serials.map((s) => compact({ type: s.type, port: s.port, log: s.log })),
     consoles: actual.consoles.map((c, n) => projectFields(wanted.consoles[n], c)),
@@ -328,7 +357,7 @@ export function flattenSummary(s: DomainSummary): [string, string][] {
   }
   put('interfaces', s.interfaces.length);
   s.interfaces.forEach((i, n) => {
-    for (const k of ['type', 'mac', 'source', 'model'] as const) put(`interface ${n + 1} ${k}`, i[k]);
+    for (const k of ['type', 'mac', 'source', 'model', 'virtualport', 'vlan'] as const) put(`interface ${n + 1} ${k}`, i[k]);
   });
   put('serial ports', s.serials.length);
   s.serials.forEach((x, n) => {

@@ -30,6 +30,36 @@ export interface InventoryDisk {
   lv?: string;
 }
 
+/**
+ * One NIC of the KVM domain, as virsh_define's `interfaces` takes it: the vif's MAC and bridge, in
+ * the vif's order (so eth0, eth1 keep their meaning under net.ifnames=0). Xen's vif-openvswitch
+ * carries VLANs in the bridge name; under KVM they become libvirt's <vlan> on an Open vSwitch port.
+ */
+export interface KvmInterfaceVars {
+  mac?: string;
+  bridge?: string;
+  virtualport?: 'openvswitch';
+  vlan?: { tags: number[]; trunk: boolean };
+}
+
+/** xl's bridge when a vif names none (xl-network-configuration: `bridge` defaults to xenbr0). */
+export const XL_DEFAULT_BRIDGE = 'xenbr0';
+
+/**
+ * The KVM NIC of a vif. A routed or NAT vif (vif-route, vif-nat: no bridge) gets no bridge, so
+ * virsh_define refuses it rather than guess one.
+ */
+export function kvmInterface(v: Omit<XenVif, 'spec'>): KvmInterfaceVars {
+  const out: KvmInterfaceVars = {};
+  if (v.mac !== undefined) out.mac = v.mac;
+  const bridged = v.script === undefined || /vif-bridge|openvswitch/.test(v.script);
+  const bridge = v.bridge ?? (bridged ? XL_DEFAULT_BRIDGE : undefined);
+  if (bridge !== undefined) out.bridge = bridge;
+  if (/openvswitch/.test(v.script ?? '') || v.vlan) out.virtualport = 'openvswitch';
+  if (v.vlan) out.vlan = v.vlan;
+  return out;
+}
+
 /** The host-vars fragment for a guest; `vg`/`lv` are those of the first LV-backed disk. */
 export interface GuestInventoryVars {
   xen_config: string;
@@ -46,6 +76,8 @@ export interface GuestInventoryVars {
   bridge?: string;
   disks: InventoryDisk[];
   vifs: Omit<XenVif, 'spec'>[];
+  /** Every vif as a KVM NIC, in order (the conversion playbook defines the domain with these). */
+  kvm_interfaces: KvmInterfaceVars[];
 }
 
 function inventoryDisk(d: XenDisk): InventoryDisk {
@@ -61,7 +93,7 @@ function inventoryDisk(d: XenDisk): InventoryDisk {
 export function guestToInventoryVars(guest: XenGuest): GuestInventoryVars {
   const disks = guest.disks.map(inventoryDisk);
   const vifs = guest.vifs.map(({ spec: _spec, ...v }) => v);
-  const vars: GuestInventoryVars = { xen_config: guest.file, guest_type: guest.type, disks, vifs };
+  const vars: GuestInventoryVars = { xen_config: guest.file, guest_type: guest.type, disks, vifs, kvm_interfaces: vifs.map(kvmInterface) };
   const set = <K extends keyof GuestInventoryVars>(k: K, v: GuestInventoryVars[K] | undefined) => {
     if (v !== undefined) vars[k] = v;
   };

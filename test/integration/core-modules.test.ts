@@ -16,6 +16,7 @@ import { copyModule } from '../../tasks/copy.js';
 import { fileModule } from '../../tasks/file.js';
 import { lineinfileModule } from '../../tasks/lineinfile.js';
 import { pingModule } from '../../tasks/ping.js';
+import { replaceModule } from '../../tasks/replace.js';
 import { shellModule } from '../../tasks/shell.js';
 import { templateModule } from '../../tasks/template.js';
 import { waitForModule } from '../../tasks/wait-for.js';
@@ -375,6 +376,40 @@ describe('core modules @integration', function () {
       await run(mod(lineinfileModule), { path: link, regexp: '^x=', line: 'x=2' });
       assert.equal(lstatSync(link).isSymbolicLink(), true);
       assert.equal(readFileSync(real, 'utf8'), 'x=2\n');
+    });
+  });
+
+  describe('replace', () => {
+    const table = JSON.parse(readFileSync(new URL('../fixtures/core/replace-ansible.json', import.meta.url), 'utf8')) as {
+      cases: { name: string; text: string; params: Record<string, unknown>; result: string; msg: string }[];
+    };
+
+    it('rewrites a real fstab as Ansible did (check mode first, with become), keeps mode/owner, then no change; after/before that match nothing change nothing', async () => {
+      const c = table.cases.find((x) => x.name.startsWith('xvd to vd everywhere'))!;
+      const path = join(rootOnly, 'fstab');
+      writeFileSync(path, c.text, { mode: 0o644 });
+      chownSync(path, uid, gid);
+      const check = await run(mod(replaceModule), { path, ...c.params }, { check: true, become: {}, diff: true });
+      assert.equal(check.plan.changed, true);
+      assert.deepEqual(check.plan.diff, [{ path, before: c.text, after: c.result }]);
+      assert.equal(readFileSync(path, 'utf8'), c.text, 'check mode wrote nothing');
+      const real = await run(mod(replaceModule), { path, ...c.params }, { become: {} });
+      assert.equal(real.result.msg, c.msg);
+      assert.equal(readFileSync(path, 'utf8'), c.result);
+      assert.equal(modeOf(path), 0o644);
+      assert.equal(statSync(path).uid, uid);
+      noChange((await run(mod(replaceModule), { path, ...c.params }, { become: {} })).plan, /regexp matches nothing to change/);
+      noChange((await run(mod(replaceModule), { path, regexp: 'x', after: '^NOPE' }, { become: {} })).plan, /the after\/before pattern .* matches nothing in the file/);
+    });
+
+    it('a missing file or a directory fails; a hostile path stays a path', async () => {
+      await assert.rejects(run(mod(replaceModule), { path: join(work, 'none'), regexp: 'a' }), /does not exist/);
+      await assert.rejects(run(mod(replaceModule), { path: work, regexp: 'a' }), /is a directory, not a text file/);
+      const path = join(work, `r ${HOSTILE}`);
+      writeFileSync(path, 'a=1\n');
+      await run(mod(replaceModule), { path, regexp: '^a=(\\d)', replace: 'b=\\1$(id)' });
+      assert.equal(readFileSync(path, 'utf8'), 'b=1$(id)\n');
+      assert.ok(!existsSync(join(work, 'ferry-pwned')));
     });
   });
 

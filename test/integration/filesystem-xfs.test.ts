@@ -2,6 +2,7 @@
 // image files in a temp dir, through a real sshd on loopback.
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +29,9 @@ describe('filesystem (xfs) @integration @slow', function () {
   let dir: string;
   const loops: string[] = [];
   const mounts: string[] = [];
-  const uuid = '6c0e2f3a-91d4-4b57-8a0e-5e1f2d3c4b5a';
+  // A new UUID per run: xfs refuses to mount a second filesystem whose UUID is mounted already, so a
+  // fixed one made this file fail ("wrong fs type") whenever an earlier, killed run had left its mount.
+  const uuid = randomUUID();
 
   /** Validates params, plans, and applies unless check; returns the plan and the applied data. */
   const run = (input: Record<string, unknown>, opts: { check?: boolean } = {}): Promise<{ plan: Plan; data: Record<string, unknown> }> =>

@@ -297,6 +297,40 @@ describe('playbook language over real sshd @integration', function () {
     assert.deepEqual(new Set(order.slice(2, 4)), new Set([`${names[1]}-t1`, `${names[2]}-t1`]));
   });
 
+  it('throttle: on a task, a block (each of its tasks), a play and handlers, at most that many hosts at once — the hosts\' own timeline shows it', async () => {
+    // Each host appends a start and an end time (ns) around a short sleep to one file; the most
+    // intervals open at once is what ran concurrently on the hosts themselves.
+    const span = (tag: string) => ({ shell: `echo "s ${tag} $(date +%s%N)" >> {{ w }}/timeline; sleep 0.6; echo "e ${tag} $(date +%s%N)" >> {{ w }}/timeline` });
+    const widest = async (w: string, tag: string): Promise<number> => {
+      const events = (await readFile(join(w, 'timeline'), 'utf8')).trim().split('\n').map((l) => l.split(' ')).filter(([, t]) => t === tag);
+      assert.equal(events.length, 2 * names.length, `every host ran ${tag}`);
+      let open = 0;
+      let most = 0;
+      // an end before a start at the same instant: touching intervals do not overlap
+      for (const [kind] of events.sort((a, b) => Number(BigInt(a[2]!) - BigInt(b[2]!)) || (a[0] === 'e' ? -1 : 1))) most = Math.max(most, (open += kind === 's' ? 1 : -1));
+      return most;
+    };
+    const { w, summary, rep } = await run([
+      {
+        hosts: 'all',
+        handlers: [{ name: 'h', throttle: 1, ...span('handler') }],
+        tasks: [
+          { name: 'free', ...span('free') },
+          { name: 'one', throttle: 1, ...span('one'), notify: 'h' },
+          { block: [{ name: 'b1', ...span('b1') }, { name: 'b2', throttle: 3, ...span('b2') }], throttle: 2 },
+        ],
+      },
+      { hosts: 'all', strategy: 'free', throttle: 1, tasks: [{ name: 'play', ...span('play') }] },
+    ]);
+    assert.equal(summary.exitCode, 0, JSON.stringify(rep.results().filter((r) => r.status === 'failed')));
+    assert.equal(await widest(w, 'free'), 3, 'without throttle the three hosts overlap (the check can fail)');
+    assert.equal(await widest(w, 'one'), 1);
+    assert.equal(await widest(w, 'b1'), 2, "the block's throttle applies to each of its tasks");
+    assert.equal(await widest(w, 'b2'), 2, 'a task cannot raise the throttle of its block');
+    assert.equal(await widest(w, 'play'), 1, "the play's throttle holds for the free strategy's hosts too");
+    assert.equal(await widest(w, 'handler'), 1);
+  });
+
   it('--limit, --tags, --skip-tags and --start-at-task select what runs', async () => {
     const plays = [
       {

@@ -188,6 +188,24 @@ describe('virsh_define @integration @slow', function () {
     assert.equal((await run({ name, state: 'undefined', force: true, uri: URI })).plan.changed, false);
   });
 
+  it("several NICs in order, one on an Open vSwitch trunk: libvirt keeps them as written, then no change; a VLAN changed is seen", async () => {
+    const nics = [
+      { mac: '00:16:3e:00:00:02', bridge: 'br-back' },
+      { mac: '00:16:3e:00:00:01', bridge: 'ovsbr0', virtualport: 'openvswitch', vlan: { tags: [42, 43], trunk: true } },
+    ];
+    const name = PREFIX + 'nics';
+    assert.ok((await run(base('nics', { interfaces: nics }))).plan.changed);
+    const xml = virsh('dumpxml', '--inactive', name).out;
+    // libvirt's own dump: the MACs in the vifs' order, the trunk's tags and the port type
+    assert.deepEqual([...xml.matchAll(/<mac address='([^']+)'/g)].map((m) => m[1]), ['00:16:3e:00:00:02', '00:16:3e:00:00:01']);
+    assert.match(xml, /<vlan trunk='yes'>\s*<tag id='42'\/>\s*<tag id='43'\/>\s*<\/vlan>/);
+    assert.match(xml, /<virtualport type='openvswitch'/);
+    assert.equal((await run(base('nics', { interfaces: nics }))).plan.changed, false);
+    const retagged = await run(base('nics', { interfaces: [nics[0], { ...nics[1], vlan: { tags: [7] } }] }), { check: true });
+    assert.ok(retagged.plan.changed);
+    assert.match(retagged.plan.diff?.[0]?.after ?? '', /^interface 2 vlan: 7$/m);
+  });
+
   it('refuses to redefine a domain under another UUID', async () => {
     await run(base('uuid', { uuid: 'c7a5fdb2-cdaf-9455-926a-d65c16db1809' }));
     await assert.rejects(run(base('uuid', { uuid: 'c7a5fdb2-cdaf-9455-926a-d65c16db1800' })), /exists with UUID c7a5fdb2-cdaf-9455-926a-d65c16db1809, not c7a5fdb2-cdaf-9455-926a-d65c16db1800/);

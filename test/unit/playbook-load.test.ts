@@ -150,6 +150,11 @@ describe('preflight: undefined variables in Jinja2 values, and the guards that a
     ['a read some hosts lack', '- hosts: all\n  tasks:\n    - command: echo {{ port }}\n', [/pb\.yaml:3: undefined variable 'port' for host web2/]],
     ['| default(...)', "- hosts: all\n  tasks:\n    - command: echo {{ nope | default('x') }} {{ port | default(omit) }}\n", []],
     ['is defined inside the value', "- hosts: all\n  tasks:\n    - command: echo {{ nope.x if nope is defined else 'y' }}\n", []],
+    // web1 has port, web2 has not: a branch is read only on the hosts that take it
+    ['the else branch of is defined, on the host that takes it', '- hosts: all\n  tasks:\n    - command: echo {{ port if port is defined else nope }}\n', [/pb\.yaml:3: undefined variable 'nope' for host web2 \|/]],
+    ['the then branch of is undefined, on the host that takes it', '- hosts: all\n  tasks:\n    - command: echo {{ nope if port is undefined else port }}\n', [/pb\.yaml:3: undefined variable 'nope' for host web2 \|/]],
+    ['both guards of a conjunction hold', '- hosts: all\n  tasks:\n    - command: echo {{ 1 if port is defined and inventory_hostname is defined else nope }}\n', [/pb\.yaml:3: undefined variable 'nope' for host web2 \|/]],
+    ['a condition that is more than is defined decides nothing', '- hosts: all\n  tasks:\n    - command: echo {{ port if port is defined and port > 1 else nope }}\n', [/pb\.yaml:3: undefined variable 'nope' \|/]],
     ['when: x is defined on the task', '- hosts: all\n  tasks:\n    - command: echo {{ nope.x }} {{ port }}\n      when: nope is defined and port is defined\n', []],
     ['when: on an enclosing block', '- hosts: all\n  tasks:\n    - block:\n        - block:\n            - command: echo {{ nope }}\n      when: [nope is defined]\n', []],
     ['a when: that does not guard', '- hosts: all\n  tasks:\n    - command: echo {{ nope }}\n      when: nope is undefined or port > 1\n', [/pb\.yaml:3: undefined variable 'nope'/]],

@@ -73,6 +73,10 @@ describe('virsh_define: parameters and template', () => {
     ['a relative console log', { name: 'g', memory_mb: 1, console_log: 'console.log' }, /absolute path/],
     ['an unknown state', { name: 'g', state: 'running' }, /state/],
     ['an unknown key', { name: 'g', memory: 1 }, /memory/],
+    ['a VLAN on a bridge that is not Open vSwitch', { name: 'g', memory_mb: 1, interfaces: [{ bridge: 'br0', vlan: { tags: [42] } }] }, /vlan needs a bridge with virtualport: openvswitch/],
+    ['a VLAN on a network', { name: 'g', memory_mb: 1, interfaces: [{ network: 'default', virtualport: 'openvswitch', vlan: { tags: [42] } }] }, /vlan needs a bridge/],
+    ['several VLAN tags without trunk', { name: 'g', memory_mb: 1, interfaces: [{ bridge: 'br0', virtualport: 'openvswitch', vlan: { tags: [42, 43] } }] }, /several VLAN tags need trunk: true/],
+    ['a VLAN tag over 4095', { name: 'g', memory_mb: 1, interfaces: [{ bridge: 'br0', virtualport: 'openvswitch', vlan: { tags: [4096] } }] }, /4095/],
   ];
   for (const [what, input, re] of bad) {
     it(`refuses ${what}`, () => {
@@ -112,6 +116,20 @@ describe('virsh_define: parameters and template', () => {
     const existing = '54170263-957b-4f5b-bbc4-8b17643939f8';
     assert.equal(parseDomainXml(renderDomainXml(parse({ name: 'g', memory_mb: 64 }), process.cwd(), existing)).uuid, existing);
     assert.equal(parseDomainXml(renderDomainXml(parse(PROBE), process.cwd(), existing)).uuid, PROBE.uuid);
+  });
+
+  it("renders Open vSwitch VLANs as libvirt itself writes them for Xen's vif-openvswitch (xlconfigdata tagged and trunked)", () => {
+    for (const [file, vlan] of [['test-fullvirt-ovswitch-tagged.xml', { tags: [42] }], ['test-fullvirt-ovswitch-trunked.xml', { tags: [42, 43], trunk: true }]] as const) {
+      const xml = render({ name: 'g', memory_mb: 64, interfaces: [{ mac: '00:16:3e:66:92:9c', bridge: 'ovsbr0', model: 'e1000', virtualport: 'openvswitch', vlan }] });
+      assert.deepEqual(parseDomainXml(xml).interfaces, parseDomainXml(corpus(file)).interfaces, file);
+    }
+    // the other way round: a domain that has a VLAN is not the one wanted without it
+    const plain = parseDomainXml(render({ name: 'g', memory_mb: 64, interfaces: [{ mac: '00:16:3e:66:92:9c', bridge: 'ovsbr0', model: 'e1000' }] }));
+    const tagged = parseDomainXml(corpus('test-fullvirt-ovswitch-tagged.xml'));
+    assert.deepEqual(domainDifferences(plain, tagged).filter((d) => d.setting.startsWith('interface')), [
+      { setting: 'interface 1 virtualport', actual: 'openvswitch' },
+      { setting: 'interface 1 vlan', actual: '42' },
+    ]);
   });
 
   it('leaves out uuid, mac, log, vnc and emulator when not given', () => {
@@ -180,6 +198,7 @@ describe('virsh_define: reading and comparing domain XML', () => {
     ['a bridge', { interfaces: [{ mac: '00:16:3e:66:92:9c', user: true }, { mac: '52:54:00:00:00:02', network: 'default' }, { bridge: 'br1', model: 'e1000' }] }, ['interface 3 source']],
     ['a NIC model', { interfaces: [{ mac: '00:16:3e:66:92:9c', user: true }, { mac: '52:54:00:00:00:02', network: 'default' }, { bridge: 'br-none' }] }, ['interface 3 model']],
     ['an interface type', { interfaces: [{ mac: '00:16:3e:66:92:9c', user: true }, { mac: '52:54:00:00:00:02', bridge: 'default' }, { bridge: 'br-none', model: 'e1000' }] }, ['interface 2 type']],
+    ['a VLAN', { interfaces: [{ mac: '00:16:3e:66:92:9c', user: true }, { mac: '52:54:00:00:00:02', network: 'default' }, { bridge: 'br-none', model: 'e1000', virtualport: 'openvswitch', vlan: { tags: [7] } }] }, ['interface 3 virtualport', 'interface 3 vlan']],
     ['the console log', { console_log: undefined }, ['serial 1 log']],
     ['the graphics', { vnc: false }, ['graphics', 'graphics 1 listen']],
     ['the emulator', { emulator: '/usr/bin/qemu-system-i386' }, ['emulator']],
@@ -258,7 +277,8 @@ describe("virsh_define: libvirt's xlconfigdata domain XML", () => {
         ],
       },
     ],
-    ['test-fullvirt-ovswitch-tagged.xml', { memoryKib: 8388608, vcpus: 8, interfaces: [{ type: 'bridge', mac: '00:16:3e:66:92:9c', source: 'ovsbr0', model: 'e1000' }] }],
+    ['test-fullvirt-ovswitch-tagged.xml', { memoryKib: 8388608, vcpus: 8, interfaces: [{ type: 'bridge', mac: '00:16:3e:66:92:9c', source: 'ovsbr0', model: 'e1000', virtualport: 'openvswitch', vlan: '42' }] }],
+    ['test-fullvirt-ovswitch-trunked.xml', { interfaces: [{ type: 'bridge', mac: '00:16:3e:66:92:9c', source: 'ovsbr0', model: 'e1000', virtualport: 'openvswitch', vlan: '42,43 trunk' }] }],
     ['test-vif-typename.xml', { interfaces: [{ type: 'bridge', mac: '00:16:3e:66:92:9c', source: 'xenbr1', model: 'netfront' }], features: ['acpi', 'apic', 'pae'] }],
     [
       'test-fullvirt-multiserial.xml',

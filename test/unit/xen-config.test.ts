@@ -228,7 +228,27 @@ describe('xen: inventory vars', () => {
       bridge: 'xenbr1',
       disks: [{ source: '/dev/HostVG/XenGuest2', format: 'raw', vdev: 'xvda', access: 'rw', devtype: 'disk', vg: 'HostVG', lv: 'XenGuest2' }],
       vifs: [{ mac: '00:16:3e:66:92:9c', bridge: 'xenbr1', script: 'vif-bridge' }],
+      kvm_interfaces: [{ mac: '00:16:3e:66:92:9c', bridge: 'xenbr1' }],
     });
+  });
+
+  it('kvm_interfaces: every vif in order with its MAC and bridge; xl\'s default bridge; Open vSwitch VLANs; routed vifs get no bridge', () => {
+    const nics = (file: string) => guestToInventoryVars(parseXlConfig(readFileSync(`${DIR}/${file}`, 'utf8'), file)).kvm_interfaces;
+    assert.deepEqual(nics('test-fullvirt-ovswitch-tagged.cfg'), [{ mac: '00:16:3e:66:92:9c', bridge: 'ovsbr0', virtualport: 'openvswitch', vlan: { tags: [42], trunk: false } }]);
+    assert.deepEqual(nics('test-fullvirt-ovswitch-trunked.cfg'), [{ mac: '00:16:3e:66:92:9c', bridge: 'ovsbr0', virtualport: 'openvswitch', vlan: { tags: [42, 43], trunk: true } }]);
+    // libvirt's XML of the same guest says the same
+    const fromXml = (file: string) => guestToInventoryVars(parseDomainXml(readFileSync(`${DIR}/${file}`, 'utf8'), file)).kvm_interfaces;
+    assert.deepEqual(fromXml('test-fullvirt-ovswitch-trunked.xml'), nics('test-fullvirt-ovswitch-trunked.cfg'));
+    assert.deepEqual(nics('test-channel-pty.cfg'), [{ mac: '5a:36:0e:be:00:09', bridge: 'xenbr0' }], 'a vif without bridge= is on xl\'s xenbr0');
+    const two = parseXlConfig(
+      "name = 'web1'\nvif = [ 'mac=00:16:3e:00:00:02,bridge=br-back', 'mac=00:16:3e:00:00:01,bridge=br-front', 'ip=10.0.0.9,script=vif-route' ]\n",
+      'web1.cfg',
+    );
+    assert.deepEqual(guestToInventoryVars(two).kvm_interfaces, [
+      { mac: '00:16:3e:00:00:02', bridge: 'br-back' },
+      { mac: '00:16:3e:00:00:01', bridge: 'br-front' },
+      {},
+    ]);
   });
 
   it('rbd disk keeps its protocol and gives no vg/lv', () => {

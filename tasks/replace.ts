@@ -1,0 +1,105 @@
+// replace: every match of a Python regular expression in a file, replaced — Ansible's replace
+// module. The file is read to the controller, edited by a pure function (replaceText) and written
+// back atomically like copy, so --check and --diff are exact.
+import { z } from 'zod';
+import { TaskFailedError } from '../runner/errors.js';
+import { expandReplacement, pyRegex } from '../runner/expr/pyregex.js';
+import { defineModule, type Plan } from '../runner/module.js';
+import { planContent, readTextFile } from './lib/file-content.js';
+import { groupField, modeField, ownerField, pathField } from './lib/schema.js';
+
+const params = z
+  .strictObject({
+    path: pathField('The file to edit on the host'),
+    regexp: z.string().min(1, 'must not be empty').describe('Python regular expression, matched with MULTILINE (^ and $ at every line); every match is replaced'),
+    replace: z.string().default('').describe('The replacement: \\1, \\g<1>, \\g<name> stand for groups (default: remove the matches)'),
+    after: z.string().optional().describe('Only replace after the first match of this regex (DOTALL)'),
+    before: z.string().optional().describe('Only replace before the last match of this regex (with after: before its first match after it)'),
+    backup: z.boolean().default(false).describe('Keep the previous file as path.<date>@<time>~'),
+    mode: modeField,
+    owner: ownerField,
+    group: groupField,
+  })
+  .superRefine((p, ctx) => {
+    for (const key of ['regexp', 'after', 'before'] as const) {
+      const v = p[key];
+      if (v === undefined) continue;
+      try {
+        pyRegex(v);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', path: [key], message: (e as Error).message });
+      }
+    }
+  });
+type Params = z.output<typeof params>;
+
+/** What replacing did: the new text, the number of matches replaced, or why nothing was. */
+export interface ReplaceResult {
+  text: string;
+  count: number;
+  /** Set when after/before matched nothing (Ansible then changes nothing and says so). */
+  sectionMissing?: string;
+}
+
+/** Ansible's replace on a text: re.subn with MULTILINE over the whole text, or over the part after/before select. */
+export function replaceText(text: string, p: Pick<Params, 'regexp' | 'replace' | 'after' | 'before'>): ReplaceResult {
+  let start = 0;
+  let end = text.length;
+  if (p.after !== undefined || p.before !== undefined) {
+    const section = p.after !== undefined && p.before !== undefined ? `${p.after}(?P<subsection>.*?)${p.before}` : p.after !== undefined ? `${p.after}(?P<subsection>.*)` : `(?P<subsection>.*)${p.before}`;
+    // the `d` flag gives where the subsection is, as Python's match.start('subsection') does
+    const base = pyRegex(section, { dotall: true });
+    const m = new RegExp(base.source, `${base.flags.replace('g', '')}d`).exec(text);
+    if (!m) return { text, count: 0, sectionMissing: section };
+    [start, end] = m.indices!.groups!.subsection!;
+  }
+  const section = text.slice(start, end);
+  const re = pyRegex(p.regexp, { multiline: true });
+  let count = 0;
+  const replaced = section.replace(re, (...args: unknown[]) => {
+    count++;
+    // String.replace hands the match pieces as arguments; rebuild the match array for the expander
+    const groupsAt = args.length - (typeof args[args.length - 1] === 'object' ? 3 : 2);
+    const m = args.slice(0, groupsAt) as string[] & { groups?: Record<string, string> };
+    const named = args[args.length - 1];
+    if (named && typeof named === 'object') m.groups = named as Record<string, string>;
+    return expandReplacement(p.replace, m as unknown as RegExpMatchArray);
+  });
+  if (count === 0 || replaced === section) return { text, count: 0 };
+  return { text: text.slice(0, start) + replaced + text.slice(end), count };
+}
+
+export const replaceModule = defineModule({
+  name: 'replace',
+  params,
+  doc: {
+    summary: 'Replace every match of a regular expression in a file',
+    description:
+      "Ansible's replace: Python regex syntax, MULTILINE, every match replaced (\\1, \\g<name> in replace); after/before " +
+      'limit it to a part of the file (when they match nothing, nothing changes and the result says so). It is up to ' +
+      'the pattern to stay idempotent: a second run must not match what the first one wrote. A symlink is followed; ' +
+      'the file is written atomically, keeping its mode and owner unless asked otherwise.',
+    checkMode: 'full',
+    result: { msg: "'N replacements made', or '' when nothing changed", backup_file: 'backup made, if any' },
+    example: [
+      '- name: the KVM disk names in fstab',
+      '  replace:',
+      '    path: /etc/fstab',
+      "    regexp: '^/dev/xvd([a-z])(\\d*)'",
+      "    replace: '/dev/vd\\1\\2'",
+    ].join('\n'),
+  },
+  async plan(ctx, p): Promise<Plan> {
+    const { path, text: before } = await readTextFile(ctx, p.path, 'replace');
+    if (before === null) throw new TaskFailedError(`${path} does not exist`, { path });
+    const edit = replaceText(before, p);
+    if (edit.sectionMissing !== undefined) return { changed: false, reason: `${path}: the after/before pattern ${JSON.stringify(edit.sectionMissing)} matches nothing in the file`, data: { msg: `Pattern for before/after params did not match the given file: ${edit.sectionMissing}` } };
+    const msg = edit.count ? `${edit.count} replacements made` : '';
+    const plan = await planContent(ctx, { dest: path, data: Buffer.from(edit.text, 'utf8'), mode: p.mode, owner: p.owner, group: p.group, backup: p.backup });
+    if (plan.changed) {
+      const steps = plan.steps.map((s) => ({ ...s, run: async (c: Parameters<typeof s.run>[0]) => ({ ...((await s.run(c)) ?? {}), msg }) }));
+      return { ...plan, steps, data: { ...plan.data, msg } };
+    }
+    return { changed: false, reason: `${path}: ${edit.count ? 'the file is as wanted' : 'regexp matches nothing to change'}`, data: { ...plan.data, msg } };
+  },
+});
