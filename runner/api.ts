@@ -51,6 +51,8 @@ export interface CommonRunOptions {
   stopGraceMs?: number;
   /** After an interrupt: how long always: blocks may take in all (default 60 s). */
   cleanupTimeoutMs?: number;
+  /** Folders searched for roles after roles/ beside the playbook and its folder (default: ANSIBLE_ROLES_PATH). */
+  rolesPath?: string[];
 }
 
 /** An engine for a run, and whether it has made a transport yet (after that, a host may have been contacted). */
@@ -171,7 +173,7 @@ async function runPrepared(run: PreparedRun, pb: Playbook): Promise<RunSummary> 
 /** Loads and runs a playbook file: all input is validated before any host is contacted. */
 export async function runPlaybookFile(path: string, o: CommonRunOptions): Promise<RunSummary> {
   const modules = o.modules ?? builtinModules();
-  const pb = loadPlaybook(path, modules);
+  const pb = loadPlaybook(path, modules, undefined, o.rolesPath ? { rolesPath: o.rolesPath } : {});
   const stateDir = o.stateDir ?? resolve('.ferry/runs');
   const run = engineFor({ ...o, modules, stateDir }, `${resolve(path)}|${o.inventory.map((i) => resolve(i)).join(',')}`);
   const { inv } = run;

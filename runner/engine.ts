@@ -9,8 +9,8 @@ import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Repor
 import { factsCommand, factsVars, parseFacts, type Facts } from './facts/index.js';
 import { runSteps, type Diff, type ModuleRegistry, type PeerHost, type Plan } from './module.js';
 import { parseParams } from './playbook/params.js';
-import { loadTaskFile } from './playbook/load.js';
-import type { BlockNode, CommonKeywords, Condition, IncludeNode, Node, Play, Playbook, TaskNode } from './playbook/model.js';
+import { loadRoleAtRunTime, loadTaskFile } from './playbook/load.js';
+import type { BlockNode, CommonKeywords, Condition, IncludeNode, Node, Play, Playbook, RoleNode, RoleRef, TaskNode } from './playbook/model.js';
 import { NO_LOG_MESSAGE, SecretValues, censorResult, maskEvent } from './secrets.js';
 import { RunState } from './state.js';
 import { keyLoadedTasks, loopScope, resumeConflicts, taskIdentities, type TaskIdentities } from './task-identity.js';
@@ -131,6 +131,8 @@ interface Inherited {
   deadline?: AbortSignal;
   /** The smallest `throttle` of the play, blocks and task: at most that many hosts run the task at once. */
   throttle?: number;
+  /** The role the tasks belong to: its defaults and vars, its templates/ and files/. */
+  role?: RoleRef;
 }
 
 /** The lower of two optional limits. */
@@ -164,6 +166,7 @@ function inherit(inh: Inherited, n: CommonKeywords): Inherited {
     environment: n.environment !== undefined ? [...(inh.environment ?? []), n.environment] : inh.environment,
     deadline: inh.deadline,
     throttle: lower(inh.throttle, n.throttle),
+    role: inh.role,
   };
 }
 
@@ -371,10 +374,9 @@ export class Engine {
       st.ended = false;
     }
     for (const batch of serialBatches(hosts, play.serial)) {
-      const ctx: PlayRun = { play, batch, varsFiles, aborted: false };
-      if (play.gatherFacts) await this.gatherFacts(ctx);
+      const ctx: PlayRun = { play, batch, varsFiles, aborted: false, handlers: [...play.handlers] };
       const inh: Inherited = {
-        when: [],
+        when: play.when ?? [],
         become: play.become,
         becomeUser: play.becomeUser,
         tags: play.tags,
@@ -383,6 +385,8 @@ export class Engine {
         environment: play.environment !== undefined ? [play.environment] : undefined,
         throttle: play.throttle,
       };
+      // The `when:` of the import_playbook that brought the play in also decides who gathers facts (as in Ansible).
+      if (play.gatherFacts) await this.gatherFacts(ctx, play.when?.length ? (h) => this.whenTrue(ctx, h, inh, {}) : undefined);
       if (play.strategy === 'free') await Promise.all(batch.map((h) => this.runNodes(ctx, play.tasks, [h], inh)));
       else await this.runNodes(ctx, play.tasks, batch, inh);
       await this.runHandlers(ctx, batch);
@@ -402,8 +406,8 @@ export class Engine {
     });
   }
 
-  private async gatherFacts(ctx: PlayRun): Promise<void> {
-    const hosts = this.active(ctx.batch).filter((h) => !this.host(h).facts);
+  private async gatherFacts(ctx: PlayRun, wanted: (host: string) => boolean = () => true): Promise<void> {
+    const hosts = this.active(ctx.batch).filter((h) => !this.host(h).facts && whenOrError(() => wanted(h)));
     if (!hosts.length || this.interrupted) return;
     const name = 'Gathering facts';
     this.emit({ type: 'task_start', play: ctx.play.name, task: name, module: 'gather_facts', loc: formatLoc(ctx.play.loc), hosts });
@@ -448,6 +452,7 @@ export class Engine {
       if (node.kind === 'task') await this.runTask(ctx, node, active, inherit(inh, node));
       else if (node.kind === 'block') await this.runBlock(ctx, node, active, inh);
       else if (node.kind === 'include') await this.runInclude(ctx, node, active, inh);
+      else if (node.kind === 'role') await this.runRole(ctx, node, active, inh);
       else if (node.kind === 'meta') {
         const ninh = inherit(inh, node);
         if (node.action === 'flush_handlers') await this.runHandlers(ctx, active);
@@ -499,12 +504,7 @@ export class Engine {
     for (const h of hosts) {
       try {
         const vars = this.vars(ctx, h, iinh, {});
-        let items: unknown[] = [undefined];
-        if (node.loop !== undefined) {
-          const l = typeof node.loop === 'string' ? renderString(node.loop, vars, node.loc) : renderDeep(node.loop, vars, node.loc);
-          if (!Array.isArray(l)) throw new TaskFailedError(`${formatLoc(node.loc)}: loop must be a list, got ${typeof l}`);
-          items = l;
-        }
+        const items = includeItems(node.loop, vars, node.loc);
         items.forEach((item, i) => {
           const ivars = node.loop !== undefined ? this.vars(ctx, h, { ...iinh, vars: [...iinh.vars, { [node.loopControl.loopVar]: item }] }, {}) : vars;
           if (!iinh.when.every((c) => evaluateCondition(c.expr, ivars))) return;
@@ -514,11 +514,10 @@ export class Engine {
           if (!g) {
             let nodes = node.tasks;
             if (!nodes || file !== node.file) {
-              nodes = loadTaskFile(resolve(ctx.play.baseDir, file), this.o.modules, `${node.id}.i`);
+              nodes = loadTaskFile(resolve(node.baseDir, file), this.o.modules, `${node.id}.i`, undefined, { playbookDir: ctx.play.baseDir, role: node.role });
               if (this.ids) keyLoadedTasks(this.ids, node, nodes);
             }
-            // Equal items of one loop are told apart by how many came before (for their resume keys).
-            const earlier = items.slice(0, i).filter((x) => JSON.stringify(x) === JSON.stringify(item)).length;
+            const earlier = earlierEqual(items, i);
             g = { hosts: [], nodes, ...(node.loop !== undefined ? { item: { key: node.loopControl.loopVar, value: item, scope: loopScope(item, earlier) } } : {}) };
             runs.set(key, g);
           }
@@ -534,14 +533,66 @@ export class Engine {
     }
   }
 
+  /**
+   * A role run: its tasks (its dependencies' runs first) with its variables. An include_role named
+   * by a template reads the role now, per host; hosts that name the same role run it together.
+   */
+  private async runRole(ctx: PlayRun, node: RoleNode, hosts: string[], inh: Inherited): Promise<void> {
+    if (node.tasks && node.loop === undefined) {
+      await this.runNodes(ctx, node.tasks, hosts, { ...inherit(inh, node), role: node.ref });
+      return;
+    }
+    const rinh = inherit(inh, node);
+    if (!this.tagged(rinh.tags)) return;
+    // Hosts that run the same role (with the same item of a loop) run it together.
+    const runs = new Map<string, { name: string; hosts: string[]; item?: { key: string; value: unknown; scope: string } }>();
+    for (const h of hosts) {
+      try {
+        const items = node.loop !== undefined ? includeItems(node.loop, this.vars(ctx, h, rinh, {}), node.loc) : [undefined];
+        const loopVar = node.loopControl?.loopVar ?? 'item';
+        items.forEach((item, i) => {
+          const ivars = this.vars(ctx, h, node.loop !== undefined ? { ...rinh, vars: [...rinh.vars, { [loopVar]: item }] } : rinh, {});
+          if (!rinh.when.every((c) => evaluateCondition(c.expr, ivars))) return;
+          const name = String(renderString(node.role, ivars, node.loc));
+          const key = `${i}\u0000${name}`;
+          const earlier = earlierEqual(items, i);
+          const g = runs.get(key) ?? { name, hosts: [], ...(node.loop !== undefined ? { item: { key: loopVar, value: item, scope: loopScope(item, earlier) } } : {}) };
+          g.hosts.push(h);
+          runs.set(key, g);
+        });
+      } catch (e) {
+        this.result(ctx, h, node.name ?? `include_role ${node.role}`, 'include_role', this.failure(e), Date.now());
+      }
+    }
+    for (const g of runs.values()) {
+      let run: { tasks: Node[]; ref?: RoleRef } = { tasks: node.tasks ?? [], ref: node.ref };
+      if (!node.tasks) {
+        try {
+          const loaded = loadRoleAtRunTime(node, g.name, this.o.modules, ctx.play.baseDir);
+          for (const hd of loaded.handlers) if (!ctx.handlers.some((x) => x.loc.file === hd.loc.file && x.loc.line === hd.loc.line)) ctx.handlers.push(hd);
+          if (this.ids) keyLoadedTasks(this.ids, node, loaded.node.tasks ?? []);
+          run = { tasks: loaded.node.tasks ?? [], ref: loaded.node.ref };
+        } catch (e) {
+          for (const h of g.hosts) this.result(ctx, h, node.name ?? `include_role ${g.name}`, 'include_role', this.failure(e), Date.now());
+          continue;
+        }
+      }
+      const ginh = g.item ? { ...rinh, vars: [...rinh.vars, { [g.item.key]: g.item.value }], scope: `${rinh.scope ?? ''}${g.item.scope}` } : rinh;
+      await this.runNodes(ctx, run.tasks, g.hosts, { ...ginh, role: run.ref });
+    }
+  }
+
+  /** A task's name as output shows it: `role : task` for a role's task, as Ansible does. */
   private taskName(t: TaskNode): string {
-    return t.name ?? `${t.module}`;
+    const name = t.name ?? `${t.module}`;
+    return t.role ? `${t.role.name} : ${name}` : name;
   }
 
   private async runTask(ctx: PlayRun, task: TaskNode, hosts: string[], inh: Inherited): Promise<void> {
     const name = this.taskName(task);
     if (!this.startAtFound) {
-      if (task.name === this.o.startAtTask) this.startAtFound = true;
+      // A role's task may be named as output shows it, `role : task`, as with ansible-playbook.
+      if (task.name === this.o.startAtTask || name === this.o.startAtTask) this.startAtFound = true;
       else return;
     }
     if (!this.tagged(inh.tags)) return;
@@ -597,12 +648,15 @@ export class Engine {
       ansible_check_mode: this.check,
       ferry_check_mode: this.check,
       playbook_dir: ctx.play.baseDir,
+      ...(inh.role ? { role_name: inh.role.name, role_path: inh.role.path } : {}),
     };
     if (st.facts) Object.assign(magic, factsVars(facts as unknown as Facts));
     const resolved = resolveLayers({
+      roleDefaults: { ...ctx.play.roleDefaults, ...inh.role?.defaults },
       inventory: this.o.inventory.hostVars(h),
       play: ctx.play.vars,
       varsFiles: ctx.varsFiles,
+      roleVars: { ...ctx.play.roleVars, ...inh.role?.vars },
       blocks: inh.vars,
       task,
       registered: st.registered,
@@ -809,6 +863,7 @@ export class Engine {
         check,
         diff: this.o.diff ?? false,
         baseDir: ctx.play.baseDir,
+        ...(inh.role ? { roleDir: inh.role.path } : {}),
         onProgress: (p) => this.emit({ type: 'progress', host: h, task: this.taskName(task), progress: p }),
         peer: (name) => this.peer(name, this.taskName(task), inh),
       });
@@ -890,7 +945,7 @@ export class Engine {
   }
 
   private async runHandlers(ctx: PlayRun, hosts: string[]): Promise<void> {
-    const handlers = ctx.play.handlers;
+    const handlers = ctx.handlers;
     if (!handlers.length || this.interrupted) return;
     const pending = hosts.filter((h) => this.host(h).notified.size > 0);
     if (!pending.length) return;
@@ -908,7 +963,7 @@ export class Engine {
       const wasFailed = targets.filter((h) => this.host(h).failed);
       for (const h of wasFailed) this.host(h).failed = false;
       const environment = [ctx.play.environment, handler.environment].filter((e): e is Obj | string => e !== undefined);
-      const inh: Inherited = { when: handler.when, become: handler.become ?? ctx.play.become, becomeUser: handler.becomeUser ?? ctx.play.becomeUser, tags: [], vars: [], ignoreErrors: handler.ignoreErrors, environment, throttle: lower(ctx.play.throttle, handler.throttle) };
+      const inh: Inherited = { when: handler.when, become: handler.become ?? ctx.play.become, becomeUser: handler.becomeUser ?? ctx.play.becomeUser, tags: [], vars: [], ignoreErrors: handler.ignoreErrors, environment, throttle: lower(ctx.play.throttle, handler.throttle), role: handler.role };
       this.emit({ type: 'task_start', play: ctx.play.name, task: this.taskName(handler), module: handler.module, loc: formatLoc(handler.loc), hosts: targets });
       await Promise.all(targets.map((h) => this.schedule(handler, inh, () => this.runTaskOnHost(ctx, handler, h, inh))));
       for (const h of wasFailed) this.host(h).failed = true;
@@ -952,6 +1007,8 @@ interface PlayRun {
   batch: string[];
   varsFiles: Obj;
   aborted: boolean;
+  /** The play's handlers, and those of roles included at run time. */
+  handlers: TaskNode[];
 }
 
 /**
@@ -964,6 +1021,28 @@ function dependentChange(e: unknown): TaskOutcome {
     result: { changed: true, check_mode_dependent: true },
     msg: `would change (depends on earlier change): ${errorMessage(e).split('\n')[0]}`,
   };
+}
+
+/** The items an include (include_tasks, include_role) runs for: its loop rendered, or one run without an item. */
+function includeItems(loop: unknown, vars: Obj, loc: Loc): unknown[] {
+  if (loop === undefined) return [undefined];
+  const l = typeof loop === 'string' ? renderString(loop, vars, loc) : renderDeep(loop, vars, loc);
+  if (!Array.isArray(l)) throw new TaskFailedError(`${formatLoc(loc)}: loop must be a list, got ${typeof l}`);
+  return l;
+}
+
+/** Equal items of one loop are told apart by how many came before (for their resume keys). */
+function earlierEqual(items: unknown[], i: number): number {
+  return items.slice(0, i).filter((x) => JSON.stringify(x) === JSON.stringify(items[i])).length;
+}
+
+/** A condition's value; true when it cannot be evaluated yet (the tasks that use it report the error). */
+function whenOrError(f: () => boolean): boolean {
+  try {
+    return f();
+  } catch {
+    return true;
+  }
 }
 
 function truthy(v: unknown): boolean {

@@ -17,6 +17,15 @@ export function fileSearchPath(name: string, baseDirs: readonly string[]): strin
   return baseDirs.flatMap((d) => [join(d, 'files', name), join(d, name)]);
 }
 
+/**
+ * Where include_vars looks for a relative file or folder: the role's vars/ and the role's folder
+ * (inside a role), then vars/ beside the playbook and the playbook's folder.
+ */
+export function varsFileSearchPath(name: string, playbookDir: string, roleDir?: string): string[] {
+  if (isAbsolute(name)) return [name];
+  return [...(roleDir ? [roleDir] : []), playbookDir].flatMap((d) => [join(d, 'vars', name), join(d, name)]);
+}
+
 /** The lookups of a play whose files are in `baseDirs` (the role's directory first, then the playbook's). */
 export function controllerLookups(baseDirs: readonly string[], env: NodeJS.ProcessEnv = process.env): LookupFn {
   return (name, terms, kw) => {

@@ -54,6 +54,8 @@ export interface TaskContext {
   diff: boolean;
   /** Directory that relative `src:` paths are resolved against (the playbook's folder). */
   baseDir: string;
+  /** The folder of the role the task belongs to: its templates/, files/ and vars/ are looked in first. */
+  roleDir?: string;
   /** Runs a command (with the task's become unless opts.become says otherwise); a non-zero exit is returned. */
   run(cmd: Command, opts?: RunOptions): Promise<RunResult>;
   /** Runs a command and throws TaskFailedError when it exits non-zero. */

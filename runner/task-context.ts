@@ -16,6 +16,7 @@ export interface TaskContextOptions {
   check?: boolean;
   diff?: boolean;
   baseDir?: string;
+  roleDir?: string;
   onProgress?: (p: Progress) => void;
   /** Called for every command the module runs (the engine logs them with -v). */
   onCommand?: (r: RunResult) => void;
@@ -40,6 +41,7 @@ export function createTaskContext(o: TaskContextOptions): TaskContext {
     check: o.check ?? false,
     diff: o.diff ?? false,
     baseDir: o.baseDir ?? process.cwd(),
+    ...(o.roleDir ? { roleDir: o.roleDir } : {}),
     async run(cmd: Command, opts: RunOptions = {}): Promise<RunResult> {
       const r = await o.transport.run(cmd, { become, ...opts, ...(o.env ? { env: { ...o.env, ...opts.env } } : {}) });
       o.onCommand?.(r);

@@ -4,7 +4,7 @@
 // ambiguous. Pure: the engine and the run state call it, the tests table-drive it.
 import { createHash } from 'node:crypto';
 import type { Problem } from './errors.js';
-import type { IncludeNode, Node, Playbook, TaskNode } from './playbook/model.js';
+import type { IncludeNode, Node, Playbook, RoleNode, TaskNode } from './playbook/model.js';
 
 /** One task (or include) of a playbook, as the run state records it. */
 export interface TaskRecord {
@@ -40,11 +40,12 @@ function hash(v: unknown): string {
  * What a task is, whatever its position: where it is written, its name, its module and what it is
  * given (arguments, loop, delegate_to, chroot — what decides what it does).
  */
-function identity(n: TaskNode | IncludeNode): { id: string; rec: Omit<TaskRecord, 'key' | 'play'> } {
+function identity(n: TaskNode | IncludeNode | RoleNode): { id: string; rec: Omit<TaskRecord, 'key' | 'play'> } {
   const file = n.loc.file;
-  const module = n.kind === 'task' ? n.module : n.static ? 'import_tasks' : 'include_tasks';
-  const args = n.kind === 'task' ? n.args : { file: n.file };
-  const id = hash([file, n.name ?? null, module, args, n.loop ?? null, n.delegateTo ?? null, n.chroot ?? null]);
+  const module = n.kind === 'task' ? n.module : n.kind === 'role' ? (n.static ? 'import_role' : 'include_role') : n.static ? 'import_tasks' : 'include_tasks';
+  const args = n.kind === 'task' ? n.args : n.kind === 'role' ? { role: n.role, from: n.from, vars: n.vars } : { file: n.file };
+  const loop = n.loop ?? null;
+  const id = hash([file, n.name ?? null, module, args, loop, n.delegateTo ?? null, n.chroot ?? null]);
   return { id, rec: { file, line: n.loc.line, ...(n.name !== undefined ? { name: n.name } : {}), module } };
 }
 
@@ -72,7 +73,7 @@ function walk(nodes: Node[], w: Walk, handler = false): void {
     const key = `${w.prefix}${id}.${occurrence}`;
     w.keys.set(n, key);
     w.out?.push({ key, ...rec, play: w.play, ...(handler ? { handler: true } : {}) });
-    if (n.kind === 'include' && n.tasks) walk(n.tasks, w);
+    if ((n.kind === 'include' || n.kind === 'role') && n.tasks) walk(n.tasks, w);
   }
 }
 

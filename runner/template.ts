@@ -53,10 +53,11 @@ export function isTemplated(s: string): boolean {
   return hasTemplateSyntax(s);
 }
 
-// Lookups read files relative to the playbook, as Ansible's do: the engine sets playbook_dir.
+// Lookups read files relative to the role (role_path) and then the playbook, as Ansible's do: the engine sets both.
 function evalOptions(vars: Record<string, unknown>): EvalOptions {
   const dir = Object.hasOwn(vars, 'playbook_dir') && typeof vars.playbook_dir === 'string' ? vars.playbook_dir : process.cwd();
-  return { lookup: controllerLookups([dir]) };
+  const role = Object.hasOwn(vars, 'role_path') && typeof vars.role_path === 'string' ? [vars.role_path] : [];
+  return { lookup: controllerLookups([...role, dir]) };
 }
 
 // Leftover handlebars in a value: say what to write in Jinja2 instead.

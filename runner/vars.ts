@@ -1,6 +1,7 @@
 // Variable precedence, low to high (documented in README "Variables"):
-//   inventory (group vars all < parent < child < host vars) < play vars < vars_files
-//   < block vars (outer < inner) < include vars < task vars < registered / set values < extra vars.
+//   role defaults < inventory (group vars all < parent < child < host vars) < play vars < vars_files
+//   < role vars < block vars (outer < inner; role parameters) < include vars < task vars
+//   < registered / set / include_vars values < extra vars.
 // Magic variables (inventory_hostname, groups, hostvars, play_hosts, ansible_check_mode, facts) are set last.
 import { ANSIBLE_VALUE_OPTIONS, Undefined, parseTemplate, templateVariables } from './expr/index.js';
 import { renderString, isTemplated } from './template.js';
@@ -12,13 +13,18 @@ type Obj = Record<string, unknown>;
 export const MAGIC_VARS: ReadonlySet<string> = new Set([
   'inventory_hostname', 'inventory_hostname_short', 'group_names', 'groups', 'hostvars', 'play_hosts', 'ansible_play_hosts',
   'ansible_check_mode', 'ferry_check_mode', 'ansible_facts', 'ferry_facts', 'ansible_loop', 'this', 'playbook_dir', 'omit',
+  'role_name', 'role_path',
 ]);
 
 /** The layers of variables a task sees, in increasing precedence. */
 export interface VarLayers {
+  /** defaults/ of the role the task belongs to: below everything else. */
+  roleDefaults?: Obj;
   inventory: Obj;
   play: Obj;
   varsFiles: Obj;
+  /** vars/ of the role the task belongs to: above play vars and vars_files. */
+  roleVars?: Obj;
   blocks: Obj[];
   task: Obj;
   registered: Obj;
@@ -28,7 +34,7 @@ export interface VarLayers {
 
 /** Merges the layers (later wins, shallow as Ansible's default hash_behaviour=replace). */
 export function mergeVars(l: VarLayers): Obj {
-  return Object.assign({}, l.inventory, l.play, l.varsFiles, ...l.blocks, l.task, l.registered, l.extra, l.magic);
+  return Object.assign({}, l.roleDefaults, l.inventory, l.play, l.varsFiles, l.roleVars, ...l.blocks, l.task, l.registered, l.extra, l.magic);
 }
 
 // Magic variables that hold the inventory's own values (templates written by the user, like any inventory value).

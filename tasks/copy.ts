@@ -1,6 +1,6 @@
 // copy: put a controller file or inline content on the host, idempotent by sha256.
 import { readFile, stat } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule } from '../runner/module.js';
@@ -9,7 +9,7 @@ import { groupField, modeField, ownerField, pathField } from './lib/schema.js';
 
 const params = z
   .strictObject({
-    src: z.string().min(1).optional().describe('Controller file to copy, relative to the playbook directory (exclusive with content)'),
+    src: z.string().min(1).optional().describe("Controller file to copy: in a role, looked for in the role's files/ first; else relative to the playbook directory (exclusive with content)"),
     content: z.string().optional().describe('Text to write instead of a file (exclusive with src)'),
     dest: pathField('Remote path; a trailing / or an existing directory means dest/basename(src)'),
     mode: modeField,
@@ -20,11 +20,19 @@ const params = z
   })
   .refine((p) => (p.src === undefined) !== (p.content === undefined), { message: 'give exactly one of src and content' });
 
-/** Reads a controller file for copy/template, with an error that says where it looked. */
-export async function readControllerFile(baseDir: string, src: string): Promise<{ path: string; data: Buffer }> {
-  const path = resolve(baseDir, src);
-  const st = await stat(path).catch(() => null);
-  if (!st) throw new TaskFailedError(`src ${src} not found (looked for ${path})`, { src: path });
+/** Reads a controller file for copy/template, with an error that says where it looked; in a role, its files/ and folder come first. */
+export async function readControllerFile(baseDir: string, src: string, roleDir?: string): Promise<{ path: string; data: Buffer }> {
+  const candidates = [...(roleDir && !isAbsolute(src) ? [join(roleDir, 'files', src), join(roleDir, src)] : []), resolve(baseDir, src)];
+  let path = candidates[candidates.length - 1]!;
+  let st = null;
+  for (const c of candidates) {
+    st = await stat(c).catch(() => null);
+    if (st) {
+      path = c;
+      break;
+    }
+  }
+  if (!st) throw new TaskFailedError(`src ${src} not found (looked for ${candidates.join(', ')})`, { src: path });
   if (st.isDirectory()) throw new TaskFailedError(`src ${src} is a directory; copy takes one file (use rsync for trees)`, { src: path });
   return { path, data: await readFile(path) };
 }
@@ -60,7 +68,7 @@ export const copyModule = defineModule({
     ].join('\n'),
   },
   async plan(ctx, p) {
-    const local = p.src !== undefined ? await readControllerFile(ctx.baseDir, p.src) : undefined;
+    const local = p.src !== undefined ? await readControllerFile(ctx.baseDir, p.src, ctx.roleDir) : undefined;
     return planContent(ctx, {
       dest: p.dest,
       data: local ? local.data : Buffer.from(p.content ?? '', 'utf8'),

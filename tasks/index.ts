@@ -11,6 +11,7 @@ import { fileModule } from './file.js';
 import { filesystemModule } from './filesystem.js';
 import { fstabModule } from './fstab.js';
 import { grubModule } from './grub.js';
+import { includeVarsModule } from './include-vars.js';
 import { initramfsModule } from './initramfs.js';
 import { kernelModule } from './kernel.js';
 import { lineinfileModule } from './lineinfile.js';
@@ -34,7 +35,7 @@ import { xenImportModule } from './xen-import.js';
 export const BUILTIN_MODULES = [
   // general
   commandModule, shellModule, copyModule, templateModule, fileModule, lineinfileModule, replaceModule, statModule, waitForModule,
-  pingModule, debugModule, setModule, failModule, assertModule,
+  pingModule, debugModule, setModule, includeVarsModule, failModule, assertModule,
   // storage and copy
   lvmModule, lvmVgModule, partitionModule, partitionMapModule, filesystemModule, mountModule, chrootMountsModule,
   rsyncModule, blockcopyModule,

@@ -14,7 +14,7 @@ const params = z.strictObject({
   src: z
     .string()
     .min(1)
-    .describe("Template on the controller: looked for in templates/ beside the playbook, then relative to the playbook's directory; Jinja2, or handlebars when it ends in .hbs"),
+    .describe("Template on the controller: looked for in the role's templates/ (in a role), then templates/ beside the playbook, then relative to the playbook's directory; Jinja2, or handlebars when it ends in .hbs"),
   dest: pathField('Remote path; a trailing / or an existing directory means dest/basename(src) without .hbs'),
   mode: modeField,
   owner: ownerField,
@@ -25,9 +25,10 @@ const params = z.strictObject({
   lstrip_blocks: z.boolean().default(false).describe('Jinja2: strip spaces and tabs before a block tag at the start of a line'),
 });
 
-/** Where Ansible's template module looks for src: templates/ beside the playbook, then the playbook's directory. */
-async function findTemplate(baseDir: string, src: string): Promise<string> {
-  const candidates = isAbsolute(src) ? [src] : [join(baseDir, 'templates', src), join(baseDir, src)];
+/** Where Ansible's template module looks for src: the role's templates/ and folder, then templates/ beside the playbook, then the playbook's directory. */
+async function findTemplate(baseDir: string, src: string, roleDir?: string): Promise<string> {
+  const dirs = roleDir ? [roleDir, baseDir] : [baseDir];
+  const candidates = isAbsolute(src) ? [src] : dirs.flatMap((d) => [join(d, 'templates', src), join(d, src)]);
   for (const c of candidates) if (await stat(c).catch(() => null)) return c;
   throw new TaskFailedError(`src ${src} not found (looked for ${candidates.join(', ')})`, { src: candidates[candidates.length - 1] });
 }
@@ -49,7 +50,7 @@ export const templateModule = defineModule({
   },
   async plan(ctx, p) {
     // Found first: a clear "not found (looked for …)" error before the template engine sees the path.
-    const local = await readControllerFile(ctx.baseDir, await findTemplate(ctx.baseDir, p.src));
+    const local = await readControllerFile(ctx.baseDir, await findTemplate(ctx.baseDir, p.src, ctx.roleDir));
     const vars = { ...ctx.vars, ...templateFileVars(local.path, p.src, p.dest, ctx.vars) };
     const text = renderTemplateFile(local.path, vars, { trimBlocks: p.trim_blocks, lstripBlocks: p.lstrip_blocks });
     return planContent(ctx, {

@@ -1,16 +1,18 @@
 // Loads and validates a playbook: every problem is collected with its file:line before any host
 // is contacted (unknown keywords, unknown modules, bad parameters, bad expressions, dangling notify).
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { ValidationError, type Loc, type Problem } from '../errors.js';
 import { didYouMean } from '../suggest.js';
 import { parseExprAt, RESERVED_NAMES } from '../expr/index.js';
 import type { ModuleRegistry } from '../module.js';
 import { checkTemplateSyntax, isTemplated, yieldsValue } from '../template.js';
+import { varsFileSearchPath } from '../lookups.js';
 import { MAGIC_VARS } from '../vars.js';
 import { locOf, parseYaml, readInputFile, setLoc } from '../yaml-source.js';
 import { parseArgString } from './free-form.js';
 import { checkParams } from './params.js';
-import type { BlockNode, CommonKeywords, Condition, IncludeNode, MetaNode, Node, Play, Playbook, TaskNode } from './model.js';
+import { findRole, isFile, roleFile, roleSearchPath, rolesPathFromEnv } from './roles.js';
+import type { BlockNode, CommonKeywords, Condition, IncludeNode, MetaNode, Node, Play, Playbook, RoleFrom, RoleNode, RoleRef, TaskNode } from './model.js';
 
 const COMMON_KEYS = [
   'name', 'when', 'become', 'become_user', 'tags', 'vars', 'ignore_errors', 'delegate_to', 'run_once',
@@ -25,10 +27,14 @@ const INCLUDE_KEYS = [...COMMON_KEYS, 'include_tasks', 'import_tasks', 'loop', '
 const PLAY_KEYS = [
   'name', 'hosts', 'vars', 'vars_files', 'become', 'become_user', 'gather_facts', 'strategy', 'serial',
   'any_errors_fatal', 'max_fail_percentage', 'force_handlers', 'tags', 'tasks', 'pre_tasks', 'post_tasks',
-  'handlers', 'environment', 'check_mode', 'remote_user', 'throttle',
+  'handlers', 'environment', 'check_mode', 'remote_user', 'throttle', 'roles',
 ];
+/** import_role / include_role options (Ansible's; `public` and `rolespec_validate` are accepted, roles' vars are visible to their tasks either way). */
+const ROLE_OPTIONS = ['name', 'tasks_from', 'vars_from', 'defaults_from', 'handlers_from', 'allow_duplicates', 'public', 'rolespec_validate'];
+const ROLE_TASKS = new Set(['import_role', 'include_role']);
+const IMPORT_PLAYBOOK_KEYS = ['import_playbook', 'name', 'vars', 'when', 'tags'];
 // Keywords that belong to a play, written on a task by mistake (and vice versa): a better hint.
-const PLAY_ONLY = new Set(['hosts', 'gather_facts', 'strategy', 'serial', 'handlers', 'pre_tasks', 'post_tasks', 'vars_files', 'max_fail_percentage']);
+const PLAY_ONLY = new Set(['hosts', 'gather_facts', 'strategy', 'serial', 'handlers', 'pre_tasks', 'post_tasks', 'vars_files', 'max_fail_percentage', 'roles']);
 
 type Obj = Record<string, unknown>;
 
@@ -41,6 +47,21 @@ function isObj(v: unknown): v is Obj {
 /** Ansible's names for ferry modules that are called otherwise. */
 const ANSIBLE_NAMES: Record<string, string> = { set_fact: 'set' };
 
+/** A copy of `from`'s keys onto `to`, each keeping the file:line it was written at. */
+function assignWithLocs(to: Obj, from: Obj): Obj {
+  for (const [k, v] of Object.entries(from)) {
+    to[k] = v;
+    setLoc(to, locOf(from, k), k);
+  }
+  return to;
+}
+
+/** Options of playbook loading. */
+export interface LoadOptions {
+  /** Folders searched for roles after roles/ beside the playbook and the playbook's folder (default: ANSIBLE_ROLES_PATH). */
+  rolesPath?: string[];
+}
+
 function stripCollection(name: string): string {
   const short = name.replace(/^(ansible\.builtin|ansible\.legacy|ferry)\./, '');
   return ANSIBLE_NAMES[short] ?? short;
@@ -50,11 +71,32 @@ function stripCollection(name: string): string {
 class Loader {
   readonly problems: Problem[] = [];
   private loading = new Set<string>();
+  private readonly rolesPath: string[];
+  /** The folder of the playbook being loaded (roles/, vars/ and templates/ are looked up beside it). */
+  playbookDir = process.cwd();
+  /** The role whose files are being read (its tasks carry it). */
+  private currentRole?: RoleRef;
+  /** The roles being read, outermost first (a role that depends on itself is an error). */
+  private roleStack: string[] = [];
+  /** Per play: the role runs already in it (a role with the same parameters runs once, as in Ansible). */
+  private rolesRun = new Map<string, RoleRef>();
+  private allowDuplicates = new Map<string, boolean>();
+  /** Loads what follows as part of a role (a file an include_tasks inside a role names at run time). */
+  inRole(role: RoleRef | undefined): void {
+    this.currentRole = role;
+  }
+
+  /** Per play: the handlers of its roles, and which handler files they came from. */
+  roleHandlers: TaskNode[] = [];
+  private handlerFiles = new Set<string>();
 
   constructor(
     private readonly modules: ModuleRegistry,
     private readonly displayRoot: string,
-  ) {}
+    options: LoadOptions = {},
+  ) {
+    this.rolesPath = options.rolesPath ?? rolesPathFromEnv();
+  }
 
   private display(path: string): string {
     const rel = path.startsWith(this.displayRoot + '/') ? path.slice(this.displayRoot.length + 1) : path;
@@ -257,6 +299,8 @@ class Loader {
     }
     if ('block' in item) return this.block(item, baseDir, id);
     if ('include_tasks' in item || 'import_tasks' in item) return this.include(item, baseDir, id);
+    const roleKey = Object.keys(item).find((k) => ROLE_TASKS.has(stripCollection(k)));
+    if (roleKey) return this.roleTask(item, roleKey, id);
     if ('meta' in item) return this.meta(item, id);
     return this.task(item, id);
   }
@@ -304,6 +348,8 @@ class Loader {
       static: isImport,
       loop: this.loop(o, ['loop', 'with_items']),
       loopControl: this.loopControl(o),
+      baseDir,
+      ...(this.currentRole ? { role: this.currentRole } : {}),
     };
     if (isImport || !isTemplated(file)) {
       // Load the file now either way: a broken task file is an error before any host is contacted.
@@ -460,7 +506,223 @@ class Loader {
       retries: this.num(o, 'retries'),
       delay: this.num(o, 'delay'),
       timeout: this.num(o, 'timeout'),
+      ...(this.currentRole ? { role: this.currentRole } : {}),
+      ...(moduleName === 'include_vars' ? this.includeVarsNames(args, argsLoc) : {}),
     };
+  }
+
+  /**
+   * include_vars with a file named literally: read now, so a missing or broken file is an error
+   * before any host is contacted, and preflight knows the names it sets.
+   */
+  private includeVarsNames(args: Obj, loc: Loc): { provides?: string[] } {
+    const file = typeof args.file === 'string' ? args.file : typeof args.free_form === 'string' ? args.free_form : undefined;
+    const name = typeof args.name === 'string' && !isTemplated(args.name) ? args.name : undefined;
+    if (file === undefined || isTemplated(file)) return name ? { provides: [name] } : {};
+    const tried = varsFileSearchPath(file, this.playbookDir, this.currentRole?.path);
+    const path = tried.find((p) => isFile(p));
+    if (!path) {
+      this.problem(loc, `include_vars: ${file} not found`, `looked for ${tried.map((t) => this.display(t)).join(', ')}`);
+      return {};
+    }
+    const data = this.loadFile(path, { loc, what: 'vars file' });
+    if (data === undefined || data === null) return { provides: name ? [name] : [] };
+    if (!isObj(data)) {
+      this.problem(loc, `include_vars: ${this.display(path)} must hold a mapping of variable names to values, got ${Array.isArray(data) ? 'a list' : `a ${typeof data}`}`, 'write one `name: value` per line at the top level of the file');
+      return {};
+    }
+    this.checkTemplates(data, locOf(data) ?? loc);
+    return { provides: name ? [name] : Object.keys(data) };
+  }
+
+  /** A role's defaults/ or vars/ file as a mapping (empty when there is none and none was asked for). */
+  private roleMapping(roleDir: string, sub: string, base: string, asked: boolean, loc: Loc | undefined): Obj {
+    const f = roleFile(roleDir, sub, base);
+    if (!('path' in f)) {
+      if (asked) this.problem(loc, `${sub}_from: ${base}: the role has no such file`, `looked for ${f.tried.map((t) => this.display(t)).join(', ')}`);
+      return {};
+    }
+    const data = this.loadFile(f.path, { loc, what: `role ${sub} file` });
+    if (data === undefined || data === null) return {};
+    if (!isObj(data)) {
+      this.problem(locOf(data) ?? { file: this.display(f.path), line: 1 }, `${this.display(f.path)} must hold a mapping of variable names to values`, 'write one `name: value` per line at the top level of the file');
+      return {};
+    }
+    if (sub !== 'meta') this.checkTemplates(data, locOf(data) ?? { file: this.display(f.path), line: 1 });
+    return data;
+  }
+
+  /** `- import_role:` / `- include_role:` in a task list. */
+  private roleTask(o: Obj, key: string, id: string): RoleNode | undefined {
+    const isImport = stripCollection(key) === 'import_role';
+    const loopKeys = ['loop', 'with_items', 'with_list', 'loop_control'];
+    if (isImport) {
+      // import_role is static: Ansible refuses a loop on it too.
+      for (const k of loopKeys) if (o[k] !== undefined) this.problem(locOf(o, k), `'${k}' cannot be used on import_role (it is read once, at load time)`, 'use include_role to run a role once per item');
+    }
+    this.unknownKeys(o, [...COMMON_KEYS, key], `an ${stripCollection(key)}`, (k) => loopKeys.includes(k));
+    const spec = o[key];
+    if (!isObj(spec)) {
+      this.problem(locOf(o, key) ?? locOf(o), `'${key}' needs a mapping with the role's name`, `write e.g. ${key}: { name: webserver }`);
+      return undefined;
+    }
+    this.unknownKeys(spec, ROLE_OPTIONS, key);
+    const name = this.str(spec, 'name');
+    if (!name) {
+      this.problem(locOf(spec) ?? locOf(o), `'${key}' needs the role's name`, `write e.g. ${key}: { name: webserver }`);
+      return undefined;
+    }
+    if (isImport && isTemplated(name)) {
+      this.problem(locOf(spec, 'name'), `import_role: the name ${JSON.stringify(name)} is a template; import_role reads the role when the playbook is loaded`, 'use include_role for a role named at run time');
+      return undefined;
+    }
+    const from = this.roleFrom(spec);
+    if (!from) return undefined;
+    const c = this.common(o, []);
+    const node = this.roleRun(name, locOf(spec, 'name') ?? locOf(o), c, { static: isImport, dedupe: false, id, from, asked: spec });
+    if (node && !isImport) {
+      const loop = this.loop(o, ['loop', 'with_items', 'with_list']);
+      if (loop !== undefined) {
+        node.loop = loop;
+        node.loopControl = this.loopControl(o);
+      }
+    }
+    return node;
+  }
+
+  /** tasks_from, vars_from, defaults_from, handlers_from (literal file names). */
+  private roleFrom(spec: Obj): RoleFrom | undefined {
+    const out: RoleFrom = { tasks: 'main', vars: 'main', defaults: 'main', handlers: 'main' };
+    for (const k of ['tasks', 'vars', 'defaults', 'handlers'] as const) {
+      const v = this.str(spec, `${k}_from`);
+      if (v === undefined) continue;
+      if (isTemplated(v)) {
+        this.problem(locOf(spec, `${k}_from`), `'${k}_from' must name a file, not a template`, 'write the file name (without .yml)');
+        return undefined;
+      }
+      out[k] = v;
+    }
+    return out;
+  }
+
+  /** An entry of a play's `roles:` or of a role's meta `dependencies:` (a name, or a mapping with role:). */
+  private roleEntry(entry: unknown, loc: Loc | undefined, id: string): RoleNode | undefined {
+    const spec: Obj | undefined = typeof entry === 'string' ? { role: entry } : isObj(entry) ? entry : undefined;
+    const nameKey = spec && (spec.role !== undefined ? 'role' : spec.name !== undefined ? 'name' : undefined);
+    if (!spec || !nameKey) {
+      this.problem(loc, 'a role entry must be a role name, or a mapping with role: (and vars:, when:, tags:, become:…)', 'write e.g. "- webserver" or "- { role: webserver, vars: { port: 8080 } }"');
+      return undefined;
+    }
+    const name = this.str(spec, nameKey);
+    if (!name) return undefined;
+    if (isTemplated(name)) {
+      this.problem(locOf(spec, nameKey) ?? loc, `the role name ${JSON.stringify(name)} is a template; roles: are read when the playbook is loaded`, 'use an include_role task for a role named at run time');
+      return undefined;
+    }
+    // Keys that are not keywords are role parameters, as Ansible takes them (`- { role: x, port: 80 }`).
+    const keywords = new Set<string>([...COMMON_KEYS, 'role']);
+    const params: Obj = {};
+    setLoc(params, locOf(spec));
+    for (const k of Object.keys(spec)) {
+      if (keywords.has(k)) continue;
+      params[k] = spec[k];
+      setLoc(params, locOf(spec, k), k);
+    }
+    const c = this.common(spec, []);
+    this.checkTemplates(params, c.loc);
+    c.name = name;
+    c.vars = assignWithLocs(assignWithLocs({}, params), c.vars);
+    return this.roleRun(name, locOf(spec, nameKey) ?? loc, c, { static: true, dedupe: true, id, from: { tasks: 'main', vars: 'main', defaults: 'main', handlers: 'main' } });
+  }
+
+  /** Finds and reads a role for one run of it; undefined (with a problem) when it cannot be. */
+  roleRun(
+    name: string,
+    loc: Loc | undefined,
+    c: CommonKeywords,
+    o: { static: boolean; dedupe: boolean; id: string; from: RoleFrom; asked?: Obj; searchPath?: string[] },
+  ): RoleNode | undefined {
+    const searchPath = o.searchPath ?? roleSearchPath(this.playbookDir, this.rolesPath, this.currentRole?.path);
+    const node: RoleNode = { ...c, loc: c.loc ?? loc, kind: 'role', id: o.id, role: name, static: o.static, from: o.from, searchPath };
+    if (isTemplated(name)) return node;
+    const found = findRole(name, searchPath);
+    if (!('path' in found)) {
+      this.problem(loc, `role '${name}' not found`, `looked in ${found.tried.map((t) => this.display(t)).join(', ')}; put it in roles/ beside the playbook, or add its folder to ANSIBLE_ROLES_PATH`);
+      return undefined;
+    }
+    const key = JSON.stringify([found.path, o.from, c.vars]);
+    const earlier = this.rolesRun.get(key);
+    if (o.dedupe && earlier && !this.allowDuplicates.get(found.path)) {
+      // Ansible runs a role once per play unless its parameters differ: its variables stay visible.
+      return { ...node, ref: earlier, tasks: [] };
+    }
+    if (this.roleStack.includes(found.path)) {
+      this.problem(loc, `role '${name}' depends on itself (${[...this.roleStack, found.path].map((p) => basename(p)).join(' -> ')})`, 'remove the circular dependency from meta/main.yml');
+      return undefined;
+    }
+    this.roleStack.push(found.path);
+    const outer = this.currentRole;
+    try {
+      const read = this.readRole(name, found.path, o.from, loc, o.id, o.asked);
+      node.ref = read.ref;
+      node.tasks = read.tasks;
+      if (o.dedupe) this.rolesRun.set(key, read.ref);
+      return node;
+    } finally {
+      this.roleStack.pop();
+      this.currentRole = outer;
+    }
+  }
+
+  /** Reads a role directory: meta dependencies (their runs come first), defaults, vars, tasks and handlers. */
+  private readRole(name: string, path: string, from: RoleFrom, loc: Loc | undefined, id: string, asked?: Obj): { ref: RoleRef; tasks: Node[] } {
+    const display = name.includes('/') ? basename(name) : name;
+    const meta = this.roleMapping(path, 'meta', 'main', false, loc);
+    this.allowDuplicates.set(path, this.bool(meta, 'allow_duplicates') ?? false);
+    // Dependencies are looked up beside this role too.
+    this.currentRole = { name: display, path, defaults: {}, vars: {} };
+    const deps = meta.dependencies;
+    const depNodes: RoleNode[] = [];
+    if (deps !== undefined && deps !== null && !Array.isArray(deps)) this.problem(locOf(meta, 'dependencies'), `meta dependencies must be a list of roles`);
+    if (Array.isArray(deps)) {
+      deps.forEach((d, i) => {
+        const n = this.roleEntry(d, locOf(deps, i) ?? locOf(meta, 'dependencies'), `${id}.d${i}`);
+        if (n) depNodes.push(n);
+      });
+    }
+    // A role sees its dependencies' defaults and vars (as Ansible's public role variables), its own winning.
+    const defaults: Obj = {};
+    const vars: Obj = {};
+    for (const n of depNodes) {
+      assignWithLocs(defaults, n.ref?.defaults ?? {});
+      assignWithLocs(vars, n.ref?.vars ?? {});
+    }
+    assignWithLocs(defaults, this.roleMapping(path, 'defaults', from.defaults, asked?.defaults_from !== undefined, loc));
+    assignWithLocs(vars, this.roleMapping(path, 'vars', from.vars, asked?.vars_from !== undefined, loc));
+    const ref: RoleRef = { name: display, path, defaults, vars };
+    this.currentRole = ref;
+    let tasks: Node[] = [];
+    const tf = roleFile(path, 'tasks', from.tasks);
+    if ('path' in tf) {
+      const data = this.loadFile(tf.path, { loc, what: 'role task file' });
+      tasks = data === undefined ? [] : this.taskList(data ?? [], undefined, tf.path, dirname(tf.path), `${id}.t`);
+    } else if (asked?.tasks_from !== undefined) {
+      this.problem(loc, `tasks_from: ${from.tasks}: role '${name}' has no such task file`, `looked for ${tf.tried.map((t) => this.display(t)).join(', ')}`);
+    }
+    // A role without tasks/main.yml is fine (only handlers, defaults or dependencies), as in Ansible.
+    const hf = roleFile(path, 'handlers', from.handlers);
+    if ('path' in hf && !this.handlerFiles.has(hf.path)) {
+      this.handlerFiles.add(hf.path);
+      const data = this.loadFile(hf.path, { loc, what: 'role handlers file' });
+      const handlers = data === undefined ? [] : this.taskList(data ?? [], undefined, hf.path, dirname(hf.path), `${id}.h`);
+      for (const h of handlers) {
+        if (h.kind === 'task') this.roleHandlers.push(h);
+        else this.problem(h.loc, 'handlers must be plain tasks (no blocks, includes or roles)');
+      }
+    } else if (!('path' in hf) && asked?.handlers_from !== undefined) {
+      this.problem(loc, `handlers_from: ${from.handlers}: role '${name}' has no such handlers file`, `looked for ${hf.tried.map((t) => this.display(t)).join(', ')}`);
+    }
+    return { ref, tasks: [...depNodes, ...tasks] };
   }
 
   private checkTemplates(v: unknown, loc: Loc): void {
@@ -490,19 +752,26 @@ class Loader {
         else this.problem(locOf(o, 'serial'), `'serial' must be a number, a percentage or a list of them, got ${JSON.stringify(s)}`);
       }
     }
+    this.playbookDir = baseDir;
+    this.rolesRun = new Map();
+    this.roleHandlers = [];
+    this.handlerFiles = new Set();
     const handlersRaw = o.handlers;
-    const handlers = this.taskList(handlersRaw, o, 'handlers', baseDir, `${index}.h`).filter((n): n is TaskNode => {
+    const playHandlers = this.taskList(handlersRaw, o, 'handlers', baseDir, `${index}.h`).filter((n): n is TaskNode => {
       if (n.kind !== 'task') {
         this.problem(n.loc, 'handlers must be plain tasks (no blocks or includes)');
         return false;
       }
       return true;
     });
+    // Roles run after pre_tasks and before tasks, as in Ansible.
     const tasks = [
       ...this.taskList(o.pre_tasks, o, 'pre_tasks', baseDir, `${index}.pre`),
+      ...this.roles(o, `${index}.r`),
       ...this.taskList(o.tasks, o, 'tasks', baseDir, `${index}.t`),
       ...this.taskList(o.post_tasks, o, 'post_tasks', baseDir, `${index}.post`),
     ];
+    const handlers = [...this.roleHandlers, ...playHandlers];
     const varsFiles = this.strList(o, 'vars_files');
     const varsFromFiles = this.varsFromFiles(o, varsFiles, baseDir);
     const mfp = this.num(o, 'max_fail_percentage');
@@ -528,15 +797,51 @@ class Loader {
       tasks,
       handlers,
       baseDir,
+      ...this.publicRoleVars(tasks),
     };
     this.checkNotify(play);
     return play;
+  }
+
+  /** The defaults and vars of the roles a play reads at load time (not those of include_role), later roles winning. */
+  private publicRoleVars(tasks: Node[]): Pick<Play, 'roleDefaults' | 'roleVars'> {
+    const roleDefaults: Obj = {};
+    const roleVars: Obj = {};
+    const visit = (nodes: Node[]): void => {
+      for (const n of nodes) {
+        if (n.kind === 'role' && n.static && n.ref) {
+          assignWithLocs(roleDefaults, n.ref.defaults);
+          assignWithLocs(roleVars, n.ref.vars);
+        } else if (n.kind === 'block') [n.block, n.rescue, n.always].forEach(visit);
+        else if (n.kind === 'include' && n.static && n.tasks) visit(n.tasks);
+      }
+    };
+    visit(tasks);
+    return Object.keys(roleDefaults).length || Object.keys(roleVars).length ? { roleDefaults, roleVars } : {};
+  }
+
+  /** A play's `roles:`. */
+  private roles(o: Obj, idPrefix: string): RoleNode[] {
+    const v = o.roles;
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) {
+      this.problem(locOf(o, 'roles'), `'roles' must be a list of roles`, 'write one "- name" (or "- { role: name, vars: {...} }") per line');
+      return [];
+    }
+    const out: RoleNode[] = [];
+    v.forEach((entry, i) => {
+      const n = this.roleEntry(entry, locOf(v, i) ?? locOf(o, 'roles'), `${idPrefix}${i}`);
+      if (n) out.push(n);
+    });
+    return out;
   }
 
   private checkNotify(play: Play): void {
     const names = new Set<string>();
     for (const h of play.handlers) {
       if (h.name) names.add(h.name);
+      // A role's handler may also be notified as `role : handler`, as in Ansible.
+      if (h.name && h.role) names.add(`${h.role.name} : ${h.name}`);
       for (const l of h.listen) names.add(l);
     }
     const visit = (nodes: Node[]): void => {
@@ -548,42 +853,96 @@ class Loader {
             }
           });
         } else if (n.kind === 'block') [n.block, n.rescue, n.always].forEach(visit);
-        else if (n.kind === 'include' && n.tasks) visit(n.tasks);
+        else if ((n.kind === 'include' || n.kind === 'role') && n.tasks) visit(n.tasks);
       }
     };
     visit(play.tasks);
   }
-}
 
-/** Loads a playbook file and validates it against the module registry; throws ValidationError listing every problem. */
-export function loadPlaybook(path: string, modules: ModuleRegistry, displayRoot = process.cwd()): Playbook {
-  const abs = resolve(path);
-  const loader = new Loader(modules, displayRoot);
-  const data = loader.loadFile(abs);
-  const plays: Play[] = [];
-  if (data !== undefined) {
+  /**
+   * The plays of a playbook file, with those of the files it imports (import_playbook) in place;
+   * `inherited` is what an import_playbook puts on every play it brings in.
+   */
+  playbookFile(abs: string, plays: Play[], inherited: { when: Condition[]; vars: Obj; tags: string[] }, from?: { loc: Loc | undefined }): void {
+    if (this.loading.has(abs)) {
+      this.problem(from?.loc, `import_playbook: ${this.display(abs)} imports itself`);
+      return;
+    }
+    const data = this.loadFile(abs, from ? { loc: from.loc, what: 'playbook' } : undefined);
+    if (data === undefined) return;
     if (!Array.isArray(data)) {
-      loader.problems.push({
-        loc: { file: loader['display'](abs), line: 1 },
+      this.problems.push({
+        loc: { file: this.display(abs), line: 1 },
         message: 'a playbook must be a list of plays',
         hint: 'start each play with "- name: ..." / "  hosts: ..."',
       });
-    } else {
-      data.forEach((p, i) => {
-        const play = loader.play(p, i, locOf(data, i), dirname(abs));
-        if (play) plays.push(play);
-      });
+      return;
     }
+    this.loading.add(abs);
+    data.forEach((p, i) => {
+      const key = isObj(p) ? Object.keys(p).find((k) => stripCollection(k) === 'import_playbook') : undefined;
+      if (key && isObj(p)) {
+        this.importPlaybook(p, key, abs, plays, inherited);
+        return;
+      }
+      const play = this.play(p, plays.length, locOf(data, i), dirname(abs));
+      if (!play) return;
+      if (inherited.when.length) play.when = inherited.when;
+      if (Object.keys(inherited.vars).length) play.vars = assignWithLocs(assignWithLocs({}, inherited.vars), play.vars);
+      if (inherited.tags.length) play.tags = [...inherited.tags, ...play.tags];
+      plays.push(play);
+    });
+    this.loading.delete(abs);
   }
+
+  /** `- import_playbook: other.yml` (relative to the importing file), with its `when:`, `vars:` and `tags:` put on every play it brings in. */
+  private importPlaybook(o: Obj, key: string, file: string, plays: Play[], inherited: { when: Condition[]; vars: Obj; tags: string[] }): void {
+    this.unknownKeys(o, [...IMPORT_PLAYBOOK_KEYS, key], 'an import_playbook');
+    const target = this.str(o, key);
+    if (!target) {
+      this.problem(locOf(o, key) ?? locOf(o), `'${key}' needs a playbook file name`, `write e.g. ${key}: webservers.yml`);
+      return;
+    }
+    if (isTemplated(target)) {
+      this.problem(locOf(o, key), `import_playbook: ${JSON.stringify(target)} is a template; playbooks are imported when the playbook is loaded`, 'name the file');
+      return;
+    }
+    const vars = this.vars(o, 'vars');
+    const next = {
+      when: [...inherited.when, ...this.conditions(o, 'when')],
+      vars: assignWithLocs(assignWithLocs({}, inherited.vars), vars),
+      tags: [...inherited.tags, ...this.strList(o, 'tags')],
+    };
+    this.playbookFile(resolve(dirname(file), target), plays, next, { loc: locOf(o, key) });
+  }
+}
+
+/** Loads a playbook file (and those it imports) and validates it against the module registry; throws ValidationError listing every problem. */
+export function loadPlaybook(path: string, modules: ModuleRegistry, displayRoot = process.cwd(), options: LoadOptions = {}): Playbook {
+  const abs = resolve(path);
+  const loader = new Loader(modules, displayRoot, options);
+  const plays: Play[] = [];
+  loader.playbookFile(abs, plays, { when: [], vars: {}, tags: [] });
   if (loader.problems.length) throw new ValidationError(loader.problems);
   return { file: abs, plays };
 }
 
-/** Loads a task file for include_tasks at run time (its templated name is known only then). */
-export function loadTaskFile(path: string, modules: ModuleRegistry, idPrefix: string, displayRoot = process.cwd()): Node[] {
+/** Loads a task file for include_tasks at run time (its templated name is known only then); inside a role, its tasks belong to it. */
+export function loadTaskFile(path: string, modules: ModuleRegistry, idPrefix: string, displayRoot = process.cwd(), at: { playbookDir?: string; role?: RoleRef } = {}): Node[] {
   const loader = new Loader(modules, displayRoot);
+  if (at.playbookDir) loader.playbookDir = at.playbookDir;
+  loader.inRole(at.role);
   const data = loader.loadFile(path);
   const nodes = data === undefined ? [] : loader.taskList(data ?? [], undefined, path, dirname(path), idPrefix);
   if (loader.problems.length) throw new ValidationError(loader.problems);
   return nodes;
+}
+
+/** Reads the role of an include_role whose name was a template, now that it is known: its run, and its handlers. */
+export function loadRoleAtRunTime(node: RoleNode, name: string, modules: ModuleRegistry, playbookDir: string, displayRoot = process.cwd()): { node: RoleNode; handlers: TaskNode[] } {
+  const loader = new Loader(modules, displayRoot);
+  loader.playbookDir = playbookDir;
+  const run = loader.roleRun(name, node.loc, { ...node, name: node.name }, { static: true, dedupe: false, id: node.id, from: node.from, searchPath: node.searchPath });
+  if (loader.problems.length || !run) throw new ValidationError(loader.problems);
+  return { node: run, handlers: loader.roleHandlers };
 }

@@ -31,6 +31,20 @@ export interface CommonKeywords {
   throttle?: number;
 }
 
+/**
+ * A role as one invocation uses it: its directory, and the defaults and vars of it and of the roles
+ * it depends on (dependencies first, so the role's own values win).
+ */
+export interface RoleRef {
+  name: string;
+  /** The role's directory (templates/, files/, vars/ are looked up there first). */
+  path: string;
+  /** defaults/ of the role (lowest precedence of all). */
+  defaults: Record<string, unknown>;
+  /** vars/ of the role (above play vars and vars_files). */
+  vars: Record<string, unknown>;
+}
+
 /** A single module call. */
 export interface TaskNode extends CommonKeywords {
   kind: 'task';
@@ -49,6 +63,10 @@ export interface TaskNode extends CommonKeywords {
   retries?: number;
   delay?: number;
   timeout?: number;
+  /** The role whose tasks/ or handlers/ this task comes from (names show as `role : task`). */
+  role?: RoleRef;
+  /** include_vars: the variable names it sets, when known at load time (a file named literally). */
+  provides?: string[];
 }
 
 /** include_tasks / import_tasks: a task file loaded (import: at load time; include: at run time). */
@@ -61,6 +79,40 @@ export interface IncludeNode extends CommonKeywords {
   tasks?: Node[];
   loop?: unknown;
   loopControl: { label?: string; loopVar: string };
+  /** The folder the file name is relative to (a role's tasks/ inside a role). */
+  baseDir: string;
+  /** The role this include is written in: the tasks it loads at run time belong to it. */
+  role?: RoleRef;
+}
+
+/**
+ * A role run: play `roles:`, `import_role` (loaded at load time) or `include_role` (loaded at run
+ * time when its name is a template). Its `vars` are the role parameters.
+ */
+export interface RoleNode extends CommonKeywords {
+  kind: 'role';
+  id: string;
+  /** The role's name as written (a template for a dynamic include_role). */
+  role: string;
+  static: boolean;
+  /** Known at load time: the role, its dependencies' runs (first), then its tasks. */
+  ref?: RoleRef;
+  tasks?: Node[];
+  /** include_role/import_role options: which files of tasks/, vars/, defaults/, handlers/ to read. */
+  from: RoleFrom;
+  /** Where the name is looked up (for an include_role whose name is known only at run time). */
+  searchPath: string[];
+  /** include_role's `loop:` (the role runs once per item, the item in `loopControl.loopVar`). */
+  loop?: unknown;
+  loopControl?: { label?: string; loopVar: string };
+}
+
+/** tasks_from, vars_from, defaults_from, handlers_from (file names without .yml, as Ansible takes them). */
+export interface RoleFrom {
+  tasks: string;
+  vars: string;
+  defaults: string;
+  handlers: string;
 }
 
 /** A block with rescue and always sections. */
@@ -80,11 +132,13 @@ export interface MetaNode extends CommonKeywords {
 }
 
 /** Anything in a task list. */
-export type Node = TaskNode | BlockNode | IncludeNode | MetaNode;
+export type Node = TaskNode | BlockNode | IncludeNode | MetaNode | RoleNode;
 
 /** One play. */
 export interface Play {
   index: number;
+  /** `when:` of the import_playbook that brought this play in: every task of the play is conditioned on it. */
+  when?: Condition[];
   name: string;
   hosts: string;
   loc: Loc;
@@ -107,6 +161,12 @@ export interface Play {
   tags: string[];
   tasks: Node[];
   handlers: TaskNode[];
+  /**
+   * The defaults and vars of the roles the play reads at load time (roles:, import_role), visible to
+   * all its tasks as Ansible's public role variables; a role's own tasks see its values above these.
+   */
+  roleDefaults?: Record<string, unknown>;
+  roleVars?: Record<string, unknown>;
   /** The folder relative paths (src:, vars_files, include_tasks) are resolved against. */
   baseDir: string;
 }

@@ -34,14 +34,25 @@ function walkStrings(v: unknown, loc: Loc, visit: (s: string, loc: Loc) => void)
   else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walkStrings(x, locOf(v, k) ?? loc, visit);
 }
 
-function producedNames(nodes: Node[], out: Set<string>): void {
+/**
+ * Names tasks set at run time (register:, set, include_vars); false when an include_vars whose file
+ * is known only at run time may set any name.
+ */
+function producedNames(nodes: Node[], out: Set<string>): boolean {
+  let known = true;
   for (const n of nodes) {
     if (n.kind === 'task') {
       if (n.register) out.add(n.register);
       if (n.module === 'set') for (const k of Object.keys(n.args)) out.add(k);
-    } else if (n.kind === 'block') [n.block, n.rescue, n.always].forEach((l) => producedNames(l, out));
-    else if (n.kind === 'include' && n.tasks) producedNames(n.tasks, out);
+      if (n.module === 'include_vars') {
+        if (n.provides) n.provides.forEach((k) => out.add(k));
+        else known = false;
+      }
+    } else if (n.kind === 'block') known = [n.block, n.rescue, n.always].map((l) => producedNames(l, out)).every(Boolean) && known;
+    else if ((n.kind === 'include' || n.kind === 'role') && n.tasks) known = producedNames(n.tasks, out) && known;
+    else if (n.kind === 'role') known = false;
   }
+  return known;
 }
 
 /** Variables known at load time, and where they were set (for messages). */
@@ -147,7 +158,9 @@ export function preflight(
 ): void {
   const problems: Problem[] = [];
   const produced = new Set<string>();
-  for (const play of pb.plays) producedNames([...play.tasks, ...play.handlers], produced);
+  // An include_vars of a file named by a template, or a role named by one, may define anything: undefined names are then found at run time.
+  let namesKnown = true;
+  for (const play of pb.plays) namesKnown = producedNames([...play.tasks, ...play.handlers], produced) && namesKnown;
   for (const play of pb.plays) {
     let hosts: string[] = [];
     try {
@@ -157,15 +170,25 @@ export function preflight(
       if (!(e instanceof ValidationError)) throw e;
       problems.push(...e.problems.map((p) => ({ ...p, loc: p.loc ?? play.loc })));
     }
-    const playKnown = new Set([...Object.keys(play.vars), ...Object.keys(extraVars), ...produced, ...MAGIC_VARS, ...Object.keys(play.varsFromFiles)]);
+    const playKnown = new Set([
+      ...Object.keys(play.vars), ...Object.keys(extraVars), ...produced, ...MAGIC_VARS, ...Object.keys(play.varsFromFiles),
+      ...Object.keys(play.roleDefaults ?? {}), ...Object.keys(play.roleVars ?? {}),
+    ]);
     const seen = new Set<string>();
     const values: VarSource = { extra: extraVars, produced, hosts, hostVars };
     // `layers`: the variables a node sees that are known now, highest precedence first;
     // `guarded`: names a `when: x is defined` on this node or an enclosing block proves defined.
     const check = (nodes: Node[], scope: Set<string>, layers: Layer[], guarded: ReadonlySet<string>, outer?: Delegate): void => {
       for (const n of nodes) {
-        const here = new Set([...scope, ...Object.keys(n.vars)]);
-        const inner = Object.keys(n.vars).length ? [{ what: 'vars', vars: n.vars }, ...layers] : layers;
+        // A role's tasks and handlers see its defaults and vars (and its dependencies').
+        const role = n.kind === 'role' ? n.ref : n.kind === 'task' || n.kind === 'include' ? n.role : undefined;
+        const here = new Set([...scope, ...Object.keys(n.vars), ...(role ? [...Object.keys(role.defaults), ...Object.keys(role.vars)] : [])]);
+        const inner = [
+          ...(Object.keys(n.vars).length ? [{ what: 'vars', vars: n.vars }] : []),
+          ...(role ? [{ what: `role ${role.name} vars`, vars: role.vars }] : []),
+          ...layers,
+          ...(role ? [{ what: `role ${role.name} defaults`, vars: role.defaults }] : []),
+        ];
         const delegate = n.delegateTo !== undefined ? { name: n.delegateTo, loc: n.loc } : outer;
         const proven = new Set([...guarded, ...n.when.flatMap((c) => [...definedWhenTrue(c.expr)])]);
         if (n.kind === 'block') {
@@ -175,6 +198,13 @@ export function preflight(
         if (n.kind === 'include') {
           const p = loopProblem(n.loop, n.loc, inner, values);
           if (p) problems.push(p);
+          if (n.tasks) check(n.tasks, here, inner, proven, delegate);
+          continue;
+        }
+        if (n.kind === 'role') {
+          const p = loopProblem(n.loop, n.loc, inner, values);
+          if (p) problems.push(p);
+          if (n.loopControl) here.add(n.loopControl.loopVar);
           if (n.tasks) check(n.tasks, here, inner, proven, delegate);
           continue;
         }
@@ -195,7 +225,7 @@ export function preflight(
         walkStrings(n.args, locOf(n.args) ?? n.loc, (s, loc) => {
           for (const use of unguardedUses(s, proven)) {
             const head = use.name;
-            if (here.has(head)) continue;
+            if (here.has(head) || !namesKnown) continue;
             // a read in a branch the host never takes (`x if y is defined else z` where y is defined) is not one
             const missing = hosts.filter((h) => !(head in hostVars(h)) && !use.deadIf?.some((names) => names.every((v) => definedFor(h, v))));
             if (!missing.length) continue;
@@ -212,8 +242,10 @@ export function preflight(
       }
     };
     const playLayers: Layer[] = [
+      { what: 'role vars', vars: play.roleVars ?? {} },
       { what: 'vars_files', vars: play.varsFromFiles },
       { what: 'play vars', vars: play.vars },
+      { what: 'role defaults', vars: play.roleDefaults ?? {} },
     ];
     check([...play.tasks, ...play.handlers], playKnown, playLayers, new Set());
   }
