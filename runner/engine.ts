@@ -3,7 +3,8 @@
 import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import PQueue from 'p-queue';
-import { SECRET_MASK, secret } from './command.js';
+import { SECRET_MASK, Secret, secret } from './command.js';
+import { connectionVarsOf, layerConnectionVars } from './inventory/connection.js';
 import { FerryError, InterruptedError, TaskFailedError, TemplateError, UnreachableError, ValidationError, formatLoc, type Loc } from './errors.js';
 import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Reporter, type TaskStatus } from './events.js';
 import { factsCommand, factsVars, parseFacts, type Facts } from './facts/index.js';
@@ -80,6 +81,10 @@ export interface EngineOptions {
   stopGraceMs?: number;
   /** After an interrupt: how long always: blocks may take in all before their commands are stopped too (default 60 s). */
   cleanupTimeoutMs?: number;
+  /** Connection and become variables below the inventory's (-u, -b, --become-user, -K, ansible.cfg). */
+  connectionDefaults?: Obj;
+  /** --step: asked before each task; `continue` runs the rest without asking. */
+  step?: (task: string) => Promise<'yes' | 'no' | 'continue'>;
 }
 
 /** The exit code of an interrupted run (README "Exit codes"). */
@@ -206,6 +211,8 @@ export class Engine {
   /** Aborted once always: sections have had their time after an interrupt: the signal of their tasks. */
   private readonly cleanupOver = new AbortController();
   private cleanupTimer?: NodeJS.Timeout;
+  /** --step was answered `continue`. */
+  private stepAll = false;
 
   constructor(private readonly o: EngineOptions) {
     this.reporter = o.reporter ?? silentReporter;
@@ -419,16 +426,7 @@ export class Engine {
   }
 
   private tagged(tags: string[]): boolean {
-    const set = new Set(tags);
-    const only = this.o.tags ?? [];
-    const skip = this.o.skipTags ?? [];
-    if (skip.some((t) => set.has(t) || (t === 'all' && !set.has('always')))) return false;
-    if (set.has('never') && !only.some((t) => set.has(t))) return false;
-    if (only.length === 0 || only.includes('all')) return true;
-    if (set.has('always')) return true;
-    if (only.includes('tagged') && set.size > 0) return true;
-    if (only.includes('untagged') && set.size === 0) return true;
-    return only.some((t) => set.has(t));
+    return selectedByTags(tags, this.o.tags ?? [], this.o.skipTags ?? []);
   }
 
   private async runNodes(ctx: PlayRun, nodes: Node[], hosts: string[], inh: Inherited): Promise<void> {
@@ -536,6 +534,11 @@ export class Engine {
       else return;
     }
     if (!this.tagged(inh.tags)) return;
+    if (this.o.step && !this.stepAll) {
+      const answer = await this.o.step(name);
+      if (answer === 'no') return;
+      if (answer === 'continue') this.stepAll = true;
+    }
     this.emit({ type: 'task_start', play: ctx.play.name, task: name, module: task.module, loc: formatLoc(task.loc), hosts });
     const runHosts = task.runOnce ? hosts.slice(0, 1) : hosts;
     await Promise.all(runHosts.map((h) => this.queue.add(() => this.runTaskOnHost(ctx, task, h, inh))));
@@ -774,7 +777,7 @@ export class Engine {
       const hostTransport = this.forTask(await this.transport(execHost), this.taskName(task), inh);
       // `chroot: DIR` runs this task's commands and file operations inside a mounted guest root.
       const transport = inh.chroot ? wrapChroot(hostTransport, String(renderString(inh.chroot, vars, task.loc))) : hostTransport;
-      const become = this.becomeFor(execHost, inh);
+      const become = this.becomeFor(execHost, inh, execHost === h ? vars : undefined);
       const taskCtx = createTaskContext({
         host: h,
         transport,
@@ -831,13 +834,25 @@ export class Engine {
     return { status, result, msg, ...(plan?.diff && status === 'changed' ? { diff: plan.diff } : {}), ...(steps ? { steps } : {}) };
   }
 
-  private becomeFor(host: string, inh: Inherited): BecomeOptions | false {
-    const hv = this.o.inventory.hostVars(host);
-    const become = inh.become ?? truthy(hv.ferry_become ?? hv.ansible_become);
+  /**
+   * Become for a host. Precedence (README "Connection and become settings"): -e > the become /
+   * become_user keywords > variables of the play, vars files, set_fact (`vars`, the task's host only)
+   * > the inventory's > -b / --become-user / -K / ansible.cfg > root.
+   */
+  private becomeFor(host: string, inh: Inherited, vars?: Obj): BecomeOptions | false {
+    const inventory = this.o.inventory.hostVars(host);
+    const extra = connectionVarsOf(this.o.extraVars ?? {});
+    // A play's or set_fact's connection variable is one whose value differs from the inventory's.
+    const above = vars ? Object.fromEntries(Object.entries(connectionVarsOf(vars)).filter(([k, v]) => inventory[k] !== v)) : {};
+    const hv = layerConnectionVars([this.o.connectionDefaults ?? {}, inventory, above, extra]);
+    const fromExtra = (names: string[]): unknown => names.map((n) => extra[n]).find((v) => v !== undefined);
+    const extraBecome = fromExtra(['ferry_become', 'ansible_become']);
+    const become = extraBecome !== undefined ? truthy(extraBecome) : (inh.become ?? truthy(hv.ferry_become ?? hv.ansible_become));
     if (!become) return false;
     const pw = hv.ferry_become_password ?? hv.ansible_become_password ?? hv.ansible_become_pass;
-    const user = inh.becomeUser ?? (hv.ferry_become_user as string | undefined) ?? (hv.ansible_become_user as string | undefined) ?? 'root';
-    return { user, ...(pw !== undefined && pw !== null ? { password: secret(String(pw)) } : {}) };
+    const user = (fromExtra(['ferry_become_user', 'ansible_become_user']) as string | undefined) ?? inh.becomeUser ??
+      (hv.ferry_become_user as string | undefined) ?? (hv.ansible_become_user as string | undefined) ?? 'root';
+    return { user: String(user), ...(pw !== undefined && pw !== null ? { password: pw instanceof Secret ? pw : secret(String(pw)) } : {}) };
   }
 
   private async peer(name: string, task: string, inh: Inherited): Promise<PeerHost> {
@@ -939,6 +954,18 @@ function dependentChange(e: unknown): TaskOutcome {
     result: { changed: true, check_mode_dependent: true },
     msg: `would change (depends on earlier change): ${errorMessage(e).split('\n')[0]}`,
   };
+}
+
+/** Whether a task with these (inherited) tags runs under --tags `only` and --skip-tags `skip`, as Ansible decides. */
+export function selectedByTags(tags: string[], only: string[], skip: string[]): boolean {
+  const set = new Set(tags);
+  if (skip.some((t) => set.has(t) || (t === 'all' && !set.has('always')))) return false;
+  if (set.has('never') && !only.some((t) => set.has(t))) return false;
+  if (only.length === 0 || only.includes('all')) return true;
+  if (set.has('always')) return true;
+  if (only.includes('tagged') && set.size > 0) return true;
+  if (only.includes('untagged') && set.size === 0) return true;
+  return only.some((t) => set.has(t));
 }
 
 function truthy(v: unknown): boolean {
