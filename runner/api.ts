@@ -64,6 +64,8 @@ export interface CommonRunOptions {
   config?: FerryConfig;
   /** --step: asked before each task (see EngineOptions.step). */
   step?: EngineOptions['step'];
+  /** Report each command as it starts (-vvv). */
+  commandEvents?: boolean;
 }
 
 /** The connection options of a run: the command line's defaults under, and -e over, the inventory's variables. */
@@ -118,6 +120,7 @@ function engineFor(o: CommonRunOptions, key: string): PreparedRun {
     cleanupTimeoutMs: o.cleanupTimeoutMs,
     connectionDefaults: o.connectionDefaults,
     step: o.step,
+    commandEvents: o.commandEvents,
   });
   return { engine, inv, contacted: () => contacted };
 }

@@ -20,6 +20,7 @@ import { JsonReporter, TeeReporter } from './reporter/json.js';
 import { formatLiveCommand } from './reporter/format.js';
 import { ListrReporter } from './reporter/listr.js';
 import { PlainReporter } from './reporter/plain.js';
+import { AdhocReporter } from './reporter/adhoc.js';
 import { SecretValues } from './secrets.js';
 import { parseExtraVarArg } from './vars.js';
 import { InFlight } from './transport/in-flight.js';
@@ -117,13 +118,16 @@ interface RunFlags {
   plain?: boolean;
 }
 
-function makeReporter(f: RunFlags): Reporter {
+function makeReporter(f: RunFlags, adhoc = false): Reporter {
+  const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
   const human = (): Reporter =>
-    // A terminal too narrow to draw in (a pty without a size reports 0 columns) gets plain lines.
+    // ferry exec prints each host as `ansible` does, on a terminal too.
+    adhoc ? new AdhocReporter({ color, diff: f.diff, verbosity: f.verbose })
+    // A terminal too narrow to draw in (a pty without a size reports 0 columns) gets plain lines;
     // --step asks on the terminal between tasks: plain lines do not fight the prompt.
-    process.stdout.isTTY && (process.stdout.columns ?? 0) >= 40 && !f.plain && !f.verbose && !f.step
+    : process.stdout.isTTY && (process.stdout.columns ?? 0) >= 40 && !f.plain && !f.verbose && !f.step
       ? new ListrReporter({ diff: f.diff })
-      : new PlainReporter({ color: process.stdout.isTTY && !process.env.NO_COLOR, diff: f.diff, verbose: f.verbose > 0 });
+      : new PlainReporter({ color, diff: f.diff, verbosity: f.verbose });
   if (f.json === true) return new JsonReporter(process.stdout);
   if (typeof f.json === 'string') {
     let file: JsonReporter;
@@ -206,7 +210,7 @@ async function stepQuestion(task: string): Promise<'yes' | 'no' | 'continue'> {
   return a === 'y' || a === 'yes' ? 'yes' : a === 'c' || a === 'continue' ? 'continue' : 'no';
 }
 
-async function common(f: RunFlags): Promise<CommonRunOptions> {
+async function common(f: RunFlags, adhoc = false): Promise<CommonRunOptions> {
   const cfg = config();
   const forks = f.forks !== undefined ? Number(f.forks) : (cfg.forks ?? 10);
   if (!Number.isInteger(forks) || forks < 1) throw new CommanderError(EXIT_USAGE, 'ferry.forks', `--forks must be a positive whole number, got ${f.forks}`);
@@ -232,7 +236,8 @@ async function common(f: RunFlags): Promise<CommonRunOptions> {
     // Listing contacts no host: it asks no password and reports no run.
     connectionDefaults: listing ? {} : await connectionDefaults(f, cfg),
     config: cfg,
-    reporter: listing ? undefined : makeReporter(f),
+    reporter: listing ? undefined : makeReporter(f, adhoc),
+    commandEvents: f.verbose >= 3,
     step: f.step ? stepQuestion : undefined,
     secrets,
   };
@@ -307,7 +312,7 @@ async function main(argv: string[]): Promise<number> {
       .requiredOption('-m, --module <name>', 'module name (see ferry doc)')
       .option('-a, --args <args>', 'module arguments: free form (command), key=value pairs, or a YAML/JSON mapping'),
   ).action(async (pattern: string, f: RunFlags & { module: string; args?: string }) => {
-    const o = { ...(await common(f)), ...stoppable() };
+    const o = { ...(await common(f, true)), ...stoppable() };
     try {
       exitCode = runExitCode(await runAdhoc(pattern, f.module, f.args, o));
     } finally {

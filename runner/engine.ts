@@ -18,7 +18,7 @@ import { keyLoadedTasks, loopScope, resumeConflicts, taskIdentities, type TaskId
 import { createTaskContext } from './task-context.js';
 import { evaluateCondition, isTemplated, renderDeep, renderString } from './template.js';
 import { wrapChroot } from './transport/chroot.js';
-import { InFlight, InFlightTransport } from './transport/in-flight.js';
+import { InFlight, InFlightTransport, type LiveCommand } from './transport/in-flight.js';
 import type { BecomeOptions, Transport } from './transport/types.js';
 import { resolveLayers } from './vars.js';
 
@@ -83,6 +83,8 @@ export interface EngineOptions {
   cleanupTimeoutMs?: number;
   /** Connection and become variables below the inventory's (-u, -b, --become-user, -K, ansible.cfg). */
   connectionDefaults?: Obj;
+  /** Emit a `command` event for each command a task starts (-vvv). */
+  commandEvents?: boolean;
   /** --step: asked before each task; `continue` runs the rest without asking. */
   step?: (task: string) => Promise<'yes' | 'no' | 'continue'>;
 }
@@ -307,7 +309,9 @@ export class Engine {
 
   /** A host's pooled transport as one task uses it: stopped by the task's signal, its commands tracked. */
   private forTask(t: Transport, task: string, inh: Inherited): Transport {
-    return new InFlightTransport(t, this.stopSignal(inh), this.inFlight, task);
+    // -vvv: each command as it starts (masked); never a no_log task's.
+    const onStart = this.o.commandEvents && !inh.noLog ? (c: LiveCommand): void => this.emit({ type: 'command', ...c }) : undefined;
+    return new InFlightTransport(t, this.stopSignal(inh), this.inFlight, task, onStart);
   }
 
   private interruptedOutcome(signal: AbortSignal): TaskOutcome {
@@ -663,7 +667,7 @@ export class Engine {
     const setVars = outcome.result[SET_VARS_KEY];
     if (setVars && typeof setVars === 'object' && outcome.status !== 'failed') this.remember(st, setVars as Obj);
     if (outcome.status === 'changed') for (const n of task.notify) st.notified.add(n);
-    this.result(ctx, h, name, task.module, outcome, t0, inh.delegateTo ? this.delegateName(inh, vars) : undefined);
+    this.result(ctx, h, name, task.module, outcome, t0, inh.delegateTo ? this.delegateName(inh, vars) : undefined, inh.noLog);
     if (outcome.status === 'changed' && this.check) st.wouldChange = true;
     if (outcome.status === 'ok' || outcome.status === 'changed' || outcome.ignored) {
       // The run state never holds a secret: a registered value that shows one is not kept.
@@ -717,6 +721,7 @@ export class Engine {
         type: 'task_result', host: h, task: this.taskName(task), module: task.module, status: o.status,
         changed: o.status === 'changed', msg: inh.noLog && o.status !== 'unreachable' ? NO_LOG_MESSAGE : o.msg,
         item: inh.noLog ? SECRET_MASK : label, durationMs: 0,
+        ...(inh.noLog ? {} : { result: eventResult(o.result) }),
       });
       if (o.status === 'interrupted') return o;
       if (o.status !== 'skipped') allSkipped = false;
@@ -898,7 +903,7 @@ export class Engine {
       const wasFailed = targets.filter((h) => this.host(h).failed);
       for (const h of wasFailed) this.host(h).failed = false;
       const environment = [ctx.play.environment, handler.environment].filter((e): e is Obj | string => e !== undefined);
-      const inh: Inherited = { when: handler.when, become: handler.become ?? ctx.play.become, becomeUser: handler.becomeUser ?? ctx.play.becomeUser, tags: [], vars: [], ignoreErrors: handler.ignoreErrors, environment };
+      const inh: Inherited = { when: handler.when, become: handler.become ?? ctx.play.become, becomeUser: handler.becomeUser ?? ctx.play.becomeUser, tags: [], vars: [], ignoreErrors: handler.ignoreErrors, noLog: handler.noLog, environment };
       this.emit({ type: 'task_start', play: ctx.play.name, task: this.taskName(handler), module: handler.module, loc: formatLoc(handler.loc), hosts: targets });
       await Promise.all(targets.map((h) => this.queue.add(() => this.runTaskOnHost(ctx, handler, h, inh))));
       for (const h of wasFailed) this.host(h).failed = true;
@@ -906,7 +911,8 @@ export class Engine {
     for (const h of hosts) this.host(h).notified.clear();
   }
 
-  private result(_ctx: PlayRun, h: string, task: string, module: string, o: TaskOutcome, t0: number, delegatedTo?: string): void {
+  /** Counts a host's result in the recap and reports it; a no_log task's event carries no result values. */
+  private result(_ctx: PlayRun, h: string, task: string, module: string, o: TaskOutcome, t0: number, delegatedTo?: string, noLog?: boolean): void {
     const st = this.host(h);
     const r = this.recap[h]!;
     switch (o.status) {
@@ -933,6 +939,7 @@ export class Engine {
       ...(diff ? { diff } : {}),
       ...(o.steps ? { steps: o.steps } : {}),
       ...(delegatedTo ? { delegatedTo } : {}),
+      ...(noLog ? {} : { result: eventResult(o.result) }),
     });
   }
 }
@@ -954,6 +961,12 @@ function dependentChange(e: unknown): TaskOutcome {
     result: { changed: true, check_mode_dependent: true },
     msg: `would change (depends on earlier change): ${errorMessage(e).split('\n')[0]}`,
   };
+}
+
+/** A task's result as events carry it: the module's values, without ferry's own bookkeeping. */
+function eventResult(result: Obj): Obj {
+  const { [SET_VARS_KEY]: _set, exitCode: _exitCode, ...rest } = result;
+  return rest;
 }
 
 /** Whether a task with these (inherited) tags runs under --tags `only` and --skip-tags `skip`, as Ansible decides. */

@@ -102,10 +102,14 @@ describe('secrets and no_log in every output @integration', function () {
     assert.match(r.stdout, /TASK \[show registered stdout\][^\n]*\nok: \[sshd\d+\]: \*{8}/);
     assert.match(r.stdout, /\+svc \*{8}/, 'the diff of a file holding a password is masked');
     assert.doesNotMatch(r.stdout.split('TASK [diff no_log]')[1]!.split('TASK [')[0]!, /^\+/m, 'a no_log task shows no diff');
-    const lines = events.trim().split('\n').map((l) => JSON.parse(l) as { type: string; task?: string; item?: string; msg?: string; diff?: unknown });
+    const lines = events.trim().split('\n').map((l) => JSON.parse(l) as { type: string; task?: string; item?: string; msg?: string; diff?: unknown; result?: Record<string, unknown> });
     const nolog = lines.filter((e) => e.type === 'task_result' && e.task?.startsWith('loop no_log'));
     assert.equal(nolog.length, 6, 'one event per item and one per task');
     for (const e of nolog) assert.equal(e.msg, NO_LOG_MESSAGE);
+    const hidden = lines.filter((e) => e.type === 'task_result' && /no_log/.test(e.task ?? '') && !/^diff password/.test(e.task ?? ''));
+    assert.ok(hidden.length >= nolog.length);
+    for (const e of hidden) assert.equal(e.result, undefined, `the event of '${e.task}' (no_log) carries its result`);
+    assert.ok(lines.some((e) => e.type === 'task_result' && e.result && 'rc' in e.result), 'the other events carry their result');
     assert.ok(lines.some((e) => e.task === 'diff password' && e.diff), 'the password diff is sent, masked');
     assert.ok(!lines.some((e) => e.task === 'diff no_log' && e.diff), 'no diff for a no_log task');
   });
