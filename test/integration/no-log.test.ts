@@ -150,4 +150,20 @@ describe('secrets and no_log in every output @integration', function () {
     const state = JSON.parse(await stateText(stateDir)) as { hosts: Record<string, { registered: Record<string, unknown> }> };
     assert.deepEqual(Object.keys(state.hosts[host.name]!.registered), [], 'registered values that show a secret are not kept');
   });
+
+  it('a no_log handler shows neither its output nor its result', async () => {
+    const hpb = join(dir, 'handler.yaml');
+    await writeFile(
+      hpb,
+      stringify([{ hosts: 'all', tasks: [{ name: 'notify', command: 'true', notify: 'secret handler' }], handlers: [{ name: 'secret handler', command: 'echo Handler-SECRET-out', no_log: true }] }]),
+    );
+    const rep = new CollectingReporter();
+    const r = await runPlaybookFile(hpb, { inventory: [inv], reporter: rep, stateDir: join(dir, 'handler-state') });
+    assert.equal(r.exitCode, 0);
+    const ev = rep.result('secret handler', host.name)!;
+    assert.equal(ev.status, 'changed');
+    assert.equal(ev.msg, NO_LOG_MESSAGE);
+    assert.equal(ev.result, undefined);
+    assert.doesNotMatch(JSON.stringify(rep.events), LEAK);
+  });
 });
