@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { startSshd, type SshdHost } from '../harness/sshd.js';
+import { runOnPty } from '../helpers/pty.js';
 import { startTrap, type Trap } from '../helpers/trap.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -168,6 +169,36 @@ describe('ferry CLI as an Ansible user types it @integration', function () {
     const r = ferry(['run', pb, '-i', 'web1,', '--plain'], project, { home: sshHome });
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.equal(await ranAs(result), 'root');
+  });
+
+  it('on a terminal (a pty), the listr2 view leaves the diffs, a debug mapping and the recap on the screen', async () => {
+    const inv = await inventory('pty.yml', { ansible_port: host.port, ansible_user: 'root', ansible_ssh_private_key_file: host.userKeyFile });
+    const target = join(out, 'pty-target.txt');
+    await writeFile(target, 'old line\n');
+    const pb = join(project, 'pty.yaml');
+    await writeFile(
+      pb,
+      stringify([{ hosts: 'all', gather_facts: false, vars: { x: { a: 1, b: [2, 3] } }, tasks: [
+        { name: 'change a file', copy: { dest: target, content: 'new line\n' } },
+        { name: 'show x', debug: { var: 'x' } },
+      ] }]),
+    );
+    const r = runOnPty([process.execPath, CLI, 'run', pb, '-i', inv, '--check', '--diff'], project);
+    assert.equal(r.status, 0, r.screen + r.stderr);
+    const screen = r.screen.replace(/\r\n/g, '\n');
+    // listr2 redraws each task in place: its last frame is what stays on the screen.
+    const lastFrame = (title: string, until: string): string => {
+      const from = screen.lastIndexOf(`✔ ${title}`);
+      assert.ok(from >= 0, `no final frame for ${title}:\n${screen}`);
+      return screen.slice(from, screen.indexOf(until, from));
+    };
+    const copy = lastFrame('change a file', 'show x');
+    assert.match(copy, new RegExp(`${host.name}: changed would run: replace`));
+    assert.match(copy, /^\s+-old line$/m);
+    assert.match(copy, /^\s+\+new line$/m);
+    const debug = lastFrame('show x', 'PLAY RECAP');
+    assert.match(debug, new RegExp(`${host.name}: ok\\n\\s+› x = \\{\\n\\s+"a": 1,\\n\\s+"b": \\[\\n\\s+2,\\n\\s+3\\n\\s+\\]\\n\\s+\\}`));
+    assert.match(screen, /PLAY RECAP[^\n]*\nHOST\s+ok\s+changed[^\n]*\nsshd\d+\s+2\s+1\s+0\s+0/);
   });
 
   describe('listing and stepping', () => {
