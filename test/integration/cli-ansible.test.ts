@@ -146,6 +146,21 @@ describe('ferry CLI as an Ansible user types it @integration', function () {
     assert.equal(await ranAs(result), host.users.nopasswd);
   });
 
+  it('-K on a terminal (a pty) asks without echo: the password typed is not shown, and is used', async () => {
+    const inv = await inventory('become-tty.yml', { ansible_port: host.port, ansible_user: host.users.passwordUser, ansible_ssh_private_key_file: host.userKeyFile });
+    const { pb, result } = await whoamiPlaybook('become-tty', { become: true });
+    const pw = host.users.password;
+    const cmd = [process.execPath, CLI, 'run', pb, '-i', inv, '--plain', '-K'].map((a) => `'${a}'`).join(' ');
+    // typed once the prompt is up: script(1) passes it to the pty as keystrokes
+    const r = spawnSync('sh', ['-c', `(sleep 2; printf '%s\\r' "$PW") | script -qec "${cmd}" /dev/null`], {
+      cwd: project, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, PW: pw, TERM: 'dumb' },
+    });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /BECOME password: \r?\n/);
+    assert.ok(!r.stdout.includes(pw), 'the password was echoed');
+    assert.equal(await ranAs(result), 'root');
+  });
+
   it('uses ferry_become_password given with -e or in the play\'s vars', async () => {
     const inv = await inventory('become-vars.yml', { ansible_port: host.port, ansible_user: host.users.passwordUser, ansible_ssh_private_key_file: host.userKeyFile });
     const pw = host.users.password;
