@@ -260,7 +260,7 @@ function addRunOptions(c: Cli): Cli {
     .option('--accept-new-hosts', 'record the key of a host not yet in known_hosts (a changed key is still refused)')
     .addOption(new Option('--json [file]', 'NDJSON events to stdout, or to FILE alongside the normal output'))
     .option('--plain', 'plain lines even on a TTY')
-    .option('-v, --verbose', 'more output: -v results and steps, -vv also the ok ones, -vvv the commands run (repeatable)', (_v: string, n: number) => n + 1, 0)
+    .option('-v, --verbose', 'more output: -v each step and result, -vvv also each command run, masked (repeatable)', (_v: string, n: number) => n + 1, 0)
     .option('--ssh-config <file>', 'ssh config file to honour (default ~/.ssh/config)');
 }
 
