@@ -3,8 +3,10 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { builtinModules } from '../tasks/index.js';
-import { transportFactory } from './connections.js';
-import { Engine, type RunSummary } from './engine.js';
+import type { FerryConfig } from './config.js';
+import { connectionVarsFor, transportFactory, type ConnectionOptions } from './connections.js';
+import { connectionVarsOf } from './inventory/connection.js';
+import { Engine, type EngineOptions, type RunSummary } from './engine.js';
 import { FerryError, RunStoppedError, ValidationError, type Problem } from './errors.js';
 import type { Reporter } from './events.js';
 import { factsCommand, parseFacts } from './facts/index.js';
@@ -13,7 +15,8 @@ import { inventoryView } from './inventory-view.js';
 import type { ModuleRegistry, TaskModule } from './module.js';
 import { parseArgString } from './playbook/free-form.js';
 import { loadPlaybook } from './playbook/load.js';
-import type { Play, Playbook, TaskNode } from './playbook/model.js';
+import { formatListing } from './playbook/listing.js';
+import type { Node, Play, Playbook, TaskNode } from './playbook/model.js';
 import { checkParams } from './playbook/params.js';
 import { preflight } from './playbook/preflight.js';
 import type { SecretValues } from './secrets.js';
@@ -53,6 +56,28 @@ export interface CommonRunOptions {
   cleanupTimeoutMs?: number;
   /** Folders searched for roles after roles/ beside the playbook and its folder (default: ANSIBLE_ROLES_PATH). */
   rolesPath?: string[];
+  /**
+   * Connection and become variables below the inventory's (`ferry_user`, `ferry_private_key_file`,
+   * `ferry_password`, `ferry_become`, `ferry_become_user`, `ferry_become_password`): what -u,
+   * --private-key, -k, -b, --become-user, -K and ansible.cfg give. `-e` connection variables win over all.
+   */
+  connectionDefaults?: Record<string, unknown>;
+  /** The ansible.cfg that was read (its roles_path and vault_password_file, for what needs them). */
+  config?: FerryConfig;
+  /** --step: asked before each task (see EngineOptions.step). */
+  step?: EngineOptions['step'];
+  /** Report each command as it starts (-vvv). */
+  commandEvents?: boolean;
+}
+
+/** The connection options of a run: the command line's defaults under, and -e over, the inventory's variables. */
+function connectionOptions(o: CommonRunOptions): ConnectionOptions {
+  return {
+    acceptNewHosts: o.acceptNewHosts,
+    sshConfigFile: o.sshConfigFile,
+    defaults: o.connectionDefaults,
+    overrides: connectionVarsOf(o.extraVars ?? {}),
+  };
 }
 
 /** An engine for a run, and whether it has made a transport yet (after that, a host may have been contacted). */
@@ -66,8 +91,9 @@ function engineFor(o: CommonRunOptions, key: string): PreparedRun {
   const loaded = loadInventory(o.inventory);
   const inv = inventoryView(loaded);
   if (o.limit) resolveOption(inv, '--limit', o.limit);
-  checkConnections(loaded, inv);
-  const base = transportFactory({ acceptNewHosts: o.acceptNewHosts, sshConfigFile: o.sshConfigFile });
+  const conn = connectionOptions(o);
+  checkConnections(loaded, inv, conn);
+  const base = transportFactory(conn);
   let contacted = false;
   const engine = new Engine({
     inventory: inv,
@@ -94,6 +120,9 @@ function engineFor(o: CommonRunOptions, key: string): PreparedRun {
     inFlight: o.inFlight,
     stopGraceMs: o.stopGraceMs,
     cleanupTimeoutMs: o.cleanupTimeoutMs,
+    connectionDefaults: o.connectionDefaults,
+    step: o.step,
+    commandEvents: o.commandEvents,
   });
   return { engine, inv, contacted: () => contacted };
 }
@@ -116,11 +145,13 @@ function resolveOption(inv: ReturnType<typeof inventoryView>, option: string, pa
  * the first connection: a bad one is bad input naming the file:line that sets it, not an
  * unreachable host found in the middle of a run.
  */
-function checkConnections(loaded: Inventory, inv: ReturnType<typeof inventoryView>): void {
+function checkConnections(loaded: Inventory, inv: ReturnType<typeof inventoryView>, conn: ConnectionOptions): void {
   const problems: Problem[] = [];
+  const fromCommandLine = new Set([...Object.keys(conn.defaults ?? {}), ...Object.keys(conn.overrides ?? {})]);
   for (const h of inv.hostNames()) {
+    const vars = connectionVarsFor(inv.hostVars(h), conn);
     try {
-      connectionOf(inv.hostVars(h), (v) => loaded.varLocOf(h, v));
+      connectionOf(vars, (v) => (conn.overrides?.[v] !== undefined || (fromCommandLine.has(v) && vars[v] !== inv.hostVars(h)[v]) ? COMMAND_LINE : loaded.varLocOf(h, v)));
     } catch (e) {
       if (!(e instanceof ValidationError)) throw e;
       problems.push(...e.problems);
@@ -170,22 +201,98 @@ async function runPrepared(run: PreparedRun, pb: Playbook): Promise<RunSummary> 
   }
 }
 
-/** Loads and runs a playbook file: all input is validated before any host is contacted. */
-export async function runPlaybookFile(path: string, o: CommonRunOptions): Promise<RunSummary> {
+/** The names --start-at-task can match: every task of the plays, in blocks, imports and roles; undefined when an include is only known at run time. */
+function taskNamesOf(nodes: Node[]): string[] | undefined {
+  const names: string[] = [];
+  for (const n of nodes) {
+    if (n.kind === 'task' && n.name !== undefined) {
+      names.push(n.name);
+      // a role's task may also be named as output shows it, `role : task`
+      if (n.role) names.push(`${n.role.name} : ${n.name}`);
+    } else if (n.kind === 'role') {
+      if (!n.static || !n.tasks) return undefined;
+      const inner = taskNamesOf(n.tasks);
+      if (!inner) return undefined;
+      names.push(...inner);
+    } else if (n.kind === 'block') {
+      const inner = taskNamesOf([...n.block, ...n.rescue, ...n.always]);
+      if (!inner) return undefined;
+      names.push(...inner);
+    } else if (n.kind === 'include') {
+      if (!n.static || !n.tasks) return undefined;
+      const inner = taskNamesOf(n.tasks);
+      if (!inner) return undefined;
+      names.push(...inner);
+    }
+  }
+  return names;
+}
+
+/**
+ * What the command line selects must select something, as ansible-playbook insists: a --limit or an
+ * inventory that leaves no host, or a --start-at-task that names no task, is bad input.
+ */
+function checkSelection(pb: Playbook, hostsOf: (play: Play) => string[], o: CommonRunOptions): void {
+  const problems: Problem[] = [];
+  if (o.startAtTask !== undefined) {
+    const names = pb.plays.map((p) => taskNamesOf(p.tasks));
+    if (names.every((n) => n !== undefined)) {
+      const all = names.flat() as string[];
+      if (!all.includes(o.startAtTask)) {
+        problems.push({
+          loc: COMMAND_LINE,
+          message: `--start-at-task ${JSON.stringify(o.startAtTask)}: no task of the playbook has that name`,
+          hint: didYouMean(o.startAtTask, all, 'the name must match a task\'s name exactly; --list-tasks lists them'),
+        });
+      }
+    }
+  }
+  if (!pb.plays.some((p) => hostsOf(p).length > 0)) {
+    if (o.limit) {
+      problems.push({ loc: COMMAND_LINE, message: `--limit ${o.limit}: leaves no host to run on (no host of the plays' patterns matches it)`, hint: '--list-hosts shows the hosts each play targets' });
+    } else if (!o.inventory.length) {
+      problems.push({ loc: COMMAND_LINE, message: 'no inventory was given and no host matched the plays', hint: 'give one with -i, ANSIBLE_INVENTORY or inventory = in ansible.cfg' });
+    }
+  }
+  if (problems.length) throw new ValidationError(problems);
+}
+
+/** A playbook loaded and checked against its inventory, every host it targets known: nothing contacted yet. */
+function preparePlaybook(path: string, o: CommonRunOptions, syntaxOnly = false): { pb: Playbook; run: PreparedRun; hostsOf: (play: Play) => string[]; stateDir: string } {
   const modules = o.modules ?? builtinModules();
   const pb = loadPlaybook(path, modules, undefined, o.rolesPath ? { rolesPath: o.rolesPath } : {});
   const stateDir = o.stateDir ?? resolve('.ferry/runs');
   const run = engineFor({ ...o, modules, stateDir }, `${resolve(path)}|${o.inventory.map((i) => resolve(i)).join(',')}`);
   const { inv } = run;
   renderPlayHosts(pb, o.extraVars ?? {});
-  const hostsOf = (play: Play): string[] => (isTemplated(play.hosts) ? [] : inv.resolve(play.hosts));
+  // --syntax-check needs no inventory: a pattern that matches nothing is not its business.
+  const resolveHosts = (play: Play): string[] => (isTemplated(play.hosts) ? [] : inv.resolve(play.hosts));
+  const hostsOf = syntaxOnly ? (play: Play): string[] => { try { return resolveHosts(play); } catch { return []; } } : resolveHosts;
   preflight(pb, hostsOf, (h) => inv.hostVars(h), o.extraVars ?? {}, {
     has: (h) => inv.has(h),
     names: inv.hostNames(),
     hostParams: (m) => modules.get(m)?.hostParams ?? [],
   });
+  const limited = o.limit ? new Set(inv.resolve(o.limit)) : undefined;
+  const targets = (play: Play): string[] => hostsOf(play).filter((h) => !limited || limited.has(h));
+  if (!syntaxOnly) checkSelection(pb, targets, o);
+  return { pb, run, hostsOf: targets, stateDir };
+}
+
+/** Loads and runs a playbook file: all input is validated before any host is contacted. */
+export async function runPlaybookFile(path: string, o: CommonRunOptions): Promise<RunSummary> {
+  const { pb, run, stateDir } = preparePlaybook(path, o);
   if (!o.check) checkStateDir(stateDir);
   return runPrepared(run, pb);
+}
+
+/**
+ * What ansible-playbook prints for --list-hosts, --list-tasks, --list-tags (any of them together)
+ * or --syntax-check (none of them): the playbook and inventory are loaded and checked, no host is contacted.
+ */
+export function describePlaybookFile(path: string, o: CommonRunOptions, what: { hosts?: boolean; tasks?: boolean; tags?: boolean }): string {
+  const { pb, hostsOf } = preparePlaybook(path, o, !what.hosts && !what.tasks && !what.tags);
+  return formatListing(pb, hostsOf, { ...what, onlyTags: o.tags, skipTags: o.skipTags }, path);
 }
 
 /** Runs a loaded playbook (library use). */
@@ -243,7 +350,12 @@ export async function runAdhoc(pattern: string, moduleName: string, argText: str
   const pb = singleModulePlay(modules, pattern, moduleName, args, { become: o.become, name: `${moduleName}${argText ? ` ${argText}` : ''}` });
   const stateDir = o.stateDir ?? resolve('.ferry/adhoc');
   const run = engineFor({ ...o, modules, stateDir }, `adhoc|${pattern}|${moduleName}`);
-  resolveOption(run.inv, 'the pattern', pattern);
+  const limited = o.limit ? new Set(run.inv.resolve(o.limit)) : undefined;
+  const hosts = resolveOption(run.inv, 'the pattern', pattern).filter((h) => !limited || limited.has(h));
+  if (!hosts.length) {
+    const why = o.limit ? `the pattern ${pattern} with --limit ${o.limit}: leaves no host to run on` : `the pattern ${pattern}: no host matched${o.inventory.length ? '' : ' (no inventory was given)'}`;
+    throw new ValidationError([{ loc: COMMAND_LINE, message: why, hint: o.inventory.length ? '`ferry inventory --list` shows the hosts and groups' : 'give one with -i, ANSIBLE_INVENTORY or inventory = in ansible.cfg' }]);
+  }
   if (!o.check) checkStateDir(stateDir);
   return runPrepared(run, pb);
 }
@@ -252,13 +364,14 @@ export async function runAdhoc(pattern: string, moduleName: string, argText: str
 export async function gatherFactsFor(pattern: string, o: CommonRunOptions): Promise<{ facts: Record<string, unknown>; exitCode: number }> {
   const loaded = loadInventory(o.inventory);
   const inv = inventoryView(loaded);
-  checkConnections(loaded, inv);
+  const conn = connectionOptions(o);
+  checkConnections(loaded, inv, conn);
   let hosts = resolveOption(inv, 'the pattern', pattern);
   if (o.limit) {
     const allowed = new Set(resolveOption(inv, '--limit', o.limit));
     hosts = hosts.filter((h) => allowed.has(h));
   }
-  const factory = transportFactory({ acceptNewHosts: o.acceptNewHosts, sshConfigFile: o.sshConfigFile });
+  const factory = transportFactory(conn);
   const facts: Record<string, unknown> = {};
   let exitCode = 0;
   await Promise.all(

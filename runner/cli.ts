@@ -11,13 +11,16 @@ import { FerryError, InterruptedError, RunStoppedError, ValidationError, formatP
 import type { Reporter } from './events.js';
 import { builtinModules } from '../tasks/index.js';
 import { moduleDoc, moduleList } from './doc.js';
-import { runAdhoc, runPlaybookFile, gatherFactsFor, type CommonRunOptions } from './api.js';
+import { describePlaybookFile, runAdhoc, runPlaybookFile, gatherFactsFor, type CommonRunOptions } from './api.js';
+import { loadConfig, type FerryConfig } from './config.js';
+import { ask } from './prompt.js';
 import { EXIT_INTERRUPTED } from './engine.js';
 import { loadInventory, inventoryToAnsibleList } from './inventory/index.js';
 import { JsonReporter, TeeReporter } from './reporter/json.js';
 import { formatLiveCommand } from './reporter/format.js';
 import { ListrReporter } from './reporter/listr.js';
 import { PlainReporter } from './reporter/plain.js';
+import { AdhocReporter } from './reporter/adhoc.js';
 import { SecretValues } from './secrets.js';
 import { parseExtraVarArg } from './vars.js';
 import { InFlight } from './transport/in-flight.js';
@@ -87,11 +90,21 @@ function version(): string {
 
 interface RunFlags {
   inventory: string[];
+  user?: string;
+  privateKey?: string;
+  askPass?: boolean;
+  becomeUser?: string;
+  askBecomePass?: boolean;
+  listHosts?: boolean;
+  listTasks?: boolean;
+  listTags?: boolean;
+  syntaxCheck?: boolean;
+  step?: boolean;
   check?: boolean;
   diff?: boolean;
   limit?: string;
   extraVars: string[];
-  forks: string;
+  forks?: string;
   tags?: string;
   skipTags?: string;
   startAtTask?: string;
@@ -99,18 +112,22 @@ interface RunFlags {
   json?: string | boolean;
   acceptNewHosts?: boolean;
   forceHandlers?: boolean;
-  verbose?: boolean;
+  verbose: number;
   become?: boolean;
   sshConfig?: string;
   plain?: boolean;
 }
 
-function makeReporter(f: RunFlags): Reporter {
+function makeReporter(f: RunFlags, adhoc = false): Reporter {
+  const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
   const human = (): Reporter =>
-    // A terminal too narrow to draw in (a pty without a size reports 0 columns) gets plain lines.
-    process.stdout.isTTY && (process.stdout.columns ?? 0) >= 40 && !f.plain && !f.verbose
+    // ferry exec prints each host as `ansible` does, on a terminal too.
+    adhoc ? new AdhocReporter({ color, diff: f.diff, verbosity: f.verbose })
+    // A terminal too narrow to draw in (a pty without a size reports 0 columns) gets plain lines;
+    // --step asks on the terminal between tasks: plain lines do not fight the prompt.
+    : process.stdout.isTTY && (process.stdout.columns ?? 0) >= 40 && !f.plain && !f.verbose && !f.step
       ? new ListrReporter({ diff: f.diff })
-      : new PlainReporter({ color: process.stdout.isTTY && !process.env.NO_COLOR, diff: f.diff, verbose: f.verbose });
+      : new PlainReporter({ color, diff: f.diff, verbosity: f.verbose });
   if (f.json === true) return new JsonReporter(process.stdout);
   if (typeof f.json === 'string') {
     let file: JsonReporter;
@@ -151,12 +168,58 @@ function extraVars(f: RunFlags): Record<string, unknown> {
   return out;
 }
 
-function common(f: RunFlags): CommonRunOptions {
-  const forks = Number(f.forks);
+/** The ansible.cfg (or ferry.cfg) and ANSIBLE_* settings; its warnings go to stderr. */
+function config(): FerryConfig {
+  const cfg = loadConfig();
+  for (const w of cfg.warnings) process.stderr.write(`[WARNING]: ${w}\n`);
+  return cfg;
+}
+
+/**
+ * The connection and become settings of the command line over ansible.cfg (and its ANSIBLE_*
+ * variables), as variables below the inventory's; -k / -K ask their passwords now.
+ */
+async function connectionDefaults(f: RunFlags, cfg: FerryConfig): Promise<Record<string, unknown>> {
+  const d: Record<string, unknown> = {};
+  const user = f.user ?? cfg.remoteUser;
+  if (user) d.ferry_user = user;
+  const key = f.privateKey ?? cfg.privateKeyFile;
+  if (key) d.ferry_private_key_file = key;
+  if (f.become ?? cfg.become) d.ferry_become = true;
+  const becomeUser = f.becomeUser ?? cfg.becomeUser;
+  if (becomeUser) d.ferry_become_user = becomeUser;
+  let sshPassword: string | undefined;
+  if (f.askPass) {
+    sshPassword = await ask('SSH password: ', { secret: true });
+    secrets.add(sshPassword);
+    d.ferry_password = sshPassword;
+  }
+  if (f.askBecomePass) {
+    // As Ansible: an empty answer after -k means "the SSH password".
+    const answer = await ask(sshPassword !== undefined ? 'BECOME password[defaults to SSH password]: ' : 'BECOME password: ', { secret: true });
+    const pw = answer === '' && sshPassword !== undefined ? sshPassword : answer;
+    secrets.add(pw);
+    d.ferry_become_password = pw;
+  }
+  return d;
+}
+
+/** --step: Ansible's question before each task; no answer (or anything else) is no. */
+async function stepQuestion(task: string): Promise<'yes' | 'no' | 'continue'> {
+  const a = (await ask(`Perform task: TASK: ${task} (N)o/(y)es/(c)ontinue: `)).trim().toLowerCase();
+  return a === 'y' || a === 'yes' ? 'yes' : a === 'c' || a === 'continue' ? 'continue' : 'no';
+}
+
+async function common(f: RunFlags, adhoc = false): Promise<CommonRunOptions> {
+  const cfg = config();
+  const forks = f.forks !== undefined ? Number(f.forks) : (cfg.forks ?? 10);
   if (!Number.isInteger(forks) || forks < 1) throw new CommanderError(EXIT_USAGE, 'ferry.forks', `--forks must be a positive whole number, got ${f.forks}`);
   checkSshConfig(f.sshConfig);
+  const inventory = f.inventory.length ? f.inventory : (cfg.inventory ?? []);
+  if (!inventory.length) process.stderr.write('[WARNING]: no inventory was given (-i, ANSIBLE_INVENTORY or inventory = in ansible.cfg): only the implicit localhost is known\n');
+  const listing = f.listHosts || f.listTasks || f.listTags || f.syntaxCheck;
   return {
-    inventory: f.inventory.length ? f.inventory : [],
+    inventory,
     check: f.check,
     diff: f.diff,
     limit: f.limit,
@@ -166,10 +229,16 @@ function common(f: RunFlags): CommonRunOptions {
     skipTags: f.skipTags?.split(',').map((s) => s.trim()).filter(Boolean),
     startAtTask: f.startAtTask,
     resume: f.resume,
-    acceptNewHosts: f.acceptNewHosts,
+    // host_key_checking = False: an unknown key is recorded as with --accept-new-hosts; a changed key is still refused.
+    acceptNewHosts: f.acceptNewHosts || cfg.hostKeyChecking === false,
     forceHandlers: f.forceHandlers,
     sshConfigFile: f.sshConfig,
-    reporter: makeReporter(f),
+    // Listing contacts no host: it asks no password and reports no run.
+    connectionDefaults: listing ? {} : await connectionDefaults(f, cfg),
+    config: cfg,
+    reporter: listing ? undefined : makeReporter(f, adhoc),
+    commandEvents: f.verbose >= 3,
+    step: f.step ? stepQuestion : undefined,
     secrets,
   };
 }
@@ -181,11 +250,17 @@ function addRunOptions(c: Cli): Cli {
     .option('-D, --diff', 'show the before/after of files a task changes')
     .option('-l, --limit <pattern>', 'further limit the hosts (patterns as in Ansible)')
     .option('-e, --extra-vars <vars>', 'key=value, @file.yaml or a JSON mapping; highest precedence (repeatable)', collect, [])
-    .option('-f, --forks <n>', 'how many hosts at once', '10')
+    .option('-f, --forks <n>', 'how many hosts at once (default: forks in ansible.cfg, else 10)')
+    .option('-u, --user <name>', 'connect as this user (the inventory\'s ansible_user wins, as in Ansible)')
+    .option('--private-key <file>', 'private key file to authenticate with')
+    .option('-k, --ask-pass', 'ask for the SSH password')
+    .option('-b, --become', 'run the tasks with sudo')
+    .option('--become-user <name>', 'the user to become (default root)')
+    .option('-K, --ask-become-pass', 'ask for the sudo (become) password')
     .option('--accept-new-hosts', 'record the key of a host not yet in known_hosts (a changed key is still refused)')
     .addOption(new Option('--json [file]', 'NDJSON events to stdout, or to FILE alongside the normal output'))
     .option('--plain', 'plain lines even on a TTY')
-    .option('-v, --verbose', 'show each planned step')
+    .option('-v, --verbose', 'more output: -v each step and result, -vvv also each command run, masked (repeatable)', (_v: string, n: number) => n + 1, 0)
     .option('--ssh-config <file>', 'ssh config file to honour (default ~/.ssh/config)');
 }
 
@@ -210,9 +285,18 @@ async function main(argv: string[]): Promise<number> {
       .option('--skip-tags <tags>', 'skip tasks with these tags')
       .option('--start-at-task <name>', 'start at the first task with this name')
       .option('--resume', 'continue the last failed run of this playbook from the first task not completed on each host')
-      .option('--force-handlers', 'run notified handlers also on hosts that failed'),
+      .option('--force-handlers', 'run notified handlers also on hosts that failed')
+      .option('--list-hosts', 'list the hosts each play would run on, and exit (no host is contacted)')
+      .option('--list-tasks', 'list the tasks each play would run, and exit')
+      .option('--list-tags', 'list the tags of each play\'s tasks, and exit')
+      .option('--syntax-check', 'check the playbook and exit')
+      .option('--step', 'ask before each task: (N)o/(y)es/(c)ontinue'),
   ).action(async (playbook: string, f: RunFlags) => {
-    const o = { ...common(f), ...stoppable() };
+    if (f.listHosts || f.listTasks || f.listTags || f.syntaxCheck) {
+      process.stdout.write(describePlaybookFile(playbook, await common(f), { hosts: f.listHosts, tasks: f.listTasks, tags: f.listTags }));
+      return;
+    }
+    const o = { ...(await common(f)), ...stoppable() };
     try {
       exitCode = runExitCode(await runPlaybookFile(playbook, o));
     } finally {
@@ -226,12 +310,11 @@ async function main(argv: string[]): Promise<number> {
       .description('run one module ad hoc on the hosts matching a pattern (like `ansible -m`)')
       .argument('<pattern>', 'host pattern')
       .requiredOption('-m, --module <name>', 'module name (see ferry doc)')
-      .option('-a, --args <args>', 'module arguments: free form (command), key=value pairs, or a YAML/JSON mapping')
-      .option('-b, --become', 'run with sudo'),
+      .option('-a, --args <args>', 'module arguments: free form (command), key=value pairs, or a YAML/JSON mapping'),
   ).action(async (pattern: string, f: RunFlags & { module: string; args?: string }) => {
-    const o = { ...common(f), ...stoppable() };
+    const o = { ...(await common(f, true)), ...stoppable() };
     try {
-      exitCode = runExitCode(await runAdhoc(pattern, f.module, f.args, { ...o, become: f.become }));
+      exitCode = runExitCode(await runAdhoc(pattern, f.module, f.args, o));
     } finally {
       await o.reporter?.close();
     }
@@ -253,7 +336,7 @@ async function main(argv: string[]): Promise<number> {
   addRunOptions(
     program.command('facts').description('gather facts from the hosts matching a pattern and print them as JSON').argument('<pattern>', 'host pattern'),
   ).action(async (pattern: string, f: RunFlags) => {
-    const o = common(f);
+    const o = await common(f);
     const r = await gatherFactsFor(pattern, o);
     process.stdout.write(JSON.stringify(r.facts, null, 2) + '\n');
     exitCode = r.exitCode;

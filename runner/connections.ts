@@ -2,6 +2,7 @@
 // connectionOf) into a Transport: local for localhost / ferry_connection local, SSH otherwise.
 import { secret } from './command.js';
 import { connectionOf } from './inventory/index.js';
+import { layerConnectionVars } from './inventory/connection.js';
 import { UnreachableError } from './errors.js';
 import { LocalTransport } from './transport/local.js';
 import { SshTransport, type SshTransportOptions } from './transport/ssh.js';
@@ -16,12 +17,23 @@ export interface ConnectionOptions {
   /** known_hosts for hosts whose variables name none. */
   knownHostsFile?: string;
   connectTimeoutMs?: number;
+  /** Connection variables below the inventory's (-u, --private-key, -k, ansible.cfg). */
+  defaults?: Record<string, unknown>;
+  /** Connection variables above everything (-e). */
+  overrides?: Record<string, unknown>;
+}
+
+/** A host's connection variables with the command line's defaults under and `-e` over the inventory's. */
+export function connectionVarsFor(vars: Record<string, unknown>, o: ConnectionOptions): Record<string, unknown> {
+  return o.defaults || o.overrides ? layerConnectionVars([o.defaults ?? {}, vars, o.overrides ?? {}]) : vars;
 }
 
 /** The SSH options for one host from its variables (needs inventory_hostname); bad values throw ValidationError. */
 export function sshOptionsFor(host: string, vars: Record<string, unknown>, o: ConnectionOptions = {}): SshTransportOptions {
   const c = connectionOf({ inventory_hostname: host, ...vars });
-  const opts: SshTransportOptions = { host, hostName: c.host, port: c.port };
+  // No port given: ssh_config's Port for the host applies, else 22 (the transport decides).
+  const opts: SshTransportOptions = { host, hostName: c.host };
+  if (c.port !== undefined) opts.port = c.port;
   if (c.user) opts.user = c.user;
   if (c.privateKeyFile) opts.identityFiles = [c.privateKeyFile];
   if (c.password !== undefined) opts.password = secret(c.password);
@@ -45,7 +57,7 @@ export function transportForHost(host: string, vars: Record<string, unknown>, o:
 
 /** The default transport factory of the engine. */
 export function transportFactory(o: ConnectionOptions = {}): TransportFactory {
-  return (host, vars) => transportForHost(host, vars, o);
+  return (host, vars) => transportForHost(host, connectionVarsFor(vars, o), o);
 }
 
 /** The transport of a host with `ferry_connection: none` (a guest known only as a disk): every use says so. */

@@ -3,7 +3,8 @@
 import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import PQueue from 'p-queue';
-import { SECRET_MASK, secret } from './command.js';
+import { SECRET_MASK, Secret, secret } from './command.js';
+import { connectionVarsOf, layerConnectionVars } from './inventory/connection.js';
 import { FerryError, InterruptedError, TaskFailedError, TemplateError, UnreachableError, ValidationError, formatLoc, type Loc } from './errors.js';
 import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Reporter, type TaskStatus } from './events.js';
 import { factsCommand, factsVars, parseFacts, type Facts } from './facts/index.js';
@@ -17,7 +18,7 @@ import { keyLoadedTasks, loopScope, resumeConflicts, taskIdentities, type TaskId
 import { createTaskContext } from './task-context.js';
 import { evaluateCondition, isTemplated, renderDeep, renderString } from './template.js';
 import { wrapChroot } from './transport/chroot.js';
-import { InFlight, InFlightTransport } from './transport/in-flight.js';
+import { InFlight, InFlightTransport, type LiveCommand } from './transport/in-flight.js';
 import type { BecomeOptions, Transport } from './transport/types.js';
 import { resolveLayers } from './vars.js';
 
@@ -80,6 +81,12 @@ export interface EngineOptions {
   stopGraceMs?: number;
   /** After an interrupt: how long always: blocks may take in all before their commands are stopped too (default 60 s). */
   cleanupTimeoutMs?: number;
+  /** Connection and become variables below the inventory's (-u, -b, --become-user, -K, ansible.cfg). */
+  connectionDefaults?: Obj;
+  /** Emit a `command` event for each command a task starts (-vvv). */
+  commandEvents?: boolean;
+  /** --step: asked before each task; `continue` runs the rest without asking. */
+  step?: (task: string) => Promise<'yes' | 'no' | 'continue'>;
 }
 
 /** The exit code of an interrupted run (README "Exit codes"). */
@@ -217,6 +224,8 @@ export class Engine {
   /** Aborted once always: sections have had their time after an interrupt: the signal of their tasks. */
   private readonly cleanupOver = new AbortController();
   private cleanupTimer?: NodeJS.Timeout;
+  /** --step was answered `continue`. */
+  private stepAll = false;
 
   constructor(private readonly o: EngineOptions) {
     this.reporter = o.reporter ?? silentReporter;
@@ -311,7 +320,9 @@ export class Engine {
 
   /** A host's pooled transport as one task uses it: stopped by the task's signal, its commands tracked. */
   private forTask(t: Transport, task: string, inh: Inherited): Transport {
-    return new InFlightTransport(t, this.stopSignal(inh), this.inFlight, task);
+    // -vvv: each command as it starts (masked); never a no_log task's.
+    const onStart = this.o.commandEvents && !inh.noLog ? (c: LiveCommand): void => this.emit({ type: 'command', ...c }) : undefined;
+    return new InFlightTransport(t, this.stopSignal(inh), this.inFlight, task, onStart);
   }
 
   private interruptedOutcome(signal: AbortSignal): TaskOutcome {
@@ -432,16 +443,7 @@ export class Engine {
   }
 
   private tagged(tags: string[]): boolean {
-    const set = new Set(tags);
-    const only = this.o.tags ?? [];
-    const skip = this.o.skipTags ?? [];
-    if (skip.some((t) => set.has(t) || (t === 'all' && !set.has('always')))) return false;
-    if (set.has('never') && !only.some((t) => set.has(t))) return false;
-    if (only.length === 0 || only.includes('all')) return true;
-    if (set.has('always')) return true;
-    if (only.includes('tagged') && set.size > 0) return true;
-    if (only.includes('untagged') && set.size === 0) return true;
-    return only.some((t) => set.has(t));
+    return selectedByTags(tags, this.o.tags ?? [], this.o.skipTags ?? []);
   }
 
   private async runNodes(ctx: PlayRun, nodes: Node[], hosts: string[], inh: Inherited): Promise<void> {
@@ -596,6 +598,11 @@ export class Engine {
       else return;
     }
     if (!this.tagged(inh.tags)) return;
+    if (this.o.step && !this.stepAll) {
+      const answer = await this.o.step(name);
+      if (answer === 'no') return;
+      if (answer === 'continue') this.stepAll = true;
+    }
     this.emit({ type: 'task_start', play: ctx.play.name, task: name, module: task.module, loc: formatLoc(task.loc), hosts });
     const runHosts = task.runOnce ? hosts.slice(0, 1) : hosts;
     await Promise.all(runHosts.map((h) => this.schedule(task, inh, () => this.runTaskOnHost(ctx, task, h, inh))));
@@ -739,7 +746,7 @@ export class Engine {
     const setVars = outcome.result[SET_VARS_KEY];
     if (setVars && typeof setVars === 'object' && outcome.status !== 'failed') this.remember(st, setVars as Obj);
     if (outcome.status === 'changed') for (const n of task.notify) st.notified.add(n);
-    this.result(ctx, h, name, task.module, outcome, t0, inh.delegateTo ? this.delegateName(inh, vars) : undefined);
+    this.result(ctx, h, name, task.module, outcome, t0, inh.delegateTo ? this.delegateName(inh, vars) : undefined, inh.noLog);
     if (outcome.status === 'changed' && this.check) st.wouldChange = true;
     if (outcome.status === 'ok' || outcome.status === 'changed' || outcome.ignored) {
       // The run state never holds a secret: a registered value that shows one is not kept.
@@ -793,6 +800,7 @@ export class Engine {
         type: 'task_result', host: h, task: this.taskName(task), module: task.module, status: o.status,
         changed: o.status === 'changed', msg: inh.noLog && o.status !== 'unreachable' ? NO_LOG_MESSAGE : o.msg,
         item: inh.noLog ? SECRET_MASK : label, durationMs: 0,
+        ...(inh.noLog ? {} : { result: eventResult(o.result) }),
       });
       if (o.status === 'interrupted') return o;
       if (o.status !== 'skipped') allSkipped = false;
@@ -853,7 +861,7 @@ export class Engine {
       const hostTransport = this.forTask(await this.transport(execHost), this.taskName(task), inh);
       // `chroot: DIR` runs this task's commands and file operations inside a mounted guest root.
       const transport = inh.chroot ? wrapChroot(hostTransport, String(renderString(inh.chroot, vars, task.loc))) : hostTransport;
-      const become = this.becomeFor(execHost, inh);
+      const become = this.becomeFor(execHost, inh, execHost === h ? vars : undefined);
       const taskCtx = createTaskContext({
         host: h,
         transport,
@@ -911,13 +919,25 @@ export class Engine {
     return { status, result, msg, ...(plan?.diff && status === 'changed' ? { diff: plan.diff } : {}), ...(steps ? { steps } : {}) };
   }
 
-  private becomeFor(host: string, inh: Inherited): BecomeOptions | false {
-    const hv = this.o.inventory.hostVars(host);
-    const become = inh.become ?? truthy(hv.ferry_become ?? hv.ansible_become);
+  /**
+   * Become for a host. Precedence (README "Connection and become settings"): -e > the become /
+   * become_user keywords > variables of the play, vars files, set_fact (`vars`, the task's host only)
+   * > the inventory's > -b / --become-user / -K / ansible.cfg > root.
+   */
+  private becomeFor(host: string, inh: Inherited, vars?: Obj): BecomeOptions | false {
+    const inventory = this.o.inventory.hostVars(host);
+    const extra = connectionVarsOf(this.o.extraVars ?? {});
+    // A play's or set_fact's connection variable is one whose value differs from the inventory's.
+    const above = vars ? Object.fromEntries(Object.entries(connectionVarsOf(vars)).filter(([k, v]) => inventory[k] !== v)) : {};
+    const hv = layerConnectionVars([this.o.connectionDefaults ?? {}, inventory, above, extra]);
+    const fromExtra = (names: string[]): unknown => names.map((n) => extra[n]).find((v) => v !== undefined);
+    const extraBecome = fromExtra(['ferry_become', 'ansible_become']);
+    const become = extraBecome !== undefined ? truthy(extraBecome) : (inh.become ?? truthy(hv.ferry_become ?? hv.ansible_become));
     if (!become) return false;
     const pw = hv.ferry_become_password ?? hv.ansible_become_password ?? hv.ansible_become_pass;
-    const user = inh.becomeUser ?? (hv.ferry_become_user as string | undefined) ?? (hv.ansible_become_user as string | undefined) ?? 'root';
-    return { user, ...(pw !== undefined && pw !== null ? { password: secret(String(pw)) } : {}) };
+    const user = (fromExtra(['ferry_become_user', 'ansible_become_user']) as string | undefined) ?? inh.becomeUser ??
+      (hv.ferry_become_user as string | undefined) ?? (hv.ansible_become_user as string | undefined) ?? 'root';
+    return { user: String(user), ...(pw !== undefined && pw !== null ? { password: pw instanceof Secret ? pw : secret(String(pw)) } : {}) };
   }
 
   private async peer(name: string, task: string, inh: Inherited): Promise<PeerHost> {
@@ -963,7 +983,7 @@ export class Engine {
       const wasFailed = targets.filter((h) => this.host(h).failed);
       for (const h of wasFailed) this.host(h).failed = false;
       const environment = [ctx.play.environment, handler.environment].filter((e): e is Obj | string => e !== undefined);
-      const inh: Inherited = { when: handler.when, become: handler.become ?? ctx.play.become, becomeUser: handler.becomeUser ?? ctx.play.becomeUser, tags: [], vars: [], ignoreErrors: handler.ignoreErrors, environment, throttle: lower(ctx.play.throttle, handler.throttle), role: handler.role };
+      const inh: Inherited = { when: handler.when, become: handler.become ?? ctx.play.become, becomeUser: handler.becomeUser ?? ctx.play.becomeUser, tags: [], vars: [], ignoreErrors: handler.ignoreErrors, noLog: handler.noLog, environment, throttle: lower(ctx.play.throttle, handler.throttle), role: handler.role };
       this.emit({ type: 'task_start', play: ctx.play.name, task: this.taskName(handler), module: handler.module, loc: formatLoc(handler.loc), hosts: targets });
       await Promise.all(targets.map((h) => this.schedule(handler, inh, () => this.runTaskOnHost(ctx, handler, h, inh))));
       for (const h of wasFailed) this.host(h).failed = true;
@@ -971,7 +991,8 @@ export class Engine {
     for (const h of hosts) this.host(h).notified.clear();
   }
 
-  private result(_ctx: PlayRun, h: string, task: string, module: string, o: TaskOutcome, t0: number, delegatedTo?: string): void {
+  /** Counts a host's result in the recap and reports it; a no_log task's event carries no result values. */
+  private result(_ctx: PlayRun, h: string, task: string, module: string, o: TaskOutcome, t0: number, delegatedTo?: string, noLog?: boolean): void {
     const st = this.host(h);
     const r = this.recap[h]!;
     switch (o.status) {
@@ -998,6 +1019,7 @@ export class Engine {
       ...(diff ? { diff } : {}),
       ...(o.steps ? { steps: o.steps } : {}),
       ...(delegatedTo ? { delegatedTo } : {}),
+      ...(noLog ? {} : { result: eventResult(o.result) }),
     });
   }
 }
@@ -1043,6 +1065,24 @@ function whenOrError(f: () => boolean): boolean {
   } catch {
     return true;
   }
+}
+
+/** A task's result as events carry it: the module's values, without ferry's own bookkeeping. */
+function eventResult(result: Obj): Obj {
+  const { [SET_VARS_KEY]: _set, exitCode: _exitCode, ...rest } = result;
+  return rest;
+}
+
+/** Whether a task with these (inherited) tags runs under --tags `only` and --skip-tags `skip`, as Ansible decides. */
+export function selectedByTags(tags: string[], only: string[], skip: string[]): boolean {
+  const set = new Set(tags);
+  if (skip.some((t) => set.has(t) || (t === 'all' && !set.has('always')))) return false;
+  if (set.has('never') && !only.some((t) => set.has(t))) return false;
+  if (only.length === 0 || only.includes('all')) return true;
+  if (set.has('always')) return true;
+  if (only.includes('tagged') && set.size > 0) return true;
+  if (only.includes('untagged') && set.size === 0) return true;
+  return only.some((t) => set.has(t));
 }
 
 function truthy(v: unknown): boolean {

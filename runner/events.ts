@@ -38,8 +38,12 @@ export type FerryEvent =
       durationMs: number;
       ignored?: boolean;
       delegatedTo?: string;
+      /** The result (as `register` stores it: stdout, stderr, rc and the module's values); absent for a no_log task. */
+      result?: Record<string, unknown>;
     }
   | { type: 'progress'; host: string; task: string; progress: Progress }
+  /** A command a task started (only with -vvv; secrets masked; never a no_log task's). */
+  | { type: 'command'; host: string; task: string; command: string }
   | { type: 'handlers_start'; play: string }
   | {
       type: 'interrupt';

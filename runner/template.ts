@@ -116,7 +116,8 @@ function templateError(e: unknown, loc: Loc | undefined, source: string): never 
 function evalMessage(e: ExprEvalError): string {
   if (!(e instanceof UndefinedVariableError)) return e.message;
   const head = `${quoteName(e.variable)} is undefined`;
-  return e.message.startsWith(head) ? `undefined variable ${quoteName(e.variable)}${e.message.slice(head.length)}` : e.message;
+  const message = e.message.startsWith(head) ? `undefined variable ${quoteName(e.variable)}${e.message.slice(head.length)}` : e.message;
+  return e.variable.startsWith('ansible_') ? `${message} (a fact such as ${quoteName(e.variable)} is set only when the play gathers facts: gather_facts: true)` : message;
 }
 
 /** Renders one value with `vars`: `{{ x }}` alone keeps x's type (omit included); errors name the variable and `loc`. */

@@ -5,7 +5,8 @@ import { ValidationError, type Loc, type Problem } from '../errors.js';
 /** Where and how to connect to one host. `user` / `privateKeyFile` unset: the transport's defaults apply (ssh config, current user). */
 export interface ConnectionInfo {
   host: string;
-  port: number;
+  /** Unset: ssh_config's Port for the host, else 22. */
+  port?: number;
   user?: string;
   privateKeyFile?: string;
   /** none: the host is not reachable itself (a guest disk): tasks for it must use delegate_to. */
@@ -36,6 +37,30 @@ const NAMES = {
   proxyJump: ['ferry_proxy_jump'],
   keyPassphrase: ['ferry_ssh_passphrase'],
 } as const;
+
+/** Every connection variable name ferry reads (ferry_* and ansible_*). */
+export const CONNECTION_VARS: ReadonlySet<string> = new Set(Object.values(NAMES).flat());
+
+/** The connection variables among `vars`. */
+export function connectionVarsOf(vars: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(vars).filter(([k, v]) => CONNECTION_VARS.has(k) && v !== undefined && v !== null && v !== ''));
+}
+
+/**
+ * Layers of variables (lowest first) merged so that, for each connection setting, the highest layer
+ * that sets it under any of its names wins: `-e ansible_user=x` beats the inventory's `ferry_user`,
+ * which beats `-u`. Within a layer the most specific name wins, as in connectionOf.
+ */
+export function layerConnectionVars(layers: Record<string, unknown>[]): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.assign({}, ...layers) as Record<string, unknown>;
+  for (const names of Object.values(NAMES)) {
+    let winner: { name: string; value: unknown } | undefined;
+    for (const layer of layers) winner = pick(layer, names) ?? winner;
+    for (const n of names) delete out[n];
+    if (winner) out[winner.name] = winner.value;
+  }
+  return out;
+}
 
 function pick(vars: Record<string, unknown>, names: readonly string[]): { name: string; value: unknown } | undefined {
   for (const name of names) {
@@ -84,7 +109,7 @@ export function connectionOf(vars: Record<string, unknown>, locate?: VarLocator)
     bad(hostVar.name, `${hostVar.name} ${JSON.stringify(host)} is not a host name or address`);
   }
   const portVar = str('port');
-  let port = 22;
+  let port: number | undefined;
   if (portVar !== undefined) {
     const n = /^\s*\d+\s*$/.test(portVar.value) ? Number(portVar.value) : NaN;
     if (Number.isInteger(n) && n > 0 && n < 65536) port = n;
@@ -110,7 +135,8 @@ export function connectionOf(vars: Record<string, unknown>, locate?: VarLocator)
     if (become === undefined) bad(becomeVar.name, `${becomeVar.name} must be a boolean, got '${String(becomeVar.value)}'`);
   }
 
-  const info: ConnectionInfo = { host, port, connection };
+  const info: ConnectionInfo = { host, connection };
+  if (port !== undefined) info.port = port;
   const optional = ['user', 'privateKeyFile', 'becomePassword', 'password', 'knownHostsFile', 'becomeUser', 'proxyJump', 'keyPassphrase'] as const;
   for (const key of optional) {
     const v = str(key);

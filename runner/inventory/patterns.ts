@@ -3,7 +3,7 @@
 //   terms joined by `:` or `,` (union), `&term` (intersection), `!term` (exclusion), and a
 //   `[i]` / `[i:j]` subscript on a term. Unions are applied first, then intersections, then
 //   exclusions, whatever their written order. Pure: it only needs the inventory's names.
-import { closest, distance } from 'fastest-levenshtein';
+import { nearest } from '../suggest.js';
 import { ValidationError, type Loc, type Problem } from '../errors.js';
 
 /** What pattern matching needs to know about an inventory. */
@@ -149,9 +149,8 @@ export function matchHosts(inv: PatternInventory, pattern: string | string[], lo
     const that = matchTerm(inv, names, term, loc, problems);
     if (that === undefined) {
       const candidates = [...inv.groupNames(), ...list];
-      const nearest = candidates.length ? closest(term, candidates) : undefined;
       // Only suggest a name that looks like a typo of this one.
-      const near = nearest && distance(term, nearest) <= Math.max(2, Math.floor(term.length / 3)) ? nearest : undefined;
+      const near = nearest(term, candidates);
       problems.push({
         loc,
         message: `host pattern '${term}' matches no host or group${near ? ` (did you mean '${near}'?)` : ''}`,

@@ -235,7 +235,9 @@ export function preflight(
             problems.push({
               loc,
               message: `undefined variable '${head}'${missing.length < hosts.length ? ` for host${missing.length > 1 ? 's' : ''} ${missing.slice(0, 5).join(', ')}` : ''}`,
-              hint: `define it (inventory, play vars, -e ${head}=...), give a default ({{ ${head} | default(...) }}) or guard the task with 'when: ${head} is defined'`,
+              hint: head.startsWith('ansible_') && !play.gatherFacts
+                ? `'${head}' looks like a fact: facts are set only when the play gathers them (gather_facts: true), or define it yourself`
+                : `define it (inventory, play vars, -e ${head}=...), give a default ({{ ${head} | default(...) }}) or guard the task with 'when: ${head} is defined'`,
             });
           }
         });

@@ -26,7 +26,12 @@ export class ListrReporter implements Reporter {
     const r = slot.result;
     if (!r || !slot.wrapper || !slot.resolve) return;
     const host = r.delegatedTo ? `${r.host} -> ${r.delegatedTo}` : r.host;
-    const msg = r.msg ? ` ${paint(true, 'dim', r.msg.split('\n')[0]!)}` : '';
+    // A message of one line goes in the title; a longer one (debug of a mapping) stays under it, whole.
+    const multiline = r.msg?.includes('\n') ?? false;
+    const msg = r.msg && !multiline ? ` ${paint(true, 'dim', r.msg)}` : '';
+    // What stays on the screen under the host's line after the run: the whole message and the diffs.
+    const kept = [multiline ? r.msg! : '', this.o.diff && r.diff?.length ? formatDiffs(r.diff, true) : ''].filter(Boolean).join('\n');
+    if (kept) slot.wrapper.output = kept;
     if (r.status === 'skipped') {
       slot.wrapper.skip(`${host}: skipped${msg}`);
       slot.resolve();
@@ -36,7 +41,6 @@ export class ListrReporter implements Reporter {
       else slot.reject!(new Error(`${host}: ${r.msg ?? r.status}`));
     } else {
       slot.wrapper.title = `${host}: ${r.status === 'changed' ? paint(true, 'yellow', 'changed') : paint(true, 'green', 'ok')}${msg}`;
-      if (this.o.diff && r.diff?.length) slot.wrapper.output = formatDiffs(r.diff, true);
       slot.resolve();
     }
   }
@@ -58,6 +62,8 @@ export class ListrReporter implements Reporter {
                 task.newListr(
                   ev.hosts.map((h) => ({
                     title: h,
+                    // the last output written (the message, the diffs) stays on the screen after the task
+                    rendererOptions: { persistentOutput: true },
                     task: (_c: unknown, w: Wrapper) =>
                       new Promise<void>((resolve, reject) => {
                         const slot = slots.get(h)!;

@@ -7,7 +7,8 @@ export interface PlainOptions {
   out?: NodeJS.WritableStream;
   color?: boolean;
   diff?: boolean;
-  verbose?: boolean;
+  /** -v: each planned step and each result's values; -vvv: also each command as it starts. */
+  verbosity?: number;
 }
 
 /** Writes Ansible-like lines: PLAY, TASK, `changed: [host] ...`, and the recap table. */
@@ -46,10 +47,15 @@ export class PlainReporter implements Reporter {
         const item = ev.item !== undefined ? ` => (item=${ev.item})` : '';
         const msg = ev.msg ? `: ${ev.msg}` : '';
         this.line(paint(c, statusColor(ev.status), `${label}: [${host}]${item}${msg}`));
-        if (this.o.verbose && ev.steps) for (const s of ev.steps) this.line(`    - ${s}`);
+        const v = this.o.verbosity ?? 0;
+        if (v >= 1 && ev.steps) for (const s of ev.steps) this.line(`    - ${s}`);
+        if (v >= 1 && ev.result && ev.status !== 'skipped') this.line(paint(c, 'dim', `    => ${JSON.stringify(ev.result)}`));
         if (this.o.diff && ev.diff?.length) this.line(formatDiffs(ev.diff, c));
         break;
       }
+      case 'command':
+        if ((this.o.verbosity ?? 0) >= 3) this.line(paint(c, 'dim', `<${ev.host}> EXEC ${ev.command}`));
+        break;
       case 'progress': {
         const key = `${ev.host}/${ev.task}`;
         const now = Date.now();

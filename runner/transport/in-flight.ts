@@ -41,7 +41,15 @@ export class InFlightTransport implements Transport {
     private readonly signal: AbortSignal,
     private readonly inFlight: InFlight,
     private readonly task: string,
+    /** Told of each command as it starts (-vvv shows them). */
+    private readonly onStart?: (c: LiveCommand) => void,
   ) {}
+
+  private started(cmd: Command): () => void {
+    const c = { host: this.host, task: this.task, command: cmd.display };
+    this.onStart?.(c);
+    return this.inFlight.add(c);
+  }
 
   get host(): string {
     return this.inner.host;
@@ -52,7 +60,7 @@ export class InFlightTransport implements Transport {
   }
 
   async run(cmd: Command, opts: RunOptions = {}): Promise<RunResult> {
-    const ended = this.inFlight.add({ host: this.host, task: this.task, command: cmd.display });
+    const ended = this.started(cmd);
     try {
       return await this.inner.run(cmd, { ...opts, signal: either(opts.signal, this.signal) });
     } finally {
@@ -61,7 +69,7 @@ export class InFlightTransport implements Transport {
   }
 
   async spawn(cmd: Command, opts: Omit<RunOptions, 'stdin' | 'onStdout' | 'onStderr' | 'binary'> = {}): Promise<RunningCommand> {
-    const ended = this.inFlight.add({ host: this.host, task: this.task, command: cmd.display });
+    const ended = this.started(cmd);
     try {
       const rc = await this.inner.spawn(cmd, { ...opts, signal: either(opts.signal, this.signal) });
       rc.done.finally(ended).catch(() => undefined); // the caller sees the rejection

@@ -70,15 +70,39 @@ describe('ferry CLI @integration', function () {
     });
     after(() => host.stop());
 
-    it('runs an ad-hoc module (ferry exec) and exits 0', () => {
-      const r = ferry(['exec', '-i', inv, 'all', '-m', 'command', '-a', 'uname -s', '--plain', '-v'], dir);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /changed: \[sshd\d+\]/);
-      assert.match(r.stdout, /PLAY RECAP/);
+    it('runs an ad-hoc module (ferry exec) and prints each host as `ansible` does, also with -v; exits 0', () => {
+      for (const v of [[], ['-v']]) {
+        const r = ferry(['exec', '-i', inv, 'all', '-m', 'command', '-a', 'sh -c "uname -s; echo oops >&2"', ...v], dir);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, `${host.name} | CHANGED | rc=0 >>\nLinux\noops\n`);
+      }
+      const ping = ferry(['exec', '-i', inv, 'all', '-m', 'ping'], dir);
+      assert.equal(ping.code, 0, ping.stderr);
+      assert.equal(ping.stdout, `${host.name} | SUCCESS => {\n    "changed": false,\n    "msg": "pong",\n    "ping": "pong"\n}\n`);
     });
 
-    it('shows the run live with listr2 on a terminal (a pty), ending with the recap table', () => {
-      const r = runOnPty([process.execPath, CLI, 'exec', '-i', inv, 'all', '-m', 'ping'], dir);
+    it('ferry exec -vvv shows each command it runs, secrets masked', () => {
+      const r = ferry(['exec', '-i', inv, 'all', '-m', 'shell', '-a', 'echo one', '-vvv', '-e', 'db_password=hush-hush'], dir);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`^<${host.name}> EXEC .*echo one`, 'm'));
+      assert.match(r.stdout, new RegExp(`^${host.name} \\| CHANGED \\| rc=0 >>\none$`, 'm'));
+      const masked = ferry(['exec', '-i', inv, 'all', '-m', 'shell', '-a', 'echo {{ db_password }} >/dev/null', '-vvv', '-e', 'db_password=hush-hush'], dir);
+      assert.equal(masked.code, 0, masked.stderr);
+      assert.match(masked.stdout, /EXEC .*echo \*{8} >\/dev\/null/);
+      assert.doesNotMatch(masked.stdout + masked.stderr, /hush-hush/);
+      // -vvv with a playbook: the commands under their task
+      const pb = join(dir, 'vvv.yaml');
+      return writeFile(pb, '- hosts: all\n  tasks:\n    - command: echo two\n').then(() => {
+        const run = ferry(['run', pb, '-i', inv, '-vvv'], dir);
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stdout, new RegExp(`TASK \\[command\\][^\\n]*\\n<${host.name}> EXEC .*echo two\\nchanged: \\[${host.name}\\]\\n {4}=> \\{.*"stdout":"two"`));
+      });
+    });
+
+    it('shows the run live with listr2 on a terminal (a pty), ending with the recap table', async () => {
+      const pb = join(dir, 'pty-ping.yaml');
+      await writeFile(pb, '- hosts: all\n  tasks:\n    - ping:\n');
+      const r = runOnPty([process.execPath, CLI, 'run', pb, '-i', inv], dir);
       assert.equal(r.status, 0, r.raw + r.stderr);
       const screen = r.screen;
       assert.match(screen, /✔/);
@@ -91,9 +115,14 @@ describe('ferry CLI @integration', function () {
     it('prints NDJSON events with --json', () => {
       const r = ferry(['exec', '-i', inv, 'all', '-m', 'ping', '--json'], dir);
       assert.equal(r.code, 0, r.stderr);
-      const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string });
+      const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string; result?: unknown });
       assert.deepEqual([...new Set(events.map((e) => e.type))], ['run_start', 'play_start', 'task_start', 'task_result', 'recap']);
       assert.equal(events.find((e) => e.type === 'task_result')!.status, 'ok');
+      assert.deepEqual(events.find((e) => e.type === 'task_result')!.result, { ping: 'pong', changed: false, failed: false, msg: 'pong' });
+      const cmd = ferry(['exec', '-i', inv, 'all', '-m', 'command', '-a', 'sh -c "echo out; echo err >&2; exit 3"', '--json'], dir);
+      assert.equal(cmd.code, 2);
+      const failed = cmd.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; result?: Record<string, unknown> }).find((e) => e.type === 'task_result')!;
+      assert.deepEqual([failed.result?.stdout, failed.result?.stderr, failed.result?.rc], ['out', 'err', 3]);
     });
 
     it('prints gathered facts as JSON (ferry facts)', () => {
@@ -109,7 +138,10 @@ describe('ferry CLI @integration', function () {
     it('exits 2 when a task fails on a host', () => {
       const r = ferry(['exec', '-i', inv, 'all', '-m', 'command', '-a', 'false', '--plain'], dir);
       assert.equal(r.code, 2);
-      assert.match(r.stdout, /failed: \[sshd\d+\]/);
+      assert.match(r.stdout, new RegExp(`^${host.name} \\| FAILED \\| rc=1 >>\n`));
+      const copy = ferry(['exec', '-i', inv, 'all', '-m', 'copy', '-a', 'src=/nonexistent dest=/tmp/x'], dir);
+      assert.equal(copy.code, 2);
+      assert.match(copy.stdout, new RegExp(`^${host.name} \\| FAILED! => \\{\n {4}"changed": false,\n[^]*"msg": "`));
     });
 
     it('creates the files it writes 0600: the run state (in a 0700 folder), --json=FILE and a new known_hosts', async () => {

@@ -102,10 +102,14 @@ describe('secrets and no_log in every output @integration', function () {
     assert.match(r.stdout, /TASK \[show registered stdout\][^\n]*\nok: \[sshd\d+\]: \*{8}/);
     assert.match(r.stdout, /\+svc \*{8}/, 'the diff of a file holding a password is masked');
     assert.doesNotMatch(r.stdout.split('TASK [diff no_log]')[1]!.split('TASK [')[0]!, /^\+/m, 'a no_log task shows no diff');
-    const lines = events.trim().split('\n').map((l) => JSON.parse(l) as { type: string; task?: string; item?: string; msg?: string; diff?: unknown });
+    const lines = events.trim().split('\n').map((l) => JSON.parse(l) as { type: string; task?: string; item?: string; msg?: string; diff?: unknown; result?: Record<string, unknown> });
     const nolog = lines.filter((e) => e.type === 'task_result' && e.task?.startsWith('loop no_log'));
     assert.equal(nolog.length, 6, 'one event per item and one per task');
     for (const e of nolog) assert.equal(e.msg, NO_LOG_MESSAGE);
+    const hidden = lines.filter((e) => e.type === 'task_result' && /no_log/.test(e.task ?? '') && !/^diff password/.test(e.task ?? ''));
+    assert.ok(hidden.length >= nolog.length);
+    for (const e of hidden) assert.equal(e.result, undefined, `the event of '${e.task}' (no_log) carries its result`);
+    assert.ok(lines.some((e) => e.type === 'task_result' && e.result && 'rc' in e.result), 'the other events carry their result');
     assert.ok(lines.some((e) => e.task === 'diff password' && e.diff), 'the password diff is sent, masked');
     assert.ok(!lines.some((e) => e.task === 'diff no_log' && e.diff), 'no diff for a no_log task');
   });
@@ -145,5 +149,21 @@ describe('secrets and no_log in every output @integration', function () {
     assert.equal((r.hostValues[host.name]!.used as { stdout: string }).stdout, 'Templated-SECRET-pw VarsFile-SECRET-pw Extra-SECRET-pw');
     const state = JSON.parse(await stateText(stateDir)) as { hosts: Record<string, { registered: Record<string, unknown> }> };
     assert.deepEqual(Object.keys(state.hosts[host.name]!.registered), [], 'registered values that show a secret are not kept');
+  });
+
+  it('a no_log handler shows neither its output nor its result', async () => {
+    const hpb = join(dir, 'handler.yaml');
+    await writeFile(
+      hpb,
+      stringify([{ hosts: 'all', tasks: [{ name: 'notify', command: 'true', notify: 'secret handler' }], handlers: [{ name: 'secret handler', command: 'echo Handler-SECRET-out', no_log: true }] }]),
+    );
+    const rep = new CollectingReporter();
+    const r = await runPlaybookFile(hpb, { inventory: [inv], reporter: rep, stateDir: join(dir, 'handler-state') });
+    assert.equal(r.exitCode, 0);
+    const ev = rep.result('secret handler', host.name)!;
+    assert.equal(ev.status, 'changed');
+    assert.equal(ev.msg, NO_LOG_MESSAGE);
+    assert.equal(ev.result, undefined);
+    assert.doesNotMatch(JSON.stringify(rep.events), LEAK);
   });
 });

@@ -1,4 +1,8 @@
 import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { layerConnectionVars } from '../../runner/inventory/connection.js';
 import { ValidationError } from '../../runner/errors.js';
 import { sshOptionsFor as sshOptionsFromVars, transportForHost } from '../../runner/connections.js';
 import { LocalTransport } from '../../runner/transport/local.js';
@@ -55,4 +59,37 @@ describe('connections: the transport for an inventory host', () => {
     assert.ok(transportForHost('localhost', {}) instanceof LocalTransport);
     assert.ok(transportForHost('x', { ansible_host: 'h' }) instanceof SshTransport);
   });
+});
+
+describe('connections: the port when the inventory gives none', () => {
+  it('is ssh_config\'s Port for the host (the transport resolves it), else 22', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-sshcfg-'));
+    try {
+      const cfg = join(dir, 'config');
+      writeFileSync(cfg, 'Host web1\n  Port 2222\n  HostName 127.0.0.1\n');
+      const o = sshOptionsFromVars('web1', {}, { sshConfigFile: cfg });
+      assert.equal(o.port, undefined);
+      assert.equal(new SshTransport(o).resolve().port, 2222);
+      assert.equal(new SshTransport(sshOptionsFromVars('web2', {}, { sshConfigFile: cfg })).resolve().port, 22);
+      assert.equal(new SshTransport(sshOptionsFromVars('web1', { ansible_port: 2200 }, { sshConfigFile: cfg })).resolve().port, 2200);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('connections: precedence of the command line, the inventory and -e', () => {
+  const cases: [string, Record<string, unknown>[], Record<string, unknown>][] = [
+    ['-u under the inventory\'s ansible_user', [{ ferry_user: 'cli' }, { ansible_user: 'inv' }, {}], { ansible_user: 'inv' }],
+    ['-u when the inventory names no user', [{ ferry_user: 'cli' }, { ansible_host: 'h' }, {}], { ansible_host: 'h', ferry_user: 'cli' }],
+    ['-e ansible_user over the inventory\'s ferry_user', [{}, { ferry_user: 'inv' }, { ansible_user: 'extra' }], { ansible_user: 'extra' }],
+    ['within a layer, the ferry_ name wins', [{}, { ansible_port: 1, ferry_port: 2 }, {}], { ferry_port: 2 }],
+    ['an empty value sets nothing', [{ ferry_user: 'cli' }, { ansible_user: '' }, {}], { ferry_user: 'cli' }],
+    ['-e ferry_port over ansible_ssh_port', [{}, { ansible_ssh_port: 2200 }, { ferry_port: 2222 }], { ferry_port: 2222 }],
+  ];
+  for (const [name, layers, want] of cases) {
+    it(name, () => {
+      assert.deepEqual(layerConnectionVars(layers), want);
+    });
+  }
 });

@@ -6,12 +6,12 @@ import { corpus } from '../helpers/corpora.js';
 
 describe('inventory: connection variables', function () {
   const table: [string, Record<string, unknown>, Record<string, unknown>][] = [
-    ['defaults: the inventory name over ssh on port 22', { inventory_hostname: 'hv1' }, { host: 'hv1', port: 22, connection: 'ssh' }],
-    ['localhost without a connection var is local', { inventory_hostname: 'localhost' }, { host: 'localhost', port: 22, connection: 'local' }],
+    ['defaults: the inventory name over ssh, no port (ssh_config\'s Port, else 22)', { inventory_hostname: 'hv1' }, { host: 'hv1', connection: 'ssh' }],
+    ['localhost without a connection var is local', { inventory_hostname: 'localhost' }, { host: 'localhost', connection: 'local' }],
     [
       'localhost with ansible_connection=ssh stays ssh',
       { inventory_hostname: 'localhost', ansible_connection: 'ssh' },
-      { host: 'localhost', port: 22, connection: 'ssh' },
+      { host: 'localhost', connection: 'ssh' },
     ],
     [
       'Ansible names',
@@ -77,9 +77,9 @@ describe('inventory: connection variables', function () {
     [
       'ansible_become_password wins over ansible_become_pass; become false',
       { inventory_hostname: 'h', ansible_become_password: 'new', ansible_become_pass: 'old', ansible_become: false },
-      { host: 'h', port: 22, connection: 'ssh', becomePassword: 'new', become: false },
+      { host: 'h', connection: 'ssh', becomePassword: 'new', become: false },
     ],
-    ['paramiko means ssh', { inventory_hostname: 'h', ansible_connection: 'paramiko' }, { host: 'h', port: 22, connection: 'ssh' }],
+    ['paramiko means ssh', { inventory_hostname: 'h', ansible_connection: 'paramiko' }, { host: 'h', connection: 'ssh' }],
   ];
   for (const [why, vars, want] of table) {
     it(why, function () {
