@@ -260,7 +260,9 @@ function checkSelection(pb: Playbook, hostsOf: (play: Play) => string[], o: Comm
 /** A playbook loaded and checked against its inventory, every host it targets known: nothing contacted yet. */
 function preparePlaybook(path: string, o: CommonRunOptions, syntaxOnly = false): { pb: Playbook; run: PreparedRun; hostsOf: (play: Play) => string[]; stateDir: string } {
   const modules = o.modules ?? builtinModules();
-  const pb = loadPlaybook(path, modules, undefined, o.rolesPath ? { rolesPath: o.rolesPath } : {});
+  // roles_path from ansible.cfg or ANSIBLE_ROLES_PATH (the config reads both), unless the caller names one
+  const rolesPath = o.rolesPath ?? o.config?.rolesPath;
+  const pb = loadPlaybook(path, modules, undefined, rolesPath ? { rolesPath } : {});
   const stateDir = o.stateDir ?? resolve('.ferry/runs');
   const run = engineFor({ ...o, modules, stateDir }, `${resolve(path)}|${o.inventory.map((i) => resolve(i)).join(',')}`);
   const { inv } = run;

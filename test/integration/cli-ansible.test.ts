@@ -4,7 +4,7 @@
 // by the listings: their inventory points at a counting listener).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -252,6 +252,22 @@ describe('ferry CLI as an Ansible user types it @integration', function () {
       assert.match(tagged, /install\tTAGS/);
       // no inventory needed to check the syntax
       assert.equal(list('--syntax-check'), '\nplaybook: site.yml\n');
+      assert.equal(trap.contacts(), 0);
+    });
+
+    it("ansible.cfg's roles_path is where roles are found (a role only there is listed as 'role : task'); without it the role is not found", async () => {
+      const sub = join(project, 'with-roles');
+      await mkdir(join(sub, 'shared', 'greet', 'tasks'), { recursive: true });
+      await writeFile(join(sub, 'shared', 'greet', 'tasks', 'main.yml'), '- name: hello\n  ping:\n');
+      await writeFile(join(sub, 'pb.yml'), '- hosts: web\n  roles: [greet]\n');
+      await copyFile(join(project, 'trap.yml'), join(sub, 'trap.yml'));
+      const without = ferry(['run', 'pb.yml', '-i', 'trap.yml', '--list-tasks'], sub, { home });
+      assert.equal(without.code, 4);
+      assert.match(without.stderr, /pb\.yml:2:\d+: role 'greet' not found/);
+      await writeFile(join(sub, 'ansible.cfg'), '[defaults]\nroles_path = ./shared\n');
+      const listed = ferry(['run', 'pb.yml', '-i', 'trap.yml', '--list-tasks'], sub, { home });
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, /tasks:\n {6}greet : hello\tTAGS: \[\]\n/);
       assert.equal(trap.contacts(), 0);
     });
 
