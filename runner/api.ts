@@ -17,6 +17,7 @@ import type { Play, Playbook, TaskNode } from './playbook/model.js';
 import { checkParams } from './playbook/params.js';
 import { preflight } from './playbook/preflight.js';
 import type { SecretValues } from './secrets.js';
+import { VaultKeys } from './vault/keys.js';
 import { isTemplated, renderString } from './template.js';
 import type { InFlight } from './transport/in-flight.js';
 import { resolveVarTemplates } from './vars.js';
@@ -43,6 +44,8 @@ export interface CommonRunOptions {
   stateDir?: string;
   /** The run's secret values (masked in every output); add to it what else is secret (vault, prompts). */
   secrets?: SecretValues;
+  /** The vault passwords that open vault-encrypted files and `!vault` values (what they decrypt is secret). */
+  vault?: VaultKeys;
   /** Aborting it interrupts the run (see EngineOptions.signal): the CLI wires SIGINT and SIGTERM to it. */
   signal?: AbortSignal;
   /** Where the run records the commands it started and has not seen end (what may still run). */
@@ -60,8 +63,18 @@ interface PreparedRun {
   contacted: () => boolean;
 }
 
+/**
+ * The run's vault passwords, adding what they decrypt to the run's secrets (one set of secret values
+ * for the loaders and the engine, whichever of the two options the caller gave).
+ */
+function vaultOf(o: CommonRunOptions): VaultKeys {
+  if (o.vault && (!o.secrets || o.vault.secrets === o.secrets)) return o.vault;
+  return new VaultKeys(o.vault?.passwords ?? [], o.secrets);
+}
+
 function engineFor(o: CommonRunOptions, key: string): PreparedRun {
-  const loaded = loadInventory(o.inventory);
+  const vault = vaultOf(o);
+  const loaded = loadInventory(o.inventory, vault);
   const inv = inventoryView(loaded);
   if (o.limit) resolveOption(inv, '--limit', o.limit);
   checkConnections(loaded, inv);
@@ -87,7 +100,8 @@ function engineFor(o: CommonRunOptions, key: string): PreparedRun {
     resume: o.resume,
     stateDir: o.stateDir,
     runKey: key,
-    secrets: o.secrets,
+    secrets: vault.secrets,
+    vault,
     signal: o.signal,
     inFlight: o.inFlight,
     stopGraceMs: o.stopGraceMs,
@@ -171,9 +185,10 @@ async function runPrepared(run: PreparedRun, pb: Playbook): Promise<RunSummary> 
 /** Loads and runs a playbook file: all input is validated before any host is contacted. */
 export async function runPlaybookFile(path: string, o: CommonRunOptions): Promise<RunSummary> {
   const modules = o.modules ?? builtinModules();
-  const pb = loadPlaybook(path, modules);
+  const vault = vaultOf(o);
+  const pb = loadPlaybook(path, modules, undefined, vault);
   const stateDir = o.stateDir ?? resolve('.ferry/runs');
-  const run = engineFor({ ...o, modules, stateDir }, `${resolve(path)}|${o.inventory.map((i) => resolve(i)).join(',')}`);
+  const run = engineFor({ ...o, modules, stateDir, vault, secrets: vault.secrets }, `${resolve(path)}|${o.inventory.map((i) => resolve(i)).join(',')}`);
   const { inv } = run;
   renderPlayHosts(pb, o.extraVars ?? {});
   const hostsOf = (play: Play): string[] => (isTemplated(play.hosts) ? [] : inv.resolve(play.hosts));
@@ -248,7 +263,7 @@ export async function runAdhoc(pattern: string, moduleName: string, argText: str
 
 /** Gathers facts on the hosts matching a pattern (`ferry facts`). */
 export async function gatherFactsFor(pattern: string, o: CommonRunOptions): Promise<{ facts: Record<string, unknown>; exitCode: number }> {
-  const loaded = loadInventory(o.inventory);
+  const loaded = loadInventory(o.inventory, vaultOf(o));
   const inv = inventoryView(loaded);
   checkConnections(loaded, inv);
   let hosts = resolveOption(inv, 'the pattern', pattern);

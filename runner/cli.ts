@@ -19,6 +19,9 @@ import { formatLiveCommand } from './reporter/format.js';
 import { ListrReporter } from './reporter/listr.js';
 import { PlainReporter } from './reporter/plain.js';
 import { SecretValues } from './secrets.js';
+import { addVaultCommand, addVaultOptions } from './vault/cli.js';
+import { VaultKeys } from './vault/keys.js';
+import { vaultPasswords, type VaultFlags } from './vault/passwords.js';
 import { parseExtraVarArg } from './vars.js';
 import { InFlight } from './transport/in-flight.js';
 import { loadYamlFile } from './yaml-source.js';
@@ -85,7 +88,7 @@ function version(): string {
   }
 }
 
-interface RunFlags {
+interface RunFlags extends VaultFlags {
   inventory: string[];
   check?: boolean;
   diff?: boolean;
@@ -135,11 +138,16 @@ function checkSshConfig(path: string | undefined): void {
   }
 }
 
-function extraVars(f: RunFlags): Record<string, unknown> {
+/** The vault passwords the command line gives; what they decrypt is masked as the run's other secrets. */
+async function vaultKeys(f: VaultFlags): Promise<VaultKeys> {
+  return new VaultKeys(await vaultPasswords(f), secrets);
+}
+
+function extraVars(f: RunFlags, vault: VaultKeys): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const e of f.extraVars) {
     try {
-      Object.assign(out, parseExtraVarArg(e, (p) => loadYamlFile(resolve(p), p)));
+      Object.assign(out, parseExtraVarArg(e, (p) => loadYamlFile(resolve(p), p, { vault })));
     } catch (err) {
       if (err instanceof ValidationError) throw err;
       // The file of `-e @FILE`, or the command line itself, is where the problem is.
@@ -151,16 +159,17 @@ function extraVars(f: RunFlags): Record<string, unknown> {
   return out;
 }
 
-function common(f: RunFlags): CommonRunOptions {
+async function common(f: RunFlags): Promise<CommonRunOptions> {
   const forks = Number(f.forks);
   if (!Number.isInteger(forks) || forks < 1) throw new CommanderError(EXIT_USAGE, 'ferry.forks', `--forks must be a positive whole number, got ${f.forks}`);
   checkSshConfig(f.sshConfig);
+  const vault = await vaultKeys(f);
   return {
     inventory: f.inventory.length ? f.inventory : [],
     check: f.check,
     diff: f.diff,
     limit: f.limit,
-    extraVars: extraVars(f),
+    extraVars: extraVars(f, vault),
     forks,
     tags: f.tags?.split(',').map((s) => s.trim()).filter(Boolean),
     skipTags: f.skipTags?.split(',').map((s) => s.trim()).filter(Boolean),
@@ -171,11 +180,12 @@ function common(f: RunFlags): CommonRunOptions {
     sshConfigFile: f.sshConfig,
     reporter: makeReporter(f),
     secrets,
+    vault,
   };
 }
 
 function addRunOptions(c: Cli): Cli {
-  return c
+  return addVaultOptions(c)
     .option('-i, --inventory <path>', 'inventory file or folder (repeatable)', collect, [])
     .option('-C, --check', 'plan only: report what would change, change nothing')
     .option('-D, --diff', 'show the before/after of files a task changes')
@@ -212,7 +222,7 @@ async function main(argv: string[]): Promise<number> {
       .option('--resume', 'continue the last failed run of this playbook from the first task not completed on each host')
       .option('--force-handlers', 'run notified handlers also on hosts that failed'),
   ).action(async (playbook: string, f: RunFlags) => {
-    const o = { ...common(f), ...stoppable() };
+    const o = { ...(await common(f)), ...stoppable() };
     try {
       exitCode = runExitCode(await runPlaybookFile(playbook, o));
     } finally {
@@ -229,7 +239,7 @@ async function main(argv: string[]): Promise<number> {
       .option('-a, --args <args>', 'module arguments: free form (command), key=value pairs, or a YAML/JSON mapping')
       .option('-b, --become', 'run with sudo'),
   ).action(async (pattern: string, f: RunFlags & { module: string; args?: string }) => {
-    const o = { ...common(f), ...stoppable() };
+    const o = { ...(await common(f)), ...stoppable() };
     try {
       exitCode = runExitCode(await runAdhoc(pattern, f.module, f.args, { ...o, become: f.become }));
     } finally {
@@ -237,23 +247,24 @@ async function main(argv: string[]): Promise<number> {
     }
   });
 
-  program
-    .command('inventory')
-    .description('show an inventory as `ansible-inventory` does')
-    .option('-i, --inventory <path>', 'inventory file or folder (repeatable)', collect, [])
-    .option('--list', 'groups, members and each host\'s variables as JSON (the default)')
-    .option('--host <name>', 'one host\'s variables as JSON')
-    .action((f: { inventory: string[]; host?: string }) => {
-      const inv = loadInventory(f.inventory);
-      const list = inventoryToAnsibleList(inv) as { _meta: { hostvars: Record<string, unknown> } };
-      const out = f.host ? list._meta.hostvars[f.host] ?? {} : list;
-      process.stdout.write(JSON.stringify(out, null, 4) + '\n');
-    });
+  addVaultOptions(
+    program
+      .command('inventory')
+      .description('show an inventory as `ansible-inventory` does (vault-decrypted values masked)')
+      .option('-i, --inventory <path>', 'inventory file or folder (repeatable)', collect, [])
+      .option('--list', 'groups, members and each host\'s variables as JSON (the default)')
+      .option('--host <name>', 'one host\'s variables as JSON'),
+  ).action(async (f: VaultFlags & { inventory: string[]; host?: string }) => {
+    const inv = loadInventory(f.inventory, await vaultKeys(f));
+    const list = inventoryToAnsibleList(inv) as { _meta: { hostvars: Record<string, unknown> } };
+    const out = f.host ? list._meta.hostvars[f.host] ?? {} : list;
+    process.stdout.write(JSON.stringify(secrets.maskDeep(out), null, 4) + '\n');
+  });
 
   addRunOptions(
     program.command('facts').description('gather facts from the hosts matching a pattern and print them as JSON').argument('<pattern>', 'host pattern'),
   ).action(async (pattern: string, f: RunFlags) => {
-    const o = common(f);
+    const o = await common(f);
     const r = await gatherFactsFor(pattern, o);
     process.stdout.write(JSON.stringify(r.facts, null, 2) + '\n');
     exitCode = r.exitCode;
@@ -275,6 +286,7 @@ async function main(argv: string[]): Promise<number> {
     });
 
   addXenImportCommand(program, (code) => (exitCode = code));
+  addVaultCommand(program, secrets);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

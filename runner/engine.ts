@@ -12,6 +12,7 @@ import { parseParams } from './playbook/params.js';
 import { loadTaskFile } from './playbook/load.js';
 import type { BlockNode, CommonKeywords, Condition, IncludeNode, Node, Play, Playbook, TaskNode } from './playbook/model.js';
 import { NO_LOG_MESSAGE, SecretValues, censorResult, maskEvent } from './secrets.js';
+import type { VaultKeys } from './vault/keys.js';
 import { RunState } from './state.js';
 import { keyLoadedTasks, loopScope, resumeConflicts, taskIdentities, type TaskIdentities } from './task-identity.js';
 import { createTaskContext } from './task-context.js';
@@ -68,6 +69,8 @@ export interface EngineOptions {
    * password are added by the engine; a caller adds what else it knows is secret (vault, prompts).
    */
   secrets?: SecretValues;
+  /** The vault passwords, for task files included at run time (include_tasks). */
+  vault?: VaultKeys;
   /**
    * Aborting it interrupts the run: no task starts any more, running commands are stopped, the
    * always: blocks already entered run (bounded by cleanupTimeoutMs), then the recap; the tasks
@@ -209,7 +212,7 @@ export class Engine {
 
   constructor(private readonly o: EngineOptions) {
     this.reporter = o.reporter ?? silentReporter;
-    this.secrets = o.secrets ?? new SecretValues();
+    this.secrets = o.secrets ?? o.vault?.secrets ?? new SecretValues();
     this.queue = new PQueue({ concurrency: Math.max(1, o.forks ?? 10) });
     this.startAtFound = !o.startAtTask;
     this.check = o.check ?? false;
@@ -505,7 +508,7 @@ export class Engine {
           if (!g) {
             let nodes = node.tasks;
             if (!nodes || file !== node.file) {
-              nodes = loadTaskFile(resolve(ctx.play.baseDir, file), this.o.modules, `${node.id}.i`);
+              nodes = loadTaskFile(resolve(ctx.play.baseDir, file), this.o.modules, `${node.id}.i`, undefined, this.o.vault);
               if (this.ids) keyLoadedTasks(this.ids, node, nodes);
             }
             // Equal items of one loop are told apart by how many came before (for their resume keys).

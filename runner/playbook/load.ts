@@ -8,6 +8,7 @@ import type { ModuleRegistry } from '../module.js';
 import { checkTemplateSyntax, isTemplated, yieldsValue } from '../template.js';
 import { MAGIC_VARS } from '../vars.js';
 import { locOf, parseYaml, readInputFile, setLoc } from '../yaml-source.js';
+import type { VaultKeys } from '../vault/keys.js';
 import { parseArgString } from './free-form.js';
 import { checkParams } from './params.js';
 import type { BlockNode, CommonKeywords, Condition, IncludeNode, MetaNode, Node, Play, Playbook, TaskNode } from './model.js';
@@ -54,6 +55,7 @@ class Loader {
   constructor(
     private readonly modules: ModuleRegistry,
     private readonly displayRoot: string,
+    private readonly vault?: VaultKeys,
   ) {}
 
   private display(path: string): string {
@@ -80,7 +82,7 @@ class Loader {
       return undefined;
     }
     try {
-      return parseYaml(text, this.display(path));
+      return parseYaml(text, this.display(path), { vault: this.vault });
     } catch (e) {
       if (!(e instanceof ValidationError)) throw e;
       this.problems.push(...e.problems);
@@ -543,10 +545,13 @@ class Loader {
   }
 }
 
-/** Loads a playbook file and validates it against the module registry; throws ValidationError listing every problem. */
-export function loadPlaybook(path: string, modules: ModuleRegistry, displayRoot = process.cwd()): Playbook {
+/**
+ * Loads a playbook file and validates it against the module registry; throws ValidationError listing
+ * every problem. `vault` opens vault-encrypted files (vars_files, task files) and `!vault` values.
+ */
+export function loadPlaybook(path: string, modules: ModuleRegistry, displayRoot = process.cwd(), vault?: VaultKeys): Playbook {
   const abs = resolve(path);
-  const loader = new Loader(modules, displayRoot);
+  const loader = new Loader(modules, displayRoot, vault);
   const data = loader.loadFile(abs);
   const plays: Play[] = [];
   if (data !== undefined) {
@@ -568,8 +573,8 @@ export function loadPlaybook(path: string, modules: ModuleRegistry, displayRoot 
 }
 
 /** Loads a task file for include_tasks at run time (its templated name is known only then). */
-export function loadTaskFile(path: string, modules: ModuleRegistry, idPrefix: string, displayRoot = process.cwd()): Node[] {
-  const loader = new Loader(modules, displayRoot);
+export function loadTaskFile(path: string, modules: ModuleRegistry, idPrefix: string, displayRoot = process.cwd(), vault?: VaultKeys): Node[] {
+  const loader = new Loader(modules, displayRoot, vault);
   const data = loader.loadFile(path);
   const nodes = data === undefined ? [] : loader.taskList(data ?? [], undefined, path, dirname(path), idPrefix);
   if (loader.problems.length) throw new ValidationError(loader.problems);
