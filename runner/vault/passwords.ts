@@ -5,7 +5,7 @@
 // environment variable ANSIBLE_VAULT_PASSWORD_FILE.
 import { execFileSync } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readFileSync, statSync } from 'node:fs';
-import { basename, extname } from 'node:path';
+import { basename, extname, resolve } from 'node:path';
 import { ReadStream, WriteStream } from 'node:tty';
 import { ValidationError } from '../errors.js';
 import { DEFAULT_VAULT_ID } from './format.js';
@@ -45,7 +45,8 @@ export function readPasswordSource(path: string, id: string, option: string): st
     const client = basename(path, extname(path)).endsWith('-client');
     let out: string;
     try {
-      out = execFileSync(path, client ? ['--vault-id', id] : [], { encoding: 'utf8', stdio: ['inherit', 'pipe', 'inherit'], maxBuffer: 1024 * 1024 });
+      // A path without a slash names the file here, not a command on $PATH.
+      out = execFileSync(resolve(path), client ? ['--vault-id', id] : [], { encoding: 'utf8', stdio: ['inherit', 'pipe', 'inherit'], maxBuffer: 1024 * 1024 });
     } catch (e) {
       const st = (e as { status?: number | null }).status;
       return refuse(option, `the password script failed${st !== undefined && st !== null ? ` (exit ${st})` : `: ${(e as Error).message.split('\n')[0]}`}`, 'run it by hand to see why; it must print the password');
