@@ -1,6 +1,7 @@
 // Ansible Vault both ways against Debian's ansible-vault (package ansible-core, which `npm test`
 // installs: lab/system-packages.ts): what ansible-vault encrypts now (a fresh random salt, 1.1 and
 // 1.2) ferry opens, and what `ferry vault` encrypts ansible-vault opens; files keep their mode.
+// Also -J on a real terminal (no echo) and `ferry vault edit` with an $EDITOR script.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -17,13 +18,13 @@ interface Run {
   stderr: string;
 }
 
-function run(cmd: string, args: string[], cwd: string, input?: string): Run {
+function run(cmd: string, args: string[], cwd: string, input?: string, env: NodeJS.ProcessEnv = {}): Run {
   // HOME: ansible writes ~/.ansible; keep it in the test's directory.
-  const r = spawnSync(cmd, args, { cwd, input, encoding: 'utf8', env: { ...process.env, HOME: cwd, NO_COLOR: '1', ANSIBLE_VAULT_PASSWORD_FILE: '' } });
+  const r = spawnSync(cmd, args, { cwd, input, encoding: 'utf8', env: { ...process.env, HOME: cwd, NO_COLOR: '1', ANSIBLE_VAULT_PASSWORD_FILE: '', ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const ferry = (args: string[], cwd: string, input?: string): Run => run(process.execPath, [CLI, ...args], cwd, input);
+const ferry = (args: string[], cwd: string, input?: string, env?: NodeJS.ProcessEnv): Run => run(process.execPath, [CLI, ...args], cwd, input, env);
 const ansibleVault = (args: string[], cwd: string, input?: string): Run => run('ansible-vault', args, cwd, input);
 
 function hasAnsibleVault(): boolean {
@@ -122,5 +123,39 @@ describe('ferry vault and Debian ansible-vault, both ways @integration', functio
     assert.match(r.stderr, /e\.yml:1: wrong vault password: none of those given opens this file \(vault id 'prod'\)/);
     assert.doesNotMatch(r.stderr, /ferry-fixture-password|prod-fixture-password/);
     assert.equal(readFileSync(join(dir, 'e.yml'), 'utf8'), before);
+  });
+});
+
+describe('ferry vault on a terminal and in an editor @integration', function () {
+  this.timeout(60_000);
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ferry-vault-tty-'));
+    copyFileSync(join(FIXTURES, 'vars-1.1.yml'), join(dir, 'v.yml'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('-J asks for the password on the terminal without echoing it', () => {
+    // The password is typed after the prompt is up (ferry turns echo off as it prints the prompt).
+    const cmd = `stty cols 100 rows 30; ${process.execPath} ${CLI} vault view -J v.yml; echo rc=$?`;
+    const r = spawnSync('sh', ['-c', `(sleep 3; printf 'ferry-fixture-password\\r') | script -qec "$1" /dev/null`, 'sh', cmd], { cwd: dir, encoding: 'utf8', env: { ...process.env, ANSIBLE_VAULT_PASSWORD_FILE: '' } });
+    const screen = r.stdout.replace(/\r/g, '');
+    assert.match(screen, /^Vault password: \ndb_user: ferry\n/, screen);
+    assert.match(screen, /rc=0/);
+    assert.doesNotMatch(screen, /ferry-fixture-password/, 'the password is not echoed');
+  });
+
+  it('edit opens the plaintext in $EDITOR from a 0600 file, then encrypts what was saved (same vault id, mode kept)', () => {
+    copyFileSync(join(FIXTURES, 'vars-1.2-prod.yml'), join(dir, 'p.yml'));
+    chmodSync(join(dir, 'p.yml'), 0o640);
+    writeFileSync(join(dir, 'editor.sh'), '#!/bin/sh\nstat -c %a "$1" > "$(dirname "$0")/seen-mode"\necho "added: edited-s3cr3t" >> "$1"\n', { mode: 0o700 });
+    const r = ferry(['vault', 'edit', '--vault-id', 'prod@' + join(FIXTURES, 'prod-pass.txt'), 'p.yml'], dir, undefined, { EDITOR: join(dir, 'editor.sh') });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readFileSync(join(dir, 'seen-mode'), 'utf8').trim(), '600');
+    const text = readFileSync(join(dir, 'p.yml'), 'utf8');
+    assert.match(text, /^\$ANSIBLE_VAULT;1\.2;AES256;prod\n/);
+    assert.equal(statSync(join(dir, 'p.yml')).mode & 0o777, 0o640);
+    const view = ferry(['vault', 'view', '--vault-id', 'prod@' + join(FIXTURES, 'prod-pass.txt'), 'p.yml'], dir);
+    assert.equal(view.stdout, readFileSync(join(FIXTURES, 'plain-prod.yml'), 'utf8') + 'added: edited-s3cr3t\n');
   });
 });
