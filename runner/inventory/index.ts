@@ -26,6 +26,11 @@ const YAML_EXTENSIONS = ['.yml', '.yaml', '.json'];
 const IGNORED_NAMES = /^\.|^host_vars$|^group_vars$|^vars_plugins$/;
 const IGNORED_EXTS = ['.pyc', '.pyo', '.swp', '.bak', '~', '.rpm', '.md', '.txt', '.rst', '.orig', '.ini', '.cfg', '.retry'];
 
+/** The values an INI inventory sets (`key=value`, quotes removed), not its host and group names. */
+function iniValues(text: string): string[] {
+  return [...text.matchAll(/[\w.-]+=("[^"]*"|'[^']*'|\S+)/g)].map((m) => m[1]!.replace(/^(["'])(.*)\1$/, '$2'));
+}
+
 /** Reads one inventory file (YAML or INI, decided by content) into `inv`. */
 export function loadInventoryFile(inv: Inventory, path: string, problems: Problem[], vault?: VaultKeys): void {
   let text: string;
@@ -36,8 +41,8 @@ export function loadInventoryFile(inv: Inventory, path: string, problems: Proble
     problems.push(...e.problems);
     return;
   }
-  // A vault-encrypted inventory (YAML or INI) is read as its plaintext; a YAML one's values are secret
-  // (an INI one's are not: its lines name hosts and groups, which masking would hide).
+  // A vault-encrypted inventory (YAML or INI) is read as its plaintext; its values are secret (not
+  // the names of its hosts and groups).
   const vaulted = isVaultFile(text);
   if (vaulted) {
     try {
@@ -68,13 +73,17 @@ export function loadInventoryFile(inv: Inventory, path: string, problems: Proble
       problems.push(...e.problems);
       return;
     }
+    if (vaulted) vault?.secrets.addDecrypted(iniValues(text));
     loadIniInventory(inv, text, path, problems);
     return;
   }
   if (yamlByName || isYamlInventory(data)) {
     if (vaulted) vault?.secrets.addDecrypted(data);
     loadYamlInventory(inv, data, path, problems);
-  } else loadIniInventory(inv, text, path, problems);
+  } else {
+    if (vaulted) vault?.secrets.addDecrypted(iniValues(text));
+    loadIniInventory(inv, text, path, problems);
+  }
 }
 
 function loadDirectory(inv: Inventory, dir: string, problems: Problem[], vault?: VaultKeys): void {

@@ -169,6 +169,12 @@ describe('vaulted YAML', () => {
     assert.equal(k.secrets.mask('user ferry, pw s3cr3t-from-vault-1.1, token tok-beta-456'), 'user ********, pw ********, token ********');
   });
 
+  it('values under 3 characters are not masked (they would blank out unrelated text)', () => {
+    const k = keys();
+    parseYaml(encryptVault('port: 22\nflag: "no"\npin: 1234\n', DEFAULT_PW.password), 'v.yml', { vault: k });
+    assert.equal(k.secrets.mask('port 22, no, pin 1234'), 'port 22, no, pin ********');
+  });
+
   it('reads inline !vault values (1.1 and 1.2) as their plaintext, marked secret', () => {
     const k = keys();
     const text = `plain: visible\n${fixture('inline-1.1.yml')}\n${fixture('inline-1.2-prod.yml')}\n`;
@@ -199,7 +205,7 @@ describe('vaulted YAML', () => {
     after(() => rmSync(dir, { recursive: true, force: true }));
 
     it('opens group_vars and host_vars files and directories, an INI inventory and !vault values in a YAML one', () => {
-      writeFileSync(join(dir, 'hosts'), encryptVault('[web]\nweb1 ansible_host=127.0.0.1\n', DEFAULT_PW.password));
+      writeFileSync(join(dir, 'hosts'), encryptVault('[web]\nweb1 ansible_host=127.0.0.1 ini_token="ini s3cr3t"\n', DEFAULT_PW.password));
       writeFileSync(join(dir, 'more.yml'), `all:\n  hosts:\n    web2:\n      ${fixture('inline-1.1.yml').replace(/\n/g, '\n      ')}\n`);
       // group_vars/web.yml is a vault file; host_vars/web1/ a directory holding one.
       mkdirSync(join(dir, 'group_vars'), { recursive: true });
@@ -212,7 +218,8 @@ describe('vaulted YAML', () => {
       assert.equal(inv.hostVars('web1').prod_password, 's3cr3t-prod-1.2');
       assert.equal(inv.hostVars('web1').ansible_host, '127.0.0.1');
       assert.equal(inv.hostVars('web2').inline_secret, 'inline-s3cr3t-value');
-      assert.equal(k.secrets.mask('s3cr3t-prod-1.2 web1'), '******** web1');
+      assert.equal(inv.hostVars('web1').ini_token, 'ini s3cr3t');
+      assert.equal(k.secrets.mask('s3cr3t-prod-1.2 web1 web ini s3cr3t'), '******** web1 web ********', 'values are masked, host and group names not');
       assert.match(problemsOf(() => loadInventory(dir)).join('\n'), /hosts:1: this file is encrypted/);
     });
   });
