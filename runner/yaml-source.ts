@@ -2,6 +2,7 @@
 // (a bad parameter, an undefined variable) can name file:line. Input is bounded: a file over
 // MAX_INPUT_BYTES, aliases that expand past MAX_ALIAS_VALUES ("billion laughs"), an alias inside
 // its own anchor, nesting deeper than MAX_NESTING and a second document are refused as bad input.
+// Ansible Vault data is opened here, for every reader: a whole encrypted file and `!vault` values.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import {
   isMap,

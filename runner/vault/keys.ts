@@ -24,7 +24,7 @@ export class VaultOpenError extends Error {
 }
 
 /** The hint for encrypted input given without any vault password. */
-export const NO_PASSWORD_HINT = 'give the vault password with --vault-password-file FILE, --vault-id [LABEL@]FILE|prompt or -J/--ask-vault-pass (or set ANSIBLE_VAULT_PASSWORD_FILE)';
+const NO_PASSWORD_HINT = 'give the vault password with --vault-password-file FILE, --vault-id [LABEL@]FILE|prompt or -J/--ask-vault-pass (or set ANSIBLE_VAULT_PASSWORD_FILE)';
 
 /** The vault passwords of a run, and the run's secret values that what they decrypt is added to. */
 export class VaultKeys {
