@@ -29,6 +29,7 @@ export const PACKAGE_GROUPS = {
     packages: ['libvirt-daemon-system', 'libvirt-clients', 'libvirt-daemon-driver-qemu', 'libxml2-utils', 'qemu-system-x86'],
   },
   ubuntuGuest: { neededBy: "the Ubuntu guest e2e suite (its archive's signatures checked)", packages: ['gpg', 'gpgv', 'xz-utils'] },
+  vault: { neededBy: 'the Ansible Vault tests (files made and read by the real ansible-vault)', packages: ['ansible-core'] },
 } as const satisfies Record<string, PackageGroup>;
 
 /** A group of PACKAGE_GROUPS. */
@@ -36,7 +37,7 @@ export type PackageGroupName = keyof typeof PACKAGE_GROUPS;
 
 /** What each entry point needs: `npm test` everything, the lab its VM, `lab:migrate` also libvirt for the boot. */
 export const PACKAGE_USES = {
-  tests: ['sshd', 'storage', 'chroot', 'lab', 'libvirt', 'ubuntuGuest'],
+  tests: ['sshd', 'storage', 'chroot', 'lab', 'libvirt', 'ubuntuGuest', 'vault'],
   lab: ['lab'],
   migrate: ['lab', 'libvirt'],
 } as const satisfies Record<string, readonly PackageGroupName[]>;

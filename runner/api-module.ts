@@ -29,7 +29,7 @@ export async function runModuleOnHosts(
   const modules = o.modules ?? builtinModules();
   const pb = singleModulePlay(modules, pattern, moduleName, args, { become: o.become, register: REGISTER });
   // Resolving first turns a pattern that matches nothing into bad input (exit 4), not an empty run.
-  const hosts = inventoryView(loadInventory(o.inventory)).resolve(pattern);
+  const hosts = inventoryView(loadInventory(o.inventory, o.vault)).resolve(pattern);
 
   const seen = new Map<string, { status: TaskStatus; msg?: string }>();
   const reporter: Reporter = {

@@ -20,6 +20,7 @@ import type { Node, Play, Playbook, TaskNode } from './playbook/model.js';
 import { checkParams } from './playbook/params.js';
 import { preflight } from './playbook/preflight.js';
 import type { SecretValues } from './secrets.js';
+import { VaultKeys } from './vault/keys.js';
 import { isTemplated, renderString } from './template.js';
 import type { InFlight } from './transport/in-flight.js';
 import { resolveVarTemplates } from './vars.js';
@@ -46,6 +47,8 @@ export interface CommonRunOptions {
   stateDir?: string;
   /** The run's secret values (masked in every output); add to it what else is secret (vault, prompts). */
   secrets?: SecretValues;
+  /** The vault passwords that open vault-encrypted files and `!vault` values (what they decrypt is secret). */
+  vault?: VaultKeys;
   /** Aborting it interrupts the run (see EngineOptions.signal): the CLI wires SIGINT and SIGTERM to it. */
   signal?: AbortSignal;
   /** Where the run records the commands it started and has not seen end (what may still run). */
@@ -87,8 +90,18 @@ interface PreparedRun {
   contacted: () => boolean;
 }
 
+/**
+ * The run's vault passwords, adding what they decrypt to the run's secrets (one set of secret values
+ * for the loaders and the engine, whichever of the two options the caller gave).
+ */
+function vaultOf(o: CommonRunOptions): VaultKeys {
+  if (o.vault && (!o.secrets || o.vault.secrets === o.secrets)) return o.vault;
+  return new VaultKeys(o.vault?.passwords ?? [], o.secrets);
+}
+
 function engineFor(o: CommonRunOptions, key: string): PreparedRun {
-  const loaded = loadInventory(o.inventory);
+  const vault = vaultOf(o);
+  const loaded = loadInventory(o.inventory, vault);
   const inv = inventoryView(loaded);
   if (o.limit) resolveOption(inv, '--limit', o.limit);
   const conn = connectionOptions(o);
@@ -115,7 +128,8 @@ function engineFor(o: CommonRunOptions, key: string): PreparedRun {
     resume: o.resume,
     stateDir: o.stateDir,
     runKey: key,
-    secrets: o.secrets,
+    secrets: vault.secrets,
+    vault,
     signal: o.signal,
     inFlight: o.inFlight,
     stopGraceMs: o.stopGraceMs,
@@ -262,9 +276,10 @@ function preparePlaybook(path: string, o: CommonRunOptions, syntaxOnly = false):
   const modules = o.modules ?? builtinModules();
   // roles_path from ansible.cfg or ANSIBLE_ROLES_PATH (the config reads both), unless the caller names one
   const rolesPath = o.rolesPath ?? o.config?.rolesPath;
-  const pb = loadPlaybook(path, modules, undefined, rolesPath ? { rolesPath } : {});
+  const vault = vaultOf(o);
+  const pb = loadPlaybook(path, modules, undefined, { vault, ...(rolesPath ? { rolesPath } : {}) });
   const stateDir = o.stateDir ?? resolve('.ferry/runs');
-  const run = engineFor({ ...o, modules, stateDir }, `${resolve(path)}|${o.inventory.map((i) => resolve(i)).join(',')}`);
+  const run = engineFor({ ...o, modules, stateDir, vault, secrets: vault.secrets }, `${resolve(path)}|${o.inventory.map((i) => resolve(i)).join(',')}`);
   const { inv } = run;
   renderPlayHosts(pb, o.extraVars ?? {});
   // --syntax-check needs no inventory: a pattern that matches nothing is not its business.
@@ -364,7 +379,7 @@ export async function runAdhoc(pattern: string, moduleName: string, argText: str
 
 /** Gathers facts on the hosts matching a pattern (`ferry facts`). */
 export async function gatherFactsFor(pattern: string, o: CommonRunOptions): Promise<{ facts: Record<string, unknown>; exitCode: number }> {
-  const loaded = loadInventory(o.inventory);
+  const loaded = loadInventory(o.inventory, vaultOf(o));
   const inv = inventoryView(loaded);
   const conn = connectionOptions(o);
   checkConnections(loaded, inv, conn);

@@ -22,6 +22,9 @@ import { ListrReporter } from './reporter/listr.js';
 import { PlainReporter } from './reporter/plain.js';
 import { AdhocReporter } from './reporter/adhoc.js';
 import { SecretValues } from './secrets.js';
+import { addVaultCommand, addVaultOptions } from './vault/cli.js';
+import { VaultKeys } from './vault/keys.js';
+import { vaultPasswords, type VaultFlags } from './vault/passwords.js';
 import { parseExtraVarArg } from './vars.js';
 import { InFlight } from './transport/in-flight.js';
 import { loadYamlFile } from './yaml-source.js';
@@ -88,7 +91,7 @@ function version(): string {
   }
 }
 
-interface RunFlags {
+interface RunFlags extends VaultFlags {
   inventory: string[];
   user?: string;
   privateKey?: string;
@@ -152,11 +155,16 @@ function checkSshConfig(path: string | undefined): void {
   }
 }
 
-function extraVars(f: RunFlags): Record<string, unknown> {
+/** The vault passwords the command line gives; what they decrypt is masked as the run's other secrets. */
+async function vaultKeys(f: VaultFlags, cfg?: FerryConfig): Promise<VaultKeys> {
+  return new VaultKeys(await vaultPasswords(f, process.env, cfg?.vaultPasswordFile), secrets);
+}
+
+function extraVars(f: RunFlags, vault: VaultKeys): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const e of f.extraVars) {
     try {
-      Object.assign(out, parseExtraVarArg(e, (p) => loadYamlFile(resolve(p), p)));
+      Object.assign(out, parseExtraVarArg(e, (p) => loadYamlFile(resolve(p), p, { vault })));
     } catch (err) {
       if (err instanceof ValidationError) throw err;
       // The file of `-e @FILE`, or the command line itself, is where the problem is.
@@ -218,12 +226,13 @@ async function common(f: RunFlags, adhoc = false): Promise<CommonRunOptions> {
   const inventory = f.inventory.length ? f.inventory : (cfg.inventory ?? []);
   if (!inventory.length) process.stderr.write('[WARNING]: no inventory was given (-i, ANSIBLE_INVENTORY or inventory = in ansible.cfg): only the implicit localhost is known\n');
   const listing = f.listHosts || f.listTasks || f.listTags || f.syntaxCheck;
+  const vault = await vaultKeys(f, cfg);
   return {
     inventory,
     check: f.check,
     diff: f.diff,
     limit: f.limit,
-    extraVars: extraVars(f),
+    extraVars: extraVars(f, vault),
     forks,
     tags: f.tags?.split(',').map((s) => s.trim()).filter(Boolean),
     skipTags: f.skipTags?.split(',').map((s) => s.trim()).filter(Boolean),
@@ -240,11 +249,12 @@ async function common(f: RunFlags, adhoc = false): Promise<CommonRunOptions> {
     commandEvents: f.verbose >= 3,
     step: f.step ? stepQuestion : undefined,
     secrets,
+    vault,
   };
 }
 
 function addRunOptions(c: Cli): Cli {
-  return c
+  return addVaultOptions(c)
     .option('-i, --inventory <path>', 'inventory file or folder (repeatable)', collect, [])
     .option('-C, --check', 'plan only: report what would change, change nothing')
     .option('-D, --diff', 'show the before/after of files a task changes')
@@ -320,18 +330,19 @@ async function main(argv: string[]): Promise<number> {
     }
   });
 
-  program
-    .command('inventory')
-    .description('show an inventory as `ansible-inventory` does')
-    .option('-i, --inventory <path>', 'inventory file or folder (repeatable)', collect, [])
-    .option('--list', 'groups, members and each host\'s variables as JSON (the default)')
-    .option('--host <name>', 'one host\'s variables as JSON')
-    .action((f: { inventory: string[]; host?: string }) => {
-      const inv = loadInventory(f.inventory);
-      const list = inventoryToAnsibleList(inv) as { _meta: { hostvars: Record<string, unknown> } };
-      const out = f.host ? list._meta.hostvars[f.host] ?? {} : list;
-      process.stdout.write(JSON.stringify(out, null, 4) + '\n');
-    });
+  addVaultOptions(
+    program
+      .command('inventory')
+      .description('show an inventory as `ansible-inventory` does (vault-decrypted values masked)')
+      .option('-i, --inventory <path>', 'inventory file or folder (repeatable)', collect, [])
+      .option('--list', 'groups, members and each host\'s variables as JSON (the default)')
+      .option('--host <name>', 'one host\'s variables as JSON'),
+  ).action(async (f: VaultFlags & { inventory: string[]; host?: string }) => {
+    const inv = loadInventory(f.inventory, await vaultKeys(f));
+    const list = inventoryToAnsibleList(inv) as { _meta: { hostvars: Record<string, unknown> } };
+    const out = f.host ? list._meta.hostvars[f.host] ?? {} : list;
+    process.stdout.write(JSON.stringify(secrets.maskDeep(out), null, 4) + '\n');
+  });
 
   addRunOptions(
     program.command('facts').description('gather facts from the hosts matching a pattern and print them as JSON').argument('<pattern>', 'host pattern'),
@@ -358,6 +369,7 @@ async function main(argv: string[]): Promise<number> {
     });
 
   addXenImportCommand(program, (code) => (exitCode = code));
+  addVaultCommand(program, secrets);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

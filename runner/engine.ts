@@ -13,6 +13,7 @@ import { parseParams } from './playbook/params.js';
 import { loadRoleAtRunTime, loadTaskFile } from './playbook/load.js';
 import type { BlockNode, CommonKeywords, Condition, IncludeNode, Node, Play, Playbook, RoleNode, RoleRef, TaskNode } from './playbook/model.js';
 import { NO_LOG_MESSAGE, SecretValues, censorResult, maskEvent } from './secrets.js';
+import type { VaultKeys } from './vault/keys.js';
 import { RunState } from './state.js';
 import { keyLoadedTasks, loopScope, resumeConflicts, taskIdentities, type TaskIdentities } from './task-identity.js';
 import { createTaskContext } from './task-context.js';
@@ -69,6 +70,8 @@ export interface EngineOptions {
    * password are added by the engine; a caller adds what else it knows is secret (vault, prompts).
    */
   secrets?: SecretValues;
+  /** The vault passwords, for task files included at run time (include_tasks). */
+  vault?: VaultKeys;
   /**
    * Aborting it interrupts the run: no task starts any more, running commands are stopped, the
    * always: blocks already entered run (bounded by cleanupTimeoutMs), then the recap; the tasks
@@ -229,7 +232,7 @@ export class Engine {
 
   constructor(private readonly o: EngineOptions) {
     this.reporter = o.reporter ?? silentReporter;
-    this.secrets = o.secrets ?? new SecretValues();
+    this.secrets = o.secrets ?? o.vault?.secrets ?? new SecretValues();
     this.queue = new PQueue({ concurrency: Math.max(1, o.forks ?? 10) });
     this.startAtFound = !o.startAtTask;
     this.check = o.check ?? false;
@@ -516,7 +519,7 @@ export class Engine {
           if (!g) {
             let nodes = node.tasks;
             if (!nodes || file !== node.file) {
-              nodes = loadTaskFile(resolve(node.baseDir, file), this.o.modules, `${node.id}.i`, undefined, { playbookDir: ctx.play.baseDir, role: node.role });
+              nodes = loadTaskFile(resolve(node.baseDir, file), this.o.modules, `${node.id}.i`, undefined, { playbookDir: ctx.play.baseDir, role: node.role, vault: this.o.vault });
               if (this.ids) keyLoadedTasks(this.ids, node, nodes);
             }
             const earlier = earlierEqual(items, i);
@@ -570,7 +573,7 @@ export class Engine {
       let run: { tasks: Node[]; ref?: RoleRef } = { tasks: node.tasks ?? [], ref: node.ref };
       if (!node.tasks) {
         try {
-          const loaded = loadRoleAtRunTime(node, g.name, this.o.modules, ctx.play.baseDir);
+          const loaded = loadRoleAtRunTime(node, g.name, this.o.modules, ctx.play.baseDir, undefined, this.o.vault);
           for (const hd of loaded.handlers) if (!ctx.handlers.some((x) => x.loc.file === hd.loc.file && x.loc.line === hd.loc.line)) ctx.handlers.push(hd);
           if (this.ids) keyLoadedTasks(this.ids, node, loaded.node.tasks ?? []);
           run = { tasks: loaded.node.tasks ?? [], ref: loaded.node.ref };

@@ -24,6 +24,8 @@ const RESULT_METADATA = new Set(['changed', 'failed', 'skipped', 'rc', 'exitCode
 // would blank out unrelated text, and the result as a whole prints censored anyway.
 const MIN_DERIVED_LENGTH = 4;
 const MAX_DEPTH = 8;
+/** A decrypted vault value is masked from this length on (see addDecrypted). */
+export const MIN_VAULT_LENGTH = 3;
 
 function isPlainObject(v: unknown): v is Obj {
   if (v === null || typeof v !== 'object') return false;
@@ -76,6 +78,23 @@ export class SecretValues {
       }
     };
     walk(vars, 0);
+  }
+
+  /**
+   * Marks what a vault decrypted to: every string (and each of its lines) and number it holds, at
+   * any depth, except values shorter than MIN_VAULT_LENGTH (masking "no" or "22" would blank out
+   * unrelated text; such a value protects nothing anyway).
+   */
+  addDecrypted(value: unknown): void {
+    const walk = (v: unknown): void => {
+      if (typeof v === 'number' || typeof v === 'bigint') v = String(v);
+      if (typeof v === 'string') {
+        if (v.trim().length >= MIN_VAULT_LENGTH) this.add(v);
+        if (v.includes('\n')) for (const l of v.split('\n')) if (l.trim().length >= MIN_VAULT_LENGTH) this.add(l.trim());
+      } else if (Array.isArray(v)) v.forEach(walk);
+      else if (isPlainObject(v)) for (const [, x] of safeEntries(v)) walk(x);
+    };
+    walk(value);
   }
 
   /** Marks what a `no_log` task's result holds (its output, items, set values), leaving out times and counters. */

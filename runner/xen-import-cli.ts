@@ -8,6 +8,9 @@ import { buildXenImport, mergeXenImports, xenImportModule, type XenImportData, t
 import { runModuleOnHosts } from './api-module.js';
 import { formatProblem, type Problem } from './errors.js';
 import type { TaskModule } from './module.js';
+import { addVaultOptions } from './vault/cli.js';
+import { VaultKeys } from './vault/keys.js';
+import { vaultPasswords, type VaultFlags } from './vault/passwords.js';
 
 const EXIT_HOST_FAILED = 2;
 const EXIT_UNREACHABLE = 3;
@@ -20,7 +23,7 @@ export interface XenImportIo {
   stderr: NodeJS.WritableStream;
 }
 
-interface XenImportFlags {
+interface XenImportFlags extends VaultFlags {
   inventory: string[];
   json?: boolean;
   hypervisor?: string;
@@ -72,7 +75,7 @@ function reportProblems(d: XenImportData, io: XenImportIo): void {
 
 /** Adds the `xen-import` subcommand to the ferry program; `setExitCode` receives its exit code. */
 export function addXenImportCommand(program: Cli, setExitCode: (code: number) => void, io: XenImportIo = process): void {
-  program
+  const command = program
     .command('xen-import')
     .description('print the Xen guests of config files, or of a hypervisor (-i INV HOST), as an inventory fragment')
     .argument('<targets...>', 'xl.cfg / domain XML files on this machine; with -i, one host pattern')
@@ -106,6 +109,7 @@ export function addXenImportCommand(program: Cli, setExitCode: (code: number) =>
         become: f.become,
         acceptNewHosts: f.acceptNewHosts,
         sshConfigFile: f.sshConfig,
+        vault: new VaultKeys(await vaultPasswords(f)),
         // Registered here too, so the command works whether or not tasks/index.ts lists the module.
         modules: builtinModules().register(xenImportModule as TaskModule<never>),
       });
@@ -121,4 +125,6 @@ export function addXenImportCommand(program: Cli, setExitCode: (code: number) =>
       const unreachable = outcomes.some((o) => o.status === 'unreachable');
       setExitCode(failed ? EXIT_HOST_FAILED : unreachable ? EXIT_UNREACHABLE : d.problems.length ? EXIT_BAD_INPUT : 0);
     });
+  // With -i it reads the inventory, which may hold vault data.
+  addVaultOptions(command);
 }

@@ -2,6 +2,7 @@
 // (a bad parameter, an undefined variable) can name file:line. Input is bounded: a file over
 // MAX_INPUT_BYTES, aliases that expand past MAX_ALIAS_VALUES ("billion laughs"), an alias inside
 // its own anchor, nesting deeper than MAX_NESTING and a second document are refused as bad input.
+// Ansible Vault data is opened here, for every reader: a whole encrypted file and `!vault` values.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import {
   isMap,
@@ -18,6 +19,8 @@ import {
   type SchemaOptions,
 } from 'yaml';
 import { ValidationError, type Loc, type Problem } from './errors.js';
+import { VaultKeys, VaultOpenError } from './vault/keys.js';
+import { VAULT_HEADER } from './vault/format.js';
 
 const nodeLocs = new WeakMap<object, Loc>();
 const keyLocs = new WeakMap<object, Map<string | number, Loc>>();
@@ -148,6 +151,8 @@ interface Conversion {
   /** Each alias to the node its anchor names (the last one before it, as YAML says). */
   targets: Map<Alias, Node>;
   problems: Problem[];
+  /** The passwords that open `!vault` values (none: such a value is a problem naming the flags). */
+  vault: VaultKeys;
 }
 
 /**
@@ -255,11 +260,35 @@ function checkBounds(root: unknown, c: Conversion): void {
   }
 }
 
+/** The YAML tag of an inline vault value (`password: !vault |` and the envelope below it). */
+const VAULT_TAG = '!vault';
+
+/** The plaintext of an inline `!vault` value, marked secret; a problem at its line when it cannot be opened. */
+function openInlineVault(value: unknown, loc: Loc, c: Conversion): unknown {
+  if (typeof value !== 'string') {
+    c.problems.push({ loc, message: `${VAULT_TAG} tags a ${value === null ? 'null' : typeof value}; it holds one encrypted string`, hint: 'make it with `ferry vault encrypt_string`' });
+    return null;
+  }
+  try {
+    const { plaintext } = c.vault.open(value, `this ${VAULT_TAG} value`);
+    c.vault.secrets.addDecrypted(plaintext);
+    return plaintext;
+  } catch (e) {
+    if (!(e instanceof VaultOpenError)) throw e;
+    c.problems.push({ loc, message: e.message, hint: e.hint });
+    return null;
+  }
+}
+
 function toJs(node: unknown, c: Conversion): unknown {
   const { file, lc, problems } = c;
   if (node === null || node === undefined) return null;
   if (isAlias(node)) return toJs(c.targets.get(node), c);
-  if (isScalar(node)) return node.value;
+  if (isScalar(node)) return node.tag === VAULT_TAG ? openInlineVault(node.value, locAt(file, lc, offsetOf(node)), c) : node.value;
+  if ((isMap(node) || isSeq(node)) && node.tag === VAULT_TAG) {
+    problems.push({ loc: locAt(file, lc, offsetOf(node)), message: `${VAULT_TAG} tags a ${isMap(node) ? 'mapping' : 'list'}; it holds one encrypted string`, hint: 'make it with `ferry vault encrypt_string` (or ansible-vault encrypt_string)' });
+    return null;
+  }
   if (isMap(node)) {
     const out: Record<string, unknown> = {};
     setLoc(out, locAt(file, lc, offsetOf(node)));
@@ -307,12 +336,30 @@ function toJs(node: unknown, c: Conversion): unknown {
 /** The text is not YAML at all (as opposed to YAML that breaks a rule): an inventory reader then tries INI. */
 export class YamlSyntaxError extends ValidationError {}
 
-/** YAML dialect: `version` '1.2' (the library default) or '1.1'; `customTags` adjusts the scalars (e.g. to PyYAML's). */
-export type YamlOptions = Pick<DocumentOptions & SchemaOptions, 'version' | 'customTags'>;
+/**
+ * YAML dialect: `version` '1.2' (the library default) or '1.1'; `customTags` adjusts the scalars (e.g.
+ * to PyYAML's); `vault` opens a vault-encrypted file and `!vault` values (without it they are problems).
+ */
+export type YamlOptions = Pick<DocumentOptions & SchemaOptions, 'version' | 'customTags'> & { vault?: VaultKeys };
 
 // A document after the first that holds nothing (a trailing `---`, only comments) is harmless.
 function isEmptyDocument(contents: unknown): boolean {
   return contents === null || contents === undefined || (isScalar(contents) && contents.value === null && !contents.source);
+}
+
+/** Whether a file's text is encrypted with Ansible Vault (it starts with `$ANSIBLE_VAULT;`, as Ansible checks). */
+export function isVaultFile(text: string): boolean {
+  return text.startsWith(VAULT_HEADER + ';');
+}
+
+/** The plaintext of a vault-encrypted file; a ValidationError at its first line when it cannot be opened. */
+export function openVaultFile(text: string, file: string, vault: VaultKeys | undefined): string {
+  try {
+    return (vault ?? new VaultKeys([])).open(text, 'this file').plaintext;
+  } catch (e) {
+    if (!(e instanceof VaultOpenError)) throw e;
+    throw new ValidationError([{ loc: { file, line: 1 }, message: e.message, hint: e.hint }]);
+  }
 }
 
 /**
@@ -320,12 +367,19 @@ function isEmptyDocument(contents: unknown): boolean {
  * recording the file:line of every mapping key and sequence item.
  */
 export function parseYaml(text: string, file: string, options: YamlOptions = {}): unknown {
+  const { vault = new VaultKeys([]), ...dialect } = options;
+  // A whole file encrypted with Ansible Vault: its plaintext is read as the file, every value secret.
+  if (isVaultFile(text)) {
+    const value = parseYaml(openVaultFile(text, file, vault), file, { ...dialect, vault });
+    vault.secrets.addDecrypted(value);
+    return value;
+  }
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, {
     lineCounter: lc,
     uniqueKeys: false,
     prettyErrors: false,
-    ...options,
+    ...dialect,
   });
   const list = Array.isArray(docs) ? docs : [docs];
   const problems: Problem[] = [];
@@ -362,7 +416,7 @@ export function parseYaml(text: string, file: string, options: YamlOptions = {})
   }
   const first = list[0];
   if (!first) return null;
-  const c: Conversion = { file, lc, problems, targets: new Map() };
+  const c: Conversion = { file, lc, problems, targets: new Map(), vault };
   try {
     c.targets = aliasTargets(first, c);
     // An alias to nothing makes the text not YAML at all (PyYAML: "found undefined alias").

@@ -4,7 +4,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { ValidationError, type Problem } from '../errors.js';
-import { parseYaml, readInputFile, YamlSyntaxError } from '../yaml-source.js';
+import { isVaultFile, openVaultFile, parseYaml, readInputFile, YamlSyntaxError } from '../yaml-source.js';
+import type { VaultKeys } from '../vault/keys.js';
 import { PYYAML } from './pyyaml-schema.js';
 import { loadIniInventory } from './ini-inventory.js';
 import { Inventory } from './inventory.js';
@@ -25,8 +26,13 @@ const YAML_EXTENSIONS = ['.yml', '.yaml', '.json'];
 const IGNORED_NAMES = /^\.|^host_vars$|^group_vars$|^vars_plugins$/;
 const IGNORED_EXTS = ['.pyc', '.pyo', '.swp', '.bak', '~', '.rpm', '.md', '.txt', '.rst', '.orig', '.ini', '.cfg', '.retry'];
 
+/** The values an INI inventory sets (`key=value`, quotes removed), not its host and group names. */
+function iniValues(text: string): string[] {
+  return [...text.matchAll(/[\w.-]+=("[^"]*"|'[^']*'|\S+)/g)].map((m) => m[1]!.replace(/^(["'])(.*)\1$/, '$2'));
+}
+
 /** Reads one inventory file (YAML or INI, decided by content) into `inv`. */
-export function loadInventoryFile(inv: Inventory, path: string, problems: Problem[]): void {
+export function loadInventoryFile(inv: Inventory, path: string, problems: Problem[], vault?: VaultKeys): void {
   let text: string;
   try {
     text = readInputFile(path, path, 'inventory');
@@ -34,6 +40,18 @@ export function loadInventoryFile(inv: Inventory, path: string, problems: Proble
     if (!(e instanceof ValidationError)) throw e;
     problems.push(...e.problems);
     return;
+  }
+  // A vault-encrypted inventory (YAML or INI) is read as its plaintext; its values are secret (not
+  // the names of its hosts and groups).
+  const vaulted = isVaultFile(text);
+  if (vaulted) {
+    try {
+      text = openVaultFile(text, path, vault);
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      problems.push(...e.problems);
+      return;
+    }
   }
   if (text.startsWith('#!')) {
     problems.push({
@@ -46,7 +64,7 @@ export function loadInventoryFile(inv: Inventory, path: string, problems: Proble
   const yamlByName = YAML_EXTENSIONS.includes(extname(path));
   let data: unknown;
   try {
-    data = parseYaml(text, path, PYYAML);
+    data = parseYaml(text, path, { ...PYYAML, vault });
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     // A .yml file must be YAML; any other file that is not YAML is INI, as Ansible tries them.
@@ -55,19 +73,25 @@ export function loadInventoryFile(inv: Inventory, path: string, problems: Proble
       problems.push(...e.problems);
       return;
     }
+    if (vaulted) vault?.secrets.addDecrypted(iniValues(text));
     loadIniInventory(inv, text, path, problems);
     return;
   }
-  if (yamlByName || isYamlInventory(data)) loadYamlInventory(inv, data, path, problems);
-  else loadIniInventory(inv, text, path, problems);
+  if (yamlByName || isYamlInventory(data)) {
+    if (vaulted) vault?.secrets.addDecrypted(data);
+    loadYamlInventory(inv, data, path, problems);
+  } else {
+    if (vaulted) vault?.secrets.addDecrypted(iniValues(text));
+    loadIniInventory(inv, text, path, problems);
+  }
 }
 
-function loadDirectory(inv: Inventory, dir: string, problems: Problem[]): void {
+function loadDirectory(inv: Inventory, dir: string, problems: Problem[], vault?: VaultKeys): void {
   for (const entry of readdirSync(dir).sort()) {
     if (IGNORED_NAMES.test(entry) || IGNORED_EXTS.some((ext) => entry.endsWith(ext))) continue;
     const full = join(dir, entry);
-    if (statSync(full).isDirectory()) loadDirectory(inv, full, problems);
-    else loadInventoryFile(inv, full, problems);
+    if (statSync(full).isDirectory()) loadDirectory(inv, full, problems, vault);
+    else loadInventoryFile(inv, full, problems, vault);
   }
 }
 
@@ -86,8 +110,11 @@ function sortProblems(problems: Problem[]): Problem[] {
     .map(({ p }) => p);
 }
 
-/** Loads an inventory from files, directories or `host1,host2,` lists, with group_vars/ and host_vars/ beside each. */
-export function loadInventory(paths: string | string[]): Inventory {
+/**
+ * Loads an inventory from files, directories or `host1,host2,` lists, with group_vars/ and host_vars/
+ * beside each; `vault` opens what is vault-encrypted (whole files and `!vault` values).
+ */
+export function loadInventory(paths: string | string[], vault?: VaultKeys): Inventory {
   const inv = new Inventory();
   const problems: Problem[] = [];
   const bases: string[] = [];
@@ -106,16 +133,16 @@ export function loadInventory(paths: string | string[]): Inventory {
       continue;
     }
     if (statSync(source).isDirectory()) {
-      loadDirectory(inv, source, problems);
+      loadDirectory(inv, source, problems, vault);
       bases.push(source);
     } else {
-      loadInventoryFile(inv, source, problems);
+      loadInventoryFile(inv, source, problems, vault);
       bases.push(dirname(source));
     }
   }
   inv.reconcile();
   for (const base of bases) {
-    inv.varsLayers.push(loadVarsLayer(base, inv.groupNames(), inv.hostNames(), problems));
+    inv.varsLayers.push(loadVarsLayer(base, inv.groupNames(), inv.hostNames(), problems, vault));
   }
   if (problems.length) throw new ValidationError(sortProblems(problems));
   return inv;

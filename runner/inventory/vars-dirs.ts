@@ -8,6 +8,7 @@ import { ValidationError, type Problem } from '../errors.js';
 import { locOf, parseYaml, readInputFile, setLoc } from '../yaml-source.js';
 import { PYYAML } from './pyyaml-schema.js';
 import type { VarsLayer } from './inventory.js';
+import type { VaultKeys } from '../vault/keys.js';
 
 const EXTENSIONS = ['', '.yml', '.yaml', '.json'];
 
@@ -41,8 +42,8 @@ export function findVarsFiles(dir: string, name: string, entries: ReadonlySet<st
   return found;
 }
 
-/** Reads one vars file: a YAML 1.1 (or JSON) mapping, or empty; anything else is a problem. */
-export function loadVarsFile(path: string, problems: Problem[]): Record<string, unknown> | undefined {
+/** Reads one vars file (vault-encrypted or not): a YAML 1.1 (or JSON) mapping, or empty; anything else is a problem. */
+export function loadVarsFile(path: string, problems: Problem[], vault?: VaultKeys): Record<string, unknown> | undefined {
   let text: string;
   try {
     text = readInputFile(path, path, 'vars file');
@@ -51,17 +52,9 @@ export function loadVarsFile(path: string, problems: Problem[]): Record<string, 
     problems.push(...e.problems);
     return undefined;
   }
-  if (text.startsWith('$ANSIBLE_VAULT')) {
-    problems.push({
-      loc: { file: path, line: 1 },
-      message: 'Ansible Vault files are not supported',
-      hint: 'decrypt it (ansible-vault decrypt) or pass secrets another way',
-    });
-    return undefined;
-  }
   let data: unknown;
   try {
-    data = parseYaml(text, path, PYYAML);
+    data = parseYaml(text, path, { ...PYYAML, vault });
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     problems.push(...e.problems);
@@ -80,7 +73,7 @@ export function loadVarsFile(path: string, problems: Problem[]): Record<string, 
 }
 
 /** Loads `base/group_vars/*` and `base/host_vars/*` for the given group and host names. */
-export function loadVarsLayer(base: string, groups: string[], hosts: string[], problems: Problem[]): VarsLayer {
+export function loadVarsLayer(base: string, groups: string[], hosts: string[], problems: Problem[], vault?: VaultKeys): VarsLayer {
   const layer: VarsLayer = { base, groupVars: new Map(), hostVars: new Map() };
   const fill = (sub: string, names: string[], into: Map<string, Record<string, unknown>>): void => {
     const dir = join(base, sub);
@@ -91,7 +84,7 @@ export function loadVarsLayer(base: string, groups: string[], hosts: string[], p
       if (!files.length) continue;
       const merged: Record<string, unknown> = {};
       for (const f of files) {
-        const vars = loadVarsFile(f, problems) ?? {};
+        const vars = loadVarsFile(f, problems, vault) ?? {};
         for (const [k, v] of Object.entries(vars)) {
           merged[k] = v;
           setLoc(merged, locOf(vars, k), k);

@@ -9,6 +9,7 @@ import { checkTemplateSyntax, isTemplated, yieldsValue } from '../template.js';
 import { varsFileSearchPath } from '../lookups.js';
 import { MAGIC_VARS } from '../vars.js';
 import { locOf, parseYaml, readInputFile, setLoc } from '../yaml-source.js';
+import type { VaultKeys } from '../vault/keys.js';
 import { parseArgString } from './free-form.js';
 import { checkParams } from './params.js';
 import { findRole, isFile, roleFile, roleSearchPath, rolesPathFromEnv } from './roles.js';
@@ -60,6 +61,8 @@ function assignWithLocs(to: Obj, from: Obj): Obj {
 export interface LoadOptions {
   /** Folders searched for roles after roles/ beside the playbook and the playbook's folder (default: ANSIBLE_ROLES_PATH). */
   rolesPath?: string[];
+  /** Opens vault-encrypted files and `!vault` values (the passwords of --vault-id and friends). */
+  vault?: VaultKeys;
 }
 
 function stripCollection(name: string): string {
@@ -72,6 +75,8 @@ class Loader {
   readonly problems: Problem[] = [];
   private loading = new Set<string>();
   private readonly rolesPath: string[];
+  /** Opens vault-encrypted files (vars_files, task files) and `!vault` values. */
+  private readonly vault?: VaultKeys;
   /** The folder of the playbook being loaded (roles/, vars/ and templates/ are looked up beside it). */
   playbookDir = process.cwd();
   /** The role whose files are being read (its tasks carry it). */
@@ -96,6 +101,7 @@ class Loader {
     options: LoadOptions = {},
   ) {
     this.rolesPath = options.rolesPath ?? rolesPathFromEnv();
+    this.vault = options.vault;
   }
 
   private display(path: string): string {
@@ -122,7 +128,7 @@ class Loader {
       return undefined;
     }
     try {
-      return parseYaml(text, this.display(path));
+      return parseYaml(text, this.display(path), { vault: this.vault });
     } catch (e) {
       if (!(e instanceof ValidationError)) throw e;
       this.problems.push(...e.problems);
@@ -928,8 +934,8 @@ export function loadPlaybook(path: string, modules: ModuleRegistry, displayRoot 
 }
 
 /** Loads a task file for include_tasks at run time (its templated name is known only then); inside a role, its tasks belong to it. */
-export function loadTaskFile(path: string, modules: ModuleRegistry, idPrefix: string, displayRoot = process.cwd(), at: { playbookDir?: string; role?: RoleRef } = {}): Node[] {
-  const loader = new Loader(modules, displayRoot);
+export function loadTaskFile(path: string, modules: ModuleRegistry, idPrefix: string, displayRoot = process.cwd(), at: { playbookDir?: string; role?: RoleRef; vault?: VaultKeys } = {}): Node[] {
+  const loader = new Loader(modules, displayRoot, { vault: at.vault });
   if (at.playbookDir) loader.playbookDir = at.playbookDir;
   loader.inRole(at.role);
   const data = loader.loadFile(path);
@@ -939,8 +945,8 @@ export function loadTaskFile(path: string, modules: ModuleRegistry, idPrefix: st
 }
 
 /** Reads the role of an include_role whose name was a template, now that it is known: its run, and its handlers. */
-export function loadRoleAtRunTime(node: RoleNode, name: string, modules: ModuleRegistry, playbookDir: string, displayRoot = process.cwd()): { node: RoleNode; handlers: TaskNode[] } {
-  const loader = new Loader(modules, displayRoot);
+export function loadRoleAtRunTime(node: RoleNode, name: string, modules: ModuleRegistry, playbookDir: string, displayRoot = process.cwd(), vault?: VaultKeys): { node: RoleNode; handlers: TaskNode[] } {
+  const loader = new Loader(modules, displayRoot, { vault });
   loader.playbookDir = playbookDir;
   const run = loader.roleRun(name, node.loc, { ...node, name: node.name }, { static: true, dedupe: false, id: node.id, from: node.from, searchPath: node.searchPath });
   if (loader.problems.length || !run) throw new ValidationError(loader.problems);
