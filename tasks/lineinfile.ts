@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { sh } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
-import { defineModule, type Plan } from '../runner/module.js';
+import { defineModule, type Plan, type TaskContext } from '../runner/module.js';
 import { planContent } from './lib/file-content.js';
 import { compilePythonRegex, editLines } from './lib/lineinfile-edit.js';
 import { probePath } from './lib/path-state.js';
@@ -102,7 +102,7 @@ export const lineinfileModule = defineModule({
     if (plan.changed) {
       // The result a playbook registers says what happened to the line, not only that a file was written.
       const extra = { msg: edit.msg, ...(p.state === 'absent' ? { found: edit.found } : {}) };
-      const steps = plan.steps.map((s) => ({ ...s, run: async (c: Parameters<typeof s.run>[0]) => ({ ...((await s.run(c)) ?? {}), ...extra }) }));
+      const steps = plan.steps.map((s) => ({ ...s, run: async (c: TaskContext) => ({ ...((await s.run?.(c)) ?? {}), ...extra }) }));
       return { ...plan, steps, data };
     }
     const why =

@@ -257,7 +257,8 @@ function stepFor(action: DomainAction, p: VirshDefineParams, xml: string | undef
         run: async (ctx) => shutdownAndWait(ctx, p, action.force),
       };
     case 'destroy':
-      return { title: `virsh destroy ${n}`, destructive: true, run: async (ctx) => void (await ctx.runOk(virsh(p, sh`destroy --domain ${n}`))) };
+      // Not destructive here: state destroyed powers off without force; undefined refuses in plan without it.
+      return { title: `virsh destroy ${n}`, run: async (ctx) => void (await ctx.runOk(virsh(p, sh`destroy --domain ${n}`))) };
     case 'undefine':
       // Plain undefine: libvirt never deletes storage unless asked (--remove-all-storage), and ferry never asks.
       return { title: `virsh undefine ${n} (disks are kept)`, destructive: true, run: async (ctx) => void (await ctx.runOk(virsh(p, sh`undefine --domain ${n}`))) };

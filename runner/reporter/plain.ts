@@ -46,7 +46,12 @@ export class PlainReporter implements Reporter {
         const item = ev.item !== undefined ? ` => (item=${ev.item})` : '';
         const msg = ev.msg ? `: ${ev.msg}` : '';
         this.line(paint(c, statusColor(ev.status), `${label}: [${host}]${item}${msg}`));
-        if (this.o.verbose && ev.steps) for (const s of ev.steps) this.line(`    - ${s}`);
+        if (this.o.verbose && ev.steps) {
+          ev.steps.forEach((s, i) => {
+            this.line(`    - ${s}`);
+            if (ev.commands?.[i]) this.line(paint(c, 'dim', `      $ ${ev.commands[i]}`));
+          });
+        }
         if (this.o.diff && ev.diff?.length) this.line(formatDiffs(ev.diff, c));
         break;
       }
