@@ -7,7 +7,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { forceOf, guardDestructive, type TaskModule, type ToolOutput } from '../../runner/module.js';
 import { builtinModules } from '../../tasks/index.js';
+import { statesWithXml } from '../../tasks/libvirt/domain-plan.js';
 import { lvmFactsFrom } from '../../tasks/lvm.js';
+import { domainFactsFrom, renderDomainXml, type VirshDefineParams } from '../../tasks/virsh-define.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const tables = `${fixtures}decide/`;
@@ -42,6 +44,14 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
   lvm: (f, p) => {
     const lvs = f.lvs as Partial<ToolOutput> | undefined;
     return lvmFactsFrom(String(p.vg), output(f.vgs as Partial<ToolOutput>), lvs === undefined ? undefined : output(lvs).stdout);
+  },
+  // As read does: dominfo, then (states that manage XML) the XML rendered here, what virt-xml-validate and dumpxml printed.
+  virsh_define: (f, params) => {
+    const p = params as VirshDefineParams;
+    const domain = domainFactsFrom(p, output(f.dominfo as Partial<ToolOutput>));
+    if (!statesWithXml(p.state)) return { domain };
+    const xml = renderDomainXml(p, fixtures, domain.exists ? domain.uuid : undefined);
+    return { domain, xml, validation: output(f.validation as Partial<ToolOutput>), ...(f.dumpxml !== undefined ? { dumpxml: f.dumpxml } : {}) };
   },
 };
 
