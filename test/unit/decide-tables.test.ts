@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { forceOf, guardDestructive, type TaskModule, type ToolOutput } from '../../runner/module.js';
 import { builtinModules } from '../../tasks/index.js';
 import { statesWithXml } from '../../tasks/libvirt/domain-plan.js';
+import { vgFactsFrom } from '../../tasks/lvm-vg.js';
 import { lvmFactsFrom } from '../../tasks/lvm.js';
+import { parseWipefs } from '../../tasks/storage/blkid.js';
+import { partitionTableFrom } from '../../tasks/storage/facts.js';
 import { domainFactsFrom, renderDomainXml, type VirshDefineParams } from '../../tasks/virsh-define.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
@@ -45,6 +48,14 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
     const lvs = f.lvs as Partial<ToolOutput> | undefined;
     return lvmFactsFrom(String(p.vg), output(f.vgs as Partial<ToolOutput>), lvs === undefined ? undefined : output(lvs).stdout);
   },
+  lvm_vg: (f, p) =>
+    vgFactsFrom(p as Parameters<typeof vgFactsFrom>[0], output(f.pvs as Partial<ToolOutput>).stdout, output(f.vgs as Partial<ToolOutput>), f.realPaths as Record<string, string>),
+  // sfdisk --json and wipefs as printed; the kind, sizes and partition nodes as given.
+  partition: (f) => ({
+    ...f,
+    ...(f.sfdisk !== undefined ? { table: partitionTableFrom(output(f.sfdisk as Partial<ToolOutput>)) } : {}),
+    ...(f.wipefs !== undefined ? { signatures: parseWipefs(output(f.wipefs as Partial<ToolOutput>).stdout) } : {}),
+  }),
   // As read does: dominfo, then (states that manage XML) the XML rendered here, what virt-xml-validate and dumpxml printed.
   virsh_define: (f, params) => {
     const p = params as VirshDefineParams;
