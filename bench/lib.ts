@@ -6,7 +6,8 @@ import { chmod, link, mkdir, mkdtemp, rm, statfs, symlink, writeFile } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from '../runner/command.js';
-import { runSteps, type TaskModule } from '../runner/module.js';
+import { applyPlan } from '../runner/apply-steps.js';
+import type { TaskModule } from '../runner/module.js';
 import { createTaskContext, type TaskContextOptions } from '../runner/task-context.js';
 import type { SshTransport } from '../runner/transport/ssh.js';
 import { NOPASSWD_USER, sshTransport, type SshdHost } from '../test/harness/sshd.js';
@@ -205,7 +206,7 @@ export async function timedTask<P>(mod: TaskModule<P>, input: Record<string, unk
   const plan = await mod.plan(ctx, params);
   if (!plan.changed) throw new Error(`${mod.name} planned no change: ${plan.reason}`);
   const t1 = performance.now();
-  const data = mod.apply ? await mod.apply(ctx, params, plan) : await runSteps(ctx, plan.steps);
+  const data = await applyPlan(mod, ctx, params, plan);
   return { planMs: t1 - t0, applyMs: performance.now() - t1, data };
 }
 

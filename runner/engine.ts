@@ -8,7 +8,8 @@ import { connectionVarsOf, layerConnectionVars } from './inventory/connection.js
 import { FerryError, InterruptedError, TaskFailedError, TemplateError, UnreachableError, ValidationError, formatLoc, type Loc } from './errors.js';
 import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Reporter, type TaskStatus } from './events.js';
 import { factsCommand, factsVars, parseFacts, type Facts } from './facts/index.js';
-import { runSteps, type Diff, type ModuleRegistry, type PeerHost, type Plan } from './module.js';
+import { applyPlan, stepCommands } from './apply-steps.js';
+import { planTask, type Diff, type ModuleRegistry, type PeerHost, type Verdict } from './module.js';
 import { parseParams } from './playbook/params.js';
 import { loadRoleAtRunTime, loadTaskFile } from './playbook/load.js';
 import type { BlockNode, CommonKeywords, Condition, IncludeNode, Node, Play, Playbook, RoleNode, RoleRef, TaskNode } from './playbook/model.js';
@@ -156,6 +157,8 @@ interface TaskOutcome {
   diff?: Diff[];
   /** The planned steps' titles (check mode), shown with -v. */
   steps?: string[];
+  /** The exact command of each planned step ('' for a stream step), shown with --check -v. */
+  commands?: string[];
 }
 
 function inherit(inh: Inherited, n: CommonKeywords): Inherited {
@@ -744,6 +747,7 @@ export class Engine {
       if (outcome.status !== 'unreachable') outcome.msg = NO_LOG_MESSAGE;
       delete outcome.diff;
       delete outcome.steps;
+      delete outcome.commands;
     }
     if (task.register) this.remember(st, { [task.register]: outcome.result });
     const setVars = outcome.result[SET_VARS_KEY];
@@ -851,11 +855,12 @@ export class Engine {
   private async runOnce(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited, vars: Obj): Promise<TaskOutcome> {
     const mod = this.o.modules.get(task.module)!;
     const check = inh.checkMode ?? this.check;
-    let plan: Plan | undefined;
+    let plan: Verdict | undefined;
     let result: Obj;
     let status: TaskStatus;
     let msg: string | undefined;
     let steps: string[] | undefined;
+    let commands: string[] | undefined;
     try {
       // A parameter that renders to omit (`{{ x | default(omit) }}`) or to null is not given.
       const args = Object.fromEntries(Object.entries(renderDeep(task.args, vars, task.loc)).filter(([, v]) => v !== null && v !== undefined));
@@ -878,7 +883,9 @@ export class Engine {
         onProgress: (p) => this.emit({ type: 'progress', host: h, task: this.taskName(task), progress: p }),
         peer: (name) => this.peer(name, this.taskName(task), inh),
       });
-      plan = await mod.plan(taskCtx, params);
+      // read + decide (or an old-style plan), then the one place a destructive step meets `force`.
+      plan = await planTask(mod, taskCtx, params);
+      if ('refused' in plan) throw new TaskFailedError(plan.refused, plan.data ?? {});
       if (!plan.changed) {
         status = 'ok';
         msg = plan.reason;
@@ -887,9 +894,10 @@ export class Engine {
         status = 'changed';
         msg = `would run: ${plan.steps.map((s) => s.title).join('; ')}`;
         steps = plan.steps.map((s) => s.title);
+        commands = stepCommands(plan.steps);
         result = { ...plan.data, changed: true, failed: false, steps };
       } else {
-        const data = mod.apply ? await mod.apply(taskCtx, params, plan) : await runSteps(taskCtx, plan.steps);
+        const data = await applyPlan(mod, taskCtx, params, plan);
         status = 'changed';
         result = { ...plan.data, ...data, changed: true, failed: false };
       }
@@ -919,7 +927,8 @@ export class Engine {
       } else if (status === 'failed') status = result.changed ? 'changed' : 'ok';
       result.failed = failed;
     }
-    return { status, result, msg, ...(plan?.diff && status === 'changed' ? { diff: plan.diff } : {}), ...(steps ? { steps } : {}) };
+    const diff = plan && 'diff' in plan ? plan.diff : undefined;
+    return { status, result, msg, ...(diff && status === 'changed' ? { diff } : {}), ...(steps ? { steps } : {}), ...(commands?.some(Boolean) ? { commands } : {}) };
   }
 
   /**
@@ -1021,6 +1030,7 @@ export class Engine {
       msg: o.msg, durationMs: Date.now() - t0, ...(o.ignored ? { ignored: true } : {}),
       ...(diff ? { diff } : {}),
       ...(o.steps ? { steps: o.steps } : {}),
+      ...(o.commands ? { commands: o.commands } : {}),
       ...(delegatedTo ? { delegatedTo } : {}),
       ...(noLog ? {} : { result: eventResult(o.result) }),
     });

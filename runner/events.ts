@@ -35,6 +35,8 @@ export type FerryEvent =
       item?: string;
       diff?: Diff[];
       steps?: string[];
+      /** --check: the exact command of each step ('' for a stream step), secrets masked. */
+      commands?: string[];
       durationMs: number;
       ignored?: boolean;
       delegatedTo?: string;

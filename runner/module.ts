@@ -1,8 +1,11 @@
 // The task module contract (pyinfra operations, Ansible's module contract):
-// a typed parameter schema checked before any host is contacted, `plan` that only reads,
-// and `apply` that runs the planned steps. `--check` runs `plan` alone.
+// a typed parameter schema checked before any host is contacted, `read` that only reads (facts),
+// `decide` that is pure (facts → a Verdict whose steps are data), and an executor that runs the steps
+// (runner/apply-steps.ts). `--check` runs read + decide alone. Modules not yet moved to read/decide
+// still give one `plan(ctx, params)`; planTask() adapts both to one Verdict.
 import { z } from 'zod';
 import type { Command } from './command.js';
+import { TaskFailedError } from './errors.js';
 import type { BecomeOptions, RunOptions, RunResult, Transport } from './transport/types.js';
 
 /** A before/after pair shown by `--diff`. */
@@ -12,18 +15,49 @@ export interface Diff {
   after: string;
 }
 
-/** One thing `apply` will do; its title is what check mode and the log show. */
+/**
+ * One thing the task will do, as data: its title (what check mode and the log show) and the command
+ * (built with sh) that runs it, which `--check -v` prints exactly (secrets masked). `run` is the
+ * escape hatch for what one command cannot say (streams: relayed copies, dd with progress, uploads).
+ */
 export interface Step {
   title: string;
-  /** Destructive steps are refused unless the task has `force: true` (the module decides and says so in plan). */
+  /** The command a real run executes; required unless `run` is given. */
+  cmd?: Command;
+  /** Text fed to cmd on standard input (an sfdisk script, a command's stdin). */
+  stdin?: string;
+  /** Directory cmd runs in. */
+  cwd?: string;
+  /** Another inventory host the command runs on (default: the task's host). */
+  host?: string;
+  /** Destructive steps are refused by the engine unless the task has `force: true` (guardDestructive). */
   destructive?: boolean;
-  run(ctx: TaskContext): Promise<Record<string, unknown> | void>;
+  /** The refusal a destructive step gets without force (default: `refusing to TITLE without force: true`). */
+  refusal?: string;
+  /** The escape hatch: runs the step itself and returns data for the result. */
+  run?(ctx: TaskContext): Promise<Record<string, unknown> | void>;
 }
 
-/** What `plan` found: either nothing to do (with the reason) or the steps to take. */
-export type Plan =
+/** What a module decided: the steps to take, nothing to do with the reason, or a refusal (the task fails with it). */
+export type Verdict =
   | { changed: false; reason: string; diff?: Diff[]; data?: Record<string, unknown> }
-  | { changed: true; steps: Step[]; diff?: Diff[]; data?: Record<string, unknown> };
+  | { changed: true; steps: Step[]; diff?: Diff[]; data?: Record<string, unknown> }
+  | { refused: string; data?: Record<string, unknown> };
+
+/** A verdict that goes ahead: what old-style `plan` returns, and what the engine applies. */
+export type Plan = Exclude<Verdict, { refused: string }>;
+
+/** What a command printed: what `read` saw on the host, and what a decide table gives as a fact. */
+export type ToolOutput = Pick<RunResult, 'exitCode' | 'stdout' | 'stderr'>;
+
+/** What one data step's command did, for a module's `result`. */
+export interface StepRun {
+  step: Step;
+  result?: RunResult;
+  /** When it started and ended (ms since the epoch). */
+  start: number;
+  end: number;
+}
 
 /** Progress of a long step (bytes copied, rate, ETA), for the reporter. */
 export interface Progress {
@@ -77,8 +111,8 @@ export interface ModuleDoc {
   example: string;
 }
 
-/** A task module. P is the validated parameter type. */
-export interface TaskModule<P = Record<string, unknown>> {
+/** A task module. P is the validated parameter type, F what `read` returns. */
+export interface TaskModule<P = Record<string, unknown>, F = unknown> {
   name: string;
   /** A strict zod object schema; `.describe()` on each field is its documentation. */
   params: z.ZodType<P>;
@@ -93,29 +127,65 @@ export interface TaskModule<P = Record<string, unknown>> {
   /** Parameters that name another inventory host (src_host, dest_host): a literal one the inventory lacks is bad input. */
   hostParams?: readonly string[];
   doc: ModuleDoc;
+  /** I/O only: the commands and pure parsers that tell decide what is there. */
+  read?(ctx: TaskContext, params: P): Promise<F>;
+  /** Pure: params + facts → steps (data), no change with its reason, or a refusal. Table-tested. */
+  decide?(params: P, facts: F): Verdict;
+  /** Old style, kept while modules move to read/decide: reads and decides at once. */
   plan(ctx: TaskContext, params: P): Promise<Plan>;
-  /** Defaults to running the plan's steps in order and merging what they return. */
+  /** The task's result after the steps ran (what they printed, or a fresh read); default: what run steps returned. */
+  result?(ctx: TaskContext, params: P, ran: StepRun[]): Promise<Record<string, unknown>>;
+  /** Defaults to running the plan's steps in order (runner/apply-steps.ts) and then `result`. */
   apply?(ctx: TaskContext, params: P, plan: Plan & { changed: true }): Promise<Record<string, unknown>>;
 }
 
-/** Declares a module with its parameter type inferred from the schema. */
-export function defineModule<S extends z.ZodType>(
-  m: Omit<TaskModule<z.output<S>>, 'params'> & { params: S },
-): TaskModule<z.output<S>> {
-  return m as TaskModule<z.output<S>>;
+/** A module as written: read + decide, or (while modules move over) the old-style plan. */
+export type ModuleDefinition<P, F> = Omit<TaskModule<P, F>, 'plan'> & { plan?: TaskModule<P, F>['plan'] };
+
+/**
+ * Declares a module with its parameter type inferred from the schema. A read/decide module gets a
+ * `plan` too (read, decide, the force guard; a refusal throws), so callers of the old contract keep working.
+ */
+export function defineModule<S extends z.ZodType, F = unknown>(
+  m: Omit<ModuleDefinition<z.output<S>, F>, 'params'> & { params: S },
+): TaskModule<z.output<S>, F> {
+  if (m.plan) return m as TaskModule<z.output<S>, F>;
+  if (!m.read || !m.decide) throw new TypeError(`module ${m.name}: give read and decide (or plan)`);
+  const mod = m as TaskModule<z.output<S>, F>;
+  mod.plan = async (ctx, params) => {
+    const v = await planTask(mod, ctx, params);
+    if ('refused' in v) throw new TaskFailedError(v.refused, v.data ?? {});
+    return v;
+  };
+  return mod;
 }
 
-/** Runs a changed plan's steps in order, merging the data each returns. */
-export async function runSteps(ctx: TaskContext, steps: Step[]): Promise<Record<string, unknown>> {
-  const data: Record<string, unknown> = {};
-  for (const s of steps) Object.assign(data, (await s.run(ctx)) ?? {});
-  return data;
+/** The module's verdict for params on this host: read then decide (or the old-style plan), then the force guard. */
+export async function planTask<P, F>(mod: TaskModule<P, F>, ctx: TaskContext, params: P): Promise<Verdict> {
+  const v = mod.read && mod.decide ? mod.decide(params, await mod.read(ctx, params)) : await mod.plan(ctx, params);
+  return guardDestructive(v, forceOf(params));
+}
+
+/**
+ * The one place `force` is enforced: a verdict with a destructive step becomes a refusal unless
+ * force is true (the first destructive step's refusal text, or `refusing to TITLE without force: true`).
+ */
+export function guardDestructive(v: Verdict, force: boolean): Verdict {
+  if (force || !('changed' in v) || !v.changed) return v;
+  const d = v.steps.find((s) => s.destructive);
+  if (!d) return v;
+  return { refused: d.refusal ?? `refusing to ${d.title} without force: true`, ...(v.data ? { data: v.data } : {}) };
+}
+
+/** Whether the validated params ask for force (modules without a force parameter never do). */
+export function forceOf(params: unknown): boolean {
+  return typeof params === 'object' && params !== null && (params as { force?: unknown }).force === true;
 }
 
 /** A registry of modules by name; the CLI fills it with tasks/, a library user may add their own. */
 export class ModuleRegistry {
   private readonly modules = new Map<string, TaskModule<never>>();
-  register(...mods: TaskModule<never>[]): this {
+  register(...mods: TaskModule<never, unknown>[]): this {
     for (const m of mods) this.modules.set(m.name, m);
     return this;
   }
@@ -129,3 +199,5 @@ export class ModuleRegistry {
     return [...this.modules.keys()].sort();
   }
 }
+
+export { runSteps } from './apply-steps.js';

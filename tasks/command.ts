@@ -1,8 +1,8 @@
 // command: run a program with arguments, without a shell (no pipes, no $VARS, no globbing).
 import { z } from 'zod';
 import { sh } from '../runner/command.js';
-import { defineModule } from '../runner/module.js';
-import { checkGuard, runAsTask } from './lib/run-command.js';
+import { defineModule, type Verdict } from '../runner/module.js';
+import { readGuard, runResult, runVerdict, type GuardFacts } from './lib/run-command.js';
 import { splitWords } from './lib/shlex.js';
 
 const params = z
@@ -24,6 +24,16 @@ const params = z
       ctx.addIssue({ code: 'custom', path: ['cmd'], message: `${(e as Error).message}; quote it or use argv:` });
     }
   });
+
+type Params = z.output<typeof params>;
+
+/** Decides what command does: nothing when creates/removes say so, else run argv (pure). */
+export function decideCommand(p: Params, facts: GuardFacts): Verdict {
+  const argv = p.argv ?? splitWords(p.cmd!);
+  // `exec` puts the first word where sh reads neither assignments (FOO=bar) nor reserved words (if, !):
+  // every word is an argv entry, as without a shell.
+  return runVerdict(p, facts, `run ${sh`${argv}`.display}`, sh`exec ${argv}`);
+}
 
 export const commandModule = defineModule({
   name: 'command',
@@ -55,17 +65,7 @@ export const commandModule = defineModule({
       '    creates: /boot/initrd.img-6.1.0',
     ].join('\n'),
   },
-  async plan(ctx, p) {
-    const guarded = await checkGuard(ctx, p);
-    if (guarded) return guarded;
-    const argv = p.argv ?? splitWords(p.cmd!);
-    // `exec` puts the first word where sh reads neither assignments (FOO=bar) nor reserved words (if, !):
-    // every word is an argv entry, as without a shell.
-    const cmd = sh`exec ${argv}`;
-    const stdin = p.stdin === undefined ? undefined : p.stdin_add_newline && !p.stdin.endsWith('\n') ? p.stdin + '\n' : p.stdin;
-    return {
-      changed: true,
-      steps: [{ title: `run ${sh`${argv}`.display}${p.chdir ? ` in ${p.chdir}` : ''}`, run: (c) => runAsTask(c, cmd, { chdir: p.chdir, stdin }) }],
-    };
-  },
+  read: (ctx, p) => readGuard(ctx, p),
+  decide: decideCommand,
+  result: runResult,
 });

@@ -16,8 +16,10 @@ export const debugModule = defineModule({
     result: { msg: 'the printed text' },
     example: '- debug: { var: result.stdout_lines }\n- debug: { msg: "disk is {{ partitions[0] }}" }',
   },
-  async plan(ctx, p) {
-    const value = p.var !== undefined ? evaluate(parseExpr(p.var), ctx.vars) : p.msg ?? 'Hello world!';
+  // Its facts are the task's variables (the controller's, nothing read from the host).
+  read: async (ctx) => ({ vars: ctx.vars }),
+  decide(p, { vars }) {
+    const value = p.var !== undefined ? evaluate(parseExpr(p.var), vars) : p.msg ?? 'Hello world!';
     const text = typeof value === 'string' ? value : JSON.stringify(value, null, 2);
     return { changed: false, reason: p.var !== undefined ? `${p.var} = ${text}` : text, data: { msg: value } };
   },

@@ -1,7 +1,6 @@
 // `fail` and `assert`: stop a host with a message, or unless conditions hold.
 import { z } from 'zod';
 import { parseExpr } from '../runner/expr/index.js';
-import { TaskFailedError } from '../runner/errors.js';
 import { defineModule } from '../runner/module.js';
 import { evaluateCondition } from '../runner/template.js';
 
@@ -10,9 +9,8 @@ export const failModule = defineModule({
   params: z.strictObject({ msg: z.string().default('Failed as requested from task').describe('why the host stops') }),
   freeForm: 'msg',
   doc: { summary: 'Fail the host with a message (use with when:)', checkMode: 'full', example: '- fail: { msg: "no LV {{ lv }}" }\n  when: lv is not defined' },
-  async plan(_ctx, p) {
-    throw new TaskFailedError(p.msg);
-  },
+  read: async () => ({}),
+  decide: (p) => ({ refused: p.msg }),
 });
 
 export const assertModule = defineModule({
@@ -23,10 +21,12 @@ export const assertModule = defineModule({
     success_msg: z.string().optional().describe('message when all hold'),
   }),
   doc: { summary: 'Check that conditions hold, or fail the host', checkMode: 'full', example: '- assert:\n    that: ["ferry_facts.tools.kpartx", "lv | length > 0"]' },
-  async plan(ctx, p) {
+  // Its facts are the task's variables (the controller's, nothing read from the host).
+  read: async (ctx) => ({ vars: ctx.vars }),
+  decide(p, { vars }) {
     const conds = Array.isArray(p.that) ? p.that : [p.that];
     for (const c of conds) {
-      if (!evaluateCondition(parseExpr(c), ctx.vars)) throw new TaskFailedError(p.fail_msg ?? `assertion failed: ${c}`, { assertion: c });
+      if (!evaluateCondition(parseExpr(c), vars)) return { refused: p.fail_msg ?? `assertion failed: ${c}`, data: { assertion: c } };
     }
     return { changed: false, reason: p.success_msg ?? 'all assertions passed' };
   },

@@ -2,7 +2,7 @@
 // edited by a pure function (tasks/lib/lineinfile-edit.ts) and written back atomically like copy.
 import { z } from 'zod';
 import { TaskFailedError } from '../runner/errors.js';
-import { defineModule, type Plan } from '../runner/module.js';
+import { defineModule, type Plan, type TaskContext } from '../runner/module.js';
 import { planContent, readTextFile } from './lib/file-content.js';
 import { compilePythonRegex, editLines } from './lib/lineinfile-edit.js';
 import { groupField, modeField, ownerField, pathField } from './lib/schema.js';
@@ -90,7 +90,7 @@ export const lineinfileModule = defineModule({
     if (plan.changed) {
       // The result a playbook registers says what happened to the line, not only that a file was written.
       const extra = { msg: edit.msg, ...(p.state === 'absent' ? { found: edit.found } : {}) };
-      const steps = plan.steps.map((s) => ({ ...s, run: async (c: Parameters<typeof s.run>[0]) => ({ ...((await s.run(c)) ?? {}), ...extra }) }));
+      const steps = plan.steps.map((s) => (s.run ? { ...s, run: async (c: TaskContext) => ({ ...((await s.run!(c)) ?? {}), ...extra }) } : s));
       return { ...plan, steps, data };
     }
     const why =

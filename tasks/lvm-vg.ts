@@ -1,11 +1,10 @@
 // The `lvm_vg` module: physical volumes and the volume group on them (hosts and the lab).
 import { z } from 'zod';
 import { sh } from '../runner/command.js';
-import { TaskFailedError } from '../runner/errors.js';
-import { defineModule, type Step } from '../runner/module.js';
+import { defineModule, type Step, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
 import { absolutePathField, vgNameField } from './lib/schema.js';
 import { canonicalPath } from './storage/facts.js';
-import { parsePvsJson, parseVgsJson } from './storage/lvs.js';
+import { parsePvsJson, parseVgsJson, type PvInfo, type VgInfo } from './storage/lvs.js';
 
 const params = z
   .object({
@@ -15,6 +14,56 @@ const params = z
     force: z.boolean().default(false).describe('absent: remove the VG even though it holds LVs (they are destroyed).'),
   })
   .strict();
+
+type Params = z.output<typeof params>;
+
+/** What pvs and vgs report, and what each device given resolves to (readlink -f). */
+export interface VgFacts {
+  pvs: PvInfo[];
+  vg: VgInfo | null;
+  realPaths: Record<string, string>;
+}
+
+/** The PVs, the VG and the devices' real paths from what pvs, vgs and readlink printed. */
+export function vgFactsFrom(p: Params, pvs: string, vgs: ToolOutput, realPaths: Record<string, string>): VgFacts {
+  return { pvs: parsePvsJson(pvs), vg: vgs.exitCode === 0 ? (parseVgsJson(vgs.stdout).find((v) => v.name === p.vg) ?? null) : null, realPaths };
+}
+
+/** Reads pvs, vgs and the devices' real paths (I/O only). */
+async function readVg(ctx: TaskContext, p: Params): Promise<VgFacts> {
+  const pvs = await ctx.runOk(sh`pvs --reportformat json --units b --nosuffix -o pv_name,vg_name,pv_size`);
+  const vgs = await ctx.run(sh`vgs --reportformat json --units b --nosuffix -o vg_name,vg_size,vg_free,vg_extent_size,lv_count,pv_count -- ${p.vg}`);
+  const realPaths: Record<string, string> = {};
+  if (p.state === 'present') for (const dev of p.pvs) realPaths[dev] = await canonicalPath(ctx, dev);
+  return vgFactsFrom(p, pvs.stdout, vgs, realPaths);
+}
+
+/** Decides the pvcreate / vgcreate / vgextend / vgremove steps (pure). */
+export function decideVg(p: Params, { pvs, vg, realPaths }: VgFacts): Verdict {
+  if (p.state === 'absent') {
+    if (!vg) return { changed: false, reason: `volume group ${p.vg} does not exist` };
+    const refusal = `refusing to remove ${p.vg}, which holds ${vg.lvCount} LV(s), without force: true`;
+    return { changed: true, steps: [{ title: `vgremove ${p.vg}`, cmd: sh`vgremove -f -- ${p.vg}`, ...(vg.lvCount > 0 ? { destructive: true, refusal } : {}) }] };
+  }
+  const steps: Step[] = [];
+  const toAdd: string[] = [];
+  for (const dev of p.pvs) {
+    const real = realPaths[dev] ?? dev;
+    const pv = pvs.find((x) => x.name === dev || x.name === real);
+    if (pv && pv.vg && pv.vg !== p.vg) return { refused: `${dev} is already a PV of volume group ${pv.vg}` };
+    if (pv && pv.vg === p.vg) continue;
+    if (!pv) steps.push({ title: `pvcreate ${dev}`, cmd: sh`pvcreate -y -- ${dev}` });
+    toAdd.push(dev);
+  }
+  if (!vg) {
+    if (!p.pvs.length) return { refused: `volume group ${p.vg} does not exist and no pvs were given to create it on` };
+    steps.push({ title: `vgcreate ${p.vg} ${toAdd.join(' ')}`, cmd: sh`vgcreate -- ${p.vg} ${toAdd}` });
+  } else if (toAdd.length) {
+    steps.push({ title: `vgextend ${p.vg} ${toAdd.join(' ')}`, cmd: sh`vgextend -- ${p.vg} ${toAdd}` });
+  }
+  if (!steps.length) return { changed: false, reason: `volume group ${p.vg} exists on ${p.pvs.length ? p.pvs.join(', ') : 'its PVs'}` };
+  return { changed: true, steps };
+}
 
 /** The lvm_vg module. */
 export const lvmVgModule = defineModule({
@@ -26,33 +75,6 @@ export const lvmVgModule = defineModule({
     checkMode: 'full',
     example: ['- lvm_vg:', '    vg: vg1', '    pvs: [/dev/vdb]'].join('\n'),
   },
-  async plan(ctx, p) {
-    const pvsOut = await ctx.runOk(sh`pvs --reportformat json --units b --nosuffix -o pv_name,vg_name,pv_size`);
-    const pvs = parsePvsJson(pvsOut.stdout);
-    const v = await ctx.run(sh`vgs --reportformat json --units b --nosuffix -o vg_name,vg_size,vg_free,vg_extent_size,lv_count,pv_count -- ${p.vg}`);
-    const vg = v.exitCode === 0 ? (parseVgsJson(v.stdout)[0] ?? null) : null;
-    if (p.state === 'absent') {
-      if (!vg) return { changed: false, reason: `volume group ${p.vg} does not exist` };
-      if (vg.lvCount > 0 && !p.force) throw new TaskFailedError(`refusing to remove ${p.vg}, which holds ${vg.lvCount} LV(s), without force: true`);
-      return { changed: true, steps: [{ title: `vgremove ${p.vg}`, destructive: vg.lvCount > 0, run: async (c) => void (await c.runOk(sh`vgremove -f -- ${p.vg}`)) }] };
-    }
-    const steps: Step[] = [];
-    const toAdd: string[] = [];
-    for (const dev of p.pvs) {
-      const real = await canonicalPath(ctx, dev);
-      const pv = pvs.find((x) => x.name === dev || x.name === real);
-      if (pv && pv.vg && pv.vg !== p.vg) throw new TaskFailedError(`${dev} is already a PV of volume group ${pv.vg}`);
-      if (pv && pv.vg === p.vg) continue;
-      if (!pv) steps.push({ title: `pvcreate ${dev}`, run: async (c) => void (await c.runOk(sh`pvcreate -y -- ${dev}`)) });
-      toAdd.push(dev);
-    }
-    if (!vg) {
-      if (!p.pvs.length) throw new TaskFailedError(`volume group ${p.vg} does not exist and no pvs were given to create it on`);
-      steps.push({ title: `vgcreate ${p.vg} ${toAdd.join(' ')}`, run: async (c) => void (await c.runOk(sh`vgcreate -- ${p.vg} ${toAdd}`)) });
-    } else if (toAdd.length) {
-      steps.push({ title: `vgextend ${p.vg} ${toAdd.join(' ')}`, run: async (c) => void (await c.runOk(sh`vgextend -- ${p.vg} ${toAdd}`)) });
-    }
-    if (!steps.length) return { changed: false, reason: `volume group ${p.vg} exists on ${p.pvs.length ? p.pvs.join(', ') : 'its PVs'}` };
-    return { changed: true, steps };
-  },
+  read: readVg,
+  decide: decideVg,
 });

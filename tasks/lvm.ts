@@ -2,10 +2,10 @@
 import { z } from 'zod';
 import { sh } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
-import { defineModule, type TaskContext } from '../runner/module.js';
+import { defineModule, type TaskContext, type ToolOutput } from '../runner/module.js';
 import { lvNameField, vgNameField } from './lib/schema.js';
-import { planLvm } from './storage/lvm-plan.js';
-import { parseLvsJson, parseVgsJson, type LvInfo, type VgInfo } from './storage/lvs.js';
+import { decideLvm, type LvmFacts } from './storage/lvm-plan.js';
+import { parseLvsJson, parseVgsJson } from './storage/lvs.js';
 
 const params = z
   .object({
@@ -27,15 +27,21 @@ const params = z
   .strict()
   .refine((p) => !(p.size !== undefined && p.size_of !== undefined), { message: 'give size or size_of, not both' });
 
-/** Reads the VG and its LVs. */
-export async function readLvmFacts(ctx: TaskContext, vg: string): Promise<{ vg: VgInfo | null; lvs: LvInfo[] }> {
-  const v = await ctx.run(sh`vgs --reportformat json --units b --nosuffix -o vg_name,vg_size,vg_free,vg_extent_size,lv_count,pv_count -- ${vg}`);
-  if (v.exitCode !== 0) {
-    if (/not found|Cannot process volume group/i.test(v.stderr)) return { vg: null, lvs: [] };
-    throw new TaskFailedError(`vgs ${vg}: ${v.stderr.trim()}`);
+/** The VG and its LVs from what `vgs -- VG` and `lvs -- VG` printed (lvs is not run when the VG is missing). */
+export function lvmFactsFrom(vg: string, vgs: ToolOutput, lvs: string | undefined): LvmFacts {
+  if (vgs.exitCode !== 0) {
+    if (/not found|Cannot process volume group/i.test(vgs.stderr)) return { vg: null, lvs: [] };
+    throw new TaskFailedError(`vgs ${vg}: ${vgs.stderr.trim()}`);
   }
+  return { vg: parseVgsJson(vgs.stdout).find((v) => v.name === vg) ?? null, lvs: lvs === undefined ? [] : parseLvsJson(lvs) };
+}
+
+/** Reads the VG and its LVs. */
+export async function readLvmFacts(ctx: TaskContext, vg: string): Promise<LvmFacts> {
+  const v = await ctx.run(sh`vgs --reportformat json --units b --nosuffix -o vg_name,vg_size,vg_free,vg_extent_size,lv_count,pv_count -- ${vg}`);
+  if (v.exitCode !== 0) return lvmFactsFrom(vg, v, undefined);
   const l = await ctx.runOk(sh`lvs --reportformat json --units b --nosuffix -o lv_name,vg_name,lv_size,lv_path,lv_attr,origin -- ${vg}`);
-  return { vg: parseVgsJson(v.stdout)[0] ?? null, lvs: parseLvsJson(l.stdout) };
+  return lvmFactsFrom(vg, v, l.stdout);
 }
 
 /** The lvm module. */
@@ -53,23 +59,10 @@ export const lvmModule = defineModule({
     result: { lv_path: 'The LV device path (/dev/VG/LV).', size_bytes: 'Its size afterwards.' },
     example: ['- lvm:', '    vg: vg1', '    lv: xr1-disk', '    size_of: xr1-root', '    state: present'].join('\n'),
   },
-  async plan(ctx, p) {
-    const facts = await readLvmFacts(ctx, p.vg);
-    const verdict = planLvm(p, facts.vg, facts.lvs);
-    if ('refuse' in verdict) throw new TaskFailedError(verdict.refuse);
-    const lv = facts.lvs.find((l) => l.name === p.lv);
-    if (!verdict.changed) return { changed: false, reason: verdict.reason, data: lv ? { lv_path: lv.path, size_bytes: lv.sizeBytes } : {} };
-    return {
-      changed: true,
-      steps: verdict.commands.map((c) => ({
-        title: c.title,
-        destructive: c.destructive ?? false,
-        async run(tc: TaskContext) {
-          await tc.runOk(c.cmd);
-          const now = (await readLvmFacts(tc, p.vg)).lvs.find((l) => l.name === p.lv);
-          return now ? { lv_path: now.path, size_bytes: now.sizeBytes } : {};
-        },
-      })),
-    };
+  read: (ctx, p) => readLvmFacts(ctx, p.vg),
+  decide: decideLvm,
+  async result(ctx, p) {
+    const now = (await readLvmFacts(ctx, p.vg)).lvs.find((l) => l.name === p.lv);
+    return now ? { lv_path: now.path, size_bytes: now.sizeBytes } : {};
   },
 });

@@ -1,10 +1,9 @@
 // The `partition` module: writes a whole dos or gpt partition table with sfdisk, idempotently.
 import { z } from 'zod';
 import { sh } from '../runner/command.js';
-import { TaskFailedError } from '../runner/errors.js';
-import { defineModule, type TaskContext } from '../runner/module.js';
+import { defineModule, type Step, type TaskContext, type Verdict } from '../runner/module.js';
 import { absolutePathField } from './lib/schema.js';
-import { dataSignatures } from './storage/blkid.js';
+import { dataSignatures, type WipefsSignature } from './storage/blkid.js';
 import { canonicalPath, deviceSize, pathKind, readPartitionTable, waitForNodes, wipefsSignatures } from './storage/facts.js';
 import { kpartxPartitionName } from './storage/lvs.js';
 import {
@@ -47,7 +46,7 @@ const params = z
 type Params = z.output<typeof params>;
 
 /** The device paths the partitions will have on the host, or [] when the kernel cannot show them (image file). */
-async function partitionNodes(ctx: TaskContext, device: string, count: number): Promise<{ nodes: string[]; rescan: boolean; needsMap: boolean }> {
+async function readPartitionNodes(ctx: TaskContext, device: string, count: number): Promise<{ nodes: string[]; rescan: boolean; needsMap: boolean }> {
   const kind = await pathKind(ctx, device);
   if (kind !== 'block') return { nodes: [], rescan: false, needsMap: true };
   const real = await canonicalPath(ctx, device);
@@ -68,6 +67,74 @@ async function partitionNodes(ctx: TaskContext, device: string, count: number): 
 function tableData(t: PartitionTable | null): Record<string, unknown> | null {
   if (!t) return null;
   return { label: t.label, id: t.id, sector_size: t.sectorSize, partitions: t.partitions.map(({ start, size, type, bootable }) => ({ start, size, type, bootable })) };
+}
+
+/** What read found on the device: its kind, and for a block device or image its size, table, signatures and partition nodes. */
+export interface PartitionFacts {
+  /** The host it was read on (for messages). */
+  host: string;
+  kind: 'block' | 'file' | 'dir' | 'other' | 'missing';
+  bytes?: number;
+  sectorSize?: number;
+  table?: PartitionTable | null;
+  signatures?: WipefsSignature[];
+  nodes?: { nodes: string[]; rescan: boolean; needsMap: boolean };
+}
+
+/** Reads what partition decides on (I/O only). */
+async function readPartition(ctx: TaskContext, p: Params): Promise<PartitionFacts> {
+  const kind = await pathKind(ctx, p.device);
+  if (kind !== 'block' && kind !== 'file') return { host: ctx.host, kind };
+  const bytes = await deviceSize(ctx, p.device);
+  // no `--` for blockdev (it reads it as a command); device is an absolute path
+  const sectorSize = kind === 'block' ? Number((await ctx.runOk(sh`blockdev --getss ${p.device}`)).stdout.trim()) : 512;
+  const table = await readPartitionTable(ctx, p.device);
+  const signatures = await wipefsSignatures(ctx, p.device);
+  const nodes = await readPartitionNodes(ctx, p.device, p.partitions.length);
+  return { host: ctx.host, kind, bytes, sectorSize, table, signatures, nodes };
+}
+
+/** Decides the partition table to write, if any (pure): no change, one sfdisk step (destructive over data), or a refusal. */
+export function decidePartition(p: Params, f: PartitionFacts): Verdict {
+  const label: Label = p.label === 'gpt' ? 'gpt' : 'dos';
+  if (f.kind !== 'block' && f.kind !== 'file') {
+    return { refused: `${p.device} on ${f.host} is ${f.kind === 'missing' ? 'missing' : `a ${f.kind}`}, not a block device or image file` };
+  }
+  let layout: PartitionLayout[];
+  try {
+    layout = planPartitionLayout(label, p.partitions, f.bytes ?? 0, f.sectorSize ?? 512);
+  } catch (e) {
+    return { refused: `${p.device}: ${(e as Error).message}` };
+  }
+  const current = f.table ?? null;
+  const why = compareTable(current, label, layout);
+  const nodes = f.nodes ?? { nodes: [], rescan: false, needsMap: true };
+  if (!why.length) {
+    return {
+      changed: false,
+      reason: `${p.device} already has this ${label} table (${layout.length} partition${layout.length > 1 ? 's' : ''})`,
+      data: { partitions: nodes.nodes, needs_map: nodes.needsMap, table: tableData(current) },
+    };
+  }
+  const holds = [
+    ...(current ? [`a ${current.label} partition table with ${current.partitions.length} partition(s)`] : []),
+    ...dataSignatures(f.signatures ?? []).map((s) => `a ${s.type} signature at offset ${s.offset}`),
+  ];
+  const write: Step = {
+    title: `write a ${label} table with ${layout.length} partition(s) on ${p.device}`,
+    // --wipe always: clear old signatures on the whole device (a filesystem made on it before),
+    // which sfdisk would otherwise keep and blkid would still report.
+    cmd: sh`sfdisk --wipe always -- ${p.device}`,
+    stdin: renderSfdiskScript(label, layout),
+    ...(holds.length
+      ? { destructive: true, refusal: `refusing to repartition ${p.device} without force: true: it holds ${holds.join(' and ')} (${why.join('; ')})` }
+      : {}),
+  };
+  // BLKRRPART (sfdisk's own re-read) may leave a loop device without its partitions; partx -u
+  // updates the kernel's view partition by partition.
+  const rescan: Step[] = nodes.rescan ? [{ title: `partx -u ${p.device} (show the new partitions)`, cmd: sh`partx -u -- ${p.device}` }] : [];
+  const before = current ? describeTable(current.label, current.partitions) : describeTable(null, []);
+  return { changed: true, diff: [{ path: p.device, before, after: describeTable(label, layout) }], steps: [write, ...rescan] };
 }
 
 /** The partition module. */
@@ -98,65 +165,12 @@ export const partitionModule = defineModule({
       '  register: parts',
     ].join('\n'),
   },
-  async plan(ctx, p: Params) {
-    const label: Label = p.label === 'gpt' ? 'gpt' : 'dos';
-    const kind = await pathKind(ctx, p.device);
-    if (kind !== 'block' && kind !== 'file') {
-      throw new TaskFailedError(`${p.device} on ${ctx.host} is ${kind === 'missing' ? 'missing' : `a ${kind}`}, not a block device or image file`);
-    }
-    const bytes = await deviceSize(ctx, p.device);
-    // no `--` for blockdev (it reads it as a command); device is an absolute path
-    const sectorSize = kind === 'block' ? Number((await ctx.runOk(sh`blockdev --getss ${p.device}`)).stdout.trim()) : 512;
-    let layout: PartitionLayout[];
-    try {
-      layout = planPartitionLayout(label, p.partitions, bytes, sectorSize);
-    } catch (e) {
-      throw new TaskFailedError(`${p.device}: ${(e as Error).message}`);
-    }
-    const current = await readPartitionTable(ctx, p.device);
-    const why = compareTable(current, label, layout);
-    const nodes = await partitionNodes(ctx, p.device, layout.length);
-    if (!why.length) {
-      return {
-        changed: false as const,
-        reason: `${p.device} already has this ${label} table (${layout.length} partition${layout.length > 1 ? 's' : ''})`,
-        data: { partitions: nodes.nodes, needs_map: nodes.needsMap, table: tableData(current) },
-      };
-    }
-    const signatures = dataSignatures(await wipefsSignatures(ctx, p.device));
-    const holds = [
-      ...(current ? [`a ${current.label} partition table with ${current.partitions.length} partition(s)`] : []),
-      ...signatures.map((s) => `a ${s.type} signature at offset ${s.offset}`),
-    ];
-    if (holds.length && !p.force) {
-      throw new TaskFailedError(
-        `refusing to repartition ${p.device} without force: true: it holds ${holds.join(' and ')} (${why.join('; ')})`,
-      );
-    }
-    const script = renderSfdiskScript(label, layout);
-    const before = current ? describeTable(current.label, current.partitions) : describeTable(null, []);
-    const after = describeTable(label, layout);
-    return {
-      changed: true as const,
-      diff: [{ path: p.device, before, after }],
-      steps: [
-        {
-          title: `write a ${label} table with ${layout.length} partition(s) on ${p.device}`,
-          destructive: holds.length > 0,
-          async run(c: TaskContext) {
-            // --wipe always: clear old signatures on the whole device (a filesystem made on it before),
-            // which sfdisk would otherwise keep and blkid would still report.
-            await c.runOk(sh`sfdisk --wipe always -- ${p.device}`, { stdin: script });
-            if (nodes.rescan) {
-              // BLKRRPART (sfdisk's own re-read) may leave a loop device without its partitions; partx -u
-              // updates the kernel's view partition by partition.
-              await c.runOk(sh`partx -u -- ${p.device}`);
-              await waitForNodes(c, nodes.nodes);
-            }
-            return { partitions: nodes.nodes, needs_map: nodes.needsMap, table: tableData(await readPartitionTable(c, p.device)) };
-          },
-        },
-      ],
-    };
+  read: readPartition,
+  decide: decidePartition,
+  // After the steps: wait for the partition nodes the kernel now shows, and report the table as written.
+  async result(ctx, p) {
+    const nodes = await readPartitionNodes(ctx, p.device, p.partitions.length);
+    if (nodes.rescan) await waitForNodes(ctx, nodes.nodes);
+    return { partitions: nodes.nodes, needs_map: nodes.needsMap, table: tableData(await readPartitionTable(ctx, p.device)) };
   },
 });

@@ -12,8 +12,10 @@ export const pingModule = defineModule({
     result: { ping: "'pong'" },
     example: ['- ping:', '', '# ad hoc: ferry -i inventory.yml all -m ping'].join('\n'),
   },
-  async plan(ctx) {
+  // The read is the point: a host that runs `true` (with become, when asked) answered.
+  async read(ctx) {
     await ctx.runOk(sh`true`);
-    return { changed: false, reason: 'pong', data: { ping: 'pong' } };
+    return { answered: true };
   },
+  decide: () => ({ changed: false, reason: 'pong', data: { ping: 'pong' } }),
 });

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { TaskFailedError } from '../runner/errors.js';
 import { expandReplacement, pyRegex } from '../runner/expr/pyregex.js';
-import { defineModule, type Plan } from '../runner/module.js';
+import { defineModule, type Plan, type TaskContext } from '../runner/module.js';
 import { planContent, readTextFile } from './lib/file-content.js';
 import { groupField, modeField, ownerField, pathField } from './lib/schema.js';
 
@@ -97,7 +97,8 @@ export const replaceModule = defineModule({
     const msg = edit.count ? `${edit.count} replacements made` : '';
     const plan = await planContent(ctx, { dest: path, data: Buffer.from(edit.text, 'utf8'), mode: p.mode, owner: p.owner, group: p.group, backup: p.backup });
     if (plan.changed) {
-      const steps = plan.steps.map((s) => ({ ...s, run: async (c: Parameters<typeof s.run>[0]) => ({ ...((await s.run(c)) ?? {}), msg }) }));
+      // (planContent's steps are run steps: the result of the write gets the message)
+      const steps = plan.steps.map((s) => (s.run ? { ...s, run: async (c: TaskContext) => ({ ...((await s.run!(c)) ?? {}), msg }) } : s));
       return { ...plan, steps, data: { ...plan.data, msg } };
     }
     return { changed: false, reason: `${path}: ${edit.count ? 'the file is as wanted' : 'regexp matches nothing to change'}`, data: { ...plan.data, msg } };

@@ -4,7 +4,6 @@ import { z } from 'zod';
 import { SET_VARS_KEY } from '../runner/engine.js';
 import { defineModule } from '../runner/module.js';
 
-
 export const setModule = defineModule({
   name: 'set',
   params: z
@@ -19,7 +18,8 @@ export const setModule = defineModule({
     result: { [SET_VARS_KEY]: 'the variables set' },
     example: '- set:\n    new_lv: "{{ lv }}"\n    old_lv: "{{ lv }}-old"',
   },
-  async plan(_ctx, p) {
+  read: async () => ({}),
+  decide(p) {
     return { changed: false, reason: `set ${Object.keys(p).join(', ')}`, data: { [SET_VARS_KEY]: p } };
   },
 });

@@ -1,8 +1,8 @@
 // shell: run the user's text with a shell (pipes, redirections, $VARS) — the text is theirs, passed whole.
 import { z } from 'zod';
 import { sh } from '../runner/command.js';
-import { defineModule } from '../runner/module.js';
-import { checkGuard, runAsTask } from './lib/run-command.js';
+import { defineModule, type Verdict } from '../runner/module.js';
+import { readGuard, runResult, runVerdict, type GuardFacts } from './lib/run-command.js';
 
 const params = z.strictObject({
   cmd: z.string().min(1).describe('Shell text run as `EXECUTABLE -c CMD`'),
@@ -13,6 +13,11 @@ const params = z.strictObject({
   stdin: z.string().optional().describe('Text fed to the command on standard input'),
   stdin_add_newline: z.boolean().default(true).describe('Append a newline to stdin (as Ansible does)'),
 });
+
+/** Decides what shell does: nothing when creates/removes say so, else run the text with the shell (pure). */
+export function decideShell(p: z.output<typeof params>, facts: GuardFacts): Verdict {
+  return runVerdict(p, facts, `run ${p.cmd}`, sh`${p.executable} -c ${p.cmd}`);
+}
 
 export const shellModule = defineModule({
   name: 'shell',
@@ -37,14 +42,7 @@ export const shellModule = defineModule({
     },
     example: ['- shell: blkid -o export /dev/xvda1 | grep ^UUID=', '  register: uuid', '', '- shell:', '    cmd: set -o pipefail; dmesg | tail -n 50', '    executable: /bin/bash'].join('\n'),
   },
-  async plan(ctx, p) {
-    const guarded = await checkGuard(ctx, p);
-    if (guarded) return guarded;
-    const cmd = sh`${p.executable} -c ${p.cmd}`;
-    const stdin = p.stdin === undefined ? undefined : p.stdin_add_newline && !p.stdin.endsWith('\n') ? p.stdin + '\n' : p.stdin;
-    return {
-      changed: true,
-      steps: [{ title: `run ${p.cmd}${p.chdir ? ` in ${p.chdir}` : ''}`, run: (c) => runAsTask(c, cmd, { chdir: p.chdir, stdin }) }],
-    };
-  },
+  read: (ctx, p) => readGuard(ctx, p),
+  decide: decideShell,
+  result: runResult,
 });

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
-import { defineModule, runSteps, type Step, type TaskContext } from '../runner/module.js';
+import { defineModule, type Step, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
 import { renderHandlebarsFile } from '../runner/template.js';
 import { DOMAIN_STATES, parseDominfo, planDomain, statesWithXml, type DomainAction, type DomainFacts } from './libvirt/domain-plan.js';
 import { domainDifferences, domainTemplateVars, formatSummary, parseDomainXml, projectActual, type KvmDomain } from './libvirt/domain-xml.js';
@@ -191,12 +191,32 @@ function noSuchDomain(stderr: string): boolean {
   return /failed to get domain|Domain not found|no domain with matching/i.test(stderr);
 }
 
-/** What libvirt knows about the domain, from `virsh dominfo`. */
-async function readFacts(ctx: TaskContext, p: VirshDefineParams): Promise<DomainFacts> {
-  const r = await ctx.run(virsh(p, sh`dominfo --domain ${p.name}`));
+/** What libvirt knows about the domain, from what `virsh dominfo` printed. */
+export function domainFactsFrom(p: VirshDefineParams, r: ToolOutput): DomainFacts {
   if (r.exitCode === 0) return parseDominfo(r.stdout);
   if (noSuchDomain(r.stderr)) return { exists: false };
   throw new TaskFailedError(`virsh -c ${p.uri} dominfo ${p.name}: ${r.stderr.trim() || `exit ${r.exitCode}`}`, { stderr: r.stderr });
+}
+
+/** What read found: dominfo, and for the states that manage XML the rendered XML, what virt-xml-validate said and the defined XML. */
+export interface VirshFacts {
+  domain: DomainFacts;
+  /** Rendered on the controller from the template (with the existing domain's UUID when none is given). */
+  xml?: string;
+  validation?: ToolOutput;
+  /** `virsh dumpxml --inactive` of a persistent domain. */
+  dumpxml?: string;
+}
+
+/** Reads dominfo, renders the XML, has the host's virt-xml-validate check it (stdin: nothing is written) and dumps the defined XML. */
+async function readVirsh(ctx: TaskContext, p: VirshDefineParams): Promise<VirshFacts> {
+  const domain = domainFactsFrom(p, await ctx.run(virsh(p, sh`dominfo --domain ${p.name}`)));
+  if (!statesWithXml(p.state)) return { domain };
+  const xml = renderDomainXml(p, ctx.baseDir, domain.exists ? domain.uuid : undefined);
+  // `-` makes virt-xml-validate read stdin; 127 means it (or the xmllint it runs) is not installed.
+  const validation = await ctx.run(sh`if command -v virt-xml-validate >/dev/null 2>&1; then virt-xml-validate - domain; else exit 127; fi`, { stdin: xml });
+  const dumpxml = domain.exists && domain.persistent ? (await ctx.runOk(virsh(p, sh`dumpxml --inactive --domain ${p.name}`))).stdout : undefined;
+  return { domain, xml, validation, ...(dumpxml !== undefined ? { dumpxml } : {}) };
 }
 
 async function domstate(ctx: TaskContext, p: VirshDefineParams): Promise<string> {
@@ -208,15 +228,13 @@ async function domstate(ctx: TaskContext, p: VirshDefineParams): Promise<string>
   return r.stdout.trim();
 }
 
-/** Validates the XML with the host's virt-xml-validate (its libvirt's schema), reading stdin: nothing is written. */
-async function validateOnHost(ctx: TaskContext, xml: string): Promise<string> {
-  // `-` makes virt-xml-validate read stdin; 127 means it (or the xmllint it runs) is not installed.
-  const r = await ctx.run(sh`if command -v virt-xml-validate >/dev/null 2>&1; then virt-xml-validate - domain; else exit 127; fi`, { stdin: xml });
+/** What virt-xml-validate's answer means: valid, not validated (not installed), or a refusal. */
+function validationOf(r: ToolOutput, xml: string): string | { refused: string; data: Record<string, unknown> } {
   if (r.exitCode === 0) return 'valid (virt-xml-validate)';
   if (r.exitCode === 127 || /xmllint: (command )?not found/.test(r.stderr)) {
     return 'not validated: virt-xml-validate (libvirt-clients) or xmllint (libxml2-utils) is not installed on the host';
   }
-  throw new TaskFailedError(`the rendered domain XML does not pass virt-xml-validate:\n${r.stderr.trim() || r.stdout.trim()}`, { xml });
+  return { refused: `the rendered domain XML does not pass virt-xml-validate:\n${r.stderr.trim() || r.stdout.trim()}`, data: { xml } };
 }
 
 async function defineFromXml(ctx: TaskContext, p: VirshDefineParams, xml: string): Promise<void> {
@@ -253,29 +271,59 @@ async function shutdownAndWait(ctx: TaskContext, p: VirshDefineParams, force: bo
 
 function stepFor(action: DomainAction, p: VirshDefineParams, xml: string | undefined): Step {
   const n = p.name;
+  const destructive = (a: { refusal?: string }) => (a.refusal ? { destructive: true, refusal: a.refusal } : {});
   switch (action.kind) {
     case 'define':
-      return {
-        title: `virsh define ${n} (${action.why})`,
-        run: async (ctx) => defineFromXml(ctx, p, xml ?? ''),
-      };
+      // A stream step: the XML is uploaded to a private temp file that virsh reads, then removed.
+      return { title: `virsh define ${n} (${action.why})`, run: async (ctx) => defineFromXml(ctx, p, xml ?? '') };
     case 'start':
-      return { title: `virsh start ${n}`, run: async (ctx) => void (await ctx.runOk(virsh(p, sh`start --domain ${n}`))) };
+      return { title: `virsh start ${n}`, cmd: virsh(p, sh`start --domain ${n}`) };
     case 'resume':
-      return { title: `virsh resume ${n} (paused)`, run: async (ctx) => void (await ctx.runOk(virsh(p, sh`resume --domain ${n}`))) };
+      return { title: `virsh resume ${n} (paused)`, cmd: virsh(p, sh`resume --domain ${n}`) };
     case 'autostart':
-      return { title: `virsh autostart ${n}`, run: async (ctx) => void (await ctx.runOk(virsh(p, sh`autostart --domain ${n}`))) };
+      return { title: `virsh autostart ${n}`, cmd: virsh(p, sh`autostart --domain ${n}`) };
     case 'shutdown':
+      // Not one command: it waits for "shut off" (with progress), then destroys with force.
       return {
         title: `virsh shutdown ${n}, wait up to ${p.shutdown_timeout}s for shut off${action.force ? ', then destroy' : ''}`,
         run: async (ctx) => shutdownAndWait(ctx, p, action.force),
       };
     case 'destroy':
-      return { title: `virsh destroy ${n}`, destructive: true, run: async (ctx) => void (await ctx.runOk(virsh(p, sh`destroy --domain ${n}`))) };
+      return { title: `virsh destroy ${n}`, cmd: virsh(p, sh`destroy --domain ${n}`), ...destructive(action) };
     case 'undefine':
       // Plain undefine: libvirt never deletes storage unless asked (--remove-all-storage), and ferry never asks.
-      return { title: `virsh undefine ${n} (disks are kept)`, destructive: true, run: async (ctx) => void (await ctx.runOk(virsh(p, sh`undefine --domain ${n}`))) };
+      return { title: `virsh undefine ${n} (disks are kept)`, cmd: virsh(p, sh`undefine --domain ${n}`), ...destructive(action) };
   }
+}
+
+/** Decides what virsh_define does from what read found (pure): compares the wanted XML with the defined one, then planDomain. */
+export function decideVirsh(p: VirshDefineParams, f: VirshFacts): Verdict {
+  const facts = f.domain;
+  let data: Record<string, unknown> = { domain_state: facts.exists ? (facts.state ?? 'unknown') : 'undefined' };
+  let comparison: { wantedUuid?: string; differences?: ReturnType<typeof domainDifferences> } | undefined;
+  let diff;
+  if (statesWithXml(p.state)) {
+    const xml = f.xml ?? '';
+    const wanted = parseDomainXml(xml, 'the rendered domain XML');
+    const validation = validationOf(f.validation ?? { exitCode: 127, stdout: '', stderr: '' }, xml);
+    if (typeof validation !== 'string') return validation;
+    data = { ...data, xml, validation };
+    comparison = { wantedUuid: wanted.uuid };
+    if (f.dumpxml !== undefined) {
+      const actual = parseDomainXml(f.dumpxml, `virsh dumpxml --inactive ${p.name}`);
+      comparison.differences = domainDifferences(wanted, actual);
+      if (comparison.differences.length > 0) {
+        data.differences = comparison.differences;
+        diff = [{ path: `domain ${p.name}`, before: formatSummary(projectActual(wanted, actual)), after: formatSummary(wanted) }];
+      }
+    } else {
+      diff = [{ path: `domain ${p.name}`, before: '', after: formatSummary(wanted) }];
+    }
+  }
+  const verdict = planDomain(p.name, p.state, facts, { force: p.force, ...(comparison ? { xml: comparison } : {}) }, (a) => stepFor(a, p, f.xml));
+  if ('refused' in verdict) return { ...verdict, data };
+  if (!verdict.changed) return { ...verdict, data };
+  return { ...verdict, ...(diff ? { diff } : {}), data };
 }
 
 export const virshDefineModule = defineModule({
@@ -320,36 +368,9 @@ export const virshDefineModule = defineModule({
       '    state: started',
     ].join('\n'),
   },
-  async plan(ctx, p) {
-    const facts = await readFacts(ctx, p);
-    let xml: string | undefined;
-    let data: Record<string, unknown> = { domain_state: facts.exists ? (facts.state ?? 'unknown') : 'undefined' };
-    let comparison;
-    let diff;
-    if (statesWithXml(p.state)) {
-      xml = renderDomainXml(p, ctx.baseDir, facts.exists ? facts.uuid : undefined);
-      const wanted = parseDomainXml(xml, 'the rendered domain XML');
-      data = { ...data, xml, validation: await validateOnHost(ctx, xml) };
-      comparison = { wantedUuid: wanted.uuid } as { wantedUuid?: string; differences?: ReturnType<typeof domainDifferences> };
-      if (facts.exists && facts.persistent) {
-        const r = await ctx.runOk(virsh(p, sh`dumpxml --inactive --domain ${p.name}`));
-        const actual = parseDomainXml(r.stdout, `virsh dumpxml --inactive ${p.name}`);
-        comparison.differences = domainDifferences(wanted, actual);
-        if (comparison.differences.length > 0) {
-          data.differences = comparison.differences;
-          diff = [{ path: `domain ${p.name}`, before: formatSummary(projectActual(wanted, actual)), after: formatSummary(wanted) }];
-        }
-      } else {
-        diff = [{ path: `domain ${p.name}`, before: '', after: formatSummary(wanted) }];
-      }
-    }
-    const verdict = planDomain(p.name, p.state, facts, { force: p.force, xml: comparison });
-    if ('refuse' in verdict) throw new TaskFailedError(verdict.refuse, data);
-    if (!verdict.changed) return { changed: false, reason: verdict.reason, data };
-    return { changed: true, steps: verdict.actions.map((a) => stepFor(a, p, xml)), ...(diff ? { diff } : {}), data };
-  },
-  async apply(ctx, p, plan) {
-    const data = await runSteps(ctx, plan.steps);
-    return { ...data, domain_state: await domstate(ctx, p) };
+  read: readVirsh,
+  decide: decideVirsh,
+  async result(ctx, p) {
+    return { domain_state: await domstate(ctx, p) };
   },
 });

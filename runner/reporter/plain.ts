@@ -48,7 +48,12 @@ export class PlainReporter implements Reporter {
         const msg = ev.msg ? `: ${ev.msg}` : '';
         this.line(paint(c, statusColor(ev.status), `${label}: [${host}]${item}${msg}`));
         const v = this.o.verbosity ?? 0;
-        if (v >= 1 && ev.steps) for (const s of ev.steps) this.line(`    - ${s}`);
+        if (v >= 1 && ev.steps) {
+          ev.steps.forEach((st, i) => {
+            this.line(`    - ${st}`);
+            if (ev.commands?.[i]) this.line(paint(c, 'dim', `      $ ${ev.commands[i]}`));
+          });
+        }
         if (v >= 1 && ev.result && ev.status !== 'skipped') this.line(paint(c, 'dim', `    => ${JSON.stringify(ev.result)}`));
         if (this.o.diff && ev.diff?.length) this.line(formatDiffs(ev.diff, c));
         break;

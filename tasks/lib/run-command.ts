@@ -1,8 +1,9 @@
-// What command and shell share: the creates/removes guard (checked in plan, so --check is exact)
-// and the result of one run in Ansible's shape (stdout, stderr, rc, start, end, delta).
+// What command, shell and chroot_exec share: the creates/removes guard (read in read/plan, so --check
+// is exact; decided by guardVerdict, pure) and running one command as the task's result.
+import { commandResult } from '../../runner/apply-steps.js';
 import { sh, type Command } from '../../runner/command.js';
 import { TaskFailedError } from '../../runner/errors.js';
-import type { Plan, TaskContext } from '../../runner/module.js';
+import type { Plan, StepRun, TaskContext, Verdict } from '../../runner/module.js';
 import { describeFailure } from '../../runner/task-context.js';
 
 /** The guard parameters. */
@@ -12,51 +13,66 @@ export interface Guard {
   chdir?: string;
 }
 
-/** Returns the "no change" plan when creates exists / removes is missing, else undefined. */
-export async function checkGuard(ctx: TaskContext, g: Guard): Promise<Plan | undefined> {
+/** What the guard read found: whether each guard path exists (`test -e`, relative to chdir). */
+export interface GuardFacts {
+  exists: Record<string, boolean>;
+}
+
+/** Runs `test -e` for the creates/removes paths (I/O only). */
+export async function readGuard(ctx: TaskContext, g: Guard): Promise<GuardFacts> {
+  const exists: Record<string, boolean> = {};
   // Relative guard paths are relative to chdir, as in Ansible (it changes directory first).
-  for (const [key, path, skipIfExists] of [
-    ['creates', g.creates, true],
-    ['removes', g.removes, false],
+  for (const [key, path] of [
+    ['creates', g.creates],
+    ['removes', g.removes],
   ] as const) {
-    if (path === undefined) continue;
+    if (path === undefined || path in exists) continue;
     const r = await ctx.run(sh`test -e ${path}`, { cwd: g.chdir });
     if (r.exitCode !== 0 && r.exitCode !== 1) throw new TaskFailedError(`cannot check ${key} ${path}: ${describeFailure(r)}`);
-    const exists = r.exitCode === 0;
-    if (skipIfExists && exists) return { changed: false, reason: `${path} exists (creates)` };
-    if (!skipIfExists && !exists) return { changed: false, reason: `${path} does not exist (removes)` };
+    exists[path] = r.exitCode === 0;
   }
+  return { exists };
+}
+
+/** The "no change" verdict when creates exists / removes is missing, else undefined (pure). */
+export function guardVerdict(g: Guard, f: GuardFacts): (Plan & { changed: false }) | undefined {
+  if (g.creates !== undefined && f.exists[g.creates]) return { changed: false, reason: `${g.creates} exists (creates)` };
+  if (g.removes !== undefined && !f.exists[g.removes]) return { changed: false, reason: `${g.removes} does not exist (removes)` };
   return undefined;
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
+/** Returns the "no change" plan when creates exists / removes is missing, else undefined. */
+export async function checkGuard(ctx: TaskContext, g: Guard): Promise<Plan | undefined> {
+  return guardVerdict(g, await readGuard(ctx, g));
 }
 
-/** Ansible strips the final newline(s) of stdout/stderr; so do we, so `when: out.stdout == 'x'` reads the same. */
-export function trimEnd(s: string): string {
-  return s.replace(/[\r\n]+$/, '');
+/** What command and shell take beyond the guard: stdin, with the newline Ansible adds unless told not to. */
+export interface RunParams extends Guard {
+  stdin?: string;
+  stdin_add_newline: boolean;
+}
+
+/** command's and shell's verdict: no change when the guard says so, else one step running cmd (pure). */
+export function runVerdict(p: RunParams, facts: GuardFacts, title: string, cmd: Command): Verdict {
+  const guarded = guardVerdict(p, facts);
+  if (guarded) return guarded;
+  const stdin = p.stdin === undefined ? undefined : p.stdin_add_newline && !p.stdin.endsWith('\n') ? p.stdin + '\n' : p.stdin;
+  return {
+    changed: true,
+    steps: [{ title: `${title}${p.chdir ? ` in ${p.chdir}` : ''}`, cmd, ...(p.chdir !== undefined ? { cwd: p.chdir } : {}), ...(stdin !== undefined ? { stdin } : {}) }],
+  };
+}
+
+/** The result command and shell register: the one command's output in Ansible's shape. */
+export async function runResult(_ctx: TaskContext, _p: unknown, [ran]: StepRun[]): Promise<Record<string, unknown>> {
+  return ran?.result ? commandResult(ran.result, ran.start, ran.end) : {};
 }
 
 /** Runs a command as a task step: a non-zero exit fails the task with the full result attached. */
 export async function runAsTask(ctx: TaskContext, cmd: Command, opts: { chdir?: string; stdin?: string }): Promise<Record<string, unknown>> {
   const start = Date.now();
   const r = await ctx.run(cmd, { cwd: opts.chdir, stdin: opts.stdin });
-  const end = Date.now();
-  const stdout = trimEnd(r.stdout);
-  const stderr = trimEnd(r.stderr);
-  const result = {
-    cmd: r.command,
-    stdout,
-    stderr,
-    stdout_lines: stdout === '' ? [] : stdout.split('\n'),
-    stderr_lines: stderr === '' ? [] : stderr.split('\n'),
-    exitCode: r.exitCode,
-    rc: r.exitCode,
-    start: iso(start),
-    end: iso(end),
-    delta: `${((end - start) / 1000).toFixed(3)}s`,
-  };
+  const result = commandResult(r, start, Date.now());
   if (r.exitCode !== 0) throw new TaskFailedError(describeFailure(r), result);
   return result;
 }

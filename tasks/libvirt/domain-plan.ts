@@ -1,5 +1,6 @@
 // What virsh_define must do, from the state asked for and what `virsh dominfo` (and the XML
 // comparison) found: pure, so every combination is a table row in the unit tests.
+import type { Step, Verdict } from '../../runner/module.js';
 import { describeDifferences, type DomainDifference } from './domain-xml.js';
 
 /** The states virsh_define can bring a domain to. */
@@ -40,21 +41,15 @@ export function parseDominfo(out: string): DomainFacts {
   return facts;
 }
 
-/** One virsh action, in the order it must run. */
+/** One virsh action, in the order it must run; `refusal` marks it destructive (the engine wants force for it). */
 export type DomainAction =
   | { kind: 'define'; why: string }
   | { kind: 'start' }
   | { kind: 'resume' }
   | { kind: 'autostart' }
   | { kind: 'shutdown'; force: boolean }
-  | { kind: 'destroy' }
-  | { kind: 'undefine' };
-
-/** The verdict: refuse (with what to do), nothing to do (with why), or the actions to take. */
-export type DomainVerdict =
-  | { refuse: string }
-  | { changed: false; reason: string }
-  | { changed: true; actions: DomainAction[] };
+  | { kind: 'destroy'; refusal?: string }
+  | { kind: 'undefine'; refusal: string };
 
 /** What the comparison of the defined XML with the wanted one found (states that manage XML only). */
 export interface XmlComparison {
@@ -63,13 +58,14 @@ export interface XmlComparison {
   wantedUuid?: string;
 }
 
-/** Decides the virsh actions for `state` given the facts; never touches a host. */
+/** Decides the virsh actions for `state` given the facts, as steps (stepFor); never touches a host. */
 export function planDomain(
   name: string,
   state: DomainState,
   facts: DomainFacts,
   opts: { force: boolean; xml?: XmlComparison },
-): DomainVerdict {
+  stepFor: (a: DomainAction) => Step,
+): Verdict {
   const running = facts.exists && facts.state !== 'shut off';
   if (statesWithXml(state)) {
     const actions: DomainAction[] = [];
@@ -77,7 +73,7 @@ export function planDomain(
     const wantedUuid = opts.xml?.wantedUuid;
     if (facts.exists && wantedUuid !== undefined && facts.uuid !== undefined && facts.uuid !== wantedUuid) {
       return {
-        refuse:
+        refused:
           `domain ${name} exists with UUID ${facts.uuid}, not ${wantedUuid}; libvirt cannot change a domain's UUID. ` +
           `Undefine it first (state: undefined, force: true) or leave uuid out`,
       };
@@ -101,31 +97,28 @@ export function planDomain(
       else reasons.push('autostart already enabled');
     }
     if (actions.length === 0) return { changed: false, reason: `domain ${name} ${reasons.join(', ')}` };
-    return { changed: true, actions };
+    return { changed: true, steps: actions.map(stepFor) };
   }
   if (!facts.exists) return { changed: false, reason: `domain ${name} does not exist` };
   switch (state) {
     case 'shutdown':
       if (!running) return { changed: false, reason: `domain ${name} is already shut off` };
-      return { changed: true, actions: [{ kind: 'shutdown', force: opts.force }] };
+      return { changed: true, steps: [stepFor({ kind: 'shutdown', force: opts.force })] };
     case 'destroyed':
       if (!running) return { changed: false, reason: `domain ${name} is already shut off` };
-      return { changed: true, actions: [{ kind: 'destroy' }] };
+      return { changed: true, steps: [stepFor({ kind: 'destroy' })] };
     case 'undefined': {
-      if (!opts.force) {
-        return {
-          refuse:
-            `domain ${name} exists (${facts.state ?? 'state unknown'}); undefining it needs force: true ` +
-            `(its disks are never deleted${running ? ', and a running domain is destroyed first' : ''})`,
-        };
-      }
+      // Destructive: the engine refuses these steps without force (guardDestructive), with this message.
+      const refusal =
+        `domain ${name} exists (${facts.state ?? 'state unknown'}); undefining it needs force: true ` +
+        `(its disks are never deleted${running ? ', and a running domain is destroyed first' : ''})`;
       const actions: DomainAction[] = [];
-      if (running) actions.push({ kind: 'destroy' });
+      if (running) actions.push({ kind: 'destroy', refusal });
       // A transient domain disappears once destroyed: there is no definition left to remove.
-      if (facts.persistent !== false) actions.push({ kind: 'undefine' });
-      return { changed: true, actions };
+      if (facts.persistent !== false) actions.push({ kind: 'undefine', refusal });
+      return { changed: true, steps: actions.map(stepFor) };
     }
   }
   // statesWithXml covered the rest; kept for the compiler's exhaustiveness check.
-  return { refuse: `unknown state ${String(state)}` };
+  return { refused: `unknown state ${String(state)}` };
 }

@@ -1,7 +1,7 @@
 // Read-only fact commands the storage modules share: one command each, parsed by the pure helpers.
 import { sh } from '../../runner/command.js';
 import { TaskFailedError } from '../../runner/errors.js';
-import type { TaskContext } from '../../runner/module.js';
+import type { TaskContext, ToolOutput } from '../../runner/module.js';
 import { describeFailure } from '../../runner/task-context.js';
 import { interpretBlkidProbe, parseWipefs, type BlockSignature, type WipefsSignature } from './blkid.js';
 import { parseMountinfo, type MountEntry } from './mountinfo.js';
@@ -46,10 +46,14 @@ export async function wipefsSignatures(ctx: TaskContext, dev: string): Promise<W
 
 /** The partition table on a device, or null when it has none. */
 export async function readPartitionTable(ctx: TaskContext, dev: string): Promise<PartitionTable | null> {
-  const r = await ctx.run(sh`sfdisk --json -- ${dev}`);
+  return partitionTableFrom(await ctx.run(sh`sfdisk --json -- ${dev}`));
+}
+
+/** The partition table from what `sfdisk --json` printed, or null when the device has none. */
+export function partitionTableFrom(r: ToolOutput & { command?: string }): PartitionTable | null {
   if (r.exitCode !== 0) {
     if (isNoPartitionTable(r.stderr)) return null;
-    throw new TaskFailedError(describeFailure(r));
+    throw new TaskFailedError(describeFailure({ host: '', durationMs: 0, ...r, command: r.command ?? 'sfdisk --json' }));
   }
   if (!r.stdout.trim()) return null;
   return parseSfdiskJson(r.stdout);

@@ -1,6 +1,9 @@
-// Runs one task module the way the engine does (runner/engine.ts): validate the parameters, plan,
-// and unless check mode or "no change", apply — the module's own apply, else its planned steps.
-import { runSteps, type Plan, type TaskModule } from '../../runner/module.js';
+// Runs one task module the way the engine does (runner/engine.ts): validate the parameters, plan
+// (read + decide, the force guard), and unless check mode or "no change", apply — the module's own
+// apply, else its planned steps and its result.
+import { applyPlan } from '../../runner/apply-steps.js';
+import { TaskFailedError } from '../../runner/errors.js';
+import { planTask, type Plan, type TaskModule } from '../../runner/module.js';
 import { createTaskContext, type TaskContextOptions } from '../../runner/task-context.js';
 
 /** The context a test gives a module: the task context's options, `host` defaulting to the transport's. */
@@ -10,8 +13,9 @@ export type RunModuleOptions = Omit<TaskContextOptions, 'host'> & { host?: strin
 export async function runModule<P>(mod: TaskModule<P>, input: Record<string, unknown>, opts: RunModuleOptions): Promise<{ plan: Plan; data: Record<string, unknown> }> {
   const params = mod.params.parse(input);
   const ctx = createTaskContext({ ...opts, host: opts.host ?? opts.transport.host });
-  const plan = await mod.plan(ctx, params);
+  const plan = await planTask(mod, ctx, params);
+  if ('refused' in plan) throw new TaskFailedError(plan.refused, plan.data ?? {});
   if (!plan.changed || opts.check) return { plan, data: plan.data ?? {} };
-  const data = mod.apply ? await mod.apply(ctx, params, plan) : await runSteps(ctx, plan.steps);
+  const data = await applyPlan(mod, ctx, params, plan);
   return { plan, data };
 }

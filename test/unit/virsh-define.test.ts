@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDominfo, planDomain, type DomainFacts, type DomainState } from '../../tasks/libvirt/domain-plan.js';
+import { guardDestructive, type Step } from '../../runner/module.js';
+import { parseDominfo, planDomain, type DomainAction, type DomainFacts, type DomainState } from '../../tasks/libvirt/domain-plan.js';
 import { domainDifferences, parseDomainXml, sameMachine, xmlEscape, type DomainSummary } from '../../tasks/libvirt/domain-xml.js';
 import { kvmDomainFromParams, renderDomainXml, virshDefineModule } from '../../tasks/virsh-define.js';
 import { corpus as corporaPath } from '../helpers/corpora.js';
@@ -352,6 +353,8 @@ describe('virsh_define: dominfo and the state planner', () => {
   const same = { differences: [] };
   const changed = { differences: [{ setting: 'memory', actual: '262144 KiB', wanted: '524288 KiB' }] };
 
+  // Each action as a step titled by its kind, destructive as the planner marked it.
+  const kindStep = (a: DomainAction): Step => ({ title: a.kind, ...('refusal' in a && a.refusal ? { destructive: true, refusal: a.refusal } : {}) });
   // [state, facts, force, xml comparison, expected: actions | 'ok: reason' | 'refuse: text']
   type Row = [DomainState, DomainFacts, boolean, { differences?: typeof changed.differences; wantedUuid?: string } | undefined, string[] | string];
   const rows: Row[] = [
@@ -387,22 +390,23 @@ describe('virsh_define: dominfo and the state planner', () => {
   for (const [state, facts, force, xml, want] of rows) {
     const label = `${state} on ${facts.exists ? `${facts.state}${facts.persistent === false ? ' (transient)' : ''}` : 'a missing domain'}${force ? ' with force' : ''}${xml?.differences?.length ? ' and changed settings' : ''}`;
     it(`${label} → ${Array.isArray(want) ? want.join(', ') : want}`, () => {
-      const v = planDomain('g', state, facts, { force, ...(xml ? { xml } : {}) });
+      // The engine's order: decide, then the force guard on destructive steps (runner/module.ts).
+      const v = guardDestructive(planDomain('g', state, facts, { force, ...(xml ? { xml } : {}) }, kindStep), force);
       if (Array.isArray(want)) {
         assert.ok('changed' in v && v.changed, JSON.stringify(v));
-        assert.deepEqual(v.actions.map((a) => a.kind), want);
+        assert.deepEqual(v.steps.map((a) => a.title), want);
       } else if (want.startsWith('ok: ')) {
         assert.deepEqual(v, { changed: false, reason: want.slice(4) });
       } else {
-        assert.ok('refuse' in v, JSON.stringify(v));
-        assert.ok(v.refuse.includes(want.slice(8)), v.refuse);
+        assert.ok('refused' in v, JSON.stringify(v));
+        assert.ok(v.refused.includes(want.slice(8)), v.refused);
       }
     });
   }
 
   it('says why it redefines and that a running domain picks the change up later', () => {
-    const v = planDomain('g', 'defined', on, { force: false, xml: changed });
+    const v = planDomain('g', 'defined', on, { force: false, xml: changed }, (a) => ({ title: JSON.stringify(a) }));
     assert.ok('changed' in v && v.changed);
-    assert.deepEqual(v.actions[0], { kind: 'define', why: 'memory 262144 KiB → 524288 KiB (the running domain picks it up at its next start)' });
+    assert.deepEqual(JSON.parse(v.steps[0]!.title), { kind: 'define', why: 'memory 262144 KiB → 524288 KiB (the running domain picks it up at its next start)' });
   });
 });

@@ -1,0 +1,107 @@
+// The decide tables (pyinfra's tests/operations/*/*.json): one JSON file per case under
+// test/fixtures/decide/<module>/, `{params, facts} → steps (title + exact command) | reason | refusal`,
+// run by this one test. Facts are what the real tools printed: `{"file": "storage/lvs-pristine.json"}`
+// stands for a captured output in test/fixtures, turned into facts by the module's own parser.
+import { strict as assert } from 'node:assert';
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { forceOf, guardDestructive, type TaskModule, type ToolOutput } from '../../runner/module.js';
+import { builtinModules } from '../../tasks/index.js';
+import { statesWithXml } from '../../tasks/libvirt/domain-plan.js';
+import { vgFactsFrom } from '../../tasks/lvm-vg.js';
+import { lvmFactsFrom } from '../../tasks/lvm.js';
+import { parseWipefs } from '../../tasks/storage/blkid.js';
+import { partitionTableFrom } from '../../tasks/storage/facts.js';
+import { domainFactsFrom, renderDomainXml, type VirshDefineParams } from '../../tasks/virsh-define.js';
+
+const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
+const tables = `${fixtures}decide/`;
+
+/** One case: the params a task gives, the facts read found, and exactly one expected outcome. */
+interface Case {
+  case: string;
+  params: Record<string, unknown>;
+  facts?: unknown;
+  steps?: { title: string; cmd?: string; destructive?: boolean; stdin?: string; cwd?: string; host?: string }[];
+  reason?: string;
+  refusal?: string;
+  /** The result data a no-change verdict carries (checked when given). */
+  data?: Record<string, unknown>;
+}
+
+/** Replaces each `{"file": PATH}` with that captured output's text. */
+function resolveFiles(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(resolveFiles);
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (Object.keys(o).length === 1 && typeof o.file === 'string') return readFileSync(`${fixtures}${o.file}`, 'utf8');
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, resolveFiles(x)]));
+  }
+  return v;
+}
+
+const output = (o: Partial<ToolOutput> | undefined): ToolOutput => ({ exitCode: 0, stdout: '', stderr: '', ...o });
+
+/** How a table's facts (tool outputs) become the facts decide takes, per module; the rest take them as they are. */
+const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<string, unknown>) => unknown> = {
+  lvm: (f, p) => {
+    const lvs = f.lvs as Partial<ToolOutput> | undefined;
+    return lvmFactsFrom(String(p.vg), output(f.vgs as Partial<ToolOutput>), lvs === undefined ? undefined : output(lvs).stdout);
+  },
+  lvm_vg: (f, p) =>
+    vgFactsFrom(p as Parameters<typeof vgFactsFrom>[0], output(f.pvs as Partial<ToolOutput>).stdout, output(f.vgs as Partial<ToolOutput>), f.realPaths as Record<string, string>),
+  // sfdisk --json and wipefs as printed; the kind, sizes and partition nodes as given.
+  partition: (f) => ({
+    ...f,
+    ...(f.sfdisk !== undefined ? { table: partitionTableFrom(output(f.sfdisk as Partial<ToolOutput>)) } : {}),
+    ...(f.wipefs !== undefined ? { signatures: parseWipefs(output(f.wipefs as Partial<ToolOutput>).stdout) } : {}),
+  }),
+  // As read does: dominfo, then (states that manage XML) the XML rendered here, what virt-xml-validate and dumpxml printed.
+  virsh_define: (f, params) => {
+    const p = params as VirshDefineParams;
+    const domain = domainFactsFrom(p, output(f.dominfo as Partial<ToolOutput>));
+    if (!statesWithXml(p.state)) return { domain };
+    const xml = renderDomainXml(p, fixtures, domain.exists ? domain.uuid : undefined);
+    return { domain, xml, validation: output(f.validation as Partial<ToolOutput>), ...(f.dumpxml !== undefined ? { dumpxml: f.dumpxml } : {}) };
+  },
+};
+
+const modules = builtinModules();
+
+describe('decide tables (params + facts → steps | reason | refusal)', () => {
+  for (const dir of readdirSync(tables).sort()) {
+    describe(dir, () => {
+      const mod = modules.get(dir) as TaskModule<Record<string, unknown>, unknown> | undefined;
+      it('is a module with a pure decide', () => assert.ok(mod?.decide, `${dir} has no decide`));
+      for (const file of readdirSync(`${tables}${dir}`).filter((f) => f.endsWith('.json')).sort()) {
+        const c = JSON.parse(readFileSync(`${tables}${dir}/${file}`, 'utf8')) as Case;
+        it(`${c.case} (${file})`, () => {
+          assert.equal([c.steps, c.reason, c.refusal].filter((x) => x !== undefined).length, 1, 'a case expects exactly one of steps, reason and refusal');
+          const params = mod!.params.parse(c.params);
+          const raw = resolveFiles(c.facts ?? {});
+          const facts = factsFrom[dir] ? factsFrom[dir](raw as Record<string, unknown>, params) : raw;
+          // The engine's own order: decide, then the force guard (runner/module.ts planTask).
+          const v = guardDestructive(mod!.decide!(params, facts), forceOf(params));
+          if (c.refusal !== undefined) {
+            assert.deepEqual(v, { refused: c.refusal, ...('data' in v && v.data ? { data: v.data } : {}) });
+          } else if (c.reason !== undefined) {
+            assert.ok('changed' in v && !v.changed, JSON.stringify(v));
+            assert.equal(v.reason, c.reason);
+            if (c.data !== undefined) assert.deepEqual(v.data, c.data);
+          } else {
+            assert.ok('changed' in v && v.changed, JSON.stringify(v));
+            const got = v.steps.map((s) => ({
+              title: s.title,
+              ...(s.cmd ? { cmd: s.cmd.display } : {}),
+              ...(s.destructive ? { destructive: true } : {}),
+              ...(s.stdin !== undefined ? { stdin: s.stdin } : {}),
+              ...(s.cwd !== undefined ? { cwd: s.cwd } : {}),
+              ...(s.host !== undefined ? { host: s.host } : {}),
+            }));
+            assert.deepEqual(got, c.steps);
+          }
+        });
+      }
+    });
+  }
+});
