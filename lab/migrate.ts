@@ -64,7 +64,10 @@ export async function labMigrate(o: LabMigrateOptions = {}): Promise<LabMigratio
   };
   if (convert.exitCode !== 0 || o.noBoot) return result;
 
-  fs.mkdirSync(OUT_DIR, { recursive: true, mode: 0o755 });
+  // libvirt's qemu (another user) opens the exported image here: the folder must let it through,
+  // also when an earlier ferry made it 0700 (its run state's parents were once made private too).
+  fs.mkdirSync(OUT_DIR, { recursive: true });
+  fs.chmodSync(OUT_DIR, 0o755);
   await exportLv(GUEST.vg, GUEST.lv, image, lab);
   const t1 = Date.now();
   const libvirt = await ensureLibvirtd();

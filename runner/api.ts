@@ -1,7 +1,8 @@
 // The library API that the CLI is a thin layer over: run a playbook, run one module ad hoc,
 // gather facts. A TypeScript script can use these without YAML.
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
+import { makePrivateDir } from './state.js';
 import { builtinModules } from '../tasks/index.js';
 import type { FerryConfig } from './config.js';
 import { connectionVarsFor, transportFactory, type ConnectionOptions } from './connections.js';
@@ -177,7 +178,7 @@ function checkConnections(loaded: Inventory, inv: ReturnType<typeof inventoryVie
 /** The run state for --resume is written from the first task on: a directory it cannot be written to is found now. */
 function checkStateDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 }); // as RunState makes it: the state names hosts and commands
+    makePrivateDir(dir); // as RunState makes it: the state names hosts and commands
     accessSync(dir, constants.W_OK);
   } catch (e) {
     throw new ValidationError([

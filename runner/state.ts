@@ -5,7 +5,7 @@
 // serialise as a mask.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ValidationError } from './errors.js';
 import type { PreviousRun, TaskRecord } from './task-identity.js';
 
@@ -22,6 +22,15 @@ interface StateFile {
   hosts: Record<string, { completed: string[]; registered: Record<string, unknown> }>;
 }
 
+/**
+ * Makes `dir` 0700, its missing parents as any folder (mkdir's recursive mode would make them all
+ * 0700: a state folder under /var/tmp/x made x private, and libvirt's qemu could not open an image there).
+ */
+export function makePrivateDir(dir: string): void {
+  mkdirSync(dirname(resolve(dir)), { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
 /** The state of one run of one playbook, keyed by playbook (and inventory) so --resume finds it. */
 export class RunState {
   private data: StateFile;
@@ -30,7 +39,7 @@ export class RunState {
 
   constructor(dir: string, key: string) {
     // Only the user who runs ferry reads its run state: the folder 0700, the files 0600 (when created).
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makePrivateDir(dir);
     const id = createHash('sha256').update(key).digest('hex').slice(0, 16);
     this.path = join(dir, `${id}.json`);
     this.data = { version: VERSION, key, startedAt: new Date().toISOString(), tasks: [], hosts: {} };

@@ -160,6 +160,9 @@ describe('ferry CLI @integration', function () {
       assert.equal(states.length, 1);
       assert.equal(await mode(join(w, '.ferry/runs', states[0]!)), 0o600, 'run state');
       assert.equal(await mode(join(w, '.ferry/runs')), 0o700, 'run state folder');
+      // only the state folder is private: a parent it made (.ferry) is an ordinary folder, so a folder
+      // that also holds other files (the lab's /var/tmp/ferry-lab: an image libvirt's qemu opens) stays open
+      assert.equal(await mode(join(w, '.ferry')), 0o777 & ~process.umask(), 'the parent ferry made for it');
       assert.equal(await mode(json), 0o600, 'NDJSON file');
       assert.equal(await mode(kh), 0o600, 'known_hosts');
       assert.match(await readFile(kh, 'utf8'), /^\[127\.0\.0\.1\]:\d+ ssh-ed25519 /, 'plain, as the new file holds no hashed line');
