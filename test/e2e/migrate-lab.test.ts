@@ -65,7 +65,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     lab = m.lab;
     assert.equal(m.convertExit, 0, JSON.stringify(rep.results().filter((x) => x.status === 'failed')));
     console.log(`      conversion: ${m.convertSeconds.toFixed(0)} s; boot (${m.boot.method}): ${m.boot.seconds.toFixed(0)} s`);
-    assert.equal(m.boot.exitCode, 0, 'the boot check playbook failed');
+    assert.equal(m.boot.exitCode, 0, `the boot check playbook failed: ${JSON.stringify(rep.results().filter((x) => x.status === 'failed'))}\n${m.boot.console.slice(-2000)}`);
     assert.ok(m.boot.sawGrub, `no GRUB on the console:\n${m.boot.console.slice(-2000)}`);
     assert.ok(m.boot.sawLogin, `no login prompt on the console:\n${m.boot.console.slice(-2000)}`);
     assert.match(m.boot.console, /xr1 login:/);

@@ -7,7 +7,8 @@ import { sh, type Command } from '../../runner/command.js';
 import { transportForHost } from '../../runner/connections.js';
 import { TaskFailedError } from '../../runner/errors.js';
 import { loadInventory } from '../../runner/inventory/index.js';
-import { runSteps, type Plan, type TaskModule } from '../../runner/module.js';
+import { applyPlan } from '../../runner/apply-steps.js';
+import { planTask, type Plan, type TaskModule } from '../../runner/module.js';
 import { createTaskContext } from '../../runner/task-context.js';
 import type { Transport } from '../../runner/transport/types.js';
 import { blockcopyModule } from '../../tasks/blockcopy.js';
@@ -71,9 +72,11 @@ describe('storage modules in the lab VM: the seed sequence on real LVM and kpart
     const ctx = createTaskContext({ host: 'lab-hv', transport: transport!, check: opts.check ?? false });
     const t0 = Date.now();
     try {
-      const plan = await mod.plan(ctx, params);
+      // as the engine does: read + decide with the force guard, then the steps and the module's result
+      const plan = await planTask(mod, ctx, params);
+      if ('refused' in plan) throw new TaskFailedError(plan.refused, plan.data ?? {});
       if (!plan.changed || opts.check) return { plan, data: plan.data ?? {} };
-      const data = mod.apply ? await mod.apply(ctx, params, plan) : await runSteps(ctx, plan.steps);
+      const data = await applyPlan(mod, ctx, params, plan);
       return { plan, data };
     } finally {
       timings.push({ section, step: opts.label ?? `${mod.name} ${JSON.stringify(input)}`, seconds: (Date.now() - t0) / 1000 });
