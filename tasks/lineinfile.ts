@@ -2,7 +2,7 @@
 // edited by a pure function (tasks/lib/lineinfile-edit.ts) and written back atomically like copy.
 import { z } from 'zod';
 import { TaskFailedError } from '../runner/errors.js';
-import { defineModule, type Plan, type TaskContext } from '../runner/module.js';
+import { defineModule, type Plan } from '../runner/module.js';
 import { planContent, readTextFile } from './lib/file-content.js';
 import { compilePythonRegex, editLines } from './lib/lineinfile-edit.js';
 import { groupField, modeField, ownerField, pathField } from './lib/schema.js';
@@ -78,27 +78,16 @@ export const lineinfileModule = defineModule({
       }
     }
     const edit = editLines(before ?? '', p);
-    const plan = await planContent(ctx, {
-      dest: path,
-      data: Buffer.from(edit.text, 'utf8'),
-      mode: p.mode,
-      owner: p.owner,
-      group: p.group,
-      backup: p.backup,
-    });
-    const data = { ...plan.data, msg: edit.msg, ...(p.state === 'absent' ? { found: edit.found } : {}) };
-    if (plan.changed) {
-      // The result a playbook registers says what happened to the line, not only that a file was written.
-      const extra = { msg: edit.msg, ...(p.state === 'absent' ? { found: edit.found } : {}) };
-      const steps = plan.steps.map((s) => (s.run ? { ...s, run: async (c: TaskContext) => ({ ...((await s.run!(c)) ?? {}), ...extra }) } : s));
-      return { ...plan, steps, data };
-    }
+    // The result a playbook registers says what happened to the line, not only that a file was written.
+    const result = { msg: edit.msg, ...(p.state === 'absent' ? { found: edit.found } : {}) };
+    const plan = await planContent(ctx, { dest: path, data: Buffer.from(edit.text, 'utf8'), mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, result });
+    if (plan.changed) return plan;
     const why =
       p.state === 'absent'
         ? 'no line matches'
         : p.backrefs && edit.msg === ''
           ? 'the line is as wanted or regexp matches no line (backrefs: nothing to change)'
           : 'the line is already there';
-    return { changed: false, reason: `${path}: ${why}`, data };
+    return { changed: false, reason: `${path}: ${why}`, data: plan.data };
   },
 });

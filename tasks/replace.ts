@@ -3,8 +3,8 @@
 // back atomically like copy, so --check and --diff are exact.
 import { z } from 'zod';
 import { TaskFailedError } from '../runner/errors.js';
-import { expandReplacement, pyRegex } from '../runner/expr/pyregex.js';
-import { defineModule, type Plan, type TaskContext } from '../runner/module.js';
+import { pyRegex, pySub } from '../runner/expr/pyregex.js';
+import { defineModule, type Plan } from '../runner/module.js';
 import { planContent, readTextFile } from './lib/file-content.js';
 import { groupField, modeField, ownerField, pathField } from './lib/schema.js';
 
@@ -54,17 +54,7 @@ export function replaceText(text: string, p: Pick<Params, 'regexp' | 'replace' |
     [start, end] = m.indices!.groups!.subsection!;
   }
   const section = text.slice(start, end);
-  const re = pyRegex(p.regexp, { multiline: true });
-  let count = 0;
-  const replaced = section.replace(re, (...args: unknown[]) => {
-    count++;
-    // String.replace hands the match pieces as arguments; rebuild the match array for the expander
-    const groupsAt = args.length - (typeof args[args.length - 1] === 'object' ? 3 : 2);
-    const m = args.slice(0, groupsAt) as string[] & { groups?: Record<string, string> };
-    const named = args[args.length - 1];
-    if (named && typeof named === 'object') m.groups = named as Record<string, string>;
-    return expandReplacement(p.replace, m as unknown as RegExpMatchArray);
-  });
+  const { text: replaced, count } = pySub(pyRegex(p.regexp, { multiline: true }), p.replace, section);
   if (count === 0 || replaced === section) return { text, count: 0 };
   return { text: text.slice(0, start) + replaced + text.slice(end), count };
 }
@@ -95,12 +85,8 @@ export const replaceModule = defineModule({
     const edit = replaceText(before, p);
     if (edit.sectionMissing !== undefined) return { changed: false, reason: `${path}: the after/before pattern ${JSON.stringify(edit.sectionMissing)} matches nothing in the file`, data: { msg: `Pattern for before/after params did not match the given file: ${edit.sectionMissing}` } };
     const msg = edit.count ? `${edit.count} replacements made` : '';
-    const plan = await planContent(ctx, { dest: path, data: Buffer.from(edit.text, 'utf8'), mode: p.mode, owner: p.owner, group: p.group, backup: p.backup });
-    if (plan.changed) {
-      // (planContent's steps are run steps: the result of the write gets the message)
-      const steps = plan.steps.map((s) => (s.run ? { ...s, run: async (c: TaskContext) => ({ ...((await s.run!(c)) ?? {}), msg }) } : s));
-      return { ...plan, steps, data: { ...plan.data, msg } };
-    }
-    return { changed: false, reason: `${path}: ${edit.count ? 'the file is as wanted' : 'regexp matches nothing to change'}`, data: { ...plan.data, msg } };
+    const plan = await planContent(ctx, { dest: path, data: Buffer.from(edit.text, 'utf8'), mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, result: { msg } });
+    if (plan.changed) return plan;
+    return { changed: false, reason: `${path}: ${edit.count ? 'the file is as wanted' : 'regexp matches nothing to change'}`, data: plan.data };
   },
 });

@@ -7,7 +7,7 @@ import { ExprEvalError, UndefinedVariableError } from './errors.js';
 import { pyCapitalize, pyReplace, pySplit, pyStrip, pyTitle } from './methods.js';
 import { fromJson, fromYaml, pyJson, toYaml } from './pydata.js';
 import { pyPercentFormat } from './pyformat.js';
-import { expandReplacement, groupText, pyRegex, pyRegexEscape } from './pyregex.js';
+import { groupText, pyRegex, pyRegexEscape, pySub } from './pyregex.js';
 import { TESTS } from './tests.js';
 import {
   Undefined,
@@ -317,15 +317,7 @@ export const FILTERS: Readonly<Record<string, Builtin>> = Object.freeze(
     trim: builtin(['chars'], 0, (v, [chars]) => pyStrip(pyStr(v), chars, true, true)),
     replace: builtin(['old', 'new', 'count'], 2, (v, [a, b, n]) => pyReplace(pyStr(v), pyStr(a), pyStr(b), n === undefined || n === null ? -1 : Number(n))),
     regex_replace: builtin(['pattern', 'replacement', 'ignorecase', 'multiline'], 0, (v, [pattern = '', replacement = '', ignorecase, multiline]) => {
-      const re = pyRegex(pyStr(pattern), regexFlags({ ignorecase, multiline }));
-      const tpl = pyStr(replacement);
-      return pyStr(v).replace(re, (...m: unknown[]) => {
-        const groups = m.at(-1);
-        const hasGroups = groups !== null && typeof groups === 'object';
-        const caps = m.slice(0, hasGroups ? -3 : -2) as string[];
-        const match = Object.assign(caps, { groups: hasGroups ? (groups as Record<string, string>) : undefined }) as unknown as RegExpMatchArray;
-        return expandReplacement(tpl, match);
-      });
+      return pySub(pyRegex(pyStr(pattern), regexFlags({ ignorecase, multiline })), pyStr(replacement), pyStr(v)).text;
     }),
     regex_search: builtin(['regex'], 1, (v, [regex, ...refs], kw) => {
       const re = pyRegex(pyStr(regex), regexFlags(kw));

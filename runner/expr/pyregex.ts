@@ -154,6 +154,24 @@ export function expandReplacement(template: string, m: RegExpExecArray | RegExpM
   return out;
 }
 
+/**
+ * Python's re.subn: every match of `re` (a global RegExp from pyRegex) in `text` replaced by the
+ * expanded `template` (`\1`, `\g<name>`); returns the new text and how many matches were replaced.
+ */
+export function pySub(re: RegExp, template: string, text: string): { text: string; count: number } {
+  let count = 0;
+  const out = text.replace(re, (...m: unknown[]) => {
+    count++;
+    // String.replace hands the match as arguments: the captures, then offset and input, then the named groups
+    const groups = m.at(-1);
+    const hasGroups = groups !== null && typeof groups === 'object';
+    const caps = m.slice(0, hasGroups ? -3 : -2) as string[];
+    const match = Object.assign(caps, { groups: hasGroups ? (groups as Record<string, string>) : undefined }) as unknown as RegExpMatchArray;
+    return expandReplacement(template, match);
+  });
+  return { text: out, count };
+}
+
 /** The text of group `g` (number or name) of a match: '' for a group that did not take part, an error for one that does not exist. */
 export function groupText(m: RegExpExecArray | RegExpMatchArray, g: number | string, where: string): string {
   if (typeof g === 'number') {

@@ -20,6 +20,8 @@ export interface ContentRequest extends WantedAttributes {
   backup?: boolean;
   /** false: leave an existing dest alone even if its content differs (Ansible's force: no). */
   force?: boolean;
+  /** More values for the task's result (lineinfile's `msg`, `found`): in the plan's data and what the write returns. */
+  result?: Record<string, unknown>;
 }
 
 /** Files larger than this (or holding NUL bytes) get no text diff. */
@@ -92,7 +94,7 @@ export async function planContent(ctx: TaskContext, req: ContentRequest): Promis
 
   const steps: Step[] = [];
   const diff: Diff[] = [];
-  const result = { dest, checksum, size: req.data.length };
+  const result = { dest, checksum, size: req.data.length, ...req.result };
   if (!writeContent) {
     const attrs = planAttributes(dest, current, req, { isDirectory: false });
     if (attrs.steps.length === 0) {
