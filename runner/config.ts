@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { ansibleBoolean } from './boolean.js';
 import { ValidationError, type Loc, type Problem } from './errors.js';
 
 /** The settings ferry takes from ansible.cfg and the environment; unset: not given anywhere. */
@@ -91,13 +92,6 @@ function stripInlineComment(s: string): string {
   return (m ? s.slice(0, m.index) : s).trim();
 }
 
-/** Ansible's boolean(): yes/no, true/false, on/off, y/n, t/f, 1/0, any case; undefined otherwise. */
-export function parseBoolean(v: string): boolean | undefined {
-  const s = v.trim().toLowerCase();
-  if (['yes', 'y', 'true', 't', 'on', '1', '1.0'].includes(s)) return true;
-  if (['no', 'n', 'false', 'f', 'off', '0', '0.0'].includes(s)) return false;
-  return undefined;
-}
 
 /**
  * The cfg file Ansible would read: $ANSIBLE_CONFIG (a file, or a directory holding ansible.cfg),
@@ -126,7 +120,8 @@ export function findConfigFile(env: NodeJS.ProcessEnv, cwd: string, home: string
   return existsSync(user) ? user : undefined;
 }
 
-function expandHome(p: string, home: string): string {
+/** `~` and `~/…` as the user's home (what a shell, ssh_config and Ansible's paths expand). */
+export function expandHome(p: string, home: string): string {
   return p === '~' ? home : p.startsWith('~/') ? join(home, p.slice(2)) : p;
 }
 
@@ -178,7 +173,7 @@ function convert(s: Setting, text: string, base: string, home: string): { value:
       return Number.isInteger(n) && n >= 1 ? { value: n } : { error: `${s.name} must be a positive whole number, got '${text}'` };
     }
     case 'bool': {
-      const b = parseBoolean(text);
+      const b = ansibleBoolean(text);
       return b === undefined ? { error: `${s.name} must be a boolean (true/false, yes/no, on/off, 1/0), got '${text}'` } : { value: b };
     }
     case 'become_method':

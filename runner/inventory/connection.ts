@@ -1,5 +1,6 @@
 // How to reach a host, from its (already templated) variables. ferry's own names win over the
 // Ansible names so an inventory shared with Ansible can be tuned for ferry without breaking Ansible.
+import { ansibleBoolean } from '../boolean.js';
 import { ValidationError, type Loc, type Problem } from '../errors.js';
 
 /** Where and how to connect to one host. `user` / `privateKeyFile` unset: the transport's defaults apply (ssh config, current user). */
@@ -70,14 +71,6 @@ function pick(vars: Record<string, unknown>, names: readonly string[]): { name: 
   return undefined;
 }
 
-// Ansible's boolean(): yes/no, true/false, on/off, 1/0, any case.
-function toBool(v: unknown): boolean | undefined {
-  if (typeof v === 'boolean') return v;
-  const s = String(v).trim().toLowerCase();
-  if (['yes', 'y', 'true', 't', 'on', '1', '1.0'].includes(s)) return true;
-  if (['no', 'n', 'false', 'f', 'off', '0', '0.0'].includes(s)) return false;
-  return undefined;
-}
 
 /** Where a host variable is written, for messages (Inventory.varLocOf). */
 export type VarLocator = (variable: string) => Loc | undefined;
@@ -131,7 +124,7 @@ export function connectionOf(vars: Record<string, unknown>, locate?: VarLocator)
   let become: boolean | undefined;
   const becomeVar = pick(vars, NAMES.become);
   if (becomeVar) {
-    become = toBool(becomeVar.value);
+    become = ansibleBoolean(becomeVar.value);
     if (become === undefined) bad(becomeVar.name, `${becomeVar.name} must be a boolean, got '${String(becomeVar.value)}'`);
   }
 

@@ -1,6 +1,7 @@
 // Checks a task's parameters against its module's zod schema, turning zod issues into problems
 // that name file:line and suggest the parameter the user probably meant.
 import { z } from 'zod';
+import { ansibleBoolean } from '../boolean.js';
 import { ValidationError, type Loc, type Problem } from '../errors.js';
 import type { TaskModule } from '../module.js';
 import { nearest } from '../suggest.js';
@@ -82,7 +83,6 @@ function issueProblems(mod: TaskModule, args: unknown, issues: readonly z.core.$
 }
 
 const NUMBER_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-const BOOLEAN_TEXT: Record<string, boolean> = { yes: true, no: false, true: true, false: false, on: true, off: false, y: true, n: false, '1': true, '0': false };
 
 /** `root` with the value at `path` replaced; only the containers on the path are copied (values such as secrets stay as they are). */
 function withValueAt(root: unknown, path: readonly PropertyKey[], value: unknown): unknown {
@@ -106,7 +106,7 @@ function parseLikeAnsible<P>(mod: TaskModule<P>, args: Record<string, unknown>):
       const v = valueAt(converted ?? args, issue.path);
       if (typeof v !== 'string') continue;
       const text = v.trim();
-      const to = issue.expected === 'number' && NUMBER_TEXT.test(text) ? Number(text) : issue.expected === 'boolean' ? BOOLEAN_TEXT[text.toLowerCase()] : undefined;
+      const to = issue.expected === 'number' && NUMBER_TEXT.test(text) ? Number(text) : issue.expected === 'boolean' ? ansibleBoolean(text) : undefined;
       if (to !== undefined) converted = withValueAt(converted ?? args, issue.path, to);
     }
     if (converted === undefined) break;

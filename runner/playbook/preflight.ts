@@ -23,11 +23,6 @@ function unguardedUses(value: string, proven: ReadonlySet<string>): VarUse[] {
   }
 }
 
-/** The variables a value reads without a guard, given names proven defined. */
-export function unguardedReads(value: string, proven: ReadonlySet<string> = new Set()): string[] {
-  return [...new Set(unguardedUses(value, proven).map((u) => u.name))];
-}
-
 function walkStrings(v: unknown, loc: Loc, visit: (s: string, loc: Loc) => void): void {
   if (typeof v === 'string') visit(v, loc);
   else if (Array.isArray(v)) v.forEach((x, i) => walkStrings(x, locOf(v, i) ?? loc, visit));

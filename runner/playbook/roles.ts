@@ -2,6 +2,7 @@
 // Pure path logic: the loader reads the files.
 import { statSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { expandHome } from '../config.js';
 
 /**
  * The folders a role name is looked up in, in order: roles/ beside the playbook, the playbook's
@@ -19,7 +20,7 @@ export function rolesPathFromEnv(env: NodeJS.ProcessEnv = process.env): string[]
   return (env.ANSIBLE_ROLES_PATH ?? '')
     .split(delimiter)
     .filter(Boolean)
-    .map((d) => (d === '~' || d.startsWith('~/') ? home + d.slice(1) : d));
+    .map((d) => expandHome(d, home));
 }
 
 function isDir(path: string): boolean {

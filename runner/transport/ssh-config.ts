@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import SSHConfig from 'ssh-config';
+import { expandHome } from '../config.js';
 
 /** The connection settings ssh_config gives for one host; absent when the file says nothing. */
 export interface SshHostConfig {
@@ -44,7 +45,7 @@ export function expandPathTokens(path: string, t: { host: string; user: string; 
         return '%';
     }
   });
-  return expanded === '~' ? home : expanded.startsWith('~/') ? home + expanded.slice(1) : expanded;
+  return expandHome(expanded, home);
 }
 
 /** Parses one ProxyJump hop. */
