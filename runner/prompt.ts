@@ -27,10 +27,15 @@ function nextPipedLine(): Promise<string | undefined> {
   return new Promise((r) => p.waiting.push(r));
 }
 
-/** Reads one answer on the TTY; with `echo: false` nothing typed is shown. Ctrl-C or Ctrl-D stops. */
-function readTty(question: string, echo: boolean): Promise<string> {
-  const input = process.stdin;
-  const out = process.stderr;
+/** Ctrl-C or Ctrl-D at a terminal prompt. */
+export class PromptInterrupted extends Error {}
+
+/**
+ * Reads one answer from a terminal in raw mode (the caller's stdin, or /dev/tty), the question
+ * written to `out`; with `echo: false` nothing typed is shown. Backspace edits, other control
+ * characters are ignored; Ctrl-C or Ctrl-D rejects with PromptInterrupted.
+ */
+export function readTerminal(input: NodeJS.ReadStream, out: NodeJS.WritableStream, question: string, echo: boolean): Promise<string> {
   return new Promise((resolve, reject) => {
     out.write(question);
     let answer = '';
@@ -48,11 +53,11 @@ function readTty(question: string, echo: boolean): Promise<string> {
     const onData = (b: Buffer): void => {
       for (const ch of b.toString('utf8')) {
         if (ch === '\r' || ch === '\n') return done();
-        if (ch === '\u0003' || ch === '\u0004') return done(new FerryError('stopped at the prompt: nothing was run'));
+        if (ch === '\u0003' || ch === '\u0004') return done(new PromptInterrupted('interrupted at the prompt'));
         if (ch === '\u007f' || ch === '\b') {
           if (answer.length && echo) out.write('\b \b');
           answer = answer.slice(0, -1);
-        } else {
+        } else if (ch >= ' ') {
           answer += ch;
           if (echo) out.write(ch);
         }
@@ -60,6 +65,15 @@ function readTty(question: string, echo: boolean): Promise<string> {
     };
     input.on('data', onData);
   });
+}
+
+/** Reads one answer on the TTY; Ctrl-C or Ctrl-D stops. */
+async function readTty(question: string, echo: boolean): Promise<string> {
+  try {
+    return await readTerminal(process.stdin, process.stderr, question, echo);
+  } catch (e) {
+    throw e instanceof PromptInterrupted ? new FerryError('stopped at the prompt: nothing was run') : e;
+  }
 }
 
 /** Asks a question (on the terminal, else the next line of stdin); `secret`: no echo. */

@@ -8,6 +8,7 @@ import { accessSync, closeSync, constants, openSync, readFileSync, statSync } fr
 import { basename, extname, resolve } from 'node:path';
 import { ReadStream, WriteStream } from 'node:tty';
 import { ValidationError } from '../errors.js';
+import { PromptInterrupted, readTerminal } from '../prompt.js';
 import { DEFAULT_VAULT_ID } from './format.js';
 import type { VaultPassword } from './keys.js';
 
@@ -80,24 +81,12 @@ export async function promptPassword(prompt: string, option: string): Promise<st
   }
   const input = new ReadStream(fd);
   const output = new WriteStream(fd);
-  output.write(prompt);
-  input.setRawMode(true);
   try {
-    return await new Promise<string>((resolveLine, reject) => {
-      let line = '';
-      input.on('data', (chunk: Buffer) => {
-        for (const ch of chunk.toString('utf8')) {
-          if (ch === '\r' || ch === '\n') return resolveLine(line);
-          if (ch === '\u0003') return reject(new ValidationError([{ loc: { file: '<command line>', line: 1 }, message: `${option}: the vault password prompt was interrupted` }]));
-          if (ch === '\u0004' && line === '') return resolveLine(line);
-          if (ch === '\u007f' || ch === '\b') line = line.slice(0, -1);
-          else if (ch >= ' ') line += ch;
-        }
-      });
-    });
+    return await readTerminal(input, output, prompt, false);
+  } catch (e) {
+    if (e instanceof PromptInterrupted) throw new ValidationError([{ loc: { file: '<command line>', line: 1 }, message: `${option}: the vault password prompt was interrupted` }]);
+    throw e;
   } finally {
-    input.setRawMode(false);
-    output.write('\n');
     input.destroy();
     output.destroy();
     try {
