@@ -17,7 +17,7 @@ import type { ModuleRegistry, TaskModule } from './module.js';
 import { parseArgString } from './playbook/free-form.js';
 import { loadPlaybook } from './playbook/load.js';
 import { formatListing } from './playbook/listing.js';
-import type { Node, Play, Playbook, TaskNode } from './playbook/model.js';
+import { loadedTasks, taskDisplayName, type Node, type Play, type Playbook, type TaskNode } from './playbook/model.js';
 import { checkParams } from './playbook/params.js';
 import { preflight } from './playbook/preflight.js';
 import type { SecretValues } from './secrets.js';
@@ -219,26 +219,10 @@ async function runPrepared(run: PreparedRun, pb: Playbook): Promise<RunSummary> 
 /** The names --start-at-task can match: every task of the plays, in blocks, imports and roles; undefined when an include is only known at run time. */
 function taskNamesOf(nodes: Node[]): string[] | undefined {
   const names: string[] = [];
-  for (const n of nodes) {
-    if (n.kind === 'task' && n.name !== undefined) {
-      names.push(n.name);
-      // a role's task may also be named as output shows it, `role : task`
-      if (n.role) names.push(`${n.role.name} : ${n.name}`);
-    } else if (n.kind === 'role') {
-      if (!n.static || !n.tasks) return undefined;
-      const inner = taskNamesOf(n.tasks);
-      if (!inner) return undefined;
-      names.push(...inner);
-    } else if (n.kind === 'block') {
-      const inner = taskNamesOf([...n.block, ...n.rescue, ...n.always]);
-      if (!inner) return undefined;
-      names.push(...inner);
-    } else if (n.kind === 'include') {
-      if (!n.static || !n.tasks) return undefined;
-      const inner = taskNamesOf(n.tasks);
-      if (!inner) return undefined;
-      names.push(...inner);
-    }
+  for (const e of loadedTasks(nodes)) {
+    if (e.kind === 'dynamic') return undefined;
+    // a role's task may be named as written or as output shows it, `role : task`
+    if (e.node.name !== undefined) names.push(...new Set([e.node.name, taskDisplayName(e.node)]));
   }
   return names;
 }

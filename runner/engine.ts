@@ -12,7 +12,7 @@ import { applyPlan, stepCommands } from './apply-steps.js';
 import { planTask, type Diff, type ModuleRegistry, type PeerHost, type Verdict } from './module.js';
 import { parseParams } from './playbook/params.js';
 import { loadRoleAtRunTime, loadTaskFile } from './playbook/load.js';
-import type { BlockNode, CommonKeywords, Condition, IncludeNode, Node, Play, Playbook, RoleNode, RoleRef, TaskNode } from './playbook/model.js';
+import { taskDisplayName, type BlockNode, type CommonKeywords, type Condition, type IncludeNode, type Node, type Play, type Playbook, type RoleNode, type RoleRef, type TaskNode } from './playbook/model.js';
 import { NO_LOG_MESSAGE, SecretValues, censorResult, maskEvent } from './secrets.js';
 import type { VaultKeys } from './vault/keys.js';
 import { RunState } from './state.js';
@@ -590,14 +590,9 @@ export class Engine {
     }
   }
 
-  /** A task's name as output shows it: `role : task` for a role's task, as Ansible does. */
-  private taskName(t: TaskNode): string {
-    const name = t.name ?? `${t.module}`;
-    return t.role ? `${t.role.name} : ${name}` : name;
-  }
 
   private async runTask(ctx: PlayRun, task: TaskNode, hosts: string[], inh: Inherited): Promise<void> {
-    const name = this.taskName(task);
+    const name = taskDisplayName(task);
     if (!this.startAtFound) {
       // A role's task may be named as output shows it, `role : task`, as with ansible-playbook.
       if (task.name === this.o.startAtTask || name === this.o.startAtTask) this.startAtFound = true;
@@ -665,11 +660,12 @@ export class Engine {
     };
     if (st.facts) Object.assign(magic, factsVars(facts as unknown as Facts));
     const resolved = resolveLayers({
-      roleDefaults: { ...ctx.play.roleDefaults, ...inh.role?.defaults },
+      // (merged only inside a role: this runs for every task on every host)
+      roleDefaults: inh.role ? { ...ctx.play.roleDefaults, ...inh.role.defaults } : ctx.play.roleDefaults,
       inventory: this.o.inventory.hostVars(h),
       play: ctx.play.vars,
       varsFiles: ctx.varsFiles,
-      roleVars: { ...ctx.play.roleVars, ...inh.role?.vars },
+      roleVars: inh.role ? { ...ctx.play.roleVars, ...inh.role.vars } : ctx.play.roleVars,
       blocks: inh.vars,
       task,
       registered: st.registered,
@@ -695,17 +691,15 @@ export class Engine {
   private schedule(task: TaskNode, inh: Inherited, fn: () => Promise<void>): Promise<void> {
     const forked = (): Promise<void> => this.queue.add(fn);
     if (inh.throttle === undefined) return forked();
+    // a task node has one chain of enclosing blocks, so one throttle: its queue is made once
     let limit = this.throttles.get(task);
-    if (!limit || limit.concurrency !== inh.throttle) {
-      limit = new PQueue({ concurrency: inh.throttle });
-      this.throttles.set(task, limit);
-    }
+    if (!limit) this.throttles.set(task, (limit = new PQueue({ concurrency: inh.throttle })));
     return limit.add(forked);
   }
 
   private async runTaskOnHost(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited): Promise<void> {
     const t0 = Date.now();
-    const name = this.taskName(task);
+    const name = taskDisplayName(task);
     const st = this.host(h);
     // queued before an interrupt (forks): it never started
     if (this.stopped(inh)) return this.result(ctx, h, name, task.module, notStarted(), t0);
@@ -804,7 +798,7 @@ export class Engine {
       }
       results.push(itemResult);
       this.emit({
-        type: 'task_result', host: h, task: this.taskName(task), module: task.module, status: o.status,
+        type: 'task_result', host: h, task: taskDisplayName(task), module: task.module, status: o.status,
         changed: o.status === 'changed', msg: inh.noLog && o.status !== 'unreachable' ? NO_LOG_MESSAGE : o.msg,
         item: inh.noLog ? SECRET_MASK : label, durationMs: 0,
         ...(inh.noLog ? {} : { result: eventResult(o.result) }),
@@ -866,7 +860,7 @@ export class Engine {
       const args = Object.fromEntries(Object.entries(renderDeep(task.args, vars, task.loc)).filter(([, v]) => v !== null && v !== undefined));
       const params = parseParams(mod, args, task.loc);
       const execHost = inh.delegateTo ? String(renderString(inh.delegateTo, vars, task.loc)) : h;
-      const hostTransport = this.forTask(await this.transport(execHost), this.taskName(task), inh);
+      const hostTransport = this.forTask(await this.transport(execHost), taskDisplayName(task), inh);
       // `chroot: DIR` runs this task's commands and file operations inside a mounted guest root.
       const transport = inh.chroot ? wrapChroot(hostTransport, String(renderString(inh.chroot, vars, task.loc))) : hostTransport;
       const become = this.becomeFor(execHost, inh, execHost === h ? vars : undefined);
@@ -880,8 +874,8 @@ export class Engine {
         diff: this.o.diff ?? false,
         baseDir: ctx.play.baseDir,
         ...(inh.role ? { roleDir: inh.role.path } : {}),
-        onProgress: (p) => this.emit({ type: 'progress', host: h, task: this.taskName(task), progress: p }),
-        peer: (name) => this.peer(name, this.taskName(task), inh),
+        onProgress: (p) => this.emit({ type: 'progress', host: h, task: taskDisplayName(task), progress: p }),
+        peer: (name) => this.peer(name, taskDisplayName(task), inh),
       });
       // read + decide (or an old-style plan), then the one place a destructive step meets `force`.
       plan = await planTask(mod, taskCtx, params);
@@ -996,7 +990,7 @@ export class Engine {
       for (const h of wasFailed) this.host(h).failed = false;
       const environment = [ctx.play.environment, handler.environment].filter((e): e is Obj | string => e !== undefined);
       const inh: Inherited = { when: handler.when, become: handler.become ?? ctx.play.become, becomeUser: handler.becomeUser ?? ctx.play.becomeUser, tags: [], vars: [], ignoreErrors: handler.ignoreErrors, noLog: handler.noLog, environment, throttle: lower(ctx.play.throttle, handler.throttle), role: handler.role };
-      this.emit({ type: 'task_start', play: ctx.play.name, task: this.taskName(handler), module: handler.module, loc: formatLoc(handler.loc), hosts: targets });
+      this.emit({ type: 'task_start', play: ctx.play.name, task: taskDisplayName(handler), module: handler.module, loc: formatLoc(handler.loc), hosts: targets });
       await Promise.all(targets.map((h) => this.schedule(handler, inh, () => this.runTaskOnHost(ctx, handler, h, inh))));
       for (const h of wasFailed) this.host(h).failed = true;
     }

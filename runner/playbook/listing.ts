@@ -1,7 +1,7 @@
 // --list-hosts, --list-tasks, --list-tags: what a run would touch, printed as ansible-playbook
 // prints it, from the loaded playbook and inventory alone (no host is contacted).
 import { selectedByTags } from '../engine.js';
-import type { Node, Play, Playbook } from './model.js';
+import { loadedTasks, taskDisplayName, type Node, type Play, type Playbook } from './model.js';
 
 /** What to list; several may be asked at once, as with ansible-playbook. */
 export interface ListingOptions {
@@ -18,30 +18,14 @@ interface ListedTask {
   tags: string[];
 }
 
-/** The tasks of a node list that the tag selection keeps, in order (blocks and imports flattened). */
+/** The tasks of a node list that the tag selection keeps, in order (blocks, imports and roles flattened). */
 function listTasks(nodes: Node[], inherited: string[], o: ListingOptions): ListedTask[] {
   const out: ListedTask[] = [];
-  for (const n of nodes) {
-    const tags = [...inherited, ...n.tags];
-    switch (n.kind) {
-      case 'task':
-        // a role's task as ansible-playbook lists it: `role : task`
-        if (selectedByTags(tags, o.onlyTags ?? [], o.skipTags ?? [])) out.push({ name: `${n.role ? `${n.role.name} : ` : ''}${n.name ?? n.module}`, tags });
-        break;
-      case 'role':
-        if (n.static && n.tasks) out.push(...listTasks(n.tasks, tags, o));
-        else if (selectedByTags(tags, o.onlyTags ?? [], o.skipTags ?? [])) out.push({ name: n.name ?? `include_role: ${n.role}`, tags });
-        break;
-      case 'block':
-        out.push(...listTasks([...n.block, ...n.rescue, ...n.always], tags, o));
-        break;
-      case 'include':
-        if (n.static && n.tasks) out.push(...listTasks(n.tasks, tags, o));
-        else if (selectedByTags(tags, o.onlyTags ?? [], o.skipTags ?? [])) out.push({ name: n.name ?? `include_tasks: ${n.file}`, tags });
-        break;
-      case 'meta':
-        break;
-    }
+  for (const e of loadedTasks(nodes, inherited)) {
+    if (!selectedByTags(e.tags, o.onlyTags ?? [], o.skipTags ?? [])) continue;
+    const n = e.node;
+    const name = n.kind === 'task' ? taskDisplayName(n) : (n.name ?? (n.kind === 'role' ? `include_role: ${n.role}` : `include_tasks: ${n.file}`));
+    out.push({ name, tags: e.tags });
   }
   return out;
 }

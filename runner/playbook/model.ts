@@ -176,3 +176,25 @@ export interface Playbook {
   file: string;
   plays: Play[];
 }
+
+/** A task's name as output shows it: `role : task` for a role's task, as ansible-playbook does. */
+export function taskDisplayName(t: TaskNode): string {
+  const name = t.name ?? t.module;
+  return t.role ? `${t.role.name} : ${name}` : name;
+}
+
+/** What a node list holds at load time, in order: its tasks, and the includes and roles known only at run time. */
+export type LoadedEntry = { kind: 'task'; node: TaskNode; tags: string[] } | { kind: 'dynamic'; node: IncludeNode | RoleNode; tags: string[] };
+
+/** The node list flattened (blocks, imports and roles read at load time opened), each entry with its tags, inherited ones first. */
+export function* loadedTasks(nodes: Node[], inherited: string[] = []): Generator<LoadedEntry> {
+  for (const n of nodes) {
+    const tags = [...inherited, ...n.tags];
+    if (n.kind === 'task') yield { kind: 'task', node: n, tags };
+    else if (n.kind === 'block') yield* loadedTasks([...n.block, ...n.rescue, ...n.always], tags);
+    else if (n.kind === 'include' || n.kind === 'role') {
+      if (n.static && n.tasks) yield* loadedTasks(n.tasks, tags);
+      else yield { kind: 'dynamic', node: n, tags };
+    }
+  }
+}
