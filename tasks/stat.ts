@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { raw, sh, type Command } from '../runner/command.js';
 import { defineModule } from '../runner/module.js';
+import { TYPES, type PathType } from './lib/path-state.js';
 import { pathField } from './lib/schema.js';
 
 const ALGORITHMS = ['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'] as const;
@@ -39,15 +40,8 @@ export function parseStatTime(s: string): number {
   return utc - offset + (frac ? Number(`0.${frac}`) : 0);
 }
 
-const TYPE_BITS: [number, string][] = [
-  [0o100000, 'isreg'],
-  [0o040000, 'isdir'],
-  [0o120000, 'islnk'],
-  [0o060000, 'isblk'],
-  [0o020000, 'ischr'],
-  [0o010000, 'isfifo'],
-  [0o140000, 'issock'],
-];
+/** Ansible's flag for each file type. */
+const TYPE_FLAGS: Record<PathType, string> = { file: 'isreg', directory: 'isdir', link: 'islnk', block: 'isblk', char: 'ischr', fifo: 'isfifo', socket: 'issock' };
 
 /** The permission flags Ansible reports, by name and bit. */
 const PERMISSION_BITS: [string, number][] = [
@@ -70,7 +64,8 @@ export function parseStat(out: string, path: string, algorithm: string = 'sha1')
   const rawMode = parseInt(f[0]!, 16);
   const mode = rawMode & 0o7777;
   const st: Record<string, unknown> = { exists: true, path };
-  for (const [bits, name] of TYPE_BITS) st[name] = (rawMode & 0o170000) === bits;
+  const type = TYPES[rawMode & 0o170000];
+  for (const [t, flag] of Object.entries(TYPE_FLAGS)) st[flag] = t === type;
   Object.assign(st, {
     mode: mode.toString(8).padStart(4, '0'),
     uid: Number(f[1]),

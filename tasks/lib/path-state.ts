@@ -29,7 +29,8 @@ export interface PresentPath {
 /** What `probePath` found at a path. */
 export type PathState = { exists: false } | PresentPath;
 
-const TYPES: Record<number, PathType> = {
+/** The file type of a raw st_mode (stat's %f, in hex), as ferry names it. */
+export const TYPES: Record<number, PathType> = {
   0o100000: 'file',
   0o040000: 'directory',
   0o120000: 'link',
