@@ -19,6 +19,7 @@ import { RunState } from './state.js';
 import { keyLoadedTasks, loopScope, resumeConflicts, taskIdentities, type TaskIdentities } from './task-identity.js';
 import { createTaskContext } from './task-context.js';
 import { evaluateCondition, isTemplated, renderDeep, renderString } from './template.js';
+import { UndefinedVariableError } from './expr/errors.js';
 import { wrapChroot } from './transport/chroot.js';
 import { InFlight, InFlightTransport, type LiveCommand } from './transport/in-flight.js';
 import type { BecomeOptions, Transport } from './transport/types.js';
@@ -908,13 +909,30 @@ export class Engine {
       msg = f.msg;
     }
     const scope = { ...vars, ...(task.register ? { [task.register]: result } : {}), result };
+    // Check mode: a condition on what planned steps would print (rc, stdout) is known only after a
+    // real run; it leaves the planned outcome as it is instead of failing the task.
+    const planned = check && steps !== undefined;
+    const holds = (c: Condition): boolean | undefined => {
+      try {
+        return evaluateCondition(c.expr, scope);
+      } catch (e) {
+        const root = e instanceof UndefinedVariableError ? e.variable.split(/[.[]/)[0] : undefined;
+        if (planned && (root === 'result' || root === task.register)) return undefined;
+        throw e;
+      }
+    };
     if (task.changedWhen.length && status !== 'failed') {
-      const changed = task.changedWhen.every((c) => evaluateCondition(c.expr, scope));
-      status = changed ? 'changed' : 'ok';
-      result.changed = changed;
+      const verdicts = task.changedWhen.map(holds);
+      if (!verdicts.includes(undefined)) {
+        const changed = verdicts.every(Boolean);
+        status = changed ? 'changed' : 'ok';
+        result.changed = changed;
+      }
     }
     if (task.failedWhen.length) {
-      const failed = task.failedWhen.some((c) => evaluateCondition(c.expr, scope));
+      const verdicts = task.failedWhen.map(holds);
+      const failed = verdicts.some(Boolean);
+      if (verdicts.includes(undefined)) result.check_mode_dependent = true;
       if (failed) {
         status = 'failed';
         msg = `failed_when: ${task.failedWhen.map((c) => c.source).join(' or ')}`;

@@ -510,4 +510,20 @@ describe('playbook language over real sshd @integration', function () {
     assert.equal(rep.result('uses a value only a real run has', names[0]!)!.status, 'changed');
     assert.match(rep.result('uses a value only a real run has', names[0]!)!.msg!, /depends on earlier change.*undefined variable/);
   });
+
+  it('check mode: failed_when and changed_when on what planned commands would print wait for the real run', async () => {
+    const task = { command: 'sh -c "exit 2"', register: 'r', failed_when: 'r.rc not in [0, 2]', changed_when: 'r.rc == 0' };
+    const checked = await run([{ hosts: names[0], tasks: [{ name: 'probe', ...task }] }], { check: true });
+    assert.equal(checked.summary.exitCode, 0, JSON.stringify(checked.rep.results()));
+    const planned = checked.rep.result('probe', names[0]!)!;
+    assert.equal(planned.status, 'changed');
+    assert.match(planned.msg!, /would run/);
+    // the same conditions are still applied for real: rc 2 is not a failure, and no change
+    const real = await run([{ hosts: names[0], tasks: [{ name: 'probe', ...task }] }]);
+    assert.equal(real.summary.exitCode, 0, JSON.stringify(real.rep.results()));
+    assert.equal(real.rep.result('probe', names[0]!)!.status, 'ok');
+    // a condition that fails for a real reason still fails in check mode
+    const bad = await run([{ hosts: names[0], tasks: [{ name: 'probe', command: 'true', register: 'r', failed_when: 'nosuch.rc == 1' }] }], { check: true });
+    assert.notEqual(bad.summary.exitCode, 0);
+  });
 });
