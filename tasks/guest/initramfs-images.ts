@@ -57,8 +57,9 @@ export function initramfsImages(generator: GuestOs['initramfs'], bootNames: stri
           // Debian's and Ubuntu's dracut keeps the initramfs-tools name, initrd.img-VERSION
           (/^initramfs-(.+?)(?<!kdump)\.img$/.exec(name) ?? (generator === 'dracut' ? debianName : null));
     if (!m) continue;
-    // update-initramfs keeps backups (initrd.img-V.bak, .old-dkms) that nothing boots
-    if (m === debianName && /\.(bak|old-dkms|dpkg-bak)$/.test(m[1]!)) continue;
+    // update-initramfs keeps backups (initrd.img-V.bak, .old-dkms) that nothing boots, and writes
+    // the image as .new first: one left behind by a cut run is half-written and booted by nothing
+    if (m === debianName && /\.(bak|old-dkms|dpkg-bak|new)$/.test(m[1]!)) continue;
     out.push({ path: `/boot/${name}`, version: m[1]! });
   }
   return out;

@@ -122,7 +122,8 @@ describe('convert: choosing a kernel that boots under KVM', () => {
 
 describe('convert: initramfs images', () => {
   it('finds the images of each generator in a /boot listing', () => {
-    const boot = ['config-6.1.0-50-cloud-amd64', 'initrd.img-6.1.0-50-cloud-amd64', 'initrd.img-6.1.0-9-amd64.bak', 'vmlinuz-6.1.0-50-cloud-amd64', 'grub'];
+    // (.new: update-initramfs's half-written image when a run was cut; it renames it when done)
+    const boot = ['config-6.1.0-50-cloud-amd64', 'initrd.img-6.1.0-50-cloud-amd64', 'initrd.img-6.1.0-50-cloud-amd64.new', 'initrd.img-6.1.0-9-amd64.bak', 'vmlinuz-6.1.0-50-cloud-amd64', 'grub'];
     assert.deepEqual(initramfsImages('initramfs-tools', boot), [{ path: '/boot/initrd.img-6.1.0-50-cloud-amd64', version: '6.1.0-50-cloud-amd64' }]);
     const el = ['initramfs-5.14.0-362.el9.x86_64.img', 'initramfs-5.14.0-362.el9.x86_64kdump.img', 'initramfs-0-rescue-abc.img', 'vmlinuz-5.14.0-362.el9.x86_64'];
     assert.deepEqual(
