@@ -59,6 +59,45 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     assert.ok(before.equals(fs.readFileSync(image)), 'check mode changed the guest LV');
   });
 
+  it('preflight refuses guests it cannot convert, before any change, with the reason, in --check too', async () => {
+    // Two shapes made for the test on the lab host: a partitioned LV (an HVM guest, or a PV guest
+    // partitioned already) and an ext4 guest bigger than the room left in its VG.
+    await labSsh(lab, [
+      'set -e',
+      'lvcreate -q -y -L 32M -n xr9-disk vg1',
+      "printf 'start=2048, type=83, bootable\\n' | sfdisk -q /dev/vg1/xr9-disk",
+      // (a filler LV takes vg0's room, so no big LV has to be written or hashed under TCG)
+      'free=$(vgs --noheadings --units m --nosuffix -o vg_free vg0 | tr -d " " | cut -d. -f1)',
+      'lvcreate -q -y -L $((free - 96))M -n ferry-filler vg0',
+      'lvcreate -q -y -L 64M -n xr8-disk vg0',
+      'mkfs.ext4 -q /dev/vg0/xr8-disk',
+    ].join('\n'));
+    try {
+      const guests = path.join(tmp, 'more-guests.yaml');
+      const guest = (vg: string, lv: string, mac: string) => ({ ferry_connection: 'none', ferry_hypervisor: 'lab-hv', vg, lv, memory_mb: 256, vcpus: 1, mac, bridge: 'br0' });
+      fs.writeFileSync(guests, JSON.stringify({ xen_guests: { hosts: { xr9: guest('vg1', 'xr9-disk', '00:16:3e:4c:52:09'), xr8: guest('vg0', 'xr8-disk', '00:16:3e:4c:52:08') } } }));
+      const state = async () => (await labSsh(lab, 'lvs --noheadings -o vg_name,lv_name,lv_size; sha256sum /dev/vg1/xr9-disk /dev/vg0/xr8-disk')).stdout;
+      const before = await state();
+      for (const check of [true, false]) {
+        const rep = new CollectingReporter();
+        const r = await runPlaybookFile(path.join(ROOT, 'playbooks/xen-to-kvm.yaml'), {
+          inventory: [lab.inventoryPath, guests], limit: 'xr8:xr9', reporter: rep, check, extraVars: { kvm_define: false },
+        });
+        assert.notEqual(r.exitCode, 0);
+        const pre = (g: string) => rep.results().find((x) => x.host === g && x.task.startsWith('preflight'));
+        assert.equal(pre('xr9')?.status, 'failed');
+        assert.match(pre('xr9')?.msg ?? '', /xr9: refused before any change:[\s\S]*\/dev\/vg1\/xr9-disk holds a dos partition table/);
+        assert.equal(pre('xr8')?.status, 'failed');
+        assert.match(pre('xr8')?.msg ?? '', /xr8: refused before any change:[\s\S]*volume group vg0 has \d+ MiB free; the new LV needs \d+ MiB/);
+        // nothing after the preflight ran for either guest
+        assert.deepEqual(rep.results().filter((x) => x.status === 'changed').map((x) => `${x.host}: ${x.task}`), []);
+      }
+      assert.equal(await state(), before, 'a refused guest was changed');
+    } finally {
+      await labSsh(lab, 'lvremove -q -y vg1/xr9-disk vg0/xr8-disk vg0/ferry-filler');
+    }
+  });
+
   it('converts xr1 (mkfs + rsync) and the disk boots to GRUB and a login prompt under KVM', async () => {
     const rep = new CollectingReporter();
     const m = await labMigrate({ reporter: rep, copyMethod: 'rsync' });
