@@ -1,5 +1,6 @@
 // `ferry doc`: generated from the module schemas and docs, so it cannot drift from the code.
 import { z } from 'zod';
+import type { ModuleDocText } from './doc-index.js';
 import type { ModuleRegistry, TaskModule } from './module.js';
 
 interface JsonSchemaProp {
@@ -41,11 +42,12 @@ export function moduleParams(m: TaskModule): { name: string; type: string; requi
   }));
 }
 
-/** The module list for `ferry doc`. */
-export function moduleList(mods: ModuleRegistry): string {
-  const names = mods.names();
-  const w = Math.max(...names.map((n) => n.length));
-  return names.map((n) => `${n.padEnd(w)}  ${mods.get(n)!.doc.summary}`).join('\n') + `\n\nferry doc MODULE shows one module's parameters, result and an example.`;
+/** Every module's documentation, by name: what the build writes to the doc index (runner/doc-index.ts). */
+export function moduleDocs(mods: ModuleRegistry): ModuleDocText[] {
+  return mods.names().map((n) => {
+    const m = mods.get(n)!;
+    return { name: n, summary: m.doc.summary, text: moduleDoc(m) };
+  });
 }
 
 /** One module's documentation for `ferry doc MODULE`. */

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import PQueue from 'p-queue';
 import { SECRET_MASK, Secret, secret } from './command.js';
 import { connectionVarsOf, layerConnectionVars } from './inventory/connection.js';
-import { FerryError, InterruptedError, TaskFailedError, TemplateError, UnreachableError, ValidationError, formatLoc, type Loc } from './errors.js';
+import { EXIT_INTERRUPTED, FerryError, InterruptedError, TaskFailedError, TemplateError, UnreachableError, ValidationError, formatLoc, type Loc } from './errors.js';
 import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Reporter, type TaskStatus } from './events.js';
 import { factsCommand, factsVars, parseFacts, type Facts } from './facts/index.js';
 import { applyPlan, stepCommands } from './apply-steps.js';
@@ -94,8 +94,7 @@ export interface EngineOptions {
   step?: (task: string) => Promise<'yes' | 'no' | 'continue'>;
 }
 
-/** The exit code of an interrupted run (README "Exit codes"). */
-export const EXIT_INTERRUPTED = 130;
+export { EXIT_INTERRUPTED };
 
 /** The outcome of a run. */
 export interface RunSummary {

@@ -80,6 +80,9 @@ export class TaskFailedError extends FerryError {
 }
 
 /** The run was interrupted (Ctrl-C, SIGTERM, or a library user's AbortSignal): the reason a run's signal aborts with. */
+/** The exit code of an interrupted run (README "Exit codes"). */
+export const EXIT_INTERRUPTED = 130;
+
 export class InterruptedError extends FerryError {
   constructor(readonly signal?: string) {
     super(signal ? `interrupted by ${signal}` : 'interrupted');

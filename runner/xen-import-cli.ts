@@ -1,76 +1,12 @@
 // `ferry xen-import`: the Xen guests of local config files, or of a hypervisor reached through
-// the inventory, printed as an inventory fragment (YAML, or JSON with --json).
-import { readFile } from 'node:fs/promises';
-import { CommanderError, type Command as Cli } from 'commander';
-import { stringify } from 'yaml';
-import { builtinModules } from '../tasks/index.js';
-import { buildXenImport, mergeXenImports, xenImportModule, type XenImportData, type XenSource } from '../tasks/xen-import.js';
-import { runModuleOnHosts } from './api-module.js';
-import { formatProblem, type Problem } from './errors.js';
-import type { TaskModule } from './module.js';
-import { addVaultOptions } from './vault/cli.js';
-import { VaultKeys } from './vault/keys.js';
-import { vaultPasswords, type VaultFlags } from './vault/passwords.js';
-
-const EXIT_HOST_FAILED = 2;
-const EXIT_UNREACHABLE = 3;
-const EXIT_BAD_INPUT = 4;
-const EXIT_USAGE = 5;
-
-/** Where the command writes (the real streams, or a test's buffers). */
-export interface XenImportIo {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
-
-interface XenImportFlags extends VaultFlags {
-  inventory: string[];
-  json?: boolean;
-  hypervisor?: string;
-  path: string[];
-  libvirt?: boolean;
-  libvirtUri?: string;
-  include: string[];
-  exclude: string[];
-  become?: boolean;
-  acceptNewHosts?: boolean;
-  sshConfig?: string;
-}
+// the inventory, printed as an inventory fragment (YAML, or JSON with --json). The command is defined
+// here; what it does is in xen-import-run.ts, loaded only when it runs.
+import type { Command as Cli } from 'commander';
+import { addVaultOptions } from './vault/options.js';
+import type { XenImportFlags, XenImportIo } from './xen-import-run.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
-}
-
-/** Reads controller files (`ferry xen-import FILE...`); a file that cannot be read is a problem, not a stop. */
-export async function importLocalXenFiles(files: string[], o: { include?: string[]; exclude?: string[]; hypervisor?: string }): Promise<XenImportData> {
-  const sources: XenSource[] = [];
-  const problems: Problem[] = [];
-  for (const path of files) {
-    try {
-      const text = await readFile(path, 'utf8');
-      sources.push(path.endsWith('.xml') ? { path, text, origin: 'libvirt' } : { path, text, origin: 'xl' });
-    } catch (e) {
-      problems.push({ loc: { file: path, line: 1 }, message: `cannot read: ${(e as Error).message}` });
-    }
-  }
-  return buildXenImport(sources, o, problems);
-}
-
-/** The fragment as the user reads it: YAML with a comment saying where it came from, or JSON. */
-export function formatXenFragment(d: XenImportData, json: boolean, from: string): string {
-  if (json) return JSON.stringify(d.inventory, null, 2) + '\n';
-  const n = d.guests.length;
-  return `# ferry xen-import: ${n} guest${n === 1 ? '' : 's'} from ${from}\n` + stringify(d.inventory);
-}
-
-function reportProblems(d: XenImportData, io: XenImportIo): void {
-  for (const w of d.warnings) io.stderr.write(`ferry: warning: ${w}\n`);
-  if (!d.problems.length) return;
-  io.stderr.write(
-    `ferry: xen-import: ${d.problems.length} problem${d.problems.length === 1 ? '' : 's'}; the other guests were imported:\n` +
-      d.problems.map((p) => '  ' + formatProblem(p).replace(/\n/g, '\n  ')).join('\n') +
-      '\n',
-  );
 }
 
 /** Adds the `xen-import` subcommand to the ferry program; `setExitCode` receives its exit code. */
@@ -91,39 +27,7 @@ export function addXenImportCommand(program: Cli, setExitCode: (code: number) =>
     .option('--accept-new-hosts', 'record the key of a host not yet in known_hosts (a changed key is still refused)')
     .option('--ssh-config <file>', 'ssh config file to honour (default ~/.ssh/config)')
     .action(async (targets: string[], f: XenImportFlags) => {
-      if (f.inventory.length === 0) {
-        const d = await importLocalXenFiles(targets, { include: f.include, exclude: f.exclude, hypervisor: f.hypervisor });
-        io.stdout.write(formatXenFragment(d, f.json ?? false, targets.length === 1 ? targets[0] : `${targets.length} files`));
-        reportProblems(d, io);
-        setExitCode(d.problems.length ? EXIT_BAD_INPUT : 0);
-        return;
-      }
-      if (targets.length !== 1) throw new CommanderError(EXIT_USAGE, 'ferry.usage', `with -i, give one host pattern (got ${targets.length} arguments)`);
-      const args: Record<string, unknown> = { include: f.include, exclude: f.exclude };
-      if (f.path.length) args.paths = f.path;
-      if (f.libvirt) Object.assign(args, { libvirt: true, libvirt_uri: f.libvirtUri });
-      const { outcomes } = await runModuleOnHosts(targets[0], xenImportModule.name, args, {
-        inventory: f.inventory,
-        // xen_import only reads: check mode runs its plan alone and keeps no run state.
-        check: true,
-        become: f.become,
-        acceptNewHosts: f.acceptNewHosts,
-        sshConfigFile: f.sshConfig,
-        vault: new VaultKeys(await vaultPasswords(f)),
-        // Registered here too, so the command works whether or not tasks/index.ts lists the module.
-        modules: builtinModules().register(xenImportModule as TaskModule<never>),
-      });
-      const parts: { host: string; data: XenImportData }[] = [];
-      for (const o of outcomes) {
-        if (o.status === 'ok' || o.status === 'changed') parts.push({ host: o.host, data: o.result as unknown as XenImportData });
-        else io.stderr.write(`ferry: ${o.host}: ${o.status}: ${o.msg ?? ''}\n`);
-      }
-      const d = mergeXenImports(parts);
-      io.stdout.write(formatXenFragment(d, f.json ?? false, parts.map((p) => p.host).join(', ') || 'no host'));
-      reportProblems(d, io);
-      const failed = outcomes.some((o) => o.status === 'failed');
-      const unreachable = outcomes.some((o) => o.status === 'unreachable');
-      setExitCode(failed ? EXIT_HOST_FAILED : unreachable ? EXIT_UNREACHABLE : d.problems.length ? EXIT_BAD_INPUT : 0);
+      setExitCode(await (await import('./xen-import-run.js')).xenImport(targets, f, io));
     });
   // With -i it reads the inventory, which may hold vault data.
   addVaultOptions(command);

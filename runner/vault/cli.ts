@@ -9,22 +9,10 @@ import { randomBytes } from 'node:crypto';
 import type { Command as Cli } from 'commander';
 import { ValidationError } from '../errors.js';
 import type { SecretValues } from '../secrets.js';
-import { readInputFile } from '../yaml-source.js';
 import { DEFAULT_VAULT_ID, encryptVault, isVaultText } from './format.js';
 import { VaultKeys, VaultOpenError, type VaultPassword } from './keys.js';
+import { addVaultOptions } from './options.js';
 import { promptPassword, vaultPasswords, type VaultFlags } from './passwords.js';
-
-function collect(v: string, prev: string[]): string[] {
-  return [...prev, v];
-}
-
-/** The options that give vault passwords (every command that reads playbooks, inventories or vars files). */
-export function addVaultOptions(c: Cli): Cli {
-  return c
-    .option('--vault-password-file <file>', 'a file holding the vault password, or an executable that prints it (repeatable)', collect, [])
-    .option('--vault-id <[label@]source>', 'a vault password: SOURCE is a file, an executable or `prompt` (repeatable)', collect, [])
-    .option('-J, --ask-vault-pass', 'ask for the vault password (no echo)');
-}
 
 interface VaultCommandFlags extends VaultFlags {
   output?: string;
@@ -110,9 +98,16 @@ function open(keys: VaultKeys, text: string, file: string): string {
   }
 }
 
+/** The text of a file named on the command line (size-checked as every input file is). */
+async function readFileArg(file: string): Promise<string> {
+  // Loaded here, not at the top: defining the vault commands (for any ferry command) needs no YAML parser.
+  const { readInputFile } = await import('../yaml-source.js');
+  return readInputFile(file, file, 'file');
+}
+
 /** The text of a file named on the command line (`-` is standard input). */
 async function input(file: string, io: VaultIo): Promise<string> {
-  return file === '-' ? readAll(io.stdin) : readInputFile(file, file, 'file');
+  return file === '-' ? readAll(io.stdin) : readFileArg(file);
 }
 
 /** Writes the result for `file`: to --output (`-` is standard output), else over the file itself. */
@@ -190,7 +185,7 @@ export function addVaultCommand(program: Cli, secrets: SecretValues, io: VaultIo
   addVaultOptions(vault.command('edit').description('decrypt a vault file into $EDITOR, then encrypt what was saved').argument('<file>', 'the vault file')).action(
     async (file: string, f: VaultCommandFlags) => {
       const keys = await decryptKeys(f, secrets);
-      const text = readInputFile(file, file, 'file');
+      const text = await readFileArg(file);
       if (!isVaultText(text)) bad(file, 'this file is not encrypted with Ansible Vault', 'ferry vault encrypt encrypts it');
       const { plaintext, key } = (() => {
         try {

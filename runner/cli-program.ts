@@ -1,0 +1,123 @@
+// The ferry program as commander sees it: every command with its options and help. Loaded by
+// cli.ts for any command but a bare --version; each command loads what it runs only when it runs.
+import { Command as Cli, Option } from 'commander';
+import type { RunFlags } from './cli-run.js';
+import { secrets } from './cli-session.js';
+import { builtinModuleDocs, formatModuleList } from './doc-index.js';
+import { ValidationError } from './errors.js';
+import { addVaultCommand } from './vault/cli.js';
+import { addVaultOptions } from './vault/options.js';
+import type { VaultFlags } from './vault/passwords.js';
+import { addXenImportCommand } from './xen-import-cli.js';
+
+export { CommanderError } from 'commander';
+
+// The commands that run things, loaded when one of them is the command: --help and doc start
+// without the engine, ssh2, listr2 or the task modules (bench/startup.ts measures it).
+const commands = () => import('./cli-run.js');
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+function addRunOptions(c: Cli): Cli {
+  return addVaultOptions(c)
+    .option('-i, --inventory <path>', 'inventory file or folder (repeatable)', collect, [])
+    .option('-C, --check', 'plan only: report what would change, change nothing')
+    .option('-D, --diff', 'show the before/after of files a task changes')
+    .option('-l, --limit <pattern>', 'further limit the hosts (patterns as in Ansible)')
+    .option('-e, --extra-vars <vars>', 'key=value, @file.yaml or a JSON mapping; highest precedence (repeatable)', collect, [])
+    .option('-f, --forks <n>', 'how many hosts at once (default: forks in ansible.cfg, else 10)')
+    .option('-u, --user <name>', 'connect as this user (the inventory\'s ansible_user wins, as in Ansible)')
+    .option('--private-key <file>', 'private key file to authenticate with')
+    .option('-k, --ask-pass', 'ask for the SSH password')
+    .option('-b, --become', 'run the tasks with sudo')
+    .option('--become-user <name>', 'the user to become (default root)')
+    .option('-K, --ask-become-pass', 'ask for the sudo (become) password')
+    .option('--accept-new-hosts', 'record the key of a host not yet in known_hosts (a changed key is still refused)')
+    .addOption(new Option('--json [file]', 'NDJSON events to stdout, or to FILE alongside the normal output'))
+    .option('--plain', 'plain lines even on a TTY')
+    .option('-v, --verbose', 'more output: -v each step and result, -vvv also each command run, masked (repeatable)', (_v: string, n: number) => n + 1, 0)
+    .option('--ssh-config <file>', 'ssh config file to honour (default ~/.ssh/config)');
+}
+
+/**
+ * Parses the command line and runs the command; resolves with its exit code. Errors are thrown
+ * for cli.ts to report: CommanderError (bad command line), ValidationError, FerryError.
+ */
+export async function runProgram(argv: string[], version: string): Promise<number> {
+  const program = new Cli('ferry')
+    .description('agentless task runner over SSH; moves Xen guests to KVM')
+    .version(version)
+    .exitOverride()
+    .showHelpAfterError();
+  let exitCode = 0;
+
+  addRunOptions(
+    program
+      .command('run')
+      .description('run a playbook')
+      .argument('<playbook>', 'playbook YAML file')
+      .option('-t, --tags <tags>', 'only tasks with these tags (comma separated)')
+      .option('--skip-tags <tags>', 'skip tasks with these tags')
+      .option('--start-at-task <name>', 'start at the first task with this name')
+      .option('--resume', 'continue the last failed run of this playbook from the first task not completed on each host')
+      .option('--force-handlers', 'run notified handlers also on hosts that failed')
+      .option('--list-hosts', 'list the hosts each play would run on, and exit (no host is contacted)')
+      .option('--list-tasks', 'list the tasks each play would run, and exit')
+      .option('--list-tags', 'list the tags of each play\'s tasks, and exit')
+      .option('--syntax-check', 'check the playbook and exit')
+      .option('--step', 'ask before each task: (N)o/(y)es/(c)ontinue'),
+  ).action(async (playbook: string, f: RunFlags) => {
+    exitCode = await (await commands()).runCommand(playbook, f);
+  });
+
+  addRunOptions(
+    program
+      .command('exec')
+      .description('run one module ad hoc on the hosts matching a pattern (like `ansible -m`)')
+      .argument('<pattern>', 'host pattern')
+      .requiredOption('-m, --module <name>', 'module name (see ferry doc)')
+      .option('-a, --args <args>', 'module arguments: free form (command), key=value pairs, or a YAML/JSON mapping'),
+  ).action(async (pattern: string, f: RunFlags & { module: string; args?: string }) => {
+    exitCode = await (await commands()).execCommand(pattern, f);
+  });
+
+  addVaultOptions(
+    program
+      .command('inventory')
+      .description('show an inventory as `ansible-inventory` does (vault-decrypted values masked)')
+      .option('-i, --inventory <path>', 'inventory file or folder (repeatable)', collect, [])
+      .option('--list', 'groups, members and each host\'s variables as JSON (the default)')
+      .option('--host <name>', 'one host\'s variables as JSON'),
+  ).action(async (f: VaultFlags & { inventory: string[]; host?: string }) => {
+    exitCode = await (await commands()).inventoryCommand(f);
+  });
+
+  addRunOptions(
+    program.command('facts').description('gather facts from the hosts matching a pattern and print them as JSON').argument('<pattern>', 'host pattern'),
+  ).action(async (pattern: string, f: RunFlags) => {
+    exitCode = await (await commands()).factsCommand(pattern, f);
+  });
+
+  program
+    .command('doc')
+    .description('list the modules, or show one module\'s parameters, result and example')
+    .argument('[module]', 'module name')
+    .action(async (name?: string) => {
+      const docs = await builtinModuleDocs();
+      if (!name) {
+        process.stdout.write(formatModuleList(docs) + '\n');
+        return;
+      }
+      const m = docs.find((d) => d.name === name);
+      if (!m) throw new ValidationError([{ message: `no module named '${name}'`, hint: `'ferry doc' lists them: ${docs.map((d) => d.name).join(', ')}` }]);
+      process.stdout.write(m.text + '\n');
+    });
+
+  addXenImportCommand(program, (code) => (exitCode = code));
+  addVaultCommand(program, secrets);
+
+  await program.parseAsync(argv, { from: 'user' });
+  return exitCode;
+}

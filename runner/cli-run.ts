@@ -1,0 +1,239 @@
+// The commands that run things (run, exec, inventory, facts): loaded by cli.ts only when one of
+// them is the command, so that --version, --help and doc start without the engine, ssh2 and listr2.
+import { accessSync, constants, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { CommanderError } from 'commander';
+import { describePlaybookFile, runAdhoc, runPlaybookFile, gatherFactsFor, type CommonRunOptions } from './api.js';
+import { current, exitCodeFor, secrets } from './cli-session.js';
+import { loadConfig, type FerryConfig } from './config.js';
+import { ValidationError } from './errors.js';
+import type { Reporter } from './events.js';
+import { loadInventory, inventoryToAnsibleList } from './inventory/index.js';
+import { ask } from './prompt.js';
+import { JsonReporter, TeeReporter } from './reporter/json.js';
+import { formatLiveCommand } from './reporter/format.js';
+import { ListrReporter } from './reporter/listr.js';
+import { PlainReporter } from './reporter/plain.js';
+import { AdhocReporter } from './reporter/adhoc.js';
+import { InFlight } from './transport/in-flight.js';
+import { VaultKeys } from './vault/keys.js';
+import { vaultPasswords, type VaultFlags } from './vault/passwords.js';
+import { parseExtraVarArg } from './vars.js';
+import { loadYamlFile } from './yaml-source.js';
+
+const EXIT_USAGE = 5;
+
+/** Options that let a signal stop the run, and tell what runs (for `run` and `exec`). */
+function stoppable(): { signal: AbortSignal; inFlight: InFlight } {
+  const inFlight = new InFlight();
+  current.stop = new AbortController();
+  current.live = () => inFlight.list().map(formatLiveCommand);
+  return { signal: current.stop.signal, inFlight };
+}
+
+/** The exit code of a finished run: a stopped run exits as the signal that stopped it. */
+function runExitCode(summary: { exitCode: number; interrupted: boolean }): number {
+  return summary.interrupted && current.signal ? exitCodeFor(current.signal) : summary.exitCode;
+}
+
+export interface RunFlags extends VaultFlags {
+  inventory: string[];
+  user?: string;
+  privateKey?: string;
+  askPass?: boolean;
+  becomeUser?: string;
+  askBecomePass?: boolean;
+  listHosts?: boolean;
+  listTasks?: boolean;
+  listTags?: boolean;
+  syntaxCheck?: boolean;
+  step?: boolean;
+  check?: boolean;
+  diff?: boolean;
+  limit?: string;
+  extraVars: string[];
+  forks?: string;
+  tags?: string;
+  skipTags?: string;
+  startAtTask?: string;
+  resume?: boolean;
+  json?: string | boolean;
+  acceptNewHosts?: boolean;
+  forceHandlers?: boolean;
+  verbose: number;
+  become?: boolean;
+  sshConfig?: string;
+  plain?: boolean;
+}
+
+function makeReporter(f: RunFlags, adhoc = false): Reporter {
+  const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+  const human = (): Reporter =>
+    // ferry exec prints each host as `ansible` does, on a terminal too.
+    adhoc ? new AdhocReporter({ color, diff: f.diff, verbosity: f.verbose })
+    // A terminal too narrow to draw in (a pty without a size reports 0 columns) gets plain lines;
+    // --step asks on the terminal between tasks: plain lines do not fight the prompt.
+    : process.stdout.isTTY && (process.stdout.columns ?? 0) >= 40 && !f.plain && !f.verbose && !f.step
+      ? new ListrReporter({ diff: f.diff })
+      : new PlainReporter({ color, diff: f.diff, verbosity: f.verbose });
+  if (f.json === true) return new JsonReporter(process.stdout);
+  if (typeof f.json === 'string') {
+    let file: JsonReporter;
+    try {
+      file = new JsonReporter(f.json);
+    } catch (e) {
+      throw new CommanderError(EXIT_USAGE, 'ferry.json', `--json=${f.json}: cannot write there: ${(e as Error).message}`);
+    }
+    return new TeeReporter([human(), file]);
+  }
+  return human();
+}
+
+// An explicit --ssh-config that cannot be read would be ignored (as a missing ~/.ssh/config is).
+function checkSshConfig(path: string | undefined): void {
+  if (path === undefined) return;
+  try {
+    if (statSync(path).isDirectory()) throw new Error('it is a directory');
+    accessSync(path, constants.R_OK);
+  } catch (e) {
+    throw new CommanderError(EXIT_USAGE, 'ferry.ssh-config', `--ssh-config ${path}: cannot read it: ${(e as Error).message}`);
+  }
+}
+
+/** The vault passwords the command line gives; what they decrypt is masked as the run's other secrets. */
+async function vaultKeys(f: VaultFlags, cfg?: FerryConfig): Promise<VaultKeys> {
+  return new VaultKeys(await vaultPasswords(f, process.env, cfg?.vaultPasswordFile), secrets);
+}
+
+function extraVars(f: RunFlags, vault: VaultKeys): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const e of f.extraVars) {
+    try {
+      Object.assign(out, parseExtraVarArg(e, (p) => loadYamlFile(resolve(p), p, { vault })));
+    } catch (err) {
+      if (err instanceof ValidationError) throw err;
+      // The file of `-e @FILE`, or the command line itself, is where the problem is.
+      const file = e.startsWith('@') ? e.slice(1) : '<command line>';
+      const message = err instanceof SyntaxError ? `-e ${e}: not valid JSON: ${err.message}` : (err as Error).message;
+      throw new ValidationError([{ loc: { file, line: 1 }, message, hint: 'use -e key=value, -e @vars.yaml or -e \'{"k": "v"}\'' }]);
+    }
+  }
+  return out;
+}
+
+/** The ansible.cfg (or ferry.cfg) and ANSIBLE_* settings; its warnings go to stderr. */
+function config(): FerryConfig {
+  const cfg = loadConfig();
+  for (const w of cfg.warnings) process.stderr.write(`[WARNING]: ${w}\n`);
+  return cfg;
+}
+
+/**
+ * The connection and become settings of the command line over ansible.cfg (and its ANSIBLE_*
+ * variables), as variables below the inventory's; -k / -K ask their passwords now.
+ */
+async function connectionDefaults(f: RunFlags, cfg: FerryConfig): Promise<Record<string, unknown>> {
+  const d: Record<string, unknown> = {};
+  const user = f.user ?? cfg.remoteUser;
+  if (user) d.ferry_user = user;
+  const key = f.privateKey ?? cfg.privateKeyFile;
+  if (key) d.ferry_private_key_file = key;
+  if (f.become ?? cfg.become) d.ferry_become = true;
+  const becomeUser = f.becomeUser ?? cfg.becomeUser;
+  if (becomeUser) d.ferry_become_user = becomeUser;
+  let sshPassword: string | undefined;
+  if (f.askPass) {
+    sshPassword = await ask('SSH password: ', { secret: true });
+    secrets.add(sshPassword);
+    d.ferry_password = sshPassword;
+  }
+  if (f.askBecomePass) {
+    // As Ansible: an empty answer after -k means "the SSH password".
+    const answer = await ask(sshPassword !== undefined ? 'BECOME password[defaults to SSH password]: ' : 'BECOME password: ', { secret: true });
+    const pw = answer === '' && sshPassword !== undefined ? sshPassword : answer;
+    secrets.add(pw);
+    d.ferry_become_password = pw;
+  }
+  return d;
+}
+
+/** --step: Ansible's question before each task; no answer (or anything else) is no. */
+async function stepQuestion(task: string): Promise<'yes' | 'no' | 'continue'> {
+  const a = (await ask(`Perform task: TASK: ${task} (N)o/(y)es/(c)ontinue: `)).trim().toLowerCase();
+  return a === 'y' || a === 'yes' ? 'yes' : a === 'c' || a === 'continue' ? 'continue' : 'no';
+}
+
+async function common(f: RunFlags, adhoc = false): Promise<CommonRunOptions> {
+  const cfg = config();
+  const forks = f.forks !== undefined ? Number(f.forks) : (cfg.forks ?? 10);
+  if (!Number.isInteger(forks) || forks < 1) throw new CommanderError(EXIT_USAGE, 'ferry.forks', `--forks must be a positive whole number, got ${f.forks}`);
+  checkSshConfig(f.sshConfig);
+  const inventory = f.inventory.length ? f.inventory : (cfg.inventory ?? []);
+  if (!inventory.length) process.stderr.write('[WARNING]: no inventory was given (-i, ANSIBLE_INVENTORY or inventory = in ansible.cfg): only the implicit localhost is known\n');
+  const listing = f.listHosts || f.listTasks || f.listTags || f.syntaxCheck;
+  const vault = await vaultKeys(f, cfg);
+  return {
+    inventory,
+    check: f.check,
+    diff: f.diff,
+    limit: f.limit,
+    extraVars: extraVars(f, vault),
+    forks,
+    tags: f.tags?.split(',').map((s) => s.trim()).filter(Boolean),
+    skipTags: f.skipTags?.split(',').map((s) => s.trim()).filter(Boolean),
+    startAtTask: f.startAtTask,
+    resume: f.resume,
+    // host_key_checking = False: an unknown key is recorded as with --accept-new-hosts; a changed key is still refused.
+    acceptNewHosts: f.acceptNewHosts || cfg.hostKeyChecking === false,
+    forceHandlers: f.forceHandlers,
+    sshConfigFile: f.sshConfig,
+    // Listing contacts no host: it asks no password and reports no run.
+    connectionDefaults: listing ? {} : await connectionDefaults(f, cfg),
+    config: cfg,
+    reporter: listing ? undefined : makeReporter(f, adhoc),
+    commandEvents: f.verbose >= 3,
+    step: f.step ? stepQuestion : undefined,
+    secrets,
+    vault,
+  };
+}
+
+/** `ferry run PLAYBOOK`: runs it (or lists its hosts, tasks, tags); returns the exit code. */
+export async function runCommand(playbook: string, f: RunFlags): Promise<number> {
+  if (f.listHosts || f.listTasks || f.listTags || f.syntaxCheck) {
+    process.stdout.write(describePlaybookFile(playbook, await common(f), { hosts: f.listHosts, tasks: f.listTasks, tags: f.listTags }));
+    return 0;
+  }
+  const o = { ...(await common(f)), ...stoppable() };
+  try {
+    return runExitCode(await runPlaybookFile(playbook, o));
+  } finally {
+    await o.reporter?.close();
+  }
+}
+
+/** `ferry exec PATTERN -m MODULE`: one module ad hoc; returns the exit code. */
+export async function execCommand(pattern: string, f: RunFlags & { module: string; args?: string }): Promise<number> {
+  const o = { ...(await common(f, true)), ...stoppable() };
+  try {
+    return runExitCode(await runAdhoc(pattern, f.module, f.args, o));
+  } finally {
+    await o.reporter?.close();
+  }
+}
+
+/** `ferry inventory`: the inventory as `ansible-inventory --list` (or `--host`) prints it. */
+export async function inventoryCommand(f: VaultFlags & { inventory: string[]; host?: string }): Promise<number> {
+  const inv = loadInventory(f.inventory, await vaultKeys(f));
+  const list = inventoryToAnsibleList(inv) as { _meta: { hostvars: Record<string, unknown> } };
+  const out = f.host ? list._meta.hostvars[f.host] ?? {} : list;
+  process.stdout.write(JSON.stringify(secrets.maskDeep(out), null, 4) + '\n');
+  return 0;
+}
+
+/** `ferry facts PATTERN`: the gathered facts as JSON; returns the exit code. */
+export async function factsCommand(pattern: string, f: RunFlags): Promise<number> {
+  const r = await gatherFactsFor(pattern, await common(f));
+  process.stdout.write(JSON.stringify(r.facts, null, 2) + '\n');
+  return r.exitCode;
+}

@@ -1,0 +1,109 @@
+// What the built CLI loads to start (issue 15 §4): `--version` must not load commander, the engine,
+// ssh2, listr2, handlebars, zod or any task module; `--help` and `doc` must not load the engine's
+// stack or the modules either (doc reads the doc index the build writes). Not timed (bench/startup.ts
+// times it): a Node loader hook records every module the process loads, and the test reads that list.
+// And the build's doc index must say what the modules' own docs say, so it cannot drift.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { moduleDocs } from '../../runner/doc.js';
+import { formatModuleList } from '../../runner/doc-index.js';
+import { builtinModules } from '../../tasks/index.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+// The built CLI, as a user runs it (`npm test` builds first).
+const CLI = join(ROOT, 'dist/runner/cli.js');
+
+// Registered with --import: appends the URL of every module loaded (ESM, and CommonJS packages
+// imported from ESM) to the file named in its data.
+const HOOKS = `
+import { appendFileSync } from 'node:fs';
+let log;
+export function initialize(data) { log = data.log; }
+export async function load(url, context, next) { appendFileSync(log, url + '\\n'); return next(url, context); }
+`;
+const REGISTER = (hooks: string, log: string): string =>
+  `import { register } from 'node:module';\nregister(${JSON.stringify(new URL(`file://${hooks}`).href)}, { data: { log: ${JSON.stringify(log)} } });\n`;
+
+/** What the heavy stack is made of: a start that loads any of these loaded too much. */
+const HEAVY: Record<string, RegExp> = {
+  ssh2: /\/node_modules\/ssh2\//,
+  listr2: /\/node_modules\/listr2\//,
+  handlebars: /\/node_modules\/handlebars\//,
+  zod: /\/node_modules\/zod\//,
+  yaml: /\/node_modules\/yaml\//,
+  'the engine': /\/dist\/runner\/engine\.js$/,
+  'a task module': /\/dist\/tasks\/.*\.js$/,
+};
+
+describe('ferry CLI start-up: what it loads @integration', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let n = 0;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-startup-'));
+    await writeFile(join(dir, 'hooks.mjs'), HOOKS);
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  /** Runs the built CLI with the hook; returns its output and the modules it loaded. */
+  async function traced(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; loaded: string[] }> {
+    const log = join(dir, `loaded-${++n}.txt`);
+    const register = join(dir, `register-${n}.mjs`);
+    await writeFile(register, REGISTER(join(dir, 'hooks.mjs'), log));
+    await writeFile(log, '');
+    const r = spawnSync(process.execPath, ['--import', register, CLI, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const loaded = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, loaded };
+  }
+
+  function heavyIn(loaded: string[]): string[] {
+    return Object.entries(HEAVY)
+      .filter(([, re]) => loaded.some((u) => re.test(u)))
+      .map(([name]) => name);
+  }
+
+  it('runs a playbook check with the whole stack loaded (the hook sees what is loaded)', async () => {
+    const pb = join(dir, 'pb.yaml');
+    await writeFile(pb, '- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: { msg: hi }\n');
+    const r = await traced(['run', pb, '--syntax-check']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(heavyIn(r.loaded), Object.keys(HEAVY));
+  });
+
+  it('--version and -V load no more than the entry: no commander, no engine, no module', async () => {
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = await traced([flag]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${pkg.version}\n`);
+      assert.deepEqual(heavyIn(r.loaded), [], r.loaded.join('\n'));
+      assert.ok(!r.loaded.some((u) => u.includes('/node_modules/commander/')), 'commander was loaded');
+      assert.ok(r.loaded.some((u) => u.endsWith('/dist/runner/cli.js')), r.loaded.join('\n'));
+    }
+  });
+
+  it('--help, doc and doc MODULE load commander but not the engine, ssh2, listr2, zod or the modules', async () => {
+    for (const args of [['--help'], ['doc'], ['doc', 'copy'], ['run', '--help']]) {
+      const r = await traced(args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.notEqual(r.stdout, '');
+      assert.deepEqual(heavyIn(r.loaded), [], `ferry ${args.join(' ')} loaded:\n${r.loaded.join('\n')}`);
+    }
+  });
+
+  it('the build\'s doc index is what the modules document: `ferry doc` and `ferry doc NAME` print the same', async () => {
+    const live = moduleDocs(builtinModules());
+    const index = JSON.parse(await readFile(join(ROOT, 'dist/tasks/module-docs.json'), 'utf8')) as unknown;
+    assert.deepEqual(index, live, 'dist/tasks/module-docs.json differs from the modules: run npm run build');
+    const list = await traced(['doc']);
+    assert.equal(list.stdout, formatModuleList(live) + '\n');
+    for (const name of ['copy', 'lvm', 'xen_import']) {
+      const one = await traced(['doc', name]);
+      assert.equal(one.stdout, live.find((d) => d.name === name)!.text + '\n');
+    }
+  });
+});
