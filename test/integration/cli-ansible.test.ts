@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { startSshd, type SshdHost } from '../harness/sshd.js';
-import { runOnPty } from '../helpers/pty.js';
+import { answerOnPty, runOnPty } from '../helpers/pty.js';
 import { startTrap, type Trap } from '../helpers/trap.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -150,14 +150,13 @@ describe('ferry CLI as an Ansible user types it @integration', function () {
     const inv = await inventory('become-tty.yml', { ansible_port: host.port, ansible_user: host.users.passwordUser, ansible_ssh_private_key_file: host.userKeyFile });
     const { pb, result } = await whoamiPlaybook('become-tty', { become: true });
     const pw = host.users.password;
-    const cmd = [process.execPath, CLI, 'run', pb, '-i', inv, '--plain', '-K'].map((a) => `'${a}'`).join(' ');
-    // typed once the prompt is up: script(1) passes it to the pty as keystrokes
-    const r = spawnSync('sh', ['-c', `(sleep 2; printf '%s\\r' "$PW") | script -qec "${cmd}" /dev/null`], {
-      cwd: project, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, PW: pw, TERM: 'dumb' },
+    // typed once the prompt is up, as keystrokes on the pty
+    const r = await answerOnPty([process.execPath, CLI, 'run', pb, '-i', inv, '--plain', '-K'], project, /BECOME password: /, pw, {
+      PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, TERM: 'dumb',
     });
-    assert.equal(r.status, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /BECOME password: \r?\n/);
-    assert.ok(!r.stdout.includes(pw), 'the password was echoed');
+    assert.equal(r.status, 0, r.raw + r.stderr);
+    assert.match(r.raw, /BECOME password: \r?\n/);
+    assert.ok(!r.raw.includes(pw), 'the password was echoed');
     assert.equal(await ranAs(result), 'root');
   });
 
