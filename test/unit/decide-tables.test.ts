@@ -6,7 +6,9 @@ import { strict as assert } from 'node:assert';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { forceOf, guardDestructive, type TaskModule, type ToolOutput } from '../../runner/module.js';
+import { parseFindTree } from '../../tasks/file.js';
 import { builtinModules } from '../../tasks/index.js';
+import { parsePathState } from '../../tasks/lib/path-state.js';
 import { statesWithXml } from '../../tasks/libvirt/domain-plan.js';
 import { vgFactsFrom } from '../../tasks/lvm-vg.js';
 import { lvmFactsFrom } from '../../tasks/lvm.js';
@@ -44,6 +46,12 @@ const output = (o: Partial<ToolOutput> | undefined): ToolOutput => ({ exitCode: 
 
 /** How a table's facts (tool outputs) become the facts decide takes, per module; the rest take them as they are. */
 const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<string, unknown>) => unknown> = {
+  // What the path probe and find -printf printed; srcExists is test -e's answer.
+  file: (f) => ({
+    path: parsePathState(String(f.probe)),
+    ...(f.find !== undefined ? { tree: parseFindTree(String(f.find)) } : {}),
+    ...(f.srcExists !== undefined ? { srcExists: f.srcExists } : {}),
+  }),
   lvm: (f, p) => {
     const lvs = f.lvs as Partial<ToolOutput> | undefined;
     return lvmFactsFrom(String(p.vg), output(f.vgs as Partial<ToolOutput>), lvs === undefined ? undefined : output(lvs).stdout);
