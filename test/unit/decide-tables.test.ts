@@ -9,10 +9,12 @@ import { forceOf, guardDestructive, type TaskModule, type ToolOutput } from '../
 import { parseFindTree } from '../../tasks/file.js';
 import { builtinModules } from '../../tasks/index.js';
 import { parsePathState } from '../../tasks/lib/path-state.js';
+import { parseMountinfo } from '../../tasks/storage/mountinfo.js';
 import { statesWithXml } from '../../tasks/libvirt/domain-plan.js';
 import { vgFactsFrom } from '../../tasks/lvm-vg.js';
 import { lvmFactsFrom } from '../../tasks/lvm.js';
-import { parseWipefs } from '../../tasks/storage/blkid.js';
+import { parseStat } from '../../tasks/stat.js';
+import { parseBlkidExport, parseWipefs } from '../../tasks/storage/blkid.js';
 import { partitionTableFrom } from '../../tasks/storage/facts.js';
 import { domainFactsFrom, renderDomainXml, type VirshDefineParams } from '../../tasks/virsh-define.js';
 
@@ -52,6 +54,16 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
     ...(f.find !== undefined ? { tree: parseFindTree(String(f.find)) } : {}),
     ...(f.srcExists !== undefined ? { srcExists: f.srcExists } : {}),
   }),
+  // /proc/self/mountinfo as printed; the host defaults to h1.
+  mount: ({ mountinfo, ...f }) => ({ host: 'h1', ...f, mounts: parseMountinfo(String(mountinfo)) }),
+  // Each device with what blkid -p -o export printed on it; the host defaults to h1.
+  fstab: (f) => ({
+    host: 'h1',
+    ...f,
+    ...(f.devices !== undefined ? { devices: (f.devices as { device: string; blkid: string }[]).map((d) => ({ device: d.device, ids: parseBlkidExport(d.blkid) })) } : {}),
+  }),
+  // What the one stat command printed (NUL-separated fields).
+  stat: (f, p) => ({ stat: parseStat(String(f.stdout), String(p.path), p.checksum_algorithm as string) }),
   lvm: (f, p) => {
     const lvs = f.lvs as Partial<ToolOutput> | undefined;
     return lvmFactsFrom(String(p.vg), output(f.vgs as Partial<ToolOutput>), lvs === undefined ? undefined : output(lvs).stdout);
