@@ -2,11 +2,10 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { sh } from '../runner/command.js';
-import { TaskFailedError } from '../runner/errors.js';
-import { defineModule, type Plan, type Step, type TaskContext } from '../runner/module.js';
+import { defineModule, type Step, type TaskContext, type Verdict } from '../runner/module.js';
 import { attributeDiff, planAttributes, samePrincipal, type WantedAttributes } from './lib/attributes.js';
 import { applyModeSpec, formatMode, parseModeSpec } from './lib/mode.js';
-import { probePath, type PresentPath } from './lib/path-state.js';
+import { probePath, type PathState, type PresentPath } from './lib/path-state.js';
 import { groupField, modeField, ownerField, pathField } from './lib/schema.js';
 
 const params = z
@@ -73,65 +72,84 @@ function kindOf(st: PresentPath): string {
   return st.type === 'file' ? 'regular file' : st.type;
 }
 
-async function planRecurse(ctx: TaskContext, path: string, want: WantedAttributes): Promise<{ steps: Step[]; count: number }> {
-  if (want.mode === undefined && want.owner === undefined && want.group === undefined) return { steps: [], count: 0 };
-  // A leading '-' would be read by find as an option; './' keeps it a path.
-  const findPath = path.startsWith('-') ? `./${path}` : path;
-  const r = await ctx.runOk(sh`find ${findPath} -mindepth 1 -printf '%U|%G|%u|%g|%m|%y\\n'`);
-  const count = countTreeDifferences(parseFindTree(r.stdout), want);
+/** What file's read found: the path, the entries below it (recurse), whether a link's src exists. */
+export interface FileFacts {
+  path: PathState;
+  /** recurse with attributes asked for: what `find PATH -mindepth 1` printed, parsed. */
+  tree?: TreeEntry[];
+  /** state: link without force: whether src exists, seen from the link's directory. */
+  srcExists?: boolean;
+}
+
+function wantsAttributes(want: WantedAttributes): boolean {
+  return want.mode !== undefined || want.owner !== undefined || want.group !== undefined;
+}
+
+/** Reads what is at the path and, only where decide needs it, below it (recurse) or at the link's src. */
+export async function readFile(ctx: TaskContext, p: Params): Promise<FileFacts> {
+  const st = await probePath(ctx, p.path);
+  const facts: FileFacts = { path: st };
+  if (p.recurse && st.exists && st.type === 'directory' && wantsAttributes(p)) {
+    // A leading '-' would be read by find as an option; './' keeps it a path.
+    const findPath = p.path.startsWith('-') ? `./${p.path}` : p.path;
+    facts.tree = parseFindTree((await ctx.runOk(sh`find ${findPath} -mindepth 1 -printf '%U|%G|%u|%g|%m|%y\\n'`)).stdout);
+  }
+  if (p.state === 'link' && !p.force && p.src !== undefined) {
+    // Relative targets resolve from the link's directory.
+    facts.srcExists = (await ctx.run(sh`test -e ${p.src}`, { cwd: posix.dirname(p.path) })).exitCode === 0;
+  }
+  return facts;
+}
+
+/** chown -R / chmod -R steps for the entries below a directory that differ from the wanted attributes. */
+function recurseSteps(path: string, want: WantedAttributes, tree: TreeEntry[] | undefined): { steps: Step[]; count: number } {
+  if (!tree || !wantsAttributes(want)) return { steps: [], count: 0 };
+  const count = countTreeDifferences(tree, want);
   if (count === 0) return { steps: [], count };
   const steps: Step[] = [];
   if (want.owner !== undefined || want.group !== undefined) {
     const spec = want.owner !== undefined ? (want.group !== undefined ? `${want.owner}:${want.group}` : want.owner) : `:${want.group}`;
-    steps.push({ title: `chown -R ${spec} ${path}`, run: async (c) => void (await c.runOk(sh`chown -R -h -- ${spec} ${path}`)) });
+    steps.push({ title: `chown -R ${spec} ${path}`, cmd: sh`chown -R -h -- ${spec} ${path}` });
   }
   if (want.mode !== undefined) {
     const spec = parseModeSpec(want.mode);
     // Symbolic modes go to chmod as they are: X and relative changes depend on each entry.
     const m = spec.kind === 'octal' ? formatMode(spec.value) : spec.text;
-    steps.push({ title: `chmod -R ${m} ${path}`, run: async (c) => void (await c.runOk(sh`chmod -R ${m} -- ${path}`)) });
+    steps.push({ title: `chmod -R ${m} ${path}`, cmd: sh`chmod -R ${m} -- ${path}` });
   }
   return { steps, count };
 }
 
-/** The plan for one file task (exported for the engine's ad-hoc use and tests). */
-export async function planFile(ctx: TaskContext, p: Params): Promise<Plan> {
+/** Decides one file task from what read found (pure). */
+export function decideFile(p: Params, facts: FileFacts): Verdict {
   const path = p.path;
-  const st = await probePath(ctx, path);
+  const st = facts.path;
   const want: WantedAttributes = { mode: p.mode, owner: p.owner, group: p.group };
   const state = p.state ?? (st.exists ? (st.type === 'directory' ? 'directory' : st.type === 'link' ? 'link' : 'file') : 'file');
   const data = { path, state };
-  const noChange = (reason: string): Plan => ({ changed: false, reason, data });
+  const noChange = (reason: string): Verdict => ({ changed: false, reason, data });
+  const refuse = (refused: string, more: Record<string, unknown> = {}): Verdict => ({ refused, data: { path, ...more } });
 
   switch (state) {
     case 'absent': {
       if (!st.exists) return noChange(`${path} does not exist`);
       const title = st.type === 'directory' ? `remove directory ${path} and everything in it` : `remove ${kindOf(st)} ${path}`;
-      return {
-        changed: true,
-        steps: [{ title, run: async (c) => void (await c.runOk(sh`rm -rf -- ${path}`)) }],
-        diff: [{ path, before: `${kindOf(st)}\n`, after: 'absent\n' }],
-        data,
-      };
+      return { changed: true, steps: [{ title, cmd: sh`rm -rf -- ${path}` }], diff: [{ path, before: `${kindOf(st)}\n`, after: 'absent\n' }], data };
     }
     case 'file': {
-      if (!st.exists) {
-        throw new TaskFailedError(`${path} does not exist; state: file only changes an existing file (use state: touch to create it, or copy/template)`, { path });
-      }
-      if (st.type === 'directory' && p.state === 'file') throw new TaskFailedError(`${path} is a directory, not a file`, { path });
+      if (!st.exists) return refuse(`${path} does not exist; state: file only changes an existing file (use state: touch to create it, or copy/template)`);
+      if (st.type === 'directory' && p.state === 'file') return refuse(`${path} is a directory, not a file`);
       const attrs = planAttributes(path, st, want, { isDirectory: st.type === 'directory' });
       if (attrs.steps.length === 0) return noChange(`${path} exists with the wanted mode and owner`);
       return { changed: true, steps: attrs.steps, diff: attributeDiff(path, attrs.changes), data };
     }
     case 'directory': {
-      if (st.exists && st.type !== 'directory') {
-        throw new TaskFailedError(`${path} exists and is a ${kindOf(st)}, not a directory; remove it first (state: absent)`, { path });
-      }
+      if (st.exists && st.type !== 'directory') return refuse(`${path} exists and is a ${kindOf(st)}, not a directory; remove it first (state: absent)`);
       const steps: Step[] = [];
-      if (!st.exists) steps.push({ title: `create directory ${path}`, run: async (c) => void (await c.runOk(sh`mkdir -p -- ${path}`)) });
+      if (!st.exists) steps.push({ title: `create directory ${path}`, cmd: sh`mkdir -p -- ${path}` });
       const attrs = planAttributes(path, st.exists ? st : undefined, want, { isDirectory: true });
       steps.push(...attrs.steps);
-      const below = p.recurse && st.exists ? await planRecurse(ctx, path, want) : { steps: [], count: 0 };
+      const below = p.recurse ? recurseSteps(path, want, facts.tree) : { steps: [], count: 0 };
       steps.push(...below.steps);
       if (steps.length === 0) return noChange(`${path} is a directory with the wanted mode and owner${p.recurse ? ', and so is everything in it' : ''}`);
       const diff = st.exists ? attributeDiff(path, attrs.changes) : [{ path, before: 'absent\n', after: 'directory\n' }];
@@ -139,27 +157,24 @@ export async function planFile(ctx: TaskContext, p: Params): Promise<Plan> {
     }
     case 'link': {
       const src = p.src ?? (st.exists ? st.linkTarget : undefined);
-      if (src === undefined) throw new TaskFailedError(`${path}: state: link needs src`, { path });
+      if (src === undefined) return refuse(`${path}: state: link needs src`);
       if (st.exists && st.type === 'link' && st.linkTarget === src) {
         const attrs = planAttributes(path, st, { owner: p.owner, group: p.group }, { isDirectory: false, isLink: true });
         if (attrs.steps.length === 0) return noChange(`${path} already links to ${src}`);
         return { changed: true, steps: attrs.steps, diff: attributeDiff(path, attrs.changes), data };
       }
-      if (st.exists && st.type === 'directory') {
-        throw new TaskFailedError(`${path} is a directory; refusing to replace it with a link (remove it first with state: absent)`, { path });
-      }
-      if (st.exists && st.type !== 'link' && !p.force) {
-        throw new TaskFailedError(`${path} exists and is a ${kindOf(st)}; set force: true to replace it with a link`, { path });
-      }
-      if (!p.force) {
-        // Relative targets resolve from the link's directory; a dangling link is a mistake unless forced.
-        const r = await ctx.run(sh`test -e ${src}`, { cwd: posix.dirname(path) });
-        if (r.exitCode !== 0) throw new TaskFailedError(`link target ${src} does not exist (seen from ${posix.dirname(path)}); set force: true to link anyway`, { path, src });
+      if (st.exists && st.type === 'directory') return refuse(`${path} is a directory; refusing to replace it with a link (remove it first with state: absent)`);
+      // Replacing anything but a link is destructive: the engine refuses it without force.
+      const replacesData = st.exists && st.type !== 'link';
+      // A dangling link is a mistake unless forced.
+      if (!replacesData && !p.force && facts.srcExists === false) {
+        return refuse(`link target ${src} does not exist (seen from ${posix.dirname(path)}); set force: true to link anyway`, { src });
       }
       const steps: Step[] = [
         {
           title: st.exists ? `relink ${path} -> ${src} (was ${st.type === 'link' ? st.linkTarget : kindOf(st)})` : `link ${path} -> ${src}`,
-          run: async (c) => void (await c.runOk(sh`ln -sfn -- ${src} ${path}`)),
+          cmd: sh`ln -sfn -- ${src} ${path}`,
+          ...(replacesData ? { destructive: true, refusal: `${path} exists and is a ${kindOf(st)}; set force: true to replace it with a link` } : {}),
         },
       ];
       steps.push(...planAttributes(path, undefined, { owner: p.owner, group: p.group }, { isDirectory: false, isLink: true }).steps);
@@ -168,10 +183,11 @@ export async function planFile(ctx: TaskContext, p: Params): Promise<Plan> {
     }
     case 'touch': {
       const steps: Step[] = [];
-      const flags = p.access_time === 'preserve' ? ['-m'] : p.modification_time === 'preserve' ? ['-a'] : [];
+      // touch -m / -a: update one time only, keeping the preserved one.
+      const times = p.access_time === 'preserve' ? sh`touch -m -- ${path}` : p.modification_time === 'preserve' ? sh`touch -a -- ${path}` : sh`touch -- ${path}`;
       const preserveBoth = p.access_time === 'preserve' && p.modification_time === 'preserve';
-      if (!st.exists) steps.push({ title: `create empty file ${path}`, run: async (c) => void (await c.runOk(sh`touch -- ${path}`)) });
-      else if (!preserveBoth) steps.push({ title: `update the times of ${path}`, run: async (c) => void (await c.runOk(sh`touch ${flags} -- ${path}`)) });
+      if (!st.exists) steps.push({ title: `create empty file ${path}`, cmd: sh`touch -- ${path}` });
+      else if (!preserveBoth) steps.push({ title: `update the times of ${path}`, cmd: times });
       const attrs = planAttributes(path, st.exists ? st : undefined, want, { isDirectory: st.exists && st.type === 'directory' });
       steps.push(...attrs.steps);
       if (steps.length === 0) return noChange(`${path} exists with the wanted mode and owner; times preserved`);
@@ -198,5 +214,6 @@ export const fileModule = defineModule({
       '- file: { path: /etc/modprobe.d/xen-blacklist.conf, state: absent }',
     ].join('\n'),
   },
-  plan: planFile,
+  read: readFile,
+  decide: decideFile,
 });

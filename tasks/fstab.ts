@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { sh } from '../runner/command.js';
 import { formatProblem, TaskFailedError } from '../runner/errors.js';
-import { defineModule, type TaskContext } from '../runner/module.js';
+import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
 import { editFstab, parseFstab } from './guest-files/fstab.js';
 import { chrootContext } from './guest/chroot-session.js';
 import { openGuestRoot } from './guest/facts.js';
@@ -22,6 +22,20 @@ const params = z
   })
   .refine((p) => (p.root === undefined) !== (p.path === undefined), { message: 'give exactly one of root and path' });
 
+type Params = z.output<typeof params>;
+
+/** What fstab's read found: the file's text (null when missing) and, when its entries need checking, blkid's view of the devices. */
+export interface FstabFacts {
+  host: string;
+  text: string | null;
+  devices?: DeviceIds[];
+}
+
+/** The file as the user names it: ROOT/etc/fstab or path. */
+function shownPath(p: Params): string {
+  return p.root !== undefined ? `${p.root.replace(/\/+$/, '')}/etc/fstab` : p.path!;
+}
+
 /** blkid's view of each named device (a low-level probe, not its cache, so a fresh mkfs is seen). */
 async function probeDevices(ctx: TaskContext, devices: string[]): Promise<DeviceIds[]> {
   const out: DeviceIds[] = [];
@@ -31,6 +45,66 @@ async function probeDevices(ctx: TaskContext, devices: string[]): Promise<Device
     out.push({ device, ids: parseBlkidExport(r.stdout) });
   }
   return out;
+}
+
+/** Reads the fstab (through the guest root's chroot) and, when it mounts by UUID=/LABEL= and devices are named, probes them. */
+export async function readFstab(ctx: TaskContext, p: Params): Promise<FstabFacts> {
+  const g = p.root !== undefined ? await openGuestRoot(ctx, p.root) : ctx;
+  const buf = await g.transport.get(p.root !== undefined ? '/etc/fstab' : p.path!, { become: ctx.become });
+  const text = buf === null ? null : buf.toString('utf8');
+  const facts: FstabFacts = { host: ctx.host, text };
+  // Only a file that parses and mounts by reference needs the devices probed (the edit is pure: it says which).
+  if (text === null || !p.check_uuids || !p.devices.length || parseFstab(text, shownPath(p)).problems.length) return facts;
+  if (editFstab(text, { renameSd: p.rename_sd, uuidMap: p.uuid_map }).references.length) facts.devices = await probeDevices(ctx, p.devices);
+  return facts;
+}
+
+/** Decides the fstab rewrite (pure): no change, one write step, or a refusal naming file:line. */
+export function decideFstab(p: Params, f: FstabFacts): Verdict {
+  const shown = shownPath(p);
+  if (f.text === null) return { refused: `${shown} does not exist on ${f.host}` };
+  const text = f.text;
+  const parsed = parseFstab(text, shown);
+  if (parsed.problems.length) return { refused: parsed.problems.map(formatProblem).join('\n') };
+  const edit = editFstab(text, { renameSd: p.rename_sd, uuidMap: p.uuid_map });
+  const refs = edit.references;
+  let found: { ref: string; device: string }[] = [];
+  if (p.check_uuids && refs.length) {
+    if (!p.devices.length) {
+      return {
+        refused:
+          `${shown} mounts by ${refs.map((r) => `${r.kind}=${r.value}`).join(', ')}, but no devices were named to check them against; ` +
+          'list the block devices holding the guest\'s filesystems in devices:, or set check_uuids: false',
+      };
+    }
+    const devices = f.devices ?? [];
+    const problems = unmatchedReferences(shown, refs, parseFstab(edit.text, shown).entries, devices);
+    if (problems.length) return { refused: problems.map(formatProblem).join('\n'), data: { problems } };
+    found = refs.flatMap((r) => {
+      const d = findReference(r, devices);
+      return d ? [{ ref: `${r.kind}=${r.value}`, device: d.device }] : [];
+    });
+  }
+  const data = { notes: edit.notes ?? [], references: found };
+  const checked = found.length ? `; ${found.map((x) => `${x.ref} is on ${x.device}`).join(', ')}` : '';
+  if (!edit.changed) return { changed: false, reason: `${shown} already fits KVM${checked}`, data };
+  const path = p.root !== undefined ? '/etc/fstab' : p.path!;
+  return {
+    changed: true,
+    diff: [{ path: shown, before: text, after: edit.text }],
+    data,
+    steps: [
+      {
+        title: `rewrite ${shown} for KVM`,
+        // An upload (the escape hatch), through the chroot so guest symlinks stay inside the root.
+        run: async (c) => {
+          const t = p.root !== undefined ? chrootContext(c, p.root).transport : c.transport;
+          await t.put(path, edit.text, { mode: 0o644, become: c.become });
+          return data;
+        },
+      },
+    ],
+  };
 }
 
 export const fstabModule = defineModule({
@@ -54,50 +128,6 @@ export const fstabModule = defineModule({
       '    uuid_map: {0b3c7f1e-2b43-4a5e-9d0e-1f0c6c1e8a11: "{{ new_fs.uuid }}"}',
     ].join('\n'),
   },
-  async plan(ctx, p) {
-    const g = p.root !== undefined ? await openGuestRoot(ctx, p.root) : ctx;
-    const path = p.root !== undefined ? '/etc/fstab' : p.path!;
-    const shown = p.root !== undefined ? `${p.root.replace(/\/+$/, '')}/etc/fstab` : p.path!;
-    const buf = await g.transport.get(path, { become: ctx.become });
-    if (buf === null) throw new TaskFailedError(`${shown} does not exist on ${ctx.host}`);
-    const text = buf.toString('utf8');
-    const parsed = parseFstab(text, shown);
-    if (parsed.problems.length) throw new TaskFailedError(parsed.problems.map(formatProblem).join('\n'));
-    const edit = editFstab(text, { renameSd: p.rename_sd, uuidMap: p.uuid_map });
-    const refs = edit.references;
-    let found: { ref: string; device: string }[] = [];
-    if (p.check_uuids && refs.length) {
-      if (!p.devices.length) {
-        throw new TaskFailedError(
-          `${shown} mounts by ${refs.map((r) => `${r.kind}=${r.value}`).join(', ')}, but no devices were named to check them against; ` +
-            'list the block devices holding the guest\'s filesystems in devices:, or set check_uuids: false',
-        );
-      }
-      const devices = await probeDevices(ctx, p.devices);
-      const problems = unmatchedReferences(shown, refs, parseFstab(edit.text, shown).entries, devices);
-      if (problems.length) throw new TaskFailedError(problems.map(formatProblem).join('\n'), { problems });
-      found = refs.flatMap((r) => {
-        const d = findReference(r, devices);
-        return d ? [{ ref: `${r.kind}=${r.value}`, device: d.device }] : [];
-      });
-    }
-    const data = { notes: edit.notes ?? [], references: found };
-    const checked = found.length ? `; ${found.map((f) => `${f.ref} is on ${f.device}`).join(', ')}` : '';
-    if (!edit.changed) return { changed: false, reason: `${shown} already fits KVM${checked}`, data };
-    return {
-      changed: true,
-      diff: [{ path: shown, before: text, after: edit.text }],
-      data,
-      steps: [
-        {
-          title: `rewrite ${shown} for KVM`,
-          run: async (c) => {
-            const t = p.root !== undefined ? chrootContext(c, p.root).transport : c.transport;
-            await t.put(path, edit.text, { mode: 0o644, become: c.become });
-            return data;
-          },
-        },
-      ],
-    };
-  },
+  read: readFstab,
+  decide: decideFstab,
 });

@@ -2,11 +2,10 @@
 // /etc/fstab is only written when asked (fstab: true).
 import { z } from 'zod';
 import { sh } from '../runner/command.js';
-import { TaskFailedError } from '../runner/errors.js';
-import { defineModule, type Plan, type Step, type TaskContext } from '../runner/module.js';
+import { defineModule, type Step, type TaskContext, type Verdict } from '../runner/module.js';
 import { absolutePathField, operandField } from './lib/schema.js';
 import { mountsOfDevice, pathKind, readMounts } from './storage/facts.js';
-import { findMount, missingOptions, mountsUnder, normalizeMountPath, unescapeOctal } from './storage/mountinfo.js';
+import { findMount, missingOptions, mountsUnder, normalizeMountPath, unescapeOctal, type MountEntry } from './storage/mountinfo.js';
 
 const params = z
   .object({
@@ -31,18 +30,49 @@ function optsList(o: string | string[] | undefined): string[] {
   return (Array.isArray(o) ? o : o.split(',')).map((x) => x.trim()).filter(Boolean);
 }
 
-/** Refuses a mount point that exists but is not a directory; returns whether it must be created. */
-async function checkMountPoint(ctx: TaskContext, path: string): Promise<boolean> {
-  const kind = await pathKind(ctx, path);
-  if (kind === 'missing') return true;
-  if (kind !== 'dir') throw new TaskFailedError(`mount point ${path} on ${ctx.host} exists and is a ${kind === 'file' ? 'regular file' : kind}, not a directory`);
-  return false;
+type PathKind = Awaited<ReturnType<typeof pathKind>>;
+
+/** What mount's read found: the kernel's mounts and, per state, what decide needs to know about path and src. */
+export interface MountFacts {
+  /** The inventory host read, for the messages. */
+  host: string;
+  /** /proc/self/mountinfo, parsed. */
+  mounts: MountEntry[];
+  /** mounted, bind, rbind: what is at the mount point. */
+  pathKind?: PathKind;
+  /** bind, rbind: what src is. */
+  srcKind?: PathKind;
+  /** mounted, with something mounted on path: whether that is src under any of its names. */
+  mountedFromSrc?: boolean;
+  /** bind, rbind, with something mounted on path: whether path shows src's own dev:inode. */
+  boundFromSrc?: boolean;
+  /** fstab: true: the text of /etc/fstab ('' when there is none). */
+  fstab?: string;
 }
 
 /** dev:inode of a path, to tell whether path is already a bind of src. */
 async function identity(ctx: TaskContext, path: string): Promise<string | null> {
   const r = await ctx.run(sh`stat -L -c %d:%i -- ${path}`);
   return r.exitCode === 0 ? r.stdout.trim() : null;
+}
+
+/** Reads the mounts and what the state asks about path, src and /etc/fstab. */
+export async function readMount(ctx: TaskContext, p: Params): Promise<MountFacts> {
+  const mounts = await readMounts(ctx);
+  const path = normalizeMountPath(p.path);
+  const m = findMount(mounts, path);
+  const facts: MountFacts = { host: ctx.host, mounts };
+  const binds = p.state === 'bind' || p.state === 'rbind';
+  if (p.state === 'mounted' || binds) facts.pathKind = await pathKind(ctx, path);
+  // mountinfo names an LV /dev/mapper/VG-LV whatever name it was mounted by: compare the devices.
+  if (p.state === 'mounted' && m) facts.mountedFromSrc = (await mountsOfDevice(ctx, p.src!, [m])).length > 0;
+  if (binds) {
+    facts.srcKind = await pathKind(ctx, p.src!);
+    // A bind mount shows the source's own inode at the mount point.
+    if (m && facts.srcKind !== 'missing') facts.boundFromSrc = (await identity(ctx, path)) === (await identity(ctx, p.src!));
+  }
+  if (p.fstab) facts.fstab = (await ctx.transport.get('/etc/fstab', { become: ctx.become }))?.toString('utf8') ?? '';
+  return facts;
 }
 
 function fstabLine(p: Params): string {
@@ -52,9 +82,9 @@ function fstabLine(p: Params): string {
   return `${esc(p.src ?? 'none')} ${esc(p.path)} ${p.fstype ?? (p.state === 'bind' || p.state === 'rbind' ? 'none' : 'auto')} ${o.length ? o.join(',') : 'defaults'} 0 0`;
 }
 
-/** Plans the /etc/fstab edit (add/replace or remove the line for this mount point); null when none is needed. */
-async function planFstab(ctx: TaskContext, p: Params, remove: boolean): Promise<Step | null> {
-  const text = (await ctx.transport.get('/etc/fstab', { become: ctx.become }))?.toString('utf8') ?? '';
+/** The /etc/fstab edit (add/replace or remove the line for this mount point) as steps: none when the text already says it. */
+function fstabSteps(p: Params, text: string | undefined, remove: boolean): Step[] {
+  if (!p.fstab || text === undefined) return [];
   const path = normalizeMountPath(p.path);
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
@@ -65,103 +95,115 @@ async function planFstab(ctx: TaskContext, p: Params, remove: boolean): Promise<
   const want = fstabLine(p);
   const next = remove ? lines.filter((l) => !target(l)) : lines.some(target) ? lines.map((l) => (target(l) ? want : l)) : [...lines, want];
   const after = next.length ? next.join('\n') + '\n' : '';
-  if (after === text) return null;
-  return {
-    title: `${remove ? 'remove' : 'write'} the /etc/fstab entry for ${path}`,
-    run: async (c) => void (await c.transport.put('/etc/fstab', after, { mode: 0o644, become: c.become })),
-  };
+  if (after === text) return [];
+  return [
+    {
+      title: `${remove ? 'remove' : 'write'} the /etc/fstab entry for ${path}`,
+      // An upload (the escape hatch): the transport writes it atomically with its mode.
+      run: async (c) => void (await c.transport.put('/etc/fstab', after, { mode: 0o644, become: c.become })),
+    },
+  ];
 }
 
-async function planMounted(ctx: TaskContext, p: Params): Promise<Plan> {
-  const mounts = await readMounts(ctx);
+/** The mkdir step a missing mount point needs, or a refusal for one that is not a directory. */
+function mountPointSteps(path: string, kind: PathKind | undefined, host: string): Step[] | { refused: string } {
+  if (kind === undefined || kind === 'dir') return [];
+  if (kind === 'missing') return [{ title: `mkdir -p ${path}`, cmd: sh`mkdir -p -- ${path}` }];
+  return { refused: `mount point ${path} on ${host} exists and is a ${kind === 'file' ? 'regular file' : kind}, not a directory` };
+}
+
+function verdictOf(steps: Step[], reason: string): Verdict {
+  return steps.length ? { changed: true, steps } : { changed: false, reason };
+}
+
+function decideMounted(p: Params, f: MountFacts): Verdict {
   const path = normalizeMountPath(p.path);
-  const m = findMount(mounts, path);
+  const m = findMount(f.mounts, path);
   const steps: Step[] = [];
   const opts = optsList(p.opts);
   if (m) {
-    // mountinfo names an LV /dev/mapper/VG-LV whatever name it was mounted by: compare the devices.
-    if (!(await mountsOfDevice(ctx, p.src!, [m])).length) {
-      throw new TaskFailedError(`${path} is already mounted from ${m.source}, not ${p.src}: unmount it first (state: unmounted)`);
-    }
+    if (!f.mountedFromSrc) return { refused: `${path} is already mounted from ${m.source}, not ${p.src}: unmount it first (state: unmounted)` };
   } else {
-    if (await checkMountPoint(ctx, path)) steps.push({ title: `mkdir -p ${path}`, run: async (c) => void (await c.runOk(sh`mkdir -p -- ${path}`)) });
+    const mp = mountPointSteps(path, f.pathKind, f.host);
+    if ('refused' in mp) return mp;
     const cmd = sh`mount ${p.fstype ? ['-t', p.fstype] : []} ${opts.length ? ['-o', opts.join(',')] : []} -- ${p.src!} ${path}`;
-    steps.push({ title: cmd.display, run: async (c) => void (await c.runOk(cmd)) });
+    steps.push(...mp, { title: cmd.display, cmd });
   }
-  if (p.fstab) {
-    const f = await planFstab(ctx, p, false);
-    if (f) steps.push(f);
-  }
-  if (!steps.length) return { changed: false, reason: `${p.src} is already mounted on ${path}` };
-  return { changed: true, steps };
+  steps.push(...fstabSteps(p, f.fstab, false));
+  return verdictOf(steps, `${p.src} is already mounted on ${path}`);
 }
 
-async function planBind(ctx: TaskContext, p: Params): Promise<Plan> {
+function decideBind(p: Params, f: MountFacts): Verdict {
   const path = normalizeMountPath(p.path);
-  const srcKind = await pathKind(ctx, p.src!);
-  if (srcKind === 'missing') throw new TaskFailedError(`bind source ${p.src} does not exist on ${ctx.host}`);
-  const m = findMount(await readMounts(ctx), path);
-  // A bind mount shows the source's own inode at the mount point: same dev:inode means it is in place.
-  if (m && (await identity(ctx, path)) === (await identity(ctx, p.src!))) {
-    return { changed: false, reason: `${p.src} is already bind-mounted on ${path}` };
-  }
-  if (m) throw new TaskFailedError(`${path} is already a mount point (${m.source}, ${m.fstype}), not a bind of ${p.src}: unmount it first`);
+  if (f.srcKind === 'missing') return { refused: `bind source ${p.src} does not exist on ${f.host}` };
+  const m = findMount(f.mounts, path);
+  if (m && f.boundFromSrc) return { changed: false, reason: `${p.src} is already bind-mounted on ${path}` };
+  if (m) return { refused: `${path} is already a mount point (${m.source}, ${m.fstype}), not a bind of ${p.src}: unmount it first` };
   const steps: Step[] = [];
-  if (srcKind === 'dir') {
-    if (await checkMountPoint(ctx, path)) steps.push({ title: `mkdir -p ${path}`, run: async (c) => void (await c.runOk(sh`mkdir -p -- ${path}`)) });
-  } else if ((await pathKind(ctx, path)) === 'missing') {
-    throw new TaskFailedError(`${path} does not exist: binding a file needs an existing file as its mount point`);
+  if (f.srcKind === 'dir') {
+    const mp = mountPointSteps(path, f.pathKind, f.host);
+    if ('refused' in mp) return mp;
+    steps.push(...mp);
+  } else if (f.pathKind === 'missing') {
+    return { refused: `${path} does not exist: binding a file needs an existing file as its mount point` };
   }
   const opts = optsList(p.opts);
   const cmd = sh`mount ${p.state === 'rbind' ? '--rbind' : '--bind'} -- ${p.src!} ${path}`;
-  steps.push({ title: cmd.display, run: async (c) => void (await c.runOk(cmd)) });
+  steps.push({ title: cmd.display, cmd });
   if (opts.length) {
     // A bind mount takes its flags only from a second, remounting call (mount(8), "bind mount operation").
     const re = sh`mount -o ${['remount', 'bind', ...opts].join(',')} -- ${path}`;
-    steps.push({ title: re.display, run: async (c) => void (await c.runOk(re)) });
+    steps.push({ title: re.display, cmd: re });
   }
-  if (p.fstab) {
-    const f = await planFstab(ctx, p, false);
-    if (f) steps.push(f);
-  }
+  steps.push(...fstabSteps(p, f.fstab, false));
   return { changed: true, steps };
 }
 
-async function planUnmounted(ctx: TaskContext, p: Params): Promise<Plan> {
+function decideUnmounted(p: Params, f: MountFacts): Verdict {
   const path = normalizeMountPath(p.path);
-  const mounts = await readMounts(ctx);
-  const m = findMount(mounts, path);
+  const m = findMount(f.mounts, path);
   const steps: Step[] = [];
   if (m) {
-    const below = mountsUnder(mounts, path).filter((x) => x.mountPoint !== path);
+    const below = mountsUnder(f.mounts, path).filter((x) => x.mountPoint !== path);
     if (below.length && !p.recursive) {
-      throw new TaskFailedError(`${path} has mounts below it (${below.map((x) => x.mountPoint).join(', ')}): set recursive: true to unmount them too`);
+      return { refused: `${path} has mounts below it (${below.map((x) => x.mountPoint).join(', ')}): set recursive: true to unmount them too` };
     }
     const cmd = p.recursive ? sh`umount -R -- ${path}` : sh`umount -- ${path}`;
-    steps.push({ title: cmd.display, run: async (c) => void (await c.runOk(cmd)) });
+    steps.push({ title: cmd.display, cmd });
   }
-  if (p.fstab) {
-    const f = await planFstab(ctx, p, true);
-    if (f) steps.push(f);
-  }
-  if (!steps.length) return { changed: false, reason: `nothing is mounted on ${path}` };
-  return { changed: true, steps };
+  steps.push(...fstabSteps(p, f.fstab, true));
+  return verdictOf(steps, `nothing is mounted on ${path}`);
 }
 
-async function planRemounted(ctx: TaskContext, p: Params): Promise<Plan> {
+function decideRemounted(p: Params, f: MountFacts): Verdict {
   const path = normalizeMountPath(p.path);
-  const m = findMount(await readMounts(ctx), path);
-  if (!m) throw new TaskFailedError(`nothing is mounted on ${path}: cannot remount it`);
+  const m = findMount(f.mounts, path);
+  if (!m) return { refused: `nothing is mounted on ${path}: cannot remount it` };
   const opts = optsList(p.opts);
-  if (!opts.length) throw new TaskFailedError('state: remounted needs opts (the options to apply)');
+  if (!opts.length) return { refused: 'state: remounted needs opts (the options to apply)' };
   const missing = missingOptions(m, opts);
   if (!missing.length) return { changed: false, reason: `${path} is already mounted with ${opts.join(',')}` };
   const cmd = sh`mount -o ${['remount', ...opts].join(',')} -- ${path}`;
   return {
     changed: true,
     diff: [{ path, before: m.options.join(',') + '\n', after: [...m.options, ...missing].join(',') + '\n' }],
-    steps: [{ title: cmd.display, run: async (c) => void (await c.runOk(cmd)) }],
+    steps: [{ title: cmd.display, cmd }],
   };
+}
+
+/** Decides one mount task from what read found (pure). */
+export function decideMount(p: Params, f: MountFacts): Verdict {
+  switch (p.state) {
+    case 'mounted':
+      return decideMounted(p, f);
+    case 'bind':
+    case 'rbind':
+      return decideBind(p, f);
+    case 'unmounted':
+      return decideUnmounted(p, f);
+    case 'remounted':
+      return decideRemounted(p, f);
+  }
 }
 
 /** The mount module. */
@@ -178,17 +220,6 @@ export const mountModule = defineModule({
     checkMode: 'full',
     example: ['- mount:', '    path: /mnt/xr1', '    src: /dev/mapper/vg1-xr1--disk1', '    fstype: ext4', '    state: mounted'].join('\n'),
   },
-  async plan(ctx, p: Params) {
-    switch (p.state) {
-      case 'mounted':
-        return planMounted(ctx, p);
-      case 'bind':
-      case 'rbind':
-        return planBind(ctx, p);
-      case 'unmounted':
-        return planUnmounted(ctx, p);
-      case 'remounted':
-        return planRemounted(ctx, p);
-    }
-  },
+  read: readMount,
+  decide: decideMount,
 });

@@ -2,8 +2,7 @@
 // visible — an LV through kpartx (/dev/mapper/NAMEn), an image file through a loop device (losetup -P).
 import { z } from 'zod';
 import { sh } from '../runner/command.js';
-import { TaskFailedError } from '../runner/errors.js';
-import { defineModule, type Plan, type TaskContext } from '../runner/module.js';
+import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
 import { absolutePathField } from './lib/schema.js';
 import { canonicalPath, pathKind, readPartitionTable, waitForNodes } from './storage/facts.js';
 import { parseLosetupList } from './storage/losetup.js';
@@ -19,38 +18,89 @@ const params = z
 
 type Params = z.output<typeof params>;
 
-async function exists(ctx: TaskContext, node: string): Promise<boolean> {
-  return (await ctx.run(sh`test -b ${node}`)).exitCode === 0;
+type PathKind = Awaited<ReturnType<typeof pathKind>>;
+
+/** What partition_map's read found. */
+export interface PartitionMapFacts {
+  host: string;
+  /** What device is: an image file, a block device, or neither. */
+  kind: PathKind;
+  /** device with every link resolved (readlink -f). */
+  real: string;
+  /** An image: the loop devices attached to it (losetup -j), in order. */
+  loops?: string[];
+  /** A device-mapper device: its name (/sys/block/dm-N/dm/name). */
+  dmName?: string;
+  /** How many partitions the table lists (0 without a table); not read to unmap an image. */
+  count?: number;
+  /** The partition nodes looked for (the ones the table says, and for kpartx -d the first), and whether each is there. */
+  present?: Record<string, boolean>;
 }
 
-async function planImage(ctx: TaskContext, p: Params): Promise<Plan> {
-  const file = await canonicalPath(ctx, p.device);
-  // -j takes the next word as its value whatever it starts with; losetup -d takes no `--`, and its
-  // devices come from losetup's own output (/dev/loopN).
-  const loops = parseLosetupList((await ctx.runOk(sh`losetup -j ${file}`)).stdout).filter((l) => l.backingFile === file);
+/** The device nodes the table's partitions get: LOOPpN for a loop device, /dev/mapper/NAME-N for a dm device. */
+function loopNodes(loop: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => partitionPath(loop, i + 1));
+}
+function dmNodes(dm: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `/dev/mapper/${kpartxPartitionName(dm, i + 1)}`);
+}
+
+async function presentNodes(ctx: TaskContext, nodes: string[]): Promise<Record<string, boolean>> {
+  const present: Record<string, boolean> = {};
+  for (const n of nodes) present[n] = (await ctx.run(sh`test -b ${n}`)).exitCode === 0;
+  return present;
+}
+
+/** Reads what device is, its loop devices (an image) or dm name, its partition count and which partition nodes exist. */
+export async function readPartitionMap(ctx: TaskContext, p: Params): Promise<PartitionMapFacts> {
+  const kind = await pathKind(ctx, p.device);
+  const facts: PartitionMapFacts = { host: ctx.host, kind, real: p.device };
+  if (kind !== 'file' && kind !== 'block') return facts;
+  facts.real = await canonicalPath(ctx, p.device);
+  if (kind === 'file') {
+    // -j takes the next word as its value whatever it starts with.
+    facts.loops = parseLosetupList((await ctx.runOk(sh`losetup -j ${facts.real}`)).stdout)
+      .filter((l) => l.backingFile === facts.real)
+      .map((l) => l.device);
+    if (p.state === 'unmapped') return facts;
+    facts.count = (await readPartitionTable(ctx, facts.real))?.partitions.length ?? 0;
+    if (facts.loops.length) facts.present = await presentNodes(ctx, loopNodes(facts.loops[0]!, facts.count));
+    return facts;
+  }
+  const base = facts.real.split('/').pop()!;
+  if (!base.startsWith('dm-')) return facts;
+  facts.dmName = (await ctx.runOk(sh`cat ${`/sys/block/${base}/dm/name`}`)).stdout.trim();
+  facts.count = (await readPartitionTable(ctx, p.device))?.partitions.length ?? 0;
+  // kpartx -d also removes maps of partitions that the table no longer lists, so look for the first one too.
+  facts.present = await presentNodes(ctx, [...new Set([...dmNodes(facts.dmName, facts.count), ...dmNodes(facts.dmName, 1)])]);
+  return facts;
+}
+
+function decideImage(p: Params, f: PartitionMapFacts): Verdict {
+  const file = f.real;
+  const loops = f.loops ?? [];
   if (p.state === 'unmapped') {
     if (!loops.length) return { changed: false, reason: `no loop device is attached to ${file}` };
-    return {
-      changed: true,
-      steps: loops.map((l) => ({ title: `losetup -d ${l.device}`, run: async (c: TaskContext) => void (await c.runOk(sh`losetup -d ${l.device}`)) })),
-    };
+    // losetup -d takes no `--`; its devices come from losetup's own output (/dev/loopN).
+    return { changed: true, steps: loops.map((l) => ({ title: `losetup -d ${l}`, cmd: sh`losetup -d ${l}` })) };
   }
-  const table = await readPartitionTable(ctx, file);
-  const count = table?.partitions.length ?? 0;
+  const count = f.count ?? 0;
   if (loops.length) {
-    const loop = loops[0]!.device;
-    const nodes = Array.from({ length: count }, (_, i) => partitionPath(loop, i + 1));
-    const present = await Promise.all(nodes.map((n) => exists(ctx, n)));
-    if (present.every(Boolean)) {
+    const loop = loops[0]!;
+    const nodes = loopNodes(loop, count);
+    if (nodes.every((n) => f.present?.[n])) {
       return { changed: false, reason: `${file} is attached to ${loop} with its ${count} partition(s)`, data: { device: loop, partitions: nodes } };
     }
+    const cmd = sh`partx -u -- ${loop}`;
     return {
       changed: true,
       steps: [
         {
           title: `partx -u ${loop} (show the partitions of ${file})`,
+          // cmd is what runs; run also waits for the nodes udev makes.
+          cmd,
           async run(c) {
-            await c.runOk(sh`partx -u -- ${loop}`);
+            await c.runOk(cmd);
             await waitForNodes(c, nodes);
             return { device: loop, partitions: nodes };
           },
@@ -63,9 +113,10 @@ async function planImage(ctx: TaskContext, p: Params): Promise<Plan> {
     steps: [
       {
         title: `losetup -P -f --show ${file}`,
+        // The escape hatch: the loop device is known only once losetup has printed it.
         async run(c) {
           const loop = (await c.runOk(sh`losetup -P -f --show -- ${file}`)).stdout.trim();
-          const nodes = Array.from({ length: count }, (_, i) => partitionPath(loop, i + 1));
+          const nodes = loopNodes(loop, count);
           // -P's own scan can leave the partitions unregistered (seen on 6.x kernels); partx -u adds the missing ones.
           if (count) await c.runOk(sh`partx -u -- ${loop}`);
           await waitForNodes(c, nodes);
@@ -76,38 +127,42 @@ async function planImage(ctx: TaskContext, p: Params): Promise<Plan> {
   };
 }
 
-async function planDm(ctx: TaskContext, p: Params): Promise<Plan> {
-  const real = await canonicalPath(ctx, p.device);
-  const base = real.split('/').pop()!;
-  if (!base.startsWith('dm-')) {
-    throw new TaskFailedError(`${p.device} (${real}) is not a device-mapper device: the kernel shows its partitions itself (use partx -u), partition_map is for LVs and image files`);
+function decideDm(p: Params, f: PartitionMapFacts): Verdict {
+  if (f.dmName === undefined) {
+    return { refused: `${p.device} (${f.real}) is not a device-mapper device: the kernel shows its partitions itself (use partx -u), partition_map is for LVs and image files` };
   }
-  const dm = (await ctx.runOk(sh`cat ${`/sys/block/${base}/dm/name`}`)).stdout.trim();
-  const table = await readPartitionTable(ctx, p.device);
-  const count = table?.partitions.length ?? 0;
-  const nodes = Array.from({ length: count }, (_, i) => `/dev/mapper/${kpartxPartitionName(dm, i + 1)}`);
-  const present = await Promise.all(nodes.map((n) => exists(ctx, n)));
+  const count = f.count ?? 0;
+  const nodes = dmNodes(f.dmName, count);
+  const present = f.present ?? {};
   if (p.state === 'unmapped') {
-    // kpartx -d also removes maps of partitions that the table no longer lists, so look for the first one too.
-    const first = `/dev/mapper/${kpartxPartitionName(dm, 1)}`;
-    if (!present.some(Boolean) && !(await exists(ctx, first))) return { changed: false, reason: `no partition maps of ${p.device} exist` };
-    return { changed: true, steps: [{ title: `kpartx -d -v ${p.device}`, run: async (c) => void (await c.runOk(sh`kpartx -d -v -- ${p.device}`)) }] };
+    if (![...nodes, ...dmNodes(f.dmName, 1)].some((n) => present[n])) return { changed: false, reason: `no partition maps of ${p.device} exist` };
+    return { changed: true, steps: [{ title: `kpartx -d -v ${p.device}`, cmd: sh`kpartx -d -v -- ${p.device}` }] };
   }
-  if (!count) throw new TaskFailedError(`${p.device} has no partition table: nothing to map`);
-  if (present.every(Boolean)) return { changed: false, reason: `the ${count} partition(s) of ${p.device} are mapped`, data: { device: p.device, partitions: nodes } };
+  if (!count) return { refused: `${p.device} has no partition table: nothing to map` };
+  if (nodes.every((n) => present[n])) return { changed: false, reason: `the ${count} partition(s) of ${p.device} are mapped`, data: { device: p.device, partitions: nodes } };
+  const cmd = sh`kpartx -a -s -v -- ${p.device}`;
   return {
     changed: true,
     steps: [
       {
         title: `kpartx -a -s -v ${p.device}`,
+        // cmd is what runs; run also waits for the nodes udev makes.
+        cmd,
         async run(c) {
-          await c.runOk(sh`kpartx -a -s -v -- ${p.device}`);
+          await c.runOk(cmd);
           await waitForNodes(c, nodes);
           return { device: p.device, partitions: nodes };
         },
       },
     ],
   };
+}
+
+/** Decides one partition_map task from what read found (pure). */
+export function decidePartitionMap(p: Params, f: PartitionMapFacts): Verdict {
+  if (f.kind === 'file') return decideImage(p, f);
+  if (f.kind === 'block') return decideDm(p, f);
+  return { refused: `${p.device} on ${f.host} is ${f.kind === 'missing' ? 'missing' : `a ${f.kind}`}: partition_map wants an LV or an image file` };
 }
 
 /** The partition_map module. */
@@ -124,10 +179,6 @@ export const partitionMapModule = defineModule({
     result: { device: 'The mapped whole device (the loop device for an image).', partitions: 'The partition device paths.' },
     example: ['- partition_map:', '    device: /dev/vg1/xr1-disk', '    state: mapped', '  register: pm'].join('\n'),
   },
-  async plan(ctx, p) {
-    const kind = await pathKind(ctx, p.device);
-    if (kind === 'file') return planImage(ctx, p);
-    if (kind === 'block') return planDm(ctx, p);
-    throw new TaskFailedError(`${p.device} on ${ctx.host} is ${kind === 'missing' ? 'missing' : `a ${kind}`}: partition_map wants an LV or an image file`);
-  },
+  read: readPartitionMap,
+  decide: decidePartitionMap,
 });

@@ -3,7 +3,7 @@
 // so the parsing is tested on real output without a host. It never changes anything.
 import { z } from 'zod';
 import { raw, sh, type Command } from '../runner/command.js';
-import { defineModule } from '../runner/module.js';
+import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
 import { TYPES, type PathType } from './lib/path-state.js';
 import { pathField } from './lib/schema.js';
 
@@ -97,6 +97,21 @@ export function parseStat(out: string, path: string, algorithm: string = 'sha1')
   return st;
 }
 
+/** What stat's read found: Ansible's `stat` dictionary, parsed from the one command's output. */
+export interface StatFacts {
+  stat: Record<string, unknown>;
+}
+
+/** Runs the one stat command and parses what it printed. */
+export async function readStat(ctx: TaskContext, p: Params): Promise<StatFacts> {
+  return { stat: parseStat((await ctx.runOk(statCommand(p))).stdout, p.path, p.checksum_algorithm) };
+}
+
+/** stat never changes anything: no change, with what it found as the result (pure). */
+export function decideStat(p: Params, f: StatFacts): Verdict {
+  return { changed: false, reason: f.stat.exists ? `${p.path} exists` : `${p.path} does not exist`, data: { stat: f.stat } };
+}
+
 export const statModule = defineModule({
   name: 'stat',
   params,
@@ -116,9 +131,6 @@ export const statModule = defineModule({
       '- debug: { msg: "autostart links: {{ auto.stat.exists }}" }',
     ].join('\n'),
   },
-  async plan(ctx, p) {
-    const r = await ctx.runOk(statCommand(p));
-    const st = parseStat(r.stdout, p.path, p.checksum_algorithm);
-    return { changed: false, reason: st.exists ? `${p.path} exists` : `${p.path} does not exist`, data: { stat: st } };
-  },
+  read: readStat,
+  decide: decideStat,
 });

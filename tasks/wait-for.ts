@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
-import { defineModule, type Plan } from '../runner/module.js';
+import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
 import { describeFailure } from '../runner/task-context.js';
 import { optionLikeProblem } from './lib/operands.js';
 import { checkedBy } from './lib/schema.js';
@@ -66,9 +66,56 @@ export function conditionFunction(p: Params): Command {
 
 /** The polling loop: exits 0 when met, 124 on timeout, 97 when a port cannot be checked. */
 export function waitScript(p: Params): Command {
-  const sleepOnly = p.port === undefined && p.path === undefined && p.cmd === undefined;
-  if (sleepOnly) return sh`sleep ${p.timeout}`;
+  if (sleepsOnly(p)) return sh`sleep ${p.timeout}`;
   return sh`${conditionFunction(p)}; end=$(( $(date +%s) + ${Math.ceil(p.timeout)} )); sleep ${p.delay}; while :; do met; rc=$?; [ $rc -eq 0 ] && exit 0; [ $rc -eq ${NO_PORT_TOOL} ] && exit ${NO_PORT_TOOL}; [ "$(date +%s)" -ge "$end" ] && exit 124; sleep ${p.sleep}; done`;
+}
+
+function sleepsOnly(p: Params): boolean {
+  return p.port === undefined && p.path === undefined && p.cmd === undefined;
+}
+
+/** What wait_for's read found: the exit code of one check of the condition (not read when it sleeps only or has a delay). */
+export interface WaitFacts {
+  host: string;
+  /** 0: the condition holds; NO_PORT_TOOL: a port cannot be checked; else: not yet. */
+  check?: number;
+}
+
+/** Checks the condition once, unless the task only sleeps or is asked to wait a delay first. */
+export async function readWait(ctx: TaskContext, p: Params): Promise<WaitFacts> {
+  if (sleepsOnly(p) || p.delay !== 0) return { host: ctx.host };
+  const r = await ctx.run(sh`${conditionFunction(p)}; met`, { timeoutMs: 30_000 });
+  return { host: ctx.host, ...(r.exitCode !== null ? { check: r.exitCode } : {}) };
+}
+
+/** Decides whether to wait (pure): no change when the check found the condition already met. */
+export function decideWait(p: Params, f: WaitFacts): Verdict {
+  const { what, already } = describeWait(p);
+  if (f.check === NO_PORT_TOOL) return { refused: `cannot check ports on ${f.host}: neither bash nor nc is installed` };
+  if (f.check === 0) return { changed: false, reason: `no wait needed: ${already}` };
+  const state = p.state ?? (p.path !== undefined ? 'present' : 'started');
+  const script = waitScript(p);
+  return {
+    changed: true,
+    steps: [
+      {
+        title: sleepsOnly(p) ? `sleep ${p.timeout}s` : `wait up to ${p.timeout}s for ${what}`,
+        // cmd is what runs (and what --check -v prints); run is the escape hatch that gives its exit codes
+        // their messages (124: timed out) and bounds the command by the task's timeout.
+        cmd: script,
+        run: async (c) => {
+          const start = Date.now();
+          const r = await c.run(script, { timeoutMs: (p.timeout + 30) * 1000 });
+          const elapsed = Math.round((Date.now() - start) / 100) / 10;
+          if (r.exitCode === 0) return { elapsed, state };
+          if (r.exitCode === 124) throw new TaskFailedError(p.msg ?? `timed out after ${p.timeout}s waiting for ${what}`, { elapsed, state });
+          if (r.exitCode === NO_PORT_TOOL) throw new TaskFailedError(`cannot check ports on ${c.host}: neither bash nor nc is installed`);
+          throw new TaskFailedError(`waiting for ${what} failed: ${describeFailure(r)}`, { elapsed, state });
+        },
+      },
+    ],
+    data: { state },
+  };
 }
 
 export const waitForModule = defineModule({
@@ -91,32 +138,6 @@ export const waitForModule = defineModule({
       '- wait_for: { cmd: "virsh domstate guest | grep -q running", timeout: 120 }',
     ].join('\n'),
   },
-  async plan(ctx, p): Promise<Plan> {
-    const { what, already } = describeWait(p);
-    const sleepOnly = p.port === undefined && p.path === undefined && p.cmd === undefined;
-    if (!sleepOnly && p.delay === 0) {
-      const r = await ctx.run(sh`${conditionFunction(p)}; met`, { timeoutMs: 30_000 });
-      if (r.exitCode === NO_PORT_TOOL) throw new TaskFailedError(`cannot check ports on ${ctx.host}: neither bash nor nc is installed`);
-      if (r.exitCode === 0) return { changed: false, reason: `no wait needed: ${already}` };
-    }
-    const state = p.state ?? (p.path !== undefined ? 'present' : 'started');
-    return {
-      changed: true,
-      steps: [
-        {
-          title: sleepOnly ? `sleep ${p.timeout}s` : `wait up to ${p.timeout}s for ${what}`,
-          run: async (c) => {
-            const start = Date.now();
-            const r = await c.run(waitScript(p), { timeoutMs: (p.timeout + 30) * 1000 });
-            const elapsed = Math.round((Date.now() - start) / 100) / 10;
-            if (r.exitCode === 0) return { elapsed, state };
-            if (r.exitCode === 124) throw new TaskFailedError(p.msg ?? `timed out after ${p.timeout}s waiting for ${what}`, { elapsed, state });
-            if (r.exitCode === NO_PORT_TOOL) throw new TaskFailedError(`cannot check ports on ${c.host}: neither bash nor nc is installed`);
-            throw new TaskFailedError(`waiting for ${what} failed: ${describeFailure(r)}`, { elapsed, state });
-          },
-        },
-      ],
-      data: { state },
-    };
-  },
+  read: readWait,
+  decide: decideWait,
 });

@@ -55,12 +55,7 @@ export function planAttributes(
       // GNU chmod keeps a directory's setuid/setgid bits on a 4-digit mode; 5 digits say "exactly this".
       const m = opts.isDirectory ? '0' + formatMode(mode) : formatMode(mode);
       changes.push({ what: 'mode', before: have === undefined ? '(new)' : formatMode(have), after: formatMode(mode) });
-      steps.push({
-        title: `chmod ${formatMode(mode)} ${path}`,
-        run: async (ctx) => {
-          await ctx.runOk(sh`chmod ${m} -- ${path}`);
-        },
-      });
+      steps.push({ title: `chmod ${formatMode(mode)} ${path}`, cmd: sh`chmod ${m} -- ${path}` });
     }
   }
   const ownerDiffers = want.owner !== undefined && (!current || !samePrincipal(want.owner, current.owner, current.uid));
@@ -70,13 +65,7 @@ export function planAttributes(
     if (ownerDiffers) changes.push({ what: 'owner', before: current ? current.owner : '(new)', after: want.owner! });
     if (groupDiffers) changes.push({ what: 'group', before: current ? current.group : '(new)', after: want.group! });
     // -h: a link's own ownership, never its target's.
-    const flags = isLink ? ['-h'] : [];
-    steps.push({
-      title: `chown ${spec} ${path}`,
-      run: async (ctx) => {
-        await ctx.runOk(sh`chown ${flags} -- ${spec} ${path}`);
-      },
-    });
+    steps.push({ title: `chown ${spec} ${path}`, cmd: isLink ? sh`chown -h -- ${spec} ${path}` : sh`chown -- ${spec} ${path}` });
   }
   return { steps, changes, mode };
 }

@@ -6,11 +6,15 @@ import { strict as assert } from 'node:assert';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { forceOf, guardDestructive, type TaskModule, type ToolOutput } from '../../runner/module.js';
+import { parseFindTree } from '../../tasks/file.js';
 import { builtinModules } from '../../tasks/index.js';
+import { parsePathState } from '../../tasks/lib/path-state.js';
+import { parseMountinfo } from '../../tasks/storage/mountinfo.js';
 import { statesWithXml } from '../../tasks/libvirt/domain-plan.js';
 import { vgFactsFrom } from '../../tasks/lvm-vg.js';
 import { lvmFactsFrom } from '../../tasks/lvm.js';
-import { parseWipefs } from '../../tasks/storage/blkid.js';
+import { parseStat } from '../../tasks/stat.js';
+import { parseBlkidExport, parseWipefs } from '../../tasks/storage/blkid.js';
 import { partitionTableFrom } from '../../tasks/storage/facts.js';
 import { domainFactsFrom, renderDomainXml, type VirshDefineParams } from '../../tasks/virsh-define.js';
 
@@ -44,6 +48,22 @@ const output = (o: Partial<ToolOutput> | undefined): ToolOutput => ({ exitCode: 
 
 /** How a table's facts (tool outputs) become the facts decide takes, per module; the rest take them as they are. */
 const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<string, unknown>) => unknown> = {
+  // What the path probe and find -printf printed; srcExists is test -e's answer.
+  file: (f) => ({
+    path: parsePathState(String(f.probe)),
+    ...(f.find !== undefined ? { tree: parseFindTree(String(f.find)) } : {}),
+    ...(f.srcExists !== undefined ? { srcExists: f.srcExists } : {}),
+  }),
+  // /proc/self/mountinfo as printed; the host defaults to h1.
+  mount: ({ mountinfo, ...f }) => ({ host: 'h1', ...f, mounts: parseMountinfo(String(mountinfo)) }),
+  // Each device with what blkid -p -o export printed on it; the host defaults to h1.
+  fstab: (f) => ({
+    host: 'h1',
+    ...f,
+    ...(f.devices !== undefined ? { devices: (f.devices as { device: string; blkid: string }[]).map((d) => ({ device: d.device, ids: parseBlkidExport(d.blkid) })) } : {}),
+  }),
+  // What the one stat command printed (NUL-separated fields).
+  stat: (f, p) => ({ stat: parseStat(String(f.stdout), String(p.path), p.checksum_algorithm as string) }),
   lvm: (f, p) => {
     const lvs = f.lvs as Partial<ToolOutput> | undefined;
     return lvmFactsFrom(String(p.vg), output(f.vgs as Partial<ToolOutput>), lvs === undefined ? undefined : output(lvs).stdout);
