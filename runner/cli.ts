@@ -212,6 +212,12 @@ async function connectionDefaults(f: RunFlags, cfg: FerryConfig): Promise<Record
   return d;
 }
 
+/** vars_prompt: asked on the terminal only (off one, defaults are taken or the run is refused). */
+const varsPrompt = {
+  ask: process.stdin.isTTY ? (question: string, secret: boolean) => ask(question, { secret }) : undefined,
+  say: (line: string) => process.stderr.write(line + '\n'),
+};
+
 /** --step: Ansible's question before each task; no answer (or anything else) is no. */
 async function stepQuestion(task: string): Promise<'yes' | 'no' | 'continue'> {
   const a = (await ask(`Perform task: TASK: ${task} (N)o/(y)es/(c)ontinue: `)).trim().toLowerCase();
@@ -306,7 +312,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(describePlaybookFile(playbook, await common(f), { hosts: f.listHosts, tasks: f.listTasks, tags: f.listTags }));
       return;
     }
-    const o = { ...(await common(f)), ...stoppable() };
+    const o = { ...(await common(f)), ...stoppable(), varsPrompt };
     try {
       exitCode = runExitCode(await runPlaybookFile(playbook, o));
     } finally {

@@ -522,7 +522,7 @@ export class Engine {
           if (!g) {
             let nodes = node.tasks;
             if (!nodes || file !== node.file) {
-              nodes = loadTaskFile(resolve(node.baseDir, file), this.o.modules, `${node.id}.i`, undefined, { playbookDir: ctx.play.baseDir, role: node.role, vault: this.o.vault });
+              nodes = loadTaskFile(resolve(node.baseDir, file), this.o.modules, `${node.id}.i`, undefined, { playbookDir: ctx.play.baseDir, role: node.role, vault: this.o.vault, moduleDefaults: node.moduleDefaults });
               if (this.ids) keyLoadedTasks(this.ids, node, nodes);
             }
             const earlier = earlierEqual(items, i);
