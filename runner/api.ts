@@ -20,6 +20,7 @@ import { formatListing } from './playbook/listing.js';
 import { loadedTasks, taskDisplayName, type Node, type Play, type Playbook, type TaskNode } from './playbook/model.js';
 import { checkParams } from './playbook/params.js';
 import { preflight } from './playbook/preflight.js';
+import { answerVarsPrompts, type PromptIo } from './playbook/vars-prompt.js';
 import type { SecretValues } from './secrets.js';
 import { VaultKeys } from './vault/keys.js';
 import { isTemplated, renderString } from './template.js';
@@ -72,6 +73,11 @@ export interface CommonRunOptions {
   step?: EngineOptions['step'];
   /** Report each command as it starts (-vvv). */
   commandEvents?: boolean;
+  /**
+   * How plays' vars_prompt questions are answered (the CLI's terminal). Without `ask` (no terminal,
+   * library use) each prompt's default is taken, and one without a default is bad input.
+   */
+  varsPrompt?: PromptIo;
 }
 
 /** The connection options of a run: the command line's defaults under, and -e over, the inventory's variables. */
@@ -257,7 +263,11 @@ function checkSelection(pb: Playbook, hostsOf: (play: Play) => string[], o: Comm
 }
 
 /** A playbook loaded and checked against its inventory, every host it targets known: nothing contacted yet. */
-function preparePlaybook(path: string, o: CommonRunOptions, syntaxOnly = false): { pb: Playbook; run: PreparedRun; hostsOf: (play: Play) => string[]; stateDir: string } {
+function preparePlaybook(
+  path: string,
+  o: CommonRunOptions,
+  syntaxOnly = false,
+): { pb: Playbook; run: PreparedRun; hostsOf: (play: Play) => string[]; stateDir: string; secrets: SecretValues } {
   const modules = o.modules ?? builtinModules();
   // roles_path from ansible.cfg or ANSIBLE_ROLES_PATH (the config reads both), unless the caller names one
   const rolesPath = o.rolesPath ?? o.config?.rolesPath;
@@ -278,13 +288,15 @@ function preparePlaybook(path: string, o: CommonRunOptions, syntaxOnly = false):
   const limited = o.limit ? new Set(inv.resolve(o.limit)) : undefined;
   const targets = (play: Play): string[] => hostsOf(play).filter((h) => !limited || limited.has(h));
   if (!syntaxOnly) checkSelection(pb, targets, o);
-  return { pb, run, hostsOf: targets, stateDir };
+  return { pb, run, hostsOf: targets, stateDir, secrets: vault.secrets };
 }
 
 /** Loads and runs a playbook file: all input is validated before any host is contacted. */
 export async function runPlaybookFile(path: string, o: CommonRunOptions): Promise<RunSummary> {
-  const { pb, run, stateDir } = preparePlaybook(path, o);
+  const { pb, run, stateDir, secrets } = preparePlaybook(path, o);
   if (!o.check) checkStateDir(stateDir);
+  // asked once everything else is checked, before any host is contacted (check mode asks too, as Ansible)
+  await answerVarsPrompts(pb, o.extraVars ?? {}, o.varsPrompt ?? { say: () => undefined }, secrets);
   return runPrepared(run, pb);
 }
 

@@ -157,6 +157,12 @@ async function connectionDefaults(f: RunFlags, cfg: FerryConfig): Promise<Record
   return d;
 }
 
+/** vars_prompt: asked on the terminal only (off one, defaults are taken or the run is refused). */
+const varsPrompt = {
+  ask: process.stdin.isTTY ? (question: string, secret: boolean) => ask(question, { secret }) : undefined,
+  say: (line: string) => process.stderr.write(line + '\n'),
+};
+
 /** --step: Ansible's question before each task; no answer (or anything else) is no. */
 async function stepQuestion(task: string): Promise<'yes' | 'no' | 'continue'> {
   const a = (await ask(`Perform task: TASK: ${task} (N)o/(y)es/(c)ontinue: `)).trim().toLowerCase();
@@ -204,7 +210,7 @@ export async function runCommand(playbook: string, f: RunFlags): Promise<number>
     process.stdout.write(describePlaybookFile(playbook, await common(f), { hosts: f.listHosts, tasks: f.listTasks, tags: f.listTags }));
     return 0;
   }
-  const o = { ...(await common(f)), ...stoppable() };
+  const o = { ...(await common(f)), ...stoppable(), varsPrompt };
   try {
     return runExitCode(await runPlaybookFile(playbook, o));
   } finally {

@@ -12,6 +12,7 @@ import { applyPlan, stepCommands } from './apply-steps.js';
 import { planTask, type Diff, type ModuleRegistry, type PeerHost, type Verdict } from './module.js';
 import { parseParams } from './playbook/params.js';
 import { loadRoleAtRunTime, loadTaskFile } from './playbook/load.js';
+import { LOOKUP_VAULT } from './lookups.js';
 import { taskDisplayName, type BlockNode, type CommonKeywords, type Condition, type IncludeNode, type Node, type Play, type Playbook, type RoleNode, type RoleRef, type TaskNode } from './playbook/model.js';
 import { NO_LOG_MESSAGE, SecretValues, censorResult, maskEvent } from './secrets.js';
 import type { VaultKeys } from './vault/keys.js';
@@ -522,7 +523,7 @@ export class Engine {
           if (!g) {
             let nodes = node.tasks;
             if (!nodes || file !== node.file) {
-              nodes = loadTaskFile(resolve(node.baseDir, file), this.o.modules, `${node.id}.i`, undefined, { playbookDir: ctx.play.baseDir, role: node.role, vault: this.o.vault });
+              nodes = loadTaskFile(resolve(node.baseDir, file), this.o.modules, `${node.id}.i`, undefined, { playbookDir: ctx.play.baseDir, role: node.role, vault: this.o.vault, moduleDefaults: node.moduleDefaults });
               if (this.ids) keyLoadedTasks(this.ids, node, nodes);
             }
             const earlier = earlierEqual(items, i);
@@ -659,6 +660,8 @@ export class Engine {
       ...(inh.role ? { role_name: inh.role.name, role_path: inh.role.path } : {}),
     };
     if (st.facts) Object.assign(magic, factsVars(facts as unknown as Facts));
+    // lookup('file') opens vault-encrypted files with the run's passwords (carried, never listed)
+    if (this.o.vault) (magic as Record<symbol, unknown>)[LOOKUP_VAULT] = this.o.vault;
     const resolved = resolveLayers({
       // (merged only inside a role: this runs for every task on every host)
       roleDefaults: inh.role ? { ...ctx.play.roleDefaults, ...inh.role.defaults } : ctx.play.roleDefaults,

@@ -28,7 +28,7 @@ import {
   type Expr,
   type TemplateOptions,
 } from './expr/index.js';
-import { controllerLookups } from './lookups.js';
+import { controllerLookups, lookupVault } from './lookups.js';
 import { locOf } from './yaml-source.js';
 
 const hb = Handlebars.create();
@@ -57,7 +57,7 @@ export function isTemplated(s: string): boolean {
 function evalOptions(vars: Record<string, unknown>): EvalOptions {
   const dir = Object.hasOwn(vars, 'playbook_dir') && typeof vars.playbook_dir === 'string' ? vars.playbook_dir : process.cwd();
   const role = Object.hasOwn(vars, 'role_path') && typeof vars.role_path === 'string' ? [vars.role_path] : [];
-  return { lookup: controllerLookups([...role, dir]) };
+  return { lookup: controllerLookups([...role, dir], process.env, lookupVault(vars)) };
 }
 
 // Leftover handlebars in a value: say what to write in Jinja2 instead.

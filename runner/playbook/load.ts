@@ -11,9 +11,9 @@ import { MAGIC_VARS } from '../vars.js';
 import { locOf, parseYaml, readInputFile, setLoc } from '../yaml-source.js';
 import type { VaultKeys } from '../vault/keys.js';
 import { parseArgString } from './free-form.js';
-import { checkParams } from './params.js';
+import { checkParams, schemaKeys } from './params.js';
 import { findRole, isFile, roleFile, roleSearchPath, rolesPathFromEnv } from './roles.js';
-import type { BlockNode, CommonKeywords, Condition, IncludeNode, MetaNode, Node, Play, Playbook, RoleFrom, RoleNode, RoleRef, TaskNode } from './model.js';
+import type { BlockNode, CommonKeywords, Condition, IncludeNode, MetaNode, ModuleDefaults, Node, Play, Playbook, RoleFrom, RoleNode, RoleRef, TaskNode, VarPrompt } from './model.js';
 
 const COMMON_KEYS = [
   'name', 'when', 'become', 'become_user', 'tags', 'vars', 'ignore_errors', 'delegate_to', 'run_once',
@@ -21,15 +21,17 @@ const COMMON_KEYS = [
 ] as const;
 const TASK_KEYS = [
   ...COMMON_KEYS, 'register', 'notify', 'listen', 'loop', 'with_items', 'with_list', 'loop_control', 'failed_when',
-  'changed_when', 'until', 'retries', 'delay', 'timeout', 'args',
+  'changed_when', 'until', 'retries', 'delay', 'timeout', 'args', 'module_defaults', 'local_action',
 ];
-const BLOCK_KEYS = [...COMMON_KEYS, 'block', 'rescue', 'always'];
+const BLOCK_KEYS = [...COMMON_KEYS, 'block', 'rescue', 'always', 'module_defaults'];
 const INCLUDE_KEYS = [...COMMON_KEYS, 'include_tasks', 'import_tasks', 'loop', 'with_items', 'loop_control'];
 const PLAY_KEYS = [
   'name', 'hosts', 'vars', 'vars_files', 'become', 'become_user', 'gather_facts', 'strategy', 'serial',
   'any_errors_fatal', 'max_fail_percentage', 'force_handlers', 'tags', 'tasks', 'pre_tasks', 'post_tasks',
-  'handlers', 'environment', 'check_mode', 'remote_user', 'throttle', 'roles',
+  'handlers', 'environment', 'check_mode', 'remote_user', 'throttle', 'roles', 'vars_prompt', 'module_defaults',
 ];
+/** The keys of a `vars_prompt` entry ferry takes (Ansible's `encrypt`, `salt` and `salt_size` are refused by name). */
+const VAR_PROMPT_KEYS = ['name', 'prompt', 'private', 'default', 'confirm', 'unsafe'];
 /** import_role / include_role options (Ansible's; `public` and `rolespec_validate` are accepted, roles' vars are visible to their tasks either way). */
 const ROLE_OPTIONS = ['name', 'tasks_from', 'vars_from', 'defaults_from', 'handlers_from', 'allow_duplicates', 'public', 'rolespec_validate'];
 const ROLE_TASKS = new Set(['import_role', 'include_role']);
@@ -55,6 +57,12 @@ function assignWithLocs(to: Obj, from: Obj): Obj {
     setLoc(to, locOf(from, k), k);
   }
   return to;
+}
+
+/** An object that knows the file:line it stands for. */
+function located(o: Obj, loc: Loc | undefined): Obj {
+  setLoc(o, loc);
+  return o;
 }
 
 /** Options of playbook loading. */
@@ -89,6 +97,75 @@ class Loader {
   /** Loads what follows as part of a role (a file an include_tasks inside a role names at run time). */
   inRole(role: RoleRef | undefined): void {
     this.currentRole = role;
+  }
+
+  /** The module_defaults of the play and of the blocks being read, outermost first (inner ones win). */
+  private defaultsStack: ModuleDefaults[] = [];
+  /** Loads what follows under module_defaults already in effect (a file an include names at run time). */
+  withDefaults(defaults: ModuleDefaults | undefined): void {
+    this.defaultsStack = defaults ? [defaults] : [];
+  }
+
+  /** The module_defaults in effect where the loader is: each module's parameters merged, inner levels winning. */
+  private defaultsInEffect(): ModuleDefaults {
+    const out: ModuleDefaults = {};
+    for (const layer of this.defaultsStack) for (const [m, args] of Object.entries(layer)) out[m] = assignWithLocs(out[m] ?? located({}, locOf(args)), args);
+    return out;
+  }
+
+  /**
+   * A `module_defaults:` mapping (or list of mappings) of module names to default parameters, checked
+   * now: a module ferry lacks, a parameter it does not take, or an action group is a load-time problem.
+   */
+  private moduleDefaults(o: Obj): ModuleDefaults | undefined {
+    const v = o.module_defaults;
+    if (v === undefined || v === null) return undefined;
+    const at = locOf(o, 'module_defaults') ?? locOf(o)!;
+    const hint = 'write e.g. module_defaults: { ansible.builtin.file: { owner: root, mode: "0644" } }';
+    const entries: [Obj, string][] = [];
+    if (isObj(v)) entries.push(...Object.keys(v).map((k): [Obj, string] => [v, k]));
+    else if (Array.isArray(v) && v.every(isObj)) for (const m of v) entries.push(...Object.keys(m).map((k): [Obj, string] => [m, k]));
+    else {
+      this.problem(at, `'module_defaults' must be a mapping of module names to their default parameters`, hint);
+      return undefined;
+    }
+    const out: ModuleDefaults = {};
+    for (const [m, key] of entries) {
+      const loc = locOf(m, key) ?? at;
+      if (key.startsWith('group/')) {
+        this.problem(loc, `module_defaults: action groups (${key}) are not supported by ferry`, `name each module instead, e.g. ansible.builtin.file: { owner: root }`);
+        continue;
+      }
+      const name = stripCollection(key);
+      const mod = this.modules.get(name);
+      if (!mod) {
+        this.problem(loc, `module_defaults: unknown module '${key}'`, `${didYouMean(name, this.modules.names())} 'ferry doc' lists the modules`.trim());
+        continue;
+      }
+      const args = m[key] ?? {};
+      if (!isObj(args)) {
+        this.problem(loc, `module_defaults: the defaults of '${key}' must be a mapping of its parameters`, hint);
+        continue;
+      }
+      const known = schemaKeys(mod.params);
+      for (const k of Object.keys(args)) {
+        if (known.length && !known.includes(k)) this.problem(locOf(args, k) ?? loc, `module_defaults: module '${name}' has no parameter '${k}'`, didYouMean(k, known, `its parameters: ${known.join(', ')}`));
+      }
+      this.checkTemplates(args, loc);
+      out[name] = assignWithLocs(out[name] ?? located({}, loc), args);
+    }
+    return out;
+  }
+
+  /** Runs `read` with a level of module_defaults in effect (a play's, a block's, a task's). */
+  private underDefaults<T>(defaults: ModuleDefaults | undefined, read: () => T): T {
+    if (!defaults) return read();
+    this.defaultsStack.push(defaults);
+    try {
+      return read();
+    } finally {
+      this.defaultsStack.pop();
+    }
   }
 
   /** Per play: the handlers of its roles, and which handler files they came from. */
@@ -314,14 +391,14 @@ class Loader {
   private block(o: Obj, baseDir: string, id: string): BlockNode {
     this.unknownKeys(o, BLOCK_KEYS, 'a block');
     const c = this.common(o, []);
-    return {
+    return this.underDefaults(this.moduleDefaults(o), () => ({
       ...c,
       kind: 'block',
       id,
       block: this.taskList(o.block, o, 'block', baseDir, `${id}.b`),
       rescue: this.taskList(o.rescue, o, 'rescue', baseDir, `${id}.r`),
       always: this.taskList(o.always, o, 'always', baseDir, `${id}.a`),
-    };
+    }));
   }
 
   private meta(o: Obj, id: string): MetaNode | undefined {
@@ -356,6 +433,7 @@ class Loader {
       loopControl: this.loopControl(o),
       baseDir,
       ...(this.currentRole ? { role: this.currentRole } : {}),
+      ...this.defaultsOfDynamic(),
     };
     if (isImport || !isTemplated(file)) {
       // Load the file now either way: a broken task file is an error before any host is contacted.
@@ -444,10 +522,60 @@ class Loader {
     return { label: this.str(lc, 'label'), loopVar: this.str(lc, 'loop_var') ?? 'item', pause: this.num(lc, 'pause') };
   }
 
-  private task(o: Obj, id: string): TaskNode | undefined {
+  /**
+   * `local_action: copy src=a dest=b` or `local_action: { module: copy, src: a, dest: b }`: the module
+   * and its parameters as written (run on localhost, as with `delegate_to: localhost`).
+   */
+  private localAction(o: Obj): { moduleName: string; raw: unknown; rawLoc: Loc } | undefined {
+    const v = o.local_action;
+    const at = locOf(o, 'local_action') ?? locOf(o)!;
+    const hint = 'write e.g. "local_action: command echo hi" or "local_action: { module: copy, src: a, dest: /tmp/a }"';
+    let name: string | undefined;
+    let raw: unknown;
+    if (typeof v === 'string') {
+      const m = /^\s*(\S+)\s*([\s\S]*)$/.exec(v);
+      name = m?.[1];
+      raw = m?.[2] ? m[2] : null;
+    } else if (isObj(v)) {
+      if (typeof v.module !== 'string') {
+        this.problem(at, `'local_action' needs 'module:' naming the module to run`, hint);
+        return undefined;
+      }
+      name = v.module;
+      const args = located({}, at);
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'module') continue;
+        args[k] = x;
+        setLoc(args, locOf(v, k), k);
+      }
+      raw = args;
+    }
+    if (!name) {
+      this.problem(at, `'local_action' must name a module and its parameters`, hint);
+      return undefined;
+    }
+    const moduleName = stripCollection(name);
+    if (!this.modules.has(moduleName)) {
+      this.problem(at, `local_action: unknown module '${name}'`, `${didYouMean(moduleName, this.modules.names())} 'ferry doc' lists the modules`.trim());
+      return undefined;
+    }
+    if (o.delegate_to !== undefined) this.problem(locOf(o, 'delegate_to'), `'delegate_to' cannot be used with 'local_action' (it runs on localhost)`, 'use the module as the task\'s key with delegate_to, or local_action alone');
+    return { moduleName, raw, rawLoc: at };
+  }
+
+  /** The module a task calls and its parameters as written: its one module key, or local_action. */
+  private taskModule(o: Obj): { moduleName: string; raw: unknown; rawLoc: Loc } | undefined {
     const moduleKeys = Object.keys(o).filter((k) => !TASK_KEYS.includes(k));
     const known = moduleKeys.filter((k) => this.modules.has(stripCollection(k)));
     const loc = locOf(o)!;
+    if (o.local_action !== undefined) {
+      const local = this.localAction(o);
+      for (const k of moduleKeys) {
+        if (known.includes(k)) this.problem(locOf(o, k), `a task can call only one module, this one names ${stripCollection(k)} and local_action`, 'split it into two tasks');
+        else this.problem(locOf(o, k), `unknown keyword '${k}' in a task`, didYouMean(k, TASK_KEYS, 'see the task keywords in README "Playbooks"'));
+      }
+      return moduleKeys.length ? undefined : local;
+    }
     if (known.length === 0) {
       if (moduleKeys.length === 0) {
         this.problem(loc, 'this task names no module', `add one module key, e.g. 'command: uptime'; see 'ferry doc' for the list`);
@@ -471,30 +599,39 @@ class Loader {
       this.problem(locOf(o, k), `unknown keyword '${k}' in a task`, hint);
     }
     const moduleKey = known[0]!;
-    const moduleName = stripCollection(moduleKey);
+    return { moduleName: stripCollection(moduleKey), raw: o[moduleKey], rawLoc: locOf(o, moduleKey) ?? loc };
+  }
+
+  private task(o: Obj, id: string): TaskNode | undefined {
+    const called = this.taskModule(o);
+    if (!called) return undefined;
+    const { moduleName, raw, rawLoc } = called;
     const mod = this.modules.get(moduleName)!;
     let args: Obj;
-    const raw = o[moduleKey];
     if (raw === null || raw === undefined) args = {};
     else if (typeof raw === 'string' || typeof raw === 'number') {
       const parsed = parseArgString(mod, String(raw));
       if ('error' in parsed) {
-        this.problem(locOf(o, moduleKey), parsed.error, parsed.hint);
+        this.problem(rawLoc, parsed.error, parsed.hint);
         return undefined;
       }
       args = parsed.args;
-      setLoc(args, locOf(o, moduleKey));
-      for (const k of Object.keys(args)) setLoc(args, locOf(o, moduleKey), k);
+      setLoc(args, rawLoc);
+      for (const k of Object.keys(args)) setLoc(args, rawLoc, k);
     } else if (isObj(raw)) args = raw;
     else {
-      this.problem(locOf(o, moduleKey), `the parameters of '${moduleName}' must be a mapping`);
+      this.problem(rawLoc, `the parameters of '${moduleName}' must be a mapping`);
       return undefined;
     }
     if (isObj(o.args)) args = { ...o.args, ...args };
-    const argsLoc = locOf(o, moduleKey) ?? loc;
+    // module_defaults of the play, blocks and task (inner winning) under what the task writes itself
+    const defaults = this.underDefaults(this.moduleDefaults(o), () => this.defaultsInEffect())[moduleName];
+    if (defaults) args = assignWithLocs(assignWithLocs(located({}, locOf(args) ?? rawLoc), defaults), args);
+    const argsLoc = rawLoc;
     this.problems.push(...checkParams(mod, args, argsLoc));
     this.checkTemplates(args, argsLoc);
     const c = this.common(o, []);
+    if (o.local_action !== undefined) c.delegateTo = 'localhost';
     return {
       ...c,
       kind: 'task',
@@ -539,6 +676,12 @@ class Loader {
     }
     this.checkTemplates(data, locOf(data) ?? loc);
     return { provides: name ? [name] : Object.keys(data) };
+  }
+
+  /** What an include or role read at run time keeps of the module_defaults in effect (nothing when none are). */
+  private defaultsOfDynamic(): { moduleDefaults?: ModuleDefaults } {
+    const d = this.defaultsInEffect();
+    return Object.keys(d).length ? { moduleDefaults: d } : {};
   }
 
   /** A role's defaults/ or vars/ file as a mapping (empty when there is none and none was asked for). */
@@ -649,7 +792,7 @@ class Loader {
     o: { static: boolean; dedupe: boolean; id: string; from: RoleFrom; asked?: Obj; searchPath?: string[] },
   ): RoleNode | undefined {
     const searchPath = o.searchPath ?? roleSearchPath(this.playbookDir, this.rolesPath, this.currentRole?.path);
-    const node: RoleNode = { ...c, loc: c.loc ?? loc, kind: 'role', id: o.id, role: name, static: o.static, from: o.from, searchPath };
+    const node: RoleNode = { ...c, loc: c.loc ?? loc, kind: 'role', id: o.id, role: name, static: o.static, from: o.from, searchPath, ...this.defaultsOfDynamic() };
     if (isTemplated(name)) return node;
     const found = findRole(name, searchPath);
     if (!('path' in found)) {
@@ -762,6 +905,8 @@ class Loader {
     this.rolesRun = new Map();
     this.roleHandlers = [];
     this.handlerFiles = new Set();
+    // the play's module_defaults hold for its tasks, roles and handlers
+    this.withDefaults(this.moduleDefaults(o));
     const handlersRaw = o.handlers;
     const playHandlers = this.taskList(handlersRaw, o, 'handlers', baseDir, `${index}.h`).filter((n): n is TaskNode => {
       if (n.kind !== 'task') {
@@ -777,8 +922,10 @@ class Loader {
       ...this.taskList(o.tasks, o, 'tasks', baseDir, `${index}.t`),
       ...this.taskList(o.post_tasks, o, 'post_tasks', baseDir, `${index}.post`),
     ];
+    this.withDefaults(undefined);
     const handlers = [...this.roleHandlers, ...playHandlers];
     const varsFiles = this.strList(o, 'vars_files');
+    const varsPrompt = this.varsPrompt(o);
     const varsFromFiles = this.varsFromFiles(o, varsFiles, baseDir);
     const mfp = this.num(o, 'max_fail_percentage');
     const play: Play = {
@@ -789,6 +936,7 @@ class Loader {
       vars: this.vars(o, 'vars'),
       varsFiles,
       varsFromFiles,
+      ...(varsPrompt.length ? { varsPrompt } : {}),
       become: this.bool(o, 'become'),
       becomeUser: this.str(o, 'become_user'),
       gatherFacts: this.bool(o, 'gather_facts') ?? false,
@@ -807,6 +955,52 @@ class Loader {
     };
     this.checkNotify(play);
     return play;
+  }
+
+  /** A play's `vars_prompt:` entries, checked now (a name, booleans, no hashing options). */
+  private varsPrompt(o: Obj): VarPrompt[] {
+    const v = o.vars_prompt;
+    if (v === undefined || v === null) return [];
+    const hint = 'write one "- name: VAR" entry per variable, with prompt:, and optionally private:, default:, confirm:, unsafe:';
+    if (!Array.isArray(v)) {
+      this.problem(locOf(o, 'vars_prompt'), `'vars_prompt' must be a list of variables to ask for`, hint);
+      return [];
+    }
+    const out: VarPrompt[] = [];
+    v.forEach((e, i) => {
+      const loc = locOf(v, i) ?? locOf(o, 'vars_prompt')!;
+      if (!isObj(e)) {
+        this.problem(loc, 'a vars_prompt entry must be a mapping with name: and prompt:', hint);
+        return;
+      }
+      for (const k of ['encrypt', 'salt', 'salt_size']) {
+        if (e[k] !== undefined) this.problem(locOf(e, k), `vars_prompt: '${k}' is not supported by ferry (it does not hash answers)`, `remove '${k}'; the answer is kept as typed, and masked in all output while private: is true`);
+      }
+      this.unknownKeys(e, VAR_PROMPT_KEYS, 'a vars_prompt entry', (k) => ['encrypt', 'salt', 'salt_size'].includes(k));
+      const name = this.str(e, 'name');
+      if (name === undefined) {
+        this.problem(loc, 'a vars_prompt entry needs the name: of the variable it sets', hint);
+        return;
+      }
+      if (!VARIABLE_NAME.test(name) || MAGIC_VARS.has(name) || RESERVED_NAMES.has(name)) {
+        this.problem(locOf(e, 'name') ?? loc, `vars_prompt: '${name}' cannot be a variable name`, 'use letters, digits and _, not starting with a digit, and not a name ferry sets itself');
+        return;
+      }
+      const dflt = e.default;
+      if (dflt !== undefined && dflt !== null && typeof dflt !== 'string' && typeof dflt !== 'number' && typeof dflt !== 'boolean') {
+        this.problem(locOf(e, 'default'), `vars_prompt: the default of '${name}' must be a string or a number`);
+      }
+      out.push({
+        name,
+        prompt: this.str(e, 'prompt') ?? `input for ${name}`,
+        private: this.bool(e, 'private') ?? true,
+        ...(dflt !== undefined && dflt !== null ? { default: String(dflt) } : {}),
+        confirm: this.bool(e, 'confirm') ?? false,
+        unsafe: this.bool(e, 'unsafe') ?? false,
+        loc: locOf(e) ?? loc,
+      });
+    });
+    return out;
   }
 
   /** The defaults and vars of the roles a play reads at load time (not those of include_role), later roles winning. */
@@ -934,10 +1128,17 @@ export function loadPlaybook(path: string, modules: ModuleRegistry, displayRoot 
 }
 
 /** Loads a task file for include_tasks at run time (its templated name is known only then); inside a role, its tasks belong to it. */
-export function loadTaskFile(path: string, modules: ModuleRegistry, idPrefix: string, displayRoot = process.cwd(), at: { playbookDir?: string; role?: RoleRef; vault?: VaultKeys } = {}): Node[] {
+export function loadTaskFile(
+  path: string,
+  modules: ModuleRegistry,
+  idPrefix: string,
+  displayRoot = process.cwd(),
+  at: { playbookDir?: string; role?: RoleRef; vault?: VaultKeys; moduleDefaults?: ModuleDefaults } = {},
+): Node[] {
   const loader = new Loader(modules, displayRoot, { vault: at.vault });
   if (at.playbookDir) loader.playbookDir = at.playbookDir;
   loader.inRole(at.role);
+  loader.withDefaults(at.moduleDefaults);
   const data = loader.loadFile(path);
   const nodes = data === undefined ? [] : loader.taskList(data ?? [], undefined, path, dirname(path), idPrefix);
   if (loader.problems.length) throw new ValidationError(loader.problems);
@@ -948,6 +1149,7 @@ export function loadTaskFile(path: string, modules: ModuleRegistry, idPrefix: st
 export function loadRoleAtRunTime(node: RoleNode, name: string, modules: ModuleRegistry, playbookDir: string, displayRoot = process.cwd(), vault?: VaultKeys): { node: RoleNode; handlers: TaskNode[] } {
   const loader = new Loader(modules, displayRoot, { vault });
   loader.playbookDir = playbookDir;
+  loader.withDefaults(node.moduleDefaults);
   const run = loader.roleRun(name, node.loc, { ...node, name: node.name }, { static: true, dedupe: false, id: node.id, from: node.from, searchPath: node.searchPath });
   if (loader.problems.length || !run) throw new ValidationError(loader.problems);
   return { node: run, handlers: loader.roleHandlers };

@@ -31,6 +31,25 @@ export interface CommonKeywords {
   throttle?: number;
 }
 
+/** `module_defaults` in effect: module name (short, as ferry names it) → its default parameters. */
+export type ModuleDefaults = Record<string, Record<string, unknown>>;
+
+/** One `vars_prompt` entry of a play: a variable asked on the terminal before the run. */
+export interface VarPrompt {
+  name: string;
+  /** The question, as written (Ansible's `prompt`; `input for NAME` when none). */
+  prompt: string;
+  /** The answer is not echoed, and is a secret (masked in all output). Default true, as in Ansible. */
+  private: boolean;
+  /** The answer when the user just presses Enter (and off a terminal). */
+  default?: string;
+  /** Asked twice; the two answers must match. */
+  confirm: boolean;
+  /** The answer is never rendered as a template. */
+  unsafe: boolean;
+  loc: Loc;
+}
+
 /**
  * A role as one invocation uses it: its directory, and the defaults and vars of it and of the roles
  * it depends on (dependencies first, so the role's own values win).
@@ -83,6 +102,8 @@ export interface IncludeNode extends CommonKeywords {
   baseDir: string;
   /** The role this include is written in: the tasks it loads at run time belong to it. */
   role?: RoleRef;
+  /** The module_defaults in effect here: the tasks it loads at run time get them too. */
+  moduleDefaults?: ModuleDefaults;
 }
 
 /**
@@ -105,6 +126,8 @@ export interface RoleNode extends CommonKeywords {
   /** include_role's `loop:` (the role runs once per item, the item in `loopControl.loopVar`). */
   loop?: unknown;
   loopControl?: { label?: string; loopVar: string };
+  /** The module_defaults in effect here: a role read at run time gets them too. */
+  moduleDefaults?: ModuleDefaults;
 }
 
 /** tasks_from, vars_from, defaults_from, handlers_from (file names without .yml, as Ansible takes them). */
@@ -146,6 +169,8 @@ export interface Play {
   varsFiles: string[];
   /** The variables of every vars_files entry, read at load time (later files win). */
   varsFromFiles: Record<string, unknown>;
+  /** `vars_prompt`: asked before the run (a name given with -e is not asked); the answers become play vars. */
+  varsPrompt?: VarPrompt[];
   become?: boolean;
   becomeUser?: string;
   gatherFacts: boolean;

@@ -167,7 +167,7 @@ export function preflight(
     }
     const playKnown = new Set([
       ...Object.keys(play.vars), ...Object.keys(extraVars), ...produced, ...MAGIC_VARS, ...Object.keys(play.varsFromFiles),
-      ...Object.keys(play.roleDefaults ?? {}), ...Object.keys(play.roleVars ?? {}),
+      ...Object.keys(play.roleDefaults ?? {}), ...Object.keys(play.roleVars ?? {}), ...(play.varsPrompt ?? []).map((p) => p.name),
     ]);
     const seen = new Set<string>();
     const values: VarSource = { extra: extraVars, produced, hosts, hostVars };

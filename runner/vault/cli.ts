@@ -1,8 +1,8 @@
-// `ferry vault encrypt|decrypt|view|edit|encrypt_string`: the ansible-vault commands ferry users
+// `ferry vault encrypt|decrypt|view|edit|create|rekey|encrypt_string`: the ansible-vault commands ferry users
 // need, writing the same format (1.1 without a vault id, 1.2 with `--vault-id LABEL@...`). Files are
 // written atomically (a temp file beside them, renamed over) and keep their mode; a new file is 0600.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -12,17 +12,20 @@ import type { SecretValues } from '../secrets.js';
 import { DEFAULT_VAULT_ID, encryptVault, isVaultText } from './format.js';
 import { VaultKeys, VaultOpenError, type VaultPassword } from './keys.js';
 import { addVaultOptions } from './options.js';
-import { promptPassword, vaultPasswords, type VaultFlags } from './passwords.js';
+import { promptPassword, readPasswordSource, splitVaultId, vaultPasswords, type VaultFlags } from './passwords.js';
 
 interface VaultCommandFlags extends VaultFlags {
   output?: string;
   encryptVaultId?: string;
   name?: string;
+  newVaultPasswordFile?: string;
+  newVaultId?: string;
 }
 
 /** Where `ferry vault` reads and writes: the process, or a test's streams. */
 export interface VaultIo {
   stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
   stdin: NodeJS.ReadableStream;
 }
 
@@ -76,10 +79,50 @@ async function encryptPassword(passwords: VaultPassword[], f: VaultCommandFlags)
   }
   if (passwords.length > 1) bad('<command line>', `${passwords.length} vault passwords were given; say which one encrypts`, 'add --encrypt-vault-id LABEL');
   if (passwords[0]) return passwords[0];
-  const pw = await promptPassword('New vault password: ', 'ferry vault');
+  return askNewPassword(DEFAULT_VAULT_ID);
+}
+
+/** A new password typed twice on the terminal (no echo); the two must match. */
+async function askNewPassword(id: string): Promise<VaultPassword> {
+  const label = id !== DEFAULT_VAULT_ID ? ` (${id})` : '';
+  const pw = await promptPassword(`New vault password${label}: `, 'ferry vault');
   if (!pw) bad('<command line>', 'no vault password was typed');
-  if ((await promptPassword('Confirm new vault password: ', 'ferry vault')) !== pw) bad('<command line>', 'the two passwords typed differ');
-  return { id: DEFAULT_VAULT_ID, password: pw, source: 'the prompt' };
+  if ((await promptPassword(`Confirm new vault password${label}: `, 'ferry vault')) !== pw) bad('<command line>', 'the two passwords typed differ');
+  return { id, password: pw, source: 'the prompt' };
+}
+
+/** rekey's new password: --new-vault-id [LABEL@]SOURCE, --new-vault-password-file FILE, or asked twice. */
+async function newPassword(f: VaultCommandFlags): Promise<VaultPassword> {
+  if (f.newVaultId !== undefined && f.newVaultPasswordFile !== undefined) bad('<command line>', '--new-vault-id and --new-vault-password-file cannot be given together', 'give the new password once');
+  if (f.newVaultId !== undefined) {
+    const { id, source } = splitVaultId(f.newVaultId);
+    if (/[;\s]/.test(id)) bad('<command line>', `--new-vault-id ${f.newVaultId}: a vault id cannot hold ';' or spaces`, 'use a plain label: --new-vault-id prod@FILE');
+    if (source === 'prompt') return askNewPassword(id);
+    return { id, password: readPasswordSource(source, id, `--new-vault-id ${f.newVaultId}`), source: '--new-vault-id' };
+  }
+  if (f.newVaultPasswordFile !== undefined) {
+    const file = f.newVaultPasswordFile;
+    return { id: DEFAULT_VAULT_ID, password: readPasswordSource(file, DEFAULT_VAULT_ID, `--new-vault-password-file ${file}`), source: '--new-vault-password-file' };
+  }
+  return askNewPassword(DEFAULT_VAULT_ID);
+}
+
+/**
+ * Lets the user write `plaintext` in $EDITOR: it lives only in a 0700 directory of its own, in a
+ * 0600 file removed afterwards. Returns what was saved.
+ */
+function editPrivately(file: string, plaintext: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-vault-'));
+  const tmp = join(dir, basename(file));
+  try {
+    writeFileAtomic(tmp, plaintext, 0o600);
+    const editor = process.env.EDITOR || process.env.VISUAL || 'vi';
+    const r = spawnSync('sh', ['-c', `${editor} "$1"`, 'editor', tmp], { stdio: 'inherit' });
+    if (r.status !== 0) bad(file, `the editor (${editor}) exited with ${r.status ?? r.signal}; the file is unchanged`);
+    return readFileSync(tmp, 'utf8');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The passwords to decrypt with; with none given, asked once on the terminal. */
@@ -195,20 +238,36 @@ export function addVaultCommand(program: Cli, secrets: SecretValues, io: VaultIo
           return bad(file, e.message, e.hint);
         }
       })();
-      // The plaintext lives only in a 0700 directory of its own, in a 0600 file removed afterwards.
-      const dir = mkdtempSync(join(tmpdir(), 'ferry-vault-'));
-      const tmp = join(dir, basename(file));
-      try {
-        writeFileAtomic(tmp, plaintext, 0o600);
-        const editor = process.env.EDITOR || process.env.VISUAL || 'vi';
-        const r = spawnSync('sh', ['-c', `${editor} "$1"`, 'editor', tmp], { stdio: 'inherit' });
-        if (r.status !== 0) bad(file, `the editor (${editor}) exited with ${r.status ?? r.signal}; the file is unchanged`);
-        const edited = readFileSync(tmp, 'utf8');
-        if (edited === plaintext) return;
-        writeFileAtomic(file, encryptVault(edited, key.password, { vaultId: key.id }), modeOf(file));
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      const edited = editPrivately(file, plaintext);
+      if (edited === plaintext) return;
+      writeFileAtomic(file, encryptVault(edited, key.password, { vaultId: key.id }), modeOf(file));
     },
   );
+
+  addVaultOptions(vault.command('create').description('open $EDITOR on a new file, then encrypt what was saved (0600)').argument('<file>', 'the vault file to create'))
+    .option('--encrypt-vault-id <label>', 'with several --vault-id: the one that encrypts')
+    .action(async (file: string, f: VaultCommandFlags) => {
+      if (existsSync(file)) bad(file, 'the file already exists', 'ferry vault edit changes an encrypted file; ferry vault encrypt encrypts a plain one');
+      const pw = await encryptPassword(await vaultPasswords(f), f);
+      // As ansible-vault: what was saved is encrypted, even when empty.
+      const text = editPrivately(file, '');
+      writeFileAtomic(file, encryptVault(text, pw.password, { vaultId: pw.id }), 0o600);
+    });
+
+  addVaultOptions(vault.command('rekey').description('re-encrypt vault files with a new password (and vault id), keeping their mode').argument('<files...>', 'the vault files'))
+    .option('--new-vault-password-file <file>', 'a file holding the new password, or an executable that prints it')
+    .option('--new-vault-id <[label@]source>', 'the new password and its vault id: SOURCE is a file, an executable or `prompt`')
+    .action(async (files: string[], f: VaultCommandFlags) => {
+      const keys = await decryptKeys(f, secrets);
+      const pw = await newPassword(f);
+      // Every file is opened before any is written: a wrong password leaves all of them as they were.
+      const plain: string[] = [];
+      for (const file of files) {
+        const text = await readFileArg(file);
+        if (!isVaultText(text)) bad(file, 'this file is not encrypted with Ansible Vault', 'ferry vault encrypt encrypts it');
+        plain.push(open(keys, text, file));
+      }
+      files.forEach((file, i) => writeFileAtomic(file, encryptVault(plain[i]!, pw.password, { vaultId: pw.id }), modeOf(file)));
+      io.stderr.write('Rekey successful\n');
+    });
 }

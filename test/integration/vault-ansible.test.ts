@@ -115,6 +115,69 @@ describe('ferry vault and Debian ansible-vault, both ways @integration', functio
     }
   });
 
+  it('rekey both ways: ferry re-encrypts what ansible-vault wrote (new password file, or new vault id) and the reverse; modes kept', () => {
+    writeFileSync(join(dir, 'rk.yml'), PLAIN);
+    assert.equal(ansibleVault(['encrypt', '--vault-password-file', 'vault-pass.txt', 'rk.yml'], dir).code, 0);
+    chmodSync(join(dir, 'rk.yml'), 0o640); // (ansible-vault encrypt leaves it 0600)
+    const r1 = ferry(['vault', 'rekey', '--vault-password-file', 'vault-pass.txt', '--new-vault-password-file', 'prod-pass.txt', 'rk.yml'], dir);
+    assert.equal(r1.code, 0, r1.stderr);
+    assert.equal(r1.stderr, 'Rekey successful\n');
+    assert.match(readFileSync(join(dir, 'rk.yml'), 'utf8'), /^\$ANSIBLE_VAULT;1\.1;AES256\n/);
+    assert.equal(statSync(join(dir, 'rk.yml')).mode & 0o777, 0o640, 'rekey keeps the mode');
+    assert.notEqual(ansibleVault(['view', '--vault-password-file', 'vault-pass.txt', 'rk.yml'], dir).code, 0, 'the old password still opens it');
+    assert.equal(ansibleVault(['view', '--vault-password-file', 'prod-pass.txt', 'rk.yml'], dir).stdout, PLAIN);
+    // a new vault id: the 1.2 envelope with its label
+    const r2 = ferry(['vault', 'rekey', '--vault-password-file', 'prod-pass.txt', '--new-vault-id', 'lab@vault-pass.txt', 'rk.yml'], dir);
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.match(readFileSync(join(dir, 'rk.yml'), 'utf8'), /^\$ANSIBLE_VAULT;1\.2;AES256;lab\n/);
+    assert.equal(ansibleVault(['view', '--vault-id', 'lab@vault-pass.txt', 'rk.yml'], dir).stdout, PLAIN);
+    // and ansible-vault rekeys what ferry wrote
+    const r3 = ansibleVault(['rekey', '--vault-id', 'lab@vault-pass.txt', '--new-vault-id', 'prod@prod-pass.txt', 'rk.yml'], dir);
+    assert.equal(r3.code, 0, r3.stderr);
+    const view = ferry(['vault', 'view', '--vault-id', 'prod@prod-pass.txt', 'rk.yml'], dir);
+    assert.equal(view.stdout, PLAIN, view.stderr);
+  });
+
+  it('rekey with a wrong password for one file changes none of them; both new-password options at once are refused', () => {
+    writeFileSync(join(dir, 'rk-a.yml'), PLAIN);
+    writeFileSync(join(dir, 'rk-b.yml'), PLAIN);
+    assert.equal(ferry(['vault', 'encrypt', '--vault-password-file', 'vault-pass.txt', 'rk-a.yml'], dir).code, 0);
+    assert.equal(ferry(['vault', 'encrypt', '--vault-id', 'prod@prod-pass.txt', 'rk-b.yml'], dir).code, 0);
+    const a = readFileSync(join(dir, 'rk-a.yml'), 'utf8');
+    const b = readFileSync(join(dir, 'rk-b.yml'), 'utf8');
+    const r = ferry(['vault', 'rekey', '--vault-password-file', 'vault-pass.txt', '--new-vault-password-file', 'prod-pass.txt', 'rk-a.yml', 'rk-b.yml'], dir);
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /rk-b\.yml:1: wrong vault password/);
+    assert.equal(readFileSync(join(dir, 'rk-a.yml'), 'utf8'), a);
+    assert.equal(readFileSync(join(dir, 'rk-b.yml'), 'utf8'), b);
+    const both = ferry(['vault', 'rekey', '--vault-password-file', 'vault-pass.txt', '--new-vault-password-file', 'prod-pass.txt', '--new-vault-id', 'x@prod-pass.txt', 'rk-a.yml'], dir);
+    assert.equal(both.code, 4);
+    assert.match(both.stderr, /--new-vault-id and --new-vault-password-file cannot be given together/);
+    assert.equal(readFileSync(join(dir, 'rk-a.yml'), 'utf8'), a);
+  });
+
+  it('create both ways: ferry vault create encrypts what $EDITOR saved (0600) for ansible-vault, and views what ansible-vault create made', () => {
+    writeFileSync(join(dir, 'add.sh'), '#!/bin/sh\nstat -c %s "$1" > "$(dirname "$0")/seen-size"\nprintf \'api_token: created-s3cr3t\\n\' >> "$1"\n', { mode: 0o700 });
+    const editor = { EDITOR: join(dir, 'add.sh') };
+    const c = ferry(['vault', 'create', '--vault-id', 'prod@prod-pass.txt', 'made.yml'], dir, undefined, editor);
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(readFileSync(join(dir, 'seen-size'), 'utf8').trim(), '0', 'the editor opens an empty file');
+    assert.match(readFileSync(join(dir, 'made.yml'), 'utf8'), /^\$ANSIBLE_VAULT;1\.2;AES256;prod\n/);
+    assert.equal(statSync(join(dir, 'made.yml')).mode & 0o777, 0o600);
+    const view = ansibleVault(['view', '--vault-id', 'prod@prod-pass.txt', 'made.yml'], dir);
+    assert.equal(view.stdout, 'api_token: created-s3cr3t\n', view.stderr);
+    // an existing file is not overwritten
+    const again = ferry(['vault', 'create', '--vault-id', 'prod@prod-pass.txt', 'made.yml'], dir, undefined, editor);
+    assert.equal(again.code, 4);
+    assert.match(again.stderr, /made\.yml:1: the file already exists/);
+    assert.equal(ansibleVault(['view', '--vault-id', 'prod@prod-pass.txt', 'made.yml'], dir).stdout, 'api_token: created-s3cr3t\n');
+    // ansible-vault create, read by ferry
+    const a = run('ansible-vault', ['create', '--vault-password-file', 'vault-pass.txt', 'theirs.yml'], dir, '', editor);
+    assert.equal(a.code, 0, a.stderr);
+    const fv = ferry(['vault', 'view', '--vault-password-file', 'vault-pass.txt', 'theirs.yml'], dir);
+    assert.equal(fv.stdout, 'api_token: created-s3cr3t\n', fv.stderr);
+  });
+
   it('a wrong password is an error naming the file and the vault id, exit 4, the file unchanged', () => {
     copyFileSync(join(FIXTURES, 'vars-1.2-prod.yml'), join(dir, 'e.yml'));
     const before = readFileSync(join(dir, 'e.yml'), 'utf8');

@@ -135,4 +135,30 @@ describe('a playbook with vaulted vars_files, group_vars, !vault values and -e @
     await assert.rejects(readFile(join(work, `secrets-${hosts[0]!.name}`)), 'no host was changed');
     for (const x of [r, none, noProd, plays]) assert.doesNotMatch(x.stderr, /fixture-password/, 'no password in a message');
   });
+
+  it("lookup('file') of a vault-encrypted file gives the host the plaintext, shown masked; without the password the task fails saying so", async () => {
+    const lk = join(dir, 'lookup');
+    await mkdir(join(lk, 'files'), { recursive: true });
+    await writeFile(join(lk, 'files', 'token.txt'), encryptVault('looked-up-s3cr3t-token\n', 'ferry-fixture-password'));
+    const book = join(lk, 'lookup.yml');
+    await writeFile(book, stringify([
+      {
+        hosts: hosts[0]!.name,
+        tasks: [
+          { name: 'write it', copy: { dest: `${work}/looked-up`, content: "{{ lookup('file', 'token.txt') }}\n" } },
+          { name: 'show it', debug: { msg: "token={{ lookup('file', 'token.txt') }}" } },
+        ],
+      },
+    ]));
+    // an inventory of its own, without the vaulted group_vars beside the other one
+    const lkInv = await writeInventory(hosts, lk);
+    const r = ferry(['run', book, '-i', lkInv, '--plain', '-v', '--diff', '--vault-password-file', join(dir, 'vault-pass.txt')], lk);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(await readFile(join(work, 'looked-up'), 'utf8'), 'looked-up-s3cr3t-token\n');
+    assert.match(r.stdout, /token=\*+/);
+    assert.doesNotMatch(r.stdout + r.stderr, /looked-up-s3cr3t-token/);
+    const none = ferry(['run', book, '-i', lkInv, '--plain'], lk);
+    assert.equal(none.code, 2, none.stdout + none.stderr);
+    assert.match(none.stdout + none.stderr, /lookup\('file', "token\.txt"\): the file token\.txt is encrypted with Ansible Vault .*and no vault password was given/);
+  });
 });

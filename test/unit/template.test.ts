@@ -8,6 +8,10 @@ import { TemplateError } from '../../runner/errors.js';
 import { checkTemplateSyntax, evaluateCondition, handlebarsHint, renderDeep, renderString, renderTemplateFile, templateFileVars } from '../../runner/template.js';
 import { parseExpr } from '../../runner/expr/index.js';
 import { parseYaml } from '../../runner/yaml-source.js';
+import { LOOKUP_VAULT } from '../../runner/lookups.js';
+import { resolveVarTemplates } from '../../runner/vars.js';
+import { encryptVault } from '../../runner/vault/format.js';
+import { VaultKeys } from '../../runner/vault/keys.js';
 
 describe('templates', () => {
   const vars = { name: "O'Brien <x>", lv: 'xr1-disk', list: [1, 2], nested: { a: { b: 'deep' } }, hv: { 'lab-hv': { port: 22 } } };
@@ -82,6 +86,23 @@ describe('templates', () => {
     assert.equal(renderString("{{ lookup('file', 'motd') }}!", { playbook_dir: dir }), 'hello!');
     assert.equal(evaluateCondition(parseExpr("lookup('file', 'motd') == 'hello'"), { playbook_dir: dir }), true);
     assert.throws(() => renderString("{{ lookup('file', 'nope') }}", { playbook_dir: dir }, { file: 'p.yaml', line: 5 }), /p\.yaml:5: lookup\('file', "nope"\): no such file/);
+  });
+
+  it("decrypts a vault-encrypted file for lookup('file') with the passwords the variables carry, marking its text secret", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-tpl-'));
+    writeFileSync(join(dir, 'token'), encryptVault('vault-token-123\n', 'pw-1', { vaultId: 'prod' }));
+    const keys = new VaultKeys([{ id: 'prod', password: 'pw-1', source: 'test' }]);
+    const vars = { playbook_dir: dir, [LOOKUP_VAULT]: keys };
+    assert.equal(renderString("{{ lookup('file', 'token') }}!", vars), 'vault-token-123!');
+    assert.equal(keys.secrets.mask('t=vault-token-123'), 't=' + keys.secrets.mask('vault-token-123'));
+    assert.notEqual(keys.secrets.mask('vault-token-123'), 'vault-token-123');
+    // the passwords travel with copies of the variables, and are never listed
+    const copy = resolveVarTemplates({ ...vars, t: "{{ lookup('file', 'token') }}" });
+    assert.equal(copy.t, 'vault-token-123');
+    assert.deepEqual(Object.keys(copy).sort(), ['playbook_dir', 't']);
+    assert.throws(() => renderString("{{ lookup('file', 'token') }}", { playbook_dir: dir }, { file: 'p.yaml', line: 7 }), /p\.yaml:7: lookup\('file', "token"\): the file token is encrypted with Ansible Vault \(vault id 'prod'\) and no vault password was given/);
+    const wrong = new VaultKeys([{ id: 'prod', password: 'nope', source: 'test' }]);
+    assert.throws(() => renderString("{{ lookup('file', 'token') }}", { playbook_dir: dir, [LOOKUP_VAULT]: wrong }), /lookup\('file', "token"\): wrong vault password: none of those given opens the file token/);
   });
 
   it('renders .j2 files as Jinja2 strictly, naming the file and line of an undefined variable', () => {

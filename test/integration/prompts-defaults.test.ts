@@ -1,0 +1,162 @@
+// vars_prompt, module_defaults and local_action end to end: prompts answered on a real terminal (a
+// pty from script(1)) and refused off one before any host is contacted; module defaults and
+// local_action run against a real sshd (logged in as the harness's unprivileged user, so a task that
+// ran on the controller, as root, is told apart by who ran it).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { runPlaybookFile } from '../../runner/api.js';
+import { startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
+import { CollectingReporter } from '../helpers/collect.js';
+import { startTrap, type Trap } from '../helpers/trap.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'dist/runner/cli.js');
+
+describe('vars_prompt, module_defaults and local_action against real sshd @integration', function () {
+  this.timeout(90_000);
+  let dir: string;
+  let out: string;
+  let host: SshdHost;
+  let inv: string;
+  let trap: Trap;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-prompts-'));
+    await chmod(dir, 0o755);
+    out = join(dir, 'out');
+    await mkdir(out);
+    await chmod(out, 0o777);
+    host = await startSshd();
+    trap = await startTrap();
+    inv = await writeInventory([host], dir);
+    await writeFile(join(dir, 'trap.yml'), stringify({ all: { hosts: { never: { ansible_host: '127.0.0.1', ansible_port: trap.port } } } }));
+  });
+  after(async () => {
+    await host?.stop();
+    await trap?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const promptPlaybook = (hosts: string, file: string) => [
+    {
+      hosts,
+      gather_facts: false,
+      vars_prompt: [
+        { name: 'who', prompt: 'Who are you', private: false },
+        { name: 'pw', prompt: 'Deploy password', confirm: true },
+        { name: 'colour', prompt: 'Colour', default: 'blue', private: false },
+      ],
+      tasks: [
+        { name: 'write', copy: { dest: file, content: '{{ who }}:{{ pw }}:{{ colour }}\n' } },
+        { name: 'show', debug: { msg: 'the password is {{ pw }}' } },
+      ],
+    },
+  ];
+
+  it('asks on a terminal: an open answer echoes, a private one (confirmed) does not and is masked in the output', async () => {
+    const file = join(out, 'answers');
+    const pb = join(dir, 'prompt.yml');
+    await writeFile(pb, stringify(promptPlaybook(host.name, file)));
+    const cmd = [process.execPath, CLI, 'run', pb, '-i', inv, '--plain', '-v'].map((a) => `'${a}'`).join(' ');
+    // Each answer is typed once its prompt is up (the terminal is raw only while ferry reads).
+    const typing = "sleep 3; printf 'alice\\r'; sleep 1; printf 's3cret-pw\\r'; sleep 1; printf 's3cret-pw\\r'; sleep 1; printf '\\r'";
+    const r = spawnSync('sh', ['-c', `(${typing}) | script -qec "$1" /dev/null`, 'sh', cmd], {
+      cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, TERM: 'dumb' },
+    });
+    const screen = r.stdout.replace(/\r/g, '');
+    assert.equal(r.status, 0, screen + r.stderr);
+    assert.match(screen, /Who are you: alice\n/);
+    assert.match(screen, /Deploy password: \nconfirm Deploy password: \n/);
+    assert.match(screen, /Colour \[blue\]: \n/);
+    assert.doesNotMatch(screen, /s3cret-pw/, 'the private answer was shown');
+    assert.match(screen, /the password is \*+/);
+    assert.equal(await readFile(file, 'utf8'), 'alice:s3cret-pw:blue\n');
+  });
+
+  it('off a terminal: a prompt without a default is bad input at its file:line, and no host is contacted; -e answers it', async () => {
+    const pb = join(dir, 'prompt-trap.yml');
+    await writeFile(pb, stringify(promptPlaybook('never', join(out, 'never'))));
+    const before = trap.contacts();
+    const r = spawnSync(process.execPath, [CLI, 'run', pb, '-i', join(dir, 'trap.yml'), '--plain'], { cwd: dir, encoding: 'utf8', input: 'alice\n', env: { ...process.env, NO_COLOR: '1' } });
+    assert.equal(r.status, 4, r.stderr + r.stdout);
+    assert.match(r.stderr, /prompt-trap\.yml:4:\d+: vars_prompt 'who': there is no terminal to ask "Who are you" on, and it has no default/);
+    assert.match(r.stderr, /prompt-trap\.yml:7:\d+: vars_prompt 'pw':/);
+    assert.match(r.stderr, /-e who=VALUE/);
+    assert.doesNotMatch(r.stderr, /'colour'/);
+    assert.equal(trap.contacts(), before, 'a host was contacted');
+
+    const file = join(out, 'from-e');
+    const ok = join(dir, 'prompt-e.yml');
+    await writeFile(ok, stringify(promptPlaybook(host.name, file)));
+    const e = spawnSync(process.execPath, [CLI, 'run', ok, '-i', inv, '--plain', '-v', '-e', 'who=bob', '-e', 'pw=e-pass-word'], { cwd: dir, encoding: 'utf8', input: '', env: { ...process.env, NO_COLOR: '1' } });
+    assert.equal(e.status, 0, e.stderr + e.stdout);
+    assert.equal(await readFile(file, 'utf8'), 'bob:e-pass-word:blue\n');
+    assert.doesNotMatch(e.stderr + e.stdout, /Who are you|Deploy password/, 'a name given with -e was asked');
+  });
+
+  async function runPlays(name: string, plays: unknown) {
+    const pb = join(dir, `${name}.yml`);
+    await writeFile(pb, stringify(plays));
+    const rep = new CollectingReporter();
+    const summary = await runPlaybookFile(pb, { inventory: [inv], reporter: rep, stateDir: join(dir, '.state'), extraVars: { out } });
+    return { rep, summary };
+  }
+
+  it('module_defaults from the play, a block and the task give the module its parameters; what the task writes wins', async () => {
+    const { rep, summary } = await runPlays('defaults', [
+      {
+        hosts: host.name,
+        gather_facts: false,
+        module_defaults: { 'ansible.builtin.copy': { mode: '0640', content: 'from the play\n' }, command: { chdir: out } },
+        tasks: [
+          { name: 'play level', copy: { dest: '{{ out }}/md-play' } },
+          {
+            block: [
+              { name: 'block level', copy: { dest: '{{ out }}/md-block' } },
+              { name: 'task level', copy: { dest: '{{ out }}/md-task' }, module_defaults: { copy: { mode: '0604' } } },
+              { name: 'task args win', copy: { dest: '{{ out }}/md-args', mode: '0644', content: 'own\n' } },
+            ],
+            module_defaults: { copy: { mode: '0600' } },
+          },
+          { name: 'command chdir', command: 'touch md-chdir' },
+        ],
+      },
+    ]);
+    assert.equal(summary.exitCode, 0, JSON.stringify(rep.results().filter((r) => r.status === 'failed')));
+    const modeOf = async (f: string) => ((await stat(join(out, f))).mode & 0o777).toString(8);
+    assert.deepEqual(
+      [await modeOf('md-play'), await modeOf('md-block'), await modeOf('md-task'), await modeOf('md-args')],
+      ['640', '600', '604', '644'],
+    );
+    assert.equal(await readFile(join(out, 'md-block'), 'utf8'), 'from the play\n');
+    assert.equal(await readFile(join(out, 'md-args'), 'utf8'), 'own\n');
+    await stat(join(out, 'md-chdir'));
+  });
+
+  it('local_action runs the module on the controller (as delegate_to: localhost), free form or as a mapping', async () => {
+    const { rep, summary } = await runPlays('local', [
+      {
+        hosts: host.name,
+        gather_facts: false,
+        tasks: [
+          { name: 'remote', shell: 'id -un > {{ out }}/who-remote' },
+          { name: 'local free form', local_action: 'shell id -un > {{ out }}/who-local-{{ inventory_hostname }}' },
+          { name: 'local mapping', local_action: { module: 'copy', dest: '{{ out }}/local-copy', content: '{{ inventory_hostname }}\n' }, register: 'lc' },
+          { name: 'registered', debug: { msg: "{{ 'yes' if lc is changed else 'no' }}" } },
+        ],
+      },
+    ]);
+    assert.equal(summary.exitCode, 0, JSON.stringify(rep.results().filter((r) => r.status === 'failed')));
+    assert.equal((await readFile(join(out, 'who-remote'), 'utf8')).trim(), host.users.nopasswd);
+    const me = spawnSync('id', ['-un'], { encoding: 'utf8' }).stdout.trim();
+    assert.notEqual(me, host.users.nopasswd);
+    assert.equal((await readFile(join(out, `who-local-${host.name}`), 'utf8')).trim(), me);
+    assert.equal(await readFile(join(out, 'local-copy'), 'utf8'), `${host.name}\n`);
+    assert.equal(rep.result('local mapping', host.name)!.status, 'changed');
+    assert.equal(rep.result('registered', host.name)!.msg, 'yes');
+  });
+});
