@@ -1,6 +1,7 @@
 // The modules that ship with ferry. A library user may register their own beside them.
 import { ModuleRegistry, type TaskModule } from '../runner/module.js';
 import { blockcopyModule } from './blockcopy.js';
+import { blockinfileModule } from './blockinfile.js';
 import { chrootExecModule } from './chroot-exec.js';
 import { chrootMountsModule } from './chroot-mounts.js';
 import { commandModule } from './command.js';
@@ -34,7 +35,7 @@ import { xenImportModule } from './xen-import.js';
 /** Every built-in module (typed loosely: each has its own parameter type). */
 export const BUILTIN_MODULES = [
   // general
-  commandModule, shellModule, copyModule, templateModule, fileModule, lineinfileModule, replaceModule, statModule, waitForModule,
+  commandModule, shellModule, copyModule, templateModule, fileModule, lineinfileModule, blockinfileModule, replaceModule, statModule, waitForModule,
   pingModule, debugModule, setModule, includeVarsModule, failModule, assertModule,
   // storage and copy
   lvmModule, lvmVgModule, partitionModule, partitionMapModule, filesystemModule, mountModule, chrootMountsModule,
