@@ -13,6 +13,8 @@ import type { Plan, TaskModule } from '../../runner/module.js';
 import type { BecomeOptions } from '../../runner/transport/types.js';
 import type { SshTransport } from '../../runner/transport/ssh.js';
 import { blockinfileModule } from '../../tasks/blockinfile.js';
+import { fetchModule } from '../../tasks/fetch.js';
+import { slurpModule } from '../../tasks/slurp.js';
 import { startSshd, NOPASSWD_USER, sshTransport, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { CollectingReporter } from '../helpers/collect.js';
 import { runModule } from '../helpers/run-module.js';
@@ -28,7 +30,7 @@ describe('blockinfile, slurp, fetch, pause @integration', function () {
   let uid: number;
   let gid: number;
 
-  async function run(mod: TaskModule<never>, raw: Record<string, unknown>, o: { check?: boolean; diff?: boolean; become?: BecomeOptions | false } = {}): Promise<{ plan: Plan; result: Record<string, unknown> }> {
+  async function run(mod: TaskModule<never>, raw: Record<string, unknown>, o: { check?: boolean; diff?: boolean; become?: BecomeOptions | false; baseDir?: string } = {}): Promise<{ plan: Plan; result: Record<string, unknown> }> {
     const { plan, data } = await runModule(mod, raw, { host: sshd.name, transport, ...o });
     // What a playbook registers: the plan's data under what the steps returned, as the engine merges them.
     return { plan, result: { ...plan.data, ...data } };
@@ -108,6 +110,51 @@ describe('blockinfile, slurp, fetch, pause @integration', function () {
     });
   });
 
+  describe('slurp', () => {
+    it('reads a root-only file with become, base64; a missing file and a directory fail with Ansible\'s message', async () => {
+      const path = join(work, "secret $(touch pwned).key");
+      const bytes = Buffer.from([0, 1, 2, 255, 10, 65]);
+      writeFileSync(path, bytes, { mode: 0o600 });
+      chownSync(path, 0, 0);
+      await assert.rejects(run(mod(slurpModule), { src: path }), /Permission denied|not readable/);
+      const r = await run(mod(slurpModule), { src: path }, { become: {}, check: true });
+      assert.equal(r.plan.changed, false);
+      assert.deepEqual(r.result, { content: bytes.toString('base64'), encoding: 'base64', source: path });
+      await assert.rejects(run(mod(slurpModule), { path: join(work, 'nope') }), new RegExp(`file not found: ${join(work, 'nope')}`));
+      await assert.rejects(run(mod(slurpModule), { src: work }), /source is a directory and must be a file/);
+      assert.equal(existsSync(join(work, 'pwned')), false);
+    });
+  });
+
+  describe('fetch', () => {
+    it('check mode writes nothing; copies to dest/<host>/<src>; a second run is no change; flat; missing fails unless fail_on_missing is false', async () => {
+      const src = join(work, 'guest1.cfg');
+      writeFileSync(src, 'name = "guest1"\nmemory = 1024\n');
+      const local = mkdtempSync(join(tmpdir(), 'ferry-fetch-'));
+      try {
+        const want = join(local, 'saved', sshd.name, src);
+        const check = await run(mod(fetchModule), { src, dest: 'saved' }, { check: true, baseDir: local });
+        assert.equal(check.plan.changed, true);
+        assert.deepEqual(readdirSync(local), [], 'check mode wrote on the controller');
+        const r = await run(mod(fetchModule), { src, dest: 'saved' }, { baseDir: local });
+        assert.equal(readFileSync(want, 'utf8'), 'name = "guest1"\nmemory = 1024\n');
+        const sha1 = execFileSync('sha1sum', [src]).toString().slice(0, 40);
+        assert.deepEqual(r.result, { dest: want, checksum: sha1, remote_checksum: sha1, remote_md5sum: null, md5sum: execFileSync('md5sum', [src]).toString().slice(0, 32) });
+        noChange((await run(mod(fetchModule), { src, dest: 'saved' }, { baseDir: local })).plan, /already has/);
+        writeFileSync(src, 'name = "guest1"\nmemory = 2048\n');
+        assert.equal((await run(mod(fetchModule), { src, dest: 'saved' }, { baseDir: local })).plan.changed, true);
+        assert.match(readFileSync(want, 'utf8'), /2048/);
+        await run(mod(fetchModule), { src, dest: `${local}/flat/`, flat: true }, { baseDir: local }).catch((e: Error) => assert.fail(e));
+        assert.match(readFileSync(join(local, 'flat', 'guest1.cfg'), 'utf8'), /2048/);
+        await assert.rejects(run(mod(fetchModule), { src, dest: `${local}/flat`, flat: true }, { baseDir: local }), /is an existing directory, use a trailing slash/);
+        await assert.rejects(run(mod(fetchModule), { src: join(work, 'nope'), dest: local }, { baseDir: local }), /does not exist, not transferring/);
+        noChange((await run(mod(fetchModule), { src: join(work, 'nope'), dest: local, fail_on_missing: false }, { baseDir: local })).plan, /not transferring, ignored/);
+      } finally {
+        rmSync(local, { recursive: true, force: true });
+      }
+    });
+  });
+
   describe('the same playbook through ansible-playbook and ferry', () => {
     let dir: string;
     let ferryInv: string;
@@ -183,6 +230,51 @@ describe('blockinfile, slurp, fetch, pause @integration', function () {
       assert.equal(readFileSync(join(fw, 'inittab'), 'utf8'), readFileSync(join(aw, 'inittab'), 'utf8'));
       assert.equal(readFileSync(join(fw, 'sub/new.conf'), 'utf8'), readFileSync(join(aw, 'sub/new.conf'), 'utf8'));
       assert.deepEqual(readdirSync(fw).sort(), readdirSync(aw).sort());
+    });
+
+    it('slurp and fetch: the same registered values (content, checksums, dest layout) and the same fetched files', async () => {
+      const names = ['slurp', 'fetch', 'fetch again', 'fetch flat', 'fetch missing'];
+      const pb = join(dir, 'slurp-fetch.yml');
+      writeFileSync(pb, stringify([{ hosts: 'all', gather_facts: false, tasks: [
+        { name: 'slurp', slurp: { src: '{{ w }}/inittab' }, register: 'slurp' },
+        { name: 'fetch', fetch: { src: '{{ w }}/inittab', dest: '{{ d }}' }, register: 'fetch' },
+        { name: 'fetch again', fetch: { src: '{{ w }}/inittab', dest: '{{ d }}' }, register: 'fetch_again' },
+        { name: 'fetch flat', fetch: { src: '{{ w }}/inittab', dest: '{{ d }}/flat/', flat: true }, register: 'fetch_flat' },
+        { name: 'fetch missing', fetch: { src: '{{ w }}/none', dest: '{{ d }}', fail_on_missing: false }, register: 'fetch_missing' },
+      ] }]));
+      const aw = workFor('ansible-sf');
+      const fw = workFor('ferry-sf');
+      const ad = join(dir, 'fetched-ansible');
+      const fd = join(dir, 'fetched-ferry');
+      const a = ansiblePlaybook(pb, { w: aw, d: ad });
+      const f = await ferryPlaybook(pb, { w: fw, d: fd });
+      const keys = ['changed', 'failed', 'content', 'encoding', 'source', 'dest', 'file', 'checksum', 'remote_checksum', 'md5sum', 'remote_md5sum'];
+      const pick = (r: Record<string, unknown>, w: string, d: string) =>
+        Object.fromEntries(keys.filter((k) => r[k] !== undefined && !(k === 'failed' && r[k] === false)).map((k) => [k, typeof r[k] === 'string' ? (r[k] as string).replace(w, 'W').replace(d, 'D') : r[k]]));
+      assert.match(String(a.fetch!.checksum), /^[0-9a-f]{40}$/);
+      assert.equal(a.slurp!.encoding, 'base64');
+      for (const name of names) assert.deepEqual(pick(f[name.replace(/ /g, '_')]!, fw, fd), pick(a[name]!, aw, ad), name);
+      assert.equal(Buffer.from(String(f.slurp!.content), 'base64').toString('utf8'), INITTAB);
+      assert.equal(readFileSync(join(fd, sshd.name, fw, 'inittab'), 'utf8'), readFileSync(join(ad, sshd.name, aw, 'inittab'), 'utf8'));
+      assert.equal(readFileSync(join(fd, 'flat', 'inittab'), 'utf8'), INITTAB);
+    });
+
+    it('slurp under no_log: the content is in the registered value but in no event', async () => {
+      const w = workFor('ferry-nolog');
+      const secretText = 'root-password-hash-$6$ferry-test\n';
+      writeFileSync(join(w, 'shadow-line'), secretText);
+      const pb = join(dir, 'nolog.yml');
+      writeFileSync(pb, stringify([{ hosts: 'all', gather_facts: false, tasks: [
+        { name: 'read it', slurp: { src: '{{ w }}/shadow-line' }, register: 'got', no_log: true },
+        { name: 'show it', debug: { var: 'got.content' } },
+      ] }]));
+      const rep = new CollectingReporter();
+      const r = await runPlaybookFile(pb, { inventory: [ferryInv], reporter: rep, extraVars: { w }, stateDir: join(dir, 'state') });
+      assert.equal(r.exitCode, 0, JSON.stringify(rep.results()));
+      assert.equal(Buffer.from(String((r.hostValues[sshd.name]!.got as Record<string, unknown>).content), 'base64').toString('utf8'), secretText);
+      const events = JSON.stringify(rep.events);
+      assert.ok(events.includes('read it'), 'the events are not this run\'s');
+      assert.ok(!events.includes(Buffer.from(secretText).toString('base64')), 'the slurped content shows in an event');
     });
   });
 });
