@@ -22,6 +22,7 @@ import { lvmModule } from './lvm.js';
 import { mountModule } from './mount.js';
 import { partitionMapModule } from './partition-map.js';
 import { partitionModule } from './partition.js';
+import { pauseModule } from './pause.js';
 import { pingModule } from './ping.js';
 import { replaceModule } from './replace.js';
 import { rsyncModule } from './rsync.js';
@@ -38,7 +39,7 @@ import { xenImportModule } from './xen-import.js';
 export const BUILTIN_MODULES = [
   // general
   commandModule, shellModule, copyModule, templateModule, fileModule, lineinfileModule, blockinfileModule, replaceModule, statModule, slurpModule, fetchModule, waitForModule,
-  pingModule, debugModule, setModule, includeVarsModule, failModule, assertModule,
+  pingModule, pauseModule, debugModule, setModule, includeVarsModule, failModule, assertModule,
   // storage and copy
   lvmModule, lvmVgModule, partitionModule, partitionMapModule, filesystemModule, mountModule, chrootMountsModule,
   rsyncModule, blockcopyModule,

@@ -277,4 +277,53 @@ describe('blockinfile, slurp, fetch, pause @integration', function () {
       assert.ok(!events.includes(Buffer.from(secretText).toString('base64')), 'the slurped content shows in an event');
     });
   });
+  describe('pause', () => {
+    let dir: string;
+    let inv: string;
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'ferry-pause-'));
+      // two inventory hosts (the same sshd under two names): pause must run once for both
+      const twin = { ansible_host: sshd.host, ansible_port: sshd.port, ansible_user: NOPASSWD_USER, ansible_ssh_private_key_file: sshd.userKeyFile, ferry_known_hosts_file: sshd.knownHostsFile };
+      inv = await writeInventory([sshd], dir, NOPASSWD_USER, { twin });
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('runs once for all hosts, every host registers the same result; a prompt without a terminal does not wait', async function () {
+      if (process.stdin.isTTY) this.skip(); // the prompt case needs a stdin that is not a terminal
+      const pb = join(dir, 'pause.yml');
+      writeFileSync(pb, stringify([{ hosts: 'all', gather_facts: false, tasks: [
+        { name: 'wait', pause: { seconds: 1 }, register: 'waited' },
+        { name: 'ask', pause: { prompt: 'Continue?' }, register: 'asked' },
+      ] }]));
+      const rep = new CollectingReporter();
+      const r = await runPlaybookFile(pb, { inventory: [inv], reporter: rep, stateDir: join(dir, 'state') });
+      assert.equal(r.exitCode, 0, JSON.stringify(rep.results()));
+      assert.equal(rep.results().filter((x) => x.task === 'wait').length, 1, 'pause ran more than once');
+      const one = r.hostValues[sshd.name]!.waited as Record<string, unknown>;
+      assert.deepEqual(r.hostValues.twin!.waited, one);
+      assert.match(String(one.stdout), /^Paused for 1(\.\d+)? seconds$/);
+      assert.equal(one.user_input, '');
+      assert.equal(one.changed, false);
+      assert.ok(Date.parse(String(one.stop)) - Date.parse(String(one.start)) >= 1000, 'pause did not wait its second');
+      const asked = r.hostValues.twin!.asked as Record<string, unknown>;
+      assert.match(String(asked.msg), /^Not waiting for response to prompt as stdin is not interactive/);
+    });
+
+    it('an interrupt stops a long pause at once (the task is reported interrupted)', async () => {
+      const pb = join(dir, 'long.yml');
+      writeFileSync(pb, stringify([{ hosts: 'all', gather_facts: false, tasks: [{ name: 'long wait', pause: { minutes: 10 } }, { name: 'after', debug: { msg: 'x' } }] }]));
+      const ac = new AbortController();
+      const rep = new CollectingReporter();
+      // started only once the pause runs; a grace longer than this test's timeout: only the pause itself can stop in time
+      const started = setInterval(() => rep.events.some((e) => e.type === 'task_start' && e.task === 'long wait') && ac.abort(), 100);
+      try {
+        const r = await runPlaybookFile(pb, { inventory: [inv], reporter: rep, signal: ac.signal, stopGraceMs: 600_000, stateDir: join(dir, 'state2') });
+        assert.equal(r.interrupted, true);
+        assert.equal(rep.results().find((x) => x.task === 'long wait')?.status, 'interrupted');
+        assert.equal(rep.results().some((x) => x.task === 'after'), false);
+      } finally {
+        clearInterval(started);
+      }
+    });
+  });
 });
