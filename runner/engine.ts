@@ -606,9 +606,10 @@ export class Engine {
       if (answer === 'continue') this.stepAll = true;
     }
     this.emit({ type: 'task_start', play: ctx.play.name, task: name, module: task.module, loc: formatLoc(task.loc), hosts });
-    const runHosts = task.runOnce ? hosts.slice(0, 1) : hosts;
+    const once = task.runOnce || this.o.modules.get(task.module)?.runsOnce === true;
+    const runHosts = once ? hosts.slice(0, 1) : hosts;
     await Promise.all(runHosts.map((h) => this.schedule(task, inh, () => this.runTaskOnHost(ctx, task, h, inh))));
-    if (task.runOnce && runHosts[0]) {
+    if (once && runHosts[0]) {
       // run_once: every host of the batch sees the one result.
       const src = this.host(runHosts[0]);
       if (task.register) for (const h of hosts.slice(1)) this.remember(this.host(h), { [task.register]: src.registered[task.register] });
@@ -879,6 +880,7 @@ export class Engine {
         ...(inh.role ? { roleDir: inh.role.path } : {}),
         onProgress: (p) => this.emit({ type: 'progress', host: h, task: taskDisplayName(task), progress: p }),
         peer: (name) => this.peer(name, taskDisplayName(task), inh),
+        signal: this.stopSignal(inh),
       });
       // read + decide (or an old-style plan), then the one place a destructive step meets `force`.
       plan = await planTask(mod, taskCtx, params);

@@ -95,6 +95,8 @@ export interface TaskContext {
   /** Runs a command and throws TaskFailedError when it exits non-zero. */
   runOk(cmd: Command, opts?: RunOptions): Promise<RunResult>;
   progress(p: Progress): void;
+  /** Aborted when the task must stop (an interrupt, its timeout): a wait on the controller (pause) listens to it. */
+  signal?: AbortSignal;
   /** Another inventory host, connected on first use. */
   peer(name: string): Promise<PeerHost>;
 }
@@ -124,6 +126,8 @@ export interface TaskModule<P = Record<string, unknown>, F = unknown> {
    * (a completed task then reports "no change", and state an `always:` undid — a mount — comes back).
    */
   runsEveryTime?: boolean;
+  /** Runs once for all the hosts of the task, each host getting its result, as run_once does (Ansible's pause bypasses the host loop). */
+  runsOnce?: boolean;
   /** Parameters that name another inventory host (src_host, dest_host): a literal one the inventory lacks is bad input. */
   hostParams?: readonly string[];
   doc: ModuleDoc;

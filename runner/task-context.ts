@@ -21,6 +21,8 @@ export interface TaskContextOptions {
   /** Called for every command the module runs (the engine logs them with -v). */
   onCommand?: (r: RunResult) => void;
   peer?: (name: string) => Promise<PeerHost>;
+  /** What stops the task (an interrupt, its timeout). */
+  signal?: AbortSignal;
 }
 
 /** Describes a failed command in one line plus its stderr, for a task failure message. */
@@ -42,6 +44,7 @@ export function createTaskContext(o: TaskContextOptions): TaskContext {
     diff: o.diff ?? false,
     baseDir: o.baseDir ?? process.cwd(),
     ...(o.roleDir ? { roleDir: o.roleDir } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
     async run(cmd: Command, opts: RunOptions = {}): Promise<RunResult> {
       const r = await o.transport.run(cmd, { become, ...opts, ...(o.env ? { env: { ...o.env, ...opts.env } } : {}) });
       o.onCommand?.(r);

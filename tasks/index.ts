@@ -1,12 +1,14 @@
 // The modules that ship with ferry. A library user may register their own beside them.
 import { ModuleRegistry, type TaskModule } from '../runner/module.js';
 import { blockcopyModule } from './blockcopy.js';
+import { blockinfileModule } from './blockinfile.js';
 import { chrootExecModule } from './chroot-exec.js';
 import { chrootMountsModule } from './chroot-mounts.js';
 import { commandModule } from './command.js';
 import { copyModule } from './copy.js';
 import { debugModule } from './debug.js';
 import { assertModule, failModule } from './fail.js';
+import { fetchModule } from './fetch.js';
 import { fileModule } from './file.js';
 import { filesystemModule } from './filesystem.js';
 import { fstabModule } from './fstab.js';
@@ -20,11 +22,13 @@ import { lvmModule } from './lvm.js';
 import { mountModule } from './mount.js';
 import { partitionMapModule } from './partition-map.js';
 import { partitionModule } from './partition.js';
+import { pauseModule } from './pause.js';
 import { pingModule } from './ping.js';
 import { replaceModule } from './replace.js';
 import { rsyncModule } from './rsync.js';
 import { setModule } from './set.js';
 import { shellModule } from './shell.js';
+import { slurpModule } from './slurp.js';
 import { statModule } from './stat.js';
 import { templateModule } from './template.js';
 import { virshDefineModule } from './virsh-define.js';
@@ -34,8 +38,8 @@ import { xenImportModule } from './xen-import.js';
 /** Every built-in module (typed loosely: each has its own parameter type). */
 export const BUILTIN_MODULES = [
   // general
-  commandModule, shellModule, copyModule, templateModule, fileModule, lineinfileModule, replaceModule, statModule, waitForModule,
-  pingModule, debugModule, setModule, includeVarsModule, failModule, assertModule,
+  commandModule, shellModule, copyModule, templateModule, fileModule, lineinfileModule, blockinfileModule, replaceModule, statModule, slurpModule, fetchModule, waitForModule,
+  pingModule, pauseModule, debugModule, setModule, includeVarsModule, failModule, assertModule,
   // storage and copy
   lvmModule, lvmVgModule, partitionModule, partitionMapModule, filesystemModule, mountModule, chrootMountsModule,
   rsyncModule, blockcopyModule,

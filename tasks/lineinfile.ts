@@ -5,7 +5,7 @@ import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Plan } from '../runner/module.js';
 import { planContent, readTextFile } from './lib/file-content.js';
 import { compilePythonRegex, editLines } from './lib/lineinfile-edit.js';
-import { groupField, modeField, ownerField, pathField } from './lib/schema.js';
+import { editedFileFields, pathField } from './lib/schema.js';
 
 const params = z
   .strictObject({
@@ -19,10 +19,7 @@ const params = z
     insertbefore: z.string().optional().describe("Without a regexp match, insert before the LAST line matching this regex, or 'BOF'"),
     firstmatch: z.boolean().default(false).describe('Use the first matching line instead of the last (regexp and insertafter/insertbefore)'),
     backrefs: z.boolean().default(false).describe('Expand \\1 / \\g<name> in line from the regexp match; no match leaves the file unchanged'),
-    backup: z.boolean().default(false).describe('Keep the previous file as path.<date>@<time>~'),
-    mode: modeField,
-    owner: ownerField,
-    group: groupField,
+    ...editedFileFields,
   })
   .superRefine((p, ctx) => {
     const bad = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });

@@ -6,7 +6,7 @@ import { TaskFailedError } from '../runner/errors.js';
 import { pyRegex, pySub } from '../runner/expr/pyregex.js';
 import { defineModule, type Plan } from '../runner/module.js';
 import { planContent, readTextFile } from './lib/file-content.js';
-import { groupField, modeField, ownerField, pathField } from './lib/schema.js';
+import { editedFileFields, pathField } from './lib/schema.js';
 
 const params = z
   .strictObject({
@@ -15,10 +15,7 @@ const params = z
     replace: z.string().default('').describe('The replacement: \\1, \\g<1>, \\g<name> stand for groups (default: remove the matches)'),
     after: z.string().optional().describe('Only replace after the first match of this regex (DOTALL)'),
     before: z.string().optional().describe('Only replace before the last match of this regex (with after: before its first match after it)'),
-    backup: z.boolean().default(false).describe('Keep the previous file as path.<date>@<time>~'),
-    mode: modeField,
-    owner: ownerField,
-    group: groupField,
+    ...editedFileFields,
   })
   .superRefine((p, ctx) => {
     for (const key of ['regexp', 'after', 'before'] as const) {

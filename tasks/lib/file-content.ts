@@ -9,7 +9,7 @@ import type { Diff, Plan, Step, TaskContext } from '../../runner/module.js';
 import { ChrootTransport } from '../../runner/transport/chroot.js';
 import { attributeDiff, planAttributes, type WantedAttributes } from './attributes.js';
 import { applyModeSpec, parseModeSpec } from './mode.js';
-import { probePath, type PresentPath } from './path-state.js';
+import { probePath, type PathState, type PresentPath } from './path-state.js';
 
 /** What copy/template ask for. */
 export interface ContentRequest extends WantedAttributes {
@@ -59,8 +59,30 @@ async function linkedDirectory(ctx: TaskContext, parent: string): Promise<string
   return r.exitCode === 0 && r.stdout.startsWith('/') ? r.stdout : undefined;
 }
 
-/** Plans writing `req.data` to `req.dest` on the host; only reads. */
-export async function planContent(ctx: TaskContext, req: ContentRequest): Promise<Plan> {
+/** What is at a content task's destination, read once so that deciding the write is pure (decideContent). */
+export interface ContentTarget {
+  /** The file to write (dest, or dest/fileName when dest is a directory). */
+  dest: string;
+  /** What is there now (a regular file's sha256 included). */
+  state: PathState;
+  /** Where the upload goes: dest, or the same name in the directory a symlinked parent names. */
+  target: string;
+  /** dest's parent when nothing is at dest: a directory, missing, or something else. */
+  parent: 'directory' | 'missing' | 'other';
+  /** Whether the write runs as root (a replaced file owned by someone else then needs a chown). */
+  asRoot: boolean;
+  /** The current content, for --diff (empty for a new file); undefined when no diff is wanted or possible. */
+  before?: Buffer;
+}
+
+/**
+ * Reads what decideContent needs about `dest` (only reads). `before` is the content when the caller
+ * already has it (the editing modules); else it is fetched for --diff when `diffData` is worth a diff.
+ */
+export async function readContentTarget(
+  ctx: TaskContext,
+  req: { dest: string; fileName?: string; before?: Buffer; diffData?: Buffer },
+): Promise<ContentTarget> {
   let dest = req.dest;
   let state = await probePath(ctx, dest, { checksum: true });
   if (dest.endsWith('/') || (state.exists && state.type === 'directory')) {
@@ -73,17 +95,36 @@ export async function planContent(ctx: TaskContext, req: ContentRequest): Promis
     dest = posix.join(dest, req.fileName);
     state = await probePath(ctx, dest, { checksum: true });
   }
-  // Where the upload goes: dest itself, or the same name in the directory a symlinked parent names.
   let target = dest;
+  let parent: ContentTarget['parent'] = 'directory';
   if (!state.exists) {
-    const parent = posix.dirname(dest);
-    const ps = await probePath(ctx, parent);
-    const real = ps.exists && ps.type === 'link' ? await linkedDirectory(ctx, parent) : undefined;
+    const dir = posix.dirname(dest);
+    const ps = await probePath(ctx, dir);
+    const real = ps.exists && ps.type === 'link' ? await linkedDirectory(ctx, dir) : undefined;
     if (real !== undefined) target = posix.join(real, posix.basename(dest));
-    else if (!ps.exists || ps.type !== 'directory') {
-      throw new TaskFailedError(`destination directory ${parent} does not exist; create it first (file: path=${parent} state=directory)`, { dest });
-    }
-  } else if (state.type !== 'file' && state.type !== 'link') {
+    else if (!ps.exists) parent = 'missing';
+    else if (ps.type !== 'directory') parent = 'other';
+  }
+  let before = req.before;
+  if (before === undefined && ctx.diff && req.diffData && isDiffableText(req.diffData)) {
+    if (!state.exists) before = Buffer.alloc(0);
+    else if (state.type === 'file' && state.size <= MAX_DIFF_BYTES) before = (await ctx.transport.get(dest, { become: ctx.become })) ?? undefined;
+  }
+  return { dest, state, target, parent, asRoot: becomesRoot(ctx), ...(before !== undefined ? { before } : {}) };
+}
+
+/**
+ * Decides writing `req.data` to what readContentTarget found (pure): no change with the reason, or the
+ * steps (backup, atomic upload with the mode, chown/chmod) and the diff. With `makeParents` a missing
+ * parent directory is created first (blockinfile's create), else it fails the task.
+ */
+export function decideContent(t: ContentTarget, req: ContentRequest & { makeParents?: boolean }): Plan {
+  const { dest, state, target } = t;
+  if (!state.exists && t.parent !== 'directory' && !(t.parent === 'missing' && req.makeParents)) {
+    const parent = posix.dirname(dest);
+    throw new TaskFailedError(`destination directory ${parent} does not exist; create it first (file: path=${parent} state=directory)`, { dest });
+  }
+  if (state.exists && state.type !== 'file' && state.type !== 'link') {
     throw new TaskFailedError(`dest ${dest} exists and is a ${state.type}, not a regular file`, { dest });
   }
   const current: PresentPath | undefined = state.exists ? state : undefined;
@@ -107,6 +148,10 @@ export async function planContent(ctx: TaskContext, req: ContentRequest): Promis
   // The upload sets the mode in the same atomic rename; an existing file keeps its mode unless one is asked for.
   const base = current?.type === 'file' ? current.mode : 0o644;
   const mode = req.mode !== undefined ? applyModeSpec(parseModeSpec(req.mode), base, false) : current?.type === 'file' ? current.mode : undefined;
+  if (!current && t.parent === 'missing') {
+    const parent = posix.dirname(dest);
+    steps.push({ title: `create directory ${parent}`, cmd: sh`mkdir -p -- ${parent}` });
+  }
   if (req.backup && current?.type === 'file') {
     steps.push({
       title: `back up ${dest}`,
@@ -126,17 +171,21 @@ export async function planContent(ctx: TaskContext, req: ContentRequest): Promis
   });
   // Without an explicit owner a replaced file keeps its old one, as an in-place write would; the upload
   // itself runs as root, so only a file owned by someone else needs the chown.
-  const keepOwner = current?.type === 'file' && becomesRoot(ctx) && (current.uid !== 0 || current.gid !== 0);
+  const keepOwner = current?.type === 'file' && t.asRoot && (current.uid !== 0 || current.gid !== 0);
   const want: WantedAttributes = {
     owner: req.owner ?? (keepOwner ? String(current.uid) : undefined),
     group: req.group ?? (keepOwner ? String(current.gid) : undefined),
   };
   steps.push(...planAttributes(dest, undefined, want, { isDirectory: false }).steps);
-  if (ctx.diff && isDiffableText(req.data) && (!current || (current.type === 'file' && current.size <= MAX_DIFF_BYTES))) {
-    const before = current?.type === 'file' ? await ctx.transport.get(dest, { become: ctx.become }) : Buffer.alloc(0);
-    if (before && isDiffableText(before)) diff.push({ path: dest, before: before.toString('utf8'), after: req.data.toString('utf8') });
+  if (t.before !== undefined && isDiffableText(req.data) && isDiffableText(t.before)) {
+    diff.push({ path: dest, before: t.before.toString('utf8'), after: req.data.toString('utf8') });
   }
   return { changed: true, steps, diff, data: result };
+}
+
+/** Plans writing `req.data` to `req.dest` on the host; only reads. */
+export async function planContent(ctx: TaskContext, req: ContentRequest): Promise<Plan> {
+  return decideContent(await readContentTarget(ctx, { dest: req.dest, fileName: req.fileName, diffData: req.data }), req);
 }
 
 /**

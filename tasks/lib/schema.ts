@@ -79,3 +79,11 @@ function principalField(what: string) {
 export const ownerField = principalField('User');
 /** `group:` */
 export const groupField = principalField('Group');
+
+/** The fields every text-editing module shares (lineinfile, replace, blockinfile): backup, mode, owner, group. */
+export const editedFileFields = {
+  backup: z.boolean().default(false).describe('Keep the previous file as path.<date>@<time>~'),
+  mode: modeField,
+  owner: ownerField,
+  group: groupField,
+};

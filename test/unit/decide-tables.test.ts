@@ -10,6 +10,8 @@ import { parseFindTree } from '../../tasks/file.js';
 import { builtinModules } from '../../tasks/index.js';
 import { parsePathState } from '../../tasks/lib/path-state.js';
 import { parseMountinfo } from '../../tasks/storage/mountinfo.js';
+import { sha256Hex } from '../../tasks/lib/file-content.js';
+import type { PathState } from '../../tasks/lib/path-state.js';
 import { statesWithXml } from '../../tasks/libvirt/domain-plan.js';
 import { vgFactsFrom } from '../../tasks/lvm-vg.js';
 import { lvmFactsFrom } from '../../tasks/lvm.js';
@@ -64,6 +66,12 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
   }),
   // What the one stat command printed (NUL-separated fields).
   stat: (f, p) => ({ stat: parseStat(String(f.stdout), String(p.path), p.checksum_algorithm as string) }),
+  // The file's text as read; its state (size, sha256) follows from it, the parent directory exists unless told.
+  blockinfile: (f) => {
+    const text = (f.text as string | null | undefined) ?? null;
+    const path = String(f.path);
+    return { path, text, target: { dest: path, state: fileState(text, f), target: path, parent: f.parent ?? 'directory', asRoot: true } };
+  },
   lvm: (f, p) => {
     const lvs = f.lvs as Partial<ToolOutput> | undefined;
     return lvmFactsFrom(String(p.vg), output(f.vgs as Partial<ToolOutput>), lvs === undefined ? undefined : output(lvs).stdout);
@@ -85,6 +93,13 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
     return { domain, xml, validation: output(f.validation as Partial<ToolOutput>), ...(f.dumpxml !== undefined ? { dumpxml: f.dumpxml } : {}) };
   },
 };
+
+/** A regular file's attributes as probePath reads them: the text's size and sha256, mode 0644 and root's unless given. */
+function fileState(text: string | null, f: Record<string, unknown>): PathState {
+  if (text === null) return { exists: false };
+  const data = Buffer.from(text, 'utf8');
+  return { exists: true, type: 'file', mode: 0o644, owner: 'root', group: 'root', uid: 0, gid: 0, size: data.length, sha256: sha256Hex(data), ...(f.state as object) };
+}
 
 const modules = builtinModules();
 
