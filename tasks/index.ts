@@ -11,6 +11,7 @@ import { fileModule } from './file.js';
 import { filesystemModule } from './filesystem.js';
 import { fstabModule } from './fstab.js';
 import { grubModule } from './grub.js';
+import { groupModule } from './group.js';
 import { includeVarsModule } from './include-vars.js';
 import { initramfsModule } from './initramfs.js';
 import { kernelModule } from './kernel.js';
@@ -36,6 +37,8 @@ export const BUILTIN_MODULES = [
   // general
   commandModule, shellModule, copyModule, templateModule, fileModule, lineinfileModule, replaceModule, statModule, waitForModule,
   pingModule, debugModule, setModule, includeVarsModule, failModule, assertModule,
+  // accounts
+  groupModule,
   // storage and copy
   lvmModule, lvmVgModule, partitionModule, partitionMapModule, filesystemModule, mountModule, chrootMountsModule,
   rsyncModule, blockcopyModule,

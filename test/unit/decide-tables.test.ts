@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { forceOf, guardDestructive, type TaskModule, type ToolOutput } from '../../runner/module.js';
+import { groupFactsFrom } from '../../tasks/group.js';
 import { builtinModules } from '../../tasks/index.js';
 import { statesWithXml } from '../../tasks/libvirt/domain-plan.js';
 import { vgFactsFrom } from '../../tasks/lvm-vg.js';
@@ -44,6 +45,9 @@ const output = (o: Partial<ToolOutput> | undefined): ToolOutput => ({ exitCode: 
 
 /** How a table's facts (tool outputs) become the facts decide takes, per module; the rest take them as they are. */
 const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<string, unknown>) => unknown> = {
+  // getent group NAME (and GID) as printed; whether lgroupadd was found as given.
+  group: (f, p) =>
+    groupFactsFrom(p as Parameters<typeof groupFactsFrom>[0], output(f.byName as Partial<ToolOutput>), f.byGid === undefined ? undefined : output(f.byGid as Partial<ToolOutput>), f.localTools as boolean | undefined),
   lvm: (f, p) => {
     const lvs = f.lvs as Partial<ToolOutput> | undefined;
     return lvmFactsFrom(String(p.vg), output(f.vgs as Partial<ToolOutput>), lvs === undefined ? undefined : output(lvs).stdout);
