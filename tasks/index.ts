@@ -28,6 +28,7 @@ import { setModule } from './set.js';
 import { shellModule } from './shell.js';
 import { statModule } from './stat.js';
 import { templateModule } from './template.js';
+import { userModule } from './user.js';
 import { virshDefineModule } from './virsh-define.js';
 import { waitForModule } from './wait-for.js';
 import { xenImportModule } from './xen-import.js';
@@ -38,7 +39,7 @@ export const BUILTIN_MODULES = [
   commandModule, shellModule, copyModule, templateModule, fileModule, lineinfileModule, replaceModule, statModule, waitForModule,
   pingModule, debugModule, setModule, includeVarsModule, failModule, assertModule,
   // accounts
-  groupModule,
+  groupModule, userModule,
   // storage and copy
   lvmModule, lvmVgModule, partitionModule, partitionMapModule, filesystemModule, mountModule, chrootMountsModule,
   rsyncModule, blockcopyModule,

@@ -13,6 +13,13 @@ export function hasAnsiblePlaybook(): boolean {
   return spawnSync('ansible-playbook', ['--version'], { encoding: 'utf8' }).status === 0;
 }
 
+/** Skips the running test, saying why, when ansible-playbook is not installed. */
+export function skipWithoutAnsible(test: Mocha.Context): void {
+  if (hasAnsiblePlaybook()) return;
+  console.warn('    ansible-playbook is not installed (apt-get install ansible-core): skipping');
+  test.skip();
+}
+
 /** What one ansible-playbook run gave: its exit code, each task's result for the host (in order), its output. */
 export interface AnsibleRun {
   code: number | null;

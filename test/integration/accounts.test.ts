@@ -4,13 +4,17 @@
 // Debian's ansible-playbook leave the same entries and register the same values. Every user and group
 // has a throwaway random name and is removed in after(), also when a test fails.
 import { strict as assert } from 'node:assert';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Plan, TaskModule } from '../../runner/module.js';
 import type { SshTransport } from '../../runner/transport/ssh.js';
 import { groupModule } from '../../tasks/group.js';
+import { userModule } from '../../tasks/user.js';
 import { NOPASSWD_USER, sshTransport, startSshd, type SshdHost } from '../harness/sshd.js';
-import { ansiblePlaybook, hasAnsiblePlaybook } from '../helpers/ansible.js';
+import { ansiblePlaybook, skipWithoutAnsible } from '../helpers/ansible.js';
 import { runModule } from '../helpers/run-module.js';
 
 /** The entry `getent DB NAME` prints on this machine, or '' when there is none. */
@@ -113,10 +117,7 @@ describe('group and user modules @integration', function () {
     });
 
     it('leaves the same /etc/group entry and registers the same values as ansible-playbook', function () {
-      if (!hasAnsiblePlaybook()) {
-        console.warn('    ansible-playbook is not installed (apt-get install ansible-core): skipping');
-        this.skip();
-      }
+      skipWithoutAnsible(this);
       return (async () => {
         const name = groupName();
         const gid = freeId('group');
@@ -132,7 +133,106 @@ describe('group and user modules @integration', function () {
     });
   });
 
-  // user tests follow
-  void users;
-  void execFileSync;
+  describe('user', () => {
+    const userName = () => {
+      const n = `fzu${randomBytes(4).toString('hex')}`;
+      users.add(n);
+      groups.add(n);
+      return n;
+    };
+    // A SHA-512 crypt hash (of 'fz-test'); it must never be printed.
+    const HASH = '$6$fzsalt0123$7p8GsSg9oq4b5XwLQ4lWq7o5cV6n4C3o3s0H2o1bOq3vP0x8m4Qh5u6bJ2hZcC9v0lR1y2tX3kQ4w5e6r7t8y.';
+    let home: string;
+    before(() => {
+      home = mkdtempSync(join(tmpdir(), 'ferry-user-'));
+    });
+    after(() => rmSync(home, { recursive: true, force: true }));
+
+    it('adds a user (check mode first), reports no change on a second run, changes one field with one usermod, removes it with its home', async () => {
+      const name = userName();
+      const grp = groupName();
+      const uid = freeId('passwd');
+      await run(mod(groupModule), { name: grp });
+      const dir = join(home, 'nested', name);
+      const params = { name, uid, group: grp, groups: ['adm'], shell: '/bin/sh', comment: 'Fz Test', home: dir, password: HASH };
+      const check = await run(mod(userModule), params, true);
+      assert.equal(check.plan.changed, true);
+      assert.equal(entry('passwd', name), '', 'check mode added the user');
+      const made = await run(mod(userModule), params);
+      const gid = Number(entry('group', grp).split(':')[2]);
+      assert.equal(entry('passwd', name), `${name}:x:${uid}:${gid}:Fz Test:${dir}:/bin/sh`);
+      assert.equal(entry('shadow', name).split(':')[1], HASH);
+      assert.equal(spawnSync('id', ['-Gn', '--', name], { encoding: 'utf8' }).stdout.trim(), `${grp} adm`);
+      assert.ok(existsSync(dir), 'the home (and its missing parent) were made');
+      assert.deepEqual(made.result, { name, state: 'present', system: false, create_home: true, password: 'NOT_LOGGING_PASSWORD', uid, group: gid, comment: 'Fz Test', home: dir, shell: '/bin/sh', groups: 'adm' });
+      noChange((await run(mod(userModule), params)).plan, new RegExp(`user ${name} exists as asked \\(uid ${uid}, group ${gid}`));
+      const changed = await run(mod(userModule), { ...params, shell: '/bin/bash' });
+      assert.equal(changed.plan.changed && changed.plan.steps.map((s) => s.cmd?.display).join(), `usermod -s /bin/bash -- ${name}`);
+      assert.equal(entry('passwd', name).split(':')[6], '/bin/bash');
+      const gone = await run(mod(userModule), { name, state: 'absent', remove: true });
+      assert.equal(gone.plan.changed, true);
+      assert.deepEqual(gone.result, { name, state: 'absent', force: false, remove: true });
+      assert.equal(entry('passwd', name), '');
+      assert.equal(existsSync(dir), false, 'remove: true removed the home');
+      noChange((await run(mod(userModule), { name, state: 'absent' })).plan, new RegExp(`user ${name} does not exist`));
+    });
+
+    it('refuses a missing group and a UID another user has before anything runs', async () => {
+      const name = userName();
+      await assert.rejects(run(mod(userModule), { name, groups: ['fz-no-such-group'] }), /Group fz-no-such-group does not exist/);
+      await assert.rejects(run(mod(userModule), { name, uid: 0 }), /UID '0' already exists with user 'root'/);
+      assert.equal(entry('passwd', name), '');
+    });
+
+    it('never prints the password hash: ferry run --check -v --diff and the real run, text and --json events', async () => {
+      const name = userName();
+      const cli = join(resolve(import.meta.dirname, '../..'), 'dist/runner/cli.js');
+      const pb = join(home, 'pw.yml');
+      writeFileSync(pb, `- hosts: localhost\n  gather_facts: false\n  tasks:\n    - user: { name: ${name}, password: '${HASH}', create_home: false }\n      register: u\n    - debug: { var: u }\n`);
+      const ferry = (...args: string[]) => spawnSync(process.execPath, [cli, 'run', pb, '-i', 'localhost,', ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      for (const args of [['--check', '-v', '--diff'], ['-vvv', '--diff'], ['--json']]) {
+        const r = ferry(...args);
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        assert.ok(!(r.stdout + r.stderr).includes(HASH) && !(r.stdout + r.stderr).includes('fzsalt0123'), `the hash was printed with ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
+      }
+      assert.equal(entry('shadow', name).split(':')[1], HASH);
+      const second = ferry('--json');
+      assert.match(second.stdout, /NOT_LOGGING_PASSWORD/);
+      assert.match(second.stdout, /"status":"ok"/);
+    });
+
+    it('leaves the same passwd, shadow and group entries and registers the same values as ansible-playbook', function () {
+      skipWithoutAnsible(this);
+      return (async () => {
+        const name = userName();
+        const grp = groupName();
+        const uid = freeId('passwd');
+        await run(mod(groupModule), { name: grp });
+        const dir = join(home, 'ansible', name);
+        const base = { name, uid, groups: [grp], shell: '/bin/sh', comment: 'Fz Ansible', home: dir, password: HASH };
+        const tasks = [
+          { user: base },
+          { user: base },
+          { user: { ...base, shell: '/bin/bash', groups: ['adm'], append: true, expires: 1893456000 } },
+          { user: { ...base, groups: [] } },
+          { user: { name, state: 'absent', remove: true } },
+          { user: { name, state: 'absent' } },
+        ];
+        const keys = ['changed', 'name', 'state', 'uid', 'group', 'groups', 'comment', 'home', 'shell', 'system', 'create_home', 'append', 'move_home', 'force', 'remove', 'password'];
+        /** passwd, shadow (without the date of the last change), the groups: what each task left. */
+        const probe = `getent passwd -- ${name}; getent shadow -- ${name} | cut -d: -f1,2,4-; id -Gn -- ${name}; true`;
+        const a = ansiblePlaybook(sshd, NOPASSWD_USER, tasks.flatMap((t) => [t, { shell: probe, changed_when: false }]));
+        assert.equal(a.code, 0, a.output);
+        for (const [i, t] of tasks.entries()) {
+          const { plan, result } = await run(mod(userModule), t.user);
+          const now = spawnSync('sh', ['-c', probe], { encoding: 'utf8' }).stdout.trim();
+          assert.deepEqual(
+            { entries: now, result: pick({ ...result, changed: plan.changed }, keys) },
+            { entries: String(a.results[2 * i + 1]!.stdout), result: pick(a.results[2 * i]!, keys) },
+            `task ${i + 1}: ${JSON.stringify(t)}`,
+          );
+        }
+      })();
+    });
+  });
 });

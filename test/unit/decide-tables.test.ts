@@ -13,6 +13,7 @@ import { vgFactsFrom } from '../../tasks/lvm-vg.js';
 import { lvmFactsFrom } from '../../tasks/lvm.js';
 import { parseWipefs } from '../../tasks/storage/blkid.js';
 import { partitionTableFrom } from '../../tasks/storage/facts.js';
+import { userFactsFrom, type UserOutputs } from '../../tasks/user.js';
 import { domainFactsFrom, renderDomainXml, type VirshDefineParams } from '../../tasks/virsh-define.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
@@ -54,6 +55,13 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
   },
   lvm_vg: (f, p) =>
     vgFactsFrom(p as Parameters<typeof vgFactsFrom>[0], output(f.pvs as Partial<ToolOutput>).stdout, output(f.vgs as Partial<ToolOutput>), f.realPaths as Record<string, string>),
+  // getent passwd/shadow/group, id -Gn and getent passwd UID as printed; the directory test and libuser's presence as given.
+  user: (f, p) => {
+    const out = (k: string) => (f[k] === undefined ? {} : { [k]: output(f[k] as Partial<ToolOutput>) });
+    const given = (k: 'homeParentExists' | 'localTools') => (f[k] === undefined ? {} : { [k]: f[k] as boolean });
+    const o = { passwd: output(f.passwd as Partial<ToolOutput>), ...out('shadow'), ...out('idGroups'), ...out('groups'), ...out('byUid'), ...given('homeParentExists'), ...given('localTools') } as UserOutputs;
+    return userFactsFrom(p as Parameters<typeof userFactsFrom>[0], o);
+  },
   // sfdisk --json and wipefs as printed; the kind, sizes and partition nodes as given.
   partition: (f) => ({
     ...f,

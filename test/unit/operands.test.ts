@@ -15,6 +15,7 @@ import { absolutePathProblem, accountNameProblem, lvNameProblem, optionLikeProbl
 import { lvmVgModule } from '../../tasks/lvm-vg.js';
 import { lvmModule } from '../../tasks/lvm.js';
 import { mountModule } from '../../tasks/mount.js';
+import { userModule } from '../../tasks/user.js';
 import { partitionMapModule } from '../../tasks/partition-map.js';
 import { partitionModule } from '../../tasks/partition.js';
 import { archiveFlagProblem, rsyncCommand, rsyncModule } from '../../tasks/rsync.js';
@@ -167,6 +168,11 @@ describe('module parameters refuse values a command would read as options', () =
     ['kernel: a relative packages_dir', kernelModule.params, { root: '/mnt/g', packages_dir: '-delete' }, /^packages_dir: .*absolute/],
     ['initramfs: a relative root', initramfsModule.params, { root: 'mnt' }, /^root: .*absolute/],
     ['group: groupadd … --help', groupModule.params, { name: '--help' }, /^name: '--help' is not a valid user or group name: it must not start with '-'/],
+    ['user: useradd … -x (a name that is an option)', userModule.params, { name: '-x' }, /^name: '-x' is not a valid user or group name: it must not start with '-'/],
+    ['user: a supplementary group that is an option', userModule.params, { name: 'u', groups: ['--help'] }, /^groups\.0: '--help' .*must not start with '-'/],
+    ['user: a primary group that is an option', userModule.params, { name: 'u', group: '-g' }, /^group: '-g' .*must not start with '-'/],
+    ['user: a plain text password (the value is not echoed)', userModule.params, { name: 'u', password: 'hunter2' }, /^password: must be a crypt\(3\) hash as \/etc\/shadow holds it/],
+    ['user: a relative home', userModule.params, { name: 'u', home: '-d' }, /^home: '-d' is not an absolute path/],
     ['group: non_unique without gid', groupModule.params, { name: 'g', non_unique: true }, /^non_unique: non_unique: true needs gid/],
   ];
   for (const [name, schema, input, re] of bad) {
