@@ -28,6 +28,7 @@ import { setModule } from './set.js';
 import { shellModule } from './shell.js';
 import { statModule } from './stat.js';
 import { templateModule } from './template.js';
+import { unarchiveModule } from './unarchive.js';
 import { userModule } from './user.js';
 import { virshDefineModule } from './virsh-define.js';
 import { waitForModule } from './wait-for.js';
@@ -36,7 +37,7 @@ import { xenImportModule } from './xen-import.js';
 /** Every built-in module (typed loosely: each has its own parameter type). */
 export const BUILTIN_MODULES = [
   // general
-  commandModule, shellModule, copyModule, templateModule, fileModule, lineinfileModule, replaceModule, statModule, waitForModule,
+  commandModule, shellModule, copyModule, templateModule, unarchiveModule, fileModule, lineinfileModule, replaceModule, statModule, waitForModule,
   pingModule, debugModule, setModule, includeVarsModule, failModule, assertModule,
   // accounts
   groupModule, userModule,

@@ -62,6 +62,12 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
     const o = { passwd: output(f.passwd as Partial<ToolOutput>), ...out('shadow'), ...out('idGroups'), ...out('groups'), ...out('byUid'), ...given('homeParentExists'), ...given('localTools') } as UserOutputs;
     return userFactsFrom(p as Parameters<typeof userFactsFrom>[0], o);
   },
+  // tar/unzip outputs as printed; the controller archive's bytes as text.
+  unarchive: (f) => ({
+    ...f,
+    ...Object.fromEntries(['tool', 'list', 'diff'].filter((k) => f[k] !== undefined).map((k) => [k, output(f[k] as Partial<ToolOutput>)])),
+    ...(typeof f.archive === 'string' ? { archive: Buffer.from(f.archive) } : {}),
+  }),
   // sfdisk --json and wipefs as printed; the kind, sizes and partition nodes as given.
   partition: (f) => ({
     ...f,

@@ -15,6 +15,7 @@ import { absolutePathProblem, accountNameProblem, lvNameProblem, optionLikeProbl
 import { lvmVgModule } from '../../tasks/lvm-vg.js';
 import { lvmModule } from '../../tasks/lvm.js';
 import { mountModule } from '../../tasks/mount.js';
+import { unarchiveModule } from '../../tasks/unarchive.js';
 import { userModule } from '../../tasks/user.js';
 import { partitionMapModule } from '../../tasks/partition-map.js';
 import { partitionModule } from '../../tasks/partition.js';
@@ -173,6 +174,10 @@ describe('module parameters refuse values a command would read as options', () =
     ['user: a primary group that is an option', userModule.params, { name: 'u', group: '-g' }, /^group: '-g' .*must not start with '-'/],
     ['user: a plain text password (the value is not echoed)', userModule.params, { name: 'u', password: 'hunter2' }, /^password: must be a crypt\(3\) hash as \/etc\/shadow holds it/],
     ['user: a relative home', userModule.params, { name: 'u', home: '-d' }, /^home: '-d' is not an absolute path/],
+    ['unarchive: an operand in extra_opts (tar would read it as an entry)', unarchiveModule.params, { src: 'a.tar', dest: '/d', extra_opts: ['etc/passwd'] }, /^extra_opts\.0: 'etc\/passwd' is not an option/],
+    ['unarchive: an extra_opt that runs a program', unarchiveModule.params, { src: 'a.tar', dest: '/d', extra_opts: ['--to-command=sh'] }, /^extra_opts\.0: ferry does not pass '--to-command=sh' to tar/],
+    ['unarchive: a relative dest', unarchiveModule.params, { src: 'a.tar', dest: '-C' }, /^dest: '-C' is not an absolute path/],
+    ['unarchive: a host src that is not absolute (- would be stdin)', unarchiveModule.params, { src: '-', dest: '/d', remote_src: true }, /^src: with remote_src: true, src must be an absolute path/],
     ['group: non_unique without gid', groupModule.params, { name: 'g', non_unique: true }, /^non_unique: non_unique: true needs gid/],
   ];
   for (const [name, schema, input, re] of bad) {
