@@ -13,6 +13,7 @@ import { fileModule } from './file.js';
 import { filesystemModule } from './filesystem.js';
 import { fstabModule } from './fstab.js';
 import { grubModule } from './grub.js';
+import { groupModule } from './group.js';
 import { includeVarsModule } from './include-vars.js';
 import { initramfsModule } from './initramfs.js';
 import { kernelModule } from './kernel.js';
@@ -31,6 +32,8 @@ import { shellModule } from './shell.js';
 import { slurpModule } from './slurp.js';
 import { statModule } from './stat.js';
 import { templateModule } from './template.js';
+import { unarchiveModule } from './unarchive.js';
+import { userModule } from './user.js';
 import { virshDefineModule } from './virsh-define.js';
 import { waitForModule } from './wait-for.js';
 import { xenImportModule } from './xen-import.js';
@@ -38,8 +41,10 @@ import { xenImportModule } from './xen-import.js';
 /** Every built-in module (typed loosely: each has its own parameter type). */
 export const BUILTIN_MODULES = [
   // general
-  commandModule, shellModule, copyModule, templateModule, fileModule, lineinfileModule, blockinfileModule, replaceModule, statModule, slurpModule, fetchModule, waitForModule,
+  commandModule, shellModule, copyModule, templateModule, unarchiveModule, fileModule, lineinfileModule, blockinfileModule, replaceModule, statModule, slurpModule, fetchModule, waitForModule,
   pingModule, pauseModule, debugModule, setModule, includeVarsModule, failModule, assertModule,
+  // accounts
+  groupModule, userModule,
   // storage and copy
   lvmModule, lvmVgModule, partitionModule, partitionMapModule, filesystemModule, mountModule, chrootMountsModule,
   rsyncModule, blockcopyModule,

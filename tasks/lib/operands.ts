@@ -65,3 +65,19 @@ export function rsyncPathProblem(path: string): string | undefined {
   }
   return undefined;
 }
+
+// shadow-utils (useradd(8), groupadd(8), CAVEATS): names are at most 32 characters; ':' and ','
+// separate fields and members in /etc/passwd and /etc/group; a name of digits only reads as an id.
+const ACCOUNT_NAME_MAX = 32;
+
+/** Why `name` cannot be a user or group name that useradd/groupadd take as one operand. */
+export function accountNameProblem(name: string): string | undefined {
+  const bad = `'${name}' is not a valid user or group name`;
+  if (name === '') return `${bad}: it is empty`;
+  if (name.startsWith('-')) return `${bad}: it must not start with '-' (useradd and groupadd would read it as an option)`;
+  if (/[:,/\s\p{Cc}]/u.test(name)) return `${bad}: it must not contain ':', ',', '/', white space or control characters (they separate fields in /etc/passwd and /etc/group)`;
+  if (/^\d+$/.test(name)) return `${bad}: a name of digits only would be read as a numeric id`;
+  if (name === '.' || name === '..') return `${bad}: . and .. are not allowed`;
+  if (name.length > ACCOUNT_NAME_MAX) return `${bad}: it is longer than ${ACCOUNT_NAME_MAX} characters`;
+  return undefined;
+}

@@ -2,7 +2,7 @@
 // and a bad value is refused the same way before any host is contacted.
 import { z } from 'zod';
 import { parseModeSpec } from './mode.js';
-import { absolutePathProblem, lvNameProblem, optionLikeProblem, rsyncPathProblem, vgNameProblem } from './operands.js';
+import { absolutePathProblem, accountNameProblem, lvNameProblem, optionLikeProblem, rsyncPathProblem, vgNameProblem } from './operands.js';
 
 /** A remote path: any bytes but NUL, which no command line can carry. */
 export function pathField(description: string) {
@@ -87,3 +87,8 @@ export const editedFileFields = {
   owner: ownerField,
   group: groupField,
 };
+
+/** A user or group name as useradd/groupadd take it (never an option, never a numeric id). */
+export function accountNameField(description: string) {
+  return ruleField(accountNameProblem, description);
+}

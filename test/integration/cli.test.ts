@@ -51,12 +51,15 @@ describe('ferry CLI @integration', function () {
   it('lists modules and documents one from its schema', () => {
     const list = ferry(['doc']);
     assert.equal(list.code, 0);
-    for (const m of ['command', 'shell', 'copy', 'template', 'ping', 'set', 'debug']) assert.match(list.stdout, new RegExp(`^${m}\\s`, 'm'));
+    for (const m of ['command', 'shell', 'copy', 'template', 'ping', 'set', 'debug', 'group', 'user', 'unarchive']) assert.match(list.stdout, new RegExp(`^${m}\\s`, 'm'));
     const copy = ferry(['doc', 'copy']);
     assert.equal(copy.code, 0);
     assert.match(copy.stdout, /PARAMETERS/);
     assert.match(copy.stdout, /^ {2}dest\s+\(string; required\)/m);
     assert.match(copy.stdout, /EXAMPLE/);
+    // What unarchive compares, and that user never shows the password, are documented.
+    assert.match(ferry(['doc', 'unarchive']).stdout, /What is compared: creates first .*tar --diff/);
+    assert.match(ferry(['doc', 'user']).stdout, /NOT_LOGGING_PASSWORD/);
     const none = ferry(['doc', 'nosuch']);
     assert.equal(none.code, 4);
   });

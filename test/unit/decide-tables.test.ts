@@ -7,6 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { forceOf, guardDestructive, type TaskModule, type ToolOutput } from '../../runner/module.js';
 import { parseFindTree } from '../../tasks/file.js';
+import { groupFactsFrom } from '../../tasks/group.js';
 import { builtinModules } from '../../tasks/index.js';
 import { parsePathState } from '../../tasks/lib/path-state.js';
 import { parseMountinfo } from '../../tasks/storage/mountinfo.js';
@@ -18,6 +19,7 @@ import { lvmFactsFrom } from '../../tasks/lvm.js';
 import { parseStat } from '../../tasks/stat.js';
 import { parseBlkidExport, parseWipefs } from '../../tasks/storage/blkid.js';
 import { partitionTableFrom } from '../../tasks/storage/facts.js';
+import { userFactsFrom, type UserOutputs } from '../../tasks/user.js';
 import { domainFactsFrom, renderDomainXml, type VirshDefineParams } from '../../tasks/virsh-define.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
@@ -72,12 +74,28 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
     const path = String(f.path);
     return { path, text, target: { dest: path, state: fileState(text, f), target: path, parent: f.parent ?? 'directory', asRoot: true } };
   },
+  // getent group NAME (and GID) as printed; whether lgroupadd was found as given.
+  group: (f, p) =>
+    groupFactsFrom(p as Parameters<typeof groupFactsFrom>[0], output(f.byName as Partial<ToolOutput>), f.byGid === undefined ? undefined : output(f.byGid as Partial<ToolOutput>), f.localTools as boolean | undefined),
   lvm: (f, p) => {
     const lvs = f.lvs as Partial<ToolOutput> | undefined;
     return lvmFactsFrom(String(p.vg), output(f.vgs as Partial<ToolOutput>), lvs === undefined ? undefined : output(lvs).stdout);
   },
   lvm_vg: (f, p) =>
     vgFactsFrom(p as Parameters<typeof vgFactsFrom>[0], output(f.pvs as Partial<ToolOutput>).stdout, output(f.vgs as Partial<ToolOutput>), f.realPaths as Record<string, string>),
+  // getent passwd/shadow/group, id -Gn and getent passwd UID as printed; the directory test and libuser's presence as given.
+  user: (f, p) => {
+    const out = (k: string) => (f[k] === undefined ? {} : { [k]: output(f[k] as Partial<ToolOutput>) });
+    const given = (k: 'homeParentExists' | 'localTools') => (f[k] === undefined ? {} : { [k]: f[k] as boolean });
+    const o = { passwd: output(f.passwd as Partial<ToolOutput>), ...out('shadow'), ...out('idGroups'), ...out('groups'), ...out('byUid'), ...given('homeParentExists'), ...given('localTools') } as UserOutputs;
+    return userFactsFrom(p as Parameters<typeof userFactsFrom>[0], o);
+  },
+  // tar/unzip outputs as printed; the controller archive's bytes as text.
+  unarchive: (f) => ({
+    ...f,
+    ...Object.fromEntries(['tool', 'list', 'diff'].filter((k) => f[k] !== undefined).map((k) => [k, output(f[k] as Partial<ToolOutput>)])),
+    ...(typeof f.archive === 'string' ? { archive: Buffer.from(f.archive) } : {}),
+  }),
   // sfdisk --json and wipefs as printed; the kind, sizes and partition nodes as given.
   partition: (f) => ({
     ...f,

@@ -7,13 +7,16 @@ import { blockcopyModule } from '../../tasks/blockcopy.js';
 import { chrootMountsModule } from '../../tasks/chroot-mounts.js';
 import { filesystemModule } from '../../tasks/filesystem.js';
 import { fstabModule } from '../../tasks/fstab.js';
+import { groupModule } from '../../tasks/group.js';
 import { grubModule } from '../../tasks/grub.js';
 import { initramfsModule } from '../../tasks/initramfs.js';
 import { kernelModule } from '../../tasks/kernel.js';
-import { absolutePathProblem, lvNameProblem, optionLikeProblem, rsyncPathProblem, vgNameProblem } from '../../tasks/lib/operands.js';
+import { absolutePathProblem, accountNameProblem, lvNameProblem, optionLikeProblem, rsyncPathProblem, vgNameProblem } from '../../tasks/lib/operands.js';
 import { lvmVgModule } from '../../tasks/lvm-vg.js';
 import { lvmModule } from '../../tasks/lvm.js';
 import { mountModule } from '../../tasks/mount.js';
+import { unarchiveModule } from '../../tasks/unarchive.js';
+import { userModule } from '../../tasks/user.js';
 import { partitionMapModule } from '../../tasks/partition-map.js';
 import { partitionModule } from '../../tasks/partition.js';
 import { archiveFlagProblem, rsyncCommand, rsyncModule } from '../../tasks/rsync.js';
@@ -72,6 +75,24 @@ describe('operand rules', () => {
     ['dev/sda', /not an absolute path/],
     ['./x', /not an absolute path/],
     ['/x\0y', /NUL/],
+  ]);
+  checkRule('accountNameProblem (useradd(8), groupadd(8))', accountNameProblem, [
+    ['www-data', undefined],
+    ['_apt', undefined],
+    ['Debian-exim', undefined],
+    ['joe$', undefined],
+    ['-x', /not a valid user or group name: it must not start with '-' \(useradd and groupadd would read it as an option\)/],
+    ['--help', /must not start with '-'/],
+    ['a:b', /must not contain ':'/],
+    ['a,b', /must not contain/],
+    ['a b', /white space/],
+    ['a\nb', /control characters/],
+    ['../x', /'\/'/],
+    ['1234', /digits only would be read as a numeric id/],
+    ['.', /\. and \.\. are not allowed/],
+    ['', /is empty/],
+    ['u'.repeat(33), /longer than 32 characters/],
+    ['u'.repeat(32), undefined],
   ]);
   checkRule('optionLikeProblem', optionLikeProblem, [
     ['ext4', undefined],
@@ -147,6 +168,17 @@ describe('module parameters refuse values a command would read as options', () =
     ['grub: a relative packages_dir (find would read it as an expression)', grubModule.params, { root: '/mnt/g', disk: '/dev/x', packages_dir: '-delete' }, /^packages_dir: .*absolute/],
     ['kernel: a relative packages_dir', kernelModule.params, { root: '/mnt/g', packages_dir: '-delete' }, /^packages_dir: .*absolute/],
     ['initramfs: a relative root', initramfsModule.params, { root: 'mnt' }, /^root: .*absolute/],
+    ['group: groupadd … --help', groupModule.params, { name: '--help' }, /^name: '--help' is not a valid user or group name: it must not start with '-'/],
+    ['user: useradd … -x (a name that is an option)', userModule.params, { name: '-x' }, /^name: '-x' is not a valid user or group name: it must not start with '-'/],
+    ['user: a supplementary group that is an option', userModule.params, { name: 'u', groups: ['--help'] }, /^groups\.0: '--help' .*must not start with '-'/],
+    ['user: a primary group that is an option', userModule.params, { name: 'u', group: '-g' }, /^group: '-g' .*must not start with '-'/],
+    ['user: a plain text password (the value is not echoed)', userModule.params, { name: 'u', password: 'hunter2' }, /^password: must be a crypt\(3\) hash as \/etc\/shadow holds it/],
+    ['user: a relative home', userModule.params, { name: 'u', home: '-d' }, /^home: '-d' is not an absolute path/],
+    ['unarchive: an operand in extra_opts (tar would read it as an entry)', unarchiveModule.params, { src: 'a.tar', dest: '/d', extra_opts: ['etc/passwd'] }, /^extra_opts\.0: 'etc\/passwd' is not an option/],
+    ['unarchive: an extra_opt that runs a program', unarchiveModule.params, { src: 'a.tar', dest: '/d', extra_opts: ['--to-command=sh'] }, /^extra_opts\.0: ferry does not pass '--to-command=sh' to tar/],
+    ['unarchive: a relative dest', unarchiveModule.params, { src: 'a.tar', dest: '-C' }, /^dest: '-C' is not an absolute path/],
+    ['unarchive: a host src that is not absolute (- would be stdin)', unarchiveModule.params, { src: '-', dest: '/d', remote_src: true }, /^src: with remote_src: true, src must be an absolute path/],
+    ['group: non_unique without gid', groupModule.params, { name: 'g', non_unique: true }, /^non_unique: non_unique: true needs gid/],
   ];
   for (const [name, schema, input, re] of bad) {
     it(name, () => {
