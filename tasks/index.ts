@@ -24,6 +24,7 @@ import { pingModule } from './ping.js';
 import { replaceModule } from './replace.js';
 import { rsyncModule } from './rsync.js';
 import { setModule } from './set.js';
+import { setupModule } from './setup.js';
 import { shellModule } from './shell.js';
 import { statModule } from './stat.js';
 import { templateModule } from './template.js';
@@ -35,7 +36,7 @@ import { xenImportModule } from './xen-import.js';
 export const BUILTIN_MODULES = [
   // general
   commandModule, shellModule, copyModule, templateModule, fileModule, lineinfileModule, replaceModule, statModule, waitForModule,
-  pingModule, debugModule, setModule, includeVarsModule, failModule, assertModule,
+  pingModule, debugModule, setModule, setupModule, includeVarsModule, failModule, assertModule,
   // storage and copy
   lvmModule, lvmVgModule, partitionModule, partitionMapModule, filesystemModule, mountModule, chrootMountsModule,
   rsyncModule, blockcopyModule,
