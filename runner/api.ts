@@ -272,7 +272,8 @@ function preparePlaybook(
   // roles_path from ansible.cfg or ANSIBLE_ROLES_PATH (the config reads both), unless the caller names one
   const rolesPath = o.rolesPath ?? o.config?.rolesPath;
   const vault = vaultOf(o);
-  const pb = loadPlaybook(path, modules, undefined, { vault, ...(rolesPath ? { rolesPath } : {}) });
+  const gatherByDefault = o.config?.gathering !== 'explicit';
+  const pb = loadPlaybook(path, modules, undefined, { vault, gatherByDefault, ...(rolesPath ? { rolesPath } : {}) });
   const stateDir = o.stateDir ?? resolve('.ferry/runs');
   const run = engineFor({ ...o, modules, stateDir, vault, secrets: vault.secrets }, `${resolve(path)}|${o.inventory.map((i) => resolve(i)).join(',')}`);
   const { inv } = run;

@@ -23,6 +23,11 @@ export interface FerryConfig {
   become?: boolean;
   becomeUser?: string;
   becomeMethod?: string;
+  /**
+   * Whether plays gather facts when they do not say (`gathering`): implicit (yes), explicit (no),
+   * smart (yes, but not again for a host that has facts; ferry never gathers twice in a run anyway).
+   */
+  gathering?: 'implicit' | 'explicit' | 'smart';
   /** What the user should know (a cfg file skipped, as Ansible skips it). */
   warnings: string[];
 }
@@ -137,7 +142,7 @@ interface Setting {
   section: string;
   name: string;
   env: string;
-  kind: 'string' | 'path' | 'pathlist' | 'pathspec' | 'int' | 'bool' | 'become_method';
+  kind: 'string' | 'path' | 'pathlist' | 'pathspec' | 'int' | 'bool' | 'become_method' | 'gathering';
 }
 
 const SETTINGS: Setting[] = [
@@ -148,6 +153,7 @@ const SETTINGS: Setting[] = [
   { key: 'hostKeyChecking', section: 'defaults', name: 'host_key_checking', env: 'ANSIBLE_HOST_KEY_CHECKING', kind: 'bool' },
   { key: 'rolesPath', section: 'defaults', name: 'roles_path', env: 'ANSIBLE_ROLES_PATH', kind: 'pathspec' },
   { key: 'vaultPasswordFile', section: 'defaults', name: 'vault_password_file', env: 'ANSIBLE_VAULT_PASSWORD_FILE', kind: 'path' },
+  { key: 'gathering', section: 'defaults', name: 'gathering', env: 'ANSIBLE_GATHERING', kind: 'gathering' },
   { key: 'become', section: 'privilege_escalation', name: 'become', env: 'ANSIBLE_BECOME', kind: 'bool' },
   { key: 'becomeUser', section: 'privilege_escalation', name: 'become_user', env: 'ANSIBLE_BECOME_USER', kind: 'string' },
   { key: 'becomeMethod', section: 'privilege_escalation', name: 'become_method', env: 'ANSIBLE_BECOME_METHOD', kind: 'become_method' },
@@ -175,6 +181,12 @@ function convert(s: Setting, text: string, base: string, home: string): { value:
     case 'bool': {
       const b = ansibleBoolean(text);
       return b === undefined ? { error: `${s.name} must be a boolean (true/false, yes/no, on/off, 1/0), got '${text}'` } : { value: b };
+    }
+    case 'gathering': {
+      const g = text.trim().toLowerCase();
+      return g === 'implicit' || g === 'explicit' || g === 'smart'
+        ? { value: g }
+        : { error: `gathering must be implicit, explicit or smart, got '${text}'`, hint: 'explicit: plays gather facts only with gather_facts: true' };
     }
     case 'become_method':
       return text.trim().toLowerCase() === 'sudo' ? { value: 'sudo' } : { error: `become_method '${text}' is not supported`, hint: 'ferry becomes another user with sudo only (become_method = sudo)' };

@@ -4,7 +4,7 @@ import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import PQueue from 'p-queue';
 import { SECRET_MASK, Secret, secret } from './command.js';
-import { connectionVarsOf, layerConnectionVars } from './inventory/connection.js';
+import { connectionOf, connectionVarsOf, layerConnectionVars } from './inventory/connection.js';
 import { EXIT_INTERRUPTED, FerryError, InterruptedError, TaskFailedError, TemplateError, UnreachableError, ValidationError, formatLoc, type Loc } from './errors.js';
 import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Reporter, type TaskStatus } from './events.js';
 import { factsCommand, factsVars, parseFacts, type Facts } from './facts/index.js';
@@ -427,17 +427,23 @@ export class Engine {
   private async gatherFacts(ctx: PlayRun, wanted: (host: string) => boolean = () => true): Promise<void> {
     const hosts = this.active(ctx.batch).filter((h) => !this.host(h).facts && whenOrError(() => wanted(h)));
     if (!hosts.length || this.interrupted) return;
-    const name = 'Gathering facts';
+    // Ansible's name for the implicit setup task, so output and --start-at-task read the same
+    const name = 'Gathering Facts';
     this.emit({ type: 'task_start', play: ctx.play.name, task: name, module: 'gather_facts', loc: formatLoc(ctx.play.loc), hosts });
-    const inh: Inherited = { when: [], tags: [], vars: [] };
+    // gathered with the play's become, as Ansible does (lvm reports need root)
+    const inh: Inherited = { when: [], tags: [], vars: [], become: ctx.play.become, becomeUser: ctx.play.becomeUser };
     await Promise.all(
       hosts.map((h) =>
         this.queue.add(async () => {
           const t0 = Date.now();
           if (this.stopped(inh)) return this.result(ctx, h, name, 'gather_facts', notStarted(), t0);
+          if (this.reachedOnlyByDelegation(h)) {
+            const msg = 'ferry_connection: none: the host is reached only through delegate_to, so it has no facts of its own';
+            return this.result(ctx, h, name, 'gather_facts', { status: 'skipped', result: { skipped: true, changed: false }, msg }, t0);
+          }
           try {
             const t = this.forTask(await this.transport(h), name, inh);
-            const r = await t.run(factsCommand(), { become: false });
+            const r = await t.run(factsCommand(), { become: this.becomeFor(h, inh) });
             this.host(h).facts = parseFacts(r.stdout) as unknown as Obj;
             this.result(ctx, h, name, 'gather_facts', { status: 'ok', result: {} }, t0);
           } catch (e) {
@@ -447,6 +453,11 @@ export class Engine {
         }),
       ),
     );
+  }
+
+  /** A host with ferry_connection: none (a guest whose disks are worked on from its hypervisor). */
+  private reachedOnlyByDelegation(h: string): boolean {
+    return connectionOf({ inventory_hostname: h, ...this.o.inventory.hostVars(h), ...connectionVarsOf(this.o.extraVars ?? {}) }).connection === 'none';
   }
 
   private tagged(tags: string[]): boolean {

@@ -117,7 +117,7 @@ function evalMessage(e: ExprEvalError): string {
   if (!(e instanceof UndefinedVariableError)) return e.message;
   const head = `${quoteName(e.variable)} is undefined`;
   const message = e.message.startsWith(head) ? `undefined variable ${quoteName(e.variable)}${e.message.slice(head.length)}` : e.message;
-  return e.variable.startsWith('ansible_') ? `${message} (a fact such as ${quoteName(e.variable)} is set only when the play gathers facts: gather_facts: true)` : message;
+  return e.variable.startsWith('ansible_') ? `${message} (a fact such as ${quoteName(e.variable)} is set only when facts are gathered: set gather_facts: true (or run setup))` : message;
 }
 
 /** Renders one value with `vars`: `{{ x }}` alone keeps x's type (omit included); errors name the variable and `loc`. */

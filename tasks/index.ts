@@ -28,6 +28,7 @@ import { pingModule } from './ping.js';
 import { replaceModule } from './replace.js';
 import { rsyncModule } from './rsync.js';
 import { setModule } from './set.js';
+import { setupModule } from './setup.js';
 import { shellModule } from './shell.js';
 import { slurpModule } from './slurp.js';
 import { statModule } from './stat.js';
@@ -42,7 +43,7 @@ import { xenImportModule } from './xen-import.js';
 export const BUILTIN_MODULES = [
   // general
   commandModule, shellModule, copyModule, templateModule, unarchiveModule, fileModule, lineinfileModule, blockinfileModule, replaceModule, statModule, slurpModule, fetchModule, waitForModule,
-  pingModule, pauseModule, debugModule, setModule, includeVarsModule, failModule, assertModule,
+  pingModule, pauseModule, debugModule, setModule, setupModule, includeVarsModule, failModule, assertModule,
   // accounts
   groupModule, userModule,
   // storage and copy

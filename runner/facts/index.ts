@@ -12,5 +12,6 @@ export {
   FactsParseError,
   type Section,
 } from './parse.js';
-export { factsVars } from './vars.js';
+export { factsVars, FACT_VARIABLES } from './vars.js';
+export { ansibleFacts, ANSIBLE_FACT_NAMES, type AnsibleFactName, type AnsibleSources } from './ansible.js';
 export type * from './types.js';

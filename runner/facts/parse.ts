@@ -2,6 +2,7 @@
 // them. A section that is missing, failed or unreadable leaves defaults and a warning, never a throw:
 // facts about a host are still useful when one tool is absent.
 import { FerryError } from '../errors.js';
+import { ansibleFacts } from './ansible.js';
 import { FACTS_MARKER, FACT_TOOLS } from './command.js';
 import { parseMountinfo, unescapeOctal } from './mountinfo.js';
 import type { BlockDevice, Facts, LogicalVolume, LvmFacts, Mount, OsFacts, OsFamily, ToolFacts, VolumeGroup } from './types.js';
@@ -278,7 +279,8 @@ export function parseFacts(stdout: string): Facts {
     return s && s.rc === 0 ? s.text : '';
   };
   const os = osFacts(parseOsRelease(read('os_release')));
-  const [, kernel = '', architecture = ''] = read('uname').trim().split(/\s+/);
+  const uname = read('uname');
+  const [, kernel = '', architecture = ''] = uname.trim().split(/\s+/);
   const meminfo = read('meminfo');
   const cpus = parseInt(read('cpus').trim(), 10);
   let blockDevices: BlockDevice[] = [];
@@ -287,6 +289,29 @@ export function parseFacts(stdout: string): Facts {
   } catch (e) {
     warnings.push(`lsblk: cannot parse its output: ${(e as Error).message}`);
   }
+  // sections whose absence is normal (no default route, not Debian, no reverse name, not Xen): no warning
+  const optional = (name: string): string => (sections.get(name)?.rc === 0 ? sections.get(name)!.text : '');
+  const ansible = ansibleFacts({
+    os,
+    uname,
+    nodename: read('nodename'),
+    fqdn: optional('fqdn'),
+    debianVersion: optional('debian_version'),
+    meminfo,
+    cpuinfo: read('cpuinfo'),
+    xen: optional('xen'),
+    nproc: Number.isFinite(cpus) ? cpus : 0,
+    ipRoute: optional('ip_route'),
+    ipAddr: read('ip_addr'),
+    netdev: read('netdev'),
+    mtab: read('mtab'),
+    mountinfo: optional('mounts'),
+    uuids: new Map(blockDevices.filter((d) => d.uuid).map((d) => [d.path, d.uuid!])),
+    env: read('env'),
+    user: read('user'),
+    pkg: read('pkg'),
+    init: read('init'),
+  });
   return {
     os,
     kernel,
@@ -299,6 +324,7 @@ export function parseFacts(stdout: string): Facts {
     lvm: lvmFacts(sections.get('vgs'), sections.get('lvs'), warnings),
     mounts: parseMounts(read('mounts')),
     tools: parseTools(read('tools')),
+    ansible,
     warnings,
   };
 }

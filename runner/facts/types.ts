@@ -1,4 +1,5 @@
 // The shape of gathered facts: what `gather_facts` registers for each host as `ferry_facts`.
+import type { AnsibleFactName } from './ansible.js';
 
 /** The distribution families ferry knows how to handle, from os-release ID / ID_LIKE. */
 export type OsFamily = 'debian' | 'redhat' | 'arch' | 'suse' | 'alpine' | 'unknown';
@@ -107,6 +108,8 @@ export interface Facts {
   lvm: LvmFacts;
   mounts: Mount[];
   tools: ToolFacts;
+  /** The facts Ansible's setup module gives, by its names without the `ansible_` prefix (what `ansible_facts` holds). */
+  ansible: Record<AnsibleFactName, unknown>;
   /** Sections that could not be read or parsed, one line each (the facts above hold defaults for them). */
   warnings: string[];
 }

@@ -71,6 +71,8 @@ export interface LoadOptions {
   rolesPath?: string[];
   /** Opens vault-encrypted files and `!vault` values (the passwords of --vault-id and friends). */
   vault?: VaultKeys;
+  /** Whether a play without `gather_facts:` gathers (default true, Ansible's `gathering = implicit`; false for `explicit`). */
+  gatherByDefault?: boolean;
 }
 
 function stripCollection(name: string): string {
@@ -85,6 +87,8 @@ class Loader {
   private readonly rolesPath: string[];
   /** Opens vault-encrypted files (vars_files, task files) and `!vault` values. */
   private readonly vault?: VaultKeys;
+  /** gather_facts of a play that does not say (ansible.cfg gathering). */
+  private readonly gatherByDefault: boolean;
   /** The folder of the playbook being loaded (roles/, vars/ and templates/ are looked up beside it). */
   playbookDir = process.cwd();
   /** The role whose files are being read (its tasks carry it). */
@@ -179,6 +183,7 @@ class Loader {
   ) {
     this.rolesPath = options.rolesPath ?? rolesPathFromEnv();
     this.vault = options.vault;
+    this.gatherByDefault = options.gatherByDefault ?? true;
   }
 
   private display(path: string): string {
@@ -939,7 +944,7 @@ class Loader {
       ...(varsPrompt.length ? { varsPrompt } : {}),
       become: this.bool(o, 'become'),
       becomeUser: this.str(o, 'become_user'),
-      gatherFacts: this.bool(o, 'gather_facts') ?? false,
+      gatherFacts: this.bool(o, 'gather_facts') ?? this.gatherByDefault,
       strategy: strategy === 'free' ? 'free' : 'linear',
       serial,
       anyErrorsFatal: this.bool(o, 'any_errors_fatal') ?? false,

@@ -5,9 +5,10 @@
 // Also: a host named literally by `delegate_to` or by a module's host parameters (`src_host`,
 // `dest_host`) must be in the inventory.
 import { ValidationError, formatLoc, type Loc, type Problem } from '../errors.js';
-import { ANSIBLE_VALUE_OPTIONS, definedWhenTrue, hasTemplateSyntax, parseTemplate, templateVariables, type VarUse } from '../expr/index.js';
+import { ANSIBLE_VALUE_OPTIONS, definedWhenTrue, exprVariables, hasTemplateSyntax, parseTemplate, templateVariables, type VarUse } from '../expr/index.js';
 import { isTemplated, singleVariable } from '../template.js';
 import { didYouMean } from '../suggest.js';
+import { FACT_VARIABLES } from '../facts/index.js';
 import { MAGIC_VARS } from '../vars.js';
 import { locOf } from '../yaml-source.js';
 import type { Node, Play, Playbook } from './model.js';
@@ -39,6 +40,7 @@ function producedNames(nodes: Node[], out: Set<string>): boolean {
     if (n.kind === 'task') {
       if (n.register) out.add(n.register);
       if (n.module === 'set') for (const k of Object.keys(n.args)) out.add(k);
+      if (n.module === 'setup') FACT_VARIABLES.forEach((k) => out.add(k));
       if (n.module === 'include_vars') {
         if (n.provides) n.provides.forEach((k) => out.add(k));
         else known = false;
@@ -48,6 +50,25 @@ function producedNames(nodes: Node[], out: Set<string>): boolean {
     else if (n.kind === 'role') known = false;
   }
   return known;
+}
+
+const FACT_HINT = 'facts are set only when they are gathered: set gather_facts: true (or run setup), or guard it with \'is defined\'';
+
+/**
+ * A fact a `when:` reads in a play that does not gather facts (and no setup task sets them): the
+ * condition fails on every host at run time. Other names in conditions are checked at run time.
+ */
+function factConditionProblems(n: Node, known: ReadonlySet<string>, guarded: ReadonlySet<string>, hosts: string[], hostVars: (host: string) => Record<string, unknown>): Problem[] {
+  const out: Problem[] = [];
+  const proven = new Set(guarded);
+  for (const c of n.when) {
+    for (const use of exprVariables(c.expr, proven)) {
+      if (use.guarded || !FACT_VARIABLES.includes(use.name) || known.has(use.name) || hosts.every((h) => use.name in hostVars(h))) continue;
+      out.push({ loc: c.loc, message: `when: undefined variable '${use.name}' (this play does not gather facts)`, hint: FACT_HINT });
+    }
+    definedWhenTrue(c.expr).forEach((v) => proven.add(v));
+  }
+  return out;
 }
 
 /** Variables known at load time, and where they were set (for messages). */
@@ -166,6 +187,7 @@ export function preflight(
       problems.push(...e.problems.map((p) => ({ ...p, loc: p.loc ?? play.loc })));
     }
     const playKnown = new Set([
+      ...(play.gatherFacts ? FACT_VARIABLES : []),
       ...Object.keys(play.vars), ...Object.keys(extraVars), ...produced, ...MAGIC_VARS, ...Object.keys(play.varsFromFiles),
       ...Object.keys(play.roleDefaults ?? {}), ...Object.keys(play.roleVars ?? {}), ...(play.varsPrompt ?? []).map((p) => p.name),
     ]);
@@ -185,6 +207,7 @@ export function preflight(
           ...(role ? [{ what: `role ${role.name} defaults`, vars: role.defaults }] : []),
         ];
         const delegate = n.delegateTo !== undefined ? { name: n.delegateTo, loc: n.loc } : outer;
+        if (namesKnown) problems.push(...factConditionProblems(n, here, guarded, hosts, hostVars));
         const proven = new Set([...guarded, ...n.when.flatMap((c) => [...definedWhenTrue(c.expr)])]);
         if (n.kind === 'block') {
           [n.block, n.rescue, n.always].forEach((l) => check(l, here, inner, proven, delegate));
@@ -231,8 +254,10 @@ export function preflight(
               loc,
               message: `undefined variable '${head}'${missing.length < hosts.length ? ` for host${missing.length > 1 ? 's' : ''} ${missing.slice(0, 5).join(', ')}` : ''}`,
               hint: head.startsWith('ansible_') && !play.gatherFacts
-                ? `'${head}' looks like a fact: facts are set only when the play gathers them (gather_facts: true), or define it yourself`
-                : `define it (inventory, play vars, -e ${head}=...), give a default ({{ ${head} | default(...) }}) or guard the task with 'when: ${head} is defined'`,
+                ? `'${head}' looks like a fact, and this play does not gather facts: set gather_facts: true (or run setup), or define it yourself`
+                : head.startsWith('ansible_') && !MAGIC_VARS.has(head)
+                  ? `'${head}' is not one of the facts ferry gathers ('ferry doc setup' lists them): define it (inventory, play vars, -e ${head}=...) or give a default ({{ ${head} | default(...) }})`
+                  : `define it (inventory, play vars, -e ${head}=...), give a default ({{ ${head} | default(...) }}) or guard the task with 'when: ${head} is defined'`,
             });
           }
         });

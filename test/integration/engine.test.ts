@@ -61,7 +61,9 @@ describe('engine over real sshd @integration', function () {
       assert.equal(rep.result('make dir', h.name)?.status, 'changed');
       assert.equal(rep.result('write file', h.name)?.status, 'changed');
       assert.equal(rep.result('read back', h.name)?.status, 'ok');
-      assert.deepEqual(r1.recap[h.name], { ok: 5, changed: 2, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0, interrupted: 0 });
+      // ok counts Gathering Facts, as Ansible's recap does
+      assert.equal(rep.result('Gathering Facts', h.name)?.status, 'ok');
+      assert.deepEqual(r1.recap[h.name], { ok: 6, changed: 2, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0, interrupted: 0 });
     }
     const rep2 = new CollectingReporter();
     const r2 = await runPlaybookFile(pb, { inventory: [inv], reporter: rep2, stateDir: join(dir, 'state') });
@@ -110,7 +112,9 @@ describe('engine over real sshd @integration', function () {
     const r = await runPlaybookFile(pb, { inventory: [inv2], reporter: rep, stateDir: join(dir, 'state') });
     assert.equal(r.exitCode, 3);
     assert.equal(r.recap.deadhost!.unreachable, 1);
-    assert.match(rep.result('make dir', 'deadhost')!.msg!, /refused|unreachable/i);
+    // the first contact is the play's fact gathering: the host is unreachable there and runs no task
+    assert.match(rep.result('Gathering Facts', 'deadhost')!.msg!, /refused|unreachable/i);
+    assert.equal(rep.result('make dir', 'deadhost'), undefined);
     for (const h of hosts) assert.ok(existsSync(join(work, h.name, 'greeting.txt')));
   });
 
@@ -119,7 +123,7 @@ describe('engine over real sshd @integration', function () {
     await writeFile(kh, '');
     const inv3 = join(dir, 'inv-unknown.yml');
     await writeFile(inv3, (await readFile(inv, 'utf8')).replaceAll(hosts[0]!.knownHostsFile, kh).replaceAll(hosts[1]!.knownHostsFile, kh));
-    const pb = await writePlaybook(dir, 'ping.yaml', [{ hosts: hosts[0]!.name, tasks: [{ name: 'p', ping: {} }] }]);
+    const pb = await writePlaybook(dir, 'ping.yaml', [{ hosts: hosts[0]!.name, gather_facts: false, tasks: [{ name: 'p', ping: {} }] }]);
     const rep = new CollectingReporter();
     const r = await runPlaybookFile(pb, { inventory: [inv3], reporter: rep });
     assert.equal(r.exitCode, 3);
@@ -139,7 +143,7 @@ describe('engine over real sshd @integration', function () {
     await writeFile(kh, `[127.0.0.1]:${hosts[0]!.port} ${hosts[1]!.hostKeys.ed25519}\n[127.0.0.1]:${hosts[0]!.port} ${hosts[1]!.hostKeys.rsa}\n`);
     const inv4 = join(dir, 'inv-changed.yml');
     await writeFile(inv4, (await readFile(inv, 'utf8')).replaceAll(hosts[0]!.knownHostsFile, kh));
-    const pb = await writePlaybook(dir, 'ping2.yaml', [{ hosts: hosts[0]!.name, tasks: [{ name: 'p', ping: {} }] }]);
+    const pb = await writePlaybook(dir, 'ping2.yaml', [{ hosts: hosts[0]!.name, gather_facts: false, tasks: [{ name: 'p', ping: {} }] }]);
     const rep = new CollectingReporter();
     const r = await runPlaybookFile(pb, { inventory: [inv4], reporter: rep, acceptNewHosts: true });
     assert.equal(r.exitCode, 3);
@@ -157,6 +161,9 @@ describe('engine over real sshd @integration', function () {
     const r = await runPlaybookFile(pb, { inventory: [invG], reporter: rep });
     assert.equal(await readFile(out, 'utf8'), 'xr1 xr1-disk');
     assert.equal(rep.result('on hv', 'xr1')!.status, 'changed');
+    // it has no facts of its own to gather: skipped, saying why, and the play goes on
+    assert.equal(rep.result('Gathering Facts', 'xr1')!.status, 'skipped');
+    assert.match(rep.result('Gathering Facts', 'xr1')!.msg!, /ferry_connection: none/);
     assert.equal(rep.result('direct', 'xr1')!.status, 'unreachable');
     assert.match(rep.result('direct', 'xr1')!.msg!, /ferry_connection: none.*delegate_to/);
     assert.equal(r.exitCode, 3);

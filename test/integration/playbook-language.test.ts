@@ -407,7 +407,7 @@ describe('playbook language over real sshd @integration', function () {
       { hosts: 'all', gather_facts: true, tasks: [{ name: 'facts', assert: { that: ['ferry_facts.os.family == "debian"', 'ferry_facts.kernel | length > 0', 'ferry_facts.memoryMb > 0', 'ansible_os_family is defined'] } }] },
     ]);
     assert.equal(summary.exitCode, 0, JSON.stringify(rep.results()));
-    assert.equal(rep.results().filter((r) => r.task === 'Gathering facts').length, 3);
+    assert.equal(rep.results().filter((r) => r.task === 'Gathering Facts').length, 3);
   });
 
   it('--resume continues each host from the first task that did not complete', async () => {

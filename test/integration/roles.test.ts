@@ -109,6 +109,8 @@ describe('roles, import_playbook and include_vars over real sshd @integration', 
         '- import_playbook: skipped.yml',
         '  when: false',
         '- hosts: all',
+        // (this play's subject is roles: it gathers no facts, so the only gathering would be skipped.yml's)
+        '  gather_facts: false',
         '  vars: { web_port: 81, web_greeting: dyn }',
         '  tasks:',
         '    - include_role:',
@@ -124,7 +126,7 @@ describe('roles, import_playbook and include_vars over real sshd @integration', 
     assert.equal(summary.exitCode, 0, JSON.stringify(rep.results().filter((r) => r.status === 'failed')));
     // include_role with a loop: the role once per item, the item under loop_var
     assert.deepEqual((await text(w, names[0]!, 'order')).trim().split('\n'), ['common', 'web', 'hi-a', 'hi-b']);
-    assert.deepEqual(rep.results().filter((r) => r.task === 'Gathering facts'), [], 'a play imported with when: false gathers no facts');
+    assert.deepEqual(rep.results().filter((r) => r.task === 'Gathering Facts'), [], 'a play imported with when: false gathers no facts');
     assert.equal(await text(w, names[0]!, 'motd'), 'dyn on port 81 (ferry-test, web)\n');
     assert.equal(await text(w, names[0]!, 'handler'), 'restarted ferry-test\n');
     assert.equal((summary.hostValues[names[0]!]!.web_port_out as { stdout: string }).stdout, '81 9090 default-note');

@@ -104,6 +104,14 @@ describe('ansible.cfg: where it is found and what it sets', () => {
     assert.equal(c.become, true);
   });
 
+  it('gathering: implicit, explicit or smart (any case), ANSIBLE_GATHERING over the file; anything else is a problem at its line', () => {
+    writeFileSync(join(cwd, 'ansible.cfg'), '[defaults]\ngathering = Explicit\n');
+    assert.equal(loadConfig({}, cwd, home).gathering, 'explicit');
+    assert.equal(loadConfig({ ANSIBLE_GATHERING: 'smart' }, cwd, home).gathering, 'smart');
+    writeFileSync(join(cwd, 'ansible.cfg'), '[defaults]\nforks = 2\ngathering = never\n');
+    assert.deepEqual(problemsOf(() => loadConfig({}, cwd, home)), [`ansible.cfg:3: gathering must be implicit, explicit or smart, got 'never'`]);
+  });
+
   it('a bad value is a problem at its file:line, all of them at once; a bad variable is named', () => {
     writeFileSync(join(cwd, 'ansible.cfg'), '[defaults]\nforks = many\nhost_key_checking = maybe\n[privilege_escalation]\nbecome_method = su\n');
     assert.deepEqual(problemsOf(() => loadConfig({ ANSIBLE_BECOME: 'perhaps' }, cwd, home)), [

@@ -21,6 +21,11 @@ import { evaluateBool, parseExpr } from '../../runner/expr/index.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/facts/${name}`, import.meta.url), 'utf8');
 
+// The debian12-* captures predate the sections for the ansible_* facts: their absence is reported, and only that.
+const LATER_SECTIONS = new Set(['nodename', 'cpuinfo', 'ip_addr', 'netdev', 'mtab', 'env', 'user', 'pkg', 'init']);
+const olderCaptureWarnings = (ws: string[]): string[] =>
+  ws.filter((w) => !(LATER_SECTIONS.has(w.split(':')[0]!) && w.endsWith(': section missing from the output')));
+
 // Builds a facts output from sections, for the cases no machine here can produce (lvm2 absent).
 function output(sections: Record<string, [string, number]>): string {
   return Object.entries(sections)
@@ -70,7 +75,7 @@ describe('facts: parseFacts on real Debian 12 output (root)', () => {
     assert.equal(f.memoryMb, Math.floor(24684084 / 1024));
     assert.equal(f.memoryAvailableMb, Math.floor(23188528 / 1024));
     assert.equal(f.cpus, 2);
-    assert.deepEqual(f.warnings, []);
+    assert.deepEqual(olderCaptureWarnings(f.warnings), []);
   });
   it('block devices: the lsblk tree flattened, with parents', () => {
     assert.deepEqual(
@@ -129,7 +134,7 @@ describe('facts: parseFacts on real Debian 12 output (not root)', () => {
     assert.equal(f.lvm.status, 'failed');
     assert.match(f.lvm.error!, /vgs exited 5 \(lvm needs root: gather facts with become\)/);
     assert.deepEqual(f.lvm.vgs, []);
-    assert.deepEqual(f.warnings, ['lvm: vgs exited 5 (lvm needs root: gather facts with become)']);
+    assert.deepEqual(olderCaptureWarnings(f.warnings), ['lvm: vgs exited 5 (lvm needs root: gather facts with become)']);
   });
   it('the other facts are still there', () => {
     assert.equal(f.os.codename, 'bookworm');

@@ -133,6 +133,15 @@ describe('playbook loading', () => {
   });
 });
 
+describe('gather_facts: on unless the play (or ansible.cfg gathering = explicit) says otherwise', () => {
+  it('absent: true; no / false: false; absent with gatherByDefault false (explicit): false, and true still true', () => {
+    const p = join(dir, 'gather.yaml');
+    writeFileSync(p, '- hosts: all\n  tasks: []\n- hosts: all\n  gather_facts: no\n  tasks: []\n- hosts: all\n  gather_facts: true\n  tasks: []\n');
+    assert.deepEqual(loadPlaybook(p, builtinModules(), dir).plays.map((x) => x.gatherFacts), [true, false, true]);
+    assert.deepEqual(loadPlaybook(p, builtinModules(), dir, { gatherByDefault: false }).plays.map((x) => x.gatherFacts), [false, false, true]);
+  });
+});
+
 describe('preflight: undefined variables in Jinja2 values, and the guards that accept them', () => {
   const hostVars: Record<string, Record<string, unknown>> = { web1: { port: 80 }, web2: {} };
   function preflightProblems(text: string): string[] {
@@ -161,6 +170,15 @@ describe('preflight: undefined variables in Jinja2 values, and the guards that a
     ['a guard on another name', '- hosts: all\n  tasks:\n    - command: echo {{ nope }}\n      when: other is defined\n', [/pb\.yaml:3: undefined variable 'nope'/]],
     ['names a template sets itself', "- hosts: all\n  tasks:\n    - debug:\n        msg: \"{% for i in [1] %}{{ i }}{{ loop.index }}{% endfor %}{% set z = 1 %}{{ z }}\"\n", []],
     ['loop and register', '- hosts: all\n  tasks:\n    - command: echo {{ item }}\n      loop: [1]\n      register: out\n    - debug: { msg: "{{ out.results | length }}" }\n', []],
+    // plays gather facts unless they say not to (as Ansible's gathering = implicit)
+    ['facts, where the play gathers them (the default)', "- hosts: all\n  tasks:\n    - debug: { msg: \"{{ ansible_distribution }} {{ ansible_facts['os_family'] }}\" }\n      when: ansible_os_family == 'Debian'\n", []],
+    ['facts, with gather_facts: no', "- hosts: all\n  gather_facts: no\n  tasks:\n    - debug: { msg: \"{{ ansible_distribution }}\" }\n      when: ansible_os_family == 'Debian'\n", [
+      /pb\.yaml:5: when: undefined variable 'ansible_os_family' \(this play does not gather facts\) \| .*set gather_facts: true \(or run setup\)/,
+      /pb\.yaml:4: undefined variable 'ansible_distribution' \| .*set gather_facts: true \(or run setup\)/,
+    ]],
+    ['facts, with gather_facts: false and a setup task before', "- hosts: all\n  gather_facts: false\n  tasks:\n    - setup: { filter: 'ansible_d*' }\n    - debug: { msg: \"{{ ansible_distribution }}\" }\n      when: ansible_os_family == 'Debian'\n", []],
+    ['facts, with gather_facts: false and a guard', "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: { msg: hi }\n      when: ansible_os_family is defined and ansible_os_family == 'Debian'\n", []],
+    ['an ansible_ name gathering does not give', '- hosts: all\n  tasks:\n    - debug: { msg: "{{ ansible_date_time }}" }\n', [/pb\.yaml:3: undefined variable 'ansible_date_time' \| 'ansible_date_time' is not one of the facts ferry gathers/]],
   ];
   for (const [name, text, want] of cases) {
     it(name, () => {
