@@ -48,7 +48,9 @@ export interface BootCheckOptions {
 }
 
 const GRUB_PATTERNS = /GNU GRUB|Welcome to GRUB|Booting `|Loading Linux|Loading initial ramdisk/;
-const LOGIN_PATTERN = /login:\s*$/m;
+// A getty's prompt starts its line with the host name; the kernel may print on after it on the
+// same line ("ur1 login: [   33.25] kvm: ..." was seen), so nothing is asked of what follows.
+export const LOGIN_PATTERN = /^\r?[\w.-]+ login: ?/m;
 // SeaBIOS's last word after every boot entry failed ("Boot failed: not a bootable disk" comes per device).
 const NO_BOOT_PATTERN = /No bootable device/;
 // Boots that will never print a login prompt: stop at once instead of waiting for the timeout.
