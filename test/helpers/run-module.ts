@@ -2,6 +2,7 @@
 // (read + decide, the force guard), and unless check mode or "no change", apply — the module's own
 // apply, else its planned steps and its result.
 import { applyPlan } from '../../runner/apply-steps.js';
+import assert from 'node:assert/strict';
 import { TaskFailedError } from '../../runner/errors.js';
 import { planTask, type Plan, type TaskModule } from '../../runner/module.js';
 import { createTaskContext, type TaskContextOptions } from '../../runner/task-context.js';
@@ -18,4 +19,13 @@ export async function runModule<P>(mod: TaskModule<P>, input: Record<string, unk
   if (!plan.changed || opts.check) return { plan, data: plan.data ?? {} };
   const data = await applyPlan(mod, ctx, params, plan);
   return { plan, data };
+}
+
+/** A module of any parameter type, for tests that pass raw parameters (runModule validates them). */
+export const looseModule = <P>(m: TaskModule<P>): TaskModule<never> => m as unknown as TaskModule<never>;
+
+/** Asserts a plan is "no change" (naming its steps when it is not) and, given one, that its reason matches. */
+export function assertNoChange(p: Plan, re?: RegExp): void {
+  assert.equal(p.changed, false, `expected no change, got steps: ${p.changed ? p.steps.map((s) => s.title).join('; ') : ''}`);
+  if (re) assert.match((p as { reason: string }).reason, re);
 }

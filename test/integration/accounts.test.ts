@@ -15,7 +15,7 @@ import { groupModule } from '../../tasks/group.js';
 import { userModule } from '../../tasks/user.js';
 import { NOPASSWD_USER, sshTransport, startSshd, type SshdHost } from '../harness/sshd.js';
 import { ansiblePlaybook, skipWithoutAnsible } from '../helpers/ansible.js';
-import { runModule } from '../helpers/run-module.js';
+import { assertNoChange as noChange, looseModule as mod, runModule } from '../helpers/run-module.js';
 
 /** The entry `getent DB NAME` prints on this machine, or '' when there is none. */
 function entry(db: 'group' | 'passwd' | 'shadow', name: string): string {
@@ -65,11 +65,6 @@ describe('group and user modules @integration', function () {
     const { plan, data } = await runModule(mod, raw, { host: sshd.name, transport, become: {}, check });
     return { plan, result: data };
   }
-  const mod = <P>(m: TaskModule<P>) => m as unknown as TaskModule<never>;
-  const noChange = (p: Plan, re: RegExp) => {
-    assert.equal(p.changed, false, `expected no change, got steps: ${p.changed ? p.steps.map((s) => s.title).join('; ') : ''}`);
-    assert.match((p as { reason: string }).reason, re);
-  };
 
   before(async () => {
     sshd = await startSshd();

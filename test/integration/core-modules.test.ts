@@ -21,7 +21,7 @@ import { shellModule } from '../../tasks/shell.js';
 import { templateModule } from '../../tasks/template.js';
 import { waitForModule } from '../../tasks/wait-for.js';
 import { startSshd, NOPASSWD_USER, sshTransport, type SshdHost } from '../harness/sshd.js';
-import { runModule } from '../helpers/run-module.js';
+import { assertNoChange as noChange, looseModule as mod, runModule } from '../helpers/run-module.js';
 
 // Names a playbook might carry that must stay names: spaces, quotes, $(), ;, a newline.
 // Were one ever run by a shell, it would leave ferry-pwned in the login user's home (the commands' cwd).
@@ -49,11 +49,6 @@ describe('core modules @integration', function () {
     const { plan, data } = await runModule(mod, raw, { host: sshd.name, transport, ...o });
     return { plan, result: data };
   }
-  const mod = <P>(m: TaskModule<P>) => m as unknown as TaskModule<never>;
-  const noChange = (p: Plan, re: RegExp) => {
-    assert.equal(p.changed, false, `expected no change, got steps: ${p.changed ? p.steps.map((s) => s.title).join('; ') : ''}`);
-    assert.match((p as { reason: string }).reason, re);
-  };
   const modeOf = (p: string) => statSync(p).mode & 0o7777;
 
   before(async () => {

@@ -17,7 +17,7 @@ import { fetchModule } from '../../tasks/fetch.js';
 import { slurpModule } from '../../tasks/slurp.js';
 import { startSshd, NOPASSWD_USER, sshTransport, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { CollectingReporter } from '../helpers/collect.js';
-import { runModule } from '../helpers/run-module.js';
+import { assertNoChange as noChange, looseModule as mod, runModule } from '../helpers/run-module.js';
 
 const INITTAB = readFileSync(new URL('../fixtures/corpora/guest-files/console/debian-stock-inittab-before-xen', import.meta.url), 'utf8');
 const SERIAL = 'T0:23:respawn:/sbin/getty -L ttyS0 115200 vt100\n';
@@ -35,11 +35,6 @@ describe('blockinfile, slurp, fetch, pause @integration', function () {
     // What a playbook registers: the plan's data under what the steps returned, as the engine merges them.
     return { plan, result: { ...plan.data, ...data } };
   }
-  const mod = <P>(m: TaskModule<P>) => m as unknown as TaskModule<never>;
-  const noChange = (p: Plan, re: RegExp) => {
-    assert.equal(p.changed, false, `expected no change, got steps: ${p.changed ? p.steps.map((s) => s.title).join('; ') : ''}`);
-    assert.match((p as { reason: string }).reason, re);
-  };
 
   before(async () => {
     sshd = await startSshd();

@@ -21,9 +21,8 @@ import { lineinfileModule } from '../../tasks/lineinfile.js';
 import { templateModule } from '../../tasks/template.js';
 import { NOPASSWD_USER, sshTransport, startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { CollectingReporter } from '../helpers/collect.js';
-import { runModule } from '../helpers/run-module.js';
+import { looseModule as mod, runModule } from '../helpers/run-module.js';
 
-const mod = <P>(m: TaskModule<P>) => m as unknown as TaskModule<never>;
 /** Leftover temp files of the atomic write: `.NAME.ferry-XXXXXXXXXXXX`. */
 const tempFiles = (dir: string): string[] => readdirSync(dir).filter((n) => /\.ferry-[0-9a-f]{12}$/.test(n));
 

@@ -12,7 +12,7 @@ import type { SshTransport } from '../../runner/transport/ssh.js';
 import { unarchiveModule } from '../../tasks/unarchive.js';
 import { NOPASSWD_USER, sshTransport, startSshd, type SshdHost } from '../harness/sshd.js';
 import { ansiblePlaybook, skipWithoutAnsible } from '../helpers/ansible.js';
-import { runModule } from '../helpers/run-module.js';
+import { assertNoChange as noChange, runModule } from '../helpers/run-module.js';
 
 /** Every path below `dir` with its type, mode and size (what two unpackings are compared by). */
 function tree(dir: string): string {
@@ -30,10 +30,6 @@ describe('unarchive @integration', function () {
     const { plan, data } = await runModule(unarchiveModule, raw, { host: sshd.name, transport, become: {}, check, baseDir: work });
     return { plan, result: data };
   }
-  const noChange = (p: Plan, re: RegExp) => {
-    assert.equal(p.changed, false, `expected no change, got steps: ${p.changed ? p.steps.map((s) => s.title).join('; ') : ''}`);
-    assert.match((p as { reason: string }).reason, re);
-  };
   /** A fresh empty directory to unpack into. */
   const dest = () => {
     const d = join(work, `dest${++n}`);
