@@ -7,7 +7,7 @@ import { SECRET_MASK, Secret, secret } from './command.js';
 import { connectionOf, connectionVarsOf, layerConnectionVars } from './inventory/connection.js';
 import { EXIT_INTERRUPTED, FerryError, InterruptedError, TaskFailedError, TemplateError, UnreachableError, ValidationError, formatLoc, type Loc } from './errors.js';
 import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Reporter, type TaskStatus } from './events.js';
-import { factsCommand, factsVars, parseFacts, type Facts } from './facts/index.js';
+import { factsCommand, factsVars, parseFacts } from './facts/index.js';
 import { applyPlan, stepCommands } from './apply-steps.js';
 import { planTask, type Diff, type ModuleRegistry, type PeerHost, type Verdict } from './module.js';
 import { parseParams } from './playbook/params.js';
@@ -115,6 +115,7 @@ interface HostState {
   ended: boolean;
   registered: Obj;
   notified: Set<string>;
+  /** The variables gathering facts gave (ferry_facts, ansible_facts, ansible_*): made once, read by every task. */
   facts?: Obj;
   /** In check mode: an earlier task would have changed something on this host. */
   wouldChange: boolean;
@@ -444,7 +445,7 @@ export class Engine {
           try {
             const t = this.forTask(await this.transport(h), name, inh);
             const r = await t.run(factsCommand(), { become: this.becomeFor(h, inh) });
-            this.host(h).facts = parseFacts(r.stdout) as unknown as Obj;
+            this.host(h).facts = factsVars(parseFacts(r.stdout));
             this.result(ctx, h, name, 'gather_facts', { status: 'ok', result: {} }, t0);
           } catch (e) {
             const signal = this.signalFor(inh);
@@ -659,7 +660,6 @@ export class Engine {
   private vars(ctx: PlayRun, h: string, inh: Inherited, task: Obj): Obj {
     const st = this.host(h);
     const hostvars = this.hostvars();
-    const facts = st.facts;
     const magic: Obj = {
       inventory_hostname: h,
       groups: this.o.inventory.groups(),
@@ -671,7 +671,7 @@ export class Engine {
       playbook_dir: ctx.play.baseDir,
       ...(inh.role ? { role_name: inh.role.name, role_path: inh.role.path } : {}),
     };
-    if (st.facts) Object.assign(magic, factsVars(facts as unknown as Facts));
+    if (st.facts) Object.assign(magic, st.facts);
     // lookup('file') opens vault-encrypted files with the run's passwords (carried, never listed)
     if (this.o.vault) (magic as Record<symbol, unknown>)[LOOKUP_VAULT] = this.o.vault;
     const resolved = resolveLayers({
