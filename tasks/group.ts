@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { sh } from '../runner/command.js';
 import { defineModule, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
-import { getent, parseGroupEntry, type GroupEntry } from './lib/accounts.js';
+import { getent, idOwner, parseGroupEntry, type GroupEntry } from './lib/accounts.js';
 import { accountNameField } from './lib/schema.js';
 
 const params = z
@@ -29,7 +29,7 @@ export interface GroupFacts {
 
 /** The facts from what `getent group NAME` and `getent group GID` printed. */
 export function groupFactsFrom(p: Params, byName: ToolOutput, byGid?: ToolOutput, localTools?: boolean): GroupFacts {
-  const owner = byGid && p.gid !== undefined ? byGid.stdout.split('\n').find((l) => l.split(':')[2] === String(p.gid))?.split(':')[0] : undefined;
+  const owner = byGid && p.gid !== undefined ? idOwner(byGid, p.gid) : undefined;
   return { group: parseGroupEntry(byName, p.name), ...(owner !== undefined ? { gidOwner: owner } : {}), ...(localTools !== undefined ? { localTools } : {}) };
 }
 

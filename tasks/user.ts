@@ -3,7 +3,7 @@ import { posix } from 'node:path';
 import { z } from 'zod';
 import { secret, sh } from '../runner/command.js';
 import { defineModule, type Diff, type StepRun, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
-import { getent, parseGroupEntry, parsePasswdEntry, parseShadowEntry, type GroupEntry, type PasswdEntry, type ShadowEntry } from './lib/accounts.js';
+import { getent, idOwner, parseGroupEntries, parsePasswdEntry, parseShadowEntry, type GroupEntry, type PasswdEntry, type ShadowEntry } from './lib/accounts.js';
 import { accountNameProblem } from './lib/operands.js';
 import { absolutePathField, accountNameField, checkedBy } from './lib/schema.js';
 
@@ -92,12 +92,9 @@ function groupKeys(p: Params, exists: boolean): string[] {
 /** The facts from the outputs of getent passwd/shadow/group, id -Gn and the directory test. */
 export function userFactsFrom(p: Params, o: UserOutputs): UserFacts {
   const user = parsePasswdEntry(o.passwd, p.name);
-  const groups = (o.groups?.stdout ?? '').split('\n').flatMap((l) => {
-    const f = l.split(':');
-    return f.length >= 4 ? [parseGroupEntry({ exitCode: 0, stdout: l, stderr: '' }, f[0]!)!] : [];
-  });
+  const groups = parseGroupEntries(o.groups?.stdout ?? '');
   const words = o.idGroups && o.idGroups.exitCode === 0 ? o.idGroups.stdout.trim().split(/\s+/).filter(Boolean) : undefined;
-  const uidOwner = o.byUid && p.uid !== undefined ? o.byUid.stdout.split('\n').find((l) => l.split(':')[2] === String(p.uid))?.split(':')[0] : undefined;
+  const uidOwner = o.byUid && p.uid !== undefined ? idOwner(o.byUid, p.uid) : undefined;
   return {
     user,
     ...(o.shadow ? { shadow: parseShadowEntry(o.shadow, p.name) } : {}),

@@ -39,10 +39,27 @@ function entryFields(out: ToolOutput, name: string, db: string, count: number): 
   return null;
 }
 
+function groupFrom(f: string[]): GroupEntry {
+  return { name: f[0]!, gid: Number(f[2]), members: f[3] ? f[3].split(',') : [] };
+}
+
 /** The group entry in `getent group NAME` output (null when there is none). */
 export function parseGroupEntry(out: ToolOutput, name: string): GroupEntry | null {
   const f = entryFields(out, name, 'group', 4);
-  return f ? { name: f[0]!, gid: Number(f[2]), members: f[3] ? f[3].split(',') : [] } : null;
+  return f ? groupFrom(f) : null;
+}
+
+/** Every group entry in `getent group KEY...` output (the keys it found; it prints none for the others). */
+export function parseGroupEntries(stdout: string): GroupEntry[] {
+  return stdout.split('\n').flatMap((l) => {
+    const f = l.split(':');
+    return f.length >= 4 ? [groupFrom(f)] : [];
+  });
+}
+
+/** The name of the entry whose id (the third field: UID or GID) is `id` in `getent passwd|group ID` output. */
+export function idOwner(out: ToolOutput, id: number): string | undefined {
+  return out.stdout.split('\n').find((l) => l.split(':')[2] === String(id))?.split(':')[0];
 }
 
 /** The passwd entry in `getent passwd NAME` output (null when there is none). */
