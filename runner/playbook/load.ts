@@ -143,7 +143,7 @@ class Loader {
       const name = stripCollection(key);
       const mod = this.modules.get(name);
       if (!mod) {
-        this.problem(loc, `module_defaults: unknown module '${key}'`, `${didYouMean(name, this.modules.names())} 'ferry doc' lists the modules`.trim());
+        this.problem(loc, `module_defaults: unknown module '${key}'`, this.unknownModuleHint(name));
         continue;
       }
       const args = m[key] ?? {};
@@ -159,6 +159,11 @@ class Loader {
       out[name] = assignWithLocs(out[name] ?? located({}, loc), args);
     }
     return out;
+  }
+
+  /** What to say of a module name ferry does not have: a near name (among `also` too), and where the list is. */
+  private unknownModuleHint(name: string, also: readonly string[] = []): string {
+    return `${didYouMean(name, [...this.modules.names(), ...also])} 'ferry doc' lists the modules`.trim();
   }
 
   /** Runs `read` with a level of module_defaults in effect (a play's, a block's, a task's). */
@@ -561,7 +566,7 @@ class Loader {
     }
     const moduleName = stripCollection(name);
     if (!this.modules.has(moduleName)) {
-      this.problem(at, `local_action: unknown module '${name}'`, `${didYouMean(moduleName, this.modules.names())} 'ferry doc' lists the modules`.trim());
+      this.problem(at, `local_action: unknown module '${name}'`, this.unknownModuleHint(moduleName));
       return undefined;
     }
     if (o.delegate_to !== undefined) this.problem(locOf(o, 'delegate_to'), `'delegate_to' cannot be used with 'local_action' (it runs on localhost)`, 'use the module as the task\'s key with delegate_to, or local_action alone');
@@ -588,7 +593,7 @@ class Loader {
         for (const k of moduleKeys) {
           const hint = PLAY_ONLY.has(k)
             ? `'${k}' is a play keyword: move it to the play`
-            : `${didYouMean(stripCollection(k), [...this.modules.names(), ...TASK_KEYS])} 'ferry doc' lists the modules`.trim();
+            : this.unknownModuleHint(stripCollection(k), TASK_KEYS);
           this.problem(locOf(o, k), `unknown module or keyword '${k}'`, hint);
         }
       }
