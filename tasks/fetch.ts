@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { sh } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
-import { probePath, type PathState } from './lib/path-state.js';
+import { probeFollowingLink } from './lib/path-state.js';
 import { pathField } from './lib/schema.js';
 
 const params = z.strictObject({
@@ -93,8 +93,7 @@ export function decideFetch(p: Params, f: FetchFacts): Verdict {
 
 /** What is at src on the host, a symlink followed (as Ansible's stat with follow does). */
 async function readRemote(ctx: TaskContext, src: string): Promise<RemoteFile> {
-  let st: PathState = await probePath(ctx, src);
-  if (st.exists && st.type === 'link') st = await probePath(ctx, (await ctx.runOk(sh`readlink -f -- ${src}`)).stdout.replace(/\n$/, ''));
+  const { state: st } = await probeFollowingLink(ctx, src);
   if (!st.exists) return { found: 'missing' };
   if (st.type === 'directory') return { found: 'directory' };
   if (st.type !== 'file') return { found: 'other', type: st.type };

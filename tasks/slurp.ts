@@ -1,10 +1,9 @@
 // slurp: read a file on the host into the task's result, base64-encoded (Ansible's slurp), so a
 // playbook can use a remote file's content (`{{ r.content | b64decode }}`). It only reads.
 import { z } from 'zod';
-import { sh } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Verdict } from '../runner/module.js';
-import { probePath } from './lib/path-state.js';
+import { probeFollowingLink } from './lib/path-state.js';
 import { pathField } from './lib/schema.js';
 
 const params = z
@@ -53,17 +52,11 @@ export const slurpModule = defineModule({
     example: ['- slurp: { src: /etc/machine-id }', '  register: mid', '', '- debug: { msg: "{{ mid.content | b64decode }}" }'].join('\n'),
   },
   async read(ctx, p): Promise<SlurpFacts> {
-    const st = await probePath(ctx, p.src);
+    // a link is followed as open() would: what it names decides
+    const { state: st } = await probeFollowingLink(ctx, p.src);
     if (!st.exists) return { found: 'missing' };
     if (st.type === 'directory') return { found: 'directory' };
-    if (st.type === 'link') {
-      // Follow it as open() would: what the link names decides.
-      const target = await probePath(ctx, (await ctx.runOk(sh`readlink -f -- ${p.src}`)).stdout.replace(/\n$/, ''));
-      if (!target.exists) return { found: 'missing' };
-      if (target.type === 'directory') return { found: 'directory' };
-    } else if (st.type !== 'file') {
-      return { found: 'other', type: st.type };
-    }
+    if (st.type !== 'file') return { found: 'other', type: st.type };
     const data = await ctx.transport.get(p.src, { become: ctx.become });
     if (data === null) throw new TaskFailedError(`file is not readable: ${p.src}`, { source: p.src });
     return { found: 'file', content: data.toString('base64'), size: data.length };

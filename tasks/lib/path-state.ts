@@ -79,6 +79,17 @@ export function parsePathState(out: string): PathState {
   return state;
 }
 
+/**
+ * What `path` names with a symlink followed as open() follows it: the resolved path and its state
+ * (a dangling link: absent). Anything but a link is probed once.
+ */
+export async function probeFollowingLink(ctx: TaskContext, path: string): Promise<{ path: string; state: PathState }> {
+  const state = await probePath(ctx, path);
+  if (!state.exists || state.type !== 'link') return { path, state };
+  const real = (await ctx.runOk(sh`readlink -f -- ${path}`)).stdout.replace(/\n$/, '');
+  return { path: real, state: await probePath(ctx, real) };
+}
+
 /** Reads the state of `path` on the host (with the task's become). */
 export async function probePath(ctx: TaskContext, path: string, opts: { checksum?: boolean } = {}): Promise<PathState> {
   const r = await ctx.run(probeCommand(path, opts));
