@@ -8,7 +8,7 @@ import type { FerryConfig } from './config.js';
 import { connectionVarsFor, transportFactory, type ConnectionOptions } from './connections.js';
 import { connectionVarsOf } from './inventory/connection.js';
 import { Engine, type EngineOptions, type RunSummary } from './engine.js';
-import { FerryError, RunStoppedError, ValidationError, type Problem } from './errors.js';
+import { EXIT_UNREACHABLE, FerryError, RunStoppedError, ValidationError, type Problem } from './errors.js';
 import type { Reporter } from './events.js';
 import { factsCommand, parseFacts } from './facts/index.js';
 import { connectionOf, loadInventory, type Inventory } from './inventory/index.js';
@@ -398,7 +398,7 @@ export async function gatherFactsFor(pattern: string, o: CommonRunOptions): Prom
         facts[h] = parseFacts(r.stdout);
       } catch (e) {
         facts[h] = { unreachable: true, msg: (e as Error).message };
-        exitCode = 3;
+        exitCode = EXIT_UNREACHABLE;
       } finally {
         await t.close();
       }

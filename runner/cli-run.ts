@@ -6,7 +6,7 @@ import { CommanderError } from 'commander';
 import { describePlaybookFile, runAdhoc, runPlaybookFile, gatherFactsFor, type CommonRunOptions } from './api.js';
 import { current, exitCodeFor, secrets } from './cli-session.js';
 import { loadConfig, type FerryConfig } from './config.js';
-import { ValidationError } from './errors.js';
+import { EXIT_USAGE, ValidationError } from './errors.js';
 import type { Reporter } from './events.js';
 import { loadInventory, inventoryToAnsibleList } from './inventory/index.js';
 import { ask } from './prompt.js';
@@ -20,8 +20,6 @@ import { VaultKeys } from './vault/keys.js';
 import { vaultPasswords, type VaultFlags } from './vault/passwords.js';
 import { parseExtraVarArg } from './vars.js';
 import { loadYamlFile } from './yaml-source.js';
-
-const EXIT_USAGE = 5;
 
 /** Options that let a signal stop the run, and tell what runs (for `run` and `exec`). */
 function stoppable(): { signal: AbortSignal; inFlight: InFlight } {

@@ -6,11 +6,7 @@
 //   130 interrupted by SIGINT (Ctrl-C) · 143 by SIGTERM
 import { readFileSync } from 'node:fs';
 import { current, exitCodeFor, secrets } from './cli-session.js';
-import { FerryError, InterruptedError, RunStoppedError, ValidationError, formatProblem } from './errors.js';
-
-const EXIT_TASK_FAILED = 2;
-const EXIT_BAD_INPUT = 4;
-const EXIT_USAGE = 5;
+import { EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_USAGE, FerryError, InterruptedError, RunStoppedError, ValidationError, formatProblem } from './errors.js';
 
 /**
  * The first SIGINT/SIGTERM stops the run (commands stopped, always: blocks run, state and recap
@@ -65,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
     }
     if (e instanceof RunStoppedError) {
       process.stderr.write(secrets.mask(`ferry: ${e.message.split("\n")[0]}\n${formatProblems(e.problem)}\n`));
-      return EXIT_TASK_FAILED;
+      return EXIT_HOST_FAILED;
     }
     if (e instanceof FerryError) {
       process.stderr.write(secrets.mask(`ferry: ${e.message}\n`));

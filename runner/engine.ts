@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import PQueue from 'p-queue';
 import { SECRET_MASK, Secret, secret } from './command.js';
 import { connectionOf, connectionVarsOf, layerConnectionVars } from './inventory/connection.js';
-import { EXIT_INTERRUPTED, FerryError, InterruptedError, TaskFailedError, TemplateError, UnreachableError, ValidationError, formatLoc, type Loc } from './errors.js';
+import { EXIT_HOST_FAILED, EXIT_INTERRUPTED, EXIT_UNREACHABLE, FerryError, InterruptedError, TaskFailedError, TemplateError, UnreachableError, ValidationError, formatLoc, type Loc } from './errors.js';
 import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Reporter, type TaskStatus } from './events.js';
 import { factsCommand, factsVars, parseFacts } from './facts/index.js';
 import { applyPlan, stepCommands } from './apply-steps.js';
@@ -287,7 +287,7 @@ export class Engine {
     this.emit({ type: 'recap', hosts: this.recap, durationMs: Date.now() - started });
     const values = Object.values(this.recap);
     const interrupted = this.interrupted;
-    const exitCode = interrupted ? EXIT_INTERRUPTED : values.some((r) => r.failed > 0) ? 2 : values.some((r) => r.unreachable > 0) ? 3 : 0;
+    const exitCode = interrupted ? EXIT_INTERRUPTED : values.some((r) => r.failed > 0) ? EXIT_HOST_FAILED : values.some((r) => r.unreachable > 0) ? EXIT_UNREACHABLE : 0;
     this.state?.finish(exitCode === 0);
     const hostValues: Record<string, Obj> = {};
     for (const [n, h] of this.hosts) hostValues[n] = h.registered;

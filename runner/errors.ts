@@ -79,10 +79,17 @@ export class TaskFailedError extends FerryError {
   }
 }
 
-/** The run was interrupted (Ctrl-C, SIGTERM, or a library user's AbortSignal): the reason a run's signal aborts with. */
-/** The exit code of an interrupted run (README "Exit codes"). */
+/** The exit codes of the command line (README "Exit codes"), one list for every command. */
+export const EXIT_HOST_FAILED = 2;
+export const EXIT_UNREACHABLE = 3;
+/** Bad input (inventory, playbook, vars): nothing was contacted. */
+export const EXIT_BAD_INPUT = 4;
+/** A bad command line. */
+export const EXIT_USAGE = 5;
+/** The exit code of an interrupted run. */
 export const EXIT_INTERRUPTED = 130;
 
+/** The run was interrupted (Ctrl-C, SIGTERM, or a library user's AbortSignal): the reason a run's signal aborts with. */
 export class InterruptedError extends FerryError {
   constructor(readonly signal?: string) {
     super(signal ? `interrupted by ${signal}` : 'interrupted');

@@ -7,15 +7,10 @@ import { stringify } from 'yaml';
 import { builtinModules } from '../tasks/index.js';
 import { buildXenImport, mergeXenImports, xenImportModule, type XenImportData, type XenSource } from '../tasks/xen-import.js';
 import { runModuleOnHosts } from './api-module.js';
-import { formatProblem, type Problem } from './errors.js';
+import { EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, formatProblem, type Problem } from './errors.js';
 import type { TaskModule } from './module.js';
 import { VaultKeys } from './vault/keys.js';
 import { vaultPasswords, type VaultFlags } from './vault/passwords.js';
-
-const EXIT_HOST_FAILED = 2;
-const EXIT_UNREACHABLE = 3;
-const EXIT_BAD_INPUT = 4;
-const EXIT_USAGE = 5;
 
 /** Where the command writes (the real streams, or a test's buffers). */
 export interface XenImportIo {
