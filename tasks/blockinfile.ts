@@ -54,13 +54,9 @@ export interface BlockFacts {
   target: Omit<ContentTarget, 'before'>;
 }
 
-/** A Python regex for insertafter/insertbefore; a leading inline flag group such as (?m) becomes a JS flag. */
+/** A Python regex for insertafter/insertbefore; with a leading (?m) the whole text is searched, as Ansible does. */
 function compileAnchor(pattern: string, param: string): { re: RegExp; multiline: boolean } {
-  const m = /^\(\?([aiLmsux]+)\)/.exec(pattern);
-  const flags = m?.[1] ?? '';
-  const re = compilePythonRegex(m ? pattern.slice(m[0].length) : pattern, param);
-  const js = [...new Set([...re.flags, ...flags.split('').filter((f) => 'ims'.includes(f))])].join('');
-  return { re: new RegExp(re.source, js), multiline: flags.includes('m') };
+  return { re: compilePythonRegex(pattern, param), multiline: /^\(\?[aiLmsux]*m[aiLmsux]*\)/.test(pattern) };
 }
 
 /** Splits like Python's bytes.splitlines(keepends=True): lines end at \n, \r\n or \r. */

@@ -2,6 +2,7 @@
 // It follows Ansible's lineinfile.py present()/absent() line by line (last match wins,
 // insertafter/insertbefore use the last matching line, backrefs with no match change nothing,
 // an exact copy of `line` anywhere counts as present), so playbooks behave the same here.
+import { pyRegex } from '../../runner/expr/pyregex.js';
 
 /** The parameters that decide the edit. */
 export interface LineEdit {
@@ -26,16 +27,13 @@ export interface LineEditResult {
 
 /** Compiles a Python-style regular expression (as playbooks carry them) to a JS RegExp; throws naming the parameter. */
 export function compilePythonRegex(pattern: string, param: string): RegExp {
-  // Python's named groups spell differently; the rest of the common syntax is shared.
-  const js = pattern.replace(/\(\?P<([A-Za-z_]\w*)>/g, '(?<$1>').replace(/\(\?P=([A-Za-z_]\w*)\)/g, '\\k<$1>');
+  // The project's one Python-regex translation (named groups, \A/\Z, leading (?ims) flags), without
+  // its `g`, so that test() keeps no state between lines.
   try {
-    return new RegExp(js, 'u');
-  } catch {
-    try {
-      return new RegExp(js);
-    } catch (e) {
-      throw new SyntaxError(`${param}: invalid regular expression ${JSON.stringify(pattern)}: ${(e as Error).message}`);
-    }
+    const re = pyRegex(pattern);
+    return new RegExp(re.source, re.flags.replace('g', ''));
+  } catch (e) {
+    throw new SyntaxError(`${param}: invalid regular expression ${JSON.stringify(pattern)}: ${(e as Error).message}`);
   }
 }
 
