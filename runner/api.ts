@@ -10,7 +10,7 @@ import { connectionVarsOf } from './inventory/connection.js';
 import { Engine, type EngineOptions, type RunSummary } from './engine.js';
 import { EXIT_UNREACHABLE, FerryError, RunStoppedError, ValidationError, type Problem } from './errors.js';
 import type { Reporter } from './events.js';
-import { factsCommand, parseFacts } from './facts/index.js';
+import { readFacts } from './facts/index.js';
 import { connectionOf, loadInventory, type Inventory } from './inventory/index.js';
 import { inventoryView } from './inventory-view.js';
 import type { ModuleRegistry, TaskModule } from './module.js';
@@ -394,8 +394,7 @@ export async function gatherFactsFor(pattern: string, o: CommonRunOptions): Prom
       const t = factory(h, inv.hostVars(h));
       try {
         await t.connect();
-        const r = await t.run(factsCommand());
-        facts[h] = parseFacts(r.stdout);
+        facts[h] = await readFacts((c) => t.run(c));
       } catch (e) {
         facts[h] = { unreachable: true, msg: (e as Error).message };
         exitCode = EXIT_UNREACHABLE;

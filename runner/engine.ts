@@ -7,7 +7,7 @@ import { SECRET_MASK, Secret, secret } from './command.js';
 import { connectionOf, connectionVarsOf, layerConnectionVars } from './inventory/connection.js';
 import { EXIT_HOST_FAILED, EXIT_INTERRUPTED, EXIT_UNREACHABLE, FerryError, InterruptedError, TaskFailedError, TemplateError, UnreachableError, ValidationError, formatLoc, type Loc } from './errors.js';
 import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Reporter, type TaskStatus } from './events.js';
-import { factsCommand, factsVars, parseFacts } from './facts/index.js';
+import { factsVars, readFacts } from './facts/index.js';
 import { applyPlan, stepCommands } from './apply-steps.js';
 import { planTask, type Diff, type ModuleRegistry, type PeerHost, type Verdict } from './module.js';
 import { parseParams } from './playbook/params.js';
@@ -444,8 +444,7 @@ export class Engine {
           }
           try {
             const t = this.forTask(await this.transport(h), name, inh);
-            const r = await t.run(factsCommand(), { become: this.becomeFor(h, inh) });
-            this.host(h).facts = factsVars(parseFacts(r.stdout));
+            this.host(h).facts = factsVars(await readFacts((c) => t.run(c, { become: this.becomeFor(h, inh) })));
             this.result(ctx, h, name, 'gather_facts', { status: 'ok', result: {} }, t0);
           } catch (e) {
             const signal = this.signalFor(inh);

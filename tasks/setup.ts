@@ -2,7 +2,7 @@
 // gather_facts: false, or to read them again after a task changed the host.
 import { z } from 'zod';
 import { SET_VARS_KEY } from '../runner/engine.js';
-import { ANSIBLE_FACT_NAMES, factsCommand, factsVars, parseFacts, type Facts } from '../runner/facts/index.js';
+import { ANSIBLE_FACT_NAMES, factsVars, readFacts, type Facts } from '../runner/facts/index.js';
 import { globToRegExp } from '../runner/inventory/patterns.js';
 import { defineModule } from '../runner/module.js';
 
@@ -52,7 +52,7 @@ export const setupModule = defineModule({
     ].join('\n'),
   },
   async read(ctx) {
-    return parseFacts((await ctx.run(factsCommand())).stdout);
+    return readFacts((c) => ctx.run(c));
   },
   decide(p, facts) {
     const filter = p.filter === undefined ? [] : typeof p.filter === 'string' ? [p.filter] : p.filter;

@@ -1,9 +1,9 @@
 // xen_import: read the Xen guest configurations of a hypervisor (xl.cfg files, and libvirt
 // domains when asked) in one read-only round trip, and turn them into inventory data.
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { FerryError, TaskFailedError, ValidationError, formatProblem, type Problem } from '../runner/errors.js';
 import { globToRegExp } from '../runner/inventory/patterns.js';
+import { BATCH_RECORD_FUNCTION, newBatchToken, parseBatch } from '../runner/batch-read.js';
 import { sh, type Command } from '../runner/command.js';
 import { defineModule } from '../runner/module.js';
 import { describeFailure } from '../runner/task-context.js';
@@ -173,52 +173,42 @@ export function mergeXenImports(parts: { host: string; data: XenImportData }[]):
   return out;
 }
 
-// The host-side reader. Patterns arrive as positional parameters: with IFS empty an unquoted
-// $pat is glob-expanded but never split or re-parsed, so `$(…)` or a space in a name stays a
-// name. Each record is framed by a per-run random token:
-//   TOKEN KIND NAME TOKEN \n BODY \n TOKEN end RC STDERR TOKEN \n
-const READER = `tok=$1; uri=$2; shift 2
+// The host-side reader, framed as every batched read is (runner/batch-read.ts). Patterns arrive as
+// positional parameters: with IFS empty an unquoted $pat is glob-expanded but never split or
+// re-parsed, so `$(…)` or a space in a name stays a name. A record's name is its kind and its name.
+const READER = `ferry_tok=$1; uri=$2; shift 2
 IFS=
 LC_ALL=C; export LC_ALL
 set +f
-rec() {
-  k=$1; n=$2; shift 2
-  printf '%s %s %s%s\\n' "$tok" "$k" "$n" "$tok"
-  { err=$("$@" 2>&1 >&3 </dev/null); } 3>&1
-  rc=$?
-  printf '\\n%s end %s %s%s\\n' "$tok" "$rc" "$err" "$tok"
-}
+${BATCH_RECORD_FUNCTION}
 for pat in "$@"; do
   for f in $pat; do
-    if [ -d "$f" ]; then rec dir "$f" true
-    elif [ ! -e "$f" ]; then rec missing "$f" true
-    else rec file "$f" cat -- "$f"
+    if [ -d "$f" ]; then ferry_rec "dir $f" true
+    elif [ ! -e "$f" ]; then ferry_rec "missing $f" true
+    else ferry_rec "file $f" cat -- "$f"
     fi
   done
 done
 [ -n "$uri" ] || exit 0
-if ! command -v virsh >/dev/null 2>&1; then rec novirsh - true; exit 0; fi
+if ! command -v virsh >/dev/null 2>&1; then ferry_rec "novirsh -" true; exit 0; fi
 names=$(virsh -c "$uri" list --all --name 2>&1 </dev/null); rc=$?
-printf '%s list -%s\\n%s\\n%s end %s %s\\n' "$tok" "$tok" "$names" "$tok" "$rc" "$tok"
+printf '%s list -%s\\n%s\\n%s end %s %s\\n' "$ferry_tok" "$ferry_tok" "$names" "$ferry_tok" "$rc" "$ferry_tok"
 [ "$rc" = 0 ] || exit 0
 printf '%s\\n' "$names" | while read -r d; do
-  [ -z "$d" ] || rec domain "$d" virsh -c "$uri" dumpxml --domain "$d"
+  [ -z "$d" ] || ferry_rec "domain $d" virsh -c "$uri" dumpxml --domain "$d"
 done
 `;
-
-/** A fresh token that frames the reader's records (no file holds it by chance). */
-export function newFrameToken(): string {
-  return `FERRY${randomBytes(16).toString('hex')}`;
-}
 
 /** The one read-only command that prints every matching file (and, given a URI, every libvirt domain's XML). */
 export function xenReadCommand(paths: string[], libvirtUri: string | undefined, token: string): Command {
   return sh`sh -c ${READER} ferry-xen-import ${token} ${libvirtUri ?? ''} ${paths}`;
 }
 
+const KINDS = ['file', 'dir', 'missing', 'novirsh', 'list', 'domain'] as const;
+
 /** One record the reader printed. */
 export interface ReaderRecord {
-  kind: 'file' | 'dir' | 'missing' | 'novirsh' | 'list' | 'domain';
+  kind: (typeof KINDS)[number];
   name: string;
   body: string;
   exitCode: number;
@@ -227,24 +217,14 @@ export interface ReaderRecord {
 
 /** Splits the reader's output into its records; throws TaskFailedError when the framing is broken (output cut short). */
 export function parseReaderOutput(stdout: string, token: string): ReaderRecord[] {
-  const records: ReaderRecord[] = [];
-  const header = new RegExp(`${token} (file|dir|missing|novirsh|list|domain) ([\\s\\S]*?)${token}\\n`, 'y');
-  const footer = new RegExp(`\\n${token} end (\\d+) ([\\s\\S]*?)${token}\\n`, 'y');
-  let pos = 0;
-  while (pos < stdout.length) {
-    header.lastIndex = pos;
-    const h = header.exec(stdout);
-    if (!h) throw new TaskFailedError(`xen_import: unexpected output from the reader at byte ${pos}: ${JSON.stringify(stdout.slice(pos, pos + 80))}`);
-    const bodyStart = header.lastIndex;
-    const end = stdout.indexOf(`\n${token} end `, bodyStart);
-    if (end < 0) throw new TaskFailedError(`xen_import: the reader's output ends inside the record of ${h[2]}`);
-    footer.lastIndex = end;
-    const f = footer.exec(stdout);
-    if (!f) throw new TaskFailedError(`xen_import: malformed end of the record of ${h[2]}`);
-    records.push({ kind: h[1] as ReaderRecord['kind'], name: h[2], body: stdout.slice(bodyStart, end), exitCode: Number(f[1]), stderr: f[2] });
-    pos = footer.lastIndex;
-  }
-  return records;
+  const { records, broken } = parseBatch(stdout, token);
+  if (broken) throw new TaskFailedError(`xen_import: the reader's framing broke: ${broken}`);
+  return records.map(({ name, ...r }) => {
+    const space = name.indexOf(' ');
+    const kind = name.slice(0, space) as ReaderRecord['kind'];
+    if (space < 0 || !KINDS.includes(kind)) throw new TaskFailedError(`xen_import: a record of an unknown kind: ${JSON.stringify(name)}`);
+    return { kind, name: name.slice(space + 1), ...r };
+  });
 }
 
 const GLOB_CHARS = /[*?[]/;
@@ -332,7 +312,7 @@ export const xenImportModule = defineModule({
   },
   async plan(ctx, p) {
     const patterns = pathList(p.paths);
-    const token = newFrameToken();
+    const token = newBatchToken();
     const r = await ctx.run(xenReadCommand(patterns, p.libvirt ? p.libvirt_uri : undefined, token));
     if (r.exitCode !== 0) throw new TaskFailedError(`xen_import: reading the configs failed: ${describeFailure(r)}`, { stderr: r.stderr });
     const read = sourcesFromRecords(parseReaderOutput(r.stdout, token), patterns, p.libvirt_uri);

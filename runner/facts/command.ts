@@ -1,10 +1,9 @@
-// The one read-only command that gathers a host's facts in a single round trip. Each section is
-// framed by markers carrying its exit status, so a missing tool (lvm2 on a plain host, lsblk on
-// an old one) or a permission error fails that section alone, and the parser can say which.
+// The one read-only command that gathers a host's facts in a single round trip. Each section is a
+// record of a batched read (runner/batch-read.ts) carrying its exit status and stderr, so a missing
+// tool (lvm2 on a plain host, lsblk on an old one) or a permission error fails that section alone,
+// and the parser can say which.
+import { BATCH_RECORD_FUNCTION, batchRecords } from '../batch-read.js';
 import { sh, type Command } from '../command.js';
-
-/** Marker framing each section; chosen so that no file or tool output plausibly contains it. */
-export const FACTS_MARKER = '@@ferry-facts';
 
 /** The tools whose presence is reported (`command -v`). */
 export const FACT_TOOLS = ['virsh', 'xl', 'kpartx', 'rsync', 'grub-install', 'grub2-install', 'sfdisk'] as const;
@@ -15,30 +14,29 @@ export const PKG_PATHS = [
   '/bin/opkg', '/sbin/apk', '/usr/bin/emerge', '/usr/bin/xbps-install', '/usr/bin/swupd', '/usr/sbin/sorcery', '/run/ostree-booted',
 ] as const;
 
-/** The whole script: plain text, run by `sh -c` so the login shell (bash, zsh, fish) does not matter. */
+/** The whole script: plain text, run by `sh -c` so the login shell (bash, zsh, fish) does not matter; $1 is the batch's token. */
 export function factsScript(): string {
   // C locale: numbers and messages as the parser expects them. The sbin directories are added
   // because a non-root SSH login on Debian has none of them in PATH, where lvs and sfdisk live.
-  const lines = [
+  return [
     // the environment as the login gave it (ansible_env), before this script changes it
     'ferry_env=$(env)',
+    'ferry_tok=$1',
     'LC_ALL=C; export LC_ALL',
     'PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; export PATH',
     'LVM_SUPPRESS_FD_WARNINGS=1; export LVM_SUPPRESS_FD_WARNINGS',
-    `ferry_begin() { printf '\\n${FACTS_MARKER}:begin:%s@@\\n' "$1"; }`,
-    `ferry_end() { printf '\\n${FACTS_MARKER}:end:%s:%s@@\\n' "$1" "$2"; }`,
-  ];
-  for (const s of FACT_SECTIONS) lines.push(`ferry_begin ${s.name}; { ${s.script}; } 2>/dev/null; ferry_end ${s.name} $?`);
-  lines.push('exit 0');
-  return lines.join('\n');
+    BATCH_RECORD_FUNCTION,
+    ...batchRecords(FACT_SECTIONS),
+    'exit 0',
+  ].join('\n');
 }
 
-/** The gather_facts command: read-only, one round trip, always exits 0 (each section reports its own status). */
-export function factsCommand(): Command {
-  return sh`sh -c ${factsScript()}`;
+/** The gather_facts command, framed by `token` (newBatchToken()): read-only, one round trip, always exits 0 (each section reports its own status). */
+export function factsCommand(token: string): Command {
+  return sh`sh -c ${factsScript()} ferry-facts ${token}`;
 }
 
-/** Each section: a name and the POSIX sh that prints it. Stderr is dropped; the exit status is kept. */
+/** Each section: a name and the POSIX sh that prints it; its exit status and stderr are kept. */
 export const FACT_SECTIONS: readonly { name: string; script: string }[] = [
   { name: 'os_release', script: 'cat /etc/os-release || cat /usr/lib/os-release' },
   { name: 'uname', script: 'uname -srm' },

@@ -1,5 +1,6 @@
 // gather_facts: one read-only command per host (factsCommand) and a pure parser (parseFacts).
-export { factsCommand, factsScript, FACT_SECTIONS, FACT_TOOLS, FACTS_MARKER } from './command.js';
+export { factsCommand, factsScript, FACT_SECTIONS, FACT_TOOLS } from './command.js';
+export { readFacts } from './read.js';
 export {
   parseFacts,
   splitSections,

@@ -3,28 +3,26 @@
 // facts about a host are still useful when one tool is absent.
 import { FerryError } from '../errors.js';
 import { ansibleFacts } from './ansible.js';
-import { FACTS_MARKER, FACT_TOOLS } from './command.js';
+import { parseBatch } from '../batch-read.js';
+import { FACT_TOOLS } from './command.js';
 import { parseMountinfo, unescapeOctal } from './mountinfo.js';
 import type { BlockDevice, Facts, LogicalVolume, LvmFacts, Mount, OsFacts, OsFamily, ToolFacts, VolumeGroup } from './types.js';
 
 /** The output did not come from factsCommand() at all (no section markers). */
 export class FactsParseError extends FerryError {}
 
-/** One section of the output: its text and the exit status of the commands that printed it. */
+/** One section of the output: its text, the exit status of the commands that printed it, and their stderr. */
 export interface Section {
   text: string;
   rc: number;
+  stderr: string;
 }
 
-const SECTION_RE = new RegExp(`\\n${FACTS_MARKER}:begin:(\\w+)@@\\n([\\s\\S]*?)\\n${FACTS_MARKER}:end:\\1:(\\d+)@@(?=\\n|$)`, 'g');
-
-/** Splits factsCommand() output into its sections by name. */
-export function splitSections(stdout: string): Map<string, Section> {
-  const out = new Map<string, Section>();
-  // Normalise CRLF (a pty) and make the first marker match like the others.
-  const text = '\n' + stdout.replace(/\r\n/g, '\n');
-  for (const m of text.matchAll(SECTION_RE)) out.set(m[1]!, { text: m[2]!, rc: Number(m[3]) });
-  return out;
+/** Splits factsCommand(token) output into its sections by name, and says where its framing broke if it did. */
+export function splitSections(stdout: string, token: string): { sections: Map<string, Section>; broken?: string } {
+  // Normalise CRLF (a pty): every section is text.
+  const { records, broken } = parseBatch(stdout.replace(/\r\n/g, '\n'), token);
+  return { sections: new Map(records.map((r) => [r.name, { text: r.body, rc: r.exitCode, stderr: r.stderr }])), broken };
 }
 
 /** Parses os-release (shell-style KEY=value lines, values optionally quoted). */
@@ -261,21 +259,21 @@ function lvmFacts(vgs: Section | undefined, lvs: Section | undefined, warnings: 
   }
 }
 
-/** Assembles Facts from the whole output of factsCommand(); throws FactsParseError only when no section is found. */
-export function parseFacts(stdout: string): Facts {
-  const sections = splitSections(stdout);
+/** Assembles Facts from the whole output of factsCommand(token); throws FactsParseError only when no section is found. */
+export function parseFacts(stdout: string, token: string): Facts {
+  const { sections, broken } = splitSections(stdout, token);
   if (sections.size === 0) {
     throw new FactsParseError(
-      `gather_facts: the output has no ${FACTS_MARKER} sections (got ${stdout.length} bytes starting ${JSON.stringify(stdout.slice(0, 60))}); ` +
+      `gather_facts: the output has no framed sections (got ${stdout.length} bytes starting ${JSON.stringify(stdout.slice(0, 60))}); ` +
         'the facts command did not run under /bin/sh',
     );
   }
-  const warnings: string[] = [];
+  const warnings: string[] = broken ? [`the output is cut short: ${broken}`] : [];
   // A section that is absent or failed yields '' and a warning; the callers below see text or ''.
   const read = (name: string): string => {
     const s = sections.get(name);
     if (!s) warnings.push(`${name}: section missing from the output`);
-    else if (s.rc !== 0) warnings.push(`${name}: exited ${s.rc}`);
+    else if (s.rc !== 0) warnings.push(`${name}: exited ${s.rc}${s.stderr ? `: ${s.stderr.split('\n')[0]}` : ''}`);
     return s && s.rc === 0 ? s.text : '';
   };
   const os = osFacts(parseOsRelease(read('os_release')));

@@ -18,8 +18,11 @@ import {
   splitSections,
 } from '../../runner/facts/index.js';
 import { evaluateBool, parseExpr } from '../../runner/expr/index.js';
+import { newBatchToken } from '../../runner/batch-read.js';
+import { FIXTURE_TOKEN } from '../helpers/fixture-token.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/facts/${name}`, import.meta.url), 'utf8');
+const TOKEN = FIXTURE_TOKEN;
 
 // The debian12-* captures predate the sections for the ansible_* facts: their absence is reported, and only that.
 const LATER_SECTIONS = new Set(['nodename', 'cpuinfo', 'ip_addr', 'netdev', 'mtab', 'env', 'user', 'pkg', 'init']);
@@ -29,15 +32,16 @@ const olderCaptureWarnings = (ws: string[]): string[] =>
 // Builds a facts output from sections, for the cases no machine here can produce (lvm2 absent).
 function output(sections: Record<string, [string, number]>): string {
   return Object.entries(sections)
-    .map(([name, [text, rc]]) => `\n@@ferry-facts:begin:${name}@@\n${text}\n@@ferry-facts:end:${name}:${rc}@@\n`)
+    .map(([name, [text, rc]]) => `${TOKEN} ${name}${TOKEN}\n${text}\n${TOKEN} end ${rc} ${TOKEN}\n`)
     .join('');
 }
 
 describe('facts: the command', () => {
   it('is one sh -c word that runs every section and exits 0', () => {
-    const cmd = factsCommand();
+    const cmd = factsCommand(TOKEN);
     assert.match(cmd.text, /^sh -c '/);
-    for (const s of FACT_SECTIONS) assert.ok(factsScript().includes(`ferry_begin ${s.name};`), s.name);
+    assert.ok(cmd.text.endsWith(`' ferry-facts ${TOKEN}`), cmd.text.slice(-60));
+    for (const s of FACT_SECTIONS) assert.ok(factsScript().includes(`ferry_rec ${s.name} eval `), s.name);
     assert.deepEqual(cmd.secrets, []);
   });
   it('only reads: no command that writes, creates or changes state', () => {
@@ -45,9 +49,11 @@ describe('facts: the command', () => {
   });
   it('runs under dash and yields parseable facts here (the real thing, locally)', function () {
     // The same command the SSH transport sends, run by this machine's /bin/sh.
-    const out = execFileSync('/bin/sh', ['-c', factsCommand().text], { encoding: 'utf8' });
-    const f = parseFacts(out);
-    const sections = splitSections(out);
+    const token = newBatchToken();
+    const out = execFileSync('/bin/sh', ['-c', factsCommand(token).text], { encoding: 'utf8' });
+    const f = parseFacts(out, token);
+    const { sections, broken } = splitSections(out, token);
+    assert.equal(broken, undefined);
     assert.deepEqual([...sections.keys()], FACT_SECTIONS.map((s) => s.name));
     assert.ok(f.hostname.length > 0);
     assert.ok(f.cpus >= 1);
@@ -58,7 +64,7 @@ describe('facts: the command', () => {
 });
 
 describe('facts: parseFacts on real Debian 12 output (root)', () => {
-  const f = parseFacts(fixture('debian12-root.txt'));
+  const f = parseFacts(fixture('debian12-root.txt'), TOKEN);
   it('os', () =>
     assert.deepEqual(f.os, {
       family: 'debian',
@@ -129,7 +135,7 @@ describe('facts: parseFacts on real Debian 12 output (root)', () => {
 });
 
 describe('facts: parseFacts on real Debian 12 output (not root)', () => {
-  const f = parseFacts(fixture('debian12-nonroot.txt'));
+  const f = parseFacts(fixture('debian12-nonroot.txt'), TOKEN);
   it('lvm is "failed" with the reason, not an empty list taken as truth', () => {
     assert.equal(f.lvm.status, 'failed');
     assert.match(f.lvm.error!, /vgs exited 5 \(lvm needs root: gather facts with become\)/);
@@ -174,7 +180,7 @@ describe('facts: os-release variants -> os facts', () => {
 describe('facts: section parsers', () => {
   it('lsblk -P (real pairs output, the fallback for old util-linux) gives the same devices, flat', () => {
     const pairs = parseLsblk(fixture('debian12-lsblk-pairs.txt'));
-    const json = parseFacts(fixture('debian12-root.txt')).blockDevices;
+    const json = parseFacts(fixture('debian12-root.txt'), TOKEN).blockDevices;
     assert.deepEqual(
       pairs.map((d) => ({ ...d, parent: null })),
       json.map((d) => ({ ...d, parent: null })),
@@ -213,12 +219,12 @@ describe('facts: section parsers', () => {
 
 describe('facts: degraded output', () => {
   it('lvm2 not installed: status missing, no warning noise', () => {
-    const f = parseFacts(output({ os_release: ['ID=debian', 0], vgs: ['', 127], lvs: ['', 127] }));
+    const f = parseFacts(output({ os_release: ['ID=debian', 0], vgs: ['', 127], lvs: ['', 127] }), TOKEN);
     assert.equal(f.lvm.status, 'missing');
     assert.match(f.lvm.error!, /not installed/);
   });
   it('missing and failed sections become warnings and defaults', () => {
-    const f = parseFacts(output({ os_release: ['ID=debian', 0], uname: ['', 1], lsblk: ['{"blockdevices": [', 0], vgs: ['{}', 0], lvs: ['{"report":[{"lv":[]}]}', 0] }));
+    const f = parseFacts(output({ os_release: ['ID=debian', 0], uname: ['', 1], lsblk: ['{"blockdevices": [', 0], vgs: ['{}', 0], lvs: ['{"report":[{"lv":[]}]}', 0] }), TOKEN);
     assert.equal(f.kernel, '');
     assert.equal(f.cpus, 0);
     assert.deepEqual(f.blockDevices, []);
@@ -228,22 +234,22 @@ describe('facts: degraded output', () => {
     assert.equal(f.lvm.status, 'ok');
   });
   it('lsblk output in neither format is a warning, not silently no devices', () => {
-    const f = parseFacts(output({ lsblk: ['lsblk: unknown column: PATH', 0] }));
+    const f = parseFacts(output({ lsblk: ['lsblk: unknown column: PATH', 0] }), TOKEN);
     assert.deepEqual(f.blockDevices, []);
     assert.ok(f.warnings.some((w) => /^lsblk: cannot parse its output: unrecognised lsblk line/.test(w)), f.warnings.join('\n'));
   });
   it('output without any section (not our command, or sh missing) is an error saying so', () => {
-    assert.throws(() => parseFacts('bash: sh: command not found\n'), (e: unknown) => e instanceof FactsParseError && /no @@ferry-facts sections/.test(e.message));
+    assert.throws(() => parseFacts('bash: sh: command not found\n', TOKEN), (e: unknown) => e instanceof FactsParseError && /no framed sections/.test(e.message));
   });
   it('CRLF line ends (a pty) are accepted', () => {
-    const f = parseFacts(fixture('debian12-root.txt').replace(/\n/g, '\r\n'));
+    const f = parseFacts(fixture('debian12-root.txt').replace(/\n/g, '\r\n'), TOKEN);
     assert.equal(f.os.codename, 'bookworm');
     assert.equal(f.lvm.lvs.length, 2);
   });
 });
 
 describe('facts: as variables for conditions', () => {
-  const v = factsVars(parseFacts(fixture('debian12-root.txt')));
+  const v = factsVars(parseFacts(fixture('debian12-root.txt'), TOKEN));
   const cases: [string, boolean][] = [
     ["ansible_os_family == 'Debian'", true],
     ["ansible_distribution == 'Debian' and ansible_distribution_major_version | int >= 12", true],

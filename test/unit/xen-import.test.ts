@@ -23,10 +23,11 @@ import {
 import { guestToInventoryVars } from '../../tasks/xen/inventory-vars.js';
 import { parseXlConfig } from '../../tasks/xen/xl-config.js';
 import { corpus } from '../helpers/corpora.js';
+import { FIXTURE_TOKEN } from '../helpers/fixture-token.js';
 
 const DIR = corpus('libvirt-xlconfigdata');
 const FIX = resolve(import.meta.dirname, '../fixtures/xen-import');
-const TOKEN = 'FERRY00000000000000000000000000000000';
+const TOKEN = FIXTURE_TOKEN;
 const FIXTURE_DIR = '/tmp/ferry-xen-fixture';
 
 const cfg = (name: string): XenSource => ({ path: join(DIR, name), text: readFileSync(join(DIR, name), 'utf8'), origin: 'xl' });
@@ -203,13 +204,13 @@ describe('xen_import: the host-side reader (real output, test/fixtures/xen-impor
   it('output cut short or with a foreign line is an error, not a silent partial import', () => {
     const full = fixture('reader-no-virsh.out');
     assert.throws(() => parseReaderOutput(full.slice(0, 200), TOKEN), /ends inside the record of .*guest1\.cfg/);
-    assert.throws(() => parseReaderOutput(`motd line\n${full}`, TOKEN), /unexpected output from the reader at byte 0/);
+    assert.throws(() => parseReaderOutput(`motd line\n${full}`, TOKEN), /the reader's framing broke: unexpected output at byte 0/);
     assert.deepEqual(parseReaderOutput('', TOKEN), []);
   });
 
   it('the command passes each path as one quoted word and the token/uri as parameters', () => {
     const c = xenReadCommand(['/etc/xen/*.cfg', "/x/it's $(rm -rf).cfg"], 'xen:///', TOKEN);
-    assert.ok(c.text.startsWith("sh -c 'tok=$1;"));
+    assert.ok(c.text.startsWith("sh -c 'ferry_tok=$1;"));
     assert.ok(c.text.endsWith(` ferry-xen-import ${TOKEN} xen:/// '/etc/xen/*.cfg' '/x/it'\\''s $(rm -rf).cfg'`), c.text.slice(-120));
     assert.ok(xenReadCommand(['/a'], undefined, TOKEN).text.endsWith(` ferry-xen-import ${TOKEN} '' /a`));
   });
