@@ -4,7 +4,7 @@
 // its record alone and no file content can pass for a frame. Pure: script text in, records out.
 //   TOKEN NAME TOKEN \n BODY \n TOKEN end RC STDERR TOKEN \n
 import { randomBytes } from 'node:crypto';
-import { quote } from './command.js';
+import { asArgument, quote, sh, type Command } from './command.js';
 
 /** A fresh token that frames one batch's records (no file or tool output holds it by chance). */
 export function newBatchToken(): string {
@@ -27,6 +27,17 @@ export const BATCH_RECORD_FUNCTION = `ferry_rec() {
 /** Script lines that run each part as its own record (after `ferry_tok` and BATCH_RECORD_FUNCTION are set). */
 export function batchRecords(parts: readonly { name: string; script: string }[]): string[] {
   return parts.map((p) => `ferry_rec ${p.name} eval ${quote(p.script)}`);
+}
+
+/**
+ * One `sh -c` command that runs each command as its own record, in order, in one round trip. Each
+ * command's text is passed as a positional parameter and run by `eval`, so it is the very text a
+ * command of its own would run (quoting by construction); secrets stay masked.
+ */
+export function batchCommand(parts: readonly { name: string; cmd: Command }[], token: string): Command {
+  for (const p of parts) if (!/^[\w.-]+$/.test(p.name)) throw new TypeError(`batchCommand: a record name is a plain word, not ${JSON.stringify(p.name)}`);
+  const script = ['ferry_tok=$1', BATCH_RECORD_FUNCTION, ...parts.map((p, i) => `ferry_rec ${p.name} eval "\${${i + 2}}"`)].join('\n');
+  return sh`sh -c ${script} ferry-batch ${token} ${parts.map((p) => asArgument(p.cmd))}`;
 }
 
 /** One record of a batch. */

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { sh } from '../runner/command.js';
 import { defineModule, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
-import { getent, idOwner, parseGroupEntry, type GroupEntry } from './lib/accounts.js';
+import { getent, getentCommand, idOwner, parseGroupEntry, type GroupEntry } from './lib/accounts.js';
+import { runBatch } from './lib/run-command.js';
 import { accountNameField } from './lib/schema.js';
 
 const params = z
@@ -33,12 +34,14 @@ export function groupFactsFrom(p: Params, byName: ToolOutput, byGid?: ToolOutput
   return { group: parseGroupEntry(byName, p.name), ...(owner !== undefined ? { gidOwner: owner } : {}), ...(localTools !== undefined ? { localTools } : {}) };
 }
 
-/** Reads the group by name and, when gid is given, whoever holds that GID (I/O only). */
+/** Reads the group by name and, when gid is given, whoever holds that GID, in one round trip (I/O only). */
 async function readGroup(ctx: TaskContext, p: Params): Promise<GroupFacts> {
-  const byName = await getent(ctx, 'group', p.name, p.local);
-  const byGid = p.gid !== undefined ? await getent(ctx, 'group', String(p.gid), p.local) : undefined;
-  const localTools = p.local ? (await ctx.run(sh`command -v lgroupadd`)).exitCode === 0 : undefined;
-  return groupFactsFrom(p, byName, byGid, localTools);
+  const o = await runBatch(ctx, {
+    byName: getentCommand('group', p.name, p.local),
+    byGid: p.gid !== undefined ? getentCommand('group', String(p.gid), p.local) : undefined,
+    localTools: p.local ? sh`command -v lgroupadd` : undefined,
+  });
+  return groupFactsFrom(p, o.byName!, o.byGid, o.localTools ? o.localTools.exitCode === 0 : undefined);
 }
 
 /** The result Ansible registers: name and state, and gid and system while the group exists. */

@@ -3,9 +3,10 @@ import { posix } from 'node:path';
 import { z } from 'zod';
 import { secret, sh } from '../runner/command.js';
 import { defineModule, type Diff, type StepRun, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
-import { getent, idOwner, parseGroupEntries, parsePasswdEntry, parseShadowEntry, type GroupEntry, type PasswdEntry, type ShadowEntry } from './lib/accounts.js';
+import { getent, getentCommand, idOwner, parseGroupEntries, parsePasswdEntry, parseShadowEntry, type GroupEntry, type PasswdEntry, type ShadowEntry } from './lib/accounts.js';
 import { accountNameProblem } from './lib/operands.js';
 import { absolutePathField, accountNameField, checkedBy } from './lib/schema.js';
+import { runBatch } from './lib/run-command.js';
 
 /** Why `g` cannot name a group for useradd -g/-G: a GID (digits) or a valid group name. */
 function groupRefProblem(g: string): string | undefined {
@@ -92,7 +93,9 @@ function groupKeys(p: Params, exists: boolean): string[] {
 /** The facts from the outputs of getent passwd/shadow/group, id -Gn and the directory test. */
 export function userFactsFrom(p: Params, o: UserOutputs): UserFacts {
   const user = parsePasswdEntry(o.passwd, p.name);
-  const groups = parseGroupEntries(o.groups?.stdout ?? '');
+  // read looks up the user's own name as a group too; it applies only to a creation without group
+  const wanted = new Set(groupKeys(p, user !== null));
+  const groups = parseGroupEntries(o.groups?.stdout ?? '').filter((g) => wanted.has(g.name) || wanted.has(String(g.gid)));
   const words = o.idGroups && o.idGroups.exitCode === 0 ? o.idGroups.stdout.trim().split(/\s+/).filter(Boolean) : undefined;
   const uidOwner = o.byUid && p.uid !== undefined ? idOwner(o.byUid, p.uid) : undefined;
   return {
@@ -107,20 +110,30 @@ export function userFactsFrom(p: Params, o: UserOutputs): UserFacts {
   };
 }
 
-/** Reads the account, its shadow entry, groups and the groups named (I/O only). */
+/** Reads the account, its shadow entry, groups and the groups named in one round trip (I/O only). */
 async function readUser(ctx: TaskContext, p: Params): Promise<UserFacts> {
-  const passwd = await getent(ctx, 'passwd', p.name, p.local);
-  const exists = passwd.exitCode === 0;
-  const o: UserOutputs = { passwd };
-  if (p.local) o.localTools = (await ctx.run(sh`command -v luseradd`)).exitCode === 0;
-  if (p.state === 'absent') return userFactsFrom(p, o);
-  if (exists && (p.password !== undefined || p.expires !== undefined)) o.shadow = await getent(ctx, 'shadow', p.name, p.local);
-  if (exists && p.groups !== undefined) o.idGroups = await ctx.run(sh`id -Gn -- ${p.name}`);
-  const keys = groupKeys(p, exists);
-  if (keys.length) o.groups = await ctx.run(sh`getent ${p.local ? ['-s', 'files'] : []} group -- ${keys}`);
-  if (p.uid !== undefined) o.byUid = await getent(ctx, 'passwd', String(p.uid), p.local);
-  if (!exists && p.create_home && p.home !== undefined) o.homeParentExists = (await ctx.run(sh`test -d ${posix.dirname(p.home)}`)).exitCode === 0;
-  return userFactsFrom(p, o);
+  const present = p.state !== 'absent';
+  // Everything that may matter is read at once; userFactsFrom keeps what applies once it knows whether the user exists.
+  const keys = groupKeys(p, false);
+  const o = await runBatch(ctx, {
+    passwd: getentCommand('passwd', p.name, p.local),
+    localTools: p.local ? sh`command -v luseradd` : undefined,
+    shadow: present && (p.password !== undefined || p.expires !== undefined) ? getentCommand('shadow', p.name, p.local) : undefined,
+    idGroups: present && p.groups !== undefined ? sh`id -Gn -- ${p.name}` : undefined,
+    groups: present && keys.length ? sh`getent ${p.local ? ['-s', 'files'] : []} group -- ${keys}` : undefined,
+    byUid: present && p.uid !== undefined ? getentCommand('passwd', String(p.uid), p.local) : undefined,
+    homeParent: present && p.create_home && p.home !== undefined ? sh`test -d ${posix.dirname(p.home)}` : undefined,
+  });
+  const exists = o.passwd!.exitCode === 0;
+  return userFactsFrom(p, {
+    passwd: o.passwd!,
+    ...(o.localTools ? { localTools: o.localTools.exitCode === 0 } : {}),
+    ...(exists && o.shadow ? { shadow: o.shadow } : {}),
+    ...(exists && o.idGroups ? { idGroups: o.idGroups } : {}),
+    ...(o.groups ? { groups: o.groups } : {}),
+    ...(o.byUid ? { byUid: o.byUid } : {}),
+    ...(!exists && o.homeParent ? { homeParentExists: o.homeParent.exitCode === 0 } : {}),
+  });
 }
 
 /** The date useradd -e takes for `expires` (seconds since the epoch), or '' for never. */

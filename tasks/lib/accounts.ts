@@ -1,6 +1,6 @@
 // Users and groups as getent prints them (passwd(5), group(5), shadow(5)): pure parsers that the
 // group and user modules' facts are made of, and the one read of a database entry.
-import { sh } from '../../runner/command.js';
+import { sh, type Command } from '../../runner/command.js';
 import type { TaskContext, ToolOutput } from '../../runner/module.js';
 
 /** One /etc/group entry. */
@@ -74,8 +74,13 @@ export function parseShadowEntry(out: ToolOutput, name: string): ShadowEntry | n
   return f ? { name: f[0]!, hash: f[1]!, ...(f[7] ? { expireDays: Number(f[7]) } : {}) } : null;
 }
 
-/** Runs `getent [-s files] DB KEY` (files only when `local`); exit 2 (not found) is an answer, not a failure. */
-export function getent(ctx: TaskContext, db: 'group' | 'passwd' | 'shadow', key: string, local = false): Promise<ToolOutput> {
+/** `getent [-s files] DB KEY` (files only when `local`); exit 2 (not found) is an answer, not a failure. */
+export function getentCommand(db: 'group' | 'passwd' | 'shadow', key: string, local = false): Command {
   const service = local ? ['-s', 'files'] : [];
-  return ctx.run(sh`getent ${service} ${db} -- ${key}`);
+  return sh`getent ${service} ${db} -- ${key}`;
+}
+
+/** Runs getentCommand(db, key, local). */
+export function getent(ctx: TaskContext, db: 'group' | 'passwd' | 'shadow', key: string, local = false): Promise<ToolOutput> {
+  return ctx.run(getentCommand(db, key, local));
 }

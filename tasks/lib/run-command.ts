@@ -1,9 +1,10 @@
 // What command, shell and chroot_exec share: the creates/removes guard (read in read/plan, so --check
 // is exact; decided by guardVerdict, pure) and running one command as the task's result.
 import { commandResult } from '../../runner/apply-steps.js';
+import { batchCommand, newBatchToken, parseBatch } from '../../runner/batch-read.js';
 import { sh, type Command } from '../../runner/command.js';
 import { TaskFailedError } from '../../runner/errors.js';
-import type { Plan, StepRun, TaskContext, Verdict } from '../../runner/module.js';
+import type { Plan, StepRun, TaskContext, ToolOutput, Verdict } from '../../runner/module.js';
 import { describeFailure } from '../../runner/task-context.js';
 
 /** The guard parameters. */
@@ -75,4 +76,18 @@ export async function runAsTask(ctx: TaskContext, cmd: Command, opts: { chdir?: 
   const result = commandResult(r, start, Date.now());
   if (r.exitCode !== 0) throw new TaskFailedError(describeFailure(r), result);
   return result;
+}
+
+/**
+ * Runs independent reads in one round trip (runner/batch-read.ts): each named command's stdout,
+ * stderr and exit status, exactly as if it had run alone. A cut-short batch fails the task.
+ */
+export async function runBatch<K extends string>(ctx: TaskContext, cmds: Partial<Record<K, Command>>): Promise<Partial<Record<K, ToolOutput>>> {
+  const parts = Object.entries<Command | undefined>(cmds).flatMap(([name, cmd]) => (cmd ? [{ name, cmd }] : []));
+  if (parts.length === 0) return {};
+  const token = newBatchToken();
+  const r = await ctx.run(batchCommand(parts, token));
+  const { records, broken } = parseBatch(r.stdout, token);
+  if (broken || records.length !== parts.length) throw new TaskFailedError(`a batched read was cut short (${broken ?? `${records.length} of ${parts.length} records`}): ${describeFailure(r)}`);
+  return Object.fromEntries(records.map((rec) => [rec.name, { stdout: rec.body, stderr: rec.stderr, exitCode: rec.exitCode }])) as Partial<Record<K, ToolOutput>>;
 }

@@ -2,7 +2,8 @@
 // bodies come back byte for byte, each record keeps its own exit status and stderr.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { BATCH_RECORD_FUNCTION, batchRecords, newBatchToken, parseBatch } from '../../runner/batch-read.js';
+import { BATCH_RECORD_FUNCTION, batchCommand, batchRecords, newBatchToken, parseBatch } from '../../runner/batch-read.js';
+import { secret, sh } from '../../runner/command.js';
 
 /** Runs the parts as one batch under /bin/sh and returns its raw stdout with the token. */
 function runBatch(parts: { name: string; script: string }[]): { out: string; token: string } {
@@ -49,5 +50,28 @@ describe('batched reads: one framing', () => {
     assert.deepEqual(foreign.records, []);
     assert.match(foreign.broken!, /^unexpected output at byte 0: "motd\\n/);
     assert.deepEqual(parseBatch('', token), { records: [] });
+  });
+  it('batchCommand runs each command as it would run alone: hostile words stay words, secrets stay masked', () => {
+    const token = newBatchToken();
+    const hostile = "it's $(echo no) `echo no` ; echo no";
+    const cmd = batchCommand(
+      [
+        { name: 'words', cmd: sh`printf '%s|' ${hostile} ${'-n'}` },
+        { name: 'secret', cmd: sh`printf %s ${secret('s3cret')}` },
+        { name: 'fails', cmd: sh`ls -- ${'/nonexistent dir'}` },
+      ],
+      token,
+    );
+    assert.ok(!cmd.display.includes('s3cret') && cmd.text.includes('s3cret'));
+    const out = execFileSync('/bin/sh', ['-c', cmd.text], { encoding: 'utf8' });
+    const { records, broken } = parseBatch(out, token);
+    assert.equal(broken, undefined);
+    assert.deepEqual(records.slice(0, 2), [
+      { name: 'words', body: `${hostile}|-n|`, exitCode: 0, stderr: '' },
+      { name: 'secret', body: 's3cret', exitCode: 0, stderr: '' },
+    ]);
+    assert.equal(records[2]!.exitCode, 2);
+    assert.match(records[2]!.stderr, /nonexistent dir/);
+    assert.throws(() => batchCommand([{ name: 'a b', cmd: sh`true` }], token), /a record name is a plain word/);
   });
 });
