@@ -1,9 +1,9 @@
 // command: run a program with arguments, without a shell (no pipes, no $VARS, no globbing).
 import { z } from 'zod';
 import { sh } from '../runner/command.js';
+import { shlexSplit, ShlexError } from '../runner/shlex.js';
 import { defineModule, type Verdict } from '../runner/module.js';
 import { readGuard, runResult, runVerdict, type GuardFacts } from './lib/run-command.js';
-import { splitWords } from './lib/shlex.js';
 
 const params = z
   .strictObject({
@@ -19,9 +19,10 @@ const params = z
   .superRefine((p, ctx) => {
     if (p.cmd === undefined) return;
     try {
-      if (splitWords(p.cmd).length === 0) ctx.addIssue({ code: 'custom', path: ['cmd'], message: 'cmd is empty' });
+      if (shlexSplit(p.cmd).length === 0) ctx.addIssue({ code: 'custom', path: ['cmd'], message: 'cmd is empty' });
     } catch (e) {
-      ctx.addIssue({ code: 'custom', path: ['cmd'], message: `${(e as Error).message}; quote it or use argv:` });
+      if (!(e instanceof ShlexError)) throw e;
+      ctx.addIssue({ code: 'custom', path: ['cmd'], message: `${e.message.toLowerCase()} (${e.where}); quote it or use argv:` });
     }
   });
 
@@ -29,7 +30,7 @@ type Params = z.output<typeof params>;
 
 /** Decides what command does: nothing when creates/removes say so, else run argv (pure). */
 export function decideCommand(p: Params, facts: GuardFacts): Verdict {
-  const argv = p.argv ?? splitWords(p.cmd!);
+  const argv = p.argv ?? shlexSplit(p.cmd!);
   // `exec` puts the first word where sh reads neither assignments (FOO=bar) nor reserved words (if, !):
   // every word is an argv entry, as without a shell.
   return runVerdict(p, facts, `run ${sh`${argv}`.display}`, sh`exec ${argv}`);

@@ -7,7 +7,7 @@ import type { Loc, Problem } from '../errors.js';
 import { expandHostEntry } from './host-range.js';
 import type { Inventory } from './inventory.js';
 import { parsePythonLiteral } from './python-literal.js';
-import { shlexSplit, ShlexError } from './shlex.js';
+import { shlexSplit, ShlexError } from '../shlex.js';
 
 const SECTION = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$/;
 const GROUP_NAME = /^([^:\]\s]+)\s*(?:#.*)?$/;
@@ -136,7 +136,7 @@ export function loadIniInventory(inv: Inventory, text: string, file: string, pro
 function parseHostLine(inv: Inventory, line: string, group: string, loc: Loc, file: string, problems: Problem[]): void {
   let tokens: string[];
   try {
-    tokens = shlexSplit(line);
+    tokens = shlexSplit(line, { comments: true });
   } catch (e) {
     if (!(e instanceof ShlexError)) throw e;
     problems.push({ loc, message: `cannot split host line: ${e.message}`, hint: 'close the quote or remove the stray backslash' });
