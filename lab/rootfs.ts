@@ -1,15 +1,14 @@
 // Shared steps for building a Debian root filesystem on this machine at native speed.
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseMountinfo } from '../runner/facts/mountinfo.js';
 import { run } from './exec.js';
 
 /** Mount points at or under `dir` (debootstrap mounts /proc and /sys in its target and leaves them on failure). */
 export function mountsUnder(dir: string): string[] {
   const root = path.resolve(dir);
-  return fs
-    .readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .map((l) => (l.split(' ')[1] ?? '').replace(/\\040/g, ' '))
+  return parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'))
+    .map((m) => m.mountPoint)
     .filter((m) => m === root || m.startsWith(root + '/'));
 }
 
