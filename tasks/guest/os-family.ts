@@ -1,12 +1,15 @@
 // Which distribution family a guest is, from its /etc/os-release (os-release(5)), and what that
 // means for a conversion: the package format and tools, the kernel and GRUB packages, the
 // initramfs generator and where grub.cfg lives.
-import { parseOsRelease } from '../../runner/facts/parse.js';
+import { osFacts, parseOsRelease } from '../../runner/facts/parse.js';
 
 /** os-release(5) KEY=value pairs: the parser the host facts use. */
 export { parseOsRelease };
 
-/** The families the conversion modules know how to handle. */
+/**
+ * The conversion profiles: the host facts' family (one table of os-release IDs, runner/facts/parse.ts),
+ * with Ubuntu apart from Debian for its kernel package.
+ */
 export type GuestFamily = 'debian' | 'ubuntu' | 'rhel' | 'arch';
 
 /** What a conversion needs to know about a guest's distribution. */
@@ -29,15 +32,17 @@ export interface GuestOs {
   initramfs: 'initramfs-tools' | 'dracut' | 'mkinitcpio';
 }
 
-const RHEL_IDS = new Set(['rhel', 'centos', 'fedora', 'rocky', 'almalinux', 'ol', 'scientific', 'amzn', 'cloudlinux', 'eurolinux', 'virtuozzo']);
-
-function familyOf(id: string, idLike: string[]): GuestFamily | undefined {
-  const ids = [id, ...idLike];
-  if (id === 'ubuntu' || (idLike.includes('ubuntu') && id !== 'debian')) return 'ubuntu';
-  if (ids.includes('debian')) return 'debian';
-  if (ids.some((x) => RHEL_IDS.has(x))) return 'rhel';
-  if (ids.includes('arch')) return 'arch';
-  return undefined;
+function familyOf(kv: Record<string, string>, id: string, idLike: string[]): GuestFamily | undefined {
+  switch (osFacts(kv).family) {
+    case 'debian':
+      return id === 'ubuntu' || (idLike.includes('ubuntu') && id !== 'debian') ? 'ubuntu' : 'debian';
+    case 'redhat':
+      return 'rhel';
+    case 'arch':
+      return 'arch';
+    default:
+      return undefined;
+  }
 }
 
 /** The guest's distribution facts from its os-release text; throws naming the ID when the family is not supported. */
@@ -46,7 +51,7 @@ export function detectGuestOs(osRelease: string, source = '/etc/os-release'): Gu
   const id = (kv.ID ?? '').toLowerCase();
   if (!id) throw new Error(`${source} has no ID= line; cannot tell the guest's distribution`);
   const idLike = (kv.ID_LIKE ?? '').toLowerCase().split(/\s+/).filter(Boolean);
-  const family = familyOf(id, idLike);
+  const family = familyOf(kv, id, idLike);
   if (!family) {
     throw new Error(
       `${source}: distribution ID=${id}${idLike.length ? ` (ID_LIKE=${idLike.join(' ')})` : ''} is not supported; ferry converts Debian, Ubuntu, RHEL-family and Arch guests`,

@@ -1,10 +1,11 @@
 // The pure parts of the guest conversion modules, on output captured from the lab's Debian guest
 // (test/fixtures/convert/SOURCE.md) and table cases for the other families.
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sh } from '../../runner/command.js';
+import { osFacts } from '../../runner/facts/parse.js';
 import { chrootCommand } from '../../runner/transport/chroot.js';
 import { parseFstab, type FstabReference } from '../../tasks/guest-files/fstab.js';
 import { unmatchedReferences, type DeviceIds } from '../../tasks/guest/fstab-refs.js';
@@ -51,6 +52,24 @@ describe('convert: guest distribution from os-release', () => {
   it('refuses an unsupported distribution, naming it', () => {
     assert.throws(() => detectGuestOs(text('os-release-alpine-3.19'), '/mnt/x/etc/os-release'), /\/mnt\/x\/etc\/os-release: distribution ID=alpine is not supported/);
     assert.throws(() => detectGuestOs('NAME=x\n'), /has no ID= line/);
+  });
+  it('one taxonomy: every os-release here gets the profile of its host-facts family (debian, redhat, arch), or is refused', () => {
+    const dirs = [join(dirname(fileURLToPath(import.meta.url)), '../fixtures/convert'), join(dirname(fileURLToPath(import.meta.url)), '../fixtures/facts/os-release')];
+    const files = dirs.flatMap((d) => readdirSync(d).filter((f) => f.startsWith('os-release') || f.endsWith('.txt')).map((f) => join(d, f)));
+    assert.ok(files.length >= 15, files.join(' '));
+    const PROFILES: Record<string, string[]> = { debian: ['debian', 'ubuntu'], redhat: ['rhel'], arch: ['arch'] };
+    for (const f of files) {
+      const body = readFileSync(f, 'utf8');
+      const hostFamily = osFacts(parseOsRelease(body)).family;
+      let profile: string | undefined;
+      try {
+        profile = detectGuestOs(body).family;
+      } catch {
+        profile = undefined;
+      }
+      if (profile === undefined) assert.equal(PROFILES[hostFamily], undefined, `${f}: ${hostFamily} refused`);
+      else assert.ok(PROFILES[hostFamily]?.includes(profile), `${f}: ${hostFamily} vs ${profile}`);
+    }
   });
   it('parses quoting and escapes', () => {
     assert.deepEqual(parseOsRelease('A="x \\"y\\""\nB=\'z w\'\nC=bare\n# D=no\n'), { A: 'x "y"', B: 'z w', C: 'bare' });
