@@ -4,7 +4,8 @@ import { sh } from '../runner/command.js';
 import { defineModule, type Step, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
 import { absolutePathField, vgNameField } from './lib/schema.js';
 import { canonicalPath } from './storage/facts.js';
-import { parsePvsJson, parseVgsJson, type PvInfo, type VgInfo } from './storage/lvs.js';
+import { parsePvs, parseVgs, pvsCommand, vgsCommand } from '../runner/facts/lvm.js';
+import type { PhysicalVolume, VolumeGroup } from '../runner/facts/types.js';
 
 const params = z
   .object({
@@ -19,20 +20,20 @@ type Params = z.output<typeof params>;
 
 /** What pvs and vgs report, and what each device given resolves to (readlink -f). */
 export interface VgFacts {
-  pvs: PvInfo[];
-  vg: VgInfo | null;
+  pvs: PhysicalVolume[];
+  vg: VolumeGroup | null;
   realPaths: Record<string, string>;
 }
 
 /** The PVs, the VG and the devices' real paths from what pvs, vgs and readlink printed. */
 export function vgFactsFrom(p: Params, pvs: string, vgs: ToolOutput, realPaths: Record<string, string>): VgFacts {
-  return { pvs: parsePvsJson(pvs), vg: vgs.exitCode === 0 ? (parseVgsJson(vgs.stdout).find((v) => v.name === p.vg) ?? null) : null, realPaths };
+  return { pvs: parsePvs(pvs), vg: vgs.exitCode === 0 ? (parseVgs(vgs.stdout).find((v) => v.name === p.vg) ?? null) : null, realPaths };
 }
 
 /** Reads pvs, vgs and the devices' real paths (I/O only). */
 async function readVg(ctx: TaskContext, p: Params): Promise<VgFacts> {
-  const pvs = await ctx.runOk(sh`pvs --reportformat json --units b --nosuffix -o pv_name,vg_name,pv_size`);
-  const vgs = await ctx.run(sh`vgs --reportformat json --units b --nosuffix -o vg_name,vg_size,vg_free,vg_extent_size,lv_count,pv_count -- ${p.vg}`);
+  const pvs = await ctx.runOk(pvsCommand());
+  const vgs = await ctx.run(vgsCommand(p.vg));
   const realPaths: Record<string, string> = {};
   if (p.state === 'present') for (const dev of p.pvs) realPaths[dev] = await canonicalPath(ctx, dev);
   return vgFactsFrom(p, pvs.stdout, vgs, realPaths);

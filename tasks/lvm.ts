@@ -1,11 +1,10 @@
 // The `lvm` module: logical volumes (create, remove, rename, resize, snapshot), like Ansible's lvol.
 import { z } from 'zod';
-import { sh } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type TaskContext, type ToolOutput } from '../runner/module.js';
 import { lvNameField, vgNameField } from './lib/schema.js';
 import { decideLvm, type LvmFacts } from './storage/lvm-plan.js';
-import { parseLvsJson, parseVgsJson } from './storage/lvs.js';
+import { lvsCommand, parseLvs, parseVgs, vgsCommand } from '../runner/facts/lvm.js';
 
 const params = z
   .object({
@@ -33,14 +32,14 @@ export function lvmFactsFrom(vg: string, vgs: ToolOutput, lvs: string | undefine
     if (/not found|Cannot process volume group/i.test(vgs.stderr)) return { vg: null, lvs: [] };
     throw new TaskFailedError(`vgs ${vg}: ${vgs.stderr.trim()}`);
   }
-  return { vg: parseVgsJson(vgs.stdout).find((v) => v.name === vg) ?? null, lvs: lvs === undefined ? [] : parseLvsJson(lvs) };
+  return { vg: parseVgs(vgs.stdout).find((v) => v.name === vg) ?? null, lvs: lvs === undefined ? [] : parseLvs(lvs) };
 }
 
 /** Reads the VG and its LVs. */
 export async function readLvmFacts(ctx: TaskContext, vg: string): Promise<LvmFacts> {
-  const v = await ctx.run(sh`vgs --reportformat json --units b --nosuffix -o vg_name,vg_size,vg_free,vg_extent_size,lv_count,pv_count -- ${vg}`);
+  const v = await ctx.run(vgsCommand(vg));
   if (v.exitCode !== 0) return lvmFactsFrom(vg, v, undefined);
-  const l = await ctx.runOk(sh`lvs --reportformat json --units b --nosuffix -o lv_name,vg_name,lv_size,lv_path,lv_attr,origin -- ${vg}`);
+  const l = await ctx.runOk(lvsCommand(vg));
   return lvmFactsFrom(vg, v, l.stdout);
 }
 

@@ -4,6 +4,7 @@
 // and the parser can say which.
 import { BATCH_RECORD_FUNCTION, batchRecords } from '../batch-read.js';
 import { sh, type Command } from '../command.js';
+import { lvsCommand, vgsCommand } from './lvm.js';
 
 /** The tools whose presence is reported (`command -v`). */
 export const FACT_TOOLS = ['virsh', 'xl', 'kpartx', 'rsync', 'grub-install', 'grub2-install', 'sfdisk'] as const;
@@ -52,9 +53,9 @@ export const FACT_SECTIONS: readonly { name: string; script: string }[] = [
   {
     name: 'vgs',
     script:
-      'vgs --reportformat json --units b --nosuffix -o vg_name,vg_uuid,vg_size,vg_free,vg_extent_size,pv_count,lv_count,vg_attr',
+      vgsCommand().text,
   },
-  { name: 'lvs', script: 'lvs --reportformat json --units b --nosuffix -o lv_name,vg_name,lv_size,lv_path,lv_attr' },
+  { name: 'lvs', script: lvsCommand().text },
   { name: 'mounts', script: 'cat /proc/self/mountinfo || cat /proc/mounts' },
   { name: 'tools', script: `for t in ${FACT_TOOLS.join(' ')}; do printf '%s=%s\\n' "$t" "$(command -v "$t")"; done` },
   // What Ansible's setup module reads, for the ansible_* facts (runner/facts/ansible.ts says how each is derived).

@@ -6,7 +6,8 @@ import { ansibleFacts } from './ansible.js';
 import { parseBatch } from '../batch-read.js';
 import { FACT_TOOLS } from './command.js';
 import { parseMountinfo, unescapeOctal } from './mountinfo.js';
-import type { BlockDevice, Facts, LogicalVolume, LvmFacts, Mount, OsFacts, OsFamily, ToolFacts, VolumeGroup } from './types.js';
+import { parseLvs, parseVgs } from './lvm.js';
+import type { BlockDevice, Facts, LvmFacts, Mount, OsFacts, OsFamily, ToolFacts } from './types.js';
 
 /** The output did not come from factsCommand() at all (no section markers). */
 export class FactsParseError extends FerryError {}
@@ -159,43 +160,6 @@ export function parseLsblk(text: string): BlockDevice[] {
   return out;
 }
 
-/**
- * Reads the rows of one lvm2 JSON report (`--reportformat json`): {"report":[{"vg":[{…}]}]}.
- * Every value is a string in this format, sizes in bytes with `--units b --nosuffix`.
- */
-export function parseLvmReport(text: string, key: 'vg' | 'lv' | 'pv'): Record<string, string>[] {
-  const start = text.indexOf('{');
-  if (start < 0) throw new Error(`no JSON report in ${key}s output`);
-  const doc = JSON.parse(text.slice(start)) as { report?: Record<string, Record<string, string>[]>[] };
-  return (doc.report ?? []).flatMap((r) => r[key] ?? []);
-}
-
-function toVg(r: Record<string, string>): VolumeGroup {
-  return {
-    name: r.vg_name ?? '',
-    uuid: r.vg_uuid ?? '',
-    sizeBytes: sizeOf(r.vg_size),
-    freeBytes: sizeOf(r.vg_free),
-    extentSizeBytes: sizeOf(r.vg_extent_size),
-    pvCount: sizeOf(r.pv_count),
-    lvCount: sizeOf(r.lv_count),
-    attr: r.vg_attr ?? '',
-  };
-}
-
-function toLv(r: Record<string, string>): LogicalVolume {
-  const attr = r.lv_attr ?? '';
-  return {
-    name: r.lv_name ?? '',
-    vg: r.vg_name ?? '',
-    sizeBytes: sizeOf(r.lv_size),
-    path: r.lv_path ?? '',
-    attr,
-    active: attr[4] === 'a',
-    open: attr[5] === 'o',
-  };
-}
-
 /** Parses /proc/self/mountinfo, or /proc/mounts when that is what was read. */
 export function parseMounts(text: string): Mount[] {
   const first = text.split('\n').find((l) => l.trim()) ?? '';
@@ -252,8 +216,8 @@ function lvmFacts(vgs: Section | undefined, lvs: Section | undefined, warnings: 
   try {
     return {
       status: 'ok',
-      vgs: parseLvmReport(vgs!.text, 'vg').map(toVg),
-      lvs: parseLvmReport(lvs!.text, 'lv').map(toLv),
+      vgs: parseVgs(vgs!.text),
+      lvs: parseLvs(lvs!.text),
     };
   } catch (e) {
     const error = `cannot read the lvm2 JSON report: ${(e as Error).message}`;

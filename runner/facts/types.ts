@@ -57,6 +57,15 @@ export interface LogicalVolume {
   active: boolean;
   /** lv_attr character 6 is 'o': the LV is open (mounted, or used by a running guest). */
   open: boolean;
+  /** The origin of a snapshot ('' for an LV that is not one). */
+  origin: string;
+}
+
+/** A physical volume, from `pvs --reportformat json` (vg is '' for a PV in no VG). */
+export interface PhysicalVolume {
+  name: string;
+  vg: string;
+  sizeBytes: number;
 }
 
 /** LVM state: `status` says whether vgs/lvs could be read, since an empty list is only meaningful when they could. */

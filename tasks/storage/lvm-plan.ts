@@ -2,7 +2,7 @@
 // or "no change" with its reason, or a refusal (test/fixtures/decide/lvm/ holds the table).
 import { sh } from '../../runner/command.js';
 import type { Step, Verdict } from '../../runner/module.js';
-import type { LvInfo, VgInfo } from './lvs.js';
+import type { LogicalVolume, VolumeGroup } from '../../runner/facts/types.js';
 import { formatBytes, parseSizeSpec } from './sizes.js';
 
 /** The lvm module's parameters as the planner needs them. */
@@ -19,14 +19,14 @@ export interface LvmParams {
 
 /** What `vgs` and `lvs` report for the VG: vg null when it does not exist. */
 export interface LvmFacts {
-  vg: VgInfo | null;
-  lvs: LvInfo[];
+  vg: VolumeGroup | null;
+  lvs: LogicalVolume[];
 }
 
 type Refusal = { refused: string };
 
 /** Resolves size / size_of to bytes (rounded up to whole extents), or to an lvcreate -l share. */
-function targetSize(p: LvmParams, vg: VgInfo, lvs: LvInfo[]): { bytes: number } | { extents: string; bytes: number } | Refusal {
+function targetSize(p: LvmParams, vg: VolumeGroup, lvs: LogicalVolume[]): { bytes: number } | { extents: string; bytes: number } | Refusal {
   if (p.size_of !== undefined) {
     const other = lvs.find((l) => l.vg === p.vg && l.name === p.size_of);
     if (!other) return { refused: `size_of: there is no LV ${p.vg}/${p.size_of}` };
@@ -40,25 +40,25 @@ function targetSize(p: LvmParams, vg: VgInfo, lvs: LvInfo[]): { bytes: number } 
     return { refused: `size: ${(e as Error).message}` };
   }
   if (spec.kind === 'bytes') {
-    return { bytes: Math.ceil(spec.bytes / vg.extentBytes) * vg.extentBytes };
+    return { bytes: Math.ceil(spec.bytes / vg.extentSizeBytes) * vg.extentSizeBytes };
   }
   if (spec.of === 'ORIGIN') {
     if (p.state !== 'snapshot') return { refused: `size ${String(p.size)}: %ORIGIN is for state snapshot only` };
     const origin = lvs.find((l) => l.vg === p.vg && l.name === p.origin);
     if (!origin) return { refused: `origin ${p.vg}/${p.origin} does not exist` };
     // lvcreate rounds a share of the origin up to whole extents (20%ORIGIN of 143 extents gave 30 in the lab).
-    return { extents: `${spec.percent}%ORIGIN`, bytes: Math.ceil((origin.sizeBytes * spec.percent) / 100 / vg.extentBytes) * vg.extentBytes };
+    return { extents: `${spec.percent}%ORIGIN`, bytes: Math.ceil((origin.sizeBytes * spec.percent) / 100 / vg.extentSizeBytes) * vg.extentSizeBytes };
   }
   const base = spec.of === 'FREE' ? vg.freeBytes : vg.sizeBytes;
-  const extents = Math.floor((base / vg.extentBytes) * (spec.percent / 100));
-  return { extents: `${spec.percent}%${spec.of}`, bytes: extents * vg.extentBytes };
+  const extents = Math.floor((base / vg.extentSizeBytes) * (spec.percent / 100));
+  return { extents: `${spec.percent}%${spec.of}`, bytes: extents * vg.extentSizeBytes };
 }
 
 const sizeArgs = (t: { bytes: number } | { extents: string; bytes: number }): string[] =>
   'extents' in t ? ['-l', t.extents] : ['-L', `${t.bytes}b`];
 
 /** The result data of a no-change verdict: the LV's path and size as lvs reported them. */
-function lvData(lv: LvInfo | undefined): Record<string, unknown> {
+function lvData(lv: LogicalVolume | undefined): Record<string, unknown> {
   return lv ? { lv_path: lv.path, size_bytes: lv.sizeBytes } : {};
 }
 

@@ -11,7 +11,7 @@ import {
   osFacts,
   parseFacts,
   parseLsblk,
-  parseLvmReport,
+  parseVgs,
   parseMounts,
   parseOsRelease,
   parseTools,
@@ -111,8 +111,8 @@ describe('facts: parseFacts on real Debian 12 output (root)', () => {
       },
     ]);
     assert.deepEqual(f.lvm.lvs, [
-      { name: 'root', vg: 'ferrytest', sizeBytes: 16777216, path: '/dev/ferrytest/root', attr: '-wi-XX----', active: false, open: false },
-      { name: 'swap', vg: 'ferrytest', sizeBytes: 8388608, path: '/dev/ferrytest/swap', attr: '-wi-XX----', active: false, open: false },
+      { name: 'root', vg: 'ferrytest', sizeBytes: 16777216, path: '/dev/ferrytest/root', attr: '-wi-XX----', active: false, open: false, origin: '' },
+      { name: 'swap', vg: 'ferrytest', sizeBytes: 8388608, path: '/dev/ferrytest/swap', attr: '-wi-XX----', active: false, open: false, origin: '' },
     ]);
   });
   it('mounts from mountinfo', () => {
@@ -197,8 +197,8 @@ describe('facts: section parsers', () => {
     assert.equal(d[0]!.sizeBytes, 8589934592);
   });
   it('lvm report: rows of the named kind, even with warnings printed before the JSON', () => {
-    const rows = parseLvmReport('  WARNING: something\n  {"report": [{"vg": [{"vg_name": "a"}, {"vg_name": "b"}]}]}', 'vg');
-    assert.deepEqual(rows, [{ vg_name: 'a' }, { vg_name: 'b' }]);
+    const vgs = parseVgs('  WARNING: something\n  {"report": [{"vg": [{"vg_name": "a", "vg_size": "8", "vg_free": "4", "vg_extent_size": "4"}]}, {"lv": [{"lv_name": "x"}]}]}');
+    assert.deepEqual(vgs.map((v) => [v.name, v.sizeBytes, v.freeBytes]), [['a', 8, 4]]);
   });
   it('mountinfo: octal escapes and optional fields', () => {
     const m = parseMounts('36 35 98:0 /mnt1 /mnt/with\\040space rw,noatime master:1 shared:2 - ext3 /dev/root rw,errors=continue\n');
@@ -224,7 +224,7 @@ describe('facts: degraded output', () => {
     assert.match(f.lvm.error!, /not installed/);
   });
   it('missing and failed sections become warnings and defaults', () => {
-    const f = parseFacts(output({ os_release: ['ID=debian', 0], uname: ['', 1], lsblk: ['{"blockdevices": [', 0], vgs: ['{}', 0], lvs: ['{"report":[{"lv":[]}]}', 0] }), TOKEN);
+    const f = parseFacts(output({ os_release: ['ID=debian', 0], uname: ['', 1], lsblk: ['{"blockdevices": [', 0], vgs: ['{"report":[{"vg":[]}]}', 0], lvs: ['{"report":[{"lv":[]}]}', 0] }), TOKEN);
     assert.equal(f.kernel, '');
     assert.equal(f.cpus, 0);
     assert.deepEqual(f.blockDevices, []);
@@ -232,6 +232,11 @@ describe('facts: degraded output', () => {
     assert.ok(f.warnings.includes('hostname: section missing from the output'));
     assert.ok(f.warnings.some((w) => w.startsWith('lsblk: cannot parse')));
     assert.equal(f.lvm.status, 'ok');
+  });
+  it('an lvm report without its "report" array is a warning and no LVM facts, not an empty VG list taken as true', () => {
+    const f = parseFacts(output({ vgs: ['{}', 0], lvs: ['{"report":[{"lv":[]}]}', 0] }), TOKEN);
+    assert.equal(f.lvm.status, 'failed');
+    assert.ok(f.warnings.some((w) => /^lvm: cannot read the lvm2 JSON report: vgs: JSON has no "report" array/.test(w)), f.warnings.join('\n'));
   });
   it('lsblk output in neither format is a warning, not silently no devices', () => {
     const f = parseFacts(output({ lsblk: ['lsblk: unknown column: PATH', 0] }), TOKEN);

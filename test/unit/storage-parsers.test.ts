@@ -6,7 +6,8 @@ import { dataSignatures, interpretBlkidProbe, parseBlkidExport, parseWipefs } fr
 import { ddCopiedBytes, parseDdChunk, parseDdProgress } from '../../tasks/storage/dd-progress.js';
 import { interpretE2fsckExit, parseDumpe2fsHeader } from '../../tasks/storage/e2fsck.js';
 import { parseLosetupList } from '../../tasks/storage/losetup.js';
-import { dmName, kpartxPartitionName, parseLvsJson, parsePvsJson, parseVgsJson, splitDmName } from '../../tasks/storage/lvs.js';
+import { parseLvs, parsePvs, parseVgs } from '../../runner/facts/lvm.js';
+import { dmName, kpartxPartitionName, splitDmName } from '../../tasks/storage/lvs.js';
 import { findMount, missingOptions, mountsUnder, parseMountinfo, unescapeOctal } from '../../tasks/storage/mountinfo.js';
 import { recordSplitter } from '../../tasks/storage/records.js';
 import { isRealChange, parseItemizeChanges, parseProgress2, parseProgress2Chunk } from '../../tasks/storage/rsync-itemize.js';
@@ -216,35 +217,35 @@ describe('storage parsers', () => {
     });
     // Real lvm2 2.03.16 reports captured in the lab VM (test/fixtures/storage/SOURCE.md).
     it('parses the pristine lab: vg0 empty, vg1 holding the guest disk', () => {
-      assert.deepEqual(parseLvsJson(fx('lvs-pristine.json')), [
-        { name: 'xr1-disk', vg: 'vg1', sizeBytes: 599785472, path: '/dev/vg1/xr1-disk', attr: '-wi-a-----', origin: '' },
+      assert.deepEqual(parseLvs(fx('lvs-pristine.json')), [
+        { name: 'xr1-disk', vg: 'vg1', sizeBytes: 599785472, path: '/dev/vg1/xr1-disk', attr: '-wi-a-----', active: true, open: false, origin: '' },
       ]);
-      assert.deepEqual(parseVgsJson(fx('vgs-pristine.json')), [
-        { name: 'vg0', sizeBytes: 4290772992, freeBytes: 4290772992, extentBytes: 4194304, lvCount: 0, pvCount: 1 },
-        { name: 'vg1', sizeBytes: 4290772992, freeBytes: 3690987520, extentBytes: 4194304, lvCount: 1, pvCount: 1 },
+      assert.deepEqual(parseVgs(fx('vgs-pristine.json')), [
+        { name: 'vg0', sizeBytes: 4290772992, freeBytes: 4290772992, extentSizeBytes: 4194304, lvCount: 0, pvCount: 1, uuid: '', attr: '' },
+        { name: 'vg1', sizeBytes: 4290772992, freeBytes: 3690987520, extentSizeBytes: 4194304, lvCount: 1, pvCount: 1, uuid: '', attr: '' },
       ]);
-      assert.deepEqual(parsePvsJson(fx('pvs-pristine.json')), [
+      assert.deepEqual(parsePvs(fx('pvs-pristine.json')), [
         { name: '/dev/vdb', vg: 'vg0', sizeBytes: 4290772992 },
         { name: '/dev/vdc', vg: 'vg1', sizeBytes: 4290772992 },
       ]);
     });
     it('parses the state after the rename, and with a snapshot (origin and attributes)', () => {
-      assert.deepEqual(parseLvsJson(fx('lvs-renamed.json')).map((l) => [l.name, l.path]), [['xr1-disk-old', '/dev/vg1/xr1-disk-old']]);
-      const lvs = parseLvsJson(fx('lvs-snapshot.json'));
+      assert.deepEqual(parseLvs(fx('lvs-renamed.json')).map((l) => [l.name, l.path]), [['xr1-disk-old', '/dev/vg1/xr1-disk-old']]);
+      const lvs = parseLvs(fx('lvs-snapshot.json'));
       assert.deepEqual(lvs.map((l) => [l.name, l.sizeBytes, l.attr, l.origin]), [
         ['xr1-disk', 599785472, '-wi-a-----', ''],
         ['xr1-disk-ferry-snap', 125829120, 'swi-a-s---', 'xr1-disk-old'],
         ['xr1-disk-old', 599785472, 'owi-a-s---', ''],
       ]);
-      assert.deepEqual(parseVgsJson(fx('vgs-snapshot.json'))[1], { name: 'vg1', sizeBytes: 4290772992, freeBytes: 2965372928, extentBytes: 4194304, lvCount: 3, pvCount: 1 });
+      assert.deepEqual(parseVgs(fx('vgs-snapshot.json'))[1], { name: 'vg1', sizeBytes: 4290772992, freeBytes: 2965372928, extentSizeBytes: 4194304, lvCount: 3, pvCount: 1, uuid: '', attr: '' });
     });
     it('a missing VG: vgs exits 5 with an empty report and says so on stderr', () => {
-      assert.deepEqual(parseVgsJson(fx('vgs-missing.stdout')), []);
+      assert.deepEqual(parseVgs(fx('vgs-missing.stdout')), []);
       assert.match(fx('vgs-missing.stderr'), /Volume group "vg9" not found/);
     });
     it('refuses reports without --units b --nosuffix, and non-JSON output', () => {
-      assert.throws(() => parseLvsJson('{"report":[{"lv":[{"lv_name":"a","lv_size":"10.00g"}]}]}'), /--units b --nosuffix/);
-      assert.throws(() => parseLvsJson('  LV VG Attr'), /not JSON/);
+      assert.throws(() => parseLvs('{"report":[{"lv":[{"lv_name":"a","lv_size":"10.00g"}]}]}'), /--units b --nosuffix/);
+      assert.throws(() => parseLvs('  LV VG Attr'), /not JSON/);
     });
     const names: [string, string, string][] = [
       ['vg1', 'xr1-disk', 'vg1-xr1--disk'],

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ddGeometry } from '../../tasks/blockcopy.js';
 import { decideLvm, type LvmParams } from '../../tasks/storage/lvm-plan.js';
-import { parseLvsJson, parseVgsJson } from '../../tasks/storage/lvs.js';
+import { parseLvs, parseVgs } from '../../runner/facts/lvm.js';
 import {
   compareTable,
   parseSfdiskJson,
@@ -115,7 +115,7 @@ describe('storage planners', () => {
   describe('lvm planner', () => {
     // Real reports from the lab (lvm2 2.03.16): vg1 of 4 GiB with 4 MiB extents; pristine = the guest's
     // 572 MiB LV; renamed = only xr1-disk-old; snapshot = new xr1-disk, xr1-disk-old and a snapshot of it.
-    const state = (name: string) => ({ vg: parseVgsJson(fx(`vgs-${name}.json`)).find((v) => v.name === 'vg1')!, lvs: parseLvsJson(fx(`lvs-${name}.json`)) });
+    const state = (name: string) => ({ vg: parseVgs(fx(`vgs-${name}.json`)).find((v) => v.name === 'vg1')!, lvs: parseLvs(fx(`lvs-${name}.json`)) });
     const base: LvmParams = { vg: 'vg1', lv: 'new', state: 'present', force: false };
     const LV = 599785472; // 572 MiB, 143 extents
     // The rest of the planner's cases are tables: test/fixtures/decide/lvm/ (test/unit/decide-tables.test.ts).
