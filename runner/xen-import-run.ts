@@ -6,6 +6,7 @@ import { CommanderError } from 'commander';
 import { stringify } from 'yaml';
 import { builtinModules } from '../tasks/index.js';
 import { buildXenImport, mergeXenImports, xenImportModule, type XenImportData, type XenSource } from '../tasks/xen-import.js';
+import { originOfPath } from '../tasks/xen/import.js';
 import { runModuleOnHosts } from './api-module.js';
 import { EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, formatProblem, type Problem } from './errors.js';
 import type { TaskModule } from './module.js';
@@ -40,7 +41,7 @@ export async function importLocalXenFiles(files: string[], o: { include?: string
   for (const path of files) {
     try {
       const text = await readFile(path, 'utf8');
-      sources.push(path.endsWith('.xml') ? { path, text, origin: 'libvirt' } : { path, text, origin: 'xl' });
+      sources.push({ path, text, origin: originOfPath(path) });
     } catch (e) {
       problems.push({ loc: { file: path, line: 1 }, message: `cannot read: ${(e as Error).message}` });
     }

@@ -1,15 +1,14 @@
 // xen_import: read the Xen guest configurations of a hypervisor (xl.cfg files, and libvirt
 // domains when asked) in one read-only round trip, and turn them into inventory data.
 import { z } from 'zod';
-import { FerryError, TaskFailedError, ValidationError, formatProblem, type Problem } from '../runner/errors.js';
+import { TaskFailedError, formatProblem, type Problem } from '../runner/errors.js';
 import { globToRegExp } from '../runner/inventory/patterns.js';
 import { BATCH_RECORD_FUNCTION, newBatchToken, parseBatch } from '../runner/batch-read.js';
 import { sh, type Command } from '../runner/command.js';
 import { defineModule } from '../runner/module.js';
 import { describeFailure } from '../runner/task-context.js';
-import { parseDomainXml } from './xen/domain-xml.js';
 import type { XenGuest } from './xen/guest.js';
-import { importXenConfigs } from './xen/import.js';
+import { parseXenConfig, type ConfigOrigin } from './xen/import.js';
 import { guestToInventoryVars, type GuestInventoryVars } from './xen/inventory-vars.js';
 import { pathField } from './lib/schema.js';
 
@@ -64,7 +63,7 @@ export interface XenSource {
   /** The file path, or for a libvirt domain a label naming where it came from (used in problems). */
   path: string;
   text: string;
-  origin: 'xl' | 'libvirt';
+  origin: ConfigOrigin;
   /** The libvirt domain name (origin libvirt). */
   domain?: string;
 }
@@ -78,19 +77,9 @@ export interface XenImportOptions {
 }
 
 function parseSource(s: XenSource, problems: Problem[]): XenGuest | undefined {
-  if (s.origin === 'xl') {
-    const r = importXenConfigs([{ path: s.path, text: s.text }]);
-    problems.push(...r.problems);
-    return r.guests[0];
-  }
-  try {
-    return parseDomainXml(s.text, s.path);
-  } catch (e) {
-    if (e instanceof ValidationError) problems.push(...e.problems);
-    else if (e instanceof FerryError) problems.push({ loc: { file: s.path, line: 1 }, message: e.message });
-    else throw e;
-    return undefined;
-  }
+  const r = parseXenConfig(s);
+  problems.push(...r.problems);
+  return r.guest;
 }
 
 function varsOf(g: XenGuest, s: XenSource, hypervisor: string | undefined): ImportedGuestVars {

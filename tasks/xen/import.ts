@@ -1,21 +1,25 @@
-// Reads many guest configs at once: one bad file is reported and the others still import.
+// The one dispatch between a guest's two config formats (xl.cfg, libvirt domain XML), for the
+// xen_import module and `ferry xen-import FILE...` alike: one bad config is a problem, not a stop.
 import { FerryError, ValidationError, type Problem } from '../../runner/errors.js';
 import { parseDomainXml } from './domain-xml.js';
 import type { XenGuest } from './guest.js';
 import { parseXlConfig } from './xl-config.js';
 
-/** Parses each file (`.xml` as libvirt domain XML, anything else as xl.cfg); collects guests and every problem. */
-export function importXenConfigs(files: { path: string; text: string }[]): { guests: XenGuest[]; problems: Problem[] } {
-  const guests: XenGuest[] = [];
-  const problems: Problem[] = [];
-  for (const { path, text } of files) {
-    try {
-      guests.push(path.endsWith('.xml') ? parseDomainXml(text, path) : parseXlConfig(text, path));
-    } catch (e) {
-      if (e instanceof ValidationError) problems.push(...e.problems);
-      else if (e instanceof FerryError) problems.push({ loc: { file: path, line: 1 }, message: e.message });
-      else throw e;
-    }
+/** Where a config came from: an xl.cfg file, or a libvirt domain's XML. */
+export type ConfigOrigin = 'xl' | 'libvirt';
+
+/** The format of a controller file, by its name: `.xml` is a libvirt domain's XML, anything else an xl.cfg. */
+export function originOfPath(path: string): ConfigOrigin {
+  return path.endsWith('.xml') ? 'libvirt' : 'xl';
+}
+
+/** Parses one config in its format; a config that does not parse yields its problems (file:line) and no guest. */
+export function parseXenConfig(c: { path: string; text: string; origin: ConfigOrigin }): { guest?: XenGuest; problems: Problem[] } {
+  try {
+    return { guest: c.origin === 'libvirt' ? parseDomainXml(c.text, c.path) : parseXlConfig(c.text, c.path), problems: [] };
+  } catch (e) {
+    if (e instanceof ValidationError) return { problems: e.problems };
+    if (e instanceof FerryError) return { problems: [{ loc: { file: c.path, line: 1 }, message: e.message }] };
+    throw e;
   }
-  return { guests, problems };
 }

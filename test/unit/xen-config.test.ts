@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { ValidationError } from '../../runner/errors.js';
 import { parseDomainXml } from '../../tasks/xen/domain-xml.js';
 import { parseDiskSpec, parseVifSpec, type XenGuest } from '../../tasks/xen/guest.js';
-import { importXenConfigs } from '../../tasks/xen/import.js';
+import { parseXenConfig, originOfPath } from '../../tasks/xen/import.js';
 import { guestToInventoryVars, lvFromPath } from '../../tasks/xen/inventory-vars.js';
 import { parseXlConfig } from '../../tasks/xen/xl-config.js';
 import { corpus } from '../helpers/corpora.js';
@@ -183,12 +183,14 @@ describe('xen: bad input', () => {
     );
   });
 
-  it('importXenConfigs: one bad file among good ones', () => {
+  it('parseXenConfig by each file\'s format (originOfPath): one bad file among good ones is a problem with file:line, the others parse', () => {
     const good = ['test-paravirt-cmdline.cfg', 'test-paravirt-cmdline.xml', 'test-new-disk.cfg'].map((f) => ({
       path: `${DIR}/${f}`,
       text: readFileSync(`${DIR}/${f}`, 'utf8'),
     }));
-    const { guests, problems } = importXenConfigs([good[0], { path: '/etc/xen/broken.cfg', text: 'name = "broken\n' }, good[1], good[2]]);
+    const results = [good[0]!, { path: '/etc/xen/broken.cfg', text: 'name = "broken\n' }, good[1]!, good[2]!].map((f) => parseXenConfig({ ...f, origin: originOfPath(f.path) }));
+    const guests = results.flatMap((r) => (r.guest ? [r.guest] : []));
+    const problems = results.flatMap((r) => r.problems);
     assert.deepEqual(
       guests.map((g) => [g.origin, g.file.split('/').pop()]),
       [
