@@ -45,7 +45,7 @@ done`;
 export const SHELL_LOOP_COMMAND = `exec sh -c ${quote(LOOP)}`;
 
 /** Finds a delimiter in a byte stream cut into chunks, holding back only what could be its beginning. */
-class Splitter {
+export class Splitter {
   private held = Buffer.alloc(0);
   constructor(private readonly mark: Buffer) {}
 
