@@ -25,6 +25,8 @@ export interface StartNeeds {
   stream?: boolean;
   /** Bytes will be written to its stdin (a stdin option, or a sudo password). */
   stdin?: boolean;
+  /** It runs through sudo. */
+  become?: boolean;
 }
 
 interface Launched {
@@ -54,7 +56,11 @@ export abstract class BaseTransport implements Transport {
     // Becoming the user we already are needs no sudo (which hosts logged into as root may lack).
     if (opts.become && (opts.become.user ?? 'root') === this.loginUser()) opts = { ...opts, become: false };
     const wrapped = wrapCommand(cmd, opts);
-    const proc = await this.start(wrapped.command.text, { ...needs, stdin: needs.stdin === true || wrapped.password !== undefined });
+    const proc = await this.start(wrapped.command.text, {
+      ...needs,
+      stdin: needs.stdin === true || wrapped.password !== undefined,
+      become: wrapped.becomeUser !== undefined,
+    });
     const secrets = [...cmd.secrets, ...(wrapped.password ? [wrapped.password] : [])];
     if (!wrapped.password || !wrapped.promptMarker || !wrapped.readyMarker) {
       return { proc, stderr: proc.stderr, stdinReady: Promise.resolve(), gated: false, secrets, rejected: () => undefined };

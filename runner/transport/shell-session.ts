@@ -22,7 +22,7 @@ const HELLO = 'ferry-shell ';
 const LOOP = `exec 3<&0
 ${SUPERVISE_TRAP}
 g=0; head --version 2>/dev/null | grep -q 'GNU coreutils' && g=1
-printf '${HELLO}%s\\n' "$g"
+printf '${HELLO}%s %s\\n' "$g" "$$"
 while IFS= read -r d && IFS= read -r m && IFS= read -r k; do
   c= i=0
   while [ "$i" -lt "$k" ] && IFS= read -r l; do
@@ -110,6 +110,10 @@ export class ShellSession {
     private readonly host: string,
     /** Whether the host's `head` reads exactly N bytes from a pipe (GNU), which stdin frames need. */
     readonly acceptsStdin: boolean,
+    /** The loop's pid, which is also its process group's (sshd made it a session leader). */
+    private readonly pgid: number,
+    /** Starts another command on the host (an exec channel), to signal the group from outside it. */
+    private readonly start: (text: string) => Promise<RawProcess>,
     rest: Buffer,
   ) {
     proc.stdout.on('data', (c: Buffer) => this.onStdout(c));
@@ -122,30 +126,39 @@ export class ShellSession {
     if (rest.length > 0) this.onStdout(rest);
   }
 
-  /** Starts a shell on a channel `start` opens; rejects when the host's shell does not answer. */
-  static async open(start: (text: string) => Promise<RawProcess>, host: string): Promise<ShellSession> {
+  /** Starts a shell on a channel `start` opens; rejects when the host's shell does not answer within `timeoutMs`. */
+  static async open(start: (text: string) => Promise<RawProcess>, host: string, timeoutMs: number): Promise<ShellSession> {
     const proc = await start(SHELL_LOOP_COMMAND);
     proc.stdin.on('error', () => undefined);
     proc.stderr.resume(); // nothing is expected there before the first command
     let text = Buffer.alloc(0);
-    const hello = await new Promise<{ gnu: boolean; rest: Buffer }>((resolve, reject) => {
+    const hello = await new Promise<{ gnu: boolean; pgid: number; rest: Buffer }>((resolve, reject) => {
       const onData = (c: Buffer): void => {
         text = Buffer.concat([text, c]);
         const at = text.indexOf(HELLO);
         const nl = at < 0 ? -1 : text.indexOf('\n', at);
         if (nl < 0) return;
+        clearTimeout(timer);
         proc.stdout.off('data', onData);
         proc.stdout.pause();
-        resolve({ gnu: text.subarray(at + HELLO.length, nl).toString() === '1', rest: text.subarray(nl + 1) });
+        const [gnu, pid] = text.subarray(at + HELLO.length, nl).toString().split(' ');
+        resolve({ gnu: gnu === '1', pgid: Number(pid), rest: text.subarray(nl + 1) });
       };
+      // a login shell that waits on something (a prompt in its rc files) must not hold the command back
+      const timer = setTimeout(() => {
+        proc.kill();
+        reject(new TaskFailedError(`the persistent shell on ${host} did not answer within ${timeoutMs / 1000}s`, { host }));
+      }, timeoutMs);
+      timer.unref();
       proc.stdout.on('data', onData);
+      proc.exit.finally(() => clearTimeout(timer)).catch(() => undefined);
       proc.exit.then(
         (s) => reject(new TaskFailedError(`the persistent shell on ${host} did not start (exit ${s.code ?? s.signal})`, { host })),
         reject,
       );
     });
     proc.stderr.pause();
-    const session = new ShellSession(proc, host, hello.gnu, hello.rest);
+    const session = new ShellSession(proc, host, hello.gnu, hello.pgid, start, hello.rest);
     proc.stdout.resume();
     proc.stderr.resume();
     return session;
@@ -163,9 +176,24 @@ export class ShellSession {
     return true;
   }
 
-  /** Stops the shell and whatever runs in it (the trap of the loop stops the process group). */
+  /**
+   * Stops the shell and whatever runs in it. The loop's trap stops its process group, but sudo
+   * (in a command that calls it itself) passes on no signal sent from its own process group, so
+   * the group is also sent TERM from outside it, over an exec channel.
+   */
   kill(): void {
+    if (this.killed) return;
     this.killed = true;
+    if (Number.isInteger(this.pgid) && this.pgid > 1) {
+      this.start(`kill -TERM -${this.pgid}`) // dash takes no `--` here
+        .then((p) => {
+          p.stdin.end();
+          p.stdout.resume();
+          p.stderr.resume();
+          return p.exit;
+        })
+        .catch(() => undefined); // the connection is gone: so is the shell
+    }
     this.proc.kill();
   }
 

@@ -457,9 +457,11 @@ export class SshTransport extends BaseTransport {
   /**
    * Starts a command: in an idle persistent shell when they are on and the caller does not stream
    * it, else on an exec channel (also when every shell is busy and no channel is free for another).
+   * sudo commands keep exec channels: sudo passes on no signal sent from its own process group,
+   * and a stopped command's root processes were left running now and then when sent from the shell.
    */
   protected async start(text: string, needs: StartNeeds = {}): Promise<RawProcess> {
-    if (needs.stream || !this.persistentShell || this.shellRefused) return this.startExec(text);
+    if (needs.stream || needs.become || !this.persistentShell || this.shellRefused) return this.startExec(text);
     const shell = await this.claimShell(needs.stdin === true);
     if (shell) {
       const { begun, proc } = shell.run(text, needs.stdin === true);
@@ -480,7 +482,7 @@ export class SshTransport extends BaseTransport {
     this.shellsOpening += 1;
     let shell: ShellSession;
     try {
-      shell = await ShellSession.open((t) => this.startExec(t), this.host);
+      shell = await ShellSession.open((t) => this.startExec(t), this.host, this.opts.connectTimeoutMs ?? 10_000);
     } catch (e) {
       if (e instanceof UnreachableError) throw e;
       this.shellRefused = true; // e.g. a login shell that is not a shell: exec channels still work

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { secret, sh, shellText } from '../../runner/command.js';
 import { TaskFailedError } from '../../runner/errors.js';
+import { transportForHost } from '../../runner/connections.js';
 import { SshTransport, type SshTransportOptions } from '../../runner/transport/ssh.js';
 import { sshTransportOptions as optsFor, startSshd, type SshdHost } from '../harness/sshd.js';
 import { killMatching, processesMatching, uniqueMarker, waitUntil } from '../helpers/processes.js';
@@ -47,6 +48,38 @@ describe('ssh transport with a persistent shell @integration', function () {
     assert.equal(parents.size, 1);
     const [ppid] = [...parents];
     assert.match((await t.run(shellText(`cat /proc/${(ppid ?? '').trim()}/cmdline | tr '\\0' ' '`))).stdout, /ferry-shell/);
+  });
+
+  it('is turned on by ferry_persistent_shell, else by FERRY_PERSISTENT_SHELL, and is off by default', async () => {
+    const vars = {
+      ansible_host: a.host,
+      ansible_port: a.port,
+      ansible_user: a.users.nopasswd,
+      ansible_ssh_private_key_file: a.userKeyFile,
+      ferry_known_hosts_file: a.knownHostsFile,
+    };
+    const inShell = async (extra: Record<string, unknown>): Promise<boolean> => {
+      const t = transportForHost(a.name, { ...vars, ...extra }, { sshConfigFile: false });
+      try {
+        const r = await t.run(shellText('tr "\\0" " " < /proc/$PPID/cmdline'));
+        assert.equal(r.exitCode, 0, r.stderr);
+        return r.stdout.includes('ferry-shell');
+      } finally {
+        await t.close();
+      }
+    };
+    const saved = process.env.FERRY_PERSISTENT_SHELL;
+    try {
+      delete process.env.FERRY_PERSISTENT_SHELL;
+      assert.equal(await inShell({}), false);
+      assert.equal(await inShell({ ferry_persistent_shell: true }), true);
+      process.env.FERRY_PERSISTENT_SHELL = '1';
+      assert.equal(await inShell({}), true);
+      assert.equal(await inShell({ ferry_persistent_shell: 'no' }), false);
+    } finally {
+      if (saved === undefined) delete process.env.FERRY_PERSISTENT_SHELL;
+      else process.env.FERRY_PERSISTENT_SHELL = saved;
+    }
   });
 
   it('passes output that looks like a delimiter through as data', async () => {
@@ -150,8 +183,12 @@ describe('ssh transport with a persistent shell @integration', function () {
     }
   });
 
-  it('runs become commands in the shell: sudo without a password, and with one (prompt answered from stdin)', async () => {
+  it('runs become commands on exec channels: sudo without a password, and with one (prompt answered from stdin)', async () => {
     assert.equal((await main.run(sh`id -un`, { become: { user: 'root' } })).stdout, 'root\n');
+    // the command lines of the command's ancestors up to sshd: the loop is among them only without sudo
+    const ancestors = shellText('p=$PPID; while [ "$(cat /proc/$p/comm)" != sshd ]; do tr "\\0" " " < /proc/$p/cmdline; echo; p=$(cut -d" " -f4 /proc/$p/stat); done');
+    assert.doesNotMatch((await main.run(ancestors, { become: { user: 'root' } })).stdout, /ferry-shell/);
+    assert.match((await main.run(ancestors)).stdout, /ferry-shell/);
     const t = make(optsFor(a, a.users.passwordUser));
     const become = { password: secret(a.users.password) };
     const r = await t.run(sh`id -un; cat`, { become, stdin: 'after the password' });
