@@ -1,5 +1,5 @@
-// Micro benchmark: sequential execs of `true` on one warm SSH connection to a harness sshd,
-// with and without TCP_NODELAY. Run as root: npx tsx bench/ssh-exec.ts [N]
+// Micro benchmark: sequential runs of `true` on one warm SSH connection to a harness sshd: an exec
+// channel each, with and without TCP_NODELAY, and in the persistent shell. Run as root: npx tsx bench/ssh-exec.ts [N]
 import { sh } from '../runner/command.js';
 import { SshTransport } from '../runner/transport/ssh.js';
 import { NOPASSWD_USER, startSshd } from '../test/harness/sshd.js';
@@ -19,7 +19,12 @@ async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 200);
   const host = await startSshd();
   try {
-    for (const noDelay of [true, false]) {
+    const variants = [
+      { label: 'exec channel, setNoDelay(true)', noDelay: true, persistentShell: false },
+      { label: 'exec channel, setNoDelay(false)', noDelay: false, persistentShell: false },
+      { label: 'persistent shell, setNoDelay(true)', noDelay: true, persistentShell: true },
+    ];
+    for (const { label, noDelay, persistentShell } of variants) {
       const t = new SshTransport({
         host: host.name,
         hostName: host.host,
@@ -30,9 +35,10 @@ async function main(): Promise<void> {
         sshConfigFile: false,
         agent: false,
         noDelay,
+        persistentShell,
       });
       const ms = await measure(t, n);
-      console.log(`setNoDelay(${noDelay}): ${ms.toFixed(2)} ms/exec over ${n} sequential execs`);
+      console.log(`${label}: ${ms.toFixed(2)} ms/command over ${n} sequential commands`);
       await t.close();
     }
   } finally {

@@ -39,6 +39,7 @@ export function sshOptionsFor(host: string, vars: Record<string, unknown>, o: Co
   if (c.password !== undefined) opts.password = secret(c.password);
   if (c.keyPassphrase !== undefined) opts.passphrase = secret(c.keyPassphrase);
   if (c.proxyJump) opts.proxyJump = c.proxyJump;
+  if (c.persistentShell !== undefined) opts.persistentShell = c.persistentShell;
   const known = c.knownHostsFile ?? o.knownHostsFile;
   if (known) opts.knownHostsFile = known;
   if (o.acceptNewHosts) opts.acceptNewHosts = true;

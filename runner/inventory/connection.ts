@@ -21,6 +21,8 @@ export interface ConnectionInfo {
   proxyJump?: string;
   /** Passphrase of an encrypted private key. */
   keyPassphrase?: string;
+  /** Run commands in a persistent shell per connection (ferry_persistent_shell). */
+  persistentShell?: boolean;
 }
 
 // Most specific name first: the first one that is set wins.
@@ -37,6 +39,7 @@ const NAMES = {
   becomeUser: ['ferry_become_user', 'ansible_become_user'],
   proxyJump: ['ferry_proxy_jump'],
   keyPassphrase: ['ferry_ssh_passphrase'],
+  persistentShell: ['ferry_persistent_shell'],
 } as const;
 
 /** Every connection variable name ferry reads (ferry_* and ansible_*). */
@@ -121,12 +124,15 @@ export function connectionOf(vars: Record<string, unknown>, locate?: VarLocator)
     connection = 'ssh';
   }
 
-  let become: boolean | undefined;
-  const becomeVar = pick(vars, NAMES.become);
-  if (becomeVar) {
-    become = ansibleBoolean(becomeVar.value);
-    if (become === undefined) bad(becomeVar.name, `${becomeVar.name} must be a boolean, got '${String(becomeVar.value)}'`);
-  }
+  const flag = (key: 'become' | 'persistentShell'): boolean | undefined => {
+    const v = pick(vars, NAMES[key]);
+    if (!v) return undefined;
+    const b = ansibleBoolean(v.value);
+    if (b === undefined) bad(v.name, `${v.name} must be a boolean, got '${String(v.value)}'`);
+    return b;
+  };
+  const become = flag('become');
+  const persistentShell = flag('persistentShell');
 
   const info: ConnectionInfo = { host, connection };
   if (port !== undefined) info.port = port;
@@ -136,6 +142,7 @@ export function connectionOf(vars: Record<string, unknown>, locate?: VarLocator)
     if (v !== undefined) info[key] = v.value;
   }
   if (become !== undefined) info.become = become;
+  if (persistentShell !== undefined) info.persistentShell = persistentShell;
   if (problems.length) throw new ValidationError(problems);
   return info;
 }

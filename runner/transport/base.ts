@@ -19,6 +19,16 @@ export interface RawProcess {
   kill(): void;
 }
 
+/** What a command needs of the channel it starts on. */
+export interface StartNeeds {
+  /** The caller drives the streams itself (spawn: a relay, a copy with progress): a channel of its own. */
+  stream?: boolean;
+  /** Bytes will be written to its stdin (a stdin option, or a sudo password). */
+  stdin?: boolean;
+  /** It runs through sudo. */
+  become?: boolean;
+}
+
 interface Launched {
   proc: RawProcess;
   stderr: Readable;
@@ -36,17 +46,21 @@ export abstract class BaseTransport implements Transport {
   abstract readonly host: string;
   abstract connect(): Promise<void>;
   abstract close(): Promise<void>;
-  /** Starts `sh -c text` on the target (for SSH: an exec channel; locally: a child process). */
-  protected abstract start(text: string): Promise<RawProcess>;
+  /** Starts `sh -c text` on the target (for SSH: an exec channel or a persistent shell; locally: a child process). */
+  protected abstract start(text: string, needs: StartNeeds): Promise<RawProcess>;
 
   /** The user commands run as without become (so becoming that same user needs no sudo). */
   protected abstract loginUser(): string | undefined;
 
-  private async launch(cmd: Command, opts: Omit<RunOptions, 'stdin' | 'onStdout' | 'onStderr' | 'binary'>): Promise<Launched> {
+  private async launch(cmd: Command, opts: Omit<RunOptions, 'stdin' | 'onStdout' | 'onStderr' | 'binary'>, needs: StartNeeds): Promise<Launched> {
     // Becoming the user we already are needs no sudo (which hosts logged into as root may lack).
     if (opts.become && (opts.become.user ?? 'root') === this.loginUser()) opts = { ...opts, become: false };
     const wrapped = wrapCommand(cmd, opts);
-    const proc = await this.start(wrapped.command.text);
+    const proc = await this.start(wrapped.command.text, {
+      ...needs,
+      stdin: needs.stdin === true || wrapped.password !== undefined,
+      become: wrapped.becomeUser !== undefined,
+    });
     const secrets = [...cmd.secrets, ...(wrapped.password ? [wrapped.password] : [])];
     if (!wrapped.password || !wrapped.promptMarker || !wrapped.readyMarker) {
       return { proc, stderr: proc.stderr, stdinReady: Promise.resolve(), gated: false, secrets, rejected: () => undefined };
@@ -103,7 +117,7 @@ export abstract class BaseTransport implements Transport {
   async run(cmd: Command, opts: RunOptions = {}): Promise<RunResult> {
     opts.signal?.throwIfAborted();
     const t0 = performance.now();
-    const l = await this.launch(cmd, opts);
+    const l = await this.launch(cmd, opts, { stdin: opts.stdin !== undefined });
     const { proc } = l;
     const { state, cleanup } = this.watch(proc, opts);
     const out: Buffer[] = [];
@@ -167,7 +181,7 @@ export abstract class BaseTransport implements Transport {
   async spawn(cmd: Command, opts: Omit<RunOptions, 'stdin' | 'onStdout' | 'onStderr' | 'binary'> = {}): Promise<RunningCommand> {
     opts.signal?.throwIfAborted();
     const t0 = performance.now();
-    const l = await this.launch(cmd, opts);
+    const l = await this.launch(cmd, opts, { stream: true, stdin: true });
     const { proc } = l;
     const { state, cleanup } = this.watch(proc, opts);
     let stdin: Writable = proc.stdin;

@@ -75,9 +75,10 @@ export function wrapCommand(
   };
 }
 
-// Run by the become user's shell: the command in the background (its stdin passed on through
-// fd 3, since sh gives a background job /dev/null), so that a signal interrupts `wait` at once.
-const SUPERVISE_TRAP = `trap 'trap "" TERM INT HUP; kill -TERM 0; (sleep 2; kill -KILL 0) & wait "$p"; kill -KILL 0' TERM INT HUP`;
+// Run by the become user's shell (and by the persistent shell's loop): the command in the background
+// (its stdin passed on through fd 3, since sh gives a background job /dev/null), so that a signal
+// interrupts `wait` at once; "$p" is the command's pid.
+export const SUPERVISE_TRAP = `trap 'trap "" TERM INT HUP; kill -TERM 0; (sleep 2; kill -KILL 0) & wait "$p"; kill -KILL 0' TERM INT HUP`;
 
 /**
  * The command as the become user runs it. sudo passes a signal on to its own child only, and the

@@ -13,7 +13,9 @@ import PQueue from 'p-queue';
 import ssh2, { type AnyAuthMethod, type AuthenticationType, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { Secret } from '../command.js';
 import { HostKeyError, UnreachableError } from '../errors.js';
-import { BaseTransport, type RawProcess } from './base.js';
+import { ansibleBoolean } from '../boolean.js';
+import { BaseTransport, type RawProcess, type StartNeeds } from './base.js';
+import { ShellSession } from './shell-session.js';
 import {
   checkHostKey,
   fingerprintSha256,
@@ -60,6 +62,13 @@ export interface SshTransportOptions {
   killGraceMs?: number;
   /** Keys tried when neither the options nor ssh_config name any (default ~/.ssh/id_*). */
   defaultIdentityFiles?: string[];
+  /**
+   * Run commands in a persistent shell per connection instead of an exec channel each (streams
+   * still get exec channels). Default: the environment's FERRY_PERSISTENT_SHELL, else off.
+   */
+  persistentShell?: boolean;
+  /** Persistent shells open at once on the connection (each holds one of maxChannels); default 2. */
+  maxShells?: number;
 }
 
 interface Resolved {
@@ -103,12 +112,18 @@ export class SshTransport extends BaseTransport {
   private client: Client | undefined;
   private jump: SshTransport | undefined;
   private closing = false;
+  private readonly persistentShell: boolean;
+  private readonly shells: ShellSession[] = [];
+  private shellsOpening = 0;
+  /** Set when the host's shell could not run the persistent loop: exec channels from then on. */
+  private shellRefused = false;
 
   constructor(opts: SshTransportOptions) {
     super();
     this.opts = opts;
     this.host = opts.host;
     this.queue = new PQueue({ concurrency: opts.maxChannels ?? 8 });
+    this.persistentShell = opts.persistentShell ?? ansibleBoolean(process.env.FERRY_PERSISTENT_SHELL ?? '') ?? false;
   }
 
   private resolved: Resolved | undefined;
@@ -439,7 +454,52 @@ export class SshTransport extends BaseTransport {
     });
   }
 
-  protected async start(text: string): Promise<RawProcess> {
+  /**
+   * Starts a command: in an idle persistent shell when they are on and the caller does not stream
+   * it, else on an exec channel (also when every shell is busy and no channel is free for another).
+   * sudo commands keep exec channels: sudo passes on no signal sent from its own process group,
+   * and a stopped command's root processes were left running now and then when sent from the shell.
+   */
+  protected async start(text: string, needs: StartNeeds = {}): Promise<RawProcess> {
+    if (needs.stream || needs.become || !this.persistentShell || this.shellRefused) return this.startExec(text);
+    const shell = await this.claimShell(needs.stdin === true);
+    if (shell) {
+      const { begun, proc } = shell.run(text, needs.stdin === true);
+      if (await begun) return proc;
+      // the shell ended before the command began, so nothing ran: an exec channel runs it
+    }
+    return this.startExec(text);
+  }
+
+  /** An idle shell reserved for one command, a new one when a channel is free, else undefined. */
+  private async claimShell(stdin: boolean): Promise<ShellSession | undefined> {
+    const fits = (s: ShellSession): boolean => !stdin || s.acceptsStdin;
+    const idle = this.shells.find((s) => s.idle && fits(s));
+    if (idle?.claim()) return idle;
+    const max = this.opts.maxShells ?? 2;
+    const channelFree = this.queue.pending + this.queue.size < this.queue.concurrency;
+    if (this.shells.length + this.shellsOpening >= max || !channelFree) return undefined;
+    this.shellsOpening += 1;
+    let shell: ShellSession;
+    try {
+      shell = await ShellSession.open((t) => this.startExec(t), this.host, this.opts.connectTimeoutMs ?? 10_000);
+    } catch (e) {
+      if (e instanceof UnreachableError) throw e;
+      this.shellRefused = true; // e.g. a login shell that is not a shell: exec channels still work
+      return undefined;
+    } finally {
+      this.shellsOpening -= 1;
+    }
+    this.shells.push(shell);
+    void shell.closed.then(() => {
+      const i = this.shells.indexOf(shell);
+      if (i >= 0) this.shells.splice(i, 1);
+    });
+    return fits(shell) && shell.claim() ? shell : undefined;
+  }
+
+  /** Opens an exec channel running `text`; the channel holds one of maxChannels until it closes. */
+  private async startExec(text: string): Promise<RawProcess> {
     const client = await this.getClient();
     const grace = this.opts.killGraceMs ?? 1000;
     return new Promise<RawProcess>((resolve, reject) => {

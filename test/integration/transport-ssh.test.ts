@@ -94,8 +94,10 @@ describe('ssh transport @integration', function () {
 
   it('reports a connection lost mid-command as unreachable, and reconnects for the next command', async () => {
     const t = make(optsFor(a, a.users.nopasswd));
-    // the shell's parent is the sshd process serving this connection
-    const err = await t.run(sh`kill -9 $PPID; sleep 5`).then(() => assert.fail('must fail'), (e: unknown) => e);
+    // the nearest sshd above the command serves this connection (its parent with exec channels,
+    // the persistent shell's parent with ferry_persistent_shell)
+    const killSshd = shellText('p=$PPID; while [ "$(cat /proc/$p/comm)" != sshd ]; do p=$(cut -d" " -f4 /proc/$p/stat); done; kill -9 $p; sleep 5');
+    const err = await t.run(killSshd).then(() => assert.fail('must fail'), (e: unknown) => e);
     assert.ok(err instanceof UnreachableError, String(err));
     assert.match(err.message, /connection lost/);
     assert.equal((await t.run(sh`echo back`)).stdout, 'back\n');

@@ -53,6 +53,18 @@ describe('connections: the transport for an inventory host', () => {
     );
   });
 
+  it('turns the persistent shell on or off with ferry_persistent_shell (unset: the transport decides)', () => {
+    assert.equal(sshOptionsFromVars('web1', { ferry_persistent_shell: 'yes' }).persistentShell, true);
+    assert.equal(sshOptionsFromVars('web1', { ferry_persistent_shell: false }).persistentShell, false);
+    assert.equal('persistentShell' in sshOptionsFromVars('web1', {}), false);
+    assert.throws(
+      () => sshOptionsFromVars('web1', { ferry_persistent_shell: 'maybe' }),
+      (e: unknown) => e instanceof ValidationError && e.problems[0]?.message === "host 'web1': ferry_persistent_shell must be a boolean, got 'maybe'",
+    );
+    // -e beats the inventory, as for every connection variable
+    assert.deepEqual(layerConnectionVars([{ ferry_persistent_shell: true }, { ferry_persistent_shell: false }]), { ferry_persistent_shell: false });
+  });
+
   it('runs localhost and ferry_connection: local on the controller', () => {
     assert.ok(transportForHost('x', { ferry_connection: 'local' }) instanceof LocalTransport);
     assert.ok(transportForHost('localhost', { ansible_connection: 'ssh' }) instanceof SshTransport);

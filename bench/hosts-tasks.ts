@@ -1,0 +1,148 @@
+// Issue 15 §1/§3: 20 trivial `command` tasks on each of 10 harness sshd hosts, ferry against a
+// bare ssh2 loop (one connection per host, one exec channel per command, TCP_NODELAY), with and
+// without the persistent shell. Run as root, after `npm run build`:
+//   npx tsx bench/hosts-tasks.ts            (BENCH_ROUNDS=N, default 5; BENCH_HOSTS, BENCH_TASKS)
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ssh2 from 'ssh2';
+import { stringify } from 'yaml';
+import { NOPASSWD_USER, startSshd, type SshdHost } from '../test/harness/sshd.js';
+import { median, reportResult } from './lib.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'runner', 'cli.js');
+
+/** One host's loop: connect, run `tasks` execs of `true` one after another, disconnect. */
+function bareHost(h: SshdHost, tasks: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const sock = netConnect({ host: h.host, port: h.port });
+    sock.setNoDelay(true);
+    const client = new ssh2.Client();
+    const one = (left: number): void => {
+      if (left === 0) {
+        client.end();
+        return;
+      }
+      client.exec('true', (err, ch) => {
+        if (err) return reject(err);
+        ch.resume();
+        ch.stderr.resume();
+        ch.once('close', (code: number | null) => (code === 0 ? one(left - 1) : reject(new Error(`true exited ${code}`))));
+      });
+    };
+    client.once('ready', () => one(tasks));
+    client.once('close', () => resolve());
+    client.once('error', reject);
+    client.connect({
+      sock: sock as unknown as NonNullable<ssh2.ConnectConfig['sock']>,
+      username: NOPASSWD_USER,
+      privateKey: readFileSync(h.userKeyFile),
+      hostVerifier: () => true, // the harness's own throwaway host on loopback
+    });
+  });
+}
+
+/** The bare ssh2 loop on every host at once; returns milliseconds. */
+async function bare(hosts: SshdHost[], tasks: number): Promise<number> {
+  const t0 = performance.now();
+  await Promise.all(hosts.map((h) => bareHost(h, tasks)));
+  return performance.now() - t0;
+}
+
+/** `node dist/runner/cli.js run PLAYBOOK -i INV [extra]`, process start included; returns milliseconds. */
+function ferry(playbook: string, inventory: string, extra: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    // no agent; the inventory alone turns the persistent shell on or off
+    const env: NodeJS.ProcessEnv = { ...process.env, SSH_AUTH_SOCK: '' };
+    delete env.FERRY_PERSISTENT_SHELL;
+    const child = spawn(process.execPath, [CLI, 'run', playbook, '-i', inventory, '--plain', '--ssh-config', '/dev/null', '-f', '10', ...extra], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = performance.now() - t0;
+      if (code !== 0) reject(new Error(`ferry run ${extra.join(' ')} exited ${code}:\n${out.slice(-2000)}`));
+      else resolve(ms);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const nHosts = Number(process.env.BENCH_HOSTS ?? 10);
+  const tasks = Number(process.env.BENCH_TASKS ?? 20);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+  const hosts: SshdHost[] = [];
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-hosts-'));
+  try {
+    for (let i = 0; i < nHosts; i++) hosts.push(await startSshd());
+    const inventory = (shell: boolean): Record<string, unknown> => ({
+      all: {
+        vars: { ferry_persistent_shell: shell },
+        hosts: Object.fromEntries(
+          hosts.map((h) => [
+            h.name,
+            { ansible_host: h.host, ansible_port: h.port, ansible_user: NOPASSWD_USER, ansible_ssh_private_key_file: h.userKeyFile, ferry_known_hosts_file: h.knownHostsFile },
+          ]),
+        ),
+      },
+    });
+    const invExec = join(dir, 'exec.yml');
+    const invShell = join(dir, 'shell.yml');
+    await writeFile(invExec, stringify(inventory(false)));
+    await writeFile(invShell, stringify(inventory(true)));
+    const playbook = join(dir, 'play.yml');
+    const taskList = Array.from({ length: tasks }, (_, i) => ({ name: `t${i + 1}`, command: 'true' }));
+    await writeFile(playbook, stringify([{ hosts: 'all', gather_facts: false, tasks: taskList }]));
+
+    const variants: [string, () => Promise<number>][] = [
+      ['bare ssh2 loop', () => bare(hosts, tasks)],
+      ['ferry run', () => ferry(playbook, invExec, [])],
+      ['ferry run, persistent shell', () => ferry(playbook, invShell, [])],
+      ['ferry run --check', () => ferry(playbook, invExec, ['--check'])],
+      ['ferry run --check, persistent shell', () => ferry(playbook, invShell, ['--check'])],
+    ];
+    for (const [, run] of variants) await run(); // warm each once: sshd caches, the page cache, Node's compile cache
+    const times = new Map<string, number[]>(variants.map(([n]) => [n, []]));
+    for (let r = 0; r < rounds; r++) {
+      // the order rotates every round, so no variant always meets another's leftovers
+      const order = variants.map((_, i) => variants[(i + r) % variants.length]!);
+      for (const [name, run] of order) times.get(name)!.push(await run());
+    }
+    const base = times.get('bare ssh2 loop')!;
+    console.log(`${nHosts} hosts x ${tasks} tasks, ${rounds} rounds (ms; ratio to the bare loop of the same round)`);
+    const ratios = new Map<string, number>();
+    for (const [name] of variants) {
+      const ts = times.get(name)!;
+      const ratio = median(ts.map((t, i) => t / base[i]!));
+      ratios.set(name, ratio);
+      console.log(`  ${name.padEnd(38)} median ${median(ts).toFixed(0).padStart(6)} ms  [${ts.map((t) => t.toFixed(0)).join(', ')}]  ${ratio.toFixed(2)}x`);
+    }
+    const fmt = (n: string): string => `${ratios.get(n)!.toFixed(2)}x the bare ssh2 loop`;
+    const size = `(${nHosts}x${tasks})`;
+    reportResult([
+      { name: `ferry run ${size}`, measured: fmt('ferry run'), target: '<= 1.0x', pass: ratios.get('ferry run')! <= 1.0 },
+      { name: `ferry run, persistent shell ${size}`, measured: fmt('ferry run, persistent shell'), target: '<= 1.0x', pass: ratios.get('ferry run, persistent shell')! <= 1.0 },
+      { name: `ferry run --check ${size}`, measured: fmt('ferry run --check'), target: '<= 0.5x', pass: ratios.get('ferry run --check')! <= 0.5 },
+      {
+        name: `ferry run --check, persistent shell ${size}`,
+        measured: fmt('ferry run --check, persistent shell'),
+        target: '<= 0.5x',
+        pass: ratios.get('ferry run --check, persistent shell')! <= 0.5,
+      },
+    ]);
+  } finally {
+    for (const h of hosts) await h.stop().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
