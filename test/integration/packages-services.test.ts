@@ -10,12 +10,15 @@ import { randomBytes } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { runPlaybookFile } from '../../runner/api.js';
 import type { Plan, TaskModule } from '../../runner/module.js';
 import type { SshTransport } from '../../runner/transport/ssh.js';
 import { aptModule } from '../../tasks/apt.js';
 import { packageModule } from '../../tasks/package.js';
 import { serviceModule } from '../../tasks/service.js';
-import { NOPASSWD_USER, sshTransport, startSshd, type SshdHost } from '../harness/sshd.js';
+import { NOPASSWD_USER, sshTransport, startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
+import { CollectingReporter } from '../helpers/collect.js';
 import { ansiblePlaybook, skipWithoutAnsible } from '../helpers/ansible.js';
 import { assertNoChange as noChange, looseModule as mod, runModule } from '../helpers/run-module.js';
 
@@ -151,6 +154,37 @@ describe('apt, package and service modules @integration', function () {
       const regex = `${PKG.slice(0, -1)}.`;
       await assert.rejects(run(mod(aptModule), { name: regex, state: 'latest' }), new RegExp(`No package matching '${regex.replace(/\./g, '\\.')}' is available`));
       assert.equal(dpkgState(), '1.0 ii');
+    });
+
+    it('in a playbook: a cache update that changes no package is ok (no handler runs), and package takes apt from the gathered facts', async () => {
+      assert.equal(dpkgState(), '1.0 ii', 'runs after the repository test');
+      const dir = join(tmp, 'playbook');
+      mkdirSync(dir);
+      const inventory = await writeInventory([sshd], dir);
+      const pb = join(dir, 'pb.yml');
+      writeFileSync(
+        pb,
+        stringify([
+          {
+            hosts: 'all',
+            become: true,
+            gather_facts: true,
+            tasks: [
+              { name: 'refresh', apt: { name: PKG, update_cache: true }, register: 'r', notify: 'never' },
+              { name: 'by package', package: { name: PKG, state: 'present' }, register: 'p' },
+            ],
+            handlers: [{ name: 'never', command: 'false' }],
+          },
+        ]),
+      );
+      const rep = new CollectingReporter();
+      const run = await runPlaybookFile(pb, { inventory: [inventory], reporter: rep, stateDir: join(dir, 'state') });
+      assert.equal(run.exitCode, 0, JSON.stringify(rep.results()));
+      assert.deepEqual(rep.results().map((x) => `${x.task}: ${x.status}`), ['Gathering Facts: ok', 'refresh: ok', 'by package: ok']);
+      const vars = run.hostValues[sshd.name] as Record<string, Record<string, unknown>>;
+      assert.equal(vars.r!.changed, false);
+      assert.equal(vars.r!.cache_updated, true);
+      assert.match(String(vars.p!.msg), new RegExp(`^${PKG} 1\\.0: installed$`));
     });
 
     it('package: finds apt on the host (no facts gathered) and does what apt does; another manager is refused', async () => {
