@@ -907,8 +907,9 @@ export class Engine {
         result = { ...plan.data, changed: true, failed: false, steps };
       } else {
         const data = await applyPlan(mod, taskCtx, params, plan);
-        status = 'changed';
-        result = { ...plan.data, ...data, changed: true, failed: false };
+        // A module whose steps turned out to change nothing says so (apt: a cache update, then nothing to install).
+        status = data.changed === false ? 'ok' : 'changed';
+        result = { ...plan.data, ...data, changed: status === 'changed', failed: false };
       }
       if ('exitCode' in result && !('rc' in result)) result.rc = result.exitCode;
     } catch (e) {

@@ -139,7 +139,7 @@ export interface TaskModule<P = Record<string, unknown>, F = unknown> {
   plan(ctx: TaskContext, params: P): Promise<Plan>;
   /** The task's result after the steps ran (what they printed, or a fresh read); default: what run steps returned. */
   result?(ctx: TaskContext, params: P, ran: StepRun[]): Promise<Record<string, unknown>>;
-  /** Defaults to running the plan's steps in order (runner/apply-steps.ts) and then `result`. */
+  /** Defaults to running the plan's steps in order (runner/apply-steps.ts) and then `result`. Returning `changed: false` reports the task ok (steps that turned out to change nothing). */
   apply?(ctx: TaskContext, params: P, plan: Plan & { changed: true }): Promise<Record<string, unknown>>;
 }
 

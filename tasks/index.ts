@@ -1,5 +1,6 @@
 // The modules that ship with ferry. A library user may register their own beside them.
 import { ModuleRegistry, type TaskModule } from '../runner/module.js';
+import { aptModule } from './apt.js';
 import { blockcopyModule } from './blockcopy.js';
 import { blockinfileModule } from './blockinfile.js';
 import { chrootExecModule } from './chroot-exec.js';
@@ -23,10 +24,12 @@ import { lvmModule } from './lvm.js';
 import { mountModule } from './mount.js';
 import { partitionMapModule } from './partition-map.js';
 import { partitionModule } from './partition.js';
+import { packageModule } from './package.js';
 import { pauseModule } from './pause.js';
 import { pingModule } from './ping.js';
 import { replaceModule } from './replace.js';
 import { rsyncModule } from './rsync.js';
+import { serviceModule } from './service.js';
 import { setModule } from './set.js';
 import { setupModule } from './setup.js';
 import { shellModule } from './shell.js';
@@ -44,8 +47,8 @@ export const BUILTIN_MODULES = [
   // general
   commandModule, shellModule, copyModule, templateModule, unarchiveModule, fileModule, lineinfileModule, blockinfileModule, replaceModule, statModule, slurpModule, fetchModule, waitForModule,
   pingModule, pauseModule, debugModule, setModule, setupModule, includeVarsModule, failModule, assertModule,
-  // accounts
-  groupModule, userModule,
+  // accounts, packages, services
+  groupModule, userModule, aptModule, packageModule, serviceModule,
   // storage and copy
   lvmModule, lvmVgModule, partitionModule, partitionMapModule, filesystemModule, mountModule, chrootMountsModule,
   rsyncModule, blockcopyModule,

@@ -6,6 +6,9 @@ import { strict as assert } from 'node:assert';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { forceOf, guardDestructive, type TaskModule, type ToolOutput } from '../../runner/module.js';
+import { aptFactsFrom, type AptOutputs } from '../../tasks/apt.js';
+import type { Manager } from '../../tasks/lib/managers.js';
+import { parseSystemctlShow, sysvFactsFrom } from '../../tasks/service.js';
 import { parseFindTree } from '../../tasks/file.js';
 import { groupFactsFrom } from '../../tasks/group.js';
 import { builtinModules } from '../../tasks/index.js';
@@ -50,8 +53,25 @@ function resolveFiles(v: unknown): unknown {
 
 const output = (o: Partial<ToolOutput> | undefined): ToolOutput => ({ exitCode: 0, stdout: '', stderr: '', ...o });
 
+/** Each given fact as a tool output (exit 0 and empty streams unless told). */
+const toolOutputs = (f: Record<string, unknown>): Record<string, ToolOutput> => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, output(v as Partial<ToolOutput>)]));
+
 /** How a table's facts (tool outputs) become the facts decide takes, per module; the rest take them as they are. */
 const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<string, unknown>) => unknown> = {
+  // stat + date (the cache), dpkg-deb --field, dpkg-query -W, apt-cache policy and apt-get --simulate as printed.
+  apt: (f, p) => aptFactsFrom(p as Parameters<typeof aptFactsFrom>[0], toolOutputs(f) as unknown as AptOutputs),
+  // The manager found, and (apt) apt's outputs as for the apt table.
+  package: ({ manager, apt }, { use: _use, ...p }) => ({
+    manager,
+    ...(apt ? { apt: aptFactsFrom(p as Parameters<typeof aptFactsFrom>[0], toolOutputs(apt as Record<string, unknown>) as unknown as AptOutputs) } : {}),
+  }),
+  // The manager found; the init-script probe and `service NAME status` as printed, or `systemctl show`.
+  service: (f) => {
+    const manager = f.manager as Manager;
+    if (f.show !== undefined) return { manager, unit: parseSystemctlShow(output(f.show as Partial<ToolOutput>)) };
+    if (f.probe === undefined) return { manager };
+    return sysvFactsFrom(manager, output(f.probe as Partial<ToolOutput>), f.status === undefined ? undefined : output(f.status as Partial<ToolOutput>));
+  },
   // What the path probe and find -printf printed; srcExists is test -e's answer.
   file: (f) => ({
     path: parsePathState(String(f.probe)),
