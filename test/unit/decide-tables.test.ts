@@ -7,6 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { forceOf, guardDestructive, type TaskModule, type ToolOutput } from '../../runner/module.js';
 import { parseFindTree } from '../../tasks/file.js';
+import { filesystemFactsFrom, type FilesystemOutputs } from '../../tasks/filesystem.js';
 import { groupFactsFrom } from '../../tasks/group.js';
 import { builtinModules } from '../../tasks/index.js';
 import { parsePathState } from '../../tasks/lib/path-state.js';
@@ -77,6 +78,15 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
   // getent group NAME (and GID) as printed; whether lgroupadd was found as given.
   group: (f, p) =>
     groupFactsFrom(p as Parameters<typeof groupFactsFrom>[0], output(f.byName as Partial<ToolOutput>), f.byGid === undefined ? undefined : output(f.byGid as Partial<ToolOutput>), f.localTools as boolean | undefined),
+  // blkid -p, mkfs.xfs -N, e2fsck -n / xfs_repair -n as printed (exit 0 unless told), dumpe2fs -h and xfs_db/xfs_info
+  // stdout; the host h1 and a block device unless told.
+  filesystem: (f, p) =>
+    filesystemFactsFrom(String(p.dev), {
+      host: 'h1',
+      kind: 'block',
+      ...f,
+      ...Object.fromEntries(['blkid', 'mkfsDryRun', 'check'].filter((k) => f[k] !== undefined).map((k) => [k, output(f[k] as Partial<ToolOutput>)])),
+    } as FilesystemOutputs),
   lvm: (f, p) => {
     const lvs = f.lvs as Partial<ToolOutput> | undefined;
     return lvmFactsFrom(String(p.vg), output(f.vgs as Partial<ToolOutput>), lvs === undefined ? undefined : output(lvs).stdout);
