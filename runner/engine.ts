@@ -911,6 +911,10 @@ export class Engine {
         status = data.changed === false ? 'ok' : 'changed';
         result = { ...plan.data, ...data, changed: status === 'changed', failed: false };
       }
+      if (check && plan.partial) {
+        result.check_mode_partial = plan.partial;
+        msg = `${msg} (check mode is partial: ${plan.partial})`;
+      }
       if ('exitCode' in result && !('rc' in result)) result.rc = result.exitCode;
     } catch (e) {
       if (this.signalFor(inh).aborted) return this.interruptedOutcome(this.signalFor(inh));

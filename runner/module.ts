@@ -38,10 +38,14 @@ export interface Step {
   run?(ctx: TaskContext): Promise<Record<string, unknown> | void>;
 }
 
-/** What a module decided: the steps to take, nothing to do with the reason, or a refusal (the task fails with it). */
+/**
+ * What a module decided: the steps to take, nothing to do with the reason, or a refusal (the task fails with it).
+ * `partial` says what the verdict leaves out because reading it would change the host (a module with
+ * `checkMode: 'partial'`, in check mode); the check-mode result shows it as check_mode_partial.
+ */
 export type Verdict =
-  | { changed: false; reason: string; diff?: Diff[]; data?: Record<string, unknown> }
-  | { changed: true; steps: Step[]; diff?: Diff[]; data?: Record<string, unknown> }
+  | { changed: false; reason: string; diff?: Diff[]; data?: Record<string, unknown>; partial?: string }
+  | { changed: true; steps: Step[]; diff?: Diff[]; data?: Record<string, unknown>; partial?: string }
   | { refused: string; data?: Record<string, unknown> };
 
 /** A verdict that goes ahead: what old-style `plan` returns, and what the engine applies. */

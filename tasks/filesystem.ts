@@ -1,13 +1,16 @@
 // The `filesystem` module: make, check, resize or wipe an ext2/3/4 or xfs filesystem.
+// read: blkid, the mounts, and per state the tool's own read-only run (mkfs.xfs -N, e2fsck -n,
+// xfs_repair -n, dumpe2fs -h, xfs_db/xfs_info, blockdev); decide: pure, table-tested
+// (test/fixtures/decide/filesystem).
 import { z } from 'zod';
 import { sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
-import { defineModule, type Plan, type Step, type TaskContext } from '../runner/module.js';
+import { defineModule, type Step, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
 import { describeFailure } from '../runner/task-context.js';
 import { absolutePathField } from './lib/schema.js';
-import { interpretE2fsckExit, parseDumpe2fsHeader } from './storage/e2fsck.js';
-import type { BlockSignature } from './storage/blkid.js';
-import { deviceSize, mountsOfDevice, pathKind, probeSignature } from './storage/facts.js';
+import { interpretBlkidProbe, type BlockSignature } from './storage/blkid.js';
+import { interpretE2fsckExit, parseDumpe2fsHeader, type ExtHeader } from './storage/e2fsck.js';
+import { deviceSize, mountsOfDevice, pathKind } from './storage/facts.js';
 import { alignDown, formatBytes, parseBytes } from './storage/sizes.js';
 import { interpretXfsRepair, mkfsXfsError, parseXfsDbSb, parseXfsInfo, xfsGrownBlocks, type XfsGeometry } from './storage/xfs.js';
 
@@ -48,6 +51,60 @@ const params = z
 
 type Params = z.output<typeof params>;
 
+type PathKind = Awaited<ReturnType<typeof pathKind>>;
+
+/** What filesystem's read saw, as the tools printed it; each is read only when the state (and what came before) needs it. */
+export interface FilesystemOutputs {
+  /** The inventory host, for the messages. */
+  host: string;
+  kind: PathKind;
+  /** `blkid -p -o export DEV`. */
+  blkid?: ToolOutput;
+  /** The first mount point of dev under any of its names, when it is mounted. */
+  mountedOn?: string;
+  /** present, xfs: `mkfs.xfs -N` (its dry run) with the task's options. */
+  mkfsDryRun?: ToolOutput;
+  /** checked: `e2fsck -f -n` or `xfs_repair -n` (both read-only). */
+  check?: ToolOutput;
+  /** resized, ext: `dumpe2fs -h`. */
+  dumpe2fs?: string;
+  /** resized, xfs: `xfs_info MOUNTPOINT` when mounted, else `xfs_db -r -c sb -c print`. */
+  xfsInfo?: string;
+  xfsDb?: string;
+  /** resized: the size of dev, and of size_of_device when given (bytes). */
+  devBytes?: number;
+  sizeOfDevice?: number;
+}
+
+/** What decide takes: the outputs, parsed. */
+export interface FilesystemFacts {
+  host: string;
+  kind: PathKind;
+  sig?: BlockSignature;
+  mountedOn?: string;
+  mkfsDryRun?: ToolOutput;
+  check?: ToolOutput;
+  ext?: ExtHeader;
+  xfs?: XfsGeometry;
+  devBytes?: number;
+  sizeOfDevice?: number;
+}
+
+/** The facts from what the tools printed (pure: read and the decide tables both use it). */
+export function filesystemFactsFrom(dev: string, o: FilesystemOutputs): FilesystemFacts {
+  const { blkid, dumpe2fs, xfsInfo, xfsDb, ...rest } = o;
+  const facts: FilesystemFacts = { ...rest };
+  try {
+    if (blkid) facts.sig = interpretBlkidProbe(blkid.exitCode, blkid.stdout, blkid.stderr, dev);
+    if (dumpe2fs !== undefined) facts.ext = parseDumpe2fsHeader(dumpe2fs);
+    if (xfsInfo !== undefined) facts.xfs = parseXfsInfo(xfsInfo);
+    else if (xfsDb !== undefined) facts.xfs = parseXfsDbSb(xfsDb);
+  } catch (e) {
+    throw new TaskFailedError(`${dev}: ${(e as Error).message}`);
+  }
+  return facts;
+}
+
 const isExt = (t: string | undefined): boolean => t === 'ext2' || t === 'ext3' || t === 'ext4';
 
 function optsList(o: string | string[] | undefined): string[] {
@@ -59,70 +116,104 @@ function optsList(o: string | string[] | undefined): string[] {
 function mkfsCommand(p: Params, dryRun = false): Command {
   const extra = optsList(p.opts);
   if (p.fstype === 'xfs') {
-    // -f: the plan has already refused an existing signature unless force is given.
-    return sh`mkfs.xfs ${dryRun ? ['-N'] : []} -f ${p.uuid ? ['-m', `uuid=${p.uuid}`] : []} ${p.label ? ['-L', p.label] : []} ${extra} -- ${p.dev}`;
+    // -f: decide has already refused an existing signature unless force is given.
+    return sh`mkfs.xfs ${[...(dryRun ? ['-N'] : []), '-f', ...(p.uuid ? ['-m', `uuid=${p.uuid}`] : []), ...(p.label ? ['-L', p.label] : []), ...extra]} -- ${p.dev}`;
   }
   // -F twice: also when the target is not a block device (an image file) or looks in use.
-  return sh`${`mkfs.${p.fstype}`} -F -F -q ${p.uuid ? ['-U', p.uuid] : []} ${p.label ? ['-L', p.label] : []} ${extra} -- ${p.dev}`;
+  return sh`${`mkfs.${p.fstype}`} ${['-F', '-F', '-q', ...(p.uuid ? ['-U', p.uuid] : []), ...(p.label ? ['-L', p.label] : []), ...extra]} -- ${p.dev}`;
 }
 
-/** Runs e2fsck -f -y and fails on exit codes 4 and above; returns what it did. */
-async function fsck(ctx: TaskContext, dev: string): Promise<{ fsck_exit: number | null; fsck: string; reboot: boolean; fixed: boolean }> {
-  const r = await ctx.run(sh`e2fsck -f -y -- ${dev}`);
-  const o = interpretE2fsckExit(r.exitCode);
-  if (!o.ok) throw new TaskFailedError(`e2fsck ${dev}: ${o.meaning}\n${describeFailure(r)}`, { exitCode: r.exitCode, stdout: r.stdout });
-  return { fsck_exit: r.exitCode, fsck: o.meaning, reboot: o.reboot, fixed: o.changed };
+/** present: how the filesystem there differs from the UUID and label asked for (empty when it does not). */
+function presentDifferences(p: Params, sig: BlockSignature): string[] {
+  const notes: string[] = [];
+  if (p.uuid && sig.uuid?.toLowerCase() !== p.uuid.toLowerCase()) notes.push(`UUID is ${sig.uuid}, asked for ${p.uuid}`);
+  if (p.label !== undefined && (sig.label ?? '') !== p.label) notes.push(`label is '${sig.label ?? ''}', asked for '${p.label}'`);
+  return notes;
 }
 
-async function isMounted(ctx: TaskContext, dev: string): Promise<string | undefined> {
-  return (await mountsOfDevice(ctx, dev))[0]?.mountPoint;
+/** Whether present would make a filesystem (something else, or nothing, is there). */
+const wouldMake = (p: Params, sig: BlockSignature): boolean => sig.type !== p.fstype || presentDifferences(p, sig).length > 0;
+
+/** `blkid -p -o export` (bypassing blkid's cache): the filesystem or partition table on dev. */
+const readBlkid = (ctx: TaskContext, dev: string): Promise<ToolOutput> => ctx.run(sh`blkid -p -o export -- ${dev}`);
+
+/** `dumpe2fs -h`: the ext header (block count and size). */
+const readDumpe2fs = async (ctx: TaskContext, dev: string): Promise<string> => (await ctx.runOk(sh`dumpe2fs -h -- ${dev}`)).stdout;
+
+/** The xfs geometry: from the kernel (xfs_info) when mounted, else from superblock 0 on disk. */
+async function readXfsOutput(ctx: TaskContext, dev: string, mountPoint: string | undefined): Promise<Pick<FilesystemOutputs, 'xfsInfo' | 'xfsDb'>> {
+  // xfs_info hands its argument to xfs_db without `--`; a mount point from mountinfo is absolute.
+  if (mountPoint) return { xfsInfo: (await ctx.runOk(sh`xfs_info ${mountPoint}`)).stdout };
+  return { xfsDb: (await ctx.runOk(sh`xfs_db -r -c sb -c print -- ${dev}`)).stdout };
 }
 
-async function planPresent(ctx: TaskContext, p: Params): Promise<Plan> {
-  const sig = await probeSignature(ctx, p.dev);
-  if (sig.type === p.fstype) {
-    const notes: string[] = [];
-    if (p.uuid && sig.uuid?.toLowerCase() !== p.uuid.toLowerCase()) notes.push(`UUID is ${sig.uuid}, asked for ${p.uuid}`);
-    if (p.label !== undefined && (sig.label ?? '') !== p.label) notes.push(`label is '${sig.label ?? ''}', asked for '${p.label}'`);
-    if (notes.length && !p.force) {
-      throw new TaskFailedError(`${p.dev} already has a ${p.fstype} filesystem but ${notes.join(' and ')}: refusing to re-create it without force: true`);
-    }
-    if (!notes.length) {
-      return { changed: false, reason: `${p.dev} already has a ${p.fstype} filesystem (UUID ${sig.uuid ?? '?'})`, data: { uuid: sig.uuid, label: sig.label ?? '' } };
-    }
+/** resized: the device's size and size_of_device's. */
+async function readSizes(ctx: TaskContext, p: Params): Promise<Pick<FilesystemOutputs, 'devBytes' | 'sizeOfDevice'>> {
+  const devBytes = await deviceSize(ctx, p.dev);
+  if (!p.size_of_device) return { devBytes };
+  try {
+    return { devBytes, sizeOfDevice: await deviceSize(ctx, p.size_of_device) };
+  } catch (e) {
+    throw new TaskFailedError(`size: ${(e as Error).message}`);
   }
-  const there = sig.type ? `a ${sig.type} filesystem` : sig.ptType ? `a ${sig.ptType} partition table` : undefined;
-  if (there && sig.type !== p.fstype && !p.force) {
-    throw new TaskFailedError(`refusing to mkfs.${p.fstype} over ${there} on ${p.dev} without force: true`);
-  }
-  const mounted = await isMounted(ctx, p.dev);
-  if (mounted) throw new TaskFailedError(`${p.dev} is mounted on ${mounted}: unmount it before making a filesystem`);
-  if (p.fstype === 'xfs') {
-    // mkfs.xfs's own dry run: a device under its minimum size (300 MiB since xfsprogs 5.19) or a bad option fails here, in check mode too.
-    const dry = await ctx.run(mkfsCommand(p, true));
-    if (dry.exitCode !== 0) throw new TaskFailedError(`mkfs.xfs -N (dry run) refuses ${p.dev}: ${mkfsXfsError(dry.stderr)}`, { command: dry.command, stderr: dry.stderr });
-  }
-  const cmd = mkfsCommand(p);
-  return {
-    changed: true,
-    diff: [{ path: p.dev, before: there ? `${there}\n` : '(no filesystem)\n', after: `${p.fstype}${p.uuid ? ` UUID=${p.uuid}` : ''}${p.label ? ` LABEL=${p.label}` : ''}\n` }],
-    steps: [
-      {
-        title: `${cmd.display}`,
-        destructive: there !== undefined,
-        async run(c) {
-          await c.runOk(cmd);
-          const now = await probeSignature(c, p.dev);
-          return { uuid: now.uuid, label: now.label ?? '' };
-        },
-      },
-    ],
+}
+
+/** Reads what the state needs to decide: I/O only, every command a read (the tools' -n / -N runs write nothing). */
+export async function readFilesystem(ctx: TaskContext, p: Params): Promise<FilesystemFacts> {
+  const o: FilesystemOutputs = { host: ctx.host, kind: await pathKind(ctx, p.dev) };
+  if (o.kind !== 'block' && o.kind !== 'file') return filesystemFactsFrom(p.dev, o);
+  const mountedOn = async (): Promise<void> => {
+    const m = (await mountsOfDevice(ctx, p.dev))[0]?.mountPoint;
+    if (m !== undefined) o.mountedOn = m;
   };
+  const needsSig = p.state !== 'checked' || p.fstype === 'xfs';
+  if (needsSig) o.blkid = await readBlkid(ctx, p.dev);
+  const sig = filesystemFactsFrom(p.dev, o).sig ?? {};
+  switch (p.state) {
+    case 'present':
+      if (!wouldMake(p, sig)) break;
+      await mountedOn();
+      // mkfs.xfs's own dry run: a device under its minimum size (300 MiB since xfsprogs 5.19) or a bad option fails here, in check mode too.
+      if (p.fstype === 'xfs' && o.mountedOn === undefined) o.mkfsDryRun = await ctx.run(mkfsCommand(p, true));
+      break;
+    case 'checked':
+      if (p.fstype === 'xfs' && sig.type !== 'xfs') break;
+      await mountedOn();
+      // -n opens read-only: a read, so check mode is exact.
+      if (o.mountedOn === undefined) o.check = await ctx.run(p.fstype === 'xfs' ? sh`xfs_repair -n -- ${p.dev}` : sh`e2fsck -f -n -- ${p.dev}`);
+      break;
+    case 'resized':
+      if (p.fstype === 'xfs' ? sig.type !== 'xfs' : !isExt(sig.type)) break;
+      await mountedOn();
+      if (p.fstype === 'xfs') Object.assign(o, await readXfsOutput(ctx, p.dev, o.mountedOn));
+      else o.dumpe2fs = await readDumpe2fs(ctx, p.dev);
+      Object.assign(o, await readSizes(ctx, p));
+      break;
+    case 'absent':
+      if (sig.type) await mountedOn();
+      break;
+  }
+  return filesystemFactsFrom(p.dev, o);
 }
 
 /** What a device holds, for messages. */
 function describeSignature(sig: BlockSignature): string {
   return sig.type ? `a ${sig.type} filesystem` : sig.ptType ? `a ${sig.ptType} partition table` : 'no filesystem';
+}
+
+/** The escape hatch for e2fsck -f -y: exits 1 and 2 are success (errors corrected), which a data step would take for a failure. */
+function e2fsckStep(title: string, dev: string): Step {
+  const cmd = sh`e2fsck -f -y -- ${dev}`;
+  return {
+    title,
+    cmd,
+    async run(c) {
+      const r = await c.run(cmd);
+      const o = interpretE2fsckExit(r.exitCode);
+      if (!o.ok) throw new TaskFailedError(`e2fsck ${dev}: ${o.meaning}\n${describeFailure(r)}`, { exitCode: r.exitCode, stdout: r.stdout });
+      return { fsck_exit: r.exitCode, fsck: o.meaning, reboot: o.reboot, fixed: o.changed };
+    },
+  };
 }
 
 /** What to do about an xfs log that was never replayed; -L is only the last resort. */
@@ -134,134 +225,121 @@ function dirtyLogMessage(dev: string): string {
   );
 }
 
-/** Runs xfs_repair (with -L to zero a dirty log) and fails unless it finished; returns what it did. */
-async function xfsRepair(ctx: TaskContext, dev: string, zeroLog: boolean): Promise<Record<string, unknown>> {
-  const r = await ctx.run(sh`xfs_repair ${zeroLog ? ['-L'] : []} -- ${dev}`);
-  const o = interpretXfsRepair(r.exitCode, r.stdout, r.stderr, false);
-  if (o.state === 'dirty-log') throw new TaskFailedError(dirtyLogMessage(dev), { exitCode: r.exitCode });
-  if (o.state === 'failed' || o.state === 'problems') throw new TaskFailedError(`xfs_repair ${dev}: ${o.state === 'failed' ? o.meaning : 'unexpected outcome'}\n${describeFailure(r)}`, { exitCode: r.exitCode });
-  const problems = o.state === 'repaired' ? o.problems : [];
-  return { fsck_exit: r.exitCode, fsck: problems.length ? 'errors corrected' : 'no errors', problems, log_zeroed: zeroLog };
+/** The escape hatch for xfs_repair: what it repaired is in its output, and a dirty log gets its own message. */
+function xfsRepairStep(title: string, dev: string, zeroLog: boolean): Step {
+  const cmd = zeroLog ? sh`xfs_repair -L -- ${dev}` : sh`xfs_repair -- ${dev}`;
+  return {
+    title,
+    cmd,
+    ...(zeroLog ? { destructive: true, refusal: dirtyLogMessage(dev) } : {}),
+    async run(c) {
+      const r = await c.run(cmd);
+      const o = interpretXfsRepair(r.exitCode, r.stdout, r.stderr, false);
+      if (o.state === 'dirty-log') throw new TaskFailedError(dirtyLogMessage(dev), { exitCode: r.exitCode });
+      if (o.state === 'failed' || o.state === 'problems') throw new TaskFailedError(`xfs_repair ${dev}: ${o.state === 'failed' ? o.meaning : 'unexpected outcome'}\n${describeFailure(r)}`, { exitCode: r.exitCode });
+      const problems = o.state === 'repaired' ? o.problems : [];
+      return { fsck_exit: r.exitCode, fsck: problems.length ? 'errors corrected' : 'no errors', problems, log_zeroed: zeroLog };
+    },
+  };
 }
 
-async function planCheckedXfs(ctx: TaskContext, p: Params): Promise<Plan> {
-  const sig = await probeSignature(ctx, p.dev);
+function decidePresent(p: Params, f: FilesystemFacts): Verdict {
+  const sig = f.sig ?? {};
+  const notes = sig.type === p.fstype ? presentDifferences(p, sig) : [];
+  if (sig.type === p.fstype && !notes.length) {
+    return { changed: false, reason: `${p.dev} already has a ${p.fstype} filesystem (UUID ${sig.uuid ?? '?'})`, data: { uuid: sig.uuid, label: sig.label ?? '' } };
+  }
+  const there = sig.type ? `a ${sig.type} filesystem` : sig.ptType ? `a ${sig.ptType} partition table` : undefined;
+  if (f.mountedOn !== undefined) return { refused: `${p.dev} is mounted on ${f.mountedOn}: unmount it before making a filesystem` };
+  const dry = f.mkfsDryRun;
+  if (dry && dry.exitCode !== 0) return { refused: `mkfs.xfs -N (dry run) refuses ${p.dev}: ${mkfsXfsError(dry.stderr)}`, data: { command: mkfsCommand(p, true).display, stderr: dry.stderr } };
+  const cmd = mkfsCommand(p);
+  const refusal = notes.length
+    ? `${p.dev} already has a ${p.fstype} filesystem but ${notes.join(' and ')}: refusing to re-create it without force: true`
+    : `refusing to mkfs.${p.fstype} over ${there} on ${p.dev} without force: true`;
+  return {
+    changed: true,
+    diff: [{ path: p.dev, before: there ? `${there}\n` : '(no filesystem)\n', after: `${p.fstype}${p.uuid ? ` UUID=${p.uuid}` : ''}${p.label ? ` LABEL=${p.label}` : ''}\n` }],
+    steps: [{ title: cmd.display, cmd, ...(there !== undefined ? { destructive: true, refusal } : {}) }],
+  };
+}
+
+function decideCheckedXfs(p: Params, f: FilesystemFacts): Verdict {
+  const sig = f.sig ?? {};
   // xfs_repair on something else would scan the whole device for a secondary superblock before giving up.
-  if (sig.type !== 'xfs') throw new TaskFailedError(`${p.dev} holds ${describeSignature(sig)}, not xfs: nothing for xfs_repair to check`);
-  const mounted = await isMounted(ctx, p.dev);
-  if (mounted) throw new TaskFailedError(`${p.dev} is mounted on ${mounted}: xfs_repair needs it unmounted`);
-  // -n modifies nothing: a read, so check mode is exact. It exits 1 when it found problems.
-  const r = await ctx.run(sh`xfs_repair -n -- ${p.dev}`);
+  if (sig.type !== 'xfs') return { refused: `${p.dev} holds ${describeSignature(sig)}, not xfs: nothing for xfs_repair to check` };
+  if (f.mountedOn !== undefined) return { refused: `${p.dev} is mounted on ${f.mountedOn}: xfs_repair needs it unmounted` };
+  const r = f.check!;
+  // xfs_repair -n exits 1 when it found problems.
   const o = interpretXfsRepair(r.exitCode, r.stdout, r.stderr, true);
   switch (o.state) {
     case 'clean':
       return { changed: false, reason: `xfs_repair -n found no problems on ${p.dev}`, data: { fsck_exit: 0, fsck: 'no errors', problems: [] } };
     case 'dirty-log':
-      if (!p.force) throw new TaskFailedError(dirtyLogMessage(p.dev));
       return {
         changed: true,
         diff: [{ path: p.dev, before: 'a dirty log (metadata changes not replayed)\n', after: 'log zeroed, filesystem repaired\n' }],
-        steps: [{ title: `xfs_repair -L ${p.dev} (zero the dirty log: the changes in it are lost)`, destructive: true, run: (c) => xfsRepair(c, p.dev, true) }],
+        steps: [xfsRepairStep(`xfs_repair -L ${p.dev} (zero the dirty log: the changes in it are lost)`, p.dev, true)],
       };
     case 'problems':
       return {
         changed: true,
         diff: [{ path: p.dev, before: `${o.problems.slice(0, 20).join('\n')}\n`, after: '(repaired)\n' }],
-        steps: [{ title: `xfs_repair ${p.dev} (xfs_repair -n found ${o.problems.length} problem${o.problems.length === 1 ? '' : 's'})`, run: (c) => xfsRepair(c, p.dev, false) }],
+        steps: [xfsRepairStep(`xfs_repair ${p.dev} (xfs_repair -n found ${o.problems.length} problem${o.problems.length === 1 ? '' : 's'})`, p.dev, false)],
       };
     default:
-      throw new TaskFailedError(`xfs_repair -n ${p.dev}: ${o.state === 'failed' ? o.meaning : o.state}\n${describeFailure(r)}`, { exitCode: r.exitCode });
+      return { refused: `xfs_repair -n ${p.dev}: ${o.state === 'failed' ? o.meaning : o.state}`, data: { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr } };
   }
 }
 
-async function planChecked(ctx: TaskContext, p: Params): Promise<Plan> {
-  if (p.fstype === 'xfs') return planCheckedXfs(ctx, p);
-  const mounted = await isMounted(ctx, p.dev);
-  if (mounted) throw new TaskFailedError(`${p.dev} is mounted on ${mounted}: e2fsck needs it unmounted`);
-  // -n opens read-only and answers "no": a read, so check mode is exact. It exits 4 when it found errors.
-  const r = await ctx.run(sh`e2fsck -f -n -- ${p.dev}`);
+function decideChecked(p: Params, f: FilesystemFacts): Verdict {
+  if (p.fstype === 'xfs') return decideCheckedXfs(p, f);
+  if (f.mountedOn !== undefined) return { refused: `${p.dev} is mounted on ${f.mountedOn}: e2fsck needs it unmounted` };
+  const r = f.check!;
+  // e2fsck -n exits 4 when it found errors.
   const o = interpretE2fsckExit(r.exitCode);
   if (r.exitCode === 0) return { changed: false, reason: `e2fsck -f -n found no errors on ${p.dev}`, data: { fsck_exit: 0, fsck: o.meaning } };
-  if (r.exitCode !== null && r.exitCode & ~(1 | 2 | 4)) {
-    throw new TaskFailedError(`e2fsck -n ${p.dev}: ${o.meaning}\n${describeFailure(r)}`);
+  if (r.exitCode === null || r.exitCode & ~(1 | 2 | 4)) {
+    return { refused: `e2fsck -n ${p.dev}: ${o.meaning}\n${(r.stderr || r.stdout).trim()}`, data: { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr } };
   }
-  return {
-    changed: true,
-    steps: [{ title: `e2fsck -f -y ${p.dev} (a read-only check found errors)`, run: (c) => fsck(c, p.dev) }],
-  };
+  return { changed: true, steps: [e2fsckStep(`e2fsck -f -y ${p.dev} (a read-only check found errors)`, p.dev)] };
 }
 
-/** The size a resize aims at (size, size_of_device, or the whole device), and how the task named it. */
-async function resizeTarget(ctx: TaskContext, p: Params, devBytes: number): Promise<{ target: number; what: string }> {
+/** The size a resize aims at (size, size_of_device, or the whole device) in whole blocks, and how the task named it; or a refusal for a bad size. */
+function resizeTarget(p: Params, f: FilesystemFacts, blockSize: number): { target: number; what: string } | { refused: string } {
   try {
-    if (p.size_of_device) return { target: await deviceSize(ctx, p.size_of_device), what: `the size of ${p.size_of_device}` };
-    if (p.size !== undefined) return { target: parseBytes(p.size), what: String(p.size) };
-    return { target: devBytes, what: `the whole of ${p.dev}` };
+    if (p.size_of_device) return { target: alignDown(f.sizeOfDevice!, blockSize), what: `the size of ${p.size_of_device}` };
+    if (p.size !== undefined) return { target: alignDown(parseBytes(p.size), blockSize), what: String(p.size) };
   } catch (e) {
-    throw new TaskFailedError(`size: ${(e as Error).message}`);
+    return { refused: `size: ${(e as Error).message}` };
   }
+  return { target: alignDown(f.devBytes!, blockSize), what: `the whole of ${p.dev}` };
 }
 
-/** The geometry of the xfs filesystem: from the kernel (xfs_info) when it is mounted, else from superblock 0 on disk. */
-async function readXfsGeometry(ctx: TaskContext, dev: string, mountPoint: string | undefined): Promise<XfsGeometry> {
-  try {
-    // xfs_info hands its argument to xfs_db without `--`; a mount point from mountinfo is absolute.
-    if (mountPoint) return parseXfsInfo((await ctx.runOk(sh`xfs_info ${mountPoint}`)).stdout);
-    return parseXfsDbSb((await ctx.runOk(sh`xfs_db -r -c sb -c print -- ${dev}`)).stdout);
-  } catch (e) {
-    if (e instanceof TaskFailedError) throw e;
-    throw new TaskFailedError(`${dev}: ${(e as Error).message}`);
-  }
-}
-
-/**
- * Grows the xfs filesystem on dev to `blocks` with xfs_growfs, which works on a mounted filesystem only: on its
- * mount point, or on a private temporary one that is always unmounted and removed again.
- */
-async function growXfs(ctx: TaskContext, dev: string, blocks: number, mountPoint: string | undefined): Promise<XfsGeometry> {
-  const grow = async (mp: string): Promise<XfsGeometry> => {
-    await ctx.runOk(sh`xfs_growfs -D ${String(blocks)} -- ${mp}`);
-    return readXfsGeometry(ctx, dev, mp);
-  };
-  if (mountPoint) return grow(mountPoint);
-  const tmp = (await ctx.runOk(sh`mktemp -d -t ferry-xfs-grow.XXXXXX`)).stdout.trim();
-  try {
-    // nouuid: a copy that kept its source's UUID mounts while the source is mounted too (xfs refuses duplicates).
-    await ctx.runOk(sh`mount -t xfs -o nouuid -- ${dev} ${tmp}`);
-    let geo: XfsGeometry;
-    try {
-      geo = await grow(tmp);
-    } catch (e) {
-      const u = await ctx.run(sh`umount -- ${tmp}`);
-      if (u.exitCode !== 0) (e as Error).message += `\n(and unmounting the temporary mount failed: ${describeFailure(u)})`;
-      throw e;
-    }
-    await ctx.runOk(sh`umount -- ${tmp}`);
-    return geo;
-  } finally {
-    // rmdir, never rm -r: if the unmount failed the directory is still a mount point and stays.
-    await ctx.run(sh`rmdir -- ${tmp}`);
-  }
-}
-
-async function planResizedXfs(ctx: TaskContext, p: Params): Promise<Plan> {
-  const sig = await probeSignature(ctx, p.dev);
-  if (sig.type !== 'xfs') throw new TaskFailedError(`${p.dev} holds ${describeSignature(sig)}, not xfs: nothing to resize`);
-  const mounted = await isMounted(ctx, p.dev);
-  const geo = await readXfsGeometry(ctx, p.dev, mounted);
-  const devBytes = await deviceSize(ctx, p.dev);
-  const { target: asked, what } = await resizeTarget(ctx, p, devBytes);
-  const target = alignDown(asked, geo.blockSize);
-  if (target > devBytes) {
-    throw new TaskFailedError(`cannot grow the xfs filesystem on ${p.dev} to ${formatBytes(target)}: the device holds only ${formatBytes(devBytes)}`);
-  }
+/** resized, xfs: the blocks to grow to (as the kernel lays out allocation groups), or a refusal. Also checks a grow afterwards. */
+export function xfsGrowth(p: Params, f: FilesystemFacts): { refused: string } | { geo: XfsGeometry; blocks: number; target: number; what: string } {
+  const sig = f.sig ?? {};
+  if (sig.type !== 'xfs' || !f.xfs) return { refused: `${p.dev} holds ${describeSignature(sig)}, not xfs: nothing to resize` };
+  const geo = f.xfs;
+  const t = resizeTarget(p, f, geo.blockSize);
+  if ('refused' in t) return t;
+  const target = t.target;
+  const devBytes = f.devBytes!;
+  if (target > devBytes) return { refused: `cannot grow the xfs filesystem on ${p.dev} to ${formatBytes(target)}: the device holds only ${formatBytes(devBytes)}` };
   if (target < geo.sizeBytes) {
-    throw new TaskFailedError(
-      `xfs cannot shrink: the filesystem on ${p.dev} is ${formatBytes(geo.sizeBytes)} (${geo.sizeBytes} bytes) and ${what} is ${formatBytes(target)} (${target} bytes); ` +
+    return {
+      refused:
+        `xfs cannot shrink: the filesystem on ${p.dev} is ${formatBytes(geo.sizeBytes)} (${geo.sizeBytes} bytes) and ${t.what} is ${formatBytes(target)} (${target} bytes); ` +
         'make a smaller filesystem and copy the files instead',
-    );
+    };
   }
-  const blocks = xfsGrownBlocks(target / geo.blockSize, geo.agBlocks);
+  return { geo, blocks: xfsGrownBlocks(target / geo.blockSize, geo.agBlocks), target, what: t.what };
+}
+
+function decideResizedXfs(p: Params, f: FilesystemFacts): Verdict {
+  const g = xfsGrowth(p, f);
+  if ('refused' in g) return g;
+  const { geo, blocks, target, what } = g;
   const after = blocks * geo.blockSize;
   if (blocks <= geo.dataBlocks) {
     const left = target - after;
@@ -274,77 +352,116 @@ async function planResizedXfs(ctx: TaskContext, p: Params): Promise<Plan> {
       data: { size_bytes: geo.sizeBytes },
     };
   }
-  const where = mounted ? `on ${mounted}` : 'on a temporary mount point';
+  const grow = `(grow ${p.dev} ${formatBytes(geo.sizeBytes)} → ${formatBytes(after)})`;
+  const diff = [{ path: p.dev, before: `${geo.sizeBytes} bytes\n`, after: `${after} bytes\n` }];
+  if (f.mountedOn !== undefined) {
+    const cmd = sh`xfs_growfs -D ${String(blocks)} -- ${f.mountedOn}`;
+    return { changed: true, diff, steps: [{ title: `xfs_growfs -D ${blocks} on ${f.mountedOn} ${grow}`, cmd }] };
+  }
   return {
     changed: true,
-    diff: [{ path: p.dev, before: `${geo.sizeBytes} bytes\n`, after: `${after} bytes\n` }],
+    diff,
     steps: [
       {
-        title: `xfs_growfs -D ${blocks} ${where} (grow ${p.dev} ${formatBytes(geo.sizeBytes)} → ${formatBytes(after)})`,
-        async run(c) {
-          const now = await growXfs(c, p.dev, blocks, mounted);
-          if (now.dataBlocks !== blocks) throw new TaskFailedError(`xfs_growfs left the filesystem on ${p.dev} at ${now.dataBlocks} blocks, not the ${blocks} planned`);
-          return { size_bytes: now.sizeBytes };
-        },
+        title: `xfs_growfs -D ${blocks} on a temporary mount point ${grow}`,
+        // The escape hatch: a mount around a command. xfs_growfs works on a mounted filesystem only, and the
+        // temporary mount point must be unmounted and removed whatever xfs_growfs did.
+        run: async (c) => void (await growOnTemporaryMount(c, p.dev, blocks)),
       },
     ],
   };
 }
 
-async function planResized(ctx: TaskContext, p: Params): Promise<Plan> {
-  if (p.fstype === 'xfs') return planResizedXfs(ctx, p);
-  const sig = await probeSignature(ctx, p.dev);
-  if (!isExt(sig.type)) throw new TaskFailedError(`${p.dev} holds ${sig.type ? `a ${sig.type} filesystem` : 'no filesystem'}, not ${p.fstype}: nothing to resize`);
-  const head = parseDumpe2fsHeader((await ctx.runOk(sh`dumpe2fs -h -- ${p.dev}`)).stdout);
-  const devBytes = await deviceSize(ctx, p.dev);
-  const { target: asked, what } = await resizeTarget(ctx, p, devBytes);
-  const target = alignDown(asked, head.blockSize);
-  if (target > devBytes) {
-    throw new TaskFailedError(`cannot resize the filesystem on ${p.dev} to ${formatBytes(target)}: the device holds only ${formatBytes(devBytes)}`);
+/** Grows the unmounted xfs filesystem on dev to `blocks` on a private temporary mount point, always unmounted and removed again. */
+async function growOnTemporaryMount(ctx: TaskContext, dev: string, blocks: number): Promise<void> {
+  const tmp = (await ctx.runOk(sh`mktemp -d -t ferry-xfs-grow.XXXXXX`)).stdout.trim();
+  try {
+    // nouuid: a copy that kept its source's UUID mounts while the source is mounted too (xfs refuses duplicates).
+    await ctx.runOk(sh`mount -t xfs -o nouuid -- ${dev} ${tmp}`);
+    try {
+      await ctx.runOk(sh`xfs_growfs -D ${String(blocks)} -- ${tmp}`);
+    } catch (e) {
+      const u = await ctx.run(sh`umount -- ${tmp}`);
+      if (u.exitCode !== 0) (e as Error).message += `\n(and unmounting the temporary mount failed: ${describeFailure(u)})`;
+      throw e;
+    }
+    await ctx.runOk(sh`umount -- ${tmp}`);
+  } finally {
+    // rmdir, never rm -r: if the unmount failed the directory is still a mount point and stays.
+    await ctx.run(sh`rmdir -- ${tmp}`);
   }
-  if (target === head.sizeBytes) {
-    return { changed: false, reason: `the filesystem on ${p.dev} is already ${formatBytes(target)} (${what})`, data: { size_bytes: target } };
-  }
+}
+
+function decideResized(p: Params, f: FilesystemFacts): Verdict {
+  if (p.fstype === 'xfs') return decideResizedXfs(p, f);
+  const sig = f.sig ?? {};
+  if (!isExt(sig.type) || !f.ext) return { refused: `${p.dev} holds ${sig.type ? `a ${sig.type} filesystem` : 'no filesystem'}, not ${p.fstype}: nothing to resize` };
+  const head = f.ext;
+  const t = resizeTarget(p, f, head.blockSize);
+  if ('refused' in t) return t;
+  const target = t.target;
+  if (target > f.devBytes!) return { refused: `cannot resize the filesystem on ${p.dev} to ${formatBytes(target)}: the device holds only ${formatBytes(f.devBytes!)}` };
+  if (target === head.sizeBytes) return { changed: false, reason: `the filesystem on ${p.dev} is already ${formatBytes(target)} (${t.what})`, data: { size_bytes: target } };
   const shrink = target < head.sizeBytes;
-  if (shrink && !p.force) {
-    throw new TaskFailedError(`refusing to shrink the filesystem on ${p.dev} from ${formatBytes(head.sizeBytes)} to ${formatBytes(target)} without force: true`);
-  }
-  const mounted = await isMounted(ctx, p.dev);
-  if (mounted && shrink) throw new TaskFailedError(`${p.dev} is mounted on ${mounted}: ext filesystems shrink only unmounted`);
+  if (f.mountedOn !== undefined && shrink) return { refused: `${p.dev} is mounted on ${f.mountedOn}: ext filesystems shrink only unmounted` };
   // resize2fs reads "K" as KiB; every block size is a multiple of 1 KiB.
   const sizeArg = `${target / 1024}K`;
   const steps: Step[] = [];
-  if (!mounted) {
-    // resize2fs refuses an offline resize unless the filesystem was just checked ("Please run 'e2fsck -f' first").
-    steps.push({ title: `e2fsck -f -y ${p.dev} (required before an offline resize)`, run: (c) => fsck(c, p.dev) });
-  }
+  // resize2fs refuses an offline resize unless the filesystem was just checked ("Please run 'e2fsck -f' first").
+  if (f.mountedOn === undefined) steps.push(e2fsckStep(`e2fsck -f -y ${p.dev} (required before an offline resize)`, p.dev));
   steps.push({
     title: `resize2fs ${p.dev} ${sizeArg} (${shrink ? 'shrink' : 'grow'} ${formatBytes(head.sizeBytes)} → ${formatBytes(target)})`,
-    destructive: shrink,
-    async run(c) {
-      await c.runOk(sh`resize2fs -- ${p.dev} ${sizeArg}`);
-      const now = parseDumpe2fsHeader((await c.runOk(sh`dumpe2fs -h -- ${p.dev}`)).stdout);
-      return { size_bytes: now.sizeBytes };
-    },
+    cmd: sh`resize2fs -- ${p.dev} ${sizeArg}`,
+    ...(shrink ? { destructive: true, refusal: `refusing to shrink the filesystem on ${p.dev} from ${formatBytes(head.sizeBytes)} to ${formatBytes(target)} without force: true` } : {}),
   });
-  return {
-    changed: true,
-    diff: [{ path: p.dev, before: `${head.sizeBytes} bytes\n`, after: `${target} bytes\n` }],
-    steps,
-  };
+  return { changed: true, diff: [{ path: p.dev, before: `${head.sizeBytes} bytes\n`, after: `${target} bytes\n` }], steps };
 }
 
-async function planAbsent(ctx: TaskContext, p: Params): Promise<Plan> {
-  const sig = await probeSignature(ctx, p.dev);
+function decideAbsent(p: Params, f: FilesystemFacts): Verdict {
+  const sig = f.sig ?? {};
   if (!sig.type) return { changed: false, reason: `${p.dev} has no filesystem signature` };
-  if (!p.force) throw new TaskFailedError(`refusing to wipe the ${sig.type} filesystem on ${p.dev} without force: true`);
-  const mounted = await isMounted(ctx, p.dev);
-  if (mounted) throw new TaskFailedError(`${p.dev} is mounted on ${mounted}: unmount it before wiping`);
+  if (f.mountedOn !== undefined) return { refused: `${p.dev} is mounted on ${f.mountedOn}: unmount it before wiping` };
   return {
     changed: true,
     diff: [{ path: p.dev, before: `${sig.type} UUID=${sig.uuid ?? '?'}\n`, after: '(no filesystem)\n' }],
-    steps: [{ title: `wipefs -a ${p.dev} (erase the ${sig.type} signature)`, destructive: true, run: async (c) => void (await c.runOk(sh`wipefs -a -- ${p.dev}`)) }],
+    steps: [
+      {
+        title: `wipefs -a ${p.dev} (erase the ${sig.type} signature)`,
+        cmd: sh`wipefs -a -- ${p.dev}`,
+        destructive: true,
+        refusal: `refusing to wipe the ${sig.type} filesystem on ${p.dev} without force: true`,
+      },
+    ],
   };
+}
+
+/** Decides one filesystem task from what read found (pure). */
+export function decideFilesystem(p: Params, f: FilesystemFacts): Verdict {
+  if (f.kind !== 'block' && f.kind !== 'file') return { refused: `${p.dev} on ${f.host} is ${f.kind === 'missing' ? 'missing' : `a ${f.kind}`}, not a block device or image file` };
+  switch (p.state) {
+    case 'present':
+      return decidePresent(p, f);
+    case 'checked':
+      return decideChecked(p, f);
+    case 'resized':
+      return decideResized(p, f);
+    case 'absent':
+      return decideAbsent(p, f);
+  }
+}
+
+/** The task's result after its steps: a fresh read of what the state is about (and, for a grow, that it reached the planned size). */
+async function filesystemResult(ctx: TaskContext, p: Params): Promise<Record<string, unknown>> {
+  if (p.state === 'present') {
+    const sig = filesystemFactsFrom(p.dev, { host: ctx.host, kind: 'block', blkid: await readBlkid(ctx, p.dev) }).sig;
+    return { uuid: sig?.uuid, label: sig?.label ?? '' };
+  }
+  if (p.state !== 'resized') return {};
+  if (p.fstype !== 'xfs') return { size_bytes: filesystemFactsFrom(p.dev, { host: ctx.host, kind: 'block', dumpe2fs: await readDumpe2fs(ctx, p.dev) }).ext?.sizeBytes };
+  const g = xfsGrowth(p, await readFilesystem(ctx, p));
+  if ('refused' in g) throw new TaskFailedError(`after xfs_growfs: ${g.refused}`);
+  if (g.blocks > g.geo.dataBlocks) throw new TaskFailedError(`xfs_growfs left the filesystem on ${p.dev} at ${g.geo.dataBlocks} blocks, not the ${g.blocks} planned`);
+  return { size_bytes: g.geo.sizeBytes };
 }
 
 /** The filesystem module. */
@@ -396,18 +513,7 @@ export const filesystemModule = defineModule({
       '    state: resized',
     ].join('\n'),
   },
-  async plan(ctx, p: Params) {
-    const kind = await pathKind(ctx, p.dev);
-    if (kind !== 'block' && kind !== 'file') throw new TaskFailedError(`${p.dev} on ${ctx.host} is ${kind === 'missing' ? 'missing' : `a ${kind}`}, not a block device or image file`);
-    switch (p.state) {
-      case 'present':
-        return planPresent(ctx, p);
-      case 'checked':
-        return planChecked(ctx, p);
-      case 'resized':
-        return planResized(ctx, p);
-      case 'absent':
-        return planAbsent(ctx, p);
-    }
-  },
+  read: readFilesystem,
+  decide: decideFilesystem,
+  result: (ctx, p) => filesystemResult(ctx, p),
 });

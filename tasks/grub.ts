@@ -2,11 +2,15 @@
 // /etc/default/grub for a serial console, grub.cfg regenerated with a root= the guest will have,
 // and grub-install run in the guest's chroot against the whole disk — after refusing the setups
 // known to produce a disk that does not boot.
+// read: the host's mounts and the disk (lsblk, losetup, blkid, its first sectors), the guest's files
+// (read inside the root, never mounting anything) and, in a real run only, what grub-mkconfig would
+// write; decide: pure, table-tested (test/fixtures/decide/grub).
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { raw, sh } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
-import { defineModule, type Diff, type Step, type TaskContext } from '../runner/module.js';
+import { defineModule, type Diff, type Step, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
+import { chrootCommand } from '../runner/transport/chroot.js';
 import { checkChrootBinds } from './chroot-mounts.js';
 import { editDefaultGrub } from './guest-files/default-grub.js';
 import { moveAside, withGuestChroot, type ChrootSetup } from './guest/chroot-session.js';
@@ -25,7 +29,7 @@ import type { GuestOs } from './guest/os-family.js';
 import { installPackages } from './guest/packages.js';
 import { absolutePathField } from './lib/schema.js';
 import { canonicalPath, probeSignature, readMounts } from './storage/facts.js';
-import { findMount } from './storage/mountinfo.js';
+import { findMount, type MountEntry } from './storage/mountinfo.js';
 
 const params = z.strictObject({
   root: absolutePathField('The guest root on the host: the guest filesystem, mounted from a partition of disk'),
@@ -41,12 +45,101 @@ const params = z.strictObject({
 
 type Params = z.output<typeof params>;
 
-/** What the host says about the disk and the guest's mounts. */
-interface DiskFacts {
-  bootSource: string;
+/** What the host says about the disk and the guest's mounts (read from the host side, nothing mounted). */
+export interface GrubDiskFacts {
+  /** /proc/self/mountinfo, parsed. */
+  mounts: MountEntry[];
+  /** The offset (losetup -O OFFSET) of each loop device among the root and boot sources and the disk. */
+  loopOffsets: Record<string, number>;
+  /** `lsblk -dno TYPE,KNAME -- DISK`. */
+  lsblk: ToolOutput;
+  /** The disk's partition table type as blkid names it (dos, gpt). */
+  ptType?: string;
+  /** boot_device and the boot filesystem's source, each with its links resolved. */
+  bootDeviceReal?: string;
+  bootSourceReal?: string;
+  /** `lsblk -no PKNAME` of the boot source: the kernel name of the disk that holds it. */
+  bootParent?: string;
+  /** The root filesystem's UUID (blkid). */
+  rootUuid?: string;
+}
+
+/** What the guest root holds, read inside it (a chroot without binds, or the guest-path-safe file transport). */
+export interface GrubGuestFacts {
+  os: GuestOs;
+  /** `GRUB-install` is there and /usr/lib/grub/i386-pc exists. */
+  hasGrub: boolean;
+  /** /etc/default/grub ('' when missing). */
+  defaultGrub: string;
+  /** /etc/default/grub.d/*.cfg with their text. */
+  dropIns: { path: string; text: string }[];
+  /** grub.cfg as it is, when there is one. */
+  grubCfg?: string;
+  /** What `GRUB-mkconfig` prints (with /dev, /proc, /sys bound); read in a real run only, and only when it can tell the verdict. */
+  freshCfg?: string;
+  /** What grub-install left: core.img's sha256, whether the disk's MBR holds GRUB's boot code and the sectors after it this core.img, ferry's stamp. */
+  core?: { sha256: string; mbrHasGrub: boolean; embedded: boolean; stamp?: string };
+  /** What the chroot sessions of the steps would refuse in this root (a bind target that is a guest symlink), read without mounting. */
+  chrootRefusal?: string;
+}
+
+/** What grub's read found; `guest` is absent when the disk facts already refuse (nothing is read inside such a guest). */
+export interface GrubFacts extends GrubDiskFacts {
+  host: string;
+  guest?: GrubGuestFacts;
+}
+
+/** The disk facts decide goes on with once nothing refuses. */
+interface DiskPlan {
   fsModule: string;
   partModule: string;
   rootUuid: string;
+}
+
+const LOSETUP_FIX = 'attach the whole image with `losetup -P IMAGE` (or map an LV\'s partitions with kpartx) and mount the partition device (/dev/loop0p1, /dev/mapper/vg-lv1)';
+
+/**
+ * Refuses the setups that give an unbootable disk: a filesystem mounted through an offset loop device
+ * ("diskfilter writes are not supported"), a partition given as the disk ("will not proceed with
+ * blocklists"), a boot filesystem on another disk, a disk without a partition table.
+ */
+export function checkGrubDisk(p: Params, f: GrubFacts): { refused: string } | DiskPlan {
+  const root = p.root.replace(/\/+$/, '');
+  const rootMount = findMount(f.mounts, root);
+  if (!rootMount) return { refused: `${root} is not a mount point on ${f.host}: mount the guest's root filesystem (a partition of ${p.disk}) there first` };
+  const bootMount = findMount(f.mounts, `${root}/boot`) ?? rootMount;
+  for (const m of new Set([rootMount, bootMount])) {
+    const off = f.loopOffsets[m.source] ?? 0;
+    if (off > 0) {
+      return {
+        refused:
+          `${m.mountPoint} is mounted from ${m.source}, a loop device with offset ${off} (a partition attached with losetup -o): ` +
+          `grub-install cannot map it to a disk and fails with "diskfilter writes are not supported"; ${LOSETUP_FIX}`,
+      };
+    }
+  }
+  if (f.lsblk.exitCode !== 0) return { refused: `disk ${p.disk} is not a block device on ${f.host}: ${f.lsblk.stderr.trim()}` };
+  const [diskType = '', diskName = ''] = f.lsblk.stdout.trim().split(/\s+/);
+  if (diskType === 'part') {
+    return {
+      refused:
+        `disk ${p.disk} is a partition, not a whole disk: grub-install would stop with "will not proceed with blocklists" ` +
+        '(a partition has no room for core.img); give the disk that holds it (e.g. /dev/loop0 rather than /dev/loop0p1, /dev/vg1/xr1-disk rather than /dev/mapper/vg1-xr1--disk1)',
+    };
+  }
+  const diskOff = f.loopOffsets[p.disk] ?? 0;
+  if (diskOff > 0) return { refused: `disk ${p.disk} is a loop device with offset ${diskOff}, i.e. a partition; give the whole disk; ${LOSETUP_FIX}` };
+  const partModule = grubPartModule(f.ptType);
+  if (!partModule) return { refused: `disk ${p.disk} has ${f.ptType ? `a ${f.ptType} partition table` : 'no partition table'}; GRUB for BIOS needs an msdos (or gpt with a BIOS boot partition) table` };
+  const bootSource = bootMount.source;
+  if (p.boot_device !== undefined && f.bootDeviceReal !== f.bootSourceReal) return { refused: `${bootMount.mountPoint} is mounted from ${bootSource}, not from boot_device ${p.boot_device}` };
+  if (f.bootParent && diskName && f.bootParent !== diskName) {
+    return { refused: `${bootMount.mountPoint} is mounted from ${bootSource}, which is on /dev/${f.bootParent}, not on disk ${p.disk} (/dev/${diskName})` };
+  }
+  const fsModule = grubFsModule(bootMount.fstype);
+  if (!fsModule) return { refused: `${bootMount.mountPoint} is ${bootMount.fstype}, a filesystem ferry does not know the GRUB module of` };
+  if (!f.rootUuid) return { refused: `blkid finds no filesystem UUID on ${rootMount.source} (mounted on ${root})` };
+  return { fsModule, partModule, rootUuid: f.rootUuid };
 }
 
 async function loopOffset(ctx: TaskContext, dev: string): Promise<number> {
@@ -55,63 +148,37 @@ async function loopOffset(ctx: TaskContext, dev: string): Promise<number> {
   return r.exitCode === 0 ? Number(r.stdout.trim()) || 0 : 0;
 }
 
-/**
- * Refuses, before anything is written, the setups that give an unbootable disk: a filesystem
- * mounted through an offset loop device ("diskfilter writes are not supported"), a partition
- * given as the disk ("will not proceed with blocklists"), a boot filesystem on another disk.
- */
-async function checkDisk(ctx: TaskContext, p: Params): Promise<DiskFacts> {
+/** Reads the disk facts from the host side: mountinfo, losetup, lsblk, blkid (nothing mounted, nothing written). */
+async function readGrubDisk(ctx: TaskContext, p: Params): Promise<GrubDiskFacts> {
   const mounts = await readMounts(ctx);
   const root = p.root.replace(/\/+$/, '');
   const rootMount = findMount(mounts, root);
-  if (!rootMount) throw new TaskFailedError(`${root} is not a mount point on ${ctx.host}: mount the guest's root filesystem (a partition of ${p.disk}) there first`);
   const bootMount = findMount(mounts, `${root}/boot`) ?? rootMount;
-  const fix = 'attach the whole image with `losetup -P IMAGE` (or map an LV\'s partitions with kpartx) and mount the partition device (/dev/loop0p1, /dev/mapper/vg-lv1)';
-  for (const m of new Set([rootMount, bootMount])) {
-    const off = await loopOffset(ctx, m.source);
-    if (off > 0) {
-      throw new TaskFailedError(
-        `${m.mountPoint} is mounted from ${m.source}, a loop device with offset ${off} (a partition attached with losetup -o): ` +
-          `grub-install cannot map it to a disk and fails with "diskfilter writes are not supported"; ${fix}`,
-      );
-    }
-  }
+  const loopOffsets: Record<string, number> = {};
+  for (const dev of new Set([rootMount?.source, bootMount?.source, p.disk])) if (dev !== undefined) loopOffsets[dev] = await loopOffset(ctx, dev);
   const lsblk = await ctx.run(sh`lsblk -dno TYPE,KNAME -- ${p.disk}`);
-  if (lsblk.exitCode !== 0) throw new TaskFailedError(`disk ${p.disk} is not a block device on ${ctx.host}: ${lsblk.stderr.trim()}`);
-  const [diskType = '', diskName = ''] = lsblk.stdout.trim().split(/\s+/);
-  if (diskType === 'part') {
-    throw new TaskFailedError(
-      `disk ${p.disk} is a partition, not a whole disk: grub-install would stop with "will not proceed with blocklists" ` +
-        '(a partition has no room for core.img); give the disk that holds it (e.g. /dev/loop0 rather than /dev/loop0p1, /dev/vg1/xr1-disk rather than /dev/mapper/vg1-xr1--disk1)',
-    );
-  }
-  const diskOff = await loopOffset(ctx, p.disk);
-  if (diskOff > 0) throw new TaskFailedError(`disk ${p.disk} is a loop device with offset ${diskOff}, i.e. a partition; give the whole disk; ${fix}`);
+  const f: GrubDiskFacts = { mounts, loopOffsets, lsblk };
+  if (lsblk.exitCode !== 0 || !rootMount || !bootMount) return f;
   const pt = (await probeSignature(ctx, p.disk)).ptType;
-  const partModule = grubPartModule(pt);
-  if (!partModule) throw new TaskFailedError(`disk ${p.disk} has ${pt ? `a ${pt} partition table` : 'no partition table'}; GRUB for BIOS needs an msdos (or gpt with a BIOS boot partition) table`);
-  const bootSource = bootMount.source;
-  if (p.boot_device !== undefined && (await canonicalPath(ctx, p.boot_device)) !== (await canonicalPath(ctx, bootSource))) {
-    throw new TaskFailedError(`${bootMount.mountPoint} is mounted from ${bootSource}, not from boot_device ${p.boot_device}`);
+  if (pt !== undefined) f.ptType = pt;
+  if (p.boot_device !== undefined) {
+    f.bootDeviceReal = await canonicalPath(ctx, p.boot_device);
+    f.bootSourceReal = await canonicalPath(ctx, bootMount.source);
   }
-  const parent = (await ctx.run(sh`lsblk -no PKNAME -- ${bootSource}`)).stdout.trim().split('\n')[0] ?? '';
-  if (parent && diskName && parent !== diskName) {
-    throw new TaskFailedError(`${bootMount.mountPoint} is mounted from ${bootSource}, which is on /dev/${parent}, not on disk ${p.disk} (/dev/${diskName})`);
-  }
-  const fsModule = grubFsModule(bootMount.fstype);
-  if (!fsModule) throw new TaskFailedError(`${bootMount.mountPoint} is ${bootMount.fstype}, a filesystem ferry does not know the GRUB module of`);
-  const rootUuid = (await probeSignature(ctx, rootMount.source)).uuid;
-  if (!rootUuid) throw new TaskFailedError(`blkid finds no filesystem UUID on ${rootMount.source} (mounted on ${root})`);
-  return { bootSource, fsModule, partModule, rootUuid };
+  const parent = (await ctx.run(sh`lsblk -no PKNAME -- ${bootMount.source}`)).stdout.trim().split('\n')[0] ?? '';
+  if (parent) f.bootParent = parent;
+  const uuid = (await probeSignature(ctx, rootMount.source)).uuid;
+  if (uuid !== undefined) f.rootUuid = uuid;
+  return f;
 }
 
 /** The wanted /etc/default/grub for the current text (the shared editor plus ferry's additions). */
-function wantedDefaultGrub(text: string, p: Params, facts: DiskFacts): { text: string; notes: string[] } {
+function wantedDefaultGrub(text: string, p: Params, rootUuid: string): { text: string; notes: string[] } {
   const e = editDefaultGrub(text, { serialConsole: p.serial, netIfnames: p.net_ifnames, renameSd: p.rename_sd });
   const withTokens = addCmdlineTokens(e.text, p.cmdline_add);
   // grub-mkconfig writes root=UUID= only when /dev/disk/by-uuid/UUID exists where it runs; on a host without
   // udev (or for a device-mapper root) it writes the host's device (/dev/loop0p1, /dev/mapper/…) instead.
-  const dev = ensureGrubSetting(withTokens.text, 'GRUB_DEVICE', `UUID=${facts.rootUuid}`, 'root filesystem by UUID, so grub-mkconfig never puts a converting host\'s device in root=');
+  const dev = ensureGrubSetting(withTokens.text, 'GRUB_DEVICE', `UUID=${rootUuid}`, 'root filesystem by UUID, so grub-mkconfig never puts a converting host\'s device in root=');
   return { text: dev.text, notes: e.notes ?? [] };
 }
 
@@ -127,19 +194,22 @@ interface DropInEdit {
 }
 
 /**
- * The drop-ins grub-mkconfig sources after /etc/default/grub (its own `grub.d/*.cfg` glob, in the
- * guest's shell) with their wanted text. They are sourced last, so a Xen-era one (console=hvc0,
- * GRUB_TERMINAL=console, root=/dev/xvda1) would undo the main file's edit: each is rewritten in
- * place, but nothing is added to them (the additions live in /etc/default/grub).
+ * The drop-ins grub-mkconfig sources after /etc/default/grub, with their wanted text. They are sourced
+ * last, so a Xen-era one (console=hvc0, GRUB_TERMINAL=console, root=/dev/xvda1) would undo the main
+ * file's edit: each is rewritten in place, but nothing is added to them (the additions live in /etc/default/grub).
  */
-async function readDropIns(g: TaskContext, p: Params): Promise<DropInEdit[]> {
+function dropInEdits(dropIns: { path: string; text: string }[], p: Params): DropInEdit[] {
+  return dropIns.map(({ path, text }) => {
+    const e = editDefaultGrub(text, { serialConsole: p.serial, netIfnames: p.net_ifnames, renameSd: p.rename_sd, dropIn: true, ensure: false });
+    return { path, before: text, after: e.text, notes: (e.notes ?? []).map((n) => `${path}: ${n}`) };
+  });
+}
+
+/** The drop-ins as they are (grub-mkconfig's own `grub.d/*.cfg` glob, expanded in the guest's shell). */
+async function readDropIns(g: TaskContext): Promise<{ path: string; text: string }[]> {
   const r = await g.run(sh`${raw(`for f in ${DROP_IN_DIR}/*.cfg; do [ -f "$f" ] && echo "$f"; done; true`)}`);
-  const out: DropInEdit[] = [];
-  for (const path of r.stdout.split('\n').filter(Boolean)) {
-    const before = (await readGuestText(g, path)) ?? '';
-    const e = editDefaultGrub(before, { serialConsole: p.serial, netIfnames: p.net_ifnames, renameSd: p.rename_sd, dropIn: true, ensure: false });
-    out.push({ path, before, after: e.text, notes: (e.notes ?? []).map((n) => `${path}: ${n}`) });
-  }
+  const out: { path: string; text: string }[] = [];
+  for (const path of r.stdout.split('\n').filter(Boolean)) out.push({ path, text: (await readGuestText(g, path)) ?? '' });
   return out;
 }
 
@@ -153,33 +223,236 @@ function grubPaths(os: GuestOs): { dir: string; core: string; stamp: string; dev
   return { dir, core: `${dir}/i386-pc/core.img`, stamp: `${dir}/ferry-grub-install`, deviceMap: `${dir}/device.map` };
 }
 
-/**
- * Whether GRUB is installed on the disk as ferry left it: the MBR holds GRUB's boot code, the
- * sectors after it hold the guest's core.img, and the stamp written after a verified install
- * (core.img's sha256 + the modules grub-install -v reported) matches that core.img.
- */
-async function installState(ctx: TaskContext, g: TaskContext, os: GuestOs, disk: string, fsModule: string): Promise<string | undefined> {
+/** Reads the guest's core.img, the disk's first sectors (on the host) and ferry's stamp. */
+async function readCore(ctx: TaskContext, g: TaskContext, os: GuestOs, disk: string): Promise<GrubGuestFacts['core']> {
   const paths = grubPaths(os);
   const core = await g.transport.get(paths.core, { become: g.become });
-  if (!core) return `no ${paths.core} in the guest`;
+  if (!core) return undefined;
   const sectors = 1 + Math.ceil(core.length / 512);
   const head = await ctx.run(sh`dd if=${disk} bs=512 count=${sectors} status=none`, { binary: true });
   if (head.exitCode !== 0) throw new TaskFailedError(`cannot read the first sectors of ${disk}: ${head.stderr.trim()}`);
   const bytes = head.stdoutBuffer ?? Buffer.alloc(0);
-  if (!hasGrubBootCode(bytes)) return `the MBR of ${disk} holds no GRUB boot code`;
-  if (!coreEmbedded(bytes, core)) return `the sectors after the MBR of ${disk} do not hold the guest's ${paths.core}`;
-  const stamp = (await readGuestText(g, paths.stamp))?.trim().split(/\s+/) ?? [];
-  if (stamp[0] !== sha256(core)) return `${paths.stamp} does not vouch for this core.img (not installed by ferry, or reinstalled since)`;
+  const stamp = await readGuestText(g, paths.stamp);
+  return { sha256: sha256(core), mbrHasGrub: hasGrubBootCode(bytes), embedded: coreEmbedded(bytes, core), ...(stamp !== undefined ? { stamp } : {}) };
+}
+
+/**
+ * Whether GRUB is installed on the disk as ferry left it (undefined), or what is wrong: the MBR holds
+ * GRUB's boot code, the sectors after it hold the guest's core.img, and the stamp written after a
+ * verified install (core.img's sha256 + the modules grub-install -v reported) matches that core.img.
+ */
+export function installProblem(core: GrubGuestFacts['core'], os: GuestOs, disk: string, fsModule: string): string | undefined {
+  const paths = grubPaths(os);
+  if (!core) return `no ${paths.core} in the guest`;
+  if (!core.mbrHasGrub) return `the MBR of ${disk} holds no GRUB boot code`;
+  if (!core.embedded) return `the sectors after the MBR of ${disk} do not hold the guest's ${paths.core}`;
+  const stamp = core.stamp?.trim().split(/\s+/) ?? [];
+  if (stamp[0] !== core.sha256) return `${paths.stamp} does not vouch for this core.img (not installed by ferry, or reinstalled since)`;
   if (!stamp.slice(1).includes(fsModule)) return `core.img was built without the ${fsModule} module`;
   return undefined;
 }
 
-/** Runs grub-mkconfig to stdout inside the guest (with the API filesystems bound) and returns the text. */
-async function generateGrubCfg(ctx: TaskContext, root: string, os: GuestOs): Promise<string> {
-  return withGuestChroot(ctx, root, { mounts: true, policyRcD: false, resolvConf: 'keep' }, async (g) => {
-    const r = await g.runOk(sh`${os.grubPrefix}-mkconfig`);
-    return r.stdout;
-  });
+/** Why check mode leaves grub.cfg uncompared (see the module's checkModeNote). */
+const cfgUnreadInCheck = (root: string, os: GuestOs): string =>
+  `${os.grubCfg} was not compared with what ${os.grubPrefix}-mkconfig generates: that needs /dev, /proc and /sys bound into ${root}, and check mode mounts nothing (a real run compares it)`;
+
+/** The chroot session the steps run in: the API filesystems bound, no daemons started. */
+const SESSION: ChrootSetup = { mounts: true, policyRcD: true, resolvConf: 'copy' };
+
+/**
+ * Reads the disk from the host, then (unless that already refuses) the guest's files inside its root.
+ * Check mode mounts nothing; a real run binds /dev, /proc, /sys, /run for a grub-mkconfig to stdout
+ * when only that can tell whether grub.cfg is current.
+ */
+export async function readGrub(ctx: TaskContext, p: Params): Promise<GrubFacts> {
+  const g = await openGuestRoot(ctx, p.root);
+  // the disk comes first: a broken setup is refused before anything runs in the guest
+  const f: GrubFacts = { host: ctx.host, ...(await readGrubDisk(ctx, p)) };
+  const disk = checkGrubDisk(p, f);
+  if ('refused' in disk) return f;
+  const os = await readGuestOs(g);
+  const hasGrub = (await g.run(sh`command -v ${os.grubPrefix}-install && test -d /usr/lib/grub/i386-pc`)).exitCode === 0;
+  const guest: GrubGuestFacts = { os, hasGrub, defaultGrub: (await readGuestText(g, '/etc/default/grub')) ?? '', dropIns: await readDropIns(g) };
+  f.guest = guest;
+  const cfg = await readGuestText(g, os.grubCfg);
+  if (cfg !== undefined) guest.grubCfg = cfg;
+  if (hasGrub && p.install) guest.core = await readCore(ctx, g, os, p.disk);
+  try {
+    await checkChrootBinds(ctx, p.root);
+  } catch (e) {
+    if (!(e instanceof TaskFailedError)) throw e;
+    guest.chrootRefusal = e.message;
+  }
+  // grub-mkconfig to stdout tells whether grub.cfg is current only when nothing before it is stale.
+  const edits = defaultGrubEdits(p, guest, disk.rootUuid);
+  if (!ctx.check && hasGrub && !edits.changed && !guest.chrootRefusal) {
+    guest.freshCfg = await withGuestChroot(ctx, p.root, { mounts: true, policyRcD: false, resolvConf: 'keep' }, async (cg) => (await cg.runOk(sh`${os.grubPrefix}-mkconfig`)).stdout);
+  }
+  return f;
+}
+
+/** /etc/default/grub and its drop-ins as they should be, and whether either changes. */
+function defaultGrubEdits(p: Params, guest: GrubGuestFacts, rootUuid: string): { want: { text: string; notes: string[] }; dropIns: DropInEdit[]; changed: boolean } {
+  const want = wantedDefaultGrub(guest.defaultGrub, p, rootUuid);
+  const dropIns = dropInEdits(guest.dropIns, p).filter((d) => d.after !== d.before);
+  return { want, dropIns, changed: want.text !== guest.defaultGrub || dropIns.length > 0 };
+}
+
+/** The step that installs the GRUB packages (the escape hatch: a package install around the chroot session's binds). */
+function installPackagesStep(p: Params, os: GuestOs): Step {
+  const source = p.packages_dir !== undefined ? `the packages in ${p.packages_dir}` : `${os.grubPackages.join(', ')} from the guest's mirror`;
+  return {
+    title: `install ${source} into ${p.root} (no ${os.grubPrefix}-install for i386-pc)`,
+    run: (c) => withGuestChroot(c, p.root, SESSION, async (cg) => ({ packages: await installPackages(c, cg, { root: p.root, os, names: os.grubPackages, packagesDir: p.packages_dir }) })),
+  };
+}
+
+/**
+ * The step that writes /etc/default/grub and the drop-ins (the escape hatch: files written through the guest
+ * root's own transport, which resolves the guest's links inside the root). It re-reads them first: installing
+ * the package may have created the file from its template (and Ubuntu's a drop-in).
+ */
+function editDefaultGrubStep(p: Params, dropIns: DropInEdit[], rootUuid: string): Step {
+  return {
+    title: `edit ${p.root}/etc/default/grub${dropIns.length ? ` and ${dropIns.map((d) => d.path).join(', ')}` : ''} (serial console, kernel parameters, GRUB_DEVICE)`,
+    run: async (c) => {
+      const cg = await openGuestRoot(c, p.root);
+      const now = (await readGuestText(cg, '/etc/default/grub')) ?? '';
+      const w = wantedDefaultGrub(now, p, rootUuid);
+      if (w.text !== now) await cg.transport.put('/etc/default/grub', w.text, { mode: 0o644, become: c.become });
+      const edits = dropInEdits(await readDropIns(cg), p).filter((d) => d.after !== d.before);
+      for (const d of edits) await cg.transport.put(d.path, d.after, { mode: 0o644, become: c.become });
+      return { notes: [...w.notes, ...edits.flatMap((d) => d.notes)] };
+    },
+  };
+}
+
+/**
+ * grub-mkconfig -o in the chroot session. `cmd` is exactly what runs inside the root; the escape hatch
+ * binds /dev, /proc, /sys, /run around it (and always unbinds them), then checks the root= it wrote.
+ */
+function mkconfigStep(p: Params, os: GuestOs): Step {
+  const inner = sh`${os.grubPrefix}-mkconfig -o ${os.grubCfg}`;
+  return {
+    title: `${os.grubPrefix}-mkconfig -o ${os.grubCfg} in ${p.root}`,
+    cmd: chrootCommand(p.root, inner),
+    run: (c) =>
+      withGuestChroot(c, p.root, { ...SESSION, resolvConf: 'keep' }, async (cg) => {
+        await cg.runOk(inner);
+        const cfg = (await readGuestText(cg, os.grubCfg)) ?? '';
+        const problems = grubCfgRootProblems(cfg, os.grubCfg);
+        if (problems.length) {
+          throw new TaskFailedError(`${os.grubPrefix}-mkconfig wrote a root= the guest will not have under KVM:\n${problems.join('\n')}\nset GRUB_DEVICE="UUID=…" in /etc/default/grub (ferry adds it unless the file sets GRUB_DEVICE)`);
+        }
+      }),
+  };
+}
+
+/**
+ * grub-install to the whole disk from the chroot. `cmd` is exactly what runs inside the root; the escape
+ * hatch binds the API filesystems around it (without them core.img lacks the filesystem module), puts a
+ * temporary device.map naming the disk as hd0, checks what went into core.img and writes ferry's stamp.
+ */
+function grubInstallStep(p: Params, os: GuestOs, disk: DiskPlan): Step {
+  const paths = grubPaths(os);
+  // the guest's own grub-install, of whatever version: no `--`, disk is an absolute path (schema)
+  const inner = sh`${os.grubPrefix}-install --target=i386-pc --boot-directory=/boot --modules=${`${disk.partModule} ${disk.fsModule}`} --verbose ${p.disk}`;
+  return {
+    title: `${os.grubPrefix}-install --target=i386-pc --modules='${disk.partModule} ${disk.fsModule}' ${p.disk} (from the chroot)`,
+    cmd: chrootCommand(p.root, inner),
+    run: async (c) => {
+      const modules = await withGuestChroot(c, p.root, { ...SESSION, resolvConf: 'keep' }, async (cg) => {
+        // grub-install maps the mounted partition to a BIOS drive; device.map names the whole disk as hd0
+        // ("cannot find a GRUB drive for /dev/mapper/…" otherwise). The guest's own device.map comes back after.
+        const restore = await moveAside(c, p.root, paths.deviceMap);
+        let r;
+        try {
+          await cg.transport.put(paths.deviceMap, `(hd0) ${p.disk}\n`, { mode: 0o644, become: c.become });
+          r = await cg.run(inner, { timeoutMs: 10 * 60_000 });
+        } finally {
+          await restore.run().catch(() => undefined); // as before: a failed restore does not hide grub-install's outcome
+        }
+        const out = `${r.stdout}\n${r.stderr}`;
+        if (r.exitCode !== 0) throw new TaskFailedError(`${os.grubPrefix}-install failed: ${out.split('\n').filter((l) => !/: info: /.test(l)).slice(-15).join('\n')}`);
+        const mods = coreImageModules(out);
+        if (!mods) throw new TaskFailedError(`${os.grubPrefix}-install -v did not show the grub-mkimage call; cannot tell what went into core.img`);
+        if (!mods.includes(disk.fsModule)) {
+          throw new TaskFailedError(`core.img was built without ${disk.fsModule} (modules: ${mods.join(' ')}); the guest would stop at "grub rescue>"`);
+        }
+        const core = await cg.transport.get(paths.core, { become: c.become });
+        if (!core) throw new TaskFailedError(`${paths.core} is missing after ${os.grubPrefix}-install`);
+        await cg.transport.put(paths.stamp, `${sha256(core)} ${mods.join(' ')}\n`, { mode: 0o644, become: c.become });
+        return mods;
+      });
+      const still = installProblem(await readCore(c, await openGuestRoot(c, p.root), os, p.disk), os, p.disk, disk.fsModule);
+      if (still) throw new TaskFailedError(`after ${os.grubPrefix}-install: ${still}`);
+      return { modules };
+    },
+  };
+}
+
+/** Decides one grub task from what read found (pure). */
+export function decideGrub(p: Params, f: GrubFacts): Verdict {
+  const disk = checkGrubDisk(p, f);
+  if ('refused' in disk) return disk;
+  const guest = f.guest!;
+  const { os, hasGrub } = guest;
+  const steps: Step[] = [];
+  const diff: Diff[] = [];
+  const reasons: string[] = [];
+  if (!hasGrub) steps.push(installPackagesStep(p, os));
+
+  const edits = defaultGrubEdits(p, guest, disk.rootUuid);
+  const notes = [...edits.want.notes, ...edits.dropIns.flatMap((d) => d.notes)];
+  if (edits.changed || !hasGrub) {
+    // without the package the files are edited as it leaves them: their diff is known only after the install
+    if (hasGrub) {
+      if (edits.want.text !== guest.defaultGrub) diff.push({ path: `${p.root}/etc/default/grub`, before: guest.defaultGrub, after: edits.want.text });
+      for (const d of edits.dropIns) diff.push({ path: `${p.root}${d.path}`, before: d.before, after: d.after });
+    }
+    reasons.push(['/etc/default/grub', ...edits.dropIns.map((d) => d.path)].join(', '));
+    steps.push(editDefaultGrubStep(p, edits.dropIns, disk.rootUuid));
+  }
+
+  let cfgStale = edits.changed || !hasGrub;
+  let partial: string | undefined;
+  if (!cfgStale) {
+    const problems = guest.grubCfg !== undefined ? grubCfgRootProblems(guest.grubCfg, os.grubCfg) : [];
+    if (guest.freshCfg !== undefined) {
+      cfgStale = guest.grubCfg !== guest.freshCfg || problems.length > 0;
+      if (cfgStale) diff.push({ path: `${p.root}${os.grubCfg}`, before: guest.grubCfg ?? '', after: guest.freshCfg });
+    } else if (guest.grubCfg === undefined || problems.length > 0) {
+      cfgStale = true; // stale whatever grub-mkconfig would print
+    } else if (guest.chrootRefusal) {
+      return { refused: guest.chrootRefusal }; // grub-mkconfig's session would refuse the root
+    } else {
+      partial = cfgUnreadInCheck(p.root, os);
+    }
+  }
+  if (cfgStale) {
+    reasons.push(os.grubCfg);
+    steps.push(mkconfigStep(p, os));
+  }
+
+  if (p.install) {
+    const stale = hasGrub ? installProblem(guest.core, os, p.disk, disk.fsModule) : `${os.grubPrefix}-install is not installed yet`;
+    if (stale) {
+      reasons.push(`grub-install (${stale})`);
+      steps.push(grubInstallStep(p, os, disk));
+    }
+  }
+
+  if (!steps.length) {
+    return {
+      changed: false,
+      reason: `/etc/default/grub is right, ${os.grubCfg} is ${partial ? 'there with no host device in root=' : `what ${os.grubPrefix}-mkconfig generates`}${p.install ? `, and ${p.disk} boots the guest's core.img (MBR, embedded core.img, ${disk.fsModule} module)` : ''}`,
+      data: { notes },
+      ...(partial ? { partial } : {}),
+    };
+  }
+  // every step but the /etc/default/grub edit runs in a chroot session: refuse now what it would refuse, before that edit
+  if (guest.chrootRefusal) return { refused: guest.chrootRefusal };
+  return { changed: true, steps, diff, data: { notes, reasons }, ...(partial ? { partial } : {}) };
 }
 
 export const grubModule = defineModule({
@@ -205,132 +478,14 @@ export const grubModule = defineModule({
       'right, grub-mkconfig (to stdout) reproduces grub.cfg byte for byte, and the MBR, embedded core.img and stamp agree.',
     checkMode: 'partial',
     checkModeNote:
-      'exact once GRUB is installed in the guest; when the packages are missing the /etc/default/grub diff is computed after they are installed. ' +
-      'Planning binds /dev, /proc, /sys, /run into root for the duration of a grub-mkconfig to stdout.',
+      'check mode mounts nothing: the disk is read from the host side and the guest\'s files inside its root. Whether grub.cfg ' +
+      'is what grub-mkconfig generates needs /dev, /proc, /sys bound into root, so check mode does not compare it (the result ' +
+      'says so in check_mode_partial; a missing grub.cfg or one with a host device in root= is still reported); a real run ' +
+      'binds them for a grub-mkconfig to stdout and compares. When the packages are missing the /etc/default/grub diff is ' +
+      'computed after they are installed.',
     result: { modules: 'the modules grub-install put into core.img', notes: 'what a person should check' },
     example: ['- grub:', '    root: /mnt/xr1', '    disk: /dev/vg1/xr1-disk', '    boot_device: /dev/mapper/vg1-xr1--disk1', '    packages_dir: /srv/ferry/debs/bookworm'].join('\n'),
   },
-  async plan(ctx, p) {
-    const g = await openGuestRoot(ctx, p.root);
-    // the disk checks come first: they refuse broken setups before anything runs in the guest
-    const facts = await checkDisk(ctx, p);
-    const os = await readGuestOs(g);
-    const paths = grubPaths(os);
-    const hasGrub = (await g.run(sh`command -v ${os.grubPrefix}-install && test -d /usr/lib/grub/i386-pc`)).exitCode === 0;
-    const session: ChrootSetup = { mounts: true, policyRcD: true, resolvConf: 'copy' };
-    const steps: Step[] = [];
-    const diff: Diff[] = [];
-    const reasons: string[] = [];
-
-    if (!hasGrub) {
-      const source = p.packages_dir !== undefined ? `the packages in ${p.packages_dir}` : `${os.grubPackages.join(', ')} from the guest's mirror`;
-      steps.push({
-        title: `install ${source} into ${p.root} (no ${os.grubPrefix}-install for i386-pc)`,
-        run: (c) => withGuestChroot(c, p.root, session, async (cg) => ({ packages: await installPackages(c, cg, { root: p.root, os, names: os.grubPackages, packagesDir: p.packages_dir }) })),
-      });
-    }
-
-    const defaultGrub = (await readGuestText(g, '/etc/default/grub')) ?? '';
-    const want = wantedDefaultGrub(defaultGrub, p, facts);
-    const dropIns = (await readDropIns(g, p)).filter((d) => d.after !== d.before);
-    const notes = [...want.notes, ...dropIns.flatMap((d) => d.notes)];
-    const defaultChanges = want.text !== defaultGrub || dropIns.length > 0;
-    if (defaultChanges || !hasGrub) {
-      if (hasGrub) {
-        if (want.text !== defaultGrub) diff.push({ path: `${p.root}/etc/default/grub`, before: defaultGrub, after: want.text });
-        for (const d of dropIns) diff.push({ path: `${p.root}${d.path}`, before: d.before, after: d.after });
-      }
-      reasons.push(['/etc/default/grub', ...dropIns.map((d) => d.path)].join(', '));
-      steps.push({
-        title: `edit ${p.root}/etc/default/grub${dropIns.length ? ` and ${dropIns.map((d) => d.path).join(', ')}` : ''} (serial console, kernel parameters, GRUB_DEVICE)`,
-        run: async (c) => {
-          // re-read: installing the package may have created the file from its template (and Ubuntu's a drop-in)
-          const cg = await openGuestRoot(c, p.root);
-          const now = (await readGuestText(cg, '/etc/default/grub')) ?? '';
-          const w = wantedDefaultGrub(now, p, facts);
-          if (w.text !== now) await cg.transport.put('/etc/default/grub', w.text, { mode: 0o644, become: c.become });
-          const edits = (await readDropIns(cg, p)).filter((d) => d.after !== d.before);
-          for (const d of edits) await cg.transport.put(d.path, d.after, { mode: 0o644, become: c.become });
-          return { notes: [...w.notes, ...edits.flatMap((d) => d.notes)] };
-        },
-      });
-    }
-
-    let cfgStale = defaultChanges || !hasGrub;
-    if (!cfgStale) {
-      const current = await readGuestText(g, os.grubCfg);
-      const problems = current !== undefined ? grubCfgRootProblems(current, os.grubCfg) : [];
-      const fresh = await generateGrubCfg(ctx, p.root, os);
-      cfgStale = current !== fresh || problems.length > 0;
-      if (cfgStale) diff.push({ path: `${p.root}${os.grubCfg}`, before: current ?? '', after: fresh });
-    }
-    if (cfgStale) {
-      reasons.push(os.grubCfg);
-      steps.push({
-        title: `${os.grubPrefix}-mkconfig -o ${os.grubCfg} in ${p.root}`,
-        run: (c) =>
-          withGuestChroot(c, p.root, { ...session, resolvConf: 'keep' }, async (cg) => {
-            await cg.runOk(sh`${os.grubPrefix}-mkconfig -o ${os.grubCfg}`);
-            const cfg = (await readGuestText(cg, os.grubCfg)) ?? '';
-            const problems = grubCfgRootProblems(cfg, os.grubCfg);
-            if (problems.length) {
-              throw new TaskFailedError(`${os.grubPrefix}-mkconfig wrote a root= the guest will not have under KVM:\n${problems.join('\n')}\nset GRUB_DEVICE="UUID=…" in /etc/default/grub (ferry adds it unless the file sets GRUB_DEVICE)`);
-            }
-          }),
-      });
-    }
-
-    if (p.install) {
-      const stale = hasGrub ? await installState(ctx, g, os, p.disk, facts.fsModule) : `${os.grubPrefix}-install is not installed yet`;
-      if (stale) {
-        reasons.push(`grub-install (${stale})`);
-        steps.push({
-          title: `${os.grubPrefix}-install --target=i386-pc --modules='${facts.partModule} ${facts.fsModule}' ${p.disk} (from the chroot)`,
-          run: async (c) => {
-            const modules = await withGuestChroot(c, p.root, { ...session, resolvConf: 'keep' }, async (cg) => {
-              // grub-install maps the mounted partition to a BIOS drive; device.map names the whole disk as hd0
-              // ("cannot find a GRUB drive for /dev/mapper/…" otherwise). The guest's own device.map comes back after.
-              const restore = await moveAside(c, p.root, paths.deviceMap);
-              let r;
-              try {
-                await cg.transport.put(paths.deviceMap, `(hd0) ${p.disk}\n`, { mode: 0o644, become: c.become });
-                // the guest's own grub-install, of whatever version: no `--`, disk is an absolute path (schema)
-                r = await cg.run(
-                  sh`${os.grubPrefix}-install --target=i386-pc --boot-directory=/boot --modules=${`${facts.partModule} ${facts.fsModule}`} --verbose ${p.disk}`,
-                  { timeoutMs: 10 * 60_000 },
-                );
-              } finally {
-                await restore.run().catch(() => undefined); // as before: a failed restore does not hide grub-install's outcome
-              }
-              const out = `${r.stdout}\n${r.stderr}`;
-              if (r.exitCode !== 0) throw new TaskFailedError(`${os.grubPrefix}-install failed: ${out.split('\n').filter((l) => !/: info: /.test(l)).slice(-15).join('\n')}`);
-              const mods = coreImageModules(out);
-              if (!mods) throw new TaskFailedError(`${os.grubPrefix}-install -v did not show the grub-mkimage call; cannot tell what went into core.img`);
-              if (!mods.includes(facts.fsModule)) {
-                throw new TaskFailedError(`core.img was built without ${facts.fsModule} (modules: ${mods.join(' ')}); the guest would stop at "grub rescue>"`);
-              }
-              const core = await cg.transport.get(paths.core, { become: c.become });
-              if (!core) throw new TaskFailedError(`${paths.core} is missing after ${os.grubPrefix}-install`);
-              await cg.transport.put(paths.stamp, `${sha256(core)} ${mods.join(' ')}\n`, { mode: 0o644, become: c.become });
-              return mods;
-            });
-            const still = await installState(c, await openGuestRoot(c, p.root), os, p.disk, facts.fsModule);
-            if (still) throw new TaskFailedError(`after ${os.grubPrefix}-install: ${still}`);
-            return { modules };
-          },
-        });
-      }
-    }
-
-    if (!steps.length) {
-      return {
-        changed: false,
-        reason: `/etc/default/grub is right, ${os.grubCfg} is what ${os.grubPrefix}-mkconfig generates${p.install ? `, and ${p.disk} boots the guest's core.img (MBR, embedded core.img, ${facts.fsModule} module)` : ''}`,
-        data: { notes },
-      };
-    }
-    // every step but the /etc/default/grub edit runs in a chroot session: refuse now what it would refuse, before that edit
-    await checkChrootBinds(ctx, p.root);
-    return { changed: true, steps, diff, data: { notes, reasons } };
-  },
+  read: readGrub,
+  decide: decideGrub,
 });

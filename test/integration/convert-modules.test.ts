@@ -58,6 +58,15 @@ describe('guest conversion modules @integration @slow', function () {
   const run = <P>(mod: TaskModule<P>, input: Record<string, unknown>, opts: { check?: boolean } = {}): Promise<{ plan: Plan; data: Record<string, unknown> }> =>
     runModule(mod, input, { transport, check: opts.check });
 
+  /** The host's mount table, less what other test runs on this machine mount in their own temporary directories. */
+  const hostMounts = (): string[] =>
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => {
+        const mp = l.split(' ')[4] ?? '';
+        return l && (!mp.startsWith(`${tmpdir()}/`) || mp === dir || mp.startsWith(`${dir}/`));
+      });
+
   const bindsUnder = (r: string): string[] =>
     readFileSync('/proc/self/mountinfo', 'utf8')
       .split('\n')
@@ -355,8 +364,10 @@ describe('guest conversion modules @integration @slow', function () {
     });
 
     it('installs GRUB offline to the whole loop disk, with root=UUID in grub.cfg, then reports no change', async () => {
+      const mountsBefore = hostMounts();
       const check = await run(grubModule, { root, disk: loop, boot_device: part, packages_dir: pkgs }, { check: true });
       assert.equal(check.plan.changed, true);
+      assert.deepEqual(hostMounts(), mountsBefore, 'check mode mounted something');
       const { data } = await run(grubModule, { root, disk: loop, boot_device: part, packages_dir: pkgs });
       assert.ok((data.modules as string[]).includes('ext2'));
       const uuid = sh('blkid -p -o value -s UUID "$1"', part);
@@ -368,6 +379,30 @@ describe('guest conversion modules @integration @slow', function () {
       const again = await run(grubModule, { root, disk: loop, boot_device: part, packages_dir: pkgs });
       assert.equal(again.plan.changed, false, again.plan.changed ? `still changes: ${JSON.stringify(again.plan.data)}` : '');
       assert.match(again.plan.changed === false ? again.plan.reason : '', /boots the guest's core\.img \(MBR, embedded core\.img, ext2 module\)/);
+    });
+
+    it('check mode on the installed guest mounts nothing: the host\'s mount table is the same before and after, and it says what it left out', async () => {
+      const mountsBefore = hostMounts();
+      const check = await run(grubModule, { root, disk: loop, boot_device: part, packages_dir: pkgs }, { check: true });
+      assert.deepEqual(hostMounts(), mountsBefore, 'check mode mounted something');
+      assert.equal(check.plan.changed, false, check.plan.changed ? `would change: ${check.plan.steps.map((s) => s.title).join('; ')}` : '');
+      assert.match(
+        check.plan.changed === false ? check.plan.reason : '',
+        /^\/etc\/default\/grub is right, \/boot\/grub\/grub\.cfg is there with no host device in root=, and \/dev\/loop\d+ boots the guest's core\.img \(MBR, embedded core\.img, ext2 module\)$/,
+      );
+      assert.equal(check.plan.partial, `/boot/grub/grub.cfg was not compared with what grub-mkconfig generates: that needs /dev, /proc and /sys bound into ${root}, and check mode mounts nothing (a real run compares it)`);
+      // what check mode can tell without mounting it still tells: a grub.cfg with the host's device in root= is stale
+      const cfgPath = join(root, 'boot/grub/grub.cfg');
+      const cfg = readFileSync(cfgPath, 'utf8');
+      try {
+        writeFileSync(cfgPath, cfg.replace(/root=UUID=\S+/g, `root=${part}`));
+        const stale = await run(grubModule, { root, disk: loop, boot_device: part, packages_dir: pkgs }, { check: true });
+        assert.deepEqual(hostMounts(), mountsBefore, 'check mode mounted something');
+        assert.deepEqual(stale.plan.changed ? stale.plan.steps.map((s) => s.title) : [], [`grub-mkconfig -o /boot/grub/grub.cfg in ${root}`]);
+        assert.deepEqual(stale.plan.changed ? stale.plan.steps.map((s) => s.cmd?.display) : [], [`env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C chroot ${root} /bin/sh -c 'grub-mkconfig -o /boot/grub/grub.cfg'`]);
+      } finally {
+        writeFileSync(cfgPath, cfg);
+      }
     });
   });
 

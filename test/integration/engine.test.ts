@@ -5,7 +5,11 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { z } from 'zod';
 import { runPlaybookFile } from '../../runner/api.js';
+import { sh } from '../../runner/command.js';
+import { defineModule, type TaskModule } from '../../runner/module.js';
+import { builtinModules } from '../../tasks/index.js';
 import { startSshdHosts, writeInventory, type SshdHost, PASSWORD_USER } from '../harness/sshd.js';
 import { CollectingReporter } from '../helpers/collect.js';
 
@@ -195,5 +199,36 @@ describe('engine over real sshd @integration', function () {
     const r2 = await runPlaybookFile(pb, { inventory: [invPw], reporter: rep2 });
     assert.equal(r2.exitCode, 0, JSON.stringify(rep2.results()));
     await writeInventory(hosts, dir); // restore inventory.yml for the other tests
+  });
+
+  it('--check shows what a partial check mode left out, in the message and the result; a real run does not', async () => {
+    // a module whose read leaves something out in check mode (as grub leaves grub.cfg uncompared rather than mount)
+    const peek = defineModule({
+      name: 'peek',
+      params: z.strictObject({ path: z.string() }),
+      doc: { summary: 'test module', checkMode: 'partial', checkModeNote: 'the count is not read in check mode', example: '' },
+      read: async (ctx, p) => ({ check: ctx.check, text: (await ctx.runOk(sh`cat -- ${p.path}`)).stdout }),
+      decide: (_p, f: { check: boolean; text: string }) => ({
+        changed: false,
+        reason: `read ${f.text.trim()}`,
+        ...(f.check ? { partial: 'the count was not read' } : {}),
+      }),
+    });
+    const path = join(dir, 'peek.txt');
+    await writeFile(path, 'hello\n');
+    await chmod(path, 0o644);
+    const pb = await writePlaybook(dir, 'peek.yaml', [{ hosts: hosts[0]!.name, gather_facts: false, tasks: [{ name: 'peek', peek: { path }, register: 'r' }] }]);
+    const modules = builtinModules().register(peek as unknown as TaskModule<never>);
+    const checked = new CollectingReporter();
+    assert.equal((await runPlaybookFile(pb, { inventory: [inv], reporter: checked, check: true, modules })).exitCode, 0);
+    const c = checked.result('peek', hosts[0]!.name)!;
+    assert.equal(c.status, 'ok');
+    assert.equal(c.msg, 'read hello (check mode is partial: the count was not read)');
+    assert.equal((c.result as Record<string, unknown>).check_mode_partial, 'the count was not read');
+    const real = new CollectingReporter();
+    assert.equal((await runPlaybookFile(pb, { inventory: [inv], reporter: real, modules })).exitCode, 0);
+    const r = real.result('peek', hosts[0]!.name)!;
+    assert.equal(r.msg, 'read hello');
+    assert.equal((r.result as Record<string, unknown>).check_mode_partial, undefined);
   });
 });

@@ -387,6 +387,11 @@ describe('hostile guest roots @integration', function () {
       const again = await run(grubModule, { root, disk, install: false });
       assert.match(reasonOf(again.plan), /^\/etc\/default\/grub is right, \/boot\/grub\/grub\.cfg is what grub-mkconfig generates$/);
       assert.deepEqual(watched(), before);
+      // check mode mounts nothing, so it leaves grub.cfg uncompared and says so
+      const checkAgain = await run(grubModule, { root, disk, install: false }, { check: true });
+      assert.match(reasonOf(checkAgain.plan), /^\/etc\/default\/grub is right, \/boot\/grub\/grub\.cfg is there with no host device in root=$/);
+      assert.match(checkAgain.plan.partial ?? '', /^\/boot\/grub\/grub\.cfg was not compared with what grub-mkconfig generates: .*check mode mounts nothing/);
+      assert.deepEqual(watched(), before);
     });
   });
 });

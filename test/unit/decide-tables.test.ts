@@ -10,7 +10,10 @@ import { aptFactsFrom, type AptOutputs } from '../../tasks/apt.js';
 import type { Manager } from '../../tasks/lib/managers.js';
 import { parseSystemctlShow, sysvFactsFrom } from '../../tasks/service.js';
 import { parseFindTree } from '../../tasks/file.js';
+import { filesystemFactsFrom, type FilesystemOutputs } from '../../tasks/filesystem.js';
 import { groupFactsFrom } from '../../tasks/group.js';
+import type { GrubGuestFacts } from '../../tasks/grub.js';
+import { detectGuestOs } from '../../tasks/guest/os-family.js';
 import { builtinModules } from '../../tasks/index.js';
 import { parsePathState } from '../../tasks/lib/path-state.js';
 import { parseMountinfo } from '../../tasks/storage/mountinfo.js';
@@ -38,6 +41,8 @@ interface Case {
   refusal?: string;
   /** The result data a no-change verdict carries (checked when given). */
   data?: Record<string, unknown>;
+  /** What the verdict says check mode left out (checked when given; otherwise it must leave nothing out). */
+  partial?: string;
 }
 
 /** Replaces each `{"file": PATH}` with that captured output's text. */
@@ -97,6 +102,25 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
   // getent group NAME (and GID) as printed; whether lgroupadd was found as given.
   group: (f, p) =>
     groupFactsFrom(p as Parameters<typeof groupFactsFrom>[0], output(f.byName as Partial<ToolOutput>), f.byGid === undefined ? undefined : output(f.byGid as Partial<ToolOutput>), f.localTools as boolean | undefined),
+  // /proc/self/mountinfo and lsblk as printed, the rest of the host's answers as given (no loop offsets unless told);
+  // the guest's os-release as its text, the files it holds as text.
+  grub: ({ mountinfo, lsblk, loopOffsets, guest, ...f }) => ({
+    host: 'h1',
+    loopOffsets: loopOffsets ?? {},
+    ...f,
+    lsblk: output(lsblk as Partial<ToolOutput>),
+    mounts: parseMountinfo(String(mountinfo)),
+    ...(guest ? { guest: guestFacts(guest as Record<string, unknown>) } : {}),
+  }),
+  // blkid -p, mkfs.xfs -N, e2fsck -n / xfs_repair -n as printed (exit 0 unless told), dumpe2fs -h and xfs_db/xfs_info
+  // stdout; the host h1 and a block device unless told.
+  filesystem: (f, p) =>
+    filesystemFactsFrom(String(p.dev), {
+      host: 'h1',
+      kind: 'block',
+      ...f,
+      ...Object.fromEntries(['blkid', 'mkfsDryRun', 'check'].filter((k) => f[k] !== undefined).map((k) => [k, output(f[k] as Partial<ToolOutput>)])),
+    } as FilesystemOutputs),
   lvm: (f, p) => {
     const lvs = f.lvs as Partial<ToolOutput> | undefined;
     return lvmFactsFrom(String(p.vg), output(f.vgs as Partial<ToolOutput>), lvs === undefined ? undefined : output(lvs).stdout);
@@ -132,6 +156,11 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
   },
 };
 
+/** A grub table's guest: os-release as text becomes the detected OS. */
+function guestFacts({ osRelease, ...g }: Record<string, unknown>): GrubGuestFacts {
+  return { ...g, os: detectGuestOs(String(osRelease)) } as GrubGuestFacts;
+}
+
 /** A regular file's attributes as probePath reads them: the text's size and sha256, mode 0644 and root's unless given. */
 function fileState(text: string | null, f: Record<string, unknown>): PathState {
   if (text === null) return { exists: false };
@@ -155,6 +184,7 @@ describe('decide tables (params + facts → steps | reason | refusal)', () => {
           const facts = factsFrom[dir] ? factsFrom[dir](raw as Record<string, unknown>, params) : raw;
           // The engine's own order: decide, then the force guard (runner/module.ts planTask).
           const v = guardDestructive(mod!.decide!(params, facts), forceOf(params));
+          assert.equal('partial' in v ? v.partial : undefined, c.partial, 'what check mode leaves out');
           if (c.refusal !== undefined) {
             assert.deepEqual(v, { refused: c.refusal, ...('data' in v && v.data ? { data: v.data } : {}) });
           } else if (c.reason !== undefined) {
