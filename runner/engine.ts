@@ -857,7 +857,8 @@ export class Engine {
     if (e instanceof UnreachableError) return { status: 'unreachable', result: { unreachable: true, failed: true, msg: e.message }, msg: e.message };
     const data = e instanceof TaskFailedError ? e.data : {};
     const msg = errorMessage(e);
-    return { status: 'failed', result: { ...data, failed: true, changed: false, msg }, msg };
+    // the module's own msg (Ansible's wording) is what register stores; the error names the problem to a person
+    return { status: 'failed', result: { msg, ...data, failed: true, changed: false }, msg };
   }
 
   private async runOnce(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited, vars: Obj): Promise<TaskOutcome> {
@@ -898,7 +899,8 @@ export class Engine {
       if (!plan.changed) {
         status = 'ok';
         msg = plan.reason;
-        result = { ...plan.data, changed: false, failed: false, msg: plan.reason };
+        // a module's own msg (Ansible's, often '' for no change) is what register stores; else the reason
+        result = { msg: plan.reason, ...plan.data, changed: false, failed: false };
       } else if (check) {
         status = 'changed';
         msg = `would run: ${plan.steps.map((s) => s.title).join('; ')}`;

@@ -7,14 +7,11 @@ import { defineModule, type Verdict } from '../runner/module.js';
 import { planAttributes } from './lib/attributes.js';
 import { decideContent, readContentTarget, readTextFile, type ContentTarget } from './lib/file-content.js';
 import { compilePythonRegex } from './lib/lineinfile-edit.js';
-import { editedFileFields, pathField } from './lib/schema.js';
+import { checkEditedPath, editedFileFields, editedPathFields, foldEditedPath } from './lib/schema.js';
 
 const params = z
   .strictObject({
-    path: pathField('The file to edit on the host (aliases dest, destfile, name)').optional(),
-    dest: pathField('Alias of path').optional(),
-    destfile: pathField('Alias of path').optional(),
-    name: pathField('Alias of path').optional(),
+    ...editedPathFields,
     block: z.string().optional().describe('The lines to put between the markers; empty removes the block (alias content)'),
     content: z.string().optional().describe('Alias of block'),
     marker: z.string().default('# {mark} ANSIBLE MANAGED BLOCK').describe('The marker line template; {mark} becomes marker_begin or marker_end'),
@@ -28,9 +25,7 @@ const params = z
   })
   .superRefine((p, ctx) => {
     const bad = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-    const paths = (['path', 'dest', 'destfile', 'name'] as const).filter((k) => p[k] !== undefined);
-    if (paths.length === 0) bad('path', 'path is required (the file to edit)');
-    if (paths.length > 1) bad(paths[1]!, `give one of path, dest, destfile and name, not ${paths.join(' and ')}`);
+    checkEditedPath(p, bad);
     if (p.block !== undefined && p.content !== undefined) bad('content', 'give block or content (its alias), not both');
     if (p.insertafter !== undefined && p.insertbefore !== undefined) bad('insertbefore', 'give insertafter or insertbefore, not both');
     for (const key of ['insertafter', 'insertbefore'] as const) {
@@ -43,7 +38,7 @@ const params = z
       }
     }
   })
-  .transform(({ dest, destfile, name, content, ...p }) => ({ ...p, path: (p.path ?? dest ?? destfile ?? name)!, block: p.block ?? content ?? '' }));
+  .transform(({ content, ...p }) => ({ ...foldEditedPath(p), block: p.block ?? content ?? '' }));
 
 type Params = z.output<typeof params>;
 

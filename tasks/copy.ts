@@ -20,9 +20,13 @@ const params = z
   })
   .refine((p) => (p.src === undefined) !== (p.content === undefined), { message: 'give exactly one of src and content' });
 
-/** Reads a controller file for copy/template, with an error that says where it looked; in a role, its files/ and folder come first. */
+/**
+ * Reads a controller file for copy/template, with an error that says where it looked: as Ansible does, a
+ * role's files/ and folder, then files/ beside the playbook, then the playbook's folder.
+ */
 export async function readControllerFile(baseDir: string, src: string, roleDir?: string): Promise<{ path: string; data: Buffer }> {
-  const candidates = [...(roleDir && !isAbsolute(src) ? [join(roleDir, 'files', src), join(roleDir, src)] : []), resolve(baseDir, src)];
+  const dirs = roleDir ? [roleDir, baseDir] : [baseDir];
+  const candidates = isAbsolute(src) ? [src] : dirs.flatMap((d) => [join(d, 'files', src), resolve(d, src)]);
   let path = candidates[candidates.length - 1]!;
   let st = null;
   for (const c of candidates) {
@@ -50,7 +54,9 @@ export const copyModule = defineModule({
     checkMode: 'full',
     result: {
       dest: 'the final path written (dest/basename(src) for a directory)',
-      checksum: 'sha256 of the content',
+      checksum: 'sha1 of the content (as Ansible)',
+      md5sum: 'md5 of the content',
+      state: "'file'",
       size: 'bytes',
       backup_file: 'the backup made, when backup: true and dest was replaced',
     },
@@ -78,6 +84,7 @@ export const copyModule = defineModule({
       group: p.group,
       backup: p.backup,
       force: p.force,
+      result: { state: 'file' },
     });
   },
 });

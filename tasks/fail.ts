@@ -26,8 +26,9 @@ export const assertModule = defineModule({
   decide(p, { vars }) {
     const conds = Array.isArray(p.that) ? p.that : [p.that];
     for (const c of conds) {
-      if (!evaluateCondition(parseExpr(c), vars)) return { refused: p.fail_msg ?? `assertion failed: ${c}`, data: { assertion: c } };
+      // registered as Ansible does ('Assertion failed', the condition, evaluated_to); shown with the condition
+      if (!evaluateCondition(parseExpr(c), vars)) return { refused: p.fail_msg ?? `assertion failed: ${c}`, data: { msg: p.fail_msg ?? 'Assertion failed', assertion: c, evaluated_to: false } };
     }
-    return { changed: false, reason: p.success_msg ?? 'all assertions passed' };
+    return { changed: false, reason: p.success_msg ?? 'all assertions passed', data: { msg: p.success_msg ?? 'All assertions passed' } };
   },
 });

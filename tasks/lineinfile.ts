@@ -5,11 +5,11 @@ import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Plan } from '../runner/module.js';
 import { planContent, readTextFile } from './lib/file-content.js';
 import { compilePythonRegex, editLines } from './lib/lineinfile-edit.js';
-import { editedFileFields, pathField } from './lib/schema.js';
+import { checkEditedPath, editedFileFields, editedPathFields, foldEditedPath } from './lib/schema.js';
 
 const params = z
   .strictObject({
-    path: pathField('The file to edit on the host'),
+    ...editedPathFields,
     regexp: z.string().optional().describe('Python-style regex: the LAST matching line is replaced (present) or every matching line removed (absent)'),
     search_string: z.string().optional().describe('Literal text instead of regexp: lines containing it are replaced/removed'),
     line: z.string().optional().describe('The line to have in the file (required for state: present)'),
@@ -23,6 +23,7 @@ const params = z
   })
   .superRefine((p, ctx) => {
     const bad = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    checkEditedPath(p, bad);
     if (p.state === 'present' && p.line === undefined) bad('line', 'line is required with state: present');
     if (p.state === 'absent' && p.regexp === undefined && p.search_string === undefined && p.line === undefined) {
       bad('regexp', 'state: absent needs one of regexp, search_string or line');
@@ -39,7 +40,8 @@ const params = z
         bad(key, (e as Error).message);
       }
     }
-  });
+  })
+  .transform(foldEditedPath);
 
 export const lineinfileModule = defineModule({
   name: 'lineinfile',

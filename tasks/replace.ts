@@ -6,11 +6,11 @@ import { TaskFailedError } from '../runner/errors.js';
 import { pyRegex, pySub } from '../runner/expr/pyregex.js';
 import { defineModule, type Plan } from '../runner/module.js';
 import { planContent, readTextFile } from './lib/file-content.js';
-import { editedFileFields, pathField } from './lib/schema.js';
+import { checkEditedPath, editedFileFields, editedPathFields, foldEditedPath } from './lib/schema.js';
 
 const params = z
   .strictObject({
-    path: pathField('The file to edit on the host'),
+    ...editedPathFields,
     regexp: z.string().min(1, 'must not be empty').describe('Python regular expression, matched with MULTILINE (^ and $ at every line); every match is replaced'),
     replace: z.string().default('').describe('The replacement: \\1, \\g<1>, \\g<name> stand for groups (default: remove the matches)'),
     after: z.string().optional().describe('Only replace after the first match of this regex (DOTALL)'),
@@ -18,6 +18,7 @@ const params = z
     ...editedFileFields,
   })
   .superRefine((p, ctx) => {
+    checkEditedPath(p, (key, message) => ctx.addIssue({ code: 'custom', path: [key], message }));
     for (const key of ['regexp', 'after', 'before'] as const) {
       const v = p[key];
       if (v === undefined) continue;
@@ -27,7 +28,8 @@ const params = z
         ctx.addIssue({ code: 'custom', path: [key], message: (e as Error).message });
       }
     }
-  });
+  })
+  .transform(foldEditedPath);
 type Params = z.output<typeof params>;
 
 /** What replacing did: the new text, the number of matches replaced, or why nothing was. */

@@ -45,7 +45,7 @@ export const templateModule = defineModule({
       'the variable and the template file:line; nothing is HTML-escaped. The rendered text is compared by sha256 and ' +
       'uploaded atomically, exactly as copy does.',
     checkMode: 'full',
-    result: { dest: 'the final path written', checksum: 'sha256 of the rendered text', size: 'bytes', backup_file: 'the backup made, if any' },
+    result: { dest: 'the final path written', checksum: 'sha1 of the rendered text (as Ansible)', md5sum: 'md5 of the rendered text', state: "'file'", size: 'bytes', backup_file: 'the backup made, if any' },
     example: ['- template:', '    src: fstab.j2', '    dest: /etc/fstab', "    mode: '0644'", '    backup: true'].join('\n'),
   },
   async plan(ctx, p) {
@@ -62,6 +62,7 @@ export const templateModule = defineModule({
       group: p.group,
       backup: p.backup,
       force: p.force,
+      result: { state: 'file' },
     });
   },
 });

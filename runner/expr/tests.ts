@@ -172,6 +172,7 @@ export const TESTS: Readonly<Record<string, Builtin>> = Object.freeze(
     issuperset: superset,
     succeeded,
     success: succeeded,
+    successful: succeeded,
     failed,
     failure: failed,
     changed,

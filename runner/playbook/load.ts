@@ -13,6 +13,7 @@ import type { VaultKeys } from '../vault/keys.js';
 import { parseArgString } from './free-form.js';
 import { checkParams, schemaKeys } from './params.js';
 import { findRole, isFile, roleFile, roleSearchPath, rolesPathFromEnv } from './roles.js';
+import { sequenceItems } from './sequence.js';
 import type { BlockNode, CommonKeywords, Condition, IncludeNode, MetaNode, ModuleDefaults, Node, Play, Playbook, RoleFrom, RoleNode, RoleRef, TaskNode, VarPrompt } from './model.js';
 
 const COMMON_KEYS = [
@@ -20,7 +21,7 @@ const COMMON_KEYS = [
   'chroot', 'check_mode', 'no_log', 'any_errors_fatal', 'environment', 'throttle',
 ] as const;
 const TASK_KEYS = [
-  ...COMMON_KEYS, 'register', 'notify', 'listen', 'loop', 'with_items', 'with_list', 'loop_control', 'failed_when',
+  ...COMMON_KEYS, 'register', 'notify', 'listen', 'loop', 'with_items', 'with_list', 'with_sequence', 'loop_control', 'failed_when',
   'changed_when', 'until', 'retries', 'delay', 'timeout', 'args', 'module_defaults', 'local_action',
 ];
 const BLOCK_KEYS = [...COMMON_KEYS, 'block', 'rescue', 'always', 'module_defaults'];
@@ -479,6 +480,27 @@ class Loader {
     return v;
   }
 
+  /** `with_sequence: start=0 end=6 format=%02x` (or `0-6:%02x`): its items, expanded now. */
+  private sequence(o: Obj): string[] | undefined {
+    const v = o.with_sequence;
+    const at = locOf(o, 'with_sequence');
+    const hint = 'write e.g. "with_sequence: start=1 end=5 format=disk%02d", or loop: "{{ range(1, 6) | list }}"';
+    if (typeof v === 'string' && isTemplated(v)) {
+      this.problem(at, `with_sequence: ferry expands the sequence when the playbook is loaded, so it cannot hold a template: ${JSON.stringify(v)}`, 'write loop: "{{ range(START, END + 1) | list }}" for numbers known at run time');
+      return undefined;
+    }
+    if (typeof v !== 'string' && typeof v !== 'number') {
+      this.problem(at, `with_sequence takes a string like "start=1 end=5", got ${v === null ? 'nothing' : isObj(v) ? 'a mapping' : typeof v}`, hint);
+      return undefined;
+    }
+    const got = sequenceItems(String(v));
+    if ('error' in got) {
+      this.problem(at, `with_sequence: ${got.error}`, hint);
+      return undefined;
+    }
+    return got.items;
+  }
+
   /** A `register:` name: one that a condition or template can refer to, and that ferry does not set itself. */
   private register(o: Obj): string | undefined {
     const name = this.str(o, 'register');
@@ -651,7 +673,7 @@ class Loader {
       register: this.register(o),
       notify: this.strList(o, 'notify'),
       listen: this.strList(o, 'listen'),
-      loop: this.loop(o, ['loop', 'with_items', 'with_list']),
+      loop: o.with_sequence !== undefined ? this.sequence(o) : this.loop(o, ['loop', 'with_items', 'with_list']),
       loopControl: this.loopControl(o),
       failedWhen: this.conditions(o, 'failed_when'),
       changedWhen: this.conditions(o, 'changed_when'),

@@ -135,7 +135,8 @@ export function decideContent(t: ContentTarget, req: ContentRequest & { makePare
 
   const steps: Step[] = [];
   const diff: Diff[] = [];
-  const result = { dest, checksum, size: req.data.length, ...req.result };
+  // registered as Ansible's copy and template do: sha1 checksum and md5sum of the content
+  const result = { dest, checksum: createHash('sha1').update(req.data).digest('hex'), md5sum: createHash('md5').update(req.data).digest('hex'), size: req.data.length, ...req.result };
   if (!writeContent) {
     const attrs = planAttributes(dest, current, req, { isDirectory: false });
     if (attrs.steps.length === 0) {

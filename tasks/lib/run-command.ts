@@ -66,7 +66,8 @@ export function runVerdict(p: RunParams, facts: GuardFacts, title: string, cmd: 
 
 /** The result command and shell register: the one command's output in Ansible's shape. */
 export async function runResult(_ctx: TaskContext, _p: unknown, [ran]: StepRun[]): Promise<Record<string, unknown>> {
-  return ran?.result ? commandResult(ran.result, ran.start, ran.end) : {};
+  // Ansible's command and shell register msg '' when the command succeeded
+  return ran?.result ? { ...commandResult(ran.result, ran.start, ran.end), msg: '' } : {};
 }
 
 /** Runs a command as a task step: a non-zero exit fails the task with the full result attached. */

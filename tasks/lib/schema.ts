@@ -13,6 +13,28 @@ export function pathField(description: string) {
     .describe(description);
 }
 
+/** The file a line/block editing module edits, under `path` or any alias Ansible takes for it. */
+export const editedPathFields = {
+  path: pathField('').optional().describe('The file to edit on the host (aliases dest, destfile, name)'),
+  dest: pathField('').optional().describe('Alias of path'),
+  destfile: pathField('').optional().describe('Alias of path'),
+  name: pathField('').optional().describe('Alias of path'),
+};
+
+type EditedPath = { path?: string; dest?: string; destfile?: string; name?: string };
+
+/** Reports (inside .superRefine) an edited file given under none of its names, or under more than one. */
+export function checkEditedPath(p: EditedPath, bad: (key: string, message: string) => void): void {
+  const given = (['path', 'dest', 'destfile', 'name'] as const).filter((k) => p[k] !== undefined);
+  if (given.length === 0) bad('path', 'path is required (the file to edit)');
+  if (given.length > 1) bad(given[1]!, `give one of path, dest, destfile and name, not ${given.join(' and ')}`);
+}
+
+/** The parameters with the edited file's aliases folded into `path` (after checkEditedPath passed). */
+export function foldEditedPath<T extends EditedPath>({ dest, destfile, name, ...p }: T): Omit<T, 'dest' | 'destfile' | 'name'> & { path: string } {
+  return { ...p, path: (p.path ?? dest ?? destfile ?? name)! };
+}
+
 /** A zod check (for .superRefine) that reports what one of tasks/lib/operands.ts's rules says about a value. */
 export function checkedBy(rule: (v: string) => string | undefined) {
   return (v: string, ctx: z.RefinementCtx): void => {

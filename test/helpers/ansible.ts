@@ -20,6 +20,17 @@ export function skipWithoutAnsible(test: Mocha.Context): void {
   test.skip();
 }
 
+/**
+ * Writes an Ansible inventory reaching the sshd host as `user` with the harness's throwaway key and known
+ * hosts only (never the developer's ~/.ssh; files go through ssh itself: the harness sshd has no sftp); returns its path.
+ */
+export function writeAnsibleInventory(h: SshdHost, dir: string, user: string): string {
+  const path = join(dir, 'ansible-inventory.yml');
+  const sshArgs = `-F /dev/null -o UserKnownHostsFile=${h.knownHostsFile} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o IdentityAgent=none`;
+  writeFileSync(path, stringify({ all: { hosts: { [h.name]: { ansible_host: h.host, ansible_port: h.port, ansible_user: user, ansible_ssh_private_key_file: h.userKeyFile, ansible_ssh_common_args: sshArgs, ansible_python_interpreter: '/usr/bin/python3', ansible_ssh_transfer_method: 'piped' } } } }));
+  return path;
+}
+
 /** What one ansible-playbook run gave: its exit code, each task's result for the host (in order), its output. */
 export interface AnsibleRun {
   code: number | null;

@@ -17,6 +17,7 @@ import { fetchModule } from '../../tasks/fetch.js';
 import { slurpModule } from '../../tasks/slurp.js';
 import { startSshd, NOPASSWD_USER, sshTransport, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { CollectingReporter } from '../helpers/collect.js';
+import { writeAnsibleInventory } from '../helpers/ansible.js';
 import { assertNoChange as noChange, looseModule as mod, runModule } from '../helpers/run-module.js';
 
 const INITTAB = readFileSync(new URL('../fixtures/corpora/guest-files/console/debian-stock-inittab-before-xen', import.meta.url), 'utf8');
@@ -159,11 +160,7 @@ describe('blockinfile, slurp, fetch, pause @integration', function () {
       dir = mkdtempSync(join(tmpdir(), 'ferry-vs-ansible-'));
       chmodSync(dir, 0o755);
       ferryInv = await writeInventory([sshd], dir, NOPASSWD_USER);
-      // ansible-playbook reaches the same sshd with the same throwaway key, never the developer's ~/.ssh
-      // (files go through ssh itself: the harness sshd has no sftp subsystem).
-      ansibleInv = join(dir, 'ansible-inventory.yml');
-      const sshArgs = `-F /dev/null -o UserKnownHostsFile=${sshd.knownHostsFile} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o IdentityAgent=none`;
-      writeFileSync(ansibleInv, stringify({ all: { hosts: { [sshd.name]: { ansible_host: sshd.host, ansible_port: sshd.port, ansible_user: NOPASSWD_USER, ansible_ssh_private_key_file: sshd.userKeyFile, ansible_ssh_common_args: sshArgs, ansible_python_interpreter: '/usr/bin/python3', ansible_ssh_transfer_method: 'piped' } } } }));
+      ansibleInv = writeAnsibleInventory(sshd, dir, NOPASSWD_USER);
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
 

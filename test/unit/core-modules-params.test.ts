@@ -7,6 +7,7 @@ import { copyModule } from '../../tasks/copy.js';
 import { fileModule } from '../../tasks/file.js';
 import { lineinfileModule } from '../../tasks/lineinfile.js';
 import { pingModule } from '../../tasks/ping.js';
+import { replaceModule } from '../../tasks/replace.js';
 import { shellModule } from '../../tasks/shell.js';
 import { templateModule } from '../../tasks/template.js';
 import { waitForModule } from '../../tasks/wait-for.js';
@@ -35,6 +36,9 @@ describe('core modules: parameters', () => {
     ['lineinfile: backrefs without regexp', lineinfileModule.params, { path: '/x', line: 'a', backrefs: true }, /backrefs needs a regexp/],
     ['lineinfile: both anchors', lineinfileModule.params, { path: '/x', line: 'a', insertafter: 'a', insertbefore: 'b' }, /not both/],
     ['lineinfile: a bad regexp', lineinfileModule.params, { path: '/x', line: 'a', regexp: '(' }, /regexp: regexp: invalid regular expression/],
+    ['lineinfile: path given twice', lineinfileModule.params, { path: '/x', dest: '/y', line: 'a' }, /give one of path, dest, destfile and name, not path and dest/],
+    ['lineinfile: no path under any name', lineinfileModule.params, { line: 'a' }, /path is required/],
+    ['replace: path given twice', replaceModule.params, { name: '/x', destfile: '/y', regexp: 'a' }, /not destfile and name/],
     ['lineinfile: absent with nothing to match', lineinfileModule.params, { path: '/x', state: 'absent' }, /needs one of regexp, search_string or line/],
     ['wait_for: two conditions', waitForModule.params, { port: 22, path: '/x' }, /one of port, path and cmd/],
     ['wait_for: port out of range', waitForModule.params, { port: 70000 }, /port/],
@@ -47,6 +51,13 @@ describe('core modules: parameters', () => {
       assert.ok(got.some((m) => re.test(m)), `issues: ${JSON.stringify(got)}`);
     });
   }
+
+  it("takes Ansible's aliases of path (dest, destfile, name) for lineinfile and replace", () => {
+    assert.equal(lineinfileModule.params.parse({ dest: '/etc/x', line: 'a' }).path, '/etc/x');
+    assert.equal(lineinfileModule.params.parse({ name: '/etc/y', line: 'a' }).path, '/etc/y');
+    assert.equal(replaceModule.params.parse({ destfile: '/etc/z', regexp: 'a' }).path, '/etc/z');
+    assert.ok(!('dest' in lineinfileModule.params.parse({ dest: '/etc/x', line: 'a' })));
+  });
 
   it('fills Ansible defaults', () => {
     assert.deepEqual(shellModule.params.parse({ cmd: 'ls' }), { cmd: 'ls', executable: '/bin/sh', stdin_add_newline: true });

@@ -143,6 +143,7 @@ describe('expr: evaluation', () => {
     ['list is sequence', true],
     ['ok_result is succeeded', true],
     ['ok_result is success', true],
+    ['ok_result is successful', true],
     ['ok_result is failed', false],
     ['bad_result is failed', true],
     ['bad_result is not succeeded', true],

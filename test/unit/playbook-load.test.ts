@@ -52,6 +52,8 @@ const CASES: { name: string; text: string; expect: RegExp[]; extra?: Record<stri
   { name: 'a loop over a non-list', text: '- hosts: all\n  tasks:\n    - debug: { msg: x }\n      loop: { a: 1 }\n', expect: [/pb\.yaml:4: 'loop' must be a list/] },
   { name: 'duplicate key', text: '- hosts: all\n  hosts: web\n  tasks: []\n', expect: [/pb\.yaml:2: duplicate key 'hosts'/] },
   { name: 'a loop over a plain string', text: '- hosts: all\n  tasks:\n    - debug: { msg: x }\n      loop: "a b c"\n', expect: [/pb\.yaml:4: 'loop' must be a list .*got the string "a b c" \| write a YAML list/] },
+  { name: 'with_sequence with a template', text: '- hosts: all\n  tasks:\n    - debug: { msg: x }\n      with_sequence: end={{ n }}\n', expect: [/pb\.yaml:4: with_sequence: ferry expands the sequence when the playbook is loaded.* \| write loop: "{{ range\(START, END \+ 1\)/] },
+  { name: 'with_sequence counting backwards', text: '- hosts: all\n  tasks:\n    - debug: { msg: x }\n      with_sequence: start=5 end=1\n', expect: [/pb\.yaml:4: with_sequence: to count backwards make stride negative/] },
   { name: 'with_items over a number', text: '- hosts: all\n  tasks:\n    - debug: { msg: x }\n      with_items: 3\n', expect: [/pb\.yaml:4: 'with_items' must be a list .*got the number 3/] },
   { name: 'a loop template that always renders to a string', text: '- hosts: all\n  tasks:\n    - debug: { msg: x }\n      loop: "{{ a }},{{ b }}"\n', expect: [/pb\.yaml:4: 'loop' is a template that always renders to a string/] },
   { name: 'an include looping over a mapping', text: '- hosts: all\n  tasks:\n    - include_tasks: sub.yaml\n      loop: { a: 1 }\n', extra: { 'sub.yaml': '- ping:\n' }, expect: [/pb\.yaml:4: 'loop' must be a list .*got a mapping/] },
