@@ -181,7 +181,8 @@ done
 [ -n "$uri" ] || exit 0
 if ! command -v virsh >/dev/null 2>&1; then ferry_rec "novirsh -" true; exit 0; fi
 names=$(virsh -c "$uri" list --all --name 2>&1 </dev/null); rc=$?
-printf '%s list -%s\\n%s\\n%s end %s %s\\n' "$ferry_tok" "$ferry_tok" "$names" "$ferry_tok" "$rc" "$ferry_tok"
+# the list is read once (its names drive the loop below) and then framed as its own record
+ferry_rec "list -" eval 'printf %s "$names"; exit $rc'
 [ "$rc" = 0 ] || exit 0
 printf '%s\\n' "$names" | while read -r d; do
   [ -z "$d" ] || ferry_rec "domain $d" virsh -c "$uri" dumpxml --domain "$d"
