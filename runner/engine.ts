@@ -476,8 +476,13 @@ export class Engine {
       else if (node.kind === 'meta') {
         const ninh = inherit(inh, node);
         if (node.action === 'flush_handlers') await this.runHandlers(ctx, active);
-        else if (node.action === 'end_play') {
-          for (const h of active) if (this.whenTrue(ctx, h, ninh, {})) this.host(h).ended = true;
+        else if (node.action === 'end_play' || node.action === 'end_batch') {
+          // As in Ansible: true for any host ends it for every host of the batch; end_play also skips
+          // the batches still to come (without `serial` the two are the same).
+          if (active.some((h) => this.whenTrue(ctx, h, ninh, {}))) {
+            for (const h of ctx.batch) this.host(h).ended = true;
+            if (node.action === 'end_play') ctx.aborted = true;
+          }
         } else if (node.action === 'end_host') {
           for (const h of active) if (this.whenTrue(ctx, h, ninh, {})) this.host(h).ended = true;
         } else if (node.action === 'clear_facts') {
@@ -1020,7 +1025,7 @@ export class Engine {
       const keys = [handler.name, ...handler.listen].filter((x): x is string => !!x);
       const targets = hosts.filter((h) => {
         const s = this.host(h);
-        if (s.unreachable) return false;
+        if (s.unreachable || s.ended) return false;
         if (s.failed && !(this.o.forceHandlers || ctx.play.forceHandlers)) return false;
         return keys.some((k) => s.notified.has(k));
       });

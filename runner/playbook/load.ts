@@ -415,7 +415,7 @@ class Loader {
   private meta(o: Obj, id: string): MetaNode | undefined {
     this.unknownKeys(o, [...COMMON_KEYS, 'meta'], 'a meta task');
     const action = o.meta;
-    const actions = ['flush_handlers', 'end_play', 'end_host', 'noop', 'clear_facts'] as const;
+    const actions = ['flush_handlers', 'end_play', 'end_batch', 'end_host', 'noop', 'clear_facts'] as const;
     if (typeof action !== 'string' || !(actions as readonly string[]).includes(action)) {
       this.problem(locOf(o, 'meta'), `unknown meta action ${JSON.stringify(action)}`, `use one of: ${actions.join(', ')}`);
       return undefined;

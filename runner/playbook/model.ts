@@ -151,7 +151,7 @@ export interface BlockNode extends CommonKeywords {
 export interface MetaNode extends CommonKeywords {
   kind: 'meta';
   id: string;
-  action: 'flush_handlers' | 'end_play' | 'end_host' | 'noop' | 'clear_facts';
+  action: 'flush_handlers' | 'end_play' | 'end_batch' | 'end_host' | 'noop' | 'clear_facts';
 }
 
 /** Anything in a task list. */

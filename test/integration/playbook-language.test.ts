@@ -225,6 +225,35 @@ describe('playbook language over real sshd @integration', function () {
     assert.deepEqual(await log(forced.w, names[2]!), ['a', 'b', 'H1', 'H2', 'c', 'H2']);
   });
 
+  it('meta end_play / end_batch / end_host: which hosts stop, whether later batches run, and no handlers for an ended host (as ansible-core 2.14)', async () => {
+    const plays = (action: string, serial?: number) => [
+      {
+        hosts: 'all',
+        ...(serial ? { serial } : {}),
+        tasks: [
+          { name: 'before', ...mark('a'), notify: 'h' },
+          { meta: action, when: `inventory_hostname == "${names[0]}"` },
+          { name: 'after', ...mark('b') },
+        ],
+        handlers: [{ name: 'h', ...mark('H') }],
+      },
+      { hosts: 'all', tasks: [{ name: 'next play', ...mark('p2') }] },
+    ];
+    const logs = async (w: string) => Promise.all(names.map((h) => log(w, h)));
+    // True for one host: the play ends for all of them, handlers included; the next play runs for all.
+    const endPlay = await run(plays('end_play'));
+    assert.equal(endPlay.summary.exitCode, 0);
+    assert.deepEqual(await logs(endPlay.w), [['a', 'p2'], ['a', 'p2'], ['a', 'p2']]);
+    // end_host: only that host stops.
+    const endHost = await run(plays('end_host'));
+    assert.deepEqual(await logs(endHost.w), [['a', 'p2'], ['a', 'b', 'H', 'p2'], ['a', 'b', 'H', 'p2']]);
+    // serial: 1 — end_batch ends the first host's batch only; end_play also skips the batches to come.
+    const endBatch = await run(plays('end_batch', 1));
+    assert.deepEqual(await logs(endBatch.w), [['a', 'p2'], ['a', 'b', 'H', 'p2'], ['a', 'b', 'H', 'p2']]);
+    const endPlaySerial = await run(plays('end_play', 1));
+    assert.deepEqual(await logs(endPlaySerial.w), [['a', 'p2'], ['p2'], ['p2']]);
+  });
+
   it('blocks: rescue runs for the failed hosts, always for all; keywords are inherited; the recap counts rescued', async () => {
     const { w, summary, rep } = await run([
       {
