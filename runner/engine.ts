@@ -4,7 +4,7 @@ import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import PQueue from 'p-queue';
 import { SECRET_MASK, Secret, secret } from './command.js';
-import { connectionOf, connectionVarsOf, layerConnectionVars } from './inventory/connection.js';
+import { becomeOf, connectionOf, connectionVarsOf, layerConnectionVars } from './inventory/connection.js';
 import { EXIT_HOST_FAILED, EXIT_INTERRUPTED, EXIT_UNREACHABLE, FerryError, InterruptedError, TaskFailedError, TemplateError, UnreachableError, ValidationError, formatLoc, type Loc } from './errors.js';
 import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Reporter, type TaskStatus } from './events.js';
 import { factsVars, readFacts } from './facts/index.js';
@@ -980,13 +980,13 @@ export class Engine {
     // A play's or set_fact's connection variable is one whose value differs from the inventory's.
     const above = vars ? Object.fromEntries(Object.entries(connectionVarsOf(vars)).filter(([k, v]) => inventory[k] !== v)) : {};
     const hv = layerConnectionVars([this.o.connectionDefaults ?? {}, inventory, above, extra]);
-    const fromExtra = (names: string[]): unknown => names.map((n) => extra[n]).find((v) => v !== undefined);
-    const extraBecome = fromExtra(['ferry_become', 'ansible_become']);
-    const become = extraBecome !== undefined ? truthy(extraBecome) : (inh.become ?? truthy(hv.ferry_become ?? hv.ansible_become));
-    if (!become) return false;
+    // The one reader of become settings (connectionOf: the same booleans and names as preflight).
+    const fromExtra = becomeOf(host, extra);
+    const layered = becomeOf(host, hv);
+    if (!(fromExtra.become ?? inh.become ?? layered.become)) return false;
+    // Kept as given: a vaulted or prompted password stays a Secret.
     const pw = hv.ferry_become_password ?? hv.ansible_become_password ?? hv.ansible_become_pass;
-    const user = (fromExtra(['ferry_become_user', 'ansible_become_user']) as string | undefined) ?? inh.becomeUser ??
-      (hv.ferry_become_user as string | undefined) ?? (hv.ansible_become_user as string | undefined) ?? 'root';
+    const user = fromExtra.becomeUser ?? inh.becomeUser ?? layered.becomeUser ?? 'root';
     return { user: String(user), ...(pw !== undefined && pw !== null ? { password: pw instanceof Secret ? pw : secret(String(pw)) } : {}) };
   }
 
@@ -1134,10 +1134,6 @@ export function selectedByTags(tags: string[], only: string[], skip: string[]): 
   if (only.includes('tagged') && set.size > 0) return true;
   if (only.includes('untagged') && set.size === 0) return true;
   return only.some((t) => set.has(t));
-}
-
-function truthy(v: unknown): boolean {
-  return v === true || v === 'true' || v === 'True' || v === 'yes' || v === 1;
 }
 
 /** Waits `ms`, or less when `signal` aborts (an interrupted run does not sit out a retry delay). */

@@ -75,6 +75,16 @@ function pick(vars: Record<string, unknown>, names: readonly string[]): { name: 
 }
 
 
+/**
+ * `become` and `become_user` of a host's variables, read and checked exactly as connectionOf reads
+ * them; the other variables (a password may be a Secret) are left alone.
+ */
+export function becomeOf(host: string, vars: Record<string, unknown>): Pick<ConnectionInfo, 'become' | 'becomeUser'> {
+  const only = Object.fromEntries([...NAMES.become, ...NAMES.becomeUser].filter((k) => k in vars).map((k) => [k, vars[k]]));
+  const { become, becomeUser } = connectionOf({ inventory_hostname: host, ...only });
+  return { become, becomeUser };
+}
+
 /** Where a host variable is written, for messages (Inventory.varLocOf). */
 export type VarLocator = (variable: string) => Loc | undefined;
 

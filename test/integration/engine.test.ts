@@ -201,6 +201,22 @@ describe('engine over real sshd @integration', function () {
     await writeInventory(hosts, dir); // restore inventory.yml for the other tests
   });
 
+  it('reads become variables as preflight does: `on` is true, whatever the layer that sets it', async () => {
+    const pb = await writePlaybook(dir, 'become-on.yaml', [
+      {
+        hosts: hosts[0]!.name,
+        vars: { ferry_become: 'on', ferry_become_user: 'nobody' },
+        tasks: [{ name: 'who', command: 'id -un', register: 'who', changed_when: false }, { name: 'is nobody', assert: { that: ['who.stdout == "nobody"'] } }],
+      },
+    ]);
+    const rep = new CollectingReporter();
+    assert.equal((await runPlaybookFile(pb, { inventory: [inv], reporter: rep })).exitCode, 0, JSON.stringify(rep.results()));
+    const off = new CollectingReporter();
+    await runPlaybookFile(pb, { inventory: [inv], reporter: off, extraVars: { ansible_become: 'off' } });
+    assert.notEqual(rep.result('who', hosts[0]!.name)?.result?.stdout, off.result('who', hosts[0]!.name)?.result?.stdout);
+    assert.equal(off.result('is nobody', hosts[0]!.name)?.status, 'failed', '-e ansible_become=off wins over the play');
+  });
+
   it('--check shows what a partial check mode left out, in the message and the result; a real run does not', async () => {
     // a module whose read leaves something out in check mode (as grub leaves grub.cfg uncompared rather than mount)
     const peek = defineModule({
