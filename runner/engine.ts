@@ -13,7 +13,7 @@ import { planTask, type Diff, type ModuleRegistry, type PeerHost, type Verdict }
 import { parseParams } from './playbook/params.js';
 import { loadRoleAtRunTime, loadTaskFile } from './playbook/load.js';
 import { LOOKUP_VAULT } from './lookups.js';
-import { taskDisplayName, type BlockNode, type CommonKeywords, type Condition, type IncludeNode, type Node, type Play, type Playbook, type RoleNode, type RoleRef, type TaskNode } from './playbook/model.js';
+import { taskDisplayName, type BlockNode, type CommonKeywords, type Condition, type IncludeNode, type Node, type Play, type Playbook, type ResourceLimit, type RoleNode, type RoleRef, type TaskNode } from './playbook/model.js';
 import { NO_LOG_MESSAGE, SecretValues, censorResult, maskEvent } from './secrets.js';
 import type { VaultKeys } from './vault/keys.js';
 import { RunState } from './state.js';
@@ -144,6 +144,8 @@ interface Inherited {
   deadline?: AbortSignal;
   /** The smallest `throttle` of the play, blocks and task: at most that many hosts run the task at once. */
   throttle?: number;
+  /** `limits` of the blocks and task, outermost first. */
+  limits?: ResourceLimit[];
   /** The role the tasks belong to: its defaults and vars, its templates/ and files/. */
   role?: RoleRef;
 }
@@ -181,6 +183,7 @@ function inherit(inh: Inherited, n: CommonKeywords): Inherited {
     environment: n.environment !== undefined ? [...(inh.environment ?? []), n.environment] : inh.environment,
     deadline: inh.deadline,
     throttle: lower(inh.throttle, n.throttle),
+    limits: n.limits?.length ? [...(inh.limits ?? []), ...n.limits] : inh.limits,
     role: inh.role,
   };
 }
@@ -216,6 +219,8 @@ export class Engine {
   private readonly queue: PQueue;
   /** `throttle`: one limit per task node. */
   private readonly throttles = new WeakMap<TaskNode, PQueue>();
+  /** `limits`: one queue per resource key, for the whole run. */
+  private readonly resources = new Map<string, PQueue>();
   private readonly transports = new Map<string, Transport>();
   private readonly connecting = new Map<string, Promise<Transport>>();
   private readonly hosts = new Map<string, HostState>();
@@ -624,7 +629,7 @@ export class Engine {
     this.emit({ type: 'task_start', play: ctx.play.name, task: name, module: task.module, loc: formatLoc(task.loc), hosts });
     const once = task.runOnce || this.o.modules.get(task.module)?.runsOnce === true;
     const runHosts = once ? hosts.slice(0, 1) : hosts;
-    await Promise.all(runHosts.map((h) => this.schedule(task, inh, () => this.runTaskOnHost(ctx, task, h, inh))));
+    await Promise.all(runHosts.map((h) => this.schedule(ctx, task, h, inh, () => this.runTaskOnHost(ctx, task, h, inh))));
     if (once && runHosts[0]) {
       // run_once: every host of the batch sees the one result.
       const src = this.host(runHosts[0]);
@@ -704,16 +709,60 @@ export class Engine {
 
   /**
    * Runs one host's share of a task in a fork slot and, under `throttle`, within the task's own limit:
-   * one queue per task node, so the free strategy's hosts share it too. The throttle slot is taken
-   * first, so a host waiting for it holds no fork.
+   * one queue per task node, so the free strategy's hosts share it too. Under `limits`, first within
+   * each resource's limit (one queue per rendered key, shared by every task that names it; taken in
+   * key order, so two hosts never wait for each other). The slots are taken outermost first, so a
+   * host waiting for one holds no fork.
    */
-  private schedule(task: TaskNode, inh: Inherited, fn: () => Promise<void>): Promise<void> {
+  private schedule(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited, fn: () => Promise<void>): Promise<void> {
     const forked = (): Promise<void> => this.queue.add(fn);
-    if (inh.throttle === undefined) return forked();
-    // a task node has one chain of enclosing blocks, so one throttle: its queue is made once
-    let limit = this.throttles.get(task);
-    if (!limit) this.throttles.set(task, (limit = new PQueue({ concurrency: inh.throttle })));
-    return limit.add(forked);
+    let run = forked;
+    if (inh.throttle !== undefined) {
+      // a task node has one chain of enclosing blocks, so one throttle: its queue is made once
+      let limit = this.throttles.get(task);
+      if (!limit) this.throttles.set(task, (limit = new PQueue({ concurrency: inh.throttle })));
+      const throttled = limit;
+      run = () => throttled.add(forked);
+    }
+    if (!inh.limits?.length) return run();
+    let held: [string, number][];
+    try {
+      held = this.resourceLimits(ctx, h, inh);
+    } catch (e) {
+      this.result(ctx, h, taskDisplayName(task), task.module, this.failure(e), Date.now());
+      return Promise.resolve();
+    }
+    for (const [key, max] of [...held].reverse()) {
+      let q = this.resources.get(key);
+      if (!q) this.resources.set(key, (q = new PQueue({ concurrency: max })));
+      // hosts that render a different number for the same key: the smallest holds
+      else if (max < q.concurrency) q.concurrency = max;
+      const inner = run;
+      const queue = q;
+      run = () => {
+        if (queue.pending >= queue.concurrency) {
+          this.emit({ type: 'progress', host: h, task: taskDisplayName(task), progress: { message: `waiting for ${key} (at most ${queue.concurrency} at once)` } });
+        }
+        return queue.add(inner);
+      };
+    }
+    return run();
+  }
+
+  /** The task's `limits` for one host: [key, max] rendered, in key order; the lowest max per key. */
+  private resourceLimits(ctx: PlayRun, h: string, inh: Inherited): [string, number][] {
+    const vars = this.vars(ctx, h, inh, {});
+    const out = new Map<string, number>();
+    for (const l of inh.limits ?? []) {
+      const where = l.loc ? `${formatLoc(l.loc)}: ` : '';
+      const key = String(renderString(l.key, vars)).trim();
+      const raw = typeof l.max === 'number' ? l.max : renderString(l.max, vars);
+      const max = typeof raw === 'number' ? raw : /^\s*\d+\s*$/.test(String(raw)) ? Number(raw) : NaN;
+      if (!key) throw new TaskFailedError(`${where}limits: '${l.key}' rendered to an empty resource key for ${h}`);
+      if (!Number.isInteger(max) || max < 1) throw new TaskFailedError(`${where}limits: '${l.key}' must be a whole number of hosts from 1, got ${JSON.stringify(raw)} for ${h}`);
+      out.set(key, Math.min(max, out.get(key) ?? max));
+    }
+    return [...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   private async runTaskOnHost(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited): Promise<void> {
@@ -1033,9 +1082,9 @@ export class Engine {
       const wasFailed = targets.filter((h) => this.host(h).failed);
       for (const h of wasFailed) this.host(h).failed = false;
       const environment = [ctx.play.environment, handler.environment].filter((e): e is Obj | string => e !== undefined);
-      const inh: Inherited = { when: handler.when, become: handler.become ?? ctx.play.become, becomeUser: handler.becomeUser ?? ctx.play.becomeUser, tags: [], vars: [], ignoreErrors: handler.ignoreErrors, noLog: handler.noLog, environment, throttle: lower(ctx.play.throttle, handler.throttle), role: handler.role };
+      const inh: Inherited = { when: handler.when, become: handler.become ?? ctx.play.become, becomeUser: handler.becomeUser ?? ctx.play.becomeUser, tags: [], vars: [], ignoreErrors: handler.ignoreErrors, noLog: handler.noLog, environment, throttle: lower(ctx.play.throttle, handler.throttle), ...(handler.limits ? { limits: handler.limits } : {}), role: handler.role };
       this.emit({ type: 'task_start', play: ctx.play.name, task: taskDisplayName(handler), module: handler.module, loc: formatLoc(handler.loc), hosts: targets });
-      await Promise.all(targets.map((h) => this.schedule(handler, inh, () => this.runTaskOnHost(ctx, handler, h, inh))));
+      await Promise.all(targets.map((h) => this.schedule(ctx, handler, h, inh, () => this.runTaskOnHost(ctx, handler, h, inh))));
       for (const h of wasFailed) this.host(h).failed = true;
     }
     for (const h of hosts) this.host(h).notified.clear();

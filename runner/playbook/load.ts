@@ -14,11 +14,11 @@ import { parseArgString } from './free-form.js';
 import { checkParams, schemaKeys } from './params.js';
 import { findRole, isFile, roleFile, roleSearchPath, rolesPathFromEnv } from './roles.js';
 import { sequenceItems } from './sequence.js';
-import type { BlockNode, CommonKeywords, Condition, IncludeNode, MetaNode, ModuleDefaults, Node, Play, Playbook, RoleFrom, RoleNode, RoleRef, TaskNode, VarPrompt } from './model.js';
+import type { BlockNode, CommonKeywords, Condition, IncludeNode, MetaNode, ModuleDefaults, Node, Play, Playbook, RoleFrom, RoleNode, ResourceLimit, RoleRef, TaskNode, VarPrompt } from './model.js';
 
 const COMMON_KEYS = [
   'name', 'when', 'become', 'become_user', 'tags', 'vars', 'ignore_errors', 'delegate_to', 'run_once',
-  'chroot', 'check_mode', 'no_log', 'any_errors_fatal', 'environment', 'throttle',
+  'chroot', 'check_mode', 'no_log', 'any_errors_fatal', 'environment', 'throttle', 'limits',
 ] as const;
 const TASK_KEYS = [
   ...COMMON_KEYS, 'register', 'notify', 'listen', 'loop', 'with_items', 'with_list', 'with_sequence', 'loop_control', 'failed_when',
@@ -359,7 +359,30 @@ class Loader {
       noLog: this.bool(o, 'no_log'),
       anyErrorsFatal: this.bool(o, 'any_errors_fatal'),
       throttle: this.throttle(o),
+      ...this.limits(o),
     };
+  }
+
+  /** `limits: {KEY: N}`: at most N hosts at once run tasks that name KEY; KEY and N may be templates. */
+  private limits(o: Obj): { limits?: ResourceLimit[] } {
+    const v = o.limits;
+    if (v === undefined) return {};
+    const hint = 'write a mapping of resource keys to a whole number of hosts, e.g. limits: {"{{ ferry_hypervisor }}/{{ vg }}": 1}';
+    if (!v || typeof v !== 'object' || Array.isArray(v)) {
+      this.problem(locOf(o, 'limits'), `'limits' must be a mapping, got ${JSON.stringify(v)}`, hint);
+      return {};
+    }
+    const out: ResourceLimit[] = [];
+    for (const [key, max] of Object.entries(v as Obj)) {
+      const loc = locOf(v as Obj, key) ?? locOf(o, 'limits');
+      const ok = (typeof max === 'number' && Number.isInteger(max) && max >= 1) || (typeof max === 'string' && (isTemplated(max) || /^\s*[1-9]\d*\s*$/.test(max)));
+      if (!key.trim() || !ok) {
+        this.problem(loc, `limits: '${key}' must map a resource key to a whole number of hosts from 1, got ${JSON.stringify(max)}`, hint);
+        continue;
+      }
+      out.push({ key, max: max as number | string, ...(loc ? { loc } : {}) });
+    }
+    return { limits: out };
   }
 
   /** `throttle`: at most that many hosts run a task at once; a whole number from 1. */

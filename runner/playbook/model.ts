@@ -29,6 +29,18 @@ export interface CommonKeywords {
   environment?: Record<string, unknown> | string;
   /** Ansible's `throttle`: at most this many hosts run the task at once (a block's applies to each of its tasks). */
   throttle?: number;
+  /**
+   * ferry's `limits`: resource key → at most that many hosts at once, across every task that names
+   * the key (e.g. one copy per volume group). Keys and numbers may be templates, rendered per host.
+   */
+  limits?: ResourceLimit[];
+}
+
+/** One entry of `limits:` as written. */
+export interface ResourceLimit {
+  key: string;
+  max: number | string;
+  loc?: Loc;
 }
 
 /** `module_defaults` in effect: module name (short, as ferry names it) → its default parameters. */

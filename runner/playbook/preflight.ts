@@ -11,7 +11,7 @@ import { didYouMean } from '../suggest.js';
 import { FACT_VARIABLES } from '../facts/index.js';
 import { MAGIC_VARS } from '../vars.js';
 import { locOf } from '../yaml-source.js';
-import type { Node, Play, Playbook } from './model.js';
+import type { Node, Play, Playbook, ResourceLimit } from './model.js';
 
 
 /** The reads of variables a value makes without a guard (`{{ a.b }}` → a; not `{{ a | default(1) }}`), given names proven defined. */
@@ -195,7 +195,7 @@ export function preflight(
     const values: VarSource = { extra: extraVars, produced, hosts, hostVars };
     // `layers`: the variables a node sees that are known now, highest precedence first;
     // `guarded`: names a `when: x is defined` on this node or an enclosing block proves defined.
-    const check = (nodes: Node[], scope: Set<string>, layers: Layer[], guarded: ReadonlySet<string>, outer?: Delegate): void => {
+    const check = (nodes: Node[], scope: Set<string>, layers: Layer[], guarded: ReadonlySet<string>, outer?: Delegate, outerLimits: ResourceLimit[] = []): void => {
       for (const n of nodes) {
         // A role's tasks and handlers see its defaults and vars (and its dependencies').
         const role = n.kind === 'role' ? n.ref : n.kind === 'task' || n.kind === 'include' ? n.role : undefined;
@@ -209,21 +209,22 @@ export function preflight(
         const delegate = n.delegateTo !== undefined ? { name: n.delegateTo, loc: n.loc } : outer;
         if (namesKnown) problems.push(...factConditionProblems(n, here, guarded, hosts, hostVars));
         const proven = new Set([...guarded, ...n.when.flatMap((c) => [...definedWhenTrue(c.expr)])]);
+        const limits = [...outerLimits, ...(n.limits ?? [])];
         if (n.kind === 'block') {
-          [n.block, n.rescue, n.always].forEach((l) => check(l, here, inner, proven, delegate));
+          [n.block, n.rescue, n.always].forEach((l) => check(l, here, inner, proven, delegate, limits));
           continue;
         }
         if (n.kind === 'include') {
           const p = loopProblem(n.loop, n.loc, inner, values);
           if (p) problems.push(p);
-          if (n.tasks) check(n.tasks, here, inner, proven, delegate);
+          if (n.tasks) check(n.tasks, here, inner, proven, delegate, limits);
           continue;
         }
         if (n.kind === 'role') {
           const p = loopProblem(n.loop, n.loc, inner, values);
           if (p) problems.push(p);
           if (n.loopControl) here.add(n.loopControl.loopVar);
-          if (n.tasks) check(n.tasks, here, inner, proven, delegate);
+          if (n.tasks) check(n.tasks, here, inner, proven, delegate, limits);
           continue;
         }
         if (n.kind !== 'task') continue;
@@ -240,7 +241,9 @@ export function preflight(
         here.add(n.loopControl.loopVar);
         // Defined for the host before the task runs: a name it has, or one every host has that no task sets.
         const definedFor = (h: string, name: string): boolean => name in hostVars(h) || (here.has(name) && !produced.has(name));
-        walkStrings(n.args, locOf(n.args) ?? n.loc, (s, loc) => {
+        // its parameters, and the resource keys and numbers of its `limits` (a block's are checked at each of its tasks)
+        const limitStrings = limits.flatMap((l) => [l.key, l.max].map((s) => ({ s, loc: l.loc ?? n.loc })));
+        const visit = (s: string, loc: Loc): void => {
           for (const use of unguardedUses(s, proven)) {
             const head = use.name;
             if (here.has(head) || !namesKnown) continue;
@@ -260,7 +263,9 @@ export function preflight(
                   : `define it (inventory, play vars, -e ${head}=...), give a default ({{ ${head} | default(...) }}) or guard the task with 'when: ${head} is defined'`,
             });
           }
-        });
+        };
+        walkStrings(n.args, locOf(n.args) ?? n.loc, visit);
+        for (const { s, loc } of limitStrings) if (typeof s === 'string') visit(s, loc);
       }
     };
     const playLayers: Layer[] = [

@@ -254,6 +254,36 @@ describe('playbook language over real sshd @integration', function () {
     assert.deepEqual(await logs(endPlaySerial.w), [['a', 'p2'], ['p2'], ['p2']]);
   });
 
+  it('limits: at most N hosts at once per resource key, across tasks; other keys run at the same time; waiting is shown', async () => {
+    // A holder takes an atomic lock named for its key (mkdir fails if another holds it: an overlap).
+    const hold = (extra = '') =>
+      `k={{ res }}; mkdir {{ w }}/$k.lock 2>/dev/null || echo "{{ inventory_hostname }} $k" >> {{ w }}/overlaps; ${extra} sleep 0.5; rmdir {{ w }}/$k.lock 2>/dev/null; echo "{{ inventory_hostname }}" >> {{ w }}/$k.done`;
+    // g2's host and a g1 host each wait (at most 60 s) to see the other inside: only true if they run at once.
+    const meet = `touch {{ w }}/in-$k; other=$([ $k = g1 ] && echo g2 || echo g1); i=0; while [ ! -e {{ w }}/in-$other ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; [ -e {{ w }}/in-$other ] || echo "$k never met $other" >> {{ w }}/overlaps;`;
+    const res = `{{ 'g2' if inventory_hostname == '${names[2]}' else 'g1' }}`;
+    const linear = await run([{ hosts: 'all', vars: { res }, tasks: [{ name: 'copy', shell: hold(meet), limits: { '{{ res }}': 1 } }] }]);
+    assert.equal(linear.summary.exitCode, 0, JSON.stringify(linear.rep.results()));
+    assert.equal(existsSync(join(linear.w, 'overlaps')) ? await readFile(join(linear.w, 'overlaps'), 'utf8') : '', '');
+    assert.equal((await readFile(join(linear.w, 'g1.done'), 'utf8')).trim().split('\n').length, 2);
+    const waited = linear.rep.events.filter((e) => e.type === 'progress' && /waiting for g1 \(at most 1 at once\)/.test(e.progress.message ?? ''));
+    assert.equal(waited.length, 1, 'the second g1 host says what it waits for');
+
+    // One key shared by two tasks under the free strategy: never two holders, whichever task they are in.
+    const free = await run([
+      { hosts: 'all', strategy: 'free', vars: { res: 'vg' }, tasks: [{ name: 'first', shell: hold(), limits: { vg: '{{ 1 }}' } }, { name: 'second', shell: hold(), limits: { vg: 1 } }] },
+    ]);
+    assert.equal(free.summary.exitCode, 0, JSON.stringify(free.rep.results()));
+    assert.equal(existsSync(join(free.w, 'overlaps')), false, existsSync(join(free.w, 'overlaps')) ? await readFile(join(free.w, 'overlaps'), 'utf8') : '');
+    assert.equal((await readFile(join(free.w, 'vg.done'), 'utf8')).trim().split('\n').length, 6);
+
+    // A number that renders to nothing usable fails that host's task, naming the line.
+    const bad = await run([{ hosts: names[0], tasks: [{ name: 'zero', command: 'true', limits: { x: '{{ 0 }}' } }] }]);
+    assert.equal(bad.summary.exitCode, 2);
+    assert.match(bad.rep.result('zero', names[0]!)!.msg!, /pb\.yaml:\d+.*limits: 'x' must be a whole number of hosts from 1, got 0/);
+    // Written wrong: refused at load time, before any host is contacted.
+    await assert.rejects(run([{ hosts: names[0], tasks: [{ name: 'list', command: 'true', limits: ['vg1'] }] }]), (e: unknown) => e instanceof ValidationError && /pb\.yaml:\d+.*'limits' must be a mapping/.test(e.message));
+  });
+
   it('blocks: rescue runs for the failed hosts, always for all; keywords are inherited; the recap counts rescued', async () => {
     const { w, summary, rep } = await run([
       {

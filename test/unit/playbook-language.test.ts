@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ValidationError } from '../../runner/errors.js';
+import { ValidationError, type Problem } from '../../runner/errors.js';
 import { loadPlaybook, loadTaskFile } from '../../runner/playbook/load.js';
 import type { Node, TaskNode } from '../../runner/playbook/model.js';
 import { preflight } from '../../runner/playbook/preflight.js';
@@ -21,6 +21,16 @@ function load(text: string, extra: Record<string, string> = {}) {
   const p = join(dir, 'pb.yaml');
   writeFileSync(p, text);
   return loadPlaybook(p, builtinModules(), dir);
+}
+/** What preflight refuses for one host with no variables. */
+function preflightProblems(pb: ReturnType<typeof load>): Problem[] {
+  try {
+    preflight(pb, () => ['h1'], () => ({}), {});
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    return e.problems;
+  }
+  return [];
 }
 function problems(text: string): string[] {
   try {
@@ -62,14 +72,7 @@ describe('vars_prompt: loading', () => {
 
   it('a prompted name counts as defined for the undefined-variable check (preflight)', () => {
     const pb = load('- hosts: all\n  vars_prompt:\n    - name: who\n  tasks:\n    - debug: { msg: "{{ who }} {{ other }}" }\n');
-    const found: string[] = [];
-    try {
-      preflight(pb, () => ['h1'], () => ({}), {});
-    } catch (e) {
-      if (!(e instanceof ValidationError)) throw e;
-      found.push(...e.problems.map((p) => p.message));
-    }
-    assert.deepEqual(found, ["undefined variable 'other'"]);
+    assert.deepEqual(preflightProblems(pb).map((p) => p.message), ["undefined variable 'other'"]);
   });
 });
 
@@ -239,4 +242,26 @@ describe('local_action', () => {
       assert.ok(found.some((p) => re.test(p)), `expected ${re} in:\n${found.join('\n')}`);
     });
   }
+});
+
+describe('limits: what the loader keeps and what it refuses, with file:line', () => {
+  it('keeps each key with its number and line, on tasks and blocks', () => {
+    const pb = load('- hosts: all\n  tasks:\n    - block:\n        - command: "true"\n          limits: { "{{ vg }}": 1 }\n      limits:\n        hv: "{{ n }}"\n');
+    const block = pb.plays[0]!.tasks[0]! as Node & { kind: 'block' };
+    assert.deepEqual(block.limits?.map((l) => [l.key, l.max, l.loc?.line]), [['hv', '{{ n }}', 7]]);
+    assert.deepEqual((block.block[0] as TaskNode).limits?.map((l) => [l.key, l.max, l.loc?.line]), [['{{ vg }}', 1, 5]]);
+  });
+
+  it('refuses a list, a zero and a word, naming the line', () => {
+    const found = problems('- hosts: all\n  tasks:\n    - command: "true"\n      limits: [vg1]\n    - command: "true"\n      limits: { vg1: 0, vg2: many }\n');
+    assert.equal(found.length, 3, found.join('\n'));
+    assert.match(found[0]!, /pb\.yaml:4: 'limits' must be a mapping/);
+    assert.match(found[1]!, /pb\.yaml:6: limits: 'vg1' must map a resource key to a whole number of hosts from 1, got 0/);
+    assert.match(found[2]!, /pb\.yaml:6: limits: 'vg2' .* got "many"/);
+  });
+
+  it('preflight finds an undefined variable in a key or number, a block\'s at its tasks', () => {
+    const pb = load('- hosts: all\n  tasks:\n    - block:\n        - command: "true"\n      limits:\n        "{{ nope }}": "{{ neither }}"\n');
+    assert.deepEqual(preflightProblems(pb).map((p) => `${p.loc?.line}: ${p.message}`), ["6: undefined variable 'nope'", "6: undefined variable 'neither'"]);
+  });
 });

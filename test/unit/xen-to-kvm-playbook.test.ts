@@ -66,3 +66,25 @@ describe('playbooks/xen-to-kvm.yaml: the KVM NICs', () => {
     assert.deepEqual(nics('web2'), [{ mac: '00:16:3e:00:00:09', bridge: 'xenbr0', model: 'virtio' }]);
   });
 });
+
+describe('playbooks/xen-to-kvm.yaml: heavy copies are limited per volume group and per hypervisor', () => {
+  const pb = loadPlaybook(PLAYBOOK, builtinModules());
+  const play = pb.plays[0]!;
+  /** Every node with its enclosing blocks' limits, as the engine inherits them. */
+  const limited = (nodes: Node[], outer: NonNullable<TaskNode['limits']> = []): [TaskNode, NonNullable<TaskNode['limits']>][] =>
+    nodes.flatMap((n) => {
+      const limits = [...outer, ...(n.limits ?? [])];
+      if (n.kind === 'task') return limits.length ? [[n, limits] as [TaskNode, typeof limits]] : [];
+      return n.kind === 'block' ? limited([...n.block, ...n.rescue, ...n.always], limits) : [];
+    });
+  const render = (limits: NonNullable<TaskNode['limits']>, vars: Record<string, unknown>) =>
+    Object.fromEntries(limits.map((l) => [renderString(l.key, vars), renderString(String(l.max), vars)]));
+
+  it('the rsync copy and every step of the dd copy hold both keys; the defaults are 1 per VG and 2 per hypervisor', () => {
+    const all = limited(play.tasks);
+    assert.deepEqual(all.map(([t]) => t.module), ['rsync', 'lvm', 'filesystem', 'filesystem', 'blockcopy', 'filesystem', 'lvm']);
+    const vars = { ...play.vars, ferry_hypervisor: 'hv1', vg: 'vg1', lv: 'web1' };
+    for (const [, limits] of all) assert.deepEqual(render(limits, vars), { 'hv1:vg1': 1, hv1: 2 });
+    assert.deepEqual(render(all[0]![1], { ...vars, ferry_copy_limit: 3, ferry_vg_copy_limit: 2 }), { 'hv1:vg1': 2, hv1: 3 });
+  });
+});
