@@ -13,6 +13,7 @@ import { fetchModule } from './fetch.js';
 import { fileModule } from './file.js';
 import { filesystemModule } from './filesystem.js';
 import { fstabModule } from './fstab.js';
+import { getUrlModule } from './get-url.js';
 import { grubModule } from './grub.js';
 import { groupModule } from './group.js';
 import { includeVarsModule } from './include-vars.js';
@@ -45,7 +46,7 @@ import { xenImportModule } from './xen-import.js';
 /** Every built-in module (typed loosely: each has its own parameter type). */
 export const BUILTIN_MODULES = [
   // general
-  commandModule, shellModule, copyModule, templateModule, unarchiveModule, fileModule, lineinfileModule, blockinfileModule, replaceModule, statModule, slurpModule, fetchModule, waitForModule,
+  commandModule, shellModule, copyModule, templateModule, unarchiveModule, fileModule, lineinfileModule, blockinfileModule, replaceModule, statModule, slurpModule, fetchModule, getUrlModule, waitForModule,
   pingModule, pauseModule, debugModule, setModule, setupModule, includeVarsModule, failModule, assertModule,
   // accounts, packages, services
   groupModule, userModule, aptModule, packageModule, serviceModule,

@@ -99,6 +99,12 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
     const path = String(f.path);
     return { path, text, target: { dest: path, state: fileState(text, f), target: path, parent: f.parent ?? 'directory', asRoot: true } };
   },
+  // command -v curl's answer (true unless told), the path probe of dest as printed (absent unless told), dest's digest as given.
+  get_url: ({ curl, probe, destChecksum }, p) => ({
+    curl: curl ?? true,
+    target: { dest: p.dest, state: probe === undefined ? { exists: false } : parsePathState(String(probe)), target: p.dest, parent: 'directory', asRoot: true },
+    ...(destChecksum !== undefined ? { destChecksum } : {}),
+  }),
   // getent group NAME (and GID) as printed; whether lgroupadd was found as given.
   group: (f, p) =>
     groupFactsFrom(p as Parameters<typeof groupFactsFrom>[0], output(f.byName as Partial<ToolOutput>), f.byGid === undefined ? undefined : output(f.byGid as Partial<ToolOutput>), f.localTools as boolean | undefined),
