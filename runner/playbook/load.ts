@@ -22,7 +22,7 @@ const COMMON_KEYS = [
 ] as const;
 const TASK_KEYS = [
   ...COMMON_KEYS, 'register', 'notify', 'listen', 'loop', 'with_items', 'with_list', 'with_sequence', 'loop_control', 'failed_when',
-  'changed_when', 'until', 'retries', 'delay', 'timeout', 'args', 'module_defaults', 'local_action',
+  'changed_when', 'until', 'retries', 'delay', 'timeout', 'args', 'module_defaults', 'local_action', 'action',
 ];
 const BLOCK_KEYS = [...COMMON_KEYS, 'block', 'rescue', 'always', 'module_defaults'];
 const INCLUDE_KEYS = [...COMMON_KEYS, 'include_tasks', 'import_tasks', 'loop', 'with_items', 'loop_control'];
@@ -578,13 +578,14 @@ class Loader {
   }
 
   /**
-   * `local_action: copy src=a dest=b` or `local_action: { module: copy, src: a, dest: b }`: the module
-   * and its parameters as written (run on localhost, as with `delegate_to: localhost`).
+   * `action: copy src=a dest=b` or `action: { module: copy, src: a, dest: b }` (Ansible's older form of
+   * a task), and `local_action:` the same run on localhost (as with `delegate_to: localhost`): the
+   * module and its parameters as written.
    */
-  private localAction(o: Obj): { moduleName: string; raw: unknown; rawLoc: Loc } | undefined {
-    const v = o.local_action;
-    const at = locOf(o, 'local_action') ?? locOf(o)!;
-    const hint = 'write e.g. "local_action: command echo hi" or "local_action: { module: copy, src: a, dest: /tmp/a }"';
+  private actionKey(o: Obj, key: 'action' | 'local_action'): { moduleName: string; raw: unknown; rawLoc: Loc } | undefined {
+    const v = o[key];
+    const at = locOf(o, key) ?? locOf(o)!;
+    const hint = `write e.g. "${key}: command echo hi" or "${key}: { module: copy, src: a, dest: /tmp/a }"`;
     let name: string | undefined;
     let raw: unknown;
     if (typeof v === 'string') {
@@ -593,7 +594,7 @@ class Loader {
       raw = m?.[2] ? m[2] : null;
     } else if (isObj(v)) {
       if (typeof v.module !== 'string') {
-        this.problem(at, `'local_action' needs 'module:' naming the module to run`, hint);
+        this.problem(at, `'${key}' needs 'module:' naming the module to run`, hint);
         return undefined;
       }
       name = v.module;
@@ -606,30 +607,36 @@ class Loader {
       raw = args;
     }
     if (!name) {
-      this.problem(at, `'local_action' must name a module and its parameters`, hint);
+      this.problem(at, `'${key}' must name a module and its parameters`, hint);
       return undefined;
     }
     const moduleName = stripCollection(name);
     if (!this.modules.has(moduleName)) {
-      this.problem(at, `local_action: unknown module '${name}'`, this.unknownModuleHint(moduleName));
+      this.problem(at, `${key}: unknown module '${name}'`, this.unknownModuleHint(moduleName));
       return undefined;
     }
-    if (o.delegate_to !== undefined) this.problem(locOf(o, 'delegate_to'), `'delegate_to' cannot be used with 'local_action' (it runs on localhost)`, 'use the module as the task\'s key with delegate_to, or local_action alone');
+    if (key === 'local_action' && o.delegate_to !== undefined) this.problem(locOf(o, 'delegate_to'), `'delegate_to' cannot be used with 'local_action' (it runs on localhost)`, 'use the module as the task\'s key with delegate_to, or local_action alone');
     return { moduleName, raw, rawLoc: at };
   }
 
-  /** The module a task calls and its parameters as written: its one module key, or local_action. */
+  /** The module a task calls and its parameters as written: its one module key, action or local_action. */
   private taskModule(o: Obj): { moduleName: string; raw: unknown; rawLoc: Loc } | undefined {
     const moduleKeys = Object.keys(o).filter((k) => !TASK_KEYS.includes(k));
     const known = moduleKeys.filter((k) => this.modules.has(stripCollection(k)));
     const loc = locOf(o)!;
-    if (o.local_action !== undefined) {
-      const local = this.localAction(o);
+    const actionKeys = (['action', 'local_action'] as const).filter((k) => o[k] !== undefined);
+    if (actionKeys.length > 1) {
+      this.problem(locOf(o, 'local_action') ?? loc, `a task can call only one module, this one has both action and local_action`, 'keep one of them');
+      return undefined;
+    }
+    const actionKey = actionKeys[0];
+    if (actionKey) {
+      const named = this.actionKey(o, actionKey);
       for (const k of moduleKeys) {
-        if (known.includes(k)) this.problem(locOf(o, k), `a task can call only one module, this one names ${stripCollection(k)} and local_action`, 'split it into two tasks');
+        if (known.includes(k)) this.problem(locOf(o, k), `a task can call only one module, this one names ${stripCollection(k)} and ${actionKey}`, 'split it into two tasks');
         else this.problem(locOf(o, k), `unknown keyword '${k}' in a task`, didYouMean(k, TASK_KEYS, 'see the task keywords in README "Playbooks"'));
       }
-      return moduleKeys.length ? undefined : local;
+      return moduleKeys.length ? undefined : named;
     }
     if (known.length === 0) {
       if (moduleKeys.length === 0) {

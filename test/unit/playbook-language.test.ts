@@ -244,6 +244,29 @@ describe('local_action', () => {
   }
 });
 
+describe('action (Ansible\'s older task form)', () => {
+  it('free form and mapping forms call the module on the task\'s own host; delegate_to still applies', () => {
+    const pb = load('- hosts: all\n  tasks:\n    - action: command echo hi chdir=/tmp\n    - action:\n        module: ansible.builtin.file\n        path: /tmp/x\n        state: touch\n      delegate_to: h2\n');
+    const [a, b] = pb.plays[0]!.tasks.map(task);
+    assert.deepEqual([a!.module, a!.args, a!.delegateTo], ['command', { cmd: 'echo hi', chdir: '/tmp' }, undefined]);
+    assert.deepEqual([b!.module, b!.args, b!.delegateTo], ['file', { path: '/tmp/x', state: 'touch' }, 'h2']);
+    assert.equal(locOf(b!.args, 'state')?.line, 7);
+  });
+
+  const BAD: [string, string, RegExp][] = [
+    ['an unknown module', '    - action: comand ls\n', /pb\.yaml:3: action: unknown module 'comand' \| did you mean 'command'/],
+    ['a mapping without module', '    - action: { path: /x }\n', /pb\.yaml:3: 'action' needs 'module:' naming the module to run/],
+    ['a second module', '    - action: command ls\n      ping:\n', /pb\.yaml:4: a task can call only one module, this one names ping and action/],
+    ['action and local_action', '    - action: command ls\n      local_action: ping\n', /pb\.yaml:4: a task can call only one module, this one has both action and local_action/],
+  ];
+  for (const [what, text, re] of BAD) {
+    it(`reports ${what} with file:line`, () => {
+      const found = problems(`- hosts: all\n  tasks:\n${text}`);
+      assert.ok(found.some((p) => re.test(p)), `expected ${re} in:\n${found.join('\n')}`);
+    });
+  }
+});
+
 describe('limits: what the loader keeps and what it refuses, with file:line', () => {
   it('keeps each key with its number and line, on tasks and blocks', () => {
     const pb = load('- hosts: all\n  tasks:\n    - block:\n        - command: "true"\n          limits: { "{{ vg }}": 1 }\n      limits:\n        hv: "{{ n }}"\n');
