@@ -28,6 +28,7 @@ import { partitionModule } from './partition.js';
 import { packageModule } from './package.js';
 import { pauseModule } from './pause.js';
 import { pingModule } from './ping.js';
+import { rebootModule } from './reboot.js';
 import { replaceModule } from './replace.js';
 import { rsyncModule } from './rsync.js';
 import { serviceModule } from './service.js';
@@ -49,7 +50,7 @@ export const BUILTIN_MODULES = [
   commandModule, shellModule, copyModule, templateModule, unarchiveModule, fileModule, lineinfileModule, blockinfileModule, replaceModule, statModule, slurpModule, fetchModule, getUrlModule, waitForModule,
   pingModule, pauseModule, debugModule, setModule, setupModule, includeVarsModule, failModule, assertModule,
   // accounts, packages, services
-  groupModule, userModule, aptModule, packageModule, serviceModule,
+  groupModule, userModule, aptModule, packageModule, serviceModule, rebootModule,
   // storage and copy
   lvmModule, lvmVgModule, partitionModule, partitionMapModule, filesystemModule, mountModule, chrootMountsModule,
   rsyncModule, blockcopyModule,

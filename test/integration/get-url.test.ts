@@ -4,27 +4,24 @@
 // 'Request failed' with the response, the checksum message), and that no secret leaves stdin.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { writeFile } from 'node:fs/promises';
 import { runPlaybookFile } from '../../runner/api.js';
-import { startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { CollectingReporter } from '../helpers/collect.js';
+import { sshdWorkspace } from '../helpers/sshd-workspace.js';
 
 const LAST_MODIFIED = new Date('2020-01-01T00:00:00Z');
 const PASSWORD = 'pa ss"w\\ord-42';
 
 describe('get_url over real sshd @integration', function () {
   this.timeout(120_000);
-  let host: SshdHost;
+  const ws = sshdWorkspace('get-url');
   let server: Server;
   let base: string;
-  let dir: string;
-  let inv: string;
   let n = 0;
   const requests: { url: string; headers: IncomingHttpHeaders }[] = [];
   let version = 'hello\n';
@@ -48,29 +45,23 @@ describe('get_url over real sshd @integration', function () {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    host = await startSshd();
-    dir = mkdtempSync(join(tmpdir(), 'ferry-get-url-'));
-    chmodSync(dir, 0o777);
-    inv = await writeInventory([host], dir);
   });
   after(async () => {
-    await host?.stop();
     await new Promise((r) => server?.close(r));
-    rmSync(dir, { recursive: true, force: true });
   });
 
   /** Runs one get_url task; returns its result event and the reporter. */
   async function getUrl(args: Record<string, unknown>, opts: { check?: boolean; extra?: Record<string, unknown> } = {}) {
-    const pb = join(dir, `pb${++n}.yaml`);
+    const pb = join(ws.dir, `pb${++n}.yaml`);
     await writeFile(pb, stringify([{ hosts: 'all', gather_facts: false, tasks: [{ name: 'get', get_url: args, register: 'r', ignore_errors: true, ...opts.extra }] }]));
     const rep = new CollectingReporter();
-    await runPlaybookFile(pb, { inventory: [inv], reporter: rep, ...(opts.check ? { check: true } : {}) });
-    return { r: rep.result('get', host.name)!, rep };
+    await runPlaybookFile(pb, { inventory: [ws.inv], reporter: rep, ...(opts.check ? { check: true } : {}) });
+    return { r: rep.result('get', ws.host.name)!, rep };
   }
   const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
 
   it('downloads a new file; again: the server is asked If-Modified-Since and nothing changes', async () => {
-    const dest = join(dir, 'a.txt');
+    const dest = join(ws.dir, 'a.txt');
     const first = (await getUrl({ url: `${base}/a.txt`, dest })).r;
     assert.equal(first.status, 'changed', JSON.stringify(first));
     assert.equal(readFileSync(dest, 'utf8'), 'hello\n');
@@ -88,7 +79,7 @@ describe('get_url over real sshd @integration', function () {
   });
 
   it('force: downloads every time, replaces only a different content, and keeps the replaced file\'s mode', async () => {
-    const dest = join(dir, 'v.txt');
+    const dest = join(ws.dir, 'v.txt');
     version = 'one\n';
     assert.equal((await getUrl({ url: `${base}/v.txt`, dest, force: true })).r.status, 'changed');
     chmodSync(dest, 0o600);
@@ -104,7 +95,7 @@ describe('get_url over real sshd @integration', function () {
   });
 
   it('a checksum: a mismatch fails and leaves dest alone; a matching dest is not downloaded again', async () => {
-    const dest = join(dir, 'c.txt');
+    const dest = join(ws.dir, 'c.txt');
     const bad = (await getUrl({ url: `${base}/a.txt`, dest, checksum: 'sha256:' + '0'.repeat(64) })).r;
     assert.equal(bad.status, 'failed');
     const actual = createHash('sha256').update('hello\n').digest('hex');
@@ -119,21 +110,21 @@ describe('get_url over real sshd @integration', function () {
   });
 
   it('an HTTP error fails with Ansible\'s keys and creates nothing; a directory dest takes the URL\'s name', async () => {
-    const missing = (await getUrl({ url: `${base}/missing`, dest: join(dir, 'm.txt') })).r;
+    const missing = (await getUrl({ url: `${base}/missing`, dest: join(ws.dir, 'm.txt') })).r;
     assert.equal(missing.status, 'failed');
     assert.equal(missing.msg, 'Request failed');
     assert.equal(missing.result!.status_code, 404);
     assert.equal(missing.result!.response, 'HTTP Error 404: File not found');
-    assert.equal(existsSync(join(dir, 'm.txt')), false);
-    mkdirSync(join(dir, 'into'));
-    chmodSync(join(dir, 'into'), 0o777);
-    const into = (await getUrl({ url: `${base}/a.txt?x=1`, dest: join(dir, 'into') })).r;
+    assert.equal(existsSync(join(ws.dir, 'm.txt')), false);
+    mkdirSync(join(ws.dir, 'into'));
+    chmodSync(join(ws.dir, 'into'), 0o777);
+    const into = (await getUrl({ url: `${base}/a.txt?x=1`, dest: join(ws.dir, 'into') })).r;
     assert.equal(into.status, 'changed', JSON.stringify(into));
-    assert.equal(readFileSync(join(dir, 'into', 'a.txt'), 'utf8'), 'hello\n');
+    assert.equal(readFileSync(join(ws.dir, 'into', 'a.txt'), 'utf8'), 'hello\n');
   });
 
   it('basic authentication and headers reach the server; the password is in no event and on no command line (curl reads it on stdin)', async () => {
-    const dest = join(dir, 'private.txt');
+    const dest = join(ws.dir, 'private.txt');
     const denied = (await getUrl({ url: `${base}/private.txt`, dest })).r;
     assert.equal(denied.result!.status_code, 401);
     const { r, rep } = await getUrl({ url: `${base}/private.txt`, dest, url_username: 'ferry', url_password: PASSWORD, headers: { 'X-Trace': 'abc' } });
@@ -142,21 +133,21 @@ describe('get_url over real sshd @integration', function () {
     assert.equal(requests.at(-1)!.headers['x-trace'], 'abc');
     assert.doesNotMatch(JSON.stringify(rep.events), /pa ss/);
     // check mode -v shows the exact command a real run executes: the password is not part of it
-    const checked = (await getUrl({ url: `${base}/private.txt`, dest: join(dir, 'p2.txt'), url_password: PASSWORD, url_username: 'ferry' }, { check: true })).r;
+    const checked = (await getUrl({ url: `${base}/private.txt`, dest: join(ws.dir, 'p2.txt'), url_password: PASSWORD, url_username: 'ferry' }, { check: true })).r;
     assert.ok(checked.commands?.[0]?.includes('curl -K -'), JSON.stringify(checked.commands));
     assert.doesNotMatch(JSON.stringify(checked), /pa ss/);
   });
 
   it('check mode downloads nothing: a missing dest is a change, an existing one is partial', async () => {
     const before = requests.length;
-    const dest = join(dir, 'never.txt');
+    const dest = join(ws.dir, 'never.txt');
     const c = (await getUrl({ url: `${base}/a.txt`, dest }, { check: true })).r;
     assert.equal(c.status, 'changed');
     assert.equal(existsSync(dest), false);
-    const existing = (await getUrl({ url: `${base}/a.txt`, dest: join(dir, 'a.txt'), force: true }, { check: true })).r;
+    const existing = (await getUrl({ url: `${base}/a.txt`, dest: join(ws.dir, 'a.txt'), force: true }, { check: true })).r;
     assert.match(String(existing.result!.check_mode_partial), /known only in a real run/);
     assert.equal(requests.length, before, 'no request was made');
   });
 
-  const readdirTemps = (): string[] => readdirSync(dir).filter((f) => f.startsWith('.ferry-get_url'));
+  const readdirTemps = (): string[] => readdirSync(ws.dir).filter((f) => f.startsWith('.ferry-get_url'));
 });
