@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import { raw, sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
-import { defineModule, type TaskContext } from '../runner/module.js';
+import { defineModule, type TaskContext, type ToolOutput } from '../runner/module.js';
 import { GUEST_PATH_REFUSED, refusalReason } from '../runner/transport/guest-path.js';
 import { readMounts } from './storage/facts.js';
 import { findMount, mountsUnder, type MountEntry } from './storage/mountinfo.js';
@@ -50,7 +50,14 @@ export function bindsToCheck(missing: readonly string[]): string[] {
 
 /** The root as the host's kernel names it (mountinfo lists real paths); refuses / and what is not a directory. */
 async function canonicalRoot(ctx: TaskContext, root: string): Promise<string> {
-  const r = await ctx.run(sh`cd -P -- ${root} && pwd -P`);
+  return canonicalRootFrom(ctx, root, await ctx.run(canonicalRootCommand(root)));
+}
+
+/** The command canonicalRoot runs, for a caller that batches it. */
+export const canonicalRootCommand = (root: string): Command => sh`cd -P -- ${root} && pwd -P`;
+
+/** The canonical root from what canonicalRootCommand printed; refuses / and what is not a directory. */
+export function canonicalRootFrom(ctx: Pick<TaskContext, 'host'>, root: string, r: ToolOutput): string {
   const real = r.stdout.trim();
   if (r.exitCode !== 0 || !real.startsWith('/')) throw new TaskFailedError(`chroot root ${root} is not a directory on ${ctx.host}`);
   if (real === '/') throw new TaskFailedError(`chroot root ${root} is / (the host itself)${real !== root ? ` once its symlinks are resolved` : ''}`);
@@ -94,10 +101,23 @@ function refusal(r: { exitCode: number | null; stderr: string }, what: string): 
 
 /** Refuses (read-only) the missing binds whose target in the guest is a symlink or not a directory. */
 async function checkTargets(ctx: TaskContext, root: string, missing: readonly string[]): Promise<void> {
+  const check = bindTargetsCheck(root, missing);
+  if (check) check.verdict(await ctx.run(check.cmd));
+}
+
+/**
+ * The read-only check of the missing binds' targets under the canonical root, for a caller that batches it:
+ * its command, and `verdict`, which refuses (throws) what the command found. Undefined when nothing needs checking.
+ */
+export function bindTargetsCheck(root: string, missing: readonly string[]): { cmd: Command; verdict(r: Pick<ToolOutput, 'exitCode' | 'stderr'>): void } | undefined {
   const dirs = bindsToCheck(missing);
-  if (!dirs.length) return;
-  const r = await ctx.run(bindScript(root, dirs, 'check'));
-  if (r.exitCode !== 0) throw refusal(r, `cannot bind ${dirs.join(', ')} into ${root}`);
+  if (!dirs.length) return undefined;
+  return {
+    cmd: bindScript(root, dirs, 'check'),
+    verdict: (r) => {
+      if (r.exitCode !== 0) throw refusal(r, `cannot bind ${dirs.join(', ')} into ${root}`);
+    },
+  };
 }
 
 /** Mounts the missing binds and verifies in mountinfo that each landed on its target; undoes them on any failure. */

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
-import { defineModule, type Step, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
+import { defineModule, type Step, type StepRun, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
 import { describeFailure } from '../runner/task-context.js';
 import { absolutePathField } from './lib/schema.js';
 import { interpretBlkidProbe, type BlockSignature } from './storage/blkid.js';
@@ -316,7 +316,7 @@ function resizeTarget(p: Params, f: FilesystemFacts, blockSize: number): { targe
   return { target: alignDown(f.devBytes!, blockSize), what: `the whole of ${p.dev}` };
 }
 
-/** resized, xfs: the blocks to grow to (as the kernel lays out allocation groups), or a refusal. Also checks a grow afterwards. */
+/** resized, xfs: the blocks to grow to (as the kernel lays out allocation groups), or a refusal. */
 export function xfsGrowth(p: Params, f: FilesystemFacts): { refused: string } | { geo: XfsGeometry; blocks: number; target: number; what: string } {
   const sig = f.sig ?? {};
   if (sig.type !== 'xfs' || !f.xfs) return { refused: `${p.dev} holds ${describeSignature(sig)}, not xfs: nothing to resize` };
@@ -356,21 +356,29 @@ function decideResizedXfs(p: Params, f: FilesystemFacts): Verdict {
   const diff = [{ path: p.dev, before: `${geo.sizeBytes} bytes\n`, after: `${after} bytes\n` }];
   if (f.mountedOn !== undefined) {
     const cmd = sh`xfs_growfs -D ${String(blocks)} -- ${f.mountedOn}`;
-    return { changed: true, diff, steps: [{ title: `xfs_growfs -D ${blocks} on ${f.mountedOn} ${grow}`, cmd }] };
+    const step: XfsGrowStep = { title: `xfs_growfs -D ${blocks} on ${f.mountedOn} ${grow}`, cmd, xfsGrow: { blocks, mountedOn: f.mountedOn } };
+    return { changed: true, diff, steps: [step] };
   }
-  return {
-    changed: true,
-    diff,
-    steps: [
-      {
-        title: `xfs_growfs -D ${blocks} on a temporary mount point ${grow}`,
-        // The escape hatch: a mount around a command. xfs_growfs works on a mounted filesystem only, and the
-        // temporary mount point must be unmounted and removed whatever xfs_growfs did.
-        run: async (c) => void (await growOnTemporaryMount(c, p.dev, blocks)),
-      },
-    ],
+  const step: XfsGrowStep = {
+    title: `xfs_growfs -D ${blocks} on a temporary mount point ${grow}`,
+    // The escape hatch: a mount around a command. xfs_growfs works on a mounted filesystem only, and the
+    // temporary mount point must be unmounted and removed whatever xfs_growfs did.
+    run: async (c) => void (await growOnTemporaryMount(c, p.dev, blocks)),
+    xfsGrow: { blocks },
   };
+  return { changed: true, diff, steps: [step] };
 }
+
+/**
+ * An xfs grow step with what the plan knew, for the result: the blocks it grows to and the mount point it
+ * grows on (none: a temporary one, gone by then). The result reads the geometry once, where the plan said,
+ * instead of reading the device, its mounts and its size all over again; nothing of it is registered.
+ */
+interface XfsGrowStep extends Step {
+  xfsGrow: { blocks: number; mountedOn?: string };
+}
+
+const isXfsGrowStep = (s: Step): s is XfsGrowStep => 'xfsGrow' in s;
 
 /** Grows the unmounted xfs filesystem on dev to `blocks` on a private temporary mount point, always unmounted and removed again. */
 async function growOnTemporaryMount(ctx: TaskContext, dev: string, blocks: number): Promise<void> {
@@ -451,17 +459,19 @@ export function decideFilesystem(p: Params, f: FilesystemFacts): Verdict {
 }
 
 /** The task's result after its steps: a fresh read of what the state is about (and, for a grow, that it reached the planned size). */
-async function filesystemResult(ctx: TaskContext, p: Params): Promise<Record<string, unknown>> {
+async function filesystemResult(ctx: TaskContext, p: Params, ran: StepRun[]): Promise<Record<string, unknown>> {
   if (p.state === 'present') {
     const sig = filesystemFactsFrom(p.dev, { host: ctx.host, kind: 'block', blkid: await readBlkid(ctx, p.dev) }).sig;
     return { uuid: sig?.uuid, label: sig?.label ?? '' };
   }
   if (p.state !== 'resized') return {};
   if (p.fstype !== 'xfs') return { size_bytes: filesystemFactsFrom(p.dev, { host: ctx.host, kind: 'block', dumpe2fs: await readDumpe2fs(ctx, p.dev) }).ext?.sizeBytes };
-  const g = xfsGrowth(p, await readFilesystem(ctx, p));
-  if ('refused' in g) throw new TaskFailedError(`after xfs_growfs: ${g.refused}`);
-  if (g.blocks > g.geo.dataBlocks) throw new TaskFailedError(`xfs_growfs left the filesystem on ${p.dev} at ${g.geo.dataBlocks} blocks, not the ${g.blocks} planned`);
-  return { size_bytes: g.geo.sizeBytes };
+  const grown = ran.map((r) => r.step).find(isXfsGrowStep)?.xfsGrow;
+  if (!grown) throw new TypeError('filesystem: an xfs resize ran without its grow step');
+  const geo = filesystemFactsFrom(p.dev, { host: ctx.host, kind: 'block', ...(await readXfsOutput(ctx, p.dev, grown.mountedOn)) }).xfs;
+  if (!geo) throw new TaskFailedError(`after xfs_growfs: no xfs geometry read from ${grown.mountedOn ?? p.dev}`);
+  if (grown.blocks > geo.dataBlocks) throw new TaskFailedError(`xfs_growfs left the filesystem on ${p.dev} at ${geo.dataBlocks} blocks, not the ${grown.blocks} planned`);
+  return { size_bytes: geo.sizeBytes };
 }
 
 /** The filesystem module. */
@@ -515,5 +525,5 @@ export const filesystemModule = defineModule({
   },
   read: readFilesystem,
   decide: decideFilesystem,
-  result: (ctx, p) => filesystemResult(ctx, p),
+  result: filesystemResult,
 });

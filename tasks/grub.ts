@@ -7,14 +7,14 @@
 // write; decide: pure, table-tested (test/fixtures/decide/grub).
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { raw, sh } from '../runner/command.js';
+import { raw, sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Diff, type Step, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
 import { chrootCommand } from '../runner/transport/chroot.js';
-import { checkChrootBinds } from './chroot-mounts.js';
+import { bindTargetsCheck, canonicalRootCommand, canonicalRootFrom, chrootBindState } from './chroot-mounts.js';
 import { editDefaultGrub } from './guest-files/default-grub.js';
 import { moveAside, withGuestChroot, type ChrootSetup } from './guest/chroot-session.js';
-import { openGuestRoot, readGuestOs, readGuestText } from './guest/facts.js';
+import { guestFileReads, guestOsFrom, guestRootCommand, guestRootFrom, openGuestRoot, readGuestText } from './guest/facts.js';
 import {
   addCmdlineTokens,
   coreEmbedded,
@@ -27,9 +27,10 @@ import {
 } from './guest/grub.js';
 import type { GuestOs } from './guest/os-family.js';
 import { installPackages } from './guest/packages.js';
+import { runBatch } from './lib/run-command.js';
 import { absolutePathField } from './lib/schema.js';
-import { canonicalPath, probeSignature, readMounts } from './storage/facts.js';
-import { findMount, type MountEntry } from './storage/mountinfo.js';
+import { interpretBlkidProbe, type BlockSignature } from './storage/blkid.js';
+import { findMount, parseMountinfo, type MountEntry } from './storage/mountinfo.js';
 
 const params = z.strictObject({
   root: absolutePathField('The guest root on the host: the guest filesystem, mounted from a partition of disk'),
@@ -142,34 +143,20 @@ export function checkGrubDisk(p: Params, f: GrubFacts): { refused: string } | Di
   return { fsModule, partModule, rootUuid: f.rootUuid };
 }
 
-async function loopOffset(ctx: TaskContext, dev: string): Promise<number> {
-  if (!/^\/dev\/loop\d+$/.test(dev)) return 0;
-  const r = await ctx.run(sh`losetup -n -O OFFSET -- ${dev}`);
-  return r.exitCode === 0 ? Number(r.stdout.trim()) || 0 : 0;
-}
+/** `losetup -O OFFSET` of a loop device (nothing for other devices: their offset is 0). */
+const loopOffsetCommand = (dev: string): Command | undefined => (/^\/dev\/loop\d+$/.test(dev) ? sh`losetup -n -O OFFSET -- ${dev}` : undefined);
+const loopOffsetFrom = (r: ToolOutput | undefined): number => (r && r.exitCode === 0 ? Number(r.stdout.trim()) || 0 : 0);
 
-/** Reads the disk facts from the host side: mountinfo, losetup, lsblk, blkid (nothing mounted, nothing written). */
-async function readGrubDisk(ctx: TaskContext, p: Params): Promise<GrubDiskFacts> {
-  const mounts = await readMounts(ctx);
-  const root = p.root.replace(/\/+$/, '');
-  const rootMount = findMount(mounts, root);
-  const bootMount = findMount(mounts, `${root}/boot`) ?? rootMount;
-  const loopOffsets: Record<string, number> = {};
-  for (const dev of new Set([rootMount?.source, bootMount?.source, p.disk])) if (dev !== undefined) loopOffsets[dev] = await loopOffset(ctx, dev);
-  const lsblk = await ctx.run(sh`lsblk -dno TYPE,KNAME -- ${p.disk}`);
-  const f: GrubDiskFacts = { mounts, loopOffsets, lsblk };
-  if (lsblk.exitCode !== 0 || !rootMount || !bootMount) return f;
-  const pt = (await probeSignature(ctx, p.disk)).ptType;
-  if (pt !== undefined) f.ptType = pt;
-  if (p.boot_device !== undefined) {
-    f.bootDeviceReal = await canonicalPath(ctx, p.boot_device);
-    f.bootSourceReal = await canonicalPath(ctx, bootMount.source);
+/** The canonical path readlink -f printed, or the path itself when it does not resolve (canonicalPath). */
+const canonicalFrom = (path: string, r: ToolOutput | undefined): string => (r && r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : path);
+
+/** A blkid -p read's signature, failing the task as probeSignature does. */
+function signatureFrom(dev: string, r: ToolOutput): BlockSignature {
+  try {
+    return interpretBlkidProbe(r.exitCode, r.stdout, r.stderr, dev);
+  } catch (e) {
+    throw new TaskFailedError((e as Error).message, { stderr: r.stderr });
   }
-  const parent = (await ctx.run(sh`lsblk -no PKNAME -- ${bootMount.source}`)).stdout.trim().split('\n')[0] ?? '';
-  if (parent) f.bootParent = parent;
-  const uuid = (await probeSignature(ctx, rootMount.source)).uuid;
-  if (uuid !== undefined) f.rootUuid = uuid;
-  return f;
 }
 
 /** The wanted /etc/default/grub for the current text (the shared editor plus ferry's additions). */
@@ -205,9 +192,12 @@ function dropInEdits(dropIns: { path: string; text: string }[], p: Params): Drop
   });
 }
 
-/** The drop-ins as they are (grub-mkconfig's own `grub.d/*.cfg` glob, expanded in the guest's shell). */
+/** Lists the drop-ins (grub-mkconfig's own `grub.d/*.cfg` glob, run in the guest's shell), one path a line. */
+const DROP_IN_LIST = sh`${raw(`for f in ${DROP_IN_DIR}/*.cfg; do [ -f "$f" ] && echo "$f"; done; true`)}`;
+
+/** The drop-ins as they are. */
 async function readDropIns(g: TaskContext): Promise<{ path: string; text: string }[]> {
-  const r = await g.run(sh`${raw(`for f in ${DROP_IN_DIR}/*.cfg; do [ -f "$f" ] && echo "$f"; done; true`)}`);
+  const r = await g.run(DROP_IN_LIST);
   const out: { path: string; text: string }[] = [];
   for (const path of r.stdout.split('\n').filter(Boolean)) out.push({ path, text: (await readGuestText(g, path)) ?? '' });
   return out;
@@ -228,11 +218,21 @@ async function readCore(ctx: TaskContext, g: TaskContext, os: GuestOs, disk: str
   const paths = grubPaths(os);
   const core = await g.transport.get(paths.core, { become: g.become });
   if (!core) return undefined;
-  const sectors = 1 + Math.ceil(core.length / 512);
-  const head = await ctx.run(sh`dd if=${disk} bs=512 count=${sectors} status=none`, { binary: true });
-  if (head.exitCode !== 0) throw new TaskFailedError(`cannot read the first sectors of ${disk}: ${head.stderr.trim()}`);
-  const bytes = head.stdoutBuffer ?? Buffer.alloc(0);
+  const head = await ctx.run(diskHeadCommand(disk, core), { binary: true });
   const stamp = await readGuestText(g, paths.stamp);
+  return coreFacts(disk, core, head, head.stdoutBuffer ?? Buffer.alloc(0), stamp);
+}
+
+/** The MBR and the sectors after it that core.img fills when embedded (`hex`: as od hex, for a text batch). */
+function diskHeadCommand(disk: string, core: Buffer, output: 'bytes' | 'hex' = 'bytes'): Command {
+  const sectors = 1 + Math.ceil(core.length / 512);
+  // od reads the disk itself (no pipe to hide a failed read)
+  return output === 'bytes' ? sh`dd if=${disk} bs=512 count=${sectors} status=none` : sh`od -An -v -tx1 -N ${sectors * 512} -- ${disk}`;
+}
+
+/** What readCore found, from core.img, the disk's first sectors and the stamp. */
+function coreFacts(disk: string, core: Buffer, head: Pick<ToolOutput, 'exitCode' | 'stderr'>, bytes: Buffer, stamp: string | undefined): NonNullable<GrubGuestFacts['core']> {
+  if (head.exitCode !== 0) throw new TaskFailedError(`cannot read the first sectors of ${disk}: ${head.stderr.trim()}`);
   return { sha256: sha256(core), mbrHasGrub: hasGrubBootCode(bytes), embedded: coreEmbedded(bytes, core), ...(stamp !== undefined ? { stamp } : {}) };
 }
 
@@ -260,25 +260,102 @@ const cfgUnreadInCheck = (root: string, os: GuestOs): string =>
 const SESSION: ChrootSetup = { mounts: true, policyRcD: true, resolvConf: 'copy' };
 
 /**
- * Reads the disk from the host, then (unless that already refuses) the guest's files inside its root.
+ * Reads the disk from the host, then (unless that already refuses) the guest's files inside its root,
+ * in as few round trips as the reads' dependencies allow (runBatch): (1) what needs nothing: the guest
+ * root, mountinfo, the disk, the os-release files and /etc/default/grub; (2) what needs the mounts or the
+ * guest's OS: the mounted sources, the chroot bind targets, grub.cfg, core.img and the stamp; then, once
+ * the disk is not refused, (3) what runs in the guest (is GRUB there, the drop-ins' names) and the disk's
+ * first sectors (as many as core.img fills); (4) the drop-ins, when there are any. Each record is
+ * interpreted in the order the reads ran in before, so the same problem is reported first.
  * Check mode mounts nothing; a real run binds /dev, /proc, /sys, /run for a grub-mkconfig to stdout
  * when only that can tell whether grub.cfg is current.
  */
 export async function readGrub(ctx: TaskContext, p: Params): Promise<GrubFacts> {
-  const g = await openGuestRoot(ctx, p.root);
+  const root = p.root.replace(/\/+$/, '');
+  const files = guestFileReads(ctx.host, p.root);
+  const text = (path: string, r: ToolOutput | undefined): string | undefined => (r ? files.from(path, r)?.toString('utf8') : undefined);
+  const first = await runBatch(ctx, {
+    root: guestRootCommand(p.root),
+    mountinfo: sh`cat /proc/self/mountinfo`,
+    lsblk: sh`lsblk -dno TYPE,KNAME -- ${p.disk}`,
+    pt: sh`blkid -p -o export -- ${p.disk}`,
+    diskLoop: loopOffsetCommand(p.disk),
+    bootDevice: p.boot_device !== undefined ? sh`readlink -f -- ${p.boot_device}` : undefined,
+    realRoot: canonicalRootCommand(p.root),
+    osRelease: files.command('/etc/os-release'),
+    usrOsRelease: files.command('/usr/lib/os-release'),
+    defaultGrub: files.command('/etc/default/grub'),
+  });
+  guestRootFrom(ctx, p.root, first.root!); // refuses what is not a guest root, before anything else
+  if (first.mountinfo!.exitCode !== 0) throw new TaskFailedError(`cat /proc/self/mountinfo: exit ${first.mountinfo!.exitCode}\n${first.mountinfo!.stderr.trim()}`);
+  const mounts = parseMountinfo(first.mountinfo!.stdout);
+  const rootMount = findMount(mounts, root);
+  const bootMount = findMount(mounts, `${root}/boot`) ?? rootMount;
+  const diskReadable = first.lsblk!.exitCode === 0 && rootMount !== undefined && bootMount !== undefined;
+  // the guest's OS names grub.cfg and core.img; a guest without one is refused once the disk is not
+  const os = attempt(() => guestOsFrom(files.from('/etc/os-release', first.osRelease!), files.from('/usr/lib/os-release', first.usrOsRelease!)));
+  const real = attempt(() => canonicalRootFrom(ctx, p.root, first.realRoot!));
+  const binds = 'value' in real ? bindTargetsCheck(real.value, chrootBindState(real.value, mounts).missing) : undefined;
+  const sources = [...new Set([rootMount?.source, bootMount?.source].filter((d): d is string => d !== undefined && d !== p.disk))];
+  const paths = 'value' in os ? grubPaths(os.value) : undefined;
+  const second = await runBatch(ctx, {
+    ...Object.fromEntries(sources.map((d, i) => [`loop${i}`, loopOffsetCommand(d)])),
+    bootSource: diskReadable && p.boot_device !== undefined ? sh`readlink -f -- ${bootMount.source}` : undefined,
+    parent: diskReadable ? sh`lsblk -no PKNAME -- ${bootMount.source}` : undefined,
+    rootSig: diskReadable ? sh`blkid -p -o export -- ${rootMount.source}` : undefined,
+    binds: binds?.cmd,
+    grubCfg: 'value' in os ? files.command(os.value.grubCfg) : undefined,
+    core: paths && p.install ? files.command(paths.core, 'hex') : undefined,
+    stamp: paths && p.install ? files.command(paths.stamp) : undefined,
+  } as Record<string, Command | undefined>);
+
+  const loopOffsets: Record<string, number> = {};
+  for (const [i, d] of sources.entries()) loopOffsets[d] = loopOffsetFrom(second[`loop${i}`]);
+  loopOffsets[p.disk] = loopOffsetFrom(first.diskLoop);
+  const f: GrubFacts = { host: ctx.host, mounts, loopOffsets, lsblk: first.lsblk! };
+  if (diskReadable) {
+    const pt = signatureFrom(p.disk, first.pt!).ptType;
+    if (pt !== undefined) f.ptType = pt;
+    if (p.boot_device !== undefined) {
+      f.bootDeviceReal = canonicalFrom(p.boot_device, first.bootDevice);
+      f.bootSourceReal = canonicalFrom(bootMount.source, second.bootSource);
+    }
+    const parent = second.parent!.stdout.trim().split('\n')[0] ?? '';
+    if (parent) f.bootParent = parent;
+    const uuid = signatureFrom(rootMount.source, second.rootSig!).uuid;
+    if (uuid !== undefined) f.rootUuid = uuid;
+  }
   // the disk comes first: a broken setup is refused before anything runs in the guest
-  const f: GrubFacts = { host: ctx.host, ...(await readGrubDisk(ctx, p)) };
   const disk = checkGrubDisk(p, f);
   if ('refused' in disk) return f;
-  const os = await readGuestOs(g);
-  const hasGrub = (await g.run(sh`command -v ${os.grubPrefix}-install && test -d /usr/lib/grub/i386-pc`)).exitCode === 0;
-  const guest: GrubGuestFacts = { os, hasGrub, defaultGrub: (await readGuestText(g, '/etc/default/grub')) ?? '', dropIns: await readDropIns(g) };
+  const guestOs = settle(os);
+  // core.img counts only when GRUB is there (known after the next batch); its refusal is reported then, as before
+  const coreRead = second.core ? attempt(() => files.from(paths!.core, second.core!, 'hex')) : undefined;
+  const core = coreRead && 'value' in coreRead ? coreRead.value : null;
+  const third = await runBatch(ctx, {
+    hasGrub: chrootCommand(p.root, sh`command -v ${guestOs.grubPrefix}-install && test -d /usr/lib/grub/i386-pc`),
+    dropIns: chrootCommand(p.root, DROP_IN_LIST),
+    head: core ? diskHeadCommand(p.disk, core, 'hex') : undefined,
+  });
+  const dropInPaths = third.dropIns!.stdout.split('\n').filter(Boolean);
+  const dropIns = await runBatch(ctx, Object.fromEntries(dropInPaths.map((path, i) => [`dropIn${i}`, files.command(path)])) as Record<string, Command>);
+  const hasGrub = third.hasGrub!.exitCode === 0;
+  const guest: GrubGuestFacts = {
+    os: guestOs,
+    hasGrub,
+    defaultGrub: text('/etc/default/grub', first.defaultGrub) ?? '',
+    dropIns: dropInPaths.map((path, i) => ({ path, text: text(path, dropIns[`dropIn${i}`]) ?? '' })),
+  };
   f.guest = guest;
-  const cfg = await readGuestText(g, os.grubCfg);
+  const cfg = text(guestOs.grubCfg, second.grubCfg);
   if (cfg !== undefined) guest.grubCfg = cfg;
-  if (hasGrub && p.install) guest.core = await readCore(ctx, g, os, p.disk);
+  if (hasGrub && p.install && coreRead && settle(coreRead) && core) {
+    const head = third.head!;
+    guest.core = coreFacts(p.disk, core, head, head.exitCode === 0 ? Buffer.from(head.stdout.replace(/\s+/g, ''), 'hex') : Buffer.alloc(0), text(paths!.stamp, second.stamp));
+  }
   try {
-    await checkChrootBinds(ctx, p.root);
+    settle(real);
+    if (second.binds) binds!.verdict(second.binds);
   } catch (e) {
     if (!(e instanceof TaskFailedError)) throw e;
     guest.chrootRefusal = e.message;
@@ -286,9 +363,26 @@ export async function readGrub(ctx: TaskContext, p: Params): Promise<GrubFacts> 
   // grub-mkconfig to stdout tells whether grub.cfg is current only when nothing before it is stale.
   const edits = defaultGrubEdits(p, guest, disk.rootUuid);
   if (!ctx.check && hasGrub && !edits.changed && !guest.chrootRefusal) {
-    guest.freshCfg = await withGuestChroot(ctx, p.root, { mounts: true, policyRcD: false, resolvConf: 'keep' }, async (cg) => (await cg.runOk(sh`${os.grubPrefix}-mkconfig`)).stdout);
+    guest.freshCfg = await withGuestChroot(ctx, p.root, { mounts: true, policyRcD: false, resolvConf: 'keep' }, async (cg) => (await cg.runOk(sh`${guestOs.grubPrefix}-mkconfig`)).stdout);
   }
   return f;
+}
+
+/** A value, or the TaskFailedError computing it threw (reported later, when the value is needed). */
+type Attempt<T> = { value: T } | { error: TaskFailedError };
+
+function attempt<T>(fn: () => T): Attempt<T> {
+  try {
+    return { value: fn() };
+  } catch (e) {
+    if (e instanceof TaskFailedError) return { error: e };
+    throw e;
+  }
+}
+
+function settle<T>(a: Attempt<T>): T {
+  if ('error' in a) throw a.error;
+  return a.value;
 }
 
 /** /etc/default/grub and its drop-ins as they should be, and whether either changes. */

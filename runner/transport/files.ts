@@ -10,7 +10,7 @@ import { GUEST_PATH_REFUSED, refusalReason, resolveInRoot } from './guest-path.j
 import type { BecomeOptions, PutOptions, RunOptions, RunResult } from './types.js';
 
 /** Exit status `get` uses for "no such file". */
-const GET_MISSING_EXIT = 44;
+export const GET_MISSING_EXIT = 44;
 
 type Runner = { readonly host: string; run(cmd: Command, opts?: RunOptions): Promise<RunResult> };
 
@@ -21,7 +21,7 @@ export interface FilePlace {
   guestRoot?: string;
 }
 
-function failure(what: string, t: Runner, path: string, r: RunResult): TaskFailedError {
+function failure(what: string, t: { readonly host: string }, path: string, r: Pick<RunResult, 'exitCode' | 'stderr'>): TaskFailedError {
   const why = r.exitCode === GUEST_PATH_REFUSED ? `refused: ${refusalReason(r.stderr)}` : r.stderr.trim() || `exit ${r.exitCode}`;
   return new TaskFailedError(`${what} failed on ${t.host}: ${why}`, {
     host: t.host,
@@ -92,10 +92,11 @@ export async function putViaShell(
 }
 
 /**
- * Reads a whole file through `t`'s shell; null when it does not exist. A guest path must end at a
- * regular file (a device or fifo there is refused rather than read).
+ * The command `get` runs: it prints the file (`hex`: as `od -An -v -tx1` hex, binary-safe in a text
+ * batch), exits GET_MISSING_EXIT when there is none, and a guest path must end at a regular file (a
+ * device or fifo there is refused rather than read). Batched reads (runner/batch-read.ts) use it too.
  */
-export async function getViaShell(t: Runner, path: string, opts: { become?: BecomeOptions | false } = {}, place: FilePlace = {}): Promise<Buffer | null> {
+export function getCommand(path: string, place: FilePlace = {}, output: 'bytes' | 'hex' = 'bytes'): Command {
   const { prelude, file } = locate(path, place, true);
   const check =
     place.guestRoot !== undefined
@@ -104,8 +105,18 @@ export async function getViaShell(t: Runner, path: string, opts: { become?: Beco
 [ -f ${file} ] && [ ! -L ${file} ] || ferry_refuse ${`${path}:`} "$ferry_path is not a regular file in the guest"
 `
       : sh`test -e ${file} || exit ${GET_MISSING_EXIT}; `;
-  const r = await t.run(sh`${prelude}${check}exec cat -- ${file}`, { binary: true, become: opts.become ?? false });
+  return output === 'hex' ? sh`${prelude}${check}exec od -An -v -tx1 -- ${file}` : sh`${prelude}${check}exec cat -- ${file}`;
+}
+
+/** Reads a whole file through `t`'s shell (getCommand); null when it does not exist. */
+export async function getViaShell(t: Runner, path: string, opts: { become?: BecomeOptions | false } = {}, place: FilePlace = {}): Promise<Buffer | null> {
+  const r = await t.run(getCommand(path, place), { binary: true, become: opts.become ?? false });
+  return getOutcome(t.host, path, place, r, r.stdoutBuffer ?? Buffer.alloc(0));
+}
+
+/** What getCommand's run means: the file's bytes, null when there is none; a refusal or failure throws, naming the path. */
+export function getOutcome(host: string, path: string, place: FilePlace, r: Pick<RunResult, 'exitCode' | 'stderr'>, bytes: Buffer): Buffer | null {
   if (r.exitCode === GET_MISSING_EXIT) return null;
-  if (r.exitCode !== 0) throw failure(`get ${path}${place.label ? ` ${place.label}` : ''}`, t, path, r);
-  return r.stdoutBuffer ?? Buffer.alloc(0);
+  if (r.exitCode !== 0) throw failure(`get ${path}${place.label ? ` ${place.label}` : ''}`, { host }, path, r);
+  return bytes;
 }

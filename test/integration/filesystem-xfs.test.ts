@@ -7,11 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TaskFailedError } from '../../runner/errors.js';
-import { runSteps, type Plan } from '../../runner/module.js';
+import { applyPlan } from '../../runner/apply-steps.js';
+import { planTask, runSteps, type Plan } from '../../runner/module.js';
 import { createTaskContext } from '../../runner/task-context.js';
 import type { SshTransport } from '../../runner/transport/ssh.js';
 import { filesystemModule } from '../../tasks/filesystem.js';
 import { startSshdHosts, sshTransport, type SshdHost } from '../harness/sshd.js';
+import { RoundTripCounter } from '../helpers/round-trips.js';
 import { runModule } from '../helpers/run-module.js';
 
 const sh = (cmd: string, ...args: string[]): string => execFileSync('sh', ['-c', cmd, 'sh', ...args]).toString().trim();
@@ -302,6 +304,37 @@ describe('filesystem (xfs) @integration @slow', function () {
       assert.equal(data.size_bytes, 360 * MiB);
       assert.equal(sh('losetup -j "$1"', img), '');
       assert.equal(sh('xfs_db -r -c sb -c "print dblocks" "$1"', img), `dblocks = ${(360 * MiB) / 4096}`);
+    });
+    it('after a grow, the result reads the geometry once (the plan knew the rest): one round trip beyond the steps', async function () {
+      this.timeout(180_000); // two mkfs and two grows: past the file's minute on a busy machine
+      const counter = new RoundTripCounter(transport);
+      /** Plans and applies a grow through the counter; the round trips of the apply (steps + result) and the registered data. */
+      const grow = async (input: Record<string, unknown>): Promise<{ trips: string[]; steps: number; data: Record<string, unknown> }> => {
+        const params = filesystemModule.params.parse(input);
+        const ctx = createTaskContext({ host: transport.host, transport: counter });
+        const plan = await planTask(filesystemModule, ctx, params);
+        assert.ok('changed' in plan && plan.changed, JSON.stringify(plan));
+        counter.reset();
+        const data = await applyPlan(filesystemModule, ctx, params, plan);
+        return { trips: [...counter.trips], steps: plan.steps.length, data };
+      };
+      const g = loopImage('grow-count.img', '320M');
+      await run({ dev: g.loop, fstype: 'xfs' });
+      resizeImage(g, '360M');
+      // unmounted: mktemp, mount, xfs_growfs, umount, rmdir; then the result's one xfs_db
+      const offline = await grow({ dev: g.loop, fstype: 'xfs', state: 'resized' });
+      assert.deepEqual(offline.data, { size_bytes: 360 * MiB });
+      assert.equal(offline.trips.length, 5 + 1, offline.trips.join('\n'));
+      assert.match(offline.trips.at(-1)!, /^run xfs_db -r -c sb -c print -- /);
+      // mounted: xfs_growfs on the mount point (one data step), then the result's one xfs_info
+      resizeImage(g, '400M');
+      const mnt = mountAt(g.loop, 'grow-count-mnt');
+      const online = await grow({ dev: g.loop, fstype: 'xfs', state: 'resized' });
+      assert.deepEqual(online.data, { size_bytes: 400 * MiB });
+      assert.equal(online.steps, 1);
+      assert.equal(online.trips.length, 1 + 1, online.trips.join('\n'));
+      assert.equal(online.trips.at(-1), `run xfs_info ${mnt}`);
+      sh('umount "$1"', mnt);
     });
     it('refuses a target beyond the device, and a device without xfs', async () => {
       await assert.rejects(run({ dev: d.loop, fstype: 'xfs', state: 'resized', size: '1G' }), /cannot grow the xfs filesystem on .* to 1 GiB: the device holds only 420 MiB/);
