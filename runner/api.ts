@@ -4,6 +4,7 @@ import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
 import { makePrivateDir } from './state.js';
 import { builtinModules } from '../tasks/index.js';
+import { MIGRATION_FACT_TOOLS } from '../tasks/fact-tools.js';
 import type { FerryConfig } from './config.js';
 import { connectionVarsFor, transportFactory, type ConnectionOptions } from './connections.js';
 import { connectionVarsOf } from './inventory/connection.js';
@@ -46,6 +47,8 @@ export interface CommonRunOptions {
   sshConfigFile?: string | false;
   reporter?: Reporter;
   modules?: ModuleRegistry;
+  /** The tools whose presence gathered facts report (ferry_facts.tools). */
+  factTools?: readonly string[];
   stateDir?: string;
   /** The run's secret values (masked in every output); add to it what else is secret (vault, prompts). */
   secrets?: SecretValues;
@@ -118,6 +121,7 @@ function engineFor(o: CommonRunOptions, key: string): PreparedRun {
   const engine = new Engine({
     inventory: inv,
     modules: o.modules ?? builtinModules(),
+    factTools: o.factTools ?? MIGRATION_FACT_TOOLS,
     transports: (host, vars) => {
       contacted = true;
       return base(host, vars);
@@ -394,7 +398,7 @@ export async function gatherFactsFor(pattern: string, o: CommonRunOptions): Prom
       const t = factory(h, inv.hostVars(h));
       try {
         await t.connect();
-        facts[h] = await readFacts((c) => t.run(c));
+        facts[h] = await readFacts((c) => t.run(c), o.factTools ?? MIGRATION_FACT_TOOLS);
       } catch (e) {
         facts[h] = { unreachable: true, msg: (e as Error).message };
         exitCode = EXIT_UNREACHABLE;
