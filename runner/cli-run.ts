@@ -3,7 +3,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CommanderError } from 'commander';
-import { describePlaybookFile, runAdhoc, runPlaybookFile, gatherFactsFor, type CommonRunOptions } from './api.js';
+import { describePlaybookFile, runAdhoc, runPlaybookFile, gatherFactsFor, type CommonRunOptions } from '../app/api.js';
 import { current, exitCodeFor, secrets } from './cli-session.js';
 import { loadConfig, type FerryConfig } from './config.js';
 import { EXIT_USAGE, ValidationError } from './errors.js';

@@ -25,7 +25,7 @@ import {
   SshTransport,
   type TaskModule,
   ValidationError,
-} from '../../runner/index.js';
+} from '../../app/index.js';
 import { NOPASSWD_USER, startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { CollectingReporter } from '../helpers/collect.js';
 import { killMatching, processesMatching, uniqueMarker, waitUntil } from '../helpers/processes.js';
