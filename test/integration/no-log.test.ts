@@ -15,7 +15,7 @@ import { CollectingReporter } from '../helpers/collect.js';
 import { runOnPty } from '../helpers/pty.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'dist/runner/cli.js');
+const CLI = join(ROOT, 'dist/app/cli.js');
 // Every secret of the scenario holds this word; nothing else it prints does.
 const LEAK = /SECRET/;
 

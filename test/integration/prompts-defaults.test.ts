@@ -14,7 +14,7 @@ import { CollectingReporter } from '../helpers/collect.js';
 import { startTrap, type Trap } from '../helpers/trap.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'dist/runner/cli.js');
+const CLI = join(ROOT, 'dist/app/cli.js');
 
 describe('vars_prompt, module_defaults and local_action against real sshd @integration', function () {
   this.timeout(90_000);

@@ -1,4 +1,4 @@
-// What `ferry xen-import` does (runner/xen-import-cli.ts defines the command and loads this when it
+// What `ferry xen-import` does (app/xen-import-cli.ts defines the command and loads this when it
 // runs): the Xen guests of local config files, or of a hypervisor reached through the inventory,
 // printed as an inventory fragment (YAML, or JSON with --json).
 import { readFile } from 'node:fs/promises';
@@ -6,10 +6,10 @@ import { CommanderError } from 'commander';
 import { stringify } from 'yaml';
 import { buildXenImport, mergeXenImports, xenImportModule, type XenImportData, type XenSource } from '../tasks/xen-import.js';
 import { originOfPath } from '../tasks/xen/import.js';
-import { runModuleOnHosts } from '../app/api.js';
-import { EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, formatProblem, type Problem } from './errors.js';
-import { VaultKeys } from './vault/keys.js';
-import { vaultPasswords, type VaultFlags } from './vault/passwords.js';
+import { runModuleOnHosts } from './api.js';
+import { EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, formatProblem, type Problem } from '../runner/errors.js';
+import { VaultKeys } from '../runner/vault/keys.js';
+import { vaultPasswords, type VaultFlags } from '../runner/vault/passwords.js';
 
 /** Where the command writes (the real streams, or a test's buffers). */
 export interface XenImportIo {
