@@ -53,7 +53,7 @@ async function bare(hosts: SshdHost[], tasks: number): Promise<number> {
   return performance.now() - t0;
 }
 
-/** `node dist/runner/cli.js run PLAYBOOK -i INV [extra]`, process start included; returns milliseconds. */
+/** `node dist/app/cli.js run PLAYBOOK -i INV [extra]`, process start included; returns milliseconds. */
 function ferry(playbook: string, inventory: string, extra: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();

@@ -4,7 +4,7 @@
 // serial console for GRUB and a login prompt (falling back to plain qemu when libvirt is missing).
 import fs from 'node:fs';
 import path from 'node:path';
-import { runPlaybookFile, type CommonRunOptions } from '../runner/api.js';
+import { runPlaybookFile, type CommonRunOptions } from '../app/api.js';
 import type { Reporter } from '../runner/events.js';
 import { ListrReporter } from '../runner/reporter/listr.js';
 import { PlainReporter } from '../runner/reporter/plain.js';

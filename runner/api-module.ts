@@ -1,8 +1,7 @@
 // Runs one module on the hosts of a pattern through the engine (inventory, transports, become,
 // reporter) and hands back each host's result, for commands built on a module (ferry xen-import).
 import { resolve } from 'node:path';
-import { builtinModules } from '../tasks/index.js';
-import { runPlaybook, singleModulePlay, type CommonRunOptions } from './api.js';
+import { runPlaybook, singleModulePlay, type RunnerOptions } from './api.js';
 import type { Reporter, TaskStatus } from './events.js';
 import { loadInventory } from './inventory/index.js';
 import { inventoryView } from './inventory-view.js';
@@ -24,10 +23,9 @@ export async function runModuleOnHosts(
   pattern: string,
   moduleName: string,
   args: Record<string, unknown>,
-  o: CommonRunOptions & { become?: boolean },
+  o: RunnerOptions & { become?: boolean },
 ): Promise<{ outcomes: HostModuleOutcome[]; exitCode: number }> {
-  const modules = o.modules ?? builtinModules();
-  const pb = singleModulePlay(modules, pattern, moduleName, args, { become: o.become, register: REGISTER });
+  const pb = singleModulePlay(o.modules, pattern, moduleName, args, { become: o.become, register: REGISTER });
   // Resolving first turns a pattern that matches nothing into bad input (exit 4), not an empty run.
   const hosts = inventoryView(loadInventory(o.inventory, o.vault)).resolve(pattern);
 
@@ -39,7 +37,7 @@ export async function runModuleOnHosts(
     },
     close: async () => o.reporter?.close(),
   };
-  const summary = await runPlaybook(pb, { ...o, modules, reporter, stateDir: o.stateDir ?? resolve('.ferry/adhoc') });
+  const summary = await runPlaybook(pb, { ...o, reporter, stateDir: o.stateDir ?? resolve('.ferry/adhoc') });
   const outcomes = hosts.map((host): HostModuleOutcome => {
     const s = seen.get(host) ?? { status: 'unreachable' as const, msg: 'no result (the run stopped before this host)' };
     const result = summary.hostValues[host]?.[REGISTER];

@@ -1,9 +1,9 @@
 // The library API that the CLI is a thin layer over: run a playbook, run one module ad hoc,
-// gather facts. A TypeScript script can use these without YAML.
+// gather facts. Every function is given the modules and the fact tools to work with (RunParts):
+// runner/ knows no module; app/api.ts binds ferry's own, for the CLI and TypeScript scripts.
 import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
 import { makePrivateDir } from './state.js';
-import { builtinModules } from '../tasks/index.js';
 import type { FerryConfig } from './config.js';
 import { connectionVarsFor, transportFactory, type ConnectionOptions } from './connections.js';
 import { connectionVarsOf } from './inventory/connection.js';
@@ -45,7 +45,6 @@ export interface CommonRunOptions {
   forceHandlers?: boolean;
   sshConfigFile?: string | false;
   reporter?: Reporter;
-  modules?: ModuleRegistry;
   stateDir?: string;
   /** The run's secret values (masked in every output); add to it what else is secret (vault, prompts). */
   secrets?: SecretValues;
@@ -80,6 +79,16 @@ export interface CommonRunOptions {
   varsPrompt?: PromptIo;
 }
 
+/** What a run works with, that runner/ does not choose: the modules its tasks may name, and the tools its facts look for. */
+export interface RunParts {
+  modules: ModuleRegistry;
+  /** The tools whose presence gathered facts report (ferry_facts.tools). */
+  factTools: readonly string[];
+}
+
+/** The options of a run with what it works with. */
+export type RunnerOptions = CommonRunOptions & RunParts;
+
 /** The connection options of a run: the command line's defaults under, and -e over, the inventory's variables. */
 function connectionOptions(o: CommonRunOptions): ConnectionOptions {
   return {
@@ -106,7 +115,7 @@ function vaultOf(o: CommonRunOptions): VaultKeys {
   return new VaultKeys(o.vault?.passwords ?? [], o.secrets);
 }
 
-function engineFor(o: CommonRunOptions, key: string): PreparedRun {
+function engineFor(o: RunnerOptions, key: string): PreparedRun {
   const vault = vaultOf(o);
   const loaded = loadInventory(o.inventory, vault);
   const inv = inventoryView(loaded);
@@ -117,7 +126,8 @@ function engineFor(o: CommonRunOptions, key: string): PreparedRun {
   let contacted = false;
   const engine = new Engine({
     inventory: inv,
-    modules: o.modules ?? builtinModules(),
+    modules: o.modules,
+    factTools: o.factTools,
     transports: (host, vars) => {
       contacted = true;
       return base(host, vars);
@@ -265,17 +275,17 @@ function checkSelection(pb: Playbook, hostsOf: (play: Play) => string[], o: Comm
 /** A playbook loaded and checked against its inventory, every host it targets known: nothing contacted yet. */
 function preparePlaybook(
   path: string,
-  o: CommonRunOptions,
+  o: RunnerOptions,
   syntaxOnly = false,
 ): { pb: Playbook; run: PreparedRun; hostsOf: (play: Play) => string[]; stateDir: string; secrets: SecretValues } {
-  const modules = o.modules ?? builtinModules();
+  const { modules } = o;
   // roles_path from ansible.cfg or ANSIBLE_ROLES_PATH (the config reads both), unless the caller names one
   const rolesPath = o.rolesPath ?? o.config?.rolesPath;
   const vault = vaultOf(o);
   const gatherByDefault = o.config?.gathering !== 'explicit';
   const pb = loadPlaybook(path, modules, undefined, { vault, gatherByDefault, ...(rolesPath ? { rolesPath } : {}) });
   const stateDir = o.stateDir ?? resolve('.ferry/runs');
-  const run = engineFor({ ...o, modules, stateDir, vault, secrets: vault.secrets }, `${resolve(path)}|${o.inventory.map((i) => resolve(i)).join(',')}`);
+  const run = engineFor({ ...o, stateDir, vault, secrets: vault.secrets }, `${resolve(path)}|${o.inventory.map((i) => resolve(i)).join(',')}`);
   const { inv } = run;
   renderPlayHosts(pb, o.extraVars ?? {});
   // --syntax-check needs no inventory: a pattern that matches nothing is not its business.
@@ -293,7 +303,7 @@ function preparePlaybook(
 }
 
 /** Loads and runs a playbook file: all input is validated before any host is contacted. */
-export async function runPlaybookFile(path: string, o: CommonRunOptions): Promise<RunSummary> {
+export async function runPlaybookFile(path: string, o: RunnerOptions): Promise<RunSummary> {
   const { pb, run, stateDir, secrets } = preparePlaybook(path, o);
   if (!o.check) checkStateDir(stateDir);
   // asked once everything else is checked, before any host is contacted (check mode asks too, as Ansible)
@@ -305,13 +315,13 @@ export async function runPlaybookFile(path: string, o: CommonRunOptions): Promis
  * What ansible-playbook prints for --list-hosts, --list-tasks, --list-tags (any of them together)
  * or --syntax-check (none of them): the playbook and inventory are loaded and checked, no host is contacted.
  */
-export function describePlaybookFile(path: string, o: CommonRunOptions, what: { hosts?: boolean; tasks?: boolean; tags?: boolean }): string {
+export function describePlaybookFile(path: string, o: RunnerOptions, what: { hosts?: boolean; tasks?: boolean; tags?: boolean }): string {
   const { pb, hostsOf } = preparePlaybook(path, o, !what.hosts && !what.tasks && !what.tags);
   return formatListing(pb, hostsOf, { ...what, onlyTags: o.tags, skipTags: o.skipTags }, path);
 }
 
 /** Runs a loaded playbook (library use). */
-export async function runPlaybook(pb: Playbook, o: CommonRunOptions): Promise<RunSummary> {
+export async function runPlaybook(pb: Playbook, o: RunnerOptions): Promise<RunSummary> {
   return runPrepared(engineFor(o, pb.file), pb);
 }
 
@@ -359,12 +369,12 @@ export function singleModulePlay(
 }
 
 /** Runs one module on the hosts matching a pattern (`ferry exec`). */
-export async function runAdhoc(pattern: string, moduleName: string, argText: string | undefined, o: CommonRunOptions & { become?: boolean }): Promise<RunSummary> {
-  const modules = o.modules ?? builtinModules();
+export async function runAdhoc(pattern: string, moduleName: string, argText: string | undefined, o: RunnerOptions & { become?: boolean }): Promise<RunSummary> {
+  const { modules } = o;
   const args = parseAdhocArgs(knownModule(modules, moduleName), argText);
   const pb = singleModulePlay(modules, pattern, moduleName, args, { become: o.become, name: `${moduleName}${argText ? ` ${argText}` : ''}` });
   const stateDir = o.stateDir ?? resolve('.ferry/adhoc');
-  const run = engineFor({ ...o, modules, stateDir }, `adhoc|${pattern}|${moduleName}`);
+  const run = engineFor({ ...o, stateDir }, `adhoc|${pattern}|${moduleName}`);
   const limited = o.limit ? new Set(run.inv.resolve(o.limit)) : undefined;
   const hosts = resolveOption(run.inv, 'the pattern', pattern).filter((h) => !limited || limited.has(h));
   if (!hosts.length) {
@@ -376,7 +386,7 @@ export async function runAdhoc(pattern: string, moduleName: string, argText: str
 }
 
 /** Gathers facts on the hosts matching a pattern (`ferry facts`). */
-export async function gatherFactsFor(pattern: string, o: CommonRunOptions): Promise<{ facts: Record<string, unknown>; exitCode: number }> {
+export async function gatherFactsFor(pattern: string, o: CommonRunOptions & Pick<RunParts, 'factTools'>): Promise<{ facts: Record<string, unknown>; exitCode: number }> {
   const loaded = loadInventory(o.inventory, vaultOf(o));
   const inv = inventoryView(loaded);
   const conn = connectionOptions(o);
@@ -394,7 +404,7 @@ export async function gatherFactsFor(pattern: string, o: CommonRunOptions): Prom
       const t = factory(h, inv.hostVars(h));
       try {
         await t.connect();
-        facts[h] = await readFacts((c) => t.run(c));
+        facts[h] = await readFacts((c) => t.run(c), o.factTools);
       } catch (e) {
         facts[h] = { unreachable: true, msg: (e as Error).message };
         exitCode = EXIT_UNREACHABLE;

@@ -1,6 +1,6 @@
 // `ferry doc`: generated from the module schemas and docs, so it cannot drift from the code.
 import { z } from 'zod';
-import type { ModuleDocText } from './doc-index.js';
+import type { ModuleDocText } from './doc-list.js';
 import type { ModuleRegistry, TaskModule } from './module.js';
 
 interface JsonSchemaProp {
@@ -42,7 +42,7 @@ export function moduleParams(m: TaskModule): { name: string; type: string; requi
   }));
 }
 
-/** Every module's documentation, by name: what the build writes to the doc index (runner/doc-index.ts). */
+/** Every module's documentation, by name: what the build writes to the doc index (app/doc-index.ts). */
 export function moduleDocs(mods: ModuleRegistry): ModuleDocText[] {
   return mods.names().map((n) => {
     const m = mods.get(n)!;

@@ -52,6 +52,8 @@ export type TransportFactory = (host: string, vars: Obj) => Transport;
 export interface EngineOptions {
   inventory: InventoryView;
   modules: ModuleRegistry;
+  /** The tools whose presence gathered facts report (ferry_facts.tools): gather_facts and the setup module look for them. */
+  factTools: readonly string[];
   transports: TransportFactory;
   check?: boolean;
   diff?: boolean;
@@ -449,7 +451,7 @@ export class Engine {
           }
           try {
             const t = this.forTask(await this.transport(h), name, inh);
-            this.host(h).facts = factsVars(await readFacts((c) => t.run(c, { become: this.becomeFor(h, inh) })));
+            this.host(h).facts = factsVars(await readFacts((c) => t.run(c, { become: this.becomeFor(h, inh) }), this.o.factTools));
             this.result(ctx, h, name, 'gather_facts', { status: 'ok', result: {} }, t0);
           } catch (e) {
             const signal = this.signalFor(inh);
@@ -946,6 +948,7 @@ export class Engine {
         onProgress: (p) => this.emit({ type: 'progress', host: h, task: taskDisplayName(task), progress: p }),
         peer: (name) => this.peer(name, taskDisplayName(task), inh),
         signal: this.stopSignal(inh),
+        factTools: this.o.factTools,
       });
       // read + decide (or an old-style plan), then the one place a destructive step meets `force`.
       plan = await planTask(mod, taskCtx, params);

@@ -103,6 +103,8 @@ export interface TaskContext {
   signal?: AbortSignal;
   /** Another inventory host, connected on first use. */
   peer(name: string): Promise<PeerHost>;
+  /** The tools whose presence gathered facts report (ferry_facts.tools), as the run was given them: the setup module looks for these. */
+  factTools: readonly string[];
 }
 
 /** What `ferry doc` prints about a module; kept next to its schema so the two cannot drift. */

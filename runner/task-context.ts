@@ -23,6 +23,8 @@ export interface TaskContextOptions {
   peer?: (name: string) => Promise<PeerHost>;
   /** What stops the task (an interrupt, its timeout). */
   signal?: AbortSignal;
+  /** The tools whose presence gathered facts report (the run's; none when not given). */
+  factTools?: readonly string[];
 }
 
 /** Describes a failed command in one line plus its stderr, for a task failure message. */
@@ -45,6 +47,7 @@ export function createTaskContext(o: TaskContextOptions): TaskContext {
     baseDir: o.baseDir ?? process.cwd(),
     ...(o.roleDir ? { roleDir: o.roleDir } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
+    factTools: o.factTools ?? [],
     async run(cmd: Command, opts: RunOptions = {}): Promise<RunResult> {
       const r = await o.transport.run(cmd, { become, ...opts, ...(o.env ? { env: { ...o.env, ...opts.env } } : {}) });
       o.onCommand?.(r);

@@ -52,7 +52,7 @@ export const setupModule = defineModule({
     ].join('\n'),
   },
   async read(ctx) {
-    return readFacts((c) => ctx.run(c));
+    return readFacts((c) => ctx.run(c), ctx.factTools);
   },
   decide(p, facts) {
     const filter = p.filter === undefined ? [] : typeof p.filter === 'string' ? [p.filter] : p.filter;

@@ -4,10 +4,27 @@
 // and the parser can say which.
 import { BATCH_RECORD_FUNCTION, batchRecords } from '../batch-read.js';
 import { sh, type Command } from '../command.js';
+import { FerryError } from '../errors.js';
 import { lvsCommand, vgsCommand } from './lvm.js';
 
-/** The tools whose presence is reported (`command -v`). */
-export const FACT_TOOLS = ['virsh', 'xl', 'kpartx', 'rsync', 'grub-install', 'grub2-install', 'sfdisk'] as const;
+/**
+ * The name a tool's presence has in the facts (`ferry_facts.tools.NAME`): the tool's name in
+ * camelCase (`grub-install` is grubInstall, `grub2-install` grub2Install).
+ */
+export function toolFactName(tool: string): string {
+  return tool.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * Checks the tools whose presence the facts report (`command -v`): each a plain command name, as it
+ * is written into the facts script, whose fact name is not `paths` (where the found paths go).
+ */
+export function checkFactTools(tools: readonly string[]): void {
+  for (const t of tools) {
+    if (!/^\w[\w.+-]*$/.test(t)) throw new FerryError(`fact tools: ${JSON.stringify(t)} is not a command name (letters, digits, _ . + -, not starting with - . +)`);
+    if (toolFactName(t) === 'paths') throw new FerryError('fact tools: a tool cannot be named paths (ferry_facts.tools.paths holds the found paths)');
+  }
+}
 
 /** Paths whose presence tells the package manager, as Ansible looks for them (Linux ones). */
 export const PKG_PATHS = [
@@ -15,8 +32,11 @@ export const PKG_PATHS = [
   '/bin/opkg', '/sbin/apk', '/usr/bin/emerge', '/usr/bin/xbps-install', '/usr/bin/swupd', '/usr/sbin/sorcery', '/run/ostree-booted',
 ] as const;
 
-/** The whole script: plain text, run by `sh -c` so the login shell (bash, zsh, fish) does not matter; $1 is the batch's token. */
-export function factsScript(): string {
+/**
+ * The whole script: plain text, run by `sh -c` so the login shell (bash, zsh, fish) does not matter;
+ * $1 is the batch's token. `tools` are those whose presence it reports.
+ */
+export function factsScript(tools: readonly string[]): string {
   // C locale: numbers and messages as the parser expects them. The sbin directories are added
   // because a non-root SSH login on Debian has none of them in PATH, where lvs and sfdisk live.
   return [
@@ -27,17 +47,27 @@ export function factsScript(): string {
     'PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; export PATH',
     'LVM_SUPPRESS_FD_WARNINGS=1; export LVM_SUPPRESS_FD_WARNINGS',
     BATCH_RECORD_FUNCTION,
-    ...batchRecords(FACT_SECTIONS),
+    ...batchRecords(factSections(tools)),
     'exit 0',
   ].join('\n');
 }
 
-/** The gather_facts command, framed by `token` (newBatchToken()): read-only, one round trip, always exits 0 (each section reports its own status). */
-export function factsCommand(token: string): Command {
-  return sh`sh -c ${factsScript()} ferry-facts ${token}`;
+/**
+ * The gather_facts command, framed by `token` (newBatchToken()) and reporting whether each of `tools`
+ * is installed: read-only, one round trip, always exits 0 (each section reports its own status).
+ */
+export function factsCommand(token: string, tools: readonly string[]): Command {
+  return sh`sh -c ${factsScript(tools)} ferry-facts ${token}`;
 }
 
-/** Each section: a name and the POSIX sh that prints it; its exit status and stderr are kept. */
+/** Every section of the facts script: those below, then the tools section, which looks for `tools`. */
+export function factSections(tools: readonly string[]): readonly { name: string; script: string }[] {
+  checkFactTools(tools);
+  const script = `for t in ${tools.join(' ')}; do printf '%s=%s\\n' "$t" "$(command -v "$t")"; done`;
+  return [...FACT_SECTIONS, { name: 'tools', script }];
+}
+
+/** Each section but the tools (factSections adds it): a name and the POSIX sh that prints it; its exit status and stderr are kept. */
 export const FACT_SECTIONS: readonly { name: string; script: string }[] = [
   { name: 'os_release', script: 'cat /etc/os-release || cat /usr/lib/os-release' },
   { name: 'uname', script: 'uname -srm' },
@@ -57,7 +87,6 @@ export const FACT_SECTIONS: readonly { name: string; script: string }[] = [
   },
   { name: 'lvs', script: lvsCommand().text },
   { name: 'mounts', script: 'cat /proc/self/mountinfo || cat /proc/mounts' },
-  { name: 'tools', script: `for t in ${FACT_TOOLS.join(' ')}; do printf '%s=%s\\n' "$t" "$(command -v "$t")"; done` },
   // What Ansible's setup module reads, for the ansible_* facts (runner/facts/ansible.ts says how each is derived).
   { name: 'nodename', script: 'uname -n' },
   // Python's socket.getfqdn(): the first name with a dot among the reverse lookup of the host name's first address.

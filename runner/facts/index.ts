@@ -1,5 +1,5 @@
 // gather_facts: one read-only command per host (factsCommand) and a pure parser (parseFacts).
-export { factsCommand, factsScript, FACT_SECTIONS, FACT_TOOLS } from './command.js';
+export { factsCommand, factsScript, factSections, FACT_SECTIONS, checkFactTools, toolFactName } from './command.js';
 export { readFacts } from './read.js';
 export { parseLvs, parsePvs, parseVgs, lvsCommand, pvsCommand, vgsCommand } from './lvm.js';
 export {

@@ -4,7 +4,7 @@
 import { FerryError } from '../errors.js';
 import { ansibleFacts } from './ansible.js';
 import { parseBatch } from '../batch-read.js';
-import { FACT_TOOLS } from './command.js';
+import { toolFactName } from './command.js';
 import { parseMountinfo, unescapeOctal } from './mountinfo.js';
 import { parseLvs, parseVgs } from './lvm.js';
 import type { BlockDevice, Facts, LvmFacts, Mount, OsFacts, OsFamily, ToolFacts } from './types.js';
@@ -175,24 +175,16 @@ export function parseMounts(text: string): Mount[] {
   return out;
 }
 
-/** Parses the `tool=path` lines of the tools section (empty path: not installed). */
-export function parseTools(text: string): ToolFacts {
+/** Parses the `tool=path` lines of the tools section (empty path: not installed): whether each of `tools` is there, and where. */
+export function parseTools(text: string, tools: readonly string[]): ToolFacts {
   const paths: Record<string, string> = {};
   for (const line of text.split('\n')) {
     const m = /^([\w.+-]+)=(.*)$/.exec(line);
     if (m && m[2]) paths[m[1]!] = m[2];
   }
-  const has = (t: (typeof FACT_TOOLS)[number]): boolean => Object.hasOwn(paths, t);
-  return {
-    virsh: has('virsh'),
-    xl: has('xl'),
-    kpartx: has('kpartx'),
-    rsync: has('rsync'),
-    grubInstall: has('grub-install'),
-    grub2Install: has('grub2-install'),
-    sfdisk: has('sfdisk'),
-    paths,
-  };
+  const out: ToolFacts = { paths };
+  for (const t of tools) out[toolFactName(t)] = Object.hasOwn(paths, t);
+  return out;
 }
 
 function meminfoMb(text: string, key: string): number | null {
@@ -227,7 +219,7 @@ function lvmFacts(vgs: Section | undefined, lvs: Section | undefined, warnings: 
 }
 
 /** Assembles Facts from the whole output of factsCommand(token); throws FactsParseError only when no section is found. */
-export function parseFacts(stdout: string, token: string): Facts {
+export function parseFacts(stdout: string, token: string, tools: readonly string[]): Facts {
   const { sections, broken } = splitSections(stdout, token);
   if (sections.size === 0) {
     throw new FactsParseError(
@@ -288,7 +280,7 @@ export function parseFacts(stdout: string, token: string): Facts {
     blockDevices,
     lvm: lvmFacts(sections.get('vgs'), sections.get('lvs'), warnings),
     mounts: parseMounts(read('mounts')),
-    tools: parseTools(read('tools')),
+    tools: parseTools(read('tools'), tools),
     ansible,
     warnings,
   };

@@ -87,17 +87,15 @@ export interface Mount {
   device: string | null;
 }
 
-/** Which of the tools the migration needs are installed. */
+/**
+ * Which of the tools the facts were asked about are installed, by each one's name in camelCase
+ * (`kpartx`, `grubInstall` for grub-install): what the caller of gathering named (ferry's own list is
+ * the migration's, tasks/fact-tools.ts).
+ */
 export interface ToolFacts {
-  virsh: boolean;
-  xl: boolean;
-  kpartx: boolean;
-  rsync: boolean;
-  grubInstall: boolean;
-  grub2Install: boolean;
-  sfdisk: boolean;
   /** The path `command -v` found, by tool name as run (`grub-install`, …). */
   paths: Record<string, string>;
+  [tool: string]: boolean | Record<string, string>;
 }
 
 /** Everything gather_facts learns about a host in its one round trip. */

@@ -6,5 +6,5 @@ import type { TaskContext } from '../../runner/module.js';
 export async function hostContext(ctx: TaskContext, name: string | undefined): Promise<TaskContext> {
   if (name === undefined || name === ctx.host) return ctx;
   const peer = await ctx.peer(name);
-  return createTaskContext({ host: peer.name, transport: peer.transport, become: peer.become, vars: peer.vars, check: ctx.check, onProgress: (p) => ctx.progress(p) });
+  return createTaskContext({ host: peer.name, transport: peer.transport, become: peer.become, vars: peer.vars, check: ctx.check, onProgress: (p) => ctx.progress(p), factTools: ctx.factTools });
 }

@@ -78,7 +78,7 @@ describe('lab: hypervisor host VM with LVM and a Xen PV guest disk @e2e @slow', 
   });
 
   it('ferry itself reaches the lab host with strict host keys: exec lvs, and LVM facts', () => {
-    const cli = path.resolve(import.meta.dirname, '../../dist/runner/cli.js');
+    const cli = path.resolve(import.meta.dirname, '../../dist/app/cli.js');
     const exec = spawnSync(process.execPath, [cli, 'exec', '-i', info.inventoryPath, 'hypervisors', '-m', 'command', '-a', 'lvs --noheadings -o lv_name', '--json'], { encoding: 'utf8' });
     assert.equal(exec.status, 0, exec.stderr + exec.stdout);
     const result = exec.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; host?: string; status?: string }).find((e) => e.type === 'task_result');

@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runPlaybookFile } from '../../runner/api.js';
+import { runPlaybookFile } from '../../app/api.js';
 import { exportLv } from '../../lab/export-lv.js';
 import { labDown, labReset, labSsh, labStatus, type LabInfo } from '../../lab/lab.js';
 import { labMigrate } from '../../lab/migrate.js';

@@ -181,7 +181,7 @@ describe('group and user modules @integration', function () {
 
     it('never prints the password hash: ferry run --check -v --diff and the real run, text and --json events', async () => {
       const name = userName();
-      const cli = join(resolve(import.meta.dirname, '../..'), 'dist/runner/cli.js');
+      const cli = join(resolve(import.meta.dirname, '../..'), 'dist/app/cli.js');
       const pb = join(home, 'pw.yml');
       writeFileSync(pb, `- hosts: localhost\n  gather_facts: false\n  tasks:\n    - user: { name: ${name}, password: '${HASH}', create_home: false }\n      register: u\n    - debug: { var: u }\n`);
       const ferry = (...args: string[]) => spawnSync(process.execPath, [cli, 'run', pb, '-i', 'localhost,', ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });

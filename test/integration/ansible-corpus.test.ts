@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runPlaybookFile } from '../../runner/api.js';
+import { runPlaybookFile } from '../../app/api.js';
 import { ValidationError } from '../../runner/errors.js';
 import { NOPASSWD_USER, startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { skipWithoutAnsible, writeAnsibleInventory } from '../helpers/ansible.js';

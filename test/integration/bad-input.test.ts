@@ -1,5 +1,5 @@
 // The bad-input corpus (test/fixtures/bad-input/*.yaml): every case is an inventory, a playbook,
-// other files and a command line, run through the built CLI (`node dist/runner/cli.js`) in a
+// other files and a command line, run through the built CLI (`node dist/app/cli.js`) in a
 // directory of its own. Each must exit with its code (4 bad input, 5 bad command line), print each
 // expected message at its file:line, never an internal error or a stack, and contact no host: the
 // inventory's hosts all point at a counting TCP listener (test/helpers/trap.ts) that must stay at 0.
@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { startTrap } from '../helpers/trap.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'dist/runner/cli.js');
+const CLI = join(ROOT, 'dist/app/cli.js');
 const CORPUS = join(ROOT, 'test/fixtures/bad-input');
 // Node starts in about half a second: a small pool keeps the corpus to a few dozen seconds.
 const POOL = Math.min(4, Math.max(2, availableParallelism()));

@@ -13,7 +13,7 @@ import { answerOnPty, runOnPty } from '../helpers/pty.js';
 import { startTrap, type Trap } from '../helpers/trap.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'dist/runner/cli.js');
+const CLI = join(ROOT, 'dist/app/cli.js');
 
 interface Run {
   code: number | null;

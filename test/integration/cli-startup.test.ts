@@ -9,12 +9,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { moduleDocs } from '../../runner/doc.js';
-import { formatModuleList } from '../../runner/doc-index.js';
+import { formatModuleList } from '../../runner/doc-list.js';
 import { builtinModules } from '../../tasks/index.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 // The built CLI, as a user runs it (`npm test` builds first).
-const CLI = join(ROOT, 'dist/runner/cli.js');
+const CLI = join(ROOT, 'dist/app/cli.js');
 
 // Registered with --import: appends the URL of every module loaded (ESM, and CommonJS packages
 // imported from ESM) to the file named in its data.
@@ -82,7 +82,7 @@ describe('ferry CLI start-up: what it loads @integration', function () {
       assert.equal(r.stdout, `${pkg.version}\n`);
       assert.deepEqual(heavyIn(r.loaded), [], r.loaded.join('\n'));
       assert.ok(!r.loaded.some((u) => u.includes('/node_modules/commander/')), 'commander was loaded');
-      assert.ok(r.loaded.some((u) => u.endsWith('/dist/runner/cli.js')), r.loaded.join('\n'));
+      assert.ok(r.loaded.some((u) => u.endsWith('/dist/app/cli.js')), r.loaded.join('\n'));
     }
   });
 
@@ -97,8 +97,8 @@ describe('ferry CLI start-up: what it loads @integration', function () {
 
   it('the build\'s doc index is what the modules document: `ferry doc` and `ferry doc NAME` print the same', async () => {
     const live = moduleDocs(builtinModules());
-    const index = JSON.parse(await readFile(join(ROOT, 'dist/tasks/module-docs.json'), 'utf8')) as unknown;
-    assert.deepEqual(index, live, 'dist/tasks/module-docs.json differs from the modules: run npm run build');
+    const index = JSON.parse(await readFile(join(ROOT, 'dist/app/module-docs.json'), 'utf8')) as unknown;
+    assert.deepEqual(index, live, 'dist/app/module-docs.json differs from the modules: run npm run build');
     const list = await traced(['doc']);
     assert.equal(list.stdout, formatModuleList(live) + '\n');
     for (const name of ['copy', 'lvm', 'xen_import']) {

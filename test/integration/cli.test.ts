@@ -13,7 +13,7 @@ import { startTrap, type Trap } from '../helpers/trap.js';
 const ROOT = resolve(import.meta.dirname, '../..');
 
 // The built CLI, as a user runs it (`npm test` builds first).
-const CLI = join(ROOT, 'dist/runner/cli.js');
+const CLI = join(ROOT, 'dist/app/cli.js');
 
 function ferry(args: string[], cwd = ROOT): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });

@@ -8,7 +8,7 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, re
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { runPlaybookFile } from '../../runner/api.js';
+import { runPlaybookFile } from '../../app/api.js';
 import type { Plan, TaskModule } from '../../runner/module.js';
 import type { BecomeOptions } from '../../runner/transport/types.js';
 import type { SshTransport } from '../../runner/transport/ssh.js';

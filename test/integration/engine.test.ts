@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { runPlaybookFile } from '../../runner/api.js';
+import { runPlaybookFile } from '../../app/api.js';
 import { sh } from '../../runner/command.js';
 import { defineModule, type TaskModule } from '../../runner/module.js';
 import { builtinModules } from '../../tasks/index.js';

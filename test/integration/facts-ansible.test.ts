@@ -12,7 +12,7 @@ import { ANSIBLE_FACT_NAMES } from '../../runner/facts/index.js';
 import { NOPASSWD_USER, startSshd, type SshdHost } from '../harness/sshd.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'dist/runner/cli.js');
+const CLI = join(ROOT, 'dist/app/cli.js');
 
 /** A command's exit code and output, with only PATH, NO_COLOR and `env` in its environment. */
 function run(cmd: string, args: string[], cwd: string, env: Record<string, string>): { code: number | null; stdout: string; stderr: string } {

@@ -12,7 +12,7 @@ import type { FerryEvent } from '../../runner/events.js';
 import { startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { killMatching, processesMatching, uniqueMarker, waitUntil } from '../helpers/processes.js';
 
-const CLI = join(resolve(import.meta.dirname, '../..'), 'dist/runner/cli.js');
+const CLI = join(resolve(import.meta.dirname, '../..'), 'dist/app/cli.js');
 
 interface Exit {
   code: number | null;

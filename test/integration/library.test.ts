@@ -13,6 +13,7 @@ import {
   createTaskContext,
   defineModule,
   EXIT_INTERRUPTED,
+  gatherFactsFor,
   InFlight,
   InterruptedError,
   loadPlaybook,
@@ -24,7 +25,7 @@ import {
   SshTransport,
   type TaskModule,
   ValidationError,
-} from '../../runner/index.js';
+} from '../../app/index.js';
 import { NOPASSWD_USER, startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { CollectingReporter } from '../helpers/collect.js';
 import { killMatching, processesMatching, uniqueMarker, waitUntil } from '../helpers/processes.js';
@@ -200,5 +201,24 @@ describe('library API @integration', function () {
     });
     assert.equal(rep.result('command', host.name)?.status, 'changed');
     await readFile(marker);
+  });
+
+  it('gather_facts, the setup module and gatherFactsFor look for the tools the caller names, and no other', async () => {
+    const inv = await writeInventory([host], dir);
+    const factTools = ['sh', 'ferry-no-such-tool'];
+    const toolsAfter = async (play: string): Promise<Record<string, unknown>> => {
+      const pbFile = join(dir, 'fact-tools.yaml');
+      await writeFile(pbFile, play);
+      const summary = await runPlaybookFile(pbFile, { inventory: [inv], factTools, stateDir: join(dir, '.state-tools') });
+      assert.equal(summary.exitCode, 0);
+      return summary.hostValues[host.name]!.tools as Record<string, unknown>;
+    };
+    const keep = '    - set:\n        tools: "{{ ferry_facts.tools }}"\n';
+    const gathered = await toolsAfter('- hosts: all\n  gather_facts: true\n  tasks:\n' + keep);
+    assert.deepEqual({ ...gathered, paths: undefined }, { sh: true, ferryNoSuchTool: false, paths: undefined });
+    const bySetup = await toolsAfter('- hosts: all\n  gather_facts: false\n  tasks:\n    - setup:\n' + keep);
+    assert.deepEqual({ ...bySetup, paths: undefined }, { sh: true, ferryNoSuchTool: false, paths: undefined });
+    const byApi = await gatherFactsFor('all', { inventory: [inv], factTools: ['ferry-no-such-tool'] });
+    assert.deepEqual((byApi.facts[host.name] as { tools: unknown }).tools, { paths: {}, ferryNoSuchTool: false });
   });
 });

@@ -8,14 +8,14 @@ import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { runPlaybookFile } from '../../runner/api.js';
+import { runPlaybookFile } from '../../app/api.js';
 import { NO_LOG_MESSAGE } from '../../runner/secrets.js';
 import { startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { CollectingReporter } from '../helpers/collect.js';
 import { runOnPty } from '../helpers/pty.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'dist/runner/cli.js');
+const CLI = join(ROOT, 'dist/app/cli.js');
 // Every secret of the scenario holds this word; nothing else it prints does.
 const LEAK = /SECRET/;
 

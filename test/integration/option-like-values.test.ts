@@ -9,7 +9,7 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, re
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { runPlaybookFile } from '../../runner/api.js';
+import { runPlaybookFile } from '../../app/api.js';
 import { TaskFailedError } from '../../runner/errors.js';
 import type { Plan, TaskModule } from '../../runner/module.js';
 import { ChrootTransport } from '../../runner/transport/chroot.js';

@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { runPlaybookFile } from '../../runner/api.js';
+import { runPlaybookFile } from '../../app/api.js';
 import type { Plan, TaskModule } from '../../runner/module.js';
 import type { SshTransport } from '../../runner/transport/ssh.js';
 import { aptModule } from '../../tasks/apt.js';

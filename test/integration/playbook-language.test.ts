@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { runPlaybookFile, type CommonRunOptions } from '../../runner/api.js';
+import { runPlaybookFile, type CommonRunOptions } from '../../app/api.js';
 import { ValidationError } from '../../runner/errors.js';
 import { startSshdHosts, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { CollectingReporter } from '../helpers/collect.js';

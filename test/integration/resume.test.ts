@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
 
-const CLI = join(resolve(import.meta.dirname, '../..'), 'dist/runner/cli.js');
+const CLI = join(resolve(import.meta.dirname, '../..'), 'dist/app/cli.js');
 
 describe('--resume after the playbook changed @integration', function () {
   this.timeout(120_000);

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { runPlaybookFile } from '../../runner/api.js';
+import { runPlaybookFile } from '../../app/api.js';
 import { secret } from '../../runner/command.js';
 import type { PeerHost, Plan, Progress } from '../../runner/module.js';
 import type { BecomeOptions } from '../../runner/transport/types.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'dist/runner/cli.js');
+const CLI = join(ROOT, 'dist/app/cli.js');
 const FIXTURES = join(ROOT, 'test/fixtures/vault');
 
 interface Run {

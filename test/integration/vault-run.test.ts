@@ -12,7 +12,7 @@ import { encryptVault } from '../../runner/vault/format.js';
 import { startSshdHosts, writeInventory, type SshdHost } from '../harness/sshd.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'dist/runner/cli.js');
+const CLI = join(ROOT, 'dist/app/cli.js');
 const FIXTURES = join(ROOT, 'test/fixtures/vault');
 // The plaintexts of the vaulted values (test/fixtures/vault/SOURCE.md) and of the -e file.
 const SECRETS = ['s3cr3t-from-vault-1.1', 'tok-alpha-123', 'tok-beta-456', 's3cr3t-prod-1.2', 'inline-s3cr3t-value', 'extra-s3cr3t-vault'];

@@ -17,7 +17,7 @@ import { corpus } from '../helpers/corpora.js';
 import { startSshd, writeInventory, NOPASSWD_USER, sshTransport, type SshdHost } from '../harness/sshd.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'runner/cli.ts');
+const CLI = join(ROOT, 'app/cli.ts');
 // An absolute loader URL, so the CLI runs from source whatever the working directory.
 const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 const CORPUS = corpus('libvirt-xlconfigdata');

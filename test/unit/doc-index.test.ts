@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { moduleDoc, moduleDocs } from '../../runner/doc.js';
-import { DOC_INDEX_URL, builtinModuleDocs, formatModuleList } from '../../runner/doc-index.js';
+import { DOC_INDEX_URL, builtinModuleDocs } from '../../app/doc-index.js';
+import { formatModuleList } from '../../runner/doc-list.js';
 import { builtinModules } from '../../tasks/index.js';
 
 describe('doc index', () => {

@@ -6,12 +6,13 @@ import { ANSIBLE_FACT_NAMES, factsVars, parseFacts } from '../../runner/facts/in
 import { cpuFacts, fqdnOf, mountFacts, networkFacts, parseEnv, parseIpAddr, parseRouteGet, pkgMgr, serviceMgr } from '../../runner/facts/ansible.js';
 import { evaluateBool, parseExpr } from '../../runner/expr/index.js';
 import { FIXTURE_TOKEN } from '../helpers/fixture-token.js';
+import { MIGRATION_FACT_TOOLS } from '../../tasks/fact-tools.js';
 
 const TOKEN = FIXTURE_TOKEN;
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/facts/${name}`, import.meta.url), 'utf8');
 
 describe('ansible facts: real output (sandbox-debian12-root.txt)', () => {
-  const f = parseFacts(fixture('sandbox-debian12-root.txt'), TOKEN);
+  const f = parseFacts(fixture('sandbox-debian12-root.txt'), TOKEN, MIGRATION_FACT_TOOLS);
   // `ansible localhost -c local -m setup` on the same machine, the same minute, printed these values.
   it('platform, distribution and user facts equal those Ansible printed there', () => {
     const { env: _env, mounts: _mounts, memfree_mb: _free, ...rest } = f.ansible;
@@ -85,7 +86,7 @@ describe('ansible facts: real output (sandbox-debian12-root.txt)', () => {
     assert.equal(env.LANG, 'C.UTF-8');
   });
   it('as nobody: user_id and env are that user\'s', () => {
-    const n = parseFacts(fixture('sandbox-debian12-nobody.txt'), TOKEN);
+    const n = parseFacts(fixture('sandbox-debian12-nobody.txt'), TOKEN, MIGRATION_FACT_TOOLS);
     assert.equal(n.ansible.user_id, 'nobody');
     assert.equal((n.ansible.env as Record<string, string>).MAIL, '/var/mail/nobody');
   });

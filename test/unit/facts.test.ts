@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import {
-  FACT_SECTIONS,
   FactsParseError,
+  factSections,
   factsCommand,
   factsScript,
   factsVars,
@@ -20,9 +20,11 @@ import {
 import { evaluateBool, parseExpr } from '../../runner/expr/index.js';
 import { newBatchToken } from '../../runner/batch-read.js';
 import { FIXTURE_TOKEN } from '../helpers/fixture-token.js';
+import { MIGRATION_FACT_TOOLS } from '../../tasks/fact-tools.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/facts/${name}`, import.meta.url), 'utf8');
 const TOKEN = FIXTURE_TOKEN;
+const TOOLS = MIGRATION_FACT_TOOLS;
 
 // The debian12-* captures predate the sections for the ansible_* facts: their absence is reported, and only that.
 const LATER_SECTIONS = new Set(['nodename', 'cpuinfo', 'ip_addr', 'netdev', 'mtab', 'env', 'user', 'pkg', 'init']);
@@ -38,23 +40,23 @@ function output(sections: Record<string, [string, number]>): string {
 
 describe('facts: the command', () => {
   it('is one sh -c word that runs every section and exits 0', () => {
-    const cmd = factsCommand(TOKEN);
+    const cmd = factsCommand(TOKEN, TOOLS);
     assert.match(cmd.text, /^sh -c '/);
     assert.ok(cmd.text.endsWith(`' ferry-facts ${TOKEN}`), cmd.text.slice(-60));
-    for (const s of FACT_SECTIONS) assert.ok(factsScript().includes(`ferry_rec ${s.name} eval `), s.name);
+    for (const s of factSections(TOOLS)) assert.ok(factsScript(TOOLS).includes(`ferry_rec ${s.name} eval `), s.name);
     assert.deepEqual(cmd.secrets, []);
   });
   it('only reads: no command that writes, creates or changes state', () => {
-    assert.doesNotMatch(factsScript(), /\b(rm|mv|cp|dd|mkfs|lvcreate|lvremove|vgchange|lvchange|sfdisk -|tee|mkdir|touch)\b|>[^&/]/);
+    assert.doesNotMatch(factsScript(TOOLS), /\b(rm|mv|cp|dd|mkfs|lvcreate|lvremove|vgchange|lvchange|sfdisk -|tee|mkdir|touch)\b|>[^&/]/);
   });
   it('runs under dash and yields parseable facts here (the real thing, locally)', function () {
     // The same command the SSH transport sends, run by this machine's /bin/sh.
     const token = newBatchToken();
-    const out = execFileSync('/bin/sh', ['-c', factsCommand(token).text], { encoding: 'utf8' });
-    const f = parseFacts(out, token);
+    const out = execFileSync('/bin/sh', ['-c', factsCommand(token, TOOLS).text], { encoding: 'utf8' });
+    const f = parseFacts(out, token, TOOLS);
     const { sections, broken } = splitSections(out, token);
     assert.equal(broken, undefined);
-    assert.deepEqual([...sections.keys()], FACT_SECTIONS.map((s) => s.name));
+    assert.deepEqual([...sections.keys()], factSections(TOOLS).map((s) => s.name));
     assert.ok(f.hostname.length > 0);
     assert.ok(f.cpus >= 1);
     assert.ok(f.memoryMb > 0);
@@ -63,8 +65,32 @@ describe('facts: the command', () => {
   });
 });
 
+describe('facts: the tools looked for are the caller\'s', () => {
+  const here = (tools: readonly string[]) => {
+    const token = newBatchToken();
+    return parseFacts(execFileSync('/bin/sh', ['-c', factsCommand(token, tools).text], { encoding: 'utf8' }), token, tools);
+  };
+  it('reports each tool of the list given, by its camelCase name, and no other', () => {
+    const f = here(['sh', 'ferry-no-such-tool']);
+    assert.deepEqual({ ...f.tools, paths: undefined }, { sh: true, ferryNoSuchTool: false, paths: undefined });
+    assert.match(f.tools.paths.sh as string, /\/sh$/);
+    assert.equal(f.tools.paths['ferry-no-such-tool'], undefined);
+    assert.ok(!f.warnings.some((w) => w.startsWith('tools:')), f.warnings.join('\n'));
+  });
+  it('an empty list looks for nothing, and the section still runs', () => {
+    const f = here([]);
+    assert.deepEqual(f.tools, { paths: {} });
+    assert.ok(!f.warnings.some((w) => w.startsWith('tools:')), f.warnings.join('\n'));
+  });
+  it('a name that is not a plain command, or whose fact would be `paths`, is refused before any command is built', () => {
+    assert.throws(() => factsCommand(TOKEN, ['virsh', 'x; rm -rf /']), /fact tools: "x; rm -rf \/" is not a command name/);
+    assert.throws(() => factsCommand(TOKEN, ['-v']), /fact tools: "-v" is not a command name/);
+    assert.throws(() => factsCommand(TOKEN, ['paths']), /a tool cannot be named paths/);
+  });
+});
+
 describe('facts: parseFacts on real Debian 12 output (root)', () => {
-  const f = parseFacts(fixture('debian12-root.txt'), TOKEN);
+  const f = parseFacts(fixture('debian12-root.txt'), TOKEN, TOOLS);
   it('os', () =>
     assert.deepEqual(f.os, {
       family: 'debian',
@@ -135,7 +161,7 @@ describe('facts: parseFacts on real Debian 12 output (root)', () => {
 });
 
 describe('facts: parseFacts on real Debian 12 output (not root)', () => {
-  const f = parseFacts(fixture('debian12-nonroot.txt'), TOKEN);
+  const f = parseFacts(fixture('debian12-nonroot.txt'), TOKEN, TOOLS);
   it('lvm is "failed" with the reason, not an empty list taken as truth', () => {
     assert.equal(f.lvm.status, 'failed');
     assert.match(f.lvm.error!, /vgs exited 5 \(lvm needs root: gather facts with become\)/);
@@ -180,7 +206,7 @@ describe('facts: os-release variants -> os facts', () => {
 describe('facts: section parsers', () => {
   it('lsblk -P (real pairs output, the fallback for old util-linux) gives the same devices, flat', () => {
     const pairs = parseLsblk(fixture('debian12-lsblk-pairs.txt'));
-    const json = parseFacts(fixture('debian12-root.txt'), TOKEN).blockDevices;
+    const json = parseFacts(fixture('debian12-root.txt'), TOKEN, TOOLS).blockDevices;
     assert.deepEqual(
       pairs.map((d) => ({ ...d, parent: null })),
       json.map((d) => ({ ...d, parent: null })),
@@ -210,21 +236,23 @@ describe('facts: section parsers', () => {
     ]);
   });
   it('tools: only those with a path are present', () => {
-    const t = parseTools('virsh=\nxl=/usr/sbin/xl\ngrub2-install=/usr/sbin/grub2-install\n');
+    const t = parseTools('virsh=\nxl=/usr/sbin/xl\ngrub2-install=/usr/sbin/grub2-install\n', ['virsh', 'xl', 'grub2-install', 'kpartx']);
     assert.equal(t.xl, true);
     assert.equal(t.virsh, false);
     assert.equal(t.grub2Install, true);
+    assert.equal(t.kpartx, false, 'a tool asked about whose line is missing is not installed');
+    assert.deepEqual(Object.keys(t).sort(), ['grub2Install', 'kpartx', 'paths', 'virsh', 'xl'], 'only the tools asked about');
   });
 });
 
 describe('facts: degraded output', () => {
   it('lvm2 not installed: status missing, no warning noise', () => {
-    const f = parseFacts(output({ os_release: ['ID=debian', 0], vgs: ['', 127], lvs: ['', 127] }), TOKEN);
+    const f = parseFacts(output({ os_release: ['ID=debian', 0], vgs: ['', 127], lvs: ['', 127] }), TOKEN, TOOLS);
     assert.equal(f.lvm.status, 'missing');
     assert.match(f.lvm.error!, /not installed/);
   });
   it('missing and failed sections become warnings and defaults', () => {
-    const f = parseFacts(output({ os_release: ['ID=debian', 0], uname: ['', 1], lsblk: ['{"blockdevices": [', 0], vgs: ['{"report":[{"vg":[]}]}', 0], lvs: ['{"report":[{"lv":[]}]}', 0] }), TOKEN);
+    const f = parseFacts(output({ os_release: ['ID=debian', 0], uname: ['', 1], lsblk: ['{"blockdevices": [', 0], vgs: ['{"report":[{"vg":[]}]}', 0], lvs: ['{"report":[{"lv":[]}]}', 0] }), TOKEN, TOOLS);
     assert.equal(f.kernel, '');
     assert.equal(f.cpus, 0);
     assert.deepEqual(f.blockDevices, []);
@@ -234,27 +262,27 @@ describe('facts: degraded output', () => {
     assert.equal(f.lvm.status, 'ok');
   });
   it('an lvm report without its "report" array is a warning and no LVM facts, not an empty VG list taken as true', () => {
-    const f = parseFacts(output({ vgs: ['{}', 0], lvs: ['{"report":[{"lv":[]}]}', 0] }), TOKEN);
+    const f = parseFacts(output({ vgs: ['{}', 0], lvs: ['{"report":[{"lv":[]}]}', 0] }), TOKEN, TOOLS);
     assert.equal(f.lvm.status, 'failed');
     assert.ok(f.warnings.some((w) => /^lvm: cannot read the lvm2 JSON report: vgs: JSON has no "report" array/.test(w)), f.warnings.join('\n'));
   });
   it('lsblk output in neither format is a warning, not silently no devices', () => {
-    const f = parseFacts(output({ lsblk: ['lsblk: unknown column: PATH', 0] }), TOKEN);
+    const f = parseFacts(output({ lsblk: ['lsblk: unknown column: PATH', 0] }), TOKEN, TOOLS);
     assert.deepEqual(f.blockDevices, []);
     assert.ok(f.warnings.some((w) => /^lsblk: cannot parse its output: unrecognised lsblk line/.test(w)), f.warnings.join('\n'));
   });
   it('output without any section (not our command, or sh missing) is an error saying so', () => {
-    assert.throws(() => parseFacts('bash: sh: command not found\n', TOKEN), (e: unknown) => e instanceof FactsParseError && /no framed sections/.test(e.message));
+    assert.throws(() => parseFacts('bash: sh: command not found\n', TOKEN, TOOLS), (e: unknown) => e instanceof FactsParseError && /no framed sections/.test(e.message));
   });
   it('CRLF line ends (a pty) are accepted', () => {
-    const f = parseFacts(fixture('debian12-root.txt').replace(/\n/g, '\r\n'), TOKEN);
+    const f = parseFacts(fixture('debian12-root.txt').replace(/\n/g, '\r\n'), TOKEN, TOOLS);
     assert.equal(f.os.codename, 'bookworm');
     assert.equal(f.lvm.lvs.length, 2);
   });
 });
 
 describe('facts: as variables for conditions', () => {
-  const v = factsVars(parseFacts(fixture('debian12-root.txt'), TOKEN));
+  const v = factsVars(parseFacts(fixture('debian12-root.txt'), TOKEN, TOOLS));
   const cases: [string, boolean][] = [
     ["ansible_os_family == 'Debian'", true],
     ["ansible_distribution == 'Debian' and ansible_distribution_major_version | int >= 12", true],

@@ -8,8 +8,8 @@ import { Writable } from 'node:stream';
 import { Command as Cli } from 'commander';
 import { parse as parseYamlText } from 'yaml';
 import { loadInventory } from '../../runner/inventory/index.js';
-import { addXenImportCommand } from '../../runner/xen-import-cli.js';
-import { formatXenFragment } from '../../runner/xen-import-run.js';
+import { addXenImportCommand } from '../../app/xen-import-cli.js';
+import { formatXenFragment } from '../../app/xen-import-run.js';
 import {
   buildXenImport,
   mergeXenImports,

@@ -2,7 +2,7 @@
 // the inventory, printed as an inventory fragment (YAML, or JSON with --json). The command is defined
 // here; what it does is in xen-import-run.ts, loaded only when it runs.
 import type { Command as Cli } from 'commander';
-import { addVaultOptions } from './vault/options.js';
+import { addVaultOptions } from '../runner/vault/options.js';
 import type { XenImportFlags, XenImportIo } from './xen-import-run.js';
 
 function collect(v: string, prev: string[]): string[] {

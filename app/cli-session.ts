@@ -1,7 +1,7 @@
 // What the command line's entry (cli.ts) and its lazily loaded commands (cli-run.ts) share: the
 // secrets to mask in final errors, and the run a signal stops. Kept light: --version loads it.
-import { EXIT_INTERRUPTED } from './errors.js';
-import { SecretValues } from './secrets.js';
+import { EXIT_INTERRUPTED } from '../runner/errors.js';
+import { SecretValues } from '../runner/secrets.js';
 
 /** The secret values the run marks (password variables, no_log results): final errors are masked too. */
 export const secrets = new SecretValues();

@@ -1,17 +1,15 @@
-// What `ferry xen-import` does (runner/xen-import-cli.ts defines the command and loads this when it
+// What `ferry xen-import` does (app/xen-import-cli.ts defines the command and loads this when it
 // runs): the Xen guests of local config files, or of a hypervisor reached through the inventory,
 // printed as an inventory fragment (YAML, or JSON with --json).
 import { readFile } from 'node:fs/promises';
 import { CommanderError } from 'commander';
 import { stringify } from 'yaml';
-import { builtinModules } from '../tasks/index.js';
 import { buildXenImport, mergeXenImports, xenImportModule, type XenImportData, type XenSource } from '../tasks/xen-import.js';
 import { originOfPath } from '../tasks/xen/import.js';
-import { runModuleOnHosts } from './api-module.js';
-import { EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, formatProblem, type Problem } from './errors.js';
-import type { TaskModule } from './module.js';
-import { VaultKeys } from './vault/keys.js';
-import { vaultPasswords, type VaultFlags } from './vault/passwords.js';
+import { runModuleOnHosts } from './api.js';
+import { EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, formatProblem, type Problem } from '../runner/errors.js';
+import { VaultKeys } from '../runner/vault/keys.js';
+import { vaultPasswords, type VaultFlags } from '../runner/vault/passwords.js';
 
 /** Where the command writes (the real streams, or a test's buffers). */
 export interface XenImportIo {
@@ -86,8 +84,6 @@ export async function xenImport(targets: string[], f: XenImportFlags, io: XenImp
     acceptNewHosts: f.acceptNewHosts,
     sshConfigFile: f.sshConfig,
     vault: new VaultKeys(await vaultPasswords(f)),
-    // Registered here too, so the command works whether or not tasks/index.ts lists the module.
-    modules: builtinModules().register(xenImportModule as TaskModule<never>),
   });
   const parts: { host: string; data: XenImportData }[] = [];
   for (const o of outcomes) {

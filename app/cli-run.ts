@@ -5,21 +5,21 @@ import { resolve } from 'node:path';
 import { CommanderError } from 'commander';
 import { describePlaybookFile, runAdhoc, runPlaybookFile, gatherFactsFor, type CommonRunOptions } from './api.js';
 import { current, exitCodeFor, secrets } from './cli-session.js';
-import { loadConfig, type FerryConfig } from './config.js';
-import { EXIT_USAGE, ValidationError } from './errors.js';
-import type { Reporter } from './events.js';
-import { loadInventory, inventoryToAnsibleList } from './inventory/index.js';
-import { ask } from './prompt.js';
-import { JsonReporter, TeeReporter } from './reporter/json.js';
-import { formatLiveCommand } from './reporter/format.js';
-import { ListrReporter } from './reporter/listr.js';
-import { PlainReporter } from './reporter/plain.js';
-import { AdhocReporter } from './reporter/adhoc.js';
-import { InFlight } from './transport/in-flight.js';
-import { VaultKeys } from './vault/keys.js';
-import { vaultPasswords, type VaultFlags } from './vault/passwords.js';
-import { parseExtraVarArg } from './vars.js';
-import { loadYamlFile } from './yaml-source.js';
+import { loadConfig, type FerryConfig } from '../runner/config.js';
+import { EXIT_USAGE, ValidationError } from '../runner/errors.js';
+import type { Reporter } from '../runner/events.js';
+import { loadInventory, inventoryToAnsibleList } from '../runner/inventory/index.js';
+import { ask } from '../runner/prompt.js';
+import { JsonReporter, TeeReporter } from '../runner/reporter/json.js';
+import { formatLiveCommand } from '../runner/reporter/format.js';
+import { ListrReporter } from '../runner/reporter/listr.js';
+import { PlainReporter } from '../runner/reporter/plain.js';
+import { AdhocReporter } from '../runner/reporter/adhoc.js';
+import { InFlight } from '../runner/transport/in-flight.js';
+import { VaultKeys } from '../runner/vault/keys.js';
+import { vaultPasswords, type VaultFlags } from '../runner/vault/passwords.js';
+import { parseExtraVarArg } from '../runner/vars.js';
+import { loadYamlFile } from '../runner/yaml-source.js';
 
 /** Options that let a signal stop the run, and tell what runs (for `run` and `exec`). */
 function stoppable(): { signal: AbortSignal; inFlight: InFlight } {

@@ -6,7 +6,7 @@
 //   130 interrupted by SIGINT (Ctrl-C) · 143 by SIGTERM
 import { readFileSync } from 'node:fs';
 import { current, exitCodeFor, secrets } from './cli-session.js';
-import { EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_USAGE, FerryError, InterruptedError, RunStoppedError, ValidationError, formatProblem } from './errors.js';
+import { EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_USAGE, FerryError, InterruptedError, RunStoppedError, ValidationError, formatProblem } from '../runner/errors.js';
 
 /**
  * The first SIGINT/SIGTERM stops the run (commands stopped, always: blocks run, state and recap

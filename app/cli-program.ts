@@ -3,11 +3,12 @@
 import { Command as Cli, Option } from 'commander';
 import type { RunFlags } from './cli-run.js';
 import { secrets } from './cli-session.js';
-import { builtinModuleDocs, formatModuleList } from './doc-index.js';
-import { ValidationError } from './errors.js';
-import { addVaultCommand } from './vault/cli.js';
-import { addVaultOptions } from './vault/options.js';
-import type { VaultFlags } from './vault/passwords.js';
+import { builtinModuleDocs } from './doc-index.js';
+import { formatModuleList } from '../runner/doc-list.js';
+import { ValidationError } from '../runner/errors.js';
+import { addVaultCommand } from '../runner/vault/cli.js';
+import { addVaultOptions } from '../runner/vault/options.js';
+import type { VaultFlags } from '../runner/vault/passwords.js';
 import { addXenImportCommand } from './xen-import-cli.js';
 
 export { CommanderError } from 'commander';

@@ -1,0 +1,21 @@
+// ferry as a library: run playbooks or single modules from TypeScript, without YAML. The runner's
+// parts, with ferry's built-in modules and fact tools bound into the run functions (app/api.ts).
+export { runPlaybookFile, runPlaybook, runAdhoc, gatherFactsFor, type CommonRunOptions, type RunParts } from './api.js';
+export { Engine, EXIT_INTERRUPTED, serialBatches, type EngineOptions, type InventoryView, type RunSummary, type TransportFactory } from '../runner/engine.js';
+export { loadInventory, inventoryToAnsibleList } from '../runner/inventory/index.js';
+export { inventoryView } from '../runner/inventory-view.js';
+export { loadPlaybook } from '../runner/playbook/load.js';
+export { sh, secret, raw, quote, type Command, type CommandResult } from '../runner/command.js';
+export { SecretValues, isSecretName, NO_LOG_MESSAGE } from '../runner/secrets.js';
+export { createTaskContext, type TaskContextOptions } from '../runner/task-context.js';
+export { defineModule, runSteps, planTask, guardDestructive, ModuleRegistry, type TaskModule, type TaskContext, type Plan, type Step, type StepRun, type ToolOutput, type Verdict } from '../runner/module.js';
+export { applyPlan, applySteps } from '../runner/apply-steps.js';
+export type { Transport, RunOptions, BecomeOptions } from '../runner/transport/types.js';
+export { SshTransport } from '../runner/transport/ssh.js';
+export { LocalTransport } from '../runner/transport/local.js';
+export { InFlight, type LiveCommand } from '../runner/transport/in-flight.js';
+export { transportFactory } from '../runner/connections.js';
+export * from '../runner/errors.js';
+export type { FerryEvent, Reporter, HostRecap, TaskStatus } from '../runner/events.js';
+export { builtinModules, BUILTIN_MODULES } from '../tasks/index.js';
+export { MIGRATION_FACT_TOOLS } from '../tasks/fact-tools.js';
