@@ -84,6 +84,21 @@ export async function runProgram(argv: string[], version: string): Promise<numbe
     exitCode = await (await commands()).execCommand(pattern, f);
   });
 
+  addRunOptions(
+    program
+      .command('migrate')
+      .description('move Xen PV guests to KVM: runs playbooks/xen-to-kvm.yaml (or xen-rollback.yaml) for the guests named')
+      .argument('[guests...]', 'inventory guests or patterns (default: every host of the group xen_guests)')
+      .addOption(new Option('--method <method>', 'how the data is copied: rsync (mkfs + rsync -aAXH) or dd (snapshot, shrink, dd)').choices(['rsync', 'dd']))
+      .option('--parallel <n>', 'how many guests at once (the same as --forks; per-VG and per-host copy limits still hold)')
+      .option('--resume', 'continue the last failed migration from the first task not completed on each guest')
+      .option('--rollback', 'undo the conversion of the guests named instead (playbooks/xen-rollback.yaml)')
+      .option('--list-hosts', 'list the guests it would migrate, and exit (no host is contacted)')
+      .option('--list-tasks', 'list the tasks it would run, and exit'),
+  ).action(async (guests: string[], f: RunFlags & { method?: string; parallel?: string; rollback?: boolean }) => {
+    exitCode = await (await commands()).migrateCommand(guests, f);
+  });
+
   addVaultOptions(
     program
       .command('inventory')

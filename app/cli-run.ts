@@ -1,7 +1,8 @@
 // The commands that run things (run, exec, inventory, facts): loaded by cli.ts only when one of
 // them is the command, so that --version, --help and doc start without the engine, ssh2 and listr2.
 import { accessSync, constants, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CommanderError } from 'commander';
 import { describePlaybookFile, runAdhoc, runPlaybookFile, gatherFactsFor, type CommonRunOptions } from './api.js';
 import { current, exitCodeFor, secrets } from './cli-session.js';
@@ -214,6 +215,31 @@ export async function runCommand(playbook: string, f: RunFlags): Promise<number>
   } finally {
     await o.reporter?.close();
   }
+}
+
+/** The playbooks that ship with ferry (beside dist/ in the package, and in the repository). */
+const PLAYBOOKS = fileURLToPath(new URL('../../playbooks/', import.meta.url));
+
+/**
+ * `ferry migrate [GUEST...]`: the shipped migration playbook (or its rollback) with the guests as the
+ * limit and --method/--parallel as its variables and forks — nothing the playbook does not say itself,
+ * so the same run is `ferry run playbooks/xen-to-kvm.yaml --limit GUESTS -e copy_method=...`.
+ */
+export async function migrateCommand(guests: string[], f: RunFlags & { method?: string; parallel?: string; rollback?: boolean }): Promise<number> {
+  if (guests.length && f.limit !== undefined) {
+    throw new ValidationError([{ message: 'give the guests as arguments or with --limit, not both', hint: 'e.g. ferry migrate -i inventory.yaml web1 web2' }]);
+  }
+  if (f.parallel !== undefined && f.forks !== undefined) {
+    throw new ValidationError([{ message: '--parallel and --forks say the same thing', hint: 'give one of them' }]);
+  }
+  if (f.rollback && f.method !== undefined) throw new ValidationError([{ message: '--method has no meaning with --rollback', hint: 'drop --method' }]);
+  const playbook = join(PLAYBOOKS, f.rollback ? 'xen-rollback.yaml' : 'xen-to-kvm.yaml');
+  return runCommand(playbook, {
+    ...f,
+    ...(guests.length ? { limit: guests.join(',') } : {}),
+    ...(f.parallel !== undefined ? { forks: f.parallel } : {}),
+    extraVars: [...(f.method ? [`copy_method=${f.method}`] : []), ...f.extraVars],
+  });
 }
 
 /** `ferry exec PATTERN -m MODULE`: one module ad hoc; returns the exit code. */

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { writeFile } from 'node:fs/promises';
-import { runPlaybookFile } from '../../runner/api.js';
+import { runPlaybookFile } from '../../app/api.js';
 import { CollectingReporter } from '../helpers/collect.js';
 import { sshdWorkspace } from '../helpers/sshd-workspace.js';
 

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { runPlaybookFile } from '../../runner/api.js';
+import { runPlaybookFile } from '../../app/api.js';
 import { CollectingReporter } from '../helpers/collect.js';
 import { sshdWorkspace } from '../helpers/sshd-workspace.js';
 
