@@ -3,7 +3,7 @@
 // and ownership, an optional backup, and a text diff for --diff.
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { sh } from '../../runner/command.js';
+import { sh, type Command } from '../../runner/command.js';
 import { TaskFailedError } from '../../runner/errors.js';
 import type { Diff, Plan, Step, TaskContext } from '../../runner/module.js';
 import { ChrootTransport } from '../../runner/transport/chroot.js';
@@ -37,11 +37,12 @@ export function isDiffableText(data: Buffer): boolean {
   return data.length <= MAX_DIFF_BYTES && !data.includes(0);
 }
 
-/** The name of a backup copy, like Ansible's `dest.<date>@<time>~`. */
-export function backupName(dest: string, now: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  const stamp = `${now.getFullYear()}-${p(now.getMonth() + 1)}-${p(now.getDate())}@${p(now.getHours())}:${p(now.getMinutes())}:${p(now.getSeconds())}`;
-  return `${dest}.${stamp}~`;
+/**
+ * Copies `dest` to a backup named as Ansible's backup_local names it, `dest.PID.YYYY-MM-DD@HH:MM:SS~`
+ * (the PID and local time of the process on the host that makes it), printing the name it chose.
+ */
+export function backupCommand(dest: string): Command {
+  return sh`b=${dest}.$$.$(date +%Y-%m-%d@%H:%M:%S)~ && cp -p -- ${dest} "$b" && printf '%s' "$b"`;
 }
 
 function becomesRoot(ctx: TaskContext): boolean {
@@ -156,11 +157,7 @@ export function decideContent(t: ContentTarget, req: ContentRequest & { makePare
   if (req.backup && current?.type === 'file') {
     steps.push({
       title: `back up ${dest}`,
-      run: async (c) => {
-        const name = backupName(dest, new Date());
-        await c.runOk(sh`cp -p -- ${dest} ${name}`);
-        return { backup_file: name };
-      },
+      run: async (c) => ({ backup_file: (await c.runOk(backupCommand(dest))).stdout }),
     });
   }
   steps.push({
