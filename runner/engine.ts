@@ -91,6 +91,8 @@ export interface EngineOptions {
   connectionDefaults?: Obj;
   /** Emit a `command` event for each command a task starts (-vvv). */
   commandEvents?: boolean;
+  /** How many -v the run was given: a debug task with a higher `verbosity` is skipped, as in Ansible. */
+  verbosity?: number;
   /** --step: asked before each task; `continue` runs the rest without asking. */
   step?: (task: string) => Promise<'yes' | 'no' | 'continue'>;
 }
@@ -887,6 +889,7 @@ export class Engine {
         env: renderEnvironment(inh.environment, vars, task.loc),
         check,
         diff: this.o.diff ?? false,
+        verbosity: this.o.verbosity ?? 0,
         baseDir: ctx.play.baseDir,
         ...(inh.role ? { roleDir: inh.role.path } : {}),
         onProgress: (p) => this.emit({ type: 'progress', host: h, task: taskDisplayName(task), progress: p }),
@@ -896,7 +899,11 @@ export class Engine {
       // read + decide (or an old-style plan), then the one place a destructive step meets `force`.
       plan = await planTask(mod, taskCtx, params);
       if ('refused' in plan) throw new TaskFailedError(plan.refused, plan.data ?? {});
-      if (!plan.changed) {
+      if (!plan.changed && plan.skipped) {
+        status = 'skipped';
+        msg = plan.reason;
+        result = { ...plan.data, changed: false, failed: false, skipped: true, skipped_reason: plan.reason };
+      } else if (!plan.changed) {
         status = 'ok';
         msg = plan.reason;
         // a module's own msg (Ansible's, often '' for no change) is what register stores; else the reason
