@@ -181,8 +181,8 @@ export function decideContent(t: ContentTarget, req: ContentRequest & { makePare
   return { changed: true, steps, diff, data: result };
 }
 
-/** Plans writing `req.data` to `req.dest` on the host; only reads. */
-export async function planContent(ctx: TaskContext, req: ContentRequest): Promise<Plan> {
+/** Plans writing `req.data` to `req.dest` on the host (creating missing parent directories with `makeParents`); only reads. */
+export async function planContent(ctx: TaskContext, req: ContentRequest & { makeParents?: boolean }): Promise<Plan> {
   return decideContent(await readContentTarget(ctx, { dest: req.dest, fileName: req.fileName, diffData: req.data }), req);
 }
 
