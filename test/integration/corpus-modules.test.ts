@@ -3,7 +3,7 @@
 // the recap. Each piece also has its pure cases in the unit tables.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -114,6 +114,62 @@ describe('what the corpus needed, against ansible-playbook on the same sshd @int
       const v = cli('-v');
       assert.ok(v.includes(`ok: [${sshd.name}]: probe = seen`), v);
       assert.equal(v.split(skipped).length - 1, 1, v);
+    });
+  });
+
+  describe('raw', () => {
+    const tasks = [
+      { raw: 'echo 汉语; echo err >&2', register: 'r' },
+      { raw: 'echo $0', args: { executable: '/bin/bash' }, register: 'r' },
+      { raw: 'exit 3', register: 'r', ignore_errors: true },
+    ];
+
+    it('runs the text on a terminal as Ansible does: the same stdout (\\r\\n, stderr merged), lines, rc and msg', async () => {
+      const f = await ferry(tasks);
+      const a = ansible(tasks);
+      assert.deepEqual(a.statuses, ['changed', 'changed', 'failed']);
+      assert.equal(f.statuses[2], 'failed');
+      assert.deepEqual(f.statuses.slice(0, 2), a.statuses.slice(0, 2));
+      a.results.forEach((ar, i) => {
+        for (const k of ['rc', 'stdout', 'stdout_lines', 'msg']) assert.deepEqual(f.results[i]![k], ar[k], `${k} of task ${i + 1}`);
+        // Ansible's stderr holds only its ssh client's "Shared connection to ... closed." line
+        assert.match(String(ar.stderr), /^Shared connection to \S+ closed\.\r\n$/);
+        assert.equal(f.results[i]!.stderr, '');
+      });
+      assert.equal(f.results[0]!.stdout, '汉语\r\nerr\r\n');
+    });
+
+    it('under no_log its output is in no event, as for command and shell', async () => {
+      const pb = join(mkdtempSync(join(dir, 'raw-nolog-')), 'play.yml');
+      writeFileSync(pb, stringify([{ hosts: 'all', gather_facts: false, tasks: [{ raw: 'echo hidden-raw-output-4711', no_log: true, register: 'r' }, { assert: { that: ["'hidden-raw-output-4711' in r.stdout"] } }] }]));
+      const rep = new CollectingReporter();
+      const r = await runPlaybookFile(pb, { inventory: [inventory], reporter: rep, stateDir: join(dir, 'state') });
+      assert.equal(r.exitCode, 0, JSON.stringify(rep.results()));
+      assert.equal(JSON.stringify(rep.events).includes('hidden-raw-output-4711'), false);
+    });
+
+    it('check mode: skipped and nothing runs, as in Ansible', async () => {
+      const w = mkdtempSync(join(dir, 'raw-check-'));
+      chmodSync(w, 0o777);
+      const touch = [{ raw: `touch ${w}/ran`, register: 'r' }];
+      const f = await ferry(touch, { check: true });
+      const a = ansible(touch, { check: true });
+      sameValues(f, a, ['changed', 'failed', 'skipped']);
+      assert.deepEqual(f.statuses, ['skipped']);
+      assert.deepEqual(readdirSync(w), []);
+    });
+  });
+
+  describe('lineinfile', () => {
+    it('create makes the missing parent folders, as Ansible does (a local_action in the corpus relies on it)', async () => {
+      const fw = mkdtempSync(join(dir, 'li-ferry-'));
+      const aw = mkdtempSync(join(dir, 'li-ansible-'));
+      const tasks = (w: string) => [{ lineinfile: { path: `${w}/语/深/汉语.txt`, create: true, line: '汉语' }, register: 'r' }];
+      const f = await ferry(tasks(fw));
+      const a = ansible(tasks(aw));
+      sameValues(f, a, ['changed', 'msg']);
+      assert.equal(readFileSync(join(fw, '语/深/汉语.txt'), 'utf8'), readFileSync(join(aw, '语/深/汉语.txt'), 'utf8'));
+      assert.equal(statSync(join(fw, '语/深')).mode & 0o7777, statSync(join(aw, '语/深')).mode & 0o7777);
     });
   });
 });
