@@ -1057,8 +1057,12 @@ export class Engine {
         st.unreachable = true;
         break;
       case 'failed':
-        if (o.ignored) r.ignored++;
-        else {
+        // Ansible counts an ignored failure as ok (and changed when it changed) besides ignored
+        if (o.ignored) {
+          r.ok++;
+          r.ignored++;
+          if (o.result.changed === true) r.changed++;
+        } else {
           r.failed++;
           st.failed = true;
         }
