@@ -80,7 +80,7 @@ export const lineinfileModule = defineModule({
     // The result a playbook registers says what happened to the line, not only that a file was written.
     const result = { msg: edit.msg, ...(p.state === 'absent' ? { found: edit.found } : {}) };
     // create: Ansible's lineinfile makes the missing parent directories too
-    const plan = await planContent(ctx, { dest: path, data: Buffer.from(edit.text, 'utf8'), mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, makeParents: p.create, result });
+    const plan = await planContent(ctx, { dest: path, data: Buffer.from(edit.text, 'utf8'), mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, validate: p.validate, makeParents: p.create, result });
     if (plan.changed) return plan;
     const why =
       p.state === 'absent'

@@ -84,7 +84,7 @@ export const replaceModule = defineModule({
     const edit = replaceText(before, p);
     if (edit.sectionMissing !== undefined) return { changed: false, reason: `${path}: the after/before pattern ${JSON.stringify(edit.sectionMissing)} matches nothing in the file`, data: { msg: `Pattern for before/after params did not match the given file: ${edit.sectionMissing}` } };
     const msg = edit.count ? `${edit.count} replacements made` : '';
-    const plan = await planContent(ctx, { dest: path, data: Buffer.from(edit.text, 'utf8'), mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, result: { msg } });
+    const plan = await planContent(ctx, { dest: path, data: Buffer.from(edit.text, 'utf8'), mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, validate: p.validate, result: { msg } });
     if (plan.changed) return plan;
     return { changed: false, reason: `${path}: ${edit.count ? 'the file is as wanted' : 'regexp matches nothing to change'}`, data: plan.data };
   },

@@ -6,6 +6,7 @@ import { posix } from 'node:path';
 import { sh, type Command } from '../../runner/command.js';
 import { TaskFailedError } from '../../runner/errors.js';
 import type { Diff, Plan, Step, TaskContext } from '../../runner/module.js';
+import { shlexSplit } from '../../runner/shlex.js';
 import { ChrootTransport } from '../../runner/transport/chroot.js';
 import { attributeDiff, planAttributes, type WantedAttributes } from './attributes.js';
 import { applyModeSpec, parseModeSpec } from './mode.js';
@@ -20,6 +21,8 @@ export interface ContentRequest extends WantedAttributes {
   backup?: boolean;
   /** false: leave an existing dest alone even if its content differs (Ansible's force: no). */
   force?: boolean;
+  /** Ansible's validate: a command run on the new content (%s: a temporary copy on the host) before it is written. */
+  validate?: string;
   /** More values for the task's result (lineinfile's `msg`, `found`): in the plan's data and what the write returns. */
   result?: Record<string, unknown>;
 }
@@ -160,6 +163,7 @@ export function decideContent(t: ContentTarget, req: ContentRequest & { makePare
       run: async (c) => ({ backup_file: (await c.runOk(backupCommand(dest))).stdout }),
     });
   }
+  if (req.validate !== undefined) steps.push(validateStep(req.validate, req.data));
   steps.push({
     title: `${current ? 'replace' : 'create'} ${dest} (${req.data.length} bytes, sha256 ${checksum.slice(0, 12)}…)`,
     run: async (c) => {
@@ -179,6 +183,32 @@ export function decideContent(t: ContentTarget, req: ContentRequest & { makePare
     diff.push({ path: dest, before: t.before.toString('utf8'), after: req.data.toString('utf8') });
   }
   return { changed: true, steps, diff, data: result };
+}
+
+/** The validate command for a copy at `path`: %s is the path, %% a %, as Python's % makes it; split into words as Ansible's run_command splits it (no shell). */
+export function validateCommand(validate: string, path: string): Command {
+  return sh`exec ${shlexSplit(validate.replace(/%[%s]/g, (m) => (m === '%%' ? '%' : path)))}`;
+}
+
+/**
+ * The step that checks the new content before it is written (a stream: the content is uploaded to a
+ * temporary file on the host, the command runs on it, the copy is removed): a non-zero exit fails the
+ * task with Ansible's message, and the file is left as it was.
+ */
+function validateStep(validate: string, data: Buffer): Step {
+  return {
+    title: `validate the new content with ${validate}`,
+    run: async (c) => {
+      const tmp = (await c.runOk(sh`mktemp`)).stdout.trim();
+      try {
+        await c.transport.put(tmp, data, { mode: 0o600, become: c.become });
+        const r = await c.run(validateCommand(validate, tmp));
+        if (r.exitCode !== 0) throw new TaskFailedError(`failed to validate: rc:${r.exitCode} error:${r.stderr}`, { rc: r.exitCode, stdout: r.stdout, stderr: r.stderr });
+      } finally {
+        await c.run(sh`rm -f -- ${tmp}`);
+      }
+    },
+  };
 }
 
 /** Plans writing `req.data` to `req.dest` on the host (creating missing parent directories with `makeParents`); only reads. */

@@ -20,7 +20,7 @@ const CLI = resolve(import.meta.dirname, '../../dist/runner/cli.js');
 interface Seen {
   statuses: string[];
   results: Record<string, unknown>[];
-  recap: { ok: number; changed: number; failed: number; skipped: number };
+  recap: { ok: number; changed: number; failed: number; skipped: number; ignored: number };
 }
 
 describe('what the corpus needed, against ansible-playbook on the same sshd @integration', function () {
@@ -49,7 +49,7 @@ describe('what the corpus needed, against ansible-playbook on the same sshd @int
     const r = await runPlaybookFile(pb, { inventory: [inventory], reporter: rep, stateDir: join(dir, 'state'), ...o });
     const mine = rep.results().filter((x) => x.host === sshd.name);
     const h: HostRecap = r.recap[sshd.name]!;
-    return { statuses: mine.map((x) => x.status), results: mine.map((x) => x.result ?? {}), recap: { ok: h.ok, changed: h.changed, failed: h.failed, skipped: h.skipped } };
+    return { statuses: mine.map((x) => x.status), results: mine.map((x) => x.result ?? {}), recap: { ok: h.ok, changed: h.changed, failed: h.failed, skipped: h.skipped, ignored: h.ignored } };
   }
 
   /** ansible-playbook's run of the same tasks. */
@@ -59,7 +59,7 @@ describe('what the corpus needed, against ansible-playbook on the same sshd @int
     return {
       statuses: a.results.map((r) => (r.skipped ? 'skipped' : r.failed ? 'failed' : r.changed ? 'changed' : 'ok')),
       results: a.results,
-      recap: { ok: a.stats.ok!, changed: a.stats.changed!, failed: a.stats.failures!, skipped: a.stats.skipped! },
+      recap: { ok: a.stats.ok!, changed: a.stats.changed!, failed: a.stats.failures!, skipped: a.stats.skipped!, ignored: a.stats.ignored! },
     };
   }
 
@@ -170,6 +170,30 @@ describe('what the corpus needed, against ansible-playbook on the same sshd @int
       sameValues(f, a, ['changed', 'msg']);
       assert.equal(readFileSync(join(fw, '语/深/汉语.txt'), 'utf8'), readFileSync(join(aw, '语/深/汉语.txt'), 'utf8'));
       assert.equal(statSync(join(fw, '语/深')).mode & 0o7777, statSync(join(aw, '语/深')).mode & 0o7777);
+    });
+
+    it('validate runs on the new content before it replaces the file, as Ansible does: passing, failing, and not in check mode', async () => {
+      const fw = mkdtempSync(join(dir, 'val-ferry-'));
+      const aw = mkdtempSync(join(dir, 'val-ansible-'));
+      const tasks = (w: string) => [
+        { copy: { dest: `${w}/f.conf`, content: 'a=1\nb=2\n' } },
+        // the temporary copy holds the new content: grep finds the added line in it
+        { lineinfile: { path: `${w}/f.conf`, line: 'c=3', validate: 'grep -q ^c=3$ %s' }, register: 'r' },
+        { lineinfile: { path: `${w}/f.conf`, line: 'd=4', validate: 'grep -q ^nothing %s' }, register: 'r', ignore_errors: true },
+        { replace: { path: `${w}/f.conf`, regexp: '^a=1$', replace: 'a=9', validate: 'sh -c "echo bad >&2; exit 3" %s' }, register: 'r', ignore_errors: true },
+        { blockinfile: { path: `${w}/f.conf`, block: 'x=1', validate: 'test -s %s' }, register: 'r' },
+        { blockinfile: { path: `${w}/f.conf`, block: 'y=1', validate: '/bin/false %s' }, register: 'r', ignore_errors: true },
+        { replace: { path: `${w}/f.conf`, regexp: '^b=2$', replace: 'b=5', validate: `touch ${w}/validated %s` }, register: 'r', check_mode: true },
+      ];
+      const f = await ferry(tasks(fw));
+      const a = ansible(tasks(aw));
+      assert.deepEqual(a.statuses, ['changed', 'changed', 'failed', 'failed', 'changed', 'failed', 'changed']);
+      sameValues(f, a, ['changed', 'failed', 'msg']);
+      assert.equal(f.results[3]!.msg, 'failed to validate: rc:3 error:bad\n');
+      assert.equal(readFileSync(join(fw, 'f.conf'), 'utf8'), readFileSync(join(aw, 'f.conf'), 'utf8'));
+      assert.equal(readFileSync(join(fw, 'f.conf'), 'utf8'), 'a=1\nb=2\nc=3\n# BEGIN ANSIBLE MANAGED BLOCK\nx=1\n# END ANSIBLE MANAGED BLOCK\n');
+      assert.deepEqual(readdirSync(fw), readdirSync(aw));
+      assert.deepEqual(readdirSync(fw), ['f.conf']);
     });
   });
 });
