@@ -829,7 +829,8 @@ export class Engine {
       }
       if (task.loopControl.pause && !this.check) await sleep(task.loopControl.pause * 1000, this.stopSignal(inh));
     }
-    const result = { results, changed, failed, skipped: allSkipped };
+    // the msg Ansible's loop result registers
+    const result = { results, changed, failed, skipped: allSkipped, msg: failed ? 'One or more items failed' : allSkipped ? 'All items skipped' : 'All items completed' };
     if (failed) return { status: 'failed', result, msg: `one or more items failed:\n${msgs.join('\n')}` };
     if (allSkipped) return { status: 'skipped', result, msg: 'all items skipped' };
     return { status: changed ? 'changed' : 'ok', result };

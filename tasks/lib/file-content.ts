@@ -227,7 +227,7 @@ export async function readTextFile(ctx: TaskContext, path: string, module: strin
     const r = await ctx.runOk(sh`readlink -f -- ${path}`);
     path = r.stdout.replace(/\n$/, '');
   } else if (st.exists && st.type !== 'file') {
-    throw new TaskFailedError(`${path} is a ${st.type}, not a text file`, { path });
+    throw new TaskFailedError(`${path} is a ${st.type}, not a text file`, { path, type: st.type });
   }
   const data = st.exists ? await ctx.transport.get(path, { become: ctx.become }) : null;
   if (data?.includes(0)) throw new TaskFailedError(`${path} holds NUL bytes; ${module} edits text files only`, { path });
