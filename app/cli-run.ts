@@ -197,6 +197,7 @@ async function common(f: RunFlags, adhoc = false): Promise<CommonRunOptions> {
     config: cfg,
     reporter: listing ? undefined : makeReporter(f, adhoc),
     commandEvents: f.verbose >= 3,
+    verbosity: f.verbose,
     step: f.step ? stepQuestion : undefined,
     secrets,
     vault,

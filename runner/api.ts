@@ -72,6 +72,8 @@ export interface CommonRunOptions {
   step?: EngineOptions['step'];
   /** Report each command as it starts (-vvv). */
   commandEvents?: boolean;
+  /** How many -v were given (debug's `verbosity`). */
+  verbosity?: number;
   /**
    * How plays' vars_prompt questions are answered (the CLI's terminal). Without `ask` (no terminal,
    * library use) each prompt's default is taken, and one without a default is bad input.
@@ -154,6 +156,7 @@ function engineFor(o: RunnerOptions, key: string): PreparedRun {
     connectionDefaults: o.connectionDefaults,
     step: o.step,
     commandEvents: o.commandEvents,
+    verbosity: o.verbosity,
   });
   return { engine, inv, contacted: () => contacted };
 }

@@ -93,6 +93,8 @@ export interface EngineOptions {
   connectionDefaults?: Obj;
   /** Emit a `command` event for each command a task starts (-vvv). */
   commandEvents?: boolean;
+  /** How many -v the run was given: a debug task with a higher `verbosity` is skipped, as in Ansible. */
+  verbosity?: number;
   /** --step: asked before each task; `continue` runs the rest without asking. */
   step?: (task: string) => Promise<'yes' | 'no' | 'continue'>;
 }
@@ -883,7 +885,8 @@ export class Engine {
       }
       if (task.loopControl.pause && !this.check) await sleep(task.loopControl.pause * 1000, this.stopSignal(inh));
     }
-    const result = { results, changed, failed, skipped: allSkipped };
+    // the msg Ansible's loop result registers
+    const result = { results, changed, failed, skipped: allSkipped, msg: failed ? 'One or more items failed' : allSkipped ? 'All items skipped' : 'All items completed' };
     if (failed) return { status: 'failed', result, msg: `one or more items failed:\n${msgs.join('\n')}` };
     if (allSkipped) return { status: 'skipped', result, msg: 'all items skipped' };
     return { status: changed ? 'changed' : 'ok', result };
@@ -943,6 +946,7 @@ export class Engine {
         env: renderEnvironment(inh.environment, vars, task.loc),
         check,
         diff: this.o.diff ?? false,
+        verbosity: this.o.verbosity ?? 0,
         baseDir: ctx.play.baseDir,
         ...(inh.role ? { roleDir: inh.role.path } : {}),
         onProgress: (p) => this.emit({ type: 'progress', host: h, task: taskDisplayName(task), progress: p }),
@@ -953,7 +957,11 @@ export class Engine {
       // read + decide (or an old-style plan), then the one place a destructive step meets `force`.
       plan = await planTask(mod, taskCtx, params);
       if ('refused' in plan) throw new TaskFailedError(plan.refused, plan.data ?? {});
-      if (!plan.changed) {
+      if (!plan.changed && plan.skipped) {
+        status = 'skipped';
+        msg = plan.reason;
+        result = { ...plan.data, changed: false, failed: false, skipped: true, skipped_reason: plan.reason };
+      } else if (!plan.changed) {
         status = 'ok';
         msg = plan.reason;
         // a module's own msg (Ansible's, often '' for no change) is what register stores; else the reason
@@ -1107,8 +1115,12 @@ export class Engine {
         st.unreachable = true;
         break;
       case 'failed':
-        if (o.ignored) r.ignored++;
-        else {
+        // Ansible counts an ignored failure as ok (and changed when it changed) besides ignored
+        if (o.ignored) {
+          r.ok++;
+          r.ignored++;
+          if (o.result.changed === true) r.changed++;
+        } else {
           r.failed++;
           st.failed = true;
         }

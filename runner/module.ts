@@ -40,11 +40,12 @@ export interface Step {
 
 /**
  * What a module decided: the steps to take, nothing to do with the reason, or a refusal (the task fails with it).
+ * A no-change verdict with `skipped` is reported as a skipped task, its reason as skipped_reason (debug under its verbosity).
  * `partial` says what the verdict leaves out because reading it would change the host (a module with
  * `checkMode: 'partial'`, in check mode); the check-mode result shows it as check_mode_partial.
  */
 export type Verdict =
-  | { changed: false; reason: string; diff?: Diff[]; data?: Record<string, unknown>; partial?: string }
+  | { changed: false; reason: string; skipped?: true; diff?: Diff[]; data?: Record<string, unknown>; partial?: string }
   | { changed: true; steps: Step[]; diff?: Diff[]; data?: Record<string, unknown>; partial?: string }
   | { refused: string; data?: Record<string, unknown> };
 
@@ -90,6 +91,8 @@ export interface TaskContext {
   become: BecomeOptions | false;
   check: boolean;
   diff: boolean;
+  /** How many -v the run was given (debug's `verbosity` shows its message only from that many on). */
+  verbosity: number;
   /** Directory that relative `src:` paths are resolved against (the playbook's folder). */
   baseDir: string;
   /** The folder of the role the task belongs to: its templates/, files/ and vars/ are looked in first. */

@@ -15,6 +15,8 @@ export interface TaskContextOptions {
   env?: Record<string, string>;
   check?: boolean;
   diff?: boolean;
+  /** How many -v the run was given (default 0). */
+  verbosity?: number;
   baseDir?: string;
   roleDir?: string;
   onProgress?: (p: Progress) => void;
@@ -44,6 +46,7 @@ export function createTaskContext(o: TaskContextOptions): TaskContext {
     become,
     check: o.check ?? false,
     diff: o.diff ?? false,
+    verbosity: o.verbosity ?? 0,
     baseDir: o.baseDir ?? process.cwd(),
     ...(o.roleDir ? { roleDir: o.roleDir } : {}),
     ...(o.signal ? { signal: o.signal } : {}),

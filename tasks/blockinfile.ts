@@ -139,7 +139,7 @@ export function decideBlockinfile(p: Params, f: BlockFacts): Verdict {
   const msg = [edit.msg, attrs ? 'ownership, perms or SE linux context changed' : ''].filter(Boolean).join(' and ');
   const plan = decideContent(
     { ...f.target, before: Buffer.from(f.text ?? '', 'utf8') },
-    { dest: f.path, data: Buffer.from(edit.text, 'utf8'), mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, makeParents: true, result: { msg } },
+    { dest: f.path, data: Buffer.from(edit.text, 'utf8'), mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, validate: p.validate, makeParents: true, result: { msg } },
   );
   if (plan.changed) return plan;
   const why = p.state === 'absent' || p.block === '' ? 'no block between the markers' : 'the block is already there';

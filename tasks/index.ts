@@ -28,6 +28,7 @@ import { partitionModule } from './partition.js';
 import { packageModule } from './package.js';
 import { pauseModule } from './pause.js';
 import { pingModule } from './ping.js';
+import { rawModule } from './raw.js';
 import { rebootModule } from './reboot.js';
 import { replaceModule } from './replace.js';
 import { rsyncModule } from './rsync.js';
@@ -47,7 +48,7 @@ import { xenImportModule } from './xen-import.js';
 /** Every built-in module (typed loosely: each has its own parameter type). */
 export const BUILTIN_MODULES = [
   // general
-  commandModule, shellModule, copyModule, templateModule, unarchiveModule, fileModule, lineinfileModule, blockinfileModule, replaceModule, statModule, slurpModule, fetchModule, getUrlModule, waitForModule,
+  commandModule, shellModule, rawModule, copyModule, templateModule, unarchiveModule, fileModule, lineinfileModule, blockinfileModule, replaceModule, statModule, slurpModule, fetchModule, getUrlModule, waitForModule,
   pingModule, pauseModule, debugModule, setModule, setupModule, includeVarsModule, failModule, assertModule,
   // accounts, packages, services
   groupModule, userModule, aptModule, packageModule, serviceModule, rebootModule,

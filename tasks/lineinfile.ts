@@ -14,7 +14,7 @@ const params = z
     search_string: z.string().optional().describe('Literal text instead of regexp: lines containing it are replaced/removed'),
     line: z.string().optional().describe('The line to have in the file (required for state: present)'),
     state: z.enum(['present', 'absent']).default('present').describe('present: the line is there; absent: no matching line is'),
-    create: z.boolean().default(false).describe('Create the file when it does not exist (else the task fails)'),
+    create: z.boolean().default(false).describe('Create the file (and its missing parent directories) when it does not exist (else the task fails)'),
     insertafter: z.string().optional().describe("Without a regexp match, insert after the LAST line matching this regex, or 'EOF' (default)"),
     insertbefore: z.string().optional().describe("Without a regexp match, insert before the LAST line matching this regex, or 'BOF'"),
     firstmatch: z.boolean().default(false).describe('Use the first matching line instead of the last (regexp and insertafter/insertbefore)'),
@@ -79,7 +79,8 @@ export const lineinfileModule = defineModule({
     const edit = editLines(before ?? '', p);
     // The result a playbook registers says what happened to the line, not only that a file was written.
     const result = { msg: edit.msg, ...(p.state === 'absent' ? { found: edit.found } : {}) };
-    const plan = await planContent(ctx, { dest: path, data: Buffer.from(edit.text, 'utf8'), mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, result });
+    // create: Ansible's lineinfile makes the missing parent directories too
+    const plan = await planContent(ctx, { dest: path, data: Buffer.from(edit.text, 'utf8'), mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, validate: p.validate, makeParents: p.create, result });
     if (plan.changed) return plan;
     const why =
       p.state === 'absent'

@@ -69,7 +69,7 @@ export const replaceModule = defineModule({
       'the pattern to stay idempotent: a second run must not match what the first one wrote. A symlink is followed; ' +
       'the file is written atomically, keeping its mode and owner unless asked otherwise.',
     checkMode: 'full',
-    result: { msg: "'N replacements made', or '' when nothing changed", backup_file: 'backup made, if any' },
+    result: { msg: "'N replacements made', or '' when nothing changed", rc: '0, as Ansible registers it (256: path is a directory, 257: it does not exist)', backup_file: 'backup made, if any' },
     example: [
       '- name: the KVM disk names in fstab',
       '  replace:',
@@ -79,12 +79,16 @@ export const replaceModule = defineModule({
     ].join('\n'),
   },
   async plan(ctx, p): Promise<Plan> {
-    const { path, text: before } = await readTextFile(ctx, p.path, 'replace');
-    if (before === null) throw new TaskFailedError(`${path} does not exist`, { path });
+    // registered with Ansible's replace messages and rc (a playbook may test them), said to a person in ferry's words
+    const { path, text: before } = await readTextFile(ctx, p.path, 'replace').catch((e: unknown) => {
+      if (e instanceof TaskFailedError && e.data.type === 'directory') throw new TaskFailedError(e.message, { ...e.data, rc: 256, msg: `Path ${p.path} is a directory !` });
+      throw e;
+    });
+    if (before === null) throw new TaskFailedError(`${path} does not exist`, { path, rc: 257, msg: `Path ${path} does not exist !` });
     const edit = replaceText(before, p);
-    if (edit.sectionMissing !== undefined) return { changed: false, reason: `${path}: the after/before pattern ${JSON.stringify(edit.sectionMissing)} matches nothing in the file`, data: { msg: `Pattern for before/after params did not match the given file: ${edit.sectionMissing}` } };
+    if (edit.sectionMissing !== undefined) return { changed: false, reason: `${path}: the after/before pattern ${JSON.stringify(edit.sectionMissing)} matches nothing in the file`, data: { rc: 0, msg: `Pattern for before/after params did not match the given file: ${edit.sectionMissing}` } };
     const msg = edit.count ? `${edit.count} replacements made` : '';
-    const plan = await planContent(ctx, { dest: path, data: Buffer.from(edit.text, 'utf8'), mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, result: { msg } });
+    const plan = await planContent(ctx, { dest: path, data: Buffer.from(edit.text, 'utf8'), mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, validate: p.validate, result: { rc: 0, msg } });
     if (plan.changed) return plan;
     return { changed: false, reason: `${path}: ${edit.count ? 'the file is as wanted' : 'regexp matches nothing to change'}`, data: plan.data };
   },

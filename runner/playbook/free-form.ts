@@ -49,12 +49,32 @@ function words(text: string): Word[] {
   return out;
 }
 
-/** A `key=value` word's value without its quotes (Ansible unquotes a value quoted as a whole). */
+/** A `key=value` word's value without its quotes: Ansible's unquote, the outer quotes of a value quoted as a whole. */
 function unquote(v: string): string {
-  const m = /^"((?:[^"\\]|\\.)*)"$/s.exec(v);
-  if (m) return m[1]!.replace(/\\(["\\])/g, '$1');
-  const s = /^'([^']*)'$/s.exec(v);
-  return s ? s[1]! : v;
+  const q = v[0];
+  return v.length > 1 && (q === '"' || q === "'") && v.at(-1) === q && v.at(-2) !== '\\' ? v.slice(1, -1) : v;
+}
+
+/** The escapes Ansible's key=value parsing decodes (ansible/parsing/splitter.py _ESCAPE_SEQUENCE_RE, less \N{NAME}). */
+const ESCAPE = /\\U[0-9a-fA-F]{8}|\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\[\\'"abfnrtv]/g;
+const SINGLE: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+
+/**
+ * A key=value word as Ansible's parse_kv reads it: Python escapes decoded (`\b` is a backspace, `\\` one
+ * backslash, `\x41` an A) before the word is split at `=`; `\d`, `\1` and the like stay as written.
+ */
+export function decodeEscapes(word: string): string {
+  return word.replace(ESCAPE, (m) => {
+    const c = m[1]!;
+    if (c === 'U' || c === 'u' || c === 'x') return String.fromCodePoint(parseInt(m.slice(2), 16));
+    return SINGLE[c] ?? c;
+  });
+}
+
+/** A decoded key=value word's key and value (the value stripped and unquoted), or undefined when it is no such word. */
+function keyValue(word: string, key: RegExp): [string, string] | undefined {
+  const m = new RegExp(`^(${key.source})=(.*)$`, 's').exec(decodeEscapes(word));
+  return m ? [m[1]!, unquote(m[2]!.trim())] : undefined;
 }
 
 /** The module options of a command-like free-form line, and the command left when they are taken out. */
@@ -64,12 +84,12 @@ function splitCommandLine(mod: TaskModule, text: string): ParsedArgs {
   let rest = '';
   let from = 0;
   for (const w of words(text)) {
-    const m = /^([A-Za-z_]+)=(.*)$/s.exec(text.slice(w.start, w.end));
-    if (!m || !COMMAND_OPTIONS.has(m[1]!)) continue;
-    if (!accepted.has(m[1]!)) {
-      return { error: `'${m[1]}=' in the command line of '${mod.name}' is an Ansible option ferry's ${mod.name} does not take`, hint: `accepted options: ${[...accepted].filter((k) => COMMAND_OPTIONS.has(k)).join(', ') || 'none'}; quote the word if it belongs to the command` };
+    const kv = keyValue(text.slice(w.start, w.end), /[A-Za-z_]+/);
+    if (!kv || !COMMAND_OPTIONS.has(kv[0])) continue;
+    if (!accepted.has(kv[0])) {
+      return { error: `'${kv[0]}=' in the command line of '${mod.name}' is an Ansible option ferry's ${mod.name} does not take`, hint: `accepted options: ${[...accepted].filter((k) => COMMAND_OPTIONS.has(k)).join(', ') || 'none'}; quote the word if it belongs to the command` };
     }
-    args[m[1]!] = unquote(m[2]!);
+    args[kv[0]] = kv[1];
     rest += text.slice(from, w.start);
     from = w.end;
   }
@@ -87,9 +107,9 @@ export function parseKeyValueArgs(text: string): Record<string, unknown> | undef
   const t = text.trim();
   let any = false;
   for (const w of words(t)) {
-    const m = /^([A-Za-z_]\w*)=(.*)$/s.exec(t.slice(w.start, w.end));
-    if (!m) return undefined;
-    out[m[1]!] = unquote(m[2]!);
+    const kv = keyValue(t.slice(w.start, w.end), /[A-Za-z_]\w*/);
+    if (!kv) return undefined;
+    out[kv[0]] = kv[1];
     any = true;
   }
   return any ? out : undefined;

@@ -51,8 +51,9 @@ function issueProblems(mod: TaskModule, args: unknown, issues: readonly z.core.$
   const keys = schemaKeys(mod.params);
   for (const issue of issues) {
     const value = valueAt(args, issue.path);
-    // Before rendering, a templated value cannot be typed yet: it is checked again once rendered.
-    if (tolerant && containsTemplate(value)) continue;
+    // Before rendering, a templated value cannot be typed yet: it is checked again once rendered. A parameter
+    // the module does not have is bad input whatever the values around it (its issue's value is the whole mapping).
+    if (tolerant && issue.code !== 'unrecognized_keys' && containsTemplate(value)) continue;
     if (tolerant && issue.code === 'custom' && containsTemplate(args)) continue;
     const where = locAt(args, issue.path, loc);
     const pathText = issue.path.length ? issue.path.join('.') : '';

@@ -27,6 +27,8 @@ export interface StartNeeds {
   stdin?: boolean;
   /** It runs through sudo. */
   become?: boolean;
+  /** On a terminal (RunOptions.tty), where the transport has one. */
+  tty?: boolean;
 }
 
 interface Launched {
@@ -60,6 +62,8 @@ export abstract class BaseTransport implements Transport {
       ...needs,
       stdin: needs.stdin === true || wrapped.password !== undefined,
       become: wrapped.becomeUser !== undefined,
+      // sudo's password prompt is read from stderr, which a terminal would merge into stdout
+      tty: needs.tty === true && wrapped.password === undefined,
     });
     const secrets = [...cmd.secrets, ...(wrapped.password ? [wrapped.password] : [])];
     if (!wrapped.password || !wrapped.promptMarker || !wrapped.readyMarker) {
@@ -117,7 +121,7 @@ export abstract class BaseTransport implements Transport {
   async run(cmd: Command, opts: RunOptions = {}): Promise<RunResult> {
     opts.signal?.throwIfAborted();
     const t0 = performance.now();
-    const l = await this.launch(cmd, opts, { stdin: opts.stdin !== undefined });
+    const l = await this.launch(cmd, opts, { stdin: opts.stdin !== undefined, tty: opts.tty });
     const { proc } = l;
     const { state, cleanup } = this.watch(proc, opts);
     const out: Buffer[] = [];

@@ -434,11 +434,11 @@ export class SshTransport extends BaseTransport {
   }
 
   /** Opens an exec channel, retrying briefly when sshd is still freeing closed sessions. */
-  private openExec(client: Client, text: string): Promise<ClientChannel> {
+  private openExec(client: Client, text: string, tty: boolean): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
       let attempt = 0;
       const tryOpen = (): void => {
-        client.exec(text, (err, ch) => {
+        client.exec(text, tty ? { pty: true } : {}, (err, ch) => {
           if (!err) return resolve(ch);
           // sshd frees a closed session a little after confirming the close, so a channel opened
           // right then can meet "no more sessions" (MaxSessions) although we stay under it
@@ -459,8 +459,10 @@ export class SshTransport extends BaseTransport {
    * it, else on an exec channel (also when every shell is busy and no channel is free for another).
    * sudo commands keep exec channels: sudo passes on no signal sent from its own process group,
    * and a stopped command's root processes were left running now and then when sent from the shell.
+   * A command that wants a terminal gets an exec channel with a pty.
    */
   protected async start(text: string, needs: StartNeeds = {}): Promise<RawProcess> {
+    if (needs.tty) return this.startExec(text, true);
     if (needs.stream || needs.become || !this.persistentShell || this.shellRefused) return this.startExec(text);
     const shell = await this.claimShell(needs.stdin === true);
     if (shell) {
@@ -499,7 +501,7 @@ export class SshTransport extends BaseTransport {
   }
 
   /** Opens an exec channel running `text`; the channel holds one of maxChannels until it closes. */
-  private async startExec(text: string): Promise<RawProcess> {
+  private async startExec(text: string, tty = false): Promise<RawProcess> {
     const client = await this.getClient();
     const grace = this.opts.killGraceMs ?? 1000;
     return new Promise<RawProcess>((resolve, reject) => {
@@ -507,7 +509,7 @@ export class SshTransport extends BaseTransport {
       void this.queue.add(async () => {
         let ch: ClientChannel;
         try {
-          ch = await this.openExec(client, text);
+          ch = await this.openExec(client, text, tty);
         } catch (e) {
           reject(e);
           return;

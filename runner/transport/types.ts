@@ -22,6 +22,12 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Keep stdout as raw bytes in `stdoutBuffer` (for binary reads). */
   binary?: boolean;
+  /**
+   * Run on a terminal, as Ansible's ssh connection runs raw (`ssh -tt`): over SSH a pty, so stderr is
+   * merged into stdout and lines end in \r\n. Transports without one (local) and sudo with a password
+   * (whose prompt is read from stderr) run without it, as Ansible's local connection does.
+   */
+  tty?: boolean;
 }
 
 /** The result of a run, with the raw stdout when asked for. */

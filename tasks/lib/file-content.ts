@@ -3,9 +3,10 @@
 // and ownership, an optional backup, and a text diff for --diff.
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { sh } from '../../runner/command.js';
+import { sh, type Command } from '../../runner/command.js';
 import { TaskFailedError } from '../../runner/errors.js';
 import type { Diff, Plan, Step, TaskContext } from '../../runner/module.js';
+import { shlexSplit } from '../../runner/shlex.js';
 import { ChrootTransport } from '../../runner/transport/chroot.js';
 import { attributeDiff, planAttributes, type WantedAttributes } from './attributes.js';
 import { applyModeSpec, parseModeSpec } from './mode.js';
@@ -20,6 +21,8 @@ export interface ContentRequest extends WantedAttributes {
   backup?: boolean;
   /** false: leave an existing dest alone even if its content differs (Ansible's force: no). */
   force?: boolean;
+  /** Ansible's validate: a command run on the new content (%s: a temporary copy on the host) before it is written. */
+  validate?: string;
   /** More values for the task's result (lineinfile's `msg`, `found`): in the plan's data and what the write returns. */
   result?: Record<string, unknown>;
 }
@@ -37,11 +40,12 @@ export function isDiffableText(data: Buffer): boolean {
   return data.length <= MAX_DIFF_BYTES && !data.includes(0);
 }
 
-/** The name of a backup copy, like Ansible's `dest.<date>@<time>~`. */
-export function backupName(dest: string, now: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  const stamp = `${now.getFullYear()}-${p(now.getMonth() + 1)}-${p(now.getDate())}@${p(now.getHours())}:${p(now.getMinutes())}:${p(now.getSeconds())}`;
-  return `${dest}.${stamp}~`;
+/**
+ * Copies `dest` to a backup named as Ansible's backup_local names it, `dest.PID.YYYY-MM-DD@HH:MM:SS~`
+ * (the PID and local time of the process on the host that makes it), printing the name it chose.
+ */
+export function backupCommand(dest: string): Command {
+  return sh`b=${dest}.$$.$(date +%Y-%m-%d@%H:%M:%S)~ && cp -p -- ${dest} "$b" && printf '%s' "$b"`;
 }
 
 function becomesRoot(ctx: TaskContext): boolean {
@@ -156,13 +160,10 @@ export function decideContent(t: ContentTarget, req: ContentRequest & { makePare
   if (req.backup && current?.type === 'file') {
     steps.push({
       title: `back up ${dest}`,
-      run: async (c) => {
-        const name = backupName(dest, new Date());
-        await c.runOk(sh`cp -p -- ${dest} ${name}`);
-        return { backup_file: name };
-      },
+      run: async (c) => ({ backup_file: (await c.runOk(backupCommand(dest))).stdout }),
     });
   }
+  if (req.validate !== undefined) steps.push(validateStep(req.validate, req.data));
   steps.push({
     title: `${current ? 'replace' : 'create'} ${dest} (${req.data.length} bytes, sha256 ${checksum.slice(0, 12)}…)`,
     run: async (c) => {
@@ -184,8 +185,34 @@ export function decideContent(t: ContentTarget, req: ContentRequest & { makePare
   return { changed: true, steps, diff, data: result };
 }
 
-/** Plans writing `req.data` to `req.dest` on the host; only reads. */
-export async function planContent(ctx: TaskContext, req: ContentRequest): Promise<Plan> {
+/** The validate command for a copy at `path`: %s is the path, %% a %, as Python's % makes it; split into words as Ansible's run_command splits it (no shell). */
+export function validateCommand(validate: string, path: string): Command {
+  return sh`exec ${shlexSplit(validate.replace(/%[%s]/g, (m) => (m === '%%' ? '%' : path)))}`;
+}
+
+/**
+ * The step that checks the new content before it is written (a stream: the content is uploaded to a
+ * temporary file on the host, the command runs on it, the copy is removed): a non-zero exit fails the
+ * task with Ansible's message, and the file is left as it was.
+ */
+function validateStep(validate: string, data: Buffer): Step {
+  return {
+    title: `validate the new content with ${validate}`,
+    run: async (c) => {
+      const tmp = (await c.runOk(sh`mktemp`)).stdout.trim();
+      try {
+        await c.transport.put(tmp, data, { mode: 0o600, become: c.become });
+        const r = await c.run(validateCommand(validate, tmp));
+        if (r.exitCode !== 0) throw new TaskFailedError(`failed to validate: rc:${r.exitCode} error:${r.stderr}`, { rc: r.exitCode, stdout: r.stdout, stderr: r.stderr });
+      } finally {
+        await c.run(sh`rm -f -- ${tmp}`);
+      }
+    },
+  };
+}
+
+/** Plans writing `req.data` to `req.dest` on the host (creating missing parent directories with `makeParents`); only reads. */
+export async function planContent(ctx: TaskContext, req: ContentRequest & { makeParents?: boolean }): Promise<Plan> {
   return decideContent(await readContentTarget(ctx, { dest: req.dest, fileName: req.fileName, diffData: req.data }), req);
 }
 
@@ -200,7 +227,7 @@ export async function readTextFile(ctx: TaskContext, path: string, module: strin
     const r = await ctx.runOk(sh`readlink -f -- ${path}`);
     path = r.stdout.replace(/\n$/, '');
   } else if (st.exists && st.type !== 'file') {
-    throw new TaskFailedError(`${path} is a ${st.type}, not a text file`, { path });
+    throw new TaskFailedError(`${path} is a ${st.type}, not a text file`, { path, type: st.type });
   }
   const data = st.exists ? await ctx.transport.get(path, { become: ctx.become }) : null;
   if (data?.includes(0)) throw new TaskFailedError(`${path} holds NUL bytes; ${module} edits text files only`, { path });

@@ -102,9 +102,23 @@ export const ownerField = principalField('User');
 /** `group:` */
 export const groupField = principalField('Group');
 
+/**
+ * `validate:` as Ansible's file modules take it: a command run on the new content (written to a temporary
+ * file on the host, named where the command says %s) before it replaces the file; Ansible's message when
+ * %s is missing, before any host is contacted.
+ */
+export const validateField = z
+  .string()
+  .superRefine((v, ctx) => {
+    if (!v.includes('%s')) ctx.addIssue({ code: 'custom', message: `validate must contain %s: ${v} (write where the file goes, e.g. 'visudo -cf %s')` });
+  })
+  .optional()
+  .describe("Command that checks the new content before it replaces the file, %s naming a temporary copy (e.g. 'visudo -cf %s'); split into words, no shell; a non-zero exit fails the task and leaves the file as it was");
+
 /** The fields every text-editing module shares (lineinfile, replace, blockinfile): backup, mode, owner, group. */
 export const editedFileFields = {
-  backup: z.boolean().default(false).describe('Keep the previous file as path.<date>@<time>~'),
+  backup: z.boolean().default(false).describe('Keep the previous file as path.<pid>.<date>@<time>~'),
+  validate: validateField,
   mode: modeField,
   owner: ownerField,
   group: groupField,

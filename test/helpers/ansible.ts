@@ -31,15 +31,17 @@ export function writeAnsibleInventory(h: SshdHost, dir: string, user: string): s
   return path;
 }
 
-/** What one ansible-playbook run gave: its exit code, each task's result for the host (in order), its output. */
+/** What one ansible-playbook run gave: its exit code, each task's result for the host (in order), its recap, its output. */
 export interface AnsibleRun {
   code: number | null;
   results: Record<string, unknown>[];
+  /** The host's PLAY RECAP counts (ok, changed, failures, skipped, ...), empty when the output was not JSON. */
+  stats: Record<string, number>;
   output: string;
 }
 
-/** Runs `tasks` in one play on the sshd host, logging in as `user` with become (sudo); check mode when asked. */
-export function ansiblePlaybook(h: SshdHost, user: string, tasks: unknown[], o: { check?: boolean } = {}): AnsibleRun {
+/** Runs `tasks` in one play on the sshd host, logging in as `user` with become (sudo); check mode and -v… when asked. */
+export function ansiblePlaybook(h: SshdHost, user: string, tasks: unknown[], o: { check?: boolean; verbose?: number } = {}): AnsibleRun {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-ansible-'));
   try {
     const ssh = `-F /dev/null -o UserKnownHostsFile=${h.knownHostsFile} -o StrictHostKeyChecking=yes`;
@@ -49,15 +51,19 @@ export function ansiblePlaybook(h: SshdHost, user: string, tasks: unknown[], o: 
     );
     writeFileSync(join(dir, 'pb.yml'), stringify([{ hosts: 'all', gather_facts: false, become: true, tasks }]));
     const env = { ...process.env, HOME: dir, ANSIBLE_STDOUT_CALLBACK: 'json', ANSIBLE_LOCAL_TEMP: join(dir, 'tmp'), ANSIBLE_SSH_CONTROL_PATH_DIR: join(dir, 'cp'), ANSIBLE_NOCOLOR: '1', ANSIBLE_PIPELINING: '1' };
-    const r = spawnSync('ansible-playbook', ['-i', 'inv.yml', 'pb.yml', ...(o.check ? ['--check'] : [])], { cwd: dir, encoding: 'utf8', env });
+    const flags = [...(o.check ? ['--check'] : []), ...(o.verbose ? [`-${'v'.repeat(o.verbose)}`] : [])];
+    const r = spawnSync('ansible-playbook', ['-i', 'inv.yml', 'pb.yml', ...flags], { cwd: dir, encoding: 'utf8', env });
     let results: Record<string, unknown>[] = [];
+    let stats: Record<string, number> = {};
     try {
-      const json = JSON.parse(r.stdout) as { plays: { tasks: { hosts: Record<string, Record<string, unknown>> }[] }[] };
+      // with -v the JSON follows a "No config file found" line
+      const json = JSON.parse(r.stdout.slice(Math.max(0, r.stdout.search(/^\{/m)))) as { plays: { tasks: { hosts: Record<string, Record<string, unknown>> }[] }[]; stats: Record<string, Record<string, number>> };
       results = json.plays.flatMap((p) => p.tasks.map((t) => t.hosts[h.name] ?? {}));
+      stats = json.stats[h.name] ?? {};
     } catch {
       // not JSON: the caller sees the output in its assertion message
     }
-    return { code: r.status, results, output: r.stdout + r.stderr };
+    return { code: r.status, results, stats, output: r.stdout + r.stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

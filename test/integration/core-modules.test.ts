@@ -190,7 +190,8 @@ describe('core modules @integration', function () {
       assert.equal(result.dest, join(dir, 'grub.cfg'));
       assert.equal(readFileSync(join(dir, 'grub.cfg'), 'utf8'), 'new\n');
       const backup = String(result.backup_file);
-      assert.match(backup, /grub\.cfg\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d~$/);
+      // Ansible's name: the PID and local time of the process on the host that made it
+      assert.match(backup, /grub\.cfg\.\d+\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d~$/);
       assert.equal(readFileSync(backup, 'utf8'), 'old\n');
       await assert.rejects(run(mod(copyModule), { src: 'missing.cfg', dest: dir }, { baseDir: base }), /src missing\.cfg not found \(looked for .*missing\.cfg\)/);
       rmSync(base, { recursive: true });

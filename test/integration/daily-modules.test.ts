@@ -84,7 +84,7 @@ describe('blockinfile, slurp, fetch, pause @integration', function () {
       assert.equal(statSync(path).mode & 0o7777, 0o600);
       const changed = await run(mod(blockinfileModule), { path, block: 'a=2', backup: true, marker: '// {mark}' });
       assert.equal(changed.result.msg, 'Block inserted');
-      assert.equal(typeof changed.result.backup_file, 'string');
+      assert.match(String(changed.result.backup_file), /\.\d+\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d~$/);
       assert.equal(readFileSync(String(changed.result.backup_file), 'utf8'), '# BEGIN ANSIBLE MANAGED BLOCK\na=1\n# END ANSIBLE MANAGED BLOCK\n');
       assert.equal(readFileSync(path, 'utf8'), '# BEGIN ANSIBLE MANAGED BLOCK\na=1\n# END ANSIBLE MANAGED BLOCK\n// BEGIN\na=2\n// END\n');
       const modeOnly = await run(mod(blockinfileModule), { path, block: 'a=2', marker: '// {mark}', mode: '0644' });

@@ -41,6 +41,8 @@ interface Case {
   refusal?: string;
   /** The result data a no-change verdict carries (checked when given). */
   data?: Record<string, unknown>;
+  /** A no-change verdict the engine reports as a skipped task (checked always: absent means not skipped). */
+  skipped?: boolean;
   /** What the verdict says check mode left out (checked when given; otherwise it must leave nothing out). */
   partial?: string;
 }
@@ -196,6 +198,7 @@ describe('decide tables (params + facts → steps | reason | refusal)', () => {
           } else if (c.reason !== undefined) {
             assert.ok('changed' in v && !v.changed, JSON.stringify(v));
             assert.equal(v.reason, c.reason);
+            assert.equal(v.skipped ?? false, c.skipped ?? false, 'reported as skipped');
             if (c.data !== undefined) assert.deepEqual(v.data, c.data);
           } else {
             assert.ok('changed' in v && v.changed, JSON.stringify(v));

@@ -44,6 +44,25 @@ describe('free-form arguments (Ansible splitter)', () => {
     });
   }
 
+  // Expected values printed by ansible-core 2.14's own parse_kv (ansible.parsing.splitter) for each text.
+  const ESCAPES: [string, Record<string, string>][] = [
+    ["regexp='\\b(.+)\\b' replace='\"\\1\"'", { regexp: '\b(.+)\b', replace: '"\\1"' }],
+    ["regexp='\\\\b(.+)\\\\b' path=/x", { regexp: '\\b(.+)\\b', path: '/x' }],
+    ['msg="a\\tb\\nc"', { msg: 'a\tb\nc' }],
+    ['line=caf\\xe9 path=/x', { line: 'caf\u00e9', path: '/x' }],
+    ['line=\\u00e9\\U0001F600', { line: '\u00e9\u{1F600}' }],
+    ['line="say \\"hi\\""', { line: 'say "hi"' }],
+    ['line=\\d\\s\\w\\1', { line: '\\d\\s\\w\\1' }],
+    ['x=\\a\\f\\v\\r', { x: '\x07' }],
+  ];
+  for (const [text, want] of ESCAPES) {
+    it(`key=value escapes as Ansible's parse_kv decodes them: ${JSON.stringify(text)}`, () => assert.deepEqual(parseKeyValueArgs(text), want));
+  }
+
+  it('escapes are decoded in key=value words only: a command keeps them, a YAML mapping is not parsed here', () => {
+    assert.deepEqual(parseArgString(modules.get('shell')!, 'printf "a\\tb" chdir=/t\\x6dp'), { args: { cmd: 'printf "a\\tb"', chdir: '/tmp' } });
+  });
+
   it('key=value pairs: quoted values, undefined unless every word is a pair', () => {
     assert.deepEqual(parseKeyValueArgs('a=1 b="x y" c=\'z\' d="q\\"t"'), { a: '1', b: 'x y', c: 'z', d: 'q"t' });
     assert.deepEqual(parseKeyValueArgs('msg="{{ a }} {{ b }}"'), { msg: '{{ a }} {{ b }}' });

@@ -38,6 +38,16 @@ const CASES: { name: string; text: string; expect: RegExp[]; extra?: Record<stri
   { name: 'bad changed_when', text: '- hosts: all\n  tasks:\n    - ping:\n      changed_when: "x ==="\n', expect: [/pb\.yaml:4: bad condition/] },
   { name: 'notify to nothing', text: '- hosts: all\n  tasks:\n    - ping:\n      notify: nope\n  handlers:\n    - name: yes\n      ping:\n', expect: [/pb\.yaml:3: notify: no handler named 'nope' in this play \| handlers: yes/] },
   { name: 'unknown parameter', text: '- hosts: all\n  tasks:\n    - file:\n        path: /x\n        stat: directory\n', expect: [/pb\.yaml:5: module 'file' has no parameter 'stat' \| did you mean 'state'/] },
+  {
+    name: 'unknown parameter beside templated ones (found at load time, not when the task runs)',
+    text: '- hosts: all\n  vars: { d: /x }\n  tasks:\n    - lineinfile:\n        dest: "{{ d }}/f"\n        line: "{{ d }}"\n        validat: "true %s"\n',
+    expect: [/pb\.yaml:7: module 'lineinfile' has no parameter 'validat' \| did you mean 'validate'/],
+  },
+  {
+    name: "validate without %s: Ansible's message, at load time",
+    text: '- hosts: all\n  tasks:\n    - replace:\n        path: /x\n        regexp: a\n        validate: visudo -cf\n',
+    expect: [/pb\.yaml:6: module 'replace', parameter 'validate': validate must contain %s: visudo -cf/],
+  },
   { name: 'wrong parameter type', text: '- hosts: all\n  tasks:\n    - copy:\n        dest: [a]\n', expect: [/pb\.yaml:4: module 'copy', parameter 'dest'/] },
   { name: 'template syntax', text: '- hosts: all\n  tasks:\n    - debug:\n        msg: "{{ oops"\n', expect: [/pb\.yaml:4: template syntax error: missing '\}\}' to close the '\{\{'/] },
   {

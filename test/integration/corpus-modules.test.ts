@@ -1,0 +1,199 @@
+// What the real-playbook corpus needed of ferry (issue 13), each run by ferry and by Debian's ansible-playbook
+// on the same REAL sshd host (test/harness/sshd.ts) and compared: the task statuses, the registered values and
+// the recap. Each piece also has its pure cases in the unit tables.
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { runPlaybookFile } from '../../app/api.js';
+import type { HostRecap } from '../../runner/events.js';
+import { NOPASSWD_USER, startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
+import { ansiblePlaybook, skipWithoutAnsible } from '../helpers/ansible.js';
+import { CollectingReporter } from '../helpers/collect.js';
+
+/** The built CLI (`npm run build`). */
+const CLI = resolve(import.meta.dirname, '../../dist/app/cli.js');
+
+/** One tool's run of a play: each task's status and registered value, in order, and the host's recap. */
+interface Seen {
+  statuses: string[];
+  results: Record<string, unknown>[];
+  recap: { ok: number; changed: number; failed: number; skipped: number; ignored: number };
+}
+
+describe('what the corpus needed, against ansible-playbook on the same sshd @integration', function () {
+  this.timeout(180_000);
+  let sshd: SshdHost;
+  let dir: string;
+  let inventory: string;
+
+  before(async function () {
+    skipWithoutAnsible(this);
+    sshd = await startSshd();
+    dir = mkdtempSync(join(tmpdir(), 'ferry-corpus-modules-'));
+    chmodSync(dir, 0o755);
+    inventory = await writeInventory([sshd], dir, NOPASSWD_USER);
+  });
+  after(async () => {
+    await sshd?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** ferry's run of `tasks` in one play (become, as the ansible helper runs them). */
+  async function ferry(tasks: unknown[], o: { check?: boolean; verbosity?: number } = {}): Promise<Seen> {
+    const pb = join(mkdtempSync(join(dir, 'pb-')), 'play.yml');
+    writeFileSync(pb, stringify([{ hosts: 'all', gather_facts: false, become: true, tasks }]));
+    const rep = new CollectingReporter();
+    const r = await runPlaybookFile(pb, { inventory: [inventory], reporter: rep, stateDir: join(dir, 'state'), ...o });
+    const mine = rep.results().filter((x) => x.host === sshd.name);
+    const h: HostRecap = r.recap[sshd.name]!;
+    return { statuses: mine.map((x) => x.status), results: mine.map((x) => x.result ?? {}), recap: { ok: h.ok, changed: h.changed, failed: h.failed, skipped: h.skipped, ignored: h.ignored } };
+  }
+
+  /** ansible-playbook's run of the same tasks. */
+  function ansible(tasks: unknown[], o: { check?: boolean; verbose?: number } = {}): Seen {
+    const a = ansiblePlaybook(sshd, NOPASSWD_USER, tasks, o);
+    assert.ok(a.results.length > 0, a.output);
+    return {
+      statuses: a.results.map((r) => (r.skipped ? 'skipped' : r.failed ? 'failed' : r.changed ? 'changed' : 'ok')),
+      results: a.results,
+      recap: { ok: a.stats.ok!, changed: a.stats.changed!, failed: a.stats.failures!, skipped: a.stats.skipped!, ignored: a.stats.ignored! },
+    };
+  }
+
+  /** The keys of Ansible's result that ferry's must hold with the same values (ferry may say more). */
+  function sameValues(f: Seen, a: Seen, keys: string[]): void {
+    assert.deepEqual(f.statuses, a.statuses, 'task statuses, in order');
+    assert.deepEqual(f.recap, a.recap, 'recap');
+    a.results.forEach((ar, i) => {
+      const want = Object.fromEntries(keys.filter((k) => ar[k] !== undefined).map((k) => [k, ar[k]]));
+      const got = Object.fromEntries(Object.keys(want).map((k) => [k, f.results[i]![k]]));
+      assert.deepEqual(got, want, `registered values of task ${i + 1}`);
+    });
+  }
+
+  describe('debug verbosity', () => {
+    const tasks = [
+      { debug: { var: 'probe', verbosity: 1 }, vars: { probe: 'seen' }, register: 'one' },
+      { debug: { msg: 'deep', verbosity: '2' }, register: 'two' },
+      { debug: { msg: 'always' } },
+      // what the skipped debug registered, as a later task reads it
+      { assert: { that: ['one is skipped or one.probe is defined or one.msg is defined'] } },
+    ];
+
+    it('without -v both are skipped ("Verbosity threshold not met."), registered and counted as Ansible does', async () => {
+      const f = await ferry(tasks);
+      const a = ansible(tasks);
+      assert.deepEqual(a.statuses, ['skipped', 'skipped', 'ok', 'ok']);
+      sameValues(f, a, ['changed', 'failed', 'skipped', 'skipped_reason']);
+      assert.equal(f.results[0]!.skipped_reason, 'Verbosity threshold not met.');
+    });
+
+    it('with -v the verbosity-1 task prints and the verbosity-2 one is still skipped', async () => {
+      const f = await ferry(tasks, { verbosity: 1 });
+      const a = ansible(tasks, { verbose: 1 });
+      assert.deepEqual(a.statuses, ['ok', 'skipped', 'ok', 'ok']);
+      sameValues(f, a, ['changed', 'failed', 'skipped', 'skipped_reason']);
+      assert.equal(f.results[0]!.msg, 'seen');
+    });
+
+    it('the command line passes its -v count: `ferry run -v` prints the verbosity-1 task, `ferry run` skips it', () => {
+      const pb = join(mkdtempSync(join(dir, 'cli-')), 'play.yml');
+      writeFileSync(pb, stringify([{ hosts: 'all', gather_facts: false, tasks: tasks.slice(0, 2) }]));
+      const cli = (...flags: string[]): string => {
+        const r = spawnSync(process.execPath, [CLI, 'run', '-i', inventory, ...flags, pb], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', HOME: dir } });
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        return r.stdout;
+      };
+      const skipped = `skipped: [${sshd.name}]: Verbosity threshold not met.`;
+      const quiet = cli();
+      assert.equal(quiet.split(skipped).length - 1, 2, quiet);
+      assert.doesNotMatch(quiet, /probe = seen/);
+      const v = cli('-v');
+      assert.ok(v.includes(`ok: [${sshd.name}]: probe = seen`), v);
+      assert.equal(v.split(skipped).length - 1, 1, v);
+    });
+  });
+
+  describe('raw', () => {
+    const tasks = [
+      { raw: 'echo 汉语; echo err >&2', register: 'r' },
+      { raw: 'echo $0', args: { executable: '/bin/bash' }, register: 'r' },
+      { raw: 'exit 3', register: 'r', ignore_errors: true },
+    ];
+
+    it('runs the text on a terminal as Ansible does: the same stdout (\\r\\n, stderr merged), lines, rc and msg', async () => {
+      const f = await ferry(tasks);
+      const a = ansible(tasks);
+      assert.deepEqual(a.statuses, ['changed', 'changed', 'failed']);
+      assert.equal(f.statuses[2], 'failed');
+      assert.deepEqual(f.statuses.slice(0, 2), a.statuses.slice(0, 2));
+      a.results.forEach((ar, i) => {
+        for (const k of ['rc', 'stdout', 'stdout_lines', 'msg']) assert.deepEqual(f.results[i]![k], ar[k], `${k} of task ${i + 1}`);
+        // Ansible's stderr holds only its ssh client's "Shared connection to ... closed." line
+        assert.match(String(ar.stderr), /^Shared connection to \S+ closed\.\r\n$/);
+        assert.equal(f.results[i]!.stderr, '');
+      });
+      assert.equal(f.results[0]!.stdout, '汉语\r\nerr\r\n');
+    });
+
+    it('under no_log its output is in no event, as for command and shell', async () => {
+      const pb = join(mkdtempSync(join(dir, 'raw-nolog-')), 'play.yml');
+      writeFileSync(pb, stringify([{ hosts: 'all', gather_facts: false, tasks: [{ raw: 'echo hidden-raw-output-4711', no_log: true, register: 'r' }, { assert: { that: ["'hidden-raw-output-4711' in r.stdout"] } }] }]));
+      const rep = new CollectingReporter();
+      const r = await runPlaybookFile(pb, { inventory: [inventory], reporter: rep, stateDir: join(dir, 'state') });
+      assert.equal(r.exitCode, 0, JSON.stringify(rep.results()));
+      assert.equal(JSON.stringify(rep.events).includes('hidden-raw-output-4711'), false);
+    });
+
+    it('check mode: skipped and nothing runs, as in Ansible', async () => {
+      const w = mkdtempSync(join(dir, 'raw-check-'));
+      chmodSync(w, 0o777);
+      const touch = [{ raw: `touch ${w}/ran`, register: 'r' }];
+      const f = await ferry(touch, { check: true });
+      const a = ansible(touch, { check: true });
+      sameValues(f, a, ['changed', 'failed', 'skipped']);
+      assert.deepEqual(f.statuses, ['skipped']);
+      assert.deepEqual(readdirSync(w), []);
+    });
+  });
+
+  describe('lineinfile', () => {
+    it('create makes the missing parent folders, as Ansible does (a local_action in the corpus relies on it)', async () => {
+      const fw = mkdtempSync(join(dir, 'li-ferry-'));
+      const aw = mkdtempSync(join(dir, 'li-ansible-'));
+      const tasks = (w: string) => [{ lineinfile: { path: `${w}/语/深/汉语.txt`, create: true, line: '汉语' }, register: 'r' }];
+      const f = await ferry(tasks(fw));
+      const a = ansible(tasks(aw));
+      sameValues(f, a, ['changed', 'msg']);
+      assert.equal(readFileSync(join(fw, '语/深/汉语.txt'), 'utf8'), readFileSync(join(aw, '语/深/汉语.txt'), 'utf8'));
+      assert.equal(statSync(join(fw, '语/深')).mode & 0o7777, statSync(join(aw, '语/深')).mode & 0o7777);
+    });
+
+    it('validate runs on the new content before it replaces the file, as Ansible does: passing, failing, and not in check mode', async () => {
+      const fw = mkdtempSync(join(dir, 'val-ferry-'));
+      const aw = mkdtempSync(join(dir, 'val-ansible-'));
+      const tasks = (w: string) => [
+        { copy: { dest: `${w}/f.conf`, content: 'a=1\nb=2\n' } },
+        // the temporary copy holds the new content: grep finds the added line in it
+        { lineinfile: { path: `${w}/f.conf`, line: 'c=3', validate: 'grep -q ^c=3$ %s' }, register: 'r' },
+        { lineinfile: { path: `${w}/f.conf`, line: 'd=4', validate: 'grep -q ^nothing %s' }, register: 'r', ignore_errors: true },
+        { replace: { path: `${w}/f.conf`, regexp: '^a=1$', replace: 'a=9', validate: 'sh -c "echo bad >&2; exit 3" %s' }, register: 'r', ignore_errors: true },
+        { blockinfile: { path: `${w}/f.conf`, block: 'x=1', validate: 'test -s %s' }, register: 'r' },
+        { blockinfile: { path: `${w}/f.conf`, block: 'y=1', validate: '/bin/false %s' }, register: 'r', ignore_errors: true },
+        { replace: { path: `${w}/f.conf`, regexp: '^b=2$', replace: 'b=5', validate: `touch ${w}/validated %s` }, register: 'r', check_mode: true },
+      ];
+      const f = await ferry(tasks(fw));
+      const a = ansible(tasks(aw));
+      assert.deepEqual(a.statuses, ['changed', 'changed', 'failed', 'failed', 'changed', 'failed', 'changed']);
+      sameValues(f, a, ['changed', 'failed', 'msg']);
+      assert.equal(f.results[3]!.msg, 'failed to validate: rc:3 error:bad\n');
+      assert.equal(readFileSync(join(fw, 'f.conf'), 'utf8'), readFileSync(join(aw, 'f.conf'), 'utf8'));
+      assert.equal(readFileSync(join(fw, 'f.conf'), 'utf8'), 'a=1\nb=2\nc=3\n# BEGIN ANSIBLE MANAGED BLOCK\nx=1\n# END ANSIBLE MANAGED BLOCK\n');
+      assert.deepEqual(readdirSync(fw), readdirSync(aw));
+      assert.deepEqual(readdirSync(fw), ['f.conf']);
+    });
+  });
+});
