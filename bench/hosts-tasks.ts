@@ -14,7 +14,7 @@ import { stringify } from 'yaml';
 import { NOPASSWD_USER, startSshd, type SshdHost } from '../test/harness/sshd.js';
 import { median, reportResult } from './lib.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'runner', 'cli.js');
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'app', 'cli.js');
 
 /** One host's loop: connect, run `tasks` execs of `true` one after another, disconnect. */
 function bareHost(h: SshdHost, tasks: number): Promise<void> {
