@@ -24,6 +24,7 @@ import { UndefinedVariableError } from './expr/errors.js';
 import { wrapChroot } from './transport/chroot.js';
 import { InFlight, InFlightTransport, type LiveCommand } from './transport/in-flight.js';
 import type { BecomeOptions, Transport } from './transport/types.js';
+import { sleep } from './sleep.js';
 import { resolveLayers } from './vars.js';
 
 type Obj = Record<string, unknown>;
@@ -1200,19 +1201,6 @@ export function selectedByTags(tags: string[], only: string[], skip: string[]): 
   return only.some((t) => set.has(t));
 }
 
-/** Waits `ms`, or less when `signal` aborts (an interrupted run does not sit out a retry delay). */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    if (signal.aborted) done();
-    else signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /**
  * A task whose `timeout:` ran out: failed (Ansible does the same), with what it had returned if it

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { sh } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
+import { sleep } from '../runner/sleep.js';
 import type { RunResult } from '../runner/transport/types.js';
 
 const params = z.strictObject({
@@ -54,13 +55,6 @@ async function probe(ctx: TaskContext, text: string, seconds: number): Promise<R
   }
 }
 
-/** Waits `ms`, or less when the task is stopped. */
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
-}
 
 export const rebootModule = defineModule({
   name: 'reboot',
@@ -101,15 +95,15 @@ export const rebootModule = defineModule({
       if (left <= 0) throw new TaskFailedError(`Timed out waiting for last boot time check (timeout=${p.reboot_timeout})`, { rebooted: false, elapsed: elapsed() });
       const b = await probe(ctx, p.boot_time_command, Math.min(p.connect_timeout, left));
       if (b?.exitCode === 0 && b.stdout.trim() && b.stdout.trim() !== before) break;
-      await pause(1000, ctx.signal);
+      await sleep(1000, ctx.signal);
     }
-    if (p.post_reboot_delay) await pause(p.post_reboot_delay * 1000, ctx.signal);
+    if (p.post_reboot_delay) await sleep(p.post_reboot_delay * 1000, ctx.signal);
     for (;;) {
       const left = Math.ceil((deadline - Date.now()) / 1000);
       if (left <= 0 || ctx.signal?.aborted) throw new TaskFailedError(`Timed out waiting for post-reboot test command (timeout=${p.reboot_timeout})`, { rebooted: true, elapsed: elapsed() });
       const t = await probe(ctx, p.test_command, Math.min(p.connect_timeout, left));
       if (t?.exitCode === 0) break;
-      await pause(1000, ctx.signal);
+      await sleep(1000, ctx.signal);
     }
     return { rebooted: true, elapsed: elapsed() };
   },
