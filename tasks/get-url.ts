@@ -5,6 +5,7 @@ import { posix } from 'node:path';
 import { z } from 'zod';
 import { SECRET_MASK, sh } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
+import { applySteps } from '../runner/apply-steps.js';
 import { defineModule, type Step, type Verdict } from '../runner/module.js';
 import { planAttributes } from './lib/attributes.js';
 import { readContentTarget, type ContentTarget } from './lib/file-content.js';
@@ -22,6 +23,8 @@ const params = z
     checksum: z
       .string()
       .regex(new RegExp(`^(${ALGORITHMS.join('|')}):[0-9a-fA-F]+$`), `must be ALGORITHM:HEX with ALGORITHM one of ${ALGORITHMS.join(', ')} (a checksum URL is not supported: give the hash)`)
+      // parsed once: the algorithm and the digest, lowercased as Ansible compares it
+      .transform((v) => ({ algorithm: v.slice(0, v.indexOf(':')) as Algorithm, hex: v.slice(v.indexOf(':') + 1).toLowerCase() }))
       .optional()
       .describe('ALGORITHM:HEX (md5, sha1, sha224, sha256, sha384, sha512): the download must match it, and a dest that matches it already is not downloaded again'),
     mode: modeField,
@@ -97,8 +100,7 @@ export function curlConfig(p: Params): string {
  * file keeps its mode and owner; a new one gets the umask's). It prints key=value lines for the result.
  */
 export function downloadCommand(p: Params, t: ContentTarget, conditional: boolean) {
-  const [algo, want] = p.checksum ? (p.checksum.split(':') as [Algorithm, string]) : ['', ''];
-  return sh`dest=${t.target}; cond=${conditional ? 'yes' : ''}; algo=${algo}; want=${want.toLowerCase()}
+  return sh`dest=${t.target}; cond=${conditional ? 'yes' : ''}; algo=${p.checksum?.algorithm ?? ''}; want=${p.checksum?.hex ?? ''}
 tmp=$(mktemp "$(dirname -- "$dest")/.ferry-get_url.XXXXXX") || exit 1
 trap 'rm -f -- "$tmp" "$tmp.h"' EXIT
 start=$(date +%s)
@@ -136,12 +138,12 @@ export function decideGetUrl(p: Params, f: GetUrlFacts): Verdict {
     const attrs = planAttributes(dest, current, want, { isDirectory: false });
     return attrs.steps.length ? { changed: true, steps: attrs.steps, data } : { changed: false, reason, data };
   };
-  if (current && p.checksum && f.destChecksum === p.checksum.split(':')[1]!.toLowerCase()) {
-    return keep(`${dest} already has ${p.checksum.split(':')[0]} ${f.destChecksum.slice(0, 12)}…: not downloaded again`);
+  if (current && p.checksum && f.destChecksum === p.checksum.hex) {
+    return keep(`${dest} already has ${p.checksum.algorithm} ${f.destChecksum.slice(0, 12)}…: not downloaded again`);
   }
   const conditional = !p.force && !p.checksum && current !== undefined;
   const download: Step = {
-    title: `download ${shownUrl(p.url)} to ${dest}${conditional ? ' if the server has a newer copy' : ''}`,
+    title: `${DOWNLOAD}${shownUrl(p.url)} to ${dest}${conditional ? ' if the server has a newer copy' : ''}`,
     cmd: downloadCommand(p, f.target, conditional),
     stdin: curlConfig(p),
   };
@@ -154,6 +156,10 @@ export function decideGetUrl(p: Params, f: GetUrlFacts): Verdict {
     ...(current ? { partial: 'nothing is downloaded in check mode: whether the content differs from dest is known only in a real run' } : {}),
   };
 }
+
+/** The download step's title starts so; mode/owner steps (planAttributes) never do. */
+const DOWNLOAD = 'download ';
+const isDownload = (s: Step): boolean => s.title.startsWith(DOWNLOAD);
 
 /** Parses the download command's key=value lines. */
 export function parseDownload(stdout: string): Record<string, string> {
@@ -200,13 +206,15 @@ export const getUrlModule = defineModule({
   },
   async read(ctx, p): Promise<GetUrlFacts> {
     const target = await readContentTarget(ctx, { dest: p.dest, fileName: urlFileName(p.url) });
-    const algo = p.checksum?.split(':')[0];
+    const algo = p.checksum?.algorithm;
     const st = target.state;
+    // the probe already hashed a regular file with sha256: only another algorithm needs a read
+    const known = algo === 'sha256' && st.exists ? st.sha256 : undefined;
     const out = await runBatch(ctx, {
       curl: sh`command -v curl`,
-      ...(algo && st.exists && st.type === 'file' ? { sum: sh`${`${algo}sum`} < ${target.dest}` } : {}),
+      ...(algo && !known && st.exists && st.type === 'file' ? { sum: sh`${`${algo}sum`} < ${target.dest}` } : {}),
     });
-    const destChecksum = out.sum?.exitCode === 0 ? out.sum.stdout.split(' ')[0] : undefined;
+    const destChecksum = known ?? (out.sum?.exitCode === 0 ? out.sum.stdout.split(' ')[0] : undefined);
     return { curl: out.curl?.exitCode === 0, target, ...(destChecksum ? { destChecksum } : {}) };
   },
   decide: decideGetUrl,
@@ -215,15 +223,16 @@ export const getUrlModule = defineModule({
     const base = plan.data ?? {};
     let changed = false;
     let result: Record<string, unknown> = { ...base };
-    if (download?.cmd && download.title.startsWith('download ')) {
-      const r = await ctx.run(download.cmd, { stdin: download.stdin! });
+    const downloads = download !== undefined && isDownload(download);
+    if (downloads) {
+      const r = await ctx.run(download.cmd!, { stdin: download.stdin! });
       const out = parseDownload(r.stdout);
       const code = Number(out.status_code ?? 0);
       result = { ...result, status_code: code, elapsed: Number(out.elapsed ?? 0) };
       if (r.exitCode !== 0) throw new TaskFailedError(`get_url could not write ${String(base.dest)}: ${r.stderr.trim() || `exit status ${r.exitCode}`}`, result);
       if (out.curl_rc !== undefined || out.http_error !== undefined) throw new TaskFailedError('Request failed', { ...result, response: responseText(out), ...(r.stderr.trim() ? { stderr: r.stderr.trim() } : {}) });
       if (out.checksum_mismatch !== undefined) {
-        throw new TaskFailedError(`The checksum for ${String(base.dest)} did not match ${p.checksum!.split(':')[1]}; it was ${out.checksum_mismatch}.`, result);
+        throw new TaskFailedError(`The checksum for ${String(base.dest)} did not match ${p.checksum!.hex}; it was ${out.checksum_mismatch}.`, result);
       }
       if (out.result === 'not-modified') result = { ...result, msg: responseText(out) };
       else {
@@ -238,8 +247,8 @@ export const getUrlModule = defineModule({
         };
       }
     }
-    const rest = download?.title.startsWith('download ') ? attrs : plan.steps;
-    for (const s of rest) await ctx.runOk(s.cmd!);
+    const rest = downloads ? attrs : plan.steps;
+    await applySteps(ctx, rest);
     return { ...result, changed: changed || rest.length > 0 };
   },
 });
