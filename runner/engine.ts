@@ -11,7 +11,7 @@ import { factsVars, readFacts } from './facts/index.js';
 import { applyPlan, stepCommands } from './apply-steps.js';
 import { planTask, type Diff, type ModuleRegistry, type PeerHost, type Verdict } from './module.js';
 import { parseParams } from './playbook/params.js';
-import { loadRoleAtRunTime, loadTaskFile } from './playbook/load.js';
+import { hostCount, loadRoleAtRunTime, loadTaskFile } from './playbook/load.js';
 import { LOOKUP_VAULT } from './lookups.js';
 import { taskDisplayName, type BlockNode, type CommonKeywords, type Condition, type IncludeNode, type Node, type Play, type Playbook, type ResourceLimit, type RoleNode, type RoleRef, type TaskNode } from './playbook/model.js';
 import { NO_LOG_MESSAGE, SecretValues, censorResult, maskEvent } from './secrets.js';
@@ -762,9 +762,9 @@ export class Engine {
       const where = l.loc ? `${formatLoc(l.loc)}: ` : '';
       const key = String(renderString(l.key, vars)).trim();
       const raw = typeof l.max === 'number' ? l.max : renderString(l.max, vars);
-      const max = typeof raw === 'number' ? raw : /^\s*\d+\s*$/.test(String(raw)) ? Number(raw) : NaN;
+      const max = hostCount(raw);
       if (!key) throw new TaskFailedError(`${where}limits: '${l.key}' rendered to an empty resource key for ${h}`);
-      if (!Number.isInteger(max) || max < 1) throw new TaskFailedError(`${where}limits: '${l.key}' must be a whole number of hosts from 1, got ${JSON.stringify(raw)} for ${h}`);
+      if (max === undefined) throw new TaskFailedError(`${where}limits: '${l.key}' must be a whole number of hosts from 1, got ${JSON.stringify(raw)} for ${h}`);
       out.set(key, Math.min(max, out.get(key) ?? max));
     }
     return [...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

@@ -42,6 +42,12 @@ const PLAY_ONLY = new Set(['hosts', 'gather_facts', 'strategy', 'serial', 'handl
 
 type Obj = Record<string, unknown>;
 
+/** A number of hosts as `throttle` and `limits` take it: a whole number from 1, or its digits as text. */
+export function hostCount(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+  return Number.isInteger(n) && n >= 1 ? n : undefined;
+}
+
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function isObj(v: unknown): v is Obj {
@@ -375,7 +381,7 @@ class Loader {
     const out: ResourceLimit[] = [];
     for (const [key, max] of Object.entries(v as Obj)) {
       const loc = locOf(v as Obj, key) ?? locOf(o, 'limits');
-      const ok = (typeof max === 'number' && Number.isInteger(max) && max >= 1) || (typeof max === 'string' && (isTemplated(max) || /^\s*[1-9]\d*\s*$/.test(max)));
+      const ok = hostCount(max) !== undefined || (typeof max === 'string' && isTemplated(max));
       if (!key.trim() || !ok) {
         this.problem(loc, `limits: '${key}' must map a resource key to a whole number of hosts from 1, got ${JSON.stringify(max)}`, hint);
         continue;
@@ -389,8 +395,8 @@ class Loader {
   private throttle(o: Obj): number | undefined {
     const v = o.throttle;
     if (v === undefined) return undefined;
-    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
-    if (Number.isInteger(n) && n >= 1) return n;
+    const n = hostCount(v);
+    if (n !== undefined) return n;
     this.problem(locOf(o, 'throttle'), `'throttle' must be a whole number of hosts from 1 (at most that many hosts run the task at once), got ${JSON.stringify(v)}`);
     return undefined;
   }
