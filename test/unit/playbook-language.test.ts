@@ -22,6 +22,16 @@ function load(text: string, extra: Record<string, string> = {}) {
   writeFileSync(p, text);
   return loadPlaybook(p, builtinModules(), dir);
 }
+/** One test per bad case: the playbook `wrap(text)` makes is refused with a problem matching `re`. */
+function itReports(cases: [string, string, RegExp][], wrap: (text: string) => string): void {
+  for (const [what, text, re] of cases) {
+    it(`reports ${what} with file:line`, () => {
+      const found = problems(wrap(text));
+      assert.ok(found.some((p) => re.test(p)), `expected ${re} in:\n${found.join('\n')}`);
+    });
+  }
+}
+
 /** What preflight refuses for one host with no variables. */
 function preflightProblems(pb: ReturnType<typeof load>): Problem[] {
   try {
@@ -63,12 +73,7 @@ describe('vars_prompt: loading', () => {
     ['a misspelt key', '  vars_prompt:\n    - name: pw\n      privte: no\n', /pb\.yaml:4: unknown keyword 'privte' in a vars_prompt entry \| did you mean 'private'/],
     ['private that is no boolean', '  vars_prompt:\n    - name: pw\n      private: maybe\n', /pb\.yaml:4: 'private' must be true or false/],
   ];
-  for (const [what, text, re] of BAD) {
-    it(`reports ${what} with file:line`, () => {
-      const found = problems(`- hosts: all\n${text}  tasks: []\n`);
-      assert.ok(found.some((p) => re.test(p)), `expected ${re} in:\n${found.join('\n')}`);
-    });
-  }
+  itReports(BAD, (text) => `- hosts: all\n${text}  tasks: []\n`);
 
   it('a prompted name counts as defined for the undefined-variable check (preflight)', () => {
     const pb = load('- hosts: all\n  vars_prompt:\n    - name: who\n  tasks:\n    - debug: { msg: "{{ who }} {{ other }}" }\n');
@@ -200,12 +205,7 @@ describe('module_defaults', () => {
     ['defaults that are no mapping', '  module_defaults:\n    file: root\n', /pb\.yaml:3: module_defaults: the defaults of 'file' must be a mapping/],
     ['module_defaults that is no mapping', '  module_defaults: file\n', /pb\.yaml:2: 'module_defaults' must be a mapping of module names/],
   ];
-  for (const [what, text, re] of BAD) {
-    it(`reports ${what} with file:line`, () => {
-      const found = problems(`- hosts: all\n${text}  tasks: []\n`);
-      assert.ok(found.some((p) => re.test(p)), `expected ${re} in:\n${found.join('\n')}`);
-    });
-  }
+  itReports(BAD, (text) => `- hosts: all\n${text}  tasks: []\n`);
 
   it('a required parameter may come from the defaults alone', () => {
     assert.deepEqual(problems('- hosts: all\n  module_defaults: { file: { path: /x } }\n  tasks:\n    - file: { state: touch }\n'), []);
@@ -236,12 +236,7 @@ describe('local_action', () => {
     ['a bad parameter', '    - local_action: { module: file, path: /x, stat: touch }\n', /pb\.yaml:3: module 'file' has no parameter 'stat' \| did you mean 'state'/],
     ['an empty local_action', '    - local_action: ""\n', /pb\.yaml:3: 'local_action' must name a module and its parameters/],
   ];
-  for (const [what, text, re] of BAD) {
-    it(`reports ${what} with file:line`, () => {
-      const found = problems(`- hosts: all\n  tasks:\n${text}`);
-      assert.ok(found.some((p) => re.test(p)), `expected ${re} in:\n${found.join('\n')}`);
-    });
-  }
+  itReports(BAD, (text) => `- hosts: all\n  tasks:\n${text}`);
 });
 
 describe('action (Ansible\'s older task form)', () => {
@@ -259,12 +254,7 @@ describe('action (Ansible\'s older task form)', () => {
     ['a second module', '    - action: command ls\n      ping:\n', /pb\.yaml:4: a task can call only one module, this one names ping and action/],
     ['action and local_action', '    - action: command ls\n      local_action: ping\n', /pb\.yaml:4: a task can call only one module, this one has both action and local_action/],
   ];
-  for (const [what, text, re] of BAD) {
-    it(`reports ${what} with file:line`, () => {
-      const found = problems(`- hosts: all\n  tasks:\n${text}`);
-      assert.ok(found.some((p) => re.test(p)), `expected ${re} in:\n${found.join('\n')}`);
-    });
-  }
+  itReports(BAD, (text) => `- hosts: all\n  tasks:\n${text}`);
 });
 
 describe('limits: what the loader keeps and what it refuses, with file:line', () => {
