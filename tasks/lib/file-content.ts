@@ -1,7 +1,7 @@
 // The shared core of copy and template: make a remote file hold exactly these bytes (compared
 // by sha256 on the host, so nothing is uploaded when it already does), with the wanted mode
 // and ownership, an optional backup, and a text diff for --diff.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { sh, type Command } from '../../runner/command.js';
 import { TaskFailedError } from '../../runner/errors.js';
@@ -191,22 +191,22 @@ export function validateCommand(validate: string, path: string): Command {
 }
 
 /**
- * The step that checks the new content before it is written (a stream: the content is uploaded to a
- * temporary file on the host, the command runs on it, the copy is removed): a non-zero exit fails the
- * task with Ansible's message, and the file is left as it was.
+ * The step that checks the new content before it is written (a stream: in one command on the host
+ * the content is written to a new temporary file, the command runs on it, the copy is removed): a
+ * non-zero exit fails the task with Ansible's message, and the file is left as it was.
  */
 function validateStep(validate: string, data: Buffer): Step {
   return {
     title: `validate the new content with ${validate}`,
     run: async (c) => {
-      const tmp = (await c.runOk(sh`mktemp`)).stdout.trim();
-      try {
-        await c.transport.put(tmp, data, { mode: 0o600, become: c.become });
-        const r = await c.run(validateCommand(validate, tmp));
-        if (r.exitCode !== 0) throw new TaskFailedError(`failed to validate: rc:${r.exitCode} error:${r.stderr}`, { rc: r.exitCode, stdout: r.stdout, stderr: r.stderr });
-      } finally {
-        await c.run(sh`rm -f -- ${tmp}`);
-      }
+      // a fresh random name, created exclusively (set -C): an existing file or link there is never written through
+      const tmp = `/tmp/.ferry-validate.${randomBytes(12).toString('hex')}`;
+      const r = await c.run(
+        sh`t=${tmp}; (umask 077; set -C; cat > "$t") || { echo "ferry: cannot write $t" >&2; exit 125; }; (${validateCommand(validate, tmp)}); rc=$?; rm -f -- "$t"; exit $rc`,
+        { stdin: data },
+      );
+      if (r.exitCode !== 0 && r.stderr.startsWith('ferry: cannot write ')) throw new TaskFailedError(`cannot write the copy to validate: ${r.stderr.trim()}`, { rc: r.exitCode });
+      if (r.exitCode !== 0) throw new TaskFailedError(`failed to validate: rc:${r.exitCode} error:${r.stderr}`, { rc: r.exitCode, stdout: r.stdout, stderr: r.stderr });
     },
   };
 }
