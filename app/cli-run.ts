@@ -21,6 +21,7 @@ import { VaultKeys } from '../runner/vault/keys.js';
 import { vaultPasswords, type VaultFlags } from '../runner/vault/passwords.js';
 import { parseExtraVarArg } from '../runner/vars.js';
 import { loadYamlFile } from '../runner/yaml-source.js';
+import { formatMigrationRecap, migrationRecap, MigrationEvents } from './migration-recap.js';
 
 /** Options that let a signal stop the run, and tell what runs (for `run` and `exec`). */
 function stoppable(): { signal: AbortSignal; inFlight: InFlight } {
@@ -204,15 +205,25 @@ async function common(f: RunFlags, adhoc = false): Promise<CommonRunOptions> {
   };
 }
 
+/** What a front end built on `ferry run` adds: a reporter that sees every event, and a summary after the recap. */
+interface RunExtras {
+  observe: Reporter;
+  after: (reporter: Reporter, check: boolean) => void;
+}
+
 /** `ferry run PLAYBOOK`: runs it (or lists its hosts, tasks, tags); returns the exit code. */
-export async function runCommand(playbook: string, f: RunFlags): Promise<number> {
+export async function runCommand(playbook: string, f: RunFlags, extras?: RunExtras): Promise<number> {
   if (f.listHosts || f.listTasks || f.listTags || f.syntaxCheck) {
     process.stdout.write(describePlaybookFile(playbook, await common(f), { hosts: f.listHosts, tasks: f.listTasks, tags: f.listTags }));
     return 0;
   }
   const o = { ...(await common(f)), ...stoppable(), varsPrompt };
+  const shown = o.reporter;
+  if (extras && shown) o.reporter = new TeeReporter([shown, extras.observe]);
   try {
-    return runExitCode(await runPlaybookFile(playbook, o));
+    const code = runExitCode(await runPlaybookFile(playbook, o));
+    if (extras && shown) extras.after(shown, o.check === true);
+    return code;
   } finally {
     await o.reporter?.close();
   }
@@ -235,11 +246,22 @@ export async function migrateCommand(guests: string[], f: RunFlags & { method?: 
   }
   if (f.rollback && f.method !== undefined) throw new ValidationError([{ message: '--method has no meaning with --rollback', hint: 'drop --method' }]);
   const playbook = join(PLAYBOOKS, f.rollback ? 'xen-rollback.yaml' : 'xen-to-kvm.yaml');
-  return runCommand(playbook, {
+  const flags: RunFlags = {
     ...f,
     ...(guests.length ? { limit: guests.join(',') } : {}),
     ...(f.parallel !== undefined ? { forks: f.parallel } : {}),
     extraVars: [...(f.method ? [`copy_method=${f.method}`] : []), ...f.extraVars],
+  };
+  if (f.listHosts || f.listTasks || f.listTags || f.syntaxCheck) return runCommand(playbook, flags);
+  // The run as `ferry run` makes it, plus the recap per guest after the play recap.
+  const seen = new MigrationEvents();
+  return runCommand(playbook, flags, {
+    observe: seen,
+    after: (reporter, check) => {
+      const guests = migrationRecap(seen.events, check);
+      const title = `MIGRATION RECAP${f.rollback ? ' (rollback)' : ''}`;
+      reporter.emit({ type: 'summary', title, lines: formatMigrationRecap(guests), data: { guests } });
+    },
   });
 }
 

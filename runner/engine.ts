@@ -775,7 +775,7 @@ export class Engine {
     const name = taskDisplayName(task);
     const st = this.host(h);
     // queued before an interrupt (forks): it never started
-    if (this.stopped(inh)) return this.result(ctx, h, name, task.module, notStarted(), t0);
+    if (this.stopped(inh)) return this.result(ctx, h, name, task.module, notStarted(), t0, { tags: inh.tags });
     const key = this.taskKey(task, inh);
     if (this.state?.completed(h, key) && this.o.modules.get(task.module)?.runsEveryTime) {
       // Resume: a command that completed is not run again; its registered value is restored.
@@ -783,7 +783,7 @@ export class Engine {
       const saved = this.state.registered(h, key);
       if (task.register && saved !== undefined) this.remember(st, { [task.register]: saved });
       const lost = task.register && saved === undefined ? `; its registered value '${task.register}' was not kept (no_log, or it held a secret)` : '';
-      this.result(ctx, h, name, task.module, { status: 'skipped', result: {}, msg: `completed in the run being resumed${lost}` }, t0);
+      this.result(ctx, h, name, task.module, { status: 'skipped', result: {}, msg: `completed in the run being resumed${lost}` }, t0, { tags: inh.tags });
       return;
     }
     let vars: Obj | undefined;
@@ -820,7 +820,7 @@ export class Engine {
     const setVars = outcome.result[SET_VARS_KEY];
     if (setVars && typeof setVars === 'object' && outcome.status !== 'failed') this.remember(st, setVars as Obj);
     if (outcome.status === 'changed') for (const n of task.notify) st.notified.add(n);
-    this.result(ctx, h, name, task.module, outcome, t0, inh.delegateTo ? this.delegateName(inh, vars) : undefined, inh.noLog);
+    this.result(ctx, h, name, task.module, outcome, t0, { delegatedTo: inh.delegateTo ? this.delegateName(inh, vars) : undefined, noLog: inh.noLog, tags: inh.tags });
     if (outcome.status === 'changed' && this.check) st.wouldChange = true;
     if (outcome.status === 'ok' || outcome.status === 'changed' || outcome.ignored) {
       // The run state never holds a secret: a registered value that shows one is not kept.
@@ -1103,7 +1103,8 @@ export class Engine {
   }
 
   /** Counts a host's result in the recap and reports it; a no_log task's event carries no result values. */
-  private result(_ctx: PlayRun, h: string, task: string, module: string, o: TaskOutcome, t0: number, delegatedTo?: string, noLog?: boolean): void {
+  private result(_ctx: PlayRun, h: string, task: string, module: string, o: TaskOutcome, t0: number, how: { delegatedTo?: string; noLog?: boolean; tags?: string[] } = {}): void {
+    const { delegatedTo, noLog, tags } = how;
     const st = this.host(h);
     const r = this.recap[h]!;
     switch (o.status) {
@@ -1135,6 +1136,7 @@ export class Engine {
       ...(o.steps ? { steps: o.steps } : {}),
       ...(o.commands ? { commands: o.commands } : {}),
       ...(delegatedTo ? { delegatedTo } : {}),
+      ...(tags?.length ? { tags } : {}),
       ...(noLog ? {} : { result: eventResult(o.result) }),
     });
   }

@@ -40,6 +40,8 @@ export type FerryEvent =
       durationMs: number;
       ignored?: boolean;
       delegatedTo?: string;
+      /** The task's tags, its blocks', role's and play's included (absent when it has none). */
+      tags?: string[];
       /** The result (as `register` stores it: stdout, stderr, rc and the module's values); absent for a no_log task. */
       result?: Record<string, unknown>;
     }
@@ -56,7 +58,9 @@ export type FerryEvent =
       /** How long always: blocks may still take. */
       cleanupTimeoutMs: number;
     }
-  | { type: 'recap'; hosts: Record<string, HostRecap>; durationMs: number };
+  | { type: 'recap'; hosts: Record<string, HostRecap>; durationMs: number }
+  /** A front end's own summary after the recap (e.g. `ferry migrate`'s per guest): lines for people, data for NDJSON. */
+  | { type: 'summary'; title: string; lines: string[]; data: unknown };
 
 /** Receives events; reporters implement it. */
 export interface Reporter {

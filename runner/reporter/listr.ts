@@ -114,6 +114,9 @@ export class ListrReporter implements Reporter {
           this.out.write(`\nPLAY RECAP (${humanDuration(ev.durationMs / 1000)})\n${formatRecap(ev.hosts, true)}\n`);
         });
         break;
+      case 'summary':
+        this.chain = this.chain.then(() => void this.out.write(`\n${ev.title}\n${ev.lines.map((l) => `${l}\n`).join('')}`));
+        break;
       default:
         break;
     }

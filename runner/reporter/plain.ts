@@ -84,6 +84,10 @@ export class PlainReporter implements Reporter {
         this.line(`\nPLAY RECAP (${humanDuration(ev.durationMs / 1000)})`);
         this.line(formatRecap(ev.hosts, c));
         break;
+      case 'summary':
+        this.line(`\n${ev.title}`);
+        for (const l of ev.lines) this.line(l);
+        break;
     }
   }
 

@@ -38,6 +38,27 @@ describe('ferry migrate @integration', function () {
     assert.equal(pre.status, 'failed');
     assert.match(String(pre.msg), /\/dev\/ferrytestvg\/g1-disk: no such logical volume/);
     assert.match(JSON.stringify(pre.result), /method=dd/);
+    // the recap per guest comes last: refused in the preflight, on the hypervisor, with the time it took
+    const summary = events(r.out).at(-1) as { type: string; title: string; data: { guests: Record<string, unknown>[] } };
+    assert.equal(summary.type, 'summary');
+    assert.equal(summary.title, 'MIGRATION RECAP');
+    assert.equal(summary.data.guests.length, 1);
+    const g1 = summary.data.guests[0]!;
+    assert.deepEqual([g1.guest, g1.result, g1.source, g1.task], ['g1', 'refused', ws.host.name, pre.task]);
+    assert.deepEqual(Object.keys(g1.phases as object), ['preflight']);
+    assert.ok(typeof (g1.phases as { preflight: number }).preflight === 'number');
+  });
+
+  it('prints the recap per guest after the play recap: each guest refused, and why', () => {
+    const r = ferry('--check', 'g1', 'g2');
+    assert.equal(r.code, 2, r.err + r.out);
+    const recap = r.out.slice(r.out.indexOf('MIGRATION RECAP'));
+    assert.ok(r.out.indexOf('PLAY RECAP') < r.out.indexOf('MIGRATION RECAP'), r.out);
+    assert.match(recap, new RegExp(`^g1  refused before any change on ${ws.host.name}$`, 'm'));
+    assert.match(recap, new RegExp(`^g2  refused before any change on ${ws.host.name}$`, 'm'));
+    assert.match(recap, /^ {4}preflight \d+s$/m);
+    assert.match(recap, /^ {4}at "preflight [^"]*":\n {6}g1: refused before any change:\n {6}- \/dev\/ferrytestvg\/g1-disk: no such logical volume/m);
+    assert.match(recap, /^ {6}- \/dev\/ferrytestvg\/g2-disk: no such logical volume/m);
   });
 
   it('--rollback runs the rollback playbook; --list-hosts contacts nothing; bad combinations are refused before any host is contacted', () => {

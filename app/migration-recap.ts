@@ -1,0 +1,116 @@
+// `ferry migrate`'s recap per guest, read from the run's events: the phases come from the tags the
+// shipped playbooks put on their tasks (preflight, copy, convert, define, boot), so a user's own
+// playbook tagged the same way gets the same recap. Pure: the CLI feeds it the events it saw.
+import type { FerryEvent, Reporter } from '../runner/events.js';
+import { humanBytes, humanDuration } from '../runner/reporter/format.js';
+
+/** The phases of a migration, in order, as tags on the playbook's tasks. */
+export const PHASES = ['preflight', 'copy', 'convert', 'define', 'boot'] as const;
+export type Phase = (typeof PHASES)[number];
+
+type Result = Extract<FerryEvent, { type: 'task_result' }>;
+
+/** One guest's migration, as the recap shows it. */
+export interface GuestRecap {
+  guest: string;
+  /** done: something changed; unchanged: nothing had to (converted already); planned: --check found changes to make. */
+  result: 'done' | 'unchanged' | 'planned' | 'refused' | 'failed' | 'unreachable' | 'interrupted';
+  /** The task that failed, was refused or was interrupted, and why. */
+  task?: string;
+  msg?: string;
+  /** rsync or dd: the copy module that ran (or would run, with --check). */
+  method?: 'rsync' | 'dd';
+  /** The hypervisor the preflight ran on (the Xen host) and the one the domain was defined on. */
+  source?: string;
+  destination?: string;
+  /** Bytes the copy moved (rsync: its progress total; dd: the size copied). */
+  bytesCopied?: number;
+  /** Milliseconds spent in each phase that ran (the tasks tagged with it, added up). */
+  phases: Partial<Record<Phase, number>>;
+  /** All the phases together: the time the guest cannot run (it is stopped before the preflight). */
+  offlineMs: number;
+}
+
+const COPY_METHODS: Record<string, 'rsync' | 'dd'> = { rsync: 'rsync', blockcopy: 'dd' };
+
+function phaseOf(tags: string[] | undefined): Phase | undefined {
+  return PHASES.find((p) => tags?.includes(p));
+}
+
+/** Each guest's recap, in the order the guests first appear in the events; `check`: a --check run. */
+export function migrationRecap(events: readonly FerryEvent[], check: boolean): GuestRecap[] {
+  const guests = new Map<string, { results: Result[]; progress: Map<string, number> }>();
+  const of = (h: string) => guests.get(h) ?? guests.set(h, { results: [], progress: new Map() }).get(h)!;
+  for (const ev of events) {
+    if (ev.type === 'task_result' && ev.item === undefined) of(ev.host).results.push(ev);
+    // rsync reports its running total; the last (largest) one is what it moved
+    if (ev.type === 'progress' && ev.progress.bytes !== undefined) {
+      const p = of(ev.host).progress;
+      p.set(ev.task, Math.max(p.get(ev.task) ?? 0, ev.progress.bytes));
+    }
+  }
+  return [...guests].map(([guest, { results, progress }]) => {
+    const r: GuestRecap = { guest, result: 'unchanged', phases: {}, offlineMs: 0 };
+    let bytes: number | undefined;
+    for (const e of results) {
+      const phase = phaseOf(e.tags);
+      if (phase) {
+        r.phases[phase] = (r.phases[phase] ?? 0) + e.durationMs;
+        r.offlineMs += e.durationMs;
+      }
+      if (phase === 'preflight' && e.delegatedTo) r.source ??= e.delegatedTo;
+      if (phase === 'define' && e.delegatedTo && e.status !== 'skipped') r.destination ??= e.delegatedTo;
+      const method = COPY_METHODS[e.module];
+      if (method && e.status !== 'skipped') {
+        r.method = method;
+        const moved = progress.get(e.task) ?? (typeof e.result?.bytes === 'number' ? e.result.bytes : undefined);
+        if (moved !== undefined && e.status === 'changed' && !check) bytes = (bytes ?? 0) + moved;
+      }
+      if (r.result === 'unchanged' || r.result === 'done' || r.result === 'planned') {
+        if (e.status === 'changed') r.result = check ? 'planned' : 'done';
+        const stop = e.status === 'failed' && !e.ignored ? (phase === 'preflight' ? 'refused' : 'failed') : e.status === 'unreachable' || e.status === 'interrupted' ? e.status : undefined;
+        // a command's own error output says why better than the message, which starts with the command
+        const why = typeof e.result?.stderr === 'string' && e.result.stderr.trim() ? e.result.stderr.trim() : e.msg;
+        if (stop) Object.assign(r, { result: stop, task: e.task, ...(why !== undefined ? { msg: why } : {}) });
+      }
+    }
+    if (bytes !== undefined) r.bytesCopied = bytes;
+    return r;
+  });
+}
+
+const RESULT_WORDS: Record<GuestRecap['result'], string> = {
+  done: 'migrated', unchanged: 'nothing to do (converted already)', planned: 'would be migrated (--check)',
+  refused: 'refused before any change', failed: 'FAILED', unreachable: 'UNREACHABLE', interrupted: 'interrupted (run again with --resume)',
+};
+
+/** The recap as lines for people: one line per guest, then its phases and what went wrong. */
+export function formatMigrationRecap(rows: readonly GuestRecap[]): string[] {
+  const width = Math.max(0, ...rows.map((r) => r.guest.length));
+  const out: string[] = [];
+  for (const r of rows) {
+    const where = r.source ? (r.destination && r.destination !== r.source ? ` ${r.source} → ${r.destination}` : ` on ${r.source}`) : '';
+    const copied = r.bytesCopied !== undefined ? `, ${humanBytes(r.bytesCopied)} copied` : '';
+    out.push(`${r.guest.padEnd(width)}  ${RESULT_WORDS[r.result]}${r.method ? ` by ${r.method}` : ''}${where}${copied}`);
+    const phases = PHASES.filter((p) => r.phases[p] !== undefined).map((p) => `${p} ${humanDuration(r.phases[p]! / 1000)}`);
+    // offline: only for a guest whose disk ferry changed (a refused or planned one stays as it was)
+    const offline = r.result === 'done' || r.result === 'failed' || r.result === 'interrupted' ? `; offline ${humanDuration(r.offlineMs / 1000)}` : '';
+    if (phases.length) out.push(`${' '.repeat(width)}  ${phases.join(' · ')}${offline}`);
+    if (r.task) {
+      out.push(`${' '.repeat(width)}  at "${r.task}":`);
+      const why = (r.msg ?? '').split('\n').filter((l) => l.trim());
+      for (const l of why.slice(0, 8)) out.push(`${' '.repeat(width)}    ${l.trim()}`);
+      if (why.length > 8) out.push(`${' '.repeat(width)}    … (${why.length - 8} more lines in the task's output above)`);
+    }
+  }
+  return out;
+}
+
+/** A reporter that keeps the events the recap needs. */
+export class MigrationEvents implements Reporter {
+  readonly events: FerryEvent[] = [];
+  emit(ev: FerryEvent): void {
+    if (ev.type === 'task_result' || ev.type === 'progress') this.events.push(ev);
+  }
+  async close(): Promise<void> {}
+}

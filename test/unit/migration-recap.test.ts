@@ -1,0 +1,79 @@
+// `ferry migrate`'s recap per guest from a run's events (pure: the events are written here as the
+// engine emits them; the CLI test and the lab e2e read it from real runs).
+import assert from 'node:assert/strict';
+import { formatMigrationRecap, migrationRecap } from '../../app/migration-recap.js';
+import type { FerryEvent, TaskStatus } from '../../runner/events.js';
+
+type Extra = Partial<Extract<FerryEvent, { type: 'task_result' }>>;
+const result = (host: string, task: string, module: string, status: TaskStatus, durationMs: number, tags: string[], extra: Extra = {}): FerryEvent => ({
+  type: 'task_result', host, task, module, status, changed: status === 'changed', durationMs, ...(tags.length ? { tags } : {}), ...extra,
+});
+const progress = (host: string, task: string, bytes: number): FerryEvent => ({ type: 'progress', host, task, progress: { bytes } });
+
+describe('migration recap (ferry migrate)', () => {
+  it('adds up each phase from the tasks tagged with it; rsync bytes are its last progress total; source and destination from delegate_to', () => {
+    const events: FerryEvent[] = [
+      result('web1', 'converted already?', 'command', 'ok', 40, ['preflight', 'always'], { delegatedTo: 'hv1' }),
+      result('web1', 'preflight', 'shell', 'ok', 60, ['preflight', 'always'], { delegatedTo: 'hv1' }),
+      result('web1', 'rename', 'lvm', 'changed', 1000, ['copy'], { delegatedTo: 'hv1' }),
+      progress('web1', 'rsync', 1000),
+      progress('web1', 'rsync', 5 * 1024 * 1024),
+      progress('web1', 'rsync', 3000),
+      result('web1', 'rsync', 'rsync', 'changed', 9000, ['copy'], { delegatedTo: 'hv1' }),
+      result('web1', 'grub', 'grub', 'changed', 20_000, ['convert'], { delegatedTo: 'hv1' }),
+      // a loop item's result does not count twice
+      result('web1', 'grub', 'grub', 'changed', 999_999, ['convert'], { item: 'x' }),
+      result('web1', 'untagged', 'debug', 'ok', 5_000, []),
+      result('web1', 'define', 'virsh_define', 'changed', 500, ['define'], { delegatedTo: 'kvm1' }),
+    ];
+    const [web1, ...rest] = migrationRecap(events, false);
+    assert.equal(rest.length, 0);
+    assert.deepEqual(web1, {
+      guest: 'web1', result: 'done', method: 'rsync', source: 'hv1', destination: 'kvm1', bytesCopied: 5 * 1024 * 1024,
+      phases: { preflight: 100, copy: 10_000, convert: 20_000, define: 500 }, offlineMs: 30_600,
+    });
+    assert.deepEqual(formatMigrationRecap([web1!]), [
+      'web1  migrated by rsync hv1 → kvm1, 5.0 MiB copied',
+      '      preflight 0s · copy 10s · convert 20s · define 1s; offline 31s',
+    ]);
+  });
+
+  it('dd: the bytes blockcopy reports; a skipped copy module says nothing of the method', () => {
+    const events = [
+      result('db1', 'rsync', 'rsync', 'skipped', 0, ['copy']),
+      result('db1', 'blockcopy', 'blockcopy', 'changed', 7000, ['copy'], { result: { changed: true, bytes: 2 * 1024 ** 3 } }),
+    ];
+    const [db1] = migrationRecap(events, false);
+    assert.equal(db1!.method, 'dd');
+    assert.equal(db1!.bytesCopied, 2 * 1024 ** 3);
+  });
+
+  it('a failure names its task and the command\'s own error output; a preflight failure is a refusal; later results do not hide it', () => {
+    const events = [
+      result('a', 'preflight', 'shell', 'failed', 50, ['preflight', 'always'], { msg: "/bin/sh -c 'long script': exit 1\na: refused", result: { stderr: 'a: refused before any change:\n  - room\n' } }),
+      result('b', 'preflight', 'shell', 'ok', 50, ['preflight']),
+      result('b', 'rsync', 'rsync', 'failed', 50, ['copy'], { msg: 'rsync: connection reset' }),
+      result('b', 'unmount', 'mount', 'changed', 50, ['copy']),
+      result('c', 'grub', 'grub', 'interrupted', 50, ['convert'], { msg: 'interrupted by SIGINT' }),
+      result('d', 'cleanup', 'command', 'failed', 50, ['convert'], { ignored: true }),
+    ];
+    const rows = migrationRecap(events, false);
+    assert.deepEqual(rows.map((r) => [r.guest, r.result, r.task, r.msg]), [
+      ['a', 'refused', 'preflight', 'a: refused before any change:\n  - room'],
+      ['b', 'failed', 'rsync', 'rsync: connection reset'],
+      ['c', 'interrupted', 'grub', 'interrupted by SIGINT'],
+      ['d', 'unchanged', undefined, undefined],
+    ]);
+    const text = formatMigrationRecap(rows);
+    assert.deepEqual(text.slice(0, 5), ['a  refused before any change', '   preflight 0s', '   at "preflight":', '     a: refused before any change:', '     - room']);
+    assert.ok(text.includes('b  FAILED by rsync'), text.join('\n'));
+    assert.ok(text.includes('   preflight 0s · copy 0s; offline 0s'), text.join('\n'));
+  });
+
+  it('--check: a guest with changes to make is planned, and nothing is counted as copied', () => {
+    const [g] = migrationRecap([progress('g', 'rsync', 10), result('g', 'rsync', 'rsync', 'changed', 10, ['copy'])], true);
+    assert.equal(g!.result, 'planned');
+    assert.equal(g!.method, 'rsync');
+    assert.equal(g!.bytesCopied, undefined);
+  });
+});
