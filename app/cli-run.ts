@@ -38,6 +38,8 @@ function runExitCode(summary: { exitCode: number; interrupted: boolean }): numbe
 
 export interface RunFlags extends VaultFlags {
   inventory: string[];
+  /** Not a flag: how a front end (ferry migrate) gave the limit, for messages. */
+  limitLabel?: string;
   user?: string;
   privateKey?: string;
   askPass?: boolean;
@@ -183,6 +185,7 @@ async function common(f: RunFlags, adhoc = false): Promise<CommonRunOptions> {
     check: f.check,
     diff: f.diff,
     limit: f.limit,
+    ...(f.limitLabel !== undefined ? { limitLabel: f.limitLabel } : {}),
     extraVars: extraVars(f, vault),
     forks,
     tags: f.tags?.split(',').map((s) => s.trim()).filter(Boolean),
@@ -248,7 +251,7 @@ export async function migrateCommand(guests: string[], f: RunFlags & { method?: 
   const playbook = join(PLAYBOOKS, f.rollback ? 'xen-rollback.yaml' : 'xen-to-kvm.yaml');
   const flags: RunFlags = {
     ...f,
-    ...(guests.length ? { limit: guests.join(',') } : {}),
+    ...(guests.length ? { limit: guests.join(','), limitLabel: `${guests.length > 1 ? 'guests' : 'guest'} ${guests.join(' ')}` } : {}),
     ...(f.parallel !== undefined ? { forks: f.parallel } : {}),
     extraVars: [...(f.method ? [`copy_method=${f.method}`] : []), ...f.extraVars],
   };

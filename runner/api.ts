@@ -35,6 +35,8 @@ export interface CommonRunOptions {
   check?: boolean;
   diff?: boolean;
   limit?: string;
+  /** How the command line gave the limit, for messages (default `--limit PATTERN`; `ferry migrate` names its guests). */
+  limitLabel?: string;
   extraVars?: Record<string, unknown>;
   forks?: number;
   tags?: string[];
@@ -121,7 +123,7 @@ function engineFor(o: RunnerOptions, key: string): PreparedRun {
   const vault = vaultOf(o);
   const loaded = loadInventory(o.inventory, vault);
   const inv = inventoryView(loaded);
-  if (o.limit) resolveOption(inv, '--limit', o.limit);
+  if (o.limit) resolveOption(inv, limitLabel(o), o.limit);
   const conn = connectionOptions(o);
   checkConnections(loaded, inv, conn);
   const base = transportFactory(conn);
@@ -165,14 +167,17 @@ function engineFor(o: RunnerOptions, key: string): PreparedRun {
 const COMMAND_LINE = { file: '<command line>', line: 1 };
 
 /** The hosts of a pattern given on the command line; a problem names the option it came from. */
-function resolveOption(inv: ReturnType<typeof inventoryView>, option: string, pattern: string): string[] {
+function resolveOption(inv: ReturnType<typeof inventoryView>, label: string, pattern: string): string[] {
   try {
     return inv.resolve(pattern);
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
-    throw new ValidationError(e.problems.map((p) => ({ ...p, loc: p.loc ?? COMMAND_LINE, message: `${option} ${pattern}: ${p.message}` })));
+    throw new ValidationError(e.problems.map((p) => ({ ...p, loc: p.loc ?? COMMAND_LINE, message: `${label}: ${p.message}` })));
   }
 }
+
+/** The limit as the command line gave it, for messages. */
+const limitLabel = (o: CommonRunOptions): string => o.limitLabel ?? `--limit ${o.limit}`;
 
 /**
  * Every inventory host's connection variables (port, connection, become, address) checked before
@@ -267,7 +272,7 @@ function checkSelection(pb: Playbook, hostsOf: (play: Play) => string[], o: Comm
   }
   if (!pb.plays.some((p) => hostsOf(p).length > 0)) {
     if (o.limit) {
-      problems.push({ loc: COMMAND_LINE, message: `--limit ${o.limit}: leaves no host to run on (no host of the plays' patterns matches it)`, hint: '--list-hosts shows the hosts each play targets' });
+      problems.push({ loc: COMMAND_LINE, message: `${limitLabel(o)}: leaves no host to run on (no host of the plays' patterns matches it)`, hint: '--list-hosts shows the hosts each play targets' });
     } else if (!o.inventory.length) {
       problems.push({ loc: COMMAND_LINE, message: 'no inventory was given and no host matched the plays', hint: 'give one with -i, ANSIBLE_INVENTORY or inventory = in ansible.cfg' });
     }
@@ -379,9 +384,9 @@ export async function runAdhoc(pattern: string, moduleName: string, argText: str
   const stateDir = o.stateDir ?? resolve('.ferry/adhoc');
   const run = engineFor({ ...o, stateDir }, `adhoc|${pattern}|${moduleName}`);
   const limited = o.limit ? new Set(run.inv.resolve(o.limit)) : undefined;
-  const hosts = resolveOption(run.inv, 'the pattern', pattern).filter((h) => !limited || limited.has(h));
+  const hosts = resolveOption(run.inv, `the pattern ${pattern}`, pattern).filter((h) => !limited || limited.has(h));
   if (!hosts.length) {
-    const why = o.limit ? `the pattern ${pattern} with --limit ${o.limit}: leaves no host to run on` : `the pattern ${pattern}: no host matched${o.inventory.length ? '' : ' (no inventory was given)'}`;
+    const why = o.limit ? `the pattern ${pattern} with ${limitLabel(o)}: leaves no host to run on` : `the pattern ${pattern}: no host matched${o.inventory.length ? '' : ' (no inventory was given)'}`;
     throw new ValidationError([{ loc: COMMAND_LINE, message: why, hint: o.inventory.length ? '`ferry inventory --list` shows the hosts and groups' : 'give one with -i, ANSIBLE_INVENTORY or inventory = in ansible.cfg' }]);
   }
   if (!o.check) checkStateDir(stateDir);
@@ -394,9 +399,9 @@ export async function gatherFactsFor(pattern: string, o: CommonRunOptions & Pick
   const inv = inventoryView(loaded);
   const conn = connectionOptions(o);
   checkConnections(loaded, inv, conn);
-  let hosts = resolveOption(inv, 'the pattern', pattern);
+  let hosts = resolveOption(inv, `the pattern ${pattern}`, pattern);
   if (o.limit) {
-    const allowed = new Set(resolveOption(inv, '--limit', o.limit));
+    const allowed = new Set(resolveOption(inv, limitLabel(o), o.limit));
     hosts = hosts.filter((h) => allowed.has(h));
   }
   const factory = transportFactory(conn);

@@ -75,6 +75,9 @@ describe('ferry migrate @integration', function () {
     assert.match(method.err, /--method has no meaning with --rollback/);
     const none = ferry('--check', 'nosuchguest');
     assert.equal(none.code, 4);
-    assert.match(none.err, /'nosuchguest' matches no host or group/);
+    assert.match(none.err, /<command line>:1: guest nosuchguest: host pattern 'nosuchguest' matches no host or group/);
+    const two = ferry('--check', 'g1', 'nosuch*');
+    assert.equal(two.code, 4);
+    assert.match(two.err, /guests g1 nosuch\*: host pattern 'nosuch\*' matches no host or group/);
   });
 });
