@@ -195,7 +195,7 @@ export function forceOf(params: unknown): boolean {
   return typeof params === 'object' && params !== null && (params as { force?: unknown }).force === true;
 }
 
-/** A registry of modules by name; the CLI fills it with tasks/, a library user may add their own. */
+/** A registry of modules by name: the composition root (app/api.ts) passes tasks/' builtinModules(); a library user may add their own. */
 export class ModuleRegistry {
   private readonly modules = new Map<string, TaskModule<never>>();
   register(...mods: TaskModule<never, unknown>[]): this {
