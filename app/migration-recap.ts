@@ -25,7 +25,7 @@ export interface GuestRecap {
   destination?: string;
   /** Bytes the copy moved (rsync: its progress total; dd: the size copied). */
   bytesCopied?: number;
-  /** Milliseconds spent in each phase that ran (the tasks tagged with it, added up). */
+  /** Milliseconds spent in each phase that ran (the tasks tagged with it that were not skipped, added up). */
   phases: Partial<Record<Phase, number>>;
   /** All the phases together: the time the guest cannot run (it is stopped before the preflight). */
   offlineMs: number;
@@ -54,7 +54,8 @@ export function migrationRecap(events: readonly FerryEvent[], check: boolean): G
     let bytes: number | undefined;
     for (const e of results) {
       const phase = phaseOf(e.tags);
-      if (phase) {
+      // a phase whose tasks were all skipped (kvm_define=false, converted already) did not run
+      if (phase && e.status !== 'skipped') {
         r.phases[phase] = (r.phases[phase] ?? 0) + e.durationMs;
         r.offlineMs += e.durationMs;
       }

@@ -11,6 +11,7 @@ import { runPlaybookFile } from '../../app/api.js';
 import { exportLv } from '../../lab/export-lv.js';
 import { labDown, labReset, labSsh, labStatus, type LabInfo } from '../../lab/lab.js';
 import { labMigrate } from '../../lab/migrate.js';
+import { formatMigrationRecap, migrationRecap } from '../../app/migration-recap.js';
 import { labPaths } from '../../lab/paths.js';
 import { CollectingReporter } from '../helpers/collect.js';
 
@@ -108,6 +109,15 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     assert.ok(m.boot.sawGrub, `no GRUB on the console:\n${m.boot.console.slice(-2000)}`);
     assert.ok(m.boot.sawLogin, `no login prompt on the console:\n${m.boot.console.slice(-2000)}`);
     assert.match(m.boot.console, /xr1 login:/);
+    // ferry migrate's recap per guest, from this run's events: the phases the playbook's tags name
+    const xr1 = migrationRecap(rep.events, false).find((g) => g.guest === 'xr1');
+    console.log(`      recap: ${formatMigrationRecap(xr1 ? [xr1] : []).join(' / ')}`);
+    assert.equal(xr1?.result, 'done');
+    assert.equal(xr1.method, 'rsync');
+    assert.equal(xr1.source, 'lab-hv');
+    assert.ok((xr1.bytesCopied ?? 0) > 50 * 1024 * 1024, `rsync moved ${xr1.bytesCopied} bytes`);
+    assert.deepEqual(Object.keys(xr1.phases), ['preflight', 'copy', 'convert']);
+    assert.ok(xr1.phases.copy! > 0 && xr1.phases.convert! > 0);
   });
 
   it('never wrote to the source: LV-old holds the pristine Xen filesystem byte for byte', async () => {

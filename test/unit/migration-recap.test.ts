@@ -25,6 +25,8 @@ describe('migration recap (ferry migrate)', () => {
       result('web1', 'grub', 'grub', 'changed', 999_999, ['convert'], { item: 'x' }),
       result('web1', 'untagged', 'debug', 'ok', 5_000, []),
       result('web1', 'define', 'virsh_define', 'changed', 500, ['define'], { delegatedTo: 'kvm1' }),
+      // a phase that was skipped does not show (a boot check turned off)
+      result('web1', 'boot', 'wait_for', 'skipped', 3, ['boot'], { delegatedTo: 'kvm1' }),
     ];
     const [web1, ...rest] = migrationRecap(events, false);
     assert.equal(rest.length, 0);
