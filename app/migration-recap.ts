@@ -59,7 +59,8 @@ export function migrationRecap(events: readonly FerryEvent[], check: boolean): G
         r.phases[phase] = (r.phases[phase] ?? 0) + e.durationMs;
         r.offlineMs += e.durationMs;
       }
-      if (phase === 'preflight' && e.delegatedTo) r.source ??= e.delegatedTo;
+      // (a resumed run skips the preflight: the copy's and conversion's hosts say it then)
+      if (phase && phase !== 'define' && phase !== 'boot' && e.delegatedTo) r.source ??= e.delegatedTo;
       if (phase === 'define' && e.delegatedTo && e.status !== 'skipped') r.destination ??= e.delegatedTo;
       const method = COPY_METHODS[e.module];
       if (method && e.status !== 'skipped') {

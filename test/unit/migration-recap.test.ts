@@ -72,6 +72,15 @@ describe('migration recap (ferry migrate)', () => {
     assert.ok(text.includes('   preflight 0s · copy 0s; offline 0s'), text.join('\n'));
   });
 
+  it('a resumed run that skips the preflight still names the hypervisor, from the copy\'s tasks', () => {
+    const [g] = migrationRecap([
+      result('g', 'preflight', 'shell', 'skipped', 0, ['preflight']),
+      result('g', 'rename', 'lvm', 'ok', 10, ['copy'], { delegatedTo: 'hv2' }),
+      result('g', 'define', 'virsh_define', 'changed', 10, ['define'], { delegatedTo: 'kvm2' }),
+    ], false);
+    assert.deepEqual([g!.source, g!.destination, Object.keys(g!.phases)], ['hv2', 'kvm2', ['copy', 'define']]);
+  });
+
   it('--check: a guest with changes to make is planned, and nothing is counted as copied', () => {
     const [g] = migrationRecap([progress('g', 'rsync', 10), result('g', 'rsync', 'rsync', 'changed', 10, ['copy'])], true);
     assert.equal(g!.result, 'planned');
