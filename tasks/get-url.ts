@@ -200,7 +200,7 @@ export const getUrlModule = defineModule({
       '- get_url:',
       '    url: https://example.org/images/debian-12.qcow2',
       '    dest: /var/lib/libvirt/images/',
-      '    checksum: sha256:4f3b…',
+      '    checksum: sha256:9a1b3c04e1f5d2c6b8a7e0f3d4c5b6a79e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b',
       "    mode: '0644'",
     ].join('\n'),
   },
