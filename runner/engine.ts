@@ -716,8 +716,10 @@ export class Engine {
    * Runs one host's share of a task in a fork slot and, under `throttle`, within the task's own limit:
    * one queue per task node, so the free strategy's hosts share it too. Under `limits`, first within
    * each resource's limit (one queue per rendered key, shared by every task that names it; taken in
-   * key order, so two hosts never wait for each other). The slots are taken outermost first, so a
-   * host waiting for one holds no fork.
+   * one order for every host — reverse key order — so two hosts never wait for each other, and a key
+   * that extends another (`hv1:vg0` after `hv1`, the narrower resource) is taken before it, so a
+   * host waiting for its volume group holds no slot of its hypervisor). The slots are taken
+   * outermost first, so a host waiting for one holds no fork.
    */
   private schedule(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited, fn: () => Promise<void>): Promise<void> {
     const forked = (): Promise<void> => this.queue.add(fn);
@@ -729,7 +731,7 @@ export class Engine {
       const throttled = limit;
       run = () => throttled.add(forked);
     }
-    if (!inh.limits?.length) return run();
+    if (!inh.limits?.length || this.skipsWithoutLimits(ctx, task, h, inh)) return run();
     let held: [string, number][];
     try {
       held = this.resourceLimits(ctx, h, inh);
@@ -754,7 +756,17 @@ export class Engine {
     return run();
   }
 
-  /** The task's `limits` for one host: [key, max] rendered, in key order; the lowest max per key. */
+  /** A task whose `when` is false for the host skips at once: it waits for no resource (a loop's `when` is per item: it waits). */
+  private skipsWithoutLimits(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited): boolean {
+    if (task.loop !== undefined || !inh.when.length) return false;
+    try {
+      return this.whenFalse(inh.when, this.vars(ctx, h, inh, task.vars)) !== undefined;
+    } catch {
+      return false; // the task itself reports what is wrong with its condition
+    }
+  }
+
+  /** The task's `limits` for one host: [key, max] rendered, in reverse key order (narrower first); the lowest max per key. */
   private resourceLimits(ctx: PlayRun, h: string, inh: Inherited): [string, number][] {
     const vars = this.vars(ctx, h, inh, {});
     const out = new Map<string, number>();
@@ -767,7 +779,7 @@ export class Engine {
       if (max === undefined) throw new TaskFailedError(`${where}limits: '${l.key}' must be a whole number of hosts from 1, got ${JSON.stringify(raw)} for ${h}`);
       out.set(key, Math.min(max, out.get(key) ?? max));
     }
-    return [...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return [...out].sort(([a], [b]) => (a < b ? 1 : a > b ? -1 : 0));
   }
 
   private async runTaskOnHost(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited): Promise<void> {

@@ -14,6 +14,7 @@ import { labMigrate } from '../../lab/migrate.js';
 import { formatMigrationRecap, migrationRecap } from '../../app/migration-recap.js';
 import { labPaths } from '../../lab/paths.js';
 import { CollectingReporter } from '../helpers/collect.js';
+import type { FerryEvent } from '../../runner/events.js';
 
 const REQUIRED_TOOLS = ['qemu-system-x86_64', 'qemu-img', 'debootstrap', 'mkfs.ext4', 'ssh-keygen'];
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -96,6 +97,60 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       assert.equal(await state(), before, 'a refused guest was changed');
     } finally {
       await labSsh(lab, 'lvremove -q -y vg1/xr9-disk vg0/xr8-disk vg0/ferry-filler');
+    }
+  });
+
+  it('four guests in two volume groups, --forks 4, the copy phase only (--tags copy): at most one copy per VG at a time, the two VGs at the same time, the sources unchanged', async () => {
+    // Small guests made for the test (not bootable: only their copy is under test): t1, t2 in vg0
+    // and t3, t4 in vg1, each an ext4 LV holding 24 MiB of random data.
+    lab = await labReset();
+    const guests = ['t1', 't2', 't3', 't4'];
+    const vgOf = (g: string) => (g === 't1' || g === 't2' ? 'vg0' : 'vg1');
+    await labSsh(lab, [
+      'set -e',
+      ...guests.flatMap((g) => [
+        `lvcreate -q -y -L 64M -n ${g}-disk ${vgOf(g)}`,
+        `mkfs.ext4 -q /dev/${vgOf(g)}/${g}-disk`,
+        `mkdir -p /mnt/${g} && mount /dev/${vgOf(g)}/${g}-disk /mnt/${g}`,
+        `head -c 25165824 /dev/urandom > /mnt/${g}/data && umount /mnt/${g}`,
+      ]),
+    ].join('\n'));
+    const sums = async () => (await labSsh(lab, `sha256sum ${guests.map((g) => `/dev/${vgOf(g)}/${g}-disk-old`).join(' ')}`)).stdout;
+    const before = (await labSsh(lab, `sha256sum ${guests.map((g) => `/dev/${vgOf(g)}/${g}-disk`).join(' ')}`)).stdout;
+    try {
+      const inv = path.join(tmp, 'four-guests.yaml');
+      const guest = (g: string, i: number) => ({ ferry_connection: 'none', ferry_hypervisor: 'lab-hv', vg: vgOf(g), lv: `${g}-disk`, memory_mb: 256, vcpus: 1, mac: `00:16:3e:4c:53:0${i}`, bridge: 'br0' });
+      fs.writeFileSync(inv, JSON.stringify({ xen_guests: { hosts: Object.fromEntries(guests.map((g, i) => [g, guest(g, i)])) } }));
+      // every event with the time it arrived: a copy ran from (arrival - durationMs) to its arrival
+      const timed: { at: number; ev: FerryEvent }[] = [];
+      const reporter = { emit: (ev: FerryEvent) => void timed.push({ at: Date.now(), ev }), close: async () => {} };
+      const r = await runPlaybookFile(path.join(ROOT, 'playbooks/xen-to-kvm.yaml'), {
+        inventory: [lab.inventoryPath, inv], limit: guests.join(':'), forks: 4, tags: ['copy'], reporter, extraVars: { kvm_define: false },
+      });
+      const events = timed.map((t) => t.ev);
+      assert.equal(r.exitCode, 0, JSON.stringify(events.filter((e) => e.type === 'task_result' && e.status === 'failed')));
+      const copies = timed.flatMap(({ at, ev }) => (ev.type === 'task_result' && ev.module === 'rsync' && ev.item === undefined ? [{ g: ev.host, status: ev.status, from: at - ev.durationMs, to: at }] : []));
+      assert.deepEqual(copies.map((c) => c.status), ['changed', 'changed', 'changed', 'changed']);
+      const overlap = (a: { from: number; to: number }, b: { from: number; to: number }) => a.from < b.to && b.from < a.to;
+      const [c1, c2, c3, c4] = guests.map((g) => copies.find((c) => c.g === g)!);
+      console.log(`      copies (ms from the first): ${copies.map((c) => `${c.g} ${c.from - copies[0]!.from}-${c.to - copies[0]!.from}`).join(', ')}`);
+      assert.ok(!overlap(c1!, c2!), 'vg0 copied two guests at once');
+      assert.ok(!overlap(c3!, c4!), 'vg1 copied two guests at once');
+      assert.ok([c1, c2].some((a) => [c3, c4].some((b) => overlap(a!, b!))), 'the two volume groups never copied at the same time');
+      const waited = events.flatMap((e) => (e.type === 'progress' && e.progress.message?.startsWith('waiting for lab-hv') ? [`${e.host}: ${e.progress.message}`] : []));
+      console.log(`      ${waited.join('; ')}`);
+      // the narrower key is taken first: one guest per VG waits for its VG, none holds the
+      // hypervisor's slot meanwhile, and tasks whose `when` is false (the dd route) wait for nothing
+      assert.deepEqual(waited.sort(), [
+        `${c2!.from < c1!.from ? 't1' : 't2'}: waiting for lab-hv:vg0 (at most 1 at once)`,
+        `${c4!.from < c3!.from ? 't3' : 't4'}: waiting for lab-hv:vg1 (at most 1 at once)`,
+      ]);
+      // the recap per guest: the preflight (tagged always) and the copy ran, nothing else
+      const recap = migrationRecap(events, false).sort((a, b) => a.guest.localeCompare(b.guest));
+      assert.deepEqual(recap.map((g) => [g.guest, g.result, g.method, Object.keys(g.phases).join(',')]), guests.map((g) => [g, 'done', 'rsync', 'preflight,copy']));
+      assert.equal(await sums(), before.replaceAll('-disk\n', '-disk-old\n'), 'a source LV was written to');
+    } finally {
+      lab = await labReset();
     }
   });
 

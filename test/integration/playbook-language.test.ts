@@ -268,6 +268,25 @@ describe('playbook language over real sshd @integration', function () {
     const waited = linear.rep.events.filter((e) => e.type === 'progress' && /waiting for g1 \(at most 1 at once\)/.test(e.progress.message ?? ''));
     assert.equal(waited.length, 1, 'the second g1 host says what it waits for');
 
+    // Two keys, one extending the other (a hypervisor and its volume groups): the narrower is taken
+    // first, so the host waiting for 'hv:a' holds no 'hv' slot and the 'hv:b' host runs beside the
+    // first 'hv:a' one (each waits, at most 30 s, to see the other inside).
+    const wait = (mine: string, theirs: string) =>
+      `touch {{ w }}/${mine}-in; i=0; while [ ! -e {{ w }}/${theirs}-in ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; [ -e {{ w }}/${theirs}-in ] || echo "{{ inventory_hostname }} never met ${theirs}" >> {{ w }}/nested`;
+    const nested = await run([{
+      hosts: 'all', vars: { vg: `{{ 'b' if inventory_hostname == '${names[2]}' else 'a' }}` },
+      tasks: [
+        { name: 'copy', shell: `if [ {{ vg }} = a ]; then ${wait('a', 'b')}; else ${wait('b', 'a')}; fi`, limits: { hv: 2, 'hv:{{ vg }}': 1 } },
+        // skipped for the 'a' hosts: they wait for no slot (the second would otherwise say it waits)
+        { name: 'b only', command: 'true', when: "vg == 'b'", limits: { 'hv:{{ vg }}': 1 } },
+      ],
+    }]);
+    assert.equal(nested.summary.exitCode, 0, JSON.stringify(nested.rep.results()));
+    assert.equal(existsSync(join(nested.w, 'nested')) ? await readFile(join(nested.w, 'nested'), 'utf8') : '', '');
+    const nestedWaits = nested.rep.events.flatMap((e) => (e.type === 'progress' && e.progress.message?.startsWith('waiting') ? [`${e.task}: ${e.progress.message}`] : []));
+    assert.deepEqual(nestedWaits, ['copy: waiting for hv:a (at most 1 at once)']);
+    assert.deepEqual(names.map((h) => nested.rep.result('b only', h)?.status), ['skipped', 'skipped', 'changed']);
+
     // One key shared by two tasks under the free strategy: never two holders, whichever task they are in.
     const free = await run([
       { hosts: 'all', strategy: 'free', vars: { res: 'vg' }, tasks: [{ name: 'first', shell: hold(), limits: { vg: '{{ 1 }}' } }, { name: 'second', shell: hold(), limits: { vg: 1 } }] },
