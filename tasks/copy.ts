@@ -3,8 +3,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { TaskFailedError } from '../runner/errors.js';
-import { defineModule } from '../runner/module.js';
-import { planContent } from './lib/file-content.js';
+import { defineModule, type Verdict } from '../runner/module.js';
+import { contentResult, decideContent, readContentTarget, type ContentRequest, type ContentTarget } from './lib/file-content.js';
 import { groupField, modeField, ownerField, pathField } from './lib/schema.js';
 
 const params = z
@@ -19,6 +19,14 @@ const params = z
     force: z.boolean().default(true).describe('false: leave an existing dest alone even when its content differs'),
   })
   .refine((p) => (p.src === undefined) !== (p.content === undefined), { message: 'give exactly one of src and content' });
+type Params = z.output<typeof params>;
+
+/** What copy's read found: the controller file (src), and what is at dest. */
+export interface CopyFacts {
+  /** The controller file src names, where it was found and its bytes; absent for inline content. */
+  source?: { path: string; data: Buffer };
+  target: ContentTarget;
+}
 
 /**
  * Reads a controller file for copy/template, with an error that says where it looked: as Ansible does, a
@@ -39,6 +47,21 @@ export async function readControllerFile(baseDir: string, src: string, roleDir?:
   if (!st) throw new TaskFailedError(`src ${src} not found (looked for ${candidates.join(', ')})`, { src: path });
   if (st.isDirectory()) throw new TaskFailedError(`src ${src} is a directory; copy takes one file (use rsync for trees)`, { src: path });
   return { path, data: await readFile(path) };
+}
+
+/** The bytes copy writes: src's, or the inline content's. */
+function copyData(p: Params, source: CopyFacts['source']): Buffer {
+  return source ? source.data : Buffer.from(p.content ?? '', 'utf8');
+}
+
+/** What copy and template ask decideContent for: these bytes at dest (dest/fileName for a directory) with the attributes, backup and force given. */
+export function copyRequest(p: Pick<Params, 'mode' | 'owner' | 'group' | 'backup' | 'force'>, data: Buffer, fileName: string | undefined): ContentRequest {
+  return { data, fileName, mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, force: p.force, result: { state: 'file' } };
+}
+
+/** Decides copy (pure): the bytes of src or content at dest, with the attributes asked for, or no change with the reason, or a refusal. */
+export function decideCopy(p: Params, f: CopyFacts): Verdict {
+  return decideContent(f.target, copyRequest(p, copyData(p, f.source), f.source ? basename(f.source.path) : undefined));
 }
 
 export const copyModule = defineModule({
@@ -73,18 +96,11 @@ export const copyModule = defineModule({
       '    dest: /etc/modules-load.d/xen.conf',
     ].join('\n'),
   },
-  async plan(ctx, p) {
-    const local = p.src !== undefined ? await readControllerFile(ctx.baseDir, p.src, ctx.roleDir) : undefined;
-    return planContent(ctx, {
-      dest: p.dest,
-      data: local ? local.data : Buffer.from(p.content ?? '', 'utf8'),
-      fileName: local ? basename(local.path) : undefined,
-      mode: p.mode,
-      owner: p.owner,
-      group: p.group,
-      backup: p.backup,
-      force: p.force,
-      result: { state: 'file' },
-    });
+  async read(ctx, p): Promise<CopyFacts> {
+    const source = p.src !== undefined ? await readControllerFile(ctx.baseDir, p.src, ctx.roleDir) : undefined;
+    const target = await readContentTarget(ctx, { dest: p.dest, fileName: source && basename(source.path), diffData: copyData(p, source) });
+    return { ...(source ? { source } : {}), target };
   },
+  decide: decideCopy,
+  result: contentResult,
 });
