@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Verdict } from '../runner/module.js';
 import { contentResult, decideContent, readContentTarget, type ContentRequest, type ContentTarget } from './lib/file-content.js';
-import { groupField, modeField, ownerField, pathField } from './lib/schema.js';
+import { groupField, modeField, ownerField, pathField, validateField } from './lib/schema.js';
 
 const params = z
   .strictObject({
@@ -17,6 +17,7 @@ const params = z
     group: groupField,
     backup: z.boolean().default(false).describe('Keep the replaced file as dest.<date>@<time>~'),
     force: z.boolean().default(true).describe('false: leave an existing dest alone even when its content differs'),
+    validate: validateField,
   })
   .refine((p) => (p.src === undefined) !== (p.content === undefined), { message: 'give exactly one of src and content' });
 type Params = z.output<typeof params>;
@@ -54,9 +55,9 @@ function copyData(p: Params, source: CopyFacts['source']): Buffer {
   return source ? source.data : Buffer.from(p.content ?? '', 'utf8');
 }
 
-/** What copy and template ask decideContent for: these bytes at dest (dest/fileName for a directory) with the attributes, backup and force given. */
-export function copyRequest(p: Pick<Params, 'mode' | 'owner' | 'group' | 'backup' | 'force'>, data: Buffer, fileName: string | undefined): ContentRequest {
-  return { data, fileName, mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, force: p.force, result: { state: 'file' } };
+/** What copy and template ask decideContent for: these bytes at dest (dest/fileName for a directory) with the attributes, backup, force and validate given. */
+export function copyRequest(p: Pick<Params, 'mode' | 'owner' | 'group' | 'backup' | 'force' | 'validate'>, data: Buffer, fileName: string | undefined): ContentRequest {
+  return { data, fileName, mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, force: p.force, validate: p.validate, validateAs: 'copy', result: { state: 'file' } };
 }
 
 /** Decides copy (pure): the bytes of src or content at dest, with the attributes asked for, or no change with the reason, or a refusal. */
@@ -73,7 +74,10 @@ export const copyModule = defineModule({
       'The host computes sha256 of dest and compares it with the local one; nothing is uploaded when they match. ' +
       'An existing file keeps its mode and owner unless mode/owner/group are given. The upload is atomic ' +
       '(temporary file beside dest, then rename) and runs with become. A symlink at dest is replaced by a file; a ' +
-      'parent directory that is a symlink (/var/run -> /run) is followed, except inside a chroot.',
+      'parent directory that is a symlink (/var/run -> /run) is followed, except inside a chroot. With validate the new ' +
+      'content is first checked on the host (a temporary copy with the mode and owner asked for, named by %s; not in ' +
+      "check mode, not when dest already holds it); a non-zero exit fails the task with Ansible's 'failed to validate' " +
+      'and the command\'s exit_status, stdout and stderr, and dest is left as it was.',
     checkMode: 'full',
     result: {
       dest: 'the final path written (dest/basename(src) for a directory)',
@@ -82,6 +86,7 @@ export const copyModule = defineModule({
       state: "'file'",
       size: 'bytes',
       backup_file: 'the backup made, when backup: true and dest was replaced',
+      exit_status: "a failing validate: the command's exit status (with its stdout and stderr)",
     },
     example: [
       '- name: install the serial console drop-in',
@@ -94,6 +99,12 @@ export const copyModule = defineModule({
       '- copy:',
       '    content: "xen_blkfront\\n"',
       '    dest: /etc/modules-load.d/xen.conf',
+      '',
+      '- copy:',
+      '    src: files/sudoers',
+      '    dest: /etc/sudoers',
+      "    mode: '0440'",
+      '    validate: visudo -csf %s',
     ].join('\n'),
   },
   async read(ctx, p): Promise<CopyFacts> {

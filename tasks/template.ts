@@ -8,7 +8,7 @@ import { defineModule, type Verdict } from '../runner/module.js';
 import { renderTemplateFile, renderedName, templateFileVars } from '../runner/template.js';
 import { copyRequest, readControllerFile } from './copy.js';
 import { contentResult, decideContent, readContentTarget, type ContentTarget } from './lib/file-content.js';
-import { groupField, modeField, ownerField, pathField } from './lib/schema.js';
+import { groupField, modeField, ownerField, pathField, validateField } from './lib/schema.js';
 
 const params = z.strictObject({
   src: z
@@ -23,6 +23,7 @@ const params = z.strictObject({
   force: z.boolean().default(true).describe('false: leave an existing dest alone even when its content differs'),
   trim_blocks: z.boolean().default(true).describe('Jinja2: remove the first newline after a block tag ({% … %}), as Ansible does'),
   lstrip_blocks: z.boolean().default(false).describe('Jinja2: strip spaces and tabs before a block tag at the start of a line'),
+  validate: validateField,
 });
 type Params = z.output<typeof params>;
 
@@ -55,10 +56,10 @@ export const templateModule = defineModule({
       'template_path, template_host, template_uid, template_run_date and template_destpath are set; ansible_managed says ' +
       '"Managed by ferry" unless the variable is set). Rendering is strict: an undefined variable fails the task naming ' +
       'the variable and the template file:line; nothing is HTML-escaped. The rendered text is compared by sha256 and ' +
-      'uploaded atomically, exactly as copy does.',
+      'uploaded atomically, exactly as copy does (validate included: the rendered text is checked on the host first).',
     checkMode: 'full',
-    result: { dest: 'the final path written', checksum: 'sha1 of the rendered text (as Ansible)', md5sum: 'md5 of the rendered text', state: "'file'", size: 'bytes', backup_file: 'the backup made, if any' },
-    example: ['- template:', '    src: fstab.j2', '    dest: /etc/fstab', "    mode: '0644'", '    backup: true'].join('\n'),
+    result: { dest: 'the final path written', checksum: 'sha1 of the rendered text (as Ansible)', md5sum: 'md5 of the rendered text', state: "'file'", size: 'bytes', backup_file: 'the backup made, if any', exit_status: "a failing validate: the command's exit status (with its stdout and stderr)" },
+    example: ['- template:', '    src: fstab.j2', '    dest: /etc/fstab', "    mode: '0644'", '    backup: true', '    validate: findmnt --verify --tab-file %s'].join('\n'),
   },
   async read(ctx, p): Promise<TemplateFacts> {
     // Found first: a clear "not found (looked for …)" error before the template engine sees the path.

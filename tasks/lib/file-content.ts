@@ -4,13 +4,13 @@
 // already does), with the wanted mode and ownership, an optional backup and validate, and a text diff for --diff.
 import { createHash, randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
-import { sh, type Command } from '../../runner/command.js';
+import { raw, sh, type Command } from '../../runner/command.js';
 import { TaskFailedError } from '../../runner/errors.js';
 import type { Diff, Step, StepRun, TaskContext, Verdict } from '../../runner/module.js';
 import { shlexSplit } from '../../runner/shlex.js';
 import { ChrootTransport } from '../../runner/transport/chroot.js';
 import { attributeDiff, planAttributes, type WantedAttributes } from './attributes.js';
-import { applyModeSpec, parseModeSpec } from './mode.js';
+import { applyModeSpec, formatMode, parseModeSpec } from './mode.js';
 import { probePath, type PathState, type PathType, type PresentPath } from './path-state.js';
 
 /** What a content module asks decideContent for: these bytes at the destination, with these attributes. */
@@ -23,6 +23,12 @@ export interface ContentRequest extends WantedAttributes {
   force?: boolean;
   /** Ansible's validate: a command run on the new content (%s: a temporary copy on the host) before it is written. */
   validate?: string;
+  /**
+   * How a failing validate is reported: 'copy' as Ansible's copy and template report it ('failed to validate' with
+   * exit_status, stdout and stderr; the temporary copy gets the mode and owner asked for first), else as the
+   * editing modules do ('failed to validate: rc:N error:STDERR').
+   */
+  validateAs?: 'copy';
   /** Create a missing parent directory first (lineinfile's and blockinfile's create), instead of refusing. */
   makeParents?: boolean;
   /** More values for the task's result (lineinfile's `msg`, `found`): in the plan's data and what the write returns. */
@@ -182,7 +188,11 @@ export function decideContent(t: ContentTarget, req: ContentRequest): Verdict {
     const backup: BackupStep = { title: `back up ${dest}`, cmd: backupCommand(dest), backupOf: dest };
     steps.push(backup);
   }
-  if (req.validate !== undefined) steps.push(validateStep(req.validate, req.data));
+  if (req.validate !== undefined) {
+    // copy and template validate a copy that has the mode and owner asked for, as Ansible's copy does
+    const attrs = req.validateAs === 'copy' ? { ...(req.mode !== undefined ? { mode } : {}), owner: req.owner, group: req.group } : {};
+    steps.push(validateStep(req.validate, req.data, req.validateAs, attrs));
+  }
   steps.push({
     title: `${current ? 'replace' : 'create'} ${dest} (${req.data.length} bytes, sha256 ${checksum.slice(0, 12)}…)`,
     run: async (c) => {
@@ -215,23 +225,37 @@ export function validateCommand(validate: string, path: string): Command {
   return sh`exec ${shlexSplit(validate.replace(/%[%s]/g, (m) => (m === '%%' ? '%' : path)))}`;
 }
 
+/** chmod/chown of the temporary copy to validate ("$t"), as the final file will have them, each followed by &&; empty when none is asked. */
+function validatedCopyAttributes(a: { mode?: number; owner?: string; group?: string }): Command {
+  const chmod = a.mode !== undefined ? sh`chmod -- ${formatMode(a.mode)} "$t" && ` : raw('');
+  const spec = a.owner !== undefined ? (a.group !== undefined ? `${a.owner}:${a.group}` : a.owner) : a.group !== undefined ? `:${a.group}` : undefined;
+  const chown = spec !== undefined ? sh`chown -- ${spec} "$t" && ` : raw('');
+  return sh`${chmod}${chown}`;
+}
+
 /**
  * The step that checks the new content before it is written (a stream: in one command on the host
  * the content is written to a new temporary file, the command runs on it, the copy is removed): a
  * non-zero exit fails the task with Ansible's message, and the file is left as it was.
  */
-function validateStep(validate: string, data: Buffer): Step {
+function validateStep(validate: string, data: Buffer, as: 'copy' | undefined, attrs: { mode?: number; owner?: string; group?: string }): Step {
   return {
     title: `validate the new content with ${validate}`,
     run: async (c) => {
       // a fresh random name, created exclusively (set -C): an existing file or link there is never written through
       const tmp = `/tmp/.ferry-validate.${randomBytes(12).toString('hex')}`;
       const r = await c.run(
-        sh`t=${tmp}; (umask 077; set -C; cat > "$t") || { echo "ferry: cannot write $t" >&2; exit 125; }; (${validateCommand(validate, tmp)}); rc=$?; rm -f -- "$t"; exit $rc`,
+        sh`t=${tmp}; (umask 077; set -C; cat > "$t") || { echo "ferry: cannot write $t" >&2; exit 125; }; ${validatedCopyAttributes(attrs)}(${validateCommand(validate, tmp)}); rc=$?; rm -f -- "$t"; exit $rc`,
         { stdin: data },
       );
       if (r.exitCode !== 0 && r.stderr.startsWith('ferry: cannot write ')) throw new TaskFailedError(`cannot write the copy to validate: ${r.stderr.trim()}`, { rc: r.exitCode });
-      if (r.exitCode !== 0) throw new TaskFailedError(`failed to validate: rc:${r.exitCode} error:${r.stderr}`, { rc: r.exitCode, stdout: r.stdout, stderr: r.stderr });
+      if (r.exitCode === 0) return;
+      if (as === 'copy') {
+        // Ansible's copy registers msg 'failed to validate' with the command's exit status and output; a person reads them in the message
+        const output = [r.stdout.trim(), r.stderr.trim()].filter(Boolean).join('\n');
+        throw new TaskFailedError(`failed to validate: exit status ${r.exitCode}${output ? `: ${output}` : ''}`, { msg: 'failed to validate', exit_status: r.exitCode, stdout: r.stdout, stderr: r.stderr });
+      }
+      throw new TaskFailedError(`failed to validate: rc:${r.exitCode} error:${r.stderr}`, { rc: r.exitCode, stdout: r.stdout, stderr: r.stderr });
     },
   };
 }
