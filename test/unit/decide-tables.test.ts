@@ -155,6 +155,12 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
     ...Object.fromEntries(['tool', 'list', 'diff'].filter((k) => f[k] !== undefined).map((k) => [k, output(f[k] as Partial<ToolOutput>)])),
     ...(typeof f.archive === 'string' ? { archive: Buffer.from(f.archive) } : {}),
   }),
+  // The hosts of the two ends (the task's host h1 unless told) and the dry run as rsync printed it (exit 0 unless told).
+  rsync: ({ srcHost, destHost, dry }) => ({
+    srcHost: srcHost ?? 'h1',
+    destHost: destHost ?? srcHost ?? 'h1',
+    dry: { exitCode: 0, output: '', failure: '', ...(dry as object) },
+  }),
   // sfdisk --json and wipefs as printed; the kind, sizes and partition nodes as given.
   partition: (f) => ({
     ...f,
