@@ -186,6 +186,11 @@ async function localCopy(c: TaskContext, p: Params, size: number, g: ReturnType<
   if (got !== size) throw new TaskFailedError(`dd copied ${got ?? 'no'} bytes from ${p.src}, expected ${size} (is the source shorter?)`);
 }
 
+/** The hosts of the two ends seen from `ctx` (the task's context when planning, the step's when copying): one context when both are the task's host. */
+async function copyEnds(ctx: TaskContext, p: Params): Promise<{ s: TaskContext; d: TaskContext }> {
+  return { s: await hostContext(ctx, p.src_host), d: await hostContext(ctx, p.dest_host) };
+}
+
 /** The blockcopy module. */
 export const blockcopyModule = defineModule({
   name: 'blockcopy',
@@ -217,8 +222,7 @@ export const blockcopyModule = defineModule({
     ].join('\n'),
   },
   async plan(ctx, p: Params) {
-    const s = await hostContext(ctx, p.src_host);
-    const d = await hostContext(ctx, p.dest_host);
+    const { s, d } = await copyEnds(ctx, p);
     const sameHost = s === d;
     if (p.verify === 'cmp' && !sameHost) throw new TaskFailedError('verify: cmp needs src and dest on one host; use sha256 between hosts');
     let size: number;
@@ -257,8 +261,9 @@ export const blockcopyModule = defineModule({
         // Not marked destructive: overwriting dest is what blockcopy is asked to do (it has no force
         // parameter), so the engine's force guard must not hold it back.
         async run(c) {
-          if (sameHost) {
-            await localCopy(s === ctx ? c : s, p, size, g);
+          const { s, d } = await copyEnds(c, p);
+          if (s === d) {
+            await localCopy(s, p, size, g);
             return { bytes: size };
           }
           return { bytes: size, compression: await relayCopy(s, d, p, size, g, c) };
@@ -268,7 +273,8 @@ export const blockcopyModule = defineModule({
     if (p.verify !== 'none') {
       steps.push({
         title: `verify the copied range (${p.verify})`,
-        async run() {
+        async run(c) {
+          const { s, d } = await copyEnds(c, p);
           if (p.verify === 'cmp') {
             const r = await s.run(sh`cmp -n ${size} -- ${p.src} ${p.dest}`);
             if (r.exitCode !== 0) throw new TaskFailedError(`verify: ${p.dest} differs from ${p.src}: ${r.stdout.trim() || r.stderr.trim()}`);

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { defineModule, type Verdict } from '../runner/module.js';
 import { planAttributes } from './lib/attributes.js';
-import { decideContent, readContentTarget, readTextFile, type ContentTarget } from './lib/file-content.js';
+import { contentResult, decideEdit, editRefusal, readEditedFile, type EditedFile } from './lib/file-content.js';
 import { compilePythonRegex } from './lib/lineinfile-edit.js';
 import { checkEditedPath, editedFileFields, editedPathFields, foldEditedPath } from './lib/schema.js';
 
@@ -41,13 +41,6 @@ const params = z
   .transform(({ content, ...p }) => ({ ...foldEditedPath(p), block: p.block ?? content ?? '' }));
 
 type Params = z.output<typeof params>;
-
-/** What read found: the file (followed through a symlink), its text (null when missing) and its attributes. */
-export interface BlockFacts {
-  path: string;
-  text: string | null;
-  target: Omit<ContentTarget, 'before'>;
-}
 
 /** A Python regex for insertafter/insertbefore; with a leading (?m) the whole text is searched, as Ansible does. */
 function compileAnchor(pattern: string, param: string): { re: RegExp; multiline: boolean } {
@@ -123,7 +116,9 @@ function count(s: string, ch: string): number {
 }
 
 /** Decides blockinfile (pure): the edit, then the atomic write with mode/owner/backup, or no change with the reason. */
-export function decideBlockinfile(p: Params, f: BlockFacts): Verdict {
+export function decideBlockinfile(p: Params, f: EditedFile): Verdict {
+  const bad = editRefusal(f, 'blockinfile');
+  if (bad) return bad;
   if (f.text === null) {
     // Ansible checks create first: state absent on a missing file fails too, unless create is set.
     if (!p.create) {
@@ -137,13 +132,10 @@ export function decideBlockinfile(p: Params, f: BlockFacts): Verdict {
   const current = f.target.state.exists ? f.target.state : undefined;
   const attrs = current !== undefined && planAttributes(f.path, current, p, { isDirectory: false }).changes.length > 0;
   const msg = [edit.msg, attrs ? 'ownership, perms or SE linux context changed' : ''].filter(Boolean).join(' and ');
-  const plan = decideContent(
-    { ...f.target, before: Buffer.from(f.text ?? '', 'utf8') },
-    { dest: f.path, data: Buffer.from(edit.text, 'utf8'), mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, validate: p.validate, makeParents: true, result: { msg } },
-  );
-  if (plan.changed) return plan;
   const why = p.state === 'absent' || p.block === '' ? 'no block between the markers' : 'the block is already there';
-  return { changed: false, reason: `${f.path}: ${why}`, data: plan.data };
+  // blockinfile's plan carries its diff whether or not --diff is asked
+  const target = { ...f.target, before: Buffer.from(f.text ?? '', 'utf8') };
+  return decideEdit({ ...f, target }, edit.text, { mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, validate: p.validate, makeParents: true, result: { msg } }, why);
 }
 
 export const blockinfileModule = defineModule({
@@ -177,9 +169,7 @@ export const blockinfileModule = defineModule({
       '    state: absent',
     ].join('\n'),
   },
-  async read(ctx, p): Promise<BlockFacts> {
-    const { path, text } = await readTextFile(ctx, p.path, 'blockinfile');
-    return { path, text, target: await readContentTarget(ctx, { dest: path }) };
-  },
+  read: (ctx, p) => readEditedFile(ctx, p.path),
   decide: decideBlockinfile,
+  result: contentResult,
 });

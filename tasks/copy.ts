@@ -3,9 +3,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { TaskFailedError } from '../runner/errors.js';
-import { defineModule } from '../runner/module.js';
-import { planContent } from './lib/file-content.js';
-import { groupField, modeField, ownerField, pathField } from './lib/schema.js';
+import { defineModule, type Verdict } from '../runner/module.js';
+import { contentResult, decideContent, readContentTarget, type ContentRequest, type ContentTarget } from './lib/file-content.js';
+import { groupField, modeField, ownerField, pathField, validateField } from './lib/schema.js';
 
 const params = z
   .strictObject({
@@ -17,8 +17,17 @@ const params = z
     group: groupField,
     backup: z.boolean().default(false).describe('Keep the replaced file as dest.<date>@<time>~'),
     force: z.boolean().default(true).describe('false: leave an existing dest alone even when its content differs'),
+    validate: validateField,
   })
   .refine((p) => (p.src === undefined) !== (p.content === undefined), { message: 'give exactly one of src and content' });
+type Params = z.output<typeof params>;
+
+/** What copy's read found: the controller file (src), and what is at dest. */
+export interface CopyFacts {
+  /** The controller file src names, where it was found and its bytes; absent for inline content. */
+  source?: { path: string; data: Buffer };
+  target: ContentTarget;
+}
 
 /**
  * Reads a controller file for copy/template, with an error that says where it looked: as Ansible does, a
@@ -41,6 +50,21 @@ export async function readControllerFile(baseDir: string, src: string, roleDir?:
   return { path, data: await readFile(path) };
 }
 
+/** The bytes copy writes: src's, or the inline content's. */
+function copyData(p: Params, source: CopyFacts['source']): Buffer {
+  return source ? source.data : Buffer.from(p.content ?? '', 'utf8');
+}
+
+/** What copy and template ask decideContent for: these bytes at dest (dest/fileName for a directory) with the attributes, backup, force and validate given. */
+export function copyRequest(p: Pick<Params, 'mode' | 'owner' | 'group' | 'backup' | 'force' | 'validate'>, data: Buffer, fileName: string | undefined): ContentRequest {
+  return { data, fileName, mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, force: p.force, validate: p.validate, validateAs: 'copy', result: { state: 'file' } };
+}
+
+/** Decides copy (pure): the bytes of src or content at dest, with the attributes asked for, or no change with the reason, or a refusal. */
+export function decideCopy(p: Params, f: CopyFacts): Verdict {
+  return decideContent(f.target, copyRequest(p, copyData(p, f.source), f.source ? basename(f.source.path) : undefined));
+}
+
 export const copyModule = defineModule({
   name: 'copy',
   params,
@@ -50,7 +74,10 @@ export const copyModule = defineModule({
       'The host computes sha256 of dest and compares it with the local one; nothing is uploaded when they match. ' +
       'An existing file keeps its mode and owner unless mode/owner/group are given. The upload is atomic ' +
       '(temporary file beside dest, then rename) and runs with become. A symlink at dest is replaced by a file; a ' +
-      'parent directory that is a symlink (/var/run -> /run) is followed, except inside a chroot.',
+      'parent directory that is a symlink (/var/run -> /run) is followed, except inside a chroot. With validate the new ' +
+      'content is first checked on the host (a temporary copy with the mode and owner asked for, named by %s; not in ' +
+      "check mode, not when dest already holds it); a non-zero exit fails the task with Ansible's 'failed to validate' " +
+      'and the command\'s exit_status, stdout and stderr, and dest is left as it was.',
     checkMode: 'full',
     result: {
       dest: 'the final path written (dest/basename(src) for a directory)',
@@ -59,6 +86,7 @@ export const copyModule = defineModule({
       state: "'file'",
       size: 'bytes',
       backup_file: 'the backup made, when backup: true and dest was replaced',
+      exit_status: "a failing validate: the command's exit status (with its stdout and stderr)",
     },
     example: [
       '- name: install the serial console drop-in',
@@ -71,20 +99,19 @@ export const copyModule = defineModule({
       '- copy:',
       '    content: "xen_blkfront\\n"',
       '    dest: /etc/modules-load.d/xen.conf',
+      '',
+      '- copy:',
+      '    src: files/sudoers',
+      '    dest: /etc/sudoers',
+      "    mode: '0440'",
+      '    validate: visudo -csf %s',
     ].join('\n'),
   },
-  async plan(ctx, p) {
-    const local = p.src !== undefined ? await readControllerFile(ctx.baseDir, p.src, ctx.roleDir) : undefined;
-    return planContent(ctx, {
-      dest: p.dest,
-      data: local ? local.data : Buffer.from(p.content ?? '', 'utf8'),
-      fileName: local ? basename(local.path) : undefined,
-      mode: p.mode,
-      owner: p.owner,
-      group: p.group,
-      backup: p.backup,
-      force: p.force,
-      result: { state: 'file' },
-    });
+  async read(ctx, p): Promise<CopyFacts> {
+    const source = p.src !== undefined ? await readControllerFile(ctx.baseDir, p.src, ctx.roleDir) : undefined;
+    const target = await readContentTarget(ctx, { dest: p.dest, fileName: source && basename(source.path), diffData: copyData(p, source) });
+    return { ...(source ? { source } : {}), target };
   },
+  decide: decideCopy,
+  result: contentResult,
 });

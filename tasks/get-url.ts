@@ -8,7 +8,7 @@ import { TaskFailedError } from '../runner/errors.js';
 import { applySteps } from '../runner/apply-steps.js';
 import { defineModule, type Step, type Verdict } from '../runner/module.js';
 import { planAttributes } from './lib/attributes.js';
-import { readContentTarget, type ContentTarget } from './lib/file-content.js';
+import { readContentTarget, targetRefusal, type ContentTarget } from './lib/file-content.js';
 import { runBatch } from './lib/run-command.js';
 import { groupField, modeField, ownerField, pathField } from './lib/schema.js';
 
@@ -129,6 +129,8 @@ echo result=replaced`;
 /** Decides get_url (pure): no download when dest already has what is asked, else the download step. */
 export function decideGetUrl(p: Params, f: GetUrlFacts): Verdict {
   if (!f.curl) return { refused: 'get_url downloads with curl on the host, and the host has none: install curl first (apt: { name: curl })' };
+  const misplaced = targetRefusal(f.target, urlFileName(p.url));
+  if (misplaced) return misplaced;
   const { dest, state } = f.target;
   const current = state.exists && state.type === 'file' ? state : undefined;
   if (state.exists && state.type !== 'file' && state.type !== 'link') return { refused: `dest ${dest} exists and is a ${state.type}, not a regular file` };

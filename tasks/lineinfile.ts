@@ -1,9 +1,8 @@
 // lineinfile: make sure one line is (or is not) in a text file. The file is read to the controller,
 // edited by a pure function (tasks/lib/lineinfile-edit.ts) and written back atomically like copy.
 import { z } from 'zod';
-import { TaskFailedError } from '../runner/errors.js';
-import { defineModule, type Plan } from '../runner/module.js';
-import { planContent, readTextFile } from './lib/file-content.js';
+import { defineModule, type Verdict } from '../runner/module.js';
+import { contentResult, decideEdit, editRefusal, readEditedFile, type EditedFile } from './lib/file-content.js';
 import { compilePythonRegex, editLines } from './lib/lineinfile-edit.js';
 import { checkEditedPath, editedFileFields, editedPathFields, foldEditedPath } from './lib/schema.js';
 
@@ -42,6 +41,28 @@ const params = z
     }
   })
   .transform(foldEditedPath);
+type Params = z.output<typeof params>;
+
+/** Decides lineinfile (pure): the edit, then the atomic write with mode/owner/backup/validate, or no change with the reason, or a refusal. */
+export function decideLineinfile(p: Params, f: EditedFile): Verdict {
+  const bad = editRefusal(f, 'lineinfile');
+  if (bad) return bad;
+  if (f.text === null) {
+    if (p.state === 'absent') return { changed: false, reason: `${f.path} does not exist, so no line to remove` };
+    if (!p.create) return { refused: `${f.path} does not exist; set create: true to create it`, data: { path: f.path } };
+  }
+  const edit = editLines(f.text ?? '', p);
+  // The result a playbook registers says what happened to the line, not only that a file was written.
+  const result = { msg: edit.msg, ...(p.state === 'absent' ? { found: edit.found } : {}) };
+  const why =
+    p.state === 'absent'
+      ? 'no line matches'
+      : p.backrefs && edit.msg === ''
+        ? 'the line is as wanted or regexp matches no line (backrefs: nothing to change)'
+        : 'the line is already there';
+  // create: Ansible's lineinfile makes the missing parent directories too
+  return decideEdit(f, edit.text, { mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, validate: p.validate, makeParents: p.create, result }, why);
+}
 
 export const lineinfileModule = defineModule({
   name: 'lineinfile',
@@ -68,26 +89,7 @@ export const lineinfileModule = defineModule({
       '    state: absent',
     ].join('\n'),
   },
-  async plan(ctx, p): Promise<Plan> {
-    const { path, text: before } = await readTextFile(ctx, p.path, 'lineinfile');
-    if (before === null) {
-      if (p.state === 'absent') return { changed: false, reason: `${path} does not exist, so no line to remove` };
-      if (!p.create) {
-        throw new TaskFailedError(`${path} does not exist; set create: true to create it`, { path });
-      }
-    }
-    const edit = editLines(before ?? '', p);
-    // The result a playbook registers says what happened to the line, not only that a file was written.
-    const result = { msg: edit.msg, ...(p.state === 'absent' ? { found: edit.found } : {}) };
-    // create: Ansible's lineinfile makes the missing parent directories too
-    const plan = await planContent(ctx, { dest: path, data: Buffer.from(edit.text, 'utf8'), mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, validate: p.validate, makeParents: p.create, result });
-    if (plan.changed) return plan;
-    const why =
-      p.state === 'absent'
-        ? 'no line matches'
-        : p.backrefs && edit.msg === ''
-          ? 'the line is as wanted or regexp matches no line (backrefs: nothing to change)'
-          : 'the line is already there';
-    return { changed: false, reason: `${path}: ${why}`, data: plan.data };
-  },
+  read: (ctx, p) => readEditedFile(ctx, p.path),
+  decide: decideLineinfile,
+  result: contentResult,
 });

@@ -2,10 +2,9 @@
 // module. The file is read to the controller, edited by a pure function (replaceText) and written
 // back atomically like copy, so --check and --diff are exact.
 import { z } from 'zod';
-import { TaskFailedError } from '../runner/errors.js';
 import { pyRegex, pySub } from '../runner/expr/pyregex.js';
-import { defineModule, type Plan } from '../runner/module.js';
-import { planContent, readTextFile } from './lib/file-content.js';
+import { defineModule, type Verdict } from '../runner/module.js';
+import { contentResult, decideEdit, editRefusal, readEditedFile, type EditedFile } from './lib/file-content.js';
 import { checkEditedPath, editedFileFields, editedPathFields, foldEditedPath } from './lib/schema.js';
 
 const params = z
@@ -58,6 +57,21 @@ export function replaceText(text: string, p: Pick<Params, 'regexp' | 'replace' |
   return { text: text.slice(0, start) + replaced + text.slice(end), count };
 }
 
+/**
+ * Decides replace (pure): the edit, then the atomic write, or no change with the reason, or a refusal;
+ * registered with Ansible's replace messages and rc (a playbook may test them), said to a person in ferry's words.
+ */
+export function decideReplace(p: Params, f: EditedFile): Verdict {
+  const bad = editRefusal(f, 'replace');
+  if (bad) return f.type === 'directory' ? { ...bad, data: { ...bad.data, rc: 256, msg: `Path ${p.path} is a directory !` } } : bad;
+  if (f.text === null) return { refused: `${f.path} does not exist`, data: { path: f.path, rc: 257, msg: `Path ${f.path} does not exist !` } };
+  const edit = replaceText(f.text, p);
+  if (edit.sectionMissing !== undefined) return { changed: false, reason: `${f.path}: the after/before pattern ${JSON.stringify(edit.sectionMissing)} matches nothing in the file`, data: { rc: 0, msg: `Pattern for before/after params did not match the given file: ${edit.sectionMissing}` } };
+  const msg = edit.count ? `${edit.count} replacements made` : '';
+  const why = edit.count ? 'the file is as wanted' : 'regexp matches nothing to change';
+  return decideEdit(f, edit.text, { mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, validate: p.validate, result: { rc: 0, msg } }, why);
+}
+
 export const replaceModule = defineModule({
   name: 'replace',
   params,
@@ -78,18 +92,7 @@ export const replaceModule = defineModule({
       "    replace: '/dev/vd\\1\\2'",
     ].join('\n'),
   },
-  async plan(ctx, p): Promise<Plan> {
-    // registered with Ansible's replace messages and rc (a playbook may test them), said to a person in ferry's words
-    const { path, text: before } = await readTextFile(ctx, p.path, 'replace').catch((e: unknown) => {
-      if (e instanceof TaskFailedError && e.data.type === 'directory') throw new TaskFailedError(e.message, { ...e.data, rc: 256, msg: `Path ${p.path} is a directory !` });
-      throw e;
-    });
-    if (before === null) throw new TaskFailedError(`${path} does not exist`, { path, rc: 257, msg: `Path ${path} does not exist !` });
-    const edit = replaceText(before, p);
-    if (edit.sectionMissing !== undefined) return { changed: false, reason: `${path}: the after/before pattern ${JSON.stringify(edit.sectionMissing)} matches nothing in the file`, data: { rc: 0, msg: `Pattern for before/after params did not match the given file: ${edit.sectionMissing}` } };
-    const msg = edit.count ? `${edit.count} replacements made` : '';
-    const plan = await planContent(ctx, { dest: path, data: Buffer.from(edit.text, 'utf8'), mode: p.mode, owner: p.owner, group: p.group, backup: p.backup, validate: p.validate, result: { rc: 0, msg } });
-    if (plan.changed) return plan;
-    return { changed: false, reason: `${path}: ${edit.count ? 'the file is as wanted' : 'regexp matches nothing to change'}`, data: plan.data };
-  },
+  read: (ctx, p) => readEditedFile(ctx, p.path),
+  decide: decideReplace,
+  result: contentResult,
 });

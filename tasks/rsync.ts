@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
-import { defineModule, type TaskContext } from '../runner/module.js';
+import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
 import { describeFailure } from '../runner/task-context.js';
 import { hostContext } from './lib/peer.js';
 import { checkedBy, rsyncPathField } from './lib/schema.js';
@@ -74,21 +74,70 @@ interface Ends {
   dest: TaskContext;
 }
 
-/** Runs rsync in `mode` on one host or relayed between two; returns its exit code and what it printed. */
-async function runRsync(
-  ends: Ends,
-  c: TaskContext,
-  p: Params,
-  mode: Mode,
-  onOutput?: (chunk: Buffer) => void,
-): Promise<{ exitCode: number | null; output: string; failure: () => string }> {
+/** The ends of the copy seen from `ctx` (the task's context when it reads, the step's when it copies): one context when both are one host. */
+async function rsyncEnds(ctx: TaskContext, p: Params): Promise<Ends> {
+  const src = await hostContext(ctx, p.src_host);
+  const dest = await hostContext(ctx, p.dest_host);
+  return { src, dest: dest.host === src.host ? src : dest };
+}
+
+/** What one rsync run did: its exit code, what it printed, and how it failed in words (naming both hosts for a relayed one). */
+export interface RsyncRun {
+  exitCode: number | null;
+  output: string;
+  failure: string;
+}
+
+/** Runs rsync in `mode` on one host or relayed between two. */
+async function runRsync(ends: Ends, p: Params, mode: Mode, onOutput?: (chunk: Buffer) => void): Promise<RsyncRun> {
   if (ends.src === ends.dest) {
-    // On the task's own host, run through `c` (the step's context) so that progress reaches its task.
-    const r = await (ends.src.host === c.host ? c : ends.src).run(rsyncCommand(p, mode), onOutput ? { onStdout: onOutput } : {});
-    return { exitCode: r.exitCode, output: r.stdout, failure: () => describeFailure(r) };
+    const r = await ends.src.run(rsyncCommand(p, mode), onOutput ? { onStdout: onOutput } : {});
+    return { exitCode: r.exitCode, output: r.stdout, failure: describeFailure(r) };
   }
   const r: RelayResult = await relayRsync(ends.dest, ends.src, rsyncFlags(p, mode), p.src, p.dest, onOutput);
-  return { exitCode: r.exitCode, output: r.output, failure: () => describeRelayFailure(ends, r) };
+  return { exitCode: r.exitCode, output: r.output, failure: describeRelayFailure(ends, r) };
+}
+
+/** What rsync's read found: the hosts of the two ends and the dry run (the plan). */
+export interface RsyncFacts {
+  srcHost: string;
+  destHost: string;
+  dry: RsyncRun;
+}
+
+/** The copy itself, from the step's own context: the ends again (a peer through it), progress from --info=progress2. */
+async function copyTree(c: TaskContext, p: Params): Promise<RsyncRun> {
+  const onRecord = recordSplitter((line) => {
+    const s = parseProgress2(line);
+    if (s) c.progress({ bytes: s.bytes, bytesPerSec: s.bytesPerSec, etaSec: s.etaSec });
+  });
+  return runRsync(await rsyncEnds(c, p), p, '--info=progress2', onRecord);
+}
+
+/** Decides rsync (pure): the dry run's itemized changes are the plan; none is no change; a failed dry run is refused with rsync's message. */
+export function decideRsync(p: Params, f: RsyncFacts): Verdict {
+  const { dry } = f;
+  if (!OK_EXITS.has(dry.exitCode ?? -1)) return { refused: dry.failure };
+  const between = f.srcHost !== f.destHost;
+  const items = parseItemizeChanges(dry.output).filter(isRealChange);
+  const where = between ? `${f.srcHost}:${p.src} to ${f.destHost}:${p.dest}` : `${p.src} to ${p.dest}`;
+  if (!items.length) return { changed: false, reason: `rsync --dry-run finds nothing to copy from ${where}`, data: { changes: 0 } };
+  const lines = dry.output.split('\n').filter((l) => parseItemizeChanges(l).length > 0);
+  return {
+    changed: true,
+    diff: [{ path: p.dest, before: '', after: lines.slice(0, 200).join('\n') + (lines.length > 200 ? `\n... ${lines.length - 200} more\n` : '\n') }],
+    steps: [
+      {
+        title: `rsync ${where}${between ? ' through the controller' : ''} (${items.length} change${items.length > 1 ? 's' : ''})`,
+        // the escape hatch: a stream with progress, whose exit 24 (files vanished) is a success
+        async run(c: TaskContext) {
+          const r = await copyTree(c, p);
+          if (!OK_EXITS.has(r.exitCode ?? -1)) throw new TaskFailedError(r.failure);
+          return { changes: items.length, itemized: lines.slice(0, 200), vanished: r.exitCode === 24 };
+        },
+      },
+    ],
+  };
 }
 
 function describeRelayFailure(ends: Ends, r: RelayResult): string {
@@ -112,7 +161,7 @@ export const rsyncModule = defineModule({
     summary:
       'Copy a directory tree with rsync (-aAXH --numeric-ids by default), on one host or between two through the controller; no change when a dry run itemizes nothing.',
     description:
-      'plan runs `rsync --dry-run --itemize-changes` with the same flags, so check mode shows exactly what the copy will do. ' +
+      'read runs `rsync --dry-run --itemize-changes` with the same flags, so check mode shows exactly what the copy will do. ' +
       'The real run reports progress from --info=progress2. Exit 24 (files vanished while copying) counts as success. ' +
       'Between two hosts (src_host and dest_host name different inventory hosts) the rsync client runs on dest_host and ' +
       'pulls from an `rsync --server --sender` that the controller starts on src_host over its own connection, relaying ' +
@@ -135,33 +184,9 @@ export const rsyncModule = defineModule({
       '    delete: true',
     ].join('\n'),
   },
-  async plan(ctx, p: Params) {
-    const ends: Ends = { src: await hostContext(ctx, p.src_host), dest: await hostContext(ctx, p.dest_host) };
-    const between = ends.src.host !== ends.dest.host;
-    if (!between) ends.dest = ends.src;
-    const dry = await runRsync(ends, ctx, p, '--dry-run');
-    if (!OK_EXITS.has(dry.exitCode ?? -1)) throw new TaskFailedError(dry.failure());
-    const items = parseItemizeChanges(dry.output).filter(isRealChange);
-    const where = between ? `${ends.src.host}:${p.src} to ${ends.dest.host}:${p.dest}` : `${p.src} to ${p.dest}`;
-    if (!items.length) return { changed: false, reason: `rsync --dry-run finds nothing to copy from ${where}`, data: { changes: 0 } };
-    const lines = dry.output.split('\n').filter((l) => parseItemizeChanges(l).length > 0);
-    return {
-      changed: true,
-      diff: [{ path: p.dest, before: '', after: lines.slice(0, 200).join('\n') + (lines.length > 200 ? `\n... ${lines.length - 200} more\n` : '\n') }],
-      steps: [
-        {
-          title: `rsync ${where}${between ? ' through the controller' : ''} (${items.length} change${items.length > 1 ? 's' : ''})`,
-          async run(c: TaskContext) {
-            const onRecord = recordSplitter((line) => {
-              const s = parseProgress2(line);
-              if (s) c.progress({ bytes: s.bytes, bytesPerSec: s.bytesPerSec, etaSec: s.etaSec });
-            });
-            const r = await runRsync(ends, c, p, '--info=progress2', onRecord);
-            if (!OK_EXITS.has(r.exitCode ?? -1)) throw new TaskFailedError(r.failure());
-            return { changes: items.length, itemized: lines.slice(0, 200), vanished: r.exitCode === 24 };
-          },
-        },
-      ],
-    };
+  async read(ctx, p): Promise<RsyncFacts> {
+    const ends = await rsyncEnds(ctx, p);
+    return { srcHost: ends.src.host, destHost: ends.dest.host, dry: await runRsync(ends, p, '--dry-run') };
   },
+  decide: decideRsync,
 });

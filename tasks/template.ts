@@ -4,11 +4,11 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { TaskFailedError } from '../runner/errors.js';
-import { defineModule } from '../runner/module.js';
+import { defineModule, type Verdict } from '../runner/module.js';
 import { renderTemplateFile, renderedName, templateFileVars } from '../runner/template.js';
-import { readControllerFile } from './copy.js';
-import { planContent } from './lib/file-content.js';
-import { groupField, modeField, ownerField, pathField } from './lib/schema.js';
+import { copyRequest, readControllerFile } from './copy.js';
+import { contentResult, decideContent, readContentTarget, type ContentTarget } from './lib/file-content.js';
+import { groupField, modeField, ownerField, pathField, validateField } from './lib/schema.js';
 
 const params = z.strictObject({
   src: z
@@ -23,7 +23,20 @@ const params = z.strictObject({
   force: z.boolean().default(true).describe('false: leave an existing dest alone even when its content differs'),
   trim_blocks: z.boolean().default(true).describe('Jinja2: remove the first newline after a block tag ({% … %}), as Ansible does'),
   lstrip_blocks: z.boolean().default(false).describe('Jinja2: strip spaces and tabs before a block tag at the start of a line'),
+  validate: validateField,
 });
+type Params = z.output<typeof params>;
+
+/** What template's read found: the template file and the text it rendered to with the host's variables, and what is at dest. */
+export interface TemplateFacts {
+  rendered: { path: string; text: string };
+  target: ContentTarget;
+}
+
+/** Decides template (pure): the rendered text at dest, exactly as copy decides its bytes. */
+export function decideTemplate(p: Params, f: TemplateFacts): Verdict {
+  return decideContent(f.target, copyRequest(p, Buffer.from(f.rendered.text, 'utf8'), renderedName(f.rendered.path)));
+}
 
 /** Where Ansible's template module looks for src: the role's templates/ and folder, then templates/ beside the playbook, then the playbook's directory. */
 async function findTemplate(baseDir: string, src: string, roleDir?: string): Promise<string> {
@@ -43,26 +56,19 @@ export const templateModule = defineModule({
       'template_path, template_host, template_uid, template_run_date and template_destpath are set; ansible_managed says ' +
       '"Managed by ferry" unless the variable is set). Rendering is strict: an undefined variable fails the task naming ' +
       'the variable and the template file:line; nothing is HTML-escaped. The rendered text is compared by sha256 and ' +
-      'uploaded atomically, exactly as copy does.',
+      'uploaded atomically, exactly as copy does (validate included: the rendered text is checked on the host first).',
     checkMode: 'full',
-    result: { dest: 'the final path written', checksum: 'sha1 of the rendered text (as Ansible)', md5sum: 'md5 of the rendered text', state: "'file'", size: 'bytes', backup_file: 'the backup made, if any' },
-    example: ['- template:', '    src: fstab.j2', '    dest: /etc/fstab', "    mode: '0644'", '    backup: true'].join('\n'),
+    result: { dest: 'the final path written', checksum: 'sha1 of the rendered text (as Ansible)', md5sum: 'md5 of the rendered text', state: "'file'", size: 'bytes', backup_file: 'the backup made, if any', exit_status: "a failing validate: the command's exit status (with its stdout and stderr)" },
+    example: ['- template:', '    src: fstab.j2', '    dest: /etc/fstab', "    mode: '0644'", '    backup: true', '    validate: findmnt --verify --tab-file %s'].join('\n'),
   },
-  async plan(ctx, p) {
+  async read(ctx, p): Promise<TemplateFacts> {
     // Found first: a clear "not found (looked for …)" error before the template engine sees the path.
     const local = await readControllerFile(ctx.baseDir, await findTemplate(ctx.baseDir, p.src, ctx.roleDir));
     const vars = { ...ctx.vars, ...templateFileVars(local.path, p.src, p.dest, ctx.vars) };
     const text = renderTemplateFile(local.path, vars, { trimBlocks: p.trim_blocks, lstripBlocks: p.lstrip_blocks });
-    return planContent(ctx, {
-      dest: p.dest,
-      data: Buffer.from(text, 'utf8'),
-      fileName: renderedName(local.path),
-      mode: p.mode,
-      owner: p.owner,
-      group: p.group,
-      backup: p.backup,
-      force: p.force,
-      result: { state: 'file' },
-    });
+    const target = await readContentTarget(ctx, { dest: p.dest, fileName: renderedName(local.path), diffData: Buffer.from(text, 'utf8') });
+    return { rendered: { path: local.path, text }, target };
   },
+  decide: decideTemplate,
+  result: contentResult,
 });

@@ -1,28 +1,36 @@
-// The shared core of copy and template: make a remote file hold exactly these bytes (compared
-// by sha256 on the host, so nothing is uploaded when it already does), with the wanted mode
-// and ownership, an optional backup, and a text diff for --diff.
+// The shared core of the file-content modules (copy, template, lineinfile, replace, blockinfile): what is at
+// the destination, read once (readContentTarget, readEditedFile), and one pure decision that makes the file
+// hold exactly these bytes (decideContent: compared by sha256 on the host, so nothing is uploaded when it
+// already does), with the wanted mode and ownership, an optional backup and validate, and a text diff for --diff.
 import { createHash, randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
-import { sh, type Command } from '../../runner/command.js';
+import { raw, sh, type Command } from '../../runner/command.js';
 import { TaskFailedError } from '../../runner/errors.js';
-import type { Diff, Plan, Step, TaskContext } from '../../runner/module.js';
+import type { Diff, Step, StepRun, TaskContext, Verdict } from '../../runner/module.js';
 import { shlexSplit } from '../../runner/shlex.js';
 import { ChrootTransport } from '../../runner/transport/chroot.js';
 import { attributeDiff, planAttributes, type WantedAttributes } from './attributes.js';
-import { applyModeSpec, parseModeSpec } from './mode.js';
-import { probePath, type PathState, type PresentPath } from './path-state.js';
+import { applyModeSpec, formatMode, parseModeSpec } from './mode.js';
+import { probePath, type PathState, type PathType, type PresentPath } from './path-state.js';
 
-/** What copy/template ask for. */
+/** What a content module asks decideContent for: these bytes at the destination, with these attributes. */
 export interface ContentRequest extends WantedAttributes {
-  dest: string;
   data: Buffer;
-  /** The file name to use when dest is a directory (basename of src); undefined for inline content. */
+  /** The file name to use when dest is a directory (basename of src); undefined for inline content and edited files. */
   fileName?: string;
   backup?: boolean;
   /** false: leave an existing dest alone even if its content differs (Ansible's force: no). */
   force?: boolean;
   /** Ansible's validate: a command run on the new content (%s: a temporary copy on the host) before it is written. */
   validate?: string;
+  /**
+   * How a failing validate is reported: 'copy' as Ansible's copy and template report it ('failed to validate' with
+   * exit_status, stdout and stderr; the temporary copy gets the mode and owner asked for first), else as the
+   * editing modules do ('failed to validate: rc:N error:STDERR').
+   */
+  validateAs?: 'copy';
+  /** Create a missing parent directory first (lineinfile's and blockinfile's create), instead of refusing. */
+  makeParents?: boolean;
   /** More values for the task's result (lineinfile's `msg`, `found`): in the plan's data and what the write returns. */
   result?: Record<string, unknown>;
 }
@@ -65,7 +73,7 @@ async function linkedDirectory(ctx: TaskContext, parent: string): Promise<string
 
 /** What is at a content task's destination, read once so that deciding the write is pure (decideContent). */
 export interface ContentTarget {
-  /** The file to write (dest, or dest/fileName when dest is a directory). */
+  /** The file to write: dest, or dest/fileName when dest is a directory (left as dest when that cannot be: see targetRefusal). */
   dest: string;
   /** What is there now (a regular file's sha256 included). */
   state: PathState;
@@ -89,13 +97,10 @@ export async function readContentTarget(
 ): Promise<ContentTarget> {
   let dest = req.dest;
   let state = await probePath(ctx, dest, { checksum: true });
+  const asRoot = becomesRoot(ctx);
   if (dest.endsWith('/') || (state.exists && state.type === 'directory')) {
-    if (!req.fileName) {
-      throw new TaskFailedError(`dest ${dest} is a directory and there is no src file name to put in it`, { dest });
-    }
-    if (!state.exists) {
-      throw new TaskFailedError(`destination directory ${dest} does not exist; create it first (file: path=${dest} state=directory)`, { dest });
-    }
+    // a directory with no file name to put in it, or a missing one: decide refuses it (targetRefusal)
+    if (!req.fileName || !state.exists) return { dest, state, target: dest, parent: 'directory', asRoot };
     dest = posix.join(dest, req.fileName);
     state = await probePath(ctx, dest, { checksum: true });
   }
@@ -114,22 +119,44 @@ export async function readContentTarget(
     if (!state.exists) before = Buffer.alloc(0);
     else if (state.type === 'file' && state.size <= MAX_DIFF_BYTES) before = (await ctx.transport.get(dest, { become: ctx.become })) ?? undefined;
   }
-  return { dest, state, target, parent, asRoot: becomesRoot(ctx), ...(before !== undefined ? { before } : {}) };
+  return { dest, state, target, parent, asRoot, ...(before !== undefined ? { before } : {}) };
+}
+
+/** A verdict that refuses, with the data the task's failed result carries. */
+type Refusal = Extract<Verdict, { refused: string }>;
+
+/**
+ * Why the file cannot go where readContentTarget looked (pure): dest names a directory (a trailing / or a
+ * directory there) and there is no file name to put in it, or it is missing; undefined when it can.
+ */
+export function targetRefusal(t: ContentTarget, fileName: string | undefined): Refusal | undefined {
+  const { dest, state } = t;
+  if (!dest.endsWith('/') && !(state.exists && state.type === 'directory')) return undefined;
+  if (!fileName) return { refused: `dest ${dest} is a directory and there is no src file name to put in it`, data: { dest } };
+  if (!state.exists) return { refused: `destination directory ${dest} does not exist; create it first (file: path=${dest} state=directory)`, data: { dest } };
+  return undefined;
+}
+
+/** A step that backs up a file, marked so that contentResult registers the name it chose as backup_file. */
+interface BackupStep extends Step {
+  backupOf: string;
 }
 
 /**
- * Decides writing `req.data` to what readContentTarget found (pure): no change with the reason, or the
- * steps (backup, atomic upload with the mode, chown/chmod) and the diff. With `makeParents` a missing
- * parent directory is created first (blockinfile's create), else it fails the task.
+ * Decides writing `req.data` to what readContentTarget found (pure): no change with the reason, the
+ * steps (backup, validate, atomic upload with the mode, chown/chmod) and the diff, or a refusal (dest is
+ * a directory or not a regular file, its parent directory is missing and not to be made).
  */
-export function decideContent(t: ContentTarget, req: ContentRequest & { makeParents?: boolean }): Plan {
+export function decideContent(t: ContentTarget, req: ContentRequest): Verdict {
   const { dest, state, target } = t;
+  const misplaced = targetRefusal(t, req.fileName);
+  if (misplaced) return misplaced;
   if (!state.exists && t.parent !== 'directory' && !(t.parent === 'missing' && req.makeParents)) {
     const parent = posix.dirname(dest);
-    throw new TaskFailedError(`destination directory ${parent} does not exist; create it first (file: path=${parent} state=directory)`, { dest });
+    return { refused: `destination directory ${parent} does not exist; create it first (file: path=${parent} state=directory)`, data: { dest } };
   }
   if (state.exists && state.type !== 'file' && state.type !== 'link') {
-    throw new TaskFailedError(`dest ${dest} exists and is a ${state.type}, not a regular file`, { dest });
+    return { refused: `dest ${dest} exists and is a ${state.type}, not a regular file`, data: { dest } };
   }
   const current: PresentPath | undefined = state.exists ? state : undefined;
   const checksum = sha256Hex(req.data);
@@ -158,12 +185,14 @@ export function decideContent(t: ContentTarget, req: ContentRequest & { makePare
     steps.push({ title: `create directory ${parent}`, cmd: sh`mkdir -p -- ${parent}` });
   }
   if (req.backup && current?.type === 'file') {
-    steps.push({
-      title: `back up ${dest}`,
-      run: async (c) => ({ backup_file: (await c.runOk(backupCommand(dest))).stdout }),
-    });
+    const backup: BackupStep = { title: `back up ${dest}`, cmd: backupCommand(dest), backupOf: dest };
+    steps.push(backup);
   }
-  if (req.validate !== undefined) steps.push(validateStep(req.validate, req.data));
+  if (req.validate !== undefined) {
+    // copy and template validate a copy that has the mode and owner asked for, as Ansible's copy does
+    const attrs = req.validateAs === 'copy' ? { ...(req.mode !== undefined ? { mode } : {}), owner: req.owner, group: req.group } : {};
+    steps.push(validateStep(req.validate, req.data, req.validateAs, attrs));
+  }
   steps.push({
     title: `${current ? 'replace' : 'create'} ${dest} (${req.data.length} bytes, sha256 ${checksum.slice(0, 12)}…)`,
     run: async (c) => {
@@ -185,9 +214,23 @@ export function decideContent(t: ContentTarget, req: ContentRequest & { makePare
   return { changed: true, steps, diff, data: result };
 }
 
+/** The result of a content module's steps: the backup's name (backup_file) when one was made; the rest is the plan's data. */
+export async function contentResult(_ctx: TaskContext, _params: unknown, ran: StepRun[]): Promise<Record<string, unknown>> {
+  const backup = ran.find((r) => 'backupOf' in r.step);
+  return backup?.result ? { backup_file: backup.result.stdout } : {};
+}
+
 /** The validate command for a copy at `path`: %s is the path, %% a %, as Python's % makes it; split into words as Ansible's run_command splits it (no shell). */
 export function validateCommand(validate: string, path: string): Command {
   return sh`exec ${shlexSplit(validate.replace(/%[%s]/g, (m) => (m === '%%' ? '%' : path)))}`;
+}
+
+/** chmod/chown of the temporary copy to validate ("$t"), as the final file will have them, each followed by &&; empty when none is asked. */
+function validatedCopyAttributes(a: { mode?: number; owner?: string; group?: string }): Command {
+  const chmod = a.mode !== undefined ? sh`chmod -- ${formatMode(a.mode)} "$t" && ` : raw('');
+  const spec = a.owner !== undefined ? (a.group !== undefined ? `${a.owner}:${a.group}` : a.owner) : a.group !== undefined ? `:${a.group}` : undefined;
+  const chown = spec !== undefined ? sh`chown -- ${spec} "$t" && ` : raw('');
+  return sh`${chmod}${chown}`;
 }
 
 /**
@@ -195,41 +238,69 @@ export function validateCommand(validate: string, path: string): Command {
  * the content is written to a new temporary file, the command runs on it, the copy is removed): a
  * non-zero exit fails the task with Ansible's message, and the file is left as it was.
  */
-function validateStep(validate: string, data: Buffer): Step {
+function validateStep(validate: string, data: Buffer, as: 'copy' | undefined, attrs: { mode?: number; owner?: string; group?: string }): Step {
   return {
     title: `validate the new content with ${validate}`,
     run: async (c) => {
       // a fresh random name, created exclusively (set -C): an existing file or link there is never written through
       const tmp = `/tmp/.ferry-validate.${randomBytes(12).toString('hex')}`;
       const r = await c.run(
-        sh`t=${tmp}; (umask 077; set -C; cat > "$t") || { echo "ferry: cannot write $t" >&2; exit 125; }; (${validateCommand(validate, tmp)}); rc=$?; rm -f -- "$t"; exit $rc`,
+        sh`t=${tmp}; (umask 077; set -C; cat > "$t") || { echo "ferry: cannot write $t" >&2; exit 125; }; ${validatedCopyAttributes(attrs)}(${validateCommand(validate, tmp)}); rc=$?; rm -f -- "$t"; exit $rc`,
         { stdin: data },
       );
       if (r.exitCode !== 0 && r.stderr.startsWith('ferry: cannot write ')) throw new TaskFailedError(`cannot write the copy to validate: ${r.stderr.trim()}`, { rc: r.exitCode });
-      if (r.exitCode !== 0) throw new TaskFailedError(`failed to validate: rc:${r.exitCode} error:${r.stderr}`, { rc: r.exitCode, stdout: r.stdout, stderr: r.stderr });
+      if (r.exitCode === 0) return;
+      if (as === 'copy') {
+        // Ansible's copy registers msg 'failed to validate' with the command's exit status and output; a person reads them in the message
+        const output = [r.stdout.trim(), r.stderr.trim()].filter(Boolean).join('\n');
+        throw new TaskFailedError(`failed to validate: exit status ${r.exitCode}${output ? `: ${output}` : ''}`, { msg: 'failed to validate', exit_status: r.exitCode, stdout: r.stdout, stderr: r.stderr });
+      }
+      throw new TaskFailedError(`failed to validate: rc:${r.exitCode} error:${r.stderr}`, { rc: r.exitCode, stdout: r.stdout, stderr: r.stderr });
     },
   };
 }
 
-/** Plans writing `req.data` to `req.dest` on the host (creating missing parent directories with `makeParents`); only reads. */
-export async function planContent(ctx: TaskContext, req: ContentRequest & { makeParents?: boolean }): Promise<Plan> {
-  return decideContent(await readContentTarget(ctx, { dest: req.dest, fileName: req.fileName, diffData: req.data }), req);
+/**
+ * What an editing module (lineinfile, replace, blockinfile) read: the file, followed through a symlink to
+ * the file it names (the edit goes there and the link stays), its text, and what decideContent needs.
+ */
+export interface EditedFile {
+  path: string;
+  /** The text as read (NUL bytes included, which decide refuses); null when nothing is there or it is not a regular file. */
+  text: string | null;
+  /** Set when the path is neither a regular file nor a symlink: what it is (decide refuses the edit). */
+  type?: PathType;
+  /** What is at the path; `before` (the text, for --diff) only when --diff is asked. */
+  target: ContentTarget;
 }
 
-/**
- * The text of a file on the host, for the editing modules (lineinfile, replace): a symlink is
- * followed to the file it names (the edit goes there and the link stays), anything but a regular
- * file is refused, and so is a file holding NUL bytes. `text` is null when nothing is at the path.
- */
-export async function readTextFile(ctx: TaskContext, path: string, module: string): Promise<{ path: string; text: string | null }> {
+/** Reads the file an editing module edits (only reads). */
+export async function readEditedFile(ctx: TaskContext, path: string): Promise<EditedFile> {
   const st = await probePath(ctx, path);
   if (st.exists && st.type === 'link') {
     const r = await ctx.runOk(sh`readlink -f -- ${path}`);
     path = r.stdout.replace(/\n$/, '');
   } else if (st.exists && st.type !== 'file') {
-    throw new TaskFailedError(`${path} is a ${st.type}, not a text file`, { path, type: st.type });
+    return { path, text: null, type: st.type, target: await readContentTarget(ctx, { dest: path }) };
   }
   const data = st.exists ? await ctx.transport.get(path, { become: ctx.become }) : null;
-  if (data?.includes(0)) throw new TaskFailedError(`${path} holds NUL bytes; ${module} edits text files only`, { path });
-  return { path, text: data === null ? null : data.toString('utf8') };
+  const text = data === null ? null : data.toString('utf8');
+  return { path, text, target: await readContentTarget(ctx, { dest: path, ...(ctx.diff ? { before: data ?? Buffer.alloc(0) } : {}) }) };
+}
+
+/** Why `module` cannot edit what readEditedFile found (pure): it is not a regular file, or it holds NUL bytes. */
+export function editRefusal(f: EditedFile, module: string): Refusal | undefined {
+  if (f.type !== undefined) return { refused: `${f.path} is a ${f.type}, not a text file`, data: { path: f.path, type: f.type } };
+  if (f.text?.includes('\0')) return { refused: `${f.path} holds NUL bytes; ${module} edits text files only`, data: { path: f.path } };
+  return undefined;
+}
+
+/**
+ * Decides writing the edited text to the file an editing module read (pure): the steps, or no change with
+ * `why` (what the module says about the file), or decideContent's refusal.
+ */
+export function decideEdit(f: EditedFile, edited: string, req: Omit<ContentRequest, 'data'>, why: string): Verdict {
+  const v = decideContent(f.target, { ...req, data: Buffer.from(edited, 'utf8') });
+  if (!('changed' in v) || v.changed) return v;
+  return { changed: false, reason: `${f.path}: ${why}`, data: v.data };
 }

@@ -196,4 +196,38 @@ describe('what the corpus needed, against ansible-playbook on the same sshd @int
       assert.deepEqual(readdirSync(fw), ['f.conf']);
     });
   });
+
+  describe('copy and template', () => {
+    it('validate the new content as Ansible does: a failing check leaves dest untouched and fails with its output; the copy checked has the mode asked', async () => {
+      const fw = mkdtempSync(join(dir, 'cval-ferry-'));
+      const aw = mkdtempSync(join(dir, 'cval-ansible-'));
+      const tpl = join(dir, 'cval.conf.j2');
+      writeFileSync(tpl, 'name={{ inventory_hostname }}\n');
+      const good = 'root ALL=(ALL) ALL\n';
+      const tasks = (w: string) => [
+        // the temporary copy already has the mode asked for (visudo -s is strict about the syntax only)
+        { copy: { dest: `${w}/sudoers`, content: good, mode: '0440', validate: 'sh -c \'test "$(stat -c %%a "$0")" = 440 && visudo -csf "$0"\' %s' }, register: 'r' },
+        { copy: { dest: `${w}/sudoers`, content: `${good}this is not sudoers\n`, validate: 'visudo -csf %s' }, register: 'r', ignore_errors: true },
+        { template: { src: tpl, dest: `${w}/t.conf`, validate: 'grep -q ^name= %s' }, register: 'r' },
+        { template: { src: tpl, dest: `${w}/u.conf`, validate: 'sh -c "echo bad >&2; echo out; exit 3" %s' }, register: 'r', ignore_errors: true },
+        { copy: { dest: `${w}/sudoers`, content: 'x\n', validate: `touch ${w}/validated %s` }, register: 'r', check_mode: true },
+      ];
+      const f = await ferry(tasks(fw));
+      const a = ansible(tasks(aw));
+      assert.deepEqual(a.statuses, ['changed', 'failed', 'changed', 'failed', 'changed']);
+      sameValues(f, a, ['changed', 'failed', 'msg', 'exit_status']);
+      // the command's own output, registered as Ansible registers it, and said in the message
+      assert.equal(f.results[3]!.stderr, 'bad\n');
+      assert.equal(f.results[3]!.stdout, 'out\n');
+      assert.deepEqual([a.results[3]!.stderr, a.results[3]!.stdout], ['bad\n', 'out\n']);
+      assert.match(String(f.results[1]!.stdout) + String(f.results[1]!.stderr), /syntax error/);
+      for (const w of [fw, aw]) {
+        assert.equal(readFileSync(join(w, 'sudoers'), 'utf8'), good, 'the failed validate left the file as it was');
+        assert.equal(statSync(join(w, 'sudoers')).mode & 0o7777, 0o440);
+        assert.equal(readFileSync(join(w, 't.conf'), 'utf8'), `name=${sshd.name}\n`);
+      }
+      assert.deepEqual(readdirSync(fw), readdirSync(aw));
+      assert.deepEqual(readdirSync(fw).sort(), ['sudoers', 't.conf']);
+    });
+  });
 });

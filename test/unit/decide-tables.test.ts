@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { forceOf, guardDestructive, type TaskModule, type ToolOutput } from '../../runner/module.js';
+import { forceOf, guardDestructive, type Diff, type TaskModule, type ToolOutput } from '../../runner/module.js';
 import { aptFactsFrom, type AptOutputs } from '../../tasks/apt.js';
 import type { Manager } from '../../tasks/lib/managers.js';
 import { parseSystemctlShow, sysvFactsFrom } from '../../tasks/service.js';
@@ -17,8 +17,8 @@ import { detectGuestOs } from '../../tasks/guest/os-family.js';
 import { builtinModules } from '../../tasks/index.js';
 import { parsePathState } from '../../tasks/lib/path-state.js';
 import { parseMountinfo } from '../../tasks/storage/mountinfo.js';
-import { sha256Hex } from '../../tasks/lib/file-content.js';
-import type { PathState } from '../../tasks/lib/path-state.js';
+import { sha256Hex, type ContentTarget, type EditedFile } from '../../tasks/lib/file-content.js';
+import type { PathState, PathType } from '../../tasks/lib/path-state.js';
 import { statesWithXml } from '../../tasks/libvirt/domain-plan.js';
 import { vgFactsFrom } from '../../tasks/lvm-vg.js';
 import { lvmFactsFrom } from '../../tasks/lvm.js';
@@ -45,6 +45,8 @@ interface Case {
   skipped?: boolean;
   /** What the verdict says check mode left out (checked when given; otherwise it must leave nothing out). */
   partial?: string;
+  /** What --diff shows (checked when given). */
+  diff?: Diff[];
 }
 
 /** Replaces each `{"file": PATH}` with that captured output's text. */
@@ -96,15 +98,20 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
   // What the one stat command printed (NUL-separated fields).
   stat: (f, p) => ({ stat: parseStat(String(f.stdout), String(p.path), p.checksum_algorithm as string) }),
   // The file's text as read; its state (size, sha256) follows from it, the parent directory exists unless told.
-  blockinfile: (f) => {
-    const text = (f.text as string | null | undefined) ?? null;
-    const path = String(f.path);
-    return { path, text, target: { dest: path, state: fileState(text, f), target: path, parent: f.parent ?? 'directory', asRoot: true } };
-  },
+  blockinfile: (f) => editedFile(f),
+  lineinfile: (f) => editedFile(f),
+  replace: (f) => editedFile(f),
+  // The controller file (its text), and dest as the path probe printed it.
+  copy: ({ source, ...f }, p) => ({
+    ...(source ? { source: { path: (source as { path: string }).path, data: Buffer.from((source as { text: string }).text) } } : {}),
+    target: contentTarget(f, String(p.dest)),
+  }),
+  // The template file and the text it rendered to, and dest as the path probe printed it.
+  template: ({ rendered, ...f }, p) => ({ rendered, target: contentTarget(f, String(p.dest)) }),
   // command -v curl's answer (true unless told), the path probe of dest as printed (absent unless told), dest's digest as given.
   get_url: ({ curl, probe, destChecksum }, p) => ({
     curl: curl ?? true,
-    target: { dest: p.dest, state: probe === undefined ? { exists: false } : parsePathState(String(probe)), target: p.dest, parent: 'directory', asRoot: true },
+    target: contentTarget(probe === undefined ? {} : { probe }, String(p.dest)),
     ...(destChecksum !== undefined ? { destChecksum } : {}),
   }),
   // getent group NAME (and GID) as printed; whether lgroupadd was found as given.
@@ -148,6 +155,12 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
     ...Object.fromEntries(['tool', 'list', 'diff'].filter((k) => f[k] !== undefined).map((k) => [k, output(f[k] as Partial<ToolOutput>)])),
     ...(typeof f.archive === 'string' ? { archive: Buffer.from(f.archive) } : {}),
   }),
+  // The hosts of the two ends (the task's host h1 unless told) and the dry run as rsync printed it (exit 0 unless told).
+  rsync: ({ srcHost, destHost, dry }) => ({
+    srcHost: srcHost ?? 'h1',
+    destHost: destHost ?? srcHost ?? 'h1',
+    dry: { exitCode: 0, output: '', failure: '', ...(dry as object) },
+  }),
   // sfdisk --json and wipefs as printed; the kind, sizes and partition nodes as given.
   partition: (f) => ({
     ...f,
@@ -176,6 +189,39 @@ function fileState(text: string | null, f: Record<string, unknown>): PathState {
   return { exists: true, type: 'file', mode: 0o644, owner: 'root', group: 'root', uid: 0, gid: 0, size: data.length, sha256: sha256Hex(data), ...(f.state as object) };
 }
 
+/**
+ * An editing module's file as readEditedFile reads it: the text (null: missing, or not a regular file when `type`
+ * says what it is), its state following from the text; with `diff` (--diff asked) the text is the diff's before.
+ */
+function editedFile(f: Record<string, unknown>): EditedFile {
+  const text = (f.text as string | null | undefined) ?? null;
+  const path = String(f.path);
+  const state: PathState = f.type !== undefined ? parsePathState(String(f.probe)) : fileState(text, f);
+  return {
+    path,
+    text,
+    ...(f.type !== undefined ? { type: f.type as PathType } : {}),
+    target: { dest: path, state, target: path, parent: (f.parent as ContentTarget['parent']) ?? 'directory', asRoot: true, ...(f.diff ? { before: Buffer.from(text ?? '') } : {}) },
+  };
+}
+
+/**
+ * What readContentTarget found at dest: `probe` as the path probe printed it (absent unless given), the file
+ * written (`dest`, default the param), where the upload goes (`target`, default dest), the parent (a directory
+ * unless told), a write as root unless told, and `before` (--diff) as text.
+ */
+function contentTarget(f: Record<string, unknown>, dest: string): ContentTarget {
+  const d = (f.dest as string | undefined) ?? dest;
+  return {
+    dest: d,
+    state: f.probe === undefined ? { exists: false } : parsePathState(String(f.probe)),
+    target: (f.target as string | undefined) ?? d,
+    parent: (f.parent as ContentTarget['parent']) ?? 'directory',
+    asRoot: (f.asRoot as boolean | undefined) ?? true,
+    ...(f.before !== undefined ? { before: Buffer.from(String(f.before)) } : {}),
+  };
+}
+
 const modules = builtinModules();
 
 describe('decide tables (params + facts → steps | reason | refusal)', () => {
@@ -193,6 +239,7 @@ describe('decide tables (params + facts → steps | reason | refusal)', () => {
           // The engine's own order: decide, then the force guard (runner/module.ts planTask).
           const v = guardDestructive(mod!.decide!(params, facts), forceOf(params));
           assert.equal('partial' in v ? v.partial : undefined, c.partial, 'what check mode leaves out');
+          if (c.diff !== undefined) assert.deepEqual('diff' in v ? v.diff : undefined, c.diff, 'what --diff shows');
           if (c.refusal !== undefined) {
             assert.deepEqual(v, { refused: c.refusal, ...('data' in v && v.data ? { data: v.data } : {}) });
           } else if (c.reason !== undefined) {

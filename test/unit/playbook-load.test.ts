@@ -48,6 +48,11 @@ const CASES: { name: string; text: string; expect: RegExp[]; extra?: Record<stri
     text: '- hosts: all\n  tasks:\n    - replace:\n        path: /x\n        regexp: a\n        validate: visudo -cf\n',
     expect: [/pb\.yaml:6: module 'replace', parameter 'validate': validate must contain %s: visudo -cf/],
   },
+  {
+    name: "copy and template validate without %s: Ansible's message, at load time, each naming its line",
+    text: '- hosts: all\n  tasks:\n    - copy:\n        content: x\n        dest: /etc/sudoers\n        validate: visudo -cf\n    - template:\n        src: t.j2\n        dest: /x\n        validate: "true"\n',
+    expect: [/pb\.yaml:6: module 'copy', parameter 'validate': validate must contain %s: visudo -cf/, /pb\.yaml:10: module 'template', parameter 'validate': validate must contain %s: true/],
+  },
   { name: 'wrong parameter type', text: '- hosts: all\n  tasks:\n    - copy:\n        dest: [a]\n', expect: [/pb\.yaml:4: module 'copy', parameter 'dest'/] },
   { name: 'template syntax', text: '- hosts: all\n  tasks:\n    - debug:\n        msg: "{{ oops"\n', expect: [/pb\.yaml:4: template syntax error: missing '\}\}' to close the '\{\{'/] },
   {
