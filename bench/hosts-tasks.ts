@@ -2,6 +2,8 @@
 // bare ssh2 loop (one connection per host, one exec channel per command, TCP_NODELAY), with and
 // without the persistent shell. Run as root, after `npm run build`:
 //   npx tsx bench/hosts-tasks.ts            (BENCH_ROUNDS=N, default 5; BENCH_HOSTS, BENCH_TASKS)
+// BENCH_BEFORE=OTHER/dist/app/cli.js adds that build's `run` and `run --check` to the same rounds
+// (information: a before/after on the same machine and hour).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -15,6 +17,7 @@ import { NOPASSWD_USER, startSshd, type SshdHost } from '../test/harness/sshd.js
 import { median, reportResult } from './lib.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'app', 'cli.js');
+const BEFORE = process.env.BENCH_BEFORE;
 
 /** One host's loop: connect, run `tasks` execs of `true` one after another, disconnect. */
 function bareHost(h: SshdHost, tasks: number): Promise<void> {
@@ -54,13 +57,13 @@ async function bare(hosts: SshdHost[], tasks: number): Promise<number> {
 }
 
 /** `node dist/app/cli.js run PLAYBOOK -i INV [extra]`, process start included; returns milliseconds. */
-function ferry(playbook: string, inventory: string, extra: string[]): Promise<number> {
+function ferry(playbook: string, inventory: string, extra: string[], cli = CLI): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     // no agent; the inventory alone turns the persistent shell on or off
     const env: NodeJS.ProcessEnv = { ...process.env, SSH_AUTH_SOCK: '' };
     delete env.FERRY_PERSISTENT_SHELL;
-    const child = spawn(process.execPath, [CLI, 'run', playbook, '-i', inventory, '--plain', '--ssh-config', '/dev/null', '-f', '10', ...extra], {
+    const child = spawn(process.execPath, [cli, 'run', playbook, '-i', inventory, '--plain', '--ssh-config', '/dev/null', '-f', '10', ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env,
     });
@@ -109,6 +112,12 @@ async function main(): Promise<void> {
       ['ferry run, persistent shell', () => ferry(playbook, invShell, [])],
       ['ferry run --check', () => ferry(playbook, invExec, ['--check'])],
       ['ferry run --check, persistent shell', () => ferry(playbook, invShell, ['--check'])],
+      ...(BEFORE
+        ? ([
+            ['before: ferry run', () => ferry(playbook, invExec, [], BEFORE)],
+            ['before: ferry run --check', () => ferry(playbook, invExec, ['--check'], BEFORE)],
+          ] as [string, () => Promise<number>][])
+        : []),
     ];
     for (const [, run] of variants) await run(); // warm each once: sshd caches, the page cache, Node's compile cache
     const times = new Map<string, number[]>(variants.map(([n]) => [n, []]));
