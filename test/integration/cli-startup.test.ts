@@ -80,7 +80,7 @@ describe('ferry CLI start-up: what it loads @integration', function () {
     assert.deepEqual(heavyIn(r.loaded), Object.keys(HEAVY).filter((k) => k !== 'listr2'));
   });
 
-  it('loads listr2 for the terminal view only, and the diff library only to show a diff', async () => {
+  it('loads listr2 for the terminal view only, the diff library only to show a diff, the XML parser only to read XML', async () => {
     const pb = join(dir, 'pb-run.yaml');
     await writeFile(pb, '- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: { msg: hi }\n');
     const diffLib = /\/node_modules\/diff\//;
@@ -89,6 +89,15 @@ describe('ferry CLI start-up: what it loads @integration', function () {
     assert.match(plain.stdout, /ok: \[localhost\]: hi/);
     assert.deepEqual(heavyIn(plain.loaded), Object.keys(HEAVY).filter((k) => k !== 'listr2'));
     assert.ok(!plain.loaded.some((u) => diffLib.test(u)), 'the diff library was loaded');
+    assert.ok(!plain.loaded.some((u) => /\/node_modules\/fast-xml-parser\//.test(u)), 'the XML parser was loaded');
+    // the built CLI loads the diff library when it has a diff to show (a copy that would change a file)
+    const target = join(dir, 'diff-target.txt');
+    await writeFile(target, 'old\n');
+    const copy = join(dir, 'pb-diff.yaml');
+    await writeFile(copy, `- hosts: localhost\n  gather_facts: false\n  tasks:\n    - copy: { content: "new\\n", dest: ${JSON.stringify(target)} }\n`);
+    const diff = await traced(['run', copy, '--check', '--diff']);
+    assert.equal(diff.code, 0, diff.stderr);
+    assert.match(diff.stdout, /@@ -1,?1? \+1,?1? @@\n-old\n\+new/);
     // a terminal with a size (script(1) gives the run a pty; stty gives it columns): the listr2 view
     const tty = await traced(['run', pb], { tty: true });
     assert.equal(tty.code, 0, tty.stdout);
