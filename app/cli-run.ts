@@ -13,7 +13,6 @@ import { loadInventory, inventoryToAnsibleList } from '../runner/inventory/index
 import { ask } from '../runner/prompt.js';
 import { JsonReporter, TeeReporter } from '../runner/reporter/json.js';
 import { formatLiveCommand } from '../runner/reporter/format.js';
-import { ListrReporter } from '../runner/reporter/listr.js';
 import { PlainReporter } from '../runner/reporter/plain.js';
 import { AdhocReporter } from '../runner/reporter/adhoc.js';
 import { InFlight } from '../runner/transport/in-flight.js';
@@ -68,15 +67,16 @@ export interface RunFlags extends VaultFlags {
   plain?: boolean;
 }
 
-function makeReporter(f: RunFlags, adhoc = false): Reporter {
+async function makeReporter(f: RunFlags, adhoc = false): Promise<Reporter> {
   const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
-  const human = (): Reporter =>
+  const human = async (): Promise<Reporter> =>
     // ferry exec prints each host as `ansible` does, on a terminal too.
     adhoc ? new AdhocReporter({ color, diff: f.diff, verbosity: f.verbose })
     // A terminal too narrow to draw in (a pty without a size reports 0 columns) gets plain lines;
     // --step asks on the terminal between tasks: plain lines do not fight the prompt.
+    // listr2 is loaded only for the terminal view (plain lines, --json and scripts go without it).
     : process.stdout.isTTY && (process.stdout.columns ?? 0) >= 40 && !f.plain && !f.verbose && !f.step
-      ? new ListrReporter({ diff: f.diff })
+      ? new (await import('../runner/reporter/listr.js')).ListrReporter({ diff: f.diff })
       : new PlainReporter({ color, diff: f.diff, verbosity: f.verbose });
   if (f.json === true) return new JsonReporter(process.stdout);
   if (typeof f.json === 'string') {
@@ -86,7 +86,7 @@ function makeReporter(f: RunFlags, adhoc = false): Reporter {
     } catch (e) {
       throw new CommanderError(EXIT_USAGE, 'ferry.json', `--json=${f.json}: cannot write there: ${(e as Error).message}`);
     }
-    return new TeeReporter([human(), file]);
+    return new TeeReporter([await human(), file]);
   }
   return human();
 }
@@ -199,7 +199,7 @@ async function common(f: RunFlags, adhoc = false): Promise<CommonRunOptions> {
     // Listing contacts no host: it asks no password and reports no run.
     connectionDefaults: listing ? {} : await connectionDefaults(f, cfg),
     config: cfg,
-    reporter: listing ? undefined : makeReporter(f, adhoc),
+    reporter: listing ? undefined : await makeReporter(f, adhoc),
     commandEvents: f.verbose >= 3,
     verbosity: f.verbose,
     step: f.step ? stepQuestion : undefined,

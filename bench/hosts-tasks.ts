@@ -1,7 +1,9 @@
 // Issue 15 §1/§3: 20 trivial `command` tasks on each of 10 harness sshd hosts, ferry against a
-// bare ssh2 loop (one connection per host, one exec channel per command, TCP_NODELAY), with and
-// without the persistent shell. Run as root, after `npm run build`:
+// bare ssh2 loop (one connection per host, one exec channel per command, TCP_NODELAY), with the
+// persistent shell (the default) and with exec channels. Run as root, after `npm run build`:
 //   npx tsx bench/hosts-tasks.ts            (BENCH_ROUNDS=N, default 5; BENCH_HOSTS, BENCH_TASKS)
+// BENCH_BEFORE=OTHER/dist/app/cli.js adds that build's `run` and `run --check` to the same rounds
+// (information: a before/after on the same machine and hour).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -15,6 +17,7 @@ import { NOPASSWD_USER, startSshd, type SshdHost } from '../test/harness/sshd.js
 import { median, reportResult } from './lib.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'app', 'cli.js');
+const BEFORE = process.env.BENCH_BEFORE;
 
 /** One host's loop: connect, run `tasks` execs of `true` one after another, disconnect. */
 function bareHost(h: SshdHost, tasks: number): Promise<void> {
@@ -54,13 +57,13 @@ async function bare(hosts: SshdHost[], tasks: number): Promise<number> {
 }
 
 /** `node dist/app/cli.js run PLAYBOOK -i INV [extra]`, process start included; returns milliseconds. */
-function ferry(playbook: string, inventory: string, extra: string[]): Promise<number> {
+function ferry(playbook: string, inventory: string, extra: string[], cli = CLI): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     // no agent; the inventory alone turns the persistent shell on or off
     const env: NodeJS.ProcessEnv = { ...process.env, SSH_AUTH_SOCK: '' };
     delete env.FERRY_PERSISTENT_SHELL;
-    const child = spawn(process.execPath, [CLI, 'run', playbook, '-i', inventory, '--plain', '--ssh-config', '/dev/null', '-f', '10', ...extra], {
+    const child = spawn(process.execPath, [cli, 'run', playbook, '-i', inventory, '--plain', '--ssh-config', '/dev/null', '-f', '10', ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env,
     });
@@ -103,12 +106,19 @@ async function main(): Promise<void> {
     const taskList = Array.from({ length: tasks }, (_, i) => ({ name: `t${i + 1}`, command: 'true' }));
     await writeFile(playbook, stringify([{ hosts: 'all', gather_facts: false, tasks: taskList }]));
 
+    // the persistent shell is ferry's default; exec channels are ferry_persistent_shell: false
     const variants: [string, () => Promise<number>][] = [
       ['bare ssh2 loop', () => bare(hosts, tasks)],
-      ['ferry run', () => ferry(playbook, invExec, [])],
-      ['ferry run, persistent shell', () => ferry(playbook, invShell, [])],
-      ['ferry run --check', () => ferry(playbook, invExec, ['--check'])],
-      ['ferry run --check, persistent shell', () => ferry(playbook, invShell, ['--check'])],
+      ['ferry run', () => ferry(playbook, invShell, [])],
+      ['ferry run, exec channels', () => ferry(playbook, invExec, [])],
+      ['ferry run --check', () => ferry(playbook, invShell, ['--check'])],
+      ['ferry run --check, exec channels', () => ferry(playbook, invExec, ['--check'])],
+      ...(BEFORE
+        ? ([
+            ['before: ferry run', () => ferry(playbook, invExec, [], BEFORE)],
+            ['before: ferry run --check', () => ferry(playbook, invExec, ['--check'], BEFORE)],
+          ] as [string, () => Promise<number>][])
+        : []),
     ];
     for (const [, run] of variants) await run(); // warm each once: sshd caches, the page cache, Node's compile cache
     const times = new Map<string, number[]>(variants.map(([n]) => [n, []]));
@@ -130,13 +140,13 @@ async function main(): Promise<void> {
     const size = `(${nHosts}x${tasks})`;
     reportResult([
       { name: `ferry run ${size}`, measured: fmt('ferry run'), target: '<= 1.0x', pass: ratios.get('ferry run')! <= 1.0 },
-      { name: `ferry run, persistent shell ${size}`, measured: fmt('ferry run, persistent shell'), target: '<= 1.0x', pass: ratios.get('ferry run, persistent shell')! <= 1.0 },
+      { name: `ferry run, exec channels ${size}`, measured: fmt('ferry run, exec channels'), target: '<= 1.0x', pass: ratios.get('ferry run, exec channels')! <= 1.0 },
       { name: `ferry run --check ${size}`, measured: fmt('ferry run --check'), target: '<= 0.5x', pass: ratios.get('ferry run --check')! <= 0.5 },
       {
-        name: `ferry run --check, persistent shell ${size}`,
-        measured: fmt('ferry run --check, persistent shell'),
+        name: `ferry run --check, exec channels ${size}`,
+        measured: fmt('ferry run --check, exec channels'),
         target: '<= 0.5x',
-        pass: ratios.get('ferry run --check, persistent shell')! <= 0.5,
+        pass: ratios.get('ferry run --check, exec channels')! <= 0.5,
       },
     ]);
   } finally {

@@ -298,7 +298,7 @@ export class Engine {
     const values = Object.values(this.recap);
     const interrupted = this.interrupted;
     const exitCode = interrupted ? EXIT_INTERRUPTED : values.some((r) => r.failed > 0) ? EXIT_HOST_FAILED : values.some((r) => r.unreachable > 0) ? EXIT_UNREACHABLE : 0;
-    this.state?.finish(exitCode === 0);
+    await this.state?.finish(exitCode === 0);
     const hostValues: Record<string, Obj> = {};
     for (const [n, h] of this.hosts) hostValues[n] = h.registered;
     return { recap: this.recap, exitCode, interrupted, hostValues };
@@ -837,7 +837,7 @@ export class Engine {
     if (outcome.status === 'ok' || outcome.status === 'changed' || outcome.ignored) {
       // The run state never holds a secret: a registered value that shows one is not kept.
       const keep = task.register && !inh.noLog && !this.secrets.appearsIn(outcome.result);
-      this.state?.markCompleted(h, key, keep ? outcome.result : undefined);
+      await this.state?.markCompleted(h, key, keep ? outcome.result : undefined);
     }
   }
 

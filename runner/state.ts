@@ -1,9 +1,12 @@
 // Run state for --resume: per host, which tasks completed (and their registered values), keyed by
 // task identity (runner/task-identity.ts), with the playbook's task list so that a resume can tell
-// what changed since. Written atomically after every task. Never holds secrets: values of `no_log`
-// tasks and values that show a secret are not kept (the engine decides), and Secret values
-// serialise as a mask.
+// what changed since. Written atomically (a fresh file renamed over the old one) after every task,
+// off the event loop: the completions of hosts that finish together share one write, and a task
+// counts as recorded only once a write holding it is in place. Never holds secrets: values of
+// `no_log` tasks and values that show a secret are not kept (the engine decides), and Secret
+// values serialise as a mask.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { ValidationError } from './errors.js';
@@ -36,6 +39,10 @@ export class RunState {
   private data: StateFile;
   readonly path: string;
   private previous?: StateFile;
+  /** The write in progress, if any. */
+  private writing?: Promise<void>;
+  /** The write queued behind it: it will hold every change made before it starts. */
+  private queued?: Promise<void>;
 
   constructor(dir: string, key: string) {
     // Only the user who runs ferry reads its run state: the folder 0700, the files 0600 (when created).
@@ -89,24 +96,58 @@ export class RunState {
     return this.previous?.hosts[host]?.registered[taskKey];
   }
 
-  /** Records a completed task (atomically rewrites the file). */
-  markCompleted(host: string, taskKey: string, registered?: unknown): void {
+  /**
+   * Records a completed task; resolves once the file holds it (the caller starts nothing that
+   * depends on the record before then, so a crash never loses a completed task).
+   */
+  markCompleted(host: string, taskKey: string, registered?: unknown): Promise<void> {
     const h = (this.data.hosts[host] ??= { completed: [], registered: {} });
     if (!h.completed.includes(taskKey)) h.completed.push(taskKey);
     if (registered !== undefined) h.registered[taskKey] = JSON.parse(JSON.stringify(registered)) as unknown;
-    this.write();
+    return this.save();
   }
 
-  /** Marks the run finished. */
-  finish(succeeded: boolean): void {
+  /** Marks the run finished, after every recorded task is written. */
+  finish(succeeded: boolean): Promise<void> {
     this.data.finishedAt = new Date().toISOString();
     this.data.succeeded = succeeded;
-    this.write();
+    return this.save();
   }
 
+  /**
+   * Writes the state without blocking the event loop; resolves once a write started after this
+   * call is in place. Changes made while a write runs share the one queued behind it.
+   */
+  private save(): Promise<void> {
+    if (this.queued) return this.queued;
+    const queued = (this.writing ?? Promise.resolve())
+      .catch(() => undefined) // that write's callers saw its error; this one starts afresh
+      .then(() => {
+        this.queued = undefined;
+        const writing = this.writeAsync();
+        this.writing = writing;
+        return writing;
+      });
+    this.queued = queued;
+    return queued;
+  }
+
+  private tmpPath(): string {
+    return `${this.path}.${process.pid}.tmp`;
+  }
+
+  // A fresh file every time (a stale one left by a crash could have another mode), created 0600.
+  private async writeAsync(): Promise<void> {
+    const text = JSON.stringify(this.data, null, 1);
+    const tmp = this.tmpPath();
+    await rm(tmp, { force: true });
+    await writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
+    await rename(tmp, this.path);
+  }
+
+  /** start and resume write at once, before any task runs (so no asynchronous write is in progress). */
   private write(): void {
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    // A fresh file every time (a stale one left by a crash could have another mode), created 0600.
+    const tmp = this.tmpPath();
     rmSync(tmp, { force: true });
     writeFileSync(tmp, JSON.stringify(this.data, null, 1), { mode: 0o600, flag: 'wx' });
     renameSync(tmp, this.path);

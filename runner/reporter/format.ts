@@ -1,6 +1,7 @@
 // Shared formatting for the human reporters: colours only on a TTY, sizes in human units, the recap table.
+import { createRequire } from 'node:module';
 import { styleText } from 'node:util';
-import { createTwoFilesPatch } from 'diff';
+import type * as DiffLib from 'diff';
 import type { FerryEvent, HostRecap, TaskStatus } from '../events.js';
 import type { Diff } from '../module.js';
 import type { LiveCommand } from '../transport/in-flight.js';
@@ -37,7 +38,12 @@ export function humanDuration(sec: number): string {
 }
 
 /** A unified diff of each before/after pair. */
+// `diff` (19 modules) is loaded by the first diff shown, not at start-up: most runs show none.
+const requireLazily = createRequire(import.meta.url);
+let diffLib: typeof DiffLib | undefined;
+
 export function formatDiffs(diffs: Diff[], color: boolean): string {
+  const { createTwoFilesPatch } = (diffLib ??= requireLazily('diff') as typeof DiffLib);
   return diffs
     .map((d) => {
       const patch = createTwoFilesPatch(`${d.path ?? 'before'} (before)`, `${d.path ?? 'after'} (after)`, d.before, d.after, '', '', { context: 3 });

@@ -64,7 +64,7 @@ export interface SshTransportOptions {
   defaultIdentityFiles?: string[];
   /**
    * Run commands in a persistent shell per connection instead of an exec channel each (streams
-   * still get exec channels). Default: the environment's FERRY_PERSISTENT_SHELL, else off.
+   * still get exec channels). Default: the environment's FERRY_PERSISTENT_SHELL, else on.
    */
   persistentShell?: boolean;
   /** Persistent shells open at once on the connection (each holds one of maxChannels); default 2. */
@@ -123,7 +123,8 @@ export class SshTransport extends BaseTransport {
     this.opts = opts;
     this.host = opts.host;
     this.queue = new PQueue({ concurrency: opts.maxChannels ?? 8 });
-    this.persistentShell = opts.persistentShell ?? ansibleBoolean(process.env.FERRY_PERSISTENT_SHELL ?? '') ?? false;
+    // on unless turned off: a command costs a write to a running shell instead of a new sshd session
+    this.persistentShell = opts.persistentShell ?? ansibleBoolean(process.env.FERRY_PERSISTENT_SHELL ?? '') ?? true;
   }
 
   private resolved: Resolved | undefined;

@@ -1,18 +1,33 @@
 // Reading libvirt-style XML (domain XML of Xen and KVM guests) with fast-xml-parser: one parser
 // setup and the helpers that narrow its untyped output one level at a time.
-import { XMLParser } from 'fast-xml-parser';
+import { createRequire } from 'node:module';
+import type * as Fxp from 'fast-xml-parser';
 
-/** A parser where attributes are `@name`, values stay strings, and the `repeated` elements are always arrays. */
-export function xmlParser(repeated: Iterable<string>): XMLParser {
+// fast-xml-parser (about 40 modules with its dependencies) is loaded by the first XML read, not by
+// every run: the task registry loads this file for every playbook.
+const requireLazily = createRequire(import.meta.url);
+let fxp: typeof Fxp | undefined;
+const fastXmlParser = (): typeof Fxp => (fxp ??= requireLazily('fast-xml-parser') as typeof Fxp);
+
+/** A parser (made on first use) where attributes are `@name`, values stay strings, and the `repeated` elements are always arrays. */
+export function xmlParser(repeated: Iterable<string>): { parse(xml: string): unknown } {
   const arrays = new Set(repeated);
-  return new XMLParser({
-    ignoreAttributes: false,
-    attributeNamePrefix: '@',
-    parseTagValue: false,
-    parseAttributeValue: false,
-    trimValues: true,
-    isArray: (name) => arrays.has(name),
-  });
+  let parser: Fxp.XMLParser | undefined;
+  const make = (): Fxp.XMLParser =>
+    new (fastXmlParser().XMLParser)({
+      ignoreAttributes: false,
+      attributeNamePrefix: '@',
+      parseTagValue: false,
+      parseAttributeValue: false,
+      trimValues: true,
+      isArray: (name) => arrays.has(name),
+    });
+  return { parse: (xml) => (parser ??= make()).parse(xml) as unknown };
+}
+
+/** Whether `xml` is well-formed: true, or where and why it is not (fast-xml-parser's validator). */
+export function validateXml(xml: string): ReturnType<typeof Fxp.XMLValidator.validate> {
+  return fastXmlParser().XMLValidator.validate(xml);
 }
 
 /** One parsed element: attributes as `@name`, children by tag name, text as `#text`. */

@@ -3,8 +3,7 @@
 // any libvirt domain XML (`virsh dumpxml`, libvirt's own test files) into the settings ferry
 // manages, and a comparer that looks only at those settings — libvirt adds addresses,
 // controllers, aliases, a canonical machine type and more, none of which means "changed".
-import { XMLValidator } from 'fast-xml-parser';
-import { attr, BYTES_PER_MEMORY_UNIT, child, children, textOf, xmlParser } from '../lib/xml.js';
+import { attr, BYTES_PER_MEMORY_UNIT, child, children, textOf, validateXml, xmlParser } from '../lib/xml.js';
 import { TaskFailedError } from '../../runner/errors.js';
 
 /** One disk of the domain to define. */
@@ -198,7 +197,7 @@ function readVlan(v: ReturnType<typeof child>): string | undefined {
 
 /** Reads a libvirt domain XML into the settings ferry manages; `where` names it in errors. */
 export function parseDomainXml(xml: string, where = 'domain XML'): DomainSummary {
-  const valid = XMLValidator.validate(xml);
+  const valid = validateXml(xml);
   if (valid !== true) {
     throw new TaskFailedError(`${where}: not well-formed XML at line ${valid.err.line}: ${valid.err.msg}`);
   }

@@ -1,7 +1,6 @@
 // libvirt domain XML (`virsh dumpxml` of a Xen domain) -> XenGuest, the same model an xl.cfg gives.
-import { XMLValidator } from 'fast-xml-parser';
 import { ValidationError, type Problem } from '../../runner/errors.js';
-import { attr, BYTES_PER_MEMORY_UNIT, child, children, textOf, xmlParser, type XmlNode } from '../lib/xml.js';
+import { attr, BYTES_PER_MEMORY_UNIT, child, children, textOf, validateXml, xmlParser, type XmlNode } from '../lib/xml.js';
 import type { XenDisk, XenGuest, XenVif } from './guest.js';
 
 // Elements that may repeat are always arrays, so one disk and three disks read the same way.
@@ -84,7 +83,7 @@ function readInterface(i: Node): XenVif {
 
 /** Parses libvirt domain XML into a XenGuest; throws ValidationError (file:line) on malformed XML. */
 export function parseDomainXml(xml: string, file: string): XenGuest {
-  const valid = XMLValidator.validate(xml);
+  const valid = validateXml(xml);
   if (valid !== true) {
     throw new ValidationError([
       { loc: { file, line: valid.err.line, col: valid.err.col }, message: `not well-formed XML: ${valid.err.msg}` },

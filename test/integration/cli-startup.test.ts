@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { quote as shellQuote } from '../../runner/command.js';
 import { moduleDocs } from '../../runner/doc.js';
 import { formatModuleList } from '../../runner/doc-list.js';
 import { builtinModules } from '../../tasks/index.js';
@@ -50,12 +51,16 @@ describe('ferry CLI start-up: what it loads @integration', function () {
   after(() => rm(dir, { recursive: true, force: true }));
 
   /** Runs the built CLI with the hook; returns its output and the modules it loaded. */
-  async function traced(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; loaded: string[] }> {
+  async function traced(args: string[], o: { tty?: boolean } = {}): Promise<{ code: number | null; stdout: string; stderr: string; loaded: string[] }> {
     const log = join(dir, `loaded-${++n}.txt`);
     const register = join(dir, `register-${n}.mjs`);
     await writeFile(register, REGISTER(join(dir, 'hooks.mjs'), log));
     await writeFile(log, '');
-    const r = spawnSync(process.execPath, ['--import', register, CLI, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const argv = [process.execPath, '--import', register, CLI, ...args];
+    const env = { ...process.env, NO_COLOR: '1' };
+    const r = o.tty
+      ? spawnSync('script', ['-qec', `stty cols 100 rows 30; ${argv.map(shellQuote).join(' ')}`, '/dev/null'], { cwd: dir, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawnSync(argv[0]!, argv.slice(1), { cwd: dir, encoding: 'utf8', env });
     const loaded = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
     return { code: r.status, stdout: r.stdout, stderr: r.stderr, loaded };
   }
@@ -71,7 +76,32 @@ describe('ferry CLI start-up: what it loads @integration', function () {
     await writeFile(pb, '- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: { msg: hi }\n');
     const r = await traced(['run', pb, '--syntax-check']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(heavyIn(r.loaded), Object.keys(HEAVY));
+    // listr2 draws the terminal view only: the next test sees it loaded there
+    assert.deepEqual(heavyIn(r.loaded), Object.keys(HEAVY).filter((k) => k !== 'listr2'));
+  });
+
+  it('loads listr2 for the terminal view only, the diff library only to show a diff, the XML parser only to read XML', async () => {
+    const pb = join(dir, 'pb-run.yaml');
+    await writeFile(pb, '- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: { msg: hi }\n');
+    const diffLib = /\/node_modules\/diff\//;
+    const plain = await traced(['run', pb]);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stdout, /ok: \[localhost\]: hi/);
+    assert.deepEqual(heavyIn(plain.loaded), Object.keys(HEAVY).filter((k) => k !== 'listr2'));
+    assert.ok(!plain.loaded.some((u) => diffLib.test(u)), 'the diff library was loaded');
+    assert.ok(!plain.loaded.some((u) => /\/node_modules\/fast-xml-parser\//.test(u)), 'the XML parser was loaded');
+    // the built CLI loads the diff library when it has a diff to show (a copy that would change a file)
+    const target = join(dir, 'diff-target.txt');
+    await writeFile(target, 'old\n');
+    const copy = join(dir, 'pb-diff.yaml');
+    await writeFile(copy, `- hosts: localhost\n  gather_facts: false\n  tasks:\n    - copy: { content: "new\\n", dest: ${JSON.stringify(target)} }\n`);
+    const diff = await traced(['run', copy, '--check', '--diff']);
+    assert.equal(diff.code, 0, diff.stderr);
+    assert.match(diff.stdout, /@@ -1,?1? \+1,?1? @@\n-old\n\+new/);
+    // a terminal with a size (script(1) gives the run a pty; stty gives it columns): the listr2 view
+    const tty = await traced(['run', pb], { tty: true });
+    assert.equal(tty.code, 0, tty.stdout);
+    assert.deepEqual(heavyIn(tty.loaded), Object.keys(HEAVY));
   });
 
   it('--version and -V load no more than the entry: no commander, no engine, no module', async () => {

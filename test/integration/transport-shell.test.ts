@@ -50,7 +50,7 @@ describe('ssh transport with a persistent shell @integration', function () {
     assert.match((await t.run(shellText(`cat /proc/${(ppid ?? '').trim()}/cmdline | tr '\\0' ' '`))).stdout, /ferry-shell/);
   });
 
-  it('is turned on by ferry_persistent_shell, else by FERRY_PERSISTENT_SHELL, and is off by default', async () => {
+  it('is on by default; ferry_persistent_shell, else FERRY_PERSISTENT_SHELL, turns it off or on', async () => {
     const vars = {
       ansible_host: a.host,
       ansible_port: a.port,
@@ -71,8 +71,12 @@ describe('ssh transport with a persistent shell @integration', function () {
     const saved = process.env.FERRY_PERSISTENT_SHELL;
     try {
       delete process.env.FERRY_PERSISTENT_SHELL;
-      assert.equal(await inShell({}), false);
+      assert.equal(await inShell({}), true);
+      assert.equal(await inShell({ ferry_persistent_shell: false }), false);
       assert.equal(await inShell({ ferry_persistent_shell: true }), true);
+      process.env.FERRY_PERSISTENT_SHELL = '0';
+      assert.equal(await inShell({}), false);
+      assert.equal(await inShell({ ferry_persistent_shell: 'yes' }), true);
       process.env.FERRY_PERSISTENT_SHELL = '1';
       assert.equal(await inShell({}), true);
       assert.equal(await inShell({ ferry_persistent_shell: 'no' }), false);

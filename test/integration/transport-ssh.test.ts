@@ -27,9 +27,12 @@ describe('ssh transport @integration', function () {
   let a: SshdHost;
   let b: SshdHost;
   const open: SshTransport[] = [];
-  /** A transport closed after the suite. */
+  /**
+   * A transport closed after the suite, on exec channels: the persistent shell (the default) has
+   * its own suite, transport-shell.test.ts, which runs the shared tests too.
+   */
   const make = (o: SshTransportOptions): SshTransport => {
-    const t = new SshTransport(o);
+    const t = new SshTransport({ persistentShell: false, ...o });
     open.push(t);
     return t;
   };

@@ -1,8 +1,8 @@
 // Resume keys that survive edits, and the check that refuses an ambiguous resume.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { stringify } from 'yaml';
 import { ValidationError } from '../../runner/errors.js';
 import { loadPlaybook } from '../../runner/playbook/load.js';
@@ -110,7 +110,7 @@ describe('resume conflicts', () => {
 });
 
 describe('run state', () => {
-  it('refuses to resume from a state it cannot read, and resumes nothing after a successful run', () => {
+  it('refuses to resume from a state it cannot read, and resumes nothing after a successful run', async () => {
     const d = mkdtempSync(join(tmpdir(), 'ferry-state-'));
     const s = new RunState(d, 'k');
     writeFileSync(s.path, JSON.stringify({ version: 1, key: 'k', hosts: { h: { completed: ['0.t.0'], registered: {} } } }));
@@ -118,7 +118,30 @@ describe('run state', () => {
     writeFileSync(s.path, '{ not json');
     assert.throws(() => s.readPrevious(), /not valid JSON/);
     s.start([]);
-    s.finish(true);
+    await s.finish(true);
     assert.equal(new RunState(d, 'k').readPrevious(), undefined);
+  });
+
+  it('holds a completed task in the file by the time markCompleted resolves, also when many hosts complete at once', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'ferry-state-'));
+    const s = new RunState(d, 'k');
+    s.start([]);
+    const onDisk = (): Record<string, { completed: string[]; registered: Record<string, unknown> }> =>
+      (JSON.parse(readFileSync(s.path, 'utf8')) as { hosts: Record<string, { completed: string[]; registered: Record<string, unknown> }> }).hosts;
+    const seen: string[] = [];
+    const marks = Array.from({ length: 12 }, (_, i) =>
+      s.markCompleted(`h${i}`, '0.t.0', { rc: i }).then(() => {
+        // read at the moment the caller would go on: its record must be there already
+        assert.deepEqual(onDisk()[`h${i}`], { completed: ['0.t.0'], registered: { '0.t.0': { rc: i } } });
+        seen.push(`h${i}`);
+      }),
+    );
+    await Promise.all(marks);
+    assert.equal(seen.length, 12);
+    await s.markCompleted('h0', '0.t.1');
+    assert.deepEqual(onDisk().h0!.completed, ['0.t.0', '0.t.1']);
+    await s.finish(false);
+    assert.deepEqual(new RunState(d, 'k').readPrevious()?.completed.h11, ['0.t.0']);
+    assert.deepEqual(readdirSync(d), [basename(s.path)], 'no temporary file is left behind');
   });
 });
