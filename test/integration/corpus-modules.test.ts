@@ -20,7 +20,7 @@ const CLI = resolve(import.meta.dirname, '../../dist/app/cli.js');
 interface Seen {
   statuses: string[];
   results: Record<string, unknown>[];
-  recap: { ok: number; changed: number; failed: number; skipped: number; ignored: number };
+  recap: { ok: number; changed: number; failed: number; skipped: number; ignored: number; rescued: number };
 }
 
 describe('what the corpus needed, against ansible-playbook on the same sshd @integration', function () {
@@ -49,7 +49,7 @@ describe('what the corpus needed, against ansible-playbook on the same sshd @int
     const r = await runPlaybookFile(pb, { inventory: [inventory], reporter: rep, stateDir: join(dir, 'state'), ...o });
     const mine = rep.results().filter((x) => x.host === sshd.name);
     const h: HostRecap = r.recap[sshd.name]!;
-    return { statuses: mine.map((x) => x.status), results: mine.map((x) => x.result ?? {}), recap: { ok: h.ok, changed: h.changed, failed: h.failed, skipped: h.skipped, ignored: h.ignored } };
+    return { statuses: mine.map((x) => x.status), results: mine.map((x) => x.result ?? {}), recap: { ok: h.ok, changed: h.changed, failed: h.failed, skipped: h.skipped, ignored: h.ignored, rescued: h.rescued } };
   }
 
   /** ansible-playbook's run of the same tasks. */
@@ -59,7 +59,7 @@ describe('what the corpus needed, against ansible-playbook on the same sshd @int
     return {
       statuses: a.results.map((r) => (r.skipped ? 'skipped' : r.failed ? 'failed' : r.changed ? 'changed' : 'ok')),
       results: a.results,
-      recap: { ok: a.stats.ok!, changed: a.stats.changed!, failed: a.stats.failures!, skipped: a.stats.skipped!, ignored: a.stats.ignored! },
+      recap: { ok: a.stats.ok!, changed: a.stats.changed!, failed: a.stats.failures!, skipped: a.stats.skipped!, ignored: a.stats.ignored!, rescued: a.stats.rescued! },
     };
   }
 
@@ -137,6 +137,19 @@ describe('what the corpus needed, against ansible-playbook on the same sshd @int
         assert.equal(f.results[i]!.stderr, '');
       });
       assert.equal(f.results[0]!.stdout, '汉语\r\nerr\r\n');
+    });
+
+    it('a failing raw reports changed: true as Ansible does: ignored it counts as ok, changed and ignored; else as failed alone; rescued as rescued alone', async () => {
+      for (const failing of [
+        [{ raw: 'echo out; exit 3', register: 'r', ignore_errors: true }, { assert: { that: ['r is failed', 'r is changed', 'r.rc == 3'] } }],
+        [{ raw: 'exit 4', register: 'r' }],
+        [{ block: [{ raw: 'exit 5', register: 'r' }], rescue: [{ assert: { that: ['r is changed', 'r.rc == 5'] } }] }],
+      ]) {
+        const f = await ferry(failing);
+        const a = ansible(failing);
+        assert.equal(a.results[0]!.changed, true, JSON.stringify(a.results));
+        sameValues(f, a, ['changed', 'failed', 'rc', 'msg', 'stdout']);
+      }
     });
 
     it('under no_log its output is in no event, as for command and shell', async () => {
