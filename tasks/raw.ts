@@ -47,7 +47,8 @@ export const rawModule = defineModule({
       "Ansible's raw: for hosts without Python or a POSIX toolbox (bootstrapping, appliances). The text is not quoted " +
       'or split: it reaches the login shell of the remote user as written. Over SSH it runs on a terminal, as ' +
       "Ansible's ssh connection runs it: standard error is merged into standard output and lines end in \\r\\n " +
-      '(not with a become password, whose prompt ferry reads from standard error). Always reports changed, also ' +
+      '(with a become password too: sudo asks on the terminal and ferry answers, as Ansible does, so the output ' +
+      "starts with the line break sudo prints after the password). Always reports changed, also " +
       "when it fails: a non-zero exit fails the task with Ansible's 'non-zero return code' and changed: true " +
       '(an ignored failure counts as changed in the recap, as in Ansible). Prefer command or shell.',
     checkMode: 'none',
