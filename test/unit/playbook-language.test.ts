@@ -239,6 +239,20 @@ describe('local_action', () => {
   itReports(BAD, (text) => `- hosts: all\n  tasks:\n${text}`);
 });
 
+describe('\\N{NAME} escapes in key=value arguments', () => {
+  it('a command\'s own words keep them as written, as Ansible keeps them', () => {
+    const pb = load('- hosts: all\n  tasks:\n    - command: echo \\N{BULLET} chdir=/tmp\n');
+    assert.deepEqual(task(pb.plays[0]!.tasks[0]).args, { cmd: 'echo \\N{BULLET}', chdir: '/tmp' });
+  });
+
+  const BAD: [string, string, RegExp][] = [
+    ['one in a free-form option', '    - debug: msg=a\\N{BULLET}b\n', /pb\.yaml:3: \\N\{BULLET\} in 'msg=': ferry does not decode Python's \\N\{NAME\} escapes .* \| write the character itself/],
+    ['one in a command\'s option', '    - name: second\n      command: ls chdir="/srv/\\N{SNOWMAN}"\n', /pb\.yaml:4: \\N\{SNOWMAN\} in 'chdir='/],
+    ['one in local_action', '    - local_action: file path=/x\\N{SOLIDUS} state=touch\n', /pb\.yaml:3: \\N\{SOLIDUS\} in 'path='/],
+  ];
+  itReports(BAD, (text) => `- hosts: all\n  tasks:\n${text}`);
+});
+
 describe('action (Ansible\'s older task form)', () => {
   it('free form and mapping forms call the module on the task\'s own host; delegate_to still applies', () => {
     const pb = load('- hosts: all\n  tasks:\n    - action: command echo hi chdir=/tmp\n    - action:\n        module: ansible.builtin.file\n        path: /tmp/x\n        state: touch\n      delegate_to: h2\n');
