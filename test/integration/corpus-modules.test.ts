@@ -190,6 +190,30 @@ describe('what the corpus needed, against ansible-playbook on the same sshd @int
     });
   });
 
+  describe('module_defaults', () => {
+    it('short, ansible.builtin. and ansible.legacy. keys apply to every spelling of the module, and an inner level replaces an outer one, as in Ansible', async () => {
+      const w = mkdtempSync(join(dir, 'md-'));
+      chmodSync(w, 0o755);
+      const cmd = 'pwd; cat';
+      const tasks = [
+        {
+          block: [
+            { shell: cmd, register: 'r' },
+            { 'ansible.builtin.shell': cmd, register: 'r', module_defaults: { 'ansible.legacy.shell': { stdin: 'task' } } },
+            { 'ansible.legacy.shell': cmd, register: 'r', module_defaults: { shell: { chdir: '/' } } },
+            { shell: cmd, register: 'r', module_defaults: [{ shell: { chdir: w, stdin: 'first' } }, { 'ansible.builtin.shell': { stdin: 'last' } }] },
+            { shell: cmd, args: { chdir: w }, register: 'r', module_defaults: { 'ansible.builtin.shell': { chdir: '/', stdin: 'default' } } },
+          ],
+          module_defaults: { 'ansible.builtin.shell': { chdir: w, stdin: 'block' } },
+        },
+      ];
+      const f = await ferry(tasks);
+      const a = ansible(tasks);
+      sameValues(f, a, ['changed', 'failed', 'rc', 'stdout_lines']);
+      assert.deepEqual(f.results[0]!.stdout_lines, [w, 'block']);
+    });
+  });
+
   describe('lineinfile', () => {
     it('create makes the missing parent folders, as Ansible does (a local_action in the corpus relies on it)', async () => {
       const fw = mkdtempSync(join(dir, 'li-ferry-'));

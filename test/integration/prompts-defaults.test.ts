@@ -106,7 +106,7 @@ describe('vars_prompt, module_defaults and local_action against real sshd @integ
     return { rep, summary };
   }
 
-  it('module_defaults from the play, a block and the task give the module its parameters; what the task writes wins', async () => {
+  it('module_defaults from the play, a block and the task give the module its parameters; an inner level replaces a module\'s outer defaults; what the task writes wins', async () => {
     const { rep, summary } = await runPlays('defaults', [
       {
         hosts: host.name,
@@ -117,10 +117,10 @@ describe('vars_prompt, module_defaults and local_action against real sshd @integ
           {
             block: [
               { name: 'block level', copy: { dest: '{{ out }}/md-block' } },
-              { name: 'task level', copy: { dest: '{{ out }}/md-task' }, module_defaults: { copy: { mode: '0604' } } },
+              { name: 'task level', copy: { dest: '{{ out }}/md-task' }, module_defaults: { 'ansible.legacy.copy': { mode: '0604', content: 'from the task\n' } } },
               { name: 'task args win', copy: { dest: '{{ out }}/md-args', mode: '0644', content: 'own\n' } },
             ],
-            module_defaults: { copy: { mode: '0600' } },
+            module_defaults: { copy: { mode: '0600', content: 'from the block\n' } },
           },
           { name: 'command chdir', command: 'touch md-chdir' },
         ],
@@ -132,7 +132,9 @@ describe('vars_prompt, module_defaults and local_action against real sshd @integ
       [await modeOf('md-play'), await modeOf('md-block'), await modeOf('md-task'), await modeOf('md-args')],
       ['640', '600', '604', '644'],
     );
-    assert.equal(await readFile(join(out, 'md-block'), 'utf8'), 'from the play\n');
+    assert.equal(await readFile(join(out, 'md-play'), 'utf8'), 'from the play\n');
+    assert.equal(await readFile(join(out, 'md-block'), 'utf8'), 'from the block\n');
+    assert.equal(await readFile(join(out, 'md-task'), 'utf8'), 'from the task\n');
     assert.equal(await readFile(join(out, 'md-args'), 'utf8'), 'own\n');
     await stat(join(out, 'md-chdir'));
   });
