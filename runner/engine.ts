@@ -929,8 +929,9 @@ export class Engine {
     if (e instanceof UnreachableError) return { status: 'unreachable', result: { unreachable: true, failed: true, msg: e.message }, msg: e.message };
     const data = e instanceof TaskFailedError ? e.data : {};
     const msg = errorMessage(e);
-    // the module's own msg (Ansible's wording) is what register stores; the error names the problem to a person
-    return { status: 'failed', result: { msg, ...data, failed: true, changed: false }, msg };
+    // the module's own msg (Ansible's wording) is what register stores; the error names the problem to a person.
+    // A failure changed nothing unless the module says so (raw: the command ran, as Ansible reports it).
+    return { status: 'failed', result: { msg, changed: false, ...data, failed: true }, msg };
   }
 
   private async runOnce(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited, vars: Obj): Promise<TaskOutcome> {

@@ -47,8 +47,10 @@ export const rawModule = defineModule({
       "Ansible's raw: for hosts without Python or a POSIX toolbox (bootstrapping, appliances). The text is not quoted " +
       'or split: it reaches the login shell of the remote user as written. Over SSH it runs on a terminal, as ' +
       "Ansible's ssh connection runs it: standard error is merged into standard output and lines end in \\r\\n " +
-      '(not with a become password, whose prompt ferry reads from standard error). Always reports changed; a ' +
-      "non-zero exit fails the task with Ansible's 'non-zero return code'. Prefer command or shell.",
+      '(with a become password too: sudo asks on the terminal and ferry answers, as Ansible does, so the output ' +
+      "starts with the line break sudo prints after the password). Always reports changed, also " +
+      "when it fails: a non-zero exit fails the task with Ansible's 'non-zero return code' and changed: true " +
+      '(an ignored failure counts as changed in the recap, as in Ansible). Prefer command or shell.',
     checkMode: 'none',
     checkModeNote: 'skipped in check mode, as Ansible skips it: nothing runs',
     result: {
@@ -65,8 +67,8 @@ export const rawModule = defineModule({
   async apply(ctx, _p, plan) {
     const r = await ctx.run(plan.steps[0]!.cmd!, { tty: true });
     const result = rawResult(r);
-    // the person reads what failed; register keeps Ansible's msg
-    if (r.exitCode !== 0) throw new TaskFailedError(describeFailure(r), { ...result, msg: 'non-zero return code' });
+    // the person reads what failed; register keeps Ansible's msg, and changed: the text ran, whatever its exit
+    if (r.exitCode !== 0) throw new TaskFailedError(describeFailure(r), { ...result, changed: true, msg: 'non-zero return code' });
     return result;
   },
 });

@@ -55,26 +55,51 @@ function unquote(v: string): string {
   return v.length > 1 && (q === '"' || q === "'") && v.at(-1) === q && v.at(-2) !== '\\' ? v.slice(1, -1) : v;
 }
 
-/** The escapes Ansible's key=value parsing decodes (ansible/parsing/splitter.py _ESCAPE_SEQUENCE_RE, less \N{NAME}). */
-const ESCAPE = /\\U[0-9a-fA-F]{8}|\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\[\\'"abfnrtv]/g;
+/**
+ * The escapes Ansible's key=value parsing decodes (ansible/parsing/splitter.py _ESCAPE_SEQUENCE_RE).
+ * `\N{NAME}` is found but not decoded: Python looks NAME up in its Unicode database, which Node lacks.
+ */
+const ESCAPE = /\\U[0-9a-fA-F]{8}|\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\N\{[^}]+\}|\\[\\'"abfnrtv]/g;
 const SINGLE: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
 
 /**
  * A key=value word as Ansible's parse_kv reads it: Python escapes decoded (`\b` is a backspace, `\\` one
- * backslash, `\x41` an A) before the word is split at `=`; `\d`, `\1` and the like stay as written.
+ * backslash, `\x41` an A) before the word is split at `=`; `\d`, `\1` and the like stay as written, and so
+ * does `\N{NAME}` (see namedEscapes).
  */
 export function decodeEscapes(word: string): string {
   return word.replace(ESCAPE, (m) => {
     const c = m[1]!;
     if (c === 'U' || c === 'u' || c === 'x') return String.fromCodePoint(parseInt(m.slice(2), 16));
+    if (c === 'N') return m;
     return SINGLE[c] ?? c;
   });
 }
 
-/** A decoded key=value word's key and value (the value stripped and unquoted), or undefined when it is no such word. */
-function keyValue(word: string, key: RegExp): [string, string] | undefined {
+/** The `\N{NAME}` escapes Ansible would decode in a word (not `\\N{...}`, an escaped backslash). */
+function namedEscapes(word: string): string[] {
+  return [...word.matchAll(ESCAPE)].map((m) => m[0]).filter((m) => m[1] === 'N');
+}
+
+/** A key=value word: its key, its decoded value (stripped and unquoted), and the \N{NAME} escapes it holds. */
+interface KeyValue {
+  key: string;
+  value: string;
+  named: string[];
+}
+
+/** A key=value word's key and decoded value, or undefined when it is no such word. */
+function keyValue(word: string, key: RegExp): KeyValue | undefined {
   const m = new RegExp(`^(${key.source})=(.*)$`, 's').exec(decodeEscapes(word));
-  return m ? [m[1]!, unquote(m[2]!.trim())] : undefined;
+  return m ? { key: m[1]!, value: unquote(m[2]!.trim()), named: namedEscapes(word) } : undefined;
+}
+
+/** The refusal of a `\N{NAME}` escape in an option's value: ferry cannot name characters, so the text says what to write. */
+function namedEscapeRefusal(kv: KeyValue): ParsedArgs {
+  return {
+    error: `${kv.named[0]} in '${kv.key}=': ferry does not decode Python's \\N{NAME} escapes (it has no Unicode name table)`,
+    hint: 'write the character itself, or its code point as \\uXXXX or \\UXXXXXXXX (e.g. \\u2022 for \\N{BULLET})',
+  };
 }
 
 /** The module options of a command-like free-form line, and the command left when they are taken out. */
@@ -85,11 +110,13 @@ function splitCommandLine(mod: TaskModule, text: string): ParsedArgs {
   let from = 0;
   for (const w of words(text)) {
     const kv = keyValue(text.slice(w.start, w.end), /[A-Za-z_]+/);
-    if (!kv || !COMMAND_OPTIONS.has(kv[0])) continue;
-    if (!accepted.has(kv[0])) {
-      return { error: `'${kv[0]}=' in the command line of '${mod.name}' is an Ansible option ferry's ${mod.name} does not take`, hint: `accepted options: ${[...accepted].filter((k) => COMMAND_OPTIONS.has(k)).join(', ') || 'none'}; quote the word if it belongs to the command` };
+    // the words of the command itself keep their escapes as written, as Ansible keeps them
+    if (!kv || !COMMAND_OPTIONS.has(kv.key)) continue;
+    if (!accepted.has(kv.key)) {
+      return { error: `'${kv.key}=' in the command line of '${mod.name}' is an Ansible option ferry's ${mod.name} does not take`, hint: `accepted options: ${[...accepted].filter((k) => COMMAND_OPTIONS.has(k)).join(', ') || 'none'}; quote the word if it belongs to the command` };
     }
-    args[kv[0]] = kv[1];
+    if (kv.named.length) return namedEscapeRefusal(kv);
+    args[kv.key] = kv.value;
     rest += text.slice(from, w.start);
     from = w.end;
   }
@@ -98,21 +125,31 @@ function splitCommandLine(mod: TaskModule, text: string): ParsedArgs {
   return { args };
 }
 
+/** The key=value words of a text, or undefined unless the whole text is such words. */
+function keyValueWords(text: string): KeyValue[] | undefined {
+  const t = text.trim();
+  const out: KeyValue[] = [];
+  for (const w of words(t)) {
+    const kv = keyValue(t.slice(w.start, w.end), /[A-Za-z_]\w*/);
+    if (!kv) return undefined;
+    out.push(kv);
+  }
+  return out.length ? out : undefined;
+}
+
 /**
  * Parses `key=value` pairs (values may be quoted with " or '); undefined unless the whole text is
  * such pairs.
  */
 export function parseKeyValueArgs(text: string): Record<string, unknown> | undefined {
-  const out: Record<string, unknown> = {};
-  const t = text.trim();
-  let any = false;
-  for (const w of words(t)) {
-    const kv = keyValue(t.slice(w.start, w.end), /[A-Za-z_]\w*/);
-    if (!kv) return undefined;
-    out[kv[0]] = kv[1];
-    any = true;
-  }
-  return any ? out : undefined;
+  const kvs = keyValueWords(text);
+  return kvs && Object.fromEntries(kvs.map((kv) => [kv.key, kv.value]));
+}
+
+/** The options key=value words give, or the refusal of a \N{NAME} escape in one of them. */
+function optionsOf(kvs: KeyValue[]): ParsedArgs {
+  const named = kvs.find((kv) => kv.named.length);
+  return named ? namedEscapeRefusal(named) : { args: Object.fromEntries(kvs.map((kv) => [kv.key, kv.value])) };
 }
 
 /** A module's arguments given as one string, read as Ansible reads them. */
@@ -121,12 +158,12 @@ export function parseArgString(mod: TaskModule, text: string): ParsedArgs {
   if (t === '') return { args: {} };
   // command, shell, chroot_exec: the free form is a command line that may carry options.
   if (mod.freeForm === 'cmd') return splitCommandLine(mod, t);
-  const kv = parseKeyValueArgs(t);
+  const kvs = keyValueWords(t);
   const accepted = new Set(schemaKeys(mod.params));
   if (mod.freeForm) {
     // debug, fail: `var=x` / `msg="..."` are options when every word is one; anything else is the message.
-    return { args: kv && Object.keys(kv).every((k) => accepted.has(k)) ? kv : { [mod.freeForm]: t } };
+    return kvs && kvs.every((kv) => accepted.has(kv.key)) ? optionsOf(kvs) : { args: { [mod.freeForm]: t } };
   }
-  if (kv) return { args: kv };
+  if (kvs) return optionsOf(kvs);
   return { error: `module '${mod.name}' takes parameters as a mapping or key=value pairs`, hint: `write e.g.\n      ${mod.name}:\n        key: value` };
 }

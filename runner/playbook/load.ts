@@ -87,6 +87,26 @@ function stripCollection(name: string): string {
   return ANSIBLE_NAMES[short] ?? short;
 }
 
+/**
+ * The action groups ansible-core 2.14 defines itself (ansible_builtin_runtime.yml) and the collections
+ * whose modules they gather; none of them holds a module ferry has.
+ */
+const BUILTIN_ACTION_GROUPS: Record<string, string> = {
+  acme: 'community.crypto', aws: 'amazon.aws, community.aws', azure: 'azure.azcollection', cpm: 'wti.remote',
+  docker: 'community.docker, community.general', gcp: 'google.cloud', os: 'openstack.cloud', ovirt: 'ovirt.ovirt, community.general',
+  vmware: 'community.vmware', k8s: 'kubernetes.core, community.kubernetes, community.general, community.kubevirt, community.okd',
+};
+
+/** Why an action group gives ferry's modules nothing: what the group is in Ansible. */
+function actionGroupNote(key: string): string {
+  const name = key.slice('group/'.length);
+  const builtin = /^ansible\.(builtin|legacy)\./.test(name) ? name.replace(/^ansible\.(builtin|legacy)\./, '') : name.includes('.') ? undefined : name;
+  if (builtin === undefined) return `it is a group of the collection ${name.split('.').slice(0, 2).join('.')}, whose modules ferry does not have`;
+  const from = BUILTIN_ACTION_GROUPS[builtin];
+  if (from) return `ansible-core's group '${builtin}' gathers modules of ${from}, none of which ferry has`;
+  return `ansible-core defines no group '${builtin}' (ansible-playbook fails with "could not resolve the module_defaults group")`;
+}
+
 /** Loads playbooks and task files, collecting problems. */
 class Loader {
   readonly problems: Problem[] = [];
@@ -117,10 +137,13 @@ class Loader {
     this.defaultsStack = defaults ? [defaults] : [];
   }
 
-  /** The module_defaults in effect where the loader is: each module's parameters merged, inner levels winning. */
+  /**
+   * The module_defaults in effect where the loader is. As in Ansible (a dict update of the levels, outer
+   * first), an inner level's defaults of a module replace the outer ones of that module as a whole.
+   */
   private defaultsInEffect(): ModuleDefaults {
     const out: ModuleDefaults = {};
-    for (const layer of this.defaultsStack) for (const [m, args] of Object.entries(layer)) out[m] = assignWithLocs(out[m] ?? located({}, locOf(args)), args);
+    for (const layer of this.defaultsStack) Object.assign(out, layer);
     return out;
   }
 
@@ -144,7 +167,7 @@ class Loader {
     for (const [m, key] of entries) {
       const loc = locOf(m, key) ?? at;
       if (key.startsWith('group/')) {
-        this.problem(loc, `module_defaults: action groups (${key}) are not supported by ferry`, `name each module instead, e.g. ansible.builtin.file: { owner: root }`);
+        this.problem(loc, `module_defaults: action groups (${key}) are not supported by ferry: ${actionGroupNote(key)}`, `name each module instead, e.g. ansible.builtin.file: { owner: root }`);
         continue;
       }
       const name = stripCollection(key);
@@ -163,7 +186,8 @@ class Loader {
         if (known.length && !known.includes(k)) this.problem(locOf(args, k) ?? loc, `module_defaults: module '${name}' has no parameter '${k}'`, didYouMean(k, known, `its parameters: ${known.join(', ')}`));
       }
       this.checkTemplates(args, loc);
-      out[name] = assignWithLocs(out[name] ?? located({}, loc), args);
+      // `file`, `ansible.builtin.file` and `ansible.legacy.file` name one module: the last one written wins, as in Ansible
+      out[name] = assignWithLocs(located({}, loc), args);
     }
     return out;
   }

@@ -17,6 +17,8 @@ export interface RawProcess {
   exit: Promise<{ code: number | null; signal: string | null }>;
   /** Stops the process (polite first, then by force); safe to call more than once. */
   kill(): void;
+  /** It runs on a terminal: its stderr is merged into stdout (and lines end in \r\n). */
+  tty?: boolean;
 }
 
 /** What a command needs of the channel it starts on. */
@@ -33,6 +35,8 @@ export interface StartNeeds {
 
 interface Launched {
   proc: RawProcess;
+  /** The process's output with sudo's markers taken out (stdout on a terminal, where sudo writes to it). */
+  stdout: Readable;
   stderr: Readable;
   /** Resolves when the command's own stdin may flow (sudo is done reading the password). */
   stdinReady: Promise<void>;
@@ -62,23 +66,25 @@ export abstract class BaseTransport implements Transport {
       ...needs,
       stdin: needs.stdin === true || wrapped.password !== undefined,
       become: wrapped.becomeUser !== undefined,
-      // sudo's password prompt is read from stderr, which a terminal would merge into stdout
-      tty: needs.tty === true && wrapped.password === undefined,
     });
     const secrets = [...cmd.secrets, ...(wrapped.password ? [wrapped.password] : [])];
     if (!wrapped.password || !wrapped.promptMarker || !wrapped.readyMarker) {
-      return { proc, stderr: proc.stderr, stdinReady: Promise.resolve(), gated: false, secrets, rejected: () => undefined };
+      return { proc, stdout: proc.stdout, stderr: proc.stderr, stdinReady: Promise.resolve(), gated: false, secrets, rejected: () => undefined };
     }
     const password = wrapped.password;
-    const scanner = new MarkerScanner(wrapped.promptMarker, wrapped.readyMarker);
-    const stderr = new PassThrough();
+    // sudo -S writes its prompt to stderr, which a terminal merges into stdout: the markers are read
+    // where they arrive, and the password typed on the terminal (sudo turns its echo off first, as
+    // Ansible's raw relies on).
+    const talk = proc.tty ? proc.stdout : proc.stderr;
+    const scanner = new MarkerScanner(wrapped.promptMarker, wrapped.readyMarker, proc.tty ? '\r\n' : '\n');
+    const cleaned = new PassThrough();
     let prompts = 0;
     let rejected: string | undefined;
     let release!: () => void;
     const stdinReady = new Promise<void>((resolve) => (release = resolve));
-    proc.stderr.on('data', (chunk: Buffer) => {
+    talk.on('data', (chunk: Buffer) => {
       const { out, events } = scanner.push(chunk);
-      if (out.length > 0) stderr.write(out);
+      if (out.length > 0) cleaned.write(out);
       for (const ev of events) {
         if (ev === 'ready') release();
         else if (++prompts === 1) proc.stdin.write(password + '\n');
@@ -89,9 +95,10 @@ export abstract class BaseTransport implements Transport {
         }
       }
     });
-    proc.stderr.on('end', () => stderr.end(scanner.flush()));
-    proc.stderr.on('error', (e) => stderr.destroy(e));
-    return { proc, stderr, stdinReady, gated: true, secrets, rejected: () => rejected };
+    talk.on('end', () => cleaned.end(scanner.flush()));
+    talk.on('error', (e) => cleaned.destroy(e));
+    const streams = proc.tty ? { stdout: cleaned, stderr: proc.stderr } : { stdout: proc.stdout, stderr: cleaned };
+    return { proc, ...streams, stdinReady, gated: true, secrets, rejected: () => rejected };
   }
 
   /** Kills on timeout or abort; returns what happened and a cleanup. */
@@ -126,7 +133,7 @@ export abstract class BaseTransport implements Transport {
     const { state, cleanup } = this.watch(proc, opts);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    proc.stdout.on('data', (c: Buffer) => {
+    l.stdout.on('data', (c: Buffer) => {
       out.push(c);
       opts.onStdout?.(c);
     });
@@ -139,7 +146,7 @@ export abstract class BaseTransport implements Transport {
     try {
       const [status] = await Promise.all([
         proc.exit,
-        finished(proc.stdout, { writable: false }).catch(() => undefined),
+        finished(l.stdout, { writable: false }).catch(() => undefined),
         finished(l.stderr, { writable: false }).catch(() => undefined),
       ]);
       if (state.aborted) throw opts.signal?.reason ?? new Error('aborted');
@@ -215,7 +222,7 @@ export abstract class BaseTransport implements Transport {
       if (state.timedOut) result.timedOut = true;
       return result;
     });
-    return { stdin, stdout: proc.stdout, stderr: l.stderr, done };
+    return { stdin, stdout: l.stdout, stderr: l.stderr, done };
   }
 
   async put(path: string, data: string | Buffer, opts: PutOptions = {}): Promise<void> {

@@ -96,6 +96,7 @@ export type MarkerEvent = 'prompt' | 'ready';
 /**
  * Finds sudo's prompt marker and the ready marker in a stderr byte stream (markers may be
  * split across chunks) and removes them; after the ready marker everything passes through.
+ * On a terminal the stream is the merged output, where the ready marker's line ends in \r\n.
  */
 export class MarkerScanner {
   private pending = Buffer.alloc(0);
@@ -103,9 +104,9 @@ export class MarkerScanner {
   private readonly prompt: Buffer;
   private readonly ready: Buffer;
 
-  constructor(promptMarker: string, readyMarker: string) {
+  constructor(promptMarker: string, readyMarker: string, lineEnd: '\n' | '\r\n' = '\n') {
     this.prompt = Buffer.from(promptMarker);
-    this.ready = Buffer.from(readyMarker + '\n');
+    this.ready = Buffer.from(readyMarker + lineEnd);
   }
 
   /** Feeds a chunk; returns the bytes to pass on as stderr and the markers seen, in order. */

@@ -535,7 +535,7 @@ export class SshTransport extends BaseTransport {
           timer.unref();
           ch.once('close', () => clearTimeout(timer));
         };
-        resolve({ stdin: ch, stdout: ch, stderr: ch.stderr, exit, kill });
+        resolve({ stdin: ch, stdout: ch, stderr: ch.stderr, exit, kill, tty });
         await exit.catch(() => undefined); // the caller sees the rejection; the slot is freed either way
       });
     });

@@ -24,8 +24,8 @@ export interface RunOptions {
   binary?: boolean;
   /**
    * Run on a terminal, as Ansible's ssh connection runs raw (`ssh -tt`): over SSH a pty, so stderr is
-   * merged into stdout and lines end in \r\n. Transports without one (local) and sudo with a password
-   * (whose prompt is read from stderr) run without it, as Ansible's local connection does.
+   * merged into stdout and lines end in \r\n (sudo's password prompt is answered there too). Transports
+   * without one (local) run without it, as Ansible's local connection does.
    */
   tty?: boolean;
 }

@@ -40,14 +40,17 @@ export interface AnsibleRun {
   output: string;
 }
 
-/** Runs `tasks` in one play on the sshd host, logging in as `user` with become (sudo); check mode and -v… when asked. */
-export function ansiblePlaybook(h: SshdHost, user: string, tasks: unknown[], o: { check?: boolean; verbose?: number } = {}): AnsibleRun {
+/**
+ * Runs `tasks` in one play on the sshd host, logging in as `user` with become (sudo); check mode, -v… and
+ * more host variables (ansible_become_password) when asked.
+ */
+export function ansiblePlaybook(h: SshdHost, user: string, tasks: unknown[], o: { check?: boolean; verbose?: number; hostVars?: Record<string, unknown> } = {}): AnsibleRun {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-ansible-'));
   try {
     const ssh = `-F /dev/null -o UserKnownHostsFile=${h.knownHostsFile} -o StrictHostKeyChecking=yes`;
     writeFileSync(
       join(dir, 'inv.yml'),
-      stringify({ all: { hosts: { [h.name]: { ansible_host: h.host, ansible_port: h.port, ansible_user: user, ansible_ssh_private_key_file: h.userKeyFile, ansible_ssh_common_args: ssh, ansible_python_interpreter: '/usr/bin/python3' } } } }),
+      stringify({ all: { hosts: { [h.name]: { ansible_host: h.host, ansible_port: h.port, ansible_user: user, ansible_ssh_private_key_file: h.userKeyFile, ansible_ssh_common_args: ssh, ansible_python_interpreter: '/usr/bin/python3', ...o.hostVars } } } }),
     );
     writeFileSync(join(dir, 'pb.yml'), stringify([{ hosts: 'all', gather_facts: false, become: true, tasks }]));
     const env = { ...process.env, HOME: dir, ANSIBLE_STDOUT_CALLBACK: 'json', ANSIBLE_LOCAL_TEMP: join(dir, 'tmp'), ANSIBLE_SSH_CONTROL_PATH_DIR: join(dir, 'cp'), ANSIBLE_NOCOLOR: '1', ANSIBLE_PIPELINING: '1' };

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { runPlaybookFile } from '../../app/api.js';
 import type { HostRecap } from '../../runner/events.js';
-import { NOPASSWD_USER, startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
+import { NOPASSWD_USER, PASSWORD_USER, startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { ansiblePlaybook, skipWithoutAnsible } from '../helpers/ansible.js';
 import { CollectingReporter } from '../helpers/collect.js';
 
@@ -20,7 +20,7 @@ const CLI = resolve(import.meta.dirname, '../../dist/app/cli.js');
 interface Seen {
   statuses: string[];
   results: Record<string, unknown>[];
-  recap: { ok: number; changed: number; failed: number; skipped: number; ignored: number };
+  recap: { ok: number; changed: number; failed: number; skipped: number; ignored: number; rescued: number };
 }
 
 describe('what the corpus needed, against ansible-playbook on the same sshd @integration', function () {
@@ -42,24 +42,24 @@ describe('what the corpus needed, against ansible-playbook on the same sshd @int
   });
 
   /** ferry's run of `tasks` in one play (become, as the ansible helper runs them). */
-  async function ferry(tasks: unknown[], o: { check?: boolean; verbosity?: number } = {}): Promise<Seen> {
+  async function ferry(tasks: unknown[], { inventory: inv = inventory, ...o }: { check?: boolean; verbosity?: number; inventory?: string } = {}): Promise<Seen> {
     const pb = join(mkdtempSync(join(dir, 'pb-')), 'play.yml');
     writeFileSync(pb, stringify([{ hosts: 'all', gather_facts: false, become: true, tasks }]));
     const rep = new CollectingReporter();
-    const r = await runPlaybookFile(pb, { inventory: [inventory], reporter: rep, stateDir: join(dir, 'state'), ...o });
+    const r = await runPlaybookFile(pb, { inventory: [inv], reporter: rep, stateDir: join(dir, 'state'), ...o });
     const mine = rep.results().filter((x) => x.host === sshd.name);
     const h: HostRecap = r.recap[sshd.name]!;
-    return { statuses: mine.map((x) => x.status), results: mine.map((x) => x.result ?? {}), recap: { ok: h.ok, changed: h.changed, failed: h.failed, skipped: h.skipped, ignored: h.ignored } };
+    return { statuses: mine.map((x) => x.status), results: mine.map((x) => x.result ?? {}), recap: { ok: h.ok, changed: h.changed, failed: h.failed, skipped: h.skipped, ignored: h.ignored, rescued: h.rescued } };
   }
 
   /** ansible-playbook's run of the same tasks. */
-  function ansible(tasks: unknown[], o: { check?: boolean; verbose?: number } = {}): Seen {
-    const a = ansiblePlaybook(sshd, NOPASSWD_USER, tasks, o);
+  function ansible(tasks: unknown[], { user = NOPASSWD_USER, ...o }: { check?: boolean; verbose?: number; user?: string; hostVars?: Record<string, unknown> } = {}): Seen {
+    const a = ansiblePlaybook(sshd, user, tasks, o);
     assert.ok(a.results.length > 0, a.output);
     return {
       statuses: a.results.map((r) => (r.skipped ? 'skipped' : r.failed ? 'failed' : r.changed ? 'changed' : 'ok')),
       results: a.results,
-      recap: { ok: a.stats.ok!, changed: a.stats.changed!, failed: a.stats.failures!, skipped: a.stats.skipped!, ignored: a.stats.ignored! },
+      recap: { ok: a.stats.ok!, changed: a.stats.changed!, failed: a.stats.failures!, skipped: a.stats.skipped!, ignored: a.stats.ignored!, rescued: a.stats.rescued! },
     };
   }
 
@@ -139,6 +139,36 @@ describe('what the corpus needed, against ansible-playbook on the same sshd @int
       assert.equal(f.results[0]!.stdout, '汉语\r\nerr\r\n');
     });
 
+    it('a failing raw reports changed: true as Ansible does: ignored it counts as ok, changed and ignored; else as failed alone; rescued as rescued alone', async () => {
+      for (const failing of [
+        [{ raw: 'echo out; exit 3', register: 'r', ignore_errors: true }, { assert: { that: ['r is failed', 'r is changed', 'r.rc == 3'] } }],
+        [{ raw: 'exit 4', register: 'r' }],
+        [{ block: [{ raw: 'exit 5', register: 'r' }], rescue: [{ assert: { that: ['r is changed', 'r.rc == 5'] } }] }],
+      ]) {
+        const f = await ferry(failing);
+        const a = ansible(failing);
+        assert.equal(a.results[0]!.changed, true, JSON.stringify(a.results));
+        sameValues(f, a, ['changed', 'failed', 'rc', 'msg', 'stdout']);
+      }
+    });
+
+    it('with a become password sudo asks on the terminal and is answered, as Ansible does: the same output, rc and recap', async () => {
+      const become = [
+        { raw: 'id -u; echo err >&2', register: 'r' },
+        { raw: 'id -un; exit 3', register: 'r', ignore_errors: true },
+        { raw: 'id -u', become: false, register: 'r' },
+      ];
+      const pwDir = mkdtempSync(join(dir, 'raw-pw-'));
+      const pwInventory = await writeInventory([sshd], pwDir, PASSWORD_USER);
+      writeFileSync(pwInventory, readFileSync(pwInventory, 'utf8').replace(/(ansible_user: ferrypw\n)/, `$1      ansible_become_password: ${JSON.stringify(sshd.users.password)}\n`));
+      const f = await ferry(become, { inventory: pwInventory });
+      const a = ansible(become, { user: PASSWORD_USER, hostVars: { ansible_become_password: sshd.users.password } });
+      assert.deepEqual(a.statuses, ['changed', 'failed', 'changed']);
+      sameValues(f, a, ['changed', 'failed', 'rc', 'stdout', 'stdout_lines', 'msg']);
+      assert.equal(f.results[0]!.stdout, '\r\n0\r\nerr\r\n');
+      assert.ok(!JSON.stringify(f.results).includes(sshd.users.password));
+    });
+
     it('under no_log its output is in no event, as for command and shell', async () => {
       const pb = join(mkdtempSync(join(dir, 'raw-nolog-')), 'play.yml');
       writeFileSync(pb, stringify([{ hosts: 'all', gather_facts: false, tasks: [{ raw: 'echo hidden-raw-output-4711', no_log: true, register: 'r' }, { assert: { that: ["'hidden-raw-output-4711' in r.stdout"] } }] }]));
@@ -157,6 +187,30 @@ describe('what the corpus needed, against ansible-playbook on the same sshd @int
       sameValues(f, a, ['changed', 'failed', 'skipped']);
       assert.deepEqual(f.statuses, ['skipped']);
       assert.deepEqual(readdirSync(w), []);
+    });
+  });
+
+  describe('module_defaults', () => {
+    it('short, ansible.builtin. and ansible.legacy. keys apply to every spelling of the module, and an inner level replaces an outer one, as in Ansible', async () => {
+      const w = mkdtempSync(join(dir, 'md-'));
+      chmodSync(w, 0o755);
+      const cmd = 'pwd; cat';
+      const tasks = [
+        {
+          block: [
+            { shell: cmd, register: 'r' },
+            { 'ansible.builtin.shell': cmd, register: 'r', module_defaults: { 'ansible.legacy.shell': { stdin: 'task' } } },
+            { 'ansible.legacy.shell': cmd, register: 'r', module_defaults: { shell: { chdir: '/' } } },
+            { shell: cmd, register: 'r', module_defaults: [{ shell: { chdir: w, stdin: 'first' } }, { 'ansible.builtin.shell': { stdin: 'last' } }] },
+            { shell: cmd, args: { chdir: w }, register: 'r', module_defaults: { 'ansible.builtin.shell': { chdir: '/', stdin: 'default' } } },
+          ],
+          module_defaults: { 'ansible.builtin.shell': { chdir: w, stdin: 'block' } },
+        },
+      ];
+      const f = await ferry(tasks);
+      const a = ansible(tasks);
+      sameValues(f, a, ['changed', 'failed', 'rc', 'stdout_lines']);
+      assert.deepEqual(f.results[0]!.stdout_lines, [w, 'block']);
     });
   });
 

@@ -1,5 +1,5 @@
-// vars_prompt, module_defaults and local_action end to end: prompts answered on a real terminal (a
-// pty from script(1)) and refused off one before any host is contacted; module defaults and
+// vars_prompt, pause prompts, module_defaults and local_action end to end: prompts answered on a real terminal (a
+// pty from script(1)); off one vars_prompt is refused before any host is contacted and pause goes on; module defaults and
 // local_action run against a real sshd (logged in as the harness's unprivileged user, so a task that
 // ran on the controller, as root, is told apart by who ran it).
 import assert from 'node:assert/strict';
@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { runPlaybookFile } from '../../app/api.js';
 import { startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
+import { skipWithoutAnsible } from '../helpers/ansible.js';
 import { CollectingReporter } from '../helpers/collect.js';
 import { startTrap, type Trap } from '../helpers/trap.js';
 
@@ -98,6 +99,64 @@ describe('vars_prompt, module_defaults and local_action against real sshd @integ
     assert.doesNotMatch(e.stderr + e.stdout, /Who are you|Deploy password/, 'a name given with -e was asked');
   });
 
+  describe('pause with a prompt, on a real terminal and off one', () => {
+    const pausePlay = (hosts: string) => [
+      {
+        hosts,
+        gather_facts: false,
+        tasks: [
+          { pause: { prompt: 'Which guest' }, register: 'g' },
+          { pause: { prompt: 'Secret', echo: false }, register: 's' },
+          { debug: { msg: '[{{ g.user_input }}][{{ s.user_input }}]' } },
+        ],
+      },
+    ];
+    /** Runs `cmd` on a pty from script(1), typing each answer once its prompt is up; the screen without \r. */
+    const onTerminal = (cmd: string[], env: Record<string, string>): { status: number | null; screen: string } => {
+      const typing = "sleep 4; printf 'xr1\\r'; sleep 2; printf 'hush-4711\\r'";
+      const r = spawnSync('sh', ['-c', `(${typing}) | script -qec "$1" /dev/null`, 'sh', cmd.map((a) => `'${a}'`).join(' ')], {
+        cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, TERM: 'dumb', ...env },
+      });
+      return { status: r.status, screen: r.stdout.replace(/\r/g, '') + r.stderr };
+    };
+
+    it('registers what was typed as user_input, echoed or hidden, as ansible-playbook does on the same terminal', async function () {
+      skipWithoutAnsible(this);
+      const pb = join(dir, 'pause-prompt.yml');
+      await writeFile(pb, stringify(pausePlay(host.name)));
+      const f = onTerminal([process.execPath, CLI, 'run', pb, '-i', inv, '--plain'], {});
+      assert.equal(f.status, 0, f.screen);
+      assert.match(f.screen, /Which guest:\n.*xr1/);
+      assert.match(f.screen, /Secret \(output is hidden\):\n/);
+      const apb = join(dir, 'pause-prompt-ansible.yml');
+      await writeFile(apb, stringify(pausePlay('localhost')));
+      const a = onTerminal(['ansible-playbook', '-c', 'local', '-i', 'localhost,', apb], { ANSIBLE_NOCOLOR: '1', ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3', ANSIBLE_LOCAL_TEMP: join(dir, 'ansible-tmp') });
+      assert.equal(a.status, 0, a.screen);
+      // what each registered, as the debug task shows it
+      const shown = (screen: string) => /\[[^\]\n]*\]\[[^\]\n]*\]/.exec(screen)?.[0];
+      assert.equal(shown(a.screen), '[xr1][hush-4711]', a.screen);
+      assert.equal(shown(f.screen), shown(a.screen), f.screen);
+      // typed with echo: false, the answer is not on the screen before the debug task shows it
+      assert.doesNotMatch(f.screen.slice(0, f.screen.indexOf('[xr1]')), /hush-4711/);
+    });
+
+    it('off a terminal it does not wait and the run goes on with empty answers, saying why, as ansible-playbook does', async function () {
+      skipWithoutAnsible(this);
+      const pb = join(dir, 'pause-no-tty.yml');
+      await writeFile(pb, stringify(pausePlay(host.name)));
+      const f = spawnSync(process.execPath, [CLI, 'run', pb, '-i', inv, '--plain'], { cwd: dir, encoding: 'utf8', input: 'typed\n', env: { ...process.env, NO_COLOR: '1', HOME: dir } });
+      const apb = join(dir, 'pause-no-tty-ansible.yml');
+      await writeFile(apb, stringify(pausePlay('localhost')));
+      const a = spawnSync('ansible-playbook', ['-c', 'local', '-i', 'localhost,', apb], { cwd: dir, encoding: 'utf8', input: 'typed\n', env: { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3', ANSIBLE_LOCAL_TEMP: join(dir, 'ansible-tmp'), HOME: dir } });
+      for (const [who, r] of [['ansible-playbook', a], ['ferry', f]] as const) {
+        const screen = r.stdout + r.stderr;
+        assert.equal(r.status, 0, `${who}: ${screen}`);
+        assert.equal(screen.split('Not waiting for response to prompt as stdin is not interactive').length - 1, 2, `${who}: ${screen}`);
+        assert.match(screen, /\[\]\[\]/, `${who}: both answers are empty`);
+      }
+    });
+  });
+
   async function runPlays(name: string, plays: unknown) {
     const pb = join(dir, `${name}.yml`);
     await writeFile(pb, stringify(plays));
@@ -106,7 +165,7 @@ describe('vars_prompt, module_defaults and local_action against real sshd @integ
     return { rep, summary };
   }
 
-  it('module_defaults from the play, a block and the task give the module its parameters; what the task writes wins', async () => {
+  it('module_defaults from the play, a block and the task give the module its parameters; an inner level replaces a module\'s outer defaults; what the task writes wins', async () => {
     const { rep, summary } = await runPlays('defaults', [
       {
         hosts: host.name,
@@ -117,10 +176,10 @@ describe('vars_prompt, module_defaults and local_action against real sshd @integ
           {
             block: [
               { name: 'block level', copy: { dest: '{{ out }}/md-block' } },
-              { name: 'task level', copy: { dest: '{{ out }}/md-task' }, module_defaults: { copy: { mode: '0604' } } },
+              { name: 'task level', copy: { dest: '{{ out }}/md-task' }, module_defaults: { 'ansible.legacy.copy': { mode: '0604', content: 'from the task\n' } } },
               { name: 'task args win', copy: { dest: '{{ out }}/md-args', mode: '0644', content: 'own\n' } },
             ],
-            module_defaults: { copy: { mode: '0600' } },
+            module_defaults: { copy: { mode: '0600', content: 'from the block\n' } },
           },
           { name: 'command chdir', command: 'touch md-chdir' },
         ],
@@ -132,7 +191,9 @@ describe('vars_prompt, module_defaults and local_action against real sshd @integ
       [await modeOf('md-play'), await modeOf('md-block'), await modeOf('md-task'), await modeOf('md-args')],
       ['640', '600', '604', '644'],
     );
-    assert.equal(await readFile(join(out, 'md-block'), 'utf8'), 'from the play\n');
+    assert.equal(await readFile(join(out, 'md-play'), 'utf8'), 'from the play\n');
+    assert.equal(await readFile(join(out, 'md-block'), 'utf8'), 'from the block\n');
+    assert.equal(await readFile(join(out, 'md-task'), 'utf8'), 'from the task\n');
     assert.equal(await readFile(join(out, 'md-args'), 'utf8'), 'own\n');
     await stat(join(out, 'md-chdir'));
   });

@@ -159,6 +159,26 @@ describe('ssh transport @integration', function () {
       assert.ok(Date.now() - t0 < 8000, `took ${Date.now() - t0} ms`);
     });
 
+    it('on a terminal (raw) answers the prompt sudo writes there; the markers and the password stay out of the output', async () => {
+      const t = make(optsFor(a, a.users.passwordUser));
+      const r = await t.run(sh`id -un; echo err >&2; exit 3`, { become: { password: secret(a.users.password) }, tty: true });
+      assert.equal(r.exitCode, 3);
+      // a terminal merges stderr and ends lines in \r\n; the first line break is sudo's, after the password
+      assert.equal(r.stdout, '\r\nroot\r\nerr\r\n');
+      assert.equal(r.stderr, '');
+      assert.ok(!JSON.stringify(r).includes(a.users.password));
+    });
+
+    it('on a terminal a wrong password fails as without one, never echoing it', async () => {
+      const t = make(optsFor(a, a.users.passwordUser));
+      const err = await t.run(sh`id -un`, { become: { password: secret('not-the-password') }, tty: true }).then(
+        () => assert.fail('a wrong password must fail'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof BecomePasswordError, String(err));
+      assert.ok(!JSON.stringify(err).includes('not-the-password') && !err.message.includes('not-the-password'));
+    });
+
     it('without a password, sudo -n fails at once when a password is needed', async () => {
       const t = make(optsFor(a, a.users.passwordUser));
       const r = await t.run(sh`id -un`, { become: {}, timeoutMs: 5000 });

@@ -29,6 +29,16 @@ const CASES: { module: string; text: string; expect: Record<string, unknown> | R
   // Other modules: key=value pairs only.
   { module: 'file', text: "path=/tmp/x state=directory mode='0755'", expect: { path: '/tmp/x', state: 'directory', mode: '0755' } },
   { module: 'file', text: 'path=/tmp/x touch', expect: /module 'file' takes parameters as a mapping or key=value pairs/ },
+  // \N{NAME}: Ansible decodes it in an option's value by Python's Unicode names, which ferry has not: refused, saying what to write.
+  { module: 'debug', text: 'msg=a\\N{BULLET}b', expect: /^\\N\{BULLET\} in 'msg=': ferry does not decode Python's \\N\{NAME\} escapes/ },
+  { module: 'file', text: 'path=/tmp/x\\N{SOLIDUS}y state=touch', expect: /^\\N\{SOLIDUS\} in 'path='/ },
+  { module: 'command', text: 'ls chdir="/t\\N{LATIN SMALL LETTER M}p"', expect: /^\\N\{LATIN SMALL LETTER M\} in 'chdir='/ },
+  // as Ansible's escape pattern: an empty name is no escape
+  { module: 'file', text: 'path=/tmp/\\N{} state=touch', expect: { path: '/tmp/\\N{}', state: 'touch' } },
+  // ...but not in the command's own words (Ansible keeps those as written), nor after an escaped backslash, nor in a plain message.
+  { module: 'command', text: 'echo \\N{BULLET} chdir=/tmp', expect: { cmd: 'echo \\N{BULLET}', chdir: '/tmp' } },
+  { module: 'file', text: 'path=/tmp/\\\\N{X} state=touch', expect: { path: '/tmp/\\N{X}', state: 'touch' } },
+  { module: 'debug', text: 'say \\N{BULLET} please', expect: { msg: 'say \\N{BULLET} please' } },
 ];
 
 describe('free-form arguments (Ansible splitter)', () => {
@@ -58,6 +68,12 @@ describe('free-form arguments (Ansible splitter)', () => {
   for (const [text, want] of ESCAPES) {
     it(`key=value escapes as Ansible's parse_kv decodes them: ${JSON.stringify(text)}`, () => assert.deepEqual(parseKeyValueArgs(text), want));
   }
+
+  it('the refusal of \\N{NAME} says what to write instead', () => {
+    const r = parseArgString(modules.get('debug')!, 'msg=\\N{BULLET}');
+    assert.ok('error' in r);
+    assert.equal(r.hint, 'write the character itself, or its code point as \\uXXXX or \\UXXXXXXXX (e.g. \\u2022 for \\N{BULLET})');
+  });
 
   it('escapes are decoded in key=value words only: a command keeps them, a YAML mapping is not parsed here', () => {
     assert.deepEqual(parseArgString(modules.get('shell')!, 'printf "a\\tb" chdir=/t\\x6dp'), { args: { cmd: 'printf "a\\tb"', chdir: '/tmp' } });

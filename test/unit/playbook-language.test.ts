@@ -181,12 +181,34 @@ describe('module_defaults', () => {
     assert.deepEqual(task(play.tasks[0]).args, { owner: 'play', mode: '0600', group: 'play', path: '/a' });
     const b = play.tasks[1]!;
     assert.ok(b.kind === 'block');
-    assert.deepEqual(task(b.block[0]).args, { owner: 'block', mode: '0644', group: 'play', path: '/b' });
-    assert.deepEqual(task(b.block[1]).args, { owner: 'block', mode: '0600', group: 'task', path: '/c' });
+    // as ansible-playbook 2.14 does: an inner level's defaults of a module replace the outer ones as a whole
+    assert.deepEqual(task(b.block[0]).args, { owner: 'block', mode: '0644', path: '/b' });
+    assert.deepEqual(task(b.block[1]).args, { group: 'task', path: '/c' });
     assert.deepEqual(task(b.block[2]).args, { chdir: '/play', cmd: 'ls' });
     assert.deepEqual(play.handlers[0]!.args, { chdir: '/play', cmd: 'pwd' });
     // a default's problems are reported where it is written
     assert.equal(locOf(task(b.block[0]).args, 'owner')?.line, 14);
+  });
+
+  it('the short, ansible.builtin. and ansible.legacy. names are one module: the last one written wins as a whole, as in Ansible', () => {
+    const pb = load(
+      [
+        '- hosts: all',
+        '  module_defaults:',
+        '    file: { owner: short, mode: "0600" }',
+        '    ansible.builtin.file: { owner: builtin }',
+        '  tasks:',
+        '    - file: { path: /a }',
+        '    - ansible.legacy.file: { path: /b }',
+        '      module_defaults:',
+        '        - ansible.legacy.file: { group: one }',
+        '        - ansible.builtin.file: { group: two }',
+        '',
+      ].join('\n'),
+    );
+    const [a, b] = pb.plays[0]!.tasks.map(task);
+    assert.deepEqual(a!.args, { owner: 'builtin', path: '/a' });
+    assert.deepEqual(b!.args, { group: 'two', path: '/b' });
   });
 
   it('a task file read at run time gets the module_defaults in effect at its include', () => {
@@ -199,7 +221,10 @@ describe('module_defaults', () => {
   });
 
   const BAD: [string, string, RegExp][] = [
-    ['an action group', '  module_defaults:\n    group/aws: { region: x }\n', /pb\.yaml:3: module_defaults: action groups \(group\/aws\) are not supported by ferry \| name each module instead/],
+    ['an action group', '  module_defaults:\n    group/aws: { region: x }\n', /pb\.yaml:3: module_defaults: action groups \(group\/aws\) are not supported by ferry: ansible-core's group 'aws' gathers modules of amazon\.aws, community\.aws, none of which ferry has \| name each module instead/],
+    ['a builtin action group, fully qualified', '  module_defaults:\n    group/ansible.builtin.k8s: { kubeconfig: x }\n', /pb\.yaml:3: .*\(group\/ansible\.builtin\.k8s\) .*group 'k8s' gathers modules of kubernetes\.core/],
+    ['a collection\'s action group', '  module_defaults:\n    - group/community.general.proxmox: { api_host: x }\n', /pb\.yaml:3: .*it is a group of the collection community\.general, whose modules ferry does not have \| name each module instead/],
+    ['an action group no one defines', '  module_defaults:\n    group/files: { owner: x }\n', /pb\.yaml:3: .*ansible-core defines no group 'files' \(ansible-playbook fails with "could not resolve the module_defaults group"\)/],
     ['an unknown module', '  module_defaults:\n    ansible.builtin.fiel: { owner: x }\n', /pb\.yaml:3: module_defaults: unknown module 'ansible\.builtin\.fiel' \| did you mean 'file'/],
     ['an unknown parameter', '  module_defaults:\n    file:\n      ownr: x\n', /pb\.yaml:4: module_defaults: module 'file' has no parameter 'ownr' \| did you mean 'owner'/],
     ['defaults that are no mapping', '  module_defaults:\n    file: root\n', /pb\.yaml:3: module_defaults: the defaults of 'file' must be a mapping/],
@@ -235,6 +260,20 @@ describe('local_action', () => {
     ['delegate_to beside it', '    - local_action: command ls\n      delegate_to: h1\n', /pb\.yaml:4: 'delegate_to' cannot be used with 'local_action'/],
     ['a bad parameter', '    - local_action: { module: file, path: /x, stat: touch }\n', /pb\.yaml:3: module 'file' has no parameter 'stat' \| did you mean 'state'/],
     ['an empty local_action', '    - local_action: ""\n', /pb\.yaml:3: 'local_action' must name a module and its parameters/],
+  ];
+  itReports(BAD, (text) => `- hosts: all\n  tasks:\n${text}`);
+});
+
+describe('\\N{NAME} escapes in key=value arguments', () => {
+  it('a command\'s own words keep them as written, as Ansible keeps them', () => {
+    const pb = load('- hosts: all\n  tasks:\n    - command: echo \\N{BULLET} chdir=/tmp\n');
+    assert.deepEqual(task(pb.plays[0]!.tasks[0]).args, { cmd: 'echo \\N{BULLET}', chdir: '/tmp' });
+  });
+
+  const BAD: [string, string, RegExp][] = [
+    ['one in a free-form option', '    - debug: msg=a\\N{BULLET}b\n', /pb\.yaml:3: \\N\{BULLET\} in 'msg=': ferry does not decode Python's \\N\{NAME\} escapes .* \| write the character itself/],
+    ['one in a command\'s option', '    - name: second\n      command: ls chdir="/srv/\\N{SNOWMAN}"\n', /pb\.yaml:4: \\N\{SNOWMAN\} in 'chdir='/],
+    ['one in local_action', '    - local_action: file path=/x\\N{SOLIDUS} state=touch\n', /pb\.yaml:3: \\N\{SOLIDUS\} in 'path='/],
   ];
   itReports(BAD, (text) => `- hosts: all\n  tasks:\n${text}`);
 });

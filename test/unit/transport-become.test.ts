@@ -56,8 +56,8 @@ describe('sudo marker scanner', () => {
   const ready = '[ferry-become-ready-abc]';
 
   /** Feeds `text` in chunks of `size` bytes; returns the stderr kept and the events seen. */
-  function feed(text: string, size: number): { out: string; events: string[] } {
-    const s = new MarkerScanner(prompt, ready);
+  function feed(text: string, size: number, lineEnd: '\n' | '\r\n' = '\n'): { out: string; events: string[] } {
+    const s = new MarkerScanner(prompt, ready, lineEnd);
     const buf = Buffer.from(text);
     let out = '';
     const events: string[] = [];
@@ -82,6 +82,21 @@ describe('sudo marker scanner', () => {
     for (const size of [1, 3, 7, 1000]) {
       it(`${name} (chunks of ${size})`, () => {
         assert.deepEqual(feed(text, size), { out, events });
+      });
+    }
+  }
+
+  // On a terminal (raw) sudo talks in the merged output: the ready marker's line ends in \r\n, and the
+  // line break sudo prints after reading the password is the command's output, as Ansible shows it.
+  const terminal: Array<[string, string, string, string[]]> = [
+    ['prompt, sudo\'s line break, ready', `${prompt}\r\n${ready}\r\n0\r\n`, '\r\n0\r\n', ['prompt', 'ready']],
+    ['no prompt', `${ready}\r\nout\r\n`, 'out\r\n', ['ready']],
+    ['a bare \\n after the marker is not the end of its line', `${ready}\nout`, `${ready}\nout`, []],
+  ];
+  for (const [name, text, out, events] of terminal) {
+    for (const size of [1, 5, 1000]) {
+      it(`on a terminal: ${name} (chunks of ${size})`, () => {
+        assert.deepEqual(feed(text, size, '\r\n'), { out, events });
       });
     }
   }
