@@ -1,10 +1,10 @@
 // Shared formatting for the human reporters: colours only on a TTY, sizes in human units, the recap table.
-import { createRequire } from 'node:module';
 import { styleText } from 'node:util';
 import type * as DiffLib from 'diff';
 import type { FerryEvent, HostRecap, TaskStatus } from '../events.js';
 import type { Diff } from '../module.js';
 import type { LiveCommand } from '../transport/in-flight.js';
+import { lazyRequire } from '../lazy-require.js';
 
 type Color = Parameters<typeof styleText>[0];
 
@@ -37,13 +37,12 @@ export function humanDuration(sec: number): string {
   return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
-/** A unified diff of each before/after pair. */
 // `diff` (19 modules) is loaded by the first diff shown, not at start-up: most runs show none.
-const requireLazily = createRequire(import.meta.url);
-let diffLib: typeof DiffLib | undefined;
+const diffLib = lazyRequire<typeof DiffLib>('diff');
 
+/** A unified diff of each before/after pair. */
 export function formatDiffs(diffs: Diff[], color: boolean): string {
-  const { createTwoFilesPatch } = (diffLib ??= requireLazily('diff') as typeof DiffLib);
+  const { createTwoFilesPatch } = diffLib();
   return diffs
     .map((d) => {
       const patch = createTwoFilesPatch(`${d.path ?? 'before'} (before)`, `${d.path ?? 'after'} (after)`, d.before, d.after, '', '', { context: 3 });

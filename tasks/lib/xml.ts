@@ -1,13 +1,11 @@
 // Reading libvirt-style XML (domain XML of Xen and KVM guests) with fast-xml-parser: one parser
 // setup and the helpers that narrow its untyped output one level at a time.
-import { createRequire } from 'node:module';
 import type * as Fxp from 'fast-xml-parser';
+import { lazyRequire } from '../../runner/lazy-require.js';
 
 // fast-xml-parser (about 40 modules with its dependencies) is loaded by the first XML read, not by
 // every run: the task registry loads this file for every playbook.
-const requireLazily = createRequire(import.meta.url);
-let fxp: typeof Fxp | undefined;
-const fastXmlParser = (): typeof Fxp => (fxp ??= requireLazily('fast-xml-parser') as typeof Fxp);
+const fastXmlParser = lazyRequire<typeof Fxp>('fast-xml-parser');
 
 /** A parser (made on first use) where attributes are `@name`, values stay strings, and the `repeated` elements are always arrays. */
 export function xmlParser(repeated: Iterable<string>): { parse(xml: string): unknown } {
