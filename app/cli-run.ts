@@ -211,7 +211,7 @@ async function common(f: RunFlags, adhoc = false): Promise<CommonRunOptions> {
 /** What a front end built on `ferry run` adds: a reporter that sees every event, and a summary after the recap. */
 interface RunExtras {
   observe: Reporter;
-  after: (reporter: Reporter, check: boolean) => void;
+  after: (reporter: Reporter) => void;
 }
 
 /** `ferry run PLAYBOOK`: runs it (or lists its hosts, tasks, tags); returns the exit code. */
@@ -225,7 +225,7 @@ export async function runCommand(playbook: string, f: RunFlags, extras?: RunExtr
   if (extras && shown) o.reporter = new TeeReporter([shown, extras.observe]);
   try {
     const code = runExitCode(await runPlaybookFile(playbook, o));
-    if (extras && shown) extras.after(shown, o.check === true);
+    if (extras && shown) extras.after(shown);
     return code;
   } finally {
     await o.reporter?.close();
@@ -260,8 +260,8 @@ export async function migrateCommand(guests: string[], f: RunFlags & { method?: 
   const seen = new MigrationEvents();
   return runCommand(playbook, flags, {
     observe: seen,
-    after: (reporter, check) => {
-      const guests = migrationRecap(seen.events, check);
+    after: (reporter) => {
+      const guests = migrationRecap(seen.events);
       const title = `MIGRATION RECAP${f.rollback ? ' (rollback)' : ''}`;
       reporter.emit({ type: 'summary', title, lines: formatMigrationRecap(guests), data: { guests } });
     },

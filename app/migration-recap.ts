@@ -37,8 +37,9 @@ function phaseOf(tags: string[] | undefined): Phase | undefined {
   return PHASES.find((p) => tags?.includes(p));
 }
 
-/** Each guest's recap, in the order the guests first appear in the events; `check`: a --check run. */
-export function migrationRecap(events: readonly FerryEvent[], check: boolean): GuestRecap[] {
+/** Each guest's recap, in the order the guests first appear in the events (a --check run says so in its run_start). */
+export function migrationRecap(events: readonly FerryEvent[]): GuestRecap[] {
+  const check = events.some((ev) => ev.type === 'run_start' && ev.check);
   const guests = new Map<string, { results: Result[]; progress: Map<string, number> }>();
   const of = (h: string) => guests.get(h) ?? guests.set(h, { results: [], progress: new Map() }).get(h)!;
   for (const ev of events) {
@@ -112,7 +113,7 @@ export function formatMigrationRecap(rows: readonly GuestRecap[]): string[] {
 export class MigrationEvents implements Reporter {
   readonly events: FerryEvent[] = [];
   emit(ev: FerryEvent): void {
-    if (ev.type === 'task_result' || ev.type === 'progress') this.events.push(ev);
+    if (ev.type === 'run_start' || ev.type === 'task_result' || ev.type === 'progress') this.events.push(ev);
   }
   async close(): Promise<void> {}
 }

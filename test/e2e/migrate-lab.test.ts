@@ -146,7 +146,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
         `${c4!.from < c3!.from ? 't3' : 't4'}: waiting for lab-hv:vg1 (at most 1 at once)`,
       ]);
       // the recap per guest: the preflight (tagged always) and the copy ran, nothing else
-      const recap = migrationRecap(events, false).sort((a, b) => a.guest.localeCompare(b.guest));
+      const recap = migrationRecap(events).sort((a, b) => a.guest.localeCompare(b.guest));
       assert.deepEqual(recap.map((g) => [g.guest, g.result, g.method, Object.keys(g.phases).join(',')]), guests.map((g) => [g, 'done', 'rsync', 'preflight,copy']));
       assert.equal(await sums(), before.replaceAll('-disk\n', '-disk-old\n'), 'a source LV was written to');
     } finally {
@@ -165,7 +165,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     assert.ok(m.boot.sawLogin, `no login prompt on the console:\n${m.boot.console.slice(-2000)}`);
     assert.match(m.boot.console, /xr1 login:/);
     // ferry migrate's recap per guest, from this run's events: the phases the playbook's tags name
-    const xr1 = migrationRecap(rep.events, false).find((g) => g.guest === 'xr1');
+    const xr1 = migrationRecap(rep.events).find((g) => g.guest === 'xr1');
     console.log(`      recap: ${formatMigrationRecap(xr1 ? [xr1] : []).join(' / ')}`);
     assert.equal(xr1?.result, 'done');
     assert.equal(xr1.method, 'rsync');

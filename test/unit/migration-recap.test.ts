@@ -28,7 +28,7 @@ describe('migration recap (ferry migrate)', () => {
       // a phase that was skipped does not show (a boot check turned off)
       result('web1', 'boot', 'wait_for', 'skipped', 3, ['boot'], { delegatedTo: 'kvm1' }),
     ];
-    const [web1, ...rest] = migrationRecap(events, false);
+    const [web1, ...rest] = migrationRecap(events);
     assert.equal(rest.length, 0);
     assert.deepEqual(web1, {
       guest: 'web1', result: 'done', method: 'rsync', source: 'hv1', destination: 'kvm1', bytesCopied: 5 * 1024 * 1024,
@@ -45,7 +45,7 @@ describe('migration recap (ferry migrate)', () => {
       result('db1', 'rsync', 'rsync', 'skipped', 0, ['copy']),
       result('db1', 'blockcopy', 'blockcopy', 'changed', 7000, ['copy'], { result: { changed: true, bytes: 2 * 1024 ** 3 } }),
     ];
-    const [db1] = migrationRecap(events, false);
+    const [db1] = migrationRecap(events);
     assert.equal(db1!.method, 'dd');
     assert.equal(db1!.bytesCopied, 2 * 1024 ** 3);
   });
@@ -59,7 +59,7 @@ describe('migration recap (ferry migrate)', () => {
       result('c', 'grub', 'grub', 'interrupted', 50, ['convert'], { msg: 'interrupted by SIGINT' }),
       result('d', 'cleanup', 'command', 'failed', 50, ['convert'], { ignored: true }),
     ];
-    const rows = migrationRecap(events, false);
+    const rows = migrationRecap(events);
     assert.deepEqual(rows.map((r) => [r.guest, r.result, r.task, r.msg]), [
       ['a', 'refused', 'preflight', 'a: refused before any change:\n  - room'],
       ['b', 'failed', 'rsync', 'rsync: connection reset'],
@@ -77,12 +77,13 @@ describe('migration recap (ferry migrate)', () => {
       result('g', 'preflight', 'shell', 'skipped', 0, ['preflight']),
       result('g', 'rename', 'lvm', 'ok', 10, ['copy'], { delegatedTo: 'hv2' }),
       result('g', 'define', 'virsh_define', 'changed', 10, ['define'], { delegatedTo: 'kvm2' }),
-    ], false);
+    ]);
     assert.deepEqual([g!.source, g!.destination, Object.keys(g!.phases)], ['hv2', 'kvm2', ['copy', 'define']]);
   });
 
   it('--check: a guest with changes to make is planned, and nothing is counted as copied', () => {
-    const [g] = migrationRecap([progress('g', 'rsync', 10), result('g', 'rsync', 'rsync', 'changed', 10, ['copy'])], true);
+    const start: FerryEvent = { type: 'run_start', playbook: 'xen-to-kvm.yaml', check: true, time: '2026-12-05T00:00:00Z' };
+    const [g] = migrationRecap([start, progress('g', 'rsync', 10), result('g', 'rsync', 'rsync', 'changed', 10, ['copy'])]);
     assert.equal(g!.result, 'planned');
     assert.equal(g!.method, 'rsync');
     assert.equal(g!.bytesCopied, undefined);
