@@ -1216,7 +1216,6 @@ export function selectedByTags(tags: string[], only: string[], skip: string[]): 
   return only.some((t) => set.has(t));
 }
 
-
 /**
  * A task whose `timeout:` ran out: failed (Ansible does the same), with what it had returned if it
  * did return; its commands were stopped.
