@@ -131,10 +131,14 @@ async function queryMissing(wanted: readonly string[]): Promise<string[]> {
   return missingPackages(wanted, r.stdout);
 }
 
-/** Runs apt-get with its output on stderr (an install takes a while: the user sees it progress). */
+/**
+ * Runs apt-get with its output on stderr (an install takes a while: the user sees it progress).
+ * It waits up to 10 minutes for another apt or dpkg (unattended upgrades, a second `npm test`)
+ * to let go of the dpkg lock, instead of failing at once.
+ */
 function aptGet(args: string[]): Promise<number | null> {
   return new Promise((resolve, reject) => {
-    const child = spawn('apt-get', args, { stdio: ['ignore', 2, 2], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    const child = spawn('apt-get', ['-o', 'DPkg::Lock::Timeout=600', ...args], { stdio: ['ignore', 2, 2], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
     child.on('error', reject);
     child.on('close', resolve);
   });

@@ -42,6 +42,8 @@ export interface StartSshdOptions {
   users?: string[];
   /** Reuse this private key instead of generating one (so several hosts share a login key). */
   userKeyFile?: string;
+  /** More sshd_config lines, e.g. `MaxStartups 1000` for a benchmark with hundreds of connections at once. */
+  extraConfig?: string[];
 }
 
 let counter = 0;
@@ -201,6 +203,7 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<SshdHost> 
     'AllowTcpForwarding yes',
     'PrintMotd no',
     `LogLevel ${process.env.FERRY_SSHD_LOG === 'debug' ? 'DEBUG' : 'INFO'}`, // the "Server listening" line is how waitListening knows it is up
+    ...(opts.extraConfig ?? []),
     '',
   ].join('\n');
   const configFile = join(dir, 'sshd_config');
