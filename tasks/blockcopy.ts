@@ -27,30 +27,28 @@ const SAMPLE_CHUNK_BYTES = 1024 * 1024;
 /** auto keeps compression only when the sample shrinks to at most this fraction of its size. */
 const WORTH_COMPRESSING = 0.9;
 
-const params = z
-  .object({
-    src: absolutePathField('Source block device or image file (absolute path).'),
-    dest: absolutePathField('Destination block device or image file, absolute (an image file is created if missing; never truncated).'),
-    size: z
-      .union([z.string(), z.number().int().positive()])
-      .optional()
-      .describe('How many bytes to copy (bytes, 2048s, 512M, 10G); default: the whole source.'),
-    src_host: z.string().optional().describe('Inventory host holding src (default: the task\'s host).'),
-    dest_host: z.string().optional().describe('Inventory host holding dest (default: the task\'s host).'),
-    verify: z.enum(['sha256', 'cmp', 'none']).default('sha256').describe('Check the copied range afterwards: sha256 on both ends, cmp (same host only), or none.'),
-    bs: z
-      .union([z.string(), z.number().int().positive()])
-      .optional()
-      .describe('dd block size; default: the largest power of two dividing size, at most 4 MiB.'),
-    compress: z
-      .enum(['auto', 'zstd', 'gzip', 'none'])
-      .default('auto')
-      .describe(
-        'Between hosts: compress the stream through the controller (auto: zstd when both ends have it, else gzip, else none; ' +
-          'from 64 MiB on, none when 16 MiB sampled across the range would not shrink by 10%).',
-      ),
-  })
-  .strict();
+const params = z.strictObject({
+  src: absolutePathField('Source block device or image file (absolute path)'),
+  dest: absolutePathField('Destination block device or image file, absolute (an image file is created if missing; never truncated)'),
+  size: z
+    .union([z.string(), z.number().int().positive()])
+    .optional()
+    .describe('How many bytes to copy (bytes, 2048s, 512M, 10G); default: the whole source'),
+  src_host: z.string().optional().describe('Inventory host holding src (default: the task\'s host)'),
+  dest_host: z.string().optional().describe('Inventory host holding dest (default: the task\'s host)'),
+  verify: z.enum(['sha256', 'cmp', 'none']).default('sha256').describe('Check the copied range afterwards: sha256 on both ends, cmp (same host only), or none'),
+  bs: z
+    .union([z.string(), z.number().int().positive()])
+    .optional()
+    .describe('dd block size; default: the largest power of two dividing size, at most 4 MiB'),
+  compress: z
+    .enum(['auto', 'zstd', 'gzip', 'none'])
+    .default('auto')
+    .describe(
+      'Between hosts: compress the stream through the controller (auto: zstd when both ends have it, else gzip, else none; ' +
+        'from 64 MiB on, none when 16 MiB sampled across the range would not shrink by 10%)',
+    ),
+});
 
 type Params = z.output<typeof params>;
 
@@ -197,7 +195,7 @@ export const blockcopyModule = defineModule({
   params,
   hostParams: ['src_host', 'dest_host'],
   doc: {
-    summary: 'Copy the first size bytes of a block device or image with dd, on one host or between two hosts through the controller, then verify.',
+    summary: 'Copy the first size bytes of a block device or image with dd, on one host or between two hosts through the controller, then verify',
     description:
       'dd uses bs = the largest power of two dividing size (at most 4 MiB; sizes with a smaller factor use 4 MiB and ' +
       'iflag=count_bytes), iflag=fullblock, and conv=notrunc,fsync on the writer. Between hosts (src_host / dest_host) ' +
@@ -208,10 +206,10 @@ export const blockcopyModule = defineModule({
       'That read costs as much as the copy; it is what makes check mode exact and a second run ok.',
     checkMode: 'full',
     result: {
-      bytes: 'Bytes copied.',
-      sha256: 'verify sha256: the hash of the copied range (equal on both ends).',
-      verified: 'True when verify ran and matched.',
-      compression: 'Between hosts: zstd, gzip or none.',
+      bytes: 'Bytes copied',
+      sha256: 'verify sha256: the hash of the copied range (equal on both ends)',
+      verified: 'True when verify ran and matched',
+      compression: 'Between hosts: zstd, gzip or none',
     },
     example: [
       '- blockcopy:',

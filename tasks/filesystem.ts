@@ -15,32 +15,31 @@ import { alignDown, formatBytes, parseBytes } from './storage/sizes.js';
 import { interpretXfsRepair, mkfsXfsError, parseXfsDbSb, parseXfsInfo, xfsGrownBlocks, type XfsGeometry } from './storage/xfs.js';
 
 const params = z
-  .object({
-    dev: absolutePathField('The block device (or image file) holding the filesystem, as an absolute path.'),
-    fstype: z.enum(['ext4', 'ext3', 'ext2', 'xfs']).default('ext4').describe('Filesystem type.'),
+  .strictObject({
+    dev: absolutePathField('The block device (or image file) holding the filesystem, as an absolute path'),
+    fstype: z.enum(['ext4', 'ext3', 'ext2', 'xfs']).default('ext4').describe('Filesystem type'),
     state: z
       .enum(['present', 'checked', 'resized', 'absent'])
       .default('present')
-      .describe('present: make it if missing; checked: e2fsck -f -y / xfs_repair; resized: resize2fs / xfs_growfs to size; absent: wipefs -a.'),
+      .describe('present: make it if missing; checked: e2fsck -f -y / xfs_repair; resized: resize2fs / xfs_growfs to size; absent: wipefs -a'),
     size: z
       .union([z.string(), z.number().int().positive()])
       .optional()
-      .describe('resized: target size (bytes, 2048s, 512M, 10G); default: the whole device.'),
+      .describe('resized: target size (bytes, 2048s, 512M, 10G); default: the whole device'),
     size_of_device: absolutePathField(
-      'resized: make the filesystem exactly as big as this other device (e.g. the new, smaller partition it will be copied to).',
+      'resized: make the filesystem exactly as big as this other device (e.g. the new, smaller partition it will be copied to)',
     ).optional(),
-    uuid: z.string().uuid().optional().describe('present: the UUID to give a new filesystem (keep the old one so fstab and grub still match).'),
-    label: z.string().max(16).optional().describe('present: the filesystem label (at most 16 bytes for ext, 12 for xfs).'),
+    uuid: z.string().uuid().optional().describe('present: the UUID to give a new filesystem (keep the old one so fstab and grub still match)'),
+    label: z.string().max(16).optional().describe('present: the filesystem label (at most 16 bytes for ext, 12 for xfs)'),
     opts: z
       .union([z.string(), z.array(z.string())])
       .optional()
-      .describe('present: extra mkfs options (a list, or a string split on whitespace), e.g. "-O ^metadata_csum".'),
+      .describe('present: extra mkfs options (a list, or a string split on whitespace), e.g. "-O ^metadata_csum"'),
     force: z
       .boolean()
       .default(false)
-      .describe('Allow mkfs over another filesystem or a partition table, shrinking (ext), wiping (absent), and zeroing a dirty xfs log (checked: xfs_repair -L).'),
+      .describe('Allow mkfs over another filesystem or a partition table, shrinking (ext), wiping (absent), and zeroing a dirty xfs log (checked: xfs_repair -L)'),
   })
-  .strict()
   .refine((p) => !(p.size !== undefined && p.size_of_device !== undefined), {
     message: 'give size or size_of_device, not both',
   })
@@ -479,7 +478,7 @@ export const filesystemModule = defineModule({
   name: 'filesystem',
   params,
   doc: {
-    summary: 'Make (present), check (checked), resize (resized) or wipe (absent) an ext2/3/4 or xfs filesystem.',
+    summary: 'Make (present), check (checked), resize (resized) or wipe (absent) an ext2/3/4 or xfs filesystem',
     description:
       'Facts come from `blkid -p` (TYPE, UUID, LABEL), `dumpe2fs -h` (block count × block size), `xfs_db -r -c sb -c print` ' +
       '(or `xfs_info` on the mount point when the xfs filesystem is mounted) and `blockdev --getsize64`. ' +
@@ -498,14 +497,14 @@ export const filesystemModule = defineModule({
       "size_of_device gives the target as another device's size; the default is the whole device.",
     checkMode: 'full',
     result: {
-      uuid: 'present: the filesystem UUID.',
-      label: 'present: the filesystem label.',
-      size_bytes: 'resized: the filesystem size afterwards.',
-      fsck_exit: 'checked/resized: the e2fsck or xfs_repair exit code.',
-      fsck: 'checked/resized: what the exit code means.',
-      reboot: 'checked (ext): e2fsck asked for a reboot (exit 2).',
-      problems: 'checked (xfs): the problems xfs_repair reported (empty when clean).',
-      log_zeroed: 'checked (xfs): xfs_repair -L zeroed a dirty log (only with force).',
+      uuid: 'present: the filesystem UUID',
+      label: 'present: the filesystem label',
+      size_bytes: 'resized: the filesystem size afterwards',
+      fsck_exit: 'checked/resized: the e2fsck or xfs_repair exit code',
+      fsck: 'checked/resized: what the exit code means',
+      reboot: 'checked (ext): e2fsck asked for a reboot (exit 2)',
+      problems: 'checked (xfs): the problems xfs_repair reported (empty when clean)',
+      log_zeroed: 'checked (xfs): xfs_repair -L zeroed a dirty log (only with force)',
     },
     example: [
       '- name: shrink the old root to the new partition before copying it',
