@@ -1,9 +1,9 @@
 // Every module is written in one dialect, so a new one cannot drift from the others: its parameters
 // are strict objects all the way down (an unknown key is bad input, nested ones too), every parameter
-// is documented, and `ferry doc`'s one-line texts (summary, parameters, result keys) end without a period.
+// is documented (nested options too), and `ferry doc`'s one-line texts (summary, parameters, result keys) end without a period.
 import assert from 'node:assert/strict';
 import type { z } from 'zod';
-import { moduleParams } from '../../runner/doc.js';
+import { moduleParams, type ParamDoc } from '../../runner/doc.js';
 import { builtinModules } from '../../tasks/index.js';
 
 /** Modules whose parameters are not an object, and why. */
@@ -74,10 +74,12 @@ describe('one module dialect', () => {
       it('documents every parameter; summary, parameters and result keys end without a period', () => {
         assert.ok(m.doc.summary.length > 0, `${name}: no summary`);
         assert.ok(!m.doc.summary.endsWith('.'), `${name}: the summary ends with a period: ${m.doc.summary}`);
-        for (const p of moduleParams(m)) {
-          assert.ok(p.description.length > 0, `${name}: parameter ${p.name} has no description`);
-          assert.ok(!p.description.endsWith('.'), `${name}: parameter ${p.name}'s description ends with a period: ${p.description}`);
-        }
+        const check = (p: ParamDoc, at: string): void => {
+          assert.ok(p.description.length > 0, `${name}: parameter ${at} has no description`);
+          assert.ok(!p.description.endsWith('.'), `${name}: parameter ${at}'s description ends with a period: ${p.description}`);
+          for (const o of p.options ?? []) check(o, `${at}.${o.name}`);
+        };
+        for (const p of moduleParams(m)) check(p, p.name);
         for (const [k, v] of Object.entries(m.doc.result ?? {})) {
           assert.ok(!v.endsWith('.'), `${name}: result ${k}'s description ends with a period: ${v}`);
         }
