@@ -5,13 +5,14 @@ import { z } from 'zod';
 import { joinCommands, sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Step, type TaskContext } from '../runner/module.js';
+import { humanBytes } from '../runner/reporter/format.js';
 import { describeFailure } from '../runner/task-context.js';
 import { hostContext } from './lib/peer.js';
 import { absolutePathField } from './lib/schema.js';
 import { ddCopiedBytes, parseDdProgress, withEta } from './storage/dd-progress.js';
 import { availableCommands, deviceSize, pathKind } from './storage/facts.js';
 import { recordSplitter } from './storage/records.js';
-import { formatBytes, largestPow2Divisor, parseBytes } from './storage/sizes.js';
+import { largestPow2Divisor, parseBytes } from './storage/sizes.js';
 
 const MAX_BS = 4 * 1024 * 1024;
 const MIN_EXACT_BS = 64 * 1024;
@@ -233,11 +234,11 @@ export const blockcopyModule = defineModule({
       throw new TaskFailedError((e as Error).message);
     }
     const srcSize = await deviceSize(s, p.src);
-    if (size > srcSize) throw new TaskFailedError(`size ${formatBytes(size)} is more than ${p.src} on ${s.host} holds (${formatBytes(srcSize)})`);
+    if (size > srcSize) throw new TaskFailedError(`size ${humanBytes(size)} is more than ${p.src} on ${s.host} holds (${humanBytes(srcSize)})`);
     const destKind = await pathKind(d, p.dest);
     if (destKind === 'block') {
       const destSize = await deviceSize(d, p.dest);
-      if (destSize < size) throw new TaskFailedError(`${p.dest} on ${d.host} holds ${formatBytes(destSize)}, less than the ${formatBytes(size)} to copy`);
+      if (destSize < size) throw new TaskFailedError(`${p.dest} on ${d.host} holds ${humanBytes(destSize)}, less than the ${humanBytes(size)} to copy`);
     } else if (destKind !== 'file' && destKind !== 'missing') {
       throw new TaskFailedError(`${p.dest} on ${d.host} is a ${destKind}, not a block device or file`);
     }
@@ -249,13 +250,13 @@ export const blockcopyModule = defineModule({
         const [a, b] = await Promise.all([rangeSha256(s, p.src, size), rangeSha256(d, p.dest, size)]);
         same = a === b;
       }
-      if (same) return { changed: false, reason: `the first ${formatBytes(size)} of ${p.dest} already equal ${p.src}`, data: { bytes: size } };
+      if (same) return { changed: false, reason: `the first ${humanBytes(size)} of ${p.dest} already equal ${p.src}`, data: { bytes: size } };
     }
     const g = ddGeometry(size, bs);
     const where = sameHost ? '' : ` (${s.host} → ${d.host} through the controller)`;
     const steps: Step[] = [
       {
-        title: `dd ${formatBytes(size)} from ${p.src} to ${p.dest}${where}, bs=${g.bs}`,
+        title: `dd ${humanBytes(size)} from ${p.src} to ${p.dest}${where}, bs=${g.bs}`,
         // Not marked destructive: overwriting dest is what blockcopy is asked to do (it has no force
         // parameter), so the engine's force guard must not hold it back.
         async run(c) {

@@ -6,12 +6,13 @@ import { z } from 'zod';
 import { sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Step, type StepRun, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
+import { humanBytes } from '../runner/reporter/format.js';
 import { describeFailure } from '../runner/task-context.js';
 import { absolutePathField } from './lib/schema.js';
 import { interpretBlkidProbe, type BlockSignature } from './storage/blkid.js';
 import { interpretE2fsckExit, parseDumpe2fsHeader, type ExtHeader } from './storage/e2fsck.js';
 import { deviceSize, mountsOfDevice, pathKind } from './storage/facts.js';
-import { alignDown, formatBytes, parseBytes } from './storage/sizes.js';
+import { alignDown, parseBytes } from './storage/sizes.js';
 import { interpretXfsRepair, mkfsXfsError, parseXfsDbSb, parseXfsInfo, xfsGrownBlocks, type XfsGeometry } from './storage/xfs.js';
 
 const params = z
@@ -324,11 +325,11 @@ export function xfsGrowth(p: Params, f: FilesystemFacts): { refused: string } | 
   if ('refused' in t) return t;
   const target = t.target;
   const devBytes = f.devBytes!;
-  if (target > devBytes) return { refused: `cannot grow the xfs filesystem on ${p.dev} to ${formatBytes(target)}: the device holds only ${formatBytes(devBytes)}` };
+  if (target > devBytes) return { refused: `cannot grow the xfs filesystem on ${p.dev} to ${humanBytes(target)}: the device holds only ${humanBytes(devBytes)}` };
   if (target < geo.sizeBytes) {
     return {
       refused:
-        `xfs cannot shrink: the filesystem on ${p.dev} is ${formatBytes(geo.sizeBytes)} (${geo.sizeBytes} bytes) and ${t.what} is ${formatBytes(target)} (${target} bytes); ` +
+        `xfs cannot shrink: the filesystem on ${p.dev} is ${humanBytes(geo.sizeBytes)} (${geo.sizeBytes} bytes) and ${t.what} is ${humanBytes(target)} (${target} bytes); ` +
         'make a smaller filesystem and copy the files instead',
     };
   }
@@ -345,13 +346,13 @@ function decideResizedXfs(p: Params, f: FilesystemFacts): Verdict {
     return {
       changed: false,
       reason:
-        `the xfs filesystem on ${p.dev} is already ${formatBytes(geo.sizeBytes)} (${what}` +
+        `the xfs filesystem on ${p.dev} is already ${humanBytes(geo.sizeBytes)} (${what}` +
         (left ? `; the ${left / geo.blockSize} blocks beyond it are fewer than the 64 an xfs allocation group needs` : '') +
         ')',
       data: { size_bytes: geo.sizeBytes },
     };
   }
-  const grow = `(grow ${p.dev} ${formatBytes(geo.sizeBytes)} → ${formatBytes(after)})`;
+  const grow = `(grow ${p.dev} ${humanBytes(geo.sizeBytes)} → ${humanBytes(after)})`;
   const diff = [{ path: p.dev, before: `${geo.sizeBytes} bytes\n`, after: `${after} bytes\n` }];
   if (f.mountedOn !== undefined) {
     const cmd = sh`xfs_growfs -D ${String(blocks)} -- ${f.mountedOn}`;
@@ -407,8 +408,8 @@ function decideResized(p: Params, f: FilesystemFacts): Verdict {
   const t = resizeTarget(p, f, head.blockSize);
   if ('refused' in t) return t;
   const target = t.target;
-  if (target > f.devBytes!) return { refused: `cannot resize the filesystem on ${p.dev} to ${formatBytes(target)}: the device holds only ${formatBytes(f.devBytes!)}` };
-  if (target === head.sizeBytes) return { changed: false, reason: `the filesystem on ${p.dev} is already ${formatBytes(target)} (${t.what})`, data: { size_bytes: target } };
+  if (target > f.devBytes!) return { refused: `cannot resize the filesystem on ${p.dev} to ${humanBytes(target)}: the device holds only ${humanBytes(f.devBytes!)}` };
+  if (target === head.sizeBytes) return { changed: false, reason: `the filesystem on ${p.dev} is already ${humanBytes(target)} (${t.what})`, data: { size_bytes: target } };
   const shrink = target < head.sizeBytes;
   if (f.mountedOn !== undefined && shrink) return { refused: `${p.dev} is mounted on ${f.mountedOn}: ext filesystems shrink only unmounted` };
   // resize2fs reads "K" as KiB; every block size is a multiple of 1 KiB.
@@ -417,9 +418,9 @@ function decideResized(p: Params, f: FilesystemFacts): Verdict {
   // resize2fs refuses an offline resize unless the filesystem was just checked ("Please run 'e2fsck -f' first").
   if (f.mountedOn === undefined) steps.push(e2fsckStep(`e2fsck -f -y ${p.dev} (required before an offline resize)`, p.dev));
   steps.push({
-    title: `resize2fs ${p.dev} ${sizeArg} (${shrink ? 'shrink' : 'grow'} ${formatBytes(head.sizeBytes)} → ${formatBytes(target)})`,
+    title: `resize2fs ${p.dev} ${sizeArg} (${shrink ? 'shrink' : 'grow'} ${humanBytes(head.sizeBytes)} → ${humanBytes(target)})`,
     cmd: sh`resize2fs -- ${p.dev} ${sizeArg}`,
-    ...(shrink ? { destructive: true, refusal: `refusing to shrink the filesystem on ${p.dev} from ${formatBytes(head.sizeBytes)} to ${formatBytes(target)} without force: true` } : {}),
+    ...(shrink ? { destructive: true, refusal: `refusing to shrink the filesystem on ${p.dev} from ${humanBytes(head.sizeBytes)} to ${humanBytes(target)} without force: true` } : {}),
   });
   return { changed: true, diff: [{ path: p.dev, before: `${head.sizeBytes} bytes\n`, after: `${target} bytes\n` }], steps };
 }
