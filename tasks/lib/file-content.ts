@@ -90,13 +90,14 @@ export interface ContentTarget {
 /**
  * Reads what decideContent needs about `dest` (only reads). `before` is the content when the caller
  * already has it (the editing modules); else it is fetched for --diff when `diffData` is worth a diff.
+ * `state` is what is at dest when the caller has just probed it with its checksum (it is then not probed again).
  */
 export async function readContentTarget(
   ctx: TaskContext,
-  req: { dest: string; fileName?: string; before?: Buffer; diffData?: Buffer },
+  req: { dest: string; fileName?: string; before?: Buffer; diffData?: Buffer; state?: PathState },
 ): Promise<ContentTarget> {
   let dest = req.dest;
-  let state = await probePath(ctx, dest, { checksum: true });
+  let state = req.state ?? (await probePath(ctx, dest, { checksum: true }));
   const asRoot = becomesRoot(ctx);
   if (dest.endsWith('/') || (state.exists && state.type === 'directory')) {
     // a directory with no file name to put in it, or a missing one: decide refuses it (targetRefusal)
@@ -274,18 +275,23 @@ export interface EditedFile {
   target: ContentTarget;
 }
 
-/** Reads the file an editing module edits (only reads). */
+/**
+ * Reads the file an editing module edits (only reads). The path is probed once, with the checksum
+ * decideContent compares, and that state is what readContentTarget gets: a regular file costs two
+ * round trips (the probe, the read). A symlink is probed again where it leads.
+ */
 export async function readEditedFile(ctx: TaskContext, path: string): Promise<EditedFile> {
-  const st = await probePath(ctx, path);
+  let st = await probePath(ctx, path, { checksum: true });
   if (st.exists && st.type === 'link') {
     const r = await ctx.runOk(sh`readlink -f -- ${path}`);
     path = r.stdout.replace(/\n$/, '');
+    st = await probePath(ctx, path, { checksum: true });
   } else if (st.exists && st.type !== 'file') {
-    return { path, text: null, type: st.type, target: await readContentTarget(ctx, { dest: path }) };
+    return { path, text: null, type: st.type, target: await readContentTarget(ctx, { dest: path, state: st }) };
   }
   const data = st.exists ? await ctx.transport.get(path, { become: ctx.become }) : null;
   const text = data === null ? null : data.toString('utf8');
-  return { path, text, target: await readContentTarget(ctx, { dest: path, ...(ctx.diff ? { before: data ?? Buffer.alloc(0) } : {}) }) };
+  return { path, text, target: await readContentTarget(ctx, { dest: path, state: st, ...(ctx.diff ? { before: data ?? Buffer.alloc(0) } : {}) }) };
 }
 
 /** Why `module` cannot edit what readEditedFile found (pure): it is not a regular file, or it holds NUL bytes. */
