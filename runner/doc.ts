@@ -12,6 +12,20 @@ interface JsonSchemaProp {
   oneOf?: JsonSchemaProp[];
   items?: JsonSchemaProp;
   const?: unknown;
+  properties?: Record<string, JsonSchemaProp>;
+  required?: string[];
+  /** A record's values (set's variables): any key, each value of this schema. */
+  additionalProperties?: JsonSchemaProp | boolean;
+}
+
+/** One parameter as `ferry doc` shows it; `options` are the keys of an object it holds (or of each item of its list). */
+export interface ParamDoc {
+  name: string;
+  type: string;
+  required: boolean;
+  default?: unknown;
+  description: string;
+  options?: ParamDoc[];
 }
 
 function typeOf(p: JsonSchemaProp): string {
@@ -24,22 +38,76 @@ function typeOf(p: JsonSchemaProp): string {
   return p.type ?? 'any';
 }
 
-/** The parameters of a module as rows: name, type, required, default, description. */
-export function moduleParams(m: TaskModule): { name: string; type: string; required: boolean; default?: unknown; description: string }[] {
-  let schema: { properties?: Record<string, JsonSchemaProp>; required?: string[] };
-  try {
-    schema = z.toJSONSchema(m.params, { io: 'input', unrepresentable: 'any' }) as typeof schema;
-  } catch {
-    return [];
+/** The object with named keys a parameter holds: itself, its list's items, or one alternative of a union. */
+function objectPart(p: JsonSchemaProp): JsonSchemaProp | undefined {
+  if (p.properties) return p;
+  if (p.items) return objectPart(p.items);
+  for (const alt of p.anyOf ?? p.oneOf ?? []) {
+    const o = objectPart(alt);
+    if (o) return o;
   }
+  return undefined;
+}
+
+function paramDocs(schema: JsonSchemaProp): ParamDoc[] {
   const req = new Set(schema.required ?? []);
-  return Object.entries(schema.properties ?? {}).map(([name, p]) => ({
-    name,
-    type: typeOf(p),
-    required: req.has(name),
-    default: p.default,
-    description: p.description ?? '',
-  }));
+  return Object.entries(schema.properties ?? {}).map(([name, p]) => {
+    const nested = objectPart(p);
+    return {
+      name,
+      type: typeOf(p),
+      required: req.has(name),
+      default: p.default,
+      description: p.description ?? '',
+      ...(nested ? { options: paramDocs(nested) } : {}),
+    };
+  });
+}
+
+/** The schema's fields, so that a part zod cannot convert is named by the option holding it. */
+function fieldsOf(schema: z.ZodType): Record<string, z.ZodType> {
+  const def = (schema as unknown as { _zod: { def: { type: string; shape?: Record<string, z.ZodType>; in?: z.ZodType; innerType?: z.ZodType } } })._zod.def;
+  if (def.shape) return def.shape;
+  const inner = def.in ?? def.innerType;
+  return inner ? fieldsOf(inner) : {};
+}
+
+/**
+ * The parameters of a module, with the options nested in each. Throws, naming the module and the
+ * option, when a part of the schema has no JSON Schema form (ferry doc would otherwise show less than
+ * the module takes).
+ */
+export function moduleParams(m: TaskModule): ParamDoc[] {
+  const convert = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'throw' }) as JsonSchemaProp;
+  let schema: JsonSchemaProp;
+  try {
+    schema = convert(m.params);
+  } catch (e) {
+    for (const [name, field] of Object.entries(fieldsOf(m.params))) {
+      try {
+        convert(field);
+      } catch (fe) {
+        throw new Error(`ferry doc: module ${m.name}: option '${name}' cannot be documented: ${(fe as Error).message}`, { cause: fe });
+      }
+    }
+    throw new Error(`ferry doc: module ${m.name}: its parameters cannot be documented: ${(e as Error).message}`, { cause: e });
+  }
+  if (!schema.properties && typeof schema.additionalProperties === 'object') {
+    // A record (set): any name is a parameter.
+    return [{ name: '<any name>', type: typeOf(schema.additionalProperties), required: false, description: schema.description ?? '' }];
+  }
+  if (schema.type !== 'object') throw new Error(`ferry doc: module ${m.name}: its parameters are not an object (JSON Schema type ${typeOf(schema)})`);
+  return paramDocs(schema);
+}
+
+/** A parameter's lines: name, type and flags, then its description, then its options one level in. */
+function paramLines(p: ParamDoc, indent: string, bullet: string): string[] {
+  const flags = [p.required ? 'required' : undefined, p.default !== undefined ? `default ${JSON.stringify(p.default)}` : undefined].filter(Boolean);
+  const lines = [`${indent}${bullet}${p.name}  (${p.type}${flags.length ? `; ${flags.join('; ')}` : ''})`];
+  const under = `${indent}${' '.repeat(bullet.length)}    `;
+  if (p.description) lines.push(`${under}${p.description}`);
+  for (const o of p.options ?? []) lines.push(...paramLines(o, under, '- '));
+  return lines;
 }
 
 /** Every module's documentation, by name: what the build writes to the doc index (app/doc-index.ts). */
@@ -55,11 +123,7 @@ export function moduleDoc(m: TaskModule): string {
   const lines: string[] = [`${m.name} — ${m.doc.summary}`, ''];
   if (m.doc.description) lines.push(m.doc.description.trim(), '');
   lines.push('PARAMETERS');
-  for (const p of moduleParams(m)) {
-    const flags = [p.required ? 'required' : undefined, p.default !== undefined ? `default ${JSON.stringify(p.default)}` : undefined].filter(Boolean);
-    lines.push(`  ${p.name}  (${p.type}${flags.length ? `; ${flags.join('; ')}` : ''})`);
-    if (p.description) lines.push(`      ${p.description}`);
-  }
+  for (const p of moduleParams(m)) lines.push(...paramLines(p, '  ', ''));
   if (m.freeForm) lines.push('', `A bare string argument fills '${m.freeForm}' (e.g. "${m.name}: ...").`);
   lines.push('', `CHECK MODE: ${m.doc.checkMode}${m.doc.checkModeNote ? ` — ${m.doc.checkModeNote}` : ''}`);
   lines.push('', 'RESULT (register:)', '  changed, failed, msg' + (m.doc.result ? '' : ''));

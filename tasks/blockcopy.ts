@@ -5,13 +5,14 @@ import { z } from 'zod';
 import { joinCommands, sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Step, type TaskContext } from '../runner/module.js';
+import { humanBytes } from '../runner/reporter/format.js';
 import { describeFailure } from '../runner/task-context.js';
 import { hostContext } from './lib/peer.js';
 import { absolutePathField } from './lib/schema.js';
 import { ddCopiedBytes, parseDdProgress, withEta } from './storage/dd-progress.js';
 import { availableCommands, deviceSize, pathKind } from './storage/facts.js';
 import { recordSplitter } from './storage/records.js';
-import { formatBytes, largestPow2Divisor, parseBytes } from './storage/sizes.js';
+import { largestPow2Divisor, parseBytes } from './storage/sizes.js';
 
 const MAX_BS = 4 * 1024 * 1024;
 const MIN_EXACT_BS = 64 * 1024;
@@ -27,30 +28,28 @@ const SAMPLE_CHUNK_BYTES = 1024 * 1024;
 /** auto keeps compression only when the sample shrinks to at most this fraction of its size. */
 const WORTH_COMPRESSING = 0.9;
 
-const params = z
-  .object({
-    src: absolutePathField('Source block device or image file (absolute path).'),
-    dest: absolutePathField('Destination block device or image file, absolute (an image file is created if missing; never truncated).'),
-    size: z
-      .union([z.string(), z.number().int().positive()])
-      .optional()
-      .describe('How many bytes to copy (bytes, 2048s, 512M, 10G); default: the whole source.'),
-    src_host: z.string().optional().describe('Inventory host holding src (default: the task\'s host).'),
-    dest_host: z.string().optional().describe('Inventory host holding dest (default: the task\'s host).'),
-    verify: z.enum(['sha256', 'cmp', 'none']).default('sha256').describe('Check the copied range afterwards: sha256 on both ends, cmp (same host only), or none.'),
-    bs: z
-      .union([z.string(), z.number().int().positive()])
-      .optional()
-      .describe('dd block size; default: the largest power of two dividing size, at most 4 MiB.'),
-    compress: z
-      .enum(['auto', 'zstd', 'gzip', 'none'])
-      .default('auto')
-      .describe(
-        'Between hosts: compress the stream through the controller (auto: zstd when both ends have it, else gzip, else none; ' +
-          'from 64 MiB on, none when 16 MiB sampled across the range would not shrink by 10%).',
-      ),
-  })
-  .strict();
+const params = z.strictObject({
+  src: absolutePathField('Source block device or image file (absolute path)'),
+  dest: absolutePathField('Destination block device or image file, absolute (an image file is created if missing; never truncated)'),
+  size: z
+    .union([z.string(), z.number().int().positive()])
+    .optional()
+    .describe('How many bytes to copy (bytes, 2048s, 512M, 10G); default: the whole source'),
+  src_host: z.string().optional().describe('Inventory host holding src (default: the task\'s host)'),
+  dest_host: z.string().optional().describe('Inventory host holding dest (default: the task\'s host)'),
+  verify: z.enum(['sha256', 'cmp', 'none']).default('sha256').describe('Check the copied range afterwards: sha256 on both ends, cmp (same host only), or none'),
+  bs: z
+    .union([z.string(), z.number().int().positive()])
+    .optional()
+    .describe('dd block size; default: the largest power of two dividing size, at most 4 MiB'),
+  compress: z
+    .enum(['auto', 'zstd', 'gzip', 'none'])
+    .default('auto')
+    .describe(
+      'Between hosts: compress the stream through the controller (auto: zstd when both ends have it, else gzip, else none; ' +
+        'from 64 MiB on, none when 16 MiB sampled across the range would not shrink by 10%)',
+    ),
+});
 
 type Params = z.output<typeof params>;
 
@@ -197,7 +196,7 @@ export const blockcopyModule = defineModule({
   params,
   hostParams: ['src_host', 'dest_host'],
   doc: {
-    summary: 'Copy the first size bytes of a block device or image with dd, on one host or between two hosts through the controller, then verify.',
+    summary: 'Copy the first size bytes of a block device or image with dd, on one host or between two hosts through the controller, then verify',
     description:
       'dd uses bs = the largest power of two dividing size (at most 4 MiB; sizes with a smaller factor use 4 MiB and ' +
       'iflag=count_bytes), iflag=fullblock, and conv=notrunc,fsync on the writer. Between hosts (src_host / dest_host) ' +
@@ -208,10 +207,10 @@ export const blockcopyModule = defineModule({
       'That read costs as much as the copy; it is what makes check mode exact and a second run ok.',
     checkMode: 'full',
     result: {
-      bytes: 'Bytes copied.',
-      sha256: 'verify sha256: the hash of the copied range (equal on both ends).',
-      verified: 'True when verify ran and matched.',
-      compression: 'Between hosts: zstd, gzip or none.',
+      bytes: 'Bytes copied',
+      sha256: 'verify sha256: the hash of the copied range (equal on both ends)',
+      verified: 'True when verify ran and matched',
+      compression: 'Between hosts: zstd, gzip or none',
     },
     example: [
       '- blockcopy:',
@@ -235,11 +234,11 @@ export const blockcopyModule = defineModule({
       throw new TaskFailedError((e as Error).message);
     }
     const srcSize = await deviceSize(s, p.src);
-    if (size > srcSize) throw new TaskFailedError(`size ${formatBytes(size)} is more than ${p.src} on ${s.host} holds (${formatBytes(srcSize)})`);
+    if (size > srcSize) throw new TaskFailedError(`size ${humanBytes(size)} is more than ${p.src} on ${s.host} holds (${humanBytes(srcSize)})`);
     const destKind = await pathKind(d, p.dest);
     if (destKind === 'block') {
       const destSize = await deviceSize(d, p.dest);
-      if (destSize < size) throw new TaskFailedError(`${p.dest} on ${d.host} holds ${formatBytes(destSize)}, less than the ${formatBytes(size)} to copy`);
+      if (destSize < size) throw new TaskFailedError(`${p.dest} on ${d.host} holds ${humanBytes(destSize)}, less than the ${humanBytes(size)} to copy`);
     } else if (destKind !== 'file' && destKind !== 'missing') {
       throw new TaskFailedError(`${p.dest} on ${d.host} is a ${destKind}, not a block device or file`);
     }
@@ -251,13 +250,13 @@ export const blockcopyModule = defineModule({
         const [a, b] = await Promise.all([rangeSha256(s, p.src, size), rangeSha256(d, p.dest, size)]);
         same = a === b;
       }
-      if (same) return { changed: false, reason: `the first ${formatBytes(size)} of ${p.dest} already equal ${p.src}`, data: { bytes: size } };
+      if (same) return { changed: false, reason: `the first ${humanBytes(size)} of ${p.dest} already equal ${p.src}`, data: { bytes: size } };
     }
     const g = ddGeometry(size, bs);
     const where = sameHost ? '' : ` (${s.host} → ${d.host} through the controller)`;
     const steps: Step[] = [
       {
-        title: `dd ${formatBytes(size)} from ${p.src} to ${p.dest}${where}, bs=${g.bs}`,
+        title: `dd ${humanBytes(size)} from ${p.src} to ${p.dest}${where}, bs=${g.bs}`,
         // Not marked destructive: overwriting dest is what blockcopy is asked to do (it has no force
         // parameter), so the engine's force guard must not hold it back.
         async run(c) {

@@ -179,19 +179,17 @@ export async function withChrootMounts<T>(ctx: TaskContext, root: string, fn: ()
   return result;
 }
 
-const params = z
-  .object({
-    root: absolutePathField('The directory that will be chrooted into (the mounted guest root).'),
-    state: z.enum(['mounted', 'unmounted']).default('mounted').describe('mounted: bind /dev, /dev/pts, /proc, /sys, /run into root; unmounted: remove those binds.'),
-  })
-  .strict();
+const params = z.strictObject({
+  root: absolutePathField('The directory that will be chrooted into (the mounted guest root)'),
+  state: z.enum(['mounted', 'unmounted']).default('mounted').describe('mounted: bind /dev, /dev/pts, /proc, /sys, /run into root; unmounted: remove those binds'),
+});
 
 /** The chroot_mounts module. */
 export const chrootMountsModule = defineModule({
   name: 'chroot_mounts',
   params,
   doc: {
-    summary: 'Bind-mount /dev, /dev/pts, /proc, /sys and /run into a chroot root (or remove those binds).',
+    summary: 'Bind-mount /dev, /dev/pts, /proc, /sys and /run into a chroot root (or remove those binds)',
     description:
       'Binds already in place are left as they are. A target that is a symlink in the guest (or has one on its way, ' +
       'like run -> /tmp/x or sys -> /etc) is refused: the host\'s directory is bound only onto a real directory inside ' +

@@ -6,41 +6,41 @@ import { z } from 'zod';
 import { sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Step, type StepRun, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
+import { humanBytes } from '../runner/reporter/format.js';
 import { describeFailure } from '../runner/task-context.js';
 import { absolutePathField } from './lib/schema.js';
 import { interpretBlkidProbe, type BlockSignature } from './storage/blkid.js';
 import { interpretE2fsckExit, parseDumpe2fsHeader, type ExtHeader } from './storage/e2fsck.js';
 import { deviceSize, mountsOfDevice, pathKind } from './storage/facts.js';
-import { alignDown, formatBytes, parseBytes } from './storage/sizes.js';
+import { alignDown, parseBytes } from './storage/sizes.js';
 import { interpretXfsRepair, mkfsXfsError, parseXfsDbSb, parseXfsInfo, xfsGrownBlocks, type XfsGeometry } from './storage/xfs.js';
 
 const params = z
-  .object({
-    dev: absolutePathField('The block device (or image file) holding the filesystem, as an absolute path.'),
-    fstype: z.enum(['ext4', 'ext3', 'ext2', 'xfs']).default('ext4').describe('Filesystem type.'),
+  .strictObject({
+    dev: absolutePathField('The block device (or image file) holding the filesystem, as an absolute path'),
+    fstype: z.enum(['ext4', 'ext3', 'ext2', 'xfs']).default('ext4').describe('Filesystem type'),
     state: z
       .enum(['present', 'checked', 'resized', 'absent'])
       .default('present')
-      .describe('present: make it if missing; checked: e2fsck -f -y / xfs_repair; resized: resize2fs / xfs_growfs to size; absent: wipefs -a.'),
+      .describe('present: make it if missing; checked: e2fsck -f -y / xfs_repair; resized: resize2fs / xfs_growfs to size; absent: wipefs -a'),
     size: z
       .union([z.string(), z.number().int().positive()])
       .optional()
-      .describe('resized: target size (bytes, 2048s, 512M, 10G); default: the whole device.'),
+      .describe('resized: target size (bytes, 2048s, 512M, 10G); default: the whole device'),
     size_of_device: absolutePathField(
-      'resized: make the filesystem exactly as big as this other device (e.g. the new, smaller partition it will be copied to).',
+      'resized: make the filesystem exactly as big as this other device (e.g. the new, smaller partition it will be copied to)',
     ).optional(),
-    uuid: z.string().uuid().optional().describe('present: the UUID to give a new filesystem (keep the old one so fstab and grub still match).'),
-    label: z.string().max(16).optional().describe('present: the filesystem label (at most 16 bytes for ext, 12 for xfs).'),
+    uuid: z.string().uuid().optional().describe('present: the UUID to give a new filesystem (keep the old one so fstab and grub still match)'),
+    label: z.string().max(16).optional().describe('present: the filesystem label (at most 16 bytes for ext, 12 for xfs)'),
     opts: z
       .union([z.string(), z.array(z.string())])
       .optional()
-      .describe('present: extra mkfs options (a list, or a string split on whitespace), e.g. "-O ^metadata_csum".'),
+      .describe('present: extra mkfs options (a list, or a string split on whitespace), e.g. "-O ^metadata_csum"'),
     force: z
       .boolean()
       .default(false)
-      .describe('Allow mkfs over another filesystem or a partition table, shrinking (ext), wiping (absent), and zeroing a dirty xfs log (checked: xfs_repair -L).'),
+      .describe('Allow mkfs over another filesystem or a partition table, shrinking (ext), wiping (absent), and zeroing a dirty xfs log (checked: xfs_repair -L)'),
   })
-  .strict()
   .refine((p) => !(p.size !== undefined && p.size_of_device !== undefined), {
     message: 'give size or size_of_device, not both',
   })
@@ -325,11 +325,11 @@ export function xfsGrowth(p: Params, f: FilesystemFacts): { refused: string } | 
   if ('refused' in t) return t;
   const target = t.target;
   const devBytes = f.devBytes!;
-  if (target > devBytes) return { refused: `cannot grow the xfs filesystem on ${p.dev} to ${formatBytes(target)}: the device holds only ${formatBytes(devBytes)}` };
+  if (target > devBytes) return { refused: `cannot grow the xfs filesystem on ${p.dev} to ${humanBytes(target)}: the device holds only ${humanBytes(devBytes)}` };
   if (target < geo.sizeBytes) {
     return {
       refused:
-        `xfs cannot shrink: the filesystem on ${p.dev} is ${formatBytes(geo.sizeBytes)} (${geo.sizeBytes} bytes) and ${t.what} is ${formatBytes(target)} (${target} bytes); ` +
+        `xfs cannot shrink: the filesystem on ${p.dev} is ${humanBytes(geo.sizeBytes)} (${geo.sizeBytes} bytes) and ${t.what} is ${humanBytes(target)} (${target} bytes); ` +
         'make a smaller filesystem and copy the files instead',
     };
   }
@@ -346,13 +346,13 @@ function decideResizedXfs(p: Params, f: FilesystemFacts): Verdict {
     return {
       changed: false,
       reason:
-        `the xfs filesystem on ${p.dev} is already ${formatBytes(geo.sizeBytes)} (${what}` +
+        `the xfs filesystem on ${p.dev} is already ${humanBytes(geo.sizeBytes)} (${what}` +
         (left ? `; the ${left / geo.blockSize} blocks beyond it are fewer than the 64 an xfs allocation group needs` : '') +
         ')',
       data: { size_bytes: geo.sizeBytes },
     };
   }
-  const grow = `(grow ${p.dev} ${formatBytes(geo.sizeBytes)} → ${formatBytes(after)})`;
+  const grow = `(grow ${p.dev} ${humanBytes(geo.sizeBytes)} → ${humanBytes(after)})`;
   const diff = [{ path: p.dev, before: `${geo.sizeBytes} bytes\n`, after: `${after} bytes\n` }];
   if (f.mountedOn !== undefined) {
     const cmd = sh`xfs_growfs -D ${String(blocks)} -- ${f.mountedOn}`;
@@ -408,8 +408,8 @@ function decideResized(p: Params, f: FilesystemFacts): Verdict {
   const t = resizeTarget(p, f, head.blockSize);
   if ('refused' in t) return t;
   const target = t.target;
-  if (target > f.devBytes!) return { refused: `cannot resize the filesystem on ${p.dev} to ${formatBytes(target)}: the device holds only ${formatBytes(f.devBytes!)}` };
-  if (target === head.sizeBytes) return { changed: false, reason: `the filesystem on ${p.dev} is already ${formatBytes(target)} (${t.what})`, data: { size_bytes: target } };
+  if (target > f.devBytes!) return { refused: `cannot resize the filesystem on ${p.dev} to ${humanBytes(target)}: the device holds only ${humanBytes(f.devBytes!)}` };
+  if (target === head.sizeBytes) return { changed: false, reason: `the filesystem on ${p.dev} is already ${humanBytes(target)} (${t.what})`, data: { size_bytes: target } };
   const shrink = target < head.sizeBytes;
   if (f.mountedOn !== undefined && shrink) return { refused: `${p.dev} is mounted on ${f.mountedOn}: ext filesystems shrink only unmounted` };
   // resize2fs reads "K" as KiB; every block size is a multiple of 1 KiB.
@@ -418,9 +418,9 @@ function decideResized(p: Params, f: FilesystemFacts): Verdict {
   // resize2fs refuses an offline resize unless the filesystem was just checked ("Please run 'e2fsck -f' first").
   if (f.mountedOn === undefined) steps.push(e2fsckStep(`e2fsck -f -y ${p.dev} (required before an offline resize)`, p.dev));
   steps.push({
-    title: `resize2fs ${p.dev} ${sizeArg} (${shrink ? 'shrink' : 'grow'} ${formatBytes(head.sizeBytes)} → ${formatBytes(target)})`,
+    title: `resize2fs ${p.dev} ${sizeArg} (${shrink ? 'shrink' : 'grow'} ${humanBytes(head.sizeBytes)} → ${humanBytes(target)})`,
     cmd: sh`resize2fs -- ${p.dev} ${sizeArg}`,
-    ...(shrink ? { destructive: true, refusal: `refusing to shrink the filesystem on ${p.dev} from ${formatBytes(head.sizeBytes)} to ${formatBytes(target)} without force: true` } : {}),
+    ...(shrink ? { destructive: true, refusal: `refusing to shrink the filesystem on ${p.dev} from ${humanBytes(head.sizeBytes)} to ${humanBytes(target)} without force: true` } : {}),
   });
   return { changed: true, diff: [{ path: p.dev, before: `${head.sizeBytes} bytes\n`, after: `${target} bytes\n` }], steps };
 }
@@ -479,7 +479,7 @@ export const filesystemModule = defineModule({
   name: 'filesystem',
   params,
   doc: {
-    summary: 'Make (present), check (checked), resize (resized) or wipe (absent) an ext2/3/4 or xfs filesystem.',
+    summary: 'Make (present), check (checked), resize (resized) or wipe (absent) an ext2/3/4 or xfs filesystem',
     description:
       'Facts come from `blkid -p` (TYPE, UUID, LABEL), `dumpe2fs -h` (block count × block size), `xfs_db -r -c sb -c print` ' +
       '(or `xfs_info` on the mount point when the xfs filesystem is mounted) and `blockdev --getsize64`. ' +
@@ -498,14 +498,14 @@ export const filesystemModule = defineModule({
       "size_of_device gives the target as another device's size; the default is the whole device.",
     checkMode: 'full',
     result: {
-      uuid: 'present: the filesystem UUID.',
-      label: 'present: the filesystem label.',
-      size_bytes: 'resized: the filesystem size afterwards.',
-      fsck_exit: 'checked/resized: the e2fsck or xfs_repair exit code.',
-      fsck: 'checked/resized: what the exit code means.',
-      reboot: 'checked (ext): e2fsck asked for a reboot (exit 2).',
-      problems: 'checked (xfs): the problems xfs_repair reported (empty when clean).',
-      log_zeroed: 'checked (xfs): xfs_repair -L zeroed a dirty log (only with force).',
+      uuid: 'present: the filesystem UUID',
+      label: 'present: the filesystem label',
+      size_bytes: 'resized: the filesystem size afterwards',
+      fsck_exit: 'checked/resized: the e2fsck or xfs_repair exit code',
+      fsck: 'checked/resized: what the exit code means',
+      reboot: 'checked (ext): e2fsck asked for a reboot (exit 2)',
+      problems: 'checked (xfs): the problems xfs_repair reported (empty when clean)',
+      log_zeroed: 'checked (xfs): xfs_repair -L zeroed a dirty log (only with force)',
     },
     example: [
       '- name: shrink the old root to the new partition before copying it',

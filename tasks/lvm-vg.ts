@@ -7,14 +7,12 @@ import { canonicalPath } from './storage/facts.js';
 import { parsePvs, parseVgs, pvsCommand, vgsCommand } from '../runner/facts/lvm.js';
 import type { PhysicalVolume, VolumeGroup } from '../runner/facts/types.js';
 
-const params = z
-  .object({
-    vg: vgNameField('The volume group name.'),
-    pvs: z.array(absolutePathField('A device (absolute path)')).default([]).describe('Devices that must be PVs of this VG (present); missing ones are pvcreated and added.'),
-    state: z.enum(['present', 'absent']).default('present').describe('present: create/extend the VG; absent: vgremove (needs force when it holds LVs).'),
-    force: z.boolean().default(false).describe('absent: remove the VG even though it holds LVs (they are destroyed).'),
-  })
-  .strict();
+const params = z.strictObject({
+  vg: vgNameField('The volume group name'),
+  pvs: z.array(absolutePathField('A device (absolute path)')).default([]).describe('Devices that must be PVs of this VG (present); missing ones are pvcreated and added'),
+  state: z.enum(['present', 'absent']).default('present').describe('present: create/extend the VG; absent: vgremove (needs force when it holds LVs)'),
+  force: z.boolean().default(false).describe('absent: remove the VG even though it holds LVs (they are destroyed)'),
+});
 
 type Params = z.output<typeof params>;
 
@@ -71,7 +69,7 @@ export const lvmVgModule = defineModule({
   name: 'lvm_vg',
   params,
   doc: {
-    summary: 'Create (pvcreate + vgcreate/vgextend) or remove a volume group.',
+    summary: 'Create (pvcreate + vgcreate/vgextend) or remove a volume group',
     description: 'Facts from `pvs`/`vgs --reportformat json`. A device that is a PV of another VG is an error. PVs are never removed from a VG by this module.',
     checkMode: 'full',
     example: ['- lvm_vg:', '    vg: vg1', '    pvs: [/dev/vdb]'].join('\n'),

@@ -8,19 +8,18 @@ import { mountsOfDevice, pathKind, readMounts } from './storage/facts.js';
 import { findMount, missingOptions, mountsUnder, normalizeMountPath, unescapeOctal, type MountEntry } from './storage/mountinfo.js';
 
 const params = z
-  .object({
-    path: absolutePathField('The mount point (absolute).'),
-    src: operandField('What to mount: a device, UUID=…, a remote export, or the directory to bind (bind/rbind). Required for mounted, bind, rbind.').optional(),
-    fstype: operandField('Filesystem type (-t); default: let mount detect it.').optional(),
-    opts: z.union([z.string(), z.array(z.string())]).optional().describe('Mount options, "ro,noatime" or a list.'),
+  .strictObject({
+    path: absolutePathField('The mount point (absolute)'),
+    src: operandField('What to mount: a device, UUID=…, a remote export, or the directory to bind (bind/rbind). Required for mounted, bind, rbind').optional(),
+    fstype: operandField('Filesystem type (-t); default: let mount detect it').optional(),
+    opts: z.union([z.string(), z.array(z.string())]).optional().describe('Mount options, "ro,noatime" or a list'),
     state: z
       .enum(['mounted', 'unmounted', 'bind', 'rbind', 'remounted'])
       .default('mounted')
-      .describe('mounted / unmounted; bind and rbind (recursive bind) of src on path; remounted: apply opts with mount -o remount.'),
-    fstab: z.boolean().default(false).describe('Also write the entry to /etc/fstab (mounted) or remove it (unmounted). Off by default.'),
-    recursive: z.boolean().default(false).describe('unmounted: also unmount everything below path (umount -R).'),
+      .describe('mounted / unmounted; bind and rbind (recursive bind) of src on path; remounted: apply opts with mount -o remount'),
+    fstab: z.boolean().default(false).describe('Also write the entry to /etc/fstab (mounted) or remove it (unmounted). Off by default'),
+    recursive: z.boolean().default(false).describe('unmounted: also unmount everything below path (umount -R)'),
   })
-  .strict()
   .refine((p) => !['mounted', 'bind', 'rbind'].includes(p.state) || p.src !== undefined, { message: 'src is required for state mounted, bind and rbind', path: ['src'] });
 
 type Params = z.output<typeof params>;
@@ -211,7 +210,7 @@ export const mountModule = defineModule({
   name: 'mount',
   params,
   doc: {
-    summary: 'Mount, unmount, bind-mount or remount a filesystem; idempotent from /proc/self/mountinfo.',
+    summary: 'Mount, unmount, bind-mount or remount a filesystem; idempotent from /proc/self/mountinfo',
     description:
       'mounted: creates the mount point (a file there is an error) and mounts src; a different source already mounted ' +
       'there is an error. bind / rbind: no change when path already shows src\'s own inode. unmounted: refuses mounts ' +

@@ -9,12 +9,10 @@ import { parseLosetupList } from './storage/losetup.js';
 import { kpartxPartitionName } from './storage/lvs.js';
 import { partitionPath } from './storage/sfdisk.js';
 
-const params = z
-  .object({
-    device: absolutePathField('An LV (or other device-mapper device) with a partition table, or an image file (absolute paths).'),
-    state: z.enum(['mapped', 'unmapped']).default('mapped').describe('mapped: create the partition devices; unmapped: remove them.'),
-  })
-  .strict();
+const params = z.strictObject({
+  device: absolutePathField('An LV (or other device-mapper device) with a partition table, or an image file (absolute paths)'),
+  state: z.enum(['mapped', 'unmapped']).default('mapped').describe('mapped: create the partition devices; unmapped: remove them'),
+});
 
 type Params = z.output<typeof params>;
 
@@ -170,13 +168,13 @@ export const partitionMapModule = defineModule({
   name: 'partition_map',
   params,
   doc: {
-    summary: 'Map the partitions of an LV (kpartx) or an image file (losetup -P) to devices, or remove those maps.',
+    summary: 'Map the partitions of an LV (kpartx) or an image file (losetup -P) to devices, or remove those maps',
     description:
       'An LV /dev/vg1/xr1-disk gets /dev/mapper/vg1-xr1--disk1, 2, ... (dashes in VG and LV names are doubled; a name ' +
       'ending in a digit gets a "p" before the partition number). An image file is attached to a loop device with ' +
       'partition scanning, reusing a loop device already attached to it (losetup -j). Idempotent both ways.',
     checkMode: 'full',
-    result: { device: 'The mapped whole device (the loop device for an image).', partitions: 'The partition device paths.' },
+    result: { device: 'The mapped whole device (the loop device for an image)', partitions: 'The partition device paths' },
     example: ['- partition_map:', '    device: /dev/vg1/xr1-disk', '    state: mapped', '  register: pm'].join('\n'),
   },
   read: readPartitionMap,

@@ -19,29 +19,25 @@ import {
 
 const sizeValue = z.union([z.string(), z.number().int().nonnegative()]);
 
-const params = z
-  .object({
-    device: absolutePathField('The whole device (or image file) to partition, e.g. /dev/vg1/xr1-disk or /dev/loop0.'),
-    label: z.enum(['msdos', 'dos', 'gpt']).default('msdos').describe('Partition table type: msdos (= dos, MBR) or gpt.'),
-    partitions: z
-      .array(
-        z
-          .object({
-            start: sizeValue.optional().describe('Start offset (bytes, 2048s, 1M); default: the next 1 MiB boundary.'),
-            size: sizeValue.describe('Size (bytes, sectors "NNNs", 512M, 10G) or "rest" for the remaining space (last partition only).'),
-            type: z.string().optional().describe('Type: linux (default), swap, lvm, efi, bios-boot, or a code (83) / GUID.'),
-            bootable: z.boolean().default(false).describe('Set the boot flag (msdos only; PyGrub and old BIOS loaders look for it).'),
-          })
-          .strict(),
-      )
-      .min(1)
-      .describe('The partitions, in order; the table on disk must end up exactly like this.'),
-    force: z
-      .boolean()
-      .default(false)
-      .describe('Allow replacing an existing partition table or writing over a filesystem signature on the device.'),
-  })
-  .strict();
+const params = z.strictObject({
+  device: absolutePathField('The whole device (or image file) to partition, e.g. /dev/vg1/xr1-disk or /dev/loop0'),
+  label: z.enum(['msdos', 'dos', 'gpt']).default('msdos').describe('Partition table type: msdos (= dos, MBR) or gpt'),
+  partitions: z
+    .array(
+      z.strictObject({
+        start: sizeValue.optional().describe('Start offset (bytes, 2048s, 1M); default: the next 1 MiB boundary'),
+        size: sizeValue.describe('Size (bytes, sectors "NNNs", 512M, 10G) or "rest" for the remaining space (last partition only)'),
+        type: z.string().optional().describe('Type: linux (default), swap, lvm, efi, bios-boot, or a code (83) / GUID'),
+        bootable: z.boolean().default(false).describe('Set the boot flag (msdos only; PyGrub and old BIOS loaders look for it)'),
+      }),
+    )
+    .min(1)
+    .describe('The partitions, in order; the table on disk must end up exactly like this'),
+  force: z
+    .boolean()
+    .default(false)
+    .describe('Allow replacing an existing partition table or writing over a filesystem signature on the device'),
+});
 
 type Params = z.output<typeof params>;
 
@@ -142,7 +138,7 @@ export const partitionModule = defineModule({
   name: 'partition',
   params,
   doc: {
-    summary: 'Write a dos (msdos) or gpt partition table with sfdisk; no change when the table on disk already matches.',
+    summary: 'Write a dos (msdos) or gpt partition table with sfdisk; no change when the table on disk already matches',
     description:
       'Reads `sfdisk --json` and `wipefs --no-act`. Sizes are checked against the device before anything is written ' +
       '(overlap, beyond the end). A device that already has a different table, or any filesystem/RAID/LVM signature, ' +
@@ -151,9 +147,9 @@ export const partitionModule = defineModule({
       'Partition contents are not wiped: an old filesystem inside a re-created partition is still found by blkid.',
     checkMode: 'full',
     result: {
-      partitions: 'Device paths of the partitions (/dev/loop0p1, /dev/sda1, or the /dev/mapper names partition_map creates for an LV); empty for an image file.',
-      needs_map: 'True for an LV or an image file: the kernel does not partition-scan it, so its partitions appear only after partition_map.',
-      table: 'The table on disk: label, id, sector_size, partitions [{start, size (sectors), type, bootable}].',
+      partitions: 'Device paths of the partitions (/dev/loop0p1, /dev/sda1, or the /dev/mapper names partition_map creates for an LV); empty for an image file',
+      needs_map: 'True for an LV or an image file: the kernel does not partition-scan it, so its partitions appear only after partition_map',
+      table: 'The table on disk: label, id, sector_size, partitions [{start, size (sectors), type, bootable}]',
     },
     example: [
       '- name: one bootable partition over the whole disk',

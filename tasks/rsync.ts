@@ -29,23 +29,21 @@ export function archiveFlagProblem(flag: string): string | undefined {
   return undefined;
 }
 
-const params = z
-  .object({
-    src: rsyncPathField(
-      "Source path on src_host (default: the task's host); a trailing slash copies the contents of the directory (rsync semantics). Never host:path: name the host with src_host.",
-    ),
-    dest: rsyncPathField("Destination path on dest_host (default: the task's host). Never host:path: name the host with dest_host."),
-    exclude: z.array(z.string()).default([]).describe('Patterns passed as --exclude (added to the preset\'s).'),
-    delete: z.boolean().default(false).describe('Delete files in dest that are not in src (--delete).'),
-    archive: z
-      .array(z.string().superRefine(checkedBy(archiveFlagProblem)))
-      .default(['-aAXH', '--numeric-ids'])
-      .describe('The copy flags; the default keeps owners by number, ACLs, xattrs and hard links (-aAXH --numeric-ids). No -e/--rsh, --rsync-path, --daemon, batch or log files.'),
-    preset: z.enum(['rootfs']).optional().describe(`rootfs: exclude ${ROOTFS_EXCLUDES.join(' ')} (copying a live root filesystem).`),
-    src_host: z.string().optional().describe('Inventory host holding src (default: the task\'s host).'),
-    dest_host: z.string().optional().describe('Inventory host holding dest (default: the task\'s host).'),
-  })
-  .strict();
+const params = z.strictObject({
+  src: rsyncPathField(
+    "Source path on src_host (default: the task's host); a trailing slash copies the contents of the directory (rsync semantics). Never host:path: name the host with src_host",
+  ),
+  dest: rsyncPathField("Destination path on dest_host (default: the task's host). Never host:path: name the host with dest_host"),
+  exclude: z.array(z.string()).default([]).describe('Patterns passed as --exclude (added to the preset\'s)'),
+  delete: z.boolean().default(false).describe('Delete files in dest that are not in src (--delete)'),
+  archive: z
+    .array(z.string().superRefine(checkedBy(archiveFlagProblem)))
+    .default(['-aAXH', '--numeric-ids'])
+    .describe('The copy flags; the default keeps owners by number, ACLs, xattrs and hard links (-aAXH --numeric-ids). No -e/--rsh, --rsync-path, --daemon, batch or log files'),
+  preset: z.enum(['rootfs']).optional().describe(`rootfs: exclude ${ROOTFS_EXCLUDES.join(' ')} (copying a live root filesystem)`),
+  src_host: z.string().optional().describe('Inventory host holding src (default: the task\'s host)'),
+  dest_host: z.string().optional().describe('Inventory host holding dest (default: the task\'s host)'),
+});
 
 type Params = z.output<typeof params>;
 
@@ -159,7 +157,7 @@ export const rsyncModule = defineModule({
   hostParams: ['src_host', 'dest_host'],
   doc: {
     summary:
-      'Copy a directory tree with rsync (-aAXH --numeric-ids by default), on one host or between two through the controller; no change when a dry run itemizes nothing.',
+      'Copy a directory tree with rsync (-aAXH --numeric-ids by default), on one host or between two through the controller; no change when a dry run itemizes nothing',
     description:
       'read runs `rsync --dry-run --itemize-changes` with the same flags, so check mode shows exactly what the copy will do. ' +
       'The real run reports progress from --info=progress2. Exit 24 (files vanished while copying) counts as success. ' +
@@ -168,7 +166,7 @@ export const rsyncModule = defineModule({
       'the protocol between the two SSH channels: the hosts need no SSH trust, keys or agent of each other, nothing is ' +
       'written on src_host, and both ends run with the task\'s become. Both hosts need rsync.',
     checkMode: 'full',
-    result: { changes: 'The number of itemized changes.', itemized: 'The first 200 itemized lines of the dry run.', vanished: 'True when rsync exited 24.' },
+    result: { changes: 'The number of itemized changes', itemized: 'The first 200 itemized lines of the dry run', vanished: 'True when rsync exited 24' },
     example: [
       '- rsync:',
       '    src: /mnt/old/',

@@ -50,7 +50,10 @@ const interfaceSchema = z
     virtualport: z.enum(['openvswitch']).optional().describe('openvswitch when the bridge is an Open vSwitch bridge (as Xen\'s vif-openvswitch used)'),
     vlan: z
       .strictObject({
-        tags: z.array(z.number().int().min(0).max(4095)).min(1, 'give at least one VLAN tag'),
+        tags: z
+          .array(z.number().int().min(0).max(4095))
+          .min(1, 'give at least one VLAN tag')
+          .describe('VLAN ids (0-4095): one, or several with trunk'),
         trunk: z.boolean().default(false).describe('Carry several VLANs (a trunk) rather than tag one'),
       })
       .optional()

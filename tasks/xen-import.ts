@@ -21,11 +21,11 @@ const params = z.strictObject({
   paths: z
     .union([pathField('a path or glob'), z.array(pathField('a path or glob')).min(1)])
     .default(DEFAULT_PATHS)
-    .describe('xl.cfg files to read: paths or shell globs (*, ?, [..]), expanded on the host. A glob that matches nothing is no error; a plain path that does not exist is.'),
-  libvirt: z.boolean().default(false).describe('Also read the libvirt domains (`virsh list --all`, `virsh dumpxml` each) when virsh is installed; a guest already read from an xl.cfg is not read twice.'),
-  libvirt_uri: z.string().min(1).default('xen:///').describe('The libvirt connection URI virsh uses (libvirt: true).'),
-  include: z.array(z.string().min(1)).default([]).describe('Only guests whose name matches one of these globs (default: all).'),
-  exclude: z.array(z.string().min(1)).default([]).describe('Leave out guests whose name matches one of these globs.'),
+    .describe('xl.cfg files to read: paths or shell globs (*, ?, [..]), expanded on the host. A glob that matches nothing is no error; a plain path that does not exist is'),
+  libvirt: z.boolean().default(false).describe('Also read the libvirt domains (`virsh list --all`, `virsh dumpxml` each) when virsh is installed; a guest already read from an xl.cfg is not read twice'),
+  libvirt_uri: z.string().min(1).default('xen:///').describe('The libvirt connection URI virsh uses (libvirt: true)'),
+  include: z.array(z.string().min(1)).default([]).describe('Only guests whose name matches one of these globs (default: all)'),
+  exclude: z.array(z.string().min(1)).default([]).describe('Leave out guests whose name matches one of these globs'),
 });
 
 /** The variables of one imported guest: what guestToInventoryVars gives, plus where it was found. */

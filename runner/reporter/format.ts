@@ -18,16 +18,17 @@ export function statusColor(s: TaskStatus): Color {
   return s === 'ok' ? 'green' : s === 'changed' ? 'yellow' : s === 'skipped' ? 'cyan' : 'red';
 }
 
-/** Bytes in human units (KiB, MiB, GiB). */
-export function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
+/** Bytes in binary units for people: "10 GiB", "1.5 MiB", "512 B" (one decimal, dropped when it is 0). */
+export function humanBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = bytes;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
     v /= 1024;
     i++;
   }
-  return `${v >= 10 || i === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
+  const s = i === 0 ? String(v) : v.toFixed(1).replace(/\.0$/, '');
+  return `${s} ${units[i]}`;
 }
 
 /** Seconds as `1m05s` / `12s`. */

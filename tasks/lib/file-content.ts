@@ -2,9 +2,9 @@
 // the destination, read once (readContentTarget, readEditedFile), and one pure decision that makes the file
 // hold exactly these bytes (decideContent: compared by sha256 on the host, so nothing is uploaded when it
 // already does), with the wanted mode and ownership, an optional backup and validate, and a text diff for --diff.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { raw, sh, type Command } from '../../runner/command.js';
+import { quote, raw, sh, type Command } from '../../runner/command.js';
 import { TaskFailedError } from '../../runner/errors.js';
 import type { Diff, Step, StepRun, TaskContext, Verdict } from '../../runner/module.js';
 import { shlexSplit } from '../../runner/shlex.js';
@@ -90,13 +90,14 @@ export interface ContentTarget {
 /**
  * Reads what decideContent needs about `dest` (only reads). `before` is the content when the caller
  * already has it (the editing modules); else it is fetched for --diff when `diffData` is worth a diff.
+ * `state` is what is at dest when the caller has just probed it with its checksum (it is then not probed again).
  */
 export async function readContentTarget(
   ctx: TaskContext,
-  req: { dest: string; fileName?: string; before?: Buffer; diffData?: Buffer },
+  req: { dest: string; fileName?: string; before?: Buffer; diffData?: Buffer; state?: PathState },
 ): Promise<ContentTarget> {
   let dest = req.dest;
-  let state = await probePath(ctx, dest, { checksum: true });
+  let state = req.state ?? (await probePath(ctx, dest, { checksum: true }));
   const asRoot = becomesRoot(ctx);
   if (dest.endsWith('/') || (state.exists && state.type === 'directory')) {
     // a directory with no file name to put in it, or a missing one: decide refuses it (targetRefusal)
@@ -220,9 +221,18 @@ export async function contentResult(_ctx: TaskContext, _params: unknown, ran: St
   return backup?.result ? { backup_file: backup.result.stdout } : {};
 }
 
-/** The validate command for a copy at `path`: %s is the path, %% a %, as Python's % makes it; split into words as Ansible's run_command splits it (no shell). */
-export function validateCommand(validate: string, path: string): Command {
-  return sh`exec ${shlexSplit(validate.replace(/%[%s]/g, (m) => (m === '%%' ? '%' : path)))}`;
+/** Stands for %s while the validate text is split into words (a character no command line holds). */
+const TEMP_COPY = '\uE000';
+
+/**
+ * The validate command run on the temporary copy ("$t"): %s is the copy, %% a %, as Python's % makes it;
+ * split into words as Ansible's run_command splits it (no shell). Every word is quoted, "$t" included.
+ */
+export function validateCommand(validate: string): Command {
+  const words = shlexSplit(validate.replace(/%[%s]/g, (m) => (m === '%%' ? '%' : TEMP_COPY))).map((w) =>
+    w === '' ? quote(w) : w.split(TEMP_COPY).map((seg, i) => (i > 0 ? '"$t"' : '') + (seg === '' ? '' : quote(seg))).join(''),
+  );
+  return sh`exec ${raw(words.join(' '))}`;
 }
 
 /** chmod/chown of the temporary copy to validate ("$t"), as the final file will have them, each followed by &&; empty when none is asked. */
@@ -236,18 +246,17 @@ function validatedCopyAttributes(a: { mode?: number; owner?: string; group?: str
 /**
  * The step that checks the new content before it is written (a stream: in one command on the host
  * the content is written to a new temporary file, the command runs on it, the copy is removed): a
- * non-zero exit fails the task with Ansible's message, and the file is left as it was.
+ * non-zero exit fails the task with Ansible's message, and the file is left as it was. Its cmd is the
+ * exact command (--check -v prints it); the content reaches it on standard input.
  */
 function validateStep(validate: string, data: Buffer, as: 'copy' | undefined, attrs: { mode?: number; owner?: string; group?: string }): Step {
+  // mktemp makes a fresh random name exclusively (mode 0600): an existing file or link there is never written through
+  const cmd = sh`t=$(mktemp /tmp/.ferry-validate.XXXXXXXXXXXX) && cat > "$t" || { echo "ferry: cannot write \${t:-a temporary file in /tmp}" >&2; [ -z "$t" ] || rm -f -- "$t"; exit 125; }; ${validatedCopyAttributes(attrs)}(${validateCommand(validate)}); rc=$?; rm -f -- "$t"; exit $rc`;
   return {
     title: `validate the new content with ${validate}`,
+    cmd,
     run: async (c) => {
-      // a fresh random name, created exclusively (set -C): an existing file or link there is never written through
-      const tmp = `/tmp/.ferry-validate.${randomBytes(12).toString('hex')}`;
-      const r = await c.run(
-        sh`t=${tmp}; (umask 077; set -C; cat > "$t") || { echo "ferry: cannot write $t" >&2; exit 125; }; ${validatedCopyAttributes(attrs)}(${validateCommand(validate, tmp)}); rc=$?; rm -f -- "$t"; exit $rc`,
-        { stdin: data },
-      );
+      const r = await c.run(cmd, { stdin: data });
       if (r.exitCode !== 0 && r.stderr.startsWith('ferry: cannot write ')) throw new TaskFailedError(`cannot write the copy to validate: ${r.stderr.trim()}`, { rc: r.exitCode });
       if (r.exitCode === 0) return;
       if (as === 'copy') {
@@ -274,18 +283,23 @@ export interface EditedFile {
   target: ContentTarget;
 }
 
-/** Reads the file an editing module edits (only reads). */
+/**
+ * Reads the file an editing module edits (only reads). The path is probed once, with the checksum
+ * decideContent compares, and that state is what readContentTarget gets: a regular file costs two
+ * round trips (the probe, the read). A symlink is probed again where it leads.
+ */
 export async function readEditedFile(ctx: TaskContext, path: string): Promise<EditedFile> {
-  const st = await probePath(ctx, path);
+  let st = await probePath(ctx, path, { checksum: true });
   if (st.exists && st.type === 'link') {
     const r = await ctx.runOk(sh`readlink -f -- ${path}`);
     path = r.stdout.replace(/\n$/, '');
+    st = await probePath(ctx, path, { checksum: true });
   } else if (st.exists && st.type !== 'file') {
-    return { path, text: null, type: st.type, target: await readContentTarget(ctx, { dest: path }) };
+    return { path, text: null, type: st.type, target: await readContentTarget(ctx, { dest: path, state: st }) };
   }
   const data = st.exists ? await ctx.transport.get(path, { become: ctx.become }) : null;
   const text = data === null ? null : data.toString('utf8');
-  return { path, text, target: await readContentTarget(ctx, { dest: path, ...(ctx.diff ? { before: data ?? Buffer.alloc(0) } : {}) }) };
+  return { path, text, target: await readContentTarget(ctx, { dest: path, state: st, ...(ctx.diff ? { before: data ?? Buffer.alloc(0) } : {}) }) };
 }
 
 /** Why `module` cannot edit what readEditedFile found (pure): it is not a regular file, or it holds NUL bytes. */

@@ -3,7 +3,8 @@
 import { sh } from '../../runner/command.js';
 import type { Step, Verdict } from '../../runner/module.js';
 import type { LogicalVolume, VolumeGroup } from '../../runner/facts/types.js';
-import { formatBytes, parseSizeSpec } from './sizes.js';
+import { humanBytes } from '../../runner/reporter/format.js';
+import { parseSizeSpec } from './sizes.js';
 
 /** The lvm module's parameters as the planner needs them. */
 export interface LvmParams {
@@ -85,32 +86,32 @@ function decide(p: LvmParams, { vg, lvs }: LvmFacts): Verdict {
       if (p.state === 'snapshot' && !inVg.some((l) => l.name === p.origin)) return { refused: `origin ${p.vg}/${p.origin} does not exist` };
       const t = targetSize(p, vg, inVg);
       if ('refused' in t) {
-        if (lv) return { changed: false, reason: `${name} exists (${formatBytes(lv.sizeBytes)})` };
+        if (lv) return { changed: false, reason: `${name} exists (${humanBytes(lv.sizeBytes)})` };
         return t;
       }
       if (lv) {
         if (p.state === 'snapshot' && lv.origin !== p.origin) return { refused: `${name} exists but is not a snapshot of ${p.origin}` };
         // An existing LV of another size is left alone here: state resized changes sizes (Ansible's lvol resizes on present).
-        return { changed: false, reason: `${name} exists (${formatBytes(lv.sizeBytes)})` };
+        return { changed: false, reason: `${name} exists (${humanBytes(lv.sizeBytes)})` };
       }
       if (!('extents' in t) && t.bytes > vg.freeBytes) {
-        return { refused: `${name}: ${formatBytes(t.bytes)} does not fit in ${p.vg} (${formatBytes(vg.freeBytes)} free)` };
+        return { refused: `${name}: ${humanBytes(t.bytes)} does not fit in ${p.vg} (${humanBytes(vg.freeBytes)} free)` };
       }
       if ('extents' in t && t.extents.endsWith('%ORIGIN') && t.bytes > vg.freeBytes) {
-        return { refused: `${name}: ${t.extents} (about ${formatBytes(t.bytes)}) does not fit in ${p.vg} (${formatBytes(vg.freeBytes)} free)` };
+        return { refused: `${name}: ${t.extents} (about ${humanBytes(t.bytes)}) does not fit in ${p.vg} (${humanBytes(vg.freeBytes)} free)` };
       }
-      if ('extents' in t && t.bytes === 0) return { refused: `${name}: ${t.extents} of ${p.vg} is zero extents (${formatBytes(vg.freeBytes)} free)` };
+      if ('extents' in t && t.bytes === 0) return { refused: `${name}: ${t.extents} of ${p.vg} is zero extents (${humanBytes(vg.freeBytes)} free)` };
       // -W y -y: wipe old signatures at the start of the new LV so a stale filesystem never shows up in it.
       const cmd =
         p.state === 'snapshot'
           ? sh`lvcreate -s ${sizeArgs(t)} -n ${p.lv} -- ${`${p.vg}/${p.origin}`}`
           : sh`lvcreate -y -W y ${sizeArgs(t)} -n ${p.lv} -- ${p.vg}`;
-      return step(`create ${name} (${formatBytes(t.bytes)})`, cmd);
+      return step(`create ${name} (${humanBytes(t.bytes)})`, cmd);
     }
     case 'absent': {
       if (!lv) return { changed: false, reason: `${name} does not exist` };
       // Destructive: the engine refuses it without force (guardDestructive), with this message.
-      return step(`remove ${name}`, sh`lvremove -f -- ${`${p.vg}/${p.lv}`}`, `refusing to remove ${name} (${formatBytes(lv.sizeBytes)}) without force: true`);
+      return step(`remove ${name}`, sh`lvremove -f -- ${`${p.vg}/${p.lv}`}`, `refusing to remove ${name} (${humanBytes(lv.sizeBytes)}) without force: true`);
     }
     case 'renamed': {
       if (!p.from) return { refused: 'state renamed needs from (the current name)' };
@@ -128,17 +129,17 @@ function decide(p: LvmParams, { vg, lvs }: LvmFacts): Verdict {
       if ('refused' in t) return t;
       // %FREE when resizing means "grow by that share of the free space", as lvextend -l +N%FREE.
       const want = 'extents' in t && t.extents.endsWith('FREE') ? lv.sizeBytes + t.bytes : t.bytes;
-      if (want === lv.sizeBytes) return { changed: false, reason: `${name} is already ${formatBytes(lv.sizeBytes)}` };
+      if (want === lv.sizeBytes) return { changed: false, reason: `${name} is already ${humanBytes(lv.sizeBytes)}` };
       if (want > lv.sizeBytes) {
         if (want - lv.sizeBytes > vg.freeBytes) {
-          return { refused: `${name}: growing by ${formatBytes(want - lv.sizeBytes)} does not fit in ${p.vg} (${formatBytes(vg.freeBytes)} free)` };
+          return { refused: `${name}: growing by ${humanBytes(want - lv.sizeBytes)} does not fit in ${p.vg} (${humanBytes(vg.freeBytes)} free)` };
         }
-        return step(`grow ${name} ${formatBytes(lv.sizeBytes)} → ${formatBytes(want)}`, sh`lvextend -L ${`${want}b`} -- ${`${p.vg}/${p.lv}`}`);
+        return step(`grow ${name} ${humanBytes(lv.sizeBytes)} → ${humanBytes(want)}`, sh`lvextend -L ${`${want}b`} -- ${`${p.vg}/${p.lv}`}`);
       }
       return step(
-        `shrink ${name} ${formatBytes(lv.sizeBytes)} → ${formatBytes(want)}`,
+        `shrink ${name} ${humanBytes(lv.sizeBytes)} → ${humanBytes(want)}`,
         sh`lvreduce -f -L ${`${want}b`} -- ${`${p.vg}/${p.lv}`}`,
-        `refusing to shrink ${name} from ${formatBytes(lv.sizeBytes)} to ${formatBytes(want)} without force: true`,
+        `refusing to shrink ${name} from ${humanBytes(lv.sizeBytes)} to ${humanBytes(want)} without force: true`,
       );
     }
   }

@@ -1,5 +1,5 @@
-// Sizes as people write them in playbooks ("10G", "512M", "2048s", "100%FREE") turned into bytes,
-// and back into human units for messages.
+// Sizes as people write them in playbooks ("10G", "512M", "2048s", "100%FREE") turned into bytes
+// (back into human units for messages: humanBytes in runner/reporter/format.ts).
 
 /** A size asked for in a task: an exact byte count, or a share (LVM's `N%FREE` / `N%VG`, and `N%ORIGIN` for snapshots). */
 export type SizeSpec = { kind: 'bytes'; bytes: number } | { kind: 'percent'; percent: number; of: 'FREE' | 'VG' | 'ORIGIN' };
@@ -45,19 +45,6 @@ export function parseSizeSpec(input: string | number): SizeSpec {
     }
   }
   return { kind: 'bytes', bytes: parseBytes(input) };
-}
-
-/** Formats bytes in binary units for people ("10 GiB", "1.5 MiB"). */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let v = bytes;
-  let i = 0;
-  while (Math.abs(v) >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  const s = i === 0 ? String(v) : v.toFixed(1).replace(/\.0$/, '');
-  return `${s} ${units[i]}`;
 }
 
 /** The largest power of two that divides n, capped at `cap` (a dd block size that needs no partial block). */

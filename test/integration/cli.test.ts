@@ -60,6 +60,11 @@ describe('ferry CLI @integration', function () {
     // What unarchive compares, and that user never shows the password, are documented.
     assert.match(ferry(['doc', 'unarchive']).stdout, /What is compared: creates first .*tar --diff/);
     assert.match(ferry(['doc', 'user']).stdout, /NOT_LOGGING_PASSWORD/);
+    // A list of mappings shows its keys under it, as ansible-doc shows suboptions.
+    assert.match(
+      ferry(['doc', 'virsh_define']).stdout,
+      /^ {2}disks {2}\(list of object; default \[\]\)\n {6}Disks, in boot order.*\n {6}- source {2}\(string; required\)\n {12}The block device/m,
+    );
     const none = ferry(['doc', 'nosuch']);
     assert.equal(none.code, 4);
   });

@@ -23,6 +23,7 @@ import { templateModule } from '../../tasks/template.js';
 import { waitForModule } from '../../tasks/wait-for.js';
 import { startSshd, NOPASSWD_USER, sshTransport, type SshdHost } from '../harness/sshd.js';
 import { assertNoChange as noChange, looseModule as mod, runModule } from '../helpers/run-module.js';
+import { RoundTripCounter } from '../helpers/round-trips.js';
 
 // Names a playbook might carry that must stay names: spaces, quotes, $(), ;, a newline.
 // Were one ever run by a shell, it would leave ferry-pwned in the login user's home (the commands' cwd).
@@ -374,6 +375,27 @@ describe('core modules @integration', function () {
       await run(mod(lineinfileModule), { path: link, regexp: '^x=', line: 'x=2' });
       assert.equal(lstatSync(link).isSymbolicLink(), true);
       assert.equal(readFileSync(real, 'utf8'), 'x=2\n');
+    });
+
+    it('reads the file it edits with one probe: a regular file in 2 round trips (probe, read), a missing one in 2 (probe, its parent)', async () => {
+      const path = join(work, 'counted.conf');
+      writeFileSync(path, 'x=1\n');
+      chownSync(path, uid, gid);
+      const counter = new RoundTripCounter(transport);
+      const trips = async (raw: Record<string, unknown>): Promise<{ plan: Plan; trips: string[] }> => {
+        counter.reset();
+        const { plan } = await runModule(mod(lineinfileModule), raw, { host: sshd.name, transport: counter, check: true });
+        return { plan, trips: counter.trips.map((t) => t.split(' ')[0]!) };
+      };
+      const edit = await trips({ path, regexp: '^x=', line: 'x=2' });
+      assert.equal(edit.plan.changed, true);
+      assert.deepEqual(edit.trips, ['run', 'get']);
+      const same = await trips({ path, regexp: '^x=', line: 'x=1' });
+      noChange(same.plan, /the line is already there/);
+      assert.deepEqual(same.trips, ['run', 'get']);
+      const created = await trips({ path: join(work, 'counted-missing.conf'), line: 'a=1', create: true });
+      assert.equal(created.plan.changed, true);
+      assert.deepEqual(created.trips, ['run', 'run']);
     });
   });
 

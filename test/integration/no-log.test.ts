@@ -71,6 +71,10 @@ describe('secrets and no_log in every output @integration', function () {
             { name: 'diff password', copy: { dest: '{{ w }}/pw-{{ inventory_hostname }}', content: 'svc {{ svc_pass }}\n' } },
             { name: 'uses passwords', command: 'echo {{ app_password }} {{ svc_pass }} {{ api_pass }}', register: 'used' },
             { name: 'no_log command', command: 'echo NoLogCmd-SECRET', no_log: true },
+            { name: 'validate password', copy: { dest: '{{ w }}/val-{{ inventory_hostname }}', content: 'svc {{ svc_pass }}\n', validate: 'grep -q {{ svc_pass }} %s' } },
+            { name: 'validate no_log', copy: { dest: '{{ w }}/valnl-{{ inventory_hostname }}', content: 'NoLogValidate-SECRET\n', validate: 'grep -q NoLogValidate-SECRET %s' }, no_log: true },
+            // (so that every run, --check included, finds the two files to write)
+            { name: 'validate cleanup', file: { path: '{{ item }}', state: 'absent' }, loop: ['{{ w }}/val-{{ inventory_hostname }}', '{{ w }}/valnl-{{ inventory_hostname }}'] },
           ],
         },
       ]),
@@ -128,6 +132,13 @@ describe('secrets and no_log in every output @integration', function () {
     const block = (task: string) => r.stdout.split(`TASK [${task}]`)[1]!.split('TASK [')[0]!;
     assert.match(block('no_log command'), /changed: \[sshd\d+\]: the output has been hidden \(no_log: true\)\n(?!\s+- )/);
     assert.match(block('uses passwords'), /would run: run echo \*{8} \*{8} \*{8}\n\s+- run echo \*{8} \*{8} \*{8}/, '-v lists the steps, masked');
+    // copy's validate step: the exact command a real run executes on the temporary copy, the password masked
+    assert.match(
+      block('validate password'),
+      /\n {4}- validate the new content with grep -q \*{8} %s\n {6}\$ t=\$\(mktemp \/tmp\/\.ferry-validate\.X+\) && cat > "\$t" \|\| .*; \(exec grep -q '?\*{8}'? "\$t"\); rc=\$\?; rm -f -- "\$t"; exit \$rc\n/,
+    );
+    assert.match(block('validate no_log'), /changed: \[sshd\d+\]: the output has been hidden \(no_log: true\)\n(?!\s+- )/);
+    assert.doesNotMatch(block('validate no_log'), /\$ |mktemp/, 'a no_log task shows no planned command');
   });
 
   it('listr2 on a terminal (a pty) shows no secret', () => {

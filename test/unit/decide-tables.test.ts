@@ -17,7 +17,7 @@ import { detectGuestOs } from '../../tasks/guest/os-family.js';
 import { builtinModules } from '../../tasks/index.js';
 import { parsePathState } from '../../tasks/lib/path-state.js';
 import { parseMountinfo } from '../../tasks/storage/mountinfo.js';
-import { sha256Hex, type ContentTarget, type EditedFile } from '../../tasks/lib/file-content.js';
+import { sha256Hex, validateCommand, type ContentTarget, type EditedFile } from '../../tasks/lib/file-content.js';
 import type { PathState, PathType } from '../../tasks/lib/path-state.js';
 import { statesWithXml } from '../../tasks/libvirt/domain-plan.js';
 import { vgFactsFrom } from '../../tasks/lvm-vg.js';
@@ -262,5 +262,18 @@ describe('decide tables (params + facts → steps | reason | refusal)', () => {
         });
       }
     });
+  }
+});
+
+describe('validate: the command run on the temporary copy ("$t")', () => {
+  // %s anywhere in a word is the copy, %% a %; the words are split as Ansible splits them (no shell) and each is quoted
+  for (const [validate, cmd] of [
+    ['visudo -cf %s', 'exec visudo -cf "$t"'],
+    ['check --file=%s', 'exec check --file="$t"'],
+    ["sh -c 'test \"$(stat -c %%a \"$0\")\" = 440' %s", `exec sh -c 'test "$(stat -c %a "$0")" = 440' "$t"`],
+    ['cmp %s%s.bak', 'exec cmp "$t""$t".bak'],
+    ["grep -q 'a b;$(id)' %s", `exec grep -q 'a b;$(id)' "$t"`],
+  ] as const) {
+    it(validate, () => assert.equal(validateCommand(validate).display, cmd));
   }
 });

@@ -35,7 +35,7 @@ describe('migration recap (ferry migrate)', () => {
       phases: { preflight: 100, copy: 10_000, convert: 20_000, define: 500 }, offlineMs: 30_600,
     });
     assert.deepEqual(formatMigrationRecap([web1!]), [
-      'web1  migrated by rsync hv1 → kvm1, 5.0 MiB copied',
+      'web1  migrated by rsync hv1 → kvm1, 5 MiB copied',
       '      preflight 0s · copy 10s · convert 20s · define 1s; offline 31s',
     ]);
   });

@@ -14,7 +14,8 @@ import {
   resolveType,
   type PartitionRequest,
 } from '../../tasks/storage/sfdisk.js';
-import { formatBytes, largestPow2Divisor, parseBytes, parseSizeSpec } from '../../tasks/storage/sizes.js';
+import { largestPow2Divisor, parseBytes, parseSizeSpec } from '../../tasks/storage/sizes.js';
+import { humanBytes } from '../../runner/reporter/format.js';
 
 const fx = (name: string): string => readFileSync(fileURLToPath(new URL(`../fixtures/storage/${name}`, import.meta.url)), 'utf8');
 const MiB = 1024 ** 2;
@@ -46,8 +47,14 @@ describe('storage planners', () => {
       assert.throws(() => parseSizeSpec('150%FREE'), /\(0, 100\]/);
     });
     it('formats and picks dd block sizes', () => {
-      assert.equal(formatBytes(10 * GiB), '10 GiB');
-      assert.equal(formatBytes(1536 * 1024), '1.5 MiB');
+      assert.equal(humanBytes(10 * GiB), '10 GiB');
+      assert.equal(humanBytes(1536 * 1024), '1.5 MiB');
+      // The one byte formatter (planners, progress, the migration recap): a decimal only where it says something.
+      assert.equal(humanBytes(512), '512 B');
+      assert.equal(humanBytes(5 * MiB), '5 MiB');
+      assert.equal(humanBytes(12.34 * GiB), '12.3 GiB');
+      assert.equal(humanBytes(-2 * MiB), '-2 MiB');
+      assert.equal(humanBytes(3 * 1024 ** 5), '3 PiB');
       assert.equal(largestPow2Divisor(10 * GiB, 4 * MiB), 4 * MiB);
       assert.equal(largestPow2Divisor(3 * 512, 4 * MiB), 512);
       assert.deepEqual(ddGeometry(10 * GiB), { bs: 4 * MiB, count: 2560, countBytes: false });
