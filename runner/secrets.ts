@@ -18,8 +18,13 @@ export function isSecretName(name: string): boolean {
   return SECRET_NAME.test(name) && !NOT_SECRET_NAME.test(name);
 }
 
-// Keys of a result that are bookkeeping, never the output itself (times, counters, flags).
-const RESULT_METADATA = new Set(['changed', 'failed', 'skipped', 'rc', 'exitCode', 'start', 'end', 'delta', 'attempts', 'ansible_loop_var']);
+// Keys of a result that are bookkeeping, never the output itself: times, counters, flags, and the
+// file attributes modules report (a no_log copy's `state: file` or `owner: root` must not mask every
+// later "file" and "root" in the output).
+const RESULT_METADATA = new Set([
+  'changed', 'failed', 'skipped', 'rc', 'exitCode', 'start', 'end', 'delta', 'attempts', 'ansible_loop_var',
+  'state', 'mode', 'owner', 'group', 'uid', 'gid', 'size', 'checksum', 'md5sum',
+]);
 // A string taken from a no_log result is masked from this length on: shorter output ("0", "ok")
 // would blank out unrelated text, and the result as a whole prints censored anyway.
 const MIN_DERIVED_LENGTH = 4;

@@ -66,6 +66,12 @@ describe('secret values', () => {
     assert.equal(s.mask('line-one line-two 0 ok tok-1234 bob item 0.003s 2026-01-01T00:00:00.000Z'), '******** ******** 0 ok ******** bob item 0.003s 2026-01-01T00:00:00.000Z');
   });
 
+  it('a no_log file result\'s attributes (state, owner, mode, checksum...) mask nothing later; its content does', () => {
+    const s = new SecretValues();
+    s.addResult({ dest: '/etc/app/token', state: 'file', owner: 'root', group: 'root', mode: '0600', uid: 0, gid: 0, size: 1234, checksum: 'a'.repeat(40), content: 'tok-secret' });
+    assert.equal(s.mask(`state file owner root mode 0600 size 1234 ${'a'.repeat(40)} tok-secret /etc/app/token`), `state file owner root mode 0600 size 1234 ${'a'.repeat(40)} ******** ********`);
+  });
+
   it('masks deep copies and finds secrets inside values, skipping fields that throw', () => {
     const s = new SecretValues();
     s.add('hunter2');
