@@ -29,6 +29,7 @@ export type FerryEvent =
       task: string;
       module: string;
       status: TaskStatus;
+      /** It changed the host: a changed task, or a failed one whose result says changed (command, shell, raw ran), as in Ansible. */
       changed: boolean;
       /** Why nothing changed, why it was skipped, or what failed. */
       msg?: string;
