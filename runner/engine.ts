@@ -631,7 +631,7 @@ export class Engine {
       if (answer === 'no') return;
       if (answer === 'continue') this.stepAll = true;
     }
-    this.emit({ type: 'task_start', play: ctx.play.name, task: name, module: task.module, loc: formatLoc(task.loc), hosts });
+    this.emit({ type: 'task_start', play: ctx.play.name, task: name, module: task.module, loc: formatLoc(task.loc), hosts, ...(inh.tags.length ? { tags: inh.tags } : {}) });
     const once = task.runOnce || this.o.modules.get(task.module)?.runsOnce === true;
     const runHosts = once ? hosts.slice(0, 1) : hosts;
     await Promise.all(runHosts.map((h) => this.schedule(ctx, task, h, inh, () => this.runTaskOnHost(ctx, task, h, inh))));

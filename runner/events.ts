@@ -22,7 +22,8 @@ export interface HostRecap {
 export type FerryEvent =
   | { type: 'run_start'; playbook: string; check: boolean; time: string }
   | { type: 'play_start'; play: string; hosts: string[]; loc: string }
-  | { type: 'task_start'; play: string; task: string; module: string; loc: string; hosts: string[] }
+  /** `tags`: the task's tags, its blocks', role's and play's included (absent when it has none), as on task_result. */
+  | { type: 'task_start'; play: string; task: string; module: string; loc: string; hosts: string[]; tags?: string[] }
   | {
       type: 'task_result';
       host: string;
