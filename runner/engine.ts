@@ -890,7 +890,7 @@ export class Engine {
       });
       if (o.status === 'interrupted') return o;
       if (o.status !== 'skipped') allSkipped = false;
-      if (o.status === 'changed') changed = true;
+      if (outcomeChanged(o)) changed = true;
       if (o.status === 'failed' || o.status === 'unreachable') {
         failed = true;
         msgs.push(`${label}: ${o.msg ?? 'failed'}`);

@@ -240,6 +240,18 @@ describe('what the corpus needed, against ansible-playbook on the same sshd @int
       assert.deepEqual([recap.ok, recap.changed, recap.failed, recap.ignored], [2, 1, 0, 1]);
     });
 
+    it('in a loop, items that failed after running make the loop changed, as in Ansible; changed_when: false still holds', async () => {
+      const a = await compare(
+        [
+          { shell: 'exit {{ item }}', loop: [3, 4], register: 'r', ignore_errors: true },
+          { shell: 'exit {{ item }}', loop: [3, 4], register: 's', changed_when: false, ignore_errors: true },
+          { assert: { that: ["r.results | map(attribute='changed') | list == [true, true]", 'r.results[1].rc == 4', 's is not changed'] } },
+        ],
+        ['changed', 'failed', 'msg'],
+      );
+      assert.deepEqual(a.results.slice(0, 2).map((r) => r.changed), [true, false]);
+    });
+
     it('creates and removes that say there is nothing to do report ok, unchanged, rc 0 and the same msg and stdout as Ansible', async () => {
       await compare(
         [
