@@ -20,7 +20,7 @@ import { VaultKeys } from '../runner/vault/keys.js';
 import { vaultPasswords, type VaultFlags } from '../runner/vault/passwords.js';
 import { parseExtraVarArg } from '../runner/vars.js';
 import { loadYamlFile } from '../runner/yaml-source.js';
-import { formatMigrationRecap, migrationRecap, MigrationEvents } from './migration-recap.js';
+import { formatMigrationRecap, migrationRecap, MigrationEvents, PHASES } from './migration-recap.js';
 
 /** Options that let a signal stop the run, and tell what runs (for `run` and `exec`). */
 function stoppable(): { signal: AbortSignal; inFlight: InFlight } {
@@ -39,6 +39,8 @@ export interface RunFlags extends VaultFlags {
   inventory: string[];
   /** Not a flag: how a front end (ferry migrate) gave the limit, for messages. */
   limitLabel?: string;
+  /** Not a flag: the tags a front end (ferry migrate) shows as each host's phase in the live view. */
+  phases?: readonly string[];
   user?: string;
   privateKey?: string;
   askPass?: boolean;
@@ -76,8 +78,8 @@ async function makeReporter(f: RunFlags, adhoc = false): Promise<Reporter> {
     // --step asks on the terminal between tasks: plain lines do not fight the prompt.
     // listr2 is loaded only for the terminal view (plain lines, --json and scripts go without it).
     : process.stdout.isTTY && (process.stdout.columns ?? 0) >= 40 && !f.plain && !f.verbose && !f.step
-      ? new (await import('../runner/reporter/listr.js')).ListrReporter({ diff: f.diff })
-      : new PlainReporter({ color, diff: f.diff, verbosity: f.verbose });
+      ? new (await import('../runner/reporter/listr.js')).ListrReporter({ diff: f.diff, phases: f.phases })
+      : new PlainReporter({ color, diff: f.diff, verbosity: f.verbose, phases: f.phases });
   if (f.json === true) return new JsonReporter(process.stdout);
   if (typeof f.json === 'string') {
     let file: JsonReporter;
@@ -253,6 +255,8 @@ export async function migrateCommand(guests: string[], f: RunFlags & { method?: 
     ...f,
     ...(guests.length ? { limit: guests.join(','), limitLabel: `${guests.length > 1 ? 'guests' : 'guest'} ${guests.join(' ')}` } : {}),
     ...(f.parallel !== undefined ? { forks: f.parallel } : {}),
+    // the live view shows each guest's phase: the tags the migration playbooks put on their tasks
+    phases: PHASES,
     extraVars: [...(f.method ? [`copy_method=${f.method}`] : []), ...f.extraVars],
   };
   if (f.listHosts || f.listTasks || f.listTags || f.syntaxCheck) return runCommand(playbook, flags);

@@ -3,6 +3,7 @@
 // playbook tagged the same way gets the same recap. Pure: the CLI feeds it the events it saw.
 import type { FerryEvent, Reporter } from '../runner/events.js';
 import { humanBytes, humanDuration } from '../runner/reporter/format.js';
+import { phaseOf } from '../runner/reporter/phase.js';
 
 /** The phases of a migration, in order, as tags on the playbook's tasks. */
 export const PHASES = ['preflight', 'copy', 'convert', 'define', 'boot'] as const;
@@ -33,10 +34,6 @@ export interface GuestRecap {
 
 const COPY_METHODS: Record<string, 'rsync' | 'dd'> = { rsync: 'rsync', blockcopy: 'dd' };
 
-function phaseOf(tags: string[] | undefined): Phase | undefined {
-  return PHASES.find((p) => tags?.includes(p));
-}
-
 /** Each guest's recap, in the order the guests first appear in the events (a --check run says so in its run_start). */
 export function migrationRecap(events: readonly FerryEvent[]): GuestRecap[] {
   const check = events.some((ev) => ev.type === 'run_start' && ev.check);
@@ -54,7 +51,7 @@ export function migrationRecap(events: readonly FerryEvent[]): GuestRecap[] {
     const r: GuestRecap = { guest, result: 'unchanged', phases: {}, offlineMs: 0 };
     let bytes: number | undefined;
     for (const e of results) {
-      const phase = phaseOf(e.tags);
+      const phase = phaseOf(e.tags, PHASES);
       // a phase whose tasks were all skipped (kvm_define=false, converted already) did not run
       if (phase && e.status !== 'skipped') {
         r.phases[phase] = (r.phases[phase] ?? 0) + e.durationMs;

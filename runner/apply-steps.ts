@@ -42,7 +42,7 @@ async function runDataStep(ctx: TaskContext, step: Step): Promise<StepRun> {
     r = await ctx.run(step.cmd, opts);
   }
   const end = Date.now();
-  if (r.exitCode !== 0) throw new TaskFailedError(describeFailure(r), { command: r.command, ...commandResult(r, start, end) });
+  if (r.exitCode !== 0) throw new TaskFailedError(describeFailure(r), { command: r.command, ...commandResult(r, start, end), ...step.onFailure });
   return { step, result: r, start, end };
 }
 

@@ -631,7 +631,7 @@ export class Engine {
       if (answer === 'no') return;
       if (answer === 'continue') this.stepAll = true;
     }
-    this.emit({ type: 'task_start', play: ctx.play.name, task: name, module: task.module, loc: formatLoc(task.loc), hosts });
+    this.emit({ type: 'task_start', play: ctx.play.name, task: name, module: task.module, loc: formatLoc(task.loc), hosts, ...(inh.tags.length ? { tags: inh.tags } : {}) });
     const once = task.runOnce || this.o.modules.get(task.module)?.runsOnce === true;
     const runHosts = once ? hosts.slice(0, 1) : hosts;
     await Promise.all(runHosts.map((h) => this.schedule(ctx, task, h, inh, () => this.runTaskOnHost(ctx, task, h, inh))));
@@ -884,13 +884,13 @@ export class Engine {
       results.push(itemResult);
       this.emit({
         type: 'task_result', host: h, task: taskDisplayName(task), module: task.module, status: o.status,
-        changed: o.status === 'changed', msg: inh.noLog && o.status !== 'unreachable' ? NO_LOG_MESSAGE : o.msg,
+        changed: outcomeChanged(o), msg: inh.noLog && o.status !== 'unreachable' ? NO_LOG_MESSAGE : o.msg,
         item: inh.noLog ? SECRET_MASK : label, durationMs: 0,
         ...(inh.noLog ? {} : { result: eventResult(o.result) }),
       });
       if (o.status === 'interrupted') return o;
       if (o.status !== 'skipped') allSkipped = false;
-      if (o.status === 'changed') changed = true;
+      if (outcomeChanged(o)) changed = true;
       if (o.status === 'failed' || o.status === 'unreachable') {
         failed = true;
         msgs.push(`${label}: ${o.msg ?? 'failed'}`);
@@ -1003,7 +1003,7 @@ export class Engine {
       // changed the host first is reported as a change, not as a failure (and not silently skipped).
       if (check && this.host(h).wouldChange && !(e instanceof UnreachableError)) return dependentChange(e);
       const f = this.failure(e);
-      if (f.status === 'unreachable' || !task.failedWhen.length) return f;
+      if (f.status === 'unreachable' || (!task.failedWhen.length && !task.changedWhen.length)) return f;
       status = 'failed';
       result = f.result;
       msg = f.msg;
@@ -1021,11 +1021,21 @@ export class Engine {
         throw e;
       }
     };
-    if (task.changedWhen.length && status !== 'failed') {
-      const verdicts = task.changedWhen.map(holds);
+    const holdsOrUnknown = (c: Condition): boolean | undefined => {
+      try {
+        return holds(c);
+      } catch {
+        return undefined;
+      }
+    };
+    if (task.changedWhen.length) {
+      // As in Ansible, changed_when decides a failed result's changed too (a failing command with
+      // changed_when: false is unchanged); one it cannot be read on leaves the failure as it is.
+      const failed = status === 'failed';
+      const verdicts = task.changedWhen.map((c) => (failed ? holdsOrUnknown(c) : holds(c)));
       if (!verdicts.includes(undefined)) {
         const changed = verdicts.every(Boolean);
-        status = changed ? 'changed' : 'ok';
+        if (!failed) status = changed ? 'changed' : 'ok';
         result.changed = changed;
       }
     }
@@ -1038,6 +1048,8 @@ export class Engine {
         msg = `failed_when: ${task.failedWhen.map((c) => c.source).join(' or ')}`;
       } else if (status === 'failed') status = result.changed ? 'changed' : 'ok';
       result.failed = failed;
+      // what Ansible registers of the condition's verdict
+      if (!verdicts.includes(undefined)) result.failed_when_result = failed;
     }
     const diff = plan && 'diff' in plan ? plan.diff : undefined;
     return { status, result, msg, ...(diff && status === 'changed' ? { diff } : {}), ...(steps ? { steps } : {}), ...(commands?.some(Boolean) ? { commands } : {}) };
@@ -1143,7 +1155,7 @@ export class Engine {
     }
     const diff = o.diff;
     this.emit({
-      type: 'task_result', host: h, task, module, status: o.status, changed: o.status === 'changed',
+      type: 'task_result', host: h, task, module, status: o.status, changed: outcomeChanged(o),
       msg: o.msg, durationMs: Date.now() - t0, ...(o.ignored ? { ignored: true } : {}),
       ...(diff ? { diff } : {}),
       ...(o.steps ? { steps: o.steps } : {}),
@@ -1202,6 +1214,11 @@ function whenOrError(f: () => boolean): boolean {
 function eventResult(result: Obj): Obj {
   const { [SET_VARS_KEY]: _set, exitCode: _exitCode, ...rest } = result;
   return rest;
+}
+
+/** Whether an outcome changed the host: a changed task, or a failed one whose result says so (a command that ran). */
+function outcomeChanged(o: TaskOutcome): boolean {
+  return o.status === 'changed' || (o.status === 'failed' && o.result.changed === true);
 }
 
 /** Whether a task with these (inherited) tags runs under --tags `only` and --skip-tags `skip`, as Ansible decides. */

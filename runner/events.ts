@@ -22,13 +22,15 @@ export interface HostRecap {
 export type FerryEvent =
   | { type: 'run_start'; playbook: string; check: boolean; time: string }
   | { type: 'play_start'; play: string; hosts: string[]; loc: string }
-  | { type: 'task_start'; play: string; task: string; module: string; loc: string; hosts: string[] }
+  /** `tags`: the task's tags, its blocks', role's and play's included (absent when it has none), as on task_result. */
+  | { type: 'task_start'; play: string; task: string; module: string; loc: string; hosts: string[]; tags?: string[] }
   | {
       type: 'task_result';
       host: string;
       task: string;
       module: string;
       status: TaskStatus;
+      /** It changed the host: a changed task, or a failed one whose result says changed (command, shell, raw ran), as in Ansible. */
       changed: boolean;
       /** Why nothing changed, why it was skipped, or what failed. */
       msg?: string;

@@ -34,6 +34,11 @@ export interface Step {
   destructive?: boolean;
   /** The refusal a destructive step gets without force (default: `refusing to TITLE without force: true`). */
   refusal?: string;
+  /**
+   * What the failed task's result says beyond the command's output when cmd exits non-zero (command and
+   * shell: Ansible's `changed: true` and msg, since the command ran); default: nothing changed.
+   */
+  onFailure?: Record<string, unknown>;
   /** The escape hatch: runs the step itself and returns data for the result. */
   run?(ctx: TaskContext): Promise<Record<string, unknown> | void>;
 }

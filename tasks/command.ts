@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { sh } from '../runner/command.js';
 import { shlexSplit, ShlexError } from '../runner/shlex.js';
 import { defineModule, type Verdict } from '../runner/module.js';
-import { readGuard, runResult, runVerdict, type GuardFacts } from './lib/run-command.js';
+import { FAILURE_DOC, readGuard, runResult, runVerdict, type GuardFacts } from './lib/run-command.js';
 
 const params = z
   .strictObject({
@@ -45,7 +45,8 @@ export const commandModule = defineModule({
     summary: 'Run a program with arguments on the host, without a shell',
     description:
       'cmd is split into words like Ansible does (shlex): quotes group words, but |, ;, >, $VAR and * are passed ' +
-      'as plain arguments; use shell for those. Each word is quoted when the command is built. A non-zero exit fails the task.',
+      'as plain arguments; use shell for those. Each word is quoted when the command is built. ' +
+      FAILURE_DOC,
     checkMode: 'partial',
     checkModeNote: 'reports that it would run (changed) unless creates/removes say there is nothing to do; nothing runs',
     result: {

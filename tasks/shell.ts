@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { sh } from '../runner/command.js';
 import { defineModule, type Verdict } from '../runner/module.js';
-import { readGuard, runResult, runVerdict, type GuardFacts } from './lib/run-command.js';
+import { FAILURE_DOC, readGuard, runResult, runVerdict, type GuardFacts } from './lib/run-command.js';
 
 const params = z.strictObject({
   cmd: z.string().min(1).describe('Shell text run as `EXECUTABLE -c CMD`'),
@@ -28,7 +28,8 @@ export const shellModule = defineModule({
     summary: 'Run shell text on the host (pipes, redirections, variables)',
     description:
       'The text is handed whole to the shell as one argument of `-c`; ferry adds nothing to it. Prefer command ' +
-      'when no shell feature is needed. A non-zero exit fails the task.',
+      'when no shell feature is needed. ' +
+      FAILURE_DOC,
     checkMode: 'partial',
     checkModeNote: 'reports that it would run (changed) unless creates/removes say there is nothing to do; nothing runs',
     result: {

@@ -3,11 +3,14 @@
 import { Listr, type ListrTaskWrapper, type ListrDefaultRenderer, type ListrSimpleRenderer } from 'listr2';
 import type { FerryEvent, Reporter } from '../events.js';
 import { formatDiffs, formatInterrupt, formatRecap, humanBytes, humanDuration, paint } from './format.js';
+import { hostLabel, PhaseTracker } from './phase.js';
 
 type Wrapper = ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRenderer>;
 type Final = Extract<FerryEvent, { type: 'task_result' }>;
 
 interface HostSlot {
+  /** The host's phase, shown on its line, when the reporter follows phases. */
+  phase?: string;
   result?: Final;
   wrapper?: Wrapper;
   resolve?: () => void;
@@ -19,13 +22,17 @@ export class ListrReporter implements Reporter {
   private chain: Promise<void> = Promise.resolve();
   private slots = new Map<string, HostSlot>();
   private readonly out = process.stdout;
+  private readonly phases?: PhaseTracker;
 
-  constructor(private readonly o: { diff?: boolean } = {}) {}
+  /** `phases`: tags that name phases (ferry migrate's); each host's line then shows its current one. */
+  constructor(private readonly o: { diff?: boolean; phases?: readonly string[] } = {}) {
+    if (o.phases?.length) this.phases = new PhaseTracker(o.phases);
+  }
 
   private settle(slot: HostSlot): void {
     const r = slot.result;
     if (!r || !slot.wrapper || !slot.resolve) return;
-    const host = r.delegatedTo ? `${r.host} -> ${r.delegatedTo}` : r.host;
+    const host = hostLabel(r.delegatedTo ? `${r.host} -> ${r.delegatedTo}` : r.host, slot.phase);
     // A message of one line goes in the title; a longer one (debug of a mapping) stays under it, whole.
     const multiline = r.msg?.includes('\n') ?? false;
     const msg = r.msg && !multiline ? ` ${paint(true, 'dim', r.msg)}` : '';
@@ -52,7 +59,8 @@ export class ListrReporter implements Reporter {
         break;
       case 'task_start': {
         const slots = new Map<string, HostSlot>();
-        for (const h of ev.hosts) slots.set(h, {});
+        this.phases?.enter(ev);
+        for (const h of ev.hosts) slots.set(h, { phase: this.phases?.of(h) });
         this.slots = slots;
         const listr = new Listr(
           [
@@ -61,7 +69,7 @@ export class ListrReporter implements Reporter {
               task: (_ctx, task) =>
                 task.newListr(
                   ev.hosts.map((h) => ({
-                    title: h,
+                    title: hostLabel(h, slots.get(h)!.phase),
                     // the last output written (the message, the diffs) stays on the screen after the task
                     rendererOptions: { persistentOutput: true },
                     task: (_c: unknown, w: Wrapper) =>

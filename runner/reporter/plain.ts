@@ -1,6 +1,7 @@
 // Plain lines, for logs and pipes (and TTYs when asked): one line per task result.
 import type { FerryEvent, Reporter } from '../events.js';
 import { formatDiffs, formatInterrupt, formatRecap, humanBytes, humanDuration, paint, statusColor } from './format.js';
+import { formatPhaseLine, hostLabel, PhaseTracker } from './phase.js';
 
 /** Options of the plain reporter. */
 export interface PlainOptions {
@@ -9,6 +10,8 @@ export interface PlainOptions {
   diff?: boolean;
   /** -v: each planned step and each result's values; -vvv: also each command as it starts. */
   verbosity?: number;
+  /** Tags that name phases (ferry migrate's): a line `host: phase` when a host starts a task of a new one. */
+  phases?: readonly string[];
 }
 
 /** Writes Ansible-like lines: PLAY, TASK, `changed: [host] ...`, and the recap table. */
@@ -16,10 +19,12 @@ export class PlainReporter implements Reporter {
   private readonly out: NodeJS.WritableStream;
   private readonly color: boolean;
   private lastProgress = new Map<string, number>();
+  private readonly phases?: PhaseTracker;
 
   constructor(private readonly o: PlainOptions = {}) {
     this.out = o.out ?? process.stdout;
     this.color = o.color ?? false;
+    if (o.phases?.length) this.phases = new PhaseTracker(o.phases);
   }
 
   private line(s: string): void {
@@ -35,9 +40,12 @@ export class PlainReporter implements Reporter {
       case 'play_start':
         this.line(`\nPLAY [${ev.play}] ${paint(c, 'dim', `(${ev.loc}) hosts: ${ev.hosts.join(', ') || 'none'}`)}`);
         break;
-      case 'task_start':
+      case 'task_start': {
+        const entered = this.phases?.enter(ev) ?? [];
+        if (entered.length) this.line(`\n${entered.map((e) => paint(c, 'bold', formatPhaseLine(e.host, e.phase))).join('\n')}`);
         this.line(`\nTASK [${ev.task}] ${paint(c, 'dim', ev.loc)}`);
         break;
+      }
       case 'handlers_start':
         this.line(`\nRUNNING HANDLERS [${ev.play}]`);
         break;
@@ -73,7 +81,7 @@ export class PlainReporter implements Reporter {
           p.etaSec !== undefined ? `ETA ${humanDuration(p.etaSec)}` : undefined,
           p.message,
         ].filter(Boolean);
-        this.line(paint(c, 'dim', `  ... [${ev.host}] ${parts.join(', ')}`));
+        this.line(paint(c, 'dim', `  ... [${hostLabel(ev.host, this.phases?.of(ev.host))}] ${parts.join(', ')}`));
         break;
       }
       case 'interrupt':

@@ -37,9 +37,15 @@ export async function readGuard(ctx: TaskContext, g: Guard): Promise<GuardFacts>
 
 /** The "no change" verdict when creates exists / removes is missing, else undefined (pure). */
 export function guardVerdict(g: Guard, f: GuardFacts): (Plan & { changed: false }) | undefined {
-  if (g.creates !== undefined && f.exists[g.creates]) return { changed: false, reason: `${g.creates} exists (creates)` };
-  if (g.removes !== undefined && !f.exists[g.removes]) return { changed: false, reason: `${g.removes} does not exist (removes)` };
+  if (g.creates !== undefined && f.exists[g.creates]) return { changed: false, reason: `${g.creates} exists (creates)`, data: notRun(g.creates, 'exists') };
+  if (g.removes !== undefined && !f.exists[g.removes]) return { changed: false, reason: `${g.removes} does not exist (removes)`, data: notRun(g.removes, 'does not exist') };
   return undefined;
+}
+
+/** What Ansible's command and shell register when creates/removes keep the command from running. */
+function notRun(path: string, why: string): Record<string, unknown> {
+  const stdout = `skipped, since ${path} ${why}`;
+  return { msg: `Did not run command since '${path}' ${why}`, rc: 0, stdout, stdout_lines: [stdout], stderr: '', stderr_lines: [] };
 }
 
 /** Returns the "no change" plan when creates exists / removes is missing, else undefined. */
@@ -53,6 +59,15 @@ export interface RunParams extends Guard {
   stdin_add_newline: boolean;
 }
 
+/** What a failed command or shell registers beyond its output, as Ansible: the command ran, so changed. */
+export const RUN_FAILURE = { changed: true, msg: 'non-zero return code' } as const;
+
+/** What command's and shell's docs say of a failure and of creates/removes. */
+export const FAILURE_DOC =
+  "A non-zero exit fails the task with Ansible's msg 'non-zero return code' and changed: true, since the command ran " +
+  '(an ignored failure counts as changed in the recap; changed_when decides over it, as in Ansible). When creates/removes ' +
+  "say there is nothing to do, rc 0 and Ansible's 'Did not run command since ...' are registered.";
+
 /** command's and shell's verdict: no change when the guard says so, else one step running cmd (pure). */
 export function runVerdict(p: RunParams, facts: GuardFacts, title: string, cmd: Command): Verdict {
   const guarded = guardVerdict(p, facts);
@@ -60,7 +75,7 @@ export function runVerdict(p: RunParams, facts: GuardFacts, title: string, cmd: 
   const stdin = p.stdin === undefined ? undefined : p.stdin_add_newline && !p.stdin.endsWith('\n') ? p.stdin + '\n' : p.stdin;
   return {
     changed: true,
-    steps: [{ title: `${title}${p.chdir ? ` in ${p.chdir}` : ''}`, cmd, ...(p.chdir !== undefined ? { cwd: p.chdir } : {}), ...(stdin !== undefined ? { stdin } : {}) }],
+    steps: [{ title: `${title}${p.chdir ? ` in ${p.chdir}` : ''}`, cmd, onFailure: RUN_FAILURE, ...(p.chdir !== undefined ? { cwd: p.chdir } : {}), ...(stdin !== undefined ? { stdin } : {}) }],
   };
 }
 

@@ -190,6 +190,78 @@ describe('what the corpus needed, against ansible-playbook on the same sshd @int
     });
   });
 
+  describe('command and shell failures', () => {
+    /** Each case, run by both tools: statuses, recap and the registered values Ansible gives must match. */
+    async function compare(tasks: unknown[], keys = ['changed', 'failed', 'rc', 'msg', 'stdout', 'stdout_lines', 'stderr', 'stderr_lines', 'failed_when_result']): Promise<Seen> {
+      const a = ansible(tasks);
+      sameValues(await ferry(tasks), a, keys);
+      return a;
+    }
+
+    it('a non-zero exit reports changed: true as Ansible does: ignored it counts as ok, changed and ignored; else as failed alone; rescued as rescued alone', async () => {
+      for (const failing of [
+        [
+          { command: 'sh -c "echo out; echo err >&2; exit 3"', register: 'r', ignore_errors: true },
+          { shell: 'exit 4', register: 's', ignore_errors: true },
+          { assert: { that: ['r is failed', 'r is changed', 'r.rc == 3', "r.msg == 'non-zero return code'", 's is changed', 's.rc == 4'] } },
+        ],
+        [{ command: 'false', register: 'r' }],
+        [{ shell: 'exit 5', register: 'r' }],
+        [{ block: [{ shell: 'exit 5', register: 'r' }], rescue: [{ assert: { that: ['r is changed', 'r is failed', 'r.rc == 5'] } }] }],
+      ]) {
+        const a = await compare(failing);
+        assert.equal(a.results[0]!.changed, true, JSON.stringify(a.results));
+        assert.equal(a.results[0]!.msg, 'non-zero return code');
+      }
+    });
+
+    it('changed_when and failed_when decide over it as in Ansible: changed_when: false on a failure, failed_when: false on a non-zero exit, failed_when: true on success', async () => {
+      const a = await compare([
+        { command: 'false', register: 'r', changed_when: false, ignore_errors: true },
+        { shell: 'exit 2', register: 'r', failed_when: false },
+        { shell: 'exit 0', register: 'r', failed_when: true, ignore_errors: true },
+        { shell: 'exit 0', register: 'r', changed_when: false, failed_when: true, ignore_errors: true },
+        { shell: 'exit 2', register: 'r', changed_when: 'r.rc == 2', failed_when: 'r.rc > 2' },
+        { shell: 'exit 3', register: 'r', changed_when: 'r.rc == 2', failed_when: 'r.rc > 2', ignore_errors: true },
+      ]);
+      assert.deepEqual(a.statuses, ['failed', 'changed', 'failed', 'failed', 'changed', 'failed']);
+      assert.deepEqual(a.results.map((r) => r.changed), [false, true, true, false, true, false]);
+    });
+
+    it('`ferry run --json`: the failed task_result event says changed, as its result does, and the recap counts it as Ansible does', () => {
+      const pb = join(mkdtempSync(join(dir, 'cli-fail-')), 'play.yml');
+      writeFileSync(pb, stringify([{ hosts: 'all', gather_facts: false, tasks: [{ command: 'false', ignore_errors: true }, { shell: 'exit 0', changed_when: false }] }]));
+      const r = spawnSync(process.execPath, [CLI, 'run', '--json', '-i', inventory, pb], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir } });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      const events = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; host?: string; status?: string; changed?: boolean; ignored?: boolean; result?: { changed?: boolean; msg?: string }; hosts?: Record<string, HostRecap> });
+      const results = events.filter((e) => e.type === 'task_result' && e.host === sshd.name);
+      assert.deepEqual(results.map((e) => [e.status, e.changed, e.ignored ?? false, e.result?.changed, e.result?.msg]), [['failed', true, true, true, 'non-zero return code'], ['ok', false, false, false, '']]);
+      const recap = events.find((e) => e.type === 'recap')!.hosts![sshd.name]!;
+      assert.deepEqual([recap.ok, recap.changed, recap.failed, recap.ignored], [2, 1, 0, 1]);
+    });
+
+    it('in a loop, items that failed after running make the loop changed, as in Ansible; changed_when: false still holds', async () => {
+      const a = await compare(
+        [
+          { shell: 'exit {{ item }}', loop: [3, 4], register: 'r', ignore_errors: true },
+          { shell: 'exit {{ item }}', loop: [3, 4], register: 's', changed_when: false, ignore_errors: true },
+          { assert: { that: ["r.results | map(attribute='changed') | list == [true, true]", 'r.results[1].rc == 4', 's is not changed'] } },
+        ],
+        ['changed', 'failed', 'msg'],
+      );
+      assert.deepEqual(a.results.slice(0, 2).map((r) => r.changed), [true, false]);
+    });
+
+    it('creates and removes that say there is nothing to do report ok, unchanged, rc 0 and the same msg and stdout as Ansible', async () => {
+      await compare(
+        [
+          { command: 'false', args: { creates: '/etc/passwd' }, register: 'r' },
+          { shell: 'exit 1', args: { removes: '/nonexistent-ferry' }, register: 'r' },
+        ],
+      ).then((a) => assert.deepEqual(a.results.map((r) => r.msg), ["Did not run command since '/etc/passwd' exists", "Did not run command since '/nonexistent-ferry' does not exist"]));
+    });
+  });
+
   describe('module_defaults', () => {
     it('short, ansible.builtin. and ansible.legacy. keys apply to every spelling of the module, and an inner level replaces an outer one, as in Ansible', async () => {
       const w = mkdtempSync(join(dir, 'md-'));

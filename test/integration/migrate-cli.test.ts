@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { runOnPty } from '../helpers/pty.js';
 import { sshdWorkspace } from '../helpers/sshd-workspace.js';
 
 const CLI = join(resolve(import.meta.dirname, '../..'), 'dist/app/cli.js');
@@ -35,6 +36,10 @@ describe('ferry migrate @integration', function () {
     const results = events(r.out).filter((e) => e.type === 'task_result');
     assert.deepEqual([...new Set(results.map((e) => e.host))], ['g1'], 'only the guest named');
     const pre = results.find((e) => String(e.task).startsWith('preflight'))!;
+    // task_start carries the tags as task_result does: the live view reads the phase from them
+    const started = events(r.out).find((e) => e.type === 'task_start' && e.task === pre.task)!;
+    assert.deepEqual(started.tags, pre.tags);
+    assert.ok((pre.tags as string[]).includes('preflight'), JSON.stringify(pre));
     assert.equal(pre.status, 'failed');
     assert.match(String(pre.msg), /\/dev\/ferrytestvg\/g1-disk: no such logical volume/);
     assert.match(JSON.stringify(pre.result), /method=dd/);
@@ -59,6 +64,24 @@ describe('ferry migrate @integration', function () {
     assert.match(recap, /^ {4}preflight \d+s$/m);
     assert.match(recap, /^ {4}at "preflight [^"]*":\n {6}g1: refused before any change:\n {6}- \/dev\/ferrytestvg\/g1-disk: no such logical volume/m);
     assert.match(recap, /^ {6}- \/dev\/ferrytestvg\/g2-disk: no such logical volume/m);
+  });
+
+  it('off a terminal, a line says when each guest enters a phase, before that phase\'s first task', () => {
+    const r = ferry('--check', 'g1', 'g2');
+    assert.equal(r.code, 2, r.err + r.out);
+    const lines = r.out.split('\n');
+    const firstTask = lines.findIndex((l) => l.startsWith('TASK ['));
+    const entered = lines.flatMap((l, i) => (/^g\d: \w+$/.test(l) ? [{ line: l, i }] : []));
+    assert.deepEqual(entered.map((e) => e.line), ['g1: preflight', 'g2: preflight'], r.out);
+    assert.ok(entered.every((e) => e.i < firstTask), r.out);
+  });
+
+  it("on a terminal, each guest's line shows its phase (listr2, on a real pty)", () => {
+    const r = runOnPty([process.execPath, CLI, 'migrate', '-i', ws.inv, '-i', guests, '--check', 'g1'], ws.dir);
+    assert.equal(r.status, 2, r.raw + r.stderr);
+    assert.match(r.screen, /g1 · preflight/);
+    assert.doesNotMatch(r.screen, /^g1: preflight$/m, 'not the plain lines');
+    assert.match(r.screen, /MIGRATION RECAP/);
   });
 
   it('--rollback runs the rollback playbook; --list-hosts contacts nothing; bad combinations are refused before any host is contacted', () => {

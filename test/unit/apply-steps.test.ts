@@ -69,6 +69,15 @@ describe('steps as data', () => {
     assert.equal(ran.length, 2);
   });
 
+  it("a failing command's result says nothing changed, unless its step says what a failure adds (command and shell: changed)", async () => {
+    const plain = await applySteps(fakeContext([2]).ctx, [{ title: 'a', cmd: sh`a` }]).catch((x: unknown) => x);
+    assert.ok(plain instanceof TaskFailedError);
+    assert.equal(plain.data.changed, undefined);
+    const ran = await applySteps(fakeContext([2]).ctx, [{ title: 'a', cmd: sh`a`, onFailure: { changed: true, msg: 'non-zero return code' } }]).catch((x: unknown) => x);
+    assert.ok(ran instanceof TaskFailedError);
+    assert.deepEqual([ran.data.changed, ran.data.msg, ran.data.rc, ran.data.stderr], [true, 'non-zero return code', 2, 'bad']);
+  });
+
   it('--check -v shows each step with the command under it', () => {
     const out = new PassThrough();
     let text = '';

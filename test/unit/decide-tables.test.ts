@@ -36,7 +36,7 @@ interface Case {
   case: string;
   params: Record<string, unknown>;
   facts?: unknown;
-  steps?: { title: string; cmd?: string; destructive?: boolean; stdin?: string; cwd?: string; host?: string }[];
+  steps?: { title: string; cmd?: string; destructive?: boolean; stdin?: string; cwd?: string; host?: string; onFailure?: Record<string, unknown> }[];
   reason?: string;
   refusal?: string;
   /** The result data a no-change verdict carries (checked when given). */
@@ -256,6 +256,7 @@ describe('decide tables (params + facts → steps | reason | refusal)', () => {
               ...(s.stdin !== undefined ? { stdin: s.stdin } : {}),
               ...(s.cwd !== undefined ? { cwd: s.cwd } : {}),
               ...(s.host !== undefined ? { host: s.host } : {}),
+              ...(s.onFailure !== undefined ? { onFailure: s.onFailure } : {}),
             }));
             assert.deepEqual(got, c.steps);
           }
