@@ -17,7 +17,8 @@ import { GUEST } from './recipe.js';
 import { ensureSystemPackages } from './system-packages.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const OUT_DIR = process.env.FERRY_LAB_OUT ?? '/var/tmp/ferry-lab';
+/** Where lab migrations leave their exported disks, console logs and run state. */
+export const LAB_OUT_DIR = process.env.FERRY_LAB_OUT ?? '/var/tmp/ferry-lab';
 
 /** What the migration run showed. */
 export interface LabMigration {
@@ -43,6 +44,50 @@ function humanReporter(): Reporter {
   return process.stdout.isTTY ? new ListrReporter() : new PlainReporter({ color: false });
 }
 
+/** A converted guest of the lab host to boot here: its LV and what its KVM domain gets. */
+export interface ExportedGuest {
+  vg: string;
+  lv: string;
+  name: string;
+  mac: string;
+  memoryMb: number;
+}
+
+/**
+ * Exports the guest's LV from the lab to `image` and boots it as a KVM (TCG) domain under this
+ * machine's libvirtd (kvm-boot-check.yaml), or with plain qemu when libvirt is not usable here.
+ */
+export async function bootExportedDisk(g: ExportedGuest, image: string, lab: LabInfo, reporter: Reporter = humanReporter()): Promise<LabMigration['boot']> {
+  // libvirt's qemu (another user) opens the exported image here: the folder must let it through,
+  // also when an earlier ferry made it 0700 (its run state's parents were once made private too).
+  fs.mkdirSync(path.dirname(image), { recursive: true });
+  fs.chmodSync(path.dirname(image), 0o755);
+  await exportLv(g.vg, g.lv, image, lab);
+  const t1 = Date.now();
+  const libvirt = await ensureLibvirtd();
+  if (!libvirt.ok) {
+    process.stderr.write(`[lab] libvirt is not usable (${libvirt.reason}): booting the disk with qemu directly\n`);
+    const b = await bootCheck(image, { timeoutMs: 5 * 60_000 });
+    return {
+      method: 'qemu', exitCode: b.sawGrub && b.sawLogin ? 0 : 1, sawGrub: b.sawGrub, sawLogin: b.sawLogin,
+      seconds: (Date.now() - t1) / 1000, console: b.log,
+    };
+  }
+  const consoleLog = path.join(path.dirname(image), `${g.name}-console.log`);
+  fs.rmSync(consoleLog, { force: true });
+  const boot = await runPlaybookFile(path.join(ROOT, 'playbooks', 'kvm-boot-check.yaml'), {
+    inventory: [path.join(ROOT, 'inventories', 'example.yaml')],
+    reporter,
+    stateDir: path.join(LAB_OUT_DIR, 'state'),
+    extraVars: { image, name: `${g.name}-kvm-check`, mac: g.mac, memory_mb: g.memoryMb, console_log: consoleLog },
+  });
+  const text = fs.existsSync(consoleLog) ? fs.readFileSync(consoleLog, 'latin1') : '';
+  return {
+    method: 'libvirt', exitCode: boot.exitCode, sawGrub: /GNU GRUB/.test(text), sawLogin: /login:/.test(text),
+    seconds: (Date.now() - t1) / 1000, console: text,
+  };
+}
+
 /** Runs the migration of the lab guest and the boot check. */
 export async function labMigrate(o: LabMigrateOptions = {}): Promise<LabMigration> {
   const reporter = o.reporter ?? humanReporter();
@@ -51,47 +96,19 @@ export async function labMigrate(o: LabMigrateOptions = {}): Promise<LabMigratio
   let lab = await labUp();
   if (o.reset ?? true) lab = await labReset();
   const run = (playbook: string, opts: Partial<CommonRunOptions>) =>
-    runPlaybookFile(path.join(ROOT, 'playbooks', playbook), { inventory: [lab.inventoryPath], reporter, stateDir: path.join(OUT_DIR, 'state'), ...opts });
+    runPlaybookFile(path.join(ROOT, 'playbooks', playbook), { inventory: [lab.inventoryPath], reporter, stateDir: path.join(LAB_OUT_DIR, 'state'), ...opts });
 
   const t0 = Date.now();
   // The lab hypervisor is itself emulated: the KVM domain is defined and booted on this machine instead.
   const convert = await run('xen-to-kvm.yaml', { extraVars: { kvm_define: false, copy_method: o.copyMethod ?? 'rsync' } });
   const convertSeconds = (Date.now() - t0) / 1000;
-  const image = path.join(OUT_DIR, `${GUEST.name}-kvm.img`);
+  const image = path.join(LAB_OUT_DIR, `${GUEST.name}-kvm.img`);
   const result: LabMigration = {
     lab, convertExit: convert.exitCode, convertSeconds, image,
     boot: { method: 'qemu', exitCode: -1, sawGrub: false, sawLogin: false, seconds: 0, console: '' },
   };
   if (convert.exitCode !== 0 || o.noBoot) return result;
 
-  // libvirt's qemu (another user) opens the exported image here: the folder must let it through,
-  // also when an earlier ferry made it 0700 (its run state's parents were once made private too).
-  fs.mkdirSync(OUT_DIR, { recursive: true });
-  fs.chmodSync(OUT_DIR, 0o755);
-  await exportLv(GUEST.vg, GUEST.lv, image, lab);
-  const t1 = Date.now();
-  const libvirt = await ensureLibvirtd();
-  if (libvirt.ok) {
-    const consoleLog = path.join(OUT_DIR, `${GUEST.name}-console.log`);
-    fs.rmSync(consoleLog, { force: true });
-    const boot = await runPlaybookFile(path.join(ROOT, 'playbooks', 'kvm-boot-check.yaml'), {
-      inventory: [path.join(ROOT, 'inventories', 'example.yaml')],
-      reporter,
-      stateDir: path.join(OUT_DIR, 'state'),
-      extraVars: { image, name: `${GUEST.name}-kvm-check`, mac: GUEST.mac, memory_mb: GUEST.memoryMb, console_log: consoleLog },
-    });
-    const text = fs.existsSync(consoleLog) ? fs.readFileSync(consoleLog, 'latin1') : '';
-    result.boot = {
-      method: 'libvirt', exitCode: boot.exitCode, sawGrub: /GNU GRUB/.test(text), sawLogin: /login:/.test(text),
-      seconds: (Date.now() - t1) / 1000, console: text,
-    };
-  } else {
-    process.stderr.write(`[lab] libvirt is not usable (${libvirt.reason}): booting the disk with qemu directly\n`);
-    const b = await bootCheck(image, { timeoutMs: 5 * 60_000 });
-    result.boot = {
-      method: 'qemu', exitCode: b.sawGrub && b.sawLogin ? 0 : 1, sawGrub: b.sawGrub, sawLogin: b.sawLogin,
-      seconds: (Date.now() - t1) / 1000, console: b.log,
-    };
-  }
+  result.boot = await bootExportedDisk({ vg: GUEST.vg, lv: GUEST.lv, name: GUEST.name, mac: GUEST.mac, memoryMb: GUEST.memoryMb }, image, lab, reporter);
   return result;
 }

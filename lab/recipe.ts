@@ -11,6 +11,8 @@ export const SUITE = 'bookworm';
 export const HOST_PACKAGES = [
   'openssh-server', 'lvm2', 'kpartx', 'fdisk', 'parted', 'rsync', 'e2fsprogs', 'grub-pc-bin', 'grub2-common',
   'libvirt-clients', 'libxml2-utils', 'dosfstools', 'zstd',
+  // An xfs root (CentOS 7's default) is recreated with mkfs.xfs on the rsync route.
+  'xfsprogs',
   // What the lab's own init needs: udev makes /dev/mapper and /dev/VG/LV links, kmod loads dm-mod.
   'udev', 'kmod', 'iproute2', 'procps',
   // The cloud kernel has dm-mod, virtio and ext4 (built in) and is a third of the size of the generic one.

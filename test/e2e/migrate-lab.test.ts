@@ -1,18 +1,22 @@
 // The main job, for real: playbooks/xen-to-kvm.yaml converts the lab's Xen PV guest (an
 // unpartitioned ext4 in LV vg1/xr1-disk) over SSH in the lab VM, and the converted disk boots under
-// KVM (libvirt, TCG) to GRUB and a login prompt. The source LV is never written to. (The dd route's
-// storage sequence runs for real in storage-lab.test.ts; one full conversion here keeps CI's time.)
+// KVM (libvirt, TCG) to GRUB and a login prompt. The source LV is never written to. An xfs root made
+// of the same files (xf1) converts on the rsync route and boots too, and the dd route refuses it.
+// (The dd route's storage sequence runs for real in storage-lab.test.ts.)
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runPlaybookFile } from '../../app/api.js';
 import { exportLv } from '../../lab/export-lv.js';
-import { labDown, labReset, labSsh, labStatus, type LabInfo } from '../../lab/lab.js';
-import { labMigrate } from '../../lab/migrate.js';
+import { say } from '../../lab/exec.js';
+import { labDown, labReset, labSsh, labStatus, labUp, type LabInfo } from '../../lab/lab.js';
+import { bootExportedDisk, LAB_OUT_DIR, labMigrate } from '../../lab/migrate.js';
 import { formatMigrationRecap, migrationRecap } from '../../app/migration-recap.js';
 import { labPaths } from '../../lab/paths.js';
+import { ensureSystemPackages } from '../../lab/system-packages.js';
 import { CollectingReporter } from '../helpers/collect.js';
 import type { FerryEvent } from '../../runner/events.js';
 
@@ -152,6 +156,90 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     } finally {
       lab = await labReset();
     }
+  });
+
+  it('an xfs root (xf1, made of xr1\'s files): refused for dd before any change; rsync recreates it as xfs with its UUID and label, it boots to a login prompt, the source unchanged', async () => {
+    // Run alone (-g) it needs a running lab whose xr1 is pristine; in the whole file the four guests'
+    // test has just reset it. libvirt is for the boot (labMigrate installs it the same way).
+    await ensureSystemPackages(['migrate'], { say });
+    lab = labStatus() ?? (await labUp());
+    const lvs = async () => (await labSsh(lab, 'lvs --noheadings -o vg_name,lv_name,lv_size')).stdout;
+    const lvsAtStart = await lvs();
+    const xf1 = { vg: 'vg0', lv: 'xf1-disk', name: 'xf1', mac: '00:16:3e:4c:52:10', memoryMb: 512 };
+    const uuid = crypto.randomUUID();
+    const label = 'xf1-root-12b'; // an xfs label holds 12 bytes at most: the longest there is
+    // xr1's size and 128 MiB more: mkfs.xfs (xfsprogs >= 5.19) gives a filesystem under 1 GiB a 64 MiB
+    // log, and at xr1's size the conversion's grub install ran out of space.
+    await labSsh(lab, [
+      'set -e',
+      `lvcreate -q -y -L "$(($(lvs --noheadings --units m --nosuffix -o lv_size vg1/xr1-disk | tr -d ' ' | cut -d. -f1) + 128))m" -n ${xf1.lv} ${xf1.vg}`,
+      `mkfs.xfs -q -L ${label} -m uuid=${uuid} /dev/${xf1.vg}/${xf1.lv}`,
+      'mkdir -p /mnt/xf1-src /mnt/xf1',
+      'mount -o ro,noload /dev/vg1/xr1-disk /mnt/xf1-src',
+      `mount /dev/${xf1.vg}/${xf1.lv} /mnt/xf1`,
+      'cp -a /mnt/xf1-src/. /mnt/xf1/',
+      'umount /mnt/xf1-src',
+      // a guest of its own: its name on the login prompt, its root in fstab as xfs (pass 0: xfs has no boot-time fsck)
+      'echo xf1 > /mnt/xf1/etc/hostname',
+      String.raw`printf '127.0.0.1\tlocalhost\n127.0.1.1\txf1\n' > /mnt/xf1/etc/hosts`,
+      String.raw`printf '/dev/xvda1 / xfs defaults 0 0\n' > /mnt/xf1/etc/fstab`,
+      'umount /mnt/xf1',
+      'rmdir /mnt/xf1-src /mnt/xf1',
+    ].join('\n'));
+    try {
+      const source = path.join(tmp, 'xf1-source.img');
+      await exportLv(xf1.vg, xf1.lv, source, lab);
+      const inv = path.join(tmp, 'xfs-guest.yaml');
+      const { vg, lv, mac, memoryMb } = xf1;
+      fs.writeFileSync(inv, JSON.stringify({ xen_guests: { hosts: { xf1: { ferry_connection: 'none', ferry_hypervisor: 'lab-hv', vg, lv, memory_mb: memoryMb, vcpus: 1, mac, bridge: 'br0' } } } }));
+      const convert = async (copyMethod: 'rsync' | 'dd') => {
+        const rep = new CollectingReporter();
+        const r = await runPlaybookFile(path.join(ROOT, 'playbooks/xen-to-kvm.yaml'), {
+          inventory: [lab.inventoryPath, inv], limit: 'xf1', reporter: rep, extraVars: { kvm_define: false, copy_method: copyMethod },
+        });
+        return { rep, exitCode: r.exitCode };
+      };
+
+      // the dd route shrinks the filesystem, which xfs cannot do: refused before anything is touched
+      const lvsBuilt = await lvs();
+      const dd = await convert('dd');
+      assert.notEqual(dd.exitCode, 0);
+      const pre = dd.rep.results().find((x) => x.host === 'xf1' && x.task.startsWith('preflight'));
+      assert.equal(pre?.status, 'failed');
+      assert.match(pre?.msg ?? '', /xf1: refused before any change:\n\s*- \/dev\/vg0\/xf1-disk holds xfs, which cannot be shrunk: [^\n]*use copy_method rsync/);
+      assert.deepEqual(dd.rep.results().filter((x) => x.status === 'changed').map((x) => x.task), []);
+      assert.equal(await lvs(), lvsBuilt, 'the refused dd run changed the LVs');
+
+      const t0 = Date.now();
+      const rsync = await convert('rsync');
+      const convertSeconds = (Date.now() - t0) / 1000;
+      assert.equal(rsync.exitCode, 0, JSON.stringify(rsync.rep.results().filter((x) => x.status === 'failed')));
+      const image = path.join(LAB_OUT_DIR, 'xf1-kvm.img');
+      const boot = await bootExportedDisk(xf1, image, lab, rsync.rep);
+      console.log(`      xf1 (xfs) conversion: ${convertSeconds.toFixed(0)} s; boot (${boot.method}): ${boot.seconds.toFixed(0)} s`);
+      assert.equal(boot.exitCode, 0, `the boot check failed:\n${boot.console.slice(-2000)}`);
+      assert.ok(boot.sawGrub, `no GRUB on the console:\n${boot.console.slice(-2000)}`);
+      assert.match(boot.console, /xf1 login:/);
+      // the new root, 1 MiB into the disk (the playbook's one partition): xfs, the source's UUID and label
+      const ids = execFileSync('blkid', ['-p', '-O', String(1024 * 1024), '-o', 'export', image], { encoding: 'utf8' });
+      assert.match(ids, /^TYPE=xfs$/m);
+      assert.match(ids, new RegExp(`^UUID=${uuid}$`, 'm'));
+      assert.match(ids, new RegExp(`^LABEL=${label}$`, 'm'));
+      const old = path.join(tmp, 'xf1-old.img');
+      await exportLv(xf1.vg, `${xf1.lv}-old`, old, lab);
+      assert.equal(sha256(old), sha256(source), 'the source LV (now xf1-disk-old) was written to');
+    } finally {
+      // the lab as it was: the later tests count LVs
+      await labSsh(lab, [
+        'umount /mnt/xf1-src /mnt/xf1 /mnt/ferry/xf1 /mnt/ferry/xf1-old 2>/dev/null',
+        'kpartx -d /dev/vg0/xf1-disk 2>/dev/null',
+        'for lv in xf1-disk xf1-disk-old; do lvremove -q -y vg0/$lv 2>/dev/null; done',
+        'rmdir /mnt/xf1-src /mnt/xf1 /mnt/ferry/xf1 /mnt/ferry/xf1-old 2>/dev/null',
+        'rm -f /var/lib/ferry/xen-to-kvm/vg0-xf1-disk.done',
+        'true',
+      ].join('\n'));
+    }
+    assert.equal(await lvs(), lvsAtStart, 'the xfs test left LVs behind');
   });
 
   it('converts xr1 (mkfs + rsync) and the disk boots to GRUB and a login prompt under KVM', async () => {

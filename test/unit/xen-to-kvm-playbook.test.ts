@@ -1,7 +1,10 @@
 // The shipped conversion playbook, loaded and checked as `ferry run` does before any host is
 // contacted, for guests as `ferry xen-import` describes them: the KVM domain's NICs.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ValidationError } from '../../runner/errors.js';
 import { loadPlaybook } from '../../runner/playbook/load.js';
 import { preflight } from '../../runner/playbook/preflight.js';
@@ -86,5 +89,57 @@ describe('playbooks/xen-to-kvm.yaml: heavy copies are limited per volume group a
     const vars = { ...play.vars, ferry_hypervisor: 'hv1', vg: 'vg1', lv: 'web1' };
     for (const [, limits] of all) assert.deepEqual(render(limits, vars), { 'hv1:vg1': 1, hv1: 2 });
     assert.deepEqual(render(all[0]![1], { ...vars, ferry_copy_limit: 3, ferry_vg_copy_limit: 2 }), { 'hv1:vg1': 2, hv1: 3 });
+  });
+});
+
+describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem type and copy method', () => {
+  // The script alone, run by sh here with the hypervisor's tools stubbed (a 1 GiB LV, blkid saying
+  // FAKE_TYPE): which shapes each route takes. The lab e2e runs it for real over SSH.
+  const pb = loadPlaybook(PLAYBOOK, builtinModules());
+  const script = tasks(pb.plays[0]!.tasks).find((t) => t.name?.startsWith('preflight'))!.args.cmd as string;
+  const bin = mkdtempSync(join(tmpdir(), 'ferry-preflight-'));
+  const stub = (name: string, body = 'exit 0') => {
+    writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  };
+  // no -old LV and no snapshot yet; the LV is 1 GiB; the VG has FAKE_FREE bytes free; no partition table
+  stub('lvs', 'case "$*" in *-old|*-ferry-snap) exit 1 ;; *lv_size*) echo "  1073741824" ;; esac');
+  stub('vgs', 'echo "  $FAKE_FREE"');
+  stub('blkid', '[ "$3" = TYPE ] && echo "$FAKE_TYPE"; [ "$3" = TYPE ]');
+  const tools = ['lvcreate', 'lvrename', 'lvremove', 'sfdisk', 'kpartx', 'mount', 'umount', 'chroot', 'rsync', 'e2fsck', 'resize2fs', 'dd', 'mkfs.ext4', 'mkfs.btrfs'];
+  for (const t of tools) stub(t);
+  after(() => rmSync(bin, { recursive: true, force: true }));
+
+  const run = (type: string, method: 'rsync' | 'dd', o: { free?: number; mkfsXfs?: boolean } = {}) => {
+    rmSync(join(bin, 'mkfs.xfs'), { force: true });
+    if (o.mkfsXfs ?? true) stub('mkfs.xfs');
+    const cmd = String(renderString(script, { vg: 'vg1', lv: 'web1-disk', copy_method: method, inventory_hostname: 'web1' }));
+    const r = spawnSync('sh', ['-c', cmd], {
+      encoding: 'utf8',
+      // sbin stays out of PATH: the host's own LVM and mkfs tools must not answer for the stubs
+      env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_TYPE: type, FAKE_FREE: String(o.free ?? 10 * 2 ** 30) },
+    });
+    return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
+  };
+
+  it('ext4 goes either route; xfs goes the rsync route (the type is what the mkfs step is given)', () => {
+    assert.deepEqual(run('ext4', 'dd'), { status: 0, stdout: 'ext4', stderr: '' });
+    assert.deepEqual(run('ext4', 'rsync'), { status: 0, stdout: 'ext4', stderr: '' });
+    assert.deepEqual(run('xfs', 'rsync'), { status: 0, stdout: 'xfs', stderr: '' });
+  });
+
+  it('xfs on the dd route is refused: it cannot be shrunk, use copy_method rsync; with every other reason at once', () => {
+    const why = '- /dev/vg1/web1-disk holds xfs, which cannot be shrunk: the dd route copies ext2, ext3 and ext4 only; use copy_method rsync (-e copy_method=rsync, or ferry migrate --method rsync)';
+    assert.deepEqual(run('xfs', 'dd'), { status: 1, stdout: '', stderr: `web1: refused before any change:\n  ${why}` });
+    const both = run('xfs', 'dd', { free: 2 ** 30 });
+    assert.equal(both.status, 1);
+    assert.deepEqual(both.stderr.split('\n').slice(1), [`  ${why}`, '  - volume group vg1 has 1024 MiB free; the new LV and its snapshot need 1228 MiB (vgextend vg1, or give the guest another VG)']);
+  });
+
+  it('xfs on the rsync route needs mkfs.xfs on the hypervisor; other types are refused on both routes', () => {
+    assert.deepEqual(run('xfs', 'rsync', { mkfsXfs: false }), { status: 1, stdout: '', stderr: 'web1: refused before any change:\n  - the hypervisor lacks: mkfs.xfs (install them, then run again)' });
+    for (const method of ['rsync', 'dd'] as const) {
+      assert.equal(run('btrfs', method).stderr, 'web1: refused before any change:\n  - /dev/vg1/web1-disk holds btrfs: ferry converts ext2, ext3, ext4 and xfs roots');
+    }
   });
 });
