@@ -19,8 +19,14 @@ const HELLO = 'ferry-shell ';
 // and its exit frame is printed as soon as it exits (so the controller stops sending stdin), the
 // rest of its input then drained. Commands run in the background and are waited for, so that a
 // TERM (a timeout, an abort) reaches the trap at once: it stops the whole process group and the shell.
+// A lost connection (the controller killed, the network cut) must stop the commands too, or a
+// resumed run would meet the old command still at work (two update-initramfs in one guest ran it
+// out of space): sshd does not signal a session without a terminal when its client goes, so a
+// watcher, forked twice so that \`wait\` never waits for it, HUPs the loop once the loop's parent
+// (the connection's sshd) is gone. Only where /proc shows it; elsewhere nothing changes.
 const LOOP = `exec 3<&0
 ${SUPERVISE_TRAP}
+if [ -d "/proc/$PPID" ]; then s=$$ pp=$PPID; ( ( while [ -d "/proc/$pp" ] && [ -d "/proc/$s" ]; do sleep 1; done; [ -d "/proc/$s" ] && kill -HUP "$s" ) </dev/null >/dev/null 2>&1 & ) 3<&-; fi
 g=0; head --version 2>/dev/null | grep -q 'GNU coreutils' && g=1
 printf '${HELLO}%s %s\\n' "$g" "$$"
 while IFS= read -r d && IFS= read -r m && IFS= read -r k; do

@@ -185,7 +185,31 @@ describe('Ctrl-C stops what ferry started @integration', function () {
       assert.match(r.stderr, /SIGINT again: exiting at once; these commands may still run:\n/);
       assert.match(r.stderr, new RegExp(`  \\[${host.name}\\] .*sleep 3${m}.* \\(task: slow clean up\\)`));
       assert.doesNotMatch(r.stderr, new RegExp(`sleep 1${m}`), 'the interrupted command had already stopped');
-      assert.ok(processesMatching(`sleep 3${m}`).length > 0, 'what it named does still run');
+      // what it named ran when it exited; with the connection gone the host stops it (the persistent shell's watcher)
+      await waitUntil(() => processesMatching(`sleep 3${m}`).length === 0, 10_000, `the host stopped what was left: ${processesMatching(m).join('; ')}`);
+    } finally {
+      killMatching(m);
+    }
+  });
+
+  it('SIGKILL (no chance to stop anything): the host stops the command once the connection is gone, and --resume runs the task again', async () => {
+    const m = uniqueMarker();
+    const { work, pb } = await prepare(m, (w) => ({
+      hosts: host.name,
+      tasks: [{ name: 'long', shell: `test -e ${join(w, 'flag')} || sleep 1${m}` }, { name: 'after', command: `touch ${join(w, 'after')}` }],
+    }));
+    try {
+      const run = ferry(['run', pb, '-i', inv, '--plain'], work);
+      await waitUntil(() => processesMatching(`sleep 1${m}`).length > 0, 30_000, 'the long task started on the host');
+      process.kill(run.pid, 'SIGKILL');
+      const r = await within(run.exited, 5000, 'after SIGKILL');
+      assert.equal(r.code, null);
+      // sshd does not signal a session without a terminal: without the watcher the sleep ran on for ever
+      await waitUntil(() => processesMatching(m).length === 0, 10_000, `the host stopped the orphaned command: ${processesMatching(m).join('; ')}`);
+      await writeFile(join(work, 'flag'), '');
+      const again = await within(ferry(['run', pb, '-i', inv, '--plain', '--resume'], work).exited, 60_000, '--resume');
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+      assert.ok(existsSync(join(work, 'after')));
     } finally {
       killMatching(m);
     }
