@@ -10,6 +10,7 @@ import { aptFactsFrom, type AptOutputs } from '../../tasks/apt.js';
 import type { Manager } from '../../tasks/lib/managers.js';
 import { parseSystemctlShow, sysvFactsFrom } from '../../tasks/service.js';
 import { parseFindTree } from '../../tasks/file.js';
+import type { ChrootBindFacts } from '../../tasks/chroot-mounts.js';
 import { filesystemFactsFrom, type FilesystemOutputs } from '../../tasks/filesystem.js';
 import { groupFactsFrom } from '../../tasks/group.js';
 import type { GrubGuestFacts } from '../../tasks/grub.js';
@@ -155,6 +156,14 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
     ...Object.fromEntries(['tool', 'list', 'diff'].filter((k) => f[k] !== undefined).map((k) => [k, output(f[k] as Partial<ToolOutput>)])),
     ...(typeof f.archive === 'string' ? { archive: Buffer.from(f.archive) } : {}),
   }),
+  // What `cd -P ROOT && pwd -P` printed (the root itself unless told), /proc/self/mountinfo as printed, and the bind
+  // targets' check as printed (absent unless told); the host h1.
+  chroot_mounts: (f, p) => chrootBindFacts(f, String(p.root)),
+  // Whether each creates/removes path exists in the guest (test -e), and (mounts) the chroot binds as for chroot_mounts.
+  chroot_exec: ({ exists, binds }, p) => ({
+    guard: { exists: (exists as Record<string, boolean> | undefined) ?? {} },
+    ...(binds !== undefined ? { binds: chrootBindFacts(binds as Record<string, unknown>, String(p.root)) } : {}),
+  }),
   // The hosts of the two ends (the task's host h1 unless told) and the dry run as rsync printed it (exit 0 unless told).
   rsync: ({ srcHost, destHost, dry }) => ({
     srcHost: srcHost ?? 'h1',
@@ -176,6 +185,16 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
     return { domain, xml, validation: output(f.validation as Partial<ToolOutput>), ...(f.dumpxml !== undefined ? { dumpxml: f.dumpxml } : {}) };
   },
 };
+
+/** A chroot's bind facts as readChrootBinds reads them (see the chroot_mounts table). */
+function chrootBindFacts(f: Record<string, unknown>, root: string): ChrootBindFacts {
+  return {
+    host: 'h1',
+    realRoot: output((f.realRoot as Partial<ToolOutput> | undefined) ?? { stdout: `${root}\n` }),
+    mounts: parseMountinfo(String(f.mountinfo ?? '')),
+    ...(f.targets !== undefined ? { targets: output(f.targets as Partial<ToolOutput>) } : {}),
+  };
+}
 
 /** A grub table's guest: os-release as text becomes the detected OS. */
 function guestFacts({ osRelease, ...g }: Record<string, unknown>): GrubGuestFacts {
