@@ -14,6 +14,8 @@ import type { ChrootBindFacts } from '../../tasks/chroot-mounts.js';
 import { filesystemFactsFrom, type FilesystemOutputs } from '../../tasks/filesystem.js';
 import { groupFactsFrom } from '../../tasks/group.js';
 import type { GrubGuestFacts } from '../../tasks/grub.js';
+import { chooseGenerator } from '../../tasks/guest/initramfs-images.js';
+import { parseKernelListing } from '../../tasks/guest/kernels.js';
 import { detectGuestOs } from '../../tasks/guest/os-family.js';
 import { builtinModules } from '../../tasks/index.js';
 import { parsePathState } from '../../tasks/lib/path-state.js';
@@ -164,6 +166,23 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
     guard: { exists: (exists as Record<string, boolean> | undefined) ?? {} },
     ...(binds !== undefined ? { binds: chrootBindFacts(binds as Record<string, unknown>, String(p.root)) } : {}),
   }),
+  // The guest's os-release as text and the generator probe as printed (what chooseGenerator picks from), conf.d as listed,
+  // the config files as text (a missing file has no entry), /boot as listed, KERNEL_LISTING as printed, each image's listing
+  // as printed (exit 0 unless told); the chroot binds as for chroot_mounts (all missing, nothing to refuse, unless told).
+  initramfs: ({ osRelease, probe, kernels, listings, binds, ...f }, p) => {
+    const family = detectGuestOs(String(osRelease));
+    const { generator, why } = chooseGenerator(family.initramfs, String(probe ?? ''));
+    return {
+      os: { ...family, initramfs: generator },
+      generatorWhy: why,
+      confD: f.confD ?? [],
+      texts: f.texts ?? {},
+      boot: f.boot ?? [],
+      kernels: parseKernelListing(String(kernels ?? '')),
+      listings: toolOutputs((listings as Record<string, unknown> | undefined) ?? {}),
+      binds: chrootBindFacts((binds as Record<string, unknown> | undefined) ?? { targets: {} }, String(p.root)),
+    };
+  },
   // The hosts of the two ends (the task's host h1 unless told) and the dry run as rsync printed it (exit 0 unless told).
   rsync: ({ srcHost, destHost, dry }) => ({
     srcHost: srcHost ?? 'h1',
