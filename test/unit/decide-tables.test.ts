@@ -183,6 +183,8 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
       binds: chrootBindFacts((binds as Record<string, unknown> | undefined) ?? { targets: {} }, String(p.root)),
     };
   },
+  // The task's host h1, the ends on it unless told; the sizes, what dest is and whether the range matches as given.
+  blockcopy: (f) => ({ host: 'h1', srcHost: f.srcHost ?? 'h1', destHost: f.destHost ?? 'h1', ...f }),
   // The hosts of the two ends (the task's host h1 unless told) and the dry run as rsync printed it (exit 0 unless told).
   rsync: ({ srcHost, destHost, dry }) => ({
     srcHost: srcHost ?? 'h1',
