@@ -30,6 +30,8 @@ import { parseBlkidExport, parseWipefs } from '../../tasks/storage/blkid.js';
 import { partitionTableFrom } from '../../tasks/storage/facts.js';
 import { userFactsFrom, type UserOutputs } from '../../tasks/user.js';
 import { domainFactsFrom, renderDomainXml, type VirshDefineParams } from '../../tasks/virsh-define.js';
+import { parseReaderOutput } from '../../tasks/xen-import.js';
+import { FIXTURE_TOKEN } from '../helpers/fixture-token.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const tables = `${fixtures}decide/`;
@@ -185,6 +187,8 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
   },
   // The task's host h1, the ends on it unless told; the sizes, what dest is and whether the range matches as given.
   blockcopy: (f) => ({ host: 'h1', srcHost: f.srcHost ?? 'h1', destHost: f.destHost ?? 'h1', ...f }),
+  // The reader's stdout as printed (framed with the fixtures' token); the host h1.
+  xen_import: (f) => ({ host: 'h1', records: parseReaderOutput(String(f.stdout), FIXTURE_TOKEN) }),
   // The hosts of the two ends (the task's host h1 unless told) and the dry run as rsync printed it (exit 0 unless told).
   rsync: ({ srcHost, destHost, dry }) => ({
     srcHost: srcHost ?? 'h1',
