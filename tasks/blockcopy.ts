@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { joinCommands, sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
-import { defineModule, type Step, type TaskContext } from '../runner/module.js';
+import { defineModule, type Step, type TaskContext, type Verdict } from '../runner/module.js';
 import { humanBytes } from '../runner/reporter/format.js';
 import { describeFailure } from '../runner/task-context.js';
 import { hostContext } from './lib/peer.js';
@@ -169,9 +169,14 @@ async function relayCopy(
   return comp;
 }
 
-async function localCopy(c: TaskContext, p: Params, size: number, g: ReturnType<typeof ddGeometry>): Promise<void> {
+/** The one dd of a copy on one host. */
+function localCopyCommand(p: Params, g: ReturnType<typeof ddGeometry>): Command {
   const iflag = g.countBytes ? 'iflag=fullblock,count_bytes' : 'iflag=fullblock';
-  const cmd = sh`dd ${`if=${p.src}`} ${`of=${p.dest}`} ${`bs=${g.bs}`} ${`count=${g.count}`} ${iflag} conv=notrunc,fsync status=progress`;
+  return sh`dd ${`if=${p.src}`} ${`of=${p.dest}`} ${`bs=${g.bs}`} ${`count=${g.count}`} ${iflag} conv=notrunc,fsync status=progress`;
+}
+
+async function localCopy(c: TaskContext, p: Params, size: number, g: ReturnType<typeof ddGeometry>): Promise<void> {
+  const cmd = localCopyCommand(p, g);
   let err = '';
   const r = await c.run(cmd, {
     onStderr: recordSplitter((line) => {
@@ -185,9 +190,122 @@ async function localCopy(c: TaskContext, p: Params, size: number, g: ReturnType<
   if (got !== size) throw new TaskFailedError(`dd copied ${got ?? 'no'} bytes from ${p.src}, expected ${size} (is the source shorter?)`);
 }
 
-/** The hosts of the two ends seen from `ctx` (the task's context when planning, the step's when copying): one context when both are the task's host. */
+/** The hosts of the two ends seen from `ctx` (the task's context when reading, the step's when copying): one context when both are the task's host. */
 async function copyEnds(ctx: TaskContext, p: Params): Promise<{ s: TaskContext; d: TaskContext }> {
   return { s: await hostContext(ctx, p.src_host), d: await hostContext(ctx, p.dest_host) };
+}
+
+/** What blockcopy's read found; it stops reading where decide will refuse (nothing after a refusal is read). */
+export interface BlockcopyFacts {
+  /** The task's host, and the hosts of the two ends. */
+  host: string;
+  srcHost: string;
+  destHost: string;
+  /** The source's size in bytes (blockdev --getsize64, or stat for a file). */
+  srcSize?: number;
+  /** What dest is, and a block device's size. */
+  destKind?: 'block' | 'file' | 'dir' | 'other' | 'missing';
+  destSize?: number;
+  /** Whether the range already matches (cmp -s on one host, sha256 on both between hosts); read only when dest exists and nothing refuses. */
+  same?: boolean;
+}
+
+/**
+ * Whether both ends are the task's host: one dd there. Otherwise the copy is relayed through the controller
+ * (also between two ends on one other host: each end has its own connection).
+ */
+const onTaskHost = (f: BlockcopyFacts): boolean => f.srcHost === f.host && f.destHost === f.host;
+
+/** size and bs as bytes, or why one of them is not a size; pure. */
+function parseSizes(p: Params, srcSize: number | undefined): { size?: number; bs?: number } | { refused: string } {
+  try {
+    return { size: p.size !== undefined ? parseBytes(p.size) : srcSize, bs: p.bs !== undefined ? parseBytes(p.bs) : undefined };
+  } catch (e) {
+    return { refused: (e as Error).message };
+  }
+}
+
+/** The copy's size and block size, or why it cannot be done (cmp between hosts, sizes, the ends); pure. */
+function checkEnds(p: Params, f: BlockcopyFacts): { size: number; bs?: number } | { refused: string } {
+  if (p.verify === 'cmp' && !onTaskHost(f)) return { refused: 'verify: cmp needs src and dest on one host; use sha256 between hosts' };
+  const sizes = parseSizes(p, f.srcSize);
+  if ('refused' in sizes) return sizes;
+  const srcSize = f.srcSize!;
+  const size = sizes.size!;
+  if (size > srcSize) return { refused: `size ${humanBytes(size)} is more than ${p.src} on ${f.srcHost} holds (${humanBytes(srcSize)})` };
+  if (f.destKind === 'block' && f.destSize! < size) return { refused: `${p.dest} on ${f.destHost} holds ${humanBytes(f.destSize!)}, less than the ${humanBytes(size)} to copy` };
+  if (f.destKind !== 'block' && f.destKind !== 'file' && f.destKind !== 'missing') return { refused: `${p.dest} on ${f.destHost} is a ${f.destKind}, not a block device or file` };
+  return { size, ...(sizes.bs !== undefined ? { bs: sizes.bs } : {}) };
+}
+
+/** Reads both ends (sizes, what dest is) and, when dest exists and nothing refuses, whether the range already matches. */
+async function readBlockcopy(ctx: TaskContext, p: Params): Promise<BlockcopyFacts> {
+  const { s, d } = await copyEnds(ctx, p);
+  const f: BlockcopyFacts = { host: ctx.host, srcHost: s.host, destHost: d.host };
+  if (p.verify === 'cmp' && s !== d) return f;
+  // a size that is not one is refused before the source is read (a bad bs too, when size is given)
+  if (p.size !== undefined && 'refused' in parseSizes(p, undefined)) return f;
+  f.srcSize = await deviceSize(s, p.src);
+  const sizes = parseSizes(p, f.srcSize);
+  if ('refused' in sizes || sizes.size! > f.srcSize) return f;
+  f.destKind = await pathKind(d, p.dest);
+  if (f.destKind === 'block') f.destSize = await deviceSize(d, p.dest);
+  const ends = checkEnds(p, f);
+  if ('refused' in ends || f.destKind === 'missing') return f;
+  // as costly as the copy: what makes check mode exact and a second run ok
+  if (s === d) {
+    f.same = (await s.run(sh`cmp -s -n ${ends.size} -- ${p.src} ${p.dest}`)).exitCode === 0;
+  } else {
+    const [a, b] = await Promise.all([rangeSha256(s, p.src, ends.size), rangeSha256(d, p.dest, ends.size)]);
+    f.same = a === b;
+  }
+  return f;
+}
+
+/** Decides blockcopy (pure): no change when the range already matches, else dd (with progress, relayed between hosts) and the verify. */
+export function decideBlockcopy(p: Params, f: BlockcopyFacts): Verdict {
+  const ends = checkEnds(p, f);
+  if ('refused' in ends) return ends;
+  const { size } = ends;
+  if (f.same) return { changed: false, reason: `the first ${humanBytes(size)} of ${p.dest} already equal ${p.src}`, data: { bytes: size } };
+  const g = ddGeometry(size, ends.bs);
+  const sameHost = onTaskHost(f);
+  const where = sameHost ? '' : ` (${f.srcHost} → ${f.destHost} through the controller)`;
+  const steps: Step[] = [
+    {
+      title: `dd ${humanBytes(size)} from ${p.src} to ${p.dest}${where}, bs=${g.bs}`,
+      // on one host, the dd that runs (--check -v prints it)
+      ...(sameHost ? { cmd: localCopyCommand(p, g) } : {}),
+      // Not marked destructive: overwriting dest is what blockcopy is asked to do (it has no force
+      // parameter), so the engine's force guard must not hold it back.
+      // The escape hatch: dd with progress, or the relayed stream, from the step's own context.
+      async run(c) {
+        const { s, d } = await copyEnds(c, p);
+        if (s === d) {
+          await localCopy(s, p, size, g);
+          return { bytes: size };
+        }
+        return { bytes: size, compression: await relayCopy(s, d, p, size, g, c) };
+      },
+    },
+  ];
+  if (p.verify !== 'none') {
+    steps.push({
+      title: `verify the copied range (${p.verify})`,
+      async run(c) {
+        const { s, d } = await copyEnds(c, p);
+        if (p.verify === 'cmp') {
+          const r = await s.run(sh`cmp -n ${size} -- ${p.src} ${p.dest}`);
+          if (r.exitCode !== 0) throw new TaskFailedError(`verify: ${p.dest} differs from ${p.src}: ${r.stdout.trim() || r.stderr.trim()}`);
+          return { verified: true };
+        }
+        const [a, b] = await Promise.all([rangeSha256(s, p.src, size), rangeSha256(d, p.dest, size)]);
+        if (a !== b) throw new TaskFailedError(`verify: sha256 of ${p.dest} (${b}) differs from ${p.src} (${a})`);
+        return { verified: true, sha256: a };
+      },
+    });
+  }
+  return { changed: true, steps };
 }
 
 /** The blockcopy module. */
@@ -203,7 +321,7 @@ export const blockcopyModule = defineModule({
       'the source dd\'s stdout is piped through the controller into the destination dd over the two existing connections ' +
       '(backpressure by stream.pipeline; zstd or gzip when both ends have it and, for 64 MiB or more, a 16 MiB sample of the ' +
       'source shrinks by at least 10%), so the hosts need no SSH trust. ' +
-      'plan compares the range first (cmp on one host, sha256 on both between hosts): identical data is no change. ' +
+      'read compares the range first (cmp on one host, sha256 on both between hosts): identical data is no change. ' +
       'That read costs as much as the copy; it is what makes check mode exact and a second run ok.',
     checkMode: 'full',
     result: {
@@ -220,71 +338,6 @@ export const blockcopyModule = defineModule({
       '    verify: sha256',
     ].join('\n'),
   },
-  async plan(ctx, p: Params) {
-    const { s, d } = await copyEnds(ctx, p);
-    const sameHost = s === d;
-    if (p.verify === 'cmp' && !sameHost) throw new TaskFailedError('verify: cmp needs src and dest on one host; use sha256 between hosts');
-    let size: number;
-    let bs: number | undefined;
-    try {
-      size = p.size !== undefined ? parseBytes(p.size) : await deviceSize(s, p.src);
-      bs = p.bs !== undefined ? parseBytes(p.bs) : undefined;
-    } catch (e) {
-      if (e instanceof TaskFailedError) throw e;
-      throw new TaskFailedError((e as Error).message);
-    }
-    const srcSize = await deviceSize(s, p.src);
-    if (size > srcSize) throw new TaskFailedError(`size ${humanBytes(size)} is more than ${p.src} on ${s.host} holds (${humanBytes(srcSize)})`);
-    const destKind = await pathKind(d, p.dest);
-    if (destKind === 'block') {
-      const destSize = await deviceSize(d, p.dest);
-      if (destSize < size) throw new TaskFailedError(`${p.dest} on ${d.host} holds ${humanBytes(destSize)}, less than the ${humanBytes(size)} to copy`);
-    } else if (destKind !== 'file' && destKind !== 'missing') {
-      throw new TaskFailedError(`${p.dest} on ${d.host} is a ${destKind}, not a block device or file`);
-    }
-    if (destKind !== 'missing') {
-      let same: boolean;
-      if (sameHost) {
-        same = (await s.run(sh`cmp -s -n ${size} -- ${p.src} ${p.dest}`)).exitCode === 0;
-      } else {
-        const [a, b] = await Promise.all([rangeSha256(s, p.src, size), rangeSha256(d, p.dest, size)]);
-        same = a === b;
-      }
-      if (same) return { changed: false, reason: `the first ${humanBytes(size)} of ${p.dest} already equal ${p.src}`, data: { bytes: size } };
-    }
-    const g = ddGeometry(size, bs);
-    const where = sameHost ? '' : ` (${s.host} → ${d.host} through the controller)`;
-    const steps: Step[] = [
-      {
-        title: `dd ${humanBytes(size)} from ${p.src} to ${p.dest}${where}, bs=${g.bs}`,
-        // Not marked destructive: overwriting dest is what blockcopy is asked to do (it has no force
-        // parameter), so the engine's force guard must not hold it back.
-        async run(c) {
-          const { s, d } = await copyEnds(c, p);
-          if (s === d) {
-            await localCopy(s, p, size, g);
-            return { bytes: size };
-          }
-          return { bytes: size, compression: await relayCopy(s, d, p, size, g, c) };
-        },
-      },
-    ];
-    if (p.verify !== 'none') {
-      steps.push({
-        title: `verify the copied range (${p.verify})`,
-        async run(c) {
-          const { s, d } = await copyEnds(c, p);
-          if (p.verify === 'cmp') {
-            const r = await s.run(sh`cmp -n ${size} -- ${p.src} ${p.dest}`);
-            if (r.exitCode !== 0) throw new TaskFailedError(`verify: ${p.dest} differs from ${p.src}: ${r.stdout.trim() || r.stderr.trim()}`);
-            return { verified: true };
-          }
-          const [a, b] = await Promise.all([rangeSha256(s, p.src, size), rangeSha256(d, p.dest, size)]);
-          if (a !== b) throw new TaskFailedError(`verify: sha256 of ${p.dest} (${b}) differs from ${p.src} (${a})`);
-          return { verified: true, sha256: a };
-        },
-      });
-    }
-    return { changed: true, steps };
-  },
+  read: readBlockcopy,
+  decide: decideBlockcopy,
 });

@@ -2,11 +2,12 @@
 // filesystems bound, daemons kept from starting, and a working resolv.conf — all undone after.
 import { z } from 'zod';
 import { sh, shellText } from '../runner/command.js';
-import { defineModule } from '../runner/module.js';
-import { checkChrootBinds } from './chroot-mounts.js';
+import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
+import { chrootCommand } from '../runner/transport/chroot.js';
+import { chrootBindsRefusal, readChrootBinds, type ChrootBindFacts } from './chroot-mounts.js';
 import { withGuestChroot } from './guest/chroot-session.js';
 import { openGuestRoot } from './guest/facts.js';
-import { checkGuard, runAsTask } from './lib/run-command.js';
+import { guardVerdict, readGuard, runAsTask, type GuardFacts } from './lib/run-command.js';
 import { pathField } from './lib/schema.js';
 
 const params = z
@@ -28,6 +29,43 @@ const params = z
   .refine((p) => (p.cmd === undefined) !== (p.argv === undefined), { message: 'give exactly one of cmd and argv' })
   .refine((p) => p.root.startsWith('/'), { message: 'root must be an absolute path', path: ['root'] });
 
+type Params = z.output<typeof params>;
+
+/** What chroot_exec's read found: the creates/removes guard (inside the guest) and, with mounts, the chroot binds. */
+export interface ChrootExecFacts {
+  guard: GuardFacts;
+  binds?: ChrootBindFacts;
+}
+
+/** Reads the guard inside the guest root (refusing a root that is not a mounted guest) and the binds' facts; mounts nothing. */
+async function readChrootExec(ctx: TaskContext, p: Params): Promise<ChrootExecFacts> {
+  const guard = await readGuard(await openGuestRoot(ctx, p.root), { creates: p.creates, removes: p.removes });
+  return { guard, ...(p.mounts ? { binds: await readChrootBinds(ctx, p.root) } : {}) };
+}
+
+/** Decides chroot_exec (pure): no change when the guard says so, a refusal when the binds could not be mounted, else the command in a chroot session. */
+export function decideChrootExec(p: Params, f: ChrootExecFacts): Verdict {
+  const skip = guardVerdict(p, f.guard);
+  if (skip) return skip;
+  const refused = f.binds && chrootBindsRefusal(p.root, f.binds);
+  if (refused) return { refused };
+  const cmd = p.cmd !== undefined ? shellText(p.cmd) : sh`${p.argv!}`;
+  return {
+    changed: true,
+    steps: [
+      {
+        title: `run in chroot ${p.root}: ${cmd.display}`,
+        cmd: chrootCommand(p.root, cmd, { ...(p.env ? { env: p.env } : {}), ...(p.chdir !== undefined ? { cwd: p.chdir } : {}) }),
+        // the escape hatch: the command runs in a chroot session (binds, policy-rc.d, resolv.conf), undone after it, also when it fails
+        run: (c) =>
+          withGuestChroot(c, p.root, { mounts: p.mounts, policyRcD: p.policy_rc_d, resolvConf: p.resolv_conf }, (g) =>
+            runAsTask(p.env ? { ...g, run: (x, o) => g.run(x, { ...o, env: p.env }) } : g, cmd, { chdir: p.chdir }),
+          ),
+      },
+    ],
+  };
+}
+
 export const chrootExecModule = defineModule({
   name: 'chroot_exec',
   runsEveryTime: true,
@@ -46,22 +84,6 @@ export const chrootExecModule = defineModule({
     result: { stdout: 'standard output', stderr: 'standard error', rc: 'exit status', delta: 'duration' },
     example: ['- chroot_exec:', '    root: /mnt/xr1', '    cmd: dpkg -i /tmp/debs/*.deb', '    creates: /usr/sbin/grub-install'].join('\n'),
   },
-  async plan(ctx, p) {
-    const skip = await checkGuard(await openGuestRoot(ctx, p.root), { creates: p.creates, removes: p.removes });
-    if (skip) return skip;
-    if (p.mounts) await checkChrootBinds(ctx, p.root);
-    const cmd = p.cmd !== undefined ? shellText(p.cmd) : sh`${p.argv!}`;
-    return {
-      changed: true,
-      steps: [
-        {
-          title: `run in chroot ${p.root}: ${cmd.display}`,
-          run: (c) =>
-            withGuestChroot(c, p.root, { mounts: p.mounts, policyRcD: p.policy_rc_d, resolvConf: p.resolv_conf }, (g) =>
-              runAsTask(p.env ? { ...g, run: (x, o) => g.run(x, { ...o, env: p.env }) } : g, cmd, { chdir: p.chdir }),
-            ),
-        },
-      ],
-    };
-  },
+  read: readChrootExec,
+  decide: decideChrootExec,
 });

@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import { raw, sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
-import { defineModule, type TaskContext, type ToolOutput } from '../runner/module.js';
+import { defineModule, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
 import { GUEST_PATH_REFUSED, refusalReason } from '../runner/transport/guest-path.js';
 import { readMounts } from './storage/facts.js';
 import { findMount, mountsUnder, type MountEntry } from './storage/mountinfo.js';
@@ -56,12 +56,19 @@ async function canonicalRoot(ctx: TaskContext, root: string): Promise<string> {
 /** The command canonicalRoot runs, for a caller that batches it. */
 export const canonicalRootCommand = (root: string): Command => sh`cd -P -- ${root} && pwd -P`;
 
-/** The canonical root from what canonicalRootCommand printed; refuses / and what is not a directory. */
-export function canonicalRootFrom(ctx: Pick<TaskContext, 'host'>, root: string, r: ToolOutput): string {
+/** The canonical root from what canonicalRootCommand printed, or why it cannot be a chroot root (/, not a directory); pure. */
+export function canonicalRootOf(host: string, root: string, r: ToolOutput): { real: string } | { refused: string } {
   const real = r.stdout.trim();
-  if (r.exitCode !== 0 || !real.startsWith('/')) throw new TaskFailedError(`chroot root ${root} is not a directory on ${ctx.host}`);
-  if (real === '/') throw new TaskFailedError(`chroot root ${root} is / (the host itself)${real !== root ? ` once its symlinks are resolved` : ''}`);
-  return real;
+  if (r.exitCode !== 0 || !real.startsWith('/')) return { refused: `chroot root ${root} is not a directory on ${host}` };
+  if (real === '/') return { refused: `chroot root ${root} is / (the host itself)${real !== root ? ` once its symlinks are resolved` : ''}` };
+  return { real };
+}
+
+/** The canonical root from what canonicalRootCommand printed; refuses (throws) / and what is not a directory. */
+export function canonicalRootFrom(ctx: Pick<TaskContext, 'host'>, root: string, r: ToolOutput): string {
+  const c = canonicalRootOf(ctx.host, root, r);
+  if ('refused' in c) throw new TaskFailedError(c.refused);
+  return c.real;
 }
 
 /**
@@ -94,15 +101,14 @@ for d in ${[...dirs]}; do
 done`;
 }
 
-/** Fails with the script's own reason when it refused a target. */
-function refusal(r: { exitCode: number | null; stderr: string }, what: string): TaskFailedError {
-  return new TaskFailedError(r.exitCode === GUEST_PATH_REFUSED ? `${what}: ${refusalReason(r.stderr)}` : `${what} failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+/** The script's own reason when it refused a target, else its failure. */
+function refusalText(r: Pick<ToolOutput, 'exitCode' | 'stderr'>, what: string): string {
+  return r.exitCode === GUEST_PATH_REFUSED ? `${what}: ${refusalReason(r.stderr)}` : `${what} failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`;
 }
 
-/** Refuses (read-only) the missing binds whose target in the guest is a symlink or not a directory. */
-async function checkTargets(ctx: TaskContext, root: string, missing: readonly string[]): Promise<void> {
-  const check = bindTargetsCheck(root, missing);
-  if (check) check.verdict(await ctx.run(check.cmd));
+/** Fails with the script's own reason when it refused a target. */
+function refusal(r: Pick<ToolOutput, 'exitCode' | 'stderr'>, what: string): TaskFailedError {
+  return new TaskFailedError(refusalText(r, what));
 }
 
 /**
@@ -115,9 +121,45 @@ export function bindTargetsCheck(root: string, missing: readonly string[]): { cm
   return {
     cmd: bindScript(root, dirs, 'check'),
     verdict: (r) => {
-      if (r.exitCode !== 0) throw refusal(r, `cannot bind ${dirs.join(', ')} into ${root}`);
+      const refused = bindTargetsRefusal(root, missing, r);
+      if (refused) throw new TaskFailedError(refused);
     },
   };
+}
+
+/** What the check of the missing binds' targets refuses (a guest symlink, not a directory), from what it printed; pure. */
+export function bindTargetsRefusal(root: string, missing: readonly string[], r: Pick<ToolOutput, 'exitCode' | 'stderr'>): string | undefined {
+  return r.exitCode === 0 ? undefined : refusalText(r, `cannot bind ${bindsToCheck(missing).join(', ')} into ${root}`);
+}
+
+/** What a chroot's binds look like on the host: the root as its kernel names it, the mounts, and the check of the missing binds' targets. */
+export interface ChrootBindFacts {
+  host: string;
+  /** What canonicalRootCommand printed. */
+  realRoot: ToolOutput;
+  /** /proc/self/mountinfo, parsed. */
+  mounts: MountEntry[];
+  /** What the read-only check of the missing binds' targets printed (absent: nothing to check). */
+  targets?: ToolOutput;
+}
+
+/** Reads the facts of root's chroot binds (read-only: nothing is mounted or created). */
+export async function readChrootBinds(ctx: TaskContext, root: string): Promise<ChrootBindFacts> {
+  const realRoot = await ctx.run(canonicalRootCommand(root));
+  const f: ChrootBindFacts = { host: ctx.host, realRoot, mounts: [] };
+  const c = canonicalRootOf(ctx.host, root, realRoot);
+  if ('refused' in c) return f;
+  f.mounts = await readMounts(ctx);
+  const check = bindTargetsCheck(c.real, chrootBindState(c.real, f.mounts).missing);
+  if (check) f.targets = await ctx.run(check.cmd);
+  return f;
+}
+
+/** Why the missing chroot binds of root could not be mounted (the root itself, a target that is a guest symlink or not a directory), or undefined; pure. */
+export function chrootBindsRefusal(root: string, f: ChrootBindFacts): string | undefined {
+  const c = canonicalRootOf(f.host, root, f.realRoot);
+  if ('refused' in c) return c.refused;
+  return f.targets && bindTargetsRefusal(c.real, chrootBindState(c.real, f.mounts).missing, f.targets);
 }
 
 /** Mounts the missing binds and verifies in mountinfo that each landed on its target; undoes them on any failure. */
@@ -132,20 +174,31 @@ async function mountBinds(ctx: TaskContext, root: string, missing: readonly stri
 }
 
 /**
- * Unmounts the given mounts in order (deepest first), each by its real mount point from mountinfo,
- * only while that path still reaches it without a symlink.
+ * The host shell that unmounts the given mounts in order (deepest first), each by its real mount point
+ * from mountinfo, only while that path still reaches it without a symlink.
  */
-async function unmountMounts(ctx: TaskContext, mounts: MountEntry[]): Promise<void> {
-  if (!mounts.length) return;
-  const r = await ctx.run(sh`rc=0
+function unmountScript(mounts: MountEntry[]): Command {
+  return sh`rc=0
 for t in ${mounts.map((m) => m.mountPoint)}; do
   if [ "$(cd -P -- "$t" 2>/dev/null && pwd -P)" != "$t" ]; then
     printf 'ferry: %s\\n' "$t no longer names that mount without a symlink; not unmounting through it" >&2; rc=1; continue
   fi
   umount -c -- "$t" || rc=1
 done
-exit $rc`);
+exit $rc`;
+}
+
+/** Unmounts the given mounts (unmountScript); fails with what the script said. */
+async function unmountMounts(ctx: TaskContext, mounts: MountEntry[]): Promise<void> {
+  if (!mounts.length) return;
+  const r = await ctx.run(unmountScript(mounts));
   if (r.exitCode !== 0) throw new TaskFailedError(`could not unmount chroot binds: ${r.stderr.trim().replace(/^ferry: /gm, '')}`);
+}
+
+/** Refuses (throws, read-only) the missing binds whose target in the guest is a symlink or not a directory. */
+async function checkTargets(ctx: TaskContext, root: string, missing: readonly string[]): Promise<void> {
+  const check = bindTargetsCheck(root, missing);
+  if (check) check.verdict(await ctx.run(check.cmd));
 }
 
 /**
@@ -153,8 +206,8 @@ exit $rc`);
  * that is a symlink in the guest or not a directory. Lets a module refuse before it writes anything.
  */
 export async function checkChrootBinds(ctx: TaskContext, root: string): Promise<void> {
-  const real = await canonicalRoot(ctx, root);
-  await checkTargets(ctx, real, chrootBindState(real, await readMounts(ctx)).missing);
+  const refused = chrootBindsRefusal(root, await readChrootBinds(ctx, root));
+  if (refused) throw new TaskFailedError(refused);
 }
 
 /**
@@ -184,6 +237,44 @@ const params = z.strictObject({
   state: z.enum(['mounted', 'unmounted']).default('mounted').describe('mounted: bind /dev, /dev/pts, /proc, /sys, /run into root; unmounted: remove those binds'),
 });
 
+type Params = z.output<typeof params>;
+
+/** Decides chroot_mounts (pure): the missing binds to mount, or everything at or below the bind targets to unmount. */
+export function decideChrootMounts(p: Params, f: ChrootBindFacts): Verdict {
+  const c = canonicalRootOf(f.host, p.root, f.realRoot);
+  if ('refused' in c) return c;
+  const root = c.real;
+  const { missing, mounted } = chrootBindState(root, f.mounts);
+  if (p.state === 'mounted') {
+    if (!missing.length) return { changed: false, reason: `all chroot binds are mounted under ${root}` };
+    const refused = chrootBindsRefusal(p.root, f);
+    if (refused) return { refused };
+    return {
+      changed: true,
+      steps: [
+        {
+          title: `bind ${missing.join(', ')} into ${root}`,
+          cmd: bindScript(root, missing, 'mount'),
+          // the escape hatch: what mountinfo shows afterwards is checked, and a bind that did not land is undone
+          run: async (ctx) => void (await mountBinds(ctx, root, missing)),
+        },
+      ],
+    };
+  }
+  if (!mounted.length) return { changed: false, reason: `nothing is mounted at or below ${CHROOT_BINDS.filter((d) => d !== '/dev/pts').map((d) => root + d).join(', ')}` };
+  return {
+    changed: true,
+    steps: [
+      {
+        title: `unmount ${mounted.map((m) => m.mountPoint).join(', ')}`,
+        cmd: unmountScript(mounted),
+        // the escape hatch: a refusal to unmount through a guest link is reported in the script's own words
+        run: async (ctx) => void (await unmountMounts(ctx, mounted)),
+      },
+    ],
+  };
+}
+
 /** The chroot_mounts module. */
 export const chrootMountsModule = defineModule({
   name: 'chroot_mounts',
@@ -198,21 +289,6 @@ export const chrootMountsModule = defineModule({
     checkMode: 'full',
     example: ['- chroot_mounts:', '    root: /mnt/xr1', '    state: mounted'].join('\n'),
   },
-  async plan(ctx, p) {
-    const root = await canonicalRoot(ctx, p.root);
-    const { missing, mounted } = chrootBindState(root, await readMounts(ctx));
-    if (p.state === 'mounted') {
-      if (!missing.length) return { changed: false, reason: `all chroot binds are mounted under ${root}` };
-      await checkTargets(ctx, root, missing);
-      return {
-        changed: true,
-        steps: [{ title: `bind ${missing.join(', ')} into ${root}`, run: async (c) => void (await mountBinds(c, root, missing)) }],
-      };
-    }
-    if (!mounted.length) return { changed: false, reason: `nothing is mounted at or below ${CHROOT_BINDS.filter((d) => d !== '/dev/pts').map((d) => root + d).join(', ')}` };
-    return {
-      changed: true,
-      steps: [{ title: `unmount ${mounted.map((m) => m.mountPoint).join(', ')}`, run: async (c) => void (await unmountMounts(c, mounted)) }],
-    };
-  },
+  read: (ctx, p) => readChrootBinds(ctx, p.root),
+  decide: decideChrootMounts,
 });

@@ -1,13 +1,14 @@
 // initramfs: make the guest's initramfs images carry the virtio drivers (and not depend on Xen's),
-// with the guest's own generator, then prove it by listing every image.
+// with the guest's own generator, then prove it by listing every image. read: the generator, its config files, /boot,
+// the kernels and each image's listing, all inside the guest root (nothing mounted); decide: pure (test/fixtures/decide/initramfs).
 import { z } from 'zod';
 import { TaskFailedError } from '../runner/errors.js';
-import { defineModule, type Diff, type TaskContext } from '../runner/module.js';
+import { defineModule, type Diff, type Step, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
 import { sh } from '../runner/command.js';
 import { editDracutConf, dracutDropIn, DRACUT_DROP_IN_NAME } from './guest-files/dracut.js';
 import { editInitramfsConf, editInitramfsModules } from './guest-files/initramfs-tools.js';
 import { editMkinitcpio } from './guest-files/mkinitcpio.js';
-import { checkChrootBinds } from './chroot-mounts.js';
+import { chrootBindsRefusal, readChrootBinds, type ChrootBindFacts } from './chroot-mounts.js';
 import { withGuestChroot } from './guest/chroot-session.js';
 import { openGuestRoot, readGuestOs, readGuestText } from './guest/facts.js';
 import {
@@ -19,13 +20,16 @@ import {
   rebuildCommand,
   type InitramfsImage,
 } from './guest/initramfs-images.js';
-import { chooseKvmKernel, KERNEL_LISTING, parseKernelListing } from './guest/kernels.js';
+import { chooseKvmKernel, KERNEL_LISTING, parseKernelListing, type KernelFacts } from './guest/kernels.js';
 import type { GuestOs } from './guest/os-family.js';
 import { absolutePathField } from './lib/schema.js';
 
 const params = z.strictObject({
   root: absolutePathField('The guest root on the host (the mounted guest filesystem)'),
 });
+
+type Params = z.output<typeof params>;
+type Generator = GuestOs['initramfs'];
 
 /** One config file edit: the path in the guest, its text now and after. */
 interface FileEdit {
@@ -35,63 +39,128 @@ interface FileEdit {
   notes: string[];
 }
 
-async function listDir(g: TaskContext, dir: string): Promise<string[]> {
-  const r = await g.run(sh`ls -1 ${dir}`);
-  return r.exitCode === 0 ? r.stdout.split('\n').filter(Boolean) : [];
+/** A config file the generator's edit touches: its editor, and the text a missing file starts from (absent: a missing file is left alone). */
+interface ConfigFile {
+  path: string;
+  edit(text: string): { text: string; changed: boolean; notes?: string[] };
+  missing?: string;
 }
 
-/** The config edits the guest's generator needs (only files that change). */
-async function planConfigEdits(g: TaskContext, os: GuestOs): Promise<FileEdit[]> {
-  const edits: FileEdit[] = [];
-  const edit = async (path: string, fn: (t: string) => { text: string; changed: boolean; notes?: string[] }, missing?: string): Promise<void> => {
-    const before = await readGuestText(g, path);
-    if (before === undefined && missing === undefined) return;
-    const r = fn(before ?? missing!);
-    if (r.changed || before === undefined) edits.push({ path, before: before ?? '', after: r.text, notes: r.notes ?? [] });
-  };
-  if (os.initramfs === 'initramfs-tools') {
-    await edit('/etc/initramfs-tools/modules', editInitramfsModules, '');
-    await edit('/etc/initramfs-tools/initramfs.conf', editInitramfsConf);
-    for (const f of await listDir(g, '/etc/initramfs-tools/conf.d')) await edit(`/etc/initramfs-tools/conf.d/${f}`, editInitramfsConf);
-  } else if (os.initramfs === 'dracut') {
-    await edit('/etc/dracut.conf', editDracutConf);
-    for (const f of await listDir(g, '/etc/dracut.conf.d')) {
-      if (f !== DRACUT_DROP_IN_NAME && f.endsWith('.conf')) await edit(`/etc/dracut.conf.d/${f}`, editDracutConf);
-    }
+/** The generator's conf.d directory, whose files are edited too. */
+function confDir(generator: Generator): string | undefined {
+  if (generator === 'initramfs-tools') return '/etc/initramfs-tools/conf.d';
+  if (generator === 'dracut') return '/etc/dracut.conf.d';
+  return undefined;
+}
+
+/** The config files the generator needs edited, in the order they are edited; `confD` lists its conf.d directory. */
+function configFiles(generator: Generator, confD: string[]): ConfigFile[] {
+  if (generator === 'initramfs-tools') {
+    return [
+      { path: '/etc/initramfs-tools/modules', edit: editInitramfsModules, missing: '' },
+      { path: '/etc/initramfs-tools/initramfs.conf', edit: editInitramfsConf },
+      ...confD.map((f) => ({ path: `/etc/initramfs-tools/conf.d/${f}`, edit: editInitramfsConf })),
+    ];
+  }
+  if (generator === 'dracut') {
     const want = dracutDropIn();
-    await edit(`/etc/dracut.conf.d/${DRACUT_DROP_IN_NAME}`, () => ({ text: want, changed: false }), want);
-  } else {
-    await edit('/etc/mkinitcpio.conf', editMkinitcpio);
+    return [
+      { path: '/etc/dracut.conf', edit: editDracutConf },
+      ...confD.filter((f) => f !== DRACUT_DROP_IN_NAME && f.endsWith('.conf')).map((f) => ({ path: `/etc/dracut.conf.d/${f}`, edit: editDracutConf })),
+      { path: `/etc/dracut.conf.d/${DRACUT_DROP_IN_NAME}`, edit: () => ({ text: want, changed: false }), missing: want },
+    ];
+  }
+  return [{ path: '/etc/mkinitcpio.conf', edit: editMkinitcpio }];
+}
+
+/** The config edits the guest's generator needs (only files that change); pure. */
+function configEdits(generator: Generator, confD: string[], texts: Record<string, string>): FileEdit[] {
+  const edits: FileEdit[] = [];
+  for (const cf of configFiles(generator, confD)) {
+    const before = texts[cf.path];
+    if (before === undefined && cf.missing === undefined) continue;
+    const r = cf.edit(before ?? cf.missing!);
+    if (r.changed || before === undefined) edits.push({ path: cf.path, before: before ?? '', after: r.text, notes: r.notes ?? [] });
   }
   // a drop-in that already holds the wanted text is no edit
   return edits.filter((e) => e.before !== e.after);
 }
 
-/** Each image and whether it holds virtio_blk (kernels with CONFIG_VIRTIO_BLK=y need no module in it). */
-async function checkImages(g: TaskContext, os: GuestOs): Promise<{ images: InitramfsImage[]; missing: string[]; noImage: string[] }> {
-  const images = initramfsImages(os.initramfs, await listDir(g, '/boot'));
-  const kernels = parseKernelListing((await g.runOk(KERNEL_LISTING)).stdout);
+/** What the guest's /boot and kernels say about its images: the names in /boot, the kernels, and each listed image's listing. */
+export interface ImageFacts {
+  /** `ls -1 /boot`. */
+  boot: string[];
+  /** KERNEL_LISTING, parsed. */
+  kernels: KernelFacts[];
+  /** What listing each image printed; images whose kernel has virtio_blk built in are not listed. */
+  listings: Record<string, ToolOutput>;
+}
+
+/** The images in /boot, and those that need listing (kernels with CONFIG_VIRTIO_BLK=y need no module in the image). */
+function imagesToList(generator: Generator, boot: string[], kernels: KernelFacts[]): { images: InitramfsImage[]; toList: InitramfsImage[] } {
+  const images = initramfsImages(generator, boot);
   const builtin = new Set(kernels.filter((k) => k.virtioBlk === 'y' || k.virtioBuiltin).map((k) => k.version));
+  return { images, toList: images.filter((i) => !builtin.has(i.version)) };
+}
+
+/** Reads /boot, the kernels and the listing of each image that needs one (inside the guest, nothing mounted). */
+async function readImages(g: TaskContext, generator: Generator): Promise<ImageFacts> {
+  const boot = await listDir(g, '/boot');
+  const kernels = parseKernelListing((await g.runOk(KERNEL_LISTING)).stdout);
+  const listings: Record<string, ToolOutput> = {};
+  for (const img of imagesToList(generator, boot, kernels).toList) listings[img.path] = await g.run(listImageCommand(generator, img.path));
+  return { boot, kernels, listings };
+}
+
+/** Each image and whether it holds virtio_blk, or why an image could not be listed; pure. */
+function judgeImages(generator: Generator, f: ImageFacts): { images: InitramfsImage[]; missing: string[]; noImage: string[] } | { refused: string } {
+  const { images, toList } = imagesToList(generator, f.boot, f.kernels);
   const missing: string[] = [];
-  for (const img of images) {
-    if (builtin.has(img.version)) continue;
-    const r = await g.run(listImageCommand(os.initramfs, img.path));
-    if (r.exitCode !== 0) throw new TaskFailedError(`cannot list ${img.path} in the guest: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+  for (const img of toList) {
+    const r = f.listings[img.path] ?? { exitCode: 1, stdout: '', stderr: 'not listed' };
+    if (r.exitCode !== 0) return { refused: `cannot list ${img.path} in the guest: ${r.stderr.trim() || `exit ${r.exitCode}`}` };
     if (!listingHasModule(r.stdout)) missing.push(img.path);
   }
   // a good kernel without any image is as unbootable as an image without the driver
-  const good = chooseKvmKernel(kernels).verdicts.filter((v) => v.ok);
+  const good = chooseKvmKernel(f.kernels).verdicts.filter((v) => v.ok);
   // Arch names images after the package, not the version: only the other generators can be checked per kernel
-  const noImage = os.initramfs === 'mkinitcpio' ? [] : good.map((k) => k.version).filter((v) => !images.some((i) => i.version === v));
+  const noImage = generator === 'mkinitcpio' ? [] : good.map((k) => k.version).filter((v) => !images.some((i) => i.version === v));
   missing.push(...noImage.map((v) => `(no image for kernel ${v})`));
   return { images, missing, noImage };
 }
 
-/** The guest's distribution, with the generator it really has installed (a Debian guest may use dracut). */
-async function readGuestGenerator(g: TaskContext): Promise<{ os: GuestOs; why: string }> {
-  const os = await readGuestOs(g);
-  const { generator, why } = chooseGenerator(os.initramfs, (await g.runOk(GENERATOR_PROBE)).stdout);
-  return { os: { ...os, initramfs: generator }, why };
+async function listDir(g: TaskContext, dir: string): Promise<string[]> {
+  const r = await g.run(sh`ls -1 ${dir}`);
+  return r.exitCode === 0 ? r.stdout.split('\n').filter(Boolean) : [];
+}
+
+/** What initramfs's read found, all of it inside the guest root except the chroot binds (nothing is mounted). */
+export interface InitramfsFacts extends ImageFacts {
+  /** The guest's distribution, with the generator it really has installed (a Debian guest may use dracut). */
+  os: GuestOs;
+  /** Why that generator. */
+  generatorWhy: string;
+  /** The generator's conf.d directory as listed. */
+  confD: string[];
+  /** The generator's config files as they are (a missing file has no entry). */
+  texts: Record<string, string>;
+  binds: ChrootBindFacts;
+}
+
+/** Reads the guest's generator, its config files and its images (refusing a root that is not a mounted guest), and the chroot binds. */
+async function readInitramfs(ctx: TaskContext, p: Params): Promise<InitramfsFacts> {
+  const g = await openGuestRoot(ctx, p.root);
+  const family = await readGuestOs(g);
+  const { generator, why } = chooseGenerator(family.initramfs, (await g.runOk(GENERATOR_PROBE)).stdout);
+  const dir = confDir(generator);
+  const confD = dir === undefined ? [] : await listDir(g, dir);
+  const texts: Record<string, string> = {};
+  for (const cf of configFiles(generator, confD)) {
+    const text = await readGuestText(g, cf.path);
+    if (text !== undefined) texts[cf.path] = text;
+  }
+  const images = await readImages(g, generator);
+  return { os: { ...family, initramfs: generator }, generatorWhy: why, confD, texts, ...images, binds: await readChrootBinds(ctx, p.root) };
 }
 
 /** What to look at when a rebuilt image still lacks virtio_blk. */
@@ -101,6 +170,57 @@ function configHint(generator: GuestOs['initramfs']): string {
   }
   if (generator === 'initramfs-tools') return 'look at MODULES= in /etc/initramfs-tools/initramfs.conf and conf.d/*, and at hooks that remove modules';
   return 'look at MODULES and HOOKS (autodetect, modconf) in /etc/mkinitcpio.conf and /etc/mkinitcpio.conf.d';
+}
+
+/** Decides initramfs (pure): no change when the config asks for virtio and every image holds virtio_blk, else the rebuild. */
+export function decideInitramfs(p: Params, f: InitramfsFacts): Verdict {
+  const { os } = f;
+  const edits = configEdits(os.initramfs, f.confD, f.texts);
+  const judged = judgeImages(os.initramfs, f);
+  if ('refused' in judged) return judged;
+  const { images, missing, noImage } = judged;
+  if (!edits.length && !missing.length) {
+    return {
+      changed: false,
+      reason: `${os.initramfs} config already asks for virtio and every image holds virtio_blk (${images.map((i) => i.path).join(', ') || 'no images'})`,
+      data: { images: images.map((i) => i.path), generator: os.initramfs },
+    };
+  }
+  const refused = chrootBindsRefusal(p.root, f.binds);
+  if (refused) return { refused };
+  const diff: Diff[] = edits.map((e) => ({ path: `${p.root}${e.path}`, before: e.before, after: e.after }));
+  const why = [...(edits.length ? [`edit ${edits.map((e) => e.path).join(', ')}`] : []), ...(missing.length ? [`without virtio_blk: ${missing.join(', ')}`] : [])];
+  return {
+    changed: true,
+    diff,
+    data: { notes: edits.flatMap((e) => e.notes.map((n) => `${e.path}: ${n}`)), generator: os.initramfs },
+    steps: [rebuildStep(p, os.initramfs, edits, noImage, `${f.generatorWhy}; ${why.join('; ')}`)],
+  };
+}
+
+/**
+ * The rebuild (the escape hatch: a chroot session around several commands): the config files written,
+ * update-initramfs -c for a kernel without an image, the generator's rebuild, then every image listed again.
+ */
+function rebuildStep(p: Params, generator: Generator, edits: FileEdit[], noImage: string[], why: string): Step {
+  return {
+    title: `rebuild the initramfs of ${p.root} with ${generator} (${why})`,
+    run: async (c) => {
+      await withGuestChroot(c, p.root, { mounts: true, policyRcD: true, resolvConf: 'keep' }, async (cg) => {
+        for (const e of edits) await cg.transport.put(e.path, e.after, { mode: 0o644, become: c.become });
+        // update-initramfs -u only refreshes images that exist; a kernel without one needs -c
+        if (generator === 'initramfs-tools') for (const v of noImage) await cg.runOk(sh`update-initramfs -c -k ${v}`, { timeoutMs: 20 * 60_000 });
+        await cg.runOk(rebuildCommand(generator), { timeoutMs: 20 * 60_000 });
+      });
+      const after = judgeImages(generator, await readImages(await openGuestRoot(c, p.root), generator));
+      if ('refused' in after) throw new TaskFailedError(after.refused);
+      if (after.missing.length) {
+        throw new TaskFailedError(`after the ${generator} rebuild these images still lack virtio_blk: ${after.missing.join(', ')}; ${configHint(generator)}`);
+      }
+      if (!after.images.length) throw new TaskFailedError(`the rebuild left no initramfs image in ${p.root}/boot`);
+      return { images: after.images.map((i) => i.path), edited: edits.map((e) => e.path), generator };
+    },
+  };
 }
 
 export const initramfsModule = defineModule({
@@ -122,46 +242,6 @@ export const initramfsModule = defineModule({
     result: { images: 'the images checked', edited: 'the config files written', generator: 'initramfs-tools, dracut or mkinitcpio' },
     example: ['- initramfs:', '    root: /mnt/xr1'].join('\n'),
   },
-  async plan(ctx, p) {
-    const g = await openGuestRoot(ctx, p.root);
-    const { os, why: generatorWhy } = await readGuestGenerator(g);
-    const edits = await planConfigEdits(g, os);
-    const { images, missing, noImage } = await checkImages(g, os);
-    if (!edits.length && !missing.length) {
-      return {
-        changed: false,
-        reason: `${os.initramfs} config already asks for virtio and every image holds virtio_blk (${images.map((i) => i.path).join(', ') || 'no images'})`,
-        data: { images: images.map((i) => i.path), generator: os.initramfs },
-      };
-    }
-    await checkChrootBinds(ctx, p.root);
-    const diff: Diff[] = edits.map((e) => ({ path: `${p.root}${e.path}`, before: e.before, after: e.after }));
-    const why = [...(edits.length ? [`edit ${edits.map((e) => e.path).join(', ')}`] : []), ...(missing.length ? [`without virtio_blk: ${missing.join(', ')}`] : [])];
-    return {
-      changed: true,
-      diff,
-      data: { notes: edits.flatMap((e) => e.notes.map((n) => `${e.path}: ${n}`)), generator: os.initramfs },
-      steps: [
-        {
-          title: `rebuild the initramfs of ${p.root} with ${os.initramfs} (${generatorWhy}; ${why.join('; ')})`,
-          run: async (c) => {
-            await withGuestChroot(c, p.root, { mounts: true, policyRcD: true, resolvConf: 'keep' }, async (cg) => {
-              for (const e of edits) await cg.transport.put(e.path, e.after, { mode: 0o644, become: c.become });
-              // update-initramfs -u only refreshes images that exist; a kernel without one needs -c
-              if (os.initramfs === 'initramfs-tools') for (const v of noImage) await cg.runOk(sh`update-initramfs -c -k ${v}`, { timeoutMs: 20 * 60_000 });
-              await cg.runOk(rebuildCommand(os.initramfs), { timeoutMs: 20 * 60_000 });
-            });
-            const after = await checkImages(await openGuestRoot(c, p.root), os);
-            if (after.missing.length) {
-              throw new TaskFailedError(
-                `after the ${os.initramfs} rebuild these images still lack virtio_blk: ${after.missing.join(', ')}; ${configHint(os.initramfs)}`,
-              );
-            }
-            if (!after.images.length) throw new TaskFailedError(`the rebuild left no initramfs image in ${p.root}/boot`);
-            return { images: after.images.map((i) => i.path), edited: edits.map((e) => e.path), generator: os.initramfs };
-          },
-        },
-      ],
-    };
-  },
+  read: readInitramfs,
+  decide: decideInitramfs,
 });

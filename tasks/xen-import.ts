@@ -5,7 +5,7 @@ import { TaskFailedError, formatProblem, type Problem } from '../runner/errors.j
 import { globToRegExp } from '../runner/inventory/patterns.js';
 import { BATCH_RECORD_FUNCTION, newBatchToken, parseBatch } from '../runner/batch-read.js';
 import { sh, type Command } from '../runner/command.js';
-import { defineModule } from '../runner/module.js';
+import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
 import { describeFailure } from '../runner/task-context.js';
 import type { XenGuest } from './xen/guest.js';
 import { parseXenConfig, type ConfigOrigin } from './xen/import.js';
@@ -219,7 +219,7 @@ export function parseReaderOutput(stdout: string, token: string): ReaderRecord[]
 
 const GLOB_CHARS = /[*?[]/;
 
-/** Turns the reader's records into sources, read problems and warnings (pure: the planner's half). */
+/** Turns the reader's records into sources, read problems and warnings (pure: decide's half). */
 export function sourcesFromRecords(records: ReaderRecord[], patterns: string[], libvirtUri: string): { sources: XenSource[]; problems: Problem[]; warnings: string[] } {
   const sources: XenSource[] = [];
   const problems: Problem[] = [];
@@ -267,6 +267,30 @@ export function pathList(paths: string | string[]): string[] {
   return typeof paths === 'string' ? [paths] : paths;
 }
 
+type Params = z.output<typeof params>;
+
+/** What xen_import's read found: the host it read on and the reader's records. */
+export interface XenImportFacts {
+  host: string;
+  records: ReaderRecord[];
+}
+
+/** Runs the one read-only reader; a reader that fails or whose framing broke fails the task. */
+async function readXenImport(ctx: TaskContext, p: Params): Promise<XenImportFacts> {
+  const token = newBatchToken();
+  const r = await ctx.run(xenReadCommand(pathList(p.paths), p.libvirt ? p.libvirt_uri : undefined, token));
+  if (r.exitCode !== 0) throw new TaskFailedError(`xen_import: reading the configs failed: ${describeFailure(r)}`, { stderr: r.stderr });
+  return { host: ctx.host, records: parseReaderOutput(r.stdout, token) };
+}
+
+/** Decides xen_import (pure): never a change; the guests, the inventory fragment and the problems as the result. */
+export function decideXenImport(p: Params, f: XenImportFacts): Verdict {
+  const read = sourcesFromRecords(f.records, pathList(p.paths), p.libvirt_uri);
+  const data = buildXenImport(read.sources, { include: p.include, exclude: p.exclude, hypervisor: f.host }, read.problems);
+  data.warnings.push(...read.warnings);
+  return { changed: false, reason: xenImportReason(data), data: data as unknown as Record<string, unknown> };
+}
+
 export const xenImportModule = defineModule({
   name: 'xen_import',
   params,
@@ -300,14 +324,6 @@ export const xenImportModule = defineModule({
       '  loop: "{{ xen.guests }}"',
     ].join('\n'),
   },
-  async plan(ctx, p) {
-    const patterns = pathList(p.paths);
-    const token = newBatchToken();
-    const r = await ctx.run(xenReadCommand(patterns, p.libvirt ? p.libvirt_uri : undefined, token));
-    if (r.exitCode !== 0) throw new TaskFailedError(`xen_import: reading the configs failed: ${describeFailure(r)}`, { stderr: r.stderr });
-    const read = sourcesFromRecords(parseReaderOutput(r.stdout, token), patterns, p.libvirt_uri);
-    const data = buildXenImport(read.sources, { include: p.include, exclude: p.exclude, hypervisor: ctx.host }, read.problems);
-    data.warnings.push(...read.warnings);
-    return { changed: false, reason: xenImportReason(data), data: data as unknown as Record<string, unknown> };
-  },
+  read: readXenImport,
+  decide: decideXenImport,
 });

@@ -1,4 +1,4 @@
-// What command, shell and chroot_exec share: the creates/removes guard (read in read/plan, so --check
+// What command, shell and chroot_exec share: the creates/removes guard (read by readGuard, so --check
 // is exact; decided by guardVerdict, pure) and running one command as the task's result.
 import { commandResult } from '../../runner/apply-steps.js';
 import { batchCommand, newBatchToken, parseBatch } from '../../runner/batch-read.js';
@@ -46,11 +46,6 @@ export function guardVerdict(g: Guard, f: GuardFacts): (Plan & { changed: false 
 function notRun(path: string, why: string): Record<string, unknown> {
   const stdout = `skipped, since ${path} ${why}`;
   return { msg: `Did not run command since '${path}' ${why}`, rc: 0, stdout, stdout_lines: [stdout], stderr: '', stderr_lines: [] };
-}
-
-/** Returns the "no change" plan when creates exists / removes is missing, else undefined. */
-export async function checkGuard(ctx: TaskContext, g: Guard): Promise<Plan | undefined> {
-  return guardVerdict(g, await readGuard(ctx, g));
 }
 
 /** What command and shell take beyond the guard: stdin, with the newline Ansible adds unless told not to. */

@@ -10,9 +10,12 @@ import { aptFactsFrom, type AptOutputs } from '../../tasks/apt.js';
 import type { Manager } from '../../tasks/lib/managers.js';
 import { parseSystemctlShow, sysvFactsFrom } from '../../tasks/service.js';
 import { parseFindTree } from '../../tasks/file.js';
+import type { ChrootBindFacts } from '../../tasks/chroot-mounts.js';
 import { filesystemFactsFrom, type FilesystemOutputs } from '../../tasks/filesystem.js';
 import { groupFactsFrom } from '../../tasks/group.js';
 import type { GrubGuestFacts } from '../../tasks/grub.js';
+import { chooseGenerator } from '../../tasks/guest/initramfs-images.js';
+import { parseKernelListing } from '../../tasks/guest/kernels.js';
 import { detectGuestOs } from '../../tasks/guest/os-family.js';
 import { builtinModules } from '../../tasks/index.js';
 import { parsePathState } from '../../tasks/lib/path-state.js';
@@ -27,6 +30,8 @@ import { parseBlkidExport, parseWipefs } from '../../tasks/storage/blkid.js';
 import { partitionTableFrom } from '../../tasks/storage/facts.js';
 import { userFactsFrom, type UserOutputs } from '../../tasks/user.js';
 import { domainFactsFrom, renderDomainXml, type VirshDefineParams } from '../../tasks/virsh-define.js';
+import { parseReaderOutput } from '../../tasks/xen-import.js';
+import { FIXTURE_TOKEN } from '../helpers/fixture-token.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const tables = `${fixtures}decide/`;
@@ -155,6 +160,35 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
     ...Object.fromEntries(['tool', 'list', 'diff'].filter((k) => f[k] !== undefined).map((k) => [k, output(f[k] as Partial<ToolOutput>)])),
     ...(typeof f.archive === 'string' ? { archive: Buffer.from(f.archive) } : {}),
   }),
+  // What `cd -P ROOT && pwd -P` printed (the root itself unless told), /proc/self/mountinfo as printed, and the bind
+  // targets' check as printed (absent unless told); the host h1.
+  chroot_mounts: (f, p) => chrootBindFacts(f, String(p.root)),
+  // Whether each creates/removes path exists in the guest (test -e), and (mounts) the chroot binds as for chroot_mounts.
+  chroot_exec: ({ exists, binds }, p) => ({
+    guard: { exists: (exists as Record<string, boolean> | undefined) ?? {} },
+    ...(binds !== undefined ? { binds: chrootBindFacts(binds as Record<string, unknown>, String(p.root)) } : {}),
+  }),
+  // The guest's os-release as text and the generator probe as printed (what chooseGenerator picks from), conf.d as listed,
+  // the config files as text (a missing file has no entry), /boot as listed, KERNEL_LISTING as printed, each image's listing
+  // as printed (exit 0 unless told); the chroot binds as for chroot_mounts (all missing, nothing to refuse, unless told).
+  initramfs: ({ osRelease, probe, kernels, listings, binds, ...f }, p) => {
+    const family = detectGuestOs(String(osRelease));
+    const { generator, why } = chooseGenerator(family.initramfs, String(probe ?? ''));
+    return {
+      os: { ...family, initramfs: generator },
+      generatorWhy: why,
+      confD: f.confD ?? [],
+      texts: f.texts ?? {},
+      boot: f.boot ?? [],
+      kernels: parseKernelListing(String(kernels ?? '')),
+      listings: toolOutputs((listings as Record<string, unknown> | undefined) ?? {}),
+      binds: chrootBindFacts((binds as Record<string, unknown> | undefined) ?? { targets: {} }, String(p.root)),
+    };
+  },
+  // The task's host h1, the ends on it unless told; the sizes, what dest is and whether the range matches as given.
+  blockcopy: (f) => ({ host: 'h1', srcHost: f.srcHost ?? 'h1', destHost: f.destHost ?? 'h1', ...f }),
+  // The reader's stdout as printed (framed with the fixtures' token); the host h1.
+  xen_import: (f) => ({ host: 'h1', records: parseReaderOutput(String(f.stdout), FIXTURE_TOKEN) }),
   // The hosts of the two ends (the task's host h1 unless told) and the dry run as rsync printed it (exit 0 unless told).
   rsync: ({ srcHost, destHost, dry }) => ({
     srcHost: srcHost ?? 'h1',
@@ -176,6 +210,16 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
     return { domain, xml, validation: output(f.validation as Partial<ToolOutput>), ...(f.dumpxml !== undefined ? { dumpxml: f.dumpxml } : {}) };
   },
 };
+
+/** A chroot's bind facts as readChrootBinds reads them (see the chroot_mounts table). */
+function chrootBindFacts(f: Record<string, unknown>, root: string): ChrootBindFacts {
+  return {
+    host: 'h1',
+    realRoot: output((f.realRoot as Partial<ToolOutput> | undefined) ?? { stdout: `${root}\n` }),
+    mounts: parseMountinfo(String(f.mountinfo ?? '')),
+    ...(f.targets !== undefined ? { targets: output(f.targets as Partial<ToolOutput>) } : {}),
+  };
+}
 
 /** A grub table's guest: os-release as text becomes the detected OS. */
 function guestFacts({ osRelease, ...g }: Record<string, unknown>): GrubGuestFacts {
