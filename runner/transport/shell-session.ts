@@ -13,6 +13,19 @@ import { SUPERVISE_TRAP } from './become.js';
 
 const HELLO = 'ferry-shell ';
 
+/**
+ * The watcher's script: HUPs the loop (pid $s) once its parent (pid $pp) is gone. GNU `tail --pid`
+ * waits for that without a process a second (a `sleep 1` poll per shell forked hundreds of
+ * processes a second on a host that many connections reach, a loopback benchmark's 250 hosts
+ * among them); where tail has no --pid it polls as before. The loop's start time (field 22 of
+ * /proc/PID/stat) is read first and checked before the HUP, so that a watcher outliving its loop
+ * never signals another process that got the loop's pid (a /proc without it: the pid alone, as before).
+ */
+export const SHELL_WATCHER = `st() { read -r t <"/proc/$1/stat" && t=\${t##*) } && set -- $t && echo "\${20}"; }
+t0=$(st "$s")
+tail --pid="$pp" -f /dev/null 2>/dev/null || while [ -d "/proc/$pp" ] && [ -d "/proc/$s" ]; do sleep 1; done
+[ "$(st "$s" 2>/dev/null)" = "$t0" ] && [ -d "/proc/$s" ] && kill -HUP "$s"`;
+
 // The loop the channel runs. Headers are read with `read` (byte by byte on a pipe, so it never
 // reads past its line); a command's lines are joined back with the newlines they had. A command
 // without stdin gets /dev/null; one with stdin reads a pipe fed by frames `N\nBYTES` up to `0\n`,
@@ -22,11 +35,11 @@ const HELLO = 'ferry-shell ';
 // A lost connection (the controller killed, the network cut) must stop the commands too, or a
 // resumed run would meet the old command still at work (two update-initramfs in one guest ran it
 // out of space): sshd does not signal a session without a terminal when its client goes, so a
-// watcher, forked twice so that \`wait\` never waits for it, HUPs the loop once the loop's parent
-// (the connection's sshd) is gone. Only where /proc shows it; elsewhere nothing changes.
+// watcher (SHELL_WATCHER), forked twice so that \`wait\` never waits for it, HUPs the loop once the
+// loop's parent (the connection's sshd) is gone. Only where /proc shows it; elsewhere nothing changes.
 const LOOP = `exec 3<&0
 ${SUPERVISE_TRAP}
-if [ -d "/proc/$PPID" ]; then s=$$ pp=$PPID; ( ( while [ -d "/proc/$pp" ] && [ -d "/proc/$s" ]; do sleep 1; done; [ -d "/proc/$s" ] && kill -HUP "$s" ) </dev/null >/dev/null 2>&1 & ) 3<&-; fi
+if [ -d "/proc/$PPID" ]; then s=$$ pp=$PPID; ( ( ${SHELL_WATCHER} ) </dev/null >/dev/null 2>&1 & ) 3<&-; fi
 g=0; head --version 2>/dev/null | grep -q 'GNU coreutils' && g=1
 printf '${HELLO}%s %s\\n' "$g" "$$"
 while IFS= read -r d && IFS= read -r m && IFS= read -r k; do

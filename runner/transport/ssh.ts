@@ -1,7 +1,6 @@
 // The SSH transport: one ssh2 connection per host, reused by every command, with a bounded
 // number of channels, known_hosts checking, ssh_config and ProxyJump. Everything above
 // "start sh -c TEXT on a channel" is shared with the local transport (base.ts).
-import { readFileSync } from 'node:fs';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { connect as netConnect, type Socket } from 'node:net';
 import { homedir } from 'node:os';
@@ -10,11 +9,12 @@ import type { Duplex } from 'node:stream';
 import PQueue from 'p-queue';
 
 // ssh2 is CommonJS: named imports other than its class exports do not resolve under ESM
-import ssh2, { type AnyAuthMethod, type AuthenticationType, type ClientChannel, type ConnectConfig } from 'ssh2';
+import ssh2, { type AnyAuthMethod, type AuthenticationType, type ClientChannel, type ConnectConfig, type ParsedKey } from 'ssh2';
 import type { Secret } from '../command.js';
 import { HostKeyError, UnreachableError } from '../errors.js';
 import { ansibleBoolean } from '../boolean.js';
 import { BaseTransport, type RawProcess, type StartNeeds } from './base.js';
+import { ParsedFileCache } from './file-cache.js';
 import { ShellSession } from './shell-session.js';
 import {
   checkHostKey,
@@ -102,6 +102,21 @@ type Client = InstanceType<typeof Client>;
 const CHANNEL_OPEN_RETRIES = 8;
 
 const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+
+// Shared by every connection of the process: each file is parsed once, not once per host.
+const knownHostsCache = new ParsedFileCache((data, path) => parseKnownHosts(data.toString('utf8'), path));
+const identityCache = new ParsedFileCache((data) => ({ data, parsed: new Map<string | undefined, ParsedKey | Error>() }));
+
+/** A private key file parsed (decrypted with `passphrase`), or why it cannot be; throws when it cannot be read. */
+function parsedIdentity(file: string, passphrase: string | undefined): ParsedKey | Error {
+  const f = identityCache.get(file);
+  let key = f.parsed.get(passphrase);
+  if (!key) {
+    key = sshUtils.parseKey(f.data, passphrase);
+    f.parsed.set(passphrase, key);
+  }
+  return key;
+}
 
 /** A transport over one pooled SSH connection. */
 export class SshTransport extends BaseTransport {
@@ -266,7 +281,7 @@ export class SshTransport extends BaseTransport {
     const entries: KnownHostEntry[] = [];
     for (const f of files) {
       try {
-        entries.push(...parseKnownHosts(readFileSync(f, 'utf8'), f));
+        entries.push(...knownHostsCache.get(f));
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       }
@@ -283,15 +298,14 @@ export class SshTransport extends BaseTransport {
     if (agent) methods.push({ type: 'agent', username: r.user, agent });
     const passphrase = this.opts.passphrase?.value;
     for (const file of r.identityFiles) {
-      let data: Buffer;
+      let parsed: ParsedKey | Error;
       try {
-        data = readFileSync(file);
+        parsed = parsedIdentity(file, passphrase);
       } catch (e) {
         // ssh is silent about missing default keys and warns about named ones
         if (r.explicitIdentities) skipped.push(`${file}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
         continue;
       }
-      const parsed = sshUtils.parseKey(data, passphrase);
       if (parsed instanceof Error) {
         const encrypted = /encrypted|passphrase/i.test(parsed.message);
         skipped.push(
@@ -301,7 +315,8 @@ export class SshTransport extends BaseTransport {
         );
         continue;
       }
-      const m: AnyAuthMethod = { type: 'publickey', username: r.user, key: data, ...(passphrase ? { passphrase } : {}) };
+      // the parsed key itself: ssh2 would parse (and decrypt) the file's bytes once more per connection
+      const m: AnyAuthMethod = { type: 'publickey', username: r.user, key: parsed };
       labels.set(m, `publickey ${file}`);
       methods.push(m);
     }

@@ -50,6 +50,23 @@ describe('ssh transport with a persistent shell @integration', function () {
     assert.match((await t.run(shellText(`cat /proc/${(ppid ?? '').trim()}/cmdline | tr '\\0' ' '`))).stdout, /ferry-shell/);
   });
 
+  it("watches the session's sshd with one tail --pid (GNU tail), no sleep forked every second", async function () {
+    const t = make(optsFor(a, a.users.nopasswd));
+    if (!(await t.run(sh`tail --version`)).stdout.includes('GNU coreutils')) this.skip();
+    // the loop leads its process group; its parent is the session's sshd
+    const [loop, sshd] = (await t.run(sh`echo $PPID; cut -d' ' -f4 /proc/$PPID/stat`)).stdout.trim().split('\n');
+    const group = async (): Promise<string[]> => (await t.run(shellText(`pgrep -a -g ${Number(loop)} | cut -d' ' -f2-`))).stdout.trim().split('\n');
+    const watcher = `tail --pid=${Number(sshd)} -f /dev/null`;
+    let members = await group();
+    // the watcher starts beside the loop, so it may not be in tail yet when the first command runs
+    for (let i = 0; i < 50 && !members.includes(watcher); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      members = await group();
+    }
+    assert.ok(members.includes(watcher), members.join('; '));
+    assert.ok(!members.includes('sleep 1'), members.join('; '));
+  });
+
   it('is on by default; ferry_persistent_shell, else FERRY_PERSISTENT_SHELL, turns it off or on', async () => {
     const vars = {
       ansible_host: a.host,

@@ -5,6 +5,7 @@ import { createHmac } from 'node:crypto';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import ssh2 from 'ssh2';
 import { parse } from 'yaml';
 import { secret, sh, shellText } from '../../runner/command.js';
 import { HostKeyError, UnreachableError } from '../../runner/errors.js';
@@ -298,6 +299,26 @@ describe('ssh transport @integration', function () {
       const noPass = make(optsFor(a, 'ferrytest', { identityFiles: [enc] }));
       const err = await noPass.connect().then(() => assert.fail('must fail'), (e: unknown) => e);
       assert.match(String(err), /enc_key: encrypted, no passphrase given/);
+    });
+
+    it('decrypts an encrypted key once for every connection that uses it (bcrypt blocks the event loop)', async () => {
+      const enc = join(a.dir, 'enc_key_shared');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'staple', '-f', enc]);
+      await writeFile(join(a.dir, 'authorized_keys', 'ferrytest'), (await readFile(`${enc}.pub`, 'utf8')) + (await readFile(`${a.userKeyFile}.pub`, 'utf8')));
+      const parseKey = ssh2.utils.parseKey;
+      let parses = 0;
+      ssh2.utils.parseKey = (...args: Parameters<typeof parseKey>) => {
+        parses += 1;
+        return parseKey(...args);
+      };
+      try {
+        const hosts = [1, 2, 3].map(() => make(optsFor(a, 'ferrytest', { identityFiles: [enc], passphrase: secret('staple') })));
+        const out = await Promise.all(hosts.map((t) => t.run(sh`echo shared`)));
+        assert.deepEqual(out.map((r) => r.stdout), ['shared\n', 'shared\n', 'shared\n']);
+      } finally {
+        ssh2.utils.parseKey = parseKey;
+      }
+      assert.equal(parses, 1);
     });
 
     it('authenticates with a password only when one is given', async () => {

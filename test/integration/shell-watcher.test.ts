@@ -1,0 +1,81 @@
+// The persistent shell's watcher (SHELL_WATCHER) on this machine, without sshd: a stand-in loop
+// whose parent is SIGKILLed, as a connection's sshd goes when the controller is killed. With GNU
+// tail it must wait in one `tail --pid` (no `sleep 1` forked each second); with a tail that has no
+// --pid it must fall back to polling; either way the loop gets its HUP.
+import { strict as assert } from 'node:assert';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SHELL_WATCHER } from '../../runner/transport/shell-session.js';
+import { uniqueMarker, waitUntil } from '../helpers/processes.js';
+
+/** `args` of every process in process group `pgid`. */
+function groupMembers(pgid: number): string[] {
+  try {
+    return execFileSync('pgrep', ['-a', '-g', String(pgid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/^\d+ /, ''));
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+const gnuTail = ((): boolean => {
+  try {
+    return execFileSync('tail', ['--version'], { encoding: 'utf8' }).includes('GNU coreutils');
+  } catch {
+    return false;
+  }
+})();
+
+describe("the persistent shell's watcher @integration", function () {
+  this.timeout(30_000);
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-watcher-'));
+    // a tail as busybox's or BSD's: no --pid
+    await writeFile(join(dir, 'tail'), `#!/bin/sh\necho "tail: unrecognized option '--pid'" >&2\nexit 1\n`);
+    await chmod(join(dir, 'tail'), 0o755);
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const cases = [
+    { name: 'with GNU tail it waits in tail --pid, forking nothing', pathPrefix: '', waiting: (ppid: number) => `tail --pid=${ppid} -f /dev/null` },
+    { name: 'with a tail that has no --pid it polls with sleep 1', pathPrefix: 'stub', waiting: () => 'sleep 1' },
+  ];
+  for (const c of cases) {
+    it(`${c.name}, and HUPs the loop once the loop's parent is SIGKILLed`, async function () {
+      if (!c.pathPrefix && !gnuTail) this.skip();
+      const m = uniqueMarker();
+      const hupFile = join(dir, `hup-${m}`);
+      // the loop as SHELL_LOOP_COMMAND starts its watcher; it waits in a long sleep as a command would
+      const loop = `trap 'echo hup >"$1"; kill "$w"; exit 0' HUP
+s=$$ pp=$PPID; ( ( ${SHELL_WATCHER} ) </dev/null >/dev/null 2>&1 & )
+sleep 1${m} & w=$!; wait "$w"`;
+      const env = { ...process.env, PATH: c.pathPrefix ? `${dir}:${process.env.PATH}` : process.env.PATH };
+      // the parent stands for the connection's sshd; detached: its own process group, which the loop and watcher join
+      const parent = spawn('sh', ['-c', 'sh -c "$1" loop "$2" & wait', 'parent', loop, hupFile], { detached: true, stdio: 'ignore', env });
+      const pgid = parent.pid!;
+      try {
+        const waiting = c.waiting(pgid);
+        await waitUntil(() => groupMembers(pgid).includes(waiting), 10_000, `the watcher waits in '${waiting}': ${groupMembers(pgid).join('; ')}`);
+        if (!c.pathPrefix) assert.ok(!groupMembers(pgid).includes('sleep 1'), `no polling sleep: ${groupMembers(pgid).join('; ')}`);
+        parent.kill('SIGKILL');
+        await waitUntil(() => existsSync(hupFile), 10_000, 'the loop got its HUP');
+        assert.equal(readFileSync(hupFile, 'utf8'), 'hup\n');
+        await waitUntil(() => groupMembers(pgid).length === 0, 10_000, `nothing of the loop is left: ${groupMembers(pgid).join('; ')}`);
+      } finally {
+        try {
+          process.kill(-pgid, 'SIGKILL');
+        } catch {
+          // the group is gone already
+        }
+      }
+    });
+  }
+});
