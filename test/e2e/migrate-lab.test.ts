@@ -19,6 +19,7 @@ import { labPaths } from '../../lab/paths.js';
 import { ensureSystemPackages } from '../../lab/system-packages.js';
 import { CollectingReporter } from '../helpers/collect.js';
 import type { FerryEvent } from '../../runner/events.js';
+import { cutConnectionDuring, ferryCli } from './helpers/faults.js';
 
 const REQUIRED_TOOLS = ['qemu-system-x86_64', 'qemu-img', 'debootstrap', 'mkfs.ext4', 'ssh-keygen'];
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -316,5 +317,66 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     const again = await run({ force: true });
     assert.equal(again.r.exitCode, 0);
     assert.deepEqual(again.rep.results().filter((x) => x.status === 'changed').map((x) => x.task), []);
+  });
+  it('faults: the controller SIGKILLed right after each step starts, the connection cut during the copy and grub-install; each time the next run (--resume, once a plain run) goes on, and the guest converts, boots, and its source is untouched', async () => {
+    // The rollback above left xr1 as the Xen host had it. One conversion, cut short again and again:
+    // every run is killed just after the first step no earlier run had started (at once, or a second
+    // in, so both "before its command" and "during it" happen), so each step of the playbook is hit
+    // and the whole costs one conversion plus a restart per step.
+    const lvs = (await labSsh(lab, 'lvs --noheadings -o lv_name vg1')).stdout;
+    assert.doesNotMatch(lvs, /xr1-disk-old/, 'the lab guest is not pristine');
+    const sourceSum = async (lv: string) => (await labSsh(lab, `sha256sum /dev/vg1/${lv}`)).stdout.split(' ')[0];
+    const before = await sourceSum('xr1-disk');
+    const cwd = fs.mkdtempSync(path.join(tmp, 'faults-'));
+    const base = ['run', path.join(ROOT, 'playbooks/xen-to-kvm.yaml'), '-i', lab.inventoryPath, '-e', 'kvm_define=false'];
+    const CUT: Record<string, string> = { 'copy the files (rsync -aAXH, rootfs excludes)': 'rsync', 'GRUB with a serial console, installed on the whole disk': 'grub-install' };
+    const started = new Set<string>();
+    const table: string[] = [];
+    let plainRunDone = false;
+    let nextPlain = false;
+    for (let attempt = 0; ; attempt++) {
+      assert.ok(attempt < 80, `no end after 80 runs:\n${table.join('\n')}`);
+      const resume = attempt > 0 && !nextPlain;
+      if (nextPlain) plainRunDone = true;
+      nextPlain = false;
+      let target: string | undefined;
+      let cut: Promise<string> | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const delay = attempt % 2 ? 1000 : 0;
+      const r = await ferryCli(resume ? [...base, '--resume'] : base, cwd, (e, child) => {
+        if (e.type !== 'task_start') return;
+        const key = `${e.loc} ${e.task}`;
+        if (target === undefined && !started.has(key)) {
+          target = e.task;
+          if (CUT[e.task]) cut = cutConnectionDuring(lab, CUT[e.task]!);
+          else timer = setTimeout(() => child.kill('SIGKILL'), delay);
+        }
+        started.add(key);
+      });
+      clearTimeout(timer);
+      const how = resume ? '--resume' : attempt ? 'a plain run' : 'the first run';
+      if (r.code === 0 && !r.signal) {
+        table.push(`${how}: completed`);
+        break;
+      }
+      const failed = r.events.filter((e) => e.type === 'task_result' && (e.status === 'failed' || e.status === 'unreachable'));
+      if (cut) {
+        table.push(`${how}: ${target} — ${await cut}; the run stopped (exit ${r.code}, ${failed.map((e) => (e.type === 'task_result' ? `${e.task}: ${e.status}` : '')).join('; ')})`);
+        assert.notEqual(r.code, 0);
+      } else {
+        assert.equal(r.signal, 'SIGKILL', `the run ended on its own (exit ${r.code}) after ${target ?? 'no new step'}; the runs so far:\n${table.join('\n')}\n${JSON.stringify(failed).slice(0, 3000)}\n${r.stderr}`);
+        table.push(`${how}: killed ${delay ? `${delay / 1000} s after` : 'as'} "${target}" started`);
+        // once, right after the copy began, the next run is a plain one (no --resume): it must go on too
+        if (!plainRunDone && target?.startsWith('copy the files')) nextPlain = true;
+      }
+    }
+    console.log(`      ${table.length} runs:\n${table.map((l) => `        ${l}`).join('\n')}`);
+    assert.ok(plainRunDone, 'no plain run was tried');
+    assert.ok(table.some((l) => l.includes('rsync')) && table.some((l) => l.includes('grub-install')), table.join('\n'));
+    assert.equal(await sourceSum('xr1-disk-old'), before, 'the source LV changed');
+    const g = lab.guest;
+    const boot = await bootExportedDisk({ vg: g.vg, lv: g.lv, name: g.name, mac: g.mac, memoryMb: g.memoryMb }, path.join(LAB_OUT_DIR, `${g.name}-kvm.img`), lab, new CollectingReporter());
+    assert.equal(boot.exitCode, 0, boot.console.slice(-2000));
+    assert.ok(boot.sawGrub && boot.sawLogin, `no GRUB or no login prompt:\n${boot.console.slice(-2000)}`);
   });
 });
