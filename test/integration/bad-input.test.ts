@@ -120,7 +120,7 @@ async function runCase(c: Case, base: string, i: number): Promise<Outcome> {
     }
     const args = c.args ?? ['run', 'pb.yaml', '-i', 'inv.yaml', ...(c.extra ?? [])];
     const r = await runCli(args, dir);
-    return { ...r, contacts: trap.contacts() };
+    return { ...r, contacts: (await trap.contacts()) };
   } finally {
     await trap.close();
   }

@@ -110,7 +110,7 @@ describe('ferry CLI as an Ansible user types it @integration', function () {
       const r = ferry(['run', pb, '-i', await inventory('bad-cfg.yml', { ansible_port: trap.port })], project, { home });
       assert.equal(r.code, 4, r.stderr);
       assert.match(r.stderr, new RegExp(`\\sansible.cfg:5: become must be a boolean .* got 'sometimes'`));
-      assert.equal(trap.contacts(), 0);
+      assert.equal((await trap.contacts()), 0);
     } finally {
       await rm(join(project, 'ansible.cfg'));
     }
@@ -229,7 +229,7 @@ describe('ferry CLI as an Ansible user types it @integration', function () {
       );
     });
 
-    it('--list-hosts, --list-tasks, --list-tags and --syntax-check print as ansible-playbook does, contacting nobody', () => {
+    it('--list-hosts, --list-tasks, --list-tags and --syntax-check print as ansible-playbook does, contacting nobody', async () => {
       const list = (...args: string[]): string => {
         const r = ferry(['run', 'site.yml', ...args], project, { home });
         assert.equal(r.code, 0, r.stderr);
@@ -251,7 +251,7 @@ describe('ferry CLI as an Ansible user types it @integration', function () {
       assert.match(tagged, /install\tTAGS/);
       // no inventory needed to check the syntax
       assert.equal(list('--syntax-check'), '\nplaybook: site.yml\n');
-      assert.equal(trap.contacts(), 0);
+      assert.equal((await trap.contacts()), 0);
     });
 
     it("ansible.cfg's roles_path is where roles are found (a role only there is listed as 'role : task'); without it the role is not found", async () => {
@@ -267,7 +267,7 @@ describe('ferry CLI as an Ansible user types it @integration', function () {
       const listed = ferry(['run', 'pb.yml', '-i', 'trap.yml', '--list-tasks'], sub, { home });
       assert.equal(listed.code, 0, listed.stderr);
       assert.match(listed.stdout, /tasks:\n {6}greet : hello\tTAGS: \[\]\n/);
-      assert.equal(trap.contacts(), 0);
+      assert.equal((await trap.contacts()), 0);
     });
 
     it('--step asks before each task: y runs it, n skips it, c runs the rest without asking', async () => {

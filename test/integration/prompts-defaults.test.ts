@@ -81,14 +81,14 @@ describe('vars_prompt, module_defaults and local_action against real sshd @integ
   it('off a terminal: a prompt without a default is bad input at its file:line, and no host is contacted; -e answers it', async () => {
     const pb = join(dir, 'prompt-trap.yml');
     await writeFile(pb, stringify(promptPlaybook('never', join(out, 'never'))));
-    const before = trap.contacts();
+    const before = (await trap.contacts());
     const r = spawnSync(process.execPath, [CLI, 'run', pb, '-i', join(dir, 'trap.yml'), '--plain'], { cwd: dir, encoding: 'utf8', input: 'alice\n', env: { ...process.env, NO_COLOR: '1' } });
     assert.equal(r.status, 4, r.stderr + r.stdout);
     assert.match(r.stderr, /prompt-trap\.yml:4:\d+: vars_prompt 'who': there is no terminal to ask "Who are you" on, and it has no default/);
     assert.match(r.stderr, /prompt-trap\.yml:7:\d+: vars_prompt 'pw':/);
     assert.match(r.stderr, /-e who=VALUE/);
     assert.doesNotMatch(r.stderr, /'colour'/);
-    assert.equal(trap.contacts(), before, 'a host was contacted');
+    assert.equal((await trap.contacts()), before, 'a host was contacted');
 
     const file = join(out, 'from-e');
     const ok = join(dir, 'prompt-e.yml');
