@@ -31,6 +31,7 @@ function addRunOptions(c: Cli): Cli {
     .option('-f, --forks <n>', 'how many hosts at once (default: forks in ansible.cfg, else 10)')
     .option('-u, --user <name>', 'connect as this user (the inventory\'s ansible_user wins, as in Ansible)')
     .option('--private-key <file>', 'private key file to authenticate with')
+    .option('-T, --timeout <seconds>', 'how long to wait for a connection and its SSH handshake (default: timeout in ansible.cfg, else 10)')
     .option('-k, --ask-pass', 'ask for the SSH password')
     .option('-b, --become', 'run the tasks with sudo')
     .option('--become-user <name>', 'the user to become (default root)')
@@ -87,15 +88,16 @@ export async function runProgram(argv: string[], version: string): Promise<numbe
   addRunOptions(
     program
       .command('migrate')
-      .description('move Xen PV guests to KVM: runs playbooks/xen-to-kvm.yaml (or xen-rollback.yaml) for the guests named')
+      .description('move Xen PV guests to KVM: runs playbooks/xen-to-kvm.yaml (or xen-rollback.yaml, xen-cleanup.yaml) for the guests named')
       .argument('[guests...]', 'inventory guests or patterns (default: every host of the group xen_guests)')
       .addOption(new Option('--method <method>', 'how the data is copied: rsync (mkfs + rsync -aAXH) or dd (snapshot, shrink, dd)').choices(['rsync', 'dd']))
       .option('--parallel <n>', 'how many guests at once (the same as --forks; per-VG and per-host copy limits still hold)')
       .option('--resume', 'continue the last failed migration from the first task not completed on each guest')
       .option('--rollback', 'undo the conversion of the guests named instead (playbooks/xen-rollback.yaml)')
+      .option('--cleanup', 'after checking the KVM guests: remove their Xen source LVs (LV-old), with -e force=true; no rollback after it (playbooks/xen-cleanup.yaml)')
       .option('--list-hosts', 'list the guests it would migrate, and exit (no host is contacted)')
       .option('--list-tasks', 'list the tasks it would run, and exit'),
-  ).action(async (guests: string[], f: RunFlags & { method?: string; parallel?: string; rollback?: boolean }) => {
+  ).action(async (guests: string[], f: RunFlags & { method?: string; parallel?: string; rollback?: boolean; cleanup?: boolean }) => {
     exitCode = await (await commands()).migrateCommand(guests, f);
   });
 

@@ -43,6 +43,8 @@ export interface RunFlags extends VaultFlags {
   phases?: readonly string[];
   user?: string;
   privateKey?: string;
+  /** -T: seconds to wait for a connection. */
+  timeout?: string;
   askPass?: boolean;
   becomeUser?: string;
   askBecomePass?: boolean;
@@ -142,6 +144,11 @@ async function connectionDefaults(f: RunFlags, cfg: FerryConfig): Promise<Record
   if (user) d.ferry_user = user;
   const key = f.privateKey ?? cfg.privateKeyFile;
   if (key) d.ferry_private_key_file = key;
+  if (f.timeout !== undefined && !(/^\s*\d+(\.\d+)?\s*$/.test(f.timeout) && Number(f.timeout) > 0)) {
+    throw new ValidationError([{ loc: { file: '<command line>', line: 1 }, message: `-T/--timeout '${f.timeout}' is not a number of seconds greater than 0`, hint: 'e.g. -T 30' }]);
+  }
+  const timeout = f.timeout ?? cfg.timeout;
+  if (timeout !== undefined) d.ferry_timeout = timeout;
   if (f.become ?? cfg.become) d.ferry_become = true;
   const becomeUser = f.becomeUser ?? cfg.becomeUser;
   if (becomeUser) d.ferry_become_user = becomeUser;
@@ -242,15 +249,17 @@ const PLAYBOOKS = fileURLToPath(new URL('../../playbooks/', import.meta.url));
  * limit and --method/--parallel as its variables and forks — nothing the playbook does not say itself,
  * so the same run is `ferry run playbooks/xen-to-kvm.yaml --limit GUESTS -e copy_method=...`.
  */
-export async function migrateCommand(guests: string[], f: RunFlags & { method?: string; parallel?: string; rollback?: boolean }): Promise<number> {
+export async function migrateCommand(guests: string[], f: RunFlags & { method?: string; parallel?: string; rollback?: boolean; cleanup?: boolean }): Promise<number> {
   if (guests.length && f.limit !== undefined) {
     throw new ValidationError([{ message: 'give the guests as arguments or with --limit, not both', hint: 'e.g. ferry migrate -i inventory.yaml web1 web2' }]);
   }
   if (f.parallel !== undefined && f.forks !== undefined) {
     throw new ValidationError([{ message: '--parallel and --forks say the same thing', hint: 'give one of them' }]);
   }
-  if (f.rollback && f.method !== undefined) throw new ValidationError([{ message: '--method has no meaning with --rollback', hint: 'drop --method' }]);
-  const playbook = join(PLAYBOOKS, f.rollback ? 'xen-rollback.yaml' : 'xen-to-kvm.yaml');
+  if (f.rollback && f.cleanup) throw new ValidationError([{ message: '--rollback and --cleanup undo each other', hint: 'give one of them' }]);
+  const other = f.rollback ? '--rollback' : f.cleanup ? '--cleanup' : undefined;
+  if (other && f.method !== undefined) throw new ValidationError([{ message: `--method has no meaning with ${other}`, hint: 'drop --method' }]);
+  const playbook = join(PLAYBOOKS, f.rollback ? 'xen-rollback.yaml' : f.cleanup ? 'xen-cleanup.yaml' : 'xen-to-kvm.yaml');
   const flags: RunFlags = {
     ...f,
     ...(guests.length ? { limit: guests.join(','), limitLabel: `${guests.length > 1 ? 'guests' : 'guest'} ${guests.join(' ')}` } : {}),
@@ -259,7 +268,8 @@ export async function migrateCommand(guests: string[], f: RunFlags & { method?: 
     phases: PHASES,
     extraVars: [...(f.method ? [`copy_method=${f.method}`] : []), ...f.extraVars],
   };
-  if (f.listHosts || f.listTasks || f.listTags || f.syntaxCheck) return runCommand(playbook, flags);
+  // the clean-up copies and converts nothing: the play recap says what it removed
+  if (f.cleanup || f.listHosts || f.listTasks || f.listTags || f.syntaxCheck) return runCommand(playbook, flags);
   // The run as `ferry run` makes it, plus the recap per guest after the play recap.
   const seen = new MigrationEvents();
   return runCommand(playbook, flags, {

@@ -15,6 +15,8 @@ export interface FerryConfig {
   forks?: number;
   remoteUser?: string;
   privateKeyFile?: string;
+  /** Seconds to wait for a connection (`timeout`). */
+  timeout?: number;
   hostKeyChecking?: boolean;
   /** Where roles are looked up (`roles_path`, colon-separated), for the roles loader. */
   rolesPath?: string[];
@@ -150,6 +152,7 @@ const SETTINGS: Setting[] = [
   { key: 'forks', section: 'defaults', name: 'forks', env: 'ANSIBLE_FORKS', kind: 'int' },
   { key: 'remoteUser', section: 'defaults', name: 'remote_user', env: 'ANSIBLE_REMOTE_USER', kind: 'string' },
   { key: 'privateKeyFile', section: 'defaults', name: 'private_key_file', env: 'ANSIBLE_PRIVATE_KEY_FILE', kind: 'path' },
+  { key: 'timeout', section: 'defaults', name: 'timeout', env: 'ANSIBLE_TIMEOUT', kind: 'int' },
   { key: 'hostKeyChecking', section: 'defaults', name: 'host_key_checking', env: 'ANSIBLE_HOST_KEY_CHECKING', kind: 'bool' },
   { key: 'rolesPath', section: 'defaults', name: 'roles_path', env: 'ANSIBLE_ROLES_PATH', kind: 'pathspec' },
   { key: 'vaultPasswordFile', section: 'defaults', name: 'vault_password_file', env: 'ANSIBLE_VAULT_PASSWORD_FILE', kind: 'path' },

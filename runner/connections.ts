@@ -16,6 +16,7 @@ export interface ConnectionOptions {
   sshConfigFile?: string | false;
   /** known_hosts for hosts whose variables name none. */
   knownHostsFile?: string;
+  /** The connection timeout when the host's variables set none (ansible_timeout, -T). */
   connectTimeoutMs?: number;
   /** Connection variables below the inventory's (-u, --private-key, -k, ansible.cfg). */
   defaults?: Record<string, unknown>;
@@ -44,7 +45,8 @@ export function sshOptionsFor(host: string, vars: Record<string, unknown>, o: Co
   if (known) opts.knownHostsFile = known;
   if (o.acceptNewHosts) opts.acceptNewHosts = true;
   if (o.sshConfigFile !== undefined) opts.sshConfigFile = o.sshConfigFile;
-  if (o.connectTimeoutMs !== undefined) opts.connectTimeoutMs = o.connectTimeoutMs;
+  const timeoutMs = c.timeout !== undefined ? Math.round(c.timeout * 1000) : o.connectTimeoutMs;
+  if (timeoutMs !== undefined) opts.connectTimeoutMs = timeoutMs;
   return opts;
 }
 

@@ -23,6 +23,8 @@ export interface ConnectionInfo {
   keyPassphrase?: string;
   /** Run commands in a persistent shell per connection (ferry_persistent_shell). */
   persistentShell?: boolean;
+  /** Seconds to wait for the TCP connection and the SSH handshake (Ansible's `timeout`). */
+  timeout?: number;
 }
 
 // Most specific name first: the first one that is set wins.
@@ -40,6 +42,7 @@ const NAMES = {
   proxyJump: ['ferry_proxy_jump'],
   keyPassphrase: ['ferry_ssh_passphrase'],
   persistentShell: ['ferry_persistent_shell'],
+  timeout: ['ferry_timeout', 'ansible_timeout', 'ansible_ssh_timeout'],
 } as const;
 
 /** Every connection variable name ferry reads (ferry_* and ansible_*). */
@@ -122,6 +125,14 @@ export function connectionOf(vars: Record<string, unknown>, locate?: VarLocator)
     else bad(portVar.name, `${portVar.name} '${portVar.value}' is not a TCP port number (1-65535)`);
   }
 
+  const timeoutVar = str('timeout');
+  let timeout: number | undefined;
+  if (timeoutVar !== undefined) {
+    const n = /^\s*\d+(\.\d+)?\s*$/.test(timeoutVar.value) ? Number(timeoutVar.value) : NaN;
+    if (n > 0) timeout = n;
+    else bad(timeoutVar.name, `${timeoutVar.name} '${timeoutVar.value}' is not a number of seconds greater than 0`);
+  }
+
   const connVar = str('connection');
   let connection: 'ssh' | 'local' | 'none';
   if (connVar === undefined) connection = name === 'localhost' ? 'local' : 'ssh';
@@ -153,6 +164,7 @@ export function connectionOf(vars: Record<string, unknown>, locate?: VarLocator)
   }
   if (become !== undefined) info.become = become;
   if (persistentShell !== undefined) info.persistentShell = persistentShell;
+  if (timeout !== undefined) info.timeout = timeout;
   if (problems.length) throw new ValidationError(problems);
   return info;
 }

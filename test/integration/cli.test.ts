@@ -45,7 +45,28 @@ describe('ferry CLI @integration', function () {
     const r = ferry(['run', pb, '-i', trapInv, '--plain'], dir);
     assert.equal(r.code, 2, r.stderr + r.stdout);
     assert.match(r.stdout, /'hv-2' is not a host of the inventory/);
-    assert.equal(trap.contacts(), 0, 'a host was contacted');
+    assert.equal((await trap.contacts()), 0, 'a host was contacted');
+  });
+
+  it('-T (or ansible.cfg timeout, or ansible_timeout) is how long a connection may take; a bad -T is refused before any host is contacted', async () => {
+    // the trap accepts the TCP connection and never speaks SSH: the handshake times out
+    const t1 = ferry(['exec', 'hv1', '-m', 'ping', '-i', trapInv, '--plain', '-T', '1'], dir);
+    assert.equal(t1.code, 3, t1.stderr + t1.stdout);
+    assert.match(t1.stdout, /hv1.*UNREACHABLE[\s\S]*SSH handshake with 127\.0\.0\.1:\d+ timed out after 1s/);
+    const contacts = await trap.contacts();
+    assert.ok(contacts >= 1, 'the trap was not contacted');
+    const bad = ferry(['exec', 'hv1', '-m', 'ping', '-i', trapInv, '--plain', '-T', 'soon'], dir);
+    assert.equal(bad.code, 4, bad.stderr + bad.stdout);
+    assert.match(bad.stderr, /<command line>:1: -T\/--timeout 'soon' is not a number of seconds greater than 0/);
+    assert.equal((await trap.contacts()), contacts, 'a bad -T contacted a host');
+    // ansible.cfg's [defaults] timeout, as Ansible reads it; the inventory's ansible_timeout wins over it
+    const cfgDir = join(dir, 'cfg-timeout');
+    spawnSync('mkdir', ['-p', cfgDir]);
+    spawnSync('sh', ['-c', `printf '[defaults]\\ntimeout = 2\\n' > ${cfgDir}/ansible.cfg`]);
+    const t2 = ferry(['exec', 'hv1', '-m', 'ping', '-i', trapInv, '--plain'], cfgDir);
+    assert.match(t2.stdout, /timed out after 2s/, t2.stderr + t2.stdout);
+    const t3 = ferry(['exec', 'hv1', '-m', 'ping', '-i', trapInv, '--plain', '-e', 'ansible_timeout=1'], cfgDir);
+    assert.match(t3.stdout, /timed out after 1s/, t3.stderr + t3.stdout);
   });
 
   it('lists modules and documents one from its schema', () => {

@@ -84,7 +84,7 @@ describe('ferry migrate @integration', function () {
     assert.match(r.screen, /MIGRATION RECAP/);
   });
 
-  it('--rollback runs the rollback playbook; --list-hosts contacts nothing; bad combinations are refused before any host is contacted', () => {
+  it('--rollback and --cleanup run their playbooks; --list-hosts contacts nothing; bad combinations are refused before any host is contacted', () => {
     const listed = ferry('--list-hosts');
     assert.equal(listed.code, 0, listed.err);
     assert.match(listed.out, /xen-to-kvm\.yaml[\s\S]*hosts \(2\):\s+g1\s+g2/);
@@ -96,6 +96,15 @@ describe('ferry migrate @integration', function () {
     const method = ferry('--rollback', '--method', 'dd');
     assert.equal(method.code, 4);
     assert.match(method.err, /--method has no meaning with --rollback/);
+    const cleanup = ferry('--cleanup', '--list-tasks', 'g2');
+    assert.equal(cleanup.code, 0, cleanup.err);
+    assert.match(cleanup.out, /xen-cleanup\.yaml[\s\S]*removing the Xen source needs force[\s\S]*remove the Xen source LV \(LV-old\)/);
+    const undo = ferry('--cleanup', '--rollback', 'g1');
+    assert.equal(undo.code, 4);
+    assert.match(undo.err, /--rollback and --cleanup undo each other/);
+    const cleanupMethod = ferry('--cleanup', '--method', 'rsync', 'g1');
+    assert.equal(cleanupMethod.code, 4);
+    assert.match(cleanupMethod.err, /--method has no meaning with --cleanup/);
     const none = ferry('--check', 'nosuchguest');
     assert.equal(none.code, 4);
     assert.match(none.err, /<command line>:1: guest nosuchguest: host pattern 'nosuchguest' matches no host or group/);

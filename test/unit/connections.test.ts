@@ -65,6 +65,24 @@ describe('connections: the transport for an inventory host', () => {
     assert.deepEqual(layerConnectionVars([{ ferry_persistent_shell: true }, { ferry_persistent_shell: false }]), { ferry_persistent_shell: false });
   });
 
+  it('waits ansible_timeout (or ansible_ssh_timeout, ferry_timeout) seconds for a connection; the host\'s variable wins over the default', () => {
+    assert.equal(sshOptionsFromVars('web1', { ansible_timeout: 30 }).connectTimeoutMs, 30_000);
+    assert.equal(sshOptionsFromVars('web1', { ansible_ssh_timeout: '2.5' }).connectTimeoutMs, 2500);
+    assert.equal(sshOptionsFromVars('web1', { ferry_timeout: 60, ansible_timeout: 5 }).connectTimeoutMs, 60_000);
+    assert.equal(sshOptionsFromVars('web1', { ansible_timeout: 30 }, { connectTimeoutMs: 1000 }).connectTimeoutMs, 30_000);
+    assert.equal(sshOptionsFromVars('web1', {}, { connectTimeoutMs: 1000 }).connectTimeoutMs, 1000);
+    assert.equal('connectTimeoutMs' in sshOptionsFromVars('web1', {}), false);
+    for (const bad of ['0', 'soon', '-5']) {
+      assert.throws(
+        () => sshOptionsFromVars('web1', { ansible_timeout: bad }),
+        (e: unknown) => e instanceof ValidationError && e.problems[0]?.message === `host 'web1': ansible_timeout '${bad}' is not a number of seconds greater than 0`,
+      );
+    }
+    // -T gives ferry_timeout below the inventory: the inventory's ansible_timeout wins, -e beats both
+    assert.deepEqual(layerConnectionVars([{ ferry_timeout: '60' }, { ansible_timeout: 5 }, {}]), { ansible_timeout: 5 });
+    assert.deepEqual(layerConnectionVars([{ ferry_timeout: '60' }, { ansible_timeout: 5 }, { ansible_ssh_timeout: 9 }]), { ansible_ssh_timeout: 9 });
+  });
+
   it('runs localhost and ferry_connection: local on the controller', () => {
     assert.ok(transportForHost('x', { ferry_connection: 'local' }) instanceof LocalTransport);
     assert.ok(transportForHost('localhost', { ansible_connection: 'ssh' }) instanceof SshTransport);
