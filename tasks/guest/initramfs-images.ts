@@ -78,9 +78,21 @@ export function listingHasModule(listing: string, module = 'virtio_blk'): boolea
   return new RegExp(`(^|/)${esc}\\.ko(\\.(xz|zst|gz|bz2))?\\s*$`, 'm').test(listing);
 }
 
-/** The command that rebuilds every image of the guest. */
+/**
+ * What an interrupted run of each generator leaves on the guest's disk (inside the guest root):
+ * its work directories (an initramfs-tools one holds every module of a kernel, tens of MiB) and
+ * update-initramfs' half-written image. A controller killed mid-rebuild, several times, fills a
+ * small root with them until the next rebuild fails with ENOSPC. The guest is offline while it is
+ * converted, so nothing else can be using them.
+ */
+const GENERATOR_LEFTOVERS: Record<GuestOs['initramfs'], string> = {
+  'initramfs-tools': '"${TMPDIR:-/var/tmp}"/mkinitramfs_?????? "${TMPDIR:-/var/tmp}"/mkinitramfs-*_?????? /boot/initrd.img-*.new',
+  dracut: '"${TMPDIR:-/var/tmp}"/dracut.??????',
+  mkinitcpio: '"${TMPDIR:-/tmp}"/mkinitcpio.??????',
+};
+
+/** The command that rebuilds every image of the guest, first removing what an interrupted rebuild left behind. */
 export function rebuildCommand(generator: GuestOs['initramfs']): Command {
-  if (generator === 'initramfs-tools') return sh`update-initramfs -u -k all`;
-  if (generator === 'dracut') return sh`dracut -f --regenerate-all`;
-  return sh`mkinitcpio -P`;
+  const build = generator === 'initramfs-tools' ? sh`update-initramfs -u -k all` : generator === 'dracut' ? sh`dracut -f --regenerate-all` : sh`mkinitcpio -P`;
+  return sh`rm -rf ${raw(GENERATOR_LEFTOVERS[generator])} && ${build}`;
 }
