@@ -10,7 +10,7 @@ import { EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_USAGE, FerryError, InterruptedEr
 
 /**
  * The first SIGINT/SIGTERM stops the run (commands stopped, always: blocks run, state and recap
- * written); a second one exits at once, naming what may still run. With no run in progress
+ * written); a second one exits at once, naming what was still running. With no run in progress
  * there is nothing to stop: exit at once.
  */
 function onSignal(sig: NodeJS.Signals): void {
@@ -25,7 +25,10 @@ function onSignal(sig: NodeJS.Signals): void {
   const live = current.live?.() ?? [];
   process.stderr.write(
     `\nferry: ${sig} again: exiting at once; ` +
-      (live.length ? `these commands may still run:\n${live.join('\n')}\n` : 'no command was running\n'),
+      (live.length
+        ? 'these commands were still running (one in a persistent shell is stopped by the host once the connection closes; ' +
+          `one on an exec channel — become through sudo, a streamed copy, ferry_persistent_shell: false — may run on):\n${live.join('\n')}\n`
+        : 'no command was running\n'),
   );
   process.exit(exitCodeFor(current.signal));
 }
