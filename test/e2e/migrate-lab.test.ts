@@ -159,7 +159,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     }
   });
 
-  it('an xfs root (xf1, made of xr1\'s files): refused for dd before any change; rsync recreates it as xfs with its UUID and label, it boots to a login prompt, the source unchanged', async () => {
+  it('an xfs root (xf1, made of xr1\'s files): refused for dd before any change; rsync recreates it as xfs with its UUID and label, it boots to a login prompt, the source unchanged; then the clean-up removes the source, only with force', async () => {
     // Run alone (-g) it needs a running lab whose xr1 is pristine; in the whole file the four guests'
     // test has just reset it. libvirt is for the boot (labMigrate installs it the same way).
     await ensureSystemPackages(['migrate'], { say });
@@ -229,6 +229,38 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       const old = path.join(tmp, 'xf1-old.img');
       await exportLv(xf1.vg, `${xf1.lv}-old`, old, lab);
       assert.equal(sha256(old), sha256(source), 'the source LV (now xf1-disk-old) was written to');
+
+      // the clean-up (ferry migrate --cleanup): planned by --check, refused without force, then LV-old
+      // goes and the converted LV stays; a second run has nothing to do, and a rollback says why it cannot run
+      const xfLvs = async () => (await labSsh(lab, 'lvs --noheadings -o lv_name vg0')).stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('xf1')).sort();
+      const cleanup = async (extra: Record<string, unknown>, opts: { check?: boolean; playbook?: string } = {}) => {
+        const rep = new CollectingReporter();
+        const r = await runPlaybookFile(path.join(ROOT, `playbooks/${opts.playbook ?? 'xen-cleanup.yaml'}`), {
+          inventory: [lab.inventoryPath, inv], limit: 'xf1', reporter: rep, check: opts.check ?? false, extraVars: { kvm_define: false, ...extra },
+        });
+        return { rep, exitCode: r.exitCode };
+      };
+      const both = ['xf1-disk', 'xf1-disk-old'];
+      assert.deepEqual(await xfLvs(), both);
+      const planned = await cleanup({ force: true }, { check: true });
+      assert.equal(planned.exitCode, 0, JSON.stringify(planned.rep.results().filter((x) => x.status === 'failed')));
+      assert.equal(planned.rep.result('remove the Xen source LV (LV-old)', 'xf1')?.status, 'changed');
+      assert.deepEqual(await xfLvs(), both, '--check removed an LV');
+      const refusedCleanup = await cleanup({});
+      assert.notEqual(refusedCleanup.exitCode, 0);
+      assert.match(refusedCleanup.rep.result('removing the Xen source needs force', 'xf1')?.msg ?? '', /deletes the only copy of xf1 as Xen ran it[\s\S]*-e force=true/);
+      assert.deepEqual(await xfLvs(), both, 'a cleanup without force removed an LV');
+      const cleaned = await cleanup({ force: true });
+      assert.equal(cleaned.exitCode, 0, JSON.stringify(cleaned.rep.results().filter((x) => x.status === 'failed')));
+      assert.deepEqual(await xfLvs(), ['xf1-disk']);
+      assert.match((await labSsh(lab, 'cat /var/lib/ferry/xen-to-kvm/vg0-xf1-disk.done')).stdout, /^cleaned up: vg0\/xf1-disk-old removed$/m);
+      const cleanAgain = await cleanup({ force: true });
+      assert.equal(cleanAgain.exitCode, 0);
+      assert.deepEqual(cleanAgain.rep.results().filter((x) => x.status === 'changed').map((x) => x.task), []);
+      const noRollback = await cleanup({ force: true }, { playbook: 'xen-rollback.yaml' });
+      assert.notEqual(noRollback.exitCode, 0);
+      assert.match(noRollback.rep.result('a cleaned-up conversion cannot be rolled back', 'xf1')?.msg ?? '', /removed by --cleanup[\s\S]*no Xen copy to go back to/);
+      assert.deepEqual(await xfLvs(), ['xf1-disk'], 'the refused rollback changed the LVs');
     } finally {
       // the lab as it was: the later tests count LVs
       await labSsh(lab, [
@@ -318,7 +350,11 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     assert.equal(again.r.exitCode, 0);
     assert.deepEqual(again.rep.results().filter((x) => x.status === 'changed').map((x) => x.task), []);
   });
-  it('faults: the controller SIGKILLed right after each step starts, the connection cut during the copy and grub-install; each time the next run (--resume, once a plain run) goes on, and the guest converts, boots, and its source is untouched', async () => {
+  it('faults: the controller SIGKILLed right after each step starts, the connection cut during the copy and grub-install; each time the next run (--resume, once a plain run) goes on, and the guest converts, boots, and its source is untouched (FERRY_E2E_FAULTS=1)', async function () {
+    // ~15 min on a quiet machine (a conversion plus a restart per step): too long for every `npm test`;
+    // `npm run test:faults` runs it (the README says so, and what it saw)
+    if (!process.env.FERRY_E2E_FAULTS) this.skip();
+    this.timeout(90 * 60_000); // a loaded machine (2 cores shared with other runs) took over 40 min
     // The rollback above left xr1 as the Xen host had it. One conversion, cut short again and again:
     // every run is killed just after the first step no earlier run had started (at once, or a second
     // in, so both "before its command" and "during it" happen), so each step of the playbook is hit
@@ -328,7 +364,8 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     const sourceSum = async (lv: string) => (await labSsh(lab, `sha256sum /dev/vg1/${lv}`)).stdout.split(' ')[0];
     const before = await sourceSum('xr1-disk');
     const cwd = fs.mkdtempSync(path.join(tmp, 'faults-'));
-    const base = ['run', path.join(ROOT, 'playbooks/xen-to-kvm.yaml'), '-i', lab.inventoryPath, '-e', 'kvm_define=false'];
+    // -T 60: the lab VM is emulated, and a loaded machine makes its SSH handshake slow
+    const base = ['run', path.join(ROOT, 'playbooks/xen-to-kvm.yaml'), '-i', lab.inventoryPath, '-e', 'kvm_define=false', '-T', '60'];
     const CUT: Record<string, string> = { 'copy the files (rsync -aAXH, rootfs excludes)': 'rsync', 'GRUB with a serial console, installed on the whole disk': 'grub-install' };
     const started = new Set<string>();
     const table: string[] = [];
@@ -346,12 +383,12 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       const r = await ferryCli(resume ? [...base, '--resume'] : base, cwd, (e, child) => {
         if (e.type !== 'task_start') return;
         const key = `${e.loc} ${e.task}`;
-        if (target === undefined && !started.has(key)) {
-          target = e.task;
-          if (CUT[e.task]) cut = cutConnectionDuring(lab, CUT[e.task]!);
-          else timer = setTimeout(() => child.kill('SIGKILL'), delay);
-        }
+        if (target !== undefined || started.has(key)) return;
+        // only the target counts as hit: steps that start during a kill's delay get their own turn later
         started.add(key);
+        target = e.task;
+        if (CUT[e.task]) cut = cutConnectionDuring(lab, CUT[e.task]!);
+        else timer = setTimeout(() => child.kill('SIGKILL'), delay);
       });
       clearTimeout(timer);
       const how = resume ? '--resume' : attempt ? 'a plain run' : 'the first run';
