@@ -10,6 +10,7 @@ import { loadConfig, type FerryConfig } from '../runner/config.js';
 import { EXIT_USAGE, ValidationError } from '../runner/errors.js';
 import type { Reporter } from '../runner/events.js';
 import { loadInventory, inventoryToAnsibleList } from '../runner/inventory/index.js';
+import { NOT_SECONDS, parseSeconds } from '../runner/inventory/connection.js';
 import { ask } from '../runner/prompt.js';
 import { JsonReporter, TeeReporter } from '../runner/reporter/json.js';
 import { formatLiveCommand } from '../runner/reporter/format.js';
@@ -144,8 +145,8 @@ async function connectionDefaults(f: RunFlags, cfg: FerryConfig): Promise<Record
   if (user) d.ferry_user = user;
   const key = f.privateKey ?? cfg.privateKeyFile;
   if (key) d.ferry_private_key_file = key;
-  if (f.timeout !== undefined && !(/^\s*\d+(\.\d+)?\s*$/.test(f.timeout) && Number(f.timeout) > 0)) {
-    throw new ValidationError([{ loc: { file: '<command line>', line: 1 }, message: `-T/--timeout '${f.timeout}' is not a number of seconds greater than 0`, hint: 'e.g. -T 30' }]);
+  if (f.timeout !== undefined && parseSeconds(f.timeout) === undefined) {
+    throw new ValidationError([{ loc: { file: '<command line>', line: 1 }, message: `-T/--timeout '${f.timeout}' ${NOT_SECONDS}`, hint: 'e.g. -T 30' }]);
   }
   const timeout = f.timeout ?? cfg.timeout;
   if (timeout !== undefined) d.ferry_timeout = timeout;

@@ -45,6 +45,15 @@ const NAMES = {
   timeout: ['ferry_timeout', 'ansible_timeout', 'ansible_ssh_timeout'],
 } as const;
 
+/** A timeout as written (`30`, `2.5`): seconds greater than 0, else undefined. */
+export function parseSeconds(text: string): number | undefined {
+  const n = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : NaN;
+  return n > 0 ? n : undefined;
+}
+
+/** What a value parseSeconds refuses is not. */
+export const NOT_SECONDS = 'is not a number of seconds greater than 0';
+
 /** Every connection variable name ferry reads (ferry_* and ansible_*). */
 export const CONNECTION_VARS: ReadonlySet<string> = new Set(Object.values(NAMES).flat());
 
@@ -126,12 +135,8 @@ export function connectionOf(vars: Record<string, unknown>, locate?: VarLocator)
   }
 
   const timeoutVar = str('timeout');
-  let timeout: number | undefined;
-  if (timeoutVar !== undefined) {
-    const n = /^\s*\d+(\.\d+)?\s*$/.test(timeoutVar.value) ? Number(timeoutVar.value) : NaN;
-    if (n > 0) timeout = n;
-    else bad(timeoutVar.name, `${timeoutVar.name} '${timeoutVar.value}' is not a number of seconds greater than 0`);
-  }
+  const timeout = timeoutVar && parseSeconds(timeoutVar.value);
+  if (timeoutVar && timeout === undefined) bad(timeoutVar.name, `${timeoutVar.name} '${timeoutVar.value}' ${NOT_SECONDS}`);
 
   const connVar = str('connection');
   let connection: 'ssh' | 'local' | 'none';
