@@ -403,7 +403,9 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       } else {
         if (r.signal !== 'SIGKILL') {
           const usage = await guestRootUsage(lab, lab.guest.vg, lab.guest.lv);
-          assert.fail(`the run ended on its own (exit ${r.code}) after ${target ?? 'no new step'}; the runs so far:\n${table.join('\n')}\n${JSON.stringify(failed).slice(0, 3000)}\n${r.stderr}\nthe guest root:\n${usage}`);
+          // the steps first: a rebuild's title says why it was planned (its error output can be long)
+          const steps = failed.map((e) => (e.type === 'task_result' ? `${e.task}: ${(e.steps ?? []).join(' | ')}` : '')).join('\n');
+          assert.fail(`the run ended on its own (exit ${r.code}) after ${target ?? 'no new step'}; the runs so far:\n${table.join('\n')}\n${steps}\n${JSON.stringify(failed).slice(0, 3000)}\n${r.stderr}\nthe guest root:\n${usage}`);
         }
         table.push(`${how}: killed ${delay ? `${delay / 1000} s after` : 'as'} "${target}" started`);
         // once, right after the copy began, the next run is a plain one (no --resume): it must go on too
