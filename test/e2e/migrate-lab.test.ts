@@ -19,7 +19,7 @@ import { labPaths } from '../../lab/paths.js';
 import { ensureSystemPackages } from '../../lab/system-packages.js';
 import { CollectingReporter } from '../helpers/collect.js';
 import type { FerryEvent } from '../../runner/events.js';
-import { cutConnectionDuring, ferryCli } from './helpers/faults.js';
+import { cutConnectionDuring, ferryCli, guestRootUsage } from './helpers/faults.js';
 
 const REQUIRED_TOOLS = ['qemu-system-x86_64', 'qemu-img', 'debootstrap', 'mkfs.ext4', 'ssh-keygen'];
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -401,7 +401,12 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
         table.push(`${how}: ${target} — ${await cut}; the run stopped (exit ${r.code}, ${failed.map((e) => (e.type === 'task_result' ? `${e.task}: ${e.status}` : '')).join('; ')})`);
         assert.notEqual(r.code, 0);
       } else {
-        assert.equal(r.signal, 'SIGKILL', `the run ended on its own (exit ${r.code}) after ${target ?? 'no new step'}; the runs so far:\n${table.join('\n')}\n${JSON.stringify(failed).slice(0, 3000)}\n${r.stderr}`);
+        if (r.signal !== 'SIGKILL') {
+          const usage = await guestRootUsage(lab, lab.guest.vg, lab.guest.lv);
+          // the steps first: a rebuild's title says why it was planned (its error output can be long)
+          const steps = failed.map((e) => (e.type === 'task_result' ? `${e.task}: ${(e.steps ?? []).join(' | ')}` : '')).join('\n');
+          assert.fail(`the run ended on its own (exit ${r.code}) after ${target ?? 'no new step'}; the runs so far:\n${table.join('\n')}\n${steps}\n${JSON.stringify(failed).slice(0, 3000)}\n${r.stderr}\nthe guest root:\n${usage}`);
+        }
         table.push(`${how}: killed ${delay ? `${delay / 1000} s after` : 'as'} "${target}" started`);
         // once, right after the copy began, the next run is a plain one (no --resume): it must go on too
         if (!plainRunDone && target?.startsWith('copy the files')) nextPlain = true;

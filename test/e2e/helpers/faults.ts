@@ -65,3 +65,23 @@ if kill -0 "$p" 2>/dev/null; then echo "cut the connection of $name (sshd $s); $
   );
   return r.stdout.trim(); // (labSsh throws, with the output, when the script exits non-zero)
 }
+
+/**
+ * What fills a converted guest's root (for a failure message): its partition mapped and mounted
+ * read-only in a scratch dir on the lab host, df, the biggest directories, /boot and /var/tmp.
+ */
+export async function guestRootUsage(lab: LabInfo, vg: string, lv: string): Promise<string> {
+  const r = await labSsh(
+    lab,
+    `d=$(mktemp -d)
+kpartx -as /dev/${vg}/${lv} >/dev/null 2>&1
+part=$(ls /dev/mapper/$(echo ${vg} | sed 's/-/--/g')-$(echo ${lv} | sed 's/-/--/g')1 2>/dev/null)
+if [ -n "$part" ] && mount -o ro "$part" "$d" 2>/dev/null; then
+  df -m "$d"; du -xm -d3 "$d" 2>/dev/null | sort -n | tail -20; ls -la "$d/boot" "$d/var/tmp"; umount "$d"
+else
+  echo "the guest root is already mounted or not mapped:"; findmnt -rno TARGET,SOURCE | grep -i ferry; df -m /mnt/ferry/* 2>/dev/null
+fi
+rmdir "$d"; true`,
+  );
+  return r.stdout;
+}
