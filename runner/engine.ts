@@ -1003,7 +1003,10 @@ export class Engine {
       // changed the host first is reported as a change, not as a failure (and not silently skipped).
       if (check && this.host(h).wouldChange && !(e instanceof UnreachableError)) return dependentChange(e);
       const f = this.failure(e);
+      // a step that failed: the event names what had been planned (a title says why it was planned)
+      if (!check && plan && 'steps' in plan && plan.changed) f.steps = plan.steps.map((s) => s.title);
       if (f.status === 'unreachable' || (!task.failedWhen.length && !task.changedWhen.length)) return f;
+      if (f.steps) steps = f.steps;
       status = 'failed';
       result = f.result;
       msg = f.msg;

@@ -187,6 +187,27 @@ describe('playbook language over real sshd @integration', function () {
     assert.deepEqual(items, ['xr1', 'xr2', 'xr3']);
   });
 
+  it('a task whose step fails: its event names the planned steps (why it was planned), a no_log one does not', async () => {
+    const { rep, summary } = await run([
+      {
+        hosts: names[0],
+        tasks: [
+          { name: 'fails', command: 'sh -c "exit 3"', ignore_errors: true },
+          { name: 'hidden', command: 'sh -c "exit 4"', no_log: true, ignore_errors: true },
+          { name: 'ok', command: 'true' },
+        ],
+      },
+    ]);
+    assert.equal(summary.exitCode, 0, JSON.stringify(rep.results()));
+    const ev = (task: string) => rep.events.find((e) => e.type === 'task_result' && e.task === task) as { status: string; steps?: string[] } | undefined;
+    assert.equal(ev('fails')?.status, 'failed');
+    assert.deepEqual(ev('fails')?.steps, ["run sh -c 'exit 3'"]);
+    assert.equal(ev('hidden')?.status, 'failed');
+    assert.equal(ev('hidden')?.steps, undefined);
+    // a real run's success keeps its events as they were (no steps: -v prints them from the plan)
+    assert.equal(ev('ok')?.steps, undefined);
+  });
+
   it('loop over a non-list: refused at load time when the value is known then, else fails the host with the file:line', async () => {
     await assert.rejects(
       run([{ hosts: names[0], vars: { notalist: 'abc' }, tasks: [{ name: 'bad', debug: { msg: '{{ item }}' }, loop: '{{ notalist }}' }] }]),
