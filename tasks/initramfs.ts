@@ -96,6 +96,27 @@ export interface ImageFacts {
   listings: Record<string, ToolOutput>;
 }
 
+/** `stat -c '%Y %n'` of the images and the config files (seconds since the epoch by guest path); pure. */
+export function parseMtimes(stdout: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of stdout.split('\n')) {
+    const m = /^(\d+) (\/.*)$/.exec(line);
+    if (m) out[m[2]!] = Number(m[1]);
+  }
+  return out;
+}
+
+/**
+ * Images older than a config file the generator reads: the edit was made (by ferry's rebuild or by
+ * hand) and no rebuild finished after it — a cut rebuild writes the files first. Pure; an image or
+ * file without a time is not judged.
+ */
+function staleImages(images: InitramfsImage[], configPaths: string[], mtimes: Record<string, number>): { image: string; config: string }[] {
+  const newest = configPaths.filter((c) => mtimes[c] !== undefined).sort((a, b) => mtimes[b]! - mtimes[a]!)[0];
+  if (newest === undefined) return [];
+  return images.filter((i) => mtimes[i.path] !== undefined && mtimes[i.path]! < mtimes[newest]!).map((i) => ({ image: i.path, config: newest }));
+}
+
 /** The images in /boot, and those that need listing (kernels with CONFIG_VIRTIO_BLK=y need no module in the image). */
 function imagesToList(generator: Generator, boot: string[], kernels: KernelFacts[]): { images: InitramfsImage[]; toList: InitramfsImage[] } {
   const images = initramfsImages(generator, boot);
@@ -145,6 +166,8 @@ export interface InitramfsFacts extends ImageFacts {
   /** The generator's config files as they are (a missing file has no entry). */
   texts: Record<string, string>;
   binds: ChrootBindFacts;
+  /** parseMtimes of the images and the config files that exist. */
+  mtimes: Record<string, number>;
 }
 
 /** Reads the guest's generator, its config files and its images (refusing a root that is not a mounted guest), and the chroot binds. */
@@ -160,7 +183,9 @@ async function readInitramfs(ctx: TaskContext, p: Params): Promise<InitramfsFact
     if (text !== undefined) texts[cf.path] = text;
   }
   const images = await readImages(g, generator);
-  return { os: { ...family, initramfs: generator }, generatorWhy: why, confD, texts, ...images, binds: await readChrootBinds(ctx, p.root) };
+  const timed = [...Object.keys(texts), ...initramfsImages(generator, images.boot).map((i) => i.path)];
+  const mtimes = timed.length ? parseMtimes((await g.run(sh`stat -c ${'%Y %n'} -- ${timed}`)).stdout) : {};
+  return { os: { ...family, initramfs: generator }, generatorWhy: why, confD, texts, ...images, mtimes, binds: await readChrootBinds(ctx, p.root) };
 }
 
 /** What to look at when a rebuilt image still lacks virtio_blk. */
@@ -179,7 +204,8 @@ export function decideInitramfs(p: Params, f: InitramfsFacts): Verdict {
   const judged = judgeImages(os.initramfs, f);
   if ('refused' in judged) return judged;
   const { images, missing, noImage } = judged;
-  if (!edits.length && !missing.length) {
+  const stale = staleImages(images, Object.keys(f.texts), f.mtimes);
+  if (!edits.length && !missing.length && !stale.length) {
     return {
       changed: false,
       reason: `${os.initramfs} config already asks for virtio and every image holds virtio_blk (${images.map((i) => i.path).join(', ') || 'no images'})`,
@@ -189,7 +215,11 @@ export function decideInitramfs(p: Params, f: InitramfsFacts): Verdict {
   const refused = chrootBindsRefusal(p.root, f.binds);
   if (refused) return { refused };
   const diff: Diff[] = edits.map((e) => ({ path: `${p.root}${e.path}`, before: e.before, after: e.after }));
-  const why = [...(edits.length ? [`edit ${edits.map((e) => e.path).join(', ')}`] : []), ...(missing.length ? [`without virtio_blk: ${missing.join(', ')}`] : [])];
+  const why = [
+    ...(edits.length ? [`edit ${edits.map((e) => e.path).join(', ')}`] : []),
+    ...(missing.length ? [`without virtio_blk: ${missing.join(', ')}`] : []),
+    ...(stale.length ? [`older than ${stale[0]!.config}, so built without its settings: ${stale.map((x) => x.image).join(', ')}`] : []),
+  ];
   return {
     changed: true,
     diff,
@@ -237,7 +267,8 @@ export const initramfsModule = defineModule({
       'dracut conf files, then dracut -f --regenerate-all. mkinitcpio (Arch): MODULES in /etc/mkinitcpio.conf, then mkinitcpio -P. ' +
       'The rebuild runs in a chroot session (see the chroot module). Afterwards every image is listed (lsinitramfs, ' +
       'lsinitrd, lsinitcpio) and the task fails if one lacks virtio_blk (unless its kernel has it built in). No change ' +
-      'when the files are already right and every image already holds virtio_blk.',
+      'when the files are already right, every image already holds virtio_blk and no image is older than a config file ' +
+      '(an image older than its config was built without it: a rebuild cut after the files were written is done again).',
     checkMode: 'full',
     result: { images: 'the images checked', edited: 'the config files written', generator: 'initramfs-tools, dracut or mkinitcpio' },
     example: ['- initramfs:', '    root: /mnt/xr1'].join('\n'),

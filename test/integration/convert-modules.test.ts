@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootCheck } from '../../lab/boot-check.js';
@@ -335,6 +335,18 @@ describe('guest conversion modules @integration @slow', function () {
       const again = await run(initramfsModule, { root });
       assert.equal(again.plan.changed, false);
       assert.match(again.plan.changed === false ? again.plan.reason : '', /every image holds virtio_blk \(\/boot\/initrd\.img-/);
+      // A rebuild cut after the config files were written leaves the old image: older than the files, it is rebuilt.
+      const img = join(root, images[0]!.replace(/^\//, ''));
+      const built = statSync(img).mtime;
+      utimesSync(img, new Date(Date.now() - 3600_000), new Date(Date.now() - 3600_000));
+      try {
+        const stale = await run(initramfsModule, { root }, { check: true });
+        assert.equal(stale.plan.changed, true);
+        assert.match(stale.plan.changed ? stale.plan.steps[0]!.title : '', new RegExp(`older than /etc/initramfs-tools/\\S+, so built without its settings: ${images[0]!.replace(/\./g, '\\.')}`));
+      } finally {
+        utimesSync(img, built, built);
+      }
+      assert.equal((await run(initramfsModule, { root }, { check: true })).plan.changed, false);
     });
   });
 

@@ -15,6 +15,7 @@ import { filesystemFactsFrom, type FilesystemOutputs } from '../../tasks/filesys
 import { groupFactsFrom } from '../../tasks/group.js';
 import type { GrubGuestFacts } from '../../tasks/grub.js';
 import { chooseGenerator } from '../../tasks/guest/initramfs-images.js';
+import { parseMtimes } from '../../tasks/initramfs.js';
 import { parseKernelListing } from '../../tasks/guest/kernels.js';
 import { detectGuestOs } from '../../tasks/guest/os-family.js';
 import { builtinModules } from '../../tasks/index.js';
@@ -183,6 +184,8 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
       kernels: parseKernelListing(String(kernels ?? '')),
       listings: toolOutputs((listings as Record<string, unknown> | undefined) ?? {}),
       binds: chrootBindFacts((binds as Record<string, unknown> | undefined) ?? { targets: {} }, String(p.root)),
+      // stat -c '%Y %n' as printed (none: no times known)
+      mtimes: parseMtimes(String(f.stat ?? '')),
     };
   },
   // The task's host h1, the ends on it unless told; the sizes, what dest is and whether the range matches as given.
