@@ -32,7 +32,9 @@ export function onlineInstallCommands(os: GuestOs, names: string[]): { refresh: 
     case 'deb':
       return {
         refresh: sh`apt-get update -q`,
-        install: sh`DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ${names}`,
+        // the .deb files it downloads are removed after the install (apt-get keeps them by default): a
+        // conversion leaves the guest's disk no fuller than the packages themselves need
+        install: sh`DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o APT::Keep-Downloaded-Packages=false ${names}`,
       };
     case 'rpm':
       return {
