@@ -78,6 +78,19 @@ describe('run state journal', () => {
     assert.deepEqual(new RunState(d, 'k').readPrevious()?.completed, { h1: ['0.t.0'], h2: ['0.t.0'], h3: ['0.t.0'] });
   });
 
+  it('replays a journal the snapshot already holds (a crash between compaction\'s two writes) without counting anything twice', async () => {
+    const d = fresh();
+    const s = new RunState(d, 'k');
+    s.start([]);
+    await Promise.all([s.markCompleted('h1', '0.t.0', { rc: 0 }), s.markCompleted('h1', '0.t.1')]);
+    const journal = readFileSync(s.journalPath, 'utf8');
+    await s.finish(false);
+    writeFileSync(s.journalPath, journal);
+    const again = new RunState(d, 'k');
+    assert.deepEqual(again.readPrevious()?.completed, { h1: ['0.t.0', '0.t.1'] });
+    assert.deepEqual(again.registered('h1', '0.t.0'), { rc: 0 });
+  });
+
   it('ignores a journal left by another run (a crash between the new snapshot and its journal)', async () => {
     const d = fresh();
     const s = new RunState(d, 'k');
