@@ -214,4 +214,33 @@ describe('Ctrl-C stops what ferry started @integration', function () {
       killMatching(m);
     }
   });
+
+  it('SIGKILL after commands completed: --resume reads them from the run state\'s journal and runs none of them again', async () => {
+    const m = uniqueMarker();
+    const { work, pb } = await prepare(m, (w) => ({
+      hosts: host.name,
+      tasks: [
+        ...[1, 2, 3].map((i) => ({ name: `count ${i}`, shell: `echo ran >> ${join(w, `count-${i}`)}`, register: `c${i}` })),
+        { name: 'long', shell: `test -e ${join(w, 'flag')} || sleep 1${m}` },
+        { name: 'after', debug: { msg: 'count 2 registered rc {{ c2.rc }}' } },
+      ],
+    }));
+    try {
+      const run = ferry(['run', pb, '-i', inv, '--plain'], work);
+      await waitUntil(() => processesMatching(`sleep 1${m}`).length > 0, 30_000, 'the long task started on the host');
+      process.kill(run.pid, 'SIGKILL');
+      await within(run.exited, 5000, 'after SIGKILL');
+      const runs = join(work, '.ferry/runs');
+      assert.ok((await readdir(runs)).some((f) => f.endsWith('.journal')), 'a killed run leaves its journal');
+      await waitUntil(() => processesMatching(m).length === 0, 10_000, 'the host stopped the orphaned command');
+      await writeFile(join(work, 'flag'), '');
+      const again = await within(ferry(['run', pb, '-i', inv, '--plain', '--resume'], work).exited, 60_000, '--resume');
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+      for (const i of [1, 2, 3]) assert.equal(await readFile(join(work, `count-${i}`), 'utf8'), 'ran\n', `count ${i} ran once`);
+      assert.match(again.stdout, /count 2 registered rc 0/);
+      assert.deepEqual(await readdir(runs), (await readdir(runs)).filter((f) => f.endsWith('.json')), 'a finished run is its snapshot alone');
+    } finally {
+      killMatching(m);
+    }
+  });
 });

@@ -1,12 +1,12 @@
 // Resume keys that survive edits, and the check that refuses an ambiguous resume.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { stringify } from 'yaml';
 import { ValidationError } from '../../runner/errors.js';
 import { loadPlaybook } from '../../runner/playbook/load.js';
-import { RunState } from '../../runner/state.js';
+import { readRunState, RunState } from '../../runner/state.js';
 import { baseKey, resumeConflicts, taskIdentities, type TaskRecord } from '../../runner/task-identity.js';
 import { builtinModules } from '../../tasks/index.js';
 
@@ -126,8 +126,8 @@ describe('run state', () => {
     const d = mkdtempSync(join(tmpdir(), 'ferry-state-'));
     const s = new RunState(d, 'k');
     s.start([]);
-    const onDisk = (): Record<string, { completed: string[]; registered: Record<string, unknown> }> =>
-      (JSON.parse(readFileSync(s.path, 'utf8')) as { hosts: Record<string, { completed: string[]; registered: Record<string, unknown> }> }).hosts;
+    // what a crash right now would leave: the snapshot with its journal
+    const onDisk = () => readRunState(s.path, s.journalPath)!.hosts;
     const seen: string[] = [];
     const marks = Array.from({ length: 12 }, (_, i) =>
       s.markCompleted(`h${i}`, '0.t.0', { rc: i }).then(() => {
