@@ -202,15 +202,6 @@ async function checkTargets(ctx: TaskContext, root: string, missing: readonly st
 }
 
 /**
- * Refuses (read-only, for a plan) a root whose missing chroot binds could not be mounted: a target
- * that is a symlink in the guest or not a directory. Lets a module refuse before it writes anything.
- */
-export async function checkChrootBinds(ctx: TaskContext, root: string): Promise<void> {
-  const refused = chrootBindsRefusal(root, await readChrootBinds(ctx, root));
-  if (refused) throw new TaskFailedError(refused);
-}
-
-/**
  * Runs `fn` with /dev, /dev/pts, /proc, /sys and /run bound into root, then unmounts what it mounted
  * (and whatever was mounted below it meanwhile), deepest first, also when fn throws; binds already
  * mounted before are left alone.

@@ -20,7 +20,7 @@ import {
   rebuildCommand,
   type InitramfsImage,
 } from './guest/initramfs-images.js';
-import { chooseKvmKernel, KERNEL_LISTING, parseKernelListing, type KernelFacts } from './guest/kernels.js';
+import { chooseKvmKernel, readKernelListing, type KernelFacts } from './guest/kernels.js';
 import type { GuestOs } from './guest/os-family.js';
 import { absolutePathField } from './lib/schema.js';
 
@@ -106,7 +106,7 @@ function imagesToList(generator: Generator, boot: string[], kernels: KernelFacts
 /** Reads /boot, the kernels and the listing of each image that needs one (inside the guest, nothing mounted). */
 async function readImages(g: TaskContext, generator: Generator): Promise<ImageFacts> {
   const boot = await listDir(g, '/boot');
-  const kernels = parseKernelListing((await g.runOk(KERNEL_LISTING)).stdout);
+  const kernels = await readKernelListing(g);
   const listings: Record<string, ToolOutput> = {};
   for (const img of imagesToList(generator, boot, kernels).toList) listings[img.path] = await g.run(listImageCommand(generator, img.path));
   return { boot, kernels, listings };
