@@ -1,6 +1,7 @@
 // initramfs: make the guest's initramfs images carry the virtio drivers (and not depend on Xen's),
 // with the guest's own generator, then prove it by listing every image. read: the generator, its config files, /boot,
-// the kernels and each image's listing, all inside the guest root (nothing mounted); decide: pure (test/fixtures/decide/initramfs).
+// the kernels and each image's listing, all inside the guest root, and the chroot binds when a rebuild is needed (nothing
+// mounted); decide: pure (test/fixtures/decide/initramfs).
 import { z } from 'zod';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Diff, type Step, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
@@ -144,10 +145,14 @@ export interface InitramfsFacts extends ImageFacts {
   confD: string[];
   /** The generator's config files as they are (a missing file has no entry). */
   texts: Record<string, string>;
-  binds: ChrootBindFacts;
+  /** Read only when a rebuild is needed (its chroot session mounts them). */
+  binds?: ChrootBindFacts;
 }
 
-/** Reads the guest's generator, its config files and its images (refusing a root that is not a mounted guest), and the chroot binds. */
+/**
+ * Reads the guest's generator, its config files and its images (refusing a root that is not a mounted guest),
+ * and the chroot binds when a rebuild is needed.
+ */
 async function readInitramfs(ctx: TaskContext, p: Params): Promise<InitramfsFacts> {
   const g = await openGuestRoot(ctx, p.root);
   const family = await readGuestOs(g);
@@ -159,8 +164,8 @@ async function readInitramfs(ctx: TaskContext, p: Params): Promise<InitramfsFact
     const text = await readGuestText(g, cf.path);
     if (text !== undefined) texts[cf.path] = text;
   }
-  const images = await readImages(g, generator);
-  return { os: { ...family, initramfs: generator }, generatorWhy: why, confD, texts, ...images, binds: await readChrootBinds(ctx, p.root) };
+  const f: InitramfsFacts = { os: { ...family, initramfs: generator }, generatorWhy: why, confD, texts, ...(await readImages(g, generator)) };
+  return 'verdict' in judgeInitramfs(f) ? f : { ...f, binds: await readChrootBinds(ctx, p.root) };
 }
 
 /** What to look at when a rebuilt image still lacks virtio_blk. */
@@ -172,21 +177,33 @@ function configHint(generator: GuestOs['initramfs']): string {
   return 'look at MODULES and HOOKS (autodetect, modconf) in /etc/mkinitcpio.conf and /etc/mkinitcpio.conf.d';
 }
 
-/** Decides initramfs (pure): no change when the config asks for virtio and every image holds virtio_blk, else the rebuild. */
-export function decideInitramfs(p: Params, f: InitramfsFacts): Verdict {
+/**
+ * The config edits and the images a rebuild must fix, from all but the binds; or the verdict when there is
+ * no rebuild: no change (the config asks for virtio, every image holds virtio_blk), or an image that cannot be listed. Pure.
+ */
+function judgeInitramfs(f: InitramfsFacts): { verdict: Verdict } | { edits: FileEdit[]; missing: string[]; noImage: string[] } {
   const { os } = f;
   const edits = configEdits(os.initramfs, f.confD, f.texts);
   const judged = judgeImages(os.initramfs, f);
-  if ('refused' in judged) return judged;
+  if ('refused' in judged) return { verdict: judged };
   const { images, missing, noImage } = judged;
-  if (!edits.length && !missing.length) {
-    return {
+  if (edits.length || missing.length) return { edits, missing, noImage };
+  return {
+    verdict: {
       changed: false,
       reason: `${os.initramfs} config already asks for virtio and every image holds virtio_blk (${images.map((i) => i.path).join(', ') || 'no images'})`,
       data: { images: images.map((i) => i.path), generator: os.initramfs },
-    };
-  }
-  const refused = chrootBindsRefusal(p.root, f.binds);
+    },
+  };
+}
+
+/** Decides initramfs (pure): no change when the config asks for virtio and every image holds virtio_blk, a refusal of binds the rebuild could not mount, else the rebuild. */
+export function decideInitramfs(p: Params, f: InitramfsFacts): Verdict {
+  const { os } = f;
+  const judged = judgeInitramfs(f);
+  if ('verdict' in judged) return judged.verdict;
+  const { edits, missing, noImage } = judged;
+  const refused = f.binds && chrootBindsRefusal(p.root, f.binds);
   if (refused) return { refused };
   const diff: Diff[] = edits.map((e) => ({ path: `${p.root}${e.path}`, before: e.before, after: e.after }));
   const why = [...(edits.length ? [`edit ${edits.map((e) => e.path).join(', ')}`] : []), ...(missing.length ? [`without virtio_blk: ${missing.join(', ')}`] : [])];

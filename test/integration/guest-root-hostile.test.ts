@@ -253,6 +253,27 @@ describe('hostile guest roots @integration', function () {
       assert.deepEqual(mountsUnder(root), []);
     });
 
+    it('with nothing to do, chroot_exec (creates) and initramfs (converged) read no binds: a guest run -> a host directory is not refused then', async () => {
+      const root = guestRoot('nothing-to-do');
+      link(root, 'run', target);
+      writeFileSync(join(root, 'done'), '');
+      writeFileSync(join(root, 'usr/sbin/update-initramfs'), '#!/bin/sh\nexit 0\n');
+      chmodSync(join(root, 'usr/sbin/update-initramfs'), 0o755);
+      mkdirSync(join(root, 'etc/initramfs-tools'));
+      writeFileSync(join(root, 'etc/initramfs-tools/modules'), 'virtio_blk\nvirtio_pci\nvirtio_net\nvirtio_scsi\n');
+      writeFileSync(join(root, 'etc/initramfs-tools/initramfs.conf'), 'MODULES=most\n');
+      const counter = new RoundTripCounter(userTransport);
+      const counted = <P>(mod: TaskModule<P>, input: Record<string, unknown>) => runModule(mod, input, { transport: counter, become: {} });
+      const exec = await counted(chrootExecModule, { root, cmd: 'echo ran', creates: '/done' });
+      assert.equal(reasonOf(exec.plan), '/done exists (creates)');
+      const initramfs = await counted(initramfsModule, { root });
+      assert.equal(reasonOf(initramfs.plan), 'initramfs-tools config already asks for virtio and every image holds virtio_blk (no images)');
+      assert.ok(!counter.trips.some((t) => t.includes('/proc/self/mountinfo')), counter.trips.join('\n'));
+      // with something to do, the binds are read and the link refused, as before
+      await assert.rejects(run(chrootExecModule, { root, cmd: 'echo ran' }), refusedWith(/\/run is a symbolic link in the guest/));
+      assert.deepEqual(mountsUnder(root), []);
+    });
+
     it('a root that is not a directory is told from the same round trip', async () => {
       const { f, refused, trips } = await countedBinds(join(dir, 'no-such-root'));
       assert.equal(trips.length, 1, trips.join('\n'));
