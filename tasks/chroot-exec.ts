@@ -31,16 +31,19 @@ const params = z
 
 type Params = z.output<typeof params>;
 
-/** What chroot_exec's read found: the creates/removes guard (inside the guest) and, with mounts, the chroot binds. */
+/** What chroot_exec's read found: the creates/removes guard (inside the guest) and, with mounts, the chroot binds when the command will run. */
 export interface ChrootExecFacts {
   guard: GuardFacts;
   binds?: ChrootBindFacts;
 }
 
-/** Reads the guard inside the guest root (refusing a root that is not a mounted guest) and the binds' facts; mounts nothing. */
+/**
+ * Reads the guard inside the guest root (refusing a root that is not a mounted guest) and, when the guard
+ * lets the command run, the binds' facts; mounts nothing.
+ */
 async function readChrootExec(ctx: TaskContext, p: Params): Promise<ChrootExecFacts> {
   const guard = await readGuard(await openGuestRoot(ctx, p.root), { creates: p.creates, removes: p.removes });
-  return { guard, ...(p.mounts ? { binds: await readChrootBinds(ctx, p.root) } : {}) };
+  return { guard, ...(p.mounts && !guardVerdict(p, guard) ? { binds: await readChrootBinds(ctx, p.root) } : {}) };
 }
 
 /** Decides chroot_exec (pure): no change when the guard says so, a refusal when the binds could not be mounted, else the command in a chroot session. */

@@ -13,7 +13,8 @@ import { raw, sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
 import { GUEST_PATH_REFUSED, refusalReason } from '../runner/transport/guest-path.js';
-import { readMounts } from './storage/facts.js';
+import { runBatch } from './lib/run-command.js';
+import { MOUNTINFO_COMMAND, mountsFrom, readMounts } from './storage/facts.js';
 import { findMount, mountsUnder, type MountEntry } from './storage/mountinfo.js';
 import { absolutePathField } from './lib/schema.js';
 
@@ -74,11 +75,12 @@ export function canonicalRootFrom(ctx: Pick<TaskContext, 'host'>, root: string, 
 /**
  * The host shell that checks (and with `mount`, creates and bind-mounts) each bind target under the
  * canonical root: every component below the root must be a directory or missing, never a symlink.
+ * `resolve`: root is not canonical yet, the script resolves it itself (for a batch read before the root is known).
  */
-function bindScript(root: string, dirs: readonly string[], mode: 'check' | 'mount'): Command {
+function bindScript(root: string, dirs: readonly string[], mode: 'check' | 'mount', resolve = false): Command {
   const mount = mode === 'mount' ? 1 : 0;
   return sh`${raw(`ferry_refuse() { printf 'ferry: %s\\n' "$*" >&2; exit ${GUEST_PATH_REFUSED}; }`)}
-r=${root}
+${resolve ? sh`r=$(cd -P -- ${root} && pwd -P) || exit 1` : sh`r=${root}`}
 for d in ${[...dirs]}; do
   p=$r rest=\${d#/}
   while [ -n "$rest" ]; do
@@ -143,15 +145,26 @@ export interface ChrootBindFacts {
   targets?: ToolOutput;
 }
 
-/** Reads the facts of root's chroot binds (read-only: nothing is mounted or created). */
+/** The batch record of one bind target's check (target-dev, target-dev-pts, ...). */
+const targetRecord = (dir: string): string => `target${dir.replace(/\//g, '-')}`;
+
+/**
+ * Reads the facts of root's chroot binds in one round trip (read-only: nothing is mounted or created):
+ * the canonical root, mountinfo, and each bind target checked on its own, of which the missing binds'
+ * checks count, in order, as one check of them all would (it stops at the first refusal).
+ */
 export async function readChrootBinds(ctx: TaskContext, root: string): Promise<ChrootBindFacts> {
-  const realRoot = await ctx.run(canonicalRootCommand(root));
-  const f: ChrootBindFacts = { host: ctx.host, realRoot, mounts: [] };
-  const c = canonicalRootOf(ctx.host, root, realRoot);
+  const r = await runBatch<string>(ctx, {
+    realRoot: canonicalRootCommand(root),
+    mountinfo: MOUNTINFO_COMMAND,
+    ...Object.fromEntries(CHROOT_BINDS.map((d) => [targetRecord(d), bindScript(root, [d], 'check', true)])),
+  });
+  const f: ChrootBindFacts = { host: ctx.host, realRoot: r.realRoot!, mounts: [] };
+  const c = canonicalRootOf(ctx.host, root, f.realRoot);
   if ('refused' in c) return f;
-  f.mounts = await readMounts(ctx);
-  const check = bindTargetsCheck(c.real, chrootBindState(c.real, f.mounts).missing);
-  if (check) f.targets = await ctx.run(check.cmd);
+  f.mounts = mountsFrom(r.mountinfo!);
+  const checks = bindsToCheck(chrootBindState(c.real, f.mounts).missing).map((d) => r[targetRecord(d)]!);
+  if (checks.length) f.targets = checks.find((t) => t.exitCode !== 0) ?? { exitCode: 0, stdout: '', stderr: '' };
   return f;
 }
 
@@ -199,15 +212,6 @@ async function unmountMounts(ctx: TaskContext, mounts: MountEntry[]): Promise<vo
 async function checkTargets(ctx: TaskContext, root: string, missing: readonly string[]): Promise<void> {
   const check = bindTargetsCheck(root, missing);
   if (check) check.verdict(await ctx.run(check.cmd));
-}
-
-/**
- * Refuses (read-only, for a plan) a root whose missing chroot binds could not be mounted: a target
- * that is a symlink in the guest or not a directory. Lets a module refuse before it writes anything.
- */
-export async function checkChrootBinds(ctx: TaskContext, root: string): Promise<void> {
-  const refused = chrootBindsRefusal(root, await readChrootBinds(ctx, root));
-  if (refused) throw new TaskFailedError(refused);
 }
 
 /**

@@ -30,7 +30,8 @@ import { installPackages } from './guest/packages.js';
 import { runBatch } from './lib/run-command.js';
 import { absolutePathField } from './lib/schema.js';
 import { interpretBlkidProbe, type BlockSignature } from './storage/blkid.js';
-import { findMount, parseMountinfo, type MountEntry } from './storage/mountinfo.js';
+import { MOUNTINFO_COMMAND, mountsFrom } from './storage/facts.js';
+import { findMount, type MountEntry } from './storage/mountinfo.js';
 
 const params = z.strictObject({
   root: absolutePathField('The guest root on the host: the guest filesystem, mounted from a partition of disk'),
@@ -276,7 +277,7 @@ export async function readGrub(ctx: TaskContext, p: Params): Promise<GrubFacts> 
   const text = (path: string, r: ToolOutput | undefined): string | undefined => (r ? files.from(path, r)?.toString('utf8') : undefined);
   const first = await runBatch(ctx, {
     root: guestRootCommand(p.root),
-    mountinfo: sh`cat /proc/self/mountinfo`,
+    mountinfo: MOUNTINFO_COMMAND,
     lsblk: sh`lsblk -dno TYPE,KNAME -- ${p.disk}`,
     pt: sh`blkid -p -o export -- ${p.disk}`,
     diskLoop: loopOffsetCommand(p.disk),
@@ -287,8 +288,7 @@ export async function readGrub(ctx: TaskContext, p: Params): Promise<GrubFacts> 
     defaultGrub: files.command('/etc/default/grub'),
   });
   guestRootFrom(ctx, p.root, first.root!); // refuses what is not a guest root, before anything else
-  if (first.mountinfo!.exitCode !== 0) throw new TaskFailedError(`cat /proc/self/mountinfo: exit ${first.mountinfo!.exitCode}\n${first.mountinfo!.stderr.trim()}`);
-  const mounts = parseMountinfo(first.mountinfo!.stdout);
+  const mounts = mountsFrom(first.mountinfo!);
   const rootMount = findMount(mounts, root);
   const bootMount = findMount(mounts, `${root}/boot`) ?? rootMount;
   const diskReadable = first.lsblk!.exitCode === 0 && rootMount !== undefined && bootMount !== undefined;

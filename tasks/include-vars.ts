@@ -1,5 +1,7 @@
 // include_vars: read variables from YAML/JSON files on the controller (Ansible's include_vars).
 // The values are set for the host's later tasks, as set_fact's are; each keeps its file:line.
+// read: the files found on the controller, loaded, and the task's variables (nothing on the host);
+// decide: pure, the values rendered in file order (test/fixtures/decide/include_vars).
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
@@ -7,7 +9,7 @@ import { SET_VARS_KEY } from '../runner/engine.js';
 import { formatLoc, TaskFailedError, ValidationError } from '../runner/errors.js';
 import { Undefined } from '../runner/expr/index.js';
 import { varsFileSearchPath } from '../runner/lookups.js';
-import { defineModule } from '../runner/module.js';
+import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
 import { renderDeep } from '../runner/template.js';
 import { loadYamlFile, locOf } from '../runner/yaml-source.js';
 
@@ -25,6 +27,8 @@ const params = z
   })
   .refine((p) => [p.file, p.free_form, p.dir].filter((x) => x !== undefined).length === 1, { message: 'give exactly one of file (or the free-form file name) and dir' });
 
+type Params = z.output<typeof params>;
+
 function exists(path: string, dir: boolean): boolean {
   try {
     const st = statSync(path);
@@ -35,7 +39,7 @@ function exists(path: string, dir: boolean): boolean {
 }
 
 /** The files a dir: reads, in order. */
-function dirFiles(dir: string, p: z.infer<typeof params>): string[] {
+function dirFiles(dir: string, p: Params): string[] {
   const match = p.files_matching !== undefined ? new RegExp(p.files_matching) : undefined;
   return readdirSync(dir)
     .filter((f) => p.extensions.some((e) => f.endsWith(`.${e}`)) && !p.ignore_files.includes(f) && (!match || match.test(f)))
@@ -58,6 +62,63 @@ function readVarsFile(path: string, display: string): Obj {
   return data as Obj;
 }
 
+/** One vars file as read: its path and its mapping (each value keeps its file:line). */
+export interface VarsFile {
+  path: string;
+  data: Obj;
+}
+
+/** What include_vars's read found on the controller: the places looked in, the files read in order (absent: none found), and the task's variables. */
+export interface IncludeVarsFacts {
+  tried: string[];
+  files?: VarsFile[];
+  vars: Obj;
+}
+
+/** The file (or folder) the params name. */
+const wanted = (p: Params): string => p.dir ?? p.file ?? p.free_form!;
+
+/** Looks for the file or folder along the search path and loads what it names (a broken file fails the task with its file:line). */
+async function readIncludeVars(ctx: TaskContext, p: Params): Promise<IncludeVarsFacts> {
+  const tried = varsFileSearchPath(wanted(p), ctx.baseDir, ctx.roleDir);
+  const found = tried.find((t) => exists(t, p.dir !== undefined));
+  if (!found) return { tried, vars: ctx.vars };
+  const paths = p.dir !== undefined ? dirFiles(found, p) : [found];
+  const files = paths.map((path) => {
+    const rel = relative(process.cwd(), path);
+    return { path, data: readVarsFile(path, rel && !rel.startsWith('..') ? rel : path) };
+  });
+  return { tried, files, vars: ctx.vars };
+}
+
+/** Decides include_vars (pure): a refusal when nothing was found, else no change with the values rendered in file order as data. */
+export function decideIncludeVars(p: Params, f: IncludeVarsFacts): Verdict {
+  if (!f.files) return { refused: `include_vars: ${p.dir !== undefined ? 'folder' : 'file'} ${wanted(p)} not found (looked for ${f.tried.join(', ')})` };
+  // Rendered in file order, so a value may use one set above it in the same files.
+  const scope: Obj = { ...f.vars };
+  const vars: Obj = {};
+  for (const { data } of f.files) {
+    for (const [key, value] of Object.entries(data)) {
+      const loc = locOf(data, key);
+      try {
+        vars[key] = renderDeep(value, scope, loc);
+      } catch (e) {
+        // The message names the value's file:line (the rendering error starts with it).
+        const msg = (e as Error).message;
+        vars[key] = new Undefined(key, `its value cannot be rendered: ${loc && !msg.startsWith(formatLoc(loc)) ? `${formatLoc(loc)}: ` : ''}${msg}`);
+      }
+      scope[key] = vars[key];
+    }
+  }
+  const set = p.name !== undefined ? { [p.name]: vars } : vars;
+  const n = f.files.length;
+  return {
+    changed: false,
+    reason: `set ${Object.keys(set).join(', ') || 'nothing'} from ${n} file${n === 1 ? '' : 's'}`,
+    data: { ansible_included_var_files: f.files.map((x) => x.path), [SET_VARS_KEY]: set },
+  };
+}
+
 export const includeVarsModule = defineModule({
   name: 'include_vars',
   params,
@@ -74,37 +135,6 @@ export const includeVarsModule = defineModule({
     result: { ansible_included_var_files: 'the files read', [SET_VARS_KEY]: 'the variables set' },
     example: ['- include_vars: "{{ ansible_os_family }}.yml"', '', '- include_vars:', '    dir: vars/site', '    name: site'].join('\n'),
   },
-  async plan(ctx, p) {
-    const want = p.dir ?? p.file ?? p.free_form!;
-    const tried = varsFileSearchPath(want, ctx.baseDir, ctx.roleDir);
-    const found = tried.find((t) => exists(t, p.dir !== undefined));
-    if (!found) throw new TaskFailedError(`include_vars: ${p.dir !== undefined ? 'folder' : 'file'} ${want} not found (looked for ${tried.join(', ')})`);
-    const files = p.dir !== undefined ? dirFiles(found, p) : [found];
-    const loaded: { key: string; value: unknown; file: Obj }[] = [];
-    for (const f of files) {
-      const rel = relative(process.cwd(), f);
-      const data = readVarsFile(f, rel && !rel.startsWith('..') ? rel : f);
-      for (const [key, value] of Object.entries(data)) loaded.push({ key, value, file: data });
-    }
-    // Rendered in file order, so a value may use one set above it in the same files.
-    const scope: Obj = { ...ctx.vars };
-    const vars: Obj = {};
-    for (const { key, value, file } of loaded) {
-      const loc = locOf(file, key);
-      try {
-        vars[key] = renderDeep(value, scope, loc);
-      } catch (e) {
-        // The message names the value's file:line (the rendering error starts with it).
-        const msg = (e as Error).message;
-        vars[key] = new Undefined(key, `its value cannot be rendered: ${loc && !msg.startsWith(formatLoc(loc)) ? `${formatLoc(loc)}: ` : ''}${msg}`);
-      }
-      scope[key] = vars[key];
-    }
-    const set = p.name !== undefined ? { [p.name]: vars } : vars;
-    return {
-      changed: false,
-      reason: `set ${Object.keys(set).join(', ') || 'nothing'} from ${files.length} file${files.length === 1 ? '' : 's'}`,
-      data: { ansible_included_var_files: files, [SET_VARS_KEY]: set },
-    };
-  },
+  read: readIncludeVars,
+  decide: decideIncludeVars,
 });

@@ -1,6 +1,7 @@
 // initramfs: make the guest's initramfs images carry the virtio drivers (and not depend on Xen's),
 // with the guest's own generator, then prove it by listing every image. read: the generator, its config files, /boot,
-// the kernels and each image's listing, all inside the guest root (nothing mounted); decide: pure (test/fixtures/decide/initramfs).
+// the kernels and each image's listing, all inside the guest root, and the chroot binds when a rebuild is needed (nothing
+// mounted); decide: pure (test/fixtures/decide/initramfs).
 import { z } from 'zod';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Diff, type Step, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
@@ -20,7 +21,7 @@ import {
   rebuildCommand,
   type InitramfsImage,
 } from './guest/initramfs-images.js';
-import { chooseKvmKernel, KERNEL_LISTING, parseKernelListing, type KernelFacts } from './guest/kernels.js';
+import { chooseKvmKernel, readKernelListing, type KernelFacts } from './guest/kernels.js';
 import type { GuestOs } from './guest/os-family.js';
 import { absolutePathField } from './lib/schema.js';
 
@@ -127,7 +128,7 @@ function imagesToList(generator: Generator, boot: string[], kernels: KernelFacts
 /** Reads /boot, the kernels and the listing of each image that needs one (inside the guest, nothing mounted). */
 async function readImages(g: TaskContext, generator: Generator): Promise<ImageFacts> {
   const boot = await listDir(g, '/boot');
-  const kernels = parseKernelListing((await g.runOk(KERNEL_LISTING)).stdout);
+  const kernels = await readKernelListing(g);
   const listings: Record<string, ToolOutput> = {};
   for (const img of imagesToList(generator, boot, kernels).toList) listings[img.path] = await g.run(listImageCommand(generator, img.path));
   return { boot, kernels, listings };
@@ -165,12 +166,16 @@ export interface InitramfsFacts extends ImageFacts {
   confD: string[];
   /** The generator's config files as they are (a missing file has no entry). */
   texts: Record<string, string>;
-  binds: ChrootBindFacts;
+  /** Read only when a rebuild is needed (its chroot session mounts them). */
+  binds?: ChrootBindFacts;
   /** parseMtimes of the images and the config files that exist. */
   mtimes: Record<string, number>;
 }
 
-/** Reads the guest's generator, its config files and its images (refusing a root that is not a mounted guest), and the chroot binds. */
+/**
+ * Reads the guest's generator, its config files and its images (refusing a root that is not a mounted guest),
+ * and the chroot binds when a rebuild is needed.
+ */
 async function readInitramfs(ctx: TaskContext, p: Params): Promise<InitramfsFacts> {
   const g = await openGuestRoot(ctx, p.root);
   const family = await readGuestOs(g);
@@ -185,7 +190,8 @@ async function readInitramfs(ctx: TaskContext, p: Params): Promise<InitramfsFact
   const images = await readImages(g, generator);
   const timed = [...Object.keys(texts), ...initramfsImages(generator, images.boot).map((i) => i.path)];
   const mtimes = timed.length ? parseMtimes((await g.run(sh`stat -c ${'%Y %n'} -- ${timed}`)).stdout) : {};
-  return { os: { ...family, initramfs: generator }, generatorWhy: why, confD, texts, ...images, mtimes, binds: await readChrootBinds(ctx, p.root) };
+  const f: InitramfsFacts = { os: { ...family, initramfs: generator }, generatorWhy: why, confD, texts, ...images, mtimes };
+  return 'verdict' in judgeInitramfs(f) ? f : { ...f, binds: await readChrootBinds(ctx, p.root) };
 }
 
 /** What to look at when a rebuilt image still lacks virtio_blk. */
@@ -197,22 +203,34 @@ function configHint(generator: GuestOs['initramfs']): string {
   return 'look at MODULES and HOOKS (autodetect, modconf) in /etc/mkinitcpio.conf and /etc/mkinitcpio.conf.d';
 }
 
-/** Decides initramfs (pure): no change when the config asks for virtio and every image holds virtio_blk, else the rebuild. */
-export function decideInitramfs(p: Params, f: InitramfsFacts): Verdict {
+/**
+ * The config edits and the images a rebuild must fix, from all but the binds; or the verdict when there is
+ * no rebuild: no change (the config asks for virtio, every image holds virtio_blk), or an image that cannot be listed. Pure.
+ */
+function judgeInitramfs(f: InitramfsFacts): { verdict: Verdict } | { edits: FileEdit[]; missing: string[]; stale: { image: string; config: string }[]; noImage: string[] } {
   const { os } = f;
   const edits = configEdits(os.initramfs, f.confD, f.texts);
   const judged = judgeImages(os.initramfs, f);
-  if ('refused' in judged) return judged;
+  if ('refused' in judged) return { verdict: judged };
   const { images, missing, noImage } = judged;
   const stale = staleImages(images, Object.keys(f.texts), f.mtimes);
-  if (!edits.length && !missing.length && !stale.length) {
-    return {
+  if (edits.length || missing.length || stale.length) return { edits, missing, stale, noImage };
+  return {
+    verdict: {
       changed: false,
       reason: `${os.initramfs} config already asks for virtio and every image holds virtio_blk (${images.map((i) => i.path).join(', ') || 'no images'})`,
       data: { images: images.map((i) => i.path), generator: os.initramfs },
-    };
-  }
-  const refused = chrootBindsRefusal(p.root, f.binds);
+    },
+  };
+}
+
+/** Decides initramfs (pure): no change when the config asks for virtio and every image holds virtio_blk, a refusal of binds the rebuild could not mount, else the rebuild. */
+export function decideInitramfs(p: Params, f: InitramfsFacts): Verdict {
+  const { os } = f;
+  const judged = judgeInitramfs(f);
+  if ('verdict' in judged) return judged.verdict;
+  const { edits, missing, stale, noImage } = judged;
+  const refused = f.binds && chrootBindsRefusal(p.root, f.binds);
   if (refused) return { refused };
   const diff: Diff[] = edits.map((e) => ({ path: `${p.root}${e.path}`, before: e.before, after: e.after }));
   const why = [

@@ -2,6 +2,7 @@
 // guest lists each /boot/vmlinuz-*, its config's virtio/Xen lines and where virtio_blk lives;
 // the pure parts below parse that and judge each kernel.
 import { raw, sh, type Command } from '../../runner/command.js';
+import type { TaskContext } from '../../runner/module.js';
 
 /** What the listing says about one installed kernel. */
 export interface KernelFacts {
@@ -65,6 +66,11 @@ export function parseKernelListing(stdout: string): KernelFacts[] {
     else if (tag === 'D') k.hasModulesDir = true;
   }
   return [...byVersion.values()];
+}
+
+/** Runs KERNEL_LISTING in the guest (`g`: a chroot context) and parses it. */
+export async function readKernelListing(g: TaskContext): Promise<KernelFacts[]> {
+  return parseKernelListing((await g.runOk(KERNEL_LISTING)).stdout);
 }
 
 /** Whether a kernel version names a Xen-only build (Debian's -xen-686, SUSE's -xen, CentOS 5's el5xen). */

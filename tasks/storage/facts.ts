@@ -59,9 +59,18 @@ export function partitionTableFrom(r: ToolOutput & { command?: string }): Partit
   return parseSfdiskJson(r.stdout);
 }
 
+/** The command readMounts runs, for a caller that batches it. */
+export const MOUNTINFO_COMMAND = sh`cat /proc/self/mountinfo`;
+
+/** The mounts from what MOUNTINFO_COMMAND printed in a batch; fails the task when it failed. */
+export function mountsFrom(r: ToolOutput): MountEntry[] {
+  if (r.exitCode !== 0) throw new TaskFailedError(`cat /proc/self/mountinfo: exit ${r.exitCode}\n${r.stderr.trim()}`);
+  return parseMountinfo(r.stdout);
+}
+
 /** The mounts the host's kernel lists. */
 export async function readMounts(ctx: TaskContext): Promise<MountEntry[]> {
-  const r = await ctx.runOk(sh`cat /proc/self/mountinfo`);
+  const r = await ctx.runOk(MOUNTINFO_COMMAND);
   return parseMountinfo(r.stdout);
 }
 

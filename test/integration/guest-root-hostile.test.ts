@@ -11,9 +11,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { TaskFailedError } from '../../runner/errors.js';
 import type { Plan, TaskModule } from '../../runner/module.js';
+import { createTaskContext } from '../../runner/task-context.js';
 import { ChrootTransport } from '../../runner/transport/chroot.js';
 import type { SshTransport } from '../../runner/transport/ssh.js';
-import { CHROOT_BINDS, chrootMountsModule } from '../../tasks/chroot-mounts.js';
+import { CHROOT_BINDS, chrootBindsRefusal, chrootMountsModule, readChrootBinds } from '../../tasks/chroot-mounts.js';
 import { chrootExecModule } from '../../tasks/chroot-exec.js';
 import { fstabModule } from '../../tasks/fstab.js';
 import { grubModule } from '../../tasks/grub.js';
@@ -23,6 +24,7 @@ import { mountModule } from '../../tasks/mount.js';
 import { parseMountinfo } from '../../tasks/storage/mountinfo.js';
 import { NOPASSWD_USER, PASSWORD_USER, startSshd, sshTransport, type SshdHost } from '../harness/sshd.js';
 import { attachPartitionedImage } from '../helpers/loop-disk.js';
+import { RoundTripCounter } from '../helpers/round-trips.js';
 import { runModule } from '../helpers/run-module.js';
 
 const sh = (script: string, ...args: string[]): string => execFileSync('sh', ['-c', script, 'sh', ...args]).toString().trim();
@@ -205,6 +207,78 @@ describe('hostile guest roots @integration', function () {
       const before = watched();
       await assert.rejects(run(chrootExecModule, { root, cmd: 'mount -t tmpfs none /dev/shm && exit 3' }), /exit 3/);
       assert.deepEqual(watched(), before);
+    });
+  });
+
+  describe('the chroot binds are read in one round trip', () => {
+    /** readChrootBinds through a counting transport (root's login, as the sessions run): the facts, the refusal and each round trip. */
+    async function countedBinds(root: string) {
+      const counter = new RoundTripCounter(transport);
+      const f = await readChrootBinds(createTaskContext({ host: transport.host, transport: counter, check: true }), root);
+      return { f, refused: chrootBindsRefusal(root, f), trips: counter.trips };
+    }
+
+    it('two refused targets: the first in mount order is told, as one check of them all stops there; a root given through a link names its real path', async () => {
+      const root = guestRoot('one-trip');
+      link(root, 'sys', '/etc');
+      link(root, 'run', target);
+      const via = join(dir, 'one-trip-via');
+      symlinkSync(root, via);
+      for (const given of [root, via]) {
+        const { refused, trips } = await countedBinds(given);
+        assert.equal(trips.length, 1, trips.join('\n'));
+        assert.equal(
+          refused,
+          `cannot bind /dev, /proc, /sys, /run into ${root}: ${root}/sys is a symbolic link in the guest (-> /etc): ferry binds the host's /sys only onto a real directory inside the root, never through a guest's link; make /sys a directory in the guest, or run without the chroot binds`,
+        );
+      }
+    });
+
+    it('binds already mounted are not counted: only /dev/pts missing is checked under the bound /dev; all bound checks nothing', async () => {
+      const root = guestRoot('one-trip-bound');
+      await run(chrootMountsModule, { root });
+      try {
+        const all = await countedBinds(root);
+        assert.equal(all.trips.length, 1, all.trips.join('\n'));
+        assert.equal(all.f.targets, undefined);
+        assert.equal(all.refused, undefined);
+        sh('umount "$1"', join(root, 'dev/pts'));
+        const pts = await countedBinds(root);
+        assert.equal(pts.trips.length, 1, pts.trips.join('\n'));
+        assert.equal(pts.f.targets?.exitCode, 0);
+        assert.equal(pts.refused, undefined);
+      } finally {
+        await run(chrootMountsModule, { root, state: 'unmounted' });
+      }
+      assert.deepEqual(mountsUnder(root), []);
+    });
+
+    it('with nothing to do, chroot_exec (creates) and initramfs (converged) read no binds: a guest run -> a host directory is not refused then', async () => {
+      const root = guestRoot('nothing-to-do');
+      link(root, 'run', target);
+      writeFileSync(join(root, 'done'), '');
+      writeFileSync(join(root, 'usr/sbin/update-initramfs'), '#!/bin/sh\nexit 0\n');
+      chmodSync(join(root, 'usr/sbin/update-initramfs'), 0o755);
+      mkdirSync(join(root, 'etc/initramfs-tools'));
+      writeFileSync(join(root, 'etc/initramfs-tools/modules'), 'virtio_blk\nvirtio_pci\nvirtio_net\nvirtio_scsi\n');
+      writeFileSync(join(root, 'etc/initramfs-tools/initramfs.conf'), 'MODULES=most\n');
+      const counter = new RoundTripCounter(userTransport);
+      const counted = <P>(mod: TaskModule<P>, input: Record<string, unknown>) => runModule(mod, input, { transport: counter, become: {} });
+      const exec = await counted(chrootExecModule, { root, cmd: 'echo ran', creates: '/done' });
+      assert.equal(reasonOf(exec.plan), '/done exists (creates)');
+      const initramfs = await counted(initramfsModule, { root });
+      assert.equal(reasonOf(initramfs.plan), 'initramfs-tools config already asks for virtio and every image holds virtio_blk (no images)');
+      assert.ok(!counter.trips.some((t) => t.includes('/proc/self/mountinfo')), counter.trips.join('\n'));
+      // with something to do, the binds are read and the link refused, as before
+      await assert.rejects(run(chrootExecModule, { root, cmd: 'echo ran' }), refusedWith(/\/run is a symbolic link in the guest/));
+      assert.deepEqual(mountsUnder(root), []);
+    });
+
+    it('a root that is not a directory is told from the same round trip', async () => {
+      const { f, refused, trips } = await countedBinds(join(dir, 'no-such-root'));
+      assert.equal(trips.length, 1, trips.join('\n'));
+      assert.deepEqual(f.mounts, []);
+      assert.equal(refused, `chroot root ${join(dir, 'no-such-root')} is not a directory on ${transport.host}`);
     });
   });
 

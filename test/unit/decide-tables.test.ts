@@ -188,6 +188,15 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
       mtimes: parseMtimes(String(f.stat ?? '')),
     };
   },
+  // The guest's os-release as text and KERNEL_LISTING as printed; the chroot binds as for chroot_mounts (read only when no
+  // kernel is good; all missing, nothing to refuse, unless told).
+  kernel: ({ osRelease, kernels, binds }, p) => ({
+    os: detectGuestOs(String(osRelease)),
+    kernels: parseKernelListing(String(kernels ?? '')),
+    binds: chrootBindFacts((binds as Record<string, unknown> | undefined) ?? { targets: {} }, String(p.root)),
+  }),
+  // The places looked in and the files read (each its path and mapping) as given; the task's variables none unless told.
+  include_vars: (f) => ({ vars: {}, ...f }),
   // The task's host h1, the ends on it unless told; the sizes, what dest is and whether the range matches as given.
   blockcopy: (f) => ({ host: 'h1', srcHost: f.srcHost ?? 'h1', destHost: f.destHost ?? 'h1', ...f }),
   // The reader's stdout as printed (framed with the fixtures' token); the host h1.
