@@ -21,7 +21,7 @@ import {
   rebuildCommand,
   type InitramfsImage,
 } from './guest/initramfs-images.js';
-import { chooseKvmKernel, readKernelListing, type KernelFacts } from './guest/kernels.js';
+import { chooseKvmKernel, readKernelListing, rootFsModulesNeeded, type KernelFacts } from './guest/kernels.js';
 import type { GuestOs } from './guest/os-family.js';
 import { absolutePathField } from './lib/schema.js';
 
@@ -93,8 +93,10 @@ export interface ImageFacts {
   boot: string[];
   /** KERNEL_LISTING, parsed. */
   kernels: KernelFacts[];
-  /** What listing each image printed; images whose kernel has virtio_blk built in are not listed. */
+  /** What listing each image printed; images whose kernel has virtio_blk and the root's driver built in are not listed. */
   listings: Record<string, ToolOutput>;
+  /** The guest root's filesystem type as mounted on the host (undefined: not a mount point, not judged). */
+  rootFs?: string;
 }
 
 /** `stat -c '%Y %n'` of the images and the config files (seconds since the epoch by guest path); pure. */
@@ -118,37 +120,56 @@ function staleImages(images: InitramfsImage[], configPaths: string[], mtimes: Re
   return images.filter((i) => mtimes[i.path] !== undefined && mtimes[i.path]! < mtimes[newest]!).map((i) => ({ image: i.path, config: newest }));
 }
 
-/** The images in /boot, and those that need listing (kernels with CONFIG_VIRTIO_BLK=y need no module in the image). */
-function imagesToList(generator: Generator, boot: string[], kernels: KernelFacts[]): { images: InitramfsImage[]; toList: InitramfsImage[] } {
-  const images = initramfsImages(generator, boot);
-  const builtin = new Set(kernels.filter((k) => k.virtioBlk === 'y' || k.virtioBuiltin).map((k) => k.version));
-  return { images, toList: images.filter((i) => !builtin.has(i.version)) };
+/** What an image must hold: virtio_blk unless its kernel has it built in, and one of the root filesystem's driver modules when the kernel has it only as a module. */
+interface ImageNeeds {
+  virtio: boolean;
+  rootFs: string[];
 }
 
-/** Reads /boot, the kernels and the listing of each image that needs one (inside the guest, nothing mounted). */
-async function readImages(g: TaskContext, generator: Generator): Promise<ImageFacts> {
+/** The images in /boot, and those that need listing with what each must hold (a kernel with both built in needs nothing of its image). */
+function imagesToList(generator: Generator, boot: string[], kernels: KernelFacts[], rootFs: string | undefined): { images: InitramfsImage[]; toList: (InitramfsImage & ImageNeeds)[] } {
+  const images = initramfsImages(generator, boot);
+  const byVersion = new Map(kernels.map((k) => [k.version, k]));
+  const toList = images.flatMap((i) => {
+    const k = byVersion.get(i.version);
+    const needs: ImageNeeds = { virtio: !(k && (k.virtioBlk === 'y' || k.virtioBuiltin)), rootFs: k ? rootFsModulesNeeded(k, rootFs) : [] };
+    return needs.virtio || needs.rootFs.length ? [{ ...i, ...needs }] : [];
+  });
+  return { images, toList };
+}
+
+/** Reads /boot, the kernels and the listing of each image that needs one (inside the guest, nothing mounted); `rootFs` as mounted. */
+async function readImages(g: TaskContext, generator: Generator, rootFs: string | undefined): Promise<ImageFacts> {
   const boot = await listDir(g, '/boot');
   const kernels = await readKernelListing(g);
   const listings: Record<string, ToolOutput> = {};
-  for (const img of imagesToList(generator, boot, kernels).toList) listings[img.path] = await g.run(listImageCommand(generator, img.path));
-  return { boot, kernels, listings };
+  for (const img of imagesToList(generator, boot, kernels, rootFs).toList) listings[img.path] = await g.run(listImageCommand(generator, img.path));
+  return { boot, kernels, listings, ...(rootFs !== undefined ? { rootFs } : {}) };
+}
+
+/** The filesystem type mounted at root on the host (undefined when root is not a mount point). */
+async function readRootFs(ctx: TaskContext, root: string): Promise<string | undefined> {
+  const r = await ctx.run(sh`findmnt -n -o FSTYPE -M ${root}`);
+  return r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
 }
 
 /** Each image and whether it holds virtio_blk, or why an image could not be listed; pure. */
-function judgeImages(generator: Generator, f: ImageFacts): { images: InitramfsImage[]; missing: string[]; noImage: string[] } | { refused: string } {
-  const { images, toList } = imagesToList(generator, f.boot, f.kernels);
+function judgeImages(generator: Generator, f: ImageFacts): { images: InitramfsImage[]; missing: string[]; noRootFs: string[]; noImage: string[] } | { refused: string } {
+  const { images, toList } = imagesToList(generator, f.boot, f.kernels, f.rootFs);
   const missing: string[] = [];
+  const noRootFs: string[] = [];
   for (const img of toList) {
     const r = f.listings[img.path] ?? { exitCode: 1, stdout: '', stderr: 'not listed' };
     if (r.exitCode !== 0) return { refused: `cannot list ${img.path} in the guest: ${r.stderr.trim() || `exit ${r.exitCode}`}` };
-    if (!listingHasModule(r.stdout)) missing.push(img.path);
+    if (img.virtio && !listingHasModule(r.stdout)) missing.push(img.path);
+    if (img.rootFs.length && !img.rootFs.some((m) => listingHasModule(r.stdout, m))) noRootFs.push(`${img.path} (no ${img.rootFs.join(' or ')} module for the ${f.rootFs} root)`);
   }
   // a good kernel without any image is as unbootable as an image without the driver
   const good = chooseKvmKernel(f.kernels).verdicts.filter((v) => v.ok);
   // Arch names images after the package, not the version: only the other generators can be checked per kernel
   const noImage = generator === 'mkinitcpio' ? [] : good.map((k) => k.version).filter((v) => !images.some((i) => i.version === v));
   missing.push(...noImage.map((v) => `(no image for kernel ${v})`));
-  return { images, missing, noImage };
+  return { images, missing, noRootFs, noImage };
 }
 
 async function listDir(g: TaskContext, dir: string): Promise<string[]> {
@@ -187,7 +208,7 @@ async function readInitramfs(ctx: TaskContext, p: Params): Promise<InitramfsFact
     const text = await readGuestText(g, cf.path);
     if (text !== undefined) texts[cf.path] = text;
   }
-  const images = await readImages(g, generator);
+  const images = await readImages(g, generator, await readRootFs(ctx, p.root));
   const timed = [...Object.keys(texts), ...initramfsImages(generator, images.boot).map((i) => i.path)];
   const mtimes = timed.length ? parseMtimes((await g.run(sh`stat -c ${'%Y %n'} -- ${timed}`)).stdout) : {};
   const f: InitramfsFacts = { os: { ...family, initramfs: generator }, generatorWhy: why, confD, texts, ...images, mtimes };
@@ -207,14 +228,14 @@ function configHint(generator: GuestOs['initramfs']): string {
  * The config edits and the images a rebuild must fix, from all but the binds; or the verdict when there is
  * no rebuild: no change (the config asks for virtio, every image holds virtio_blk), or an image that cannot be listed. Pure.
  */
-function judgeInitramfs(f: InitramfsFacts): { verdict: Verdict } | { edits: FileEdit[]; missing: string[]; stale: { image: string; config: string }[]; noImage: string[] } {
+function judgeInitramfs(f: InitramfsFacts): { verdict: Verdict } | { edits: FileEdit[]; missing: string[]; noRootFs: string[]; stale: { image: string; config: string }[]; noImage: string[] } {
   const { os } = f;
   const edits = configEdits(os.initramfs, f.confD, f.texts);
   const judged = judgeImages(os.initramfs, f);
   if ('refused' in judged) return { verdict: judged };
-  const { images, missing, noImage } = judged;
+  const { images, missing, noRootFs, noImage } = judged;
   const stale = staleImages(images, Object.keys(f.texts), f.mtimes);
-  if (edits.length || missing.length || stale.length) return { edits, missing, stale, noImage };
+  if (edits.length || missing.length || noRootFs.length || stale.length) return { edits, missing, noRootFs, stale, noImage };
   return {
     verdict: {
       changed: false,
@@ -229,20 +250,21 @@ export function decideInitramfs(p: Params, f: InitramfsFacts): Verdict {
   const { os } = f;
   const judged = judgeInitramfs(f);
   if ('verdict' in judged) return judged.verdict;
-  const { edits, missing, stale, noImage } = judged;
+  const { edits, missing, noRootFs, stale, noImage } = judged;
   const refused = f.binds && chrootBindsRefusal(p.root, f.binds);
   if (refused) return { refused };
   const diff: Diff[] = edits.map((e) => ({ path: `${p.root}${e.path}`, before: e.before, after: e.after }));
   const why = [
     ...(edits.length ? [`edit ${edits.map((e) => e.path).join(', ')}`] : []),
     ...(missing.length ? [`without virtio_blk: ${missing.join(', ')}`] : []),
+    ...(noRootFs.length ? [`without the root filesystem's driver: ${noRootFs.join(', ')}`] : []),
     ...(stale.length ? [`older than ${stale[0]!.config}, so built without its settings: ${stale.map((x) => x.image).join(', ')}`] : []),
   ];
   return {
     changed: true,
     diff,
     data: { notes: edits.flatMap((e) => e.notes.map((n) => `${e.path}: ${n}`)), generator: os.initramfs },
-    steps: [rebuildStep(p, os.initramfs, edits, noImage, `${f.generatorWhy}; ${why.join('; ')}`)],
+    steps: [rebuildStep(p, os.initramfs, edits, noImage, `${f.generatorWhy}; ${why.join('; ')}`, f.rootFs)],
   };
 }
 
@@ -250,7 +272,7 @@ export function decideInitramfs(p: Params, f: InitramfsFacts): Verdict {
  * The rebuild (the escape hatch: a chroot session around several commands): the config files written,
  * update-initramfs -c for a kernel without an image, the generator's rebuild, then every image listed again.
  */
-function rebuildStep(p: Params, generator: Generator, edits: FileEdit[], noImage: string[], why: string): Step {
+function rebuildStep(p: Params, generator: Generator, edits: FileEdit[], noImage: string[], why: string, rootFs: string | undefined): Step {
   return {
     title: `rebuild the initramfs of ${p.root} with ${generator} (${why})`,
     run: async (c) => {
@@ -260,10 +282,13 @@ function rebuildStep(p: Params, generator: Generator, edits: FileEdit[], noImage
         if (generator === 'initramfs-tools') for (const v of noImage) await cg.runOk(sh`update-initramfs -c -k ${v}`, { timeoutMs: 20 * 60_000 });
         await cg.runOk(rebuildCommand(generator), { timeoutMs: 20 * 60_000 });
       });
-      const after = judgeImages(generator, await readImages(await openGuestRoot(c, p.root), generator));
+      const after = judgeImages(generator, await readImages(await openGuestRoot(c, p.root), generator, rootFs));
       if ('refused' in after) throw new TaskFailedError(after.refused);
       if (after.missing.length) {
         throw new TaskFailedError(`after the ${generator} rebuild these images still lack virtio_blk: ${after.missing.join(', ')}; ${configHint(generator)}`);
+      }
+      if (after.noRootFs.length) {
+        throw new TaskFailedError(`after the ${generator} rebuild these images cannot mount the root filesystem: ${after.noRootFs.join(', ')}; ${configHint(generator)}`);
       }
       if (!after.images.length) throw new TaskFailedError(`the rebuild left no initramfs image in ${p.root}/boot`);
       return { images: after.images.map((i) => i.path), edited: edits.map((e) => e.path), generator };
@@ -284,7 +309,8 @@ export const initramfsModule = defineModule({
       `a dracut drop-in /etc/dracut.conf.d/${DRACUT_DROP_IN_NAME} (add virtio, omit Xen), Xen drivers removed from other ` +
       'dracut conf files, then dracut -f --regenerate-all. mkinitcpio (Arch): MODULES in /etc/mkinitcpio.conf, then mkinitcpio -P. ' +
       'The rebuild runs in a chroot session (see the chroot module). Afterwards every image is listed (lsinitramfs, ' +
-      'lsinitrd, lsinitcpio) and the task fails if one lacks virtio_blk (unless its kernel has it built in). No change ' +
+      'lsinitrd, lsinitcpio) and the task fails if one lacks virtio_blk (unless its kernel has it built in), or lacks the ' +
+      "driver of the root's filesystem (ext2/3/4, xfs; as mounted at root) where its kernel has that driver only as a module. No change " +
       'when the files are already right, every image already holds virtio_blk and no image is older than a config file ' +
       '(an image older than its config was built without it: a rebuild cut after the files were written is done again).',
     checkMode: 'full',

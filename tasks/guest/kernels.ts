@@ -14,6 +14,12 @@ export interface KernelFacts {
   /** modules.builtin lists virtio_blk (kernels shipped without a /boot/config, e.g. Arch). */
   virtioBuiltin: boolean;
   hasModulesDir: boolean;
+  /** The root filesystems' drivers (ext2/3/4, xfs) as the config builds them: `{ ext4: 'y', xfs: 'm' }`. */
+  fsConfig: Record<string, 'y' | 'm'>;
+  /** Those drivers found as module files under /lib/modules/VERSION/kernel/fs (names: `xfs`). */
+  fsModules: string[];
+  /** Those drivers modules.builtin lists (names). */
+  fsBuiltin: string[];
 }
 
 /** One kernel judged: usable under KVM or not, and why. */
@@ -25,7 +31,8 @@ export interface KernelVerdict {
 
 /**
  * The listing command, run with the guest's /bin/sh inside the chroot (so /boot and /lib/modules are
- * the guest's). Lines: `K ver`, `C ver CONFIG_…=…`, `M ver path`, `B ver` (builtin), `D ver` (modules dir).
+ * the guest's). Lines: `K ver`, `C ver CONFIG_…=…`, `M ver path`, `B ver` (builtin), `D ver` (modules dir),
+ * `F ver path` (a root filesystem's module file), `G ver path` (one modules.builtin lists).
  */
 export const KERNEL_LISTING: Command = sh`${raw(
   [
@@ -33,11 +40,13 @@ export const KERNEL_LISTING: Command = sh`${raw(
     '  [ -f "$k" ] || continue',
     '  v=${k#/boot/vmlinuz-}',
     '  echo "K $v"',
-    '  [ -f "/boot/config-$v" ] && grep -E "^(# )?CONFIG_VIRTIO_BLK[= ]" "/boot/config-$v" | sed "s|^|C $v |"',
+    '  [ -f "/boot/config-$v" ] && grep -E "^(# )?CONFIG_(VIRTIO_BLK|EXT[234]_FS|XFS_FS)[= ]" "/boot/config-$v" | sed "s|^|C $v |"',
     '  if [ -d "/lib/modules/$v" ]; then',
     '    echo "D $v"',
     '    find "/lib/modules/$v" -name "virtio_blk.ko*" 2>/dev/null | sed "s|^|M $v |"',
     '    grep -qs "/virtio_blk.ko" "/lib/modules/$v/modules.builtin" && echo "B $v"',
+    '    find "/lib/modules/$v/kernel/fs" -name "ext[234].ko*" -o -name "xfs.ko*" 2>/dev/null | sed "s|^|F $v |"',
+    '    grep -soE "/fs/(ext[234]|xfs)/[a-z0-9]+\\.ko" "/lib/modules/$v/modules.builtin" | sed "s|^|G $v |"',
     '  fi',
     'done',
     'true',
@@ -49,11 +58,11 @@ export function parseKernelListing(stdout: string): KernelFacts[] {
   const byVersion = new Map<string, KernelFacts>();
   const get = (v: string): KernelFacts => {
     let k = byVersion.get(v);
-    if (!k) byVersion.set(v, (k = { version: v, virtioModules: [], virtioBuiltin: false, hasModulesDir: false }));
+    if (!k) byVersion.set(v, (k = { version: v, virtioModules: [], virtioBuiltin: false, hasModulesDir: false, fsConfig: {}, fsModules: [], fsBuiltin: [] }));
     return k;
   };
   for (const line of stdout.split('\n')) {
-    const m = /^([KCMBD]) (\S+)(?: (.*))?$/.exec(line.trim());
+    const m = /^([KCMBDFG]) (\S+)(?: (.*))?$/.exec(line.trim());
     if (!m) continue;
     const [, tag, version, rest = ''] = m as unknown as [string, string, string, string?];
     const k = get(version);
@@ -61,7 +70,13 @@ export function parseKernelListing(stdout: string): KernelFacts[] {
       const set = /^CONFIG_VIRTIO_BLK=([ym])\s*$/.exec(rest);
       if (set) k.virtioBlk = set[1] as 'y' | 'm';
       else if (/^# CONFIG_VIRTIO_BLK is not set/.test(rest)) k.virtioBlk = 'n';
+      const fs = /^CONFIG_(EXT[234]|XFS)_FS=([ym])\s*$/.exec(rest);
+      if (fs) k.fsConfig[fs[1]!.toLowerCase()] = fs[2] as 'y' | 'm';
     } else if (tag === 'M') k.virtioModules.push(rest);
+    else if (tag === 'F' || tag === 'G') {
+      const name = /([a-z0-9]+)\.ko[^/]*$/.exec(rest)?.[1];
+      if (name) (tag === 'F' ? k.fsModules : k.fsBuiltin).push(name);
+    }
     else if (tag === 'B') k.virtioBuiltin = true;
     else if (tag === 'D') k.hasModulesDir = true;
   }
@@ -93,6 +108,21 @@ export function judgeKernel(k: KernelFacts): KernelVerdict {
   if (k.virtioModules.length) return { version: v, ok: true, why: `${v} has ${k.virtioModules[0]}` };
   if (!k.hasModulesDir) return { version: v, ok: false, why: `${v} has no /boot/config-${v} and no /lib/modules/${v}` };
   return { version: v, ok: false, why: `${v} has no /boot/config-${v} and no virtio_blk module` };
+}
+
+/** The drivers that can mount a root filesystem type, the type's own first (ext4's driver mounts ext2 and ext3 too). */
+const ROOT_FS_DRIVERS: Record<string, string[]> = { ext4: ['ext4'], ext3: ['ext3', 'ext4'], ext2: ['ext2', 'ext4'], xfs: ['xfs'] };
+
+/**
+ * The modules an initramfs of kernel `k` must hold to mount a root of type `fstype`: none when the
+ * kernel has a driver for it built in, or when nothing is known (another type, no module file:
+ * a judgement needs a witness); else one of the driver modules the kernel has as files. Pure.
+ */
+export function rootFsModulesNeeded(k: KernelFacts, fstype: string | undefined): string[] {
+  const drivers = fstype === undefined ? undefined : ROOT_FS_DRIVERS[fstype];
+  if (!drivers) return [];
+  if (drivers.some((d) => k.fsConfig[d] === 'y' || k.fsBuiltin.includes(d))) return [];
+  return drivers.filter((d) => k.fsModules.includes(d));
 }
 
 /** Compares kernel versions the way `sort -V` does, well enough for picking the newest. */

@@ -21,7 +21,7 @@ import {
   hasGrubBootCode,
 } from '../../tasks/guest/grub.js';
 import { chooseGenerator, initramfsImages, listingHasModule } from '../../tasks/guest/initramfs-images.js';
-import { chooseKvmKernel, isXenOnlyKernel, parseKernelListing } from '../../tasks/guest/kernels.js';
+import { chooseKvmKernel, isXenOnlyKernel, parseKernelListing, rootFsModulesNeeded } from '../../tasks/guest/kernels.js';
 import { detectGuestOs, parseOsRelease } from '../../tasks/guest/os-family.js';
 import { offlineInstallCommand, onlineInstallCommands } from '../../tasks/guest/packages.js';
 
@@ -82,6 +82,22 @@ describe('convert: choosing a kernel that boots under KVM', () => {
     assert.equal(verdicts.length, 1);
     assert.equal(good?.version, '6.1.0-50-cloud-amd64');
     assert.equal(good?.why, '6.1.0-50-cloud-amd64 has CONFIG_VIRTIO_BLK=m and /lib/modules/6.1.0-50-cloud-amd64/kernel/drivers/block/virtio_blk.ko');
+  });
+
+  it('the root filesystem drivers of the same kernel (the listing of its package): ext4 built in, xfs a module the image must hold', () => {
+    const [k] = parseKernelListing(text('kernel-listing-bookworm-cloud-fs.txt'));
+    assert.deepEqual(k?.fsConfig, { ext4: 'y', xfs: 'm' });
+    assert.deepEqual(k.fsModules, ['xfs']);
+    assert.deepEqual(k.fsBuiltin, ['ext4']);
+    assert.deepEqual(rootFsModulesNeeded(k, 'ext4'), []);
+    assert.deepEqual(rootFsModulesNeeded(k, 'ext3'), [], "ext4's built-in driver mounts ext3");
+    assert.deepEqual(rootFsModulesNeeded(k, 'xfs'), ['xfs']);
+    assert.deepEqual(rootFsModulesNeeded(k, 'btrfs'), [], 'a type without a known driver is not judged');
+    assert.deepEqual(rootFsModulesNeeded(k, undefined), []);
+    // a kernel with ext4 only as a module (no config line, only the module file): ext2 and ext3 roots need it too
+    const [m] = parseKernelListing('K 5.10.0-9-amd64\nD 5.10.0-9-amd64\nF 5.10.0-9-amd64 /lib/modules/5.10.0-9-amd64/kernel/fs/ext4/ext4.ko.xz\n');
+    assert.deepEqual(rootFsModulesNeeded(m!, 'ext3'), ['ext4']);
+    assert.deepEqual(rootFsModulesNeeded(m!, 'xfs'), [], 'no xfs module file: nothing to judge by');
   });
 
   const cases: { name: string; listing: string; good?: string; whys: string[] }[] = [

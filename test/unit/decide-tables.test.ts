@@ -184,6 +184,8 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
       kernels: parseKernelListing(String(kernels ?? '')),
       listings: toolOutputs((listings as Record<string, unknown> | undefined) ?? {}),
       binds: chrootBindFacts((binds as Record<string, unknown> | undefined) ?? { targets: {} }, String(p.root)),
+      // the root's type as findmnt printed it (none: not a mount point)
+      ...(f.rootFs !== undefined ? { rootFs: String(f.rootFs) } : {}),
       // stat -c '%Y %n' as printed (none: no times known)
       mtimes: parseMtimes(String(f.stat ?? '')),
     };
