@@ -9,7 +9,7 @@ import { defineModule, type TaskContext, type Verdict } from '../runner/module.j
 import { describeFailure } from '../runner/task-context.js';
 import type { XenGuest } from './xen/guest.js';
 import { parseXenConfig, type ConfigOrigin } from './xen/import.js';
-import { guestToInventoryVars, type GuestInventoryVars } from './xen/inventory-vars.js';
+import { chooseRootDisk, guestToInventoryVars, type GuestInventoryVars } from './xen/inventory-vars.js';
 import { pathField } from './lib/schema.js';
 
 /** The inventory group the imported guests are put in. */
@@ -54,7 +54,7 @@ export interface XenImportData {
   files: string[];
   /** Guests left out on purpose, with why (include/exclude, already read from an xl.cfg). */
   skipped: { name: string; source: string; why: string }[];
-  /** Things that did not stop the import (virsh missing or not connecting). */
+  /** Things that did not stop the import (virsh missing or not connecting, a root disk that is a guess). */
   warnings: string[];
 }
 
@@ -127,6 +127,8 @@ export function buildXenImport(sources: XenSource[], o: XenImportOptions = {}, r
     }
     seen.set(name, { source: s, line });
     const vars = varsOf(g, s, o.hypervisor);
+    const rootWarning = chooseRootDisk(g).warning;
+    if (rootWarning !== undefined) data.warnings.push(`${s.path}: ${rootWarning}`);
     data.inventory[XEN_GUESTS_GROUP].hosts[name] = vars;
     data.guests.push({ name, ...vars });
   }
@@ -299,8 +301,13 @@ export const xenImportModule = defineModule({
     description:
       'Reads every matching xl.cfg (and with libvirt: true every domain virsh lists) in one read-only command, ' +
       'parses them on the controller, and registers the guests and an inventory fragment (group xen_guests, ' +
-      'one host per guest with vg, lv, xen_config, memory_mb, vcpus, mac, bridge, uuid, disks, vifs, ' +
-      'ferry_hypervisor). A file that does not parse is listed in problems with file:line and warned about; ' +
+      'one host per guest with vg, lv, root_device, extra_disks, xen_config, memory_mb, vcpus, mac, bridge, uuid, disks, vifs, ' +
+      'ferry_hypervisor). vg/lv are the root disk\'s: the disk whose vdev is the device root= names on the kernel command line ' +
+      '(root_device, e.g. xvda2 from xl\'s root = \'/dev/xvda2 ro\', extra or cmdline; set when the guest has more than one disk), else the first LV-backed disk; ' +
+      'when a guest has several LV-backed disks and root= does not tell which is the root (absent, UUID=, LABEL=), that is warned ' +
+      'about: set lv, root_device and extra_disks by hand. extra_disks lists every other disk (not cdroms) in config order as ' +
+      '{source, vg, lv, xen: its Xen vdev, kvm: the virtio disk it becomes, vdb, vdc, ...}; a xen-tools guest (swap on xvda1, ' +
+      'root on xvda2) gets lv = the root LV and extra_disks = [{xen: xvda1, kvm: vdb, ...}]. A file that does not parse is listed in problems with file:line and warned about; ' +
       'the others are still imported. Never changes anything.',
     checkMode: 'full',
     result: {
@@ -309,7 +316,7 @@ export const xenImportModule = defineModule({
       problems: 'list of {loc: {file, line}, message, hint} for files that could not be read or parsed',
       files: 'the xl.cfg files read',
       skipped: 'guests left out on purpose: {name, source, why}',
-      warnings: 'virsh missing or failing (libvirt: true)',
+      warnings: 'virsh missing or failing (libvirt: true); a guest whose root disk is a guess among several LVs',
     },
     example: [
       '- name: read the guests of this hypervisor',
@@ -320,7 +327,7 @@ export const xenImportModule = defineModule({
       '',
       '- name: show where each root LV is',
       '  debug:',
-      '    msg: "{{ item.name }}: {{ item.vg }}/{{ item.lv }}"',
+      '    msg: "{{ item.name }}: {{ item.vg }}/{{ item.lv }} (root {{ item.root_device | default(\'?\') }}), {{ item.extra_disks | default([]) | length }} more disk(s)"',
       '  loop: "{{ xen.guests }}"',
     ].join('\n'),
   },

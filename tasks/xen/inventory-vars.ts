@@ -60,7 +60,22 @@ export function kvmInterface(v: Omit<XenVif, 'spec'>): KvmInterfaceVars {
   return out;
 }
 
-/** The host-vars fragment for a guest; `vg`/`lv` are those of the first LV-backed disk. */
+/**
+ * A disk of the guest other than the root disk, as the conversion attaches it under KVM: `xen` is
+ * its Xen vdev (xvda1, xvdb), `kvm` the virtio disk it becomes (vdb, vdc, ... in config order).
+ */
+export interface ExtraDiskVars {
+  source?: string;
+  vg?: string;
+  lv?: string;
+  xen?: string;
+  kvm: string;
+}
+
+/**
+ * The host-vars fragment for a guest. `vg`/`lv` are those of the root disk: the disk the kernel
+ * command line's root= names (`root_device`), else the first LV-backed disk.
+ */
 export interface GuestInventoryVars {
   xen_config: string;
   guest_name?: string;
@@ -72,6 +87,10 @@ export interface GuestInventoryVars {
   guest_type: XenGuest['type'];
   vg?: string;
   lv?: string;
+  /** The Xen device root= names (xvda2), without /dev/; set only with extra_disks, and unset when root= is absent or UUID=/LABEL=. */
+  root_device?: string;
+  /** Every other disk (not cdroms), in config order; absent when the root disk is the only one. */
+  extra_disks?: ExtraDiskVars[];
   mac?: string;
   bridge?: string;
   disks: InventoryDisk[];
@@ -89,6 +108,73 @@ function inventoryDisk(d: XenDisk): InventoryDisk {
   return out;
 }
 
+/** The device (no /dev/) the last root= of a kernel command line names: /dev/xvda2, /dev/xvda, /dev/sda1, /dev/hda1; else undefined. */
+export function rootDeviceOf(cmdline: string | undefined): string | undefined {
+  let device: string | undefined;
+  // The kernel takes the last root= when there are several.
+  for (const token of (cmdline ?? '').split(/\s+/)) {
+    if (token.startsWith('root=')) device = /^root=\/dev\/((?:xvd|sd|hd)[a-z]+\d*)$/.exec(token)?.[1];
+  }
+  return device;
+}
+
+// A Xen device name without /dev/ and without its xvd/sd/hd prefix: a PV guest may see vdev sda as xvda.
+function deviceSuffix(name: string): string {
+  return name.replace(/^\/dev\//, '').replace(/^(xvd|sd|hd)/, '');
+}
+
+/** The virtio name of the n-th disk (0: vda, 25: vdz, 26: vdaa), as Linux names them. */
+export function virtioDiskName(n: number): string {
+  let letters = '';
+  for (let i = n + 1; i > 0; i = Math.floor((i - 1) / 26)) letters = String.fromCharCode(97 + ((i - 1) % 26)) + letters;
+  return `vd${letters}`;
+}
+
+/** Which disk holds the guest's root filesystem, and a warning when that is a guess among several LVs. */
+export interface RootDiskChoice {
+  /** Index in guest.disks, or -1 when there is no disk to choose. */
+  index: number;
+  rootDevice?: string;
+  warning?: string;
+}
+
+/**
+ * Chooses the root disk: the disk whose vdev is root_device (or, failing that, the whole disk it is
+ * a partition of); else the first LV-backed disk; else the first disk.
+ */
+export function chooseRootDisk(guest: XenGuest): RootDiskChoice {
+  const rootDevice = rootDeviceOf(guest.cmdline);
+  const candidates = guest.disks.map((d, i) => ({ d, i, lv: inventoryDisk(d).vg !== undefined })).filter((c) => c.d.devtype === 'disk');
+  const lvBacked = candidates.filter((c) => c.lv);
+  const out: RootDiskChoice = { index: -1 };
+  if (rootDevice !== undefined) {
+    out.rootDevice = rootDevice;
+    const vdev = (c: (typeof candidates)[number]) => (c.d.vdev ?? '').replace(/^\/dev\//, '');
+    const wholeDisk = deviceSuffix(rootDevice).replace(/\d+$/, '');
+    const found =
+      candidates.find((c) => vdev(c) === rootDevice) ??
+      candidates.find((c) => deviceSuffix(vdev(c)) === deviceSuffix(rootDevice)) ??
+      candidates.find((c) => vdev(c) !== '' && deviceSuffix(vdev(c)) === wholeDisk);
+    if (found) return { ...out, index: found.i };
+  }
+  out.index = (lvBacked[0] ?? candidates[0])?.i ?? -1;
+  if (lvBacked.length > 1) {
+    const why = rootDevice !== undefined ? `root=/dev/${rootDevice} names none of its disks` : 'its kernel command line names no root=/dev/... device';
+    out.warning =
+      `guest ${guest.name ?? guest.file} has ${lvBacked.length} LV-backed disks and ${why}: ` +
+      `lv is a guess (${guest.disks[out.index].source}); set lv, root_device and extra_disks by hand`;
+  }
+  return out;
+}
+
+function extraDisk(d: InventoryDisk, n: number): ExtraDiskVars {
+  const out: Partial<ExtraDiskVars> = {};
+  if (d.source !== undefined) out.source = d.source;
+  if (d.vg !== undefined) Object.assign(out, { vg: d.vg, lv: d.lv });
+  if (d.vdev !== undefined) out.xen = d.vdev;
+  return { ...out, kvm: virtioDiskName(n) };
+}
+
 /** Builds the inventory host vars for a guest (names as playbooks use them: snake_case). */
 export function guestToInventoryVars(guest: XenGuest): GuestInventoryVars {
   const disks = guest.disks.map(inventoryDisk);
@@ -103,9 +189,16 @@ export function guestToInventoryVars(guest: XenGuest): GuestInventoryVars {
   set('maxmem_mb', guest.maxmem);
   set('vcpus', guest.vcpus);
   set('maxvcpus', guest.maxvcpus);
-  const root = disks.find((d) => d.devtype === 'disk' && d.vg !== undefined);
+  const choice = chooseRootDisk(guest);
+  const root = disks[choice.index] as InventoryDisk | undefined;
   set('vg', root?.vg);
   set('lv', root?.lv);
+  const extra = disks.filter((d, i) => d.devtype === 'disk' && i !== choice.index).map((d, n) => extraDisk(d, n + 1));
+  // A one-disk guest keeps the vars it always had: root_device matters only to tell disks apart.
+  if (extra.length) {
+    set('root_device', choice.rootDevice);
+    vars.extra_disks = extra;
+  }
   set('mac', vifs[0]?.mac);
   set('bridge', vifs[0]?.bridge);
   return vars;
