@@ -4,18 +4,49 @@ import { z } from 'zod';
 import { sh } from '../runner/command.js';
 import { formatProblem, TaskFailedError } from '../runner/errors.js';
 import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
-import { editFstab, parseFstab } from './guest-files/fstab.js';
+import { deviceMapName, editFstab, parseFstab, type FstabMapped, type FstabOptions } from './guest-files/fstab.js';
 import { chrootContext } from './guest/chroot-session.js';
 import { openGuestRoot } from './guest/facts.js';
 import { findReference, unmatchedReferences, type DeviceIds } from './guest/fstab-refs.js';
 import { absolutePathField, pathField } from './lib/schema.js';
 import { parseBlkidExport } from './storage/blkid.js';
 
+const DEVICE_NAME = /^[a-z]+[0-9]*$/;
+
+/** device_map: Xen device -> KVM device names (an optional /dev/ is dropped); checked before any host is contacted. */
+const deviceMapField = z
+  .record(z.string(), z.string())
+  .superRefine((map, ctx) => {
+    const keys = new Map<string, string>();
+    const values = new Map<string, string>();
+    for (const [key, value] of Object.entries(map)) {
+      for (const [what, name] of [['device', key], ['target', value]] as const) {
+        if (!DEVICE_NAME.test(deviceMapName(name))) {
+          ctx.addIssue({ code: 'custom', path: [key], message: `${what} ${JSON.stringify(name)} is not a device name like xvda2 or vdb (letters, then an optional partition number)` });
+        }
+      }
+      const k = deviceMapName(key);
+      const v = deviceMapName(value);
+      const sameKey = keys.get(k);
+      if (sameKey !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} is mapped twice (also as ${sameKey})` });
+      else keys.set(k, key);
+      const sameValue = values.get(v);
+      if (sameValue !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} and ${sameValue} both map to ${v}` });
+      else values.set(v, key);
+    }
+  })
+  .optional()
+  .describe(
+    'Xen device -> KVM device, both without /dev/ (e.g. {xvda2: vda1, xvda1: vdb, xvdb: vdc}): an entry on /dev/KEY becomes /dev/VALUE; ' +
+      'a key naming a whole disk (xvdb) also maps its partitions (/dev/xvdb1 -> /dev/vdc1). Devices not in the map follow the xvdXN -> vdXN rule',
+  );
+
 const params = z
   .strictObject({
     root: absolutePathField('The guest root on the host; the file edited is ROOT/etc/fstab (written through the chroot, so guest symlinks stay inside it)').optional(),
     path: pathField('An fstab file on the host to edit instead of ROOT/etc/fstab').optional(),
     rename_sd: z.boolean().default(false).describe('Also rename /dev/sdXN to /dev/vdXN (guests whose Xen config exported disks as sdX)'),
+    device_map: deviceMapField,
     uuid_map: z.record(z.string(), z.string()).optional().describe('Old filesystem UUID -> new one, for filesystems recreated by mkfs + rsync'),
     devices: z.array(absolutePathField('A host block device')).default([]).describe('Host block devices holding the guest\'s filesystems (e.g. /dev/mapper/vg1-xr1--disk1); UUID=/LABEL= entries are checked against them'),
     check_uuids: z.boolean().default(true).describe('Fail when a UUID=/LABEL=/PARTUUID=/PARTLABEL= entry (after uuid_map) is on none of devices'),
@@ -29,6 +60,16 @@ export interface FstabFacts {
   host: string;
   text: string | null;
   devices?: DeviceIds[];
+}
+
+/** The editor's options from the params. */
+function editOptions(p: Params): FstabOptions {
+  return { renameSd: p.rename_sd, uuidMap: p.uuid_map, deviceMap: p.device_map };
+}
+
+/** What device_map renamed, as a step title says it: "/dev/xvda2 -> /dev/vda1, /dev/xvda1 -> /dev/vdb". */
+function mappedSummary(mapped: FstabMapped[]): string {
+  return mapped.map((m) => `${m.from} -> ${m.to}`).join(', ');
 }
 
 /** The file as the user names it: ROOT/etc/fstab or path. */
@@ -55,7 +96,7 @@ export async function readFstab(ctx: TaskContext, p: Params): Promise<FstabFacts
   const facts: FstabFacts = { host: ctx.host, text };
   // Only a file that parses and mounts by reference needs the devices probed (the edit is pure: it says which).
   if (text === null || !p.check_uuids || !p.devices.length || parseFstab(text, shownPath(p)).problems.length) return facts;
-  if (editFstab(text, { renameSd: p.rename_sd, uuidMap: p.uuid_map }).references.length) facts.devices = await probeDevices(ctx, p.devices);
+  if (editFstab(text, editOptions(p)).references.length) facts.devices = await probeDevices(ctx, p.devices);
   return facts;
 }
 
@@ -66,7 +107,7 @@ export function decideFstab(p: Params, f: FstabFacts): Verdict {
   const text = f.text;
   const parsed = parseFstab(text, shown);
   if (parsed.problems.length) return { refused: parsed.problems.map(formatProblem).join('\n') };
-  const edit = editFstab(text, { renameSd: p.rename_sd, uuidMap: p.uuid_map });
+  const edit = editFstab(text, editOptions(p));
   const refs = edit.references;
   let found: { ref: string; device: string }[] = [];
   if (p.check_uuids && refs.length) {
@@ -95,7 +136,7 @@ export function decideFstab(p: Params, f: FstabFacts): Verdict {
     data,
     steps: [
       {
-        title: `rewrite ${shown} for KVM`,
+        title: `rewrite ${shown} for KVM${edit.mapped.length ? ` (${mappedSummary(edit.mapped)})` : ''}`,
         // An upload (the escape hatch), through the chroot so guest symlinks stay inside the root.
         run: async (c) => {
           const t = p.root !== undefined ? chrootContext(c, p.root).transport : c.transport;
@@ -113,7 +154,10 @@ export const fstabModule = defineModule({
   doc: {
     summary: "Rewrite a guest's /etc/fstab for KVM and check its UUID=/LABEL= entries against the new disks",
     description:
-      '/dev/xvdXN becomes /dev/vdXN (and /dev/sdXN with rename_sd), xenfs entries are commented out with a marker ' +
+      '/dev/xvdXN becomes /dev/vdXN (and /dev/sdXN with rename_sd), or what device_map says: a xen-tools guest has ' +
+      'swap on xvda1 and root on xvda2, two LVs that become two KVM disks (root on vda1 of the re-partitioned root LV, swap ' +
+      'the whole vdb), which no name rule can tell; xen_import\'s root_device and extra_disks say which is which. Each entry ' +
+      'is renamed once (a mapped xvda1 -> vdb is not renamed again), and the step title lists what the map renamed. xenfs entries are commented out with a marker ' +
       '(tasks/guest-files/fstab.ts), UUIDs in uuid_map are replaced. Then every UUID=, LABEL=, PARTUUID= and PARTLABEL= ' +
       'entry must be found by `blkid -p` on one of devices (entries with noauto or nofail are exempt). When the guest ' +
       'was copied with mkfs + rsync its filesystem has a new UUID: either create it with the old UUID (the filesystem ' +
@@ -126,6 +170,15 @@ export const fstabModule = defineModule({
       '    root: /mnt/xr1',
       '    devices: [/dev/mapper/vg1-xr1--disk1]',
       '    uuid_map: {0b3c7f1e-2b43-4a5e-9d0e-1f0c6c1e8a11: "{{ new_fs.uuid }}"}',
+      '',
+      '# a xen-tools guest: /dev/xvda2 / and /dev/xvda1 swap; a data disk xvdb',
+      '- fstab:',
+      '    root: /mnt/web1',
+      '    device_map: {xvda2: vda1, xvda1: vdb, xvdb: vdc}',
+      '    check_uuids: false',
+      '# /dev/xvda2 / ext4 ...     -> /dev/vda1 / ext4 ...',
+      '# /dev/xvda1 none swap ...  -> /dev/vdb none swap ...',
+      '# /dev/xvdb1 /srv ext4 ...  -> /dev/vdc1 /srv ext4 ...',
     ].join('\n'),
   },
   read: readFstab,

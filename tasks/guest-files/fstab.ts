@@ -77,6 +77,18 @@ export interface FstabOptions {
   uuidMap?: Record<string, string>;
   /** Comment out xenfs entries (default true). */
   disableXenfs?: boolean;
+  /**
+   * Xen device -> KVM device, both without /dev/ (xvda2: vda1, xvda1: vdb). A key naming a whole
+   * disk (xvdb) also maps its partitions (xvdb1 -> vdc1). Devices not in the map follow the rule.
+   */
+  deviceMap?: Record<string, string>;
+}
+
+/** One device an edit renamed through deviceMap. */
+export interface FstabMapped {
+  line: number;
+  from: string;
+  to: string;
 }
 
 /** An entry that names its filesystem by UUID/LABEL/PARTUUID/PARTLABEL: the caller checks it against the new disks. */
@@ -90,15 +102,40 @@ export interface FstabReference {
 /** The fstab edit result plus the by-id references left for the caller to check. */
 export interface FstabEditResult extends EditResult {
   references: FstabReference[];
+  /** The devices renamed through deviceMap, in file order. */
+  mapped: FstabMapped[];
+}
+
+/** A device name as a device map holds it: without /dev/. */
+export function deviceMapName(name: string): string {
+  return name.replace(/^\/dev\//, '');
+}
+
+/**
+ * The KVM device a device map gives a Xen device path (/dev/xvda1), or undefined: an exact key
+ * wins over a whole-disk key, which maps the disk's partitions too (xvdb: vdc makes xvdb1 vdc1).
+ */
+export function mapDevice(path: string, deviceMap: Record<string, string>): string | undefined {
+  const m = /^\/dev\/([a-z]+)(\d*)$/.exec(path);
+  if (!m) return undefined;
+  const map = new Map(Object.entries(deviceMap).map(([k, v]) => [deviceMapName(k), deviceMapName(v)]));
+  const exact = map.get(m[1] + m[2]);
+  if (exact !== undefined) return `/dev/${exact}`;
+  const disk = m[2] !== '' ? map.get(m[1]) : undefined;
+  // A partition of a disk mapped to a partition (xvda: vda1) has no name: leave it to the rule.
+  return disk !== undefined && !/\d$/.test(disk) ? `/dev/${disk}${m[2]}` : undefined;
 }
 
 const BY_ID = /^(UUID|LABEL|PARTUUID|PARTLABEL)=(.*)$/i;
 
-/** Rewrites an fstab for KVM: xvd -> vd device names, optional UUID rewrite, xenfs disabled; reports by-id entries. */
+/** Rewrites an fstab for KVM: xvd -> vd device names (or as deviceMap says), optional UUID rewrite, xenfs disabled; reports by-id entries. */
 export function editFstab(text: string, opts: FstabOptions = {}): FstabEditResult {
   const file = splitLines(text);
   const notes: string[] = [];
   const references: FstabReference[] = [];
+  const mapped: FstabMapped[] = [];
+  // Each new device name with the line and device it came from: two devices must not become one.
+  const became = new Map<string, { line: number; from: string }>();
   const uuidMap = new Map(Object.entries(opts.uuidMap ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   const lines = file.lines.map((line, i) => {
     if (isCommentOrBlank(line)) return line;
@@ -109,7 +146,14 @@ export function editFstab(text: string, opts: FstabOptions = {}): FstabEditResul
       notes.push(`line ${i + 1}: xenfs on ${fields[1].text} commented out (it exists only under Xen)`);
       return XEN_ONLY_PREFIX + line;
     }
-    const renamed = renameDiskDevice(spec, opts.renameSd);
+    // The map first, and each entry renamed once: xvda1 -> vdb is never also taken through xvd -> vd.
+    const viaMap = opts.deviceMap ? mapDevice(spec, opts.deviceMap) : undefined;
+    if (viaMap !== undefined && viaMap !== spec) mapped.push({ line: i + 1, from: spec, to: viaMap });
+    const renamed = viaMap ?? renameDiskDevice(spec, opts.renameSd);
+    const other = renamed !== undefined ? became.get(renamed) : undefined;
+    if (renamed !== undefined && other !== undefined && other.from !== spec) {
+      notes.push(`line ${i + 1}: ${spec} becomes ${renamed}, as ${other.from} on line ${other.line} does; check device_map`);
+    } else if (renamed !== undefined) became.set(renamed, { line: i + 1, from: spec });
     if (renamed) {
       replaceField(fields, 0, renamed);
       return joinFields(lead, fields);
@@ -138,5 +182,5 @@ export function editFstab(text: string, opts: FstabOptions = {}): FstabEditResul
     notes.push(`line ${r.line}: ${r.file} is mounted by ${r.kind}=${r.value}; check the converted disk has it`);
   }
   const out = joinLines({ lines, finalNewline: file.finalNewline });
-  return { ...editResult(text, out, notes), references };
+  return { ...editResult(text, out, notes), references, mapped };
 }
