@@ -108,6 +108,15 @@ describe('guest-files: fstab', () => {
 // re-partitioned root LV and swap the whole vdb, which no name rule can tell.
 const XEN_TOOLS_FSTAB = readFileSync(new URL('../fixtures/guest-files/fstab-xen-tools', import.meta.url), 'utf8');
 const XEN_TOOLS_MAP = { xvda2: 'vda1', xvda1: 'vdb' };
+// What XEN_TOOLS_MAP does to it (one more space keeps each next column where it was).
+const XEN_TOOLS_EDIT = {
+  removed: ['/dev/xvda2 / ext4 noatime,nodiratime,errors=remount-ro 0 1', '/dev/xvda1 none swap sw 0 0'],
+  added: ['/dev/vda1  / ext4 noatime,nodiratime,errors=remount-ro 0 1', '/dev/vdb   none swap sw 0 0'],
+  mapped: [
+    [5, '/dev/xvda2', '/dev/vda1'],
+    [6, '/dev/xvda1', '/dev/vdb'],
+  ] as [number, string, string][],
+};
 
 describe('guest-files: fstab device_map', () => {
   const cases: { name: string; text: string; map: Record<string, string>; removed: string[]; added: string[]; mapped: [number, string, string][]; notes?: string[] }[] = [
@@ -115,23 +124,13 @@ describe('guest-files: fstab device_map', () => {
       name: 'xen-tools fstab: root xvda2 -> vda1, swap xvda1 -> vdb (each once: vdb is not renamed again)',
       text: XEN_TOOLS_FSTAB,
       map: XEN_TOOLS_MAP,
-      removed: ['/dev/xvda2 / ext4 noatime,nodiratime,errors=remount-ro 0 1', '/dev/xvda1 none swap sw 0 0'],
-      added: ['/dev/vda1  / ext4 noatime,nodiratime,errors=remount-ro 0 1', '/dev/vdb   none swap sw 0 0'],
-      mapped: [
-        [5, '/dev/xvda2', '/dev/vda1'],
-        [6, '/dev/xvda1', '/dev/vdb'],
-      ],
+      ...XEN_TOOLS_EDIT,
     },
     {
       name: 'keys and values may carry /dev/',
       text: XEN_TOOLS_FSTAB,
       map: { '/dev/xvda2': '/dev/vda1', xvda1: '/dev/vdb' },
-      removed: ['/dev/xvda2 / ext4 noatime,nodiratime,errors=remount-ro 0 1', '/dev/xvda1 none swap sw 0 0'],
-      added: ['/dev/vda1  / ext4 noatime,nodiratime,errors=remount-ro 0 1', '/dev/vdb   none swap sw 0 0'],
-      mapped: [
-        [5, '/dev/xvda2', '/dev/vda1'],
-        [6, '/dev/xvda1', '/dev/vdb'],
-      ],
+      ...XEN_TOOLS_EDIT,
     },
     {
       name: 'a whole-disk key maps its partitions; an exact key wins over it; a device not in the map follows the rule',
