@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Diff, type Step, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
-import { sh } from '../runner/command.js';
+import { raw, sh } from '../runner/command.js';
 import { editDracutConf, dracutDropIn, DRACUT_DROP_IN_NAME } from './guest-files/dracut.js';
 import { editInitramfsConf, editInitramfsModules } from './guest-files/initramfs-tools.js';
 import { editMkinitcpio } from './guest-files/mkinitcpio.js';
@@ -97,9 +97,11 @@ export interface ImageFacts {
   listings: Record<string, ToolOutput>;
   /** The guest root's filesystem type as mounted on the host (undefined: not a mount point, not judged). */
   rootFs?: string;
+  /** parseMtimes of /boot's entries and of the config files that exist. */
+  mtimes: Record<string, number>;
 }
 
-/** `stat -c '%Y %n'` of the images and the config files (seconds since the epoch by guest path); pure. */
+/** `stat -c '%Y %n'` of /boot's entries and the config files (seconds since the epoch by guest path); pure. */
 export function parseMtimes(stdout: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of stdout.split('\n')) {
@@ -138,13 +140,18 @@ function imagesToList(generator: Generator, boot: string[], kernels: KernelFacts
   return { images, toList };
 }
 
-/** Reads /boot, the kernels and the listing of each image that needs one (inside the guest, nothing mounted); `rootFs` as mounted. */
-async function readImages(g: TaskContext, generator: Generator, rootFs: string | undefined): Promise<ImageFacts> {
-  const boot = await listDir(g, '/boot');
+/**
+ * Reads /boot with each entry's time (and the times of `configs`, in the same command), the kernels and
+ * the listing of each image that needs one (inside the guest, nothing mounted); `rootFs` as mounted.
+ */
+async function readImages(g: TaskContext, generator: Generator, rootFs: string | undefined, configs: string[] = []): Promise<ImageFacts> {
+  // stat, not ls: one command gives /boot's names and the times staleImages compares (an empty /boot: the glob stays literal, stat prints nothing for it)
+  const mtimes = parseMtimes((await g.run(sh`stat -c ${'%Y %n'} -- ${raw('/boot/*')} ${configs}`)).stdout);
+  const boot = Object.keys(mtimes).flatMap((path) => (path.startsWith('/boot/') ? [path.slice('/boot/'.length)] : []));
   const kernels = await readKernelListing(g);
   const listings: Record<string, ToolOutput> = {};
   for (const img of imagesToList(generator, boot, kernels, rootFs).toList) listings[img.path] = await g.run(listImageCommand(generator, img.path));
-  return { boot, kernels, listings, ...(rootFs !== undefined ? { rootFs } : {}) };
+  return { boot, kernels, listings, mtimes, ...(rootFs !== undefined ? { rootFs } : {}) };
 }
 
 /** The filesystem type mounted at root on the host (undefined when root is not a mount point). */
@@ -189,8 +196,6 @@ export interface InitramfsFacts extends ImageFacts {
   texts: Record<string, string>;
   /** Read only when a rebuild is needed (its chroot session mounts them). */
   binds?: ChrootBindFacts;
-  /** parseMtimes of the images and the config files that exist. */
-  mtimes: Record<string, number>;
 }
 
 /**
@@ -208,10 +213,8 @@ async function readInitramfs(ctx: TaskContext, p: Params): Promise<InitramfsFact
     const text = await readGuestText(g, cf.path);
     if (text !== undefined) texts[cf.path] = text;
   }
-  const images = await readImages(g, generator, await readRootFs(ctx, p.root));
-  const timed = [...Object.keys(texts), ...initramfsImages(generator, images.boot).map((i) => i.path)];
-  const mtimes = timed.length ? parseMtimes((await g.run(sh`stat -c ${'%Y %n'} -- ${timed}`)).stdout) : {};
-  const f: InitramfsFacts = { os: { ...family, initramfs: generator }, generatorWhy: why, confD, texts, ...images, mtimes };
+  const images = await readImages(g, generator, await readRootFs(ctx, p.root), Object.keys(texts));
+  const f: InitramfsFacts = { os: { ...family, initramfs: generator }, generatorWhy: why, confD, texts, ...images };
   return 'verdict' in judgeInitramfs(f) ? f : { ...f, binds: await readChrootBinds(ctx, p.root) };
 }
 

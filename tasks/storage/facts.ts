@@ -70,8 +70,7 @@ export function mountsFrom(r: ToolOutput): MountEntry[] {
 
 /** The mounts the host's kernel lists. */
 export async function readMounts(ctx: TaskContext): Promise<MountEntry[]> {
-  const r = await ctx.runOk(MOUNTINFO_COMMAND);
-  return parseMountinfo(r.stdout);
+  return mountsFrom(await ctx.run(MOUNTINFO_COMMAND));
 }
 
 /** The canonical path of a file or device on the host (`readlink -f`), or the path itself when it does not resolve. */
