@@ -4,49 +4,22 @@ import { z } from 'zod';
 import { sh } from '../runner/command.js';
 import { formatProblem, TaskFailedError } from '../runner/errors.js';
 import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
-import { deviceMapName, editFstab, parseFstab, type FstabMapped, type FstabOptions } from './guest-files/fstab.js';
+import { editFstab, parseFstab, type FstabMapped, type FstabOptions } from './guest-files/fstab.js';
 import { chrootContext } from './guest/chroot-session.js';
 import { openGuestRoot } from './guest/facts.js';
 import { findReference, unmatchedReferences, type DeviceIds } from './guest/fstab-refs.js';
-import { absolutePathField, pathField } from './lib/schema.js';
+import { absolutePathField, deviceMapField, pathField } from './lib/schema.js';
 import { parseBlkidExport } from './storage/blkid.js';
-
-const DEVICE_NAME = /^[a-z]+[0-9]*$/;
-
-/** device_map: Xen device -> KVM device names (an optional /dev/ is dropped); checked before any host is contacted. */
-const deviceMapField = z
-  .record(z.string(), z.string())
-  .superRefine((map, ctx) => {
-    const keys = new Map<string, string>();
-    const values = new Map<string, string>();
-    for (const [key, value] of Object.entries(map)) {
-      for (const [what, name] of [['device', key], ['target', value]] as const) {
-        if (!DEVICE_NAME.test(deviceMapName(name))) {
-          ctx.addIssue({ code: 'custom', path: [key], message: `${what} ${JSON.stringify(name)} is not a device name like xvda2 or vdb (letters, then an optional partition number)` });
-        }
-      }
-      const k = deviceMapName(key);
-      const v = deviceMapName(value);
-      const sameKey = keys.get(k);
-      if (sameKey !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} is mapped twice (also as ${sameKey})` });
-      else keys.set(k, key);
-      const sameValue = values.get(v);
-      if (sameValue !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} and ${sameValue} both map to ${v}` });
-      else values.set(v, key);
-    }
-  })
-  .optional()
-  .describe(
-    'Xen device -> KVM device, both without /dev/ (e.g. {xvda2: vda1, xvda1: vdb, xvdb: vdc}): an entry on /dev/KEY becomes /dev/VALUE; ' +
-      'a key naming a whole disk (xvdb) also maps its partitions (/dev/xvdb1 -> /dev/vdc1). Devices not in the map follow the xvdXN -> vdXN rule',
-  );
 
 const params = z
   .strictObject({
     root: absolutePathField('The guest root on the host; the file edited is ROOT/etc/fstab (written through the chroot, so guest symlinks stay inside it)').optional(),
     path: pathField('An fstab file on the host to edit instead of ROOT/etc/fstab').optional(),
     rename_sd: z.boolean().default(false).describe('Also rename /dev/sdXN to /dev/vdXN (guests whose Xen config exported disks as sdX)'),
-    device_map: deviceMapField,
+    device_map: deviceMapField(
+      'Xen device -> KVM device, both without /dev/ (e.g. {xvda2: vda1, xvda1: vdb, xvdb: vdc}): an entry on /dev/KEY becomes /dev/VALUE; ' +
+        'a key naming a whole disk (xvdb) also maps its partitions (/dev/xvdb1 -> /dev/vdc1). Devices not in the map follow the xvdXN -> vdXN rule',
+    ),
     uuid_map: z.record(z.string(), z.string()).optional().describe('Old filesystem UUID -> new one, for filesystems recreated by mkfs + rsync'),
     devices: z.array(absolutePathField('A host block device')).default([]).describe('Host block devices holding the guest\'s filesystems (e.g. /dev/mapper/vg1-xr1--disk1); UUID=/LABEL= entries are checked against them'),
     check_uuids: z.boolean().default(true).describe('Fail when a UUID=/LABEL=/PARTUUID=/PARTLABEL= entry (after uuid_map) is on none of devices'),
@@ -162,7 +135,8 @@ export const fstabModule = defineModule({
       'entry must be found by `blkid -p` on one of devices (entries with noauto or nofail are exempt). When the guest ' +
       'was copied with mkfs + rsync its filesystem has a new UUID: either create it with the old UUID (the filesystem ' +
       'module\'s uuid:), which keeps fstab, grub.cfg and the initramfs\'s resume= valid, or pass uuid_map old: new. ' +
-      'root=/resume= on the kernel command line are the grub module\'s job (it edits /etc/default/grub and regenerates grub.cfg).',
+      'root=/resume= on the kernel command line are the grub module\'s job (it edits /etc/default/grub and regenerates grub.cfg; ' +
+        'give it the same device_map).',
     checkMode: 'full',
     result: { notes: 'what a person should check', references: 'the by-id entries and the device each was found on' },
     example: [

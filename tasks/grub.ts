@@ -12,7 +12,7 @@ import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Diff, type Step, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
 import { chrootCommand } from '../runner/transport/chroot.js';
 import { bindTargetsCheck, canonicalRootCommand, canonicalRootFrom, chrootBindState } from './chroot-mounts.js';
-import { editDefaultGrub } from './guest-files/default-grub.js';
+import { editDefaultGrub, type DefaultGrubOptions } from './guest-files/default-grub.js';
 import { moveAside, withGuestChroot, type ChrootSetup } from './guest/chroot-session.js';
 import { guestFileReads, guestOsFrom, guestRootCommand, guestRootFrom, openGuestRoot, readGuestText } from './guest/facts.js';
 import {
@@ -28,7 +28,7 @@ import {
 import type { GuestOs } from './guest/os-family.js';
 import { installPackages } from './guest/packages.js';
 import { runBatch } from './lib/run-command.js';
-import { absolutePathField } from './lib/schema.js';
+import { absolutePathField, deviceMapField } from './lib/schema.js';
 import { interpretBlkidProbe, type BlockSignature } from './storage/blkid.js';
 import { MOUNTINFO_COMMAND, mountsFrom } from './storage/facts.js';
 import { findMount, type MountEntry } from './storage/mountinfo.js';
@@ -40,6 +40,10 @@ const params = z.strictObject({
   serial: z.boolean().default(true).describe('Serial console: console=tty0 console=ttyS0,115200 on the kernel command line, GRUB_TERMINAL="serial console"'),
   net_ifnames: z.boolean().default(true).describe('Add net.ifnames=0 biosdevname=0 (keep the eth0 name the guest\'s network config uses)'),
   rename_sd: z.boolean().default(false).describe('Also rename root=/dev/sdXN to /dev/vdXN'),
+  device_map: deviceMapField(
+    'Xen device -> KVM device, both without /dev/ (e.g. {xvda2: vda1, xvda1: vdb}), as the fstab module takes it: root=, resume= and ' +
+      'GRUB_DEVICE naming /dev/KEY get /dev/VALUE; a key naming a whole disk (xvdb) also maps its partitions. Devices not in the map follow the xvdXN -> vdXN rule',
+  ),
   cmdline_add: z.array(z.string().min(1)).default([]).describe('More kernel parameters for GRUB_CMDLINE_LINUX'),
   install: z.boolean().default(true).describe('Run grub-install to the disk (false: only /etc/default/grub and grub.cfg)'),
   packages_dir: absolutePathField('A host directory with the GRUB package files and their missing dependencies, installed when grub-install is missing (offline mode)').optional(),
@@ -160,9 +164,14 @@ function signatureFrom(dev: string, r: ToolOutput): BlockSignature {
   }
 }
 
+/** The shared editor's options from the params (the same for /etc/default/grub and its drop-ins). */
+function editOptions(p: Params): DefaultGrubOptions {
+  return { serialConsole: p.serial, netIfnames: p.net_ifnames, renameSd: p.rename_sd, deviceMap: p.device_map };
+}
+
 /** The wanted /etc/default/grub for the current text (the shared editor plus ferry's additions). */
 function wantedDefaultGrub(text: string, p: Params, rootUuid: string): { text: string; notes: string[] } {
-  const e = editDefaultGrub(text, { serialConsole: p.serial, netIfnames: p.net_ifnames, renameSd: p.rename_sd });
+  const e = editDefaultGrub(text, editOptions(p));
   const withTokens = addCmdlineTokens(e.text, p.cmdline_add);
   // grub-mkconfig writes root=UUID= only when /dev/disk/by-uuid/UUID exists where it runs; on a host without
   // udev (or for a device-mapper root) it writes the host's device (/dev/loop0p1, /dev/mapper/…) instead.
@@ -188,7 +197,7 @@ interface DropInEdit {
  */
 function dropInEdits(dropIns: { path: string; text: string }[], p: Params): DropInEdit[] {
   return dropIns.map(({ path, text }) => {
-    const e = editDefaultGrub(text, { serialConsole: p.serial, netIfnames: p.net_ifnames, renameSd: p.rename_sd, dropIn: true, ensure: false });
+    const e = editDefaultGrub(text, { ...editOptions(p), dropIn: true, ensure: false });
     return { path, before: text, after: e.text, notes: (e.notes ?? []).map((n) => `${path}: ${n}`) };
   });
 }
@@ -563,6 +572,9 @@ export const grubModule = defineModule({
       'The drop-ins grub-mkconfig sources after it (/etc/default/grub.d/*.cfg: Ubuntu ships one, cloud images add their ' +
       'own) are rewritten in place, as they would otherwise undo that: console=hvc0, xvd root= devices, a GRUB_TERMINAL ' +
       'without serial; nothing is added to them. ' +
+      'root=, resume= and GRUB_DEVICE devices are renamed as the fstab module renames them: /dev/xvdXN becomes /dev/vdXN, or ' +
+      'what device_map says (a xen-tools guest\'s root=/dev/xvda2 resume=/dev/xvda1 becomes root=/dev/vda1 resume=/dev/vdb with ' +
+      '{xvda2: vda1, xvda1: vdb}), each device once. ' +
       'GRUB packages are installed when grub-install is missing (packages_dir for offline files, as in the kernel module). ' +
       'grub-mkconfig and grub-install run in a chroot session with /dev, /proc, /sys bound (without them grub-install ' +
       'reports success but builds core.img without the filesystem module: "grub rescue>"), with a temporary device.map ' +
@@ -578,7 +590,20 @@ export const grubModule = defineModule({
       'binds them for a grub-mkconfig to stdout and compares. When the packages are missing the /etc/default/grub diff is ' +
       'computed after they are installed.',
     result: { modules: 'the modules grub-install put into core.img', notes: 'what a person should check' },
-    example: ['- grub:', '    root: /mnt/xr1', '    disk: /dev/vg1/xr1-disk', '    boot_device: /dev/mapper/vg1-xr1--disk1', '    packages_dir: /srv/ferry/debs/bookworm'].join('\n'),
+    example: [
+      '- grub:',
+      '    root: /mnt/xr1',
+      '    disk: /dev/vg1/xr1-disk',
+      '    boot_device: /dev/mapper/vg1-xr1--disk1',
+      '    packages_dir: /srv/ferry/debs/bookworm',
+      '',
+      '# a xen-tools guest: root on xvda2, swap (resume=) on xvda1, which becomes the whole disk vdb',
+      '- grub:',
+      '    root: /mnt/web1',
+      '    disk: /dev/vg1/web1-disk',
+      '    device_map: {xvda2: vda1, xvda1: vdb}',
+      '# GRUB_CMDLINE_LINUX="root=/dev/xvda2 resume=/dev/xvda1"  -> "root=/dev/vda1 resume=/dev/vdb ..."',
+    ].join('\n'),
   },
   read: readGrub,
   decide: decideGrub,

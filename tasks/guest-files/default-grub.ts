@@ -5,18 +5,12 @@
 // a value that is not one simple word or quoted string (concatenations, $(…)) is left alone
 // with a note. A commented default (`#GRUB_TERMINAL=console`) is replaced in place rather than
 // another line appended, so the file reads as before with the setting switched on.
-import {
-  insertCmdlineTokens,
-  missingCmdlineTokens,
-  renameDiskDevice,
-  rewriteCmdlineTokens,
-  splitCmdline,
-  type CmdlineOptions,
-} from './kernel-cmdline.js';
+import { renameDevice } from './device-names.js';
+import { insertCmdlineTokens, missingCmdlineTokens, rewriteCmdlineTokens, splitCmdline, type CmdlineOptions } from './kernel-cmdline.js';
 import { parseShellValue, renderShellValue, type ShellValue } from './shell-value.js';
 import { appendLines, editResult, joinLines, splitLines, type EditResult } from './text-lines.js';
 
-/** What to change in a default/grub file; cmdline switches as in CmdlineOptions. */
+/** What to change in a default/grub file; cmdline switches (and deviceMap, also for GRUB_DEVICE) as in CmdlineOptions. */
 export interface DefaultGrubOptions extends CmdlineOptions {
   /**
    * Add what is missing (cmdline tokens, GRUB_TERMINAL, GRUB_SERIAL_COMMAND) to this file
@@ -138,7 +132,7 @@ export function editDefaultGrub(text: string, opts: DefaultGrubOptions = {}): Ed
   for (const a of assignments) {
     if (!a || a.name !== 'GRUB_DEVICE') continue;
     const v = parseShellValue(a.raw);
-    const renamed = v && renameDiskDevice(v.inner, opts.renameSd);
+    const renamed = v && renameDevice(v.inner, opts);
     if (v && renamed) lines[a.index] = a.prefix + renderShellValue(v, renamed);
     else if (v && /^PARTUUID=/i.test(v.inner)) {
       notes.push(`line ${a.index + 1}: GRUB_DEVICE=${v.inner} changes if the disk gets a new partition table`);

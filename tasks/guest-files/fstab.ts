@@ -6,7 +6,7 @@
 // XEN_ONLY_PREFIX in front of the untouched original, so a rollback (or a person) can restore
 // the exact line by removing the prefix.
 import type { Problem } from '../../runner/errors.js';
-import { renameDiskDevice } from './kernel-cmdline.js';
+import { mapDevice, renameDevice, type DeviceNameOptions } from './device-names.js';
 import { editResult, isCommentOrBlank, joinLines, splitLines, XEN_ONLY_PREFIX, type EditResult } from './text-lines.js';
 
 /** One fstab entry with the 1-based line it is on; freq/passno are absent when the line omits them. */
@@ -69,19 +69,12 @@ export function parseFstab(text: string, file = 'fstab'): { entries: FstabEntry[
   return { entries, problems };
 }
 
-/** What to change in an fstab. */
-export interface FstabOptions {
-  /** Also rename /dev/sdXN to /dev/vdXN. */
-  renameSd?: boolean;
+/** What to change in an fstab; device names (renameSd, deviceMap) as renameDevice says. */
+export interface FstabOptions extends DeviceNameOptions {
   /** Filesystem UUIDs that changed (old -> new), e.g. after mkfs + rsync; matched case-insensitively. */
   uuidMap?: Record<string, string>;
   /** Comment out xenfs entries (default true). */
   disableXenfs?: boolean;
-  /**
-   * Xen device -> KVM device, both without /dev/ (xvda2: vda1, xvda1: vdb). A key naming a whole
-   * disk (xvdb) also maps its partitions (xvdb1 -> vdc1). Devices not in the map follow the rule.
-   */
-  deviceMap?: Record<string, string>;
 }
 
 /** One device an edit renamed through deviceMap. */
@@ -106,25 +99,8 @@ export interface FstabEditResult extends EditResult {
   mapped: FstabMapped[];
 }
 
-/** A device name as a device map holds it: without /dev/. */
-export function deviceMapName(name: string): string {
-  return name.replace(/^\/dev\//, '');
-}
-
-/**
- * The KVM device a device map gives a Xen device path (/dev/xvda1), or undefined: an exact key
- * wins over a whole-disk key, which maps the disk's partitions too (xvdb: vdc makes xvdb1 vdc1).
- */
-export function mapDevice(path: string, deviceMap: Record<string, string>): string | undefined {
-  const m = /^\/dev\/([a-z]+)(\d*)$/.exec(path);
-  if (!m) return undefined;
-  const map = new Map(Object.entries(deviceMap).map(([k, v]) => [deviceMapName(k), deviceMapName(v)]));
-  const exact = map.get(m[1] + m[2]);
-  if (exact !== undefined) return `/dev/${exact}`;
-  const disk = m[2] !== '' ? map.get(m[1]) : undefined;
-  // A partition of a disk mapped to a partition (xvda: vda1) has no name: leave it to the rule.
-  return disk !== undefined && !/\d$/.test(disk) ? `/dev/${disk}${m[2]}` : undefined;
-}
+// The device map's lookup, where fstab's tests (and any caller of the fstab editor) import it from.
+export { mapDevice } from './device-names.js';
 
 const BY_ID = /^(UUID|LABEL|PARTUUID|PARTLABEL)=(.*)$/i;
 
@@ -147,9 +123,10 @@ export function editFstab(text: string, opts: FstabOptions = {}): FstabEditResul
       return XEN_ONLY_PREFIX + line;
     }
     // The map first, and each entry renamed once: xvda1 -> vdb is never also taken through xvd -> vd.
+    const renamed = renameDevice(spec, opts);
+    // What the map alone says, for the step title's list of mapped devices.
     const viaMap = opts.deviceMap ? mapDevice(spec, opts.deviceMap) : undefined;
     if (viaMap !== undefined && viaMap !== spec) mapped.push({ line: i + 1, from: spec, to: viaMap });
-    const renamed = viaMap ?? renameDiskDevice(spec, opts.renameSd);
     const other = renamed !== undefined ? became.get(renamed) : undefined;
     if (renamed !== undefined && other !== undefined && other.from !== spec) {
       notes.push(`line ${i + 1}: ${spec} becomes ${renamed}, as ${other.from} on line ${other.line} does; check device_map`);

@@ -3,12 +3,11 @@
 // attaches to, and interface naming is pinned to eth0 because the guest's network config
 // was written for the name Xen's netfront gives (eth0), not the predictable name virtio-net
 // would get (ens3).
+import { renameDevice, type DeviceNameOptions } from './device-names.js';
 import { editResult, type EditResult } from './text-lines.js';
 
-/** What to change on a kernel command line; every switch defaults to on except renameSd. */
-export interface CmdlineOptions {
-  /** Also rename /dev/sdXN to /dev/vdXN (guests whose Xen config exported disks as sdX). */
-  renameSd?: boolean;
+/** What to change on a kernel command line; every switch defaults to on except renameSd (root=/resume= devices as renameDevice says). */
+export interface CmdlineOptions extends DeviceNameOptions {
   /** Replace console=hvc0/xvc0 and make sure console=tty0 and console=ttyS0,115200 are there. */
   serialConsole?: boolean;
   /** Add net.ifnames=0 biosdevname=0 (keep the eth0 name the guest's network config uses). */
@@ -26,14 +25,6 @@ const SERIAL_CONSOLES: ReadonlyArray<readonly [string, RegExp]> = [
 export const NET_IFNAMES_TOKENS = ['net.ifnames=0', 'biosdevname=0'] as const;
 
 const XEN_CONSOLES = /^(hvc0|xvc0)(,.*)?$/;
-
-/** Rewrites a Xen block device path (/dev/xvdb1, and /dev/sdb1 when asked) to its virtio name, or undefined. */
-export function renameDiskDevice(path: string, renameSd = false): string | undefined {
-  const m = /^\/dev\/(xvd|sd)([a-z]+)(\d*)$/.exec(path);
-  if (!m) return undefined;
-  if (m[1] === 'sd' && !renameSd) return undefined;
-  return `/dev/vd${m[2]}${m[3]}`;
-}
 
 function keyOf(token: string): string {
   const eq = token.indexOf('=');
@@ -56,7 +47,7 @@ function hasConsole(tokens: readonly string[], dev: RegExp): boolean {
 }
 
 /**
- * The in-place part of the rewrite: renames root=/resume= devices, replaces the Xen console by
+ * The in-place part of the rewrite: renames root=/resume= devices (deviceMap first), replaces the Xen console by
  * the serial console tokens (those not already in `tokens` or `alsoPresent`), drops Xen-only
  * parameters. Tokens it does not own (including shell references like $GRUB_CMDLINE_LINUX) stay.
  */
@@ -75,7 +66,7 @@ export function rewriteCmdlineTokens(
     const key = keyOf(token);
     const value = valueOf(token);
     if ((key === 'root' || key === 'resume') && value !== undefined) {
-      const renamed = renameDiskDevice(value, opts.renameSd);
+      const renamed = renameDevice(value, opts);
       if (renamed) {
         out.push(`${key}=${renamed}`);
         continue;

@@ -1,6 +1,7 @@
 // Parameter fields that several file modules share, so `ferry doc` describes them the same way
 // and a bad value is refused the same way before any host is contacted.
 import { z } from 'zod';
+import { deviceMapName } from '../guest-files/device-names.js';
 import { parseModeSpec } from './mode.js';
 import { absolutePathProblem, accountNameProblem, lvNameProblem, optionLikeProblem, rsyncPathProblem, vgNameProblem } from './operands.js';
 
@@ -127,4 +128,36 @@ export const editedFileFields = {
 /** A user or group name as useradd/groupadd take it (never an option, never a numeric id). */
 export function accountNameField(description: string) {
   return ruleField(accountNameProblem, description);
+}
+
+const DEVICE_NAME = /^[a-z]+[0-9]*$/;
+
+/**
+ * `device_map:` (optional): Xen device -> KVM device names (an optional /dev/ is dropped), as renameDevice
+ * (tasks/guest-files/device-names.ts) applies it; every bad name, key given twice and target shared is reported.
+ */
+export function deviceMapField(description: string) {
+  return z
+    .record(z.string(), z.string())
+    .superRefine((map, ctx) => {
+      const keys = new Map<string, string>();
+      const values = new Map<string, string>();
+      for (const [key, value] of Object.entries(map)) {
+        for (const [what, name] of [['device', key], ['target', value]] as const) {
+          if (!DEVICE_NAME.test(deviceMapName(name))) {
+            ctx.addIssue({ code: 'custom', path: [key], message: `${what} ${JSON.stringify(name)} is not a device name like xvda2 or vdb (letters, then an optional partition number)` });
+          }
+        }
+        const k = deviceMapName(key);
+        const v = deviceMapName(value);
+        const sameKey = keys.get(k);
+        if (sameKey !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} is mapped twice (also as ${sameKey})` });
+        else keys.set(k, key);
+        const sameValue = values.get(v);
+        if (sameValue !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} and ${sameValue} both map to ${v}` });
+        else values.set(v, key);
+      }
+    })
+    .optional()
+    .describe(description);
 }
