@@ -116,11 +116,14 @@ export function decidePartition(p: Params, f: PartitionFacts): Verdict {
     ...(current ? [`a ${current.label} partition table with ${current.partitions.length} partition(s)`] : []),
     ...dataSignatures(f.signatures ?? []).map((s) => `a ${s.type} signature at offset ${s.offset}`),
   ];
+  // --wipe always: clear old signatures on the whole device (a filesystem made on it before),
+  // which sfdisk would otherwise keep and blkid would still report. On a blank device (no table, no
+  // signature) the new partitions start blank too (--wipe-partitions always): a new LV is made of
+  // extents an earlier LV used, and a filesystem signature left inside them is not this disk's
+  // data (a later mkfs would take it for one). A forced rewrite keeps what the partitions hold.
   const write: Step = {
     title: `write a ${label} table with ${layout.length} partition(s) on ${p.device}`,
-    // --wipe always: clear old signatures on the whole device (a filesystem made on it before),
-    // which sfdisk would otherwise keep and blkid would still report.
-    cmd: sh`sfdisk --wipe always -- ${p.device}`,
+    cmd: holds.length ? sh`sfdisk --wipe always -- ${p.device}` : sh`sfdisk --wipe always --wipe-partitions always -- ${p.device}`,
     stdin: renderSfdiskScript(label, layout),
     ...(holds.length
       ? { destructive: true, refusal: `refusing to repartition ${p.device} without force: true: it holds ${holds.join(' and ')} (${why.join('; ')})` }
@@ -144,7 +147,9 @@ export const partitionModule = defineModule({
       '(overlap, beyond the end). A device that already has a different table, or any filesystem/RAID/LVM signature, ' +
       'is only rewritten with force: true. After writing, partitions of a disk or loop device are made visible with ' +
       '`partx -u`; an LV is never partition-scanned by the kernel, so map it with partition_map afterwards. ' +
-      'Partition contents are not wiped: an old filesystem inside a re-created partition is still found by blkid.',
+      'On a blank device (no table, no signature) the new partitions are wiped of any signature left in them ' +
+      '(sfdisk --wipe-partitions always: a new LV reuses extents an earlier LV held); when force rewrites a table, ' +
+      'partition contents are kept: an old filesystem inside a re-created partition is still found by blkid.',
     checkMode: 'full',
     result: {
       partitions: 'Device paths of the partitions (/dev/loop0p1, /dev/sda1, or the /dev/mapper names partition_map creates for an LV); empty for an image file',

@@ -129,6 +129,17 @@ describe('storage modules @integration @slow', function () {
       assert.deepEqual(data.partitions, [`${fsLoop}p1`]);
       assert.doesNotMatch(sh('blkid -p -o export "$1"', fsLoop), /TYPE=ext4/);
     });
+    it('a blank device whose blocks hold an old filesystem where the new partition goes (a new LV on extents an earlier LV used): the new partition starts blank', async () => {
+      const img = join(dir, 'stale.img');
+      sh('truncate -s 64M "$1" && mkfs.ext4 -q -E offset=1048576 "$1" 32M', img);
+      const stale = loopImage('stale.img', '64M');
+      // nothing at the start of the device: to wipefs and blkid it is blank
+      assert.doesNotMatch(sh('blkid -p -o export "$1" || true', stale), /^(TYPE|PTTYPE)=/m);
+      assert.match(sh('blkid -p -O 1048576 -o export "$1"', stale), /TYPE=ext4/);
+      const { data } = await run(partitionModule, { device: stale, label: 'msdos', partitions: [{ start: '1M', size: 'rest', bootable: true }] });
+      assert.deepEqual(data.partitions, [`${stale}p1`]);
+      assert.doesNotMatch(sh('blkid -p -o export "$1" || true', `${stale}p1`), /^TYPE=/m, 'the old filesystem is still found in the new partition');
+    });
     it('refuses overlapping or oversized partitions at plan', async () => {
       await assert.rejects(run(partitionModule, { ...params(), partitions: [{ size: '100M' }] }), /beyond the device/);
       await assert.rejects(run(partitionModule, { ...params(), partitions: [{ size: '8M' }, { start: '4M', size: '8M' }] }), /overlaps partition 1/);
