@@ -51,6 +51,8 @@ export interface ExportedGuest {
   name: string;
   mac: string;
   memoryMb: number;
+  /** The guest's other disks (a xen-tools swap LV, a data LV), exported beside the image and attached as they were defined. */
+  others?: { vg: string; lv: string; target: string }[];
 }
 
 /**
@@ -63,9 +65,16 @@ export async function bootExportedDisk(g: ExportedGuest, image: string, lab: Lab
   fs.mkdirSync(path.dirname(image), { recursive: true });
   fs.chmodSync(path.dirname(image), 0o755);
   await exportLv(g.vg, g.lv, image, lab);
+  const moreDisks: { source: string; target: string }[] = [];
+  for (const o of g.others ?? []) {
+    const source = path.join(path.dirname(image), `${g.name}-${o.target}.img`);
+    await exportLv(o.vg, o.lv, source, lab);
+    moreDisks.push({ source, target: o.target });
+  }
   const t1 = Date.now();
   const libvirt = await ensureLibvirtd();
   if (!libvirt.ok) {
+    if (moreDisks.length) throw new Error(`libvirt is not usable here (${libvirt.reason}): booting a guest of several disks needs it`);
     process.stderr.write(`[lab] libvirt is not usable (${libvirt.reason}): booting the disk with qemu directly\n`);
     const b = await bootCheck(image, { timeoutMs: 5 * 60_000 });
     return {
@@ -79,7 +88,7 @@ export async function bootExportedDisk(g: ExportedGuest, image: string, lab: Lab
     inventory: [path.join(ROOT, 'inventories', 'example.yaml')],
     reporter,
     stateDir: path.join(LAB_OUT_DIR, 'state'),
-    extraVars: { image, name: `${g.name}-kvm-check`, mac: g.mac, memory_mb: g.memoryMb, console_log: consoleLog },
+    extraVars: { image, name: `${g.name}-kvm-check`, mac: g.mac, memory_mb: g.memoryMb, console_log: consoleLog, more_disks: moreDisks },
   });
   const text = fs.existsSync(consoleLog) ? fs.readFileSync(consoleLog, 'latin1') : '';
   return {

@@ -9,7 +9,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { runPlaybookFile } from '../../app/api.js';
+import { xenImport } from '../../app/xen-import-run.js';
 import { exportLv } from '../../lab/export-lv.js';
 import { say } from '../../lab/exec.js';
 import { labDown, labReset, labSsh, labStatus, labUp, type LabInfo } from '../../lab/lab.js';
@@ -23,6 +25,11 @@ import { cutConnectionDuring, ferryCli, guestRootUsage } from './helpers/faults.
 
 const REQUIRED_TOOLS = ['qemu-system-x86_64', 'qemu-img', 'debootstrap', 'mkfs.ext4', 'ssh-keygen'];
 const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** The lab host's commands that make the guest root mounted at `mnt` a guest of its own: its name on the login prompt. */
+function ownName(mnt: string, name: string): string[] {
+  return [`echo ${name} > ${mnt}/etc/hostname`, `printf '127.0.0.1\\tlocalhost\\n127.0.1.1\\t${name}\\n' > ${mnt}/etc/hosts`];
+}
 
 function sha256(file: string): string {
   return execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0]!;
@@ -181,8 +188,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       'cp -a /mnt/xf1-src/. /mnt/xf1/',
       'umount /mnt/xf1-src',
       // a guest of its own: its name on the login prompt, its root in fstab as xfs (pass 0: xfs has no boot-time fsck)
-      'echo xf1 > /mnt/xf1/etc/hostname',
-      String.raw`printf '127.0.0.1\tlocalhost\n127.0.1.1\txf1\n' > /mnt/xf1/etc/hosts`,
+      ...ownName('/mnt/xf1', 'xf1'),
       String.raw`printf '/dev/xvda1 / xfs defaults 0 0\n' > /mnt/xf1/etc/fstab`,
       'umount /mnt/xf1',
       'rmdir /mnt/xf1-src /mnt/xf1',
@@ -273,6 +279,123 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       ].join('\n'));
     }
     assert.equal(await lvs(), lvsAtStart, 'the xfs test left LVs behind');
+  });
+
+  it('a xen-tools layout (xt1: swap LV xvda1, root LV xvda2, a data LV xvdb in the other VG): xen-import reads its xl.cfg, the conversion attaches the other disks as they are and maps fstab and root=/resume= to their KVM names; it boots to a login prompt with its swap on and /srv mounted; every source unchanged', async () => {
+    // Made of xr1's files on the lab host, as xen-tools lays a guest out: `root = '/dev/xvda2 ro'`,
+    // the swap LV exported as xvda1 of the same virtual disk, and a data disk mounted by device name.
+    await ensureSystemPackages(['migrate'], { say });
+    lab = labStatus() ?? (await labUp());
+    const lvs = async () => (await labSsh(lab, 'lvs --noheadings -o vg_name,lv_name,lv_size')).stdout;
+    const lvsAtStart = await lvs();
+    const rootUuid = crypto.randomUUID();
+    const swapUuid = crypto.randomUUID();
+    const mac = '00:16:3e:4c:52:20';
+    // A unit of the guest's own prints what it runs with on the serial console once the local
+    // filesystems and swap are up: proof that fstab found each disk under its KVM name.
+    const checkUnit = [
+      // before the login prompt, so the boot check (which stops at the prompt) has seen it; $$ is a $ to systemd
+      '[Unit]', 'Description=ferry lab check', 'After=local-fs.target swap.target', 'Before=getty.target serial-getty@ttyS0.service', '',
+      '[Service]', 'Type=oneshot',
+      String.raw`ExecStart=/bin/sh -c 'echo "ferry-lab-check: swap=$$(tail -n +2 /proc/swaps | cut -d" " -f1) srv=$$(cat /srv/marker)" > /dev/ttyS0'`, '',
+      '[Install]', 'WantedBy=multi-user.target',
+    ].join('\n');
+    await labSsh(lab, [
+      'set -e',
+      'lvcreate -q -y -L 32M -n xt1-swap vg0',
+      `mkswap -U ${swapUuid} /dev/vg0/xt1-swap >/dev/null`,
+      `lvcreate -q -y -L "$(lvs --noheadings --units m --nosuffix -o lv_size vg1/xr1-disk | tr -d ' ' | cut -d. -f1)m" -n xt1-disk vg0`,
+      'dd if=/dev/vg1/xr1-disk of=/dev/vg0/xt1-disk bs=4M status=none',
+      'e2fsck -fy /dev/vg0/xt1-disk >/dev/null 2>&1 || [ $? -le 1 ]',
+      `tune2fs -U ${rootUuid} /dev/vg0/xt1-disk >/dev/null`,
+      'lvcreate -q -y -L 16M -n xt1-data vg1',
+      'mkfs.ext4 -q /dev/vg1/xt1-data',
+      'mkdir -p /mnt/xt1 && mount /dev/vg1/xt1-data /mnt/xt1 && echo xt1-data-marker > /mnt/xt1/marker && umount /mnt/xt1',
+      'mount /dev/vg0/xt1-disk /mnt/xt1',
+      ...ownName('/mnt/xt1', 'xt1'),
+      // as xen-tools writes it
+      String.raw`printf 'proc /proc proc defaults 0 0\n/dev/xvda2 / ext4 noatime,nodiratime,errors=remount-ro 0 1\n/dev/xvda1 none swap sw 0 0\n/dev/xvdb /srv ext4 defaults 0 2\n' > /mnt/xt1/etc/fstab`,
+      // a guest that had GRUB 2 for pygrub to read, with the Xen names on its kernel command line:
+      // booting needs root= mapped to vda1 (not the rule's vda2)
+      'mkdir -p /mnt/xt1/etc/default',
+      String.raw`printf 'GRUB_DEFAULT=0\nGRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT="quiet"\nGRUB_CMDLINE_LINUX="root=/dev/xvda2 resume=/dev/xvda1 console=hvc0"\n' > /mnt/xt1/etc/default/grub`,
+      'mkdir -p /mnt/xt1/srv /mnt/xt1/etc/systemd/system/multi-user.target.wants',
+      `cat > /mnt/xt1/etc/systemd/system/ferry-lab-check.service <<'UNIT'\n${checkUnit}\nUNIT`,
+      'ln -sf ../ferry-lab-check.service /mnt/xt1/etc/systemd/system/multi-user.target.wants/ferry-lab-check.service',
+      'umount /mnt/xt1 && rmdir /mnt/xt1',
+      `cat > /etc/xen/xt1.cfg <<'CFG'`,
+      "name = 'xt1'",
+      'memory = 512',
+      'vcpus = 1',
+      "bootloader = 'pygrub'",
+      "root = '/dev/xvda2 ro'",
+      "disk = ['phy:/dev/vg0/xt1-swap,xvda1,w', 'phy:/dev/vg0/xt1-disk,xvda2,w', 'phy:/dev/vg1/xt1-data,xvdb,w']",
+      `vif = ['mac=${mac},bridge=br0']`,
+      'CFG',
+    ].join('\n'));
+    const sums = async (...lvNames: string[]) => (await labSsh(lab, `sha256sum ${lvNames.join(' ')}`)).stdout.replace(/-old$/gm, '');
+    const others = ['/dev/vg0/xt1-swap', '/dev/vg1/xt1-data'];
+    try {
+      const before = await sums('/dev/vg0/xt1-disk', ...others);
+      // the inventory fragment as `ferry xen-import -i INV lab-hv --path /etc/xen/xt1.cfg --json` prints it
+      let out = '';
+      let err = '';
+      const io = {
+        stdout: new Writable({ write: (c, _e, cb) => void ((out += String(c)), cb()) }),
+        stderr: new Writable({ write: (c, _e, cb) => void ((err += String(c)), cb()) }),
+      };
+      const code = await xenImport(['lab-hv'], { inventory: [lab.inventoryPath], path: ['/etc/xen/xt1.cfg'], include: [], exclude: [], json: true }, io);
+      assert.equal(code, 0, err);
+      const fragment = JSON.parse(out) as { xen_guests: { hosts: Record<string, Record<string, unknown>> } };
+      const xt1 = fragment.xen_guests.hosts.xt1!;
+      assert.equal(xt1.lv, 'xt1-disk');
+      assert.equal(xt1.root_device, 'xvda2');
+      assert.deepEqual(
+        (xt1.extra_disks as { source: string; xen: string; kvm: string }[]).map((d) => [d.source, d.xen, d.kvm]),
+        [['/dev/vg0/xt1-swap', 'xvda1', 'vdb'], ['/dev/vg1/xt1-data', 'xvdb', 'vdc']],
+      );
+      const inv = path.join(tmp, 'xen-tools-guest.json');
+      fs.writeFileSync(inv, out);
+
+      const t0 = Date.now();
+      const rep = new CollectingReporter();
+      const r = await runPlaybookFile(path.join(ROOT, 'playbooks/xen-to-kvm.yaml'), {
+        inventory: [lab.inventoryPath, inv], limit: 'xt1', reporter: rep, extraVars: { kvm_define: false },
+      });
+      const convertSeconds = (Date.now() - t0) / 1000;
+      assert.equal(r.exitCode, 0, JSON.stringify(rep.results().filter((x) => x.status === 'failed')));
+      const fstab = rep.result('fstab with the KVM device names (UUIDs checked against the new filesystem and the other disks)', 'xt1');
+      assert.equal(fstab?.status, 'changed');
+      const image = path.join(LAB_OUT_DIR, 'xt1-kvm.img');
+      const boot = await bootExportedDisk(
+        { vg: 'vg0', lv: 'xt1-disk', name: 'xt1', mac, memoryMb: 512, others: [{ vg: 'vg0', lv: 'xt1-swap', target: 'vdb' }, { vg: 'vg1', lv: 'xt1-data', target: 'vdc' }] },
+        image, lab, rep,
+      );
+      console.log(`      xt1 (xen-tools layout) conversion: ${convertSeconds.toFixed(0)} s; boot (${boot.method}): ${boot.seconds.toFixed(0)} s`);
+      assert.equal(boot.exitCode, 0, `the boot check failed:\n${boot.console.slice(-2000)}`);
+      assert.ok(boot.sawGrub, `no GRUB on the console:\n${boot.console.slice(-2000)}`);
+      assert.match(boot.console, /xt1 login:/);
+      assert.match(boot.console, /ferry-lab-check: swap=\/dev\/vdb srv=xt1-data-marker/, boot.console.slice(-2000));
+      // what the guest now says: fstab and the kernel command line with the KVM names
+      const guestFile = (f: string) => execFileSync('debugfs', ['-R', `cat ${f}`, `${image}?offset=${1024 * 1024}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      assert.deepEqual(guestFile('/etc/fstab').split('\n').filter((l) => l.startsWith('/dev/')).map((l) => l.split(/\s+/).slice(0, 2).join(' ')), ['/dev/vda1 /', '/dev/vdb none', '/dev/vdc /srv']);
+      const cmdline = /^GRUB_CMDLINE_LINUX="(.*)"$/m.exec(guestFile('/etc/default/grub'))?.[1] ?? '';
+      assert.deepEqual(cmdline.split(' ').filter((t) => /^(root|resume|console)=/.test(t)), ['root=/dev/vda1', 'resume=/dev/vdb', 'console=tty0', 'console=ttyS0,115200'], cmdline);
+      // the root kept its UUID on the new partition; the source and the other disks were never written
+      const ids = execFileSync('blkid', ['-p', '-O', String(1024 * 1024), '-o', 'export', image], { encoding: 'utf8' });
+      assert.match(ids, new RegExp(`^UUID=${rootUuid}$`, 'm'));
+      assert.equal(await sums('/dev/vg0/xt1-disk-old', ...others), before, 'a source LV of xt1 was written to');
+    } finally {
+      await labSsh(lab, [
+        'umount /mnt/xt1 /mnt/ferry/xt1 /mnt/ferry/xt1-old 2>/dev/null',
+        'kpartx -d /dev/vg0/xt1-disk 2>/dev/null',
+        'for lv in vg0/xt1-disk vg0/xt1-disk-old vg0/xt1-swap vg1/xt1-data; do lvremove -q -y $lv 2>/dev/null; done',
+        'rmdir /mnt/xt1 /mnt/ferry/xt1 /mnt/ferry/xt1-old 2>/dev/null',
+        'rm -f /var/lib/ferry/xen-to-kvm/vg0-xt1-disk.done /etc/xen/xt1.cfg',
+        'true',
+      ].join('\n'));
+    }
+    assert.equal(await lvs(), lvsAtStart, 'the xen-tools test left LVs behind');
   });
 
   it('converts xr1 (mkfs + rsync) and the disk boots to GRUB and a login prompt under KVM', async () => {

@@ -110,10 +110,10 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
   for (const t of tools) stub(t);
   after(() => rmSync(bin, { recursive: true, force: true }));
 
-  const run = (type: string, method: 'rsync' | 'dd', o: { free?: number; mkfsXfs?: boolean } = {}) => {
+  const run = (type: string, method: 'rsync' | 'dd', o: { free?: number; mkfsXfs?: boolean; others?: { source: string }[] } = {}) => {
     rmSync(join(bin, 'mkfs.xfs'), { force: true });
     if (o.mkfsXfs ?? true) stub('mkfs.xfs');
-    const cmd = String(renderString(script, { vg: 'vg1', lv: 'web1-disk', copy_method: method, inventory_hostname: 'web1' }));
+    const cmd = String(renderString(script, { vg: 'vg1', lv: 'web1-disk', copy_method: method, inventory_hostname: 'web1', other_disks: o.others ?? [] }));
     const r = spawnSync('sh', ['-c', cmd], {
       encoding: 'utf8',
       // sbin stays out of PATH: the host's own LVM and mkfs tools must not answer for the stubs
@@ -141,5 +141,62 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
     for (const method of ['rsync', 'dd'] as const) {
       assert.equal(run('btrfs', method).stderr, 'web1: refused before any change:\n  - /dev/vg1/web1-disk holds btrfs: ferry converts ext2, ext3, ext4 and xfs roots');
     }
+  });
+
+  it('a guest\'s other disks must be there (they are attached as they are); every missing one is named', () => {
+    const here = join(bin, 'data.img');
+    writeFileSync(here, '');
+    const gone = '/dev/vg9/web1 swap';
+    assert.deepEqual(run('ext4', 'rsync', { others: [{ source: here }, { source: gone }] }), {
+      status: 1, stdout: '', stderr: `web1: refused before any change:\n  - ${gone} (another disk of the guest) is not there: fix extra_disks in the inventory`,
+    });
+    assert.deepEqual(run('ext4', 'rsync', { others: [{ source: here }] }), { status: 0, stdout: 'ext4', stderr: '' });
+  });
+});
+
+describe('playbooks/xen-to-kvm.yaml: a guest of several disks (a xen-tools layout)', () => {
+  const pb = loadPlaybook(PLAYBOOK, builtinModules());
+  const play = pb.plays[0]!;
+  const all = tasks(play.tasks);
+  const define = all.find((t) => t.module === 'virsh_define')!;
+  const fstab = all.find((t) => t.module === 'fstab')!;
+  const grub = all.find((t) => t.module === 'grub')!;
+  const base = { ferry_hypervisor: 'hv1', ferry_connection: 'none', vg: 'vg0', lv: 'web1-disk', memory_mb: 512, vcpus: 1, mac: '00:16:3e:00:00:01', bridge: 'br0' };
+  // swap xvda1, root xvda2 (root = '/dev/xvda2 ro'), a data LV as the whole disk xvdb in the other VG
+  const xenTools = {
+    ...base,
+    root_device: 'xvda2',
+    extra_disks: [
+      { source: '/dev/vg0/web1-swap', vg: 'vg0', lv: 'web1-swap', xen: 'xvda1', kvm: 'vdb' },
+      { source: '/dev/vg1/web1-data', vg: 'vg1', lv: 'web1-data', xen: 'xvdb', kvm: 'vdc' },
+    ],
+  };
+  // the vars file's templated values rendered in order, as the engine renders them when used
+  const vars = (host: Record<string, unknown>) => {
+    const v: Record<string, unknown> = { ...play.varsFromFiles, ...play.vars, ...host, inventory_hostname: 'web1', part: '/dev/mapper/vg0-web1--disk1' };
+    for (const k of ['disk', 'other_disks', 'device_map']) v[k] = renderString(v[k] as string, v);
+    return v;
+  };
+
+  it('the root LV boots as vda; every other disk is attached as it is, under the name xen-import gave it', () => {
+    const disks = (host: Record<string, unknown>) =>
+      virshDefineModule.params.parse({ name: 'web1', memory_mb: 512, disks: renderString(define.args.disks as string, vars(host)) }).disks.map((d) => [d.source, d.target]);
+    assert.deepEqual(disks(xenTools), [['/dev/vg0/web1-disk', 'vda'], ['/dev/vg0/web1-swap', 'vdb'], ['/dev/vg1/web1-data', 'vdc']]);
+    assert.deepEqual(disks(base), [['/dev/vg0/web1-disk', 'vda']]);
+  });
+
+  it('fstab and the kernel command line are rewritten with the Xen -> KVM names (the root onto the new partition vda1); fstab is checked against every disk', () => {
+    const args = (host: Record<string, unknown>) => ({
+      device_map: renderString(fstab.args.device_map as string, vars(host)),
+      devices: renderString(fstab.args.devices as string, vars(host)),
+    });
+    assert.deepEqual(args(xenTools), {
+      device_map: { xvda2: 'vda1', xvda1: 'vdb', xvdb: 'vdc' },
+      devices: ['/dev/mapper/vg0-web1--disk1', '/dev/vg0/web1-swap', '/dev/vg1/web1-data'],
+    });
+    // one disk: no map, so the module's own rule (/dev/xvdXN -> /dev/vdXN) applies as before
+    assert.deepEqual(args(base), { device_map: {}, devices: ['/dev/mapper/vg0-web1--disk1'] });
+    // the kernel command line (root=, resume=, GRUB_DEVICE) follows the same map
+    assert.equal(grub.args.device_map, fstab.args.device_map);
   });
 });
