@@ -23,13 +23,23 @@ import {
 } from './guest/initramfs-images.js';
 import { chooseKvmKernel, readKernelListing, rootFsModulesNeeded, type KernelFacts } from './guest/kernels.js';
 import type { GuestOs } from './guest/os-family.js';
-import { absolutePathField } from './lib/schema.js';
+import { absolutePathField, deviceMapField } from './lib/schema.js';
+import type { DeviceNameOptions } from './guest-files/device-names.js';
 
 const params = z.strictObject({
   root: absolutePathField('The guest root on the host (the mounted guest filesystem)'),
+  device_map: deviceMapField(
+    'Xen device -> KVM device names, both without /dev/ ({xvda2: vda1, xvda1: vdb}), as the fstab and grub modules take them: ' +
+      "initramfs-tools' RESUME= (conf.d/resume) follows it; a name not in it follows /dev/xvdXN -> /dev/vdXN",
+  ).optional(),
 });
 
 type Params = z.output<typeof params>;
+
+/** How the guest's device names change (RESUME=). */
+function deviceNames(p: Params): DeviceNameOptions {
+  return p.device_map ? { deviceMap: p.device_map } : {};
+}
 type Generator = GuestOs['initramfs'];
 
 /** One config file edit: the path in the guest, its text now and after. */
@@ -55,12 +65,13 @@ function confDir(generator: Generator): string | undefined {
 }
 
 /** The config files the generator needs edited, in the order they are edited; `confD` lists its conf.d directory. */
-function configFiles(generator: Generator, confD: string[]): ConfigFile[] {
+function configFiles(generator: Generator, confD: string[], names: DeviceNameOptions = {}): ConfigFile[] {
   if (generator === 'initramfs-tools') {
+    const edit = (text: string) => editInitramfsConf(text, names);
     return [
       { path: '/etc/initramfs-tools/modules', edit: editInitramfsModules, missing: '' },
-      { path: '/etc/initramfs-tools/initramfs.conf', edit: editInitramfsConf },
-      ...confD.map((f) => ({ path: `/etc/initramfs-tools/conf.d/${f}`, edit: editInitramfsConf })),
+      { path: '/etc/initramfs-tools/initramfs.conf', edit },
+      ...confD.map((f) => ({ path: `/etc/initramfs-tools/conf.d/${f}`, edit })),
     ];
   }
   if (generator === 'dracut') {
@@ -75,9 +86,9 @@ function configFiles(generator: Generator, confD: string[]): ConfigFile[] {
 }
 
 /** The config edits the guest's generator needs (only files that change); pure. */
-function configEdits(generator: Generator, confD: string[], texts: Record<string, string>): FileEdit[] {
+function configEdits(generator: Generator, confD: string[], texts: Record<string, string>, names: DeviceNameOptions): FileEdit[] {
   const edits: FileEdit[] = [];
-  for (const cf of configFiles(generator, confD)) {
+  for (const cf of configFiles(generator, confD, names)) {
     const before = texts[cf.path];
     if (before === undefined && cf.missing === undefined) continue;
     const r = cf.edit(before ?? cf.missing!);
@@ -215,7 +226,7 @@ async function readInitramfs(ctx: TaskContext, p: Params): Promise<InitramfsFact
   }
   const images = await readImages(g, generator, await readRootFs(ctx, p.root), Object.keys(texts));
   const f: InitramfsFacts = { os: { ...family, initramfs: generator }, generatorWhy: why, confD, texts, ...images };
-  return 'verdict' in judgeInitramfs(f) ? f : { ...f, binds: await readChrootBinds(ctx, p.root) };
+  return 'verdict' in judgeInitramfs(f, deviceNames(p)) ? f : { ...f, binds: await readChrootBinds(ctx, p.root) };
 }
 
 /** What to look at when a rebuilt image still lacks virtio_blk. */
@@ -231,9 +242,9 @@ function configHint(generator: GuestOs['initramfs']): string {
  * The config edits and the images a rebuild must fix, from all but the binds; or the verdict when there is
  * no rebuild: no change (the config asks for virtio, every image holds virtio_blk), or an image that cannot be listed. Pure.
  */
-function judgeInitramfs(f: InitramfsFacts): { verdict: Verdict } | { edits: FileEdit[]; missing: string[]; noRootFs: string[]; stale: { image: string; config: string }[]; noImage: string[] } {
+function judgeInitramfs(f: InitramfsFacts, names: DeviceNameOptions): { verdict: Verdict } | { edits: FileEdit[]; missing: string[]; noRootFs: string[]; stale: { image: string; config: string }[]; noImage: string[] } {
   const { os } = f;
-  const edits = configEdits(os.initramfs, f.confD, f.texts);
+  const edits = configEdits(os.initramfs, f.confD, f.texts, names);
   const judged = judgeImages(os.initramfs, f);
   if ('refused' in judged) return { verdict: judged };
   const { images, missing, noRootFs, noImage } = judged;
@@ -251,7 +262,7 @@ function judgeInitramfs(f: InitramfsFacts): { verdict: Verdict } | { edits: File
 /** Decides initramfs (pure): no change when the config asks for virtio and every image holds virtio_blk, a refusal of binds the rebuild could not mount, else the rebuild. */
 export function decideInitramfs(p: Params, f: InitramfsFacts): Verdict {
   const { os } = f;
-  const judged = judgeInitramfs(f);
+  const judged = judgeInitramfs(f, deviceNames(p));
   if ('verdict' in judged) return judged.verdict;
   const { edits, missing, noRootFs, stale, noImage } = judged;
   const refused = f.binds && chrootBindsRefusal(p.root, f.binds);
@@ -308,7 +319,8 @@ export const initramfsModule = defineModule({
       'The generator is the one installed in the guest: the family\'s usual one, else whichever of update-initramfs, ' +
       'dracut and mkinitcpio is there (a Debian guest may run dracut; its images keep the name initrd.img-VERSION). ' +
       'initramfs-tools (Debian/Ubuntu): /etc/initramfs-tools/modules loses the Xen frontends and gains virtio_blk virtio_pci virtio_net ' +
-      'virtio_scsi, MODULES=dep becomes most (initramfs.conf and conf.d), then update-initramfs -u -k all. dracut (RHEL family): ' +
+      'virtio_scsi, MODULES=dep becomes most (initramfs.conf and conf.d), RESUME=/dev/xvd… gets its KVM name (device_map, else ' +
+      'xvdXN -> vdXN), then update-initramfs -u -k all. dracut (RHEL family): ' +
       `a dracut drop-in /etc/dracut.conf.d/${DRACUT_DROP_IN_NAME} (add virtio, omit Xen), Xen drivers removed from other ` +
       'dracut conf files, then dracut -f --regenerate-all. mkinitcpio (Arch): MODULES in /etc/mkinitcpio.conf, then mkinitcpio -P. ' +
       'The rebuild runs in a chroot session (see the chroot module). Afterwards every image is listed (lsinitramfs, ' +
@@ -318,7 +330,7 @@ export const initramfsModule = defineModule({
       '(an image older than its config was built without it: a rebuild cut after the files were written is done again).',
     checkMode: 'full',
     result: { images: 'the images checked', edited: 'the config files written', generator: 'initramfs-tools, dracut or mkinitcpio' },
-    example: ['- initramfs:', '    root: /mnt/xr1'].join('\n'),
+    example: ['- initramfs:', '    root: /mnt/xr1', '- initramfs:        # a xen-tools guest: its swap LV xvda1 is vdb under KVM', '    root: /mnt/web1', '    device_map: {xvda2: vda1, xvda1: vdb}'].join('\n'),
   },
   read: readInitramfs,
   decide: decideInitramfs,

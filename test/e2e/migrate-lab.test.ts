@@ -281,7 +281,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     assert.equal(await lvs(), lvsAtStart, 'the xfs test left LVs behind');
   });
 
-  it('a xen-tools layout (xt1: swap LV xvda1, root LV xvda2, a data LV xvdb in the other VG): xen-import reads its xl.cfg, the conversion attaches the other disks as they are and maps fstab and root=/resume= to their KVM names; it boots to a login prompt with its swap on and /srv mounted; every source unchanged', async () => {
+  it('a xen-tools layout (xt1: swap LV xvda1, root LV xvda2, a data LV xvdb in the other VG): xen-import reads its xl.cfg, the conversion attaches the other disks as they are and maps fstab, root=/resume= and RESUME= to their KVM names; it boots to a login prompt with its swap on and /srv mounted; every source unchanged', async () => {
     // Made of xr1's files on the lab host, as xen-tools lays a guest out: `root = '/dev/xvda2 ro'`,
     // the swap LV exported as xvda1 of the same virtual disk, and a data disk mounted by device name.
     await ensureSystemPackages(['migrate'], { say });
@@ -317,7 +317,9 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       String.raw`printf 'proc /proc proc defaults 0 0\n/dev/xvda2 / ext4 noatime,nodiratime,errors=remount-ro 0 1\n/dev/xvda1 none swap sw 0 0\n/dev/xvdb /srv ext4 defaults 0 2\n' > /mnt/xt1/etc/fstab`,
       // a guest that had GRUB 2 for pygrub to read, with the Xen names on its kernel command line:
       // booting needs root= mapped to vda1 (not the rule's vda2)
-      'mkdir -p /mnt/xt1/etc/default',
+      // and resuming from its swap LV, as the Debian installer writes it
+      'mkdir -p /mnt/xt1/etc/default /mnt/xt1/etc/initramfs-tools/conf.d',
+      'echo RESUME=/dev/xvda1 > /mnt/xt1/etc/initramfs-tools/conf.d/resume',
       String.raw`printf 'GRUB_DEFAULT=0\nGRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT="quiet"\nGRUB_CMDLINE_LINUX="root=/dev/xvda2 resume=/dev/xvda1 console=hvc0"\n' > /mnt/xt1/etc/default/grub`,
       'mkdir -p /mnt/xt1/srv /mnt/xt1/etc/systemd/system/multi-user.target.wants',
       `cat > /mnt/xt1/etc/systemd/system/ferry-lab-check.service <<'UNIT'\n${checkUnit}\nUNIT`,
@@ -379,6 +381,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       // what the guest now says: fstab and the kernel command line with the KVM names
       const guestFile = (f: string) => execFileSync('debugfs', ['-R', `cat ${f}`, `${image}?offset=${1024 * 1024}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
       assert.deepEqual(guestFile('/etc/fstab').split('\n').filter((l) => l.startsWith('/dev/')).map((l) => l.split(/\s+/).slice(0, 2).join(' ')), ['/dev/vda1 /', '/dev/vdb none', '/dev/vdc /srv']);
+      assert.equal(guestFile('/etc/initramfs-tools/conf.d/resume'), 'RESUME=/dev/vdb\n');
       const cmdline = /^GRUB_CMDLINE_LINUX="(.*)"$/m.exec(guestFile('/etc/default/grub'))?.[1] ?? '';
       assert.deepEqual(cmdline.split(' ').filter((t) => /^(root|resume|console)=/.test(t)), ['root=/dev/vda1', 'resume=/dev/vdb', 'console=tty0', 'console=ttyS0,115200'], cmdline);
       // the root kept its UUID on the new partition; the source and the other disks were never written

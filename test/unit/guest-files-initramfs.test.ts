@@ -33,6 +33,35 @@ describe('guest-files: initramfs-tools', () => {
   });
 });
 
+describe('guest-files: initramfs-tools RESUME= (conf.d/resume) under its KVM name', () => {
+  const XEN_TOOLS = { deviceMap: { xvda2: 'vda1', xvda1: 'vdb' } };
+  const table: [string, string, { deviceMap?: Record<string, string> }, string | undefined][] = [
+    ['xen-tools swap LV xvda1 becomes the whole disk vdb', 'RESUME=/dev/xvda1\n', XEN_TOOLS, 'RESUME=/dev/vdb\n'],
+    ['quoted, the quotes kept', 'RESUME="/dev/xvda1"\n', XEN_TOOLS, 'RESUME="/dev/vdb"\n'],
+    ['a whole-disk key maps a partition on it', 'RESUME=/dev/xvdb2\n', { deviceMap: { xvdb: 'vdc' } }, 'RESUME=/dev/vdc2\n'],
+    ['without a map: the rule', 'RESUME=/dev/xvdb\n', {}, 'RESUME=/dev/vdb\n'],
+    ['a name not in the map: the rule', 'RESUME=/dev/xvdc1\n', XEN_TOOLS, 'RESUME=/dev/vdc1\n'],
+    ['renamed once: a mapped xvda1 -> vdb is not then vdb -> anything', 'RESUME=/dev/xvda1\n', { deviceMap: { xvda1: 'vdb', vdb: 'vdc' } }, 'RESUME=/dev/vdb\n'],
+    ['UUID= stays (the swap LV keeps its UUID)', 'RESUME=UUID=1b2c3d4e-0000-4000-8000-00000000abcd\n', XEN_TOOLS, undefined],
+    ['none and auto stay', 'RESUME=none\n', XEN_TOOLS, undefined],
+    ['a commented line stays', '# RESUME=/dev/xvda1\n', XEN_TOOLS, undefined],
+  ];
+  for (const [what, text, names, want] of table) {
+    it(what, () => {
+      const r = editInitramfsConf(text, names);
+      if (want === undefined) assert.deepEqual(r, { text, changed: false });
+      else {
+        assert.equal(r.text, want);
+        assert.equal(r.changed, true);
+        assert.match(r.notes?.join('\n') ?? '', /RESUME=.* changed to \/dev\/vd/);
+      }
+    });
+  }
+  it('MODULES=dep and RESUME= in one file: both edited', () => {
+    assert.equal(editInitramfsConf('MODULES=dep\nRESUME=/dev/xvda1\n', XEN_TOOLS).text, 'MODULES=most\nRESUME=/dev/vdb\n');
+  });
+});
+
 describe('guest-files: mkinitcpio.conf', () => {
   it('2024 array syntax: MODULES=() filled, HOOKS untouched', () => {
     assertEdit(editMkinitcpio, corpus('mkinitcpio/arch-stock-2024-array-syntax'), {

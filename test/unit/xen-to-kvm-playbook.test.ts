@@ -161,6 +161,7 @@ describe('playbooks/xen-to-kvm.yaml: a guest of several disks (a xen-tools layou
   const define = all.find((t) => t.module === 'virsh_define')!;
   const fstab = all.find((t) => t.module === 'fstab')!;
   const grub = all.find((t) => t.module === 'grub')!;
+  const initramfs = all.find((t) => t.module === 'initramfs')!;
   const base = { ferry_hypervisor: 'hv1', ferry_connection: 'none', vg: 'vg0', lv: 'web1-disk', memory_mb: 512, vcpus: 1, mac: '00:16:3e:00:00:01', bridge: 'br0' };
   // swap xvda1, root xvda2 (root = '/dev/xvda2 ro'), a data LV as the whole disk xvdb in the other VG
   const xenTools = {
@@ -196,7 +197,8 @@ describe('playbooks/xen-to-kvm.yaml: a guest of several disks (a xen-tools layou
     });
     // one disk: no map, so the module's own rule (/dev/xvdXN -> /dev/vdXN) applies as before
     assert.deepEqual(args(base), { device_map: {}, devices: ['/dev/mapper/vg0-web1--disk1'] });
-    // the kernel command line (root=, resume=, GRUB_DEVICE) follows the same map
+    // the kernel command line (root=, resume=, GRUB_DEVICE) and the initramfs's RESUME= follow the same map
     assert.equal(grub.args.device_map, fstab.args.device_map);
+    assert.equal(initramfs.args.device_map, fstab.args.device_map);
   });
 });
