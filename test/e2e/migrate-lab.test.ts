@@ -74,8 +74,9 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
   });
 
   it('preflight refuses guests it cannot convert, before any change, with the reason, in --check too', async () => {
-    // Two shapes made for the test on the lab host: a partitioned LV (an HVM guest, or a PV guest
-    // partitioned already) and an ext4 guest bigger than the room left in its VG.
+    // Three shapes made for the test on the lab host: a partitioned LV (an HVM guest, or a PV guest
+    // partitioned already), an ext4 guest bigger than the room left in its VG, and one whose fstab
+    // mounts /boot from a disk of its own.
     await labSsh(lab, [
       'set -e',
       'lvcreate -q -y -L 32M -n xr9-disk vg1',
@@ -85,17 +86,22 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       'lvcreate -q -y -L $((free - 96))M -n ferry-filler vg0',
       'lvcreate -q -y -L 64M -n xr8-disk vg0',
       'mkfs.ext4 -q /dev/vg0/xr8-disk',
+      'lvcreate -q -y -L 32M -n xr7-disk vg1',
+      'mkfs.ext4 -q /dev/vg1/xr7-disk',
+      'mkdir -p /mnt/xr7 && mount /dev/vg1/xr7-disk /mnt/xr7 && mkdir /mnt/xr7/etc',
+      String.raw`printf '/dev/xvda2 / ext4 errors=remount-ro 0 1\n/dev/xvda1 /boot ext2 defaults 0 2\n' > /mnt/xr7/etc/fstab`,
+      'umount /mnt/xr7 && rmdir /mnt/xr7',
     ].join('\n'));
     try {
       const guests = path.join(tmp, 'more-guests.yaml');
       const guest = (vg: string, lv: string, mac: string) => ({ ferry_connection: 'none', ferry_hypervisor: 'lab-hv', vg, lv, memory_mb: 256, vcpus: 1, mac, bridge: 'br0' });
-      fs.writeFileSync(guests, JSON.stringify({ xen_guests: { hosts: { xr9: guest('vg1', 'xr9-disk', '00:16:3e:4c:52:09'), xr8: guest('vg0', 'xr8-disk', '00:16:3e:4c:52:08') } } }));
-      const state = async () => (await labSsh(lab, 'lvs --noheadings -o vg_name,lv_name,lv_size; sha256sum /dev/vg1/xr9-disk /dev/vg0/xr8-disk')).stdout;
+      fs.writeFileSync(guests, JSON.stringify({ xen_guests: { hosts: { xr9: guest('vg1', 'xr9-disk', '00:16:3e:4c:52:09'), xr8: guest('vg0', 'xr8-disk', '00:16:3e:4c:52:08'), xr7: guest('vg1', 'xr7-disk', '00:16:3e:4c:52:07') } } }));
+      const state = async () => (await labSsh(lab, 'lvs --noheadings -o vg_name,lv_name,lv_size; sha256sum /dev/vg1/xr9-disk /dev/vg0/xr8-disk /dev/vg1/xr7-disk')).stdout;
       const before = await state();
       for (const check of [true, false]) {
         const rep = new CollectingReporter();
         const r = await runPlaybookFile(path.join(ROOT, 'playbooks/xen-to-kvm.yaml'), {
-          inventory: [lab.inventoryPath, guests], limit: 'xr8:xr9', reporter: rep, check, extraVars: { kvm_define: false },
+          inventory: [lab.inventoryPath, guests], limit: 'xr7:xr8:xr9', reporter: rep, check, extraVars: { kvm_define: false },
         });
         assert.notEqual(r.exitCode, 0);
         const pre = (g: string) => rep.results().find((x) => x.host === g && x.task.startsWith('preflight'));
@@ -103,12 +109,14 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
         assert.match(pre('xr9')?.msg ?? '', /xr9: refused before any change:[\s\S]*\/dev\/vg1\/xr9-disk holds a dos partition table/);
         assert.equal(pre('xr8')?.status, 'failed');
         assert.match(pre('xr8')?.msg ?? '', /xr8: refused before any change:[\s\S]*volume group vg0 has \d+ MiB free; the new LV needs \d+ MiB/);
+        assert.equal(pre('xr7')?.status, 'failed');
+        assert.match(pre('xr7')?.msg ?? '', /xr7: refused before any change:\n\s*- the guest's fstab mounts \/boot from \/dev\/xvda1; ferry converts guests whose \/boot, \/usr and \/var are on the root filesystem/);
         // nothing after the preflight ran for either guest
         assert.deepEqual(rep.results().filter((x) => x.status === 'changed').map((x) => `${x.host}: ${x.task}`), []);
       }
       assert.equal(await state(), before, 'a refused guest was changed');
     } finally {
-      await labSsh(lab, 'lvremove -q -y vg1/xr9-disk vg0/xr8-disk vg0/ferry-filler');
+      await labSsh(lab, 'lvremove -q -y vg1/xr9-disk vg0/xr8-disk vg1/xr7-disk vg0/ferry-filler');
     }
   });
 

@@ -106,18 +106,20 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
   stub('lvs', 'case "$*" in *-old|*-ferry-snap) exit 1 ;; *lv_size*) echo "  1073741824" ;; esac');
   stub('vgs', 'echo "  $FAKE_FREE"');
   stub('blkid', '[ "$3" = TYPE ] && echo "$FAKE_TYPE"; [ "$3" = TYPE ]');
+  // debugfs -R 'cat /etc/fstab' LV: the guest's fstab, read without mounting
+  stub('debugfs', '[ "$1 $2" = "-R cat /etc/fstab" ] && printf "%s" "$FAKE_FSTAB"');
   const tools = ['lvcreate', 'lvrename', 'lvremove', 'sfdisk', 'kpartx', 'mount', 'umount', 'chroot', 'rsync', 'e2fsck', 'resize2fs', 'dd', 'mkfs.ext4', 'mkfs.btrfs'];
   for (const t of tools) stub(t);
   after(() => rmSync(bin, { recursive: true, force: true }));
 
-  const run = (type: string, method: 'rsync' | 'dd', o: { free?: number; mkfsXfs?: boolean; others?: { source: string }[] } = {}) => {
+  const run = (type: string, method: 'rsync' | 'dd', o: { free?: number; mkfsXfs?: boolean; others?: { source: string }[]; fstab?: string } = {}) => {
     rmSync(join(bin, 'mkfs.xfs'), { force: true });
     if (o.mkfsXfs ?? true) stub('mkfs.xfs');
     const cmd = String(renderString(script, { vg: 'vg1', lv: 'web1-disk', copy_method: method, inventory_hostname: 'web1', other_disks: o.others ?? [] }));
     const r = spawnSync('sh', ['-c', cmd], {
       encoding: 'utf8',
       // sbin stays out of PATH: the host's own LVM and mkfs tools must not answer for the stubs
-      env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_TYPE: type, FAKE_FREE: String(o.free ?? 10 * 2 ** 30) },
+      env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_TYPE: type, FAKE_FREE: String(o.free ?? 10 * 2 ** 30), FAKE_FSTAB: o.fstab ?? '/dev/xvda1 / ext4 defaults 0 1\n' },
     });
     return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
   };
@@ -141,6 +143,17 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
     for (const method of ['rsync', 'dd'] as const) {
       assert.equal(run('btrfs', method).stderr, 'web1: refused before any change:\n  - /dev/vg1/web1-disk holds btrfs: ferry converts ext2, ext3, ext4 and xfs roots');
     }
+  });
+
+  it('a /boot, /usr or /var on a disk of its own is refused (the chroot installs the kernel, initramfs and GRUB on the root alone); data mounts are not', () => {
+    // as a guest with a /boot LV and a /var LV has it, and one with its data on /srv and /home
+    const split = '# <file system> <mount point> <type> <options> <dump> <pass>\n/dev/xvda2 / ext4 errors=remount-ro 0 1\n/dev/xvda1 /boot ext2 defaults 0 2\nUUID=0b3c7f1e-2b43-4a5e-9d0e-1f0c6c1e8a11 /var ext4 defaults 0 2\n# /dev/xvdc /usr ext4 defaults 0 2\n';
+    assert.deepEqual(run('ext4', 'rsync', { fstab: split }), {
+      status: 1, stdout: '',
+      stderr: "web1: refused before any change:\n  - the guest's fstab mounts /boot from /dev/xvda1; /var from UUID=0b3c7f1e-2b43-4a5e-9d0e-1f0c6c1e8a11; ferry converts guests whose /boot, /usr and /var are on the root filesystem (the kernel, initramfs and GRUB are installed there)",
+    });
+    const data = '/dev/xvda2 / ext4 defaults 0 1\n/dev/xvda1 none swap sw 0 0\n/dev/xvdb /srv ext4 defaults 0 2\nUUID=1b2c /home ext4 defaults 0 2\n/dev/xvdc /var/lib/data xfs defaults 0 2\n';
+    assert.deepEqual(run('ext4', 'dd', { fstab: data }), { status: 0, stdout: 'ext4', stderr: '' });
   });
 
   it('a guest\'s other disks must be there (they are attached as they are); every missing one is named', () => {
