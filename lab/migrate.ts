@@ -51,6 +51,8 @@ export interface ExportedGuest {
   name: string;
   mac: string;
   memoryMb: number;
+  /** Every NIC's MAC in order, when the guest has more than `mac` (user networking here: the lab host's bridges are not on this machine). */
+  macs?: string[];
   /** The guest's other disks (a xen-tools swap LV, a data LV), exported beside the image and attached as they were defined. */
   others?: { vg: string; lv: string; target: string }[];
 }
@@ -74,7 +76,7 @@ export async function bootExportedDisk(g: ExportedGuest, image: string, lab: Lab
   const t1 = Date.now();
   const libvirt = await ensureLibvirtd();
   if (!libvirt.ok) {
-    if (moreDisks.length) throw new Error(`libvirt is not usable here (${libvirt.reason}): booting a guest of several disks needs it`);
+    if (moreDisks.length || g.macs) throw new Error(`libvirt is not usable here (${libvirt.reason}): booting a guest of several disks or NICs needs it`);
     process.stderr.write(`[lab] libvirt is not usable (${libvirt.reason}): booting the disk with qemu directly\n`);
     const b = await bootCheck(image, { timeoutMs: 5 * 60_000 });
     return {
@@ -88,7 +90,7 @@ export async function bootExportedDisk(g: ExportedGuest, image: string, lab: Lab
     inventory: [path.join(ROOT, 'inventories', 'example.yaml')],
     reporter,
     stateDir: path.join(LAB_OUT_DIR, 'state'),
-    extraVars: { image, name: `${g.name}-kvm-check`, mac: g.mac, memory_mb: g.memoryMb, console_log: consoleLog, more_disks: moreDisks },
+    extraVars: { image, name: `${g.name}-kvm-check`, mac: g.mac, memory_mb: g.memoryMb, console_log: consoleLog, more_disks: moreDisks, ...(g.macs ? { nics: g.macs.map((mac) => ({ mac, user: true })) } : {}) },
   });
   const text = fs.existsSync(consoleLog) ? fs.readFileSync(consoleLog, 'latin1') : '';
   return {

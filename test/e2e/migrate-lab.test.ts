@@ -289,7 +289,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     assert.equal(await lvs(), lvsAtStart, 'the xfs test left LVs behind');
   });
 
-  it('a xen-tools layout (xt1: swap LV xvda1, root LV xvda2, a data LV xvdb in the other VG): xen-import reads its xl.cfg, the conversion attaches the other disks as they are and maps fstab, root=/resume= and RESUME= to their KVM names; it boots to a login prompt with its swap on and /srv mounted; every source unchanged', async () => {
+  it('a xen-tools layout (xt1: swap LV xvda1, root LV xvda2, a data LV xvdb in the other VG, two NICs): xen-import reads its xl.cfg, the conversion attaches the other disks as they are and maps fstab, root=/resume= and RESUME= to their KVM names; it boots to a login prompt with its swap on, /srv mounted, eth0 and eth1 with their Xen MACs; every source unchanged', async () => {
     // Made of xr1's files on the lab host, as xen-tools lays a guest out: `root = '/dev/xvda2 ro'`,
     // the swap LV exported as xvda1 of the same virtual disk, and a data disk mounted by device name.
     await ensureSystemPackages(['migrate'], { say });
@@ -298,14 +298,18 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     const lvsAtStart = await lvs();
     const rootUuid = crypto.randomUUID();
     const swapUuid = crypto.randomUUID();
+    // two NICs on two bridges, as xl lists them: eth0 and eth1 must keep their MACs under KVM
     const mac = '00:16:3e:4c:52:20';
+    const mac2 = '00:16:3e:4c:52:21';
     // A unit of the guest's own prints what it runs with on the serial console once the local
     // filesystems and swap are up: proof that fstab found each disk under its KVM name.
     const checkUnit = [
       // before the login prompt, so the boot check (which stops at the prompt) has seen it; $$ is a $ to systemd
-      '[Unit]', 'Description=ferry lab check', 'After=local-fs.target swap.target', 'Before=getty.target serial-getty@ttyS0.service', '',
+      '[Unit]', 'Description=ferry lab check', 'Before=getty.target serial-getty@ttyS0.service',
+      'Wants=sys-subsystem-net-devices-eth0.device sys-subsystem-net-devices-eth1.device',
+      'After=local-fs.target swap.target sys-subsystem-net-devices-eth0.device sys-subsystem-net-devices-eth1.device', '',
       '[Service]', 'Type=oneshot',
-      String.raw`ExecStart=/bin/sh -c 'echo "ferry-lab-check: swap=$$(tail -n +2 /proc/swaps | cut -d" " -f1) srv=$$(cat /srv/marker)" > /dev/ttyS0'`, '',
+      String.raw`ExecStart=/bin/sh -c 'echo "ferry-lab-check: swap=$$(tail -n +2 /proc/swaps | cut -d" " -f1) srv=$$(cat /srv/marker) eth0=$$(cat /sys/class/net/eth0/address) eth1=$$(cat /sys/class/net/eth1/address)" > /dev/ttyS0'`, '',
       '[Install]', 'WantedBy=multi-user.target',
     ].join('\n');
     await labSsh(lab, [
@@ -340,7 +344,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       "bootloader = 'pygrub'",
       "root = '/dev/xvda2 ro'",
       "disk = ['phy:/dev/vg0/xt1-swap,xvda1,w', 'phy:/dev/vg0/xt1-disk,xvda2,w', 'phy:/dev/vg1/xt1-data,xvdb,w']",
-      `vif = ['mac=${mac},bridge=br0']`,
+      `vif = ['mac=${mac},bridge=br0', 'mac=${mac2},bridge=br1']`,
       'CFG',
     ].join('\n'));
     const sums = async (...lvNames: string[]) => (await labSsh(lab, `sha256sum ${lvNames.join(' ')}`)).stdout.replace(/-old$/gm, '');
@@ -364,6 +368,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
         (xt1.extra_disks as { source: string; xen: string; kvm: string }[]).map((d) => [d.source, d.xen, d.kvm]),
         [['/dev/vg0/xt1-swap', 'xvda1', 'vdb'], ['/dev/vg1/xt1-data', 'xvdb', 'vdc']],
       );
+      assert.deepEqual(xt1.kvm_interfaces, [{ mac, bridge: 'br0' }, { mac: mac2, bridge: 'br1' }]);
       const inv = path.join(tmp, 'xen-tools-guest.json');
       fs.writeFileSync(inv, out);
 
@@ -378,14 +383,14 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       assert.equal(fstab?.status, 'changed');
       const image = path.join(LAB_OUT_DIR, 'xt1-kvm.img');
       const boot = await bootExportedDisk(
-        { vg: 'vg0', lv: 'xt1-disk', name: 'xt1', mac, memoryMb: 512, others: [{ vg: 'vg0', lv: 'xt1-swap', target: 'vdb' }, { vg: 'vg1', lv: 'xt1-data', target: 'vdc' }] },
+        { vg: 'vg0', lv: 'xt1-disk', name: 'xt1', mac, macs: [mac, mac2], memoryMb: 512, others: [{ vg: 'vg0', lv: 'xt1-swap', target: 'vdb' }, { vg: 'vg1', lv: 'xt1-data', target: 'vdc' }] },
         image, lab, rep,
       );
       console.log(`      xt1 (xen-tools layout) conversion: ${convertSeconds.toFixed(0)} s; boot (${boot.method}): ${boot.seconds.toFixed(0)} s`);
       assert.equal(boot.exitCode, 0, `the boot check failed:\n${boot.console.slice(-2000)}`);
       assert.ok(boot.sawGrub, `no GRUB on the console:\n${boot.console.slice(-2000)}`);
       assert.match(boot.console, /xt1 login:/);
-      assert.match(boot.console, /ferry-lab-check: swap=\/dev\/vdb srv=xt1-data-marker/, boot.console.slice(-2000));
+      assert.match(boot.console, new RegExp(`ferry-lab-check: swap=/dev/vdb srv=xt1-data-marker eth0=${mac} eth1=${mac2}`), boot.console.slice(-2000));
       // what the guest now says: fstab and the kernel command line with the KVM names
       const guestFile = (f: string) => execFileSync('debugfs', ['-R', `cat ${f}`, `${image}?offset=${1024 * 1024}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
       assert.deepEqual(guestFile('/etc/fstab').split('\n').filter((l) => l.startsWith('/dev/')).map((l) => l.split(/\s+/).slice(0, 2).join(' ')), ['/dev/vda1 /', '/dev/vdb none', '/dev/vdc /srv']);
