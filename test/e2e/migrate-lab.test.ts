@@ -289,15 +289,17 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     assert.equal(await lvs(), lvsAtStart, 'the xfs test left LVs behind');
   });
 
-  it('a xen-tools layout (xt1: swap LV xvda1, root LV xvda2, a data LV xvdb in the other VG, two NICs): xen-import reads its xl.cfg, the conversion attaches the other disks as they are and maps fstab, root=/resume= and RESUME= to their KVM names; it boots to a login prompt with its swap on, /srv mounted, eth0 and eth1 with their Xen MACs; every source unchanged', async () => {
+  it('a xen-tools layout (xt1: swap LV xvda1, root LV xvda2, a data LV xvdb in the other VG mounted by UUID, two NICs): xen-import reads its xl.cfg, the conversion attaches the other disks as they are and maps fstab, root=/resume= and RESUME= to their KVM names; it boots to a login prompt with its swap on, /srv mounted, eth0 and eth1 with their Xen MACs; every source unchanged', async () => {
     // Made of xr1's files on the lab host, as xen-tools lays a guest out: `root = '/dev/xvda2 ro'`,
-    // the swap LV exported as xvda1 of the same virtual disk, and a data disk mounted by device name.
+    // the swap LV exported as xvda1 of the same virtual disk, and a data disk mounted by UUID (checked
+    // against the guest's disks before the conversion edits anything).
     await ensureSystemPackages(['migrate'], { say });
     lab = labStatus() ?? (await labUp());
     const lvs = async () => (await labSsh(lab, 'lvs --noheadings -o vg_name,lv_name,lv_size')).stdout;
     const lvsAtStart = await lvs();
     const rootUuid = crypto.randomUUID();
     const swapUuid = crypto.randomUUID();
+    const dataUuid = crypto.randomUUID();
     // two NICs on two bridges, as xl lists them: eth0 and eth1 must keep their MACs under KVM
     const mac = '00:16:3e:4c:52:20';
     const mac2 = '00:16:3e:4c:52:21';
@@ -321,12 +323,12 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       'e2fsck -fy /dev/vg0/xt1-disk >/dev/null 2>&1 || [ $? -le 1 ]',
       `tune2fs -U ${rootUuid} /dev/vg0/xt1-disk >/dev/null`,
       'lvcreate -q -y -L 16M -n xt1-data vg1',
-      'mkfs.ext4 -q /dev/vg1/xt1-data',
+      `mkfs.ext4 -q -U ${dataUuid} /dev/vg1/xt1-data`,
       'mkdir -p /mnt/xt1 && mount /dev/vg1/xt1-data /mnt/xt1 && echo xt1-data-marker > /mnt/xt1/marker && umount /mnt/xt1',
       'mount /dev/vg0/xt1-disk /mnt/xt1',
       ...ownName('/mnt/xt1', 'xt1'),
       // as xen-tools writes it
-      String.raw`printf 'proc /proc proc defaults 0 0\n/dev/xvda2 / ext4 noatime,nodiratime,errors=remount-ro 0 1\n/dev/xvda1 none swap sw 0 0\n/dev/xvdb /srv ext4 defaults 0 2\n' > /mnt/xt1/etc/fstab`,
+      String.raw`printf 'proc /proc proc defaults 0 0\n/dev/xvda2 / ext4 noatime,nodiratime,errors=remount-ro 0 1\n/dev/xvda1 none swap sw 0 0\nUUID=${dataUuid} /srv ext4 defaults 0 2\n' > /mnt/xt1/etc/fstab`,
       // a guest that had GRUB 2 for pygrub to read, with the Xen names on its kernel command line:
       // booting needs root= mapped to vda1 (not the rule's vda2)
       // and resuming from its swap LV, as the Debian installer writes it
@@ -393,7 +395,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       assert.match(boot.console, new RegExp(`ferry-lab-check: swap=/dev/vdb srv=xt1-data-marker eth0=${mac} eth1=${mac2}`), boot.console.slice(-2000));
       // what the guest now says: fstab and the kernel command line with the KVM names
       const guestFile = (f: string) => execFileSync('debugfs', ['-R', `cat ${f}`, `${image}?offset=${1024 * 1024}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-      assert.deepEqual(guestFile('/etc/fstab').split('\n').filter((l) => l.startsWith('/dev/')).map((l) => l.split(/\s+/).slice(0, 2).join(' ')), ['/dev/vda1 /', '/dev/vdb none', '/dev/vdc /srv']);
+      assert.deepEqual(guestFile('/etc/fstab').split('\n').filter((l) => /^(\/dev\/|UUID=)/.test(l)).map((l) => l.split(/\s+/).slice(0, 2).join(' ')), ['/dev/vda1 /', '/dev/vdb none', `UUID=${dataUuid} /srv`]);
       assert.equal(guestFile('/etc/initramfs-tools/conf.d/resume'), 'RESUME=/dev/vdb\n');
       const cmdline = /^GRUB_CMDLINE_LINUX="(.*)"$/m.exec(guestFile('/etc/default/grub'))?.[1] ?? '';
       assert.deepEqual(cmdline.split(' ').filter((t) => /^(root|resume|console)=/.test(t)), ['root=/dev/vda1', 'resume=/dev/vdb', 'console=tty0', 'console=ttyS0,115200'], cmdline);
