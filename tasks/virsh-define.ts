@@ -11,6 +11,7 @@ import { defineModule, type Step, type TaskContext, type ToolOutput, type Verdic
 import { renderHandlebarsFile } from '../runner/template.js';
 import { DOMAIN_STATES, parseDominfo, planDomain, statesWithXml, type DomainAction, type DomainFacts } from './libvirt/domain-plan.js';
 import { domainDifferences, domainTemplateVars, formatSummary, parseDomainXml, projectActual, type KvmDomain } from './libvirt/domain-xml.js';
+import { virtioDiskName } from './guest-files/device-names.js';
 import { pathField } from './lib/schema.js';
 
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
@@ -108,7 +109,7 @@ const params = z
     }
     const targets = new Set<string>();
     p.disks.forEach((d, i) => {
-      const t = d.target ?? defaultTarget(i);
+      const t = d.target ?? virtioDiskName(i);
       if (targets.has(t)) ctx.addIssue({ code: 'custom', path: ['disks', i, 'target'], message: `${t} is used by two disks` });
       targets.add(t);
       if (d.io === 'native' && d.cache !== 'none' && d.cache !== 'directsync') {
@@ -119,12 +120,6 @@ const params = z
 
 /** virsh_define's validated parameters. */
 export type VirshDefineParams = z.output<typeof params>;
-
-function defaultTarget(i: number): string {
-  // vda … vdz, then vdaa … as the kernel names them
-  const letters = (n: number): string => (n < 26 ? String.fromCharCode(97 + n) : letters(Math.floor(n / 26) - 1) + letters(n % 26));
-  return `vd${letters(i)}`;
-}
 
 /** The domain the parameters describe, with every default filled in. */
 export function kvmDomainFromParams(p: VirshDefineParams): KvmDomain {
@@ -139,7 +134,7 @@ export function kvmDomainFromParams(p: VirshDefineParams): KvmDomain {
     ...(p.emulator !== undefined ? { emulator: p.emulator } : {}),
     disks: p.disks.map((d, i) => ({
       source: d.source,
-      target: d.target ?? defaultTarget(i),
+      target: d.target ?? virtioDiskName(i),
       type: d.type ?? (d.source.startsWith('/dev/') ? 'block' : 'file'),
       format: d.format,
       bus: d.bus,

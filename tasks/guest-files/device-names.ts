@@ -49,3 +49,10 @@ export function mapDevice(path: string, deviceMap: Record<string, string>): stri
 export function renameDevice(path: string, opts: DeviceNameOptions = {}): string | undefined {
   return (opts.deviceMap ? mapDevice(path, opts.deviceMap) : undefined) ?? renameDiskDevice(path, opts.renameSd);
 }
+
+/** The virtio name of the n-th disk (0: vda, 25: vdz, 26: vdaa), as Linux names them. */
+export function virtioDiskName(n: number): string {
+  let letters = '';
+  for (let i = n + 1; i > 0; i = Math.floor((i - 1) / 26)) letters = String.fromCharCode(97 + ((i - 1) % 26)) + letters;
+  return `vd${letters}`;
+}

@@ -1,4 +1,5 @@
 // XenGuest -> the host variables a ferry inventory holds for one guest to move.
+import { virtioDiskName } from '../guest-files/device-names.js';
 import type { XenDisk, XenGuest, XenVif } from './guest.js';
 
 /** An LVM volume named by a device path. */
@@ -121,13 +122,6 @@ export function rootDeviceOf(cmdline: string | undefined): string | undefined {
 // A Xen device name without /dev/ and without its xvd/sd/hd prefix: a PV guest may see vdev sda as xvda.
 function deviceSuffix(name: string): string {
   return name.replace(/^\/dev\//, '').replace(/^(xvd|sd|hd)/, '');
-}
-
-/** The virtio name of the n-th disk (0: vda, 25: vdz, 26: vdaa), as Linux names them. */
-export function virtioDiskName(n: number): string {
-  let letters = '';
-  for (let i = n + 1; i > 0; i = Math.floor((i - 1) / 26)) letters = String.fromCharCode(97 + ((i - 1) % 26)) + letters;
-  return `vd${letters}`;
 }
 
 /** Which disk holds the guest's root filesystem, and a warning when that is a guess among several LVs. */

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildXenImport, xenImportReason, type XenSource } from '../../tasks/xen-import.js';
 import { parseDomainXml } from '../../tasks/xen/domain-xml.js';
-import { guestToInventoryVars, rootDeviceOf, virtioDiskName, type GuestInventoryVars } from '../../tasks/xen/inventory-vars.js';
+import { virtioDiskName } from '../../tasks/guest-files/device-names.js';
+import { guestToInventoryVars, rootDeviceOf, type GuestInventoryVars } from '../../tasks/xen/inventory-vars.js';
 import { parseXlConfig } from '../../tasks/xen/xl-config.js';
 import { corpus } from '../helpers/corpora.js';
 
