@@ -573,7 +573,8 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
         assert.notEqual(r.code, 0);
       } else {
         if (r.signal !== 'SIGKILL') {
-          const usage = await guestRootUsage(lab, lab.guest.vg, lab.guest.lv);
+          // a diagnosis, never the failure itself: a lab too loaded to answer must not hide why the run ended
+          const usage = await guestRootUsage(lab, lab.guest.vg, lab.guest.lv).catch((e: Error) => `(not read: ${e.message.split('\n').pop()})`);
           // the steps first: a rebuild's title says why it was planned (its error output can be long)
           const steps = failed.map((e) => (e.type === 'task_result' ? `${e.task}: ${(e.steps ?? []).join(' | ')}` : '')).join('\n');
           assert.fail(`the run ended on its own (exit ${r.code}) after ${target ?? 'no new step'}; the runs so far:\n${table.join('\n')}\n${steps}\n${JSON.stringify(failed).slice(0, 3000)}\n${r.stderr}\nthe guest root:\n${usage}`);
