@@ -16,10 +16,7 @@ const params = z
     root: absolutePathField('The guest root on the host; the file edited is ROOT/etc/fstab (written through the chroot, so guest symlinks stay inside it)').optional(),
     path: pathField('An fstab file on the host to edit instead of ROOT/etc/fstab').optional(),
     rename_sd: z.boolean().default(false).describe('Also rename /dev/sdXN to /dev/vdXN (guests whose Xen config exported disks as sdX)'),
-    device_map: deviceMapField(
-      'Xen device -> KVM device, both without /dev/ (e.g. {xvda2: vda1, xvda1: vdb, xvdb: vdc}): an entry on /dev/KEY becomes /dev/VALUE; ' +
-        'a key naming a whole disk (xvdb) also maps its partitions (/dev/xvdb1 -> /dev/vdc1). Devices not in the map follow the xvdXN -> vdXN rule',
-    ),
+    device_map: deviceMapField('an entry on /dev/KEY becomes /dev/VALUE'),
     uuid_map: z.record(z.string(), z.string()).optional().describe('Old filesystem UUID -> new one, for filesystems recreated by mkfs + rsync'),
     devices: z.array(absolutePathField('A host block device')).default([]).describe('Host block devices holding the guest\'s filesystems (e.g. /dev/mapper/vg1-xr1--disk1); UUID=/LABEL= entries are checked against them'),
     check_uuids: z.boolean().default(true).describe('Fail when a UUID=/LABEL=/PARTUUID=/PARTLABEL= entry (after uuid_map) is on none of devices'),

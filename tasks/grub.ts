@@ -40,10 +40,7 @@ const params = z.strictObject({
   serial: z.boolean().default(true).describe('Serial console: console=tty0 console=ttyS0,115200 on the kernel command line, GRUB_TERMINAL="serial console"'),
   net_ifnames: z.boolean().default(true).describe('Add net.ifnames=0 biosdevname=0 (keep the eth0 name the guest\'s network config uses)'),
   rename_sd: z.boolean().default(false).describe('Also rename root=/dev/sdXN to /dev/vdXN'),
-  device_map: deviceMapField(
-    'Xen device -> KVM device, both without /dev/ (e.g. {xvda2: vda1, xvda1: vdb}), as the fstab module takes it: root=, resume= and ' +
-      'GRUB_DEVICE naming /dev/KEY get /dev/VALUE; a key naming a whole disk (xvdb) also maps its partitions. Devices not in the map follow the xvdXN -> vdXN rule',
-  ),
+  device_map: deviceMapField('root=, resume= and GRUB_DEVICE naming /dev/KEY get /dev/VALUE (give it the map fstab gets)'),
   cmdline_add: z.array(z.string().min(1)).default([]).describe('More kernel parameters for GRUB_CMDLINE_LINUX'),
   install: z.boolean().default(true).describe('Run grub-install to the disk (false: only /etc/default/grub and grub.cfg)'),
   packages_dir: absolutePathField('A host directory with the GRUB package files and their missing dependencies, installed when grub-install is missing (offline mode)').optional(),

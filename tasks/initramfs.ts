@@ -28,10 +28,7 @@ import type { DeviceNameOptions } from './guest-files/device-names.js';
 
 const params = z.strictObject({
   root: absolutePathField('The guest root on the host (the mounted guest filesystem)'),
-  device_map: deviceMapField(
-    'Xen device -> KVM device names, both without /dev/ ({xvda2: vda1, xvda1: vdb}), as the fstab and grub modules take them: ' +
-      "initramfs-tools' RESUME= (conf.d/resume) follows it; a name not in it follows /dev/xvdXN -> /dev/vdXN",
-  ).optional(),
+  device_map: deviceMapField("initramfs-tools' RESUME= (conf.d/resume) naming /dev/KEY gets /dev/VALUE (give it the map fstab gets)"),
 });
 
 type Params = z.output<typeof params>;

@@ -135,8 +135,9 @@ const DEVICE_NAME = /^[a-z]+[0-9]*$/;
 /**
  * `device_map:` (optional): Xen device -> KVM device names (an optional /dev/ is dropped), as renameDevice
  * (tasks/guest-files/device-names.ts) applies it; every bad name, key given twice and target shared is reported.
+ * `applies` says what the module renames with it; the rest of the description is the same for every module.
  */
-export function deviceMapField(description: string) {
+export function deviceMapField(applies: string) {
   return z
     .record(z.string(), z.string())
     .superRefine((map, ctx) => {
@@ -159,5 +160,9 @@ export function deviceMapField(description: string) {
       }
     })
     .optional()
-    .describe(description);
+    .describe(
+      'Xen device -> KVM device, both without /dev/ (e.g. {xvda2: vda1, xvda1: vdb, xvdb: vdc}): ' +
+        `${applies}; a key naming a whole disk (xvdb) also maps its partitions (xvdb1 -> vdc1), each device is renamed once, ` +
+        'and a device not in the map follows the xvdXN -> vdXN rule',
+    );
 }
