@@ -99,9 +99,6 @@ export interface FstabEditResult extends EditResult {
   mapped: FstabMapped[];
 }
 
-// The device map's lookup, where fstab's tests (and any caller of the fstab editor) import it from.
-export { mapDevice } from './device-names.js';
-
 const BY_ID = /^(UUID|LABEL|PARTUUID|PARTLABEL)=(.*)$/i;
 
 /** Rewrites an fstab for KVM: xvd -> vd device names (or as deviceMap says), optional UUID rewrite, xenfs disabled; reports by-id entries. */

@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { fstabModule } from '../../tasks/fstab.js';
-import { editFstab, mapDevice, parseFstab, type FstabMapped } from '../../tasks/guest-files/fstab.js';
+import { mapDevice } from '../../tasks/guest-files/device-names.js';
+import { editFstab, parseFstab, type FstabMapped } from '../../tasks/guest-files/fstab.js';
 import { XEN_ONLY_PREFIX } from '../../tasks/guest-files/text-lines.js';
 import { assertEdit, corpus } from './guest-files-helpers.js';
 
