@@ -329,9 +329,9 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       ...ownName('/mnt/xt1', 'xt1'),
       // as xen-tools writes it
       String.raw`printf 'proc /proc proc defaults 0 0\n/dev/xvda2 / ext4 noatime,nodiratime,errors=remount-ro 0 1\n/dev/xvda1 none swap sw 0 0\nUUID=${dataUuid} /srv ext4 defaults 0 2\n' > /mnt/xt1/etc/fstab`,
-      // a guest that had GRUB 2 for pygrub to read, with the Xen names on its kernel command line:
-      // booting needs root= mapped to vda1 (not the rule's vda2)
-      // and resuming from its swap LV, as the Debian installer writes it
+      // resuming from its swap LV, as the Debian installer writes it; and a guest that had GRUB 2 for
+      // pygrub to read, with the Xen names on its kernel command line: booting needs root= mapped to
+      // vda1 (not the rule's vda2)
       'mkdir -p /mnt/xt1/etc/default /mnt/xt1/etc/initramfs-tools/conf.d',
       'echo RESUME=/dev/xvda1 > /mnt/xt1/etc/initramfs-tools/conf.d/resume',
       String.raw`printf 'GRUB_DEFAULT=0\nGRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT="quiet"\nGRUB_CMDLINE_LINUX="root=/dev/xvda2 resume=/dev/xvda1 console=hvc0"\n' > /mnt/xt1/etc/default/grub`,
