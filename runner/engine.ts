@@ -17,7 +17,7 @@ import { taskDisplayName, type BlockNode, type CommonKeywords, type Condition, t
 import { NO_LOG_MESSAGE, SecretValues, censorResult, maskEvent } from './secrets.js';
 import type { VaultKeys } from './vault/keys.js';
 import { RunState } from './state.js';
-import { keyLoadedTasks, loopScope, resumeConflicts, taskIdentities, type TaskIdentities } from './task-identity.js';
+import { keyLoadedTasks, loopScope, readsOnly, resumeConflicts, taskIdentities, type TaskIdentities } from './task-identity.js';
 import { createTaskContext } from './task-context.js';
 import { evaluateCondition, isTemplated, renderDeep, renderString } from './template.js';
 import { UndefinedVariableError } from './expr/errors.js';
@@ -789,9 +789,10 @@ export class Engine {
     // queued before an interrupt (forks): it never started
     if (this.stopped(inh)) return this.result(ctx, h, name, task.module, notStarted(), t0, { tags: inh.tags });
     const key = this.taskKey(task, inh);
-    if (this.state?.completed(h, key) && this.o.modules.get(task.module)?.runsEveryTime) {
+    if (this.state?.completed(h, key) && this.o.modules.get(task.module)?.runsEveryTime && !readsOnly(task)) {
       // Resume: a command that completed is not run again; its registered value is restored.
-      // Every other module is re-planned: it reports no change, or restores what an always: undid.
+      // Every other module is re-planned: it reports no change, or restores what an always: undid;
+      // and a command that only reads (changed_when: false) reads again, as what it read may have changed.
       const saved = this.state.registered(h, key);
       if (task.register && saved !== undefined) this.remember(st, { [task.register]: saved });
       const lost = task.register && saved === undefined ? `; its registered value '${task.register}' was not kept (no_log, or it held a secret)` : '';

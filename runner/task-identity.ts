@@ -16,6 +16,8 @@ export interface TaskRecord {
   module: string;
   play: number;
   handler?: boolean;
+  /** A command declared to change nothing (`changed_when: false`): --resume runs it again (see readsOnly). */
+  reads?: true;
 }
 
 /** The keys of a playbook's tasks and includes, and their list in run order (handlers after each play's tasks). */
@@ -46,7 +48,18 @@ function identity(n: TaskNode | IncludeNode | RoleNode): { id: string; rec: Omit
   const args = n.kind === 'task' ? n.args : n.kind === 'role' ? { role: n.role, from: n.from, vars: n.vars } : { file: n.file };
   const loop = n.loop ?? null;
   const id = hash([file, n.name ?? null, module, args, loop, n.delegateTo ?? null, n.chroot ?? null]);
-  return { id, rec: { file, line: n.loc.line, ...(n.name !== undefined ? { name: n.name } : {}), module } };
+  const reads = n.kind === 'task' && readsOnly(n) ? { reads: true as const } : {};
+  return { id, rec: { file, line: n.loc.line, ...(n.name !== undefined ? { name: n.name } : {}), module, ...reads } };
+}
+
+/**
+ * Whether a task declares that it only reads (`changed_when: false`, the idiom for a check such as
+ * "has this guest been copied already?"). --resume runs such a command again rather than restore
+ * the value it registered in the earlier run: what it read may have changed since (a later task
+ * wrote a marker it tests for), and running a read again costs only the read.
+ */
+export function readsOnly(n: TaskNode): boolean {
+  return n.changedWhen.length > 0 && n.changedWhen.every((c) => c.source.trim() === 'false');
 }
 
 /** One pass over task lists: where keys go, and how many of each identity came before. */
@@ -112,7 +125,7 @@ export interface PreviousRun {
 
 /** What the resume check needs to know about the run about to start. */
 export interface ResumeContext {
-  /** Whether --resume skips a completed task of this module (commands) instead of planning it again. */
+  /** Whether --resume skips a completed task of this module (commands) instead of planning it again (reads aside: those run again). */
   skipsCompleted(module: string): boolean;
   /** Whether a host is among a play's hosts (true when the play's hosts are known only at run time). */
   playHasHost(play: number, host: string): boolean;
@@ -140,7 +153,14 @@ export function resumeConflicts(prev: PreviousRun, now: TaskRecord[], ctx: Resum
   const lastSkipped = new Map<string, number>();
   for (const [host, keys] of Object.entries(prev.completed)) {
     // A task an include loaded at run time counts as its include (its module is not recorded: assume a command).
-    const skipped = new Set(keys.filter((k) => k.includes('>') || ctx.skipsCompleted(oldByKey.get(baseKey(k))?.module ?? '')).map(baseKey));
+    const skipped = new Set(
+      keys
+        .filter((k) => {
+          const rec = oldByKey.get(baseKey(k));
+          return k.includes('>') || (ctx.skipsCompleted(rec?.module ?? '') && !rec?.reads);
+        })
+        .map(baseKey),
+    );
     for (const key of skipped) {
       const rec = oldByKey.get(key);
       if (!rec) continue;

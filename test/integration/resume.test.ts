@@ -85,6 +85,28 @@ describe('--resume after the playbook changed @integration', function () {
     assert.match(r.out, /TASK \[not idempotent\][^\n]*\nskipped: \[sshd\d+\]: completed in the run being resumed/);
   });
 
+  it('a read (changed_when: false) runs again on resume: a copy guarded by it does not go over the work done after it', async () => {
+    // The shape of xen-to-kvm's "has this guest been copied already?": restoring the value the check
+    // registered before the marker existed re-ran the copy over the converted files.
+    const wd = await workDir();
+    await wd.write([
+      { name: 'copied already?', shell: 'test -e {{ w }}/copied', register: 'done', failed_when: false, changed_when: false },
+      { name: 'the copy', when: 'done.rc != 0', copy: { dest: '{{ w }}/conf', content: 'as copied\n' } },
+      { name: 'mark copied', shell: 'touch {{ w }}/copied' },
+      { name: 'convert', shell: 'echo converted > {{ w }}/conf' },
+      gate,
+    ]);
+    assert.equal(wd.run().code, 2);
+    assert.equal(await readFile(join(wd.w, 'conf'), 'utf8'), 'converted\n');
+    await writeFile(join(wd.w, 'go'), '');
+    const r = wd.run('--resume');
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /TASK \[copied already\?\][^\n]*\nok: \[sshd\d+\]/, 'the read ran again');
+    assert.match(r.out, /TASK \[the copy\][^\n]*\nskipped: \[sshd\d+\]/);
+    assert.match(r.out, /TASK \[mark copied\][^\n]*\nskipped: \[sshd\d+\]: completed in the run being resumed/);
+    assert.equal(await readFile(join(wd.w, 'conf'), 'utf8'), 'converted\n', 'the copy went over the converted file');
+  });
+
   it('a clean resume keeps include loop iterations and identical unnamed tasks apart, and restores registered values', async () => {
     const wd = await workDir();
     await writeFile(join(wd.w, 'each.yaml'), stringify([{ name: 'each', shell: 'echo {{ item }} >> {{ w }}/log' }, { name: 'gate each', shell: 'test -e {{ w }}/go-{{ item }} && echo gate-{{ item }} >> {{ w }}/log' }]));

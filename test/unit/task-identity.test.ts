@@ -22,6 +22,7 @@ const A = { name: 'a', shell: 'echo a >> log' };
 const B = { name: 'b', shell: 'echo b >> log' };
 const GATE = { name: 'gate', command: 'test -e go' };
 const COPY = { name: 'conf', copy: { dest: '/tmp/x', content: 'x' } };
+const PROBE = { name: 'probe', shell: 'test -e /marker', register: 'done', failed_when: false, changed_when: false };
 
 describe('task identity', () => {
   it('keys a task by what it is, not where: an insertion above leaves the keys of the others as they were', () => {
@@ -55,6 +56,11 @@ describe('task identity', () => {
     ]) assert.notEqual(key(other), base, JSON.stringify(other));
   });
 
+  it('records a command declared to change nothing (changed_when: false) as a read, and no other task', () => {
+    const recs = records(play([PROBE, { ...PROBE, name: 'p2', changed_when: [false] }, { ...PROBE, name: 'p3', changed_when: 'rc != 0' }, { ...PROBE, name: 'p4', changed_when: [false, 'rc == 1'] }, A]));
+    assert.deepEqual(recs.map((r) => r.reads ?? false), [true, true, false, false, false]);
+  });
+
   it('a run-time key belongs to the playbook task it came from', () => {
     assert.equal(baseKey('abc.0@def.1'), 'abc.0');
     assert.equal(baseKey('inc.0>task.2@x.0'), 'inc.0');
@@ -62,7 +68,7 @@ describe('task identity', () => {
 });
 
 describe('resume conflicts', () => {
-  const old = records(play([A, B, GATE, COPY]));
+  const old = records(play([A, B, GATE, COPY, PROBE]));
   const key = (name: string) => old.find((r) => r.name === name)!.key;
   const ctx = { skipsCompleted: (m: string) => ['command', 'shell', 'chroot_exec'].includes(m), playHasHost: () => true };
   const completed = { h1: [key('a'), key('b')], h2: [key('a')] };
@@ -78,6 +84,8 @@ describe('resume conflicts', () => {
     { name: 'a completed command renamed', now: records(play([A, { ...B, name: 'b2' }, GATE, COPY])), expect: [/task 'b' \(shell\) completed on h1, but is no longer in the playbook/] },
     { name: 'a task added before a completed copy (planned again on resume)', completed: { h1: [key('conf')] }, now: records(play([{ name: 'new', command: 'true' }, A, B, GATE, COPY])), expect: [] },
     { name: 'a completed copy whose arguments changed (planned again)', completed: { h1: [key('conf')] }, now: records(play([A, B, GATE, { name: 'conf', copy: { dest: '/tmp/x', content: 'y' } }])), expect: [] },
+    { name: 'a completed read (changed_when: false) whose arguments changed (run again on resume)', completed: { h1: [key('a'), key('b'), key('probe')] }, now: records(play([A, B, GATE, COPY, { ...PROBE, shell: 'test -e /other' }])), expect: [] },
+    { name: 'a task added before a completed read', completed: { h1: [key('probe')] }, now: records(play([{ name: 'new', command: 'true' }, A, B, GATE, COPY, PROBE])), expect: [] },
     { name: 'a handler added', now: records([{ hosts: 'all', tasks: [A, B, GATE, COPY], handlers: [{ name: 'h', command: 'true' }] }]), expect: [] },
   ];
   for (const c of CASES) {
