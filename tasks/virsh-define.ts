@@ -12,7 +12,7 @@ import { renderHandlebarsFile } from '../runner/template.js';
 import { DOMAIN_STATES, parseDominfo, planDomain, statesWithXml, type DomainAction, type DomainFacts } from './libvirt/domain-plan.js';
 import { domainDifferences, domainTemplateVars, formatSummary, parseDomainXml, projectActual, type KvmDomain } from './libvirt/domain-xml.js';
 import { virtioDiskName } from './guest-files/device-names.js';
-import { pathField } from './lib/schema.js';
+import { absolutePathField, pathField } from './lib/schema.js';
 
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const UUID = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
@@ -84,11 +84,7 @@ const params = z
     arch: token('arch').default('x86_64').describe('Guest architecture'),
     machine: token('machine').default('pc').describe('Machine type (libvirt stores the versioned name, e.g. pc-i440fx-7.2; that counts as the same)'),
     emulator: pathField('QEMU binary (default: libvirt chooses)').optional(),
-    console_log: z
-      .string()
-      .regex(/^\/[^\0]*$/, 'is an absolute path')
-      .optional()
-      .describe('Host file that receives the serial console (ttyS0) output, truncated at each start: a boot check can wait for "login:" in it'),
+    console_log: absolutePathField('Host file that receives the serial console (ttyS0) output, truncated at each start: a boot check can wait for "login:" in it').optional(),
     vnc: z.boolean().default(false).describe('Add a VNC display (autoport)'),
     vnc_listen: z.string().min(1).default('127.0.0.1').describe('Address the VNC display listens on'),
     template: z.string().min(1).optional().describe('Own handlebars domain template (controller path, relative to the playbook); default templates/kvm-domain.xml.hbs'),
