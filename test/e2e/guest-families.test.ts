@@ -139,6 +139,8 @@ describe('guest families: online kernel install and a dracut guest, for real @e2
       assert.equal(packageState('linux-image-amd64'), 'ii');
       // apt-get update really fetched the mirror's index into the guest
       assert.ok(readdirSync(join(root, 'var/lib/apt/lists')).some((f) => /_dists_bookworm_main_binary-amd64_Packages$/.test(f)), 'no Packages index');
+      // and left no binary caches of apt's (about 60 MB; the lab image has none) in the guest
+      assert.deepEqual(readdirSync(join(root, 'var/cache/apt')).filter((f) => f.endsWith('.bin')), [], 'apt wrote its binary caches into the guest');
       assert.ok(readFileSync(join(root, 'etc/resolv.conf')).equals(resolv), "the guest's resolv.conf is back");
       assertChrootSessionUndone(root);
       debs().keep(false);

@@ -307,7 +307,8 @@ describe('convert: commands run in the guest', () => {
     assert.equal(offlineInstallCommand('rpm').text, 'rpm -Uvh --replacepkgs /tmp/ferry-pkgs/*.rpm');
     assert.equal(offlineInstallCommand('pkg').text, 'pacman -U --noconfirm --needed /tmp/ferry-pkgs/*.pkg.tar.*');
     const deb = onlineInstallCommands(detectGuestOs(text('os-release-debian-12')), ['linux-image-amd64']);
-    assert.equal(deb.install.text, 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o APT::Keep-Downloaded-Packages=false linux-image-amd64');
+    assert.equal(deb.install.text, 'DEBIAN_FRONTEND=noninteractive apt-get -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= install -y -q --no-install-recommends -o APT::Keep-Downloaded-Packages=false linux-image-amd64');
+    assert.equal(deb.refresh.text, 'apt-get -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= update -q');
     assert.match(onlineInstallCommands(detectGuestOs(text('os-release-centos-7')), ['kernel']).install.text, /dnf -y install kernel; else yum -y install kernel/);
   });
 });
