@@ -76,7 +76,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
   it('preflight refuses guests it cannot convert, before any change, with the reason, in --check too', async () => {
     // Three shapes made for the test on the lab host: a partitioned LV (an HVM guest, or a PV guest
     // partitioned already), an ext4 guest bigger than the room left in its VG, and one whose fstab
-    // mounts /boot from a disk of its own.
+    // mounts /boot from a disk of its own (the last two also too small inside for a conversion).
     await labSsh(lab, [
       'set -e',
       'lvcreate -q -y -L 32M -n xr9-disk vg1',
@@ -111,6 +111,8 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
         assert.match(pre('xr8')?.msg ?? '', /xr8: refused before any change:[\s\S]*volume group vg0 has \d+ MiB free; the new LV needs \d+ MiB/);
         assert.equal(pre('xr7')?.status, 'failed');
         assert.match(pre('xr7')?.msg ?? '', /xr7: refused before any change:\n\s*- the guest's fstab mounts \/boot from \/dev\/xvda1; ferry converts guests whose \/boot, \/usr and \/var are on the root filesystem/);
+        // both small guests have too little room inside for the conversion (dumpe2fs reads, never writes)
+        for (const g of ['xr7', 'xr8']) assert.match(pre(g)?.msg ?? '', /- the guest's root filesystem has \d+ MiB free; the conversion writes up to about 128 MiB into it/, g);
         // nothing after the preflight ran for either guest
         assert.deepEqual(rep.results().filter((x) => x.status === 'changed').map((x) => `${x.host}: ${x.task}`), []);
       }
@@ -145,7 +147,8 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       const timed: { at: number; ev: FerryEvent }[] = [];
       const reporter = { emit: (ev: FerryEvent) => void timed.push({ at: Date.now(), ev }), close: async () => {} };
       const r = await runPlaybookFile(path.join(ROOT, 'playbooks/xen-to-kvm.yaml'), {
-        inventory: [lab.inventoryPath, inv], limit: guests.join(':'), forks: 4, tags: ['copy'], reporter, extraVars: { kvm_define: false },
+        // (guest_min_free_mb 0: these data-only guests are copied, never converted)
+        inventory: [lab.inventoryPath, inv], limit: guests.join(':'), forks: 4, tags: ['copy'], reporter, extraVars: { kvm_define: false, guest_min_free_mb: 0 },
       });
       const events = timed.map((t) => t.ev);
       assert.equal(r.exitCode, 0, JSON.stringify(events.filter((e) => e.type === 'task_result' && e.status === 'failed')));

@@ -108,18 +108,22 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
   stub('blkid', '[ "$3" = TYPE ] && echo "$FAKE_TYPE"; [ "$3" = TYPE ]');
   // debugfs -R 'cat /etc/fstab' LV: the guest's fstab, read without mounting
   stub('debugfs', '[ "$1 $2" = "-R cat /etc/fstab" ] && printf "%s" "$FAKE_FSTAB"');
+  // the guest root's free space, as dumpe2fs -h (ext) and xfs_db -r (xfs) print it: FAKE_ROOM MiB in 4 KiB blocks
+  stub('dumpe2fs', '[ "$1" = -h ] && printf "Block count:              262144\\nFree blocks:              %s\\nBlock size:               4096\\n" $((FAKE_ROOM * 256))');
+  stub('xfs_db', '[ "$1" = -r ] && printf "fdblocks = %s\\nblocksize = 4096\\n" $((FAKE_ROOM * 256))');
   const tools = ['lvcreate', 'lvrename', 'lvremove', 'sfdisk', 'kpartx', 'mount', 'umount', 'chroot', 'rsync', 'e2fsck', 'resize2fs', 'dd', 'mkfs.ext4', 'mkfs.btrfs'];
   for (const t of tools) stub(t);
   after(() => rmSync(bin, { recursive: true, force: true }));
 
-  const run = (type: string, method: 'rsync' | 'dd', o: { free?: number; mkfsXfs?: boolean; others?: { source: string }[]; fstab?: string } = {}) => {
+  const run = (type: string, method: 'rsync' | 'dd', o: { free?: number; mkfsXfs?: boolean; others?: { source: string }[]; fstab?: string; room?: number; minFree?: number } = {}) => {
     rmSync(join(bin, 'mkfs.xfs'), { force: true });
     if (o.mkfsXfs ?? true) stub('mkfs.xfs');
-    const cmd = String(renderString(script, { vg: 'vg1', lv: 'web1-disk', copy_method: method, inventory_hostname: 'web1', other_disks: o.others ?? [] }));
+    const minFree = o.minFree ?? pb.plays[0]!.vars.guest_min_free_mb;
+    const cmd = String(renderString(script, { vg: 'vg1', lv: 'web1-disk', copy_method: method, inventory_hostname: 'web1', other_disks: o.others ?? [], guest_min_free_mb: minFree }));
     const r = spawnSync('sh', ['-c', cmd], {
       encoding: 'utf8',
       // sbin stays out of PATH: the host's own LVM and mkfs tools must not answer for the stubs
-      env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_TYPE: type, FAKE_FREE: String(o.free ?? 10 * 2 ** 30), FAKE_FSTAB: o.fstab ?? '/dev/xvda1 / ext4 defaults 0 1\n' },
+      env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_TYPE: type, FAKE_FREE: String(o.free ?? 10 * 2 ** 30), FAKE_FSTAB: o.fstab ?? '/dev/xvda1 / ext4 defaults 0 1\n', FAKE_ROOM: String(o.room ?? 180) },
     });
     return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
   };
@@ -154,6 +158,17 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
     });
     const data = '/dev/xvda2 / ext4 defaults 0 1\n/dev/xvda1 none swap sw 0 0\n/dev/xvdb /srv ext4 defaults 0 2\nUUID=1b2c /home ext4 defaults 0 2\n/dev/xvdc /var/lib/data xfs defaults 0 2\n';
     assert.deepEqual(run('ext4', 'dd', { fstab: data }), { status: 0, stdout: 'ext4', stderr: '' });
+  });
+
+  it('a guest root with less room inside than the conversion writes (default 128 MiB) is refused, ext and xfs alike; guest_min_free_mb changes the bar', () => {
+    assert.equal(pb.plays[0]!.vars.guest_min_free_mb, 128);
+    const why = (mb: number) =>
+      `web1: refused before any change:\n  - the guest's root filesystem has ${mb} MiB free; the conversion writes up to about 128 MiB into it (GRUB and its packages, a new initramfs beside the old, apt's package index; more for a kernel): free space in the guest first (apt-get clean, old kernels) or grow its LV and filesystem; set guest_min_free_mb lower only if you know it fits`;
+    assert.deepEqual(run('ext4', 'rsync', { room: 100 }), { status: 1, stdout: '', stderr: why(100) });
+    assert.deepEqual(run('xfs', 'rsync', { room: 127 }), { status: 1, stdout: '', stderr: why(127) });
+    assert.deepEqual(run('ext3', 'dd', { room: 128 }), { status: 0, stdout: 'ext3', stderr: '' });
+    assert.deepEqual(run('xfs', 'rsync', { room: 4096 }), { status: 0, stdout: 'xfs', stderr: '' });
+    assert.deepEqual(run('ext4', 'rsync', { room: 100, minFree: 64 }), { status: 0, stdout: 'ext4', stderr: '' });
   });
 
   it('a guest\'s other disks must be there (they are attached as they are); every missing one is named', () => {
