@@ -184,7 +184,8 @@ export function resumeConflicts(prev: PreviousRun, now: TaskRecord[], ctx: Resum
     }
   }
   for (const a of added) {
-    if (changedTo.has(a.key) || a.handler) continue;
+    // a read added before completed tasks runs on resume as every read does (handlers run when notified)
+    if (changedTo.has(a.key) || a.handler || a.reads) continue;
     const i = nowIndex.get(a.key)!;
     const before = [...lastSkipped].filter(([host, last]) => i < last && ctx.playHasHost(a.play, host)).map(([host]) => host);
     if (before.length) problems.push({ loc: { file: a.file, line: a.line }, message: `task ${describe(a)} was added before tasks that completed on ${before.join(', ')}` });

@@ -85,6 +85,7 @@ describe('resume conflicts', () => {
     { name: 'a task added before a completed copy (planned again on resume)', completed: { h1: [key('conf')] }, now: records(play([{ name: 'new', command: 'true' }, A, B, GATE, COPY])), expect: [] },
     { name: 'a completed copy whose arguments changed (planned again)', completed: { h1: [key('conf')] }, now: records(play([A, B, GATE, { name: 'conf', copy: { dest: '/tmp/x', content: 'y' } }])), expect: [] },
     { name: 'a completed read (changed_when: false) whose arguments changed (run again on resume)', completed: { h1: [key('a'), key('b'), key('probe')] }, now: records(play([A, B, GATE, COPY, { ...PROBE, shell: 'test -e /other' }])), expect: [] },
+    { name: 'a read added before completed commands (it runs on resume, as every read does)', now: records(play([{ ...PROBE, name: 'new probe' }, A, B, GATE, COPY, PROBE])), expect: [] },
     { name: 'a task added before a completed read', completed: { h1: [key('probe')] }, now: records(play([{ name: 'new', command: 'true' }, A, B, GATE, COPY, PROBE])), expect: [] },
     { name: 'a handler added', now: records([{ hosts: 'all', tasks: [A, B, GATE, COPY], handlers: [{ name: 'h', command: 'true' }] }]), expect: [] },
   ];
