@@ -574,6 +574,8 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       if (cut) {
         table.push(`${how}: ${target} — ${await cut}; the run stopped (exit ${r.code}, ${failed.map((e) => (e.type === 'task_result' ? `${e.task}: ${e.status}` : '')).join('; ')})`);
         assert.notEqual(r.code, 0);
+        // once, right after the copy was cut, the next run is a plain one (no --resume): it must go on too
+        if (!plainRunDone && target?.startsWith('copy the files')) nextPlain = true;
       } else {
         if (r.signal !== 'SIGKILL') {
           // a diagnosis, never the failure itself: a lab too loaded to answer must not hide why the run ended
@@ -583,8 +585,6 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
           assert.fail(`the run ended on its own (exit ${r.code}) after ${target ?? 'no new step'}; the runs so far:\n${table.join('\n')}\n${steps}\n${JSON.stringify(failed).slice(0, 3000)}\n${r.stderr}\nthe guest root:\n${usage}`);
         }
         table.push(`${how}: killed ${delay ? `${delay / 1000} s after` : 'as'} "${target}" started`);
-        // once, right after the copy began, the next run is a plain one (no --resume): it must go on too
-        if (!plainRunDone && target?.startsWith('copy the files')) nextPlain = true;
       }
     }
     console.log(`      ${table.length} runs:\n${table.map((l) => `        ${l}`).join('\n')}`);
