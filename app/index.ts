@@ -1,9 +1,10 @@
 // ferry as a library: run playbooks or single modules from TypeScript, without YAML. The runner's
 // parts, with ferry's built-in modules and fact tools bound into the run functions (app/api.ts).
 export { runPlaybookFile, runPlaybook, runAdhoc, gatherFactsFor, type CommonRunOptions, type RunParts } from './api.js';
-export { Engine, EXIT_INTERRUPTED, serialBatches, type EngineOptions, type InventoryView, type RunSummary, type TransportFactory } from '../runner/engine.js';
+export { Engine, EXIT_INTERRUPTED, serialBatches, type EngineOptions, type RunSummary } from '../runner/engine.js';
+export type { TransportFactory } from '../runner/connection-pool.js';
 export { loadInventory, inventoryToAnsibleList } from '../runner/inventory/index.js';
-export { inventoryView } from '../runner/inventory-view.js';
+export { inventoryView, type InventoryView } from '../runner/inventory-view.js';
 export { loadPlaybook } from '../runner/playbook/load.js';
 export { sh, secret, raw, quote, type Command, type CommandResult } from '../runner/command.js';
 export { SecretValues, isSecretName, NO_LOG_MESSAGE } from '../runner/secrets.js';

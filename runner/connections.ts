@@ -7,7 +7,7 @@ import { UnreachableError } from './errors.js';
 import { LocalTransport } from './transport/local.js';
 import { SshTransport, type SshTransportOptions } from './transport/ssh.js';
 import type { Transport } from './transport/types.js';
-import type { TransportFactory } from './engine.js';
+import type { TransportFactory } from './connection-pool.js';
 
 /** Options that apply to every connection of a run (from the command line). */
 export interface ConnectionOptions {

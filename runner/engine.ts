@@ -3,8 +3,8 @@
 import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import PQueue from 'p-queue';
-import { SECRET_MASK, Secret, secret } from './command.js';
-import { becomeOf, connectionOf, connectionVarsOf, layerConnectionVars } from './inventory/connection.js';
+import { SECRET_MASK } from './command.js';
+import { ConnectionPool, type TransportFactory } from './connection-pool.js';
 import { EXIT_HOST_FAILED, EXIT_INTERRUPTED, EXIT_UNREACHABLE, FerryError, InterruptedError, TaskFailedError, TemplateError, UnreachableError, ValidationError, formatLoc, type Loc } from './errors.js';
 import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Reporter, type TaskStatus } from './events.js';
 import { factsVars, readFacts } from './facts/index.js';
@@ -16,6 +16,7 @@ import { LOOKUP_VAULT } from './lookups.js';
 import { taskDisplayName, type BlockNode, type CommonKeywords, type Condition, type IncludeNode, type Node, type Play, type Playbook, type ResourceLimit, type RoleNode, type RoleRef, type TaskNode } from './playbook/model.js';
 import { NO_LOG_MESSAGE, SecretValues, censorResult, maskEvent } from './secrets.js';
 import type { VaultKeys } from './vault/keys.js';
+import type { InventoryView } from './inventory-view.js';
 import { RunState } from './state.js';
 import { keyLoadedTasks, loopScope, readsOnly, resumeConflicts, taskIdentities, type TaskIdentities } from './task-identity.js';
 import { createTaskContext } from './task-context.js';
@@ -23,7 +24,7 @@ import { evaluateCondition, isTemplated, renderDeep, renderString } from './temp
 import { UndefinedVariableError } from './expr/errors.js';
 import { wrapChroot } from './transport/chroot.js';
 import { InFlight, InFlightTransport, type LiveCommand } from './transport/in-flight.js';
-import type { BecomeOptions, Transport } from './transport/types.js';
+import type { Transport } from './transport/types.js';
 import { sleep } from './sleep.js';
 import { resolveLayers } from './vars.js';
 
@@ -31,23 +32,6 @@ type Obj = Record<string, unknown>;
 
 /** The result key through which a module (`set`) sets host variables. */
 export const SET_VARS_KEY = 'ferry_set_vars';
-
-/** What the engine needs from an inventory. */
-export interface InventoryView {
-  /** Hosts matching a pattern, in inventory order; throws ValidationError when none match. */
-  resolve(pattern: string): string[];
-  /** The host's merged inventory variables (including inventory_hostname, group_names). */
-  hostVars(host: string): Obj;
-  /** Group name → member hosts (for the `groups` variable). */
-  groups(): Record<string, string[]>;
-  /** All host names. */
-  hostNames(): string[];
-  /** Whether a host of this name can be used (declared, or Ansible's implicit localhost). */
-  has(host: string): boolean;
-}
-
-/** Opens a transport for an inventory host from its variables. */
-export type TransportFactory = (host: string, vars: Obj) => Transport;
 
 /** Options of a playbook run. */
 export interface EngineOptions {
@@ -226,8 +210,7 @@ export class Engine {
   private readonly throttles = new WeakMap<TaskNode, PQueue>();
   /** `limits`: one queue per resource key, for the whole run. */
   private readonly resources = new Map<string, PQueue>();
-  private readonly transports = new Map<string, Transport>();
-  private readonly connecting = new Map<string, Promise<Transport>>();
+  private readonly pool: ConnectionPool;
   private readonly hosts = new Map<string, HostState>();
   private readonly recap: Record<string, HostRecap> = {};
   private startAtFound: boolean;
@@ -252,6 +235,7 @@ export class Engine {
     this.startAtFound = !o.startAtTask;
     this.check = o.check ?? false;
     this.inFlight = o.inFlight ?? new InFlight();
+    this.pool = new ConnectionPool(o.inventory, o.transports, o.extraVars, o.connectionDefaults);
     // one listener per running task and per running command: forks × channels, not a leak
     setMaxListeners(0, this.stopping.signal, this.cleanupOver.signal);
   }
@@ -292,7 +276,7 @@ export class Engine {
     } finally {
       signal?.removeEventListener('abort', onAbort);
       clearTimeout(this.cleanupTimer);
-      await Promise.allSettled([...this.transports.values()].map((t) => t.close()));
+      await this.pool.close();
     }
     this.emit({ type: 'recap', hosts: this.recap, durationMs: Date.now() - started });
     const values = Object.values(this.recap);
@@ -448,13 +432,13 @@ export class Engine {
         this.queue.add(async () => {
           const t0 = Date.now();
           if (this.stopped(inh)) return this.result(ctx, h, name, 'gather_facts', notStarted(), t0);
-          if (this.reachedOnlyByDelegation(h)) {
+          if (this.pool.reachedOnlyByDelegation(h)) {
             const msg = 'ferry_connection: none: the host is reached only through delegate_to, so it has no facts of its own';
             return this.result(ctx, h, name, 'gather_facts', { status: 'skipped', result: { skipped: true, changed: false }, msg }, t0);
           }
           try {
-            const t = this.forTask(await this.transport(h), name, inh);
-            this.host(h).facts = factsVars(await readFacts((c) => t.run(c, { become: this.becomeFor(h, inh) }), this.o.factTools));
+            const t = this.forTask(await this.pool.transport(h), name, inh);
+            this.host(h).facts = factsVars(await readFacts((c) => t.run(c, { become: this.pool.becomeFor(h, inh) }), this.o.factTools));
             this.result(ctx, h, name, 'gather_facts', { status: 'ok', result: {} }, t0);
           } catch (e) {
             const signal = this.signalFor(inh);
@@ -463,11 +447,6 @@ export class Engine {
         }),
       ),
     );
-  }
-
-  /** A host with ferry_connection: none (a guest whose disks are worked on from its hypervisor). */
-  private reachedOnlyByDelegation(h: string): boolean {
-    return connectionOf({ inventory_hostname: h, ...this.o.inventory.hostVars(h), ...connectionVarsOf(this.o.extraVars ?? {}) }).connection === 'none';
   }
 
   private tagged(tags: string[]): boolean {
@@ -949,10 +928,10 @@ export class Engine {
       const args = Object.fromEntries(Object.entries(renderDeep(task.args, vars, task.loc)).filter(([, v]) => v !== null && v !== undefined));
       const params = parseParams(mod, args, task.loc);
       const execHost = inh.delegateTo ? String(renderString(inh.delegateTo, vars, task.loc)) : h;
-      const hostTransport = this.forTask(await this.transport(execHost), taskDisplayName(task), inh);
+      const hostTransport = this.forTask(await this.pool.transport(execHost), taskDisplayName(task), inh);
       // `chroot: DIR` runs this task's commands and file operations inside a mounted guest root.
       const transport = inh.chroot ? wrapChroot(hostTransport, String(renderString(inh.chroot, vars, task.loc))) : hostTransport;
-      const become = this.becomeFor(execHost, inh, execHost === h ? vars : undefined);
+      const become = this.pool.becomeFor(execHost, inh, execHost === h ? vars : undefined);
       const taskCtx = createTaskContext({
         host: h,
         transport,
@@ -1059,49 +1038,9 @@ export class Engine {
     return { status, result, msg, ...(diff && status === 'changed' ? { diff } : {}), ...(steps ? { steps } : {}), ...(commands?.some(Boolean) ? { commands } : {}) };
   }
 
-  /**
-   * Become for a host. Precedence (README "Connection and become settings"): -e > the become /
-   * become_user keywords > variables of the play, vars files, set_fact (`vars`, the task's host only)
-   * > the inventory's > -b / --become-user / -K / ansible.cfg > root.
-   */
-  private becomeFor(host: string, inh: Inherited, vars?: Obj): BecomeOptions | false {
-    const inventory = this.o.inventory.hostVars(host);
-    const extra = connectionVarsOf(this.o.extraVars ?? {});
-    // A play's or set_fact's connection variable is one whose value differs from the inventory's.
-    const above = vars ? Object.fromEntries(Object.entries(connectionVarsOf(vars)).filter(([k, v]) => inventory[k] !== v)) : {};
-    const hv = layerConnectionVars([this.o.connectionDefaults ?? {}, inventory, above, extra]);
-    // The one reader of become settings (connectionOf: the same booleans and names as preflight).
-    const fromExtra = becomeOf(host, extra);
-    const layered = becomeOf(host, hv);
-    if (!(fromExtra.become ?? inh.become ?? layered.become)) return false;
-    // Kept as given: a vaulted or prompted password stays a Secret.
-    const pw = hv.ferry_become_password ?? hv.ansible_become_password ?? hv.ansible_become_pass;
-    const user = fromExtra.becomeUser ?? inh.becomeUser ?? layered.becomeUser ?? 'root';
-    return { user: String(user), ...(pw !== undefined && pw !== null ? { password: pw instanceof Secret ? pw : secret(String(pw)) } : {}) };
-  }
-
   private async peer(name: string, task: string, inh: Inherited): Promise<PeerHost> {
-    const transport = this.forTask(await this.transport(name), task, inh);
-    return { name, transport, become: this.becomeFor(name, inh), vars: this.o.inventory.hostVars(name) };
-  }
-
-  /** The pooled transport of a host, connected on first use; unreachable hosts stay unreachable. */
-  private async transport(host: string): Promise<Transport> {
-    const have = this.transports.get(host);
-    if (have) return have;
-    // A delegate_to / src_host / dest_host that only a template named (preflight checks the literal ones).
-    if (!this.o.inventory.has(host)) throw new TaskFailedError(`'${host}' is not a host of the inventory`);
-    let p = this.connecting.get(host);
-    if (!p) {
-      p = (async () => {
-        const t = this.o.transports(host, this.o.inventory.hostVars(host));
-        await t.connect();
-        this.transports.set(host, t);
-        return t;
-      })();
-      this.connecting.set(host, p);
-    }
-    return p;
+    const transport = this.forTask(await this.pool.transport(name), task, inh);
+    return { name, transport, become: this.pool.becomeFor(name, inh), vars: this.o.inventory.hostVars(name) };
   }
 
   private async runHandlers(ctx: PlayRun, hosts: string[]): Promise<void> {
