@@ -5,15 +5,15 @@ import { resolve } from 'node:path';
 import PQueue from 'p-queue';
 import { SECRET_MASK } from './command.js';
 import { ConnectionPool, type TransportFactory } from './connection-pool.js';
-import { EXIT_HOST_FAILED, EXIT_INTERRUPTED, EXIT_UNREACHABLE, FerryError, InterruptedError, TaskFailedError, TemplateError, UnreachableError, ValidationError, formatLoc, type Loc } from './errors.js';
+import { EXIT_HOST_FAILED, EXIT_INTERRUPTED, EXIT_UNREACHABLE, FerryError, InterruptedError, TaskFailedError, UnreachableError, ValidationError, formatLoc } from './errors.js';
 import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Reporter, type TaskStatus } from './events.js';
 import { factsVars, readFacts } from './facts/index.js';
 import { applyPlan, stepCommands } from './apply-steps.js';
-import { planTask, type Diff, type ModuleRegistry, type PeerHost, type Verdict } from './module.js';
+import { planTask, type ModuleRegistry, type PeerHost, type Verdict } from './module.js';
 import { parseParams } from './playbook/params.js';
 import { hostCount, loadRoleAtRunTime, loadTaskFile } from './playbook/load.js';
 import { LOOKUP_VAULT } from './lookups.js';
-import { taskDisplayName, type BlockNode, type CommonKeywords, type Condition, type IncludeNode, type Node, type Play, type Playbook, type ResourceLimit, type RoleNode, type RoleRef, type TaskNode } from './playbook/model.js';
+import { taskDisplayName, type BlockNode, type Condition, type IncludeNode, type Node, type Play, type Playbook, type RoleNode, type RoleRef, type TaskNode } from './playbook/model.js';
 import { NO_LOG_MESSAGE, SecretValues, censorResult, maskEvent } from './secrets.js';
 import type { VaultKeys } from './vault/keys.js';
 import type { InventoryView } from './inventory-view.js';
@@ -21,6 +21,14 @@ import { RunState } from './state.js';
 import { keyLoadedTasks, loopScope, readsOnly, resumeConflicts, taskIdentities, type TaskIdentities } from './task-identity.js';
 import { createTaskContext } from './task-context.js';
 import { evaluateCondition, isTemplated, renderDeep, renderString } from './template.js';
+import { SET_VARS_KEY, dependentChange, eventResult, failure, interruptedOutcome, notStarted, outcomeChanged, timedOut, type TaskOutcome } from './task-outcome.js';
+import { selectedByTags } from './tags.js';
+import { inherit, lower, type Inherited } from './inherited.js';
+import { serialBatches } from './serial-batches.js';
+import { earlierEqual, includeItems } from './include-items.js';
+import { whenFalse, whenOrError } from './conditions.js';
+import { renderEnvironment } from './environment.js';
+import { settledOrAbandoned } from './settled-or-abandoned.js';
 import { UndefinedVariableError } from './expr/errors.js';
 import { wrapChroot } from './transport/chroot.js';
 import { InFlight, InFlightTransport, type LiveCommand } from './transport/in-flight.js';
@@ -29,9 +37,6 @@ import { sleep } from './sleep.js';
 import { resolveLayers } from './vars.js';
 
 type Obj = Record<string, unknown>;
-
-/** The result key through which a module (`set`) sets host variables. */
-export const SET_VARS_KEY = 'ferry_set_vars';
 
 /** Options of a playbook run. */
 export interface EngineOptions {
@@ -108,98 +113,6 @@ interface HostState {
   facts?: Obj;
   /** In check mode: an earlier task would have changed something on this host. */
   wouldChange: boolean;
-}
-
-/** Keywords inherited from enclosing blocks and includes. */
-interface Inherited {
-  when: Condition[];
-  become?: boolean;
-  becomeUser?: string;
-  tags: string[];
-  vars: Obj[];
-  ignoreErrors?: boolean;
-  delegateTo?: string;
-  chroot?: string;
-  anyErrorsFatal?: boolean;
-  checkMode?: boolean;
-  noLog?: boolean;
-  /** Which iteration of an include's loop the tasks run in (part of their resume key). */
-  scope?: string;
-  /** Inside an always: section: it still runs after an interrupt, until the cleanup time is over. */
-  cleanup?: boolean;
-  /** `environment:` of the play, blocks and task, outermost first (later ones win). */
-  environment?: (Obj | string)[];
-  /** Aborts when the task's `timeout:` is over. */
-  deadline?: AbortSignal;
-  /** The smallest `throttle` of the play, blocks and task: at most that many hosts run the task at once. */
-  throttle?: number;
-  /** `limits` of the blocks and task, outermost first. */
-  limits?: ResourceLimit[];
-  /** The role the tasks belong to: its defaults and vars, its templates/ and files/. */
-  role?: RoleRef;
-}
-
-/** The lower of two optional limits. */
-const lower = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
-
-interface TaskOutcome {
-  status: TaskStatus;
-  result: Obj;
-  msg?: string;
-  ignored?: boolean;
-  diff?: Diff[];
-  /** The planned steps' titles (check mode), shown with -v. */
-  steps?: string[];
-  /** The exact command of each planned step ('' for a stream step), shown with --check -v. */
-  commands?: string[];
-}
-
-function inherit(inh: Inherited, n: CommonKeywords): Inherited {
-  return {
-    when: [...inh.when, ...n.when],
-    become: n.become ?? inh.become,
-    becomeUser: n.becomeUser ?? inh.becomeUser,
-    tags: [...inh.tags, ...n.tags],
-    vars: Object.keys(n.vars).length ? [...inh.vars, n.vars] : inh.vars,
-    ignoreErrors: n.ignoreErrors ?? inh.ignoreErrors,
-    delegateTo: n.delegateTo ?? inh.delegateTo,
-    chroot: n.chroot ?? inh.chroot,
-    anyErrorsFatal: n.anyErrorsFatal ?? inh.anyErrorsFatal,
-    checkMode: n.checkMode ?? inh.checkMode,
-    noLog: n.noLog ?? inh.noLog,
-    scope: inh.scope,
-    cleanup: inh.cleanup,
-    environment: n.environment !== undefined ? [...(inh.environment ?? []), n.environment] : inh.environment,
-    deadline: inh.deadline,
-    throttle: lower(inh.throttle, n.throttle),
-    limits: n.limits?.length ? [...(inh.limits ?? []), ...n.limits] : inh.limits,
-    role: inh.role,
-  };
-}
-
-function errorMessage(e: unknown): string {
-  if (e instanceof TemplateError || e instanceof ValidationError || e instanceof FerryError) return e.message;
-  if (e instanceof Error) return `${e.name}: ${e.message}`;
-  return String(e);
-}
-
-/** Splits hosts into serial batches (a number, a percentage, or a list whose last size repeats). */
-export function serialBatches(hosts: string[], serial: (number | string)[] | undefined): string[][] {
-  if (!serial || serial.length === 0) return [hosts];
-  const sizes = serial.map((s) => {
-    const n = typeof s === 'string' && s.endsWith('%') ? Math.floor((hosts.length * Number(s.slice(0, -1))) / 100) : Number(s);
-    return Math.max(1, n);
-  });
-  const out: string[][] = [];
-  let i = 0;
-  let k = 0;
-  while (i < hosts.length) {
-    const size = sizes[Math.min(k, sizes.length - 1)]!;
-    out.push(hosts.slice(i, i + size));
-    i += size;
-    k++;
-  }
-  return out;
 }
 
 /** Runs a loaded playbook against an inventory. */
@@ -327,12 +240,6 @@ export class Engine {
     return new InFlightTransport(t, this.stopSignal(inh), this.inFlight, task, onStart);
   }
 
-  private interruptedOutcome(signal: AbortSignal): TaskOutcome {
-    const why = signal.reason instanceof Error ? signal.reason.message : 'interrupted';
-    const msg = `${why} while it ran: not completed`;
-    return { status: 'interrupted', result: { failed: true, changed: false, interrupted: true, msg }, msg };
-  }
-
   /**
    * Starts the run state, or continues the previous one with --resume: refused (bad input, before
    * any host is contacted) when the playbook changed in a way that makes the saved state ambiguous.
@@ -442,7 +349,7 @@ export class Engine {
             this.result(ctx, h, name, 'gather_facts', { status: 'ok', result: {} }, t0);
           } catch (e) {
             const signal = this.signalFor(inh);
-            this.result(ctx, h, name, 'gather_facts', signal.aborted ? this.interruptedOutcome(signal) : this.failure(e), t0);
+            this.result(ctx, h, name, 'gather_facts', signal.aborted ? interruptedOutcome(signal) : failure(e), t0);
           }
         }),
       ),
@@ -538,7 +445,7 @@ export class Engine {
           g.hosts.push(h);
         });
       } catch (e) {
-        this.result(ctx, h, name, 'include_tasks', this.failure(e), Date.now());
+        this.result(ctx, h, name, 'include_tasks', failure(e), Date.now());
       }
     }
     for (const g of runs.values()) {
@@ -575,7 +482,7 @@ export class Engine {
           runs.set(key, g);
         });
       } catch (e) {
-        this.result(ctx, h, node.name ?? `include_role ${node.role}`, 'include_role', this.failure(e), Date.now());
+        this.result(ctx, h, node.name ?? `include_role ${node.role}`, 'include_role', failure(e), Date.now());
       }
     }
     for (const g of runs.values()) {
@@ -587,7 +494,7 @@ export class Engine {
           if (this.ids) keyLoadedTasks(this.ids, node, loaded.node.tasks ?? []);
           run = { tasks: loaded.node.tasks ?? [], ref: loaded.node.ref };
         } catch (e) {
-          for (const h of g.hosts) this.result(ctx, h, node.name ?? `include_role ${g.name}`, 'include_role', this.failure(e), Date.now());
+          for (const h of g.hosts) this.result(ctx, h, node.name ?? `include_role ${g.name}`, 'include_role', failure(e), Date.now());
           continue;
         }
       }
@@ -715,7 +622,7 @@ export class Engine {
     try {
       held = this.resourceLimits(ctx, h, inh);
     } catch (e) {
-      this.result(ctx, h, taskDisplayName(task), task.module, this.failure(e), Date.now());
+      this.result(ctx, h, taskDisplayName(task), task.module, failure(e), Date.now());
       return Promise.resolve();
     }
     for (const [key, max] of [...held].reverse()) {
@@ -739,7 +646,7 @@ export class Engine {
   private skipsWithoutLimits(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited): boolean {
     if (task.loop !== undefined || !inh.when.length) return false;
     try {
-      return this.whenFalse(inh.when, this.vars(ctx, h, inh, task.vars)) !== undefined;
+      return whenFalse(inh.when, this.vars(ctx, h, inh, task.vars)) !== undefined;
     } catch {
       return false; // the task itself reports what is wrong with its condition
     }
@@ -786,17 +693,17 @@ export class Engine {
       try {
         vars = this.vars(ctx, h, inh, task.vars);
         if (task.loop !== undefined) return await this.runLoop(ctx, task, h, inh, vars);
-        const skip = this.whenFalse(inh.when, vars);
+        const skip = whenFalse(inh.when, vars);
         return skip ? { status: 'skipped', result: { skipped: true, changed: false }, msg: skip } : await this.runWithRetries(ctx, task, h, inh, vars);
       } catch (e) {
-        return this.check && st.wouldChange && !(e instanceof UnreachableError) ? dependentChange(e) : this.failure(e);
+        return this.check && st.wouldChange && !(e instanceof UnreachableError) ? dependentChange(e) : failure(e);
       }
     })();
     const signal = this.signalFor(inh);
     const settled = work.then((o) => ({ o, late: deadline?.aborted ?? false }));
     const ended = await settledOrAbandoned(settled, deadline ? AbortSignal.any([signal, deadline]) : signal, this.o.stopGraceMs ?? 10_000);
     // Whatever it returned, a task that was running at the interrupt did not complete: --resume runs it again.
-    const outcome: TaskOutcome = signal.aborted ? this.interruptedOutcome(signal) : !ended || ended.late ? timedOut(task.timeout!, ended?.o) : ended.o;
+    const outcome: TaskOutcome = signal.aborted ? interruptedOutcome(signal) : !ended || ended.late ? timedOut(task.timeout!, ended?.o) : ended.o;
     if (outcome.status === 'failed' && inh.ignoreErrors) outcome.ignored = true;
     if (inh.noLog) {
       // no_log: what the result holds is masked wherever it shows up later, the result itself prints
@@ -834,11 +741,6 @@ export class Engine {
     }
   }
 
-  private whenFalse(conds: Condition[], vars: Obj): string | undefined {
-    for (const c of conds) if (!evaluateCondition(c.expr, vars)) return `when: ${c.source} was false`;
-    return undefined;
-  }
-
   private async runLoop(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited, vars: Obj): Promise<TaskOutcome> {
     const items = typeof task.loop === 'string' ? renderString(task.loop, vars, task.loc) : renderDeep(task.loop, vars, task.loc);
     if (!Array.isArray(items)) {
@@ -854,7 +756,7 @@ export class Engine {
       const loopVars = { [task.loopControl.loopVar]: item, ansible_loop: { index: index + 1, index0: index, length: items.length } };
       const ivars = { ...this.vars(ctx, h, inh, { ...task.vars, ...loopVars }), ...loopVars };
       const label = task.loopControl.label ? String(renderString(task.loopControl.label, ivars, task.loc)) : typeof item === 'string' ? item : JSON.stringify(item);
-      const skip = this.whenFalse(inh.when, ivars);
+      const skip = whenFalse(inh.when, ivars);
       const o = skip ? { status: 'skipped' as const, result: { skipped: true, changed: false }, msg: skip } : await this.runWithRetries(ctx, task, h, inh, ivars);
       const itemResult = { ...o.result, item, ansible_loop_var: task.loopControl.loopVar };
       if (inh.noLog) {
@@ -900,18 +802,9 @@ export class Engine {
       }
       if (this.check) break;
       if (attempt <= retries) await sleep(delay, this.stopSignal(inh));
-      if (this.stopped(inh)) return this.interruptedOutcome(this.signalFor(inh));
+      if (this.stopped(inh)) return interruptedOutcome(this.signalFor(inh));
     }
     return { status: 'failed', result: { ...o.result, attempts: retries + 1, failed: true }, msg: `until: ${task.until.source} still false after ${retries + 1} attempts${o.msg ? `: ${o.msg}` : ''}` };
-  }
-
-  private failure(e: unknown): TaskOutcome {
-    if (e instanceof UnreachableError) return { status: 'unreachable', result: { unreachable: true, failed: true, msg: e.message }, msg: e.message };
-    const data = e instanceof TaskFailedError ? e.data : {};
-    const msg = errorMessage(e);
-    // the module's own msg (Ansible's wording) is what register stores; the error names the problem to a person.
-    // A failure changed nothing unless the module says so (raw: the command ran, as Ansible reports it).
-    return { status: 'failed', result: { msg, changed: false, ...data, failed: true }, msg };
   }
 
   private async runOnce(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited, vars: Obj): Promise<TaskOutcome> {
@@ -978,11 +871,11 @@ export class Engine {
       }
       if ('exitCode' in result && !('rc' in result)) result.rc = result.exitCode;
     } catch (e) {
-      if (this.signalFor(inh).aborted) return this.interruptedOutcome(this.signalFor(inh));
+      if (this.signalFor(inh).aborted) return interruptedOutcome(this.signalFor(inh));
       // Check mode: a task that cannot be rendered or planned because an earlier task would have
       // changed the host first is reported as a change, not as a failure (and not silently skipped).
       if (check && this.host(h).wouldChange && !(e instanceof UnreachableError)) return dependentChange(e);
-      const f = this.failure(e);
+      const f = failure(e);
       // a step that failed: the event names what had been planned (a title says why it was planned)
       if (!check && plan && 'steps' in plan && plan.changed) f.steps = plan.steps.map((s) => s.title);
       if (f.status === 'unreachable' || (!task.failedWhen.length && !task.changedWhen.length)) return f;
@@ -1117,111 +1010,4 @@ interface PlayRun {
   aborted: boolean;
   /** The play's handlers, and those of roles included at run time. */
   handlers: TaskNode[];
-}
-
-/**
- * Check mode: a task that cannot be planned (or rendered, or its condition evaluated) because an
- * earlier task would have changed the host first is reported as a change, never silently skipped.
- */
-function dependentChange(e: unknown): TaskOutcome {
-  return {
-    status: 'changed',
-    result: { changed: true, check_mode_dependent: true },
-    msg: `would change (depends on earlier change): ${errorMessage(e).split('\n')[0]}`,
-  };
-}
-
-/** The items an include (include_tasks, include_role) runs for: its loop rendered, or one run without an item. */
-function includeItems(loop: unknown, vars: Obj, loc: Loc): unknown[] {
-  if (loop === undefined) return [undefined];
-  const l = typeof loop === 'string' ? renderString(loop, vars, loc) : renderDeep(loop, vars, loc);
-  if (!Array.isArray(l)) throw new TaskFailedError(`${formatLoc(loc)}: loop must be a list, got ${typeof l}`);
-  return l;
-}
-
-/** Equal items of one loop are told apart by how many came before (for their resume keys). */
-function earlierEqual(items: unknown[], i: number): number {
-  return items.slice(0, i).filter((x) => JSON.stringify(x) === JSON.stringify(items[i])).length;
-}
-
-/** A condition's value; true when it cannot be evaluated yet (the tasks that use it report the error). */
-function whenOrError(f: () => boolean): boolean {
-  try {
-    return f();
-  } catch {
-    return true;
-  }
-}
-
-/** A task's result as events carry it: the module's values, without ferry's own bookkeeping. */
-function eventResult(result: Obj): Obj {
-  const { [SET_VARS_KEY]: _set, exitCode: _exitCode, ...rest } = result;
-  return rest;
-}
-
-/** Whether an outcome changed the host: a changed task, or a failed one whose result says so (a command that ran). */
-function outcomeChanged(o: TaskOutcome): boolean {
-  return o.status === 'changed' || (o.status === 'failed' && o.result.changed === true);
-}
-
-/** Whether a task with these (inherited) tags runs under --tags `only` and --skip-tags `skip`, as Ansible decides. */
-export function selectedByTags(tags: string[], only: string[], skip: string[]): boolean {
-  const set = new Set(tags);
-  if (skip.some((t) => set.has(t) || (t === 'all' && !set.has('always')))) return false;
-  if (set.has('never') && !only.some((t) => set.has(t))) return false;
-  if (only.length === 0 || only.includes('all')) return true;
-  if (set.has('always')) return true;
-  if (only.includes('tagged') && set.size > 0) return true;
-  if (only.includes('untagged') && set.size === 0) return true;
-  return only.some((t) => set.has(t));
-}
-
-/**
- * A task whose `timeout:` ran out: failed (Ansible does the same), with what it had returned if it
- * did return; its commands were stopped.
- */
-function timedOut(seconds: number, o: TaskOutcome | undefined): TaskOutcome {
-  const msg = `the task did not finish within its timeout of ${seconds} s (timeout: ${seconds}); what it started was stopped`;
-  return { status: 'failed', result: { ...o?.result, failed: true, timedout: { period: seconds }, msg }, msg };
-}
-
-/** The task's `environment:` layers rendered and merged (later layers win): names to strings. */
-function renderEnvironment(layers: (Obj | string)[] | undefined, vars: Obj, loc: Loc): Record<string, string> | undefined {
-  if (!layers?.length) return undefined;
-  const env: Record<string, string> = {};
-  for (const layer of layers) {
-    const v = renderDeep(layer, vars, loc);
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-      throw new TaskFailedError(`environment: ${JSON.stringify(layer)} rendered to ${JSON.stringify(v)}, not a mapping of names to values`);
-    }
-    for (const [k, x] of Object.entries(v as Obj)) {
-      if (x === null || x === undefined) continue;
-      env[k] = typeof x === 'object' ? JSON.stringify(x) : typeof x === 'boolean' ? (x ? 'True' : 'False') : String(x);
-    }
-  }
-  return env;
-}
-
-/** The outcome of a host whose task was queued (forks) when the run was interrupted. */
-function notStarted(): TaskOutcome {
-  return { status: 'skipped', result: { skipped: true, changed: false }, msg: 'not started: the run was interrupted' };
-}
-
-/**
- * The work's result; or, once `signal` has aborted and the work has not settled `graceMs` later,
- * undefined: a module that does not stop when its commands are stopped does not hold up the run.
- */
-function settledOrAbandoned<T>(work: Promise<T>, signal: AbortSignal, graceMs: number): Promise<T | undefined> {
-  return new Promise((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    const giveUp = (): void => {
-      timer = setTimeout(() => resolve(undefined), graceMs);
-    };
-    if (signal.aborted) giveUp();
-    else signal.addEventListener('abort', giveUp, { once: true });
-    work.then(resolve, reject).finally(() => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', giveUp);
-    });
-  });
 }

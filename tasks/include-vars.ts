@@ -5,7 +5,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
-import { SET_VARS_KEY } from '../runner/engine.js';
+import { SET_VARS_KEY } from '../runner/task-outcome.js';
 import { formatLoc, TaskFailedError, ValidationError } from '../runner/errors.js';
 import { Undefined } from '../runner/expr/index.js';
 import { varsFileSearchPath } from '../runner/lookups.js';

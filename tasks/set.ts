@@ -1,7 +1,7 @@
 // `set`: compute values for later tasks (Ansible's set_fact). The engine stores them with the
 // host's registered values, above task vars and below extra vars.
 import { z } from 'zod';
-import { SET_VARS_KEY } from '../runner/engine.js';
+import { SET_VARS_KEY } from '../runner/task-outcome.js';
 import { defineModule } from '../runner/module.js';
 
 export const setModule = defineModule({

@@ -1,7 +1,7 @@
 // setup: gathers facts as a task (Ansible's ansible.builtin.setup) — for a play with
 // gather_facts: false, or to read them again after a task changed the host.
 import { z } from 'zod';
-import { SET_VARS_KEY } from '../runner/engine.js';
+import { SET_VARS_KEY } from '../runner/task-outcome.js';
 import { ANSIBLE_FACT_NAMES, factsVars, readFacts, type Facts } from '../runner/facts/index.js';
 import { globToRegExp } from '../runner/inventory/patterns.js';
 import { defineModule } from '../runner/module.js';

@@ -1,6 +1,6 @@
 // --list-hosts, --list-tasks, --list-tags: what a run would touch, printed as ansible-playbook
 // prints it, from the loaded playbook and inventory alone (no host is contacted).
-import { selectedByTags } from '../engine.js';
+import { selectedByTags } from '../tags.js';
 import { loadedTasks, taskDisplayName, type Node, type Play, type Playbook } from './model.js';
 
 /** What to list; several may be asked at once, as with ansible-playbook. */
