@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import PQueue from 'p-queue';
 import { SECRET_MASK } from './command.js';
 import { ConnectionPool, type TransportFactory } from './connection-pool.js';
-import { EXIT_HOST_FAILED, EXIT_INTERRUPTED, EXIT_UNREACHABLE, FerryError, InterruptedError, TaskFailedError, UnreachableError, ValidationError, formatLoc } from './errors.js';
+import { EXIT_INTERRUPTED, FerryError, InterruptedError, TaskFailedError, UnreachableError, ValidationError, formatLoc } from './errors.js';
 import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Reporter, type TaskStatus } from './events.js';
 import { factsVars, readFacts } from './facts/index.js';
 import { applyPlan, stepCommands } from './apply-steps.js';
@@ -23,7 +23,10 @@ import { createTaskContext } from './task-context.js';
 import { evaluateCondition, isTemplated, renderDeep, renderString } from './template.js';
 import { SET_VARS_KEY, dependentChange, eventResult, failure, interruptedOutcome, notStarted, outcomeChanged, timedOut, type TaskOutcome } from './task-outcome.js';
 import { selectedByTags } from './tags.js';
-import { inherit, lower, type Inherited } from './inherited.js';
+import { inherit, type Inherited } from './inherited.js';
+import type { HostState } from './host-state.js';
+import { runHandlers } from './handlers.js';
+import { countOutcome, countRescued, exitCodeOf, taskResultEvent, type ResultHow } from './recap.js';
 import { serialBatches } from './serial-batches.js';
 import { earlierEqual, includeItems } from './include-items.js';
 import { whenFalse, whenOrError } from './conditions.js';
@@ -100,19 +103,6 @@ export interface RunSummary {
   interrupted: boolean;
   /** Registered and set values per host at the end (for library users). */
   hostValues: Record<string, Obj>;
-}
-
-interface HostState {
-  name: string;
-  failed: boolean;
-  unreachable: boolean;
-  ended: boolean;
-  registered: Obj;
-  notified: Set<string>;
-  /** The variables gathering facts gave (ferry_facts, ansible_facts, ansible_*): made once, read by every task. */
-  facts?: Obj;
-  /** In check mode: an earlier task would have changed something on this host. */
-  wouldChange: boolean;
 }
 
 /** Runs a loaded playbook against an inventory. */
@@ -192,9 +182,8 @@ export class Engine {
       await this.pool.close();
     }
     this.emit({ type: 'recap', hosts: this.recap, durationMs: Date.now() - started });
-    const values = Object.values(this.recap);
     const interrupted = this.interrupted;
-    const exitCode = interrupted ? EXIT_INTERRUPTED : values.some((r) => r.failed > 0) ? EXIT_HOST_FAILED : values.some((r) => r.unreachable > 0) ? EXIT_UNREACHABLE : 0;
+    const exitCode = exitCodeOf(this.recap, interrupted);
     await this.state?.finish(exitCode === 0);
     const hostValues: Record<string, Obj> = {};
     for (const [n, h] of this.hosts) hostValues[n] = h.registered;
@@ -396,9 +385,8 @@ export class Engine {
     if (node.rescue.length && failedIn.length && !this.stopped(binh)) {
       for (const h of failedIn) {
         this.host(h).failed = false;
-        this.recap[h]!.rescued++;
         // The failure was handled: it no longer counts against the host.
-        this.recap[h]!.failed = Math.max(0, this.recap[h]!.failed - 1);
+        countRescued(this.recap[h]!);
       }
       await this.runNodes(ctx, node.rescue, failedIn, binh);
     }
@@ -936,70 +924,27 @@ export class Engine {
     return { name, transport, become: this.pool.becomeFor(name, inh), vars: this.o.inventory.hostVars(name) };
   }
 
-  private async runHandlers(ctx: PlayRun, hosts: string[]): Promise<void> {
-    const handlers = ctx.handlers;
-    if (!handlers.length || this.interrupted) return;
-    const pending = hosts.filter((h) => this.host(h).notified.size > 0);
-    if (!pending.length) return;
-    this.emit({ type: 'handlers_start', play: ctx.play.name });
-    for (const handler of handlers) {
-      if (this.interrupted) break;
-      const keys = [handler.name, ...handler.listen].filter((x): x is string => !!x);
-      const targets = hosts.filter((h) => {
-        const s = this.host(h);
-        if (s.unreachable || s.ended) return false;
-        if (s.failed && !(this.o.forceHandlers || ctx.play.forceHandlers)) return false;
-        return keys.some((k) => s.notified.has(k));
-      });
-      if (!targets.length) continue;
-      const wasFailed = targets.filter((h) => this.host(h).failed);
-      for (const h of wasFailed) this.host(h).failed = false;
-      const environment = [ctx.play.environment, handler.environment].filter((e): e is Obj | string => e !== undefined);
-      const inh: Inherited = { when: handler.when, become: handler.become ?? ctx.play.become, becomeUser: handler.becomeUser ?? ctx.play.becomeUser, tags: [], vars: [], ignoreErrors: handler.ignoreErrors, noLog: handler.noLog, environment, throttle: lower(ctx.play.throttle, handler.throttle), ...(handler.limits ? { limits: handler.limits } : {}), role: handler.role };
-      this.emit({ type: 'task_start', play: ctx.play.name, task: taskDisplayName(handler), module: handler.module, loc: formatLoc(handler.loc), hosts: targets });
-      await Promise.all(targets.map((h) => this.schedule(ctx, handler, h, inh, () => this.runTaskOnHost(ctx, handler, h, inh))));
-      for (const h of wasFailed) this.host(h).failed = true;
-    }
-    for (const h of hosts) this.host(h).notified.clear();
+  /** Runs the handlers the hosts notified (runner/handlers.ts), each as a task of the play. */
+  private runHandlers(ctx: PlayRun, hosts: string[]): Promise<void> {
+    return runHandlers(
+      {
+        play: ctx.play,
+        handlers: ctx.handlers,
+        forceHandlers: this.o.forceHandlers,
+        interrupted: () => this.interrupted,
+        host: (h) => this.host(h),
+        emit: (ev) => this.emit(ev),
+        runOn: (handler, h, inh) => this.schedule(ctx, handler, h, inh, () => this.runTaskOnHost(ctx, handler, h, inh)),
+      },
+      hosts,
+    );
   }
 
   /** Counts a host's result in the recap and reports it; a no_log task's event carries no result values. */
-  private result(_ctx: PlayRun, h: string, task: string, module: string, o: TaskOutcome, t0: number, how: { delegatedTo?: string; noLog?: boolean; tags?: string[] } = {}): void {
-    const { delegatedTo, noLog, tags } = how;
+  private result(_ctx: PlayRun, h: string, task: string, module: string, o: TaskOutcome, t0: number, how: ResultHow = {}): void {
     const st = this.host(h);
-    const r = this.recap[h]!;
-    switch (o.status) {
-      case 'ok': r.ok++; break;
-      case 'changed': r.ok++; r.changed++; break;
-      case 'skipped': r.skipped++; break;
-      case 'interrupted': r.interrupted++; break;
-      case 'unreachable':
-        r.unreachable++;
-        st.unreachable = true;
-        break;
-      case 'failed':
-        // Ansible counts an ignored failure as ok (and changed when it changed) besides ignored
-        if (o.ignored) {
-          r.ok++;
-          r.ignored++;
-          if (o.result.changed === true) r.changed++;
-        } else {
-          r.failed++;
-          st.failed = true;
-        }
-        break;
-    }
-    const diff = o.diff;
-    this.emit({
-      type: 'task_result', host: h, task, module, status: o.status, changed: outcomeChanged(o),
-      msg: o.msg, durationMs: Date.now() - t0, ...(o.ignored ? { ignored: true } : {}),
-      ...(diff ? { diff } : {}),
-      ...(o.steps ? { steps: o.steps } : {}),
-      ...(o.commands ? { commands: o.commands } : {}),
-      ...(delegatedTo ? { delegatedTo } : {}),
-      ...(tags?.length ? { tags } : {}),
-      ...(noLog ? {} : { result: eventResult(o.result) }),
-    });
+    countOutcome(this.recap[h]!, st, o);
+    this.emit(taskResultEvent(h, task, module, o, Date.now() - t0, how));
   }
 }
 
