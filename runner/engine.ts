@@ -2,7 +2,6 @@
 // loops, retries, check mode (plan only), the recap, and resume state.
 import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
-import PQueue from 'p-queue';
 import { SECRET_MASK } from './command.js';
 import { ConnectionPool, type TransportFactory } from './connection-pool.js';
 import { EXIT_INTERRUPTED, FerryError, InterruptedError, TaskFailedError, UnreachableError, ValidationError, formatLoc } from './errors.js';
@@ -11,7 +10,7 @@ import { factsVars, readFacts } from './facts/index.js';
 import { applyPlan, stepCommands } from './apply-steps.js';
 import { planTask, type ModuleRegistry, type PeerHost, type Verdict } from './module.js';
 import { parseParams } from './playbook/params.js';
-import { hostCount, loadRoleAtRunTime, loadTaskFile } from './playbook/load.js';
+import { loadRoleAtRunTime, loadTaskFile } from './playbook/load.js';
 import { LOOKUP_VAULT } from './lookups.js';
 import { taskDisplayName, type BlockNode, type Condition, type IncludeNode, type Node, type Play, type Playbook, type RoleNode, type RoleRef, type TaskNode } from './playbook/model.js';
 import { NO_LOG_MESSAGE, SecretValues, censorResult, maskEvent } from './secrets.js';
@@ -28,6 +27,7 @@ import type { HostState } from './host-state.js';
 import { runHandlers } from './handlers.js';
 import { countOutcome, countRescued, exitCodeOf, taskResultEvent, type ResultHow } from './recap.js';
 import { serialBatches } from './serial-batches.js';
+import { Scheduler, resourceLimits } from './scheduler.js';
 import { earlierEqual, includeItems } from './include-items.js';
 import { whenFalse, whenOrError } from './conditions.js';
 import { renderEnvironment } from './environment.js';
@@ -108,11 +108,7 @@ export interface RunSummary {
 /** Runs a loaded playbook against an inventory. */
 export class Engine {
   private readonly reporter: Reporter;
-  private readonly queue: PQueue;
-  /** `throttle`: one limit per task node. */
-  private readonly throttles = new WeakMap<TaskNode, PQueue>();
-  /** `limits`: one queue per resource key, for the whole run. */
-  private readonly resources = new Map<string, PQueue>();
+  private readonly scheduler: Scheduler;
   private readonly pool: ConnectionPool;
   private readonly hosts = new Map<string, HostState>();
   private readonly recap: Record<string, HostRecap> = {};
@@ -134,7 +130,7 @@ export class Engine {
   constructor(private readonly o: EngineOptions) {
     this.reporter = o.reporter ?? silentReporter;
     this.secrets = o.secrets ?? o.vault?.secrets ?? new SecretValues();
-    this.queue = new PQueue({ concurrency: Math.max(1, o.forks ?? 10) });
+    this.scheduler = new Scheduler(Math.max(1, o.forks ?? 10));
     this.startAtFound = !o.startAtTask;
     this.check = o.check ?? false;
     this.inFlight = o.inFlight ?? new InFlight();
@@ -325,7 +321,7 @@ export class Engine {
     const inh: Inherited = { when: [], tags: [], vars: [], become: ctx.play.become, becomeUser: ctx.play.becomeUser };
     await Promise.all(
       hosts.map((h) =>
-        this.queue.add(async () => {
+        this.scheduler.fork(async () => {
           const t0 = Date.now();
           if (this.stopped(inh)) return this.result(ctx, h, name, 'gather_facts', notStarted(), t0);
           if (this.pool.reachedOnlyByDelegation(h)) {
@@ -586,48 +582,19 @@ export class Engine {
     return inh.when.every((c) => evaluateCondition(c.expr, vars));
   }
 
-  /**
-   * Runs one host's share of a task in a fork slot and, under `throttle`, within the task's own limit:
-   * one queue per task node, so the free strategy's hosts share it too. Under `limits`, first within
-   * each resource's limit (one queue per rendered key, shared by every task that names it; taken in
-   * one order for every host — reverse key order — so two hosts never wait for each other, and a key
-   * that extends another (`hv1:vg0` after `hv1`, the narrower resource) is taken before it, so a
-   * host waiting for its volume group holds no slot of its hypervisor). The slots are taken
-   * outermost first, so a host waiting for one holds no fork.
-   */
+  /** Runs one host's share of a task when its fork, `throttle` and `limits` allow (runner/scheduler.ts). */
   private schedule(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited, fn: () => Promise<void>): Promise<void> {
-    const forked = (): Promise<void> => this.queue.add(fn);
-    let run = forked;
-    if (inh.throttle !== undefined) {
-      // a task node has one chain of enclosing blocks, so one throttle: its queue is made once
-      let limit = this.throttles.get(task);
-      if (!limit) this.throttles.set(task, (limit = new PQueue({ concurrency: inh.throttle })));
-      const throttled = limit;
-      run = () => throttled.add(forked);
+    let held: [string, number][] = [];
+    if (inh.limits?.length && !this.skipsWithoutLimits(ctx, task, h, inh)) {
+      try {
+        held = resourceLimits(inh.limits, this.vars(ctx, h, inh, {}), h);
+      } catch (e) {
+        this.result(ctx, h, taskDisplayName(task), task.module, failure(e), Date.now());
+        return Promise.resolve();
+      }
     }
-    if (!inh.limits?.length || this.skipsWithoutLimits(ctx, task, h, inh)) return run();
-    let held: [string, number][];
-    try {
-      held = this.resourceLimits(ctx, h, inh);
-    } catch (e) {
-      this.result(ctx, h, taskDisplayName(task), task.module, failure(e), Date.now());
-      return Promise.resolve();
-    }
-    for (const [key, max] of [...held].reverse()) {
-      let q = this.resources.get(key);
-      if (!q) this.resources.set(key, (q = new PQueue({ concurrency: max })));
-      // hosts that render a different number for the same key: the smallest holds
-      else if (max < q.concurrency) q.concurrency = max;
-      const inner = run;
-      const queue = q;
-      run = () => {
-        if (queue.pending >= queue.concurrency) {
-          this.emit({ type: 'progress', host: h, task: taskDisplayName(task), progress: { message: `waiting for ${key} (at most ${queue.concurrency} at once)` } });
-        }
-        return queue.add(inner);
-      };
-    }
-    return run();
+    const onWait = (key: string, max: number): void => this.emit({ type: 'progress', host: h, task: taskDisplayName(task), progress: { message: `waiting for ${key} (at most ${max} at once)` } });
+    return this.scheduler.run(task, inh.throttle, held, fn, onWait);
   }
 
   /** A task whose `when` is false for the host skips at once: it waits for no resource (a loop's `when` is per item: it waits). */
@@ -638,22 +605,6 @@ export class Engine {
     } catch {
       return false; // the task itself reports what is wrong with its condition
     }
-  }
-
-  /** The task's `limits` for one host: [key, max] rendered, in reverse key order (narrower first); the lowest max per key. */
-  private resourceLimits(ctx: PlayRun, h: string, inh: Inherited): [string, number][] {
-    const vars = this.vars(ctx, h, inh, {});
-    const out = new Map<string, number>();
-    for (const l of inh.limits ?? []) {
-      const where = l.loc ? `${formatLoc(l.loc)}: ` : '';
-      const key = String(renderString(l.key, vars)).trim();
-      const raw = typeof l.max === 'number' ? l.max : renderString(l.max, vars);
-      const max = hostCount(raw);
-      if (!key) throw new TaskFailedError(`${where}limits: '${l.key}' rendered to an empty resource key for ${h}`);
-      if (max === undefined) throw new TaskFailedError(`${where}limits: '${l.key}' must be a whole number of hosts from 1, got ${JSON.stringify(raw)} for ${h}`);
-      out.set(key, Math.min(max, out.get(key) ?? max));
-    }
-    return [...out].sort(([a], [b]) => (a < b ? 1 : a > b ? -1 : 0));
   }
 
   private async runTaskOnHost(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited): Promise<void> {
