@@ -1,10 +1,11 @@
-// Scheduling: plays over hosts with p-queue (forks), linear or free strategy, blocks, handlers,
-// loops, retries, check mode (plan only), the recap, and resume state.
+// Runs a playbook: plays over hosts (linear or free strategy, serial batches), blocks, includes and
+// roles with tag selection, one task on one host (loops, retries, when, check mode), variable scope,
+// facts, interrupts. Beside it: connection-pool, scheduler, handlers, recap, resume, task-outcome.
 import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import { SECRET_MASK } from './command.js';
 import { ConnectionPool, type TransportFactory } from './connection-pool.js';
-import { EXIT_INTERRUPTED, FerryError, InterruptedError, TaskFailedError, UnreachableError, ValidationError, formatLoc } from './errors.js';
+import { EXIT_INTERRUPTED, FerryError, InterruptedError, TaskFailedError, UnreachableError, formatLoc } from './errors.js';
 import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Reporter, type TaskStatus } from './events.js';
 import { factsVars, readFacts } from './facts/index.js';
 import { applyPlan, stepCommands } from './apply-steps.js';
@@ -16,10 +17,11 @@ import { taskDisplayName, type BlockNode, type Condition, type IncludeNode, type
 import { NO_LOG_MESSAGE, SecretValues, censorResult, maskEvent } from './secrets.js';
 import type { VaultKeys } from './vault/keys.js';
 import type { InventoryView } from './inventory-view.js';
-import { RunState } from './state.js';
-import { keyLoadedTasks, loopScope, readsOnly, resumeConflicts, taskIdentities, type TaskIdentities } from './task-identity.js';
+import type { RunState } from './state.js';
+import { openRunState } from './resume.js';
+import { keyLoadedTasks, loopScope, readsOnly, taskIdentities, type TaskIdentities } from './task-identity.js';
 import { createTaskContext } from './task-context.js';
-import { evaluateCondition, isTemplated, renderDeep, renderString } from './template.js';
+import { evaluateCondition, renderDeep, renderString } from './template.js';
 import { SET_VARS_KEY, dependentChange, eventResult, failure, interruptedOutcome, notStarted, outcomeChanged, timedOut, type TaskOutcome } from './task-outcome.js';
 import { selectedByTags } from './tags.js';
 import { inherit, type Inherited } from './inherited.js';
@@ -158,7 +160,7 @@ export class Engine {
   async run(pb: Playbook): Promise<RunSummary> {
     const started = Date.now();
     this.ids = taskIdentities(pb);
-    if (!this.check) this.openState(pb, this.ids);
+    if (!this.check) this.state = openRunState(pb, this.ids, this.o);
     // Passwords of any host may show up (hostvars, an error): mark them before anything is printed.
     this.secrets.addNamed(this.o.extraVars ?? {});
     for (const h of this.o.inventory.hostNames()) this.secrets.addNamed(this.o.inventory.hostVars(h));
@@ -223,39 +225,6 @@ export class Engine {
     // -vvv: each command as it starts (masked); never a no_log task's.
     const onStart = this.o.commandEvents && !inh.noLog ? (c: LiveCommand): void => this.emit({ type: 'command', ...c }) : undefined;
     return new InFlightTransport(t, this.stopSignal(inh), this.inFlight, task, onStart);
-  }
-
-  /**
-   * Starts the run state, or continues the previous one with --resume: refused (bad input, before
-   * any host is contacted) when the playbook changed in a way that makes the saved state ambiguous.
-   */
-  private openState(pb: Playbook, ids: TaskIdentities): void {
-    const state = new RunState(this.o.stateDir ?? resolve('.ferry/runs'), this.o.runKey ?? pb.file);
-    if (!this.o.resume) {
-      state.start(ids.list);
-      this.state = state;
-      return;
-    }
-    const prev = state.readPrevious();
-    if (prev) {
-      const playHosts = new Map<number, Set<string> | undefined>();
-      for (const play of pb.plays) {
-        let hosts: Set<string> | undefined;
-        try {
-          hosts = isTemplated(play.hosts) ? undefined : new Set(this.o.inventory.resolve(play.hosts));
-        } catch {
-          hosts = undefined;
-        }
-        playHosts.set(play.index, hosts);
-      }
-      const problems = resumeConflicts(prev, ids.list, {
-        skipsCompleted: (m) => this.o.modules.get(m)?.runsEveryTime === true,
-        playHasHost: (p, h) => playHosts.get(p)?.has(h) ?? true,
-      });
-      if (problems.length) throw new ValidationError(problems);
-    }
-    state.resume(ids.list);
-    this.state = state;
   }
 
   /** The key a task's completion is recorded under: its identity, and the include loop iteration it runs in. */
