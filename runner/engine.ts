@@ -19,7 +19,7 @@ import type { VaultKeys } from './vault/keys.js';
 import type { InventoryView } from './inventory-view.js';
 import type { RunState } from './state.js';
 import { openRunState } from './resume.js';
-import { keyLoadedTasks, loopScope, readsOnly, taskIdentities, type TaskIdentities } from './task-identity.js';
+import { keyLoadedTasks, loopScope, readsOnly, skippedOnResume, taskIdentities, type TaskIdentities } from './task-identity.js';
 import { createTaskContext } from './task-context.js';
 import { evaluateCondition, renderDeep, renderString } from './template.js';
 import { SET_VARS_KEY, dependentChange, eventResult, failure, interruptedOutcome, notStarted, outcomeChanged, timedOut, type TaskOutcome } from './task-outcome.js';
@@ -583,7 +583,7 @@ export class Engine {
     // queued before an interrupt (forks): it never started
     if (this.stopped(inh)) return this.result(ctx, h, name, task.module, notStarted(), t0, { tags: inh.tags });
     const key = this.taskKey(task, inh);
-    if (this.state?.completed(h, key) && this.o.modules.get(task.module)?.runsEveryTime && !readsOnly(task)) {
+    if (this.state?.completed(h, key) && skippedOnResume({ module: task.module, reads: readsOnly(task) }, (m) => this.o.modules.get(m)?.runsEveryTime === true)) {
       // Resume: a command that completed is not run again; its registered value is restored.
       // Every other module is re-planned: it reports no change, or restores what an always: undid;
       // and a command that only reads (changed_when: false) reads again, as what it read may have changed.

@@ -41,7 +41,7 @@ export function openRunState(pb: Playbook, ids: TaskIdentities, o: RunStateOptio
       playHosts.set(play.index, hosts);
     }
     const problems = resumeConflicts(prev, ids.list, {
-      skipsCompleted: (m) => o.modules.get(m)?.runsEveryTime === true,
+      runsEveryTime: (m) => o.modules.get(m)?.runsEveryTime === true,
       playHasHost: (p, h) => playHosts.get(p)?.has(h) ?? true,
     });
     if (problems.length) throw new ValidationError(problems);

@@ -59,7 +59,17 @@ function identity(n: TaskNode | IncludeNode | RoleNode): { id: string; rec: Omit
  * wrote a marker it tests for), and running a read again costs only the read.
  */
 export function readsOnly(n: TaskNode): boolean {
-  return n.changedWhen.length > 0 && n.changedWhen.every((c) => c.source.trim() === 'false');
+  // the parsed condition, not its text: `false`, `False` and `"{{ false }}"` are the same literal
+  return n.changedWhen.length > 0 && n.changedWhen.every((c) => c.expr.kind === 'literal' && c.expr.value === false);
+}
+
+/**
+ * What --resume skips, in one place: a completed task of a module that runs every time (a command),
+ * unless it only reads; it keeps the value it registered. Every other completed task runs again (a
+ * read) or is planned again.
+ */
+export function skippedOnResume(t: { module: string; reads?: boolean }, runsEveryTime: (module: string) => boolean): boolean {
+  return runsEveryTime(t.module) && !t.reads;
 }
 
 /** One pass over task lists: where keys go, and how many of each identity came before. */
@@ -125,8 +135,8 @@ export interface PreviousRun {
 
 /** What the resume check needs to know about the run about to start. */
 export interface ResumeContext {
-  /** Whether --resume skips a completed task of this module (commands) instead of planning it again (reads aside: those run again). */
-  skipsCompleted(module: string): boolean;
+  /** Whether the module's plan has steps every time (commands: TaskModule.runsEveryTime). */
+  runsEveryTime(module: string): boolean;
   /** Whether a host is among a play's hosts (true when the play's hosts are known only at run time). */
   playHasHost(play: number, host: string): boolean;
 }
@@ -157,7 +167,7 @@ export function resumeConflicts(prev: PreviousRun, now: TaskRecord[], ctx: Resum
       keys
         .filter((k) => {
           const rec = oldByKey.get(baseKey(k));
-          return k.includes('>') || (ctx.skipsCompleted(rec?.module ?? '') && !rec?.reads);
+          return k.includes('>') || (rec !== undefined && skippedOnResume(rec, ctx.runsEveryTime));
         })
         .map(baseKey),
     );

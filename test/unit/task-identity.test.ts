@@ -57,8 +57,8 @@ describe('task identity', () => {
   });
 
   it('records a command declared to change nothing (changed_when: false) as a read, and no other task', () => {
-    const recs = records(play([PROBE, { ...PROBE, name: 'p2', changed_when: [false] }, { ...PROBE, name: 'p3', changed_when: 'rc != 0' }, { ...PROBE, name: 'p4', changed_when: [false, 'rc == 1'] }, A]));
-    assert.deepEqual(recs.map((r) => r.reads ?? false), [true, true, false, false, false]);
+    const recs = records(play([PROBE, { ...PROBE, name: 'p2', changed_when: [false] }, { ...PROBE, name: 'p3', changed_when: 'rc != 0' }, { ...PROBE, name: 'p4', changed_when: [false, 'rc == 1'] }, A, { ...PROBE, name: 'p5', changed_when: 'False' }]));
+    assert.deepEqual(recs.map((r) => r.reads ?? false), [true, true, false, false, false, true]);
   });
 
   it('a run-time key belongs to the playbook task it came from', () => {
@@ -70,7 +70,7 @@ describe('task identity', () => {
 describe('resume conflicts', () => {
   const old = records(play([A, B, GATE, COPY, PROBE]));
   const key = (name: string) => old.find((r) => r.name === name)!.key;
-  const ctx = { skipsCompleted: (m: string) => ['command', 'shell', 'chroot_exec'].includes(m), playHasHost: () => true };
+  const ctx = { runsEveryTime: (m: string) => ['command', 'shell', 'chroot_exec'].includes(m), playHasHost: () => true };
   const completed = { h1: [key('a'), key('b')], h2: [key('a')] };
 
   const CASES: { name: string; now: TaskRecord[]; completed?: Record<string, string[]>; expect: RegExp[] }[] = [
