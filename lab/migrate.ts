@@ -89,7 +89,8 @@ export async function bootExportedDisk(g: ExportedGuest, image: string, lab: Lab
   const boot = await runPlaybookFile(path.join(ROOT, 'playbooks', 'kvm-boot-check.yaml'), {
     inventory: [path.join(ROOT, 'inventories', 'example.yaml')],
     reporter,
-    stateDir: path.join(LAB_OUT_DIR, 'state'),
+    // a run state of each guest's own: the same playbook and inventory boot several guests at once
+    stateDir: path.join(LAB_OUT_DIR, 'state', g.name),
     extraVars: { image, name: `${g.name}-kvm-check`, mac: g.mac, memory_mb: g.memoryMb, console_log: consoleLog, more_disks: moreDisks, ...(g.macs ? { nics: g.macs.map((mac) => ({ mac, user: true })) } : {}) },
   });
   const text = fs.existsSync(consoleLog) ? fs.readFileSync(consoleLog, 'latin1') : '';
