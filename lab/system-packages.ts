@@ -30,6 +30,9 @@ export const PACKAGE_GROUPS = {
   },
   ubuntuGuest: { neededBy: "the Ubuntu guest e2e suite (its archive's signatures checked)", packages: ['gpg', 'gpgv', 'xz-utils'] },
   vault: { neededBy: 'the Ansible Vault tests (files made and read by the real ansible-vault)', packages: ['ansible-core'] },
+  // ansible-core alone has no `json` stdout callback (seen on a fresh machine: "Invalid callback for
+  // stdout specified: json"); it is in the ansible.posix collection, which Debian ships in `ansible`
+  ansible: { neededBy: 'the tests that run ansible-playbook beside ferry and read its json stdout callback', packages: ['ansible'] },
 } as const satisfies Record<string, PackageGroup>;
 
 /** A group of PACKAGE_GROUPS. */
@@ -37,7 +40,7 @@ export type PackageGroupName = keyof typeof PACKAGE_GROUPS;
 
 /** What each entry point needs: `npm test` everything, the lab its VM, `lab:migrate` also libvirt for the boot. */
 export const PACKAGE_USES = {
-  tests: ['sshd', 'storage', 'chroot', 'lab', 'libvirt', 'ubuntuGuest', 'vault'],
+  tests: ['sshd', 'storage', 'chroot', 'lab', 'libvirt', 'ubuntuGuest', 'vault', 'ansible'],
   lab: ['lab'],
   migrate: ['lab', 'libvirt'],
 } as const satisfies Record<string, readonly PackageGroupName[]>;

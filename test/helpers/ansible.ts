@@ -16,7 +16,7 @@ export function hasAnsiblePlaybook(): boolean {
 /** Skips the running test, saying why, when ansible-playbook is not installed. */
 export function skipWithoutAnsible(test: Mocha.Context): void {
   if (hasAnsiblePlaybook()) return;
-  console.warn('    ansible-playbook is not installed (apt-get install ansible-core): skipping');
+  console.warn('    ansible-playbook is not installed (apt-get install ansible): skipping');
   test.skip();
 }
 
