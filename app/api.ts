@@ -5,10 +5,11 @@ import { builtinModules } from '../tasks/index.js';
 import * as runner from '../runner/api.js';
 import { runModuleOnHosts as runModuleWith, type HostModuleOutcome } from '../runner/api-module.js';
 import type { RunSummary } from '../runner/engine.js';
+import type { HostTaskOutcome, TaskCall } from '../runner/execute-task.js';
 import type { Playbook } from '../runner/playbook/model.js';
 
 export { parseAdhocArgs, singleModulePlay, type RunParts } from '../runner/api.js';
-export type { HostModuleOutcome };
+export type { HostModuleOutcome, HostTaskOutcome, TaskCall };
 
 /** Options shared by run, exec and facts; `modules` defaults to the built-in ones, `factTools` to the migration's tools. */
 export type CommonRunOptions = runner.CommonRunOptions & Partial<runner.RunParts>;
@@ -36,6 +37,11 @@ export function runPlaybook(pb: Playbook, o: CommonRunOptions): Promise<RunSumma
 /** Runs one module on the hosts matching a pattern (`ferry exec`). */
 export function runAdhoc(pattern: string, moduleName: string, argText: string | undefined, o: CommonRunOptions & { become?: boolean }): Promise<RunSummary> {
   return runner.runAdhoc(pattern, moduleName, argText, withBuiltins(o));
+}
+
+/** Runs one task on the hosts matching a pattern (--limit applied) and hands back each host's outcome and the run's summary. */
+export function executeTaskOn(pattern: string, call: TaskCall, o: CommonRunOptions): Promise<{ outcomes: HostTaskOutcome[]; summary: RunSummary }> {
+  return runner.executeTaskOn(pattern, call, withBuiltins(o));
 }
 
 /** Gathers facts on the hosts matching a pattern (`ferry facts`). */

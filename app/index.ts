@@ -1,7 +1,7 @@
 // ferry as a library: run playbooks or single modules from TypeScript, without YAML. The runner's
 // parts, with ferry's built-in modules and fact tools bound into the run functions (app/api.ts).
-export { runPlaybookFile, runPlaybook, runAdhoc, gatherFactsFor, type CommonRunOptions, type RunParts } from './api.js';
-export { Engine, EXIT_INTERRUPTED, type EngineOptions, type RunSummary } from '../runner/engine.js';
+export { runPlaybookFile, runPlaybook, runAdhoc, executeTaskOn, gatherFactsFor, type CommonRunOptions, type RunParts, type TaskCall, type HostTaskOutcome } from './api.js';
+export { Engine, executeTask, EXIT_INTERRUPTED, type EngineOptions, type RunSummary } from '../runner/engine.js';
 export { serialBatches } from '../runner/serial-batches.js';
 export type { TransportFactory } from '../runner/connection-pool.js';
 export { loadInventory, inventoryToAnsibleList } from '../runner/inventory/index.js';

@@ -10,15 +10,14 @@ import { connectionVarsOf } from './inventory/connection.js';
 import { Engine, type EngineOptions, type RunSummary } from './engine.js';
 import { EXIT_UNREACHABLE, FerryError, RunStoppedError, ValidationError, type Problem } from './errors.js';
 import type { Reporter } from './events.js';
-import { readFacts } from './facts/index.js';
+import { COMMAND_LINE, knownModule, taskCallPlaybook, type HostTaskOutcome, type TaskCall } from './execute-task.js';
 import { connectionOf, loadInventory, type Inventory } from './inventory/index.js';
 import { inventoryView } from './inventory-view.js';
-import type { ModuleRegistry, TaskModule } from './module.js';
+import { ModuleRegistry, type TaskModule } from './module.js';
 import { parseArgString } from './playbook/free-form.js';
 import { loadPlaybook } from './playbook/load.js';
 import { formatListing } from './playbook/listing.js';
-import { loadedTasks, taskDisplayName, type Node, type Play, type Playbook, type TaskNode } from './playbook/model.js';
-import { checkParams } from './playbook/params.js';
+import { loadedTasks, taskDisplayName, type Node, type Play, type Playbook } from './playbook/model.js';
 import { preflight } from './playbook/preflight.js';
 import { answerVarsPrompts, type PromptIo } from './playbook/vars-prompt.js';
 import type { SecretValues } from './secrets.js';
@@ -163,8 +162,6 @@ function engineFor(o: RunnerOptions, key: string): PreparedRun {
   return { engine, inv, contacted: () => contacted };
 }
 
-/** Where a problem of what was typed on the command line is (not a file). */
-const COMMAND_LINE = { file: '<command line>', line: 1 };
 
 /** The hosts of a pattern given on the command line; a problem names the option it came from. */
 function resolveOption(inv: ReturnType<typeof inventoryView>, label: string, pattern: string): string[] {
@@ -231,9 +228,9 @@ function renderPlayHosts(pb: Playbook, extraVars: Record<string, unknown>): void
 }
 
 /** Runs the engine; input it finds bad after a host was contacted is not "nothing was run" but a run that stopped. */
-async function runPrepared(run: PreparedRun, pb: Playbook): Promise<RunSummary> {
+async function runPrepared<T>(run: PreparedRun, go: (engine: Engine) => Promise<T>): Promise<T> {
   try {
-    return await run.engine.run(pb);
+    return await go(run.engine);
   } catch (e) {
     if (e instanceof ValidationError && run.contacted()) throw new RunStoppedError(e);
     throw e;
@@ -316,7 +313,7 @@ export async function runPlaybookFile(path: string, o: RunnerOptions): Promise<R
   if (!o.check) checkStateDir(stateDir);
   // asked once everything else is checked, before any host is contacted (check mode asks too, as Ansible)
   await answerVarsPrompts(pb, o.extraVars ?? {}, o.varsPrompt ?? { say: () => undefined }, secrets);
-  return runPrepared(run, pb);
+  return runPrepared(run, (e) => e.run(pb));
 }
 
 /**
@@ -330,7 +327,7 @@ export function describePlaybookFile(path: string, o: RunnerOptions, what: { hos
 
 /** Runs a loaded playbook (library use). */
 export async function runPlaybook(pb: Playbook, o: RunnerOptions): Promise<RunSummary> {
-  return runPrepared(engineFor(o, pb.file), pb);
+  return runPrepared(engineFor(o, pb.file), (e) => e.run(pb));
 }
 
 /** Parses `-a` for a module: free form, key=value pairs, or a YAML/JSON mapping. */
@@ -346,13 +343,6 @@ export function parseAdhocArgs(mod: TaskModule, text: string | undefined): Recor
   return parsed.args;
 }
 
-/** The module of that name; an unknown one is bad input given on the command line. */
-function knownModule(modules: ModuleRegistry, name: string): TaskModule {
-  const mod = modules.get(name);
-  if (!mod) throw new ValidationError([{ loc: COMMAND_LINE, message: `unknown module '${name}'`, hint: didYouMean(name, modules.names(), `'ferry doc' lists the modules`) }]);
-  return mod;
-}
-
 /** Checks a module call given outside a playbook and wraps it as a one-task play (ad hoc, library use). */
 export function singleModulePlay(
   modules: ModuleRegistry,
@@ -361,19 +351,7 @@ export function singleModulePlay(
   args: Record<string, unknown>,
   o: { become?: boolean; name?: string; register?: string },
 ): Playbook {
-  const mod = knownModule(modules, moduleName);
-  const loc = COMMAND_LINE;
-  const problems = checkParams(mod, args, loc);
-  if (problems.length) throw new ValidationError(problems);
-  const task: TaskNode = {
-    kind: 'task', id: 'adhoc', module: moduleName, args, loc, when: [], tags: [], vars: {}, notify: [], listen: [],
-    loopControl: { loopVar: 'item' }, failedWhen: [], changedWhen: [], name: o.name ?? moduleName, register: o.register,
-  };
-  const play: Play = {
-    index: 0, name: `ad hoc: ${moduleName}`, hosts: pattern, loc, vars: {}, varsFiles: [], varsFromFiles: {}, become: o.become, gatherFacts: false,
-    strategy: 'linear', anyErrorsFatal: false, tags: [], tasks: [task], handlers: [], baseDir: process.cwd(),
-  };
-  return { file: `<${moduleName}>`, plays: [play] };
+  return taskCallPlaybook(modules, pattern, { module: moduleName, args, ...o });
 }
 
 /** Runs one module on the hosts matching a pattern (`ferry exec`). */
@@ -390,36 +368,27 @@ export async function runAdhoc(pattern: string, moduleName: string, argText: str
     throw new ValidationError([{ loc: COMMAND_LINE, message: why, hint: o.inventory.length ? '`ferry inventory --list` shows the hosts and groups' : 'give one with -i, ANSIBLE_INVENTORY or inventory = in ansible.cfg' }]);
   }
   if (!o.check) checkStateDir(stateDir);
-  return runPrepared(run, pb);
+  return runPrepared(run, (e) => e.run(pb));
 }
 
-/** Gathers facts on the hosts matching a pattern (`ferry facts`). */
+/** Runs one task on the hosts matching a pattern (--limit applied) and hands back each host's outcome (Engine.executeTask). */
+export async function executeTaskOn(pattern: string, call: TaskCall, o: RunnerOptions): Promise<{ outcomes: HostTaskOutcome[]; summary: RunSummary }> {
+  const stateDir = o.stateDir ?? resolve('.ferry/adhoc');
+  const run = engineFor({ ...o, stateDir }, `adhoc|${pattern}|${call.module}`);
+  return runPrepared(run, (e) => e.executeTask(pattern, call));
+}
+
+/**
+ * Gathers facts on the hosts matching a pattern (`ferry facts`), as a play's gather_facts does
+ * (--limit applied, no become, no events: the facts are the output). A host without facts shows
+ * `{ unreachable: true, msg }` and makes the exit code 3.
+ */
 export async function gatherFactsFor(pattern: string, o: CommonRunOptions & Pick<RunParts, 'factTools'>): Promise<{ facts: Record<string, unknown>; exitCode: number }> {
-  const loaded = loadInventory(o.inventory, vaultOf(o));
-  const inv = inventoryView(loaded);
-  const conn = connectionOptions(o);
-  checkConnections(loaded, inv, conn);
-  let hosts = resolveOption(inv, `the pattern ${pattern}`, pattern);
-  if (o.limit) {
-    const allowed = new Set(resolveOption(inv, limitLabel(o), o.limit));
-    hosts = hosts.filter((h) => allowed.has(h));
-  }
-  const factory = transportFactory(conn);
+  // the modules are not needed to gather facts
+  const run = engineFor({ ...o, modules: new ModuleRegistry(), reporter: undefined }, `facts|${pattern}`);
+  resolveOption(run.inv, `the pattern ${pattern}`, pattern);
+  const { outcomes } = await runPrepared(run, (e) => e.gatherFactsOn(pattern));
   const facts: Record<string, unknown> = {};
-  let exitCode = 0;
-  await Promise.all(
-    hosts.map(async (h) => {
-      const t = factory(h, inv.hostVars(h));
-      try {
-        await t.connect();
-        facts[h] = await readFacts((c) => t.run(c), o.factTools);
-      } catch (e) {
-        facts[h] = { unreachable: true, msg: (e as Error).message };
-        exitCode = EXIT_UNREACHABLE;
-      } finally {
-        await t.close();
-      }
-    }),
-  );
-  return { facts, exitCode };
+  for (const o of outcomes) facts[o.host] = o.facts ?? { unreachable: true, msg: o.msg };
+  return { facts, exitCode: outcomes.every((o) => o.facts) ? 0 : EXIT_UNREACHABLE };
 }

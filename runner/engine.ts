@@ -14,7 +14,9 @@ import { parseParams } from './playbook/params.js';
 import { loadRoleAtRunTime, loadTaskFile } from './playbook/load.js';
 import { LOOKUP_VAULT } from './lookups.js';
 import { taskDisplayName, type BlockNode, type Condition, type IncludeNode, type Node, type Play, type Playbook, type RoleNode, type RoleRef, type TaskNode } from './playbook/model.js';
-import { NO_LOG_MESSAGE, SecretValues, censorResult, maskEvent } from './secrets.js';
+import { NO_LOG_MESSAGE, SecretValues, censorResult, censoredView, maskEvent } from './secrets.js';
+import { factsPlaybook, noResult, taskCallPlaybook, type HostFactsOutcome, type HostTaskOutcome, type TaskCall } from './execute-task.js';
+import type { Facts } from './facts/index.js';
 import type { VaultKeys } from './vault/keys.js';
 import type { InventoryView } from './inventory-view.js';
 import type { RunState } from './state.js';
@@ -107,6 +109,11 @@ export interface RunSummary {
   hostValues: Record<string, Obj>;
 }
 
+/** Runs one task on the hosts of a pattern (--limit applied) with a new engine and hands back each host's outcome (Engine.executeTask). */
+export function executeTask(o: EngineOptions, pattern: string, call: TaskCall): Promise<{ outcomes: HostTaskOutcome[]; summary: RunSummary }> {
+  return new Engine(o).executeTask(pattern, call);
+}
+
 /** Runs a loaded playbook against an inventory. */
 export class Engine {
   private readonly reporter: Reporter;
@@ -128,6 +135,10 @@ export class Engine {
   private cleanupTimer?: NodeJS.Timeout;
   /** --step was answered `continue`. */
   private stepAll = false;
+  /** executeTask / gatherFactsOn: each host's last outcome, as it was reported. */
+  private collected?: Map<string, HostTaskOutcome>;
+  /** gatherFactsOn: a play with no task still gathers, and nothing is recorded for --resume. */
+  private factsOnly = false;
 
   constructor(private readonly o: EngineOptions) {
     this.reporter = o.reporter ?? silentReporter;
@@ -160,7 +171,7 @@ export class Engine {
   async run(pb: Playbook): Promise<RunSummary> {
     const started = Date.now();
     this.ids = taskIdentities(pb);
-    if (!this.check) this.state = openRunState(pb, this.ids, this.o);
+    if (!this.check && !this.factsOnly) this.state = openRunState(pb, this.ids, this.o);
     // Passwords of any host may show up (hostvars, an error): mark them before anything is printed.
     this.secrets.addNamed(this.o.extraVars ?? {});
     for (const h of this.o.inventory.hostNames()) this.secrets.addNamed(this.o.inventory.hostVars(h));
@@ -186,6 +197,41 @@ export class Engine {
     const hostValues: Record<string, Obj> = {};
     for (const [n, h] of this.hosts) hostValues[n] = h.registered;
     return { recap: this.recap, exitCode, interrupted, hostValues };
+  }
+
+  /** The hosts of a pattern that --limit leaves (a pattern that matches nothing is bad input). */
+  targets(pattern: string): string[] {
+    const hosts = this.o.inventory.resolve(pattern);
+    if (!this.o.limit) return hosts;
+    const allowed = new Set(this.o.inventory.resolve(this.o.limit));
+    return hosts.filter((h) => allowed.has(h));
+  }
+
+  /**
+   * Runs one task on the hosts of a pattern (--limit applied) as a one-task play does — inventory,
+   * transports, become, check mode, secret masking, events — and hands back each host's outcome.
+   * The call is checked before any host is contacted.
+   */
+  async executeTask(pattern: string, call: TaskCall): Promise<{ outcomes: HostTaskOutcome[]; summary: RunSummary }> {
+    const pb = taskCallPlaybook(this.o.modules, pattern, call);
+    const hosts = this.targets(pattern);
+    this.collected = new Map();
+    const summary = await this.run(pb);
+    return { outcomes: hosts.map((h) => this.collected?.get(h) ?? noResult(h)), summary };
+  }
+
+  /** Gathers facts on the hosts of a pattern (--limit applied) as a play's gather_facts does, without become; nothing is kept for --resume. */
+  async gatherFactsOn(pattern: string): Promise<{ outcomes: HostFactsOutcome[]; summary: RunSummary }> {
+    const hosts = this.targets(pattern);
+    this.collected = new Map();
+    this.factsOnly = true;
+    const summary = await this.run(factsPlaybook(pattern));
+    const outcomes = hosts.map((h): HostFactsOutcome => {
+      const o = this.collected?.get(h) ?? noResult(h);
+      const facts = this.hosts.get(h)?.facts?.ferry_facts as Facts | undefined;
+      return o.status === 'ok' && facts ? { ...o, facts } : o;
+    });
+    return { outcomes, summary };
   }
 
   private get interrupted(): boolean {
@@ -233,11 +279,7 @@ export class Engine {
   }
 
   private async runPlay(play: Play): Promise<void> {
-    let hosts = this.o.inventory.resolve(play.hosts);
-    if (this.o.limit) {
-      const allowed = new Set(this.o.inventory.resolve(this.o.limit));
-      hosts = hosts.filter((h) => allowed.has(h));
-    }
+    const hosts = this.targets(play.hosts);
     this.emit({ type: 'play_start', play: play.name, hosts, loc: formatLoc(play.loc) });
     if (hosts.length === 0) return;
     if (!this.playSelected(play)) return;
@@ -270,7 +312,7 @@ export class Engine {
 
   private playSelected(play: Play): boolean {
     // A play's tags are inherited by its tasks; selection happens per task.
-    return play.tasks.length > 0 || play.handlers.length > 0;
+    return play.tasks.length > 0 || play.handlers.length > 0 || this.factsOnly;
   }
 
   private active(hosts: string[]): string[] {
@@ -865,6 +907,8 @@ export class Engine {
     const st = this.host(h);
     countOutcome(this.recap[h]!, st, o);
     this.emit(taskResultEvent(h, task, module, o, Date.now() - t0, how));
+    // what executeTask hands back: the result as registered (a no_log one as it prints), the msg as events show it
+    this.collected?.set(h, { host: h, status: o.status, result: how.noLog ? censoredView(o.result) : o.result, ...(o.msg !== undefined ? { msg: this.secrets.mask(o.msg) } : {}) });
   }
 }
 

@@ -164,11 +164,16 @@ export class SecretValues {
  */
 export function censorResult(result: Obj): Obj {
   Object.defineProperty(result, 'toJSON', {
-    value: () => ({ censored: NO_LOG_MESSAGE, changed: result.changed === true, ...(result.failed === true ? { failed: true } : {}) }),
+    value: () => censoredView(result),
     enumerable: false,
     configurable: true,
   });
   return result;
+}
+
+/** What a `no_log` task's result shows of itself: that it is censored, whether it changed or failed. */
+export function censoredView(result: Obj): Obj {
+  return { censored: NO_LOG_MESSAGE, changed: result.changed === true, ...(result.failed === true ? { failed: true } : {}) };
 }
 
 // Event fields that name things (hosts, modules, places), never carry a value: left as they are.
