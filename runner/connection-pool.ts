@@ -75,9 +75,8 @@ export class ConnectionPool {
     const fromExtra = becomeOf(host, extra);
     const layered = becomeOf(host, hv);
     if (!(fromExtra.become ?? inh.become ?? layered.become)) return false;
-    // Kept as given: a vaulted or prompted password stays a Secret.
-    const pw = hv.ferry_become_password ?? hv.ansible_become_password ?? hv.ansible_become_pass;
+    const pw = layered.password;
     const user = fromExtra.becomeUser ?? inh.becomeUser ?? layered.becomeUser ?? 'root';
-    return { user: String(user), ...(pw !== undefined && pw !== null ? { password: pw instanceof Secret ? pw : secret(String(pw)) } : {}) };
+    return { user, ...(pw !== undefined ? { password: pw instanceof Secret ? pw : secret(String(pw)) } : {}) };
   }
 }

@@ -88,13 +88,15 @@ function pick(vars: Record<string, unknown>, names: readonly string[]): { name: 
 
 
 /**
- * `become` and `become_user` of a host's variables, read and checked exactly as connectionOf reads
- * them; the other variables (a password may be a Secret) are left alone.
+ * The become settings of a host's variables: `become` and `become_user` read and checked by
+ * connectionOf (one truthiness rule, one message for a bad value), and the password under the same
+ * names connectionOf reads, kept as given (a vaulted or prompted one is a Secret).
  */
-export function becomeOf(host: string, vars: Record<string, unknown>): Pick<ConnectionInfo, 'become' | 'becomeUser'> {
+export function becomeOf(host: string, vars: Record<string, unknown>): Pick<ConnectionInfo, 'become' | 'becomeUser'> & { password?: unknown } {
   const only = Object.fromEntries([...NAMES.become, ...NAMES.becomeUser].filter((k) => k in vars).map((k) => [k, vars[k]]));
   const { become, becomeUser } = connectionOf({ inventory_hostname: host, ...only });
-  return { become, becomeUser };
+  const password = pick(vars, NAMES.becomePassword)?.value;
+  return { become, becomeUser, ...(password !== undefined ? { password } : {}) };
 }
 
 /** Where a host variable is written, for messages (Inventory.varLocOf). */
