@@ -162,7 +162,6 @@ function engineFor(o: RunnerOptions, key: string): PreparedRun {
   return { engine, inv, contacted: () => contacted };
 }
 
-
 /** The hosts of a pattern given on the command line; a problem names the option it came from. */
 function resolveOption(inv: ReturnType<typeof inventoryView>, label: string, pattern: string): string[] {
   try {
