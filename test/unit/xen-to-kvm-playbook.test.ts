@@ -2,7 +2,7 @@
 // contacted, for guests as `ferry xen-import` describes them: the KVM domain's NICs.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValidationError } from '../../runner/errors.js';
@@ -228,5 +228,78 @@ describe('playbooks/xen-to-kvm.yaml: a guest of several disks (a xen-tools layou
     // the kernel command line (root=, resume=, GRUB_DEVICE) and the initramfs's RESUME= follow the same map
     assert.equal(grub.args.device_map, fstab.args.device_map);
     assert.equal(initramfs.args.device_map, fstab.args.device_map);
+  });
+});
+
+describe("playbooks/xen-to-kvm.yaml and xen-rollback.yaml: Xen's autostart entries are set aside before the first change and put back by a rollback", () => {
+  // The scripts alone, run by sh here on a directory of Xen configs made for the test (the
+  // hypervisor's /etc/xen/auto and ferry's record are play variables). The lab e2e runs them over SSH.
+  const convert = tasks(loadPlaybook(PLAYBOOK, builtinModules()).plays[0]!.tasks);
+  const rollback = tasks(loadPlaybook('playbooks/xen-rollback.yaml', builtinModules()).plays[0]!.tasks);
+  const script = (list: TaskNode[], name: string) => list.find((t) => t.name === name)!.args.cmd as string;
+  const readAuto = script(convert, "Xen's autostart entries for the guest (xendomains boots each one with the hypervisor)");
+  const setAside = script(convert, "keep Xen from booting the guest (its autostart entries move to ferry's record; a rollback puts them back)");
+  const readKept = script(rollback, "Xen's autostart entries the conversion set aside");
+  const putBack = script(rollback, 'give Xen its autostart entries back');
+  let top: string;
+  let auto: string;
+  let kept: string;
+  beforeEach(() => {
+    top = mkdtempSync(join(tmpdir(), 'ferry-xen-auto-'));
+    auto = join(top, 'auto');
+    kept = join(top, 'record', 'vg1-xr1-disk.xen-auto');
+    mkdirSync(auto);
+    // as xendomains finds them: links to the configs beside, a copied config, other guests', a dangling link
+    writeFileSync(join(top, 'xr1.cfg'), "name = 'xr1'\nmemory = 512\n");
+    symlinkSync('../xr1.cfg', join(auto, 'xr1.cfg'));
+    writeFileSync(join(auto, 'xr1-copy'), '# copied by hand\n  name="xr1"\n');
+    writeFileSync(join(auto, 'xr10.cfg'), "name = 'xr10'\n");
+    writeFileSync(join(auto, 'web2.cfg'), 'name="web2"\n');
+    symlinkSync('../gone.cfg', join(auto, 'gone.cfg'));
+  });
+  afterEach(() => rmSync(top, { recursive: true, force: true }));
+
+  const sh = (template: string, vars: Record<string, unknown>) => {
+    const cmd = String(renderString(template, { inventory_hostname: 'xr1', xen_auto_dir: auto, xen_auto_kept: kept, ...vars }));
+    const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' } });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, lines: r.stdout.split('\n').filter(Boolean) };
+  };
+  const names = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort() : []);
+
+  it("finds exactly the guest's entries (by the name in the config, not the file name), sets them aside, and the rollback puts them back as they were", () => {
+    const found = sh(readAuto, {});
+    assert.deepEqual([found.status, found.stderr], [0, '']);
+    assert.deepEqual(found.lines, [join(auto, 'xr1-copy'), join(auto, 'xr1.cfg')]);
+
+    assert.equal(sh(setAside, { xen_auto: { stdout_lines: found.lines } }).status, 0);
+    assert.deepEqual(names(auto), ['gone.cfg', 'web2.cfg', 'xr10.cfg']);
+    assert.deepEqual(names(kept), ['xr1-copy', 'xr1.cfg']);
+    assert.equal(readlinkSync(join(kept, 'xr1.cfg')), '../xr1.cfg', 'the link was replaced, not moved');
+    assert.deepEqual(sh(readAuto, {}).lines, [], 'a second run finds nothing left to set aside');
+
+    const toPutBack = sh(readKept, {});
+    assert.deepEqual([toPutBack.status, toPutBack.lines], [0, [join(kept, 'xr1-copy'), join(kept, 'xr1.cfg')]]);
+    assert.deepEqual(sh(putBack, { kept_auto: { stdout_lines: toPutBack.lines } }).status, 0);
+    assert.deepEqual(names(auto), ['gone.cfg', 'web2.cfg', 'xr1-copy', 'xr1.cfg', 'xr10.cfg']);
+    assert.equal(readlinkSync(join(auto, 'xr1.cfg')), '../xr1.cfg');
+    assert.equal(readFileSync(join(auto, 'xr1-copy'), 'utf8'), '# copied by hand\n  name="xr1"\n');
+    assert.ok(!existsSync(kept), "ferry's record of the entries is gone");
+    assert.deepEqual(sh(readKept, {}).lines, [], 'a second rollback finds nothing to put back');
+  });
+
+  it('a hypervisor without the directory (or without entries for the guest) has nothing to set aside', () => {
+    rmSync(auto, { recursive: true });
+    assert.deepEqual(sh(readAuto, {}), { status: 0, stdout: '', stderr: '', lines: [] });
+  });
+
+  it('the rollback refuses to overwrite an entry of the same name made since, and moves nothing', () => {
+    const found = sh(readAuto, {}).lines;
+    sh(setAside, { xen_auto: { stdout_lines: found } });
+    writeFileSync(join(auto, 'xr1.cfg'), "name = 'xr1'\n# written again by the admin\n");
+    const r = sh(putBack, { kept_auto: { stdout_lines: sh(readKept, {}).lines } });
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr.trim(), `${join(auto, 'xr1.cfg')} exists already (made since the conversion): compare it with ${join(kept, 'xr1.cfg')}, keep one, then run the rollback again`);
+    assert.deepEqual(names(kept), ['xr1-copy', 'xr1.cfg']);
+    assert.ok(!existsSync(join(auto, 'xr1-copy')));
   });
 });
