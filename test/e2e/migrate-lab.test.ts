@@ -75,8 +75,8 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
   });
 
   it('preflight refuses guests it cannot convert, before any change, with the reason, in --check too', async () => {
-    // Three shapes made for the test on the lab host: a partitioned LV (an HVM guest, or a PV guest
-    // partitioned already), an ext4 guest bigger than the room left in its VG, and one whose fstab
+    // Three shapes made for the test on the lab host: a partitioned LV with no root filesystem in
+    // it (an empty partition), an ext4 guest bigger than the room left in its VG, and one whose fstab
     // mounts /boot from a disk of its own (the last two also too small inside for a conversion).
     await labSsh(lab, [
       'set -e',
@@ -197,6 +197,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     xf1: { source: string; inv: string; lvsBuilt: string; lvsAfterDd: string; dd: { rep: CollectingReporter; exitCode: number }; run: Converted };
     xt1: { before: string; fragment: { xen_guests: { hosts: Record<string, Record<string, unknown>> } }; run: Converted };
     xr1: LabMigration & { rep: CollectingReporter };
+    xp1: { before: string; check: { rep: CollectingReporter; exitCode: number }; run: Converted };
   }
   const xf1 = { vg: 'vg0', lv: 'xf1-disk', name: 'xf1', mac: '00:16:3e:4c:52:10', memoryMb: 512 };
   const xf1Uuid = crypto.randomUUID();
@@ -205,16 +206,23 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
   // two NICs on two bridges, as xl lists them: eth0 and eth1 must keep their MACs under KVM
   const xt1Macs = ['00:16:3e:4c:52:20', '00:16:3e:4c:52:21'] as const;
   const xt1Others = ['/dev/vg0/xt1-swap', '/dev/vg1/xt1-data'];
+  // xp1: a PV guest partitioned already (swap in partition 1, the ext4 root in partition 2 at 33 MiB)
+  const xp1 = { vg: 'vg1', lv: 'xp1-disk', name: 'xp1', mac: '00:16:3e:4c:52:30', memoryMb: 512 };
+  const xp1RootSector = 67584;
+  const xp1Uuids = { root: crypto.randomUUID(), swap: crypto.randomUUID() };
+  /** What a test leaves of the lab's LVs, without those of the guests converted beside it (each counts its own). */
+  const ownLvs = (own: string, text: string) =>
+    text.split('\n').filter((l) => !['xf1', 'xt1', 'xr1', 'xp1'].some((g) => g !== own && new RegExp(`\\s${g}-`).test(l))).join('\n');
   const lvsAll = async () => (await labSsh(lab, 'lvs --noheadings -o vg_name,lv_name,lv_size')).stdout;
   const xt1Sums = async (...lvNames: string[]) => (await labSsh(lab, `sha256sum ${lvNames.join(' ')}`)).stdout.replace(/-old$/gm, '');
   let shapes: Promise<Shapes> | undefined;
 
   /** Converts with the lab's inventory and `inv`, limited to `guest`; the reporter collects every event. */
-  const convertGuest = async (inv: string, guest: string, extraVars: Record<string, unknown>) => {
+  const convertGuest = async (inv: string, guest: string, extraVars: Record<string, unknown>, check = false) => {
     const rep = new CollectingReporter();
     const t0 = Date.now();
     const r = await runPlaybookFile(path.join(ROOT, 'playbooks/xen-to-kvm.yaml'), {
-      inventory: [lab.inventoryPath, inv], limit: guest, reporter: rep, extraVars: { kvm_define: false, ...extraVars },
+      inventory: [lab.inventoryPath, inv], limit: guest, reporter: rep, check, extraVars: { kvm_define: false, ...extraVars },
     });
     return { rep, exitCode: r.exitCode, convertSeconds: (Date.now() - t0) / 1000 };
   };
@@ -323,6 +331,31 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       const image = path.join(LAB_OUT_DIR, 'xf1-kvm.img');
       return { ...c, image, boot: c.exitCode === 0 ? await bootExportedDisk(xf1, image, lab, c.rep) : undefined };
     })();
+    // xp1: xr1's filesystem in partition 2 of a disk with a dos table, as a PV guest partitioned
+    // already has it (the procedure skips the partitioning for those): its xl.cfg gives the whole disk as xvda
+    await labSsh(lab, [
+      'set -e',
+      `lvcreate -q -y -L "$(($(lvs --noheadings --units m --nosuffix -o lv_size vg1/xr1-disk | tr -d ' ' | cut -d. -f1) + 33))m" -n ${xp1.lv} ${xp1.vg}`,
+      `printf 'start=2048, size=65536, type=82\\nstart=${xp1RootSector}, type=83, bootable\\n' | sfdisk -q /dev/${xp1.vg}/${xp1.lv}`,
+      `kpartx -a -s /dev/${xp1.vg}/${xp1.lv}`,
+      `dd if=/dev/vg1/xr1-disk of=/dev/mapper/${xp1.vg}-xp1--disk2 bs=4M status=none`,
+      `mkswap -U ${xp1Uuids.swap} /dev/mapper/${xp1.vg}-xp1--disk1 >/dev/null`,
+      `e2fsck -fy /dev/mapper/${xp1.vg}-xp1--disk2 >/dev/null 2>&1 || [ $? -le 1 ]`,
+      `tune2fs -U ${xp1Uuids.root} /dev/mapper/${xp1.vg}-xp1--disk2 >/dev/null`,
+      `mkdir -p /mnt/xp1 && mount /dev/mapper/${xp1.vg}-xp1--disk2 /mnt/xp1`,
+      ...ownName('/mnt/xp1', 'xp1'),
+      String.raw`printf '/dev/xvda2 / ext4 errors=remount-ro 0 1\n/dev/xvda1 none swap sw 0 0\n' > /mnt/xp1/etc/fstab`,
+      'umount /mnt/xp1 && rmdir /mnt/xp1',
+      `kpartx -d /dev/${xp1.vg}/${xp1.lv}`,
+      // and an autostart entry for xr1, as xendomains finds it: the conversion sets it aside, the rollback puts it back
+      'mkdir -p /etc/xen/auto && ln -sfn ../xr1.cfg /etc/xen/auto/xr1.cfg',
+    ].join('\n'));
+    const xp1Before = (await labSsh(lab, `sha256sum /dev/${xp1.vg}/${xp1.lv}`)).stdout.split(' ')[0]!;
+    const xp1Inv = path.join(tmp, 'partitioned-guest.yaml');
+    fs.writeFileSync(xp1Inv, JSON.stringify({ xen_guests: { hosts: { xp1: { ferry_connection: 'none', ferry_hypervisor: 'lab-hv', vg: xp1.vg, lv: xp1.lv, memory_mb: xp1.memoryMb, vcpus: 1, mac: xp1.mac, bridge: 'br0' } } } }));
+    // its plan, before anything runs beside it
+    const xp1Check = await convertGuest(xp1Inv, 'xp1', {}, true);
+
     const xt1Run = (async (): Promise<Converted> => {
       const c = await convertGuest(xt1Inv, 'xt1', {});
       const image = path.join(LAB_OUT_DIR, 'xt1-kvm.img');
@@ -335,12 +368,18 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     const xr1Rep = new CollectingReporter();
     const xr1Run = labMigrate({ reporter: xr1Rep, copyMethod: 'rsync', reset: false }).then((m) => ({ ...m, rep: xr1Rep }));
     // every run ends before any test looks (a failed one must not leave another running beside the next test)
-    await Promise.allSettled([xf1Run, xt1Run, xr1Run]);
+    const xp1Run = (async (): Promise<Converted> => {
+      const c = await convertGuest(xp1Inv, 'xp1', {});
+      const image = path.join(LAB_OUT_DIR, 'xp1-kvm.img');
+      return { ...c, image, boot: c.exitCode === 0 ? await bootExportedDisk(xp1, image, lab, c.rep) : undefined };
+    })();
+    await Promise.allSettled([xf1Run, xt1Run, xr1Run, xp1Run]);
     return {
       lvsAtStart,
       xf1: { source, inv: xf1Inv, lvsBuilt, lvsAfterDd, dd, run: await xf1Run },
       xt1: { before: xt1Before, fragment: JSON.parse(out) as Shapes['xt1']['fragment'], run: await xt1Run },
       xr1: await xr1Run,
+      xp1: { before: xp1Before, check: xp1Check, run: await xp1Run },
     };
   }
   const converted = () => (shapes ??= convertShapes());
@@ -421,8 +460,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       }
     }
     // what the test made is gone; the LVs of xr1 (converted beside it) and xt1 (checked next) are theirs to count
-    const keep = (text: string) => text.split('\n').filter((l) => !/\s(xr1|xt1)-/.test(l)).join('\n');
-    assert.equal(keep(await lvsAll()), keep(lvsAtStart ?? ''), 'the xfs test left LVs behind');
+    assert.equal(ownLvs('xf1', await lvsAll()), ownLvs('xf1', lvsAtStart ?? ''), 'the xfs test left LVs behind');
   });
 
   it('a xen-tools layout (xt1: swap LV xvda1, root LV xvda2, a data LV xvdb in the other VG mounted by UUID, two NICs): xen-import reads its xl.cfg, the conversion attaches the other disks as they are and maps fstab, root=/resume= and RESUME= to their KVM names; it boots to a login prompt with its swap on, /srv mounted, eth0 and eth1 with their Xen MACs; every source unchanged', async () => {
@@ -451,7 +489,8 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       assert.match(boot.console, /xt1 login:/);
       assert.match(boot.console, new RegExp(`ferry-lab-check: swap=/dev/vdb srv=xt1-data-marker eth0=${mac} eth1=${mac2}`), boot.console.slice(-2000));
       // what the guest now says: fstab and the kernel command line with the KVM names
-      const guestFile = (f: string) => execFileSync('debugfs', ['-R', `cat ${f}`, `${image}?offset=${1024 * 1024}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      // -c: the boot check stopped the guest without a clean unmount, and debugfs may refuse its bitmaps otherwise
+      const guestFile = (f: string) => execFileSync('debugfs', ['-c', '-R', `cat ${f}`, `${image}?offset=${1024 * 1024}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
       assert.deepEqual(guestFile('/etc/fstab').split('\n').filter((l) => /^(\/dev\/|UUID=)/.test(l)).map((l) => l.split(/\s+/).slice(0, 2).join(' ')), ['/dev/vda1 /', '/dev/vdb none', `UUID=${xt1Uuids.data} /srv`]);
       assert.equal(guestFile('/etc/initramfs-tools/conf.d/resume'), 'RESUME=/dev/vdb\n');
       const cmdline = /^GRUB_CMDLINE_LINUX="(.*)"$/m.exec(guestFile('/etc/default/grub'))?.[1] ?? '';
@@ -473,8 +512,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       }
     }
     // what the test made is gone (xf1's test has removed its own); xr1's LVs, converted beside it, are the next test's
-    const keep = (text: string) => text.split('\n').filter((l) => !/\s(xr1|xf1)-/.test(l)).join('\n');
-    assert.equal(keep(await lvsAll()), keep(lvsAtStart ?? ''), 'the xen-tools test left LVs behind');
+    assert.equal(ownLvs('xt1', await lvsAll()), ownLvs('xt1', lvsAtStart ?? ''), 'the xen-tools test left LVs behind');
   });
 
   it('converts xr1 (mkfs + rsync) and the disk boots to GRUB and a login prompt under KVM', async () => {
@@ -496,6 +534,52 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     assert.ok((xr1.bytesCopied ?? 0) > 50 * 1024 * 1024, `rsync moved ${xr1.bytesCopied} bytes`);
     assert.deepEqual(Object.keys(xr1.phases), ['preflight', 'copy', 'convert']);
     assert.ok(xr1.phases.copy! > 0 && xr1.phases.convert! > 0);
+    // Xen's autostart entry for xr1 was set aside before the first change: xendomains cannot boot the converted disk
+    const auto = (await labSsh(lab, 'ls -A /etc/xen/auto; echo --; readlink /var/lib/ferry/xen-to-kvm/vg1-xr1-disk.xen-auto/xr1.cfg')).stdout;
+    assert.equal(auto, '--\n../xr1.cfg\n');
+  });
+
+  it('a guest partitioned already (xp1: swap in partition 1, the ext4 root in partition 2): the whole disk is copied with its table, the root partition converted in place on the copy; it boots to a login prompt as vda2 with its swap on vda1; the source unchanged', async () => {
+    let lvsAtStart: string | undefined;
+    try {
+      const s = await converted();
+      lvsAtStart = s.lvsAtStart;
+      const { rep, exitCode, convertSeconds, image, boot } = s.xp1.run;
+      // the whole-disk route: no new table, no mkfs, no rsync; one verified block copy (--check planned the same)
+      const byModule = (r: CollectingReporter, mod: string) => r.events.filter((e) => e.type === 'task_result' && e.host === 'xp1' && e.module === mod).map((e) => (e as { status: string }).status);
+      // (the dd route's blockcopy is the other one, skipped)
+      const ran = (r: CollectingReporter, mod: string) => byModule(r, mod).filter((st) => st !== 'skipped');
+      assert.equal(s.xp1.check.exitCode, 0, JSON.stringify(s.xp1.check.rep.results().filter((x) => x.status === 'failed')));
+      assert.deepEqual(ran(s.xp1.check.rep, 'blockcopy'), ['changed']);
+      assert.equal(exitCode, 0, JSON.stringify(rep.results().filter((x) => x.status === 'failed')));
+      assert.deepEqual(ran(rep, 'blockcopy'), ['changed']);
+      for (const mod of ['partition', 'filesystem', 'rsync']) assert.ok(byModule(rep, mod).every((st) => st === 'skipped'), `${mod} ran: ${byModule(rep, mod).join(', ')}`);
+      console.log(`      xp1 (partitioned) conversion: ${convertSeconds.toFixed(0)} s; boot (${boot!.method}): ${boot!.seconds.toFixed(0)} s (beside the others)`);
+      assert.equal(boot!.exitCode, 0, `the boot check failed:\n${boot!.console.slice(-2000)}`);
+      assert.ok(boot!.sawGrub, `no GRUB on the console:\n${boot!.console.slice(-2000)}`);
+      assert.match(boot!.console, /xp1 login:/);
+      // the copy kept the table, the swap and the root's UUID; fstab names the KVM partitions
+      const offset = xp1RootSector * 512;
+      const ids = execFileSync('blkid', ['-p', '-O', String(offset), '-o', 'export', image], { encoding: 'utf8' });
+      assert.match(ids, new RegExp(`^UUID=${xp1Uuids.root}$`, 'm'));
+      assert.match(execFileSync('blkid', ['-p', '-O', String(1024 * 1024), '-o', 'export', image], { encoding: 'utf8' }), new RegExp(`^UUID=${xp1Uuids.swap}$`, 'm'));
+      // -c: the boot check stopped the guest without a clean unmount, and debugfs refuses its bitmaps otherwise
+      const fstab = execFileSync('debugfs', ['-c', '-R', 'cat /etc/fstab', `${image}?offset=${offset}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      assert.deepEqual(fstab.split('\n').filter((l) => l.startsWith('/dev/')).map((l) => l.split(/\s+/).slice(0, 2).join(' ')), ['/dev/vda2 /', '/dev/vda1 none']);
+      assert.equal((await labSsh(lab, `sha256sum /dev/${xp1.vg}/${xp1.lv}-old`)).stdout.split(' ')[0], s.xp1.before, 'the source LV (now xp1-disk-old) was written to');
+    } finally {
+      if (lab) {
+        await labSsh(lab, [
+          'umount /mnt/xp1 /mnt/ferry/xp1 2>/dev/null',
+          'kpartx -d /dev/vg1/xp1-disk 2>/dev/null',
+          'for lv in xp1-disk xp1-disk-old; do lvremove -q -y vg1/$lv 2>/dev/null; done',
+          'rmdir /mnt/xp1 /mnt/ferry/xp1 2>/dev/null',
+          'rm -f /var/lib/ferry/xen-to-kvm/vg1-xp1-disk.done',
+          'true',
+        ].join('\n'));
+      }
+    }
+    assert.equal(ownLvs('xp1', await lvsAll()), ownLvs('xp1', lvsAtStart ?? ''), 'the partitioned guest\'s test left LVs behind');
   });
 
   it('never wrote to the source: LV-old holds the pristine Xen filesystem byte for byte', async () => {
@@ -546,6 +630,8 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     await exportLv('vg1', 'xr1-disk', image, lab);
     assert.equal(sha256(image), sha256(labPaths(lab.hash).guestImage), 'the rolled-back LV differs from the pristine Xen disk');
     assert.equal((await labSsh(lab, 'test -e /var/lib/ferry/xen-to-kvm/vg1-xr1-disk.done; echo $?')).stdout.trim(), '1');
+    // and Xen's autostart entry for the guest is back where xendomains looks, as it was
+    assert.equal((await labSsh(lab, 'readlink /etc/xen/auto/xr1.cfg; test -e /var/lib/ferry/xen-to-kvm/vg1-xr1-disk.xen-auto; echo $?')).stdout, '../xr1.cfg\n1\n');
 
     // A second rollback finds nothing to undo: every task ok or skipped.
     const again = await run({ force: true });

@@ -83,9 +83,9 @@ describe('playbooks/xen-to-kvm.yaml: heavy copies are limited per volume group a
   const render = (limits: NonNullable<TaskNode['limits']>, vars: Record<string, unknown>) =>
     Object.fromEntries(limits.map((l) => [renderString(l.key, vars), renderString(String(l.max), vars)]));
 
-  it('the rsync copy and every step of the dd copy hold both keys; the defaults are 1 per VG and 2 per hypervisor', () => {
+  it('the whole-disk copy of a partitioned guest, the rsync copy and every step of the dd copy hold both keys; the defaults are 1 per VG and 2 per hypervisor', () => {
     const all = limited(play.tasks);
-    assert.deepEqual(all.map(([t]) => t.module), ['rsync', 'lvm', 'filesystem', 'filesystem', 'blockcopy', 'filesystem', 'lvm']);
+    assert.deepEqual(all.map(([t]) => t.module), ['blockcopy', 'rsync', 'lvm', 'filesystem', 'filesystem', 'blockcopy', 'filesystem', 'lvm']);
     const vars = { ...play.vars, ferry_hypervisor: 'hv1', vg: 'vg1', lv: 'web1' };
     for (const [, limits] of all) assert.deepEqual(render(limits, vars), { 'hv1:vg1': 1, hv1: 2 });
     assert.deepEqual(render(all[0]![1], { ...vars, ferry_copy_limit: 3, ferry_vg_copy_limit: 2 }), { 'hv1:vg1': 2, hv1: 3 });
@@ -105,9 +105,28 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
   // no -old LV and no snapshot yet; the LV is 1 GiB; the VG has FAKE_FREE bytes free; no partition table
   stub('lvs', 'case "$*" in *-old|*-ferry-snap) exit 1 ;; *lv_size*) echo "  1073741824" ;; esac');
   stub('vgs', 'echo "  $FAKE_FREE"');
-  stub('blkid', '[ "$3" = TYPE ] && echo "$FAKE_TYPE"; [ "$3" = TYPE ]');
-  // debugfs -R 'cat /etc/fstab' LV: the guest's fstab, read without mounting
-  stub('debugfs', '[ "$1 $2" = "-R cat /etc/fstab" ] && printf "%s" "$FAKE_FSTAB"');
+  // blkid: the LV's filesystem FAKE_TYPE, or its partition table FAKE_TABLE with FAKE_PARTS
+  // ("N:START:TYPE ...", START in sectors), each partition's type read at its offset (-O)
+  stub('blkid', [
+    'case "$*" in',
+    '  *PTTYPE*) [ -n "$FAKE_TABLE" ] && echo "$FAKE_TABLE"; [ -n "$FAKE_TABLE" ] ;;',
+    '  *-O*) for p in $FAKE_PARTS; do IFS=: read -r n s t <<EOF2',
+    '$p',
+    'EOF2',
+    '    [ $((s * 512)) = "$3" ] && echo "$t" && exit 0; done; exit 2 ;;',
+    '  *TYPE*) echo "$FAKE_TYPE" ;;',
+    'esac',
+  ].join('\n'));
+  stub('partx', '[ "$1 $2 $3" = "-g -o NR,START" ] && for p in $FAKE_PARTS; do echo "$p" | awk -F: \'{ print $1, $2 }\'; done');
+  // debugfs -R 'cat /etc/fstab' LV: the guest's fstab, read without mounting (in a partition: at
+  // the offsets FAKE_ROOT_OFF lists; the other partitions have no fstab)
+  stub('debugfs', [
+    '[ "$1 $2" = "-R cat /etc/fstab" ] || exit 0',
+    'case "$3" in',
+    '  *"?offset="*) case " $FAKE_ROOT_OFF " in *" ${3##*=} "*) printf "%s" "$FAKE_FSTAB" ;; esac ;;',
+    '  *) printf "%s" "$FAKE_FSTAB" ;;',
+    'esac',
+  ].join('\n'));
   // the guest root's free space, as dumpe2fs -h (ext) and xfs_db -r (xfs) print it: FAKE_ROOM MiB in 4 KiB blocks
   stub('dumpe2fs', '[ "$1" = -h ] && printf "Block count:              262144\\nFree blocks:              %s\\nBlock size:               4096\\n" $((FAKE_ROOM * 256))');
   stub('xfs_db', '[ "$1" = -r ] && printf "fdblocks = %s\\nblocksize = 4096\\n" $((FAKE_ROOM * 256))');
@@ -115,7 +134,11 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
   for (const t of tools) stub(t);
   after(() => rmSync(bin, { recursive: true, force: true }));
 
-  const run = (type: string, method: 'rsync' | 'dd', o: { free?: number; mkfsXfs?: boolean; others?: { source: string }[]; fstab?: string; room?: number; minFree?: number } = {}) => {
+  const run = (
+    type: string,
+    method: 'rsync' | 'dd',
+    o: { free?: number; mkfsXfs?: boolean; others?: { source: string }[]; fstab?: string; room?: number; minFree?: number; table?: string; parts?: string; rootOffsets?: number[] } = {},
+  ) => {
     rmSync(join(bin, 'mkfs.xfs'), { force: true });
     if (o.mkfsXfs ?? true) stub('mkfs.xfs');
     const minFree = o.minFree ?? pb.plays[0]!.vars.guest_min_free_mb;
@@ -123,7 +146,10 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
     const r = spawnSync('sh', ['-c', cmd], {
       encoding: 'utf8',
       // sbin stays out of PATH: the host's own LVM and mkfs tools must not answer for the stubs
-      env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_TYPE: type, FAKE_FREE: String(o.free ?? 10 * 2 ** 30), FAKE_FSTAB: o.fstab ?? '/dev/xvda1 / ext4 defaults 0 1\n', FAKE_ROOM: String(o.room ?? 180) },
+      env: {
+        PATH: `${bin}:/usr/bin:/bin`, FAKE_TYPE: type, FAKE_FREE: String(o.free ?? 10 * 2 ** 30), FAKE_FSTAB: o.fstab ?? '/dev/xvda1 / ext4 defaults 0 1\n', FAKE_ROOM: String(o.room ?? 180),
+        FAKE_TABLE: o.table ?? '', FAKE_PARTS: o.parts ?? '', FAKE_ROOT_OFF: (o.rootOffsets ?? []).join(' '),
+      },
     });
     return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
   };
@@ -169,6 +195,35 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
     assert.deepEqual(run('ext3', 'dd', { room: 128 }), { status: 0, stdout: 'ext3', stderr: '' });
     assert.deepEqual(run('xfs', 'rsync', { room: 4096 }), { status: 0, stdout: 'xfs', stderr: '' });
     assert.deepEqual(run('ext4', 'rsync', { room: 100, minFree: 64 }), { status: 0, stdout: 'ext4', stderr: '' });
+  });
+
+  it('a guest partitioned already (dos): the root is the partition whose fstab mounts /, found by its offset; either route copies the whole disk (no snapshot to make room for)', () => {
+    // swap in partition 1 (1 MiB in), the ext4 root in partition 2, as a partitioned PV guest has it
+    const disk = { table: 'dos', parts: '1:2048:swap 2:67584:ext4', rootOffsets: [67584 * 512], fstab: '/dev/xvda2 / ext4 defaults 0 1\n/dev/xvda1 none swap sw 0 0\n' };
+    assert.deepEqual(run('', 'rsync', disk), { status: 0, stdout: 'ext4\n2', stderr: '' });
+    // 1 GiB free is room for the new LV of 1 GiB alone: the dd route makes no snapshot here
+    assert.deepEqual(run('', 'dd', { ...disk, free: 2 ** 30 }), { status: 0, stdout: 'ext4\n2', stderr: '' });
+    assert.equal(run('', 'rsync', { ...disk, room: 100 }).status, 1, "the root partition's free space is read too");
+    const boot = run('', 'rsync', { ...disk, fstab: '/dev/xvda2 / ext4 defaults 0 1\n/dev/xvda1 /boot ext2 defaults 0 2\n', parts: '1:2048:ext2 2:67584:ext4' });
+    assert.match(boot.stderr, /the guest's fstab mounts \/boot from \/dev\/xvda1;/);
+  });
+
+  it('a partitioned disk without exactly one primary ext root partition, or with another kind of table, is refused before any change', () => {
+    const refused = (o: Parameters<typeof run>[2]) => run('', 'rsync', o).stderr.split('\n').slice(1).map((l) => l.trim());
+    assert.deepEqual(refused({ table: 'dos', parts: '1:2048:swap 2:67584:ext4' }), [
+      '- /dev/vg1/web1-disk holds a dos partition table, and none of its partitions holds an ext2, ext3 or ext4 root (a filesystem whose fstab mounts /): ferry converts partitioned guests with such a root',
+    ]);
+    assert.deepEqual(refused({ table: 'dos', parts: '1:2048:ext4 2:67584:ext4', rootOffsets: [2048 * 512, 67584 * 512] }), [
+      '- several partitions of /dev/vg1/web1-disk hold a root filesystem (numbers 1 2): convert such a guest by hand',
+    ]);
+    assert.deepEqual(refused({ table: 'dos', parts: '1:2048:swap 5:67584:ext4', rootOffsets: [67584 * 512] }), [
+      '- /dev/vg1/web1-disk has its root in logical partition 5: ferry converts partitioned guests whose root is a primary partition (1-4)',
+    ]);
+    assert.deepEqual(refused({ table: 'gpt', parts: '1:2048:ext4', rootOffsets: [2048 * 512] }), [
+      '- /dev/vg1/web1-disk holds a gpt partition table: ferry converts an unpartitioned filesystem on the LV, or a disk with a dos (MBR) partition table',
+    ]);
+    // xfs in a partition is not read in place (xfs_db takes no offset): not a root ferry finds
+    assert.equal(refused({ table: 'dos', parts: '1:2048:xfs', rootOffsets: [2048 * 512] }).length, 1);
   });
 
   it('a guest\'s other disks must be there (they are attached as they are); every missing one is named', () => {
