@@ -21,6 +21,21 @@ export interface RawProcess {
   tty?: boolean;
 }
 
+/** Runs a started process to its end without input, its output and any failure dropped; settles at its end. */
+export function runQuietly(started: Promise<RawProcess>): Promise<void> {
+  return started
+    .then((p) => {
+      p.stdin.end();
+      p.stdout.resume();
+      p.stderr.resume();
+      return p.exit;
+    })
+    .then(
+      () => undefined,
+      () => undefined, // the connection is gone: nothing to do
+    );
+}
+
 /** What a command needs of the channel it starts on. */
 export interface StartNeeds {
   /** The caller drives the streams itself (spawn: a relay, a copy with progress): a channel of its own. */

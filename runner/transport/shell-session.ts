@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough, Writable } from 'node:stream';
 import { quote } from '../command.js';
 import { TaskFailedError } from '../errors.js';
-import type { RawProcess } from './base.js';
+import { runQuietly, type RawProcess } from './base.js';
 import { SUPERVISE_TRAP } from './become.js';
 
 const HELLO = 'ferry-shell ';
@@ -204,14 +204,7 @@ export class ShellSession {
     if (this.killed) return;
     this.killed = true;
     if (Number.isInteger(this.pgid) && this.pgid > 1) {
-      this.start(`kill -TERM -${this.pgid}`) // dash takes no `--` here
-        .then((p) => {
-          p.stdin.end();
-          p.stdout.resume();
-          p.stderr.resume();
-          return p.exit;
-        })
-        .catch(() => undefined); // the connection is gone: so is the shell
+      void runQuietly(this.start(`kill -TERM -${this.pgid}`)); // dash takes no `--` here; no connection: no shell either
     }
     this.proc.kill();
   }

@@ -1,6 +1,7 @@
 // The SSH transport: one ssh2 connection per host, reused by every command, with a bounded
 // number of channels, known_hosts checking, ssh_config and ProxyJump. Everything above
 // "start sh -c TEXT on a channel" is shared with the local transport (base.ts).
+import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { connect as netConnect, type Socket } from 'node:net';
 import { homedir } from 'node:os';
@@ -13,8 +14,9 @@ import ssh2, { type AnyAuthMethod, type AuthenticationType, type ClientChannel, 
 import type { Secret } from '../command.js';
 import { HostKeyError, UnreachableError } from '../errors.js';
 import { ansibleBoolean } from '../boolean.js';
-import { BaseTransport, type RawProcess, type StartNeeds } from './base.js';
+import { BaseTransport, runQuietly, type RawProcess, type StartNeeds } from './base.js';
 import { ParsedFileCache } from './file-cache.js';
+import { connectionWatcherCommand, listedCommand } from './exec-watcher.js';
 import { ShellSession } from './shell-session.js';
 import {
   checkHostKey,
@@ -132,6 +134,8 @@ export class SshTransport extends BaseTransport {
   private shellsOpening = 0;
   /** Set when the host's shell could not run the persistent loop: exec channels from then on. */
   private shellRefused = false;
+  /** The token of each connection's exec watcher (exec-watcher.ts), once it has been asked for. */
+  private readonly execWatchers = new WeakMap<Client, Promise<string>>();
 
   constructor(opts: SshTransportOptions) {
     super();
@@ -475,18 +479,21 @@ export class SshTransport extends BaseTransport {
    * it, else on an exec channel (also when every shell is busy and no channel is free for another).
    * sudo commands keep exec channels: sudo passes on no signal sent from its own process group,
    * and a stopped command's root processes were left running now and then when sent from the shell.
-   * A command that wants a terminal gets an exec channel with a pty.
+   * A command that wants a terminal gets an exec channel with a pty. A command on an exec channel
+   * stops on the host once the connection is gone: it is listed for the connection's watcher
+   * (exec-watcher.ts); a sudo command is not (yet): the login user may not signal its processes.
    */
   protected async start(text: string, needs: StartNeeds = {}): Promise<RawProcess> {
-    if (needs.tty) return this.startExec(text, true);
-    if (needs.stream || needs.become || !this.persistentShell || this.shellRefused) return this.startExec(text);
+    const listed = !needs.become;
+    if (needs.tty) return this.startExec(text, true, listed);
+    if (needs.stream || needs.become || !this.persistentShell || this.shellRefused) return this.startExec(text, false, listed);
     const shell = await this.claimShell(needs.stdin === true);
     if (shell) {
       const { begun, proc } = shell.run(text, needs.stdin === true);
       if (await begun) return proc;
       // the shell ended before the command began, so nothing ran: an exec channel runs it
     }
-    return this.startExec(text);
+    return this.startExec(text, false, true);
   }
 
   /** An idle shell reserved for one command, a new one when a channel is free, else undefined. */
@@ -516,9 +523,28 @@ export class SshTransport extends BaseTransport {
     return fits(shell) && shell.claim() ? shell : undefined;
   }
 
-  /** Opens an exec channel running `text`; the channel holds one of maxChannels until it closes. */
-  private async startExec(text: string, tty = false): Promise<RawProcess> {
+  /**
+   * The token of the connection's exec watcher, started (one exec, waited for: its folder must be
+   * there before a command writes into it) when the first listed command asks for it.
+   */
+  private execWatcher(client: Client): Promise<string> {
+    let started = this.execWatchers.get(client);
+    if (!started) {
+      const token = randomBytes(12).toString('hex');
+      // a failure (the connection gone) is met by the command that asked
+      started = runQuietly(this.startExec(connectionWatcherCommand(token))).then(() => token);
+      this.execWatchers.set(client, started);
+    }
+    return started;
+  }
+
+  /**
+   * Opens an exec channel running `text` (`listed`: for the connection's watcher); the channel
+   * holds one of maxChannels until it closes.
+   */
+  private async startExec(text: string, tty = false, listed = false): Promise<RawProcess> {
     const client = await this.getClient();
+    if (listed) text = listedCommand(await this.execWatcher(client), text);
     const grace = this.opts.killGraceMs ?? 1000;
     return new Promise<RawProcess>((resolve, reject) => {
       // the slot is held for the channel's whole life, not only while opening it

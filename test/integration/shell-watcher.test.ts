@@ -2,14 +2,17 @@
 // whose parent is SIGKILLed, as a connection's sshd goes when the controller is killed. With GNU
 // tail it must wait in one `tail --pid` (no `sleep 1` forked each second); with a tail that has no
 // --pid it must fall back to polling; either way the loop gets its HUP.
+// An exec channel's command, listed for its connection's watcher (exec-watcher.ts), keeps its output
+// and exit code, and is stopped when its parent goes, with or without GNU tail.
 import { strict as assert } from 'node:assert';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connectionWatcherCommand, listedCommand } from '../../runner/transport/exec-watcher.js';
 import { SHELL_WATCHER } from '../../runner/transport/shell-session.js';
-import { uniqueMarker, waitUntil } from '../helpers/processes.js';
+import { killMatching, processesMatching, uniqueMarker, waitUntil } from '../helpers/processes.js';
 
 /** `args` of every process in process group `pgid`. */
 function groupMembers(pgid: number): string[] {
@@ -70,6 +73,59 @@ sleep 1${m} & w=$!; wait "$w"`;
         assert.equal(readFileSync(hupFile, 'utf8'), 'hup\n');
         await waitUntil(() => groupMembers(pgid).length === 0, 10_000, `nothing of the loop is left: ${groupMembers(pgid).join('; ')}`);
       } finally {
+        try {
+          process.kill(-pgid, 'SIGKILL');
+        } catch {
+          // the group is gone already
+        }
+      }
+    });
+  }
+
+  it("an exec channel's command listed for the connection's watcher keeps its output and exit code exact; it writes only into a folder of its own", () => {
+    const token = `t${uniqueMarker()}`;
+    const folder = join(tmpdir(), `.ferry-exec-${token}`);
+    const run = (): void => {
+      const r = spawnSync('sh', ['-c', listedCommand(token, `echo "$? $# \${__ferry_t-unset}"; printf err >&2; exit 5`)], { encoding: 'utf8' });
+      assert.deepEqual([r.status, r.stdout, r.stderr], [5, '0 0 unset\n', 'err']);
+    };
+    try {
+      run(); // no folder (no watcher): nothing written
+      assert.ok(!existsSync(folder));
+      symlinkSync(dir, folder); // a link someone else could have put there: not followed
+      run();
+      assert.ok(!existsSync(join(dir, 'list')));
+      rmSync(folder);
+      mkdirSync(folder, { mode: 0o700 });
+      run();
+      assert.match(readFileSync(join(folder, 'list'), 'utf8'), /^\d+ \d+\n$/);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  for (const c of cases) {
+    it(`the connection's watcher for exec channels ${c.name.replace(/, forking nothing/, '')}, and stops the listed commands once their parent is SIGKILLed`, async function () {
+      if (!c.pathPrefix && !gnuTail) this.skip();
+      const m = uniqueMarker();
+      const token = `t${m}`;
+      const env = { ...process.env, PATH: c.pathPrefix ? `${dir}:${process.env.PATH}` : process.env.PATH };
+      // the parent stands for the connection's sshd: it starts the watcher, then a command as a session leader, as sshd does
+      const parent = spawn('sh', ['-c', 'sh -c "$1"; setsid sh -c "$2" & wait', 'parent', connectionWatcherCommand(token), listedCommand(token, `sleep 1${m} | cat`)], {
+        detached: true,
+        stdio: 'ignore',
+        env,
+      });
+      const pgid = parent.pid!;
+      try {
+        const waiting = c.waiting(pgid);
+        await waitUntil(() => groupMembers(pgid).includes(waiting), 10_000, `the watcher waits in '${waiting}': ${groupMembers(pgid).join('; ')}`);
+        await waitUntil(() => processesMatching(`sleep 1${m}`).length > 0, 10_000, 'the command runs');
+        parent.kill('SIGKILL');
+        await waitUntil(() => processesMatching(m).length === 0, 10_000, `nothing of the command is left: ${processesMatching(m).join('; ')}`);
+        await waitUntil(() => !existsSync(join(tmpdir(), `.ferry-exec-${token}`)), 10_000, 'the list is removed');
+      } finally {
+        killMatching(m);
         try {
           process.kill(-pgid, 'SIGKILL');
         } catch {
