@@ -73,10 +73,13 @@ export abstract class BaseTransport implements Transport {
   /** The user commands run as without become (so becoming that same user needs no sudo). */
   protected abstract loginUser(): string | undefined;
 
+  /** Whether a become command stops itself once its login shell's parent is gone (an SSH session's sshd). */
+  protected readonly watchesLoginParent: boolean = false;
+
   private async launch(cmd: Command, opts: Omit<RunOptions, 'stdin' | 'onStdout' | 'onStderr' | 'binary'>, needs: StartNeeds): Promise<Launched> {
     // Becoming the user we already are needs no sudo (which hosts logged into as root may lack).
     if (opts.become && (opts.become.user ?? 'root') === this.loginUser()) opts = { ...opts, become: false };
-    const wrapped = wrapCommand(cmd, opts);
+    const wrapped = wrapCommand(cmd, { ...opts, watch: this.watchesLoginParent });
     const proc = await this.start(wrapped.command.text, {
       ...needs,
       stdin: needs.stdin === true || wrapped.password !== undefined,

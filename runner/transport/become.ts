@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { asArgument, raw, sh, type Command } from '../command.js';
 import { TaskFailedError, ValidationError } from '../errors.js';
+import { startWatcher } from './exec-watcher.js';
 import type { BecomeOptions } from './types.js';
 
 /** sudo asked again for the become password: it was wrong (or the user may not sudo). */
@@ -21,10 +22,14 @@ export interface WrappedCommand {
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const USER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.@-]*\$?$/;
 
-/** Wraps a command so that it runs in `cwd`, with `env`, as the become user; the password never enters the text. */
+/**
+ * Wraps a command so that it runs in `cwd`, with `env`, as the become user; the password never enters
+ * the text. With `watch` the become side also stops the command once the login shell's parent (an
+ * SSH session's sshd) is gone.
+ */
 export function wrapCommand(
   cmd: Command,
-  opts: { env?: Record<string, string>; cwd?: string; become?: BecomeOptions | false },
+  opts: { env?: Record<string, string>; cwd?: string; become?: BecomeOptions | false; watch?: boolean },
 ): WrappedCommand {
   let core = cmd;
   const env = Object.entries(opts.env ?? {});
@@ -51,10 +56,12 @@ export function wrapCommand(
   if (!USER_NAME.test(user)) {
     throw new ValidationError([{ message: `become user ${JSON.stringify(user)} is not a valid user name` }]);
   }
-  const inner = supervised(core);
+  const inner = supervised(core, opts.watch === true);
+  // the login shell's parent (the session's sshd) is passed on as $1: the become side cannot know it
+  const watched = raw(opts.watch ? ' sh "$PPID"' : '');
   if (!become.password) {
     // -n: fail at once ("a password is required") instead of waiting on a prompt nobody answers
-    return { command: sh`sudo -H -n -u ${user} -- sh -c ${asArgument(inner)}`, becomeUser: user };
+    return { command: sh`sudo -H -n -u ${user} -- sh -c ${asArgument(inner)}${watched}`, becomeUser: user };
   }
   const password = become.password.value;
   if (/[\r\n]/.test(password)) {
@@ -67,7 +74,7 @@ export function wrapCommand(
   // credentials are cached or NOPASSWD), so the command's own stdin can start flowing.
   const announced = sh`printf '%s\n' ${readyMarker} >&2; ${inner}`;
   return {
-    command: sh`sudo -H -S -p ${promptMarker} -u ${user} -- sh -c ${asArgument(announced)}`,
+    command: sh`sudo -H -S -p ${promptMarker} -u ${user} -- sh -c ${asArgument(announced)}${watched}`,
     password,
     promptMarker,
     readyMarker,
@@ -84,10 +91,13 @@ export const SUPERVISE_TRAP = `trap 'trap "" TERM INT HUP; kill -TERM 0; (sleep 
  * The command as the become user runs it. sudo passes a signal on to its own child only, and the
  * login user may not signal the become user's processes (sshd's signal request and the local
  * transport's group kill run as the login user), so that child stops the whole process group
- * itself: TERM to every process of the command, KILL to what is left 2 s later.
+ * itself: TERM to every process of the command, KILL to what is left 2 s later. With `watch`, a
+ * watcher as the become user (who alone may signal the command) HUPs that child once process $1 is
+ * gone, so that a lost connection stops the command as a signal does.
  */
-function supervised(core: Command): Command {
-  return sh`${raw(SUPERVISE_TRAP)}; exec 3<&0; sh -c ${asArgument(core)} <&3 3<&- & p=$!; exec 3<&-; wait "$p"`;
+function supervised(core: Command, watch: boolean): Command {
+  const watcher = raw(watch ? startWatcher('$1', 'kill -HUP "$s"') : '');
+  return sh`${raw(SUPERVISE_TRAP)}; ${watcher}exec 3<&0; sh -c ${asArgument(core)} <&3 3<&- & p=$!; exec 3<&-; wait "$p"`;
 }
 
 /** An event found in stderr while sudo is still talking. */

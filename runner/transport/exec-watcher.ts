@@ -53,3 +53,18 @@ export function listedCommand(token: string, text: string): string {
   );
 }
 
+/**
+ * Shell text that forks a watcher for one command (twice, so that a `wait` of the command never
+ * waits for it), for the shell running it ($$) and process `pp` (shell text): it waits in GNU
+ * `tail --pid` on both, and runs `act` once `pp` is gone while the shell still runs with its start
+ * time. Where tail has no --pid both tails fail at once and nothing happens. It sets no variable of
+ * the shell and leaves $? at 0 and $! as they were. Used on the become side, where the login user's
+ * watcher may not signal the command.
+ */
+export function startWatcher(pp: string, act: string): string {
+  const watch =
+    `st() { ${START_TIME}; }; st "$s" || exit 0; t0=$t; ` +
+    `tail --pid="$pp" -f /dev/null & a=$!; { tail --pid="$s" -f /dev/null; kill "$a"; } & wait "$a"; ` +
+    `[ ! -d "/proc/$pp" ] && st "$s" && [ "$t" = "$t0" ] || exit 0; ${act}`;
+  return `if [ -d "/proc/${pp}" ]; then (s=$$ pp=${pp}; (${watch}) </dev/null >/dev/null 2>&1 &); fi; `;
+}

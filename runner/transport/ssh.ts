@@ -134,6 +134,7 @@ export class SshTransport extends BaseTransport {
   private shellsOpening = 0;
   /** Set when the host's shell could not run the persistent loop: exec channels from then on. */
   private shellRefused = false;
+  protected override readonly watchesLoginParent = true;
   /** The token of each connection's exec watcher (exec-watcher.ts), once it has been asked for. */
   private readonly execWatchers = new WeakMap<Client, Promise<string>>();
 
@@ -481,7 +482,7 @@ export class SshTransport extends BaseTransport {
    * and a stopped command's root processes were left running now and then when sent from the shell.
    * A command that wants a terminal gets an exec channel with a pty. A command on an exec channel
    * stops on the host once the connection is gone: it is listed for the connection's watcher
-   * (exec-watcher.ts); a sudo command is not (yet): the login user may not signal its processes.
+   * (exec-watcher.ts), a sudo command watched on the become side instead (become.ts).
    */
   protected async start(text: string, needs: StartNeeds = {}): Promise<RawProcess> {
     const listed = !needs.become;

@@ -60,6 +60,19 @@ describe('exec channel commands stop on the host when the controller dies @integ
       plan: (m) => ({ opts: optsFor(a, a.users.nopasswd, { persistentShell: true }), how: 'spawn', text: `sleep 1${m} | dd of=/dev/null count=2${m} status=none` }),
     },
     {
+      name: 'a become (sudo) command without a password',
+      plan: (m) => ({ opts: optsFor(a, a.users.nopasswd, { persistentShell: true }), how: 'run', text: `sleep 1${m}; echo done`, become: { user: 'root' } }),
+    },
+    {
+      name: 'a become (sudo) command with a password',
+      plan: (m) => ({
+        opts: optsFor(a, a.users.passwordUser, { persistentShell: true }),
+        how: 'run',
+        text: `sleep 1${m} | dd of=/dev/null count=2${m} status=none`,
+        become: { user: 'root', password: a.users.password },
+      }),
+    },
+    {
       name: 'a command with persistent shells off',
       plan: (m) => ({ opts: optsFor(a, a.users.nopasswd, { persistentShell: false }), how: 'run', text: `sleep 1${m} | dd of=/dev/null count=2${m} status=none` }),
     },

@@ -31,6 +31,15 @@ describe('become wrapping', () => {
     assert.match(pw.command.text, /; kill -TERM 0; .* sh -c true <&3 3<&- & p=\$!; exec 3<&-; wait "\$p"'$/);
   });
 
+  it('with watch, passes the login shell\'s parent on to the become side, which HUPs its own shell once that is gone', () => {
+    for (const become of [{}, { password: secret('pw') }]) {
+      const w = wrapCommand(sh`true`, { become, watch: true });
+      assert.match(w.command.text, /' sh "\$PPID"$/);
+      // the watcher starts before the command, as the become user, and watches $1
+      assert.match(w.command.text, /TERM INT HUP; if \[ -d "\/proc\/\$1" \]; then \(s=\$\$ pp=\$1; .*kill -HUP "\$s"\) .*; fi; exec 3<&0; sh -c true /);
+    }
+  });
+
   it('leaves the command alone without env, cwd or become', () => {
     assert.equal(wrapCommand(sh`echo ${'a b'}`, {}).command.text, "echo 'a b'");
   });
