@@ -16,9 +16,13 @@ function listFolder(token: string): string {
   return `"\${TMPDIR:-/tmp}/.ferry-exec-${token}"`;
 }
 
-// Reads field 22 of /proc/$1/stat (the process's start time) into $t; what follows the command name's
-// ")" is split, so that a name holding spaces does not shift the fields.
-const START_TIME = `read -r t <"/proc/$1/stat" 2>/dev/null && set -- \${t##*) } && t=\${20}`;
+/**
+ * Shell text that reads field 22 of /proc/$1/stat (the process's start time) into $t, failing when
+ * there is none; what follows the command name's ")" is split, so that a name holding spaces does
+ * not shift the fields. Every watcher (this file's and the persistent shell's) tells a process from
+ * a later one with the same pid by it.
+ */
+export const START_TIME = `read -r t <"/proc/$1/stat" 2>/dev/null && set -- \${t##*) } && t=\${20}`;
 
 /**
  * The text of the exec that starts a connection's watcher (forked twice, so that it outlives the

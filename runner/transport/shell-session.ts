@@ -10,6 +10,7 @@ import { quote } from '../command.js';
 import { TaskFailedError } from '../errors.js';
 import { runQuietly, type RawProcess } from './base.js';
 import { SUPERVISE_TRAP } from './become.js';
+import { START_TIME } from './exec-watcher.js';
 
 const HELLO = 'ferry-shell ';
 
@@ -21,7 +22,7 @@ const HELLO = 'ferry-shell ';
  * /proc/PID/stat) is read first and checked before the HUP, so that a watcher outliving its loop
  * never signals another process that got the loop's pid (a /proc without it: the pid alone, as before).
  */
-export const SHELL_WATCHER = `st() { read -r t <"/proc/$1/stat" && t=\${t##*) } && set -- $t && echo "\${20}"; }
+export const SHELL_WATCHER = `st() { ${START_TIME} && echo "$t"; }
 t0=$(st "$s")
 tail --pid="$pp" -f /dev/null 2>/dev/null || while [ -d "/proc/$pp" ] && [ -d "/proc/$s" ]; do sleep 1; done
 [ "$(st "$s" 2>/dev/null)" = "$t0" ] && [ -d "/proc/$s" ] && kill -HUP "$s"`;

@@ -494,7 +494,7 @@ export class SshTransport extends BaseTransport {
       if (await begun) return proc;
       // the shell ended before the command began, so nothing ran: an exec channel runs it
     }
-    return this.startExec(text, false, true);
+    return this.startExec(text, false, listed);
   }
 
   /** An idle shell reserved for one command, a new one when a channel is free, else undefined. */
