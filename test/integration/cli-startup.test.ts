@@ -54,7 +54,7 @@ describe('ferry CLI start-up: what it loads @integration', function () {
   after(() => rm(dir, { recursive: true, force: true }));
 
   /** Runs the built CLI with the hook; returns its output and the modules it loaded. */
-  async function traced(args: string[], o: { tty?: boolean } = {}): Promise<{ code: number | null; stdout: string; stderr: string; loaded: string[] }> {
+  async function traced(args: string[], o: { tty?: boolean } = {}): Promise<{ code: number | null; stdout: string; stderr: string; loaded: string[]; files: string[] }> {
     const log = join(dir, `loaded-${++n}.txt`);
     const register = join(dir, `register-${n}.mjs`);
     await writeFile(register, REGISTER(join(dir, 'hooks.mjs'), log));
@@ -64,8 +64,9 @@ describe('ferry CLI start-up: what it loads @integration', function () {
     const r = o.tty
       ? spawnSync('script', ['-qec', `stty cols 100 rows 30; ${argv.map(shellQuote).join(' ')}`, '/dev/null'], { cwd: dir, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] })
       : spawnSync(argv[0]!, argv.slice(1), { cwd: dir, encoding: 'utf8', env });
-    const loaded = unbundled((await readFile(log, 'utf8')).split('\n').filter(Boolean), await bundleMap());
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr, loaded };
+    const files = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+    const loaded = unbundled(files, await bundleMap());
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, loaded, files };
   }
 
   let map: Map<string, string[]> | undefined;
@@ -101,6 +102,10 @@ describe('ferry CLI start-up: what it loads @integration', function () {
     assert.equal(r.code, 0, r.stderr);
     // listr2 draws the terminal view only: the next test sees it loaded there
     assert.deepEqual(heavyIn(r.loaded), Object.keys(HEAVY).filter((k) => k !== 'listr2'));
+    // from the bundle: no file tsc built for the engine or the modules, and no package but ssh2
+    // (a native binding) and what loads lazily through require (none here) is read on its own
+    const own = r.files.filter((u) => /\/dist\/(runner|tasks)\//.test(u) || (/\/node_modules\//.test(u) && !/\/node_modules\/(ssh2|asn1|bcrypt-pbkdf|tweetnacl|safer-buffer|cpu-features|buildcheck|nan)\//.test(u)));
+    assert.deepEqual(own, [], 'loaded outside the bundle');
   });
 
   it('loads listr2 for the terminal view only, the diff library only to show a diff, the XML parser only to read XML', async () => {
