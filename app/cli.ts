@@ -70,7 +70,10 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(secrets.mask(`ferry: ${e.message}\n`));
       return 1;
     }
-    process.stderr.write(secrets.mask(`ferry: internal error: ${(e as Error).stack ?? String(e)}\n`));
+    // the built CLI is a bundle: its stack is shown in terms of the sources (their maps read only now)
+    const stack = (e as Error).stack;
+    const shown = stack === undefined ? String(e) : await import('./stack-source.js').then(({ sourceStack }) => sourceStack(stack), () => stack);
+    process.stderr.write(secrets.mask(`ferry: internal error: ${shown}\n`));
     return 1;
   }
 }

@@ -2,12 +2,15 @@
 // ssh2, listr2, handlebars, zod or any task module; `--help` and `doc` must not load the engine's
 // stack or the modules either (doc reads the doc index the build writes). Not timed (bench/startup.ts
 // times it): a Node loader hook records every module the process loads, and the test reads that list.
+// The built cli.js is a bundle (app/cli-bundle-write.ts): a bundle file it loads counts as loading
+// every source the build's bundle map says that file holds, under the path tsc gives it in dist/.
 // And the build's doc index must say what the modules' own docs say, so it cannot drift.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { quote as shellQuote } from '../../runner/command.js';
 import { moduleDocs } from '../../runner/doc.js';
 import { formatModuleList } from '../../runner/doc-list.js';
@@ -51,7 +54,7 @@ describe('ferry CLI start-up: what it loads @integration', function () {
   after(() => rm(dir, { recursive: true, force: true }));
 
   /** Runs the built CLI with the hook; returns its output and the modules it loaded. */
-  async function traced(args: string[], o: { tty?: boolean } = {}): Promise<{ code: number | null; stdout: string; stderr: string; loaded: string[] }> {
+  async function traced(args: string[], o: { tty?: boolean } = {}): Promise<{ code: number | null; stdout: string; stderr: string; loaded: string[]; files: string[] }> {
     const log = join(dir, `loaded-${++n}.txt`);
     const register = join(dir, `register-${n}.mjs`);
     await writeFile(register, REGISTER(join(dir, 'hooks.mjs'), log));
@@ -61,8 +64,29 @@ describe('ferry CLI start-up: what it loads @integration', function () {
     const r = o.tty
       ? spawnSync('script', ['-qec', `stty cols 100 rows 30; ${argv.map(shellQuote).join(' ')}`, '/dev/null'], { cwd: dir, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] })
       : spawnSync(argv[0]!, argv.slice(1), { cwd: dir, encoding: 'utf8', env });
-    const loaded = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr, loaded };
+    const files = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+    const loaded = unbundled(files, await bundleMap());
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, loaded, files };
+  }
+
+  let map: Map<string, string[]> | undefined;
+  /** The built bundle's files (URLs) and the sources each holds (URLs, as tsc builds them in dist/). */
+  async function bundleMap(): Promise<Map<string, string[]>> {
+    // the map of the built CLI: dist/app/cli-bundle-map.json, next to the tsc-built cli-bundle.js
+    const file = new URL('cli-bundle-map.json', pathToFileURL(join(ROOT, 'dist/app/')));
+    const raw = JSON.parse(await readFile(file, 'utf8')) as Record<string, string[]>;
+    const asBuilt = (src: string): string => {
+      const abs = resolve(ROOT, src);
+      const rel = relative(ROOT, abs);
+      const fromSources = !rel.startsWith('..') && !rel.split(sep).includes('node_modules') && /\.ts$/.test(rel);
+      return pathToFileURL(fromSources ? join(ROOT, 'dist', rel.replace(/\.ts$/, '.js')) : abs).href;
+    };
+    return (map ??= new Map(Object.entries(raw).map(([out, ins]) => [pathToFileURL(join(ROOT, out)).href, ins.map(asBuilt)])));
+  }
+
+  /** The modules loaded, a bundle file replaced by the sources it holds (and kept itself). */
+  function unbundled(loaded: string[], m: Map<string, string[]>): string[] {
+    return loaded.flatMap((u) => [u, ...(m.get(u) ?? [])]);
   }
 
   function heavyIn(loaded: string[]): string[] {
@@ -78,6 +102,10 @@ describe('ferry CLI start-up: what it loads @integration', function () {
     assert.equal(r.code, 0, r.stderr);
     // listr2 draws the terminal view only: the next test sees it loaded there
     assert.deepEqual(heavyIn(r.loaded), Object.keys(HEAVY).filter((k) => k !== 'listr2'));
+    // from the bundle: no file tsc built for the engine or the modules, and no package but ssh2
+    // (a native binding) and what loads lazily through require (none here) is read on its own
+    const own = r.files.filter((u) => /\/dist\/(runner|tasks)\//.test(u) || (/\/node_modules\//.test(u) && !/\/node_modules\/(ssh2|asn1|bcrypt-pbkdf|tweetnacl|safer-buffer|cpu-features|buildcheck|nan)\//.test(u)));
+    assert.deepEqual(own, [], 'loaded outside the bundle');
   });
 
   it('loads listr2 for the terminal view only, the diff library only to show a diff, the XML parser only to read XML', async () => {

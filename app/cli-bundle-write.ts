@@ -1,0 +1,49 @@
+// Build step (`npm run build`, after tsc): bundles the command line into a few ES module files with
+// esbuild, so that `ferry run` reads and compiles ~20 files instead of ~320 (issue 15 §3/§4: Node's
+// module loading was most of a run's fixed start). tsc's per-module files stay for the library
+// (`exports`) and the tests; only dist/app/cli.js (the package's `bin`) is replaced by the bundle's
+// entry. Code splitting keeps every lazy `import()` lazy: `--version` loads the entry alone,
+// `--help` and `doc` load commander's chunk, `run` the engine's. The chunks sit next to cli.js, so
+// paths relative to `import.meta.url` (package.json, playbooks/, module-docs.json) resolve as they
+// do from tsc's files; ssh2 stays a package of its own (it loads a native binding by path).
+// Also writes CLI_BUNDLE_MAP: which sources each output file holds, for the start-up test.
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { CLI_BUNDLE_MAP_URL, CLI_CHUNK_PREFIX } from './cli-bundle.js';
+
+if (!import.meta.url.endsWith('.js')) throw new Error('run the compiled cli-bundle-write.js (npm run build), not the TypeScript source');
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const OUT = fileURLToPath(new URL('./', import.meta.url));
+
+// a previous build's chunks (their names are content hashes) would otherwise pile up
+for (const f of readdirSync(OUT)) if (f.startsWith(CLI_CHUNK_PREFIX)) rmSync(OUT + f);
+
+const result = await build({
+  absWorkingDir: ROOT,
+  entryPoints: ['app/cli.ts'],
+  outdir: 'dist/app',
+  entryNames: '[name]',
+  chunkNames: `${CLI_CHUNK_PREFIX}[hash]`,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: ['ssh2'],
+  // source maps as tsc writes them (linked, no sources inlined): NODE_OPTIONS=--enable-source-maps
+  // maps every stack, and the CLI maps an internal error's stack itself (app/stack-source.ts)
+  sourcemap: 'linked',
+  sourcesContent: false,
+  metafile: true,
+  // CommonJS packages (commander, handlebars) call require() for Node's own modules
+  banner: { js: "import { createRequire as __ferryCreateRequire } from 'node:module';\nconst require = __ferryCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+
+const map: Record<string, string[]> = {};
+for (const [out, o] of Object.entries(result.metafile.outputs)) {
+  if (out.endsWith('.js')) map[out] = Object.keys(o.inputs);
+}
+writeFileSync(CLI_BUNDLE_MAP_URL, JSON.stringify(map, null, 1) + '\n');
+process.stdout.write(`wrote ${Object.keys(map).length} files of the CLI bundle and ${fileURLToPath(CLI_BUNDLE_MAP_URL)}\n`);
