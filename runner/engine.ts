@@ -1,6 +1,7 @@
 // Runs a playbook: plays over hosts (linear or free strategy, serial batches), blocks, includes and
-// roles with tag selection, one task on one host (loops, retries, when, check mode), variable scope,
-// facts, interrupts. Beside it: connection-pool, scheduler, handlers, recap, resume, task-outcome.
+// roles with tag selection, one task on one host (loops, retries, when, check mode), facts,
+// interrupts. Beside it: connection-pool, scheduler, handlers, recap, resume, task-outcome, scope
+// (each task's variables).
 import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import { SECRET_MASK } from './command.js';
@@ -12,7 +13,6 @@ import { applyPlan, stepCommands } from './apply-steps.js';
 import { planTask, type ModuleRegistry, type PeerHost, type Verdict } from './module.js';
 import { parseParams } from './playbook/params.js';
 import { loadRoleAtRunTime, loadTaskFile } from './playbook/load.js';
-import { LOOKUP_VAULT } from './lookups.js';
 import { taskDisplayName, type BlockNode, type Condition, type IncludeNode, type Node, type Play, type Playbook, type RoleNode, type RoleRef, type TaskNode } from './playbook/model.js';
 import { NO_LOG_MESSAGE, SecretValues, censorResult, censoredView, maskEvent } from './secrets.js';
 import { factsPlaybook, noResult, taskCallPlaybook, type HostFactsOutcome, type HostTaskOutcome, type TaskCall } from './execute-task.js';
@@ -41,7 +41,7 @@ import { wrapChroot } from './transport/chroot.js';
 import { InFlight, InFlightTransport, type LiveCommand } from './transport/in-flight.js';
 import type { Transport } from './transport/types.js';
 import { sleep } from './sleep.js';
-import { resolveLayers } from './vars.js';
+import { RunScope, type PlayScope } from './scope.js';
 
 type Obj = Record<string, unknown>;
 
@@ -125,8 +125,8 @@ export class Engine {
   private readonly check: boolean;
   private state?: RunState;
   private ids?: TaskIdentities;
-  private hostvarsView?: Obj;
   private readonly secrets: SecretValues;
+  private readonly scope: RunScope;
   private readonly inFlight: InFlight;
   /** Aborted by an interrupt: the signal of every task outside always: sections. */
   private readonly stopping = new AbortController();
@@ -148,6 +148,7 @@ export class Engine {
     this.check = o.check ?? false;
     this.inFlight = o.inFlight ?? new InFlight();
     this.pool = new ConnectionPool(o.inventory, o.transports, o.extraVars, o.connectionDefaults);
+    this.scope = new RunScope({ inventory: o.inventory, extraVars: o.extraVars, vault: o.vault, check: this.check, secrets: this.secrets }, (h) => this.hosts.get(h)?.registered);
     // one listener per running task and per running command: forks × channels, not a leak
     setMaxListeners(0, this.stopping.signal, this.cleanupOver.signal);
   }
@@ -538,53 +539,12 @@ export class Engine {
 
   /** Stores registered / set values of a host (and drops the hostvars view built from them). */
   private remember(st: HostState, values: Obj): void {
-    Object.assign(st.registered, values);
-    this.hostvarsView = undefined;
+    this.scope.remember(st, values);
   }
 
-  /** `hostvars`: every host's inventory variables and registered values, rebuilt only after a change. */
-  private hostvars(): Obj {
-    if (!this.hostvarsView) {
-      const view: Obj = {};
-      for (const n of this.o.inventory.hostNames()) view[n] = { ...this.o.inventory.hostVars(n), ...this.hosts.get(n)?.registered };
-      this.hostvarsView = view;
-    }
-    return this.hostvarsView;
-  }
-
+  /** A task's variables on a host (runner/scope.ts). */
   private vars(ctx: PlayRun, h: string, inh: Inherited, task: Obj): Obj {
-    const st = this.host(h);
-    const hostvars = this.hostvars();
-    const magic: Obj = {
-      inventory_hostname: h,
-      groups: this.o.inventory.groups(),
-      hostvars,
-      play_hosts: ctx.batch,
-      ansible_play_hosts: ctx.batch,
-      ansible_check_mode: this.check,
-      ferry_check_mode: this.check,
-      playbook_dir: ctx.play.baseDir,
-      ...(inh.role ? { role_name: inh.role.name, role_path: inh.role.path } : {}),
-    };
-    if (st.facts) Object.assign(magic, st.facts);
-    // lookup('file') opens vault-encrypted files with the run's passwords (carried, never listed)
-    if (this.o.vault) (magic as Record<symbol, unknown>)[LOOKUP_VAULT] = this.o.vault;
-    const resolved = resolveLayers({
-      // (merged only inside a role: this runs for every task on every host)
-      roleDefaults: inh.role ? { ...ctx.play.roleDefaults, ...inh.role.defaults } : ctx.play.roleDefaults,
-      inventory: this.o.inventory.hostVars(h),
-      play: ctx.play.vars,
-      varsFiles: ctx.varsFiles,
-      roleVars: inh.role ? { ...ctx.play.roleVars, ...inh.role.vars } : ctx.play.roleVars,
-      blocks: inh.vars,
-      task,
-      registered: st.registered,
-      extra: this.o.extraVars ?? {},
-      magic,
-    });
-    // A password variable may be a template (`{{ vault_pw }}`) or set in a play, vars_files or a task.
-    this.secrets.addNamed(resolved, new Set(Object.keys(magic)));
-    return resolved;
+    return this.scope.vars(ctx, this.host(h), inh, task);
   }
 
   private whenTrue(ctx: PlayRun, h: string, inh: Inherited, extra: Obj): boolean {
@@ -912,10 +872,7 @@ export class Engine {
   }
 }
 
-interface PlayRun {
-  play: Play;
-  batch: string[];
-  varsFiles: Obj;
+interface PlayRun extends PlayScope {
   aborted: boolean;
   /** The play's handlers, and those of roles included at run time. */
   handlers: TaskNode[];
