@@ -34,8 +34,8 @@ export function runPlaybook(pb: Playbook, o: CommonRunOptions): Promise<RunSumma
   return runner.runPlaybook(pb, withBuiltins(o));
 }
 
-/** Runs one module on the hosts matching a pattern (`ferry exec`). */
-export function runAdhoc(pattern: string, moduleName: string, argText: string | undefined, o: CommonRunOptions & { become?: boolean }): Promise<RunSummary> {
+/** Runs one module on the hosts matching a pattern (`ferry exec`): the run's summary with each host's outcome. */
+export function runAdhoc(pattern: string, moduleName: string, argText: string | undefined, o: CommonRunOptions & { become?: boolean }): Promise<RunSummary & { outcomes: HostTaskOutcome[] }> {
   return runner.runAdhoc(pattern, moduleName, argText, withBuiltins(o));
 }
 

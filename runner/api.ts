@@ -10,7 +10,7 @@ import { connectionVarsOf } from './inventory/connection.js';
 import { Engine, type EngineOptions, type RunSummary } from './engine.js';
 import { EXIT_UNREACHABLE, FerryError, RunStoppedError, ValidationError, type Problem } from './errors.js';
 import type { Reporter } from './events.js';
-import { COMMAND_LINE, knownModule, taskCallPlaybook, type HostTaskOutcome, type TaskCall } from './execute-task.js';
+import { COMMAND_LINE, knownModule, taskCallPlaybook, taskCallTask, type HostTaskOutcome, type TaskCall } from './execute-task.js';
 import { connectionOf, loadInventory, type Inventory } from './inventory/index.js';
 import { inventoryView } from './inventory-view.js';
 import { ModuleRegistry, type TaskModule } from './module.js';
@@ -353,13 +353,32 @@ export function singleModulePlay(
   return taskCallPlaybook(modules, pattern, { module: moduleName, args, ...o });
 }
 
-/** Runs one module on the hosts matching a pattern (`ferry exec`). */
-export async function runAdhoc(pattern: string, moduleName: string, argText: string | undefined, o: RunnerOptions & { become?: boolean }): Promise<RunSummary> {
-  const { modules } = o;
+/** The one module call of `ferry exec`: the -a text parsed for the module, named as typed (`command uptime`). */
+export function adhocCall(modules: ModuleRegistry, moduleName: string, argText: string | undefined, become?: boolean): TaskCall {
   const args = parseAdhocArgs(knownModule(modules, moduleName), argText);
-  const pb = singleModulePlay(modules, pattern, moduleName, args, { become: o.become, name: `${moduleName}${argText ? ` ${argText}` : ''}` });
+  return { module: moduleName, args, become, name: `${moduleName}${argText ? ` ${argText}` : ''}` };
+}
+
+/** An engine for one task on the hosts of a pattern, its run state under .ferry/adhoc (unless the caller names a folder). */
+function prepareTaskCall(pattern: string, call: TaskCall, o: RunnerOptions): { run: PreparedRun; stateDir: string } {
   const stateDir = o.stateDir ?? resolve('.ferry/adhoc');
-  const run = engineFor({ ...o, stateDir }, `adhoc|${pattern}|${moduleName}`);
+  return { run: engineFor({ ...o, stateDir }, `adhoc|${pattern}|${call.module}`), stateDir };
+}
+
+/**
+ * Runs one module on the hosts matching a pattern (`ferry exec`) through Engine.executeTask: the call
+ * is checked before the inventory is read, a pattern that leaves no host is bad input. Hands back the
+ * run's summary with each host's outcome.
+ */
+export async function runAdhoc(
+  pattern: string,
+  moduleName: string,
+  argText: string | undefined,
+  o: RunnerOptions & { become?: boolean },
+): Promise<RunSummary & { outcomes: HostTaskOutcome[] }> {
+  const call = adhocCall(o.modules, moduleName, argText, o.become);
+  taskCallTask(o.modules, call);
+  const { run, stateDir } = prepareTaskCall(pattern, call, o);
   const limited = o.limit ? new Set(run.inv.resolve(o.limit)) : undefined;
   const hosts = resolveOption(run.inv, `the pattern ${pattern}`, pattern).filter((h) => !limited || limited.has(h));
   if (!hosts.length) {
@@ -367,13 +386,13 @@ export async function runAdhoc(pattern: string, moduleName: string, argText: str
     throw new ValidationError([{ loc: COMMAND_LINE, message: why, hint: o.inventory.length ? '`ferry inventory --list` shows the hosts and groups' : 'give one with -i, ANSIBLE_INVENTORY or inventory = in ansible.cfg' }]);
   }
   if (!o.check) checkStateDir(stateDir);
-  return runPrepared(run, (e) => e.run(pb));
+  const { outcomes, summary } = await runPrepared(run, (e) => e.executeTask(pattern, call));
+  return { ...summary, outcomes };
 }
 
 /** Runs one task on the hosts matching a pattern (--limit applied) and hands back each host's outcome (Engine.executeTask). */
 export async function executeTaskOn(pattern: string, call: TaskCall, o: RunnerOptions): Promise<{ outcomes: HostTaskOutcome[]; summary: RunSummary }> {
-  const stateDir = o.stateDir ?? resolve('.ferry/adhoc');
-  const run = engineFor({ ...o, stateDir }, `adhoc|${pattern}|${call.module}`);
+  const { run } = prepareTaskCall(pattern, call, o);
   return runPrepared(run, (e) => e.executeTask(pattern, call));
 }
 

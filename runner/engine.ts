@@ -1,8 +1,8 @@
-// Runs a playbook: plays over hosts (linear or free strategy, serial batches), blocks, includes and
-// roles with tag selection, one task on one host (loops, retries, when, check mode), variable scope,
-// facts, interrupts. Beside it: connection-pool, scheduler, handlers, recap, resume, task-outcome.
+// Runs a playbook: plays over hosts (linear or free strategy, serial batches), tasks with tag
+// selection, one task on one host (loops, retries, when, check mode), facts, interrupts. Beside it:
+// walk (blocks, includes, roles), scope (each task's variables), connection-pool, scheduler,
+// handlers, recap, resume, task-outcome.
 import { setMaxListeners } from 'node:events';
-import { resolve } from 'node:path';
 import { SECRET_MASK } from './command.js';
 import { ConnectionPool, type TransportFactory } from './connection-pool.js';
 import { EXIT_INTERRUPTED, FerryError, InterruptedError, TaskFailedError, UnreachableError, formatLoc } from './errors.js';
@@ -11,9 +11,7 @@ import { factsVars, readFacts } from './facts/index.js';
 import { applyPlan, stepCommands } from './apply-steps.js';
 import { planTask, type ModuleRegistry, type PeerHost, type Verdict } from './module.js';
 import { parseParams } from './playbook/params.js';
-import { loadRoleAtRunTime, loadTaskFile } from './playbook/load.js';
-import { LOOKUP_VAULT } from './lookups.js';
-import { taskDisplayName, type BlockNode, type Condition, type IncludeNode, type Node, type Play, type Playbook, type RoleNode, type RoleRef, type TaskNode } from './playbook/model.js';
+import { taskDisplayName, type Condition, type Play, type Playbook, type TaskNode } from './playbook/model.js';
 import { NO_LOG_MESSAGE, SecretValues, censorResult, censoredView, maskEvent } from './secrets.js';
 import { factsPlaybook, noResult, taskCallPlaybook, type HostFactsOutcome, type HostTaskOutcome, type TaskCall } from './execute-task.js';
 import type { Facts } from './facts/index.js';
@@ -21,18 +19,17 @@ import type { VaultKeys } from './vault/keys.js';
 import type { InventoryView } from './inventory-view.js';
 import type { RunState } from './state.js';
 import { openRunState } from './resume.js';
-import { keyLoadedTasks, loopScope, readsOnly, skippedOnResume, taskIdentities, type TaskIdentities } from './task-identity.js';
+import { readsOnly, skippedOnResume, taskIdentities, type TaskIdentities } from './task-identity.js';
 import { createTaskContext } from './task-context.js';
 import { evaluateCondition, renderDeep, renderString } from './template.js';
 import { SET_VARS_KEY, dependentChange, eventResult, failure, interruptedOutcome, notStarted, outcomeChanged, timedOut, type TaskOutcome } from './task-outcome.js';
 import { selectedByTags } from './tags.js';
-import { inherit, type Inherited } from './inherited.js';
+import type { Inherited } from './inherited.js';
 import type { HostState } from './host-state.js';
 import { runHandlers } from './handlers.js';
 import { countOutcome, countRescued, exitCodeOf, taskResultEvent, type ResultHow } from './recap.js';
 import { serialBatches } from './serial-batches.js';
 import { Scheduler, resourceLimits } from './scheduler.js';
-import { earlierEqual, includeItems } from './include-items.js';
 import { whenFalse, whenOrError } from './conditions.js';
 import { renderEnvironment } from './environment.js';
 import { settledOrAbandoned } from './settled-or-abandoned.js';
@@ -41,7 +38,8 @@ import { wrapChroot } from './transport/chroot.js';
 import { InFlight, InFlightTransport, type LiveCommand } from './transport/in-flight.js';
 import type { Transport } from './transport/types.js';
 import { sleep } from './sleep.js';
-import { resolveLayers } from './vars.js';
+import { RunScope } from './scope.js';
+import { activeHosts, walkNodes, type NodeWalk, type PlayRun } from './walk.js';
 
 type Obj = Record<string, unknown>;
 
@@ -125,8 +123,8 @@ export class Engine {
   private readonly check: boolean;
   private state?: RunState;
   private ids?: TaskIdentities;
-  private hostvarsView?: Obj;
   private readonly secrets: SecretValues;
+  private readonly scope: RunScope;
   private readonly inFlight: InFlight;
   /** Aborted by an interrupt: the signal of every task outside always: sections. */
   private readonly stopping = new AbortController();
@@ -148,6 +146,7 @@ export class Engine {
     this.check = o.check ?? false;
     this.inFlight = o.inFlight ?? new InFlight();
     this.pool = new ConnectionPool(o.inventory, o.transports, o.extraVars, o.connectionDefaults);
+    this.scope = new RunScope({ inventory: o.inventory, extraVars: o.extraVars, vault: o.vault, check: this.check, secrets: this.secrets }, (h) => this.hosts.get(h)?.registered);
     // one listener per running task and per running command: forks × channels, not a leak
     setMaxListeners(0, this.stopping.signal, this.cleanupOver.signal);
   }
@@ -303,8 +302,9 @@ export class Engine {
       };
       // The `when:` of the import_playbook that brought the play in also decides who gathers facts (as in Ansible).
       if (play.gatherFacts) await this.gatherFacts(ctx, play.when?.length ? (h) => this.whenTrue(ctx, h, inh, {}) : undefined);
-      if (play.strategy === 'free') await Promise.all(batch.map((h) => this.runNodes(ctx, play.tasks, [h], inh)));
-      else await this.runNodes(ctx, play.tasks, batch, inh);
+      const walk = this.walk();
+      if (play.strategy === 'free') await Promise.all(batch.map((h) => walkNodes(walk, ctx, play.tasks, [h], inh)));
+      else await walkNodes(walk, ctx, play.tasks, batch, inh);
       await this.runHandlers(ctx, batch);
       if (ctx.aborted || this.interrupted) break;
     }
@@ -315,15 +315,26 @@ export class Engine {
     return play.tasks.length > 0 || play.handlers.length > 0 || this.factsOnly;
   }
 
-  private active(hosts: string[]): string[] {
-    return hosts.filter((h) => {
-      const s = this.host(h);
-      return !s.failed && !s.unreachable && !s.ended;
-    });
+  /** What walking a play's nodes (runner/walk.ts) needs of this run. */
+  private walk(): NodeWalk {
+    return {
+      modules: this.o.modules,
+      vault: this.o.vault,
+      ids: this.ids,
+      host: (h) => this.host(h),
+      stopped: (inh) => this.stopped(inh),
+      tagged: (tags) => this.tagged(tags),
+      vars: (ctx, h, inh, task) => this.vars(ctx, h, inh, task),
+      whenTrue: (ctx, h, inh, extra) => this.whenTrue(ctx, h, inh, extra),
+      runTask: (ctx, task, hosts, inh) => this.runTask(ctx, task, hosts, inh),
+      runHandlers: (ctx, hosts) => this.runHandlers(ctx, hosts),
+      failed: (ctx, h, task, module, e) => this.result(ctx, h, task, module, failure(e), Date.now()),
+      rescued: (h) => countRescued(this.recap[h]!),
+    };
   }
 
   private async gatherFacts(ctx: PlayRun, wanted: (host: string) => boolean = () => true): Promise<void> {
-    const hosts = this.active(ctx.batch).filter((h) => !this.host(h).facts && whenOrError(() => wanted(h)));
+    const hosts = activeHosts(ctx.batch, (h) => this.host(h)).filter((h) => !this.host(h).facts && whenOrError(() => wanted(h)));
     if (!hosts.length || this.interrupted) return;
     // Ansible's name for the implicit setup task, so output and --start-at-task read the same
     const name = 'Gathering Facts';
@@ -355,149 +366,6 @@ export class Engine {
   private tagged(tags: string[]): boolean {
     return selectedByTags(tags, this.o.tags ?? [], this.o.skipTags ?? []);
   }
-
-  private async runNodes(ctx: PlayRun, nodes: Node[], hosts: string[], inh: Inherited): Promise<void> {
-    for (const node of nodes) {
-      if (ctx.aborted || this.stopped(inh)) return;
-      const active = this.active(hosts);
-      if (!active.length) return;
-      if (node.kind === 'task') await this.runTask(ctx, node, active, inherit(inh, node));
-      else if (node.kind === 'block') await this.runBlock(ctx, node, active, inh);
-      else if (node.kind === 'include') await this.runInclude(ctx, node, active, inh);
-      else if (node.kind === 'role') await this.runRole(ctx, node, active, inh);
-      else if (node.kind === 'meta') {
-        const ninh = inherit(inh, node);
-        if (node.action === 'flush_handlers') await this.runHandlers(ctx, active);
-        else if (node.action === 'end_play' || node.action === 'end_batch') {
-          // As in Ansible: true for any host ends it for every host of the batch; end_play also skips
-          // the batches still to come (without `serial` the two are the same).
-          if (active.some((h) => this.whenTrue(ctx, h, ninh, {}))) {
-            for (const h of ctx.batch) this.host(h).ended = true;
-            if (node.action === 'end_play') ctx.aborted = true;
-          }
-        } else if (node.action === 'end_host') {
-          for (const h of active) if (this.whenTrue(ctx, h, ninh, {})) this.host(h).ended = true;
-        } else if (node.action === 'clear_facts') {
-          for (const h of active) this.host(h).facts = undefined;
-        }
-      }
-    }
-  }
-
-  private async runBlock(ctx: PlayRun, node: BlockNode, hosts: string[], inh: Inherited): Promise<void> {
-    const binh = inherit(inh, node);
-    const entered = hosts;
-    await this.runNodes(ctx, node.block, entered, binh);
-    const failedIn = entered.filter((h) => this.host(h).failed && !this.host(h).unreachable);
-    if (node.rescue.length && failedIn.length && !this.stopped(binh)) {
-      for (const h of failedIn) {
-        this.host(h).failed = false;
-        // The failure was handled: it no longer counts against the host.
-        countRescued(this.recap[h]!);
-      }
-      await this.runNodes(ctx, node.rescue, failedIn, binh);
-    }
-    if (node.always.length) {
-      const wasFailed = entered.filter((h) => this.host(h).failed && !this.host(h).unreachable);
-      for (const h of wasFailed) this.host(h).failed = false;
-      // An always: section cleans up (unmount, unmap): it still runs after an interrupt, for a while.
-      await this.runNodes(ctx, node.always, entered.filter((h) => !this.host(h).unreachable), { ...binh, cleanup: true });
-      for (const h of wasFailed) this.host(h).failed = true;
-    }
-  }
-
-  private async runInclude(ctx: PlayRun, node: IncludeNode, hosts: string[], inh: Inherited): Promise<void> {
-    const iinh = inherit(inh, node);
-    if (node.static) {
-      await this.runNodes(ctx, node.tasks ?? [], hosts, iinh);
-      return;
-    }
-    if (!this.tagged(iinh.tags)) return;
-    const name = node.name ?? `include_tasks ${node.file}`;
-    // include_tasks: the file name, `when` and `loop` are evaluated per host; hosts that include
-    // the same file (with the same item) run it together.
-    const runs = new Map<string, { hosts: string[]; nodes: Node[]; item?: { key: string; value: unknown; scope: string } }>();
-    for (const h of hosts) {
-      try {
-        const vars = this.vars(ctx, h, iinh, {});
-        const items = includeItems(node.loop, vars, node.loc);
-        items.forEach((item, i) => {
-          const ivars = node.loop !== undefined ? this.vars(ctx, h, { ...iinh, vars: [...iinh.vars, { [node.loopControl.loopVar]: item }] }, {}) : vars;
-          if (!iinh.when.every((c) => evaluateCondition(c.expr, ivars))) return;
-          const file = String(renderString(node.file, ivars, node.loc));
-          const key = `${i}\u0000${file}\u0000${JSON.stringify(item)}`;
-          let g = runs.get(key);
-          if (!g) {
-            let nodes = node.tasks;
-            if (!nodes || file !== node.file) {
-              nodes = loadTaskFile(resolve(node.baseDir, file), this.o.modules, `${node.id}.i`, undefined, { playbookDir: ctx.play.baseDir, role: node.role, vault: this.o.vault, moduleDefaults: node.moduleDefaults });
-              if (this.ids) keyLoadedTasks(this.ids, node, nodes);
-            }
-            const earlier = earlierEqual(items, i);
-            g = { hosts: [], nodes, ...(node.loop !== undefined ? { item: { key: node.loopControl.loopVar, value: item, scope: loopScope(item, earlier) } } : {}) };
-            runs.set(key, g);
-          }
-          g.hosts.push(h);
-        });
-      } catch (e) {
-        this.result(ctx, h, name, 'include_tasks', failure(e), Date.now());
-      }
-    }
-    for (const g of runs.values()) {
-      const ginh = g.item ? { ...iinh, vars: [...iinh.vars, { [g.item.key]: g.item.value }], scope: `${iinh.scope ?? ''}${g.item.scope}` } : iinh;
-      await this.runNodes(ctx, g.nodes, g.hosts, ginh);
-    }
-  }
-
-  /**
-   * A role run: its tasks (its dependencies' runs first) with its variables. An include_role named
-   * by a template reads the role now, per host; hosts that name the same role run it together.
-   */
-  private async runRole(ctx: PlayRun, node: RoleNode, hosts: string[], inh: Inherited): Promise<void> {
-    if (node.tasks && node.loop === undefined) {
-      await this.runNodes(ctx, node.tasks, hosts, { ...inherit(inh, node), role: node.ref });
-      return;
-    }
-    const rinh = inherit(inh, node);
-    if (!this.tagged(rinh.tags)) return;
-    // Hosts that run the same role (with the same item of a loop) run it together.
-    const runs = new Map<string, { name: string; hosts: string[]; item?: { key: string; value: unknown; scope: string } }>();
-    for (const h of hosts) {
-      try {
-        const items = node.loop !== undefined ? includeItems(node.loop, this.vars(ctx, h, rinh, {}), node.loc) : [undefined];
-        const loopVar = node.loopControl?.loopVar ?? 'item';
-        items.forEach((item, i) => {
-          const ivars = this.vars(ctx, h, node.loop !== undefined ? { ...rinh, vars: [...rinh.vars, { [loopVar]: item }] } : rinh, {});
-          if (!rinh.when.every((c) => evaluateCondition(c.expr, ivars))) return;
-          const name = String(renderString(node.role, ivars, node.loc));
-          const key = `${i}\u0000${name}`;
-          const earlier = earlierEqual(items, i);
-          const g = runs.get(key) ?? { name, hosts: [], ...(node.loop !== undefined ? { item: { key: loopVar, value: item, scope: loopScope(item, earlier) } } : {}) };
-          g.hosts.push(h);
-          runs.set(key, g);
-        });
-      } catch (e) {
-        this.result(ctx, h, node.name ?? `include_role ${node.role}`, 'include_role', failure(e), Date.now());
-      }
-    }
-    for (const g of runs.values()) {
-      let run: { tasks: Node[]; ref?: RoleRef } = { tasks: node.tasks ?? [], ref: node.ref };
-      if (!node.tasks) {
-        try {
-          const loaded = loadRoleAtRunTime(node, g.name, this.o.modules, ctx.play.baseDir, undefined, this.o.vault);
-          for (const hd of loaded.handlers) if (!ctx.handlers.some((x) => x.loc.file === hd.loc.file && x.loc.line === hd.loc.line)) ctx.handlers.push(hd);
-          if (this.ids) keyLoadedTasks(this.ids, node, loaded.node.tasks ?? []);
-          run = { tasks: loaded.node.tasks ?? [], ref: loaded.node.ref };
-        } catch (e) {
-          for (const h of g.hosts) this.result(ctx, h, node.name ?? `include_role ${g.name}`, 'include_role', failure(e), Date.now());
-          continue;
-        }
-      }
-      const ginh = g.item ? { ...rinh, vars: [...rinh.vars, { [g.item.key]: g.item.value }], scope: `${rinh.scope ?? ''}${g.item.scope}` } : rinh;
-      await this.runNodes(ctx, run.tasks, g.hosts, { ...ginh, role: run.ref });
-    }
-  }
-
 
   private async runTask(ctx: PlayRun, task: TaskNode, hosts: string[], inh: Inherited): Promise<void> {
     const name = taskDisplayName(task);
@@ -538,53 +406,12 @@ export class Engine {
 
   /** Stores registered / set values of a host (and drops the hostvars view built from them). */
   private remember(st: HostState, values: Obj): void {
-    Object.assign(st.registered, values);
-    this.hostvarsView = undefined;
+    this.scope.remember(st, values);
   }
 
-  /** `hostvars`: every host's inventory variables and registered values, rebuilt only after a change. */
-  private hostvars(): Obj {
-    if (!this.hostvarsView) {
-      const view: Obj = {};
-      for (const n of this.o.inventory.hostNames()) view[n] = { ...this.o.inventory.hostVars(n), ...this.hosts.get(n)?.registered };
-      this.hostvarsView = view;
-    }
-    return this.hostvarsView;
-  }
-
+  /** A task's variables on a host (runner/scope.ts). */
   private vars(ctx: PlayRun, h: string, inh: Inherited, task: Obj): Obj {
-    const st = this.host(h);
-    const hostvars = this.hostvars();
-    const magic: Obj = {
-      inventory_hostname: h,
-      groups: this.o.inventory.groups(),
-      hostvars,
-      play_hosts: ctx.batch,
-      ansible_play_hosts: ctx.batch,
-      ansible_check_mode: this.check,
-      ferry_check_mode: this.check,
-      playbook_dir: ctx.play.baseDir,
-      ...(inh.role ? { role_name: inh.role.name, role_path: inh.role.path } : {}),
-    };
-    if (st.facts) Object.assign(magic, st.facts);
-    // lookup('file') opens vault-encrypted files with the run's passwords (carried, never listed)
-    if (this.o.vault) (magic as Record<symbol, unknown>)[LOOKUP_VAULT] = this.o.vault;
-    const resolved = resolveLayers({
-      // (merged only inside a role: this runs for every task on every host)
-      roleDefaults: inh.role ? { ...ctx.play.roleDefaults, ...inh.role.defaults } : ctx.play.roleDefaults,
-      inventory: this.o.inventory.hostVars(h),
-      play: ctx.play.vars,
-      varsFiles: ctx.varsFiles,
-      roleVars: inh.role ? { ...ctx.play.roleVars, ...inh.role.vars } : ctx.play.roleVars,
-      blocks: inh.vars,
-      task,
-      registered: st.registered,
-      extra: this.o.extraVars ?? {},
-      magic,
-    });
-    // A password variable may be a template (`{{ vault_pw }}`) or set in a play, vars_files or a task.
-    this.secrets.addNamed(resolved, new Set(Object.keys(magic)));
-    return resolved;
+    return this.scope.vars(ctx, this.host(h), inh, task);
   }
 
   private whenTrue(ctx: PlayRun, h: string, inh: Inherited, extra: Obj): boolean {
@@ -910,13 +737,4 @@ export class Engine {
     // what executeTask hands back: the result as registered (a no_log one as it prints), the msg as events show it
     this.collected?.set(h, { host: h, status: o.status, result: how.noLog ? censoredView(o.result) : o.result, ...(o.msg !== undefined ? { msg: this.secrets.mask(o.msg) } : {}) });
   }
-}
-
-interface PlayRun {
-  play: Play;
-  batch: string[];
-  varsFiles: Obj;
-  aborted: boolean;
-  /** The play's handlers, and those of roles included at run time. */
-  handlers: TaskNode[];
 }

@@ -66,17 +66,21 @@ function playFor(pattern: string, name: string, tasks: TaskNode[], o: { become?:
   return { file: o.file, plays: [play] };
 }
 
-/** Checks a module call (module known, parameters valid: nothing is contacted) and wraps it as a one-task play. */
-export function taskCallPlaybook(modules: ModuleRegistry, pattern: string, call: TaskCall): Playbook {
+/** Checks a module call (module known, parameters valid: nothing is contacted) and makes it a task. */
+export function taskCallTask(modules: ModuleRegistry, call: TaskCall): TaskNode {
   const mod = knownModule(modules, call.module);
   const problems = checkParams(mod, call.args, COMMAND_LINE);
   if (problems.length) throw new ValidationError(problems);
-  const task: TaskNode = {
+  return {
     kind: 'task', id: 'adhoc', module: call.module, args: call.args, loc: COMMAND_LINE, when: [], tags: [], vars: {}, notify: [], listen: [],
     loopControl: { loopVar: 'item' }, failedWhen: [], changedWhen: [], name: call.name ?? call.module, register: call.register,
     ...(call.noLog ? { noLog: true } : {}),
   };
-  return playFor(pattern, `ad hoc: ${call.module}`, [task], { become: call.become, file: `<${call.module}>` });
+}
+
+/** Checks a module call (as taskCallTask) and wraps it as a one-task play. */
+export function taskCallPlaybook(modules: ModuleRegistry, pattern: string, call: TaskCall): Playbook {
+  return playFor(pattern, `ad hoc: ${call.module}`, [taskCallTask(modules, call)], { become: call.become, file: `<${call.module}>` });
 }
 
 /** A play that only gathers facts, without become (as `ferry facts` always has). */

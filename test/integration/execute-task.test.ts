@@ -1,6 +1,6 @@
 // executeTask: one task on several real sshd hosts (and one that cannot be reached), each host's
 // outcome handed back as a value — failures, unreachable hosts, check mode, become, --limit and
-// secret masking — and ferry facts' gathering through the same engine.
+// secret masking — `ferry exec`'s runAdhoc, and ferry facts' gathering through the same engine.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -14,6 +14,7 @@ import {
   inventoryView,
   loadInventory,
   NO_LOG_MESSAGE,
+  runAdhoc,
   transportFactory,
   ValidationError,
   type HostTaskOutcome,
@@ -122,6 +123,37 @@ describe('executeTask over real sshd @integration', function () {
     await assert.rejects(executeTaskOn('all', { module: 'no_such_module', args: {} }, options({ reporter: rep })), ValidationError);
     await assert.rejects(executeTaskOn('all', { module: 'copy', args: { nope: 1 } }, options({ reporter: rep })), ValidationError);
     await assert.rejects(executeTaskOn('no-such-host', { module: 'ping', args: {} }, options({ reporter: rep })), ValidationError);
+    assert.deepEqual(rep.events, []);
+  });
+
+  it('runAdhoc (ferry exec) runs through executeTask: the -a text parsed for the module, the task named as typed, the summary with each host\'s outcome', async () => {
+    const rep = new CollectingReporter();
+    const typed = 'echo {{ inventory_hostname }}';
+    const r = await runAdhoc(names.join(','), 'shell', typed, options({ reporter: rep }));
+    assert.equal(r.exitCode, 0);
+    assert.equal(r.interrupted, false);
+    assert.deepEqual(r.outcomes.map((o) => [o.host, o.status, o.result.stdout, o.result.rc]), [[names[0], 'changed', names[0], 0], [names[1], 'changed', names[1], 0]]);
+    assert.deepEqual(rep.statuses(), { [`shell ${typed}/${names[0]}`]: 'changed', [`shell ${typed}/${names[1]}`]: 'changed' });
+    const start = rep.events.find((e) => e.type === 'run_start');
+    assert.deepEqual(start && [start.playbook, start.check], ['<shell>', false]);
+    assert.equal(r.recap[names[0]!]!.changed, 1);
+    // key=value pairs, in check mode: planned, nothing written
+    const dest = join(dir, 'adhoc.txt');
+    const planned = await runAdhoc(names[0]!, 'copy', `content=x dest=${dest}`, options({ check: true }));
+    assert.deepEqual(planned.outcomes.map((o) => [o.host, o.status, o.result.changed]), [[names[0], 'changed', true]]);
+    assert.equal(existsSync(dest), false, 'check mode changed nothing');
+    // a failure and an unreachable host: the exit code as `ferry exec` exits
+    const failed = await runAdhoc(`${names[1]},${GONE}`, 'command', 'false', options());
+    assert.deepEqual(failed.outcomes.map((o) => [o.host, o.status]), [[names[1], 'failed'], [GONE, 'unreachable']]);
+    assert.equal(failed.exitCode, 2);
+  });
+
+  it('runAdhoc refuses, before any host is contacted: an unknown module, bad parameters, a pattern that matches nothing, a limit that leaves no host', async () => {
+    const rep = new CollectingReporter();
+    await assert.rejects(runAdhoc('all', 'no_such_module', undefined, options({ reporter: rep })), /unknown module 'no_such_module'/);
+    await assert.rejects(runAdhoc('all', 'copy', 'nope=1', options({ reporter: rep })), ValidationError);
+    await assert.rejects(runAdhoc('no-such-host', 'ping', undefined, options({ reporter: rep })), ValidationError);
+    await assert.rejects(runAdhoc(names[0]!, 'ping', undefined, options({ reporter: rep, limit: names[1] })), /leaves no host to run on/);
     assert.deepEqual(rep.events, []);
   });
 
