@@ -37,10 +37,11 @@ export class PromptInterrupted extends Error {}
  */
 export function readTerminal(input: NodeJS.ReadStream, out: NodeJS.WritableStream, question: string, echo: boolean): Promise<string> {
   return new Promise((resolve, reject) => {
-    out.write(question);
     let answer = '';
     const wasRaw = input.isRaw;
+    // raw (no echo) before the question shows: a password typed as soon as it shows is never echoed
     input.setRawMode(true);
+    out.write(question);
     input.resume();
     const done = (err?: Error): void => {
       input.off('data', onData);
