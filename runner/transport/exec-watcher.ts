@@ -83,8 +83,10 @@ export function listedCommand(token: string, text: string): string {
  * after). Without /proc, or when the folder is not the become user's own, nothing is listed.
  */
 export function listedBecomeCommand(token: string, pp: string): string {
-  const watch = `pp=$1 d=$2\n${watcherScript('k HUP')}`;
-  const start = `mkdir -m 700 "$__ferry_d" 2>/dev/null && (setsid sh -c '${watch}' sh "${pp}" "$__ferry_d" </dev/null >/dev/null 2>&1 &)`;
+  const watch = `exec >/dev/null; pp=$1 d=$2\n${watcherScript('k HUP')}`;
+  // read until the watcher lets go of the pipe, which it does only once setsid made it a session of
+  // its own: a stop of this command (its trap kills its process group) must not stop the watcher
+  const start = `mkdir -m 700 "$__ferry_d" 2>/dev/null && __ferry_t=$( (setsid sh -c '${watch}' sh "${pp}" "$__ferry_d" </dev/null 2>/dev/null &) )`;
   return (
     `__ferry_d="\${TMPDIR:-/tmp}/.ferry-become-${token}-${pp}"; ` +
     `if [ -d "/proc/${pp}" ]; then [ -e "$__ferry_d" ] || { ${start}; }; ` +

@@ -144,8 +144,10 @@ sleep 1${m} & w=$!; wait "$w"`;
       const env = { ...process.env, PATH: c.pathPrefix ? `${dir}:${process.env.PATH}` : process.env.PATH };
       // a supervising shell as become.ts writes it, given its sshd as $1; a quick command first, then two long ones
       const supervised = (cmd: string): string => `${SUPERVISE_TRAP}; ${listedBecomeCommand(token, '$1')}${cmd} & p=$!; wait "$p"`;
-      const script = 'sh -c "$1" sup $$; sh -c "$2" sup $$ & sh -c "$2" sup $$ & wait';
-      const parent = spawn('sh', ['-c', script, 'parent', supervised('true'), supervised(`sleep 1${m} | cat`)], { detached: true, stdio: 'ignore', env });
+      // the first is stopped at once with its whole process group (in a session of its own, as sudo's
+      // child is in the login session): the watcher it started must not go with it
+      const script = 'setsid sh -c "$1" sup $$; sh -c "$2" sup $$ & sh -c "$2" sup $$ & wait';
+      const parent = spawn('sh', ['-c', script, 'parent', supervised('kill -KILL 0'), supervised(`sleep 1${m} | cat`)], { detached: true, stdio: 'ignore', env });
       const pgid = parent.pid!;
       const folder = join(tmpdir(), `.ferry-become-${token}-${pgid}`);
       try {
@@ -159,6 +161,7 @@ sleep 1${m} & w=$!; wait "$w"`;
         await waitUntil(() => !existsSync(folder), 10_000, 'the list is removed');
       } finally {
         killMatching(m);
+        rmSync(folder, { recursive: true, force: true });
         try {
           process.kill(-pgid, 'SIGKILL');
         } catch {
