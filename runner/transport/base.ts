@@ -1,6 +1,7 @@
 // What every transport shares: wrapping (env, cwd, sudo), answering sudo's prompt, timeouts,
 // aborts, collecting output, and put/get built on plain shell commands. A transport only
 // has to start `sh -c TEXT` somewhere and hand back its three streams.
+import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { maskSecrets, type Command } from '../command.js';
@@ -75,11 +76,25 @@ export abstract class BaseTransport implements Transport {
 
   /** Whether a become command stops itself once its login shell's parent is gone (an SSH session's sshd). */
   protected readonly watchesLoginParent: boolean = false;
+  /** The token naming the become-side watcher's list, one per become user (exec-watcher.ts). */
+  private readonly becomeWatchTokens = new Map<string, string>();
+
+  /** The become-side watch token for `become`'s user, when become commands are watched. */
+  private becomeWatchToken(become: BecomeOptions | false | undefined): string | undefined {
+    if (!this.watchesLoginParent || !become) return undefined;
+    const user = become.user ?? 'root';
+    let token = this.becomeWatchTokens.get(user);
+    if (token === undefined) {
+      token = randomBytes(12).toString('hex');
+      this.becomeWatchTokens.set(user, token);
+    }
+    return token;
+  }
 
   private async launch(cmd: Command, opts: Omit<RunOptions, 'stdin' | 'onStdout' | 'onStderr' | 'binary'>, needs: StartNeeds): Promise<Launched> {
     // Becoming the user we already are needs no sudo (which hosts logged into as root may lack).
     if (opts.become && (opts.become.user ?? 'root') === this.loginUser()) opts = { ...opts, become: false };
-    const wrapped = wrapCommand(cmd, { ...opts, watch: this.watchesLoginParent });
+    const wrapped = wrapCommand(cmd, { ...opts, watch: this.becomeWatchToken(opts.become) });
     const proc = await this.start(wrapped.command.text, {
       ...needs,
       stdin: needs.stdin === true || wrapped.password !== undefined,

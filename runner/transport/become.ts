@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { asArgument, raw, sh, type Command } from '../command.js';
 import { TaskFailedError, ValidationError } from '../errors.js';
-import { startWatcher } from './exec-watcher.js';
+import { listedBecomeCommand } from './exec-watcher.js';
 import type { BecomeOptions } from './types.js';
 
 /** sudo asked again for the become password: it was wrong (or the user may not sudo). */
@@ -24,12 +24,12 @@ const USER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.@-]*\$?$/;
 
 /**
  * Wraps a command so that it runs in `cwd`, with `env`, as the become user; the password never enters
- * the text. With `watch` the become side also stops the command once the login shell's parent (an
- * SSH session's sshd) is gone.
+ * the text. With `watch` (a token, random per transport and become user) the become side also stops
+ * the command once the login shell's parent (an SSH session's sshd) is gone.
  */
 export function wrapCommand(
   cmd: Command,
-  opts: { env?: Record<string, string>; cwd?: string; become?: BecomeOptions | false; watch?: boolean },
+  opts: { env?: Record<string, string>; cwd?: string; become?: BecomeOptions | false; watch?: string },
 ): WrappedCommand {
   let core = cmd;
   const env = Object.entries(opts.env ?? {});
@@ -56,9 +56,9 @@ export function wrapCommand(
   if (!USER_NAME.test(user)) {
     throw new ValidationError([{ message: `become user ${JSON.stringify(user)} is not a valid user name` }]);
   }
-  const inner = supervised(core, opts.watch === true);
+  const inner = supervised(core, opts.watch);
   // the login shell's parent (the session's sshd) is passed on as $1: the become side cannot know it
-  const watched = raw(opts.watch ? ' sh "$PPID"' : '');
+  const watched = raw(opts.watch !== undefined ? ' sh "$PPID"' : '');
   if (!become.password) {
     // -n: fail at once ("a password is required") instead of waiting on a prompt nobody answers
     return { command: sh`sudo -H -n -u ${user} -- sh -c ${asArgument(inner)}${watched}`, becomeUser: user };
@@ -91,13 +91,14 @@ export const SUPERVISE_TRAP = `trap 'trap "" TERM INT HUP; kill -TERM 0; (sleep 
  * The command as the become user runs it. sudo passes a signal on to its own child only, and the
  * login user may not signal the become user's processes (sshd's signal request and the local
  * transport's group kill run as the login user), so that child stops the whole process group
- * itself: TERM to every process of the command, KILL to what is left 2 s later. With `watch`, a
- * watcher as the become user (who alone may signal the command) HUPs that child once process $1 is
- * gone, so that a lost connection stops the command as a signal does.
+ * itself: TERM to every process of the command, KILL to what is left 2 s later. With `watch`, that
+ * child lists itself for its connection's watcher as the become user (who alone may signal the
+ * command), which HUPs it once process $1 is gone, so that a lost connection stops the command as a
+ * signal does.
  */
-function supervised(core: Command, watch: boolean): Command {
-  const watcher = raw(watch ? startWatcher('$1', 'kill -HUP "$s"') : '');
-  return sh`${raw(SUPERVISE_TRAP)}; ${watcher}exec 3<&0; sh -c ${asArgument(core)} <&3 3<&- & p=$!; exec 3<&-; wait "$p"`;
+function supervised(core: Command, watch: string | undefined): Command {
+  const listed = raw(watch !== undefined ? listedBecomeCommand(watch, '$1') : '');
+  return sh`${raw(SUPERVISE_TRAP)}; ${listed}exec 3<&0; sh -c ${asArgument(core)} <&3 3<&- & p=$!; exec 3<&-; wait "$p"`;
 }
 
 /** An event found in stderr while sudo is still talking. */

@@ -5,6 +5,8 @@
 // writes its pid and start time into the connection's list with shell builtins alone (no process
 // forked before the command starts), and the watcher, waiting in GNU `tail --pid` on the
 // connection's sshd, stops the process groups of the listed commands that still run once it is gone.
+// sudo commands are listed the same way on the become side (listedBecomeCommand), for one watcher
+// per connection and become user that their first command starts.
 
 /**
  * The connection's folder, holding its list: in the host's temporary folder, named by a random
@@ -25,22 +27,32 @@ function listFolder(token: string): string {
 export const START_TIME = `read -r t <"/proc/$1/stat" 2>/dev/null && set -- \${t##*) } && t=\${20}`;
 
 /**
- * The text of the exec that starts a connection's watcher (forked twice, so that it outlives the
- * exec). Once the session's sshd ($PPID) is gone it sends TERM, then KILL 2 s later, to each listed
- * process group whose leader still runs with the start time it wrote (not another process that got
- * its pid), then removes the folder. Without /proc, or when the folder exists already (another
- * user's), it starts nothing. Where tail has no --pid it polls /proc each second, as SHELL_WATCHER does.
+ * The script of a connection's watcher, given $pp (the session's sshd) and $d (the folder): once
+ * $pp is gone it runs `stop` on the list, where `k SIG [-]` sends SIG to each listed process (with
+ * `-`: its process group) whose pid still runs with the start time it wrote (not another process
+ * that got its pid), setting $n when one was signalled; then it removes the folder. Where tail has
+ * no --pid it polls /proc each second, as SHELL_WATCHER does.
  */
-export function connectionWatcherCommand(token: string): string {
-  const watch = [
+function watcherScript(stop: string): string {
+  return [
     `f="$d/list"`,
     `st() { ${START_TIME}; }`,
-    // $n: whether a group was signalled (a `while` read from a file runs in this shell)
-    `k() { n=0; while read -r p t0; do st "$p" && [ "$t" = "$t0" ] && kill -"$1" -"$p" && n=1; done <"$f"; }`,
+    // (a `while` read from a file runs in this shell, so $n stays set)
+    `k() { n=0; while read -r p t0; do st "$p" && [ "$t" = "$t0" ] && kill -"$1" $2"$p" && n=1; done <"$f"; }`,
     `tail --pid="$pp" -f /dev/null 2>/dev/null || while [ -d "/proc/$pp" ]; do sleep 1; done`,
-    `if [ -f "$f" ]; then k TERM; [ "$n" = 0 ] || { sleep 2; k KILL; }; fi`,
+    `if [ -f "$f" ]; then ${stop}; fi`,
     `rm -rf "$d"`,
   ].join('\n');
+}
+
+/**
+ * The text of the exec that starts a connection's watcher (forked twice, so that it outlives the
+ * exec). Once the session's sshd ($PPID) is gone it sends TERM, then KILL 2 s later, to each listed
+ * process group still running. Without /proc, or when the folder exists already (another user's),
+ * it starts nothing.
+ */
+export function connectionWatcherCommand(token: string): string {
+  const watch = watcherScript(`k TERM -; [ "$n" = 0 ] || { sleep 2; k KILL -; }`);
   return `d=${listFolder(token)}; if [ -d "/proc/$PPID" ] && mkdir -m 700 "$d" 2>/dev/null; then (pp=$PPID; (${watch}\n) </dev/null >/dev/null 2>&1 &); fi`;
 }
 
@@ -58,17 +70,27 @@ export function listedCommand(token: string, text: string): string {
 }
 
 /**
- * Shell text that forks a watcher for one command (twice, so that a `wait` of the command never
- * waits for it), for the shell running it ($$) and process `pp` (shell text): it waits in GNU
- * `tail --pid` on both, and runs `act` once `pp` is gone while the shell still runs with its start
- * time. Where tail has no --pid both tails fail at once and nothing happens. It sets no variable of
- * the shell and leaves $? at 0 and $! as they were. Used on the become side, where the login user's
- * watcher may not signal the command.
+ * Shell text, run by the supervising shell of a sudo command (become.ts) as the become user (who
+ * alone may signal the command; the login user's watcher may not), that lists that shell for the
+ * watcher of its connection and become user, starting that watcher when it is the first: one
+ * watcher per connection and become user, as on the exec side, rather than one forked per
+ * command. `pp` (shell text) is the session's sshd; the folder is named by it and by `token`
+ * (random per transport and become user). Once `pp` is gone the watcher HUPs each listed shell that
+ * still runs, whose trap then stops its command. The watcher runs in a session of its own (setsid),
+ * so that a supervising shell stopping its own process group does not stop it. Only the first
+ * command forks (mkdir, the watcher); the others use builtins alone. It leaves $? at 0 and $! as it
+ * was and sets no variable; it changes the positional parameters (the supervising shell's, unused
+ * after). Without /proc, or when the folder is not the become user's own, nothing is listed.
  */
-export function startWatcher(pp: string, act: string): string {
-  const watch =
-    `st() { ${START_TIME}; }; st "$s" || exit 0; t0=$t; ` +
-    `tail --pid="$pp" -f /dev/null & a=$!; { tail --pid="$s" -f /dev/null; kill "$a"; } & wait "$a"; ` +
-    `[ ! -d "/proc/$pp" ] && st "$s" && [ "$t" = "$t0" ] || exit 0; ${act}`;
-  return `if [ -d "/proc/${pp}" ]; then (s=$$ pp=${pp}; (${watch}) </dev/null >/dev/null 2>&1 &); fi; `;
+export function listedBecomeCommand(token: string, pp: string): string {
+  const watch = `exec >/dev/null; pp=$1 d=$2\n${watcherScript('k HUP')}`;
+  // read until the watcher lets go of the pipe, which it does only once setsid made it a session of
+  // its own: a stop of this command (its trap kills its process group) must not stop the watcher
+  const start = `mkdir -m 700 "$__ferry_d" 2>/dev/null && __ferry_t=$( (setsid sh -c '${watch}' sh "${pp}" "$__ferry_d" </dev/null 2>/dev/null &) )`;
+  return (
+    `__ferry_d="\${TMPDIR:-/tmp}/.ferry-become-${token}-${pp}"; ` +
+    `if [ -d "/proc/${pp}" ]; then [ -e "$__ferry_d" ] || { ${start}; }; ` +
+    `if [ -O "$__ferry_d" ] && [ ! -h "$__ferry_d" ] && read -r __ferry_t <"/proc/$$/stat"; then ` +
+    `set -- \${__ferry_t##*) }; { echo "$$ \${20}" >>"$__ferry_d/list"; } 2>/dev/null; fi; fi; unset __ferry_d __ferry_t; `
+  );
 }

@@ -134,7 +134,7 @@ export class SshTransport extends BaseTransport {
   private shellsOpening = 0;
   /** Set when the host's shell could not run the persistent loop: exec channels from then on. */
   private shellRefused = false;
-  protected override readonly watchesLoginParent = true;
+  protected override readonly watchesLoginParent: boolean = true;
   /** The token of each connection's exec watcher (exec-watcher.ts), once it has been asked for. */
   private readonly execWatchers = new WeakMap<Client, Promise<string>>();
 

@@ -10,7 +10,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:f
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectionWatcherCommand, listedCommand } from '../../runner/transport/exec-watcher.js';
+import { SUPERVISE_TRAP } from '../../runner/transport/become.js';
+import { connectionWatcherCommand, listedBecomeCommand, listedCommand } from '../../runner/transport/exec-watcher.js';
 import { SHELL_WATCHER } from '../../runner/transport/shell-session.js';
 import { killMatching, processesMatching, uniqueMarker, waitUntil } from '../helpers/processes.js';
 
@@ -126,6 +127,41 @@ sleep 1${m} & w=$!; wait "$w"`;
         await waitUntil(() => !existsSync(join(tmpdir(), `.ferry-exec-${token}`)), 10_000, 'the list is removed');
       } finally {
         killMatching(m);
+        try {
+          process.kill(-pgid, 'SIGKILL');
+        } catch {
+          // the group is gone already
+        }
+      }
+    });
+  }
+
+  for (const c of cases) {
+    it(`the become side's watcher ${c.name.replace(/, forking nothing/, '')}, started by the first command alone, and HUPs every listed supervising shell once their parent is SIGKILLed`, async function () {
+      if (!c.pathPrefix && !gnuTail) this.skip();
+      const m = uniqueMarker();
+      const token = `t${m}`;
+      const env = { ...process.env, PATH: c.pathPrefix ? `${dir}:${process.env.PATH}` : process.env.PATH };
+      // a supervising shell as become.ts writes it, given its sshd as $1; a quick command first, then two long ones
+      const supervised = (cmd: string): string => `${SUPERVISE_TRAP}; ${listedBecomeCommand(token, '$1')}${cmd} & p=$!; wait "$p"`;
+      // the first is stopped at once with its whole process group (in a session of its own, as sudo's
+      // child is in the login session): the watcher it started must not go with it
+      const script = 'setsid sh -c "$1" sup $$; sh -c "$2" sup $$ & sh -c "$2" sup $$ & wait';
+      const parent = spawn('sh', ['-c', script, 'parent', supervised('kill -KILL 0'), supervised(`sleep 1${m} | cat`)], { detached: true, stdio: 'ignore', env });
+      const pgid = parent.pid!;
+      const folder = join(tmpdir(), `.ferry-become-${token}-${pgid}`);
+      try {
+        await waitUntil(() => processesMatching(`^sleep 1${m}`).length === 2, 10_000, 'both commands run');
+        await waitUntil(() => (readFileSync(join(folder, 'list'), 'utf8').match(/\n/g) ?? []).length === 3, 10_000, 'the three commands are listed');
+        const watchers = processesMatching(`.ferry-become-${token}-`).filter((p) => !p.includes(' sup '));
+        assert.equal(watchers.length, 1, `one watcher: ${watchers.join('; ')}`);
+        if (!c.pathPrefix) await waitUntil(() => processesMatching(`tail --pid=${pgid} `).length === 1, 10_000, 'the watcher waits in tail --pid');
+        parent.kill('SIGKILL');
+        await waitUntil(() => processesMatching(m).length === 0, 10_000, `nothing of the commands is left: ${processesMatching(m).join('; ')}`);
+        await waitUntil(() => !existsSync(folder), 10_000, 'the list is removed');
+      } finally {
+        killMatching(m);
+        rmSync(folder, { recursive: true, force: true });
         try {
           process.kill(-pgid, 'SIGKILL');
         } catch {

@@ -31,12 +31,15 @@ describe('become wrapping', () => {
     assert.match(pw.command.text, /; kill -TERM 0; .* sh -c true <&3 3<&- & p=\$!; exec 3<&-; wait "\$p"'$/);
   });
 
-  it('with watch, passes the login shell\'s parent on to the become side, which HUPs its own shell once that is gone', () => {
+  it("with watch, passes the login shell's parent on to the become side, whose shell lists itself for its connection's watcher", () => {
     for (const become of [{}, { password: secret('pw') }]) {
-      const w = wrapCommand(sh`true`, { become, watch: true });
+      const w = wrapCommand(sh`true`, { become, watch: 'f00d' });
       assert.match(w.command.text, /' sh "\$PPID"$/);
-      // the watcher starts before the command, as the become user, and watches $1
-      assert.match(w.command.text, /TERM INT HUP; if \[ -d "\/proc\/\$1" \]; then \(s=\$\$ pp=\$1; .*kill -HUP "\$s"\) .*; fi; exec 3<&0; sh -c true /);
+      // listed (the watcher started by the first) before the command starts, as the become user, in a folder named by the token and $1
+      assert.match(
+        w.command.text,
+        /TERM INT HUP; __ferry_d="\$\{TMPDIR:-\/tmp\}\/\.ferry-become-f00d-\$1"; if \[ -d "\/proc\/\$1" \]; then .*setsid sh -c .*k HUP.* >>"\$__ferry_d\/list"; .*unset __ferry_d __ferry_t; exec 3<&0; sh -c true /s,
+      );
     }
   });
 
