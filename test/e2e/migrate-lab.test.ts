@@ -75,9 +75,11 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
   });
 
   it('preflight refuses guests it cannot convert, before any change, with the reason, in --check too', async () => {
-    // Three shapes made for the test on the lab host: a partitioned LV with no root filesystem in
+    // Four shapes made for the test on the lab host: a partitioned LV with no root filesystem in
     // it (an empty partition), an ext4 guest bigger than the room left in its VG, and one whose fstab
-    // mounts /boot from a disk of its own (the last two also too small inside for a conversion).
+    // mounts /boot from a disk of its own (the last two also too small inside for a conversion); and
+    // an xfs guest whose fstab mounts /var from a disk of its own (xfs has no debugfs: preflight
+    // reads its fstab through a read-only mount in a mount namespace of its own).
     await labSsh(lab, [
       'set -e',
       'lvcreate -q -y -L 32M -n xr9-disk vg1',
@@ -92,17 +94,25 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       'mkdir -p /mnt/xr7 && mount /dev/vg1/xr7-disk /mnt/xr7 && mkdir /mnt/xr7/etc',
       String.raw`printf '/dev/xvda2 / ext4 errors=remount-ro 0 1\n/dev/xvda1 /boot ext2 defaults 0 2\n' > /mnt/xr7/etc/fstab`,
       'umount /mnt/xr7 && rmdir /mnt/xr7',
+      'lvcreate -q -y -L 320M -n xr6-disk vg1',
+      'mkfs.xfs -q /dev/vg1/xr6-disk',
+      'mkdir -p /mnt/xr6 && mount /dev/vg1/xr6-disk /mnt/xr6 && mkdir /mnt/xr6/etc',
+      String.raw`printf 'UUID=5d1b0a57-1c2e-4d3f-8a9b-0c1d2e3f4a5b / xfs defaults 0 0
+/dev/xvdb /var xfs defaults 0 0
+' > /mnt/xr6/etc/fstab`,
+      'umount /mnt/xr6 && rmdir /mnt/xr6',
     ].join('\n'));
     try {
       const guests = path.join(tmp, 'more-guests.yaml');
       const guest = (vg: string, lv: string, mac: string) => ({ ferry_connection: 'none', ferry_hypervisor: 'lab-hv', vg, lv, memory_mb: 256, vcpus: 1, mac, bridge: 'br0' });
-      fs.writeFileSync(guests, JSON.stringify({ xen_guests: { hosts: { xr9: guest('vg1', 'xr9-disk', '00:16:3e:4c:52:09'), xr8: guest('vg0', 'xr8-disk', '00:16:3e:4c:52:08'), xr7: guest('vg1', 'xr7-disk', '00:16:3e:4c:52:07') } } }));
-      const state = async () => (await labSsh(lab, 'lvs --noheadings -o vg_name,lv_name,lv_size; sha256sum /dev/vg1/xr9-disk /dev/vg0/xr8-disk /dev/vg1/xr7-disk')).stdout;
+      fs.writeFileSync(guests, JSON.stringify({ xen_guests: { hosts: { xr9: guest('vg1', 'xr9-disk', '00:16:3e:4c:52:09'), xr8: guest('vg0', 'xr8-disk', '00:16:3e:4c:52:08'), xr7: guest('vg1', 'xr7-disk', '00:16:3e:4c:52:07'), xr6: guest('vg1', 'xr6-disk', '00:16:3e:4c:52:06') } } }));
+      // (and no folder or mount left by the read of xr6's fstab)
+      const state = async () => (await labSsh(lab, "lvs --noheadings -o vg_name,lv_name,lv_size; sha256sum /dev/vg1/xr9-disk /dev/vg0/xr8-disk /dev/vg1/xr7-disk /dev/vg1/xr6-disk; ls -d /tmp/tmp.* 2>/dev/null; grep ' /tmp/' /proc/mounts; true")).stdout;
       const before = await state();
       for (const check of [true, false]) {
         const rep = new CollectingReporter();
         const r = await runPlaybookFile(path.join(ROOT, 'playbooks/xen-to-kvm.yaml'), {
-          inventory: [lab.inventoryPath, guests], limit: 'xr7:xr8:xr9', reporter: rep, check, extraVars: { kvm_define: false },
+          inventory: [lab.inventoryPath, guests], limit: 'xr6:xr7:xr8:xr9', reporter: rep, check, extraVars: { kvm_define: false },
         });
         assert.notEqual(r.exitCode, 0);
         const pre = (g: string) => rep.results().find((x) => x.host === g && x.task.startsWith('preflight'));
@@ -112,6 +122,8 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
         assert.match(pre('xr8')?.msg ?? '', /xr8: refused before any change:[\s\S]*volume group vg0 has \d+ MiB free; the new LV needs \d+ MiB/);
         assert.equal(pre('xr7')?.status, 'failed');
         assert.match(pre('xr7')?.msg ?? '', /xr7: refused before any change:\n\s*- the guest's fstab mounts \/boot from \/dev\/xvda1; ferry converts guests whose \/boot, \/usr and \/var are on the root filesystem/);
+        assert.equal(pre('xr6')?.status, 'failed');
+        assert.match(pre('xr6')?.msg ?? '', /xr6: refused before any change:\n\s*- the guest's fstab mounts \/var from \/dev\/xvdb; ferry converts guests whose \/boot, \/usr and \/var are on the root filesystem \(the kernel, initramfs and GRUB are installed there\)\s*$/);
         // both small guests have too little room inside for the conversion (dumpe2fs reads, never writes)
         for (const g of ['xr7', 'xr8']) assert.match(pre(g)?.msg ?? '', /- the guest's root filesystem has \d+ MiB free; the conversion writes up to about 128 MiB into it/, g);
         // nothing after the preflight ran for either guest
@@ -119,7 +131,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       }
       assert.equal(await state(), before, 'a refused guest was changed');
     } finally {
-      await labSsh(lab, 'lvremove -q -y vg1/xr9-disk vg0/xr8-disk vg1/xr7-disk vg0/ferry-filler');
+      await labSsh(lab, 'lvremove -q -y vg1/xr9-disk vg0/xr8-disk vg1/xr7-disk vg1/xr6-disk vg0/ferry-filler');
     }
   });
 
@@ -173,6 +185,70 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       const recap = migrationRecap(events).sort((a, b) => a.guest.localeCompare(b.guest));
       assert.deepEqual(recap.map((g) => [g.guest, g.result, g.method, Object.keys(g.phases).join(',')]), guests.map((g) => [g, 'done', 'rsync', 'preflight,copy']));
       assert.equal(await sums(), before.replaceAll('-disk\n', '-disk-old\n'), 'a source LV was written to');
+    } finally {
+      lab = await labReset();
+    }
+  });
+
+  it('a guest rolled back and migrated again is copied afresh (rsync, dd, partitioned already): an earlier copy left in the freed extents, marks and all, never passes for the new one', async () => {
+    // Small guests made for the test (data only, not bootable): s1 on the rsync route, s2 on the dd
+    // route, s3 partitioned already (its ext4 root in partition 1 at 1 MiB). A conversion that got
+    // as far as the marks ("copied", then the convert phase stops: nothing to convert in them) is
+    // rolled back; each source gets a new file, as a guest running under Xen again would; the next
+    // copy must hold it. lvremove frees the new LV's extents without clearing them and the next
+    // lvcreate gets the same ones back, zeroing only their first 4 KiB; the new partition table's
+    // wipe (partition: sfdisk --wipe-partitions always) and the copy's identity (the marks carry it)
+    // each keep the old copy from passing for the new one.
+    lab = await labReset();
+    const g = { s1: { vg: 'vg1', method: 'rsync' }, s2: { vg: 'vg0', method: 'dd' }, s3: { vg: 'vg1', method: 'dd' } } as const;
+    const names = Object.keys(g) as (keyof typeof g)[];
+    // the root filesystem of each source, or of each copy, for a shell: $1 the LV
+    const atRoot = (name: keyof typeof g, lv: string, cmd: string) => name === 's3'
+      ? `l=$(losetup -f --show -o 1048576 /dev/${g[name].vg}/${lv}) && ${cmd.replaceAll('DEV', '"$l"')}; rc=$?; losetup -d "$l"; exit $rc`
+      : cmd.replaceAll('DEV', `/dev/${g[name].vg}/${lv}`);
+    await labSsh(lab, [
+      'set -e',
+      ...names.flatMap((n) => [
+        `lvcreate -q -y -L 64M -n ${n}-disk ${g[n].vg}`,
+        ...(n === 's3' ? [`printf 'start=2048, type=83\\n' | sfdisk -q /dev/${g[n].vg}/${n}-disk`] : []),
+        `(${atRoot(n, `${n}-disk`, `mkfs.ext4 -q DEV && mkdir -p /mnt/${n} && mount DEV /mnt/${n} && mkdir /mnt/${n}/etc && echo '/dev/xvda1 / ext4 defaults 0 1' > /mnt/${n}/etc/fstab && echo v1 > /mnt/${n}/v1 && umount /mnt/${n}`)})`,
+      ]),
+    ].join('\n'));
+    const inv = path.join(tmp, 'again-guests.yaml');
+    fs.writeFileSync(inv, JSON.stringify({ xen_guests: { hosts: Object.fromEntries(names.map((n, i) => [n, { ferry_connection: 'none', ferry_hypervisor: 'lab-hv', vg: g[n].vg, lv: `${n}-disk`, memory_mb: 256, vcpus: 1, mac: `00:16:3e:4c:54:0${i}`, bridge: 'br0' }])) } }));
+    // one guest at a time, in the same order each time: each new LV gets the extents its predecessor had
+    const playbook = async (file: string, tags: string[] | undefined) => {
+      const reps: CollectingReporter[] = [];
+      for (const method of ['rsync', 'dd'] as const) {
+        const rep = new CollectingReporter();
+        await runPlaybookFile(path.join(ROOT, 'playbooks', file), {
+          inventory: [lab.inventoryPath, inv], limit: names.filter((n) => g[n].method === method).join(':'), forks: 1, reporter: rep,
+          ...(tags ? { tags } : {}), extraVars: { kvm_define: false, guest_min_free_mb: 0, copy_method: method },
+        });
+        reps.push(rep);
+      }
+      return reps.flatMap((r) => r.results());
+    };
+    const extents = async () => (await labSsh(lab, `lvs --noheadings -o lv_name,seg_pe_ranges ${names.map((n) => `${g[n].vg}/${n}-disk`).join(' ')}`)).stdout.trim();
+    try {
+      // the first conversion: the copy, then the convert phase, which writes ferry's marks into the copy first
+      const first = await playbook('xen-to-kvm.yaml', ['copy', 'convert']);
+      for (const n of names) {
+        assert.equal(first.find((r) => r.host === n && r.task === 'mark the copy complete (whatever route made it)')?.status, 'changed', `${n}: ${JSON.stringify(first.filter((r) => r.host === n && r.status === 'failed'))}`);
+      }
+      const firstExtents = await extents();
+      // rolled back: the new LVs removed, the sources named as they were
+      const back = await playbook('xen-rollback.yaml', undefined);
+      assert.deepEqual(back.filter((r) => r.status === 'failed'), []);
+      await labSsh(lab, names.map((n) => `(${atRoot(n, `${n}-disk`, `mount DEV /mnt/${n} && echo v2 > /mnt/${n}/v2 && umount /mnt/${n}`)})`).join(' && '));
+      const again = await playbook('xen-to-kvm.yaml', ['copy']);
+      assert.deepEqual(again.filter((r) => r.status === 'failed'), []);
+      const lvsAgain = await labSsh(lab, `lvs --noheadings -o lv_name,seg_pe_ranges ${names.map((n) => `${g[n].vg}/${n}-disk-old`).join(' ')}`);
+      console.log(`      new LVs' extents, first: ${firstExtents.replace(/\s+/g, ' ')}; sources now: ${lvsAgain.stdout.trim().replace(/\s+/g, ' ')}`);
+      // the copy ran again for each (rsync; the dd route's and the partitioned guest's blockcopy) and holds the new file
+      const copied = (n: keyof typeof g) => again.filter((r) => r.host === n && ['rsync', 'blockcopy'].includes(r.module ?? '') && r.status === 'changed').length;
+      assert.deepEqual(names.map((n) => [n, copied(n) > 0]), names.map((n) => [n, true]), JSON.stringify(again.filter((r) => r.status !== 'ok')));
+      assert.equal((await labSsh(lab, names.map((n) => `cat /mnt/ferry/${n}/v1 /mnt/ferry/${n}/v2`).join(' && '))).stdout, 'v1\nv2\n'.repeat(names.length));
     } finally {
       lab = await labReset();
     }

@@ -127,6 +127,8 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
     '  *) printf "%s" "$FAKE_FSTAB" ;;',
     'esac',
   ].join('\n'));
+  // xfs has no debugfs: its fstab is read through a read-only mount in a mount namespace of its own
+  stub('unshare', '[ "$1 $2 $3" = "-m --propagation private" ] && printf "%s" "$FAKE_FSTAB"');
   // the guest root's free space, as dumpe2fs -h (ext) and xfs_db -r (xfs) print it: FAKE_ROOM MiB in 4 KiB blocks
   stub('dumpe2fs', '[ "$1" = -h ] && printf "Block count:              262144\\nFree blocks:              %s\\nBlock size:               4096\\n" $((FAKE_ROOM * 256))');
   stub('xfs_db', '[ "$1" = -r ] && printf "fdblocks = %s\\nblocksize = 4096\\n" $((FAKE_ROOM * 256))');
@@ -184,6 +186,9 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
     });
     const data = '/dev/xvda2 / ext4 defaults 0 1\n/dev/xvda1 none swap sw 0 0\n/dev/xvdb /srv ext4 defaults 0 2\nUUID=1b2c /home ext4 defaults 0 2\n/dev/xvdc /var/lib/data xfs defaults 0 2\n';
     assert.deepEqual(run('ext4', 'dd', { fstab: data }), { status: 0, stdout: 'ext4', stderr: '' });
+    // an xfs root the same (rsync only)
+    assert.deepEqual(run('xfs', 'rsync', { fstab: split.replaceAll('ext4', 'xfs') }).stderr.split('\n')[1], "  - the guest's fstab mounts /boot from /dev/xvda1; /var from UUID=0b3c7f1e-2b43-4a5e-9d0e-1f0c6c1e8a11; ferry converts guests whose /boot, /usr and /var are on the root filesystem (the kernel, initramfs and GRUB are installed there)");
+    assert.deepEqual(run('xfs', 'rsync', { fstab: data.replaceAll('ext4', 'xfs') }), { status: 0, stdout: 'xfs', stderr: '' });
   });
 
   it('a guest root with less room inside than the conversion writes (default 128 MiB) is refused, ext and xfs alike; guest_min_free_mb changes the bar', () => {
