@@ -63,9 +63,18 @@ export function connectionWatcherCommand(token: string): string {
  * the connection's folder (no watcher: no /proc) it does nothing.
  */
 export function listedCommand(token: string, text: string): string {
+  return `${listSelf(listFolder(token), `${listFolder(token)}/list`)}unset __ferry_t; ${text}`;
+}
+
+/**
+ * Shell text (builtins alone) that appends this shell's pid and start time to `list`, the list in
+ * `dir` (both shell text, quoted), when `dir` is a folder of this user's own, not a link; else it
+ * does nothing. It uses __ferry_t and clears the positional parameters.
+ */
+function listSelf(dir: string, list: string): string {
   return (
-    `if [ -O ${listFolder(token)} ] && [ ! -h ${listFolder(token)} ] && read -r __ferry_t <"/proc/$$/stat"; then ` +
-    `set -- \${__ferry_t##*) }; { echo "$$ \${20}" >>${listFolder(token)}/list; } 2>/dev/null; set --; fi; unset __ferry_t; ${text}`
+    `if [ -O ${dir} ] && [ ! -h ${dir} ] && read -r __ferry_t <"/proc/$$/stat"; then ` +
+    `set -- \${__ferry_t##*) }; { echo "$$ \${20}" >>${list}; } 2>/dev/null; set --; fi; `
   );
 }
 
@@ -79,7 +88,7 @@ export function listedCommand(token: string, text: string): string {
  * still runs, whose trap then stops its command. The watcher runs in a session of its own (setsid),
  * so that a supervising shell stopping its own process group does not stop it. Only the first
  * command forks (mkdir, the watcher); the others use builtins alone. It leaves $? at 0 and $! as it
- * was and sets no variable; it changes the positional parameters (the supervising shell's, unused
+ * was and sets no variable; it clears the positional parameters (the supervising shell's, unused
  * after). Without /proc, or when the folder is not the become user's own, nothing is listed.
  */
 export function listedBecomeCommand(token: string, pp: string): string {
@@ -90,7 +99,6 @@ export function listedBecomeCommand(token: string, pp: string): string {
   return (
     `__ferry_d="\${TMPDIR:-/tmp}/.ferry-become-${token}-${pp}"; ` +
     `if [ -d "/proc/${pp}" ]; then [ -e "$__ferry_d" ] || { ${start}; }; ` +
-    `if [ -O "$__ferry_d" ] && [ ! -h "$__ferry_d" ] && read -r __ferry_t <"/proc/$$/stat"; then ` +
-    `set -- \${__ferry_t##*) }; { echo "$$ \${20}" >>"$__ferry_d/list"; } 2>/dev/null; fi; fi; unset __ferry_d __ferry_t; `
+    `${listSelf('"$__ferry_d"', '"$__ferry_d/list"')}fi; unset __ferry_d __ferry_t; `
   );
 }
