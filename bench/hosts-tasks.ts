@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import ssh2 from 'ssh2';
 import { stringify } from 'yaml';
 import { NOPASSWD_USER, startSshd, type SshdHost } from '../test/harness/sshd.js';
-import { median, reportResult } from './lib.js';
+import { median, reportResult, rotated } from './lib.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'app', 'cli.js');
 const BEFORE = process.env.BENCH_BEFORE;
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     const times = new Map<string, number[]>(variants.map(([n]) => [n, []]));
     for (let r = 0; r < rounds; r++) {
       // the order rotates every round, so no variant always meets another's leftovers
-      const order = variants.map((_, i) => variants[(i + r) % variants.length]!);
+      const order = rotated(variants, r);
       for (const [name, run] of order) times.get(name)!.push(await run());
     }
     const base = times.get('bare ssh2 loop')!;

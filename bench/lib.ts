@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, mkdtemp, rm, statfs, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from '../runner/command.js';
 import { applyPlan } from '../runner/apply-steps.js';
@@ -36,6 +36,16 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** The load average (1, 5, 15 min) as printed beside every figure: "0.12 0.84 1.29". */
+export function loadAverage(): string {
+  return loadavg().map((l) => l.toFixed(2)).join(' ');
+}
+
+/** `xs` rotated left by `r`: round r's order, so that each variant runs in each place in turn. */
+export function rotated<T>(xs: T[], r: number): T[] {
+  return xs.map((_, i) => xs[(i + r) % xs.length]!);
 }
 
 /** Throughput in MB/s (10^6 bytes a second, as dd prints it). */

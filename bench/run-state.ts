@@ -12,13 +12,13 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import type { PreviousRun } from '../runner/task-identity.js';
 import { RunState } from '../runner/state.js';
-import { median, reportResult } from './lib.js';
+import { loadAverage, median, reportResult } from './lib.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /** The last commit whose run state rewrote the whole file after every batch. */
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   const base = await mkdtemp(join(tmpdir(), 'ferry-bench-state-'));
   try {
     const variants: [string, StateClass][] = [['journal', RunState], ['whole file', await wholeFileState(base)]];
-    console.log(`${HOSTS} hosts × ${TASKS} tasks, ${BATCH} completing at once; ${ROUNDS} rounds; load average at the start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(`${HOSTS} hosts × ${TASKS} tasks, ${BATCH} completing at once; ${ROUNDS} rounds; load average at the start ${loadAverage()}`);
     // untimed, so that neither variant pays for compiling the code both use
     for (const [name, cls] of variants) await oneRun(cls, base, `warm-up-${name.replace(' ', '-')}`, Math.ceil(HOSTS / 10));
     const runs = new Map<string, Figures[]>(variants.map(([n]) => [n, []]));
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
     for (const [name] of variants) {
       console.log(`median ${name.padEnd(10)} ${med(name, 'ms').toFixed(0).padStart(6)} ms  cpu ${med(name, 'cpuMs').toFixed(0).padStart(6)} ms  written ${(med(name, 'bytes') / 1e6).toFixed(1).padStart(7)} MB  loop max ${med(name, 'loopMaxMs').toFixed(1)} ms`);
     }
-    console.log(`load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(`load average at the end ${loadAverage()}`);
     const perCompletion = (name: string) => ((med(name, 'ms') * 1000) / (HOSTS * TASKS)).toFixed(0);
     reportResult([{
       name: `run state, ${HOSTS} hosts × ${TASKS} tasks`,

@@ -8,9 +8,8 @@
 // Run: npm run build && npx tsx bench/startup.ts   (BENCH_CLI=OTHER/dist/app/cli.js times another build)
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { median, reportResult, type BenchResult } from './lib.js';
+import { loadAverage, median, reportResult, type BenchResult } from './lib.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 // BENCH_CLI: another build's cli.js (e.g. main's, for a before/after on the same machine and hour).
@@ -50,7 +49,7 @@ function timeOnce(c: Case): number {
 
 function main(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = loadAverage();
   console.log(`${ROUNDS} rounds; load average at the start ${load}`);
   // One untimed run each: the first start reads the files from disk, later ones from the page cache.
   for (const c of CASES) timeOnce(c);
@@ -74,7 +73,7 @@ function main(): void {
       pass: c.targetMs === undefined ? null : m <= c.targetMs,
     });
   }
-  console.log(`load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`load average at the end ${loadAverage()}`);
   reportResult(results);
 }
 

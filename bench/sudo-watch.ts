@@ -9,12 +9,11 @@
 // Run as root: npx tsx bench/sudo-watch.ts [N per variant and round]   (BENCH_ROUNDS, default 7)
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { secret, sh } from '../runner/command.js';
 import { SshTransport, type SshTransportOptions } from '../runner/transport/ssh.js';
 import { sshTransportOptions, startSshd, type SshdHost } from '../test/harness/sshd.js';
-import { median, reportResult } from './lib.js';
+import { loadAverage, median, reportResult, rotated } from './lib.js';
 
 type TransportClass = typeof SshTransport;
 
@@ -87,8 +86,6 @@ async function variants(name: string, Transport: TransportClass): Promise<Varian
   return out;
 }
 
-const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
-
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 50);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -103,9 +100,9 @@ async function main(): Promise<void> {
     for (const v of all) await measure(v, 10); // warm up: connection, watchers, sudo's caches
     const times = new Map<string, { wall: number; cpu: number }[]>(all.map((v) => [v.label, []]));
     for (let r = 0; r < rounds; r++) {
-      const order = all.map((_, i) => all[(i + r) % all.length]!);
+      const order = rotated(all, r);
       for (const v of order) times.get(v.label)!.push(await measure(v, n));
-      console.log(`round ${r + 1}/${rounds} done, load ${load()}`);
+      console.log(`round ${r + 1}/${rounds} done, load ${loadAverage()}`);
     }
     const results = [];
     for (const name of before ? ['this', 'before'] : ['this']) {
@@ -126,7 +123,7 @@ async function main(): Promise<void> {
         results.push({ name: `sudo-watch ${name} ${mode}`, measured: `${parts.join(', ')} per command watched`, target: '', pass: null });
       }
     }
-    console.log(`${n} commands per variant and round, ${rounds} rounds, load at the end ${load()}`);
+    console.log(`${n} commands per variant and round, ${rounds} rounds, load at the end ${loadAverage()}`);
     reportResult(results);
   } finally {
     await Promise.all(all.map((v) => v.transport.close()));
