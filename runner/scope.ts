@@ -1,13 +1,13 @@
 // The variables a task sees on a host: the layers of precedence (runner/vars.ts) filled from the
-// play, the inventory, the blocks and role the task is in, its own vars, the host's registered
-// values and facts, and -e; the magic variables over them; and `hostvars`, every host's view.
+// play, the inventory, the host's facts, the blocks and role the task is in, its own vars, the
+// host's registered values, and -e; the magic variables over them; and `hostvars`, every host's view.
 import type { HostState } from './host-state.js';
 import type { Inherited } from './inherited.js';
 import type { InventoryView } from './inventory-view.js';
 import { LOOKUP_VAULT } from './lookups.js';
 import type { Play } from './playbook/model.js';
 import type { SecretValues } from './secrets.js';
-import { resolveLayers, type VarLayers } from './vars.js';
+import { MAGIC_VARS, resolveLayers, type VarLayers } from './vars.js';
 import type { VaultKeys } from './vault/keys.js';
 
 type Obj = Record<string, unknown>;
@@ -59,12 +59,19 @@ export function taskLayers(i: TaskScopeInput): VarLayers {
     playbook_dir: play.baseDir,
     ...(role ? { role_name: role.name, role_path: role.path } : {}),
   };
-  if (i.facts) Object.assign(magic, i.facts);
+  // ansible_facts and ferry_facts are magic; the facts as top-level variables (ansible_hostname, …)
+  // are a layer of their own, below the play and -e, as in Ansible.
+  let facts: Obj | undefined;
+  if (i.facts) {
+    facts = {};
+    for (const [k, v] of Object.entries(i.facts)) (MAGIC_VARS.has(k) ? magic : facts)[k] = v;
+  }
   if (i.vault) (magic as Record<symbol, unknown>)[LOOKUP_VAULT] = i.vault;
   return {
     // (merged only inside a role: this runs for every task on every host)
     roleDefaults: role ? { ...play.roleDefaults, ...role.defaults } : play.roleDefaults,
     inventory: i.inventory,
+    facts,
     play: play.vars,
     varsFiles: i.scope.varsFiles,
     roleVars: role ? { ...play.roleVars, ...role.vars } : play.roleVars,

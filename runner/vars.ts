@@ -1,8 +1,9 @@
 // Variable precedence, low to high (documented in README "Variables"):
-//   role defaults < inventory (group vars all < parent < child < host vars) < play vars < vars_files
-//   < role vars < block vars (outer < inner; role parameters) < include vars < task vars
-//   < registered / set / include_vars values < extra vars.
-// Magic variables (inventory_hostname, groups, hostvars, play_hosts, ansible_check_mode, facts) are set last.
+//   role defaults < inventory (group vars all < parent < child < host vars) < gathered facts (ansible_*)
+//   < play vars < vars_files < role vars < block vars (outer < inner; role parameters) < include vars
+//   < task vars < registered / set / include_vars values < extra vars — Ansible's order.
+// Magic variables (inventory_hostname, groups, hostvars, play_hosts, ansible_check_mode, ansible_facts,
+// ferry_facts) are set last.
 import { ANSIBLE_VALUE_OPTIONS, Undefined, parseTemplate, templateVariables } from './expr/index.js';
 import { renderString, isTemplated } from './template.js';
 import type { Loc } from './errors.js';
@@ -21,6 +22,8 @@ export interface VarLayers {
   /** defaults/ of the role the task belongs to: below everything else. */
   roleDefaults?: Obj;
   inventory: Obj;
+  /** The host's gathered facts as top-level variables (ansible_hostname, …): above the inventory, below the play. */
+  facts?: Obj;
   play: Obj;
   varsFiles: Obj;
   /** vars/ of the role the task belongs to: above play vars and vars_files. */
@@ -34,7 +37,7 @@ export interface VarLayers {
 
 /** Merges the layers (later wins, shallow as Ansible's default hash_behaviour=replace). */
 export function mergeVars(l: VarLayers): Obj {
-  return Object.assign({}, l.roleDefaults, l.inventory, l.play, l.varsFiles, l.roleVars, ...l.blocks, l.task, l.registered, l.extra, l.magic);
+  return Object.assign({}, l.roleDefaults, l.inventory, l.facts, l.play, l.varsFiles, l.roleVars, ...l.blocks, l.task, l.registered, l.extra, l.magic);
 }
 
 // Magic variables that hold the inventory's own values (templates written by the user, like any inventory value).
@@ -47,7 +50,9 @@ const INVENTORY_MAGIC = new Set(['hostvars', 'groups']);
  * stays text, as Ansible marks such values unsafe.
  */
 export function resolveLayers(l: VarLayers): Obj {
-  const fromHosts = new Set([...Object.keys(l.registered).filter((k) => !Object.hasOwn(l.extra, k)), ...Object.keys(l.magic)]);
+  const above = [l.play, l.varsFiles, l.roleVars ?? {}, ...l.blocks, l.task, l.registered, l.extra];
+  const facts = Object.keys(l.facts ?? {}).filter((k) => !above.some((layer) => Object.hasOwn(layer, k)));
+  const fromHosts = new Set([...facts, ...Object.keys(l.registered).filter((k) => !Object.hasOwn(l.extra, k)), ...Object.keys(l.magic)]);
   for (const k of INVENTORY_MAGIC) fromHosts.delete(k);
   return resolveVarTemplates(mergeVars(l), undefined, fromHosts);
 }

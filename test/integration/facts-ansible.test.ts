@@ -78,16 +78,18 @@ describe('facts: ferry and ansible -m setup on the same sshd host @integration',
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  /** Ansible's environment for this host: its key only, the throwaway login key only, no ssh_config or ControlMaster of the developer's. */
+  const ansibleEnv = (): Record<string, string> => ({
+    HOME: home,
+    ANSIBLE_SSH_ARGS: `-F /dev/null -o UserKnownHostsFile=${host.knownHostsFile} -o IdentitiesOnly=yes -o ControlMaster=no`,
+    ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
+    ANSIBLE_LOCAL_TEMP: join(home, 'ansible-tmp'),
+  });
+
   /** `ansible HOST -m setup` (with module args), as Ansible prints it into --tree: the host's ansible_facts. */
   function ansibleSetup(args?: string): Facts {
     const tree = join(dir, `tree-${Math.random().toString(36).slice(2)}`);
-    const r = run('ansible', [host.name, '-i', inv, '-m', 'setup', ...(args ? ['-a', args] : []), '--tree', tree], project, {
-      HOME: home,
-      // this host's key only, the throwaway login key only, no ssh_config or ControlMaster of the developer's
-      ANSIBLE_SSH_ARGS: `-F /dev/null -o UserKnownHostsFile=${host.knownHostsFile} -o IdentitiesOnly=yes -o ControlMaster=no`,
-      ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
-      ANSIBLE_LOCAL_TEMP: join(home, 'ansible-tmp'),
-    });
+    const r = run('ansible', [host.name, '-i', inv, '-m', 'setup', ...(args ? ['-a', args] : []), '--tree', tree], project, ansibleEnv());
     assert.equal(r.code, 0, r.stdout + r.stderr);
     return (JSON.parse(spawnSync('cat', [join(tree, host.name)], { encoding: 'utf8' }).stdout) as { ansible_facts: Facts }).ansible_facts;
   }
@@ -158,6 +160,24 @@ describe('facts: ferry and ansible -m setup on the same sshd host @integration',
     }
     // Ansible reports every one of these on Linux: none went uncompared
     assert.deepEqual(compared, [...ANSIBLE_FACT_NAMES]);
+  });
+
+  it('-e and play vars win over gathered facts, ansible_facts keeps the gathered value: the same values as ansible-playbook', async () => {
+    const shown = (file: string) => [{ name: 'show', copy: { content: '{{ [ansible_hostname, ansible_os_family, ansible_facts.hostname, ansible_facts.os_family, ansible_distribution] | to_json }}', dest: file } }];
+    const pb = join(project, 'precedence.yml');
+    const write = (file: string) => writeFile(pb, stringify([{ hosts: 'all', vars: { ansible_os_family: 'from-play' }, tasks: shown(file) }]));
+    const [mineFile, theirsFile] = [join(out, 'precedence-ferry.json'), join(out, 'precedence-ansible.json')];
+    await write(mineFile);
+    const r = ferry(['run', pb, '-i', inv, '--plain', '-e', 'ansible_hostname=from-e']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await write(theirsFile);
+    const a = run('ansible-playbook', [pb, '-i', inv, '-e', 'ansible_hostname=from-e'], project, ansibleEnv());
+    assert.equal(a.code, 0, a.stdout + a.stderr);
+    const [mine, theirs] = [JSON.parse(await readFile(mineFile, 'utf8')) as unknown[], JSON.parse(await readFile(theirsFile, 'utf8')) as unknown[]];
+    assert.deepEqual(mine.slice(0, 2), ['from-e', 'from-play']);
+    assert.notEqual(mine[2], 'from-e');
+    assert.notEqual(mine[3], 'from-play');
+    assert.deepEqual(mine, theirs);
   });
 
   it('setup as a task (gather_facts: false) with a filter sets only the matching facts, as Ansible\'s filter does', async () => {

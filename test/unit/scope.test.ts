@@ -37,6 +37,9 @@ const SOURCES: [string, (s: Sources, v: unknown) => void][] = [
   ['the play\'s role defaults', (s, v) => (s.play.roleDefaults = { x: v })],
   ['the task\'s role defaults', (s, v) => (s.role.defaults = { x: v })],
   ['inventory', (s, v) => (s.inventory.x = v)],
+  // gathered facts as top-level variables (ansible_hostname, …): above the inventory, below the
+  // play and -e, as in Ansible (before, they were set with the magic variables and beat -e)
+  ['facts', (s, v) => (s.facts.x = v)],
   ['play vars', (s, v) => (s.play.vars = { x: v })],
   ['vars_files', (s, v) => (s.varsFiles.x = v)],
   ['the play\'s role vars', (s, v) => (s.play.roleVars = { x: v })],
@@ -46,8 +49,6 @@ const SOURCES: [string, (s: Sources, v: unknown) => void][] = [
   ['task vars', (s, v) => (s.task.x = v)],
   ['registered / set_fact', (s, v) => (s.registered.x = v)],
   ['-e', (s, v) => (s.extra.x = v)],
-  // facts are set with the magic variables (runner/vars.ts)
-  ['facts', (s, v) => (s.facts.x = v)],
 ];
 
 /** A task in a role, in an inner block of an outer one, with the given sources set (by index) each to its value. */
@@ -105,6 +106,23 @@ describe('a task\'s variables (runner/scope.ts)', () => {
       assert.deepEqual(varsOf(i)[m.name], m.want);
     });
   }
+
+  it('ansible_facts and ferry_facts from gathering are magic: -e, task vars and registered values do not replace them', () => {
+    const i = input([]);
+    i.facts = { ansible_facts: { hostname: 'h1' }, ferry_facts: { ansible: { hostname: 'h1' } }, ansible_hostname: 'h1' };
+    for (const layer of [i.extra, i.task, i.registered]) Object.assign(layer, { ansible_facts: 'no', ferry_facts: 'no' });
+    const v = varsOf(i);
+    assert.deepEqual([v.ansible_facts, v.ferry_facts], [{ hostname: 'h1' }, { ansible: { hostname: 'h1' } }]);
+  });
+
+  it('a fact is data, never a template; a play value that replaces it is rendered', () => {
+    const i = input([]);
+    i.facts = { ansible_hostname: '{{ secret }}', ansible_fqdn: 'x' };
+    i.inventory = { secret: 's3cret', name: 'web' };
+    i.scope = { ...i.scope, play: play({ vars: { ansible_fqdn: '{{ name }}.example' } }) };
+    const v = varsOf(i);
+    assert.deepEqual([v.ansible_hostname, v.ansible_fqdn], ['{{ secret }}', 'web.example']);
+  });
 
   it('outside a role: the play\'s role defaults and vars only, no role_name or role_path', () => {
     const i = input([]);
