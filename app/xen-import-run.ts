@@ -4,7 +4,8 @@
 import { readFile } from 'node:fs/promises';
 import { CommanderError } from 'commander';
 import { stringify } from 'yaml';
-import { buildXenImport, mergeXenImports, xenImportModule, type XenImportData, type XenSource } from '../tasks/xen-import.js';
+import { xenImportModule } from '../tasks/xen-import.js';
+import { buildXenImport, mergeXenImports, type XenImportData, type XenSource } from '../tasks/xen/import-data.js';
 import { originOfPath } from '../tasks/xen/import.js';
 import { runModuleOnHosts } from './api.js';
 import { EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, formatProblem, type Problem } from '../runner/errors.js';

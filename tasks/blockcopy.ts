@@ -9,7 +9,7 @@ import { humanBytes } from '../runner/reporter/format.js';
 import { describeFailure } from '../runner/task-context.js';
 import { hostContext } from './lib/peer.js';
 import { absolutePathField } from './lib/schema.js';
-import { ddCopiedBytes, parseDdProgress, withEta } from './storage/dd-progress.js';
+import { ddCopiedBytes, parseDdProgress, withEta } from './copy/dd-progress.js';
 import { availableCommands, deviceSize, pathKind } from './storage/facts.js';
 import { recordSplitter } from './storage/records.js';
 import { largestPow2Divisor, parseBytes } from './storage/sizes.js';

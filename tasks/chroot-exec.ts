@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { sh, shellText } from '../runner/command.js';
 import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
 import { chrootCommand } from '../runner/transport/chroot.js';
-import { chrootBindsRefusal, readChrootBinds, type ChrootBindFacts } from './chroot-mounts.js';
+import { chrootBindsRefusal, readChrootBinds, type ChrootBindFacts } from './guest/chroot-binds.js';
 import { withGuestChroot } from './guest/chroot-session.js';
 import { openGuestRoot } from './guest/facts.js';
 import { guardVerdict, readGuard, runAsTask, type GuardFacts } from './lib/run-command.js';

@@ -11,8 +11,8 @@ import { raw, sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Diff, type Step, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
 import { chrootCommand } from '../runner/transport/chroot.js';
-import { bindTargetsCheck, canonicalRootCommand, canonicalRootFrom, chrootBindState } from './chroot-mounts.js';
-import { editDefaultGrub, type DefaultGrubOptions } from './guest-files/default-grub.js';
+import { bindTargetsCheck, canonicalRootCommand, canonicalRootFrom, chrootBindState } from './guest/chroot-binds.js';
+import { editDefaultGrub, type DefaultGrubOptions } from './grub/default-grub.js';
 import { moveAside, withGuestChroot, type ChrootSetup } from './guest/chroot-session.js';
 import { guestFileReads, guestOsFrom, guestRootCommand, guestRootFrom, openGuestRoot, readGuestText } from './guest/facts.js';
 import {
@@ -24,7 +24,7 @@ import {
   grubFsModule,
   grubPartModule,
   hasGrubBootCode,
-} from './guest/grub.js';
+} from './grub/install.js';
 import type { GuestOs } from './guest/os-family.js';
 import { installPackages } from './guest/packages.js';
 import { runBatch } from './lib/run-command.js';

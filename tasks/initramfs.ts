@@ -6,10 +6,10 @@ import { z } from 'zod';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Diff, type Step, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
 import { raw, sh } from '../runner/command.js';
-import { editDracutConf, dracutDropIn, DRACUT_DROP_IN_NAME } from './guest-files/dracut.js';
-import { editInitramfsConf, editInitramfsModules } from './guest-files/initramfs-tools.js';
-import { editMkinitcpio } from './guest-files/mkinitcpio.js';
-import { chrootBindsRefusal, readChrootBinds, type ChrootBindFacts } from './chroot-mounts.js';
+import { editDracutConf, dracutDropIn, DRACUT_DROP_IN_NAME } from './initramfs/dracut.js';
+import { editInitramfsConf, editInitramfsModules } from './initramfs/initramfs-tools.js';
+import { editMkinitcpio } from './initramfs/mkinitcpio.js';
+import { chrootBindsRefusal, readChrootBinds, type ChrootBindFacts } from './guest/chroot-binds.js';
 import { withGuestChroot } from './guest/chroot-session.js';
 import { openGuestRoot, readGuestOs, readGuestText } from './guest/facts.js';
 import {
@@ -20,7 +20,7 @@ import {
   listingHasModule,
   rebuildCommand,
   type InitramfsImage,
-} from './guest/initramfs-images.js';
+} from './initramfs/images.js';
 import { chooseKvmKernel, readKernelListing, rootFsModulesNeeded, type KernelFacts } from './guest/kernels.js';
 import type { GuestOs } from './guest/os-family.js';
 import { absolutePathField, deviceMapField } from './lib/schema.js';

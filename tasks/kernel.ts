@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
-import { chrootBindsRefusal, readChrootBinds, type ChrootBindFacts } from './chroot-mounts.js';
+import { chrootBindsRefusal, readChrootBinds, type ChrootBindFacts } from './guest/chroot-binds.js';
 import { withGuestChroot } from './guest/chroot-session.js';
 import { openGuestRoot, readGuestOs } from './guest/facts.js';
 import { chooseKvmKernel, readKernelListing, type KernelFacts, type KernelVerdict } from './guest/kernels.js';

@@ -8,8 +8,8 @@ import { describeFailure } from '../runner/task-context.js';
 import { hostContext } from './lib/peer.js';
 import { checkedBy, rsyncPathField } from './lib/schema.js';
 import { recordSplitter } from './storage/records.js';
-import { relayRsync, type RelayResult } from './storage/rsync-relay.js';
-import { isRealChange, parseItemizeChanges, parseProgress2 } from './storage/rsync-itemize.js';
+import { relayRsync, type RelayResult } from './copy/rsync-relay.js';
+import { isRealChange, parseItemizeChanges, parseProgress2 } from './copy/rsync-itemize.js';
 
 /** What the rootfs preset leaves out of a copy of a running system's root (the seed's list). */
 export const ROOTFS_EXCLUDES = ['/dev/*', '/proc/*', '/sys/*', '/tmp/*', '/run/*', '/mnt/*', '/media/*', '/lost+found'];

@@ -10,7 +10,7 @@ import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Step, type TaskContext, type ToolOutput, type Verdict } from '../runner/module.js';
 import { renderHandlebarsFile } from '../runner/template.js';
 import { DOMAIN_STATES, parseDominfo, planDomain, statesWithXml, type DomainAction, type DomainFacts } from './libvirt/domain-plan.js';
-import { domainDifferences, domainTemplateVars, formatSummary, parseDomainXml, projectActual, type KvmDomain } from './libvirt/domain-xml.js';
+import { domainDifferences, domainTemplateVars, formatSummary, parseDomainXml, projectActual, type KvmDomain } from './libvirt/kvm-domain-xml.js';
 import { virtioDiskName } from './guest-files/device-names.js';
 import { absolutePathField, pathField } from './lib/schema.js';
 

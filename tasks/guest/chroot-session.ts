@@ -9,7 +9,7 @@ import { chrootCommand, wrapChroot } from '../../runner/transport/chroot.js';
 import { GUEST_PATH_REFUSED, refusalReason, resolveInRoot } from '../../runner/transport/guest-path.js';
 import type { RunOptions, RunResult } from '../../runner/transport/types.js';
 import { describeFailure } from '../../runner/task-context.js';
-import { withChrootMounts } from '../chroot-mounts.js';
+import { withChrootMounts } from './chroot-binds.js';
 
 /** A context whose run/runOk/transport act inside `root`; commands still go through the host context (logging, become). */
 export function chrootContext(ctx: TaskContext, root: string): TaskContext {

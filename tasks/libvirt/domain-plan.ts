@@ -1,7 +1,7 @@
 // What virsh_define must do, from the state asked for and what `virsh dominfo` (and the XML
 // comparison) found: pure, so every combination is a table row in the unit tests.
 import type { Step, Verdict } from '../../runner/module.js';
-import { describeDifferences, type DomainDifference } from './domain-xml.js';
+import { describeDifferences, type DomainDifference } from './kvm-domain-xml.js';
 
 /** The states virsh_define can bring a domain to. */
 export const DOMAIN_STATES = ['defined', 'started', 'autostart', 'shutdown', 'destroyed', 'undefined'] as const;

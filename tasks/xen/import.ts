@@ -1,7 +1,7 @@
 // The one dispatch between a guest's two config formats (xl.cfg, libvirt domain XML), for the
 // xen_import module and `ferry xen-import FILE...` alike: one bad config is a problem, not a stop.
 import { FerryError, ValidationError, type Problem } from '../../runner/errors.js';
-import { parseDomainXml } from './domain-xml.js';
+import { parseDomainXml } from './libvirt-xen-xml.js';
 import type { XenGuest } from './guest.js';
 import { parseXlConfig } from './xl-config.js';
 

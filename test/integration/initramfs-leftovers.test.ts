@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rebuildCommand } from '../../tasks/guest/initramfs-images.js';
+import { rebuildCommand } from '../../tasks/initramfs/images.js';
 import type { GuestOs } from '../../tasks/guest/os-family.js';
 
 describe('initramfs rebuild: leftovers of an interrupted rebuild', function () {

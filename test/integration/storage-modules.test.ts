@@ -9,7 +9,8 @@ import type { PeerHost, Plan, Progress, TaskModule } from '../../runner/module.j
 import { createTaskContext } from '../../runner/task-context.js';
 import type { SshTransport } from '../../runner/transport/ssh.js';
 import { blockcopyModule } from '../../tasks/blockcopy.js';
-import { chrootMountsModule, withChrootMounts } from '../../tasks/chroot-mounts.js';
+import { chrootMountsModule } from '../../tasks/chroot-mounts.js';
+import { withChrootMounts } from '../../tasks/guest/chroot-binds.js';
 import { filesystemModule } from '../../tasks/filesystem.js';
 import { mountModule } from '../../tasks/mount.js';
 import { partitionMapModule } from '../../tasks/partition-map.js';

@@ -1,7 +1,7 @@
 // Which chroot binds a root lacks and what is mounted below its bind targets, from mountinfo text:
 // decided by real mount point only, whatever links the guest has.
 import { strict as assert } from 'node:assert';
-import { bindsToCheck, chrootBindState, CHROOT_BINDS } from '../../tasks/chroot-mounts.js';
+import { bindsToCheck, chrootBindState, CHROOT_BINDS } from '../../tasks/guest/chroot-binds.js';
 import { parseMountinfo } from '../../tasks/storage/mountinfo.js';
 
 const HOST = [

@@ -19,8 +19,8 @@ import {
   grubFsModule,
   grubPartModule,
   hasGrubBootCode,
-} from '../../tasks/guest/grub.js';
-import { chooseGenerator, initramfsImages, listingHasModule } from '../../tasks/guest/initramfs-images.js';
+} from '../../tasks/grub/install.js';
+import { chooseGenerator, initramfsImages, listingHasModule } from '../../tasks/initramfs/images.js';
 import { chooseKvmKernel, isXenOnlyKernel, parseKernelListing, rootFsModulesNeeded } from '../../tasks/guest/kernels.js';
 import { detectGuestOs, parseOsRelease } from '../../tasks/guest/os-family.js';
 import { offlineInstallCommand, onlineInstallCommands } from '../../tasks/guest/packages.js';

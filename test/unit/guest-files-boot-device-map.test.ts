@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { grubModule } from '../../tasks/grub.js';
-import { editDefaultGrub } from '../../tasks/guest-files/default-grub.js';
+import { editDefaultGrub } from '../../tasks/grub/default-grub.js';
 import { renameDevice } from '../../tasks/guest-files/device-names.js';
 import { rewriteKernelCmdline } from '../../tasks/guest-files/kernel-cmdline.js';
-import { editMenuLst } from '../../tasks/guest-files/menu-lst.js';
+import { editMenuLst } from '../../tasks/grub/menu-lst.js';
 import { assertEdit, corpus, lineChanges } from './guest-files-helpers.js';
 
 // A xen-tools guest: swap LV as xvda1, root LV as xvda2; under KVM the root is vda1, the swap LV the whole disk vdb.

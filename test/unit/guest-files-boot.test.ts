@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
-import { editDefaultGrub, GRUB_SERIAL_COMMAND_VALUE, serialCommandMatches } from '../../tasks/guest-files/default-grub.js';
+import { editDefaultGrub, GRUB_SERIAL_COMMAND_VALUE, serialCommandMatches } from '../../tasks/grub/default-grub.js';
 import { rewriteKernelCmdline, splitCmdline } from '../../tasks/guest-files/kernel-cmdline.js';
-import { defaultMenuEntry, editMenuLst, parseMenuLst } from '../../tasks/guest-files/menu-lst.js';
+import { defaultMenuEntry, editMenuLst, parseMenuLst } from '../../tasks/grub/menu-lst.js';
 import { assertEdit, corpus, lineChanges } from './guest-files-helpers.js';
 
 const SERIAL = 'GRUB_TERMINAL="serial console"';

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { DRACUT_DROP_IN_NAME, dracutDropIn, editDracutConf } from '../../tasks/guest-files/dracut.js';
-import { editInitramfsConf, editInitramfsModules } from '../../tasks/guest-files/initramfs-tools.js';
-import { editMkinitcpio } from '../../tasks/guest-files/mkinitcpio.js';
+import { DRACUT_DROP_IN_NAME, dracutDropIn, editDracutConf } from '../../tasks/initramfs/dracut.js';
+import { editInitramfsConf, editInitramfsModules } from '../../tasks/initramfs/initramfs-tools.js';
+import { editMkinitcpio } from '../../tasks/initramfs/mkinitcpio.js';
 import { assertEdit, corpus } from './guest-files-helpers.js';
 
 const VIRTIO = ['virtio_blk', 'virtio_pci', 'virtio_net', 'virtio_scsi'];

@@ -2,7 +2,7 @@
 // the controller parses it, and which server commands it accepts.
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { parseRelayHeader, RELAY_HOST, RELAY_SCRIPT, serverArgv } from '../../tasks/storage/rsync-relay.js';
+import { parseRelayHeader, RELAY_HOST, RELAY_SCRIPT, serverArgv } from '../../tasks/copy/rsync-relay.js';
 
 /** Runs the relay script as rsync would (argv after the script), feeding `protocol` on its stdin; returns what it wrote on fd 4. */
 function runRelay(argv: string[], protocol: string): Promise<Buffer> {

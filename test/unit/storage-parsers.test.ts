@@ -3,14 +3,14 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dataSignatures, interpretBlkidProbe, parseBlkidExport, parseWipefs } from '../../tasks/storage/blkid.js';
-import { ddCopiedBytes, parseDdChunk, parseDdProgress } from '../../tasks/storage/dd-progress.js';
+import { ddCopiedBytes, parseDdChunk, parseDdProgress } from '../../tasks/copy/dd-progress.js';
 import { interpretE2fsckExit, parseDumpe2fsHeader } from '../../tasks/storage/e2fsck.js';
 import { parseLosetupList } from '../../tasks/storage/losetup.js';
 import { parseLvs, parsePvs, parseVgs } from '../../runner/facts/lvm.js';
 import { dmName, kpartxPartitionName, splitDmName } from '../../tasks/storage/lvs.js';
 import { findMount, missingOptions, mountsUnder, parseMountinfo, unescapeOctal } from '../../tasks/storage/mountinfo.js';
 import { recordSplitter } from '../../tasks/storage/records.js';
-import { isRealChange, parseItemizeChanges, parseProgress2, parseProgress2Chunk } from '../../tasks/storage/rsync-itemize.js';
+import { isRealChange, parseItemizeChanges, parseProgress2, parseProgress2Chunk } from '../../tasks/copy/rsync-itemize.js';
 import { isNoPartitionTable, parseSfdiskJson } from '../../tasks/storage/sfdisk.js';
 
 const fx = (name: string): string => readFileSync(fileURLToPath(new URL(`../fixtures/storage/${name}`, import.meta.url)), 'utf8');

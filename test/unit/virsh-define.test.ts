@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { guardDestructive, type Step } from '../../runner/module.js';
 import { parseDominfo, planDomain, type DomainAction, type DomainFacts, type DomainState } from '../../tasks/libvirt/domain-plan.js';
-import { domainDifferences, parseDomainXml, sameMachine, xmlEscape, type DomainSummary } from '../../tasks/libvirt/domain-xml.js';
+import { domainDifferences, parseDomainXml, sameMachine, xmlEscape, type DomainSummary } from '../../tasks/libvirt/kvm-domain-xml.js';
 import { kvmDomainFromParams, renderDomainXml, virshDefineModule } from '../../tasks/virsh-define.js';
 import { corpus as corporaPath } from '../helpers/corpora.js';
 

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { ValidationError } from '../../runner/errors.js';
-import { parseDomainXml } from '../../tasks/xen/domain-xml.js';
+import { parseDomainXml } from '../../tasks/xen/libvirt-xen-xml.js';
 import { parseDiskSpec, parseVifSpec, type XenGuest } from '../../tasks/xen/guest.js';
 import { parseXenConfig, originOfPath } from '../../tasks/xen/import.js';
 import { guestToInventoryVars, lvFromPath } from '../../tasks/xen/inventory-vars.js';

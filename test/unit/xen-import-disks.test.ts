@@ -4,8 +4,8 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildXenImport, xenImportReason, type XenSource } from '../../tasks/xen-import.js';
-import { parseDomainXml } from '../../tasks/xen/domain-xml.js';
+import { buildXenImport, xenImportReason, type XenSource } from '../../tasks/xen/import-data.js';
+import { parseDomainXml } from '../../tasks/xen/libvirt-xen-xml.js';
 import { virtioDiskName } from '../../tasks/guest-files/device-names.js';
 import { guestToInventoryVars, rootDeviceOf, type GuestInventoryVars } from '../../tasks/xen/inventory-vars.js';
 import { parseXlConfig } from '../../tasks/xen/xl-config.js';

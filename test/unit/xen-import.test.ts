@@ -10,16 +10,9 @@ import { parse as parseYamlText } from 'yaml';
 import { loadInventory } from '../../runner/inventory/index.js';
 import { addXenImportCommand } from '../../app/xen-import-cli.js';
 import { formatXenFragment } from '../../app/xen-import-run.js';
-import {
-  buildXenImport,
-  mergeXenImports,
-  parseReaderOutput,
-  sourcesFromRecords,
-  xenImportModule,
-  xenImportReason,
-  xenReadCommand,
-  type XenSource,
-} from '../../tasks/xen-import.js';
+import { xenImportModule } from '../../tasks/xen-import.js';
+import { buildXenImport, mergeXenImports, xenImportReason, type XenSource } from '../../tasks/xen/import-data.js';
+import { parseReaderOutput, sourcesFromRecords, xenReadCommand } from '../../tasks/xen/reader.js';
 import { guestToInventoryVars } from '../../tasks/xen/inventory-vars.js';
 import { parseXlConfig } from '../../tasks/xen/xl-config.js';
 import { corpus } from '../helpers/corpora.js';

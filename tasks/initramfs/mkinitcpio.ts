@@ -2,7 +2,7 @@
 // is a bash array `MODULES=(a b)`; older files use a string `MODULES="a b"`. The edit keeps
 // whichever syntax the file uses; HOOKS and every other line stay as they are.
 import { editModuleList, isXenModule, normalizeModule, VIRTIO_MODULES } from './drivers.js';
-import { appendLines, editResult, joinLines, splitLines, type EditResult } from './text-lines.js';
+import { appendLines, editResult, joinLines, splitLines, type EditResult } from '../guest-files/text-lines.js';
 
 interface ModulesLine {
   index: number;

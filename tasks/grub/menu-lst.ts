@@ -5,8 +5,8 @@
 // `root (hd0)` is kept: the Linode menu.lst that moved from Xen to KVM (corpora
 // guest-files/menu-lst/linode-arch-after-kvm-sda-ttyS0) kept `root (hd0)` and changed only the
 // kernel arguments, and on an unpartitioned disk (hd0) is the filesystem itself.
-import { rewriteKernelCmdline, type CmdlineOptions } from './kernel-cmdline.js';
-import { editResult, joinLines, splitLines, type EditResult } from './text-lines.js';
+import { rewriteKernelCmdline, type CmdlineOptions } from '../guest-files/kernel-cmdline.js';
+import { editResult, joinLines, splitLines, type EditResult } from '../guest-files/text-lines.js';
 
 /** One `title` entry with the line of each command (1-based). */
 export interface MenuEntry {

@@ -1,7 +1,7 @@
 // The initramfs images of a guest and whether they hold virtio_blk: which /boot files are images
 // for each generator, the tool that lists an image's contents, and the test on its listing.
 import { raw, sh, type Command } from '../../runner/command.js';
-import type { GuestOs } from './os-family.js';
+import type { GuestOs } from '../guest/os-family.js';
 
 type Generator = GuestOs['initramfs'];
 

@@ -1,10 +1,10 @@
 // initramfs-tools (Debian, Ubuntu, Devuan): /etc/initramfs-tools/modules lists modules to put in
 // the initramfs whatever else is detected, one per line with optional arguments; and
 // initramfs.conf / conf.d/* choose how the rest is picked (MODULES=most|dep|netboot|list).
-import { renameDevice, type DeviceNameOptions } from './device-names.js';
+import { renameDevice, type DeviceNameOptions } from '../guest-files/device-names.js';
 import { isXenModule, normalizeModule, VIRTIO_MODULES } from './drivers.js';
-import { parseShellValue, renderShellValue } from './shell-value.js';
-import { appendLines, editResult, isCommentOrBlank, joinLines, splitLines, type EditResult } from './text-lines.js';
+import { parseShellValue, renderShellValue } from '../guest-files/shell-value.js';
+import { appendLines, editResult, isCommentOrBlank, joinLines, splitLines, type EditResult } from '../guest-files/text-lines.js';
 
 /** Edits /etc/initramfs-tools/modules: removes Xen frontends (either spelling), adds each virtio driver once. */
 export function editInitramfsModules(text: string, ensure: readonly string[] = VIRTIO_MODULES): EditResult {

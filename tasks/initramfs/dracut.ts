@@ -2,8 +2,8 @@
 // writes a drop-in to /etc/dracut.conf.d/, which dracut reads after dracut.conf. It only has to
 // fix lines that name Xen drivers for inclusion, because a `drivers=` list is exclusive.
 import { isXenModule, normalizeModule, VIRTIO_MODULES, XEN_MODULES } from './drivers.js';
-import { parseShellValue } from './shell-value.js';
-import { editResult, joinLines, splitLines, type EditResult } from './text-lines.js';
+import { parseShellValue } from '../guest-files/shell-value.js';
+import { editResult, joinLines, splitLines, type EditResult } from '../guest-files/text-lines.js';
 
 /** Suggested name for the drop-in under /etc/dracut.conf.d/ (late, so it wins over earlier files). */
 export const DRACUT_DROP_IN_NAME = '90-ferry-kvm.conf';

@@ -5,10 +5,10 @@
 // a value that is not one simple word or quoted string (concatenations, $(…)) is left alone
 // with a note. A commented default (`#GRUB_TERMINAL=console`) is replaced in place rather than
 // another line appended, so the file reads as before with the setting switched on.
-import { renameDevice } from './device-names.js';
-import { insertCmdlineTokens, missingCmdlineTokens, rewriteCmdlineTokens, splitCmdline, type CmdlineOptions } from './kernel-cmdline.js';
-import { parseShellValue, renderShellValue, type ShellValue } from './shell-value.js';
-import { appendLines, editResult, joinLines, splitLines, type EditResult } from './text-lines.js';
+import { renameDevice } from '../guest-files/device-names.js';
+import { insertCmdlineTokens, missingCmdlineTokens, rewriteCmdlineTokens, splitCmdline, type CmdlineOptions } from '../guest-files/kernel-cmdline.js';
+import { parseShellValue, renderShellValue, type ShellValue } from '../guest-files/shell-value.js';
+import { appendLines, editResult, joinLines, splitLines, type EditResult } from '../guest-files/text-lines.js';
 
 /** What to change in a default/grub file; cmdline switches (and deviceMap, also for GRUB_DEVICE) as in CmdlineOptions. */
 export interface DefaultGrubOptions extends CmdlineOptions {
