@@ -283,6 +283,10 @@ function contentTarget(f: Record<string, unknown>, dest: string): ContentTarget 
 const modules = builtinModules();
 
 describe('decide tables (params + facts → steps | reason | refusal)', () => {
+  it('every built-in module has a table', () => {
+    const have = new Set(readdirSync(tables));
+    assert.deepEqual([...modules.names()].filter((n) => !have.has(n)), []);
+  });
   for (const dir of readdirSync(tables).sort()) {
     describe(dir, () => {
       const mod = modules.get(dir) as TaskModule<Record<string, unknown>, unknown> | undefined;
