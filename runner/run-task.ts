@@ -1,10 +1,10 @@
 // One task on one host: --resume's skip, `timeout:`, the loop and its items, `until` retries, the
 // module's plan (read + decide) and its apply or check-mode verdict, changed_when / failed_when,
-// no_log, register, notify, and the result reported. What it needs of the run is TaskRun.
+// no_log, register, notify, and the result reported. What it needs of the run is TaskRun; the pure
+// decisions are in run-task-decisions.ts.
 import { SECRET_MASK } from './command.js';
 import type { ConnectionPool } from './connection-pool.js';
 import { TaskFailedError, UnreachableError, formatLoc } from './errors.js';
-import { UndefinedVariableError } from './expr/errors.js';
 import type { FerryEvent, TaskStatus } from './events.js';
 import { applyPlan, stepCommands } from './apply-steps.js';
 import { whenFalse } from './conditions.js';
@@ -13,8 +13,9 @@ import type { HostState } from './host-state.js';
 import type { Inherited } from './inherited.js';
 import { planTask, type ModuleRegistry, type PeerHost, type Verdict } from './module.js';
 import { parseParams } from './playbook/params.js';
-import { taskDisplayName, type Condition, type TaskNode } from './playbook/model.js';
+import { taskDisplayName, type TaskNode } from './playbook/model.js';
 import type { ResultHow } from './recap.js';
+import { judgeResult, loopOutcome, retryPolicy, untilExhausted, untilHolds, type LoopItem } from './run-task-decisions.js';
 import { NO_LOG_MESSAGE, censorResult, type SecretValues } from './secrets.js';
 import { settledOrAbandoned } from './settled-or-abandoned.js';
 import { sleep } from './sleep.js';
@@ -22,7 +23,7 @@ import type { RunState } from './state.js';
 import { createTaskContext } from './task-context.js';
 import { readsOnly, skippedOnResume } from './task-identity.js';
 import { SET_VARS_KEY, dependentChange, eventResult, failure, interruptedOutcome, notStarted, outcomeChanged, timedOut, type TaskOutcome } from './task-outcome.js';
-import { evaluateCondition, renderDeep, renderString } from './template.js';
+import { renderDeep, renderString } from './template.js';
 import { wrapChroot } from './transport/chroot.js';
 import type { Transport } from './transport/types.js';
 import type { PlayRun } from './walk.js';
@@ -151,11 +152,7 @@ async function runLoop(run: TaskRun, ctx: PlayRun, task: TaskNode, h: string, in
   if (!Array.isArray(items)) {
     throw new TaskFailedError(`${formatLoc(task.loc)}: loop must be a list, got ${items === null ? 'null' : typeof items}: ${JSON.stringify(items)?.slice(0, 80)}`);
   }
-  const results: Obj[] = [];
-  let changed = false;
-  let failed = false;
-  let allSkipped = items.length > 0;
-  const msgs: string[] = [];
+  const done: LoopItem[] = [];
   for (const [index, item] of items.entries()) {
     if (run.stopped(inh)) break;
     const loopVars = { [task.loopControl.loopVar]: item, ansible_loop: { index: index + 1, index0: index, length: items.length } };
@@ -168,7 +165,7 @@ async function runLoop(run: TaskRun, ctx: PlayRun, task: TaskNode, h: string, in
       run.secrets.addResult({ label, result: itemResult });
       censorResult(itemResult);
     }
-    results.push(itemResult);
+    done.push({ label, outcome: o, result: itemResult });
     run.emit({
       type: 'task_result', host: h, task: taskDisplayName(task), module: task.module, status: o.status,
       changed: outcomeChanged(o), msg: inh.noLog && o.status !== 'unreachable' ? NO_LOG_MESSAGE : o.msg,
@@ -176,41 +173,29 @@ async function runLoop(run: TaskRun, ctx: PlayRun, task: TaskNode, h: string, in
       ...(inh.noLog ? {} : { result: eventResult(o.result) }),
     });
     if (o.status === 'interrupted') return o;
-    if (o.status !== 'skipped') allSkipped = false;
-    if (outcomeChanged(o)) changed = true;
-    if (o.status === 'failed' || o.status === 'unreachable') {
-      failed = true;
-      msgs.push(`${label}: ${o.msg ?? 'failed'}`);
-      if (o.status === 'unreachable') return { status: 'unreachable', result: { results, changed, failed: true }, msg: o.msg };
-    }
+    if (o.status === 'unreachable') break;
     if (task.loopControl.pause && !run.check) await sleep(task.loopControl.pause * 1000, run.stopSignal(inh));
   }
-  // the msg Ansible's loop result registers
-  const result = { results, changed, failed, skipped: allSkipped, msg: failed ? 'One or more items failed' : allSkipped ? 'All items skipped' : 'All items completed' };
-  if (failed) return { status: 'failed', result, msg: `one or more items failed:\n${msgs.join('\n')}` };
-  if (allSkipped) return { status: 'skipped', result, msg: 'all items skipped' };
-  return { status: changed ? 'changed' : 'ok', result };
+  return loopOutcome(done, items.length);
 }
 
 /** Runs a task once, or with `until` until it holds (retries, delay); check mode tries once. */
 async function runWithRetries(run: TaskRun, ctx: PlayRun, task: TaskNode, h: string, inh: Inherited, vars: Obj): Promise<TaskOutcome> {
   if (!task.until) return runOnce(run, ctx, task, h, inh, vars);
-  const retries = task.retries ?? 3;
-  const delay = (task.delay ?? 5) * 1000;
+  const { retries, delayMs } = retryPolicy(task);
   let o: TaskOutcome = { status: 'failed', result: {} };
   for (let attempt = 1; attempt <= retries + 1; attempt++) {
     o = await runOnce(run, ctx, task, h, inh, vars);
     if (o.status === 'unreachable' || o.status === 'interrupted') return o;
-    const scope = { ...vars, ...(task.register ? { [task.register]: o.result } : {}), result: o.result };
-    if (evaluateCondition(task.until.expr, scope)) {
+    if (untilHolds(task, vars, o.result)) {
       o.result.attempts = attempt;
       return o;
     }
     if (run.check) break;
-    if (attempt <= retries) await sleep(delay, run.stopSignal(inh));
+    if (attempt <= retries) await sleep(delayMs, run.stopSignal(inh));
     if (run.stopped(inh)) return interruptedOutcome(run.signalFor(inh));
   }
-  return { status: 'failed', result: { ...o.result, attempts: retries + 1, failed: true }, msg: `until: ${task.until.source} still false after ${retries + 1} attempts${o.msg ? `: ${o.msg}` : ''}` };
+  return untilExhausted(task, o);
 }
 
 /** Runs a task's module once: plan, then apply (or the check-mode verdict), then changed_when / failed_when. */
@@ -291,51 +276,10 @@ async function runOnce(run: TaskRun, ctx: PlayRun, task: TaskNode, h: string, in
     result = f.result;
     msg = f.msg;
   }
-  const scope = { ...vars, ...(task.register ? { [task.register]: result } : {}), result };
-  // Check mode: a condition on what planned steps would print (rc, stdout) is known only after a
-  // real run; it leaves the planned outcome as it is instead of failing the task.
-  const planned = check && steps !== undefined;
-  const holds = (c: Condition): boolean | undefined => {
-    try {
-      return evaluateCondition(c.expr, scope);
-    } catch (e) {
-      const root = e instanceof UndefinedVariableError ? e.variable.split(/[.[]/)[0] : undefined;
-      if (planned && (root === 'result' || root === task.register)) return undefined;
-      throw e;
-    }
-  };
-  const holdsOrUnknown = (c: Condition): boolean | undefined => {
-    try {
-      return holds(c);
-    } catch {
-      return undefined;
-    }
-  };
-  if (task.changedWhen.length) {
-    // As in Ansible, changed_when decides a failed result's changed too (a failing command with
-    // changed_when: false is unchanged); one it cannot be read on leaves the failure as it is.
-    const failed = status === 'failed';
-    const verdicts = task.changedWhen.map((c) => (failed ? holdsOrUnknown(c) : holds(c)));
-    if (!verdicts.includes(undefined)) {
-      const changed = verdicts.every(Boolean);
-      if (!failed) status = changed ? 'changed' : 'ok';
-      result.changed = changed;
-    }
-  }
-  if (task.failedWhen.length) {
-    const verdicts = task.failedWhen.map(holds);
-    const failed = verdicts.some(Boolean);
-    if (verdicts.includes(undefined)) result.check_mode_dependent = true;
-    if (failed) {
-      status = 'failed';
-      msg = `failed_when: ${task.failedWhen.map((c) => c.source).join(' or ')}`;
-    } else if (status === 'failed') status = result.changed ? 'changed' : 'ok';
-    result.failed = failed;
-    // what Ansible registers of the condition's verdict
-    if (!verdicts.includes(undefined)) result.failed_when_result = failed;
-  }
+  // Check mode: a condition on what planned steps would print is known only after a real run.
+  const judged = judgeResult(task, vars, { status, result, msg }, check && steps !== undefined);
   const diff = plan && 'diff' in plan ? plan.diff : undefined;
-  return { status, result, msg, ...(diff && status === 'changed' ? { diff } : {}), ...(steps ? { steps } : {}), ...(commands?.some(Boolean) ? { commands } : {}) };
+  return { ...judged, ...(diff && judged.status === 'changed' ? { diff } : {}), ...(steps ? { steps } : {}), ...(commands?.some(Boolean) ? { commands } : {}) };
 }
 
 /** Another host a module reaches during the task (a relayed copy's source), with its transport and become. */
