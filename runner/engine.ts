@@ -1,28 +1,25 @@
 // Runs a playbook: plays over hosts (linear or free strategy, serial batches), tasks with tag
-// selection, one task on one host (loops, retries, when, check mode), facts, interrupts. Beside it:
-// walk (blocks, includes, roles), scope (each task's variables), connection-pool, scheduler,
-// handlers, recap, resume, task-outcome.
+// selection, --start-at-task and --step, run_once, the play's abort rules, facts, interrupts. One
+// task on one host (loops, retries, when, check mode) runs in run-task.ts. Beside it: walk
+// (blocks, includes, roles), scope (each task's variables), connection-pool, scheduler, handlers,
+// recap, resume, task-outcome.
 import { setMaxListeners } from 'node:events';
-import { SECRET_MASK } from './command.js';
 import { ConnectionPool, type TransportFactory } from './connection-pool.js';
-import { EXIT_INTERRUPTED, FerryError, InterruptedError, TaskFailedError, UnreachableError, formatLoc } from './errors.js';
-import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Reporter, type TaskStatus } from './events.js';
+import { EXIT_INTERRUPTED, FerryError, InterruptedError, formatLoc } from './errors.js';
+import { emptyRecap, silentReporter, type FerryEvent, type HostRecap, type Reporter } from './events.js';
 import { factsVars, readFacts } from './facts/index.js';
-import { applyPlan, stepCommands } from './apply-steps.js';
-import { planTask, type ModuleRegistry, type PeerHost, type Verdict } from './module.js';
-import { parseParams } from './playbook/params.js';
-import { taskDisplayName, type Condition, type Play, type Playbook, type TaskNode } from './playbook/model.js';
-import { NO_LOG_MESSAGE, SecretValues, censorResult, censoredView, maskEvent } from './secrets.js';
+import type { ModuleRegistry } from './module.js';
+import { taskDisplayName, type Play, type Playbook, type TaskNode } from './playbook/model.js';
+import { SecretValues, censoredView, maskEvent } from './secrets.js';
 import { factsPlaybook, noResult, taskCallPlaybook, type HostFactsOutcome, type HostTaskOutcome, type TaskCall } from './execute-task.js';
 import type { Facts } from './facts/index.js';
 import type { VaultKeys } from './vault/keys.js';
 import type { InventoryView } from './inventory-view.js';
 import type { RunState } from './state.js';
 import { openRunState } from './resume.js';
-import { readsOnly, skippedOnResume, taskIdentities, type TaskIdentities } from './task-identity.js';
-import { createTaskContext } from './task-context.js';
-import { evaluateCondition, renderDeep, renderString } from './template.js';
-import { SET_VARS_KEY, dependentChange, eventResult, failure, interruptedOutcome, notStarted, outcomeChanged, timedOut, type TaskOutcome } from './task-outcome.js';
+import { taskIdentities, type TaskIdentities } from './task-identity.js';
+import { evaluateCondition } from './template.js';
+import { failure, interruptedOutcome, notStarted, type TaskOutcome } from './task-outcome.js';
 import { selectedByTags } from './tags.js';
 import type { Inherited } from './inherited.js';
 import type { HostState } from './host-state.js';
@@ -31,13 +28,9 @@ import { countOutcome, countRescued, exitCodeOf, taskResultEvent, type ResultHow
 import { serialBatches } from './serial-batches.js';
 import { Scheduler, resourceLimits } from './scheduler.js';
 import { whenFalse, whenOrError } from './conditions.js';
-import { renderEnvironment } from './environment.js';
-import { settledOrAbandoned } from './settled-or-abandoned.js';
-import { UndefinedVariableError } from './expr/errors.js';
-import { wrapChroot } from './transport/chroot.js';
+import { runTaskOnHost, type TaskRun } from './run-task.js';
 import { InFlight, InFlightTransport, type LiveCommand } from './transport/in-flight.js';
 import type { Transport } from './transport/types.js';
-import { sleep } from './sleep.js';
 import { RunScope } from './scope.js';
 import { activeHosts, walkNodes, type NodeWalk, type PlayRun } from './walk.js';
 
@@ -328,7 +321,7 @@ export class Engine {
       whenTrue: (ctx, h, inh, extra) => this.whenTrue(ctx, h, inh, extra),
       runTask: (ctx, task, hosts, inh) => this.runTask(ctx, task, hosts, inh),
       runHandlers: (ctx, hosts) => this.runHandlers(ctx, hosts),
-      failed: (ctx, h, task, module, e) => this.result(ctx, h, task, module, failure(e), Date.now()),
+      failed: (ctx, h, task, module, e) => this.result(h, task, module, failure(e), Date.now()),
       rescued: (h) => countRescued(this.recap[h]!),
     };
   }
@@ -345,18 +338,18 @@ export class Engine {
       hosts.map((h) =>
         this.scheduler.fork(async () => {
           const t0 = Date.now();
-          if (this.stopped(inh)) return this.result(ctx, h, name, 'gather_facts', notStarted(), t0);
+          if (this.stopped(inh)) return this.result(h, name, 'gather_facts', notStarted(), t0);
           if (this.pool.reachedOnlyByDelegation(h)) {
             const msg = 'ferry_connection: none: the host is reached only through delegate_to, so it has no facts of its own';
-            return this.result(ctx, h, name, 'gather_facts', { status: 'skipped', result: { skipped: true, changed: false }, msg }, t0);
+            return this.result(h, name, 'gather_facts', { status: 'skipped', result: { skipped: true, changed: false }, msg }, t0);
           }
           try {
             const t = this.forTask(await this.pool.transport(h), name, inh);
             this.host(h).facts = factsVars(await readFacts((c) => t.run(c, { become: this.pool.becomeFor(h, inh) }), this.o.factTools));
-            this.result(ctx, h, name, 'gather_facts', { status: 'ok', result: {} }, t0);
+            this.result(h, name, 'gather_facts', { status: 'ok', result: {} }, t0);
           } catch (e) {
             const signal = this.signalFor(inh);
-            this.result(ctx, h, name, 'gather_facts', signal.aborted ? interruptedOutcome(signal) : failure(e), t0);
+            this.result(h, name, 'gather_facts', signal.aborted ? interruptedOutcome(signal) : failure(e), t0);
           }
         }),
       ),
@@ -383,7 +376,8 @@ export class Engine {
     this.emit({ type: 'task_start', play: ctx.play.name, task: name, module: task.module, loc: formatLoc(task.loc), hosts, ...(inh.tags.length ? { tags: inh.tags } : {}) });
     const once = task.runOnce || this.o.modules.get(task.module)?.runsOnce === true;
     const runHosts = once ? hosts.slice(0, 1) : hosts;
-    await Promise.all(runHosts.map((h) => this.schedule(ctx, task, h, inh, () => this.runTaskOnHost(ctx, task, h, inh))));
+    const run = this.taskRun();
+    await Promise.all(runHosts.map((h) => this.schedule(ctx, task, h, inh, () => runTaskOnHost(run, ctx, task, h, inh))));
     if (once && runHosts[0]) {
       // run_once: every host of the batch sees the one result.
       const src = this.host(runHosts[0]);
@@ -427,7 +421,7 @@ export class Engine {
       try {
         held = resourceLimits(inh.limits, this.vars(ctx, h, inh, {}), h);
       } catch (e) {
-        this.result(ctx, h, taskDisplayName(task), task.module, failure(e), Date.now());
+        this.result(h, taskDisplayName(task), task.module, failure(e), Date.now());
         return Promise.resolve();
       }
     }
@@ -445,276 +439,35 @@ export class Engine {
     }
   }
 
-  private async runTaskOnHost(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited): Promise<void> {
-    const t0 = Date.now();
-    const name = taskDisplayName(task);
-    const st = this.host(h);
-    // queued before an interrupt (forks): it never started
-    if (this.stopped(inh)) return this.result(ctx, h, name, task.module, notStarted(), t0, { tags: inh.tags });
-    const key = this.taskKey(task, inh);
-    if (this.state?.completed(h, key) && skippedOnResume({ module: task.module, reads: readsOnly(task) }, (m) => this.o.modules.get(m)?.runsEveryTime === true)) {
-      // Resume: a command that completed is not run again; its registered value is restored.
-      // Every other module is re-planned: it reports no change, or restores what an always: undid;
-      // and a command that only reads (changed_when: false) reads again, as what it read may have changed.
-      const saved = this.state.registered(h, key);
-      if (task.register && saved !== undefined) this.remember(st, { [task.register]: saved });
-      const lost = task.register && saved === undefined ? `; its registered value '${task.register}' was not kept (no_log, or it held a secret)` : '';
-      this.result(ctx, h, name, task.module, { status: 'skipped', result: {}, msg: `completed in the run being resumed${lost}` }, t0, { tags: inh.tags });
-      return;
-    }
-    let vars: Obj | undefined;
-    // `timeout:` stops the task's commands and waits, as an interrupt would, and fails the task.
-    const deadline = task.timeout ? AbortSignal.timeout(task.timeout * 1000) : undefined;
-    if (deadline) inh = { ...inh, deadline };
-    const work = (async (): Promise<TaskOutcome> => {
-      try {
-        vars = this.vars(ctx, h, inh, task.vars);
-        if (task.loop !== undefined) return await this.runLoop(ctx, task, h, inh, vars);
-        const skip = whenFalse(inh.when, vars);
-        return skip ? { status: 'skipped', result: { skipped: true, changed: false }, msg: skip } : await this.runWithRetries(ctx, task, h, inh, vars);
-      } catch (e) {
-        return this.check && st.wouldChange && !(e instanceof UnreachableError) ? dependentChange(e) : failure(e);
-      }
-    })();
-    const signal = this.signalFor(inh);
-    const settled = work.then((o) => ({ o, late: deadline?.aborted ?? false }));
-    const ended = await settledOrAbandoned(settled, deadline ? AbortSignal.any([signal, deadline]) : signal, this.o.stopGraceMs ?? 10_000);
-    // Whatever it returned, a task that was running at the interrupt did not complete: --resume runs it again.
-    const outcome: TaskOutcome = signal.aborted ? interruptedOutcome(signal) : !ended || ended.late ? timedOut(task.timeout!, ended?.o) : ended.o;
-    if (outcome.status === 'failed' && inh.ignoreErrors) outcome.ignored = true;
-    if (inh.noLog) {
-      // no_log: what the result holds is masked wherever it shows up later, the result itself prints
-      // censored (debug var, the run state), and the events get neither its message, steps nor diff.
-      this.secrets.addResult(outcome.result);
-      censorResult(outcome.result);
-      if (outcome.status !== 'unreachable') outcome.msg = NO_LOG_MESSAGE;
-      delete outcome.diff;
-      delete outcome.steps;
-      delete outcome.commands;
-    }
-    if (task.register) this.remember(st, { [task.register]: outcome.result });
-    const setVars = outcome.result[SET_VARS_KEY];
-    if (setVars && typeof setVars === 'object' && outcome.status !== 'failed') this.remember(st, setVars as Obj);
-    if (outcome.status === 'changed') for (const n of task.notify) st.notified.add(n);
-    this.result(ctx, h, name, task.module, outcome, t0, { delegatedTo: inh.delegateTo ? this.delegateName(inh, vars) : undefined, noLog: inh.noLog, tags: inh.tags });
-    if (outcome.status === 'changed' && this.check) st.wouldChange = true;
-    if (outcome.status === 'ok' || outcome.status === 'changed' || outcome.ignored) {
-      // The run state never holds a secret: a registered value that shows one is not kept.
-      const keep = task.register && !inh.noLog && !this.secrets.appearsIn(outcome.result);
-      await this.state?.markCompleted(h, key, keep ? outcome.result : undefined);
-    }
-  }
-
-  /**
-   * The delegate host's name for reports, rendered with the variables the task ran with (task vars
-   * included); the template as written when it cannot be rendered (a loop's per-item delegate).
-   */
-  private delegateName(inh: Inherited, vars: Obj | undefined): string {
-    if (!vars) return inh.delegateTo!;
-    try {
-      return String(renderString(inh.delegateTo!, vars));
-    } catch {
-      return inh.delegateTo!;
-    }
-  }
-
-  private async runLoop(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited, vars: Obj): Promise<TaskOutcome> {
-    const items = typeof task.loop === 'string' ? renderString(task.loop, vars, task.loc) : renderDeep(task.loop, vars, task.loc);
-    if (!Array.isArray(items)) {
-      throw new TaskFailedError(`${formatLoc(task.loc)}: loop must be a list, got ${items === null ? 'null' : typeof items}: ${JSON.stringify(items)?.slice(0, 80)}`);
-    }
-    const results: Obj[] = [];
-    let changed = false;
-    let failed = false;
-    let allSkipped = items.length > 0;
-    const msgs: string[] = [];
-    for (const [index, item] of items.entries()) {
-      if (this.stopped(inh)) break;
-      const loopVars = { [task.loopControl.loopVar]: item, ansible_loop: { index: index + 1, index0: index, length: items.length } };
-      const ivars = { ...this.vars(ctx, h, inh, { ...task.vars, ...loopVars }), ...loopVars };
-      const label = task.loopControl.label ? String(renderString(task.loopControl.label, ivars, task.loc)) : typeof item === 'string' ? item : JSON.stringify(item);
-      const skip = whenFalse(inh.when, ivars);
-      const o = skip ? { status: 'skipped' as const, result: { skipped: true, changed: false }, msg: skip } : await this.runWithRetries(ctx, task, h, inh, ivars);
-      const itemResult = { ...o.result, item, ansible_loop_var: task.loopControl.loopVar };
-      if (inh.noLog) {
-        this.secrets.addResult({ label, result: itemResult });
-        censorResult(itemResult);
-      }
-      results.push(itemResult);
-      this.emit({
-        type: 'task_result', host: h, task: taskDisplayName(task), module: task.module, status: o.status,
-        changed: outcomeChanged(o), msg: inh.noLog && o.status !== 'unreachable' ? NO_LOG_MESSAGE : o.msg,
-        item: inh.noLog ? SECRET_MASK : label, durationMs: 0,
-        ...(inh.noLog ? {} : { result: eventResult(o.result) }),
-      });
-      if (o.status === 'interrupted') return o;
-      if (o.status !== 'skipped') allSkipped = false;
-      if (outcomeChanged(o)) changed = true;
-      if (o.status === 'failed' || o.status === 'unreachable') {
-        failed = true;
-        msgs.push(`${label}: ${o.msg ?? 'failed'}`);
-        if (o.status === 'unreachable') return { status: 'unreachable', result: { results, changed, failed: true }, msg: o.msg };
-      }
-      if (task.loopControl.pause && !this.check) await sleep(task.loopControl.pause * 1000, this.stopSignal(inh));
-    }
-    // the msg Ansible's loop result registers
-    const result = { results, changed, failed, skipped: allSkipped, msg: failed ? 'One or more items failed' : allSkipped ? 'All items skipped' : 'All items completed' };
-    if (failed) return { status: 'failed', result, msg: `one or more items failed:\n${msgs.join('\n')}` };
-    if (allSkipped) return { status: 'skipped', result, msg: 'all items skipped' };
-    return { status: changed ? 'changed' : 'ok', result };
-  }
-
-  private async runWithRetries(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited, vars: Obj): Promise<TaskOutcome> {
-    if (!task.until) return this.runOnce(ctx, task, h, inh, vars);
-    const retries = task.retries ?? 3;
-    const delay = (task.delay ?? 5) * 1000;
-    let o: TaskOutcome = { status: 'failed', result: {} };
-    for (let attempt = 1; attempt <= retries + 1; attempt++) {
-      o = await this.runOnce(ctx, task, h, inh, vars);
-      if (o.status === 'unreachable' || o.status === 'interrupted') return o;
-      const scope = { ...vars, ...(task.register ? { [task.register]: o.result } : {}), result: o.result };
-      if (evaluateCondition(task.until.expr, scope)) {
-        o.result.attempts = attempt;
-        return o;
-      }
-      if (this.check) break;
-      if (attempt <= retries) await sleep(delay, this.stopSignal(inh));
-      if (this.stopped(inh)) return interruptedOutcome(this.signalFor(inh));
-    }
-    return { status: 'failed', result: { ...o.result, attempts: retries + 1, failed: true }, msg: `until: ${task.until.source} still false after ${retries + 1} attempts${o.msg ? `: ${o.msg}` : ''}` };
-  }
-
-  private async runOnce(ctx: PlayRun, task: TaskNode, h: string, inh: Inherited, vars: Obj): Promise<TaskOutcome> {
-    const mod = this.o.modules.get(task.module)!;
-    const check = inh.checkMode ?? this.check;
-    let plan: Verdict | undefined;
-    let result: Obj;
-    let status: TaskStatus;
-    let msg: string | undefined;
-    let steps: string[] | undefined;
-    let commands: string[] | undefined;
-    try {
-      // A parameter that renders to omit (`{{ x | default(omit) }}`) or to null is not given.
-      const args = Object.fromEntries(Object.entries(renderDeep(task.args, vars, task.loc)).filter(([, v]) => v !== null && v !== undefined));
-      const params = parseParams(mod, args, task.loc);
-      const execHost = inh.delegateTo ? String(renderString(inh.delegateTo, vars, task.loc)) : h;
-      const hostTransport = this.forTask(await this.pool.transport(execHost), taskDisplayName(task), inh);
-      // `chroot: DIR` runs this task's commands and file operations inside a mounted guest root.
-      const transport = inh.chroot ? wrapChroot(hostTransport, String(renderString(inh.chroot, vars, task.loc))) : hostTransport;
-      const become = this.pool.becomeFor(execHost, inh, execHost === h ? vars : undefined);
-      const taskCtx = createTaskContext({
-        host: h,
-        transport,
-        vars,
-        become,
-        env: renderEnvironment(inh.environment, vars, task.loc),
-        check,
-        diff: this.o.diff ?? false,
-        verbosity: this.o.verbosity ?? 0,
-        baseDir: ctx.play.baseDir,
-        ...(inh.role ? { roleDir: inh.role.path } : {}),
-        onProgress: (p) => this.emit({ type: 'progress', host: h, task: taskDisplayName(task), progress: p }),
-        peer: (name) => this.peer(name, taskDisplayName(task), inh),
-        signal: this.stopSignal(inh),
-        factTools: this.o.factTools,
-      });
-      // read + decide (or an old-style plan), then the one place a destructive step meets `force`.
-      plan = await planTask(mod, taskCtx, params);
-      if ('refused' in plan) throw new TaskFailedError(plan.refused, plan.data ?? {});
-      if (!plan.changed && plan.skipped) {
-        status = 'skipped';
-        msg = plan.reason;
-        result = { ...plan.data, changed: false, failed: false, skipped: true, skipped_reason: plan.reason };
-      } else if (!plan.changed) {
-        status = 'ok';
-        msg = plan.reason;
-        // a module's own msg (Ansible's, often '' for no change) is what register stores; else the reason
-        result = { msg: plan.reason, ...plan.data, changed: false, failed: false };
-      } else if (check) {
-        status = 'changed';
-        msg = `would run: ${plan.steps.map((s) => s.title).join('; ')}`;
-        steps = plan.steps.map((s) => s.title);
-        commands = stepCommands(plan.steps);
-        result = { ...plan.data, changed: true, failed: false, steps };
-      } else {
-        const data = await applyPlan(mod, taskCtx, params, plan);
-        // A module whose steps turned out to change nothing says so (apt: a cache update, then nothing to install).
-        status = data.changed === false ? 'ok' : 'changed';
-        result = { ...plan.data, ...data, changed: status === 'changed', failed: false };
-      }
-      if (check && plan.partial) {
-        result.check_mode_partial = plan.partial;
-        msg = `${msg} (check mode is partial: ${plan.partial})`;
-      }
-      if ('exitCode' in result && !('rc' in result)) result.rc = result.exitCode;
-    } catch (e) {
-      if (this.signalFor(inh).aborted) return interruptedOutcome(this.signalFor(inh));
-      // Check mode: a task that cannot be rendered or planned because an earlier task would have
-      // changed the host first is reported as a change, not as a failure (and not silently skipped).
-      if (check && this.host(h).wouldChange && !(e instanceof UnreachableError)) return dependentChange(e);
-      const f = failure(e);
-      // a step that failed: the event names what had been planned (a title says why it was planned)
-      if (!check && plan && 'steps' in plan && plan.changed) f.steps = plan.steps.map((s) => s.title);
-      if (f.status === 'unreachable' || (!task.failedWhen.length && !task.changedWhen.length)) return f;
-      if (f.steps) steps = f.steps;
-      status = 'failed';
-      result = f.result;
-      msg = f.msg;
-    }
-    const scope = { ...vars, ...(task.register ? { [task.register]: result } : {}), result };
-    // Check mode: a condition on what planned steps would print (rc, stdout) is known only after a
-    // real run; it leaves the planned outcome as it is instead of failing the task.
-    const planned = check && steps !== undefined;
-    const holds = (c: Condition): boolean | undefined => {
-      try {
-        return evaluateCondition(c.expr, scope);
-      } catch (e) {
-        const root = e instanceof UndefinedVariableError ? e.variable.split(/[.[]/)[0] : undefined;
-        if (planned && (root === 'result' || root === task.register)) return undefined;
-        throw e;
-      }
+  /** What running one task on one host (runner/run-task.ts) needs of this run. */
+  private taskRun(): TaskRun {
+    return {
+      modules: this.o.modules,
+      check: this.check,
+      diff: this.o.diff ?? false,
+      verbosity: this.o.verbosity ?? 0,
+      factTools: this.o.factTools,
+      stopGraceMs: this.o.stopGraceMs ?? 10_000,
+      secrets: this.secrets,
+      state: this.state,
+      host: (h) => this.host(h),
+      hostVars: (h) => this.o.inventory.hostVars(h),
+      vars: (ctx, h, inh, task) => this.vars(ctx, h, inh, task),
+      remember: (st, values) => this.remember(st, values),
+      taskKey: (task, inh) => this.taskKey(task, inh),
+      stopped: (inh) => this.stopped(inh),
+      signalFor: (inh) => this.signalFor(inh),
+      stopSignal: (inh) => this.stopSignal(inh),
+      transport: async (h, task, inh) => this.forTask(await this.pool.transport(h), task, inh),
+      become: (h, inh, vars) => this.pool.becomeFor(h, inh, vars),
+      emit: (ev) => this.emit(ev),
+      result: (h, task, module, o, t0, how) => this.result(h, task, module, o, t0, how),
     };
-    const holdsOrUnknown = (c: Condition): boolean | undefined => {
-      try {
-        return holds(c);
-      } catch {
-        return undefined;
-      }
-    };
-    if (task.changedWhen.length) {
-      // As in Ansible, changed_when decides a failed result's changed too (a failing command with
-      // changed_when: false is unchanged); one it cannot be read on leaves the failure as it is.
-      const failed = status === 'failed';
-      const verdicts = task.changedWhen.map((c) => (failed ? holdsOrUnknown(c) : holds(c)));
-      if (!verdicts.includes(undefined)) {
-        const changed = verdicts.every(Boolean);
-        if (!failed) status = changed ? 'changed' : 'ok';
-        result.changed = changed;
-      }
-    }
-    if (task.failedWhen.length) {
-      const verdicts = task.failedWhen.map(holds);
-      const failed = verdicts.some(Boolean);
-      if (verdicts.includes(undefined)) result.check_mode_dependent = true;
-      if (failed) {
-        status = 'failed';
-        msg = `failed_when: ${task.failedWhen.map((c) => c.source).join(' or ')}`;
-      } else if (status === 'failed') status = result.changed ? 'changed' : 'ok';
-      result.failed = failed;
-      // what Ansible registers of the condition's verdict
-      if (!verdicts.includes(undefined)) result.failed_when_result = failed;
-    }
-    const diff = plan && 'diff' in plan ? plan.diff : undefined;
-    return { status, result, msg, ...(diff && status === 'changed' ? { diff } : {}), ...(steps ? { steps } : {}), ...(commands?.some(Boolean) ? { commands } : {}) };
-  }
-
-  private async peer(name: string, task: string, inh: Inherited): Promise<PeerHost> {
-    const transport = this.forTask(await this.pool.transport(name), task, inh);
-    return { name, transport, become: this.pool.becomeFor(name, inh), vars: this.o.inventory.hostVars(name) };
   }
 
   /** Runs the handlers the hosts notified (runner/handlers.ts), each as a task of the play. */
   private runHandlers(ctx: PlayRun, hosts: string[]): Promise<void> {
+    const run = this.taskRun();
     return runHandlers(
       {
         play: ctx.play,
@@ -723,14 +476,14 @@ export class Engine {
         interrupted: () => this.interrupted,
         host: (h) => this.host(h),
         emit: (ev) => this.emit(ev),
-        runOn: (handler, h, inh) => this.schedule(ctx, handler, h, inh, () => this.runTaskOnHost(ctx, handler, h, inh)),
+        runOn: (handler, h, inh) => this.schedule(ctx, handler, h, inh, () => runTaskOnHost(run, ctx, handler, h, inh)),
       },
       hosts,
     );
   }
 
   /** Counts a host's result in the recap and reports it; a no_log task's event carries no result values. */
-  private result(_ctx: PlayRun, h: string, task: string, module: string, o: TaskOutcome, t0: number, how: ResultHow = {}): void {
+  private result(h: string, task: string, module: string, o: TaskOutcome, t0: number, how: ResultHow = {}): void {
     const st = this.host(h);
     countOutcome(this.recap[h]!, st, o);
     this.emit(taskResultEvent(h, task, module, o, Date.now() - t0, how));

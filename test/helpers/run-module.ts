@@ -1,4 +1,4 @@
-// Runs one task module the way the engine does (runner/engine.ts): validate the parameters, plan
+// Runs one task module the way the engine does (runner/run-task.ts): validate the parameters, plan
 // (read + decide, the force guard), and unless check mode or "no change", apply — the module's own
 // apply, else its planned steps and its result.
 import { applyPlan } from '../../runner/apply-steps.js';
