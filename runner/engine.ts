@@ -212,6 +212,7 @@ export class Engine {
    * The call is checked before any host is contacted.
    */
   async executeTask(pattern: string, call: TaskCall): Promise<{ outcomes: HostTaskOutcome[]; summary: RunSummary }> {
+    await this.o.modules.load([call.module]);
     const pb = taskCallPlaybook(this.o.modules, pattern, call);
     const hosts = this.targets(pattern);
     this.collected = new Map();

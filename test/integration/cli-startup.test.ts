@@ -132,6 +132,43 @@ describe('ferry CLI start-up: what it loads @integration', function () {
     assert.deepEqual(heavyIn(tty.loaded), Object.keys(HEAVY));
   });
 
+  /** The task modules (tasks/*.ts, one file each, as dist/tasks/NAME.js) among what was loaded. */
+  function taskModulesIn(loaded: string[]): string[] {
+    const names = new Set<string>();
+    for (const u of loaded) {
+      const m = /\/dist\/tasks\/([a-z-]+)\.js$/.exec(u);
+      if (m && m[1] !== 'catalog' && m[1] !== 'fact-tools' && m[1] !== 'index') names.add(m[1]!);
+    }
+    return [...names].sort();
+  }
+
+  it('loads only the modules a run uses: a playbook of command and debug, include_tasks of a file using stat, ferry exec -m ping', async () => {
+    const pb = join(dir, 'pb-lazy.yaml');
+    await writeFile(join(dir, 'included.yaml'), '- stat: { path: / }\n');
+    await writeFile(pb, '- hosts: localhost\n  gather_facts: false\n  vars: { f: included.yaml }\n  tasks:\n    - command: "true"\n    - debug: { msg: hi }\n    - include_tasks: "{{ f }}"\n');
+    const check = await traced(['run', pb, '--syntax-check']);
+    assert.equal(check.code, 0, check.stderr);
+    // the include's file is named by a template: it is read (and stat loaded) when the run reaches it
+    assert.deepEqual(taskModulesIn(check.loaded), ['command', 'debug']);
+    const run = await traced(['run', pb]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(taskModulesIn(run.loaded), ['command', 'debug', 'stat']);
+    assert.ok(!run.loaded.some((u) => /\/dist\/tasks\/(grub|xen-import|index)\.js$/.test(u)), 'grub, xen_import or the eager module list was loaded');
+    const exec = await traced(['exec', 'localhost', '-m', 'ping']);
+    assert.equal(exec.code, 0, exec.stderr);
+    assert.deepEqual(taskModulesIn(exec.loaded), ['ping']);
+  });
+
+  it('load-time errors need no module but those named: an unknown module gets its suggestion, bad parameters their file:line', async () => {
+    const pb = join(dir, 'pb-bad.yaml');
+    await writeFile(pb, '- hosts: localhost\n  gather_facts: false\n  tasks:\n    - comand: "true"\n    - copy: { dest: /tmp/x, bogus: 1 }\n');
+    const r = await traced(['run', pb]);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /pb-bad\.yaml:4:7: unknown module or keyword 'comand'\n +hint: did you mean 'command'\? 'ferry doc' lists the modules/);
+    assert.match(r.stderr, /pb-bad\.yaml:5:\d+: module 'copy' has no parameter 'bogus'/);
+    assert.deepEqual(taskModulesIn(r.loaded), ['copy']);
+  });
+
   it('--version and -V load no more than the entry: no commander, no engine, no module', async () => {
     const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     for (const flag of ['--version', '-V']) {
