@@ -17,8 +17,9 @@ import { formatModuleList } from '../../runner/doc-list.js';
 import { builtinModules } from '../../tasks/index.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-// The built CLI, as a user runs it (`npm test` builds first).
+// The built CLI (`npm test` builds first): the ES module entry, and the package's bin before it.
 const CLI = join(ROOT, 'dist/app/cli.js');
+const BIN = join(ROOT, 'dist/app/bin.cjs');
 
 // Registered with --import: appends the URL of every module loaded (ESM, and CommonJS packages
 // imported from ESM) to the file named in its data.
@@ -54,12 +55,12 @@ describe('ferry CLI start-up: what it loads @integration', function () {
   after(() => rm(dir, { recursive: true, force: true }));
 
   /** Runs the built CLI with the hook; returns its output and the modules it loaded. */
-  async function traced(args: string[], o: { tty?: boolean } = {}): Promise<{ code: number | null; stdout: string; stderr: string; loaded: string[]; files: string[] }> {
+  async function traced(args: string[], o: { tty?: boolean; script?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string; loaded: string[]; files: string[] }> {
     const log = join(dir, `loaded-${++n}.txt`);
     const register = join(dir, `register-${n}.mjs`);
     await writeFile(register, REGISTER(join(dir, 'hooks.mjs'), log));
     await writeFile(log, '');
-    const argv = [process.execPath, '--import', register, CLI, ...args];
+    const argv = [process.execPath, '--import', register, o.script ?? CLI, ...args];
     const env = { ...process.env, NO_COLOR: '1' };
     const r = o.tty
       ? spawnSync('script', ['-qec', `stty cols 100 rows 30; ${argv.map(shellQuote).join(' ')}`, '/dev/null'], { cwd: dir, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -170,14 +171,29 @@ describe('ferry CLI start-up: what it loads @integration', function () {
   });
 
   it('--version and -V load no more than the entry: no commander, no engine, no module', async () => {
-    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string; bin: { ferry: string } };
+    assert.equal(join(ROOT, pkg.bin.ferry), BIN);
+    // the bin (CommonJS) answers them without loading the ES module entry; anything else runs that entry
+    for (const flag of ['--version', '-V']) {
+      const r = await traced([flag], { script: BIN });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${pkg.version}\n`);
+      assert.ok(!r.loaded.some((u) => /\/dist\/app\/cli[^/]*\.js$/.test(u) || u.includes('/node_modules/')), r.loaded.join('\n'));
+    }
+    const doc = await traced(['doc', 'command'], { script: BIN });
+    assert.equal(doc.code, 0, doc.stderr);
+    assert.match(doc.stdout, /^command — /);
+    assert.ok(doc.loaded.some((u) => u.endsWith('/dist/app/cli.js')), doc.loaded.join('\n'));
+    const bad = await traced(['--bogus'], { script: BIN });
+    assert.equal(bad.code, 5, bad.stderr);
     for (const flag of ['--version', '-V']) {
       const r = await traced([flag]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, `${pkg.version}\n`);
       assert.deepEqual(heavyIn(r.loaded), [], r.loaded.join('\n'));
       assert.ok(!r.loaded.some((u) => u.includes('/node_modules/commander/')), 'commander was loaded');
-      assert.ok(r.loaded.some((u) => u.endsWith('/dist/app/cli.js')), r.loaded.join('\n'));
+      // the entry alone: not even the rest of the command line (cli-main.ts, its chunks)
+      assert.deepEqual(r.files.filter((u) => u.includes('/dist/')), [pathToFileURL(CLI).href]);
     }
   });
 
