@@ -170,6 +170,8 @@ export class Engine {
   async run(pb: Playbook): Promise<RunSummary> {
     const started = Date.now();
     this.ids = taskIdentities(pb);
+    // --resume compares with the previous run's tasks, whose modules this playbook may no longer use
+    if (this.o.resume && !this.check && !this.factsOnly) await this.o.modules.load(this.o.modules.names());
     if (!this.check && !this.factsOnly) this.state = openRunState(pb, this.ids, this.o);
     // Passwords of any host may show up (hostvars, an error): mark them before anything is printed.
     this.secrets.addNamed(this.o.extraVars ?? {});
