@@ -25,7 +25,7 @@ export function runPlaybookFile(path: string, o: CommonRunOptions): Promise<RunS
 }
 
 /** What --list-hosts, --list-tasks, --list-tags or --syntax-check print (no host is contacted). */
-export function describePlaybookFile(path: string, o: CommonRunOptions, what: { hosts?: boolean; tasks?: boolean; tags?: boolean }): string {
+export function describePlaybookFile(path: string, o: CommonRunOptions, what: { hosts?: boolean; tasks?: boolean; tags?: boolean }): Promise<string> {
   return runner.describePlaybookFile(path, withBuiltins(o), what);
 }
 

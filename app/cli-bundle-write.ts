@@ -1,9 +1,10 @@
 // Build step (`npm run build`, after tsc): bundles the command line into a few ES module files with
 // esbuild, so that `ferry run` reads and compiles ~20 files instead of ~320 (issue 15 §3/§4: Node's
 // module loading was most of a run's fixed start). tsc's per-module files stay for the library
-// (`exports`) and the tests; only dist/app/cli.js (the package's `bin`) is replaced by the bundle's
-// entry. Code splitting keeps every lazy `import()` lazy: `--version` loads the entry alone,
-// `--help` and `doc` load commander's chunk, `run` the engine's. The chunks sit next to cli.js, so
+// (`exports`) and the tests; only dist/app/cli.js (what the package's `bin`, dist/app/bin.cjs, runs) is
+// replaced by the bundle's entry. Code splitting keeps every lazy `import()` lazy: `--version` loads
+// the entry alone, `--help` and `doc` load commander's chunk, `run` the engine's and the chunk of
+// each task module the playbook uses (tasks/catalog.ts: one dynamic import per module). The chunks sit next to cli.js, so
 // paths relative to `import.meta.url` (package.json, playbooks/, module-docs.json) resolve as they
 // do from tsc's files; ssh2 stays a package of its own (it loads a native binding by path).
 // Also writes CLI_BUNDLE_MAP: which sources each output file holds, for the start-up test.

@@ -4,7 +4,8 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommanderError } from 'commander';
-import { describePlaybookFile, runAdhoc, runPlaybookFile, gatherFactsFor, type CommonRunOptions } from './api.js';
+import { describePlaybookFile, runAdhoc, runPlaybookFile, gatherFactsFor, type RunnerOptions } from '../runner/api.js';
+import { withCliParts } from './cli-parts.js';
 import { current, exitCodeFor, secrets } from './cli-session.js';
 import { loadConfig, type FerryConfig } from '../runner/config.js';
 import { EXIT_USAGE, ValidationError } from '../runner/errors.js';
@@ -181,7 +182,7 @@ async function stepQuestion(task: string): Promise<'yes' | 'no' | 'continue'> {
   return a === 'y' || a === 'yes' ? 'yes' : a === 'c' || a === 'continue' ? 'continue' : 'no';
 }
 
-async function common(f: RunFlags, adhoc = false): Promise<CommonRunOptions> {
+async function common(f: RunFlags, adhoc = false): Promise<RunnerOptions> {
   const cfg = config();
   const forks = f.forks !== undefined ? Number(f.forks) : (cfg.forks ?? 10);
   if (!Number.isInteger(forks) || forks < 1) throw new CommanderError(EXIT_USAGE, 'ferry.forks', `--forks must be a positive whole number, got ${f.forks}`);
@@ -190,7 +191,7 @@ async function common(f: RunFlags, adhoc = false): Promise<CommonRunOptions> {
   if (!inventory.length) process.stderr.write('[WARNING]: no inventory was given (-i, ANSIBLE_INVENTORY or inventory = in ansible.cfg): only the implicit localhost is known\n');
   const listing = f.listHosts || f.listTasks || f.listTags || f.syntaxCheck;
   const vault = await vaultKeys(f, cfg);
-  return {
+  return withCliParts({
     inventory,
     check: f.check,
     diff: f.diff,
@@ -215,7 +216,7 @@ async function common(f: RunFlags, adhoc = false): Promise<CommonRunOptions> {
     step: f.step ? stepQuestion : undefined,
     secrets,
     vault,
-  };
+  });
 }
 
 /** What a front end built on `ferry run` adds: a reporter that sees every event, and a summary after the recap. */
@@ -227,7 +228,7 @@ interface RunExtras {
 /** `ferry run PLAYBOOK`: runs it (or lists its hosts, tasks, tags); returns the exit code. */
 export async function runCommand(playbook: string, f: RunFlags, extras?: RunExtras): Promise<number> {
   if (f.listHosts || f.listTasks || f.listTags || f.syntaxCheck) {
-    process.stdout.write(describePlaybookFile(playbook, await common(f), { hosts: f.listHosts, tasks: f.listTasks, tags: f.listTags }));
+    process.stdout.write(await describePlaybookFile(playbook, await common(f), { hosts: f.listHosts, tasks: f.listTasks, tags: f.listTags }));
     return 0;
   }
   const o = { ...(await common(f)), ...stoppable(), varsPrompt };

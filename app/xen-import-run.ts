@@ -7,7 +7,8 @@ import { stringify } from 'yaml';
 import { xenImportModule } from '../tasks/xen-import.js';
 import { buildXenImport, mergeXenImports, type XenImportData, type XenSource } from '../tasks/xen/import-data.js';
 import { originOfPath } from '../tasks/xen/import.js';
-import { runModuleOnHosts } from './api.js';
+import { runModuleOnHosts } from '../runner/api-module.js';
+import { withCliParts } from './cli-parts.js';
 import { EXIT_BAD_INPUT, EXIT_HOST_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, formatProblem, type Problem } from '../runner/errors.js';
 import { VaultKeys } from '../runner/vault/keys.js';
 import { vaultPasswords, type VaultFlags } from '../runner/vault/passwords.js';
@@ -77,7 +78,7 @@ export async function xenImport(targets: string[], f: XenImportFlags, io: XenImp
   const args: Record<string, unknown> = { include: f.include, exclude: f.exclude };
   if (f.path.length) args.paths = f.path;
   if (f.libvirt) Object.assign(args, { libvirt: true, libvirt_uri: f.libvirtUri });
-  const { outcomes } = await runModuleOnHosts(targets[0], xenImportModule.name, args, {
+  const { outcomes } = await runModuleOnHosts(targets[0], xenImportModule.name, args, withCliParts({
     inventory: f.inventory,
     // xen_import only reads: check mode runs its plan alone and keeps no run state.
     check: true,
@@ -85,7 +86,7 @@ export async function xenImport(targets: string[], f: XenImportFlags, io: XenImp
     acceptNewHosts: f.acceptNewHosts,
     sshConfigFile: f.sshConfig,
     vault: new VaultKeys(await vaultPasswords(f)),
-  });
+  }));
   const parts: { host: string; data: XenImportData }[] = [];
   for (const o of outcomes) {
     if (o.status === 'ok' || o.status === 'changed') parts.push({ host: o.host, data: o.result as unknown as XenImportData });

@@ -1,21 +1,22 @@
 // Benchmark: how long the built CLI takes to start and answer (issue 15 §4), process start included:
-// `node dist/app/cli.js --version`, `--help`, `doc`, `doc command`, each run BENCH_ROUNDS times
+// `node BIN --version`, `--help`, `doc`, `doc command` (BIN: the package.json's bin, dist/app/bin.cjs), each run BENCH_ROUNDS times
 // (default 21), the commands interleaved and their order rotated each round so that a busy spell
 // of a shared machine falls on all of them; the figure is the median. `node -e 0` is timed the same
 // way, for information: it is Node's own start, the floor under every figure. Each run's output is
 // checked, so a fast broken CLI cannot pass for a fast one. BENCH_NPX=1 also times `npx ferry --version`.
 // Targets: --version ≤ 150 ms; doc and doc MODULE ≤ 250 ms.
-// Run: npm run build && npx tsx bench/startup.ts   (BENCH_CLI=OTHER/dist/app/cli.js times another build)
+// Run: npm run build && npx tsx bench/startup.ts   (BENCH_CLI=OTHER/dist/app/cli.js times another build's bin or cli.js)
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadAverage, median, reportResult, type BenchResult } from './lib.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-// BENCH_CLI: another build's cli.js (e.g. main's, for a before/after on the same machine and hour).
-const CLI = resolve(process.env.BENCH_CLI ?? join(ROOT, 'dist/app/cli.js'));
+const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; bin: { ferry: string } };
+// what `ferry` runs; BENCH_CLI: another build's (e.g. main's cli.js, for a before/after on the same machine and hour)
+const CLI = resolve(process.env.BENCH_CLI ?? join(ROOT, PKG.bin.ferry));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
-const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const VERSION = PKG.version;
 
 interface Case {
   name: string;

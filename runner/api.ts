@@ -13,7 +13,7 @@ import type { Reporter } from './events.js';
 import { COMMAND_LINE, knownModule, taskCallPlaybook, taskCallTask, type HostTaskOutcome, type TaskCall } from './execute-task.js';
 import { connectionOf, loadInventory, type Inventory } from './inventory/index.js';
 import { inventoryView } from './inventory-view.js';
-import { ModuleRegistry, type TaskModule } from './module.js';
+import { ModuleRegistry, withModulesLoaded, type TaskModule } from './module.js';
 import { parseArgString } from './playbook/free-form.js';
 import { loadPlaybook } from './playbook/load.js';
 import { formatListing } from './playbook/listing.js';
@@ -276,18 +276,21 @@ function checkSelection(pb: Playbook, hostsOf: (play: Play) => string[], o: Comm
   if (problems.length) throw new ValidationError(problems);
 }
 
-/** A playbook loaded and checked against its inventory, every host it targets known: nothing contacted yet. */
-function preparePlaybook(
+/**
+ * A playbook loaded and checked against its inventory, every host it targets known: nothing contacted yet.
+ * The modules it uses are loaded on the way (a lazy registry loads only those).
+ */
+async function preparePlaybook(
   path: string,
   o: RunnerOptions,
   syntaxOnly = false,
-): { pb: Playbook; run: PreparedRun; hostsOf: (play: Play) => string[]; stateDir: string; secrets: SecretValues } {
+): Promise<{ pb: Playbook; run: PreparedRun; hostsOf: (play: Play) => string[]; stateDir: string; secrets: SecretValues }> {
   const { modules } = o;
   // roles_path from ansible.cfg or ANSIBLE_ROLES_PATH (the config reads both), unless the caller names one
   const rolesPath = o.rolesPath ?? o.config?.rolesPath;
   const vault = vaultOf(o);
   const gatherByDefault = o.config?.gathering !== 'explicit';
-  const pb = loadPlaybook(path, modules, undefined, { vault, gatherByDefault, ...(rolesPath ? { rolesPath } : {}) });
+  const pb = await withModulesLoaded(modules, (m) => loadPlaybook(path, m, undefined, { vault, gatherByDefault, ...(rolesPath ? { rolesPath } : {}) }));
   const stateDir = o.stateDir ?? resolve('.ferry/runs');
   const run = engineFor({ ...o, stateDir, vault, secrets: vault.secrets }, `${resolve(path)}|${o.inventory.map((i) => resolve(i)).join(',')}`);
   const { inv } = run;
@@ -308,7 +311,7 @@ function preparePlaybook(
 
 /** Loads and runs a playbook file: all input is validated before any host is contacted. */
 export async function runPlaybookFile(path: string, o: RunnerOptions): Promise<RunSummary> {
-  const { pb, run, stateDir, secrets } = preparePlaybook(path, o);
+  const { pb, run, stateDir, secrets } = await preparePlaybook(path, o);
   if (!o.check) checkStateDir(stateDir);
   // asked once everything else is checked, before any host is contacted (check mode asks too, as Ansible)
   await answerVarsPrompts(pb, o.extraVars ?? {}, o.varsPrompt ?? { say: () => undefined }, secrets);
@@ -319,8 +322,8 @@ export async function runPlaybookFile(path: string, o: RunnerOptions): Promise<R
  * What ansible-playbook prints for --list-hosts, --list-tasks, --list-tags (any of them together)
  * or --syntax-check (none of them): the playbook and inventory are loaded and checked, no host is contacted.
  */
-export function describePlaybookFile(path: string, o: RunnerOptions, what: { hosts?: boolean; tasks?: boolean; tags?: boolean }): string {
-  const { pb, hostsOf } = preparePlaybook(path, o, !what.hosts && !what.tasks && !what.tags);
+export async function describePlaybookFile(path: string, o: RunnerOptions, what: { hosts?: boolean; tasks?: boolean; tags?: boolean }): Promise<string> {
+  const { pb, hostsOf } = await preparePlaybook(path, o, !what.hosts && !what.tasks && !what.tags);
   return formatListing(pb, hostsOf, { ...what, onlyTags: o.tags, skipTags: o.skipTags }, path);
 }
 
@@ -376,6 +379,7 @@ export async function runAdhoc(
   argText: string | undefined,
   o: RunnerOptions & { become?: boolean },
 ): Promise<RunSummary & { outcomes: HostTaskOutcome[] }> {
+  await o.modules.load([moduleName]);
   const call = adhocCall(o.modules, moduleName, argText, o.become);
   taskCallTask(o.modules, call);
   const { run, stateDir } = prepareTaskCall(pattern, call, o);

@@ -163,6 +163,8 @@ export class Engine {
   async run(pb: Playbook): Promise<RunSummary> {
     const started = Date.now();
     this.ids = taskIdentities(pb);
+    // --resume compares with the previous run's tasks, whose modules this playbook may no longer use
+    if (this.o.resume && !this.check && !this.factsOnly) await this.o.modules.load(this.o.modules.names());
     if (!this.check && !this.factsOnly) this.state = openRunState(pb, this.ids, this.o);
     // Passwords of any host may show up (hostvars, an error): mark them before anything is printed.
     this.secrets.addNamed(this.o.extraVars ?? {});
@@ -205,6 +207,7 @@ export class Engine {
    * The call is checked before any host is contacted.
    */
   async executeTask(pattern: string, call: TaskCall): Promise<{ outcomes: HostTaskOutcome[]; summary: RunSummary }> {
+    await this.o.modules.load([call.module]);
     const pb = taskCallPlaybook(this.o.modules, pattern, call);
     const hosts = this.targets(pattern);
     this.collected = new Map();

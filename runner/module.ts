@@ -200,21 +200,99 @@ export function forceOf(params: unknown): boolean {
   return typeof params === 'object' && params !== null && (params as { force?: unknown }).force === true;
 }
 
-/** A registry of modules by name: the composition root (app/api.ts) passes tasks/' builtinModules(); a library user may add their own. */
+/** Loads a module the first time a run uses it (a dynamic import: its code and its schema are built only then). */
+export type ModuleLoader = () => Promise<TaskModule<never, unknown>>;
+
+/**
+ * A registry of modules by name: the composition root (app/api.ts) passes tasks/' registry; a library
+ * user may add their own. A module is registered loaded, or lazily: its name and a loader, so that
+ * every name is known (unknown-module checks, suggestions) while only the modules a run uses are
+ * loaded — by `load`, or by `withModulesLoaded` around a synchronous reading of tasks.
+ */
 export class ModuleRegistry {
-  private readonly modules = new Map<string, TaskModule<never>>();
+  private readonly modules: Map<string, TaskModule<never>>;
+  private readonly loaders: Map<string, ModuleLoader>;
+  /** Set on a recording view (withModulesLoaded): the lazy modules asked for and not loaded yet. */
+  private readonly wanted?: Set<string>;
+
+  constructor(shared?: { modules: Map<string, TaskModule<never>>; loaders: Map<string, ModuleLoader>; wanted: Set<string> }) {
+    this.modules = shared?.modules ?? new Map();
+    this.loaders = shared?.loaders ?? new Map();
+    this.wanted = shared?.wanted;
+  }
   register(...mods: TaskModule<never, unknown>[]): this {
     for (const m of mods) this.modules.set(m.name, m);
     return this;
   }
+  /** Registers modules by name, each loaded by its loader when first used (a module registered loaded wins). */
+  registerLazy(loaders: Record<string, ModuleLoader>): this {
+    for (const [name, load] of Object.entries(loaders)) this.loaders.set(name, load);
+    return this;
+  }
+  /**
+   * The module of that name, or undefined when there is none. A lazy module must have been loaded
+   * (`load`): asking for one that is not is a programming error — except on a recording view, which
+   * notes it and answers a stand-in that accepts any parameters.
+   */
   get(name: string): TaskModule | undefined {
-    return this.modules.get(name) as TaskModule | undefined;
+    const m = this.modules.get(name);
+    if (m) return m as TaskModule;
+    if (!this.loaders.has(name)) return undefined;
+    if (this.wanted) {
+      this.wanted.add(name);
+      return standIn(name);
+    }
+    throw new Error(`module ${name} is registered lazily and not loaded yet: load it first (ModuleRegistry.load)`);
   }
   has(name: string): boolean {
-    return this.modules.has(name);
+    return this.modules.has(name) || this.loaders.has(name);
   }
   names(): string[] {
-    return [...this.modules.keys()].sort();
+    return [...new Set([...this.modules.keys(), ...this.loaders.keys()])].sort();
+  }
+  /** Loads the lazy modules among these names (unknown names and loaded modules are left alone). */
+  async load(names: Iterable<string>): Promise<void> {
+    const todo = [...new Set(names)].filter((n) => !this.modules.has(n) && this.loaders.has(n));
+    const loaded = await Promise.all(todo.map((n) => this.loaders.get(n)!()));
+    todo.forEach((n, i) => {
+      const m = loaded[i]!;
+      if (m.name !== n) throw new Error(`the loader of module ${n} gave module ${m.name}`);
+      this.modules.set(n, m);
+    });
+  }
+  /** A view of this registry that notes each lazy module asked for (`get`) and not loaded yet. */
+  recording(wanted: Set<string>): ModuleRegistry {
+    return new ModuleRegistry({ modules: this.modules, loaders: this.loaders, wanted });
+  }
+}
+
+/** What a recording view answers for a module not loaded yet: any parameters pass; its result is thrown away. */
+function standIn(name: string): TaskModule {
+  return {
+    name,
+    params: z.looseObject({}),
+    doc: { summary: '', checkMode: 'none', example: '' },
+    plan: () => Promise.reject(new Error(`module ${name} is not loaded`)),
+  };
+}
+
+/**
+ * Runs a synchronous reading of tasks (a playbook's loader, a task call's check) with every module
+ * it asks for loaded: read once with a recording view; if it asked for modules not loaded yet,
+ * load them and read again, so its answer and its problems are exactly those of a registry with
+ * every module loaded. Once they are loaded (or with a registry of loaded modules) it reads once.
+ */
+export async function withModulesLoaded<T>(modules: ModuleRegistry, read: (modules: ModuleRegistry) => T): Promise<T> {
+  for (;;) {
+    const wanted = new Set<string>();
+    try {
+      const r = read(modules.recording(wanted));
+      if (!wanted.size) return r;
+    } catch (e) {
+      // a problem seen with stand-ins may not be one: read again once the modules are loaded
+      if (!wanted.size) throw e;
+    }
+    await modules.load(wanted);
   }
 }
 

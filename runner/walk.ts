@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import type { HostState } from './host-state.js';
 import { includeItems, earlierEqual } from './include-items.js';
 import { inherit, type Inherited } from './inherited.js';
-import type { ModuleRegistry } from './module.js';
+import { withModulesLoaded, type ModuleRegistry } from './module.js';
 import { loadRoleAtRunTime, loadTaskFile } from './playbook/load.js';
 import type { BlockNode, IncludeNode, Node, RoleNode, RoleRef, TaskNode } from './playbook/model.js';
 import type { PlayScope } from './scope.js';
@@ -124,16 +124,17 @@ async function walkInclude(w: NodeWalk, ctx: PlayRun, node: IncludeNode, hosts: 
     try {
       const vars = w.vars(ctx, h, iinh, {});
       const items = includeItems(node.loop, vars, node.loc);
-      items.forEach((item, i) => {
+      // a loop rather than forEach: a file's modules may have to be loaded (awaited) before it is read
+      for (const [i, item] of items.entries()) {
         const ivars = node.loop !== undefined ? w.vars(ctx, h, { ...iinh, vars: [...iinh.vars, { [node.loopControl.loopVar]: item }] }, {}) : vars;
-        if (!iinh.when.every((c) => evaluateCondition(c.expr, ivars))) return;
+        if (!iinh.when.every((c) => evaluateCondition(c.expr, ivars))) continue;
         const file = String(renderString(node.file, ivars, node.loc));
         const key = `${i}\u0000${file}\u0000${JSON.stringify(item)}`;
         let g = runs.get(key);
         if (!g) {
           let nodes = node.tasks;
           if (!nodes || file !== node.file) {
-            nodes = loadTaskFile(resolve(node.baseDir, file), w.modules, `${node.id}.i`, undefined, { playbookDir: ctx.play.baseDir, role: node.role, vault: w.vault, moduleDefaults: node.moduleDefaults });
+            nodes = await withModulesLoaded(w.modules, (m) => loadTaskFile(resolve(node.baseDir, file), m, `${node.id}.i`, undefined, { playbookDir: ctx.play.baseDir, role: node.role, vault: w.vault, moduleDefaults: node.moduleDefaults }));
             if (w.ids) keyLoadedTasks(w.ids, node, nodes);
           }
           const earlier = earlierEqual(items, i);
@@ -141,7 +142,7 @@ async function walkInclude(w: NodeWalk, ctx: PlayRun, node: IncludeNode, hosts: 
           runs.set(key, g);
         }
         g.hosts.push(h);
-      });
+      }
     } catch (e) {
       w.failed(ctx, h, name, 'include_tasks', e);
     }
@@ -187,7 +188,7 @@ async function walkRole(w: NodeWalk, ctx: PlayRun, node: RoleNode, hosts: string
     let run: { tasks: Node[]; ref?: RoleRef } = { tasks: node.tasks ?? [], ref: node.ref };
     if (!node.tasks) {
       try {
-        const loaded = loadRoleAtRunTime(node, g.name, w.modules, ctx.play.baseDir, undefined, w.vault);
+        const loaded = await withModulesLoaded(w.modules, (m) => loadRoleAtRunTime(node, g.name, m, ctx.play.baseDir, undefined, w.vault));
         for (const hd of loaded.handlers) if (!ctx.handlers.some((x) => x.loc.file === hd.loc.file && x.loc.line === hd.loc.line)) ctx.handlers.push(hd);
         if (w.ids) keyLoadedTasks(w.ids, node, loaded.node.tasks ?? []);
         run = { tasks: loaded.node.tasks ?? [], ref: loaded.node.ref };

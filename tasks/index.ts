@@ -1,4 +1,5 @@
-// The modules that ship with ferry. A library user may register their own beside them.
+// The modules that ship with ferry, loaded at once: the library's list (app/api.ts). A library user
+// may register their own beside them. The command line loads each only when a run uses it (tasks/catalog.ts).
 import { ModuleRegistry, type TaskModule } from '../runner/module.js';
 import { aptModule } from './apt.js';
 import { blockcopyModule } from './blockcopy.js';

@@ -17,8 +17,9 @@ import { formatModuleList } from '../../runner/doc-list.js';
 import { builtinModules } from '../../tasks/index.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-// The built CLI, as a user runs it (`npm test` builds first).
+// The built CLI (`npm test` builds first): the ES module entry, and the package's bin before it.
 const CLI = join(ROOT, 'dist/app/cli.js');
+const BIN = join(ROOT, 'dist/app/bin.cjs');
 
 // Registered with --import: appends the URL of every module loaded (ESM, and CommonJS packages
 // imported from ESM) to the file named in its data.
@@ -54,12 +55,12 @@ describe('ferry CLI start-up: what it loads @integration', function () {
   after(() => rm(dir, { recursive: true, force: true }));
 
   /** Runs the built CLI with the hook; returns its output and the modules it loaded. */
-  async function traced(args: string[], o: { tty?: boolean } = {}): Promise<{ code: number | null; stdout: string; stderr: string; loaded: string[]; files: string[] }> {
+  async function traced(args: string[], o: { tty?: boolean; script?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string; loaded: string[]; files: string[] }> {
     const log = join(dir, `loaded-${++n}.txt`);
     const register = join(dir, `register-${n}.mjs`);
     await writeFile(register, REGISTER(join(dir, 'hooks.mjs'), log));
     await writeFile(log, '');
-    const argv = [process.execPath, '--import', register, CLI, ...args];
+    const argv = [process.execPath, '--import', register, o.script ?? CLI, ...args];
     const env = { ...process.env, NO_COLOR: '1' };
     const r = o.tty
       ? spawnSync('script', ['-qec', `stty cols 100 rows 30; ${argv.map(shellQuote).join(' ')}`, '/dev/null'], { cwd: dir, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -132,15 +133,67 @@ describe('ferry CLI start-up: what it loads @integration', function () {
     assert.deepEqual(heavyIn(tty.loaded), Object.keys(HEAVY));
   });
 
+  /** The task modules (tasks/*.ts, one file each, as dist/tasks/NAME.js) among what was loaded. */
+  function taskModulesIn(loaded: string[]): string[] {
+    const names = new Set<string>();
+    for (const u of loaded) {
+      const m = /\/dist\/tasks\/([a-z-]+)\.js$/.exec(u);
+      if (m && m[1] !== 'catalog' && m[1] !== 'fact-tools' && m[1] !== 'index') names.add(m[1]!);
+    }
+    return [...names].sort();
+  }
+
+  it('loads only the modules a run uses: a playbook of command and debug, include_tasks of a file using stat, ferry exec -m ping', async () => {
+    const pb = join(dir, 'pb-lazy.yaml');
+    await writeFile(join(dir, 'included.yaml'), '- stat: { path: / }\n');
+    await writeFile(pb, '- hosts: localhost\n  gather_facts: false\n  vars: { f: included.yaml }\n  tasks:\n    - command: "true"\n    - debug: { msg: hi }\n    - include_tasks: "{{ f }}"\n');
+    const check = await traced(['run', pb, '--syntax-check']);
+    assert.equal(check.code, 0, check.stderr);
+    // the include's file is named by a template: it is read (and stat loaded) when the run reaches it
+    assert.deepEqual(taskModulesIn(check.loaded), ['command', 'debug']);
+    const run = await traced(['run', pb]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(taskModulesIn(run.loaded), ['command', 'debug', 'stat']);
+    assert.ok(!run.loaded.some((u) => /\/dist\/tasks\/(grub|xen-import|index)\.js$/.test(u)), 'grub, xen_import or the eager module list was loaded');
+    const exec = await traced(['exec', 'localhost', '-m', 'ping']);
+    assert.equal(exec.code, 0, exec.stderr);
+    assert.deepEqual(taskModulesIn(exec.loaded), ['ping']);
+  });
+
+  it('load-time errors need no module but those named: an unknown module gets its suggestion, bad parameters their file:line', async () => {
+    const pb = join(dir, 'pb-bad.yaml');
+    await writeFile(pb, '- hosts: localhost\n  gather_facts: false\n  tasks:\n    - comand: "true"\n    - copy: { dest: /tmp/x, bogus: 1 }\n');
+    const r = await traced(['run', pb]);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /pb-bad\.yaml:4:7: unknown module or keyword 'comand'\n +hint: did you mean 'command'\? 'ferry doc' lists the modules/);
+    assert.match(r.stderr, /pb-bad\.yaml:5:\d+: module 'copy' has no parameter 'bogus'/);
+    assert.deepEqual(taskModulesIn(r.loaded), ['copy']);
+  });
+
   it('--version and -V load no more than the entry: no commander, no engine, no module', async () => {
-    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string; bin: { ferry: string } };
+    assert.equal(join(ROOT, pkg.bin.ferry), BIN);
+    // the bin (CommonJS) answers them without loading the ES module entry; anything else runs that entry
+    for (const flag of ['--version', '-V']) {
+      const r = await traced([flag], { script: BIN });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${pkg.version}\n`);
+      assert.ok(!r.loaded.some((u) => /\/dist\/app\/cli[^/]*\.js$/.test(u) || u.includes('/node_modules/')), r.loaded.join('\n'));
+    }
+    const doc = await traced(['doc', 'command'], { script: BIN });
+    assert.equal(doc.code, 0, doc.stderr);
+    assert.match(doc.stdout, /^command — /);
+    assert.ok(doc.loaded.some((u) => u.endsWith('/dist/app/cli.js')), doc.loaded.join('\n'));
+    const bad = await traced(['--bogus'], { script: BIN });
+    assert.equal(bad.code, 5, bad.stderr);
     for (const flag of ['--version', '-V']) {
       const r = await traced([flag]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, `${pkg.version}\n`);
       assert.deepEqual(heavyIn(r.loaded), [], r.loaded.join('\n'));
       assert.ok(!r.loaded.some((u) => u.includes('/node_modules/commander/')), 'commander was loaded');
-      assert.ok(r.loaded.some((u) => u.endsWith('/dist/app/cli.js')), r.loaded.join('\n'));
+      // the entry alone: not even the rest of the command line (cli-main.ts, its chunks)
+      assert.deepEqual(r.files.filter((u) => u.includes('/dist/')), [pathToFileURL(CLI).href]);
     }
   });
 

@@ -47,6 +47,17 @@ describe('--resume after the playbook changed @integration', function () {
   const append = (name: string, what: string) => ({ name, shell: `echo ${what} >> {{ w }}/log` });
   const gate = { name: 'gate', shell: 'test -e {{ w }}/go && echo gate >> {{ w }}/log' };
 
+  it('refuses, as bad input, a resume whose previous run used a module the playbook no longer uses (the CLI loads modules lazily)', async () => {
+    const wd = await workDir();
+    await wd.write([append('first', 'first'), gate]);
+    assert.equal(wd.run().code, 2);
+    // shell, which the previous run's completed task used, is named by no task now
+    await wd.write([{ name: 'now', command: 'true' }, { name: 'gate', command: 'test -e /nonexistent' }]);
+    const r = wd.run('--resume');
+    assert.equal(r.code, 4, r.out);
+    assert.match(r.out, /task 'first' \(shell\) completed on sshd\d+, but is no longer in the playbook/);
+  });
+
   it('refuses to resume when a task was inserted at the top, listing it, and runs nothing', async () => {
     const wd = await workDir();
     await wd.write([append('first', 'first'), append('not idempotent', 'append'), gate]);
