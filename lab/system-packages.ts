@@ -21,6 +21,7 @@ export interface PackageGroup {
 /** The Debian packages, by what needs them (a package may serve several groups). */
 export const PACKAGE_GROUPS = {
   sshd: { neededBy: 'the integration tests (a real sshd on loopback, test users with sudo)', packages: ['openssh-server', 'openssh-client', 'sudo'] },
+  loginShells: { neededBy: 'the tests of users whose login shell is not POSIX sh (test/integration/login-shells.test.ts)', packages: ['tcsh', 'fish'] },
   storage: { neededBy: 'the storage modules, tested on loop devices', packages: ['rsync', 'fdisk', 'parted', 'e2fsprogs', 'xfsprogs', 'util-linux', 'zstd', 'cpio'] },
   chroot: { neededBy: 'the chroot tests (a minimal root)', packages: ['busybox-static'] },
   lab: { neededBy: 'the lab VM (debootstrap, images, keys, qemu)', packages: ['qemu-system-x86', 'qemu-utils', 'debootstrap', 'openssh-client', 'e2fsprogs'] },
@@ -40,7 +41,7 @@ export type PackageGroupName = keyof typeof PACKAGE_GROUPS;
 
 /** What each entry point needs: `npm test` everything, the lab its VM, `lab:migrate` also libvirt for the boot. */
 export const PACKAGE_USES = {
-  tests: ['sshd', 'storage', 'chroot', 'lab', 'libvirt', 'ubuntuGuest', 'vault', 'ansible'],
+  tests: ['sshd', 'loginShells', 'storage', 'chroot', 'lab', 'libvirt', 'ubuntuGuest', 'vault', 'ansible'],
   lab: ['lab'],
   migrate: ['lab', 'libvirt'],
 } as const satisfies Record<string, readonly PackageGroupName[]>;

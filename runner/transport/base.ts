@@ -22,14 +22,21 @@ export interface RawProcess {
   tty?: boolean;
 }
 
-/** Runs a started process to its end without input, its output and any failure dropped; settles at its end. */
-export function runQuietly(started: Promise<RawProcess>): Promise<void> {
+/**
+ * Runs a started process to its end without input, any failure dropped; settles at its end. Its
+ * stderr is dropped, its stdout too unless `onStdout` is given: then it gets the whole stdout once
+ * the process exited.
+ */
+export function runQuietly(started: Promise<RawProcess>, onStdout?: (stdout: string) => void): Promise<void> {
   return started
-    .then((p) => {
+    .then(async (p) => {
       p.stdin.end();
-      p.stdout.resume();
+      let out = '';
+      if (onStdout) p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      else p.stdout.resume();
       p.stderr.resume();
-      return p.exit;
+      await p.exit;
+      onStdout?.(out);
     })
     .then(
       () => undefined,

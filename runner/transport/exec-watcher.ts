@@ -49,11 +49,11 @@ function watcherScript(stop: string): string {
  * The text of the exec that starts a connection's watcher (forked twice, so that it outlives the
  * exec). Once the session's sshd ($PPID) is gone it sends TERM, then KILL 2 s later, to each listed
  * process group still running. Without /proc, or when the folder exists already (another user's),
- * it starts nothing.
+ * it starts nothing. It prints the login shell ($SHELL) first, for the transport (login-shell.ts).
  */
 export function connectionWatcherCommand(token: string): string {
   const watch = watcherScript(`k TERM -; [ "$n" = 0 ] || { sleep 2; k KILL -; }`);
-  return `d=${listFolder(token)}; if [ -d "/proc/$PPID" ] && mkdir -m 700 "$d" 2>/dev/null; then (pp=$PPID; (${watch}\n) </dev/null >/dev/null 2>&1 &); fi`;
+  return `printf '%s\\n' "$SHELL"; d=${listFolder(token)}; if [ -d "/proc/$PPID" ] && mkdir -m 700 "$d" 2>/dev/null; then (pp=$PPID; (${watch}\n) </dev/null >/dev/null 2>&1 &); fi`;
 }
 
 /**

@@ -1,5 +1,5 @@
 // A persistent `sh` on one SSH channel: each command is sent framed by a random delimiter and
-// runs as `$SHELL -c TEXT` (the same text and the same shell an exec channel would run) in a child
+// runs as `$SHELL -c TEXT` (the same text and the same shell an exec channel runs; /bin/sh for a login shell that is not POSIX: login-shell.ts) in a child
 // of that sh, so a command costs a fork on the host instead of a new SSH session. Its stdout and
 // stderr travel on the channel's own two streams, each closed by the delimiter, so both are exact
 // and binary-safe; its stdin, when it has one, is sent in length-prefixed frames that GNU
@@ -11,6 +11,7 @@ import { TaskFailedError } from '../errors.js';
 import { runQuietly, type RawProcess } from './base.js';
 import { SUPERVISE_TRAP } from './become.js';
 import { START_TIME } from './exec-watcher.js';
+import { CHOOSE_SHELL } from './login-shell.js';
 
 const HELLO = 'ferry-shell ';
 
@@ -41,8 +42,9 @@ tail --pid="$pp" -f /dev/null 2>/dev/null || while [ -d "/proc/$pp" ] && [ -d "/
 const LOOP = `exec 3<&0
 ${SUPERVISE_TRAP}
 if [ -d "/proc/$PPID" ]; then s=$$ pp=$PPID; ( ( ${SHELL_WATCHER} ) </dev/null >/dev/null 2>&1 & ) 3<&-; fi
+${CHOOSE_SHELL}
 g=0; head --version 2>/dev/null | grep -q 'GNU coreutils' && g=1
-printf '${HELLO}%s %s\\n' "$g" "$$"
+printf '${HELLO}%s %s %s\\n' "$g" "$$" "$SHELL"
 while IFS= read -r d && IFS= read -r m && IFS= read -r k; do
   c= i=0
   while [ "$i" -lt "$k" ] && IFS= read -r l; do
@@ -52,10 +54,10 @@ $l"; fi
   done
   printf '%sB\\n' "$d"
   if [ "$m" = 1 ]; then
-    { while IFS= read -r n && [ "$n" != 0 ]; do head -c "$n"; done; } <&3 | { "\${SHELL:-/bin/sh}" -c "$c" 3<&-; r=$?; printf '%s\\n' "$d" >&2; printf '%sE%s\\n' "$d" "$r"; cat >/dev/null; } &
+    { while IFS= read -r n && [ "$n" != 0 ]; do head -c "$n"; done; } <&3 | { "$ferry_sh" -c "$c" 3<&-; r=$?; printf '%s\\n' "$d" >&2; printf '%sE%s\\n' "$d" "$r"; cat >/dev/null; } &
     p=$!; wait "$p"; wait
   else
-    "\${SHELL:-/bin/sh}" -c "$c" </dev/null 3<&- & p=$!
+    "$ferry_sh" -c "$c" </dev/null 3<&- & p=$!
     wait "$p"; r=$?
     printf '%s\\n' "$d" >&2; printf '%sE%s\\n' "$d" "$r"
   fi
@@ -132,6 +134,8 @@ export class ShellSession {
     readonly acceptsStdin: boolean,
     /** The loop's pid, which is also its process group's (sshd made it a session leader). */
     private readonly pgid: number,
+    /** The user's login shell ($SHELL on the host). */
+    readonly loginShell: string,
     /** Starts another command on the host (an exec channel), to signal the group from outside it. */
     private readonly start: (text: string) => Promise<RawProcess>,
     rest: Buffer,
@@ -152,7 +156,7 @@ export class ShellSession {
     proc.stdin.on('error', () => undefined);
     proc.stderr.resume(); // nothing is expected there before the first command
     let text = Buffer.alloc(0);
-    const hello = await new Promise<{ gnu: boolean; pgid: number; rest: Buffer }>((resolve, reject) => {
+    const hello = await new Promise<{ gnu: boolean; pgid: number; loginShell: string; rest: Buffer }>((resolve, reject) => {
       const onData = (c: Buffer): void => {
         text = Buffer.concat([text, c]);
         const at = text.indexOf(HELLO);
@@ -161,8 +165,8 @@ export class ShellSession {
         clearTimeout(timer);
         proc.stdout.off('data', onData);
         proc.stdout.pause();
-        const [gnu, pid] = text.subarray(at + HELLO.length, nl).toString().split(' ');
-        resolve({ gnu: gnu === '1', pgid: Number(pid), rest: text.subarray(nl + 1) });
+        const [gnu = '', pid = '', ...shell] = text.subarray(at + HELLO.length, nl).toString().split(' ');
+        resolve({ gnu: gnu === '1', pgid: Number(pid), loginShell: shell.join(' '), rest: text.subarray(nl + 1) });
       };
       // a login shell that waits on something (a prompt in its rc files) must not hold the command back
       const timer = setTimeout(() => {
@@ -178,7 +182,7 @@ export class ShellSession {
       );
     });
     proc.stderr.pause();
-    const session = new ShellSession(proc, host, hello.gnu, hello.pgid, start, hello.rest);
+    const session = new ShellSession(proc, host, hello.gnu, hello.pgid, hello.loginShell, start, hello.rest);
     proc.stdout.resume();
     proc.stderr.resume();
     return session;

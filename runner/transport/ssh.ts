@@ -17,6 +17,7 @@ import { ansibleBoolean } from '../boolean.js';
 import { BaseTransport, runQuietly, type RawProcess, type StartNeeds } from './base.js';
 import { ParsedFileCache } from './file-cache.js';
 import { connectionWatcherCommand, listedCommand } from './exec-watcher.js';
+import { isPosixLoginShell, throughPosixSh } from './login-shell.js';
 import { ShellSession } from './shell-session.js';
 import {
   checkHostKey,
@@ -135,6 +136,11 @@ export class SshTransport extends BaseTransport {
   /** Set when the host's shell could not run the persistent loop: exec channels from then on. */
   private shellRefused = false;
   protected override readonly watchesLoginParent: boolean = true;
+  /**
+   * Whether the login shell runs ferry's sh texts as they are (login-shell.ts): learnt from $SHELL,
+   * which the first exec watcher or persistent shell reports; until then every text is wrapped.
+   */
+  private posixLogin: boolean | undefined;
   /** The token of each connection's exec watcher (exec-watcher.ts), once it has been asked for. */
   private readonly execWatchers = new WeakMap<Client, Promise<string>>();
 
@@ -454,8 +460,17 @@ export class SshTransport extends BaseTransport {
     return new UnreachableError(this.host, `${e.message} (${r.hostName}:${r.port})`, { cause: e });
   }
 
-  /** Opens an exec channel, retrying briefly when sshd is still freeing closed sessions. */
+  /** Records the login shell a host reported ($SHELL), which decides whether texts are wrapped. */
+  private noteLoginShell(shell: string): void {
+    if (shell) this.posixLogin = isPosixLoginShell(shell);
+  }
+
+  /**
+   * Opens an exec channel running POSIX sh `text` (wrapped for /bin/sh unless the login shell is
+   * known to be a POSIX one: login-shell.ts), retrying briefly when sshd is still freeing closed sessions.
+   */
   private openExec(client: Client, text: string, tty: boolean): Promise<ClientChannel> {
+    if (this.posixLogin !== true) text = throughPosixSh(text);
     return new Promise((resolve, reject) => {
       let attempt = 0;
       const tryOpen = (): void => {
@@ -486,6 +501,8 @@ export class SshTransport extends BaseTransport {
    */
   protected async start(text: string, needs: StartNeeds = {}): Promise<RawProcess> {
     const listed = !needs.become;
+    // a sudo command starts no watcher of the login side; this one tells the login shell
+    if (needs.become && this.posixLogin === undefined) void this.getClient().then((c) => this.execWatcher(c), () => undefined);
     if (needs.tty) return this.startExec(text, true, listed);
     if (needs.stream || needs.become || !this.persistentShell || this.shellRefused) return this.startExec(text, false, listed);
     const shell = await this.claimShell(needs.stdin === true);
@@ -509,6 +526,7 @@ export class SshTransport extends BaseTransport {
     let shell: ShellSession;
     try {
       shell = await ShellSession.open((t) => this.startExec(t), this.host, this.opts.connectTimeoutMs ?? 10_000);
+      this.noteLoginShell(shell.loginShell);
     } catch (e) {
       if (e instanceof UnreachableError) throw e;
       this.shellRefused = true; // e.g. a login shell that is not a shell: exec channels still work
@@ -526,14 +544,15 @@ export class SshTransport extends BaseTransport {
 
   /**
    * The token of the connection's exec watcher, started (one exec, waited for: its folder must be
-   * there before a command writes into it) when the first listed command asks for it.
+   * there before a command writes into it) when the first listed command asks for it. That exec
+   * prints the login shell ($SHELL) first.
    */
   private execWatcher(client: Client): Promise<string> {
     let started = this.execWatchers.get(client);
     if (!started) {
       const token = randomBytes(12).toString('hex');
       // a failure (the connection gone) is met by the command that asked
-      started = runQuietly(this.startExec(connectionWatcherCommand(token))).then(() => token);
+      started = runQuietly(this.startExec(connectionWatcherCommand(token)), (out) => this.noteLoginShell(out.split('\n')[0] ?? '')).then(() => token);
       this.execWatchers.set(client, started);
     }
     return started;

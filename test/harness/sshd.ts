@@ -16,6 +16,10 @@ const execFileP = promisify(execFile);
 /** The test users the harness creates: a passwordless-sudo one and one whose sudo needs a password. */
 export const NOPASSWD_USER = 'ferrytest';
 export const PASSWORD_USER = 'ferrypw';
+/** Passwordless-sudo test users whose login shells are not POSIX sh (csh family, fish): sshd runs every command text through them. */
+export const TCSH_USER = 'ferrytcsh';
+export const FISH_USER = 'ferryfish';
+const LOGIN_SHELLS: Record<string, string> = { [TCSH_USER]: '/usr/bin/tcsh', [FISH_USER]: '/usr/bin/fish' };
 
 /** One running sshd and everything a client needs to reach it. */
 export interface SshdHost {
@@ -38,7 +42,7 @@ export interface SshdHost {
 
 /** Options of startSshd. */
 export interface StartSshdOptions {
-  /** Users whose authorized_keys get the throwaway key (default root, ferrytest, ferrypw). */
+  /** Users whose authorized_keys get the throwaway key (default root, ferrytest, ferrypw, ferrytcsh, ferryfish). */
   users?: string[];
   /** Reuse this private key instead of generating one (so several hosts share a login key). */
   userKeyFile?: string;
@@ -87,6 +91,19 @@ async function testPassword(): Promise<string> {
   throw new Error(`${PASSWORD_FILE} stays empty: remove it and run again`);
 }
 
+/** Writes /etc/sudoers.d/NAME (checked by visudo first, moved into place whole). */
+async function installSudoers(name: string, text: string): Promise<void> {
+  const tmp = `/etc/sudoers.d/.${name}.${process.pid}`;
+  await writeFile(tmp, text, { mode: 0o440 });
+  try {
+    await run('visudo', ['-cf', tmp]);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await run('mv', ['-f', tmp, `/etc/sudoers.d/${name}`]);
+}
+
 /** Creates the test users and their sudo rules once per process; returns the password user's password. */
 function ensureUsers(): Promise<string> {
   usersReady ??= (async () => {
@@ -95,8 +112,11 @@ function ensureUsers(): Promise<string> {
     for (const u of [NOPASSWD_USER, PASSWORD_USER]) {
       if (!(await userExists(u))) await run('useradd', ['--create-home', '--shell', '/bin/sh', u]);
     }
+    for (const [u, shell] of Object.entries(LOGIN_SHELLS)) {
+      if (!(await userExists(u))) await run('useradd', ['--create-home', '--shell', shell, u]);
+    }
     // sshd without PAM refuses accounts whose password field starts with '!' (locked): '*' is "no password".
-    await run('usermod', ['-p', '*', NOPASSWD_USER]);
+    for (const u of [NOPASSWD_USER, ...Object.keys(LOGIN_SHELLS)]) await run('usermod', ['-p', '*', u]);
     const password = await testPassword();
     await run('chpasswd', [], `${PASSWORD_USER}:${password}\n`);
     const sudoers =
@@ -104,15 +124,10 @@ function ensureUsers(): Promise<string> {
       `${NOPASSWD_USER} ALL=(ALL) NOPASSWD: ALL\n` +
       `${PASSWORD_USER} ALL=(ALL) ALL\n` +
       `Defaults:${PASSWORD_USER} lecture=never\n`;
-    const tmp = `/etc/sudoers.d/.ferry-test.${process.pid}`;
-    await writeFile(tmp, sudoers, { mode: 0o440 });
-    try {
-      await run('visudo', ['-cf', tmp]);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
-    await run('mv', ['-f', tmp, '/etc/sudoers.d/ferry-test']);
+    await installSudoers('ferry-test', sudoers);
+    // a drop-in of their own: a harness of an older checkout rewrites ferry-test without them
+    const shellsRules = Object.keys(LOGIN_SHELLS).map((u) => `${u} ALL=(ALL) NOPASSWD: ALL\n`).join('');
+    await installSudoers('ferry-test-login-shells', `# written by ferry's test harness (test/harness/sshd.ts)\n${shellsRules}`);
     return password;
   })();
   return usersReady;
@@ -183,7 +198,7 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<SshdHost> 
   }
   const authDir = join(dir, 'authorized_keys');
   await mkdir(authDir, { mode: 0o755 });
-  for (const u of opts.users ?? ['root', NOPASSWD_USER, PASSWORD_USER]) {
+  for (const u of opts.users ?? ['root', NOPASSWD_USER, PASSWORD_USER, ...Object.keys(LOGIN_SHELLS)]) {
     await writeFile(join(authDir, u), userPub + '\n', { mode: 0o644 });
   }
   const port = await freePort();

@@ -3,49 +3,14 @@
 // must stop the command, as the persistent shell's watcher does for the commands it runs
 // (shell-watcher.test.ts). sshd does not signal a session without a terminal when its client goes.
 import { strict as assert } from 'node:assert';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { resolve } from 'node:path';
 import { secret, sh, shellText } from '../../runner/command.js';
-import { SshTransport, type SshTransportOptions } from '../../runner/transport/ssh.js';
+import { SshTransport } from '../../runner/transport/ssh.js';
 import { sshTransportOptions as optsFor, startSshd, type SshdHost } from '../harness/sshd.js';
-import { killMatching, processesMatching, uniqueMarker, waitUntil } from '../helpers/processes.js';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-
-/** What the child does: `run` (an ordinary command) or `spawn` (a stream), with these run options. */
-interface ChildPlan {
-  opts: SshTransportOptions;
-  how: 'run' | 'spawn';
-  text: string;
-  become?: { user: string; password?: string };
-  tty?: boolean;
-  /** How many quick commands (with the same options) run first, so that the watcher is an earlier command's. */
-  before?: number;
-}
-
-/** Starts a node process that runs `plan` over its own connection and waits; returns its pid. */
-function controller(plan: ChildPlan): { pid: number; exited: Promise<void> } {
-  const script = `
-import { SshTransport } from './runner/transport/ssh.ts';
-import { secret, shellText } from './runner/command.ts';
-const plan = JSON.parse(process.env.FERRY_CHILD_PLAN);
-const t = new SshTransport(plan.opts);
-const become = plan.become ? { user: plan.become.user, ...(plan.become.password ? { password: secret(plan.become.password) } : {}) } : undefined;
-const opts = { ...(become ? { become } : {}), ...(plan.tty ? { tty: true } : {}) };
-for (let i = 0; i < (plan.before ?? 0); i++) await t.run(shellText('true'), opts);
-if (plan.how === 'spawn') await (await t.spawn(shellText(plan.text), opts)).done;
-else await t.run(shellText(plan.text), opts);
-`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    cwd: ROOT,
-    env: { ...process.env, FERRY_CHILD_PLAN: JSON.stringify(plan) },
-    stdio: 'ignore',
-  });
-  const exited = new Promise<void>((res) => child.once('close', () => res()));
-  return { pid: child.pid!, exited };
-}
+import { killControllerMidCommand, type ChildPlan } from '../helpers/controller.js';
+import { processesMatching, uniqueMarker, waitUntil } from '../helpers/processes.js';
 
 describe('exec channel commands stop on the host when the controller dies @integration', function () {
   this.timeout(60_000);
@@ -93,16 +58,7 @@ describe('exec channel commands stop on the host when the controller dies @integ
 
   for (const c of CASES) {
     it(`${c.name}: SIGKILL the controller, and no process of the command is left`, async () => {
-      const m = uniqueMarker();
-      try {
-        const child = controller(c.plan(m));
-        await waitUntil(() => processesMatching(`sleep 1${m}`).length > 0, 30_000, 'the command started on the host');
-        process.kill(child.pid, 'SIGKILL');
-        await child.exited;
-        await waitUntil(() => processesMatching(m).length === 0, 15_000, `no process of the command left: ${processesMatching(m).join('; ')}`);
-      } finally {
-        killMatching(m);
-      }
+      await killControllerMidCommand(c.plan);
     });
   }
 
