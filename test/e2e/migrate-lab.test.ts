@@ -75,11 +75,14 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
   });
 
   it('preflight refuses guests it cannot convert, before any change, with the reason, in --check too', async () => {
-    // Four shapes made for the test on the lab host: a partitioned LV with no root filesystem in
+    // Five shapes made for the test on the lab host: a partitioned LV with no root filesystem in
     // it (an empty partition), an ext4 guest bigger than the room left in its VG, and one whose fstab
-    // mounts /boot from a disk of its own (the last two also too small inside for a conversion); and
-    // an xfs guest whose fstab mounts /var from a disk of its own (xfs has no debugfs: preflight
-    // reads its fstab through a read-only mount in a mount namespace of its own).
+    // mounts /boot from a disk of its own (the last two also too small inside for a conversion); an
+    // xfs guest whose fstab mounts /var from a disk of its own (xfs has no debugfs: preflight
+    // reads its fstab through a read-only mount in a mount namespace of its own); and an ext4 guest
+    // with room enough for GRUB and an initramfs but not for the kernel the conversion must install,
+    // since it has none with virtio_blk. xr8 and xr6 have such a kernel (as a config and as a module
+    // file), so preflight asks them for the smaller room only.
     await labSsh(lab, [
       'set -e',
       'lvcreate -q -y -L 32M -n xr9-disk vg1',
@@ -89,6 +92,9 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       'lvcreate -q -y -L $((free - 96))M -n ferry-filler vg0',
       'lvcreate -q -y -L 64M -n xr8-disk vg0',
       'mkfs.ext4 -q /dev/vg0/xr8-disk',
+      'mkdir -p /mnt/xr8 && mount /dev/vg0/xr8-disk /mnt/xr8 && mkdir /mnt/xr8/etc /mnt/xr8/boot',
+      'touch /mnt/xr8/boot/vmlinuz-6.1.0-9-amd64 && echo CONFIG_VIRTIO_BLK=y > /mnt/xr8/boot/config-6.1.0-9-amd64',
+      "echo '/dev/xvda1 / ext4 defaults 0 1' > /mnt/xr8/etc/fstab && umount /mnt/xr8 && rmdir /mnt/xr8",
       'lvcreate -q -y -L 32M -n xr7-disk vg1',
       'mkfs.ext4 -q /dev/vg1/xr7-disk',
       'mkdir -p /mnt/xr7 && mount /dev/vg1/xr7-disk /mnt/xr7 && mkdir /mnt/xr7/etc',
@@ -100,19 +106,24 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       String.raw`printf 'UUID=5d1b0a57-1c2e-4d3f-8a9b-0c1d2e3f4a5b / xfs defaults 0 0
 /dev/xvdb /var xfs defaults 0 0
 ' > /mnt/xr6/etc/fstab`,
+      'mkdir -p /mnt/xr6/boot /mnt/xr6/lib/modules/6.1.0-9-amd64/kernel/drivers/block && touch /mnt/xr6/boot/vmlinuz-6.1.0-9-amd64 /mnt/xr6/lib/modules/6.1.0-9-amd64/kernel/drivers/block/virtio_blk.ko.xz',
       'umount /mnt/xr6 && rmdir /mnt/xr6',
+      'lvcreate -q -y -L 256M -n xr5-disk vg1',
+      'mkfs.ext4 -q /dev/vg1/xr5-disk',
+      'mkdir -p /mnt/xr5 && mount /dev/vg1/xr5-disk /mnt/xr5 && mkdir /mnt/xr5/etc /mnt/xr5/boot && touch /mnt/xr5/boot/vmlinuz-2.6.32-5-xen-amd64',
+      "echo '/dev/xvda1 / ext4 defaults 0 1' > /mnt/xr5/etc/fstab && umount /mnt/xr5 && rmdir /mnt/xr5",
     ].join('\n'));
     try {
       const guests = path.join(tmp, 'more-guests.yaml');
       const guest = (vg: string, lv: string, mac: string) => ({ ferry_connection: 'none', ferry_hypervisor: 'lab-hv', vg, lv, memory_mb: 256, vcpus: 1, mac, bridge: 'br0' });
-      fs.writeFileSync(guests, JSON.stringify({ xen_guests: { hosts: { xr9: guest('vg1', 'xr9-disk', '00:16:3e:4c:52:09'), xr8: guest('vg0', 'xr8-disk', '00:16:3e:4c:52:08'), xr7: guest('vg1', 'xr7-disk', '00:16:3e:4c:52:07'), xr6: guest('vg1', 'xr6-disk', '00:16:3e:4c:52:06') } } }));
+      fs.writeFileSync(guests, JSON.stringify({ xen_guests: { hosts: { xr9: guest('vg1', 'xr9-disk', '00:16:3e:4c:52:09'), xr8: guest('vg0', 'xr8-disk', '00:16:3e:4c:52:08'), xr7: guest('vg1', 'xr7-disk', '00:16:3e:4c:52:07'), xr6: guest('vg1', 'xr6-disk', '00:16:3e:4c:52:06'), xr5: guest('vg1', 'xr5-disk', '00:16:3e:4c:52:05') } } }));
       // (and no folder or mount left by the read of xr6's fstab)
-      const state = async () => (await labSsh(lab, "lvs --noheadings -o vg_name,lv_name,lv_size; sha256sum /dev/vg1/xr9-disk /dev/vg0/xr8-disk /dev/vg1/xr7-disk /dev/vg1/xr6-disk; ls -d /tmp/tmp.* 2>/dev/null; grep ' /tmp/' /proc/mounts; true")).stdout;
+      const state = async () => (await labSsh(lab, "lvs --noheadings -o vg_name,lv_name,lv_size; sha256sum /dev/vg1/xr9-disk /dev/vg0/xr8-disk /dev/vg1/xr7-disk /dev/vg1/xr6-disk /dev/vg1/xr5-disk; ls -d /tmp/tmp.* 2>/dev/null; grep ' /tmp/' /proc/mounts; true")).stdout;
       const before = await state();
       for (const check of [true, false]) {
         const rep = new CollectingReporter();
         const r = await runPlaybookFile(path.join(ROOT, 'playbooks/xen-to-kvm.yaml'), {
-          inventory: [lab.inventoryPath, guests], limit: 'xr6:xr7:xr8:xr9', reporter: rep, check, extraVars: { kvm_define: false },
+          inventory: [lab.inventoryPath, guests], limit: 'xr5:xr6:xr7:xr8:xr9', reporter: rep, check, extraVars: { kvm_define: false },
         });
         assert.notEqual(r.exitCode, 0);
         const pre = (g: string) => rep.results().find((x) => x.host === g && x.task.startsWith('preflight'));
@@ -124,14 +135,19 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
         assert.match(pre('xr7')?.msg ?? '', /xr7: refused before any change:\n\s*- the guest's fstab mounts \/boot from \/dev\/xvda1; ferry converts guests whose \/boot, \/usr and \/var are on the root filesystem/);
         assert.equal(pre('xr6')?.status, 'failed');
         assert.match(pre('xr6')?.msg ?? '', /xr6: refused before any change:\n\s*- the guest's fstab mounts \/var from \/dev\/xvdb; ferry converts guests whose \/boot, \/usr and \/var are on the root filesystem \(the kernel, initramfs and GRUB are installed there\)\s*$/);
-        // both small guests have too little room inside for the conversion (dumpe2fs reads, never writes)
-        for (const g of ['xr7', 'xr8']) assert.match(pre(g)?.msg ?? '', /- the guest's root filesystem has \d+ MiB free; the conversion writes up to about 128 MiB into it/, g);
+        // both small guests have too little room inside for the conversion (dumpe2fs reads, never
+        // writes): xr8 has a kernel that boots under KVM, xr7 has none, so its copy gets one too
+        assert.match(pre('xr8')?.msg ?? '', /- the guest's root filesystem has \d+ MiB free; the conversion writes up to about 128 MiB into it \(GRUB/);
+        assert.match(pre('xr7')?.msg ?? '', /- the guest's root filesystem has \d+ MiB free; it has no kernel that boots under KVM \(none with virtio_blk\), so the conversion installs one and writes up to about 640 MiB into it \(512 for the kernel/);
+        // xr5 (its one kernel a Xen-only build) has room for all but the kernel, and that is its only problem
+        assert.equal(pre('xr5')?.status, 'failed');
+        assert.match(pre('xr5')?.msg ?? '', /xr5: refused before any change:\n\s*- the guest's root filesystem has (1[3-9]\d|[2-5]\d\d) MiB free; it has no kernel that boots under KVM[^\n]*guest_kernel_mb lower[^\n]*\s*$/);
         // nothing after the preflight ran for either guest
         assert.deepEqual(rep.results().filter((x) => x.status === 'changed').map((x) => `${x.host}: ${x.task}`), []);
       }
       assert.equal(await state(), before, 'a refused guest was changed');
     } finally {
-      await labSsh(lab, 'lvremove -q -y vg1/xr9-disk vg0/xr8-disk vg1/xr7-disk vg1/xr6-disk vg0/ferry-filler');
+      await labSsh(lab, 'lvremove -q -y vg1/xr9-disk vg0/xr8-disk vg1/xr7-disk vg1/xr6-disk vg1/xr5-disk vg0/ferry-filler');
     }
   });
 

@@ -119,16 +119,24 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
   ].join('\n'));
   stub('partx', '[ "$1 $2 $3" = "-g -o NR,START" ] && for p in $FAKE_PARTS; do echo "$p" | awk -F: \'{ print $1, $2 }\'; done');
   // debugfs -R 'cat /etc/fstab' LV: the guest's fstab, read without mounting (in a partition: at
-  // the offsets FAKE_ROOT_OFF lists; the other partitions have no fstab)
+  // the offsets FAKE_ROOT_OFF lists; the other partitions have no fstab). Its kernels: /boot holds
+  // vmlinuz-FAKE_KERNEL (none when empty), whose config has CONFIG_VIRTIO_BLK=y; debugfs lists a
+  // directory as /inode/mode/uid/gid/name/size/
   stub('debugfs', [
-    '[ "$1 $2" = "-R cat /etc/fstab" ] || exit 0',
-    'case "$3" in',
-    '  *"?offset="*) case " $FAKE_ROOT_OFF " in *" ${3##*=} "*) printf "%s" "$FAKE_FSTAB" ;; esac ;;',
-    '  *) printf "%s" "$FAKE_FSTAB" ;;',
+    '[ "$1" = -R ] || exit 0',
+    'case "$2" in',
+    '  "cat /etc/fstab") case "$3" in',
+    '    *"?offset="*) case " $FAKE_ROOT_OFF " in *" ${3##*=} "*) printf "%s" "$FAKE_FSTAB" ;; esac ;;',
+    '    *) printf "%s" "$FAKE_FSTAB" ;;',
+    '    esac ;;',
+    '  "ls -p /boot") printf "/2/040755/0/0/./\\n/2/040755/0/0/../\\n"; [ -z "$FAKE_KERNEL" ] || printf "/12/100644/0/0/vmlinuz-%s/4096/\\n" "$FAKE_KERNEL" ;;',
+    '  "cat /boot/config-$FAKE_KERNEL") echo CONFIG_VIRTIO_BLK=y ;;',
     'esac',
   ].join('\n'));
-  // xfs has no debugfs: its fstab is read through a read-only mount in a mount namespace of its own
-  stub('unshare', '[ "$1 $2 $3" = "-m --propagation private" ] && printf "%s" "$FAKE_FSTAB"');
+  // xfs has no debugfs: its fstab and kernel are read through a read-only mount in a mount
+  // namespace of its own (the fstab, a line @@kernel@@, then the kernel found: the lister's judgement
+  // runs inside that namespace, so here the stub answers for it; the lab's xr6 runs the real one)
+  stub('unshare', '[ "$1 $2 $3" = "-m --propagation private" ] && printf "%s\\n@@kernel@@\\n%s\\n" "$FAKE_FSTAB" "$FAKE_KERNEL"');
   // the guest root's free space, as dumpe2fs -h (ext) and xfs_db -r (xfs) print it: FAKE_ROOM MiB in 4 KiB blocks
   stub('dumpe2fs', '[ "$1" = -h ] && printf "Block count:              262144\\nFree blocks:              %s\\nBlock size:               4096\\n" $((FAKE_ROOM * 256))');
   stub('xfs_db', '[ "$1" = -r ] && printf "fdblocks = %s\\nblocksize = 4096\\n" $((FAKE_ROOM * 256))');
@@ -139,18 +147,19 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
   const run = (
     type: string,
     method: 'rsync' | 'dd',
-    o: { free?: number; mkfsXfs?: boolean; others?: { source: string }[]; fstab?: string; room?: number; minFree?: number; table?: string; parts?: string; rootOffsets?: number[] } = {},
+    o: { free?: number; mkfsXfs?: boolean; others?: { source: string }[]; fstab?: string; room?: number; minFree?: number; kernelMb?: number; kernel?: string; table?: string; parts?: string; rootOffsets?: number[] } = {},
   ) => {
     rmSync(join(bin, 'mkfs.xfs'), { force: true });
     if (o.mkfsXfs ?? true) stub('mkfs.xfs');
     const minFree = o.minFree ?? pb.plays[0]!.vars.guest_min_free_mb;
-    const cmd = String(renderString(script, { vg: 'vg1', lv: 'web1-disk', copy_method: method, inventory_hostname: 'web1', other_disks: o.others ?? [], guest_min_free_mb: minFree }));
+    const kernelMb = o.kernelMb ?? pb.plays[0]!.vars.guest_kernel_mb;
+    const cmd = String(renderString(script, { vg: 'vg1', lv: 'web1-disk', copy_method: method, inventory_hostname: 'web1', other_disks: o.others ?? [], guest_min_free_mb: minFree, guest_kernel_mb: kernelMb }));
     const r = spawnSync('sh', ['-c', cmd], {
       encoding: 'utf8',
       // sbin stays out of PATH: the host's own LVM and mkfs tools must not answer for the stubs
       env: {
         PATH: `${bin}:/usr/bin:/bin`, FAKE_TYPE: type, FAKE_FREE: String(o.free ?? 10 * 2 ** 30), FAKE_FSTAB: o.fstab ?? '/dev/xvda1 / ext4 defaults 0 1\n', FAKE_ROOM: String(o.room ?? 180),
-        FAKE_TABLE: o.table ?? '', FAKE_PARTS: o.parts ?? '', FAKE_ROOT_OFF: (o.rootOffsets ?? []).join(' '),
+        FAKE_TABLE: o.table ?? '', FAKE_PARTS: o.parts ?? '', FAKE_ROOT_OFF: (o.rootOffsets ?? []).join(' '), FAKE_KERNEL: o.kernel ?? '6.1.0-9-amd64',
       },
     });
     return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
@@ -194,12 +203,27 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
   it('a guest root with less room inside than the conversion writes (default 128 MiB) is refused, ext and xfs alike; guest_min_free_mb changes the bar', () => {
     assert.equal(pb.plays[0]!.vars.guest_min_free_mb, 128);
     const why = (mb: number) =>
-      `web1: refused before any change:\n  - the guest's root filesystem has ${mb} MiB free; the conversion writes up to about 128 MiB into it (GRUB and its packages, a new initramfs beside the old, apt's package index; more for a kernel): free space in the guest first (apt-get clean, old kernels) or grow its LV and filesystem; set guest_min_free_mb lower only if you know it fits`;
+      `web1: refused before any change:\n  - the guest's root filesystem has ${mb} MiB free; the conversion writes up to about 128 MiB into it (GRUB and its packages, a new initramfs beside the old, apt's package index): free space in the guest first (apt-get clean, old kernels) or grow its LV and filesystem; set guest_min_free_mb lower only if you know it fits`;
     assert.deepEqual(run('ext4', 'rsync', { room: 100 }), { status: 1, stdout: '', stderr: why(100) });
     assert.deepEqual(run('xfs', 'rsync', { room: 127 }), { status: 1, stdout: '', stderr: why(127) });
     assert.deepEqual(run('ext3', 'dd', { room: 128 }), { status: 0, stdout: 'ext3', stderr: '' });
     assert.deepEqual(run('xfs', 'rsync', { room: 4096 }), { status: 0, stdout: 'xfs', stderr: '' });
     assert.deepEqual(run('ext4', 'rsync', { room: 100, minFree: 64 }), { status: 0, stdout: 'ext4', stderr: '' });
+  });
+
+  it('a guest without a kernel that boots under KVM needs room for one too (default 512 MiB more), ext and xfs alike; a Xen-only kernel is no such kernel; guest_kernel_mb changes the bar', () => {
+    assert.equal(pb.plays[0]!.vars.guest_kernel_mb, 512);
+    const why = (mb: number, kernelMb = 512) =>
+      `web1: refused before any change:\n  - the guest's root filesystem has ${mb} MiB free; it has no kernel that boots under KVM (none with virtio_blk), so the conversion installs one and writes up to about ${128 + kernelMb} MiB into it (${kernelMb} for the kernel, its modules and initramfs, 128 for GRUB and apt's index): free space in the guest first (apt-get clean, old kernels) or grow its LV and filesystem; set guest_kernel_mb lower if its distribution's kernel is smaller (Debian's generic kernel is about 400 MiB installed)`;
+    assert.deepEqual(run('ext4', 'rsync', { room: 600, kernel: '' }), { status: 1, stdout: '', stderr: why(600) });
+    assert.deepEqual(run('xfs', 'rsync', { room: 639, kernel: '' }), { status: 1, stdout: '', stderr: why(639) });
+    assert.deepEqual(run('ext4', 'dd', { room: 600, kernel: '2.6.32-5-xen-amd64' }), { status: 1, stdout: '', stderr: why(600) });
+    assert.deepEqual(run('ext4', 'rsync', { room: 640, kernel: '' }), { status: 0, stdout: 'ext4', stderr: '' });
+    assert.deepEqual(run('ext4', 'rsync', { room: 600, kernel: '', kernelMb: 256 }), { status: 0, stdout: 'ext4', stderr: '' });
+    assert.deepEqual(run('ext4', 'rsync', { room: 300, kernel: '', kernelMb: 256 }), { status: 1, stdout: '', stderr: why(300, 256) });
+    // the same room with a good kernel is enough
+    assert.deepEqual(run('ext4', 'rsync', { room: 600 }), { status: 0, stdout: 'ext4', stderr: '' });
+    assert.deepEqual(run('xfs', 'rsync', { room: 600 }), { status: 0, stdout: 'xfs', stderr: '' });
   });
 
   it('a guest partitioned already (dos): the root is the partition whose fstab mounts /, found by its offset; either route copies the whole disk (no snapshot to make room for)', () => {
