@@ -1,5 +1,6 @@
 // The run's connections: one pooled transport per host, opened on first use and closed at the end,
 // and the become settings a host's commands run with (they are read from the same variables).
+import PQueue from 'p-queue';
 import { Secret, secret } from './command.js';
 import { becomeOf, connectionOf, connectionVarsOf, layerConnectionVars } from './inventory/connection.js';
 import { TaskFailedError } from './errors.js';
@@ -17,10 +18,20 @@ export interface BecomeKeywords {
   becomeUser?: string;
 }
 
+/**
+ * How many connections are opened at once (socket, key exchange, authentication). The rest wait
+ * their turn before their connect timeout starts: 500 handshakes started together on a controller of
+ * 2 cores each took longer than the 10 s timeout, and 476 of 500 healthy hosts were reported
+ * unreachable (bench/scale.ts, --forks 500). At 64, a fleet 200 ms away still connects 500 hosts in
+ * ~8 rounds of a handshake.
+ */
+export const CONNECT_CONCURRENCY = 64;
+
 /** The pooled transports of a run, and the connection and become settings of its hosts. */
 export class ConnectionPool {
   private readonly transports = new Map<string, Transport>();
   private readonly connecting = new Map<string, Promise<Transport>>();
+  private readonly handshakes: PQueue;
 
   constructor(
     private readonly inventory: InventoryView,
@@ -29,7 +40,10 @@ export class ConnectionPool {
     private readonly extraVars: Obj = {},
     /** Connection and become variables below the inventory's (-u, -b, --become-user, -K, ansible.cfg). */
     private readonly connectionDefaults: Obj = {},
-  ) {}
+    connectConcurrency = CONNECT_CONCURRENCY,
+  ) {
+    this.handshakes = new PQueue({ concurrency: connectConcurrency });
+  }
 
   /** The pooled transport of a host, connected on first use; unreachable hosts stay unreachable. */
   async transport(host: string): Promise<Transport> {
@@ -41,7 +55,7 @@ export class ConnectionPool {
     if (!p) {
       p = (async () => {
         const t = this.factory(host, this.inventory.hostVars(host));
-        await t.connect();
+        await this.handshakes.add(() => t.connect());
         this.transports.set(host, t);
         return t;
       })();

@@ -2,10 +2,11 @@
 // a value the validator refuses is refused, never read with a truthiness of its own.
 import { strict as assert } from 'node:assert';
 import { Secret } from '../../runner/command.js';
-import { ConnectionPool } from '../../runner/connection-pool.js';
+import { CONNECT_CONCURRENCY, ConnectionPool } from '../../runner/connection-pool.js';
 import { ValidationError } from '../../runner/errors.js';
 import { connectionOf } from '../../runner/inventory/connection.js';
 import type { InventoryView } from '../../runner/inventory-view.js';
+import type { Transport } from '../../runner/transport/types.js';
 
 type Obj = Record<string, unknown>;
 
@@ -65,5 +66,44 @@ describe('connection pool: become is read by one reader', () => {
     assert.ok(prompted);
     assert.equal(prompted.password, pw);
     assert.equal(prompted.user, 'app');
+  });
+});
+
+describe('ConnectionPool: how many connections open at once', () => {
+  /** An inventory of `n` hosts h0..h(n-1). */
+  function fleet(n: number): InventoryView {
+    const names = Array.from({ length: n }, (_, i) => `h${i}`);
+    return { resolve: () => names, hostVars: (h) => ({ inventory_hostname: h }), groups: () => ({ all: names }), hostNames: () => names, has: (h) => names.includes(h) };
+  }
+
+  it('opens at most CONNECT_CONCURRENCY at once; each waits its turn, a failed one frees its place and stays failed', async () => {
+    let open = 0;
+    let most = 0;
+    const connected: string[] = [];
+    // A transport whose connect takes a few turns of the event loop; every 7th host refuses.
+    const factory = (host: string) =>
+      ({
+        connect: async () => {
+          open++;
+          most = Math.max(most, open);
+          await new Promise((r) => setTimeout(r, 2));
+          open--;
+          if (Number(host.slice(1)) % 7 === 0) throw new Error(`${host}: refused`);
+          connected.push(host);
+        },
+      }) as unknown as Transport;
+    const pool = new ConnectionPool(fleet(300), factory);
+    const all = await Promise.allSettled(Array.from({ length: 300 }, (_, i) => pool.transport(`h${i}`)));
+    assert.equal(most, CONNECT_CONCURRENCY);
+    assert.equal(connected.length, 300 - Math.ceil(300 / 7));
+    assert.equal(all.filter((r) => r.status === 'rejected').length, Math.ceil(300 / 7));
+    // a host that failed stays unreachable: asking again does not connect again
+    await assert.rejects(pool.transport('h7'), /h7: refused/);
+    assert.equal(connected.length, 300 - Math.ceil(300 / 7));
+    // and the limit is the pool's own: a pool of 5 keeps to 5
+    most = 0;
+    const small = new ConnectionPool(fleet(40), factory, {}, {}, 5);
+    await Promise.allSettled(Array.from({ length: 40 }, (_, i) => small.transport(`h${i}`)));
+    assert.equal(most, 5);
   });
 });
