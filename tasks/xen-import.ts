@@ -6,8 +6,9 @@ import { TaskFailedError } from '../runner/errors.js';
 import { newBatchToken } from '../runner/batch-read.js';
 import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
 import { describeFailure } from '../runner/task-context.js';
-import { buildXenImport, xenImportReason } from './xen/import-data.js';
-import { parseReaderOutput, pathList, sourcesFromRecords, xenReadCommand, type ReaderRecord } from './xen/reader.js';
+import { buildXenImport, disksToWatch, xenImportReason } from './xen/import-data.js';
+import { parseBlkidExport, type DiskFilesystem } from './xen/inventory-vars.js';
+import { blkidReadCommand, parseReaderOutput, pathList, sourcesFromRecords, xenReadCommand, type ReaderRecord } from './xen/reader.js';
 import { pathField } from './lib/schema.js';
 
 const DEFAULT_PATHS = ['/etc/xen/*.cfg'];
@@ -29,20 +30,35 @@ type Params = z.output<typeof params>;
 export interface XenImportFacts {
   host: string;
   records: ReaderRecord[];
+  /** `blkid -o export` of the LVs that tell a guest's root apart (root=UUID=/LABEL= among several), by path; absent when none had to be read. */
+  blkid?: Record<string, string>;
 }
 
-/** Runs the one read-only reader; a reader that fails or whose framing broke fails the task. */
+/**
+ * Runs the one read-only reader; a reader that fails or whose framing broke fails the task. Only
+ * when a guest names its root by UUID= or LABEL= and has several LVs, a second read-only command
+ * asks blkid for those LVs' filesystems (a device blkid cannot read is left out: the guess stays, warned).
+ */
 async function readXenImport(ctx: TaskContext, p: Params): Promise<XenImportFacts> {
   const token = newBatchToken();
   const r = await ctx.run(xenReadCommand(pathList(p.paths), p.libvirt ? p.libvirt_uri : undefined, token));
   if (r.exitCode !== 0) throw new TaskFailedError(`xen_import: reading the configs failed: ${describeFailure(r)}`, { stderr: r.stderr });
-  return { host: ctx.host, records: parseReaderOutput(r.stdout, token) };
+  const facts: XenImportFacts = { host: ctx.host, records: parseReaderOutput(r.stdout, token) };
+  const disks = disksToWatch(sourcesFromRecords(facts.records, pathList(p.paths), p.libvirt_uri).sources);
+  if (disks.length) {
+    const t = newBatchToken();
+    const b = await ctx.run(blkidReadCommand(disks, t));
+    if (b.exitCode !== 0) throw new TaskFailedError(`xen_import: reading the disks' filesystems failed: ${describeFailure(b)}`, { stderr: b.stderr });
+    facts.blkid = Object.fromEntries(parseReaderOutput(b.stdout, t).filter((rec) => rec.exitCode === 0).map((rec) => [rec.name, rec.body]));
+  }
+  return facts;
 }
 
 /** Decides xen_import (pure): never a change; the guests, the inventory fragment and the problems as the result. */
 export function decideXenImport(p: Params, f: XenImportFacts): Verdict {
   const read = sourcesFromRecords(f.records, pathList(p.paths), p.libvirt_uri);
-  const data = buildXenImport(read.sources, { include: p.include, exclude: p.exclude, hypervisor: f.host }, read.problems);
+  const filesystems: Record<string, DiskFilesystem> = Object.fromEntries(Object.entries(f.blkid ?? {}).map(([path, text]) => [path, parseBlkidExport(text)]));
+  const data = buildXenImport(read.sources, { include: p.include, exclude: p.exclude, hypervisor: f.host, filesystems }, read.problems);
   data.warnings.push(...read.warnings);
   return { changed: false, reason: xenImportReason(data), data: data as unknown as Record<string, unknown> };
 }
@@ -58,7 +74,9 @@ export const xenImportModule = defineModule({
       'one host per guest with vg, lv, root_device, extra_disks, xen_config, memory_mb, vcpus, mac, bridge, uuid, disks, vifs, ' +
       'ferry_hypervisor). vg/lv are the root disk\'s: the disk whose vdev is the device root= names on the kernel command line ' +
       '(root_device, e.g. xvda2 from xl\'s root = \'/dev/xvda2 ro\', extra or cmdline; set when the guest has more than one disk), else the first LV-backed disk; ' +
-      'when a guest has several LV-backed disks and root= does not tell which is the root (absent, UUID=, LABEL=), that is warned ' +
+      'for root=UUID=... or root=LABEL=... and several LVs, a second read-only command asks blkid for those LVs\' filesystems ' +
+      '(as root: become: true) and the LV holding that UUID or label is the root; ' +
+      'when a guest has several LV-backed disks and root= still does not tell which is the root (absent, or no one LV matches), that is warned ' +
       'about: set lv, root_device and extra_disks by hand. extra_disks lists every other disk (not cdroms) in config order as ' +
       '{source, vg, lv, xen: its Xen vdev, kvm: the virtio disk it becomes, vdb, vdc, ...}; a xen-tools guest (swap on xvda1, ' +
       'root on xvda2) gets lv = the root LV and extra_disks = [{xen: xvda1, kvm: vdb, ...}]. A file that does not parse is listed in problems with file:line and warned about; ' +

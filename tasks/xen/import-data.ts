@@ -4,7 +4,7 @@ import { formatProblem, type Problem } from '../../runner/errors.js';
 import { globToRegExp } from '../../runner/inventory/patterns.js';
 import type { XenGuest } from './guest.js';
 import { parseXenConfig, type ConfigOrigin } from './import.js';
-import { chooseRootDisk, guestToInventoryVars, type GuestInventoryVars } from './inventory-vars.js';
+import { chooseRootDisk, disksToIdentify, guestToInventoryVars, type DiskFilesystem, type GuestInventoryVars } from './inventory-vars.js';
 
 /** The inventory group the imported guests are put in. */
 export const XEN_GUESTS_GROUP = 'xen_guests';
@@ -55,6 +55,8 @@ export interface XenImportOptions {
   exclude?: string[];
   /** The inventory host the configs were read on; set as ferry_hypervisor on each guest. */
   hypervisor?: string;
+  /** The filesystems on the disks disksToWatch named, by source path, as blkid read them on the hypervisor. */
+  filesystems?: Record<string, DiskFilesystem>;
 }
 
 function parseSource(s: XenSource, problems: Problem[]): XenGuest | undefined {
@@ -63,8 +65,8 @@ function parseSource(s: XenSource, problems: Problem[]): XenGuest | undefined {
   return r.guest;
 }
 
-function varsOf(g: XenGuest, s: XenSource, hypervisor: string | undefined): ImportedGuestVars {
-  const { xen_config, ...rest } = guestToInventoryVars(g);
+function varsOf(g: XenGuest, s: XenSource, hypervisor: string | undefined, filesystems: Record<string, DiskFilesystem>): ImportedGuestVars {
+  const { xen_config, ...rest } = guestToInventoryVars(g, filesystems);
   const vars: ImportedGuestVars = s.origin === 'xl' ? { xen_config, ...rest, xen_origin: 'xl' } : { ...rest, xen_origin: 'libvirt', libvirt_domain: s.domain ?? g.name };
   if (hypervisor !== undefined) vars.ferry_hypervisor = hypervisor;
   return vars;
@@ -107,13 +109,24 @@ export function buildXenImport(sources: XenSource[], o: XenImportOptions = {}, r
       continue;
     }
     seen.set(name, { source: s, line });
-    const vars = varsOf(g, s, o.hypervisor);
-    const rootWarning = chooseRootDisk(g).warning;
+    const vars = varsOf(g, s, o.hypervisor, o.filesystems ?? {});
+    const rootWarning = chooseRootDisk(g, o.filesystems).warning;
     if (rootWarning !== undefined) data.warnings.push(`${s.path}: ${rootWarning}`);
     data.inventory[XEN_GUESTS_GROUP].hosts[name] = vars;
     data.guests.push({ name, ...vars });
   }
   return data;
+}
+
+/**
+ * The disks whose filesystems must be read to tell a guest's root apart (root=UUID=/LABEL= among
+ * several LVs), over every source that parses; no problems are kept (buildXenImport reports them).
+ */
+export function disksToWatch(sources: XenSource[]): string[] {
+  return [...new Set(sources.flatMap((s) => {
+    const g = parseSource(s, []);
+    return g ? disksToIdentify(g) : [];
+  }))];
 }
 
 /** Merges the imports of several hypervisors into one; a guest name seen on two hosts is a problem. */

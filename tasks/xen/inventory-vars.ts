@@ -119,6 +119,46 @@ export function rootDeviceOf(cmdline: string | undefined): string | undefined {
   return device;
 }
 
+/** What the last root= of a kernel command line names: a device (no /dev/), or a filesystem by UUID= or LABEL=. */
+export type RootSpec = { device: string } | { uuid: string } | { label: string };
+
+/** Parses the last root= of a kernel command line (the kernel takes the last); undefined without one it reads. */
+export function rootSpecOf(cmdline: string | undefined): RootSpec | undefined {
+  let spec: RootSpec | undefined;
+  for (const token of (cmdline ?? '').split(/\s+/)) {
+    if (!token.startsWith('root=')) continue;
+    const device = rootDeviceOf(token);
+    const id = /^root=(UUID|LABEL)=(.+)$/i.exec(token);
+    spec = device !== undefined ? { device } : id ? (id[1]!.toUpperCase() === 'UUID' ? { uuid: id[2]!.toLowerCase() } : { label: id[2]! }) : undefined;
+  }
+  return spec;
+}
+
+/** A disk's filesystem as `blkid -o export` reports it (the keys xen_import reads). */
+export interface DiskFilesystem {
+  UUID?: string;
+  LABEL?: string;
+  TYPE?: string;
+}
+
+/** Parses `blkid -o export` of one device (KEY=value lines; values may be backslash-escaped). */
+export function parseBlkidExport(text: string): DiskFilesystem {
+  const out: DiskFilesystem = {};
+  for (const line of text.split('\n')) {
+    const m = /^(UUID|LABEL|TYPE)=(.*)$/.exec(line.trim());
+    if (m) out[m[1] as keyof DiskFilesystem] = m[2]!.replace(/\\(.)/g, '$1');
+  }
+  return out;
+}
+
+/** The LV-backed disks whose filesystems tell a guest's root apart: root= names it by UUID= or LABEL=, and there are several. */
+export function disksToIdentify(guest: XenGuest): string[] {
+  const spec = rootSpecOf(guest.cmdline);
+  if (!spec || 'device' in spec) return [];
+  const lvBacked = guest.disks.filter((d) => d.devtype === 'disk' && d.source !== undefined && inventoryDisk(d).vg !== undefined);
+  return lvBacked.length > 1 ? lvBacked.map((d) => d.source!) : [];
+}
+
 // A Xen device name without /dev/ and without its xvd/sd/hd prefix: a PV guest may see vdev sda as xvda.
 function deviceSuffix(name: string): string {
   return name.replace(/^\/dev\//, '').replace(/^(xvd|sd|hd)/, '');
@@ -134,13 +174,25 @@ export interface RootDiskChoice {
 
 /**
  * Chooses the root disk: the disk whose vdev is root_device (or, failing that, the whole disk it is
- * a partition of); else the first LV-backed disk; else the first disk.
+ * a partition of); for root=UUID=/LABEL=, the LV whose filesystem (`filesystems`, by source path, as
+ * blkid read it on the hypervisor) has that UUID or label; else the first LV-backed disk; else the first disk.
  */
-export function chooseRootDisk(guest: XenGuest): RootDiskChoice {
-  const rootDevice = rootDeviceOf(guest.cmdline);
+export function chooseRootDisk(guest: XenGuest, filesystems: Record<string, DiskFilesystem> = {}): RootDiskChoice {
+  const spec = rootSpecOf(guest.cmdline);
+  const rootDevice = spec && 'device' in spec ? spec.device : undefined;
   const candidates = guest.disks.map((d, i) => ({ d, i, lv: inventoryDisk(d).vg !== undefined })).filter((c) => c.d.devtype === 'disk');
   const lvBacked = candidates.filter((c) => c.lv);
   const out: RootDiskChoice = { index: -1 };
+  let matched: number | undefined;
+  if (spec && !('device' in spec)) {
+    const matches = lvBacked.filter((c) => {
+      const fs = filesystems[c.d.source ?? ''];
+      return 'uuid' in spec ? fs?.UUID?.toLowerCase() === spec.uuid : fs?.LABEL === spec.label;
+    });
+    const vdev = matches[0]?.d.vdev?.replace(/^\/dev\//, '');
+    if (matches.length === 1) return vdev !== undefined ? { index: matches[0]!.i, rootDevice: vdev } : { index: matches[0]!.i };
+    matched = matches.length;
+  }
   if (rootDevice !== undefined) {
     out.rootDevice = rootDevice;
     const vdev = (c: (typeof candidates)[number]) => (c.d.vdev ?? '').replace(/^\/dev\//, '');
@@ -153,7 +205,15 @@ export function chooseRootDisk(guest: XenGuest): RootDiskChoice {
   }
   out.index = (lvBacked[0] ?? candidates[0])?.i ?? -1;
   if (lvBacked.length > 1) {
-    const why = rootDevice !== undefined ? `root=/dev/${rootDevice} names none of its disks` : 'its kernel command line names no root=/dev/... device';
+    const named = spec && !('device' in spec) ? ('uuid' in spec ? `UUID=${spec.uuid}` : `LABEL=${spec.label}`) : undefined;
+    const why =
+      rootDevice !== undefined
+        ? `root=/dev/${rootDevice} names none of its disks`
+        : named !== undefined
+          ? lvBacked.some((c) => filesystems[c.d.source ?? ''] !== undefined)
+            ? `root=${named} is the filesystem of ${matched === 0 ? 'none' : matched} of them (blkid on the hypervisor)`
+            : `root=${named} could not be looked up (blkid on the hypervisor reads the LVs and needs root: become: true)`
+          : 'its kernel command line names no root=/dev/... device';
     out.warning =
       `guest ${guest.name ?? guest.file} has ${lvBacked.length} LV-backed disks and ${why}: ` +
       `lv is a guess (${guest.disks[out.index].source}); set lv, root_device and extra_disks by hand`;
@@ -170,7 +230,7 @@ function extraDisk(d: InventoryDisk, n: number): ExtraDiskVars {
 }
 
 /** Builds the inventory host vars for a guest (names as playbooks use them: snake_case). */
-export function guestToInventoryVars(guest: XenGuest): GuestInventoryVars {
+export function guestToInventoryVars(guest: XenGuest, filesystems: Record<string, DiskFilesystem> = {}): GuestInventoryVars {
   const disks = guest.disks.map(inventoryDisk);
   const vifs = guest.vifs.map(({ spec: _spec, ...v }) => v);
   const vars: GuestInventoryVars = { xen_config: guest.file, guest_type: guest.type, disks, vifs, kvm_interfaces: vifs.map(kvmInterface) };
@@ -183,7 +243,7 @@ export function guestToInventoryVars(guest: XenGuest): GuestInventoryVars {
   set('maxmem_mb', guest.maxmem);
   set('vcpus', guest.vcpus);
   set('maxvcpus', guest.maxvcpus);
-  const choice = chooseRootDisk(guest);
+  const choice = chooseRootDisk(guest, filesystems);
   const root = disks[choice.index] as InventoryDisk | undefined;
   set('vg', root?.vg);
   set('lv', root?.lv);

@@ -151,6 +151,57 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     }
   });
 
+  it('xen-import finds a root named by UUID= or LABEL= among several LVs by their filesystems (blkid on the hypervisor, nothing written); a label no LV has stays a guess, warned', async () => {
+    // xen-tools' layout with the root named by its filesystem: in xl's root (UUID=) and in extra
+    // (LABEL=); tiny LVs, read by blkid only; the configs in a folder of their own
+    const dir = '/tmp/ferry-xen-by-id';
+    const cfg = (name: string, root: string, extra: string) => [
+      `cat > ${dir}/${name}.cfg <<'CFG'`,
+      `name = '${name}'`,
+      'memory = 256',
+      "bootloader = 'pygrub'",
+      ...(root ? [`root = '${root}'`] : []),
+      `extra = '${extra}'`,
+      `disk = ['phy:/dev/vg0/xu1-swap,xvda1,w', 'phy:/dev/vg0/xu1-disk,xvda2,w', 'phy:/dev/vg1/xu1-data,xvdb,w']`,
+      "vif = ['mac=00:16:3e:4c:52:21,bridge=br0']",
+      'CFG',
+    ];
+    const made = await labSsh(lab, [
+      'set -e',
+      `mkdir -p ${dir}`,
+      'lvcreate -q -y -L 8M -n xu1-swap vg0 && mkswap -q /dev/vg0/xu1-swap',
+      'lvcreate -q -y -L 16M -n xu1-disk vg0 && mkfs.ext4 -q -L xu1-root /dev/vg0/xu1-disk',
+      'lvcreate -q -y -L 8M -n xu1-data vg1 && mkfs.ext4 -q -L xu1-data /dev/vg1/xu1-data',
+      ...cfg('xu1', 'UUID=$(blkid -p -s UUID -o value /dev/vg0/xu1-disk) ro', 'console=hvc0').map((l) => l.replace("<<'CFG'", '<<CFG')),
+      ...cfg('xu2', '', 'root=LABEL=xu1-root console=hvc0').map((l) => l.replace("name = 'xu1'", "name = 'xu2'")),
+      ...cfg('xu3', '', 'root=LABEL=no-such-label').map((l) => l.replace("name = 'xu1'", "name = 'xu3'")),
+      'sha256sum /dev/vg0/xu1-swap /dev/vg0/xu1-disk /dev/vg1/xu1-data',
+    ].join('\n'));
+    try {
+      let out = '';
+      let err = '';
+      const io = {
+        stdout: new Writable({ write: (c, _e, cb) => void ((out += String(c)), cb()) }),
+        stderr: new Writable({ write: (c, _e, cb) => void ((err += String(c)), cb()) }),
+      };
+      const code = await xenImport(['lab-hv'], { inventory: [lab.inventoryPath], path: [`${dir}/*.cfg`], include: [], exclude: [], json: true }, io);
+      assert.equal(code, 0, err);
+      const hosts = (JSON.parse(out) as { xen_guests: { hosts: Record<string, { lv: string; root_device?: string; extra_disks?: { xen: string; kvm: string }[] }> } }).xen_guests.hosts;
+      const disks = (h: string) => ({ lv: hosts[h]!.lv, root_device: hosts[h]!.root_device, extra: hosts[h]!.extra_disks?.map((d) => `${d.xen}->${d.kvm}`) });
+      const found = { lv: 'xu1-disk', root_device: 'xvda2', extra: ['xvda1->vdb', 'xvdb->vdc'] };
+      assert.deepEqual(disks('xu1'), found, 'root=UUID= in xl\'s root');
+      assert.deepEqual(disks('xu2'), found, 'root=LABEL= in extra');
+      // a label no LV has: the first LV is a guess, and said to be one (on stderr)
+      assert.equal(hosts.xu3!.lv, 'xu1-swap');
+      assert.match(err, /xu3\.cfg: guest xu3 has 3 LV-backed disks and root=LABEL=no-such-label is the filesystem of none of them \(blkid on the hypervisor\): lv is a guess/);
+      assert.doesNotMatch(err, /guest xu[12] /);
+      const after = await labSsh(lab, 'sha256sum /dev/vg0/xu1-swap /dev/vg0/xu1-disk /dev/vg1/xu1-data');
+      assert.equal(after.stdout, made.stdout.split('\n').filter((l) => /^[0-9a-f]{64} /.test(l)).join('\n') + '\n', 'blkid wrote to an LV');
+    } finally {
+      await labSsh(lab, `lvremove -q -y vg0/xu1-swap vg0/xu1-disk vg1/xu1-data; rm -rf ${dir}`);
+    }
+  });
+
   it('four guests in two volume groups, --forks 4, the copy phase only (--tags copy): at most one copy per VG at a time, the two VGs at the same time, the sources unchanged', async () => {
     // Small guests made for the test (not bootable: only their copy is under test): t1, t2 in vg0
     // and t3, t4 in vg1, each an ext4 LV holding 24 MiB of random data.

@@ -4,10 +4,10 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildXenImport, xenImportReason, type XenSource } from '../../tasks/xen/import-data.js';
+import { buildXenImport, disksToWatch, xenImportReason, type XenSource } from '../../tasks/xen/import-data.js';
 import { parseDomainXml } from '../../tasks/xen/libvirt-xen-xml.js';
 import { virtioDiskName } from '../../tasks/guest-files/device-names.js';
-import { guestToInventoryVars, rootDeviceOf, type GuestInventoryVars } from '../../tasks/xen/inventory-vars.js';
+import { guestToInventoryVars, parseBlkidExport, rootDeviceOf, rootSpecOf, type GuestInventoryVars } from '../../tasks/xen/inventory-vars.js';
 import { parseXlConfig } from '../../tasks/xen/xl-config.js';
 import { corpus } from '../helpers/corpora.js';
 
@@ -135,11 +135,11 @@ describe('xen_import: the root disk and the other disks', () => {
       vars: { vg: 'vg0', lv: 'web1-disk', root_device: 'hda1', extra_disks: [{ source: '/dev/vg0/web1-data', vg: 'vg0', lv: 'web1-data', xen: 'hdb', kvm: 'vdb' }] },
     },
     {
-      name: 'root=UUID= with two LV disks: the first LV is a guess, and the import says so',
+      name: 'root=UUID= with two LV disks and their filesystems not read: the first LV is a guess, and the import says so',
       cfg: guest(['extra = "root=UUID=0b3c7f1e-2b43-4a5e-9d0e-1f0c6c1e8a11 ro"', "disk = [ 'phy:/dev/vg0/web1-swap,xvda1,w', 'phy:/dev/vg0/web1-disk,xvda2,w' ]"]),
       vars: { vg: 'vg0', lv: 'web1-swap', extra_disks: [{ source: '/dev/vg0/web1-disk', vg: 'vg0', lv: 'web1-disk', xen: 'xvda2', kvm: 'vdb' }] },
       warning:
-        /^\/etc\/xen\/web1\.cfg: guest web1 has 2 LV-backed disks and its kernel command line names no root=\/dev\/\.\.\. device: lv is a guess \(\/dev\/vg0\/web1-swap\); set lv, root_device and extra_disks by hand$/,
+        /^\/etc\/xen\/web1\.cfg: guest web1 has 2 LV-backed disks and root=UUID=0b3c7f1e-2b43-4a5e-9d0e-1f0c6c1e8a11 could not be looked up \(blkid on the hypervisor reads the LVs and needs root: become: true\): lv is a guess \(\/dev\/vg0\/web1-swap\); set lv, root_device and extra_disks by hand$/,
     },
     {
       name: 'no root= at all (pygrub) with two LV disks: warned too',
@@ -200,6 +200,61 @@ describe('xen_import: the root disk and the other disks', () => {
 
   it('virtio names past vdz', () => {
     assert.deepEqual([0, 1, 25, 26, 27, 51, 52].map(virtioDiskName), ['vda', 'vdb', 'vdz', 'vdaa', 'vdab', 'vdaz', 'vdba']);
+  });
+});
+
+describe('xen_import: a root named by UUID= or LABEL= among several LVs, told apart by the LVs\' filesystems (blkid)', () => {
+  const ROOT_UUID = '0b3c7f1e-2b43-4a5e-9d0e-1f0c6c1e8a11';
+  // xen-tools' layout, the root named by its filesystem: in xl's root, or in extra
+  const byUuid = XEN_TOOLS.replace("root        = '/dev/xvda2 ro'", `root        = 'UUID=${ROOT_UUID.toUpperCase()} ro'`);
+  const byLabel = XEN_TOOLS.replace("root        = '/dev/xvda2 ro'", '').replace("extra       = 'elevator=noop'", "extra       = 'root=LABEL=web1-root elevator=noop'");
+  const source = (text: string): XenSource => ({ path: '/etc/xen/web1.cfg', text, origin: 'xl' });
+  // as `blkid -p -o export` prints them (a label with a space comes escaped)
+  const filesystems = {
+    '/dev/vg0/web1-swap': parseBlkidExport('DEVNAME=/dev/vg0/web1-swap\nUUID=5d1b0a57-1c2e-4d3f-8a9b-0c1d2e3f4a5b\nVERSION=1\nTYPE=swap\nUSAGE=other\n'),
+    '/dev/vg0/web1-disk': parseBlkidExport(`DEVNAME=/dev/vg0/web1-disk\nUUID=${ROOT_UUID}\nLABEL=web1-root\nBLOCK_SIZE=4096\nTYPE=ext4\nUSAGE=filesystem\n`),
+  };
+  const rootOf = (text: string, fs: NonNullable<Parameters<typeof buildXenImport>[1]>['filesystems']) => {
+    const d = buildXenImport([source(text)], { filesystems: fs });
+    const g = d.guests[0]!;
+    return { lv: g.lv, root_device: g.root_device, extra: g.extra_disks?.map((e) => `${e.xen}->${e.kvm}`), warnings: d.warnings };
+  };
+
+  it('rootSpecOf: the last root= as a device, a UUID (lower case) or a label', () => {
+    assert.deepEqual(rootSpecOf('root=/dev/xvda2 ro'), { device: 'xvda2' });
+    assert.deepEqual(rootSpecOf(`ro root=UUID=${ROOT_UUID.toUpperCase()}`), { uuid: ROOT_UUID });
+    assert.deepEqual(rootSpecOf('root=LABEL=web1-root console=hvc0'), { label: 'web1-root' });
+    assert.deepEqual(rootSpecOf('root=/dev/xvda2 root=LABEL=r'), { label: 'r' });
+    assert.equal(rootSpecOf('root=PARTUUID=1234-01'), undefined);
+    assert.equal(rootSpecOf('console=hvc0'), undefined);
+    assert.deepEqual(parseBlkidExport('LABEL=my\\ root\nTYPE=ext4\n'), { LABEL: 'my root', TYPE: 'ext4' });
+  });
+
+  it('only such guests ask for a read, of their LVs alone', () => {
+    assert.deepEqual(disksToWatch([source(byUuid)]), ['/dev/vg0/web1-swap', '/dev/vg0/web1-disk']);
+    assert.deepEqual(disksToWatch([source(byLabel)]), ['/dev/vg0/web1-swap', '/dev/vg0/web1-disk']);
+    assert.deepEqual(disksToWatch([source(XEN_TOOLS)]), [], 'root=/dev/xvda2 names the disk');
+    assert.deepEqual(disksToWatch([source(byUuid.replace("'phy:/dev/vg0/web1-swap,xvda1,w',", ''))]), [], 'one LV is the root');
+  });
+
+  it('the LV whose filesystem has the UUID or label is the root; root_device is its Xen device', () => {
+    const expected = { lv: 'web1-disk', root_device: 'xvda2', extra: ['xvda1->vdb'], warnings: [] };
+    assert.deepEqual(rootOf(byUuid, filesystems), expected);
+    assert.deepEqual(rootOf(byLabel, filesystems), expected);
+    // the root listed first in the config changes nothing
+    const swapLast = byUuid.replace("'phy:/dev/vg0/web1-swap,xvda1,w',\n                  'phy:/dev/vg0/web1-disk,xvda2,w',", "'phy:/dev/vg0/web1-disk,xvda2,w',\n                  'phy:/dev/vg0/web1-swap,xvda1,w',");
+    assert.notEqual(swapLast, byUuid);
+    assert.deepEqual(rootOf(swapLast, filesystems), expected);
+  });
+
+  it('unread, matched by none or by several: the first LV is a guess, warned about with why', () => {
+    const unread = rootOf(byUuid, {});
+    assert.equal(unread.lv, 'web1-swap');
+    assert.match(unread.warnings.join('\n'), new RegExp(`root=UUID=${ROOT_UUID} could not be looked up \\(blkid on the hypervisor reads the LVs and needs root: become: true\\): lv is a guess`));
+    const none = rootOf(byLabel.replace('LABEL=web1-root', 'LABEL=other'), filesystems);
+    assert.match(none.warnings.join('\n'), /root=LABEL=other is the filesystem of none of them \(blkid on the hypervisor\): lv is a guess/);
+    const twins = { ...filesystems, '/dev/vg0/web1-swap': { UUID: ROOT_UUID, TYPE: 'ext4' } };
+    assert.match(rootOf(byUuid, twins).warnings.join('\n'), /is the filesystem of 2 of them/);
   });
 });
 
