@@ -6,15 +6,14 @@
 // (information: a before/after on the same machine and hour).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ssh2 from 'ssh2';
 import { stringify } from 'yaml';
-import { NOPASSWD_USER, startSshd, type SshdHost } from '../test/harness/sshd.js';
-import { median, reportResult, rotated } from './lib.js';
+import { NOPASSWD_USER, type SshdHost } from '../test/harness/sshd.js';
+import { reportResult, roundsAgainstFirst, withBenchHosts, type Variant } from './lib.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'app', 'cli.js');
 const BEFORE = process.env.BENCH_BEFORE;
@@ -83,31 +82,13 @@ async function main(): Promise<void> {
   const nHosts = Number(process.env.BENCH_HOSTS ?? 10);
   const tasks = Number(process.env.BENCH_TASKS ?? 20);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
-  const hosts: SshdHost[] = [];
-  const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-hosts-'));
-  try {
-    for (let i = 0; i < nHosts; i++) hosts.push(await startSshd());
-    const inventory = (shell: boolean): Record<string, unknown> => ({
-      all: {
-        vars: { ferry_persistent_shell: shell },
-        hosts: Object.fromEntries(
-          hosts.map((h) => [
-            h.name,
-            { ansible_host: h.host, ansible_port: h.port, ansible_user: NOPASSWD_USER, ansible_ssh_private_key_file: h.userKeyFile, ferry_known_hosts_file: h.knownHostsFile },
-          ]),
-        ),
-      },
-    });
-    const invExec = join(dir, 'exec.yml');
-    const invShell = join(dir, 'shell.yml');
-    await writeFile(invExec, stringify(inventory(false)));
-    await writeFile(invShell, stringify(inventory(true)));
+  await withBenchHosts(nHosts, async ({ hosts, dir, invShell, invExec }) => {
     const playbook = join(dir, 'play.yml');
     const taskList = Array.from({ length: tasks }, (_, i) => ({ name: `t${i + 1}`, command: 'true' }));
     await writeFile(playbook, stringify([{ hosts: 'all', gather_facts: false, tasks: taskList }]));
 
     // the persistent shell is ferry's default; exec channels are ferry_persistent_shell: false
-    const variants: [string, () => Promise<number>][] = [
+    const variants: Variant[] = [
       ['bare ssh2 loop', () => bare(hosts, tasks)],
       ['ferry run', () => ferry(playbook, invShell, [])],
       ['ferry run, exec channels', () => ferry(playbook, invExec, [])],
@@ -117,25 +98,10 @@ async function main(): Promise<void> {
         ? ([
             ['before: ferry run', () => ferry(playbook, invExec, [], BEFORE)],
             ['before: ferry run --check', () => ferry(playbook, invExec, ['--check'], BEFORE)],
-          ] as [string, () => Promise<number>][])
+          ] as Variant[])
         : []),
     ];
-    for (const [, run] of variants) await run(); // warm each once: sshd caches, the page cache, Node's compile cache
-    const times = new Map<string, number[]>(variants.map(([n]) => [n, []]));
-    for (let r = 0; r < rounds; r++) {
-      // the order rotates every round, so no variant always meets another's leftovers
-      const order = rotated(variants, r);
-      for (const [name, run] of order) times.get(name)!.push(await run());
-    }
-    const base = times.get('bare ssh2 loop')!;
-    console.log(`${nHosts} hosts x ${tasks} tasks, ${rounds} rounds (ms; ratio to the bare loop of the same round)`);
-    const ratios = new Map<string, number>();
-    for (const [name] of variants) {
-      const ts = times.get(name)!;
-      const ratio = median(ts.map((t, i) => t / base[i]!));
-      ratios.set(name, ratio);
-      console.log(`  ${name.padEnd(38)} median ${median(ts).toFixed(0).padStart(6)} ms  [${ts.map((t) => t.toFixed(0)).join(', ')}]  ${ratio.toFixed(2)}x`);
-    }
+    const ratios = await roundsAgainstFirst(variants, rounds, `${nHosts} hosts x ${tasks} tasks, ${rounds} rounds (ms; ratio to the bare loop of the same round)`);
     const fmt = (n: string): string => `${ratios.get(n)!.toFixed(2)}x the bare ssh2 loop`;
     const size = `(${nHosts}x${tasks})`;
     reportResult([
@@ -149,10 +115,7 @@ async function main(): Promise<void> {
         pass: ratios.get('ferry run --check, exec channels')! <= 0.5,
       },
     ]);
-  } finally {
-    for (const h of hosts) await h.stop().catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 await main();

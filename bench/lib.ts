@@ -2,15 +2,17 @@
 // a scratch directory that user can write, medians, and the one-line result that bench/run.ts reads.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { chmod, link, mkdir, mkdtemp, rm, statfs, symlink, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import type { Command } from '../runner/command.js';
 import { applyPlan } from '../runner/apply-steps.js';
 import type { TaskModule } from '../runner/module.js';
 import { createTaskContext, type TaskContextOptions } from '../runner/task-context.js';
 import type { SshTransport } from '../runner/transport/ssh.js';
-import { NOPASSWD_USER, sshTransport, type SshdHost } from '../test/harness/sshd.js';
+import { NOPASSWD_USER, sshTransport, startSshdHosts, type SshdHost } from '../test/harness/sshd.js';
 
 /** The prefix of the machine-readable line each benchmark prints last (bench/run.ts parses it). */
 export const RESULT_PREFIX = 'BENCH-RESULT ';
@@ -46,6 +48,83 @@ export function loadAverage(): string {
 /** `xs` rotated left by `r`: round r's order, so that each variant runs in each place in turn. */
 export function rotated<T>(xs: T[], r: number): T[] {
   return xs.map((_, i) => xs[(i + r) % xs.length]!);
+}
+
+/**
+ * CPU time (user + system, ms) of this process's children that have exited and been waited for
+ * (cutime + cstime of /proc/self/stat, 10 ms ticks): the difference across a run is what the
+ * processes it started used, whatever the machine's load.
+ */
+export function childCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  // the fields after the command name, which is in parentheses and may hold spaces
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[13]) + Number(f[14])) * 1000) / 100;
+}
+
+/** A variant of a side-by-side benchmark: its name and one timed run (ms). */
+export type Variant = [name: string, run: () => Promise<number>];
+
+/**
+ * Runs each variant once untimed (sshd, the page cache), then `rounds` rounds with the order rotated
+ * each round; prints each variant's runs, median and the median of its per-round ratios to the
+ * first variant (the baseline), and returns those ratios by name.
+ */
+export async function roundsAgainstFirst(variants: Variant[], rounds: number, heading: string): Promise<Map<string, number>> {
+  for (const [, run] of variants) await run();
+  const times = new Map<string, number[]>(variants.map(([n]) => [n, []]));
+  for (let r = 0; r < rounds; r++) {
+    // the order rotates every round, so no variant always meets another's leftovers
+    for (const [name, run] of rotated(variants, r)) times.get(name)!.push(await run());
+  }
+  const base = times.get(variants[0]![0])!;
+  console.log(heading);
+  const ratios = new Map<string, number>();
+  for (const [name] of variants) {
+    const ts = times.get(name)!;
+    const ratio = median(ts.map((t, i) => t / base[i]!));
+    ratios.set(name, ratio);
+    console.log(`  ${name.padEnd(38)} median ${median(ts).toFixed(0).padStart(6)} ms  [${ts.map((t) => t.toFixed(0)).join(', ')}]  ${ratio.toFixed(2)}x`);
+  }
+  return ratios;
+}
+
+/** Harness hosts for a side-by-side benchmark, with a scratch dir and an inventory of them with the persistent shell on and one with it off. */
+export interface BenchHosts {
+  hosts: SshdHost[];
+  dir: string;
+  /** `ferry_persistent_shell: true` (ferry's default). */
+  invShell: string;
+  /** `ferry_persistent_shell: false`: an exec channel per command. */
+  invExec: string;
+}
+
+/** Starts `count` harness sshd hosts, writes their two inventories, runs `body`, then stops the hosts and removes the dir. */
+export async function withBenchHosts<T>(count: number, body: (b: BenchHosts) => Promise<T>): Promise<T> {
+  const hosts: SshdHost[] = [];
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-hosts-'));
+  try {
+    hosts.push(...(await startSshdHosts(count)));
+    const b: BenchHosts = { hosts, dir, invShell: join(dir, 'shell.yml'), invExec: join(dir, 'exec.yml') };
+    await writeBenchInventory(hosts, b.invShell, true);
+    await writeBenchInventory(hosts, b.invExec, false);
+    return await body(b);
+  } finally {
+    for (const h of hosts) await h.stop().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Writes a YAML inventory of the harness hosts, reached as the plain-shell test user, with the persistent shell on or off. */
+async function writeBenchInventory(hosts: SshdHost[], file: string, persistentShell: boolean): Promise<void> {
+  const vars = (h: SshdHost): Record<string, unknown> => ({
+    ansible_host: h.host,
+    ansible_port: h.port,
+    ansible_user: NOPASSWD_USER,
+    ansible_ssh_private_key_file: h.userKeyFile,
+    ferry_known_hosts_file: h.knownHostsFile,
+  });
+  await writeFile(file, stringify({ all: { vars: { ferry_persistent_shell: persistentShell }, hosts: Object.fromEntries(hosts.map((h) => [h.name, vars(h)])) } }));
 }
 
 /** Throughput in MB/s (10^6 bytes a second, as dd prints it). */
