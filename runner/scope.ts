@@ -7,7 +7,7 @@ import type { InventoryView } from './inventory-view.js';
 import { LOOKUP_VAULT } from './lookups.js';
 import type { Play } from './playbook/model.js';
 import type { SecretValues } from './secrets.js';
-import { MAGIC_VARS, resolveLayers, type VarLayers } from './vars.js';
+import { MAGIC_VARS, resolveLayers, resolveVarTemplates, type VarLayers } from './vars.js';
 import type { VaultKeys } from './vault/keys.js';
 
 type Obj = Record<string, unknown>;
@@ -99,12 +99,38 @@ export class RunScope {
     this.hostvarsView = undefined;
   }
 
-  /** `hostvars`: every host's inventory variables and registered values, rebuilt only after a change. */
+  /**
+   * `hostvars`: every host's inventory variables, -e and registered values, rebuilt only after a
+   * change. A host's entry is made when something first reads it, its templates rendered with that
+   * host's own variables, as Ansible does: a task's variables never copy or scan every host's, so
+   * their cost does not grow with the inventory (bench/hostvars-scope.ts). A Proxy whose entries
+   * read as plain data properties (the expression evaluator reads no accessor).
+   */
   hostvars(): Obj {
     if (!this.hostvarsView) {
-      const view: Obj = {};
-      for (const n of this.o.inventory.hostNames()) view[n] = { ...this.o.inventory.hostVars(n), ...this.registeredOf(n) };
-      this.hostvarsView = view;
+      const extra = this.o.extraVars ?? {};
+      const made = new Map<string, Obj>();
+      const entry = (n: string): Obj => {
+        let value = made.get(n);
+        if (!value) {
+          const registered = this.registeredOf(n) ?? {};
+          // registered values come from hosts: data, never templates (as resolveLayers has it)
+          const fromHost = new Set(Object.keys(registered).filter((k) => !Object.hasOwn(extra, k)));
+          value = resolveVarTemplates({ ...this.o.inventory.hostVars(n), ...registered, ...extra }, undefined, fromHost);
+          made.set(n, value);
+        }
+        return value;
+      };
+      const isHost = (k: string | symbol): k is string => typeof k === 'string' && this.o.inventory.has(k);
+      this.hostvarsView = new Proxy({} as Obj, {
+        get: (t, k) => (isHost(k) ? entry(k) : Reflect.get(t, k)),
+        has: (t, k) => isHost(k) || Reflect.has(t, k),
+        ownKeys: () => this.o.inventory.hostNames(),
+        getOwnPropertyDescriptor: (_t, k) => (isHost(k) ? { value: entry(k), enumerable: true, configurable: true, writable: false } : undefined),
+        set: () => false,
+        defineProperty: () => false,
+        deleteProperty: () => false,
+      });
     }
     return this.hostvarsView;
   }

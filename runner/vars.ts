@@ -40,8 +40,6 @@ export function mergeVars(l: VarLayers): Obj {
   return Object.assign({}, l.roleDefaults, l.inventory, l.facts, l.play, l.varsFiles, l.roleVars, ...l.blocks, l.task, l.registered, l.extra, l.magic);
 }
 
-// Magic variables that hold the inventory's own values (templates written by the user, like any inventory value).
-const INVENTORY_MAGIC = new Set(['hostvars', 'groups']);
 
 /**
  * Merges the layers and renders the variables whose values are templates. Only what the user wrote
@@ -52,8 +50,9 @@ const INVENTORY_MAGIC = new Set(['hostvars', 'groups']);
 export function resolveLayers(l: VarLayers): Obj {
   const above = [l.play, l.varsFiles, l.roleVars ?? {}, ...l.blocks, l.task, l.registered, l.extra];
   const facts = Object.keys(l.facts ?? {}).filter((k) => !above.some((layer) => Object.hasOwn(layer, k)));
+  // The magic variables are never rendered here: hostvars renders each host's templates itself,
+  // with that host's variables, when they are read (RunScope.hostvars); groups holds host names.
   const fromHosts = new Set([...facts, ...Object.keys(l.registered).filter((k) => !Object.hasOwn(l.extra, k)), ...Object.keys(l.magic)]);
-  for (const k of INVENTORY_MAGIC) fromHosts.delete(k);
   return resolveVarTemplates(mergeVars(l), undefined, fromHosts);
 }
 

@@ -2,7 +2,12 @@
 // variable can be set, in a table of which one wins, and the magic variables over all of them.
 import assert from 'node:assert/strict';
 import type { Play, RoleRef } from '../../runner/playbook/model.js';
-import { taskLayers, type TaskScopeInput } from '../../runner/scope.js';
+import type { HostState } from '../../runner/host-state.js';
+import type { Inherited } from '../../runner/inherited.js';
+import type { InventoryView } from '../../runner/inventory-view.js';
+import { RunScope, taskLayers, type PlayScope, type TaskScopeInput } from '../../runner/scope.js';
+import { SecretValues } from '../../runner/secrets.js';
+import { renderString } from '../../runner/template.js';
 import { resolveLayers } from '../../runner/vars.js';
 
 type Obj = Record<string, unknown>;
@@ -144,5 +149,45 @@ describe('a task\'s variables (runner/scope.ts)', () => {
     i.hostvars = { h1: { a: 1 }, h2: { a: 2 } };
     i.task = { hostvars: {} };
     assert.deepEqual(varsOf(i).hostvars, { h1: { a: 1 }, h2: { a: 2 } });
+  });
+});
+
+describe('RunScope: hostvars', () => {
+  /** An inventory of `n` hosts web0.. with a template among their variables, counting whose variables are read. */
+  function fleet(n: number, reads: string[]): InventoryView {
+    const names = Array.from({ length: n }, (_, i) => `web${i}`);
+    const vars = (h: string): Obj => ({ inventory_hostname: h, site: h === 'web1' ? 'ams1' : 'fra1', fqdn: '{{ inventory_hostname }}.{{ site }}.example.net', mode: '{{ app_mode }}' });
+    return { resolve: () => names, hostVars: (h) => (reads.push(h), vars(h)), groups: () => ({ all: names, ungrouped: [] }), hostNames: () => names, has: (h) => names.includes(h) };
+  }
+  const scopeOf = (p: Play): PlayScope => ({ play: p, batch: ['web0'], varsFiles: {} });
+  const inh = { vars: [], role: undefined } as unknown as Inherited;
+  const host = (name: string, registered: Obj = {}) => ({ name, registered }) as unknown as HostState;
+
+  it("a host's templates render with that host's variables and -e (as Ansible); registered values stay data", () => {
+    const registered = new Map<string, Obj>([['web1', { out: { stdout: '{{ not_rendered }}' } }]]);
+    const s = new RunScope({ inventory: fleet(3, []), extraVars: { app_mode: 'live' }, check: false, secrets: new SecretValues() }, (h) => registered.get(h));
+    const v = s.vars(scopeOf(play({ vars: { site: 'play-site' } })), host('web0'), inh, {});
+    const hv = v.hostvars as Record<string, Obj>;
+    assert.equal(v.fqdn, 'web0.play-site.example.net', "the task's own fqdn: the play's site wins, as for any variable");
+    assert.equal(hv.web1!.fqdn, 'web1.ams1.example.net', "web1's fqdn is web1's, not the task host's");
+    assert.equal(hv.web2!.fqdn, 'web2.fra1.example.net');
+    assert.equal(hv.web1!.mode, 'live');
+    assert.equal(hv.web1!.app_mode, 'live');
+    assert.deepEqual(hv.web1!.out, { stdout: '{{ not_rendered }}' });
+    assert.deepEqual(Object.keys(hv), ['web0', 'web1', 'web2']);
+    // read through an expression, and listed whole (JSON, as debug prints it)
+    assert.equal(renderString("{{ hostvars['web2'].fqdn }}", v), 'web2.fra1.example.net');
+    assert.equal((JSON.parse(JSON.stringify(hv)) as Record<string, Obj>).web2!.fqdn, 'web2.fra1.example.net');
+  });
+
+  it("a task's variables read no other host's variables until a template asks for them (cost independent of the inventory's size)", () => {
+    const reads: string[] = [];
+    const s = new RunScope({ inventory: fleet(200, reads), check: false, secrets: new SecretValues() }, () => undefined);
+    const p = play({ vars: { app_mode: 'test' } });
+    for (const h of ['web0', 'web1', 'web2']) s.vars(scopeOf(p), host(h), inh, {});
+    assert.deepEqual(reads, ['web0', 'web1', 'web2']);
+    const v = s.vars(scopeOf(p), host('web3'), inh, {});
+    assert.equal(renderString('{{ hostvars.web150.fqdn }}', v), 'web150.fra1.example.net');
+    assert.deepEqual(reads, ['web0', 'web1', 'web2', 'web3', 'web150']);
   });
 });
