@@ -2,8 +2,8 @@
 // The package's `ferry` command (package.json "bin"). CommonJS on purpose: Node starts a CommonJS file
 // ~10–15 ms (CPU) sooner than an ES module, which is most of what `ferry --version` costs beyond Node's
 // own start (issue 15 §4: ≤ 150 ms; bench/startup.ts). So a bare --version / -V is answered here
-// (app/version.cts, shared with the ES module entry); anything else runs the command line, an ES module
-// bundle (app/cli.ts, built to dist/app/cli.js).
+// (app/version.cts, shared with the ES module entry; the build inlines it, app/cli-bundle-write.ts);
+// anything else runs the command line, an ES module bundle (app/cli.ts, built to dist/app/cli.js).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bareVersionAnswer } from './version.cjs';
