@@ -6,7 +6,7 @@
 // ratio says what the second reading costs, and a busy machine's load disturbs it less than either
 // figure. No sshd: the controller alone. No target (information): a playbook just under the 10 MiB
 // input limit, command and debug tasks.
-// Run: npx tsx bench/playbook-load.ts   (BENCH_ROUNDS, default 3)
+// Run: npx tsx bench/playbook-load.ts   (BENCH_ROUNDS, default 2: each round loads it twice, ~25 s of CPU each)
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { withCliParts } from '../app/cli-parts.js';
 import { describePlaybookFile } from '../runner/api.js';
 import { loadAverage, median, reportResult, type BenchResult } from './lib.js';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-pbload-'));
