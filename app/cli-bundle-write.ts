@@ -2,7 +2,7 @@
 // esbuild, so that `ferry run` reads and compiles ~20 files instead of ~320 (issue 15 §3/§4: Node's
 // module loading was most of a run's fixed start). tsc's per-module files stay for the library
 // (`exports`) and the tests; only dist/app/cli.js (what the package's `bin`, dist/app/bin.cjs, runs) is
-// replaced by the bundle's entry. Code splitting keeps every lazy `import()` lazy: `--version` loads
+// replaced by the bundle's entry, and dist/app/bin.cjs by the bin bundled with what it imports. Code splitting keeps every lazy `import()` lazy: `--version` loads
 // the entry alone, `--help` and `doc` load commander's chunk, `run` the engine's and the chunk of
 // each task module the playbook uses (tasks/catalog.ts: one dynamic import per module). The chunks sit next to cli.js, so
 // paths relative to `import.meta.url` (package.json, playbooks/, module-docs.json) resolve as they
@@ -39,6 +39,23 @@ const result = await build({
   metafile: true,
   // CommonJS packages (commander, handlebars) call require() for Node's own modules
   banner: { js: "import { createRequire as __ferryCreateRequire } from 'node:module';\nconst require = __ferryCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+
+// The package's bin (app/bin.cts), bundled too, as CommonJS: app/version.cts inlined, so that
+// `ferry --version` reads one file of ferry's, as before the version had a module of its own
+// (a relative require() cost ~2.5 ms of a ~115 ms start). The ES module entry stays external.
+await build({
+  absWorkingDir: ROOT,
+  entryPoints: ['app/bin.cts'],
+  outfile: 'dist/app/bin.cjs',
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  external: ['./cli.js'],
+  sourcemap: 'linked',
+  sourcesContent: false,
   logLevel: 'warning',
 });
 

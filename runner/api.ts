@@ -290,7 +290,7 @@ async function preparePlaybook(
   const rolesPath = o.rolesPath ?? o.config?.rolesPath;
   const vault = vaultOf(o);
   const gatherByDefault = o.config?.gathering !== 'explicit';
-  const pb = await withModulesLoaded(modules, (m) => loadPlaybook(path, m, undefined, { vault, gatherByDefault, ...(rolesPath ? { rolesPath } : {}) }));
+  const pb = await withModulesLoaded(modules, (m, sources) => loadPlaybook(path, m, undefined, { vault, gatherByDefault, sources, ...(rolesPath ? { rolesPath } : {}) }));
   const stateDir = o.stateDir ?? resolve('.ferry/runs');
   const run = engineFor({ ...o, stateDir, vault, secrets: vault.secrets }, `${resolve(path)}|${o.inventory.map((i) => resolve(i)).join(',')}`);
   const { inv } = run;

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { Command } from './command.js';
 import { TaskFailedError } from './errors.js';
+import { SourceCache } from './source-cache.js';
 import type { BecomeOptions, RunOptions, RunResult, Transport } from './transport/types.js';
 
 /** A before/after pair shown by `--diff`. */
@@ -281,12 +282,15 @@ function standIn(name: string): TaskModule {
  * it asks for loaded: read once with a recording view; if it asked for modules not loaded yet,
  * load them and read again, so its answer and its problems are exactly those of a registry with
  * every module loaded. Once they are loaded (or with a registry of loaded modules) it reads once.
+ * Every reading gets the same SourceCache: a reader that reads its files through it reads and
+ * parses each file once, however many times it is run.
  */
-export async function withModulesLoaded<T>(modules: ModuleRegistry, read: (modules: ModuleRegistry) => T): Promise<T> {
+export async function withModulesLoaded<T>(modules: ModuleRegistry, read: (modules: ModuleRegistry, sources: SourceCache) => T): Promise<T> {
+  const sources = new SourceCache();
   for (;;) {
     const wanted = new Set<string>();
     try {
-      const r = read(modules.recording(wanted));
+      const r = read(modules.recording(wanted), sources);
       if (!wanted.size) return r;
     } catch (e) {
       // a problem seen with stand-ins may not be one: read again once the modules are loaded

@@ -134,7 +134,7 @@ async function walkInclude(w: NodeWalk, ctx: PlayRun, node: IncludeNode, hosts: 
         if (!g) {
           let nodes = node.tasks;
           if (!nodes || file !== node.file) {
-            nodes = await withModulesLoaded(w.modules, (m) => loadTaskFile(resolve(node.baseDir, file), m, `${node.id}.i`, undefined, { playbookDir: ctx.play.baseDir, role: node.role, vault: w.vault, moduleDefaults: node.moduleDefaults }));
+            nodes = await withModulesLoaded(w.modules, (m, sources) => loadTaskFile(resolve(node.baseDir, file), m, `${node.id}.i`, undefined, { playbookDir: ctx.play.baseDir, role: node.role, vault: w.vault, moduleDefaults: node.moduleDefaults, sources }));
             if (w.ids) keyLoadedTasks(w.ids, node, nodes);
           }
           const earlier = earlierEqual(items, i);
@@ -188,7 +188,7 @@ async function walkRole(w: NodeWalk, ctx: PlayRun, node: RoleNode, hosts: string
     let run: { tasks: Node[]; ref?: RoleRef } = { tasks: node.tasks ?? [], ref: node.ref };
     if (!node.tasks) {
       try {
-        const loaded = await withModulesLoaded(w.modules, (m) => loadRoleAtRunTime(node, g.name, m, ctx.play.baseDir, undefined, w.vault));
+        const loaded = await withModulesLoaded(w.modules, (m, sources) => loadRoleAtRunTime(node, g.name, m, ctx.play.baseDir, undefined, w.vault, sources));
         for (const hd of loaded.handlers) if (!ctx.handlers.some((x) => x.loc.file === hd.loc.file && x.loc.line === hd.loc.line)) ctx.handlers.push(hd);
         if (w.ids) keyLoadedTasks(w.ids, node, loaded.node.tasks ?? []);
         run = { tasks: loaded.node.tasks ?? [], ref: loaded.node.ref };

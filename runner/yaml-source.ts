@@ -14,11 +14,13 @@ import {
   parseAllDocuments,
   visit,
   type Alias,
+  type Document,
   type Node,
   type DocumentOptions,
   type SchemaOptions,
 } from 'yaml';
 import { ValidationError, type Loc, type Problem } from './errors.js';
+import type { SourceCache } from './source-cache.js';
 import { VaultKeys, VaultOpenError } from './vault/keys.js';
 import { VAULT_HEADER } from './vault/format.js';
 
@@ -338,9 +340,10 @@ export class YamlSyntaxError extends ValidationError {}
 
 /**
  * YAML dialect: `version` '1.2' (the library default) or '1.1'; `customTags` adjusts the scalars (e.g.
- * to PyYAML's); `vault` opens a vault-encrypted file and `!vault` values (without it they are problems).
+ * to PyYAML's); `vault` opens a vault-encrypted file and `!vault` values (without it they are problems);
+ * `sources` keeps what the library parsed, for another reading of the same text (the default dialect only).
  */
-export type YamlOptions = Pick<DocumentOptions & SchemaOptions, 'version' | 'customTags'> & { vault?: VaultKeys };
+export type YamlOptions = Pick<DocumentOptions & SchemaOptions, 'version' | 'customTags'> & { vault?: VaultKeys; sources?: SourceCache };
 
 // A document after the first that holds nothing (a trailing `---`, only comments) is harmless.
 function isEmptyDocument(contents: unknown): boolean {
@@ -367,21 +370,25 @@ export function openVaultFile(text: string, file: string, vault: VaultKeys | und
  * recording the file:line of every mapping key and sequence item.
  */
 export function parseYaml(text: string, file: string, options: YamlOptions = {}): unknown {
-  const { vault = new VaultKeys([]), ...dialect } = options;
+  const { vault = new VaultKeys([]), sources, ...dialect } = options;
   // A whole file encrypted with Ansible Vault: its plaintext is read as the file, every value secret.
   if (isVaultFile(text)) {
-    const value = parseYaml(openVaultFile(text, file, vault), file, { ...dialect, vault });
+    const value = parseYaml(openVaultFile(text, file, vault), file, { ...dialect, vault, sources });
     vault.secrets.addDecrypted(value);
     return value;
   }
-  const lc = new LineCounter();
-  const docs = parseAllDocuments(text, {
-    lineCounter: lc,
-    uniqueKeys: false,
-    prettyErrors: false,
-    ...dialect,
-  });
-  const list = Array.isArray(docs) ? docs : [docs];
+  const parse = (): { lc: LineCounter; list: Document.Parsed[] } => {
+    const lc = new LineCounter();
+    const docs = parseAllDocuments(text, {
+      lineCounter: lc,
+      uniqueKeys: false,
+      prettyErrors: false,
+      ...dialect,
+    });
+    return { lc, list: Array.isArray(docs) ? docs : [docs] };
+  };
+  // the library's documents are only read below (toJs makes new values), so a second reading may share them
+  const { lc, list } = sources && dialect.version === undefined && dialect.customTags === undefined ? sources.parsed(text, parse) : parse();
   const problems: Problem[] = [];
   const errors = list.flatMap((d) => d.errors);
   const lastContent = Math.max(0, text.trimEnd().length - 1);

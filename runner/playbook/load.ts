@@ -9,6 +9,7 @@ import { checkTemplateSyntax, isTemplated, yieldsValue } from '../template.js';
 import { varsFileSearchPath } from '../lookups.js';
 import { MAGIC_VARS } from '../vars.js';
 import { locOf, parseYaml, readInputFile, setLoc } from '../yaml-source.js';
+import type { SourceCache } from '../source-cache.js';
 import type { VaultKeys } from '../vault/keys.js';
 import { parseArgString } from './free-form.js';
 import { checkParams, schemaKeys } from './params.js';
@@ -80,6 +81,8 @@ export interface LoadOptions {
   vault?: VaultKeys;
   /** Whether a play without `gather_facts:` gathers (default true, Ansible's `gathering = implicit`; false for `explicit`). */
   gatherByDefault?: boolean;
+  /** Files read and parsed by an earlier reading of the same playbook (withModulesLoaded's), reused rather than read again. */
+  sources?: SourceCache;
 }
 
 function stripCollection(name: string): string {
@@ -114,6 +117,8 @@ class Loader {
   private readonly rolesPath: string[];
   /** Opens vault-encrypted files (vars_files, task files) and `!vault` values. */
   private readonly vault?: VaultKeys;
+  /** What an earlier reading of the same playbook read and parsed (withModulesLoaded): taken from there, not read again. */
+  private readonly sources?: SourceCache;
   /** gather_facts of a play that does not say (ansible.cfg gathering). */
   private readonly gatherByDefault: boolean;
   /** The folder of the playbook being loaded (roles/, vars/ and templates/ are looked up beside it). */
@@ -219,6 +224,7 @@ class Loader {
   ) {
     this.rolesPath = options.rolesPath ?? rolesPathFromEnv();
     this.vault = options.vault;
+    this.sources = options.sources;
     this.gatherByDefault = options.gatherByDefault ?? true;
   }
 
@@ -238,7 +244,8 @@ class Loader {
   loadFile(path: string, from?: { loc: Loc | undefined; what: string }): unknown {
     let text: string;
     try {
-      text = readInputFile(path, this.display(path), from?.what);
+      const read = (): string => readInputFile(path, this.display(path), from?.what);
+      text = this.sources ? this.sources.text(path, read) : read();
     } catch (e) {
       if (!(e instanceof ValidationError)) throw e;
       if (!from?.loc) this.problems.push(...e.problems);
@@ -246,7 +253,7 @@ class Loader {
       return undefined;
     }
     try {
-      return parseYaml(text, this.display(path), { vault: this.vault });
+      return parseYaml(text, this.display(path), { vault: this.vault, sources: this.sources });
     } catch (e) {
       if (!(e instanceof ValidationError)) throw e;
       this.problems.push(...e.problems);
@@ -1225,9 +1232,9 @@ export function loadTaskFile(
   modules: ModuleRegistry,
   idPrefix: string,
   displayRoot = process.cwd(),
-  at: { playbookDir?: string; role?: RoleRef; vault?: VaultKeys; moduleDefaults?: ModuleDefaults } = {},
+  at: { playbookDir?: string; role?: RoleRef; vault?: VaultKeys; moduleDefaults?: ModuleDefaults; sources?: SourceCache } = {},
 ): Node[] {
-  const loader = new Loader(modules, displayRoot, { vault: at.vault });
+  const loader = new Loader(modules, displayRoot, { vault: at.vault, sources: at.sources });
   if (at.playbookDir) loader.playbookDir = at.playbookDir;
   loader.inRole(at.role);
   loader.withDefaults(at.moduleDefaults);
@@ -1238,8 +1245,16 @@ export function loadTaskFile(
 }
 
 /** Reads the role of an include_role whose name was a template, now that it is known: its run, and its handlers. */
-export function loadRoleAtRunTime(node: RoleNode, name: string, modules: ModuleRegistry, playbookDir: string, displayRoot = process.cwd(), vault?: VaultKeys): { node: RoleNode; handlers: TaskNode[] } {
-  const loader = new Loader(modules, displayRoot, { vault });
+export function loadRoleAtRunTime(
+  node: RoleNode,
+  name: string,
+  modules: ModuleRegistry,
+  playbookDir: string,
+  displayRoot = process.cwd(),
+  vault?: VaultKeys,
+  sources?: SourceCache,
+): { node: RoleNode; handlers: TaskNode[] } {
+  const loader = new Loader(modules, displayRoot, { vault, sources });
   loader.playbookDir = playbookDir;
   loader.withDefaults(node.moduleDefaults);
   const run = loader.roleRun(name, node.loc, { ...node, name: node.name }, { static: true, dedupe: false, id: node.id, from: node.from, searchPath: node.searchPath });

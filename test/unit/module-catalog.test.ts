@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { ValidationError } from '../../runner/errors.js';
 import { ModuleRegistry, withModulesLoaded, type TaskModule } from '../../runner/module.js';
 import { loadPlaybook } from '../../runner/playbook/load.js';
+import type { SourceCache } from '../../runner/source-cache.js';
+import { locOf } from '../../runner/yaml-source.js';
 import { BUILTIN_MODULE_LOADERS, lazyBuiltinModules } from '../../tasks/catalog.js';
 import { BUILTIN_MODULES, builtinModules } from '../../tasks/index.js';
 
@@ -18,7 +20,7 @@ async function loadWith(modules: ModuleRegistry, text: string): Promise<{ module
   const p = join(dir, 'pb.yaml');
   writeFileSync(p, text);
   try {
-    const pb = await withModulesLoaded(modules, (m) => loadPlaybook(p, m, dir));
+    const pb = await withModulesLoaded(modules, (m, sources) => loadPlaybook(p, m, dir, { sources }));
     return { modules: pb.plays.flatMap((play) => play.tasks.map((t) => (t.kind === 'task' ? t.module : t.kind))) };
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
@@ -54,6 +56,43 @@ describe('the lazy module catalog', () => {
     assert.equal(lazy.get('command')?.name, 'command');
     assert.throws(() => lazy.get('grub'), /not loaded yet/);
     assert.throws(() => lazy.get('copy'), /not loaded yet/);
+  });
+
+  it('reads and parses each file once while it learns the modules a playbook names and loads them', async () => {
+    writeFileSync(join(dir, 'once-tasks.yaml'), '- debug: { msg: "{{ greeting }}" }\n');
+    writeFileSync(join(dir, 'once-vars.yaml'), 'greeting: hi\n');
+    const p = join(dir, 'once.yaml');
+    writeFileSync(p, '- hosts: all\n  vars_files: [once-vars.yaml]\n  tasks:\n    - command: uptime\n    - import_tasks: once-tasks.yaml\n');
+    const lazy = lazyBuiltinModules();
+    const caches = new Set<SourceCache>();
+    let readings = 0;
+    await withModulesLoaded(lazy, (m, sources) => {
+      readings++;
+      caches.add(sources);
+      return loadPlaybook(p, m, dir, { sources });
+    });
+    assert.equal(lazy.get('debug')?.name, 'debug');
+    // read twice (with stand-ins, then with command and debug loaded), yet three files read and parsed once
+    assert.equal(readings, 2);
+    assert.equal(caches.size, 1);
+    assert.deepEqual([...caches][0]!.counts, { reads: 3, parses: 3 });
+  });
+
+  it('gives each reading values of its own: what a loader changes in one is not seen by the next', async () => {
+    const p = join(dir, 'own.yaml');
+    writeFileSync(p, '- hosts: all\n  tasks:\n    - debug: { msg: hi }\n');
+    const args: Record<string, unknown>[] = [];
+    await withModulesLoaded(lazyBuiltinModules(), (m, sources) => {
+      const pb = loadPlaybook(p, m, dir, { sources });
+      const task = pb.plays[0]!.tasks[0]!;
+      assert.ok(task.kind === 'task');
+      args.push(task.args);
+      if (args.length === 1) task.args.msg = 'changed by the first reading';
+      return pb;
+    });
+    assert.equal(args.length, 2);
+    assert.deepEqual(args[1], { msg: 'hi' });
+    assert.equal(locOf(args[1], 'msg')?.line, 3);
   });
 
   const BAD: Record<string, string> = {
