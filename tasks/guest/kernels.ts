@@ -93,7 +93,11 @@ export function isXenOnlyKernel(version: string): boolean {
   return /(^|[-.])xen|el\d+xen/i.test(version);
 }
 
-/** Judges one kernel: it needs virtio_blk built in, or as a module that is actually installed. */
+/**
+ * Judges one kernel: it needs virtio_blk built in, or as a module that is actually installed.
+ * (playbooks/xen-to-kvm.yaml's preflight judges the source's kernels the same way in shell, from the
+ * hypervisor, to ask for room for a kernel install: keep the two alike.)
+ */
 export function judgeKernel(k: KernelFacts): KernelVerdict {
   const v = k.version;
   if (isXenOnlyKernel(v)) return { version: v, ok: false, why: `${v} is a Xen-only kernel build` };
