@@ -227,8 +227,8 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       const timed: { at: number; ev: FerryEvent }[] = [];
       const reporter = { emit: (ev: FerryEvent) => void timed.push({ at: Date.now(), ev }), close: async () => {} };
       const r = await runPlaybookFile(path.join(ROOT, 'playbooks/xen-to-kvm.yaml'), {
-        // (guest_min_free_mb 0: these data-only guests are copied, never converted)
-        inventory: [lab.inventoryPath, inv], limit: guests.join(':'), forks: 4, tags: ['copy'], reporter, extraVars: { kvm_define: false, guest_min_free_mb: 0 },
+        // (guest_min_free_mb and guest_kernel_mb 0: these data-only guests, with no kernel, are copied, never converted)
+        inventory: [lab.inventoryPath, inv], limit: guests.join(':'), forks: 4, tags: ['copy'], reporter, extraVars: { kvm_define: false, guest_min_free_mb: 0, guest_kernel_mb: 0 },
       });
       const events = timed.map((t) => t.ev);
       assert.equal(r.exitCode, 0, JSON.stringify(events.filter((e) => e.type === 'task_result' && e.status === 'failed')));
@@ -290,7 +290,8 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
         const rep = new CollectingReporter();
         await runPlaybookFile(path.join(ROOT, 'playbooks', file), {
           inventory: [lab.inventoryPath, inv], limit: names.filter((n) => g[n].method === method).join(':'), forks: 1, reporter: rep,
-          ...(tags ? { tags } : {}), extraVars: { kvm_define: false, guest_min_free_mb: 0, copy_method: method },
+          // (no room asked inside: these data-only guests, with no kernel, are never converted)
+          ...(tags ? { tags } : {}), extraVars: { kvm_define: false, guest_min_free_mb: 0, guest_kernel_mb: 0, copy_method: method },
         });
         reps.push(rep);
       }
