@@ -3,12 +3,14 @@
 // tasks/xen/reader.ts; the guests and the inventory fragment: tasks/xen/import-data.ts.
 import { z } from 'zod';
 import { TaskFailedError } from '../runner/errors.js';
-import { newBatchToken } from '../runner/batch-read.js';
+import { batchCommand, newBatchToken, parseBatch } from '../runner/batch-read.js';
+import { sh } from '../runner/command.js';
 import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
 import { describeFailure } from '../runner/task-context.js';
 import { buildXenImport, disksToWatch, xenImportReason } from './xen/import-data.js';
-import { parseBlkidExport, type DiskFilesystem } from './xen/inventory-vars.js';
-import { blkidReadCommand, parseReaderOutput, pathList, sourcesFromRecords, xenReadCommand, type ReaderRecord } from './xen/reader.js';
+import { parseBlkidExport } from './storage/blkid.js';
+import type { DiskFilesystem } from './xen/inventory-vars.js';
+import { parseReaderOutput, pathList, sourcesFromRecords, xenReadCommand, type ReaderRecord } from './xen/reader.js';
 import { pathField } from './lib/schema.js';
 
 const DEFAULT_PATHS = ['/etc/xen/*.cfg'];
@@ -46,10 +48,12 @@ async function readXenImport(ctx: TaskContext, p: Params): Promise<XenImportFact
   const facts: XenImportFacts = { host: ctx.host, records: parseReaderOutput(r.stdout, token) };
   const disks = disksToWatch(sourcesFromRecords(facts.records, pathList(p.paths), p.libvirt_uri).sources);
   if (disks.length) {
+    // one batched read, a record per LV (named by its place in `disks`)
     const t = newBatchToken();
-    const b = await ctx.run(blkidReadCommand(disks, t));
-    if (b.exitCode !== 0) throw new TaskFailedError(`xen_import: reading the disks' filesystems failed: ${describeFailure(b)}`, { stderr: b.stderr });
-    facts.blkid = Object.fromEntries(parseReaderOutput(b.stdout, t).filter((rec) => rec.exitCode === 0).map((rec) => [rec.name, rec.body]));
+    const b = await ctx.run(batchCommand(disks.map((d, i) => ({ name: `d${i}`, cmd: sh`blkid -p -o export -- ${d}` })), t));
+    const { records, broken } = parseBatch(b.stdout, t);
+    if (b.exitCode !== 0 || broken) throw new TaskFailedError(`xen_import: reading the disks' filesystems failed: ${broken ?? describeFailure(b)}`, { stderr: b.stderr });
+    facts.blkid = Object.fromEntries(records.filter((rec) => rec.exitCode === 0).map((rec) => [disks[Number(rec.name.slice(1))]!, rec.body]));
   }
   return facts;
 }

@@ -134,22 +134,8 @@ export function rootSpecOf(cmdline: string | undefined): RootSpec | undefined {
   return spec;
 }
 
-/** A disk's filesystem as `blkid -o export` reports it (the keys xen_import reads). */
-export interface DiskFilesystem {
-  UUID?: string;
-  LABEL?: string;
-  TYPE?: string;
-}
-
-/** Parses `blkid -o export` of one device (KEY=value lines; values may be backslash-escaped). */
-export function parseBlkidExport(text: string): DiskFilesystem {
-  const out: DiskFilesystem = {};
-  for (const line of text.split('\n')) {
-    const m = /^(UUID|LABEL|TYPE)=(.*)$/.exec(line.trim());
-    if (m) out[m[1] as keyof DiskFilesystem] = m[2]!.replace(/\\(.)/g, '$1');
-  }
-  return out;
-}
+/** A disk's filesystem as `blkid -p -o export` reports it (tasks/storage/blkid.ts parses it): UUID, LABEL, TYPE, ... */
+export type DiskFilesystem = Record<string, string>;
 
 /** The LV-backed disks whose filesystems tell a guest's root apart: root= names it by UUID= or LABEL=, and there are several. */
 export function disksToIdentify(guest: XenGuest): string[] {

@@ -37,17 +37,7 @@ export function xenReadCommand(paths: string[], libvirtUri: string | undefined, 
   return sh`sh -c ${READER} ferry-xen-import ${token} ${libvirtUri ?? ''} ${paths}`;
 }
 
-/** The second read (only when needed): `blkid -o export` of each device, a record each (`blkid PATH`). */
-export function blkidReadCommand(devices: string[], token: string): Command {
-  const script = `ferry_tok=$1; shift
-LC_ALL=C; export LC_ALL
-${BATCH_RECORD_FUNCTION}
-for d in "$@"; do ferry_rec "blkid $d" blkid -p -o export -- "$d"; done
-`;
-  return sh`sh -c ${script} ferry-xen-blkid ${token} ${devices}`;
-}
-
-const KINDS = ['file', 'dir', 'missing', 'novirsh', 'list', 'domain', 'blkid'] as const;
+const KINDS = ['file', 'dir', 'missing', 'novirsh', 'list', 'domain'] as const;
 
 /** One record the reader printed. */
 export interface ReaderRecord {

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { buildXenImport, disksToWatch, xenImportReason, type XenSource } from '../../tasks/xen/import-data.js';
 import { parseDomainXml } from '../../tasks/xen/libvirt-xen-xml.js';
 import { virtioDiskName } from '../../tasks/guest-files/device-names.js';
-import { guestToInventoryVars, parseBlkidExport, rootDeviceOf, rootSpecOf, type GuestInventoryVars } from '../../tasks/xen/inventory-vars.js';
+import { parseBlkidExport } from '../../tasks/storage/blkid.js';
+import { guestToInventoryVars, rootDeviceOf, rootSpecOf, type GuestInventoryVars } from '../../tasks/xen/inventory-vars.js';
 import { parseXlConfig } from '../../tasks/xen/xl-config.js';
 import { corpus } from '../helpers/corpora.js';
 
