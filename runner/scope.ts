@@ -7,7 +7,7 @@ import type { InventoryView } from './inventory-view.js';
 import { LOOKUP_VAULT } from './lookups.js';
 import type { Play } from './playbook/model.js';
 import type { SecretValues } from './secrets.js';
-import { MAGIC_VARS, resolveLayers, resolveVarTemplates, type VarLayers } from './vars.js';
+import { MAGIC_VARS, resolveLayers, type VarLayers } from './vars.js';
 import type { VaultKeys } from './vault/keys.js';
 
 type Obj = Record<string, unknown>;
@@ -113,10 +113,8 @@ export class RunScope {
       const entry = (n: string): Obj => {
         let value = made.get(n);
         if (!value) {
-          const registered = this.registeredOf(n) ?? {};
-          // registered values come from hosts: data, never templates (as resolveLayers has it)
-          const fromHost = new Set(Object.keys(registered).filter((k) => !Object.hasOwn(extra, k)));
-          value = resolveVarTemplates({ ...this.o.inventory.hostVars(n), ...registered, ...extra }, undefined, fromHost);
+          // the host's own layers, by the one rule of which values are templates (registered ones are data)
+          value = resolveLayers({ inventory: this.o.inventory.hostVars(n), play: {}, varsFiles: {}, blocks: [], task: {}, registered: this.registeredOf(n) ?? {}, extra, magic: {} });
           made.set(n, value);
         }
         return value;
