@@ -1,8 +1,10 @@
 // The TTY view: listr2 shows a live line per host under each task (with progress, rate and ETA),
-// then the recap as a table. Plain lines are used when stdout is not a TTY.
+// then the recap as a table. Plain lines are used when stdout is not a TTY. A task of more hosts
+// than fit on the screen is one line of counts instead (collapse.ts), redrawn at most every 100 ms.
 import { Listr, type ListrTaskWrapper, type ListrDefaultRenderer, type ListrSimpleRenderer } from 'listr2';
 import type { FerryEvent, Reporter } from '../events.js';
 import { formatDiffs, formatInterrupt, formatRecap, humanBytes, humanDuration, paint } from './format.js';
+import { collapses, screenful, TaskTally } from './collapse.js';
 import { hostLabel, PhaseTracker } from './phase.js';
 
 type Wrapper = ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRenderer>;
@@ -17,10 +19,24 @@ interface HostSlot {
   reject?: (e: Error) => void;
 }
 
+/** How often, at most, a collapsed task's line of counts is redrawn while results arrive (ms). */
+const REDRAW_MS = 100;
+
+/** A task drawn as one line of counts (more hosts than fit on the screen). */
+interface Collapsed {
+  title: string;
+  tally: TaskTally;
+  wrapper?: Wrapper;
+  resolve?: () => void;
+  reject?: (e: Error) => void;
+  timer?: NodeJS.Timeout;
+}
+
 /** Renders a run with listr2 on a TTY. */
 export class ListrReporter implements Reporter {
   private chain: Promise<void> = Promise.resolve();
   private slots = new Map<string, HostSlot>();
+  private collapsed?: Collapsed;
   private readonly out = process.stdout;
   private readonly phases?: PhaseTracker;
 
@@ -52,6 +68,48 @@ export class ListrReporter implements Reporter {
     }
   }
 
+  /** Draws a collapsed task's counts now; when every host has its result, ends its line. */
+  private draw(c: Collapsed): void {
+    if (!c.wrapper || !c.resolve) return;
+    clearTimeout(c.timer);
+    c.timer = undefined;
+    c.wrapper.title = `${c.title}  ${c.tally.summary()}`;
+    if (!c.tally.done) return;
+    // what stays under the line: as a failed task's error (listr2 draws it under the line), else as its output
+    const kept = c.tally.kept(screenful(this.out.rows)).join('\n');
+    if (c.tally.failed) c.reject!(new Error(kept));
+    else {
+      if (kept) c.wrapper.output = kept;
+      c.resolve();
+    }
+  }
+
+  /** Redraws a collapsed task's counts within REDRAW_MS: listr2 redraws its whole frame on each change. */
+  private redraw(c: Collapsed): void {
+    if (c.tally.done) this.draw(c);
+    else c.timer ??= setTimeout(() => this.draw(c), REDRAW_MS).unref();
+  }
+
+  /** A task whose hosts do not fit on the screen: one line of counts, and what is worth keeping under it. */
+  private startCollapsed(ev: Extract<FerryEvent, { type: 'task_start' }>): Listr<unknown> {
+    const c: Collapsed = { title: `${ev.task} ${paint(true, 'dim', ev.loc)}`, tally: new TaskTally(ev.hosts.length, { diff: this.o.diff, color: true }) };
+    this.collapsed = c;
+    return new Listr(
+      [
+        {
+          title: `${c.title}  ${c.tally.summary()}`,
+          rendererOptions: { persistentOutput: true },
+          task: (_ctx, w) =>
+            new Promise<void>((resolve, reject) => {
+              Object.assign(c, { wrapper: w, resolve, reject });
+              this.draw(c);
+            }),
+        },
+      ],
+      { exitOnError: false, registerSignalListeners: false, rendererOptions: { collapseErrors: false } },
+    );
+  }
+
   emit(ev: FerryEvent): void {
     switch (ev.type) {
       case 'play_start':
@@ -60,8 +118,14 @@ export class ListrReporter implements Reporter {
       case 'task_start': {
         const slots = new Map<string, HostSlot>();
         this.phases?.enter(ev);
-        for (const h of ev.hosts) slots.set(h, { phase: this.phases?.of(h) });
         this.slots = slots;
+        this.collapsed = undefined;
+        if (collapses(ev.hosts.length, this.out.rows)) {
+          const listr = this.startCollapsed(ev);
+          this.chain = this.chain.then(() => listr.run().then(() => undefined, () => undefined));
+          break;
+        }
+        for (const h of ev.hosts) slots.set(h, { phase: this.phases?.of(h) });
         const listr = new Listr(
           [
             {
@@ -90,6 +154,14 @@ export class ListrReporter implements Reporter {
         break;
       }
       case 'task_result': {
+        const c = this.collapsed;
+        if (c) {
+          if (ev.item === undefined) {
+            c.tally.record(ev);
+            this.redraw(c);
+          }
+          return;
+        }
         if (ev.item !== undefined) {
           const w = this.slots.get(ev.host)?.wrapper;
           if (w) w.output = `item ${ev.item}: ${ev.status}`;

@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile, chmod, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
+import { NOPASSWD_USER, startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { runOnPty } from '../helpers/pty.js';
 import { startTrap, type Trap } from '../helpers/trap.js';
 
@@ -139,6 +139,37 @@ describe('ferry CLI @integration', function () {
       assert.match(screen, /PLAY RECAP/);
       assert.match(screen, /HOST\s+ok\s+changed\s+unreachable\s+failed/);
       assert.notEqual(screen, r.raw, 'colours on a terminal');
+    });
+
+    it('past a screenful of hosts, draws each task as one line of counts and keeps the failures under it', async () => {
+      // 20 inventory hosts on the one sshd, and one whose port nothing listens on
+      const aliases: Record<string, Record<string, string | number>> = {};
+      for (let i = 1; i <= 20; i++) {
+        aliases[`web${String(i).padStart(2, '0')}`] = { ansible_host: host.host, ansible_port: host.port, ansible_user: NOPASSWD_USER, ansible_ssh_private_key_file: host.userKeyFile, ferry_known_hosts_file: host.knownHostsFile };
+      }
+      aliases.gone = { ...aliases.web01!, ansible_port: 1 };
+      const wide = join(dir, 'wide');
+      await mkdir(wide, { recursive: true });
+      const inv = await writeInventory([], wide, NOPASSWD_USER, aliases);
+      const pb = join(wide, 'wide.yaml');
+      await writeFile(pb, "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: 'true'\n    - command: \"{{ 'false' if inventory_hostname == 'web07' else 'true' }}\"\n    - debug: { msg: 'said by {{ inventory_hostname }}' }\n      when: inventory_hostname == 'web03'\n");
+      // 24 rows leave 18 for hosts: 21 hosts collapse
+      const small = runOnPty([process.execPath, CLI, 'run', pb, '-i', inv], wide, { cols: 120, rows: 24 });
+      assert.equal(small.status, 2, small.raw + small.stderr);
+      const screen = small.screen;
+      assert.match(screen, /command .*wide\.yaml:4:\d+ {2}21 hosts: 20 changed, 1 unreachable/);
+      assert.match(screen, /gone: unreachable: .*refused/);
+      assert.match(screen, /command .*wide\.yaml:5:\d+ {2}20 hosts: 19 changed, 1 failed/);
+      assert.match(screen, /web07: failed: .*exit 1/);
+      assert.match(screen, /debug .*wide\.yaml:6:\d+ {2}19 hosts: 1 ok, 18 skipped/);
+      assert.match(screen, /web03: said by web03/);
+      assert.doesNotMatch(screen, /web0[1-6]: (changed|ok)/, 'a line per host although they do not fit');
+      assert.match(screen, /PLAY RECAP/);
+      // a terminal with room for every host draws a line per host, as before
+      const tall = runOnPty([process.execPath, CLI, 'run', pb, '-i', inv], wide, { cols: 120, rows: 40 });
+      assert.equal(tall.status, 2, tall.raw + tall.stderr);
+      assert.match(tall.screen, /web01: changed/);
+      assert.doesNotMatch(tall.screen, /\d+ hosts: /);
     });
 
     it('prints NDJSON events with --json', () => {
