@@ -9,6 +9,7 @@ import { run } from './exec.js';
 import { labPaths } from './paths.js';
 import { recipeHash } from './recipe.js';
 import { probeAccel, sleep } from './vm.js';
+import { consoleEnd, GRUB_PATTERN, LOGIN_PATTERN, NO_BOOT_PATTERN } from '../tasks/libvirt/console.js';
 
 /** What one boot of an image showed. */
 export interface BootCheckResult {
@@ -46,17 +47,6 @@ export interface BootCheckOptions {
   /** The accelerator; by default KVM when the lab's kernel boots under it here, else TCG. */
   accel?: 'kvm' | 'tcg';
 }
-
-const GRUB_PATTERNS = /GNU GRUB|Welcome to GRUB|Booting `|Loading Linux|Loading initial ramdisk/;
-// A getty's prompt starts its line with the host name; the kernel may print on after it on the
-// same line ("ur1 login: [   33.25] kvm: ..." was seen), so nothing is asked of what follows.
-export const LOGIN_PATTERN = /^\r?[\w.-]+ login: ?/m;
-// SeaBIOS's last word after every boot entry failed ("Boot failed: not a bootable disk" comes per device).
-const NO_BOOT_PATTERN = /No bootable device/;
-// Boots that will never print a login prompt: stop at once instead of waiting for the timeout.
-const PANIC_PATTERN = /Kernel panic/;
-// systemd, dracut, and initramfs-tools (Debian/Ubuntu: "Gave up waiting for root file system device", then its (initramfs) shell)
-const EMERGENCY_PATTERN = /Entering emergency mode|You are in emergency mode|dracut Warning: Could not boot|Gave up waiting for root|^\(initramfs\) /m;
 
 /**
  * Boots `image` (raw or qcow2, the only disk, on virtio) read-only (-snapshot) under qemu and reports
@@ -101,10 +91,11 @@ export async function bootCheck(image: string, opts: BootCheckOptions = {}): Pro
     await sleep(500);
     const log = read(serialLog);
     // A getty prints "login:" without a newline, so test the tail of the log, not whole lines.
-    if (LOGIN_PATTERN.test(log)) stoppedBy = 'login';
+    // the firmware's word is in its own log, read after the console's login (as before the patterns were shared)
+    const end = consoleEnd(log);
+    if (end === 'login') stoppedBy = 'login';
     else if (NO_BOOT_PATTERN.test(read(firmwareLog))) stoppedBy = 'no-bootable-device';
-    else if (PANIC_PATTERN.test(log)) stoppedBy = 'panic';
-    else if (EMERGENCY_PATTERN.test(log)) stoppedBy = 'emergency';
+    else if (end) stoppedBy = end;
     else if (exited) stoppedBy = 'qemu-exited';
     else continue;
     break;
@@ -115,7 +106,7 @@ export async function bootCheck(image: string, opts: BootCheckOptions = {}): Pro
   const fw = read(firmwareLog) + (stderr ? `\n[qemu stderr]\n${stderr}` : '');
   fs.rmSync(dir, { recursive: true, force: true });
   return {
-    sawGrub: GRUB_PATTERNS.test(log),
+    sawGrub: GRUB_PATTERN.test(log),
     sawLogin: LOGIN_PATTERN.test(log),
     noBootableDevice: NO_BOOT_PATTERN.test(fw),
     log,

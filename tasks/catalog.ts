@@ -22,6 +22,7 @@ export const BUILTIN_MODULE_LOADERS: Readonly<Record<string, ModuleLoader>> = {
   fetch: async () => (await import('./fetch.js')).fetchModule as TaskModule<never>,
   get_url: async () => (await import('./get-url.js')).getUrlModule as TaskModule<never>,
   wait_for: async () => (await import('./wait-for.js')).waitForModule as TaskModule<never>,
+  boot_check: async () => (await import('./boot-check.js')).bootCheckModule as TaskModule<never>,
   ping: async () => (await import('./ping.js')).pingModule as TaskModule<never>,
   pause: async () => (await import('./pause.js')).pauseModule as TaskModule<never>,
   debug: async () => (await import('./debug.js')).debugModule as TaskModule<never>,

@@ -44,12 +44,13 @@ import { unarchiveModule } from './unarchive.js';
 import { userModule } from './user.js';
 import { virshDefineModule } from './virsh-define.js';
 import { waitForModule } from './wait-for.js';
+import { bootCheckModule } from './boot-check.js';
 import { xenImportModule } from './xen-import.js';
 
 /** Every built-in module (typed loosely: each has its own parameter type). */
 export const BUILTIN_MODULES = [
   // general
-  commandModule, shellModule, rawModule, copyModule, templateModule, unarchiveModule, fileModule, lineinfileModule, blockinfileModule, replaceModule, statModule, slurpModule, fetchModule, getUrlModule, waitForModule,
+  commandModule, shellModule, rawModule, copyModule, templateModule, unarchiveModule, fileModule, lineinfileModule, blockinfileModule, replaceModule, statModule, slurpModule, fetchModule, getUrlModule, waitForModule, bootCheckModule,
   pingModule, pauseModule, debugModule, setModule, setupModule, includeVarsModule, failModule, assertModule,
   // accounts, packages, services
   groupModule, userModule, aptModule, packageModule, serviceModule, rebootModule,

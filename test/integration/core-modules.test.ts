@@ -21,6 +21,7 @@ import { replaceModule } from '../../tasks/replace.js';
 import { shellModule } from '../../tasks/shell.js';
 import { templateModule } from '../../tasks/template.js';
 import { waitForModule } from '../../tasks/wait-for.js';
+import { bootCheckModule } from '../../tasks/boot-check.js';
 import { startSshd, NOPASSWD_USER, sshTransport, type SshdHost } from '../harness/sshd.js';
 import { assertNoChange as noChange, looseModule as mod, runModule } from '../helpers/run-module.js';
 import { RoundTripCounter } from '../helpers/round-trips.js';
@@ -473,6 +474,40 @@ describe('core modules @integration', function () {
       noChange((await run(mod(waitForModule), { port: closed, state: 'stopped' })).plan, /is already closed/);
       await assert.rejects(run(mod(waitForModule), { port: closed, timeout: 1, sleep: 0.3 }), new RegExp(`timed out after 1s waiting for port ${closed} on 127.0.0.1 to be open`));
       await assert.rejects(run(mod(waitForModule), { cmd: 'test -e /nonexistent', timeout: 1, sleep: 0.3 }), /timed out after 1s waiting for `test -e \/nonexistent` to succeed/);
+    });
+  });
+  describe('boot_check', () => {
+    const console = (name: string): string => join(work, `${name} ${HOSTILE}.log`);
+
+    it('waits through a boot on the console file until GRUB and a login prompt', async () => {
+      const log = console('boots');
+      writeFileSync(log, '\x1b[2J\x1b[1;1H  GNU GRUB  version 2.06\r\n Booting `Debian GNU/Linux\r\nLoading Linux 6.1.0-28-amd64 ...\r\n');
+      setTimeout(() => writeFileSync(log, '[  OK  ] Started Serial Getty on ttyS0.\r\n\r\nDebian GNU/Linux 12 web1 ttyS0\r\n\r\nweb1 login: ', { flag: 'a' }), 1500);
+      const { plan, result } = await run(mod(bootCheckModule), { console_log: log, timeout: 600, sleep: 0.3 });
+      noChange(plan, /^a login prompt after [\d.]+s, GRUB seen$/);
+      assert.equal(result.stopped_by, 'login');
+      assert.equal(result.saw_grub, true);
+      assert.ok(Number(result.seconds) >= 1, `watched ${String(result.seconds)}s: the prompt came after 1.5s`);
+      assert.deepEqual((result.console as string[]).slice(-2), ['Debian GNU/Linux 12 web1 ttyS0', 'web1 login:']);
+    });
+
+    it('fails at once on an emergency shell, with what it means and the last console lines', async () => {
+      const log = console('emergency');
+      writeFileSync(log, 'GNU GRUB  version 2.06\r\n[ TIME ] Timed out waiting for device dev-xvdb.device.\r\n[DEPEND] Dependency failed for /srv.\r\nYou are in emergency mode. After logging in, type "journalctl -xb" to view\r\nGive root password for maintenance\r\n(or press Control-D to continue): ');
+      // a timeout far past mocha's: the check must stop on what the console says, not on its timeout
+      const err = await run(mod(bootCheckModule), { console_log: log, timeout: 3600, sleep: 0.3 }).then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof TaskFailedError, String(err));
+      assert.match(err.message, /^no login prompt: the guest fell into an emergency shell: a device its fstab or root= names is missing/);
+      assert.match(err.message, /the console's last lines:\n(.*\n)* {2}\[DEPEND\] Dependency failed for \/srv\.\n/);
+      assert.equal(err.data.stopped_by, 'emergency');
+    });
+
+    it('fails on its timeout when no console appears; check mode reads nothing', async () => {
+      const log = console('never');
+      await assert.rejects(run(mod(bootCheckModule), { console_log: log, timeout: 1, sleep: 0.3 }), (e: Error) => e.message.includes(`${log} did not appear within 1s`));
+      const check = await run(mod(bootCheckModule), { console_log: log, timeout: 3600 }, { check: true });
+      noChange(check.plan, /^check mode: no domain was started/);
+      assert.equal('skipped' in check.plan && check.plan.skipped, true);
     });
   });
 });
