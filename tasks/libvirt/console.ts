@@ -34,8 +34,12 @@ export const END_MEANING: Record<Exclude<ConsoleEnd, 'login'>, string> = {
     'the guest fell into an emergency shell: a device its fstab or root= names is missing under KVM (an /dev/xvd* name left over, a UUID that changed), or the initramfs lacks virtio',
 };
 
-/** The last `n` lines of the console with something on them, without the terminal's control characters. */
+/**
+ * The last `n` lines of the console with words on them, without the terminal's control characters:
+ * a cursor move (GRUB's menu draws with them) starts a new line, and lines of box drawing are dropped.
+ */
 export function consoleTail(text: string, n: number): string[] {
-  const lines = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').split(/\r?\n|\r/).map((l) => l.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '').trimEnd());
-  return lines.filter((l) => l.trim()).slice(-n);
+  const plain = text.replace(/\x1b\[\d*;?\d*H/g, '\n').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  const lines = plain.split(/\r?\n|\r/).map((l) => l.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '').trimEnd());
+  return lines.filter((l) => /[A-Za-z0-9]/.test(l)).slice(-n);
 }

@@ -54,5 +54,15 @@ describe('serial console: where a boot ended', () => {
     assert.equal(tail.at(-1), 'pci dev 00:04.0 virtio cap at 0x60 type 4 bar 4 at 0xfe004000 off +0x2000 [mmio]');
     assert.ok(tail.every((l) => !/\x1b|\r/.test(l)), tail.join('|'));
     assert.deepEqual(consoleTail('\x1b[0;32m  OK  \x1b[0m] Started x.\r\n\r\n\r\nweb1 login: ', 5), ['  OK  ] Started x.', 'web1 login:']);
+    // GRUB's menu, as a converted guest drew it on its serial console (from a lab boot): one line per row, no box
+    const grub =
+      '\x1b[2;24HGNU GRUB  version 2.06-13+deb12u2\r\n\x1b[4;2H+------+\x1b[5;2H|\x1b[5;79H|\x1b[7m\x1b[5;3H*Debian GNU/Linux    \x1b[m\x1b[6;3H Advanced options for Debian GNU/Linux   \x1b[22;1H   The highlighted entry will be executed automatically in 0s.   \x1b[5;78H\x1b[?25h\x1b[H\x1b[J\x1b[1;1H  Booting `Debian GNU/Linux\'\r\n';
+    assert.deepEqual(consoleTail(grub, 10), [
+      'GNU GRUB  version 2.06-13+deb12u2',
+      '*Debian GNU/Linux',
+      ' Advanced options for Debian GNU/Linux',
+      '   The highlighted entry will be executed automatically in 0s.',
+      "  Booting `Debian GNU/Linux'",
+    ]);
   });
 });
