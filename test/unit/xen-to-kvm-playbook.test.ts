@@ -144,8 +144,9 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
   for (const t of tools) stub(t);
   // no libvirt with a xen driver here (the machine's own virsh must not answer); xl only when FAKE_XL
   // says how the guest is: running (xl domid succeeds) or stopped
+  const xl = '[ -n "$FAKE_XL" ] || { echo "xl: command not found" >&2; exit 127; }; [ "$1" = domid ] && [ "$FAKE_XL" = running ] && echo 7';
   stub('virsh', 'exit 1');
-  stub('xl', '[ -n "$FAKE_XL" ] || { echo "xl: command not found" >&2; exit 127; }; [ "$1" = domid ] && [ "$FAKE_XL" = running ] && echo 7');
+  stub('xl', xl);
   after(() => rmSync(bin, { recursive: true, force: true }));
 
   const run = (
@@ -273,6 +274,18 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
     // as -e gives it: a string
     assert.deepEqual(run('ext4', 'rsync', { xl: 'running', shutdown: 'true' as unknown as boolean }), { status: 0, stdout: 'ext4', stderr: '' });
     assert.deepEqual(run('ext4', 'rsync', { xl: 'stopped' }), { status: 0, stdout: 'ext4', stderr: '' });
+  });
+
+  it('without xl, a guest running under libvirt\'s xen driver is refused the same way, with the virsh command to stop it', () => {
+    rmSync(join(bin, 'xl'));
+    stub('virsh', '[ "$1 $2" = "-c xen:///" ] || exit 1; case "$3" in uri) echo xen:/// ;; domstate) echo running ;; *) exit 1 ;; esac');
+    try {
+      assert.equal(run('ext4', 'rsync').stderr, 'web1: refused before any change:\n  - web1 is running under Xen: shut it down first (virsh -c xen:/// shutdown web1), or let ferry do it after this check (ferry migrate --shutdown, or -e shutdown_guest=true)');
+      assert.deepEqual(run('ext4', 'rsync', { shutdown: true }), { status: 0, stdout: 'ext4', stderr: '' });
+    } finally {
+      stub('virsh', 'exit 1');
+      stub('xl', xl);
+    }
   });
 
   it('a guest\'s other disks must be there (they are attached as they are); every missing one is named', () => {
