@@ -91,13 +91,14 @@ export async function runProgram(argv: string[], version: string): Promise<numbe
       .description('move Xen PV guests to KVM: runs playbooks/xen-to-kvm.yaml (or xen-rollback.yaml, xen-cleanup.yaml) for the guests named')
       .argument('[guests...]', 'inventory guests or patterns (default: every host of the group xen_guests)')
       .addOption(new Option('--method <method>', 'how the data is copied: rsync (mkfs + rsync -aAXH) or dd (snapshot, shrink, dd)').choices(['rsync', 'dd']))
+      .option('--shutdown', 'shut down a guest still running under Xen once its preflight passed (xl shutdown, or virsh -c xen:///; waits shutdown_timeout, default 300 s; never destroys it)')
       .option('--parallel <n>', 'how many guests at once (the same as --forks; per-VG and per-host copy limits still hold)')
       .option('--resume', 'continue the last failed migration from the first task not completed on each guest')
       .option('--rollback', 'undo the conversion of the guests named instead (playbooks/xen-rollback.yaml)')
       .option('--cleanup', 'after checking the KVM guests: remove their Xen source LVs (LV-old), with -e force=true; no rollback after it (playbooks/xen-cleanup.yaml)')
       .option('--list-hosts', 'list the guests it would migrate, and exit (no host is contacted)')
       .option('--list-tasks', 'list the tasks it would run, and exit'),
-  ).action(async (guests: string[], f: RunFlags & { method?: string; parallel?: string; rollback?: boolean; cleanup?: boolean }) => {
+  ).action(async (guests: string[], f: RunFlags & { method?: string; shutdown?: boolean; parallel?: string; rollback?: boolean; cleanup?: boolean }) => {
     exitCode = await (await commands()).migrateCommand(guests, f);
   });
 

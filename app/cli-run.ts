@@ -248,10 +248,10 @@ const PLAYBOOKS = fileURLToPath(new URL('../../playbooks/', import.meta.url));
 
 /**
  * `ferry migrate [GUEST...]`: the shipped migration playbook (or its rollback) with the guests as the
- * limit and --method/--parallel as its variables and forks — nothing the playbook does not say itself,
- * so the same run is `ferry run playbooks/xen-to-kvm.yaml --limit GUESTS -e copy_method=...`.
+ * limit and --method/--shutdown/--parallel as its variables and forks — nothing the playbook does not say
+ * itself, so the same run is `ferry run playbooks/xen-to-kvm.yaml --limit GUESTS -e copy_method=... -e shutdown_guest=true`.
  */
-export async function migrateCommand(guests: string[], f: RunFlags & { method?: string; parallel?: string; rollback?: boolean; cleanup?: boolean }): Promise<number> {
+export async function migrateCommand(guests: string[], f: RunFlags & { method?: string; shutdown?: boolean; parallel?: string; rollback?: boolean; cleanup?: boolean }): Promise<number> {
   if (guests.length && f.limit !== undefined) {
     throw new ValidationError([{ message: 'give the guests as arguments or with --limit, not both', hint: 'e.g. ferry migrate -i inventory.yaml web1 web2' }]);
   }
@@ -260,7 +260,9 @@ export async function migrateCommand(guests: string[], f: RunFlags & { method?: 
   }
   if (f.rollback && f.cleanup) throw new ValidationError([{ message: '--rollback and --cleanup undo each other', hint: 'give one of them' }]);
   const other = f.rollback ? '--rollback' : f.cleanup ? '--cleanup' : undefined;
-  if (other && f.method !== undefined) throw new ValidationError([{ message: `--method has no meaning with ${other}`, hint: 'drop --method' }]);
+  for (const [flag, given] of [['--method', f.method !== undefined], ['--shutdown', f.shutdown]] as const) {
+    if (other && given) throw new ValidationError([{ message: `${flag} has no meaning with ${other}`, hint: `drop ${flag}` }]);
+  }
   const playbook = join(PLAYBOOKS, f.rollback ? 'xen-rollback.yaml' : f.cleanup ? 'xen-cleanup.yaml' : 'xen-to-kvm.yaml');
   const flags: RunFlags = {
     ...f,
@@ -268,7 +270,7 @@ export async function migrateCommand(guests: string[], f: RunFlags & { method?: 
     ...(f.parallel !== undefined ? { forks: f.parallel } : {}),
     // the live view shows each guest's phase: the tags the migration playbooks put on their tasks
     phases: PHASES,
-    extraVars: [...(f.method ? [`copy_method=${f.method}`] : []), ...f.extraVars],
+    extraVars: [...(f.method ? [`copy_method=${f.method}`] : []), ...(f.shutdown ? ['shutdown_guest=true'] : []), ...f.extraVars],
   };
   // the clean-up copies and converts nothing: the play recap says what it removed
   if (f.cleanup || f.listHosts || f.listTasks || f.listTags || f.syntaxCheck) return runCommand(playbook, flags);

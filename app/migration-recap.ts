@@ -1,12 +1,12 @@
 // `ferry migrate`'s recap per guest, read from the run's events: the phases come from the tags the
-// shipped playbooks put on their tasks (preflight, copy, convert, define, boot), so a user's own
+// shipped playbooks put on their tasks (preflight, shutdown, copy, convert, define, boot), so a user's own
 // playbook tagged the same way gets the same recap. Pure: the CLI feeds it the events it saw.
 import type { FerryEvent, Reporter } from '../runner/events.js';
 import { humanBytes, humanDuration } from '../runner/reporter/format.js';
 import { phaseOf } from '../runner/reporter/phase.js';
 
 /** The phases of a migration, in order, as tags on the playbook's tasks. */
-export const PHASES = ['preflight', 'copy', 'convert', 'define', 'boot'] as const;
+export const PHASES = ['preflight', 'shutdown', 'copy', 'convert', 'define', 'boot'] as const;
 export type Phase = (typeof PHASES)[number];
 
 type Result = Extract<FerryEvent, { type: 'task_result' }>;
@@ -28,8 +28,13 @@ export interface GuestRecap {
   bytesCopied?: number;
   /** Milliseconds spent in each phase that ran (the tasks tagged with it that were not skipped, added up). */
   phases: Partial<Record<Phase, number>>;
-  /** All the phases together: the time the guest cannot run (it is stopped before the preflight). */
+  /**
+   * The time the guest cannot run: all the phases together (it was stopped before the preflight), or
+   * from the shutdown on when ferry stopped it (it ran through the preflight).
+   */
   offlineMs: number;
+  /** What the shutdown phase (shutdown_guest) did: stopped the guest, would (--check), or did not stop it; absent when it had nothing to stop. */
+  shutdown?: 'stopped' | 'planned' | 'failed';
 }
 
 const COPY_METHODS: Record<string, 'rsync' | 'dd'> = { rsync: 'rsync', blockcopy: 'dd' };
@@ -57,6 +62,7 @@ export function migrationRecap(events: readonly FerryEvent[]): GuestRecap[] {
         r.phases[phase] = (r.phases[phase] ?? 0) + e.durationMs;
         r.offlineMs += e.durationMs;
       }
+      if (phase === 'shutdown' && e.status !== 'ok' && e.status !== 'skipped') r.shutdown = e.status !== 'changed' ? 'failed' : check ? 'planned' : 'stopped';
       // (a resumed run skips the preflight: the copy's and conversion's hosts say it then)
       if (phase && phase !== 'define' && phase !== 'boot' && e.delegatedTo) r.source ??= e.delegatedTo;
       if (phase === 'define' && e.delegatedTo && e.status !== 'skipped') r.destination ??= e.delegatedTo;
@@ -75,6 +81,8 @@ export function migrationRecap(events: readonly FerryEvent[]): GuestRecap[] {
       }
     }
     if (bytes !== undefined) r.bytesCopied = bytes;
+    // the guest ran through the preflight: its downtime starts with the shutdown
+    if (r.shutdown === 'stopped') r.offlineMs -= r.phases.preflight ?? 0;
     return r;
   });
 }
@@ -93,8 +101,10 @@ export function formatMigrationRecap(rows: readonly GuestRecap[]): string[] {
     const copied = r.bytesCopied !== undefined ? `, ${humanBytes(r.bytesCopied)} copied` : '';
     out.push(`${r.guest.padEnd(width)}  ${RESULT_WORDS[r.result]}${r.method ? ` by ${r.method}` : ''}${where}${copied}`);
     const phases = PHASES.filter((p) => r.phases[p] !== undefined).map((p) => `${p} ${humanDuration(r.phases[p]! / 1000)}`);
-    // offline: only for a guest whose disk ferry changed (a refused or planned one stays as it was)
-    const offline = r.result === 'done' || r.result === 'failed' || r.result === 'interrupted' ? `; offline ${humanDuration(r.offlineMs / 1000)}` : '';
+    // offline: only for a guest whose disk ferry changed (a refused or planned one stays as it was) or
+    // that it shut down; not for one that did not stop when asked (it may still run)
+    const changed = (r.result === 'done' || r.result === 'failed' || r.result === 'interrupted') && r.shutdown !== 'failed';
+    const offline = changed ? `; offline ${humanDuration(r.offlineMs / 1000)}${r.shutdown === 'stopped' ? ' since ferry shut it down' : ''}` : '';
     if (phases.length) out.push(`${' '.repeat(width)}  ${phases.join(' · ')}${offline}`);
     if (r.task) {
       out.push(`${' '.repeat(width)}  at "${r.task}":`);

@@ -54,6 +54,20 @@ describe('ferry migrate @integration', function () {
     assert.ok(typeof (g1.phases as { preflight: number }).preflight === 'number');
   });
 
+  it('--shutdown runs it with shutdown_guest=true: the preflight lets a running guest through (the shutdown task stops it after)', () => {
+    const preflight = (...args: string[]) => {
+      const r = ferry('--json', '--check', ...args, 'g1');
+      assert.equal(r.code, 2, r.err + r.out);
+      const pre = events(r.out).find((e) => e.type === 'task_result' && String(e.task).startsWith('preflight'));
+      assert.ok(pre, r.out + r.err);
+      return JSON.stringify(pre.result);
+    };
+    // the rendered script: shutdown_guest as the preflight reads it
+    assert.match(preflight('--shutdown'), /if \[ yes = no \] && running; then/);
+    assert.match(preflight(), /if \[ no = no \] && running; then/);
+    assert.match(preflight('-e', 'shutdown_guest=true'), /if \[ yes = no \] && running; then/);
+  });
+
   it('prints the recap per guest after the play recap: each guest refused, and why', () => {
     const r = ferry('--check', 'g1', 'g2');
     assert.equal(r.code, 2, r.err + r.out);
@@ -105,6 +119,11 @@ describe('ferry migrate @integration', function () {
     const cleanupMethod = ferry('--cleanup', '--method', 'rsync', 'g1');
     assert.equal(cleanupMethod.code, 4);
     assert.match(cleanupMethod.err, /--method has no meaning with --cleanup/);
+    for (const other of ['--rollback', '--cleanup']) {
+      const shutdown = ferry(other, '--shutdown', 'g1');
+      assert.equal(shutdown.code, 4);
+      assert.match(shutdown.err, new RegExp(`--shutdown has no meaning with ${other}`));
+    }
     const none = ferry('--check', 'nosuchguest');
     assert.equal(none.code, 4);
     assert.match(none.err, /<command line>:1: guest nosuchguest: host pattern 'nosuchguest' matches no host or group/);

@@ -81,6 +81,35 @@ describe('migration recap (ferry migrate)', () => {
     assert.deepEqual([g!.source, g!.destination, Object.keys(g!.phases)], ['hv2', 'kvm2', ['copy', 'define']]);
   });
 
+  it('a guest ferry shut down (shutdown_guest): the shutdown is a phase, and the downtime starts with it (the guest ran through the preflight)', () => {
+    const stopped = [
+      result('g', 'preflight', 'shell', 'ok', 2_000, ['preflight', 'always'], { delegatedTo: 'hv1' }),
+      result('g', 'shut the guest down', 'shell', 'changed', 14_000, ['shutdown', 'always'], { delegatedTo: 'hv1' }),
+      result('g', 'rsync', 'rsync', 'changed', 60_000, ['copy'], { delegatedTo: 'hv1' }),
+    ];
+    const [g] = migrationRecap(stopped);
+    assert.deepEqual([g!.result, g!.shutdown, g!.phases, g!.offlineMs], ['done', 'stopped', { preflight: 2_000, shutdown: 14_000, copy: 60_000 }, 74_000]);
+    assert.deepEqual(formatMigrationRecap([g!]), ['g  migrated by rsync on hv1', '   preflight 2s · shutdown 14s · copy 1m00s; offline 1m14s since ferry shut it down']);
+    // a guest stopped already (ok) or not asked (skipped): offline from the preflight, as before
+    for (const status of ['ok', 'skipped'] as const) {
+      const [h] = migrationRecap([stopped[0]!, { ...stopped[1]!, status, changed: false } as FerryEvent, stopped[2]!]);
+      assert.deepEqual([h!.shutdown, h!.offlineMs], [undefined, status === 'ok' ? 76_000 : 62_000]);
+    }
+    // --check: it would shut the guest down
+    const start: FerryEvent = { type: 'run_start', playbook: 'xen-to-kvm.yaml', check: true, time: '2026-12-05T00:00:00Z' };
+    assert.deepEqual(migrationRecap([start, ...stopped.slice(0, 2)]).map((r) => [r.result, r.shutdown]), [['planned', 'planned']]);
+  });
+
+  it('a guest that did not stop when asked failed in the shutdown phase, and no downtime is claimed for it (it may still run)', () => {
+    const why = 'g did not stop within 300 s of a clean shutdown (xl); ferry never destroys a guest, and changed nothing else: see why on its console (xl console g), stop it yourself or give it longer (shutdown_timeout), then run again';
+    const [g] = migrationRecap([
+      result('g', 'preflight', 'shell', 'ok', 2_000, ['preflight', 'always'], { delegatedTo: 'hv1' }),
+      result('g', 'shut the guest down', 'shell', 'failed', 300_000, ['shutdown', 'always'], { delegatedTo: 'hv1', msg: 'sh -c …: exit 1', result: { stderr: why } }),
+    ]);
+    assert.deepEqual([g!.result, g!.shutdown, g!.task, g!.msg], ['failed', 'failed', 'shut the guest down', why]);
+    assert.deepEqual(formatMigrationRecap([g!]).slice(0, 3), ['g  FAILED on hv1', '   preflight 2s · shutdown 5m00s', '   at "shut the guest down":']);
+  });
+
   it('--check: a guest with changes to make is planned, and nothing is counted as copied', () => {
     const start: FerryEvent = { type: 'run_start', playbook: 'xen-to-kvm.yaml', check: true, time: '2026-12-05T00:00:00Z' };
     const [g] = migrationRecap([start, progress('g', 'rsync', 10), result('g', 'rsync', 'rsync', 'changed', 10, ['copy'])]);

@@ -142,24 +142,33 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
   stub('xfs_db', '[ "$1" = -r ] && printf "fdblocks = %s\\nblocksize = 4096\\n" $((FAKE_ROOM * 256))');
   const tools = ['lvcreate', 'lvrename', 'lvremove', 'sfdisk', 'kpartx', 'mount', 'umount', 'chroot', 'rsync', 'e2fsck', 'resize2fs', 'dd', 'mkfs.ext4', 'mkfs.btrfs'];
   for (const t of tools) stub(t);
+  // no libvirt with a xen driver here (the machine's own virsh must not answer); xl only when FAKE_XL
+  // says how the guest is: running (xl domid succeeds) or stopped
+  const xl = '[ -n "$FAKE_XL" ] || { echo "xl: command not found" >&2; exit 127; }; [ "$1" = domid ] && [ "$FAKE_XL" = running ] && echo 7';
+  stub('virsh', 'exit 1');
+  stub('xl', xl);
   after(() => rmSync(bin, { recursive: true, force: true }));
 
   const run = (
     type: string,
     method: 'rsync' | 'dd',
-    o: { free?: number; mkfsXfs?: boolean; others?: { source: string }[]; fstab?: string; room?: number; minFree?: number; kernelMb?: number; kernel?: string; table?: string; parts?: string; rootOffsets?: number[] } = {},
+    o: { free?: number; mkfsXfs?: boolean; others?: { source: string }[]; fstab?: string; room?: number; minFree?: number; kernelMb?: number; kernel?: string; table?: string; parts?: string; rootOffsets?: number[]; xl?: 'running' | 'stopped'; shutdown?: boolean } = {},
   ) => {
     rmSync(join(bin, 'mkfs.xfs'), { force: true });
     if (o.mkfsXfs ?? true) stub('mkfs.xfs');
     const minFree = o.minFree ?? pb.plays[0]!.vars.guest_min_free_mb;
     const kernelMb = o.kernelMb ?? pb.plays[0]!.vars.guest_kernel_mb;
-    const cmd = String(renderString(script, { vg: 'vg1', lv: 'web1-disk', copy_method: method, inventory_hostname: 'web1', other_disks: o.others ?? [], guest_min_free_mb: minFree, guest_kernel_mb: kernelMb }));
+    const play = pb.plays[0]!.vars;
+    const cmd = String(renderString(script, {
+      vg: 'vg1', lv: 'web1-disk', copy_method: method, inventory_hostname: 'web1', other_disks: o.others ?? [], guest_min_free_mb: minFree, guest_kernel_mb: kernelMb,
+      xen_running: play.xen_running, shutdown_guest: o.shutdown ?? play.shutdown_guest,
+    }));
     const r = spawnSync('sh', ['-c', cmd], {
       encoding: 'utf8',
       // sbin stays out of PATH: the host's own LVM and mkfs tools must not answer for the stubs
       env: {
         PATH: `${bin}:/usr/bin:/bin`, FAKE_TYPE: type, FAKE_FREE: String(o.free ?? 10 * 2 ** 30), FAKE_FSTAB: o.fstab ?? '/dev/xvda1 / ext4 defaults 0 1\n', FAKE_ROOM: String(o.room ?? 180),
-        FAKE_TABLE: o.table ?? '', FAKE_PARTS: o.parts ?? '', FAKE_ROOT_OFF: (o.rootOffsets ?? []).join(' '), FAKE_KERNEL: o.kernel ?? '6.1.0-9-amd64',
+        FAKE_TABLE: o.table ?? '', FAKE_PARTS: o.parts ?? '', FAKE_ROOT_OFF: (o.rootOffsets ?? []).join(' '), FAKE_KERNEL: o.kernel ?? '6.1.0-9-amd64', FAKE_XL: o.xl ?? '',
       },
     });
     return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
@@ -255,6 +264,30 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
     assert.equal(refused({ table: 'dos', parts: '1:2048:xfs', rootOffsets: [2048 * 512] }).length, 1);
   });
 
+  it('a guest running under Xen is refused (shut it down, or let ferry); with shutdown_guest it is not (the shutdown task after the preflight stops it)', () => {
+    assert.equal(pb.plays[0]!.vars.shutdown_guest, false);
+    assert.deepEqual(run('ext4', 'rsync', { xl: 'running' }), {
+      status: 1, stdout: '',
+      stderr: 'web1: refused before any change:\n  - web1 is running under Xen: shut it down first (xl shutdown -w web1), or let ferry do it after this check (ferry migrate --shutdown, or -e shutdown_guest=true)',
+    });
+    assert.deepEqual(run('ext4', 'rsync', { xl: 'running', shutdown: true }), { status: 0, stdout: 'ext4', stderr: '' });
+    // as -e gives it: a string
+    assert.deepEqual(run('ext4', 'rsync', { xl: 'running', shutdown: 'true' as unknown as boolean }), { status: 0, stdout: 'ext4', stderr: '' });
+    assert.deepEqual(run('ext4', 'rsync', { xl: 'stopped' }), { status: 0, stdout: 'ext4', stderr: '' });
+  });
+
+  it('without xl, a guest running under libvirt\'s xen driver is refused the same way, with the virsh command to stop it', () => {
+    rmSync(join(bin, 'xl'));
+    stub('virsh', '[ "$1 $2" = "-c xen:///" ] || exit 1; case "$3" in uri) echo xen:/// ;; domstate) echo running ;; *) exit 1 ;; esac');
+    try {
+      assert.equal(run('ext4', 'rsync').stderr, 'web1: refused before any change:\n  - web1 is running under Xen: shut it down first (virsh -c xen:/// shutdown web1), or let ferry do it after this check (ferry migrate --shutdown, or -e shutdown_guest=true)');
+      assert.deepEqual(run('ext4', 'rsync', { shutdown: true }), { status: 0, stdout: 'ext4', stderr: '' });
+    } finally {
+      stub('virsh', 'exit 1');
+      stub('xl', xl);
+    }
+  });
+
   it('a guest\'s other disks must be there (they are attached as they are); every missing one is named', () => {
     const here = join(bin, 'data.img');
     writeFileSync(here, '');
@@ -263,6 +296,121 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
       status: 1, stdout: '', stderr: `web1: refused before any change:\n  - ${gone} (another disk of the guest) is not there: fix extra_disks in the inventory`,
     });
     assert.deepEqual(run('ext4', 'rsync', { others: [{ source: here }] }), { status: 0, stdout: 'ext4', stderr: '' });
+  });
+});
+
+describe('playbooks/xen-to-kvm.yaml: shutdown_guest stops a running guest cleanly (xl, or virsh -c xen:///), never destroys it', () => {
+  // The task's script alone, run by sh here with a stub xl or virsh that keeps the guest's state in
+  // a file (running until it is asked to shut down, unless FAKE_STOPS=no) and logs every call.
+  const play = loadPlaybook(PLAYBOOK, builtinModules()).plays[0]!;
+  const all = tasks(play.tasks);
+  const task = all.find((t) => t.name?.startsWith('shut the guest down'))!;
+  const names = all.map((t) => t.name ?? '');
+  let top: string;
+  let bin: string;
+  beforeEach(() => {
+    top = mkdtempSync(join(tmpdir(), 'ferry-shutdown-'));
+    bin = join(top, 'bin');
+    mkdirSync(bin);
+  });
+  afterEach(() => rmSync(top, { recursive: true, force: true }));
+  const stub = (name: string, body: string) => {
+    writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $*" >> "$FAKE_DIR/calls"\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  };
+  const asked = 'if [ "$FAKE_STOPS" != no ]; then rm -f "$FAKE_DIR/running"; fi';
+  const xl = () => stub('xl', ['case "$1" in', '  domid) [ -e "$FAKE_DIR/running" ] && echo 7 ;;', `  shutdown) [ -e "$FAKE_DIR/running" ] || exit 1; ${asked} ;;`, '  *) exit 1 ;;', 'esac'].join('\n'));
+  // libvirt's xen driver: it answers xen:/// only (a KVM host's virsh does not, as the lab's)
+  const virsh = (xen = true) => stub('virsh', [
+    `[ "$1 $2" = "-c xen:///" ] && ${xen ? 'true' : 'false'} || { echo "error: failed to connect to the hypervisor" >&2; exit 1; }`,
+    'case "$3" in',
+    '  uri) echo xen:/// ;;',
+    '  domstate) if [ -e "$FAKE_DIR/running" ]; then echo running; else echo "shut off"; fi; echo ;;',
+    `  shutdown) [ -e "$FAKE_DIR/running" ] || exit 1; ${asked}; echo "Domain '$5' is being shutdown" ;;`,
+    '  *) exit 1 ;;',
+    'esac',
+  ].join('\n'));
+
+  const run = (o: { running?: boolean; stops?: boolean; check?: boolean; timeout?: number } = {}) => {
+    if (o.running ?? true) writeFileSync(join(top, 'running'), '');
+    else rmSync(join(top, 'running'), { force: true });
+    const cmd = String(renderString(task.args.cmd as string, {
+      inventory_hostname: 'web1', xen_running: play.vars.xen_running, shutdown_timeout: o.timeout ?? play.vars.shutdown_timeout, ansible_check_mode: o.check ?? false,
+    }));
+    const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_DIR: top, FAKE_STOPS: o.stops === false ? 'no' : 'yes' } });
+    const calls = existsSync(join(top, 'calls')) ? readFileSync(join(top, 'calls'), 'utf8').split('\n').filter(Boolean) : [];
+    const lines = r.stdout.split('\n').filter(Boolean);
+    // changed_when: a second line says it changed (or, in --check, would)
+    const changed = renderString(`{{ ${task.changedWhen.map((c) => c.source).join(' and ')} }}`, { guest_shutdown: { stdout_lines: lines } });
+    return { status: r.status, lines, stderr: r.stderr.trim(), calls, changed, running: existsSync(join(top, 'running')) };
+  };
+  const shutdownCalls = (calls: string[]) => calls.filter((c) => / (shutdown|destroy|reboot|pause|kill)\b/.test(c));
+
+  it('runs after the preflight passed and before the first change, only when asked (shutdown_guest, default false, 300 s), whatever --tags says', () => {
+    assert.deepEqual([play.vars.shutdown_guest, play.vars.shutdown_timeout], [false, 300]);
+    const at = names.indexOf(task.name!);
+    assert.ok(names.findIndex((n) => n.startsWith('preflight')) < at && at < names.findIndex((n) => n.startsWith("keep Xen from booting")), names.join('\n'));
+    assert.deepEqual([task.when.map((c) => c.source), task.checkMode, task.tags], [['shutdown_guest | bool'], false, ['shutdown', 'always']]);
+  });
+
+  it('xl: a running guest is shut down, waited for, and reported changed; a second run finds it stopped (ok)', () => {
+    xl();
+    const first = run();
+    assert.deepEqual([first.status, first.running, first.changed, first.lines[1]], [0, false, true, 'changed']);
+    assert.match(first.lines[0]!, /^web1 shut down \(xl\) at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.deepEqual(shutdownCalls(first.calls), ['xl shutdown -- web1']);
+    const again = run({ running: false });
+    assert.deepEqual([again.status, again.lines, again.changed], [0, ['web1 is not running under Xen (xl)'], false]);
+  });
+
+  it('a guest that does not stop within shutdown_timeout fails with what to do; it is never destroyed', () => {
+    xl();
+    const r = run({ stops: false, timeout: 1 });
+    assert.equal(r.status, 1);
+    assert.deepEqual(r.lines, []);
+    assert.equal(r.stderr, 'web1 did not stop within 1 s of a clean shutdown (xl); ferry never destroys a guest, and changed nothing else: see why on its console (xl console web1), stop it yourself or give it longer (shutdown_timeout), then run again');
+    assert.deepEqual(shutdownCalls(r.calls), ['xl shutdown -- web1'], 'asked once, and no xl destroy');
+    assert.ok(r.running);
+  });
+
+  it('--check says it would shut a running guest down (changed) and asks nothing of it; a stopped one is ok', () => {
+    xl();
+    const r = run({ check: true });
+    assert.deepEqual([r.status, r.lines, r.changed, r.running], [0, ['web1 is running under Xen: it would be shut down (xl, within 300 s)', 'changed'], true, true]);
+    assert.deepEqual(shutdownCalls(r.calls), []);
+    const stopped = run({ check: true, running: false });
+    assert.deepEqual([stopped.lines, stopped.changed], [['web1 is not running under Xen (xl)'], false]);
+  });
+
+  it('virsh -c xen:/// where there is no xl: shut down, then its state polled until shut off; a guest that does not stop fails the same way', () => {
+    virsh();
+    const r = run();
+    assert.deepEqual([r.status, r.running, r.changed], [0, false, true], r.stderr);
+    assert.match(r.lines[0]!, /^web1 shut down \(virsh\) at /);
+    assert.deepEqual(shutdownCalls(r.calls), ['virsh -c xen:/// shutdown --domain web1']);
+    rmSync(join(top, 'calls'));
+    const stuck = run({ stops: false, timeout: 1 });
+    assert.equal(stuck.status, 1);
+    assert.match(stuck.stderr, /^Domain 'web1' is being shutdown\nweb1 did not stop within 1 s of a clean shutdown \(virsh\); .*see why on its console \(virsh -c xen:\/\/\/ console web1\)/);
+    assert.deepEqual(shutdownCalls(stuck.calls), ['virsh -c xen:/// shutdown --domain web1']);
+  });
+
+  it('a host where no Xen toolstack answers (no xl; no virsh, or one without a xen driver, as on a KVM host) has nothing to stop: ok, nothing asked', () => {
+    const none = run();
+    assert.deepEqual([none.status, none.lines, none.changed, none.calls], [0, ['no Xen toolstack answers here (neither xl nor virsh -c xen:///): web1 is not running under Xen'], false, []]);
+    virsh(false);
+    const kvm = run();
+    assert.deepEqual([kvm.status, kvm.lines, kvm.changed], [0, none.lines, false]);
+    assert.deepEqual(shutdownCalls(kvm.calls), []);
+  });
+
+  it('a toolstack that refuses the request fails at once with its words; a guest that stopped meanwhile is no failure', () => {
+    stub('xl', ['case "$1" in', '  domid) [ -e "$FAKE_DIR/running" ] && echo 7 ;;', '  shutdown) echo "PV control interface not available" >&2; [ "$FAKE_STOPS" = no ] || rm -f "$FAKE_DIR/running"; exit 1 ;;', 'esac'].join('\n'));
+    const refused = run({ stops: false });
+    assert.equal(refused.status, 1);
+    assert.equal(refused.stderr, 'PV control interface not available\nxl could not ask web1 to shut down (its words above); ferry never destroys a guest, and changed nothing: stop it yourself, then run again');
+    const raced = run();
+    assert.deepEqual([raced.status, raced.changed], [0, true]);
   });
 });
 
