@@ -3,7 +3,8 @@
 // run the always: block, print the recap, exit 130 and keep a state that --resume continues.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -239,6 +240,49 @@ describe('Ctrl-C stops what ferry started @integration', function () {
       for (const i of [1, 2, 3]) assert.equal(await readFile(join(work, `count-${i}`), 'utf8'), 'ran\n', `count ${i} ran once`);
       assert.match(again.stdout, /count 2 registered rc 0/);
       assert.deepEqual(await readdir(runs), (await readdir(runs)).filter((f) => f.endsWith('.json')), 'a finished run is its snapshot alone');
+    } finally {
+      killMatching(m);
+    }
+  });
+  it('a blockcopy between two hosts cut short by Ctrl-C: the partial copy is not taken for done; --resume copies again and verifies, the source untouched', async () => {
+    const m = uniqueMarker();
+    const MiB = 1024 * 1024;
+    const size = 384 * MiB;
+    const { work, pb } = await prepare(m, (w) => ({
+      hosts: host.name,
+      tasks: [{ name: 'copy', blockcopy: { src: join(w, 'src.img'), dest: join(w, 'dest.img'), dest_host: 'peer', compress: 'none' } }],
+    }));
+    // the same sshd under a second inventory name: the copy is relayed through the controller
+    const twoInv = await writeInventory([host], work, host.users.nopasswd, { peer: { ansible_host: host.host, ansible_port: host.port, ansible_user: host.users.nopasswd, ansible_ssh_private_key_file: host.userKeyFile, ferry_known_hosts_file: host.knownHostsFile } });
+    const src = join(work, 'src.img');
+    const dest = join(work, 'dest.img');
+    execFileSync('sh', ['-c', `head -c ${size} /dev/urandom > "$1" && chmod 644 "$1"`, 'sh', src]);
+    const sha = (f: string): string => execFileSync('sha256sum', [f]).toString().split(' ')[0]!;
+    const before = sha(src);
+    try {
+      const run = ferry(['run', pb, '-i', twoInv, '--plain'], work);
+      // cut it once some of the data has arrived
+      await waitUntil(() => existsSync(dest) && statSync(dest).size >= 16 * MiB, 60_000, 'the copy had started writing');
+      process.kill(run.pid, 'SIGINT');
+      const r = await within(run.exited, 30_000, 'after one Ctrl-C');
+      assert.equal(r.code, 130, r.stdout + r.stderr);
+      assert.match(r.stdout, new RegExp(`interrupted: \\[${host.name}\\]: interrupted by SIGINT while it ran: not completed`));
+      await waitUntil(() => processesMatching(m).length === 0, 10_000, `no dd of the copy left: ${processesMatching(m).join('; ')}`);
+      const partial = statSync(dest).size;
+      assert.ok(partial < size, `the copy was cut short (${partial} of ${size} bytes)`);
+
+      const eventsFile = join(work, 'resume.ndjson');
+      const again = await within(ferry(['run', pb, '-i', twoInv, '--plain', '--resume', `--json=${eventsFile}`], work).exited, 90_000, '--resume');
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+      const copy = (await readFile(eventsFile, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as FerryEvent)
+        .find((e): e is Extract<FerryEvent, { type: 'task_result' }> => e.type === 'task_result' && e.task === 'copy');
+      assert.equal(copy?.status, 'changed', 'the cut copy runs again, not taken for done');
+      assert.equal(copy?.result?.verified, true);
+      assert.equal(sha(dest), before, 'the copy equals the source');
+      assert.equal(sha(src), before, 'the source is unchanged');
     } finally {
       killMatching(m);
     }
