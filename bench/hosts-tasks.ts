@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import ssh2 from 'ssh2';
 import { stringify } from 'yaml';
 import { NOPASSWD_USER, type SshdHost } from '../test/harness/sshd.js';
-import { childCpuMs, loadAverage, median, reportResult, roundsAgainstFirst, withBenchHosts, type Variant } from './lib.js';
+import { loadAverage, median, reportResult, roundsAgainstFirst, withBenchHosts, withChildCpu, type Variant } from './lib.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'app', 'cli.js');
 const BEFORE = process.env.BENCH_BEFORE;
@@ -92,15 +92,6 @@ async function main(): Promise<void> {
 
     // the CPU time of the process each ferry run started (which the load inflates less than wall time)
     const cpu = new Map<string, number[]>();
-    const withCpu = ([name, run]: Variant): Variant => [
-      name,
-      async () => {
-        const c0 = childCpuMs();
-        const ms = await run();
-        cpu.set(name, [...(cpu.get(name) ?? []), childCpuMs() - c0]);
-        return ms;
-      },
-    ];
     // the persistent shell is ferry's default; exec channels are ferry_persistent_shell: false
     const timed: Variant[] = [
       ['bare ssh2 loop', () => bare(hosts, tasks)],
@@ -115,7 +106,7 @@ async function main(): Promise<void> {
           ] as Variant[])
         : []),
     ];
-    const variants = timed.map(withCpu);
+    const variants = timed.map((v) => withChildCpu(cpu, v));
     console.log(`load average at the start ${loadAverage()}`);
     const ratios = await roundsAgainstFirst(variants, rounds, `${nHosts} hosts x ${tasks} tasks, ${rounds} rounds (ms; ratio to the bare loop of the same round)`);
     console.log(`load average at the end ${loadAverage()}`);
