@@ -9,13 +9,33 @@
 // do from tsc's files; ssh2 stays a package of its own (it loads a native binding by path).
 // Also writes CLI_BUNDLE_MAP: which sources each output file holds, for the start-up test.
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { CLI_BUNDLE_MAP_URL, CLI_CHUNK_PREFIX } from './cli-bundle.js';
 
 if (!import.meta.url.endsWith('.js')) throw new Error('run the compiled cli-bundle-write.js (npm run build), not the TypeScript source');
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUT = fileURLToPath(new URL('./', import.meta.url));
+
+// zod's ~45 message locales (341 KB of its sources, a third of its chunk, which every run compiles)
+// are reachable only as `z.locales`, which ferry never uses: zod itself installs English, the one
+// locale kept. Its `locales` namespace keeps `en` alone in the bundle.
+const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)
+        ? { path: join(dirname(args.importer), '../locales/index.js'), namespace: 'zod-english-only' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, (args) => ({
+      contents: 'export { default as en } from "./en.js";\n',
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
 
 // a previous build's chunks (their names are content hashes) would otherwise pile up
 for (const f of readdirSync(OUT)) if (f.startsWith(CLI_CHUNK_PREFIX)) rmSync(OUT + f);
@@ -37,6 +57,7 @@ const result = await build({
   sourcemap: 'linked',
   sourcesContent: false,
   metafile: true,
+  plugins: [zodEnglishOnly],
   // CommonJS packages (commander, handlebars) call require() for Node's own modules
   banner: { js: "import { createRequire as __ferryCreateRequire } from 'node:module';\nconst require = __ferryCreateRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { SshdHost } from '../test/harness/sshd.js';
-import { childCpuMs, loadAverage, median, opensshArgs, reportResult, roundsAgainstFirst, withBenchHosts, type BenchResult, type Variant } from './lib.js';
+import { loadAverage, median, opensshArgs, reportResult, roundsAgainstFirst, withBenchHosts, withChildCpu, type BenchResult, type Variant } from './lib.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 // what `ferry` runs: package.json's bin
@@ -79,15 +79,6 @@ async function main(): Promise<void> {
   await withBenchHosts(nHosts, async ({ hosts, invShell, invExec }) => {
     // the CPU time the processes of each run used (the client side: 10 ssh, or one node), runs after the untimed first
     const cpu = new Map<string, number[]>();
-    const withCpu = ([name, run]: Variant): Variant => [
-      name,
-      async () => {
-        const c0 = childCpuMs();
-        const ms = await run();
-        cpu.set(name, [...(cpu.get(name) ?? []), childCpuMs() - c0]);
-        return ms;
-      },
-    ];
     // the persistent shell is ferry's default; exec channels are ferry_persistent_shell: false
     const timed: Variant[] = [
       ['openssh: ssh HOST true, in parallel', () => openssh(hosts)],
@@ -101,7 +92,7 @@ async function main(): Promise<void> {
           ] as Variant[])
         : []),
     ];
-    const variants = timed.map(withCpu);
+    const variants = timed.map((v) => withChildCpu(cpu, v));
     console.log(`load average at the start ${loadAverage()}`);
     const ratios = await roundsAgainstFirst(variants, rounds, `${nHosts} hosts, ${rounds} rounds (ms; ratio: median of the per-round ratios to OpenSSH)`);
     console.log(`load average at the end ${loadAverage()}`);

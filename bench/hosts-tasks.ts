@@ -3,7 +3,8 @@
 // persistent shell (the default) and with exec channels. Run as root, after `npm run build`:
 //   npx tsx bench/hosts-tasks.ts            (BENCH_ROUNDS=N, default 5; BENCH_HOSTS, BENCH_TASKS)
 // BENCH_BEFORE=OTHER/dist/app/cli.js adds that build's `run` and `run --check` to the same rounds
-// (information: a before/after on the same machine and hour).
+// (information: a before/after on the same machine and hour); BENCH_NODE_ARGS are given to node
+// before the CLI (e.g. "--cpu-prof --cpu-prof-dir=DIR").
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -13,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import ssh2 from 'ssh2';
 import { stringify } from 'yaml';
 import { NOPASSWD_USER, type SshdHost } from '../test/harness/sshd.js';
-import { reportResult, roundsAgainstFirst, withBenchHosts, type Variant } from './lib.js';
+import { loadAverage, median, reportResult, roundsAgainstFirst, withBenchHosts, withChildCpu, type Variant } from './lib.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'app', 'cli.js');
 const BEFORE = process.env.BENCH_BEFORE;
@@ -62,7 +63,9 @@ function ferry(playbook: string, inventory: string, extra: string[], cli = CLI):
     // no agent; the inventory alone turns the persistent shell on or off
     const env: NodeJS.ProcessEnv = { ...process.env, SSH_AUTH_SOCK: '' };
     delete env.FERRY_PERSISTENT_SHELL;
-    const child = spawn(process.execPath, [cli, 'run', playbook, '-i', inventory, '--plain', '--ssh-config', '/dev/null', '-f', '10', ...extra], {
+    // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to see where ferry's time goes
+    const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, cli, 'run', playbook, '-i', inventory, '--plain', '--ssh-config', '/dev/null', '-f', '10', ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env,
     });
@@ -87,8 +90,10 @@ async function main(): Promise<void> {
     const taskList = Array.from({ length: tasks }, (_, i) => ({ name: `t${i + 1}`, command: 'true' }));
     await writeFile(playbook, stringify([{ hosts: 'all', gather_facts: false, tasks: taskList }]));
 
+    // the CPU time of the process each ferry run started (which the load inflates less than wall time)
+    const cpu = new Map<string, number[]>();
     // the persistent shell is ferry's default; exec channels are ferry_persistent_shell: false
-    const variants: Variant[] = [
+    const timed: Variant[] = [
       ['bare ssh2 loop', () => bare(hosts, tasks)],
       ['ferry run', () => ferry(playbook, invShell, [])],
       ['ferry run, exec channels', () => ferry(playbook, invExec, [])],
@@ -101,7 +106,12 @@ async function main(): Promise<void> {
           ] as Variant[])
         : []),
     ];
+    const variants = timed.map((v) => withChildCpu(cpu, v));
+    console.log(`load average at the start ${loadAverage()}`);
     const ratios = await roundsAgainstFirst(variants, rounds, `${nHosts} hosts x ${tasks} tasks, ${rounds} rounds (ms; ratio to the bare loop of the same round)`);
+    console.log(`load average at the end ${loadAverage()}`);
+    console.log('CPU time of the ferry process of each timed run (user + system; 10 ms ticks; the bare loop runs in this process)');
+    for (const [name] of variants.slice(1)) console.log(`  ${name.padEnd(38)} median ${median(cpu.get(name)!.slice(1)).toFixed(0).padStart(6)} ms`);
     const fmt = (n: string): string => `${ratios.get(n)!.toFixed(2)}x the bare ssh2 loop`;
     const size = `(${nHosts}x${tasks})`;
     reportResult([

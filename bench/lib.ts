@@ -65,6 +65,19 @@ export function childCpuMs(): number {
 /** A variant of a side-by-side benchmark: its name and one timed run (ms). */
 export type Variant = [name: string, run: () => Promise<number>];
 
+/** The same variant, also adding the CPU time of the processes each run started (childCpuMs) to `cpu` under its name. */
+export function withChildCpu(cpu: Map<string, number[]>, [name, run]: Variant): Variant {
+  return [
+    name,
+    async () => {
+      const c0 = childCpuMs();
+      const ms = await run();
+      cpu.set(name, [...(cpu.get(name) ?? []), childCpuMs() - c0]);
+      return ms;
+    },
+  ];
+}
+
 /**
  * Runs each variant once untimed (sshd, the page cache), then `rounds` rounds with the order rotated
  * each round; prints each variant's runs, median and the median of its per-round ratios to the

@@ -2,7 +2,7 @@
 // and the become settings a host's commands run with (they are read from the same variables).
 import PQueue from 'p-queue';
 import { Secret, secret } from './command.js';
-import { becomeOf, connectionOf, connectionVarsOf, layerConnectionVars } from './inventory/connection.js';
+import { becomeOf, becomeVarsOf, connectionOf, connectionVarsOf, layerConnectionVars } from './inventory/connection.js';
 import { TaskFailedError } from './errors.js';
 import type { InventoryView } from './inventory-view.js';
 import type { BecomeOptions, Transport } from './transport/types.js';
@@ -80,11 +80,12 @@ export class ConnectionPool {
    * > the inventory's > -b / --become-user / -K / ansible.cfg > root.
    */
   becomeFor(host: string, inh: BecomeKeywords, vars?: Obj): BecomeOptions | false {
-    const inventory = this.inventory.hostVars(host);
-    const extra = connectionVarsOf(this.extraVars);
+    // only the become variables of each layer: becomeOf reads no others, and this runs per host-task
+    const inventory = becomeVarsOf(this.inventory.hostVars(host));
+    const extra = becomeVarsOf(this.extraVars);
     // A play's or set_fact's connection variable is one whose value differs from the inventory's.
-    const above = vars ? Object.fromEntries(Object.entries(connectionVarsOf(vars)).filter(([k, v]) => inventory[k] !== v)) : {};
-    const hv = layerConnectionVars([this.connectionDefaults, inventory, above, extra]);
+    const above = vars ? Object.fromEntries(Object.entries(becomeVarsOf(vars)).filter(([k, v]) => inventory[k] !== v)) : {};
+    const hv = layerConnectionVars([becomeVarsOf(this.connectionDefaults), inventory, above, extra]);
     // The one reader of become settings (connectionOf: the same booleans and names as preflight).
     const fromExtra = becomeOf(host, extra);
     const layered = becomeOf(host, hv);

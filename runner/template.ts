@@ -5,7 +5,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { basename } from 'node:path';
-import Handlebars from 'handlebars';
+import type Handlebars from 'handlebars';
 import { quote } from './command.js';
 import { TemplateError, type Loc } from './errors.js';
 import {
@@ -28,22 +28,31 @@ import {
   type Expr,
   type TemplateOptions,
 } from './expr/index.js';
+import { lazyRequire } from './lazy-require.js';
 import { controllerLookups, lookupVault } from './lookups.js';
 import { locOf } from './yaml-source.js';
 
-const hb = Handlebars.create();
+// handlebars is loaded by the first .hbs template a run renders, not at start: most runs have none
+// (it cost 50–65 ms of CPU at every start; bench/README.md, exec-hosts.ts).
+const handlebars = lazyRequire<typeof Handlebars>('handlebars');
+let hbInstance: typeof Handlebars | undefined;
 
-// The helpers of .hbs templates; lookups in helper arguments are lenient in handlebars, so
-// `default` works on undefined values.
-hb.registerHelper('default', (v: unknown, d: unknown) => (v === undefined || v === null ? d : v));
-hb.registerHelper('quote', (v: unknown) => quote(String(v)));
-hb.registerHelper('json', (v: unknown) => JSON.stringify(v));
-hb.registerHelper('join', (v: unknown, sep: unknown) => (Array.isArray(v) ? v.join(typeof sep === 'string' ? sep : ',') : String(v)));
-hb.registerHelper('upper', (v: unknown) => String(v).toUpperCase());
-hb.registerHelper('lower', (v: unknown) => String(v).toLowerCase());
-hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
-hb.registerHelper('ne', (a: unknown, b: unknown) => a !== b);
-hb.registerHelper('basename', (v: unknown) => String(v).replace(/\/+$/, '').split('/').pop() ?? '');
+/** ferry's own handlebars environment, with the helpers of .hbs templates; created on first use. */
+function hb(): typeof Handlebars {
+  if (hbInstance) return hbInstance;
+  const h = handlebars().create();
+  // lookups in helper arguments are lenient in handlebars, so `default` works on undefined values
+  h.registerHelper('default', (v: unknown, d: unknown) => (v === undefined || v === null ? d : v));
+  h.registerHelper('quote', (v: unknown) => quote(String(v)));
+  h.registerHelper('json', (v: unknown) => JSON.stringify(v));
+  h.registerHelper('join', (v: unknown, sep: unknown) => (Array.isArray(v) ? v.join(typeof sep === 'string' ? sep : ',') : String(v)));
+  h.registerHelper('upper', (v: unknown) => String(v).toUpperCase());
+  h.registerHelper('lower', (v: unknown) => String(v).toLowerCase());
+  h.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  h.registerHelper('ne', (a: unknown, b: unknown) => a !== b);
+  h.registerHelper('basename', (v: unknown) => String(v).replace(/\/+$/, '').split('/').pop() ?? '');
+  return (hbInstance = h);
+}
 
 /** What `ansible_managed` says in a template unless the variable is set: ferry's version of Ansible's "Ansible managed". */
 export const DEFAULT_MANAGED = 'Managed by ferry';
@@ -221,7 +230,7 @@ export function renderTemplateFile(path: string, vars: Record<string, unknown>, 
 /** Finds the full path of the mustache at line:col of a template (handlebars names only the last segment). */
 function pathAt(template: string, line: number, col: number): string | undefined {
   try {
-    const ast = hb.parse(template);
+    const ast = hb().parse(template);
     let best: string | undefined;
     const visit = (node: unknown): void => {
       if (!node || typeof node !== 'object') return;
@@ -264,7 +273,7 @@ export function singleVariable(template: string): string | undefined {
 
 function renderHandlebars(path: string, text: string, vars: Record<string, unknown>): string {
   try {
-    const fn = hb.compile(text, { strict: true, noEscape: true });
+    const fn = hb().compile(text, { strict: true, noEscape: true });
     return fn(vars);
   } catch (e) {
     const msg = (e as Error).message;

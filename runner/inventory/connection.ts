@@ -62,6 +62,22 @@ export function connectionVarsOf(vars: Record<string, unknown>): Record<string, 
   return Object.fromEntries(Object.entries(vars).filter(([k, v]) => CONNECTION_VARS.has(k) && v !== undefined && v !== null && v !== ''));
 }
 
+/** The names becomeOf reads. */
+const BECOME_VARS: readonly string[] = [...NAMES.become, ...NAMES.becomeUser, ...NAMES.becomePassword];
+
+/**
+ * The become variables among `vars` (set and not empty), as connectionVarsOf would keep them: all
+ * that becomeOf reads, found by name rather than by going over every variable (once per host-task).
+ */
+export function becomeVarsOf(vars: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of BECOME_VARS) {
+    const v = Object.hasOwn(vars, k) ? vars[k] : undefined;
+    if (v !== undefined && v !== null && v !== '') out[k] = v;
+  }
+  return out;
+}
+
 /**
  * Layers of variables (lowest first) merged so that, for each connection setting, the highest layer
  * that sets it under any of its names wins: `-e ansible_user=x` beats the inventory's `ferry_user`,

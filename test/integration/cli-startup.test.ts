@@ -1,6 +1,7 @@
 // What the built CLI loads to start (issue 15 §4): `--version` must not load commander, the engine,
-// ssh2, listr2, handlebars, zod or any task module; `--help` and `doc` must not load the engine's
-// stack or the modules either (doc reads the doc index the build writes). Not timed (bench/startup.ts
+// ssh2, listr2, handlebars, zod or any task module (nor does a run without a .hbs template load
+// handlebars); `--help` and `doc` must not load the engine's stack or the modules either (doc reads
+// the doc index the build writes). Not timed (bench/startup.ts
 // times it): a Node loader hook records every module the process loads, and the test reads that list.
 // The built cli.js is a bundle (app/cli-bundle-write.ts): a bundle file it loads counts as loading
 // every source the build's bundle map says that file holds, under the path tsc gives it in dist/.
@@ -22,15 +23,24 @@ const CLI = join(ROOT, 'dist/app/cli.js');
 const BIN = join(ROOT, 'dist/app/bin.cjs');
 
 // Registered with --import: appends the URL of every module loaded (ESM, and CommonJS packages
-// imported from ESM) to the file named in its data.
+// imported from ESM) to the file named in its data; REGISTER also wraps require(), so that a package
+// loaded lazily by require() (runner/lazy-require.ts) is listed too.
 const HOOKS = `
 import { appendFileSync } from 'node:fs';
 let log;
 export function initialize(data) { log = data.log; }
 export async function load(url, context, next) { appendFileSync(log, url + '\\n'); return next(url, context); }
 `;
-const REGISTER = (hooks: string, log: string): string =>
-  `import { register } from 'node:module';\nregister(${JSON.stringify(new URL(`file://${hooks}`).href)}, { data: { log: ${JSON.stringify(log)} } });\n`;
+const REGISTER = (hooks: string, log: string): string => `import { appendFileSync } from 'node:fs';
+import Module, { isBuiltin, register } from 'node:module';
+import { pathToFileURL } from 'node:url';
+register(${JSON.stringify(new URL(`file://${hooks}`).href)}, { data: { log: ${JSON.stringify(log)} } });
+const load = Module._load;
+Module._load = function (request, parent, isMain) {
+  if (!isBuiltin(request)) appendFileSync(${JSON.stringify(log)}, pathToFileURL(Module._resolveFilename(request, parent, isMain)).href + '\\n');
+  return load.apply(this, arguments);
+};
+`;
 
 /** What the heavy stack is made of: a start that loads any of these loaded too much. */
 const HEAVY: Record<string, RegExp> = {
@@ -101,22 +111,22 @@ describe('ferry CLI start-up: what it loads @integration', function () {
     await writeFile(pb, '- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: { msg: hi }\n');
     const r = await traced(['run', pb, '--syntax-check']);
     assert.equal(r.code, 0, r.stderr);
-    // listr2 draws the terminal view only: the next test sees it loaded there
-    assert.deepEqual(heavyIn(r.loaded), Object.keys(HEAVY).filter((k) => k !== 'listr2'));
+    // listr2 draws the terminal view only, handlebars renders .hbs templates only: the next test sees them loaded there
+    assert.deepEqual(heavyIn(r.loaded), Object.keys(HEAVY).filter((k) => k !== 'listr2' && k !== 'handlebars'));
     // from the bundle: no file tsc built for the engine or the modules, and no package but ssh2
     // (a native binding) and what loads lazily through require (none here) is read on its own
     const own = r.files.filter((u) => /\/dist\/(runner|tasks)\//.test(u) || (/\/node_modules\//.test(u) && !/\/node_modules\/(ssh2|asn1|bcrypt-pbkdf|tweetnacl|safer-buffer|cpu-features|buildcheck|nan)\//.test(u)));
     assert.deepEqual(own, [], 'loaded outside the bundle');
   });
 
-  it('loads listr2 for the terminal view only, the diff library only to show a diff, the XML parser only to read XML', async () => {
+  it('loads listr2 for the terminal view only, the diff library only to show a diff, the XML parser only to read XML, handlebars only for a .hbs template', async () => {
     const pb = join(dir, 'pb-run.yaml');
     await writeFile(pb, '- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: { msg: hi }\n');
     const diffLib = /\/node_modules\/diff\//;
     const plain = await traced(['run', pb]);
     assert.equal(plain.code, 0, plain.stderr);
     assert.match(plain.stdout, /ok: \[localhost\]: hi/);
-    assert.deepEqual(heavyIn(plain.loaded), Object.keys(HEAVY).filter((k) => k !== 'listr2'));
+    assert.deepEqual(heavyIn(plain.loaded), Object.keys(HEAVY).filter((k) => k !== 'listr2' && k !== 'handlebars'));
     assert.ok(!plain.loaded.some((u) => diffLib.test(u)), 'the diff library was loaded');
     assert.ok(!plain.loaded.some((u) => /\/node_modules\/fast-xml-parser\//.test(u)), 'the XML parser was loaded');
     // the built CLI loads the diff library when it has a diff to show (a copy that would change a file)
@@ -127,10 +137,20 @@ describe('ferry CLI start-up: what it loads @integration', function () {
     const diff = await traced(['run', copy, '--check', '--diff']);
     assert.equal(diff.code, 0, diff.stderr);
     assert.match(diff.stdout, /@@ -1,?1? \+1,?1? @@\n-old\n\+new/);
+    assert.ok(diff.loaded.some((u) => diffLib.test(u)), 'the diff library was not loaded');
+    // a .hbs template is rendered by handlebars, which that run loads
+    await writeFile(join(dir, 'motd.txt.hbs'), 'host {{inventory_hostname}} says {{upper word}}\n');
+    const hbsDest = join(dir, 'motd.txt');
+    const hbs = join(dir, 'pb-hbs.yaml');
+    await writeFile(hbs, `- hosts: localhost\n  gather_facts: false\n  vars: { word: hi }\n  tasks:\n    - template: { src: motd.txt.hbs, dest: ${JSON.stringify(hbsDest)} }\n`);
+    const rendered = await traced(['run', hbs]);
+    assert.equal(rendered.code, 0, rendered.stderr);
+    assert.equal(await readFile(hbsDest, 'utf8'), 'host localhost says HI\n');
+    assert.deepEqual(heavyIn(rendered.loaded), Object.keys(HEAVY).filter((k) => k !== 'listr2'));
     // a terminal with a size (script(1) gives the run a pty; stty gives it columns): the listr2 view
     const tty = await traced(['run', pb], { tty: true });
     assert.equal(tty.code, 0, tty.stdout);
-    assert.deepEqual(heavyIn(tty.loaded), Object.keys(HEAVY));
+    assert.deepEqual(heavyIn(tty.loaded), Object.keys(HEAVY).filter((k) => k !== 'handlebars'));
   });
 
   /** The task modules (tasks/*.ts, one file each, as dist/tasks/NAME.js) among what was loaded. */

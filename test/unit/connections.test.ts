@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { layerConnectionVars } from '../../runner/inventory/connection.js';
+import { becomeVarsOf, connectionVarsOf, layerConnectionVars } from '../../runner/inventory/connection.js';
 import { ValidationError } from '../../runner/errors.js';
 import { sshOptionsFor as sshOptionsFromVars, transportForHost } from '../../runner/connections.js';
 import { LocalTransport } from '../../runner/transport/local.js';
@@ -122,4 +122,23 @@ describe('connections: precedence of the command line, the inventory and -e', ()
       assert.deepEqual(layerConnectionVars(layers), want);
     });
   }
+});
+
+describe('connections: becomeVarsOf, the become variables found by name', () => {
+  const BECOME = /^(ferry|ansible)_become(_user|_password|_pass)?$/;
+  const cases: [string, Record<string, unknown>][] = [
+    ['none among other variables', { ansible_host: 'h', ansible_user: 'u', x: 1 }],
+    ['each name, set', { ferry_become: true, ansible_become: 'yes', ferry_become_user: 'a', ansible_become_user: 'b', ferry_become_password: 'p', ansible_become_password: 'q', ansible_become_pass: 'r', ansible_port: 22 }],
+    ['empty, null and undefined values set nothing; false and 0 do', { ansible_become: '', ferry_become_user: null, ansible_become_user: undefined, ferry_become: false, ansible_become_pass: 0 }],
+    ['a name only like a become variable', { ansible_become_method: 'su', become: true, ferry_become_flags: '-H' }],
+  ];
+  for (const [name, vars] of cases) {
+    it(`keeps what connectionVarsOf keeps of them: ${name}`, () => {
+      const want = Object.fromEntries(Object.entries(connectionVarsOf(vars)).filter(([k]) => BECOME.test(k)));
+      assert.deepEqual(becomeVarsOf(vars), want);
+    });
+  }
+  it('reads own variables only, not inherited ones', () => {
+    assert.deepEqual(becomeVarsOf(Object.create({ ansible_become: true }) as Record<string, unknown>), {});
+  });
 });

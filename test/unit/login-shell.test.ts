@@ -20,6 +20,8 @@ describe('login shells', () => {
   const FORMATS: [string, string][] = [
     ['ls -l /tmp', 'ls -l /tmp'],
     ['-n', '\\055n'],
+    ['a -n -', 'a -n -'], // only a leading dash is escaped
+    ['', ''],
     ["a'b\"c\\d!e$f%g`h", 'a\\047b\\042c\\134d\\041e\\044f\\045g\\140h'],
     ['x\ny\t', 'x\\012y\\011'],
     ['é', '\\303\\251'],
