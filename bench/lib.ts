@@ -12,7 +12,7 @@ import { applyPlan } from '../runner/apply-steps.js';
 import type { TaskModule } from '../runner/module.js';
 import { createTaskContext, type TaskContextOptions } from '../runner/task-context.js';
 import type { SshTransport } from '../runner/transport/ssh.js';
-import { NOPASSWD_USER, sshTransport, startSshdHosts, type SshdHost } from '../test/harness/sshd.js';
+import { inventoryEntry, NOPASSWD_USER, sshTransport, startSshdHosts, type SshdHost } from '../test/harness/sshd.js';
 
 /** The prefix of the machine-readable line each benchmark prints last (bench/run.ts parses it). */
 export const RESULT_PREFIX = 'BENCH-RESULT ';
@@ -130,14 +130,7 @@ export async function withBenchHosts<T>(count: number, body: (b: BenchHosts) => 
 
 /** Writes a YAML inventory of the harness hosts, reached as the plain-shell test user, with the persistent shell on or off. */
 async function writeBenchInventory(hosts: SshdHost[], file: string, persistentShell: boolean): Promise<void> {
-  const vars = (h: SshdHost): Record<string, unknown> => ({
-    ansible_host: h.host,
-    ansible_port: h.port,
-    ansible_user: NOPASSWD_USER,
-    ansible_ssh_private_key_file: h.userKeyFile,
-    ferry_known_hosts_file: h.knownHostsFile,
-  });
-  await writeFile(file, stringify({ all: { vars: { ferry_persistent_shell: persistentShell }, hosts: Object.fromEntries(hosts.map((h) => [h.name, vars(h)])) } }));
+  await writeFile(file, stringify({ all: { vars: { ferry_persistent_shell: persistentShell }, hosts: Object.fromEntries(hosts.map((h) => [h.name, inventoryEntry(h)])) } }));
 }
 
 /** Throughput in MB/s (10^6 bytes a second, as dd prints it). */

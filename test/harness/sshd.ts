@@ -262,6 +262,17 @@ export async function startSshdHosts(count: number, opts: StartSshdOptions = {})
   return hosts;
 }
 
+/** The inventory variables that reach a harness sshd as `user`: one host's entry (several names may share it). */
+export function inventoryEntry(h: SshdHost, user: string = NOPASSWD_USER): Record<string, string | number> {
+  return {
+    ansible_host: h.host,
+    ansible_port: h.port,
+    ansible_user: user,
+    ansible_ssh_private_key_file: h.userKeyFile,
+    ferry_known_hosts_file: h.knownHostsFile,
+  };
+}
+
 /** Writes an Ansible-style YAML inventory naming the hosts (and `extra` hosts as given); returns its path. */
 export async function writeInventory(
   hosts: SshdHost[],
@@ -269,16 +280,7 @@ export async function writeInventory(
   user: string = NOPASSWD_USER,
   extra: Record<string, Record<string, string | number>> = {},
 ): Promise<string> {
-  const entries: Record<string, Record<string, string | number>> = {};
-  for (const h of hosts) {
-    entries[h.name] = {
-      ansible_host: h.host,
-      ansible_port: h.port,
-      ansible_user: user,
-      ansible_ssh_private_key_file: h.userKeyFile,
-      ferry_known_hosts_file: h.knownHostsFile,
-    };
-  }
+  const entries = Object.fromEntries(hosts.map((h) => [h.name, inventoryEntry(h, user)]));
   const path = join(dir, 'inventory.yml');
   await writeFile(path, stringify({ all: { hosts: { ...entries, ...extra } } }));
   return path;

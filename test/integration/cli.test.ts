@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile, chmod, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { NOPASSWD_USER, startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
+import { inventoryEntry, NOPASSWD_USER, startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { runOnPty } from '../helpers/pty.js';
 import { startTrap, type Trap } from '../helpers/trap.js';
 
@@ -145,7 +145,7 @@ describe('ferry CLI @integration', function () {
       // 20 inventory hosts on the one sshd, and one whose port nothing listens on
       const aliases: Record<string, Record<string, string | number>> = {};
       for (let i = 1; i <= 20; i++) {
-        aliases[`web${String(i).padStart(2, '0')}`] = { ansible_host: host.host, ansible_port: host.port, ansible_user: NOPASSWD_USER, ansible_ssh_private_key_file: host.userKeyFile, ferry_known_hosts_file: host.knownHostsFile };
+        aliases[`web${String(i).padStart(2, '0')}`] = inventoryEntry(host);
       }
       aliases.gone = { ...aliases.web01!, ansible_port: 1 };
       const wide = join(dir, 'wide');

@@ -15,7 +15,7 @@ import type { SshTransport } from '../../runner/transport/ssh.js';
 import { blockinfileModule } from '../../tasks/blockinfile.js';
 import { fetchModule } from '../../tasks/fetch.js';
 import { slurpModule } from '../../tasks/slurp.js';
-import { startSshd, NOPASSWD_USER, sshTransport, writeInventory, type SshdHost } from '../harness/sshd.js';
+import { startSshd, NOPASSWD_USER, sshTransport, inventoryEntry, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { CollectingReporter } from '../helpers/collect.js';
 import { writeAnsibleInventory } from '../helpers/ansible.js';
 import { assertNoChange as noChange, looseModule as mod, runModule } from '../helpers/run-module.js';
@@ -275,8 +275,7 @@ describe('blockinfile, slurp, fetch, pause @integration', function () {
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'ferry-pause-'));
       // two inventory hosts (the same sshd under two names): pause must run once for both
-      const twin = { ansible_host: sshd.host, ansible_port: sshd.port, ansible_user: NOPASSWD_USER, ansible_ssh_private_key_file: sshd.userKeyFile, ferry_known_hosts_file: sshd.knownHostsFile };
-      inv = await writeInventory([sshd], dir, NOPASSWD_USER, { twin });
+      inv = await writeInventory([sshd], dir, NOPASSWD_USER, { twin: inventoryEntry(sshd) });
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
 

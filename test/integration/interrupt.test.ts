@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { FerryEvent } from '../../runner/events.js';
-import { startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
+import { inventoryEntry, startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { killMatching, processesMatching, uniqueMarker, waitUntil } from '../helpers/processes.js';
 
 const CLI = join(resolve(import.meta.dirname, '../..'), 'dist/app/cli.js');
@@ -43,6 +43,15 @@ async function within(p: Promise<Exit>, ms: number, what: string): Promise<Exit>
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The task results of a run's NDJSON events file (--json=FILE). */
+async function taskResults(file: string): Promise<Extract<FerryEvent, { type: 'task_result' }>[]> {
+  return (await readFile(file, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as FerryEvent)
+    .filter((e): e is Extract<FerryEvent, { type: 'task_result' }> => e.type === 'task_result');
 }
 
 /** The completed task ids each host has in the (only) run state file under `cwd`. */
@@ -131,11 +140,7 @@ describe('Ctrl-C stops what ferry started @integration', function () {
         const eventsFile = join(work, 'resume.ndjson');
         const again = await within(ferry(['run', pb, '-i', inv, '--plain', '--resume', `--json=${eventsFile}`], work).exited, 60_000, '--resume');
         assert.equal(again.code, 0, again.stdout + again.stderr);
-        const results = (await readFile(eventsFile, 'utf8'))
-          .trim()
-          .split('\n')
-          .map((l) => JSON.parse(l) as FerryEvent)
-          .filter((e): e is Extract<FerryEvent, { type: 'task_result' }> => e.type === 'task_result');
+        const results = await taskResults(eventsFile);
         const first = results.find((e) => e.task === 'first');
         assert.equal(first?.status, 'skipped');
         assert.match(first?.msg ?? '', /completed in the run being resumed/);
@@ -253,7 +258,7 @@ describe('Ctrl-C stops what ferry started @integration', function () {
       tasks: [{ name: 'copy', blockcopy: { src: join(w, 'src.img'), dest: join(w, 'dest.img'), dest_host: 'peer', compress: 'none' } }],
     }));
     // the same sshd under a second inventory name: the copy is relayed through the controller
-    const twoInv = await writeInventory([host], work, host.users.nopasswd, { peer: { ansible_host: host.host, ansible_port: host.port, ansible_user: host.users.nopasswd, ansible_ssh_private_key_file: host.userKeyFile, ferry_known_hosts_file: host.knownHostsFile } });
+    const twoInv = await writeInventory([host], work, host.users.nopasswd, { peer: inventoryEntry(host, host.users.nopasswd) });
     const src = join(work, 'src.img');
     const dest = join(work, 'dest.img');
     execFileSync('sh', ['-c', `head -c ${size} /dev/urandom > "$1" && chmod 644 "$1"`, 'sh', src]);
@@ -274,11 +279,7 @@ describe('Ctrl-C stops what ferry started @integration', function () {
       const eventsFile = join(work, 'resume.ndjson');
       const again = await within(ferry(['run', pb, '-i', twoInv, '--plain', '--resume', `--json=${eventsFile}`], work).exited, 90_000, '--resume');
       assert.equal(again.code, 0, again.stdout + again.stderr);
-      const copy = (await readFile(eventsFile, 'utf8'))
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as FerryEvent)
-        .find((e): e is Extract<FerryEvent, { type: 'task_result' }> => e.type === 'task_result' && e.task === 'copy');
+      const copy = (await taskResults(eventsFile)).find((e) => e.task === 'copy');
       assert.equal(copy?.status, 'changed', 'the cut copy runs again, not taken for done');
       assert.equal(copy?.result?.verified, true);
       assert.equal(sha(dest), before, 'the copy equals the source');
