@@ -60,7 +60,6 @@ export function migrationRecap(events: readonly FerryEvent[]): GuestRecap[] {
       // a phase whose tasks were all skipped (kvm_define=false, converted already) did not run
       if (phase && e.status !== 'skipped') {
         r.phases[phase] = (r.phases[phase] ?? 0) + e.durationMs;
-        r.offlineMs += e.durationMs;
       }
       if (phase === 'shutdown' && e.status !== 'ok' && e.status !== 'skipped') r.shutdown = e.status !== 'changed' ? 'failed' : check ? 'planned' : 'stopped';
       // (a resumed run skips the preflight: the copy's and conversion's hosts say it then)
@@ -81,8 +80,8 @@ export function migrationRecap(events: readonly FerryEvent[]): GuestRecap[] {
       }
     }
     if (bytes !== undefined) r.bytesCopied = bytes;
-    // the guest ran through the preflight: its downtime starts with the shutdown
-    if (r.shutdown === 'stopped') r.offlineMs -= r.phases.preflight ?? 0;
+    // offline: every phase's time, but for a guest ferry shut down, which ran through its preflight
+    for (const [p, ms] of Object.entries(r.phases)) if (!(p === 'preflight' && r.shutdown === 'stopped')) r.offlineMs += ms;
     return r;
   });
 }

@@ -34,7 +34,6 @@ export class TaskTally {
   private readonly counts = new Map<TaskStatus, number>();
   private readonly failures: string[] = [];
   private readonly notes: string[] = [];
-  private settled = 0;
   private failedHard = 0;
 
   /** `hosts`: how many hosts run the task; `diff`: keep each host's diffs (--diff). */
@@ -45,7 +44,6 @@ export class TaskTally {
 
   /** A host's final result for the task (not an item's). */
   record(r: Final): void {
-    this.settled++;
     this.counts.set(r.status, (this.counts.get(r.status) ?? 0) + 1);
     const host = r.delegatedTo ? `${r.host} -> ${r.delegatedTo}` : r.host;
     const bad = r.status === 'failed' || r.status === 'unreachable' || r.status === 'interrupted';
@@ -54,6 +52,13 @@ export class TaskTally {
     if (bad) this.failures.push(`${host}: ${r.status}${r.ignored ? ' (ignored)' : ''}${first ? `: ${first}` : ''}`);
     else if (r.msg && r.status !== 'skipped') this.notes.push(...`${host}: ${r.msg}`.split('\n'));
     if (this.o.diff && r.diff?.length) this.notes.push(`${host}:`, ...formatDiffs(r.diff, this.o.color ?? false).split('\n'));
+  }
+
+  /** How many hosts have their result. */
+  private get settled(): number {
+    let n = 0;
+    for (const c of this.counts.values()) n += c;
+    return n;
   }
 
   /** Every host has its result. */

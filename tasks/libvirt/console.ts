@@ -2,6 +2,7 @@
 // boot end where no login prompt will ever come (a kernel panic, an emergency shell, firmware that
 // found nothing to boot). Pure, so the boot_check module and the lab's qemu watcher read a console
 // the same way, and it is table-tested.
+import { stripVTControlCharacters } from 'node:util';
 
 /** GRUB ran: its banner or one of its boot messages. */
 export const GRUB_PATTERN = /GNU GRUB|Welcome to GRUB|Booting `|Loading Linux|Loading initial ramdisk/;
@@ -39,7 +40,7 @@ export const END_MEANING: Record<Exclude<ConsoleEnd, 'login'>, string> = {
  * a cursor move (GRUB's menu draws with them) starts a new line, and lines of box drawing are dropped.
  */
 export function consoleTail(text: string, n: number): string[] {
-  const plain = text.replace(/\x1b\[\d*;?\d*H/g, '\n').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  const plain = stripVTControlCharacters(text.replace(/\x1b\[\d*;?\d*H/g, '\n'));
   const lines = plain.split(/\r?\n|\r/).map((l) => l.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '').trimEnd());
   return lines.filter((l) => /[A-Za-z0-9]/.test(l)).slice(-n);
 }
