@@ -294,6 +294,9 @@ function toJs(node: unknown, c: Conversion): unknown {
   if (isMap(node)) {
     const out: Record<string, unknown> = {};
     setLoc(out, locAt(file, lc, offsetOf(node)));
+    // keys a merge key brought in: a key written in the mapping itself overrides them (YAML's merge
+    // semantics, which Ansible's `<<: *defaults` then `state: started` relies on), once
+    const merged = new Set<string>();
     for (const pair of node.items) {
       const keyNode = pair.key;
       const key = isScalar(keyNode) ? keyNode.value : keyNode;
@@ -301,10 +304,14 @@ function toJs(node: unknown, c: Conversion): unknown {
       // In YAML 1.1 mode the `yaml` library hands merge keys over as Symbol('<<').
       if (key === '<<' || (typeof key === 'symbol' && key.description === '<<')) {
         // YAML merge key: fold the referenced mapping(s) in, without overriding explicit keys.
-        const merged = toJs(pair.value, c);
-        for (const src of Array.isArray(merged) ? merged : [merged]) {
+        const value = toJs(pair.value, c);
+        for (const src of Array.isArray(value) ? value : [value]) {
           if (src && typeof src === 'object') {
-            for (const [k, v] of Object.entries(src)) if (!(k in out)) out[k] = v;
+            for (const [k, v] of Object.entries(src)) {
+              if (k in out) continue;
+              out[k] = v;
+              merged.add(k);
+            }
           }
         }
         continue;
@@ -315,7 +322,8 @@ function toJs(node: unknown, c: Conversion): unknown {
         if (!set) nonStringKeys.set(out, (set = new Set()));
         set.add(k);
       }
-      if (Object.prototype.hasOwnProperty.call(out, k)) {
+      if (merged.has(k)) merged.delete(k);
+      else if (Object.prototype.hasOwnProperty.call(out, k)) {
         problems.push({ loc: keyLoc, message: `duplicate key '${k}'`, hint: 'remove one of the two entries' });
       }
       out[k] = toJs(pair.value, c);

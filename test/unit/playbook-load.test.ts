@@ -66,6 +66,7 @@ const CASES: { name: string; text: string; expect: RegExp[]; extra?: Record<stri
   { name: 'bad meta', text: '- hosts: all\n  tasks:\n    - meta: flush\n', expect: [/pb\.yaml:3: unknown meta action "flush"/] },
   { name: 'a loop over a non-list', text: '- hosts: all\n  tasks:\n    - debug: { msg: x }\n      loop: { a: 1 }\n', expect: [/pb\.yaml:4: 'loop' must be a list/] },
   { name: 'duplicate key', text: '- hosts: all\n  hosts: web\n  tasks: []\n', expect: [/pb\.yaml:2: duplicate key 'hosts'/] },
+  { name: 'a key written twice after a merge key', text: '- hosts: all\n  tasks:\n    - debug: { <<: { msg: a }, msg: b, msg: c }\n', expect: [/pb\.yaml:3: duplicate key 'msg'/] },
   { name: 'a loop over a plain string', text: '- hosts: all\n  tasks:\n    - debug: { msg: x }\n      loop: "a b c"\n', expect: [/pb\.yaml:4: 'loop' must be a list .*got the string "a b c" \| write a YAML list/] },
   { name: 'with_sequence with a template', text: '- hosts: all\n  tasks:\n    - debug: { msg: x }\n      with_sequence: end={{ n }}\n', expect: [/pb\.yaml:4: with_sequence: ferry expands the sequence when the playbook is loaded.* \| write loop: "{{ range\(START, END \+ 1\)/] },
   { name: 'with_sequence counting backwards', text: '- hosts: all\n  tasks:\n    - debug: { msg: x }\n      with_sequence: start=5 end=1\n', expect: [/pb\.yaml:4: with_sequence: to count backwards make stride negative/] },
@@ -108,6 +109,14 @@ describe('playbook loading', () => {
     assert.ok(b.kind === 'block');
     assert.equal(b.rescue.length, 1);
     assert.equal(b.when[0]!.source, 'up.rc == 0');
+  });
+
+  it('lets a key written in a mapping override the same key from a merge key (<<: *defaults), before or after it', () => {
+    const pb = load('- hosts: all\n  vars:\n    d: &d { msg: merged, verbosity: 0 }\n  tasks:\n    - debug: { <<: *d, msg: own }\n    - debug: { msg: own, <<: *d }\n');
+    for (const t of pb.plays[0]!.tasks) {
+      assert.ok(t.kind === 'task');
+      assert.deepEqual(t.args, { msg: 'own', verbosity: 0 });
+    }
   });
 
   it('accepts ansible.builtin. names and key=value argument strings', () => {

@@ -51,9 +51,12 @@ describe('playbooks/xen-to-kvm.yaml: the KVM NICs', () => {
   });
 
   it('a guest with neither kvm_interfaces nor mac and bridge is refused before any host is contacted', () => {
-    const line = readFileSync(PLAYBOOK, 'utf8').split('\n').findIndex((l) => /^\s+interfaces: "\{\{ kvm_interfaces/.test(l)) + 1;
-    assert.ok(line > 0);
-    assert.deepEqual(problems({ ...hosts, web3: base }), [`${line}: undefined variable 'mac' for host web3`, `${line}: undefined variable 'bridge' for host web3`]);
+    const lines = readFileSync(PLAYBOOK, 'utf8').split('\n');
+    const line = lines.findIndex((l) => /^\s+interfaces: "\{\{ kvm_interfaces/.test(l)) + 1;
+    // and the boot's start of the same domain (its arguments merged from the define's)
+    const start = lines.findIndex((l) => /virsh_define: \{ <<: \*domain/.test(l)) + 1;
+    assert.ok(line > 0 && start > line);
+    assert.deepEqual(problems({ ...hosts, web3: base }), [line, start].flatMap((n) => [`${n}: undefined variable 'mac' for host web3`, `${n}: undefined variable 'bridge' for host web3`]));
   });
 
   it('defines every vif as a NIC in order, VLANs included; one NIC from mac and bridge otherwise', () => {
@@ -67,6 +70,38 @@ describe('playbooks/xen-to-kvm.yaml: the KVM NICs', () => {
       { mac: '00:16:3e:66:92:9c', bridge: 'ovsbr0', model: 'virtio', virtualport: 'openvswitch', vlan: { tags: [42, 43], trunk: true } },
     ]);
     assert.deepEqual(nics('web2'), [{ mac: '00:16:3e:00:00:09', bridge: 'xenbr0', model: 'virtio' }]);
+  });
+});
+
+describe('playbooks/xen-to-kvm.yaml: the boot on the KVM host (verify_boot)', () => {
+  const pb = loadPlaybook(PLAYBOOK, builtinModules());
+  const play = pb.plays[0]!;
+  const boot = play.tasks.find((n) => n.kind === 'block' && n.name?.startsWith('boot the KVM guest'));
+  const all = tasks(play.tasks);
+  const define = all.find((t) => t.module === 'virsh_define' && t.args.state === 'defined')!;
+
+  it('is off unless asked, runs on kvm_host as root, tagged boot', () => {
+    assert.equal(play.vars.verify_boot, false);
+    assert.ok(boot?.kind === 'block');
+    assert.deepEqual(boot.when.map((w) => w.source), ['kvm_define | bool and verify_boot | bool']);
+    assert.equal(boot.delegateTo, '{{ kvm_host }}');
+    assert.deepEqual(boot.tags, ['boot']);
+  });
+
+  it('starts the domain as it was defined (the same XML), watches the console the define sent to a file, records the boot, then shuts it down', () => {
+    assert.ok(boot?.kind === 'block');
+    const inner = tasks(boot.block);
+    assert.deepEqual(inner.map((t) => t.module), ['command', 'virsh_define', 'boot_check', 'file', 'copy', 'virsh_define']);
+    const start = inner[1]!;
+    const { state: s1, ...defined } = define.args;
+    const { state: s2, ...started } = start.args;
+    assert.deepEqual([s1, s2], ['defined', 'started']);
+    assert.deepEqual(started, defined);
+    assert.equal(define.args.console_log, "{{ boot_console_log if verify_boot | bool else omit }}");
+    assert.equal(inner[2]!.args.console_log, '{{ boot_console_log }}');
+    assert.deepEqual(inner[5]!.args, { name: '{{ inventory_hostname }}', state: 'shutdown' });
+    // a guest booted once is not booted again by a later run
+    for (const n of boot.block.slice(1)) assert.ok(n.kind !== 'include' && n.when.some((w) => w.source.startsWith('booted.rc != 0')), n.name);
   });
 });
 
