@@ -1,9 +1,12 @@
 // `npm run lab:migrate`: ferry's main job for real, in the lab. Boots (or reuses) the lab VM,
 // restores its pristine state, runs playbooks/xen-to-kvm.yaml against it over SSH, exports the
-// converted LV, and boots it as a KVM (TCG) domain under this machine's libvirtd, watching the
-// serial console for GRUB and a login prompt (falling back to plain qemu when libvirt is missing).
+// converted LV, and boots it as a KVM (TCG) domain under this machine's libvirtd through the
+// playbook's boot phase, which watches the serial console for GRUB and a login prompt (falling back
+// to plain qemu when libvirt is missing).
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { runPlaybookFile, type CommonRunOptions } from '../app/api.js';
 import type { Reporter } from '../runner/events.js';
 import { ListrReporter } from '../runner/reporter/listr.js';
@@ -17,6 +20,7 @@ import { GUEST } from './recipe.js';
 import { ensureSystemPackages } from './system-packages.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
+const execFileP = promisify(execFile);
 /** Where lab migrations leave their exported disks, console logs and run state. */
 export const LAB_OUT_DIR = process.env.FERRY_LAB_OUT ?? '/var/tmp/ferry-lab';
 
@@ -55,23 +59,29 @@ export interface ExportedGuest {
   macs?: string[];
   /** The guest's other disks (a xen-tools swap LV, a data LV), exported beside the image and attached as they were defined. */
   others?: { vg: string; lv: string; target: string }[];
+  /** The inventory file that names the guest beside the lab's, when it is not the lab's own guest (it was converted with both). */
+  inventory?: string;
 }
 
 /**
- * Exports the guest's LV from the lab to `image` and boots it as a KVM (TCG) domain under this
- * machine's libvirtd (kvm-boot-check.yaml), or with plain qemu when libvirt is not usable here.
+ * Exports the guest's LV from the lab to `image` and boots it here through the migration playbook's
+ * own boot phase (xen-to-kvm.yaml --tags boot: the domain it defines, started on this machine's
+ * libvirtd under TCG, its console watched by boot_check), or with plain qemu when libvirt is not
+ * usable here. The lab host is itself emulated, too slow to boot a guest inside: here the guest's
+ * kvm_host is this machine, its disks the exported images, its NICs user networking.
  */
 export async function bootExportedDisk(g: ExportedGuest, image: string, lab: LabInfo, reporter: Reporter = humanReporter()): Promise<LabMigration['boot']> {
   // libvirt's qemu (another user) opens the exported image here: the folder must let it through,
   // also when an earlier ferry made it 0700 (its run state's parents were once made private too).
-  fs.mkdirSync(path.dirname(image), { recursive: true });
-  fs.chmodSync(path.dirname(image), 0o755);
+  const dir = path.dirname(image);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.chmodSync(dir, 0o755);
   await exportLv(g.vg, g.lv, image, lab);
-  const moreDisks: { source: string; target: string }[] = [];
+  const moreDisks: { source: string; kvm: string }[] = [];
   for (const o of g.others ?? []) {
-    const source = path.join(path.dirname(image), `${g.name}-${o.target}.img`);
+    const source = path.join(dir, `${g.name}-${o.target}.img`);
     await exportLv(o.vg, o.lv, source, lab);
-    moreDisks.push({ source, target: o.target });
+    moreDisks.push({ source, kvm: o.target });
   }
   const t1 = Date.now();
   const libvirt = await ensureLibvirtd();
@@ -84,20 +94,41 @@ export async function bootExportedDisk(g: ExportedGuest, image: string, lab: Lab
       seconds: (Date.now() - t1) / 1000, console: b.log,
     };
   }
-  const consoleLog = path.join(path.dirname(image), `${g.name}-console.log`);
-  fs.rmSync(consoleLog, { force: true });
-  const boot = await runPlaybookFile(path.join(ROOT, 'playbooks', 'kvm-boot-check.yaml'), {
-    inventory: [path.join(ROOT, 'inventories', 'example.yaml')],
-    reporter,
-    // a run state of each guest's own: the same playbook and inventory boot several guests at once
-    stateDir: path.join(LAB_OUT_DIR, 'state', g.name),
-    extraVars: { image, name: `${g.name}-kvm-check`, mac: g.mac, memory_mb: g.memoryMb, console_log: consoleLog, more_disks: moreDisks, ...(g.macs ? { nics: g.macs.map((mac) => ({ mac, user: true })) } : {}) },
-  });
-  const text = fs.existsSync(consoleLog) ? fs.readFileSync(consoleLog, 'latin1') : '';
-  return {
-    method: 'libvirt', exitCode: boot.exitCode, sawGrub: /GNU GRUB/.test(text), sawLogin: /login:/.test(text),
-    seconds: (Date.now() - t1) / 1000, console: text,
-  };
+  const consoleLog = path.join(dir, `${g.name}-console.log`);
+  // the boot phase skips a guest whose boot it recorded: a fresh record (and console) each time
+  const bootRecord = path.join(dir, `${g.name}.booted`);
+  for (const f of [consoleLog, bootRecord]) fs.rmSync(f, { force: true });
+  await removeDomain(g.name);
+  try {
+    const boot = await runPlaybookFile(path.join(ROOT, 'playbooks', 'xen-to-kvm.yaml'), {
+      inventory: [lab.inventoryPath, ...(g.inventory ? [g.inventory] : [])],
+      limit: g.name,
+      tags: ['boot'],
+      reporter,
+      // a run state of each guest's own: the same playbook boots several guests at once
+      stateDir: path.join(LAB_OUT_DIR, 'state', `${g.name}-boot`),
+      extraVars: {
+        kvm_define: true, verify_boot: true, kvm_host: 'localhost', domain_type: 'qemu', memory_mb: g.memoryMb,
+        disk: image, other_disks: moreDisks, kvm_interfaces: (g.macs ?? [g.mac]).map((mac) => ({ mac, user: true })),
+        boot_console_log: consoleLog, boot_record: bootRecord, boot_timeout: 300,
+      },
+    });
+    const text = fs.existsSync(consoleLog) ? fs.readFileSync(consoleLog, 'latin1') : '';
+    return {
+      method: 'libvirt', exitCode: boot.exitCode, sawGrub: /GNU GRUB/.test(text), sawLogin: /login:/.test(text),
+      seconds: (Date.now() - t1) / 1000, console: text,
+    };
+  } finally {
+    // the boot phase leaves a booted guest running (a migrated guest is back in service): not here
+    await removeDomain(g.name);
+  }
+}
+
+/** Destroys and undefines a domain of this machine's libvirt, when there is one (its disks are files that stay). */
+async function removeDomain(name: string): Promise<void> {
+  for (const args of [['destroy', name], ['undefine', name]]) {
+    await execFileP('virsh', ['-c', 'qemu:///system', ...args], { timeout: 60_000 }).catch(() => undefined);
+  }
 }
 
 /** Runs the migration of the lab guest and the boot check. */

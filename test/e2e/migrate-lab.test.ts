@@ -473,7 +473,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     const xf1Run = (async (): Promise<Converted> => {
       const c = await convertGuest(xf1Inv, 'xf1', { copy_method: 'rsync' });
       const image = path.join(LAB_OUT_DIR, 'xf1-kvm.img');
-      return { ...c, image, boot: c.exitCode === 0 ? await bootExportedDisk(xf1, image, lab, c.rep) : undefined };
+      return { ...c, image, boot: c.exitCode === 0 ? await bootExportedDisk({ ...xf1, inventory: xf1Inv }, image, lab, c.rep) : undefined };
     })();
     // xp1: xr1's filesystem in partition 2 of a disk with a dos table, as a PV guest partitioned
     // already has it (the procedure skips the partitioning for those): its xl.cfg gives the whole disk as xvda
@@ -504,7 +504,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       const c = await convertGuest(xt1Inv, 'xt1', {});
       const image = path.join(LAB_OUT_DIR, 'xt1-kvm.img');
       const boot = c.exitCode !== 0 ? undefined : await bootExportedDisk(
-        { vg: 'vg0', lv: 'xt1-disk', name: 'xt1', mac: xt1Macs[0], macs: [...xt1Macs], memoryMb: 512, others: [{ vg: 'vg0', lv: 'xt1-swap', target: 'vdb' }, { vg: 'vg1', lv: 'xt1-data', target: 'vdc' }] },
+        { vg: 'vg0', lv: 'xt1-disk', name: 'xt1', mac: xt1Macs[0], macs: [...xt1Macs], memoryMb: 512, others: [{ vg: 'vg0', lv: 'xt1-swap', target: 'vdb' }, { vg: 'vg1', lv: 'xt1-data', target: 'vdc' }], inventory: xt1Inv },
         image, lab, c.rep,
       );
       return { ...c, image, boot };
@@ -515,7 +515,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     const xp1Run = (async (): Promise<Converted> => {
       const c = await convertGuest(xp1Inv, 'xp1', {});
       const image = path.join(LAB_OUT_DIR, 'xp1-kvm.img');
-      return { ...c, image, boot: c.exitCode === 0 ? await bootExportedDisk(xp1, image, lab, c.rep) : undefined };
+      return { ...c, image, boot: c.exitCode === 0 ? await bootExportedDisk({ ...xp1, inventory: xp1Inv }, image, lab, c.rep) : undefined };
     })();
     await Promise.allSettled([xf1Run, xt1Run, xr1Run, xp1Run]);
     return {
@@ -676,8 +676,12 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     assert.equal(xr1.method, 'rsync');
     assert.equal(xr1.source, 'lab-hv');
     assert.ok((xr1.bytesCopied ?? 0) > 50 * 1024 * 1024, `rsync moved ${xr1.bytesCopied} bytes`);
-    assert.deepEqual(Object.keys(xr1.phases), ['preflight', 'copy', 'convert']);
-    assert.ok(xr1.phases.copy! > 0 && xr1.phases.convert! > 0);
+    // the conversion (kvm_define off: the lab host is emulated), then the playbook's own boot phase on this machine
+    assert.deepEqual(Object.keys(xr1.phases), ['preflight', 'copy', 'convert', 'boot']);
+    assert.ok(xr1.phases.copy! > 0 && xr1.phases.convert! > 0 && xr1.phases.boot! > 0);
+    const watched = rep.results().filter((x) => x.host === 'xr1' && x.task === 'GRUB and a login prompt on the serial console');
+    assert.deepEqual(watched.map((x) => x.status), ['ok'], JSON.stringify(watched));
+    assert.match(watched[0]!.msg ?? '', /^a login prompt after [\d.]+s, GRUB seen/);
     // Xen's autostart entry for xr1 was set aside before the first change: xendomains cannot boot the converted disk
     const auto = (await labSsh(lab, 'ls -A /etc/xen/auto; echo --; readlink /var/lib/ferry/xen-to-kvm/vg1-xr1-disk.xen-auto/xr1.cfg')).stdout;
     assert.equal(auto, '--\n../xr1.cfg\n');

@@ -82,13 +82,15 @@ describe('playbooks/xen-to-kvm.yaml: the boot on the KVM host (verify_boot)', ()
 
   it('is off unless asked, runs on kvm_host as root, tagged boot', () => {
     assert.equal(play.vars.verify_boot, false);
+    // once booted, the migrated guest stays in service unless asked otherwise
+    assert.equal(play.vars.boot_keep_running, true);
     assert.ok(boot?.kind === 'block');
     assert.deepEqual(boot.when.map((w) => w.source), ['kvm_define | bool and verify_boot | bool']);
     assert.equal(boot.delegateTo, '{{ kvm_host }}');
     assert.deepEqual(boot.tags, ['boot']);
   });
 
-  it('starts the domain as it was defined (the same XML), watches the console the define sent to a file, records the boot, then shuts it down', () => {
+  it('starts the domain as it was defined (the same XML), watches the console the define sent to a file, records the boot, then shuts it down only when asked', () => {
     assert.ok(boot?.kind === 'block');
     const inner = tasks(boot.block);
     assert.deepEqual(inner.map((t) => t.module), ['command', 'virsh_define', 'boot_check', 'file', 'copy', 'virsh_define']);
@@ -99,7 +101,8 @@ describe('playbooks/xen-to-kvm.yaml: the boot on the KVM host (verify_boot)', ()
     assert.deepEqual(started, defined);
     assert.equal(define.args.console_log, "{{ boot_console_log if verify_boot | bool else omit }}");
     assert.equal(inner[2]!.args.console_log, '{{ boot_console_log }}');
-    assert.deepEqual(inner[5]!.args, { name: '{{ inventory_hostname }}', state: 'shutdown' });
+    assert.deepEqual(inner[5]!.args, { name: '{{ inventory_hostname }}', state: 'shutdown', shutdown_timeout: '{{ boot_shutdown_timeout }}' });
+    assert.deepEqual(inner[5]!.when.map((w) => w.source), ['booted.rc != 0 and not (boot_keep_running | bool)']);
     // a guest booted once is not booted again by a later run
     for (const n of boot.block.slice(1)) assert.ok(n.kind !== 'include' && n.when.some((w) => w.source.startsWith('booted.rc != 0')), n.name);
   });
