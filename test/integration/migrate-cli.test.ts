@@ -68,6 +68,40 @@ describe('ferry migrate @integration', function () {
     assert.match(preflight('-e', 'shutdown_guest=true'), /if \[ yes = no \] && running; then/);
   });
 
+  it('--boot runs it with verify_boot=true and --keep-running with boot_keep_running=true: the boot phase\'s tasks run for the guest', async function () {
+    // The define before the boot phase plans with a read-only `virsh dominfo` on the sshd's machine
+    // (ferry migrate has no --tags to leave it out): it needs a libvirt daemon there.
+    if (spawnSync('virsh', ['-c', 'qemu:///system', 'uri']).status !== 0) {
+      console.warn('      SKIPPED --boot: no libvirt daemon answers virsh -c qemu:///system on this machine');
+      this.skip();
+    }
+    // ferry's records, where the test says: the conversion is done and the boot recorded, so the boot
+    // phase only asks whether it booted already (nothing is started, nothing watched). Its boot_record
+    // names boot_keep_running, so the command it ran shows that variable too.
+    await writeFile(join(ws.dir, 'converted'), '');
+    for (const keep of ['true', 'False']) await writeFile(join(ws.dir, `booted-keep=${keep}`), '');
+    const run = (...args: string[]) => {
+      const records = { record: join(ws.dir, 'converted'), boot_record: `${ws.dir}/booted-keep={{ boot_keep_running }}` };
+      const r = ferry('--check', '--json', '-e', JSON.stringify(records), ...args, 'g1');
+      assert.equal(r.code, 0, r.err + r.out);
+      const results = events(r.out).filter((e) => e.type === 'task_result' && (e.tags as string[] | undefined)?.includes('boot'));
+      assert.ok(results.length > 0, r.out);
+      // the boot check did not look (booted before): the recap claims no boot
+      const summary = events(r.out).at(-1) as { data: { guests: Record<string, unknown>[] } };
+      assert.deepEqual(summary.data.guests.map((g) => [g.guest, g.boot]), [['g1', undefined]]);
+      return results;
+    };
+    const asked = (results: Record<string, unknown>[]) => results.find((e) => String(e.task).startsWith('booted already?'))!;
+    const boot = run('--boot');
+    assert.equal(asked(boot).status, 'ok', JSON.stringify(asked(boot)));
+    assert.match(JSON.stringify(asked(boot).result), /booted-keep=False/);
+    assert.match(JSON.stringify(asked(run('--boot', '--keep-running')).result), /booted-keep=true/);
+    // without --boot the whole phase is skipped by its `when`
+    const off = run();
+    assert.deepEqual([...new Set(off.map((e) => e.status))], ['skipped']);
+    assert.match(String(off[0]!.msg), /verify_boot \| bool was false/);
+  });
+
   it('prints the recap per guest after the play recap: each guest refused, and why', () => {
     const r = ferry('--check', 'g1', 'g2');
     assert.equal(r.code, 2, r.err + r.out);
@@ -123,6 +157,18 @@ describe('ferry migrate @integration', function () {
       const shutdown = ferry(other, '--shutdown', 'g1');
       assert.equal(shutdown.code, 4);
       assert.match(shutdown.err, new RegExp(`--shutdown has no meaning with ${other}`));
+    }
+    for (const [flags, message] of [
+      [['--keep-running'], '--keep-running has no meaning without --boot'],
+      [['--rollback', '--boot'], '--boot has no meaning with --rollback'],
+      [['--cleanup', '--boot', '--keep-running'], '--boot has no meaning with --cleanup'],
+      [['--cleanup', '--boot', '--keep-running'], '--keep-running has no meaning with --cleanup'],
+      [['--rollback', '--keep-running'], '--keep-running has no meaning with --rollback'],
+    ] as const) {
+      const r = ferry(...flags, 'g1');
+      assert.equal(r.code, 4, flags.join(' ') + r.err);
+      assert.ok(r.err.includes(message), r.err);
+      assert.equal(r.out, '', 'nothing ran');
     }
     const none = ferry('--check', 'nosuchguest');
     assert.equal(none.code, 4);
