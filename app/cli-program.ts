@@ -1,7 +1,7 @@
 // The ferry program as commander sees it: every command with its options and help. Loaded by
 // cli.ts for any command but a bare --version; each command loads what it runs only when it runs.
 import { Command as Cli, Option } from 'commander';
-import type { RunFlags } from './cli-run.js';
+import type { MigrateFlags, RunFlags } from './cli-run.js';
 import { secrets } from './cli-session.js';
 import { builtinModuleDocs } from './doc-index.js';
 import { formatModuleList } from '../runner/doc-list.js';
@@ -92,13 +92,17 @@ export async function runProgram(argv: string[], version: string): Promise<numbe
       .argument('[guests...]', 'inventory guests or patterns (default: every host of the group xen_guests)')
       .addOption(new Option('--method <method>', 'how the data is copied: rsync (mkfs + rsync -aAXH) or dd (snapshot, shrink, dd)').choices(['rsync', 'dd']))
       .option('--shutdown', 'shut down a guest still running under Xen once its preflight passed (xl shutdown, or virsh -c xen:///; waits shutdown_timeout, default 300 s; never destroys it)')
+      .option('--boot', 'after the define, start each guest on kvm_host and watch its serial console for GRUB and a login prompt (boot_check; within boot_timeout, default 600 s), record the boot and leave the guest running (verify_boot=true; -e boot_keep_running=false shuts it down again)')
       .option('--parallel <n>', 'how many guests at once (the same as --forks; per-VG and per-host copy limits still hold)')
       .option('--resume', 'continue the last failed migration from the first task not completed on each guest')
       .option('--rollback', 'undo the conversion of the guests named instead (playbooks/xen-rollback.yaml)')
       .option('--cleanup', 'after checking the KVM guests: remove their Xen source LVs (LV-old), with -e force=true; no rollback after it (playbooks/xen-cleanup.yaml)')
       .option('--list-hosts', 'list the guests it would migrate, and exit (no host is contacted)')
+      .option('-t, --tags <tags>', 'only these phases (comma separated): preflight and shutdown run always; copy, convert, define, boot')
+      .option('--skip-tags <tags>', 'skip these phases')
+      .option('--list-tags', 'list the phases (tags) of the tasks, and exit')
       .option('--list-tasks', 'list the tasks it would run, and exit'),
-  ).action(async (guests: string[], f: RunFlags & { method?: string; shutdown?: boolean; parallel?: string; rollback?: boolean; cleanup?: boolean }) => {
+  ).action(async (guests: string[], f: MigrateFlags) => {
     exitCode = await (await commands()).migrateCommand(guests, f);
   });
 

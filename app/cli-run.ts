@@ -246,23 +246,29 @@ export async function runCommand(playbook: string, f: RunFlags, extras?: RunExtr
 /** The playbooks that ship with ferry (beside dist/ in the package, and in the repository). */
 const PLAYBOOKS = fileURLToPath(new URL('../../playbooks/', import.meta.url));
 
+/** `ferry migrate`'s own flags, beside those of `ferry run`. */
+export type MigrateFlags = RunFlags & { method?: string; shutdown?: boolean; boot?: boolean; parallel?: string; rollback?: boolean; cleanup?: boolean };
+
+/** Every problem with a combination of `ferry migrate`'s flags, found before any host is contacted. */
+function migrateFlagProblems(guests: string[], f: MigrateFlags): { message: string; hint: string }[] {
+  const problems: { message: string; hint: string }[] = [];
+  if (guests.length && f.limit !== undefined) problems.push({ message: 'give the guests as arguments or with --limit, not both', hint: 'e.g. ferry migrate -i inventory.yaml web1 web2' });
+  if (f.parallel !== undefined && f.forks !== undefined) problems.push({ message: '--parallel and --forks say the same thing', hint: 'give one of them' });
+  if (f.rollback && f.cleanup) problems.push({ message: '--rollback and --cleanup undo each other', hint: 'give one of them' });
+  const other = f.rollback ? '--rollback' : f.cleanup ? '--cleanup' : undefined;
+  const given = [['--method', f.method !== undefined], ['--shutdown', f.shutdown], ['--boot', f.boot]] as const;
+  for (const [flag, on] of given) if (other && on) problems.push({ message: `${flag} has no meaning with ${other}`, hint: `drop ${flag}` });
+  return problems;
+}
+
 /**
  * `ferry migrate [GUEST...]`: the shipped migration playbook (or its rollback) with the guests as the
- * limit and --method/--shutdown/--parallel as its variables and forks — nothing the playbook does not say
- * itself, so the same run is `ferry run playbooks/xen-to-kvm.yaml --limit GUESTS -e copy_method=... -e shutdown_guest=true`.
+ * limit and --method/--shutdown/--boot/--parallel as its variables and forks — nothing the playbook does not say
+ * itself, so the same run is `ferry run playbooks/xen-to-kvm.yaml --limit GUESTS -e copy_method=... -e shutdown_guest=true -e verify_boot=true`.
  */
-export async function migrateCommand(guests: string[], f: RunFlags & { method?: string; shutdown?: boolean; parallel?: string; rollback?: boolean; cleanup?: boolean }): Promise<number> {
-  if (guests.length && f.limit !== undefined) {
-    throw new ValidationError([{ message: 'give the guests as arguments or with --limit, not both', hint: 'e.g. ferry migrate -i inventory.yaml web1 web2' }]);
-  }
-  if (f.parallel !== undefined && f.forks !== undefined) {
-    throw new ValidationError([{ message: '--parallel and --forks say the same thing', hint: 'give one of them' }]);
-  }
-  if (f.rollback && f.cleanup) throw new ValidationError([{ message: '--rollback and --cleanup undo each other', hint: 'give one of them' }]);
-  const other = f.rollback ? '--rollback' : f.cleanup ? '--cleanup' : undefined;
-  for (const [flag, given] of [['--method', f.method !== undefined], ['--shutdown', f.shutdown]] as const) {
-    if (other && given) throw new ValidationError([{ message: `${flag} has no meaning with ${other}`, hint: `drop ${flag}` }]);
-  }
+export async function migrateCommand(guests: string[], f: MigrateFlags): Promise<number> {
+  const problems = migrateFlagProblems(guests, f);
+  if (problems.length) throw new ValidationError(problems);
   const playbook = join(PLAYBOOKS, f.rollback ? 'xen-rollback.yaml' : f.cleanup ? 'xen-cleanup.yaml' : 'xen-to-kvm.yaml');
   const flags: RunFlags = {
     ...f,
@@ -270,7 +276,12 @@ export async function migrateCommand(guests: string[], f: RunFlags & { method?: 
     ...(f.parallel !== undefined ? { forks: f.parallel } : {}),
     // the live view shows each guest's phase: the tags the migration playbooks put on their tasks
     phases: PHASES,
-    extraVars: [...(f.method ? [`copy_method=${f.method}`] : []), ...(f.shutdown ? ['shutdown_guest=true'] : []), ...f.extraVars],
+    extraVars: [
+      ...(f.method ? [`copy_method=${f.method}`] : []),
+      ...(f.shutdown ? ['shutdown_guest=true'] : []),
+      ...(f.boot ? ['verify_boot=true'] : []),
+      ...f.extraVars,
+    ],
   };
   // the clean-up copies and converts nothing: the play recap says what it removed
   if (f.cleanup || f.listHosts || f.listTasks || f.listTags || f.syntaxCheck) return runCommand(playbook, flags);

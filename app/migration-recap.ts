@@ -29,15 +29,48 @@ export interface GuestRecap {
   /** Milliseconds spent in each phase that ran (the tasks tagged with it that were not skipped, added up). */
   phases: Partial<Record<Phase, number>>;
   /**
-   * The time the guest cannot run: all the phases together (it was stopped before the preflight), or
-   * from the shutdown on when ferry stopped it (it ran through the preflight).
+   * The time the guest cannot run (its tasks' times, see offlineOf): to the end of its boot check when one
+   * ran, else to the end of the run; from the shutdown when ferry stopped it, else from the preflight
+   * (no boot check) or from the first phase that changed something (boot check).
    */
   offlineMs: number;
   /** What the shutdown phase (shutdown_guest) did: stopped the guest, would (--check), or did not stop it; absent when it had nothing to stop. */
   shutdown?: 'stopped' | 'planned' | 'failed';
+  /** What the boot check (boot_check in the boot phase, verify_boot) found: a login prompt, none, or it would look (--check); absent when it did not run (booted before, not asked). */
+  boot?: 'booted' | 'planned' | 'failed';
 }
 
 const COPY_METHODS: Record<string, 'rsync' | 'dd'> = { rsync: 'rsync', blockcopy: 'dd' };
+
+/** The boot check's task: the boot_check module in the boot phase. */
+const isBootCheck = (e: Result) => e.module === 'boot_check' && phaseOf(e.tags, PHASES) === 'boot';
+
+/** What a boot check's result says; undefined when it did not look (a `when` or --resume skipped it, it was cut short). */
+function bootOf(e: Result, check: boolean): GuestRecap['boot'] {
+  if (e.status === 'failed' && !e.ignored) return 'failed';
+  // a skip of its own (--check: nothing was started) carries its reason; a `when` or --resume skip does not
+  const looked = e.status === 'ok' || e.status === 'changed' || (e.status === 'skipped' && e.result?.skipped_reason !== undefined);
+  return looked ? (check ? 'planned' : 'booted') : undefined;
+}
+
+/**
+ * The time a guest cannot run, from its results in order: the times of its phases' tasks that ran, from
+ * the shutdown when ferry stopped it (it ran through the preflight), else from the first task (no boot
+ * check: it was stopped before the preflight) or from the first phase that changed something (a boot
+ * check ran: the copy, usually); up to the end of the boot check when one ran (the shutdown after it
+ * is not downtime: the guest was up), else of the last task.
+ */
+function offlineOf(results: readonly Result[], r: Pick<GuestRecap, 'shutdown' | 'boot'>): number {
+  const phase = (e: Result) => phaseOf(e.tags, PHASES);
+  const end = r.boot !== undefined ? results.findLastIndex(isBootCheck) : results.length - 1;
+  let start = 0;
+  if (r.shutdown === 'stopped') start = results.findIndex((e) => phase(e) === 'shutdown');
+  else if (r.boot !== undefined) {
+    const changing = results.find((e) => e.changed && phase(e) !== undefined);
+    start = changing ? results.findIndex((e) => phase(e) === phase(changing)) : end + 1;
+  }
+  return results.slice(start, end + 1).reduce((ms, e) => (phase(e) !== undefined && e.status !== 'skipped' ? ms + e.durationMs : ms), 0);
+}
 
 /** Each guest's recap, in the order the guests first appear in the events (a --check run says so in its run_start). */
 export function migrationRecap(events: readonly FerryEvent[]): GuestRecap[] {
@@ -62,6 +95,10 @@ export function migrationRecap(events: readonly FerryEvent[]): GuestRecap[] {
         r.phases[phase] = (r.phases[phase] ?? 0) + e.durationMs;
       }
       if (phase === 'shutdown' && e.status !== 'ok' && e.status !== 'skipped') r.shutdown = e.status !== 'changed' ? 'failed' : check ? 'planned' : 'stopped';
+      if (isBootCheck(e) && r.boot !== 'failed') {
+        const boot = bootOf(e, check);
+        if (boot) r.boot = boot;
+      }
       // (a resumed run skips the preflight: the copy's and conversion's hosts say it then)
       if (phase && phase !== 'define' && phase !== 'boot' && e.delegatedTo) r.source ??= e.delegatedTo;
       if (phase === 'define' && e.delegatedTo && e.status !== 'skipped') r.destination ??= e.delegatedTo;
@@ -80,8 +117,7 @@ export function migrationRecap(events: readonly FerryEvent[]): GuestRecap[] {
       }
     }
     if (bytes !== undefined) r.bytesCopied = bytes;
-    // offline: every phase's time, but for a guest ferry shut down, which ran through its preflight
-    for (const [p, ms] of Object.entries(r.phases)) if (!(p === 'preflight' && r.shutdown === 'stopped')) r.offlineMs += ms;
+    r.offlineMs = offlineOf(results, r);
     return r;
   });
 }
@@ -103,7 +139,9 @@ export function formatMigrationRecap(rows: readonly GuestRecap[]): string[] {
     // offline: only for a guest whose disk ferry changed (a refused or planned one stays as it was) or
     // that it shut down; not for one that did not stop when asked (it may still run)
     const changed = (r.result === 'done' || r.result === 'failed' || r.result === 'interrupted') && r.shutdown !== 'failed';
-    const offline = changed ? `; offline ${humanDuration(r.offlineMs / 1000)}${r.shutdown === 'stopped' ? ' since ferry shut it down' : ''}` : '';
+    const since = r.shutdown === 'stopped' ? ' since ferry shut it down' : '';
+    const until = r.boot === 'booted' ? ' until a login prompt' : r.boot === 'failed' ? ', and its boot check found no login prompt' : '';
+    const offline = changed ? `; offline ${humanDuration(r.offlineMs / 1000)}${since}${until}` : r.boot === 'planned' ? '; its boot would be checked' : '';
     if (phases.length) out.push(`${' '.repeat(width)}  ${phases.join(' · ')}${offline}`);
     if (r.task) {
       out.push(`${' '.repeat(width)}  at "${r.task}":`);

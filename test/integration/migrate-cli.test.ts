@@ -68,6 +68,38 @@ describe('ferry migrate @integration', function () {
     assert.match(preflight('-e', 'shutdown_guest=true'), /if \[ yes = no \] && running; then/);
   });
 
+  it('--boot runs it with verify_boot=true (a booted guest kept running), --tags boot only that phase: the boot phase\'s tasks run for the guest', async function () {
+    // ferry's records, where the test says: the conversion is done and the boot recorded, so the boot
+    // phase only asks whether it booted already (nothing is started, nothing watched). Its boot_record
+    // names boot_keep_running, so the command it ran shows that variable too. --tags boot leaves out the
+    // define, which would plan with virsh on the sshd's machine.
+    await writeFile(join(ws.dir, 'converted'), '');
+    for (const keep of ['True', 'false']) await writeFile(join(ws.dir, `booted-keep=${keep}`), '');
+    const run = (...args: string[]) => {
+      const records = { record: join(ws.dir, 'converted'), boot_record: `${ws.dir}/booted-keep={{ boot_keep_running }}` };
+      const r = ferry('--check', '--json', '--tags', 'boot', '-e', JSON.stringify(records), ...args, 'g1');
+      assert.equal(r.code, 0, r.err + r.out);
+      const all = events(r.out).filter((e) => e.type === 'task_result');
+      // --tags boot: only the boot phase and what runs always (no copy, convert or define task)
+      assert.deepEqual(all.filter((e) => !(e.tags as string[] | undefined)?.some((t) => t === 'boot' || t === 'always')).map((e) => e.task), []);
+      const results = all.filter((e) => (e.tags as string[] | undefined)?.includes('boot'));
+      assert.ok(results.length > 0, r.out);
+      // the boot check did not look (booted before): the recap claims no boot
+      const summary = events(r.out).at(-1) as { data: { guests: Record<string, unknown>[] } };
+      assert.deepEqual(summary.data.guests.map((g) => [g.guest, g.boot]), [['g1', undefined]]);
+      return results;
+    };
+    const asked = (results: Record<string, unknown>[]) => results.find((e) => String(e.task).startsWith('booted already?'))!;
+    const boot = run('--boot');
+    assert.equal(asked(boot).status, 'ok', JSON.stringify(asked(boot)));
+    assert.match(JSON.stringify(asked(boot).result), /booted-keep=True/);
+    assert.match(JSON.stringify(asked(run('--boot', '-e', 'boot_keep_running=false')).result), /booted-keep=false/);
+    // without --boot the whole phase is skipped by its `when`
+    const off = run();
+    assert.deepEqual([...new Set(off.map((e) => e.status))], ['skipped']);
+    assert.match(String(off[0]!.msg), /verify_boot \| bool was false/);
+  });
+
   it('prints the recap per guest after the play recap: each guest refused, and why', () => {
     const r = ferry('--check', 'g1', 'g2');
     assert.equal(r.code, 2, r.err + r.out);
@@ -123,6 +155,16 @@ describe('ferry migrate @integration', function () {
       const shutdown = ferry(other, '--shutdown', 'g1');
       assert.equal(shutdown.code, 4);
       assert.match(shutdown.err, new RegExp(`--shutdown has no meaning with ${other}`));
+    }
+    for (const [flags, message] of [
+      [['--rollback', '--boot'], '--boot has no meaning with --rollback'],
+      [['--cleanup', '--boot', '--shutdown'], '--boot has no meaning with --cleanup'],
+      [['--cleanup', '--boot', '--shutdown'], '--shutdown has no meaning with --cleanup'],
+    ] as const) {
+      const r = ferry(...flags, 'g1');
+      assert.equal(r.code, 4, flags.join(' ') + r.err);
+      assert.ok(r.err.includes(message), r.err);
+      assert.equal(r.out, '', 'nothing ran');
     }
     const none = ferry('--check', 'nosuchguest');
     assert.equal(none.code, 4);

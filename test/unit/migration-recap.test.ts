@@ -110,6 +110,80 @@ describe('migration recap (ferry migrate)', () => {
     assert.deepEqual(formatMigrationRecap([g!]).slice(0, 3), ['g  FAILED on hv1', '   preflight 2s · shutdown 5m00s', '   at "shut the guest down":']);
   });
 
+  describe('the boot check (verify_boot, ferry migrate --boot)', () => {
+    const checkRun: FerryEvent = { type: 'run_start', playbook: 'xen-to-kvm.yaml', check: true, time: '2026-12-06T00:00:00Z' };
+    const boot = (status: TaskStatus, durationMs: number, extra: Extra = {}) => result('g', 'GRUB and a login prompt on the serial console', 'boot_check', status, durationMs, ['boot'], { delegatedTo: 'kvm1', ...extra });
+    // the shipped playbook's tasks as the engine reports them for a guest stopped before the run
+    const converted = [
+      result('g', 'converted already?', 'command', 'ok', 1_000, ['preflight', 'always'], { delegatedTo: 'hv1' }),
+      result('g', 'preflight', 'shell', 'ok', 2_000, ['preflight', 'always'], { delegatedTo: 'hv1' }),
+      result('g', 'shut the guest down', 'shell', 'skipped', 0, ['shutdown', 'always'], { delegatedTo: 'hv1' }),
+      result('g', 'has this guest been copied already?', 'command', 'ok', 500, ['copy'], { delegatedTo: 'hv1' }),
+      result('g', 'rename', 'lvm', 'changed', 1_000, ['copy'], { delegatedTo: 'hv1' }),
+      result('g', 'rsync', 'rsync', 'changed', 60_000, ['copy'], { delegatedTo: 'hv1' }),
+      result('g', 'grub', 'grub', 'changed', 20_000, ['convert'], { delegatedTo: 'hv1' }),
+      result('g', 'define', 'virsh_define', 'changed', 500, ['define'], { delegatedTo: 'kvm1' }),
+      result('g', 'booted already?', 'command', 'ok', 100, ['boot'], { delegatedTo: 'kvm1' }),
+      result('g', 'start the KVM domain', 'virsh_define', 'changed', 3_000, ['boot'], { delegatedTo: 'kvm1' }),
+    ];
+    const recorded = [
+      result('g', 'file', 'file', 'changed', 200, ['boot'], { delegatedTo: 'kvm1' }),
+      result('g', 'copy', 'copy', 'changed', 200, ['boot'], { delegatedTo: 'kvm1' }),
+      result('g', 'shut the guest down again', 'virsh_define', 'changed', 40_000, ['boot'], { delegatedTo: 'kvm1' }),
+    ];
+
+    it('a login prompt: booted, and offline from the first phase that changed something to the end of the boot check (not the shutdown after it)', () => {
+      const [g] = migrationRecap([...converted, boot('ok', 50_000, { msg: 'a login prompt after 50s, GRUB seen' }), ...recorded]);
+      assert.deepEqual([g!.result, g!.boot, g!.shutdown, g!.phases.boot], ['done', 'booted', undefined, 93_500]);
+      // copy 61.5 s + convert 20 s + define 0.5 s + boot to the prompt 53.1 s; not the preflight's 3 s nor the 40.4 s after the prompt
+      assert.equal(g!.offlineMs, 135_100);
+      assert.deepEqual(formatMigrationRecap([g!]), [
+        'g  migrated by rsync hv1 → kvm1',
+        '   preflight 3s · copy 1m02s · convert 20s · define 1s · boot 1m34s; offline 2m15s until a login prompt',
+      ]);
+    });
+
+    it('a guest ferry shut down: offline from its shutdown to the login prompt', () => {
+      const events = [...converted.slice(0, 2), result('g', 'shut the guest down', 'shell', 'changed', 14_000, ['shutdown', 'always'], { delegatedTo: 'hv1' }), ...converted.slice(3), boot('ok', 50_000), ...recorded];
+      const [g] = migrationRecap(events);
+      assert.deepEqual([g!.boot, g!.shutdown, g!.offlineMs], ['booted', 'stopped', 14_000 + 135_100]);
+      assert.match(formatMigrationRecap([g!])[1]!, /; offline 2m29s since ferry shut it down until a login prompt$/);
+    });
+
+    it('no login prompt: the boot failed at the boot check, which says why; offline up to its end', () => {
+      const why = 'no login prompt: an emergency shell; the console\'s last lines:\n  Give root password for maintenance';
+      const [g] = migrationRecap([...converted, boot('failed', 30_000, { msg: why })]);
+      assert.deepEqual([g!.result, g!.boot, g!.task, g!.msg, g!.offlineMs], ['failed', 'failed', 'GRUB and a login prompt on the serial console', why, 115_100]);
+      assert.deepEqual(formatMigrationRecap([g!]), [
+        'g  FAILED by rsync hv1 → kvm1',
+        '   preflight 3s · copy 1m02s · convert 20s · define 1s · boot 33s; offline 1m55s, and its boot check found no login prompt',
+        '   at "GRUB and a login prompt on the serial console":',
+        '     no login prompt: an emergency shell; the console\'s last lines:',
+        '     Give root password for maintenance',
+      ]);
+    });
+
+    it('--check: the boot check skips itself (nothing was started), and the recap says it would check the boot', () => {
+      const planned = boot('skipped', 1, { result: { changed: false, skipped: true, skipped_reason: 'check mode: no domain was started, so there is no console to watch' } });
+      const [g] = migrationRecap([checkRun, ...converted, planned, ...recorded]);
+      assert.deepEqual([g!.result, g!.boot], ['planned', 'planned']);
+      assert.match(formatMigrationRecap([g!])[1]!, /· boot \d+s; its boot would be checked$/);
+    });
+
+    it('a boot check skipped by its `when` (booted before) or by --resume did not look: no boot, and offline as without one', () => {
+      const skips: Extra[] = [
+        { msg: 'when: booted.rc != 0 was false', result: { skipped: true, changed: false } },
+        { msg: 'completed in the run being resumed', result: {} },
+      ];
+      for (const extra of skips) {
+        const [g] = migrationRecap([...converted, boot('skipped', 0, extra)]);
+        assert.equal(g!.boot, undefined, JSON.stringify(extra));
+        assert.equal(g!.offlineMs, 3_000 + 61_500 + 20_000 + 500 + 3_100);
+        assert.doesNotMatch(formatMigrationRecap([g!]).join('\n'), /login prompt|boot would/);
+      }
+    });
+  });
+
   it('--check: a guest with changes to make is planned, and nothing is counted as copied', () => {
     const start: FerryEvent = { type: 'run_start', playbook: 'xen-to-kvm.yaml', check: true, time: '2026-12-05T00:00:00Z' };
     const [g] = migrationRecap([start, progress('g', 'rsync', 10), result('g', 'rsync', 'rsync', 'changed', 10, ['copy'])]);
