@@ -679,6 +679,8 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     // the conversion (kvm_define off: the lab host is emulated), then the playbook's own boot phase on this machine
     assert.deepEqual(Object.keys(xr1.phases), ['preflight', 'copy', 'convert', 'boot']);
     assert.ok(xr1.phases.copy! > 0 && xr1.phases.convert! > 0 && xr1.phases.boot! > 0);
+    assert.equal(xr1.boot, 'booted');
+    assert.match(formatMigrationRecap([xr1]).join('\n'), /offline \S+ until a login prompt/);
     const watched = rep.results().filter((x) => x.host === 'xr1' && x.task === 'GRUB and a login prompt on the serial console');
     assert.deepEqual(watched.map((x) => x.status), ['ok'], JSON.stringify(watched));
     assert.match(watched[0]!.msg ?? '', /^a login prompt after [\d.]+s, GRUB seen/);
