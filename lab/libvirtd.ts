@@ -20,9 +20,9 @@ function findDaemon(name: string): string | undefined {
   return SBIN.map((d) => `${d}/${name}`).find((p) => existsSync(p));
 }
 
-async function ok(file: string, args: string[]): Promise<string | undefined> {
+async function ok(file: string, args: string[], timeoutMs = 15_000): Promise<string | undefined> {
   try {
-    return (await execFileP(file, args, { timeout: 15_000 })).stdout;
+    return (await execFileP(file, args, { timeout: timeoutMs })).stdout;
   } catch {
     return undefined;
   }
@@ -45,6 +45,13 @@ async function fixKvmPermissions(): Promise<void> {
   if (group === undefined) return;
   chownSync('/dev/kvm', st.uid, Number(group));
   chmodSync('/dev/kvm', (st.mode & 0o7777) | 0o060);
+}
+
+/** Destroys and undefines a domain, when there is one (its disks are never touched); quiet when there is none. */
+export async function removeDomain(name: string, uri = 'qemu:///system'): Promise<void> {
+  // (a loaded machine's libvirt may take long to answer: longer than a probe may wait)
+  await ok('virsh', ['-c', uri, 'destroy', name], 60_000);
+  await ok('virsh', ['-c', uri, 'undefine', name], 60_000);
 }
 
 /** Starts virtlogd and libvirtd when needed and checks `virsh -c URI version`. */

@@ -3,24 +3,22 @@
 // converted LV, and boots it as a KVM (TCG) domain under this machine's libvirtd through the
 // playbook's boot phase, which watches the serial console for GRUB and a login prompt (falling back
 // to plain qemu when libvirt is missing).
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { runPlaybookFile, type CommonRunOptions } from '../app/api.js';
 import type { Reporter } from '../runner/events.js';
 import { ListrReporter } from '../runner/reporter/listr.js';
 import { PlainReporter } from '../runner/reporter/plain.js';
+import { GRUB_PATTERN, LOGIN_PATTERN } from '../tasks/libvirt/console.js';
 import { bootCheck } from './boot-check.js';
 import { say } from './exec.js';
 import { exportLv } from './export-lv.js';
 import { labReset, labUp, type LabInfo } from './lab.js';
-import { ensureLibvirtd } from './libvirtd.js';
+import { ensureLibvirtd, removeDomain } from './libvirtd.js';
 import { GUEST } from './recipe.js';
 import { ensureSystemPackages } from './system-packages.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const execFileP = promisify(execFile);
 /** Where lab migrations leave their exported disks, console logs and run state. */
 export const LAB_OUT_DIR = process.env.FERRY_LAB_OUT ?? '/var/tmp/ferry-lab';
 
@@ -115,19 +113,12 @@ export async function bootExportedDisk(g: ExportedGuest, image: string, lab: Lab
     });
     const text = fs.existsSync(consoleLog) ? fs.readFileSync(consoleLog, 'latin1') : '';
     return {
-      method: 'libvirt', exitCode: boot.exitCode, sawGrub: /GNU GRUB/.test(text), sawLogin: /login:/.test(text),
+      method: 'libvirt', exitCode: boot.exitCode, sawGrub: GRUB_PATTERN.test(text), sawLogin: LOGIN_PATTERN.test(text),
       seconds: (Date.now() - t1) / 1000, console: text,
     };
   } finally {
     // the boot phase leaves a booted guest running (a migrated guest is back in service): not here
     await removeDomain(g.name);
-  }
-}
-
-/** Destroys and undefines a domain of this machine's libvirt, when there is one (its disks are files that stay). */
-async function removeDomain(name: string): Promise<void> {
-  for (const args of [['destroy', name], ['undefine', name]]) {
-    await execFileP('virsh', ['-c', 'qemu:///system', ...args], { timeout: 60_000 }).catch(() => undefined);
   }
 }
 
