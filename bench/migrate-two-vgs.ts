@@ -5,10 +5,10 @@
 // Each round starts from the pristine lab: one guest alone (vg0), a reset, then two at once (vg0, vg1).
 // Run as root, with the lab built (npm run lab:up once): npx tsx bench/migrate-two-vgs.ts
 // BENCH_ROUNDS (default 1), BENCH_GUEST_MB (the data in each guest, default 128).
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPlaybookFile } from '../app/api.js';
-import { labReset, labSsh, labStatus, labUp, type LabInfo } from '../lab/lab.js';
+import { DATA_GUEST_VARS, makeDataGuests, writeGuestInventory } from '../lab/data-guests.js';
+import { labReset, labStatus, labUp, type LabInfo } from '../lab/lab.js';
 import type { FerryEvent } from '../runner/events.js';
 import { loadAverage, median, removeScratch, reportResult, scratchDir } from './lib.js';
 
@@ -18,29 +18,16 @@ const PLAYBOOK = join(import.meta.dirname, '..', 'playbooks', 'xen-to-kvm.yaml')
 
 type Guest = { name: string; vg: string };
 
-/** Makes each guest's LV: ext4 holding DATA_MB of random data, as the lab's e2e makes its data-only guests. */
-async function makeGuests(lab: LabInfo, guests: Guest[]): Promise<void> {
-  await labSsh(lab, ['set -e', ...guests.flatMap((g) => [
-    `lvcreate -q -y -L ${DATA_MB + 64}M -n ${g.name}-disk ${g.vg}`,
-    `mkfs.ext4 -q /dev/${g.vg}/${g.name}-disk`,
-    `mkdir -p /mnt/${g.name} && mount /dev/${g.vg}/${g.name}-disk /mnt/${g.name}`,
-    `head -c ${DATA_MB * 1024 * 1024} /dev/urandom > /mnt/${g.name}/data && umount /mnt/${g.name}`,
-  ])].join('\n'));
-}
-
 /** The copy phase of these guests at once; its wall time in ms. Fails unless every guest's rsync changed. */
 async function copyPhase(lab: LabInfo, dir: string, guests: Guest[]): Promise<number> {
   const inv = join(dir, `${guests.map((g) => g.name).join('-')}.json`);
-  const hosts = Object.fromEntries(guests.map((g, i) => [g.name, {
-    ferry_connection: 'none', ferry_hypervisor: 'lab-hv', vg: g.vg, lv: `${g.name}-disk`, memory_mb: 256, vcpus: 1, mac: `00:16:3e:4c:54:0${i}`, bridge: 'br0',
-  }]));
-  writeFileSync(inv, JSON.stringify({ xen_guests: { hosts } }));
+  writeGuestInventory(inv, Object.fromEntries(guests.map((g, i) => [g.name, { vg: g.vg, lv: `${g.name}-disk`, mac: `00:16:3e:4c:54:0${i}` }])));
   const events: FerryEvent[] = [];
   const t0 = performance.now();
   const r = await runPlaybookFile(PLAYBOOK, {
     inventory: [lab.inventoryPath, inv], limit: guests.map((g) => g.name).join(':'), forks: guests.length, tags: ['copy'],
     reporter: { emit: (e) => void events.push(e), close: async () => {} },
-    extraVars: { kvm_define: false, guest_min_free_mb: 0, guest_kernel_mb: 0 },
+    extraVars: DATA_GUEST_VARS,
   });
   const ms = performance.now() - t0;
   const copied = events.flatMap((e) => (e.type === 'task_result' && e.module === 'rsync' && e.item === undefined && e.status === 'changed' ? [e.host] : []));
@@ -60,11 +47,11 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       lab = await labReset();
       const a = [{ name: 'b1', vg: 'vg0' }];
-      await makeGuests(lab, a);
+      await makeDataGuests(lab, a, { dataMb: DATA_MB, lvMb: DATA_MB + 64 });
       alone.push(await copyPhase(lab, dir, a));
       lab = await labReset();
       const two = [{ name: 'b2', vg: 'vg0' }, { name: 'b3', vg: 'vg1' }];
-      await makeGuests(lab, two);
+      await makeDataGuests(lab, two, { dataMb: DATA_MB, lvMb: DATA_MB + 64 });
       both.push(await copyPhase(lab, dir, two));
       console.log(`round ${round}: one guest ${(alone.at(-1)! / 1000).toFixed(1)} s, two on two VGs ${(both.at(-1)! / 1000).toFixed(1)} s (load ${loadAverage()})`);
     }

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { runPlaybookFile } from '../../app/api.js';
 import { xenImport } from '../../app/xen-import-run.js';
+import { DATA_GUEST_VARS, makeDataGuests, writeGuestInventory } from '../../lab/data-guests.js';
 import { exportLv } from '../../lab/export-lv.js';
 import { say } from '../../lab/exec.js';
 import { labDown, labReset, labSsh, labStatus, labUp, type LabInfo } from '../../lab/lab.js';
@@ -115,8 +116,8 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     ].join('\n'));
     try {
       const guests = path.join(tmp, 'more-guests.yaml');
-      const guest = (vg: string, lv: string, mac: string) => ({ ferry_connection: 'none', ferry_hypervisor: 'lab-hv', vg, lv, memory_mb: 256, vcpus: 1, mac, bridge: 'br0' });
-      fs.writeFileSync(guests, JSON.stringify({ xen_guests: { hosts: { xr9: guest('vg1', 'xr9-disk', '00:16:3e:4c:52:09'), xr8: guest('vg0', 'xr8-disk', '00:16:3e:4c:52:08'), xr7: guest('vg1', 'xr7-disk', '00:16:3e:4c:52:07'), xr6: guest('vg1', 'xr6-disk', '00:16:3e:4c:52:06'), xr5: guest('vg1', 'xr5-disk', '00:16:3e:4c:52:05') } } }));
+      const guest = (vg: string, lv: string, mac: string) => ({ vg, lv, mac });
+      writeGuestInventory(guests, { xr9: guest('vg1', 'xr9-disk', '00:16:3e:4c:52:09'), xr8: guest('vg0', 'xr8-disk', '00:16:3e:4c:52:08'), xr7: guest('vg1', 'xr7-disk', '00:16:3e:4c:52:07'), xr6: guest('vg1', 'xr6-disk', '00:16:3e:4c:52:06'), xr5: guest('vg1', 'xr5-disk', '00:16:3e:4c:52:05') });
       // (and no folder or mount left by the read of xr6's fstab)
       const state = async () => (await labSsh(lab, "lvs --noheadings -o vg_name,lv_name,lv_size; sha256sum /dev/vg1/xr9-disk /dev/vg0/xr8-disk /dev/vg1/xr7-disk /dev/vg1/xr6-disk /dev/vg1/xr5-disk; ls -d /tmp/tmp.* 2>/dev/null; grep ' /tmp/' /proc/mounts; true")).stdout;
       const before = await state();
@@ -208,27 +209,18 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     lab = await labReset();
     const guests = ['t1', 't2', 't3', 't4'];
     const vgOf = (g: string) => (g === 't1' || g === 't2' ? 'vg0' : 'vg1');
-    await labSsh(lab, [
-      'set -e',
-      ...guests.flatMap((g) => [
-        `lvcreate -q -y -L 64M -n ${g}-disk ${vgOf(g)}`,
-        `mkfs.ext4 -q /dev/${vgOf(g)}/${g}-disk`,
-        `mkdir -p /mnt/${g} && mount /dev/${vgOf(g)}/${g}-disk /mnt/${g}`,
-        `head -c 25165824 /dev/urandom > /mnt/${g}/data && umount /mnt/${g}`,
-      ]),
-    ].join('\n'));
+    await makeDataGuests(lab, guests.map((g) => ({ name: g, vg: vgOf(g) })), { dataMb: 24, lvMb: 64 });
     const sums = async () => (await labSsh(lab, `sha256sum ${guests.map((g) => `/dev/${vgOf(g)}/${g}-disk-old`).join(' ')}`)).stdout;
     const before = (await labSsh(lab, `sha256sum ${guests.map((g) => `/dev/${vgOf(g)}/${g}-disk`).join(' ')}`)).stdout;
     try {
       const inv = path.join(tmp, 'four-guests.yaml');
-      const guest = (g: string, i: number) => ({ ferry_connection: 'none', ferry_hypervisor: 'lab-hv', vg: vgOf(g), lv: `${g}-disk`, memory_mb: 256, vcpus: 1, mac: `00:16:3e:4c:53:0${i}`, bridge: 'br0' });
-      fs.writeFileSync(inv, JSON.stringify({ xen_guests: { hosts: Object.fromEntries(guests.map((g, i) => [g, guest(g, i)])) } }));
+      writeGuestInventory(inv, Object.fromEntries(guests.map((g, i) => [g, { vg: vgOf(g), lv: `${g}-disk`, mac: `00:16:3e:4c:53:0${i}` }])));
       // every event with the time it arrived: a copy ran from (arrival - durationMs) to its arrival
       const timed: { at: number; ev: FerryEvent }[] = [];
       const reporter = { emit: (ev: FerryEvent) => void timed.push({ at: Date.now(), ev }), close: async () => {} };
       const r = await runPlaybookFile(path.join(ROOT, 'playbooks/xen-to-kvm.yaml'), {
         // (guest_min_free_mb and guest_kernel_mb 0: these data-only guests, with no kernel, are copied, never converted)
-        inventory: [lab.inventoryPath, inv], limit: guests.join(':'), forks: 4, tags: ['copy'], reporter, extraVars: { kvm_define: false, guest_min_free_mb: 0, guest_kernel_mb: 0 },
+        inventory: [lab.inventoryPath, inv], limit: guests.join(':'), forks: 4, tags: ['copy'], reporter, extraVars: DATA_GUEST_VARS,
       });
       const events = timed.map((t) => t.ev);
       assert.equal(r.exitCode, 0, JSON.stringify(events.filter((e) => e.type === 'task_result' && e.status === 'failed')));
@@ -282,7 +274,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       ]),
     ].join('\n'));
     const inv = path.join(tmp, 'again-guests.yaml');
-    fs.writeFileSync(inv, JSON.stringify({ xen_guests: { hosts: Object.fromEntries(names.map((n, i) => [n, { ferry_connection: 'none', ferry_hypervisor: 'lab-hv', vg: g[n].vg, lv: `${n}-disk`, memory_mb: 256, vcpus: 1, mac: `00:16:3e:4c:54:0${i}`, bridge: 'br0' }])) } }));
+    writeGuestInventory(inv, Object.fromEntries(names.map((n, i) => [n, { vg: g[n].vg, lv: `${n}-disk`, mac: `00:16:3e:4c:54:0${i}` }])));
     // one guest at a time, in the same order each time: each new LV gets the extents its predecessor had
     const playbook = async (file: string, tags: string[] | undefined) => {
       const reps: CollectingReporter[] = [];
@@ -291,7 +283,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
         await runPlaybookFile(path.join(ROOT, 'playbooks', file), {
           inventory: [lab.inventoryPath, inv], limit: names.filter((n) => g[n].method === method).join(':'), forks: 1, reporter: rep,
           // (no room asked inside: these data-only guests, with no kernel, are never converted)
-          ...(tags ? { tags } : {}), extraVars: { kvm_define: false, guest_min_free_mb: 0, guest_kernel_mb: 0, copy_method: method },
+          ...(tags ? { tags } : {}), extraVars: { ...DATA_GUEST_VARS, copy_method: method },
         });
         reps.push(rep);
       }
@@ -399,7 +391,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     const source = path.join(tmp, 'xf1-source.img');
     await exportLv(xf1.vg, xf1.lv, source, lab);
     const xf1Inv = path.join(tmp, 'xfs-guest.yaml');
-    fs.writeFileSync(xf1Inv, JSON.stringify({ xen_guests: { hosts: { xf1: { ferry_connection: 'none', ferry_hypervisor: 'lab-hv', vg: xf1.vg, lv: xf1.lv, memory_mb: xf1.memoryMb, vcpus: 1, mac: xf1.mac, bridge: 'br0' } } } }));
+    writeGuestInventory(xf1Inv, { xf1 });
 
     // xt1: made of xr1's files on the lab host, as xen-tools lays a guest out: `root = '/dev/xvda2 ro'`,
     // the swap LV exported as xvda1 of the same virtual disk, and a data disk mounted by UUID (checked
@@ -496,7 +488,7 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     ].join('\n'));
     const xp1Before = (await labSsh(lab, `sha256sum /dev/${xp1.vg}/${xp1.lv}`)).stdout.split(' ')[0]!;
     const xp1Inv = path.join(tmp, 'partitioned-guest.yaml');
-    fs.writeFileSync(xp1Inv, JSON.stringify({ xen_guests: { hosts: { xp1: { ferry_connection: 'none', ferry_hypervisor: 'lab-hv', vg: xp1.vg, lv: xp1.lv, memory_mb: xp1.memoryMb, vcpus: 1, mac: xp1.mac, bridge: 'br0' } } } }));
+    writeGuestInventory(xp1Inv, { xp1 });
     // its plan, before anything runs beside it
     const xp1Check = await convertGuest(xp1Inv, 'xp1', {}, true);
 
