@@ -95,8 +95,9 @@ export function isXenOnlyKernel(version: string): boolean {
 
 /**
  * Judges one kernel: it needs virtio_blk built in, or as a module that is actually installed.
- * (playbooks/xen-to-kvm.yaml's preflight judges the source's kernels the same way in shell, from the
- * hypervisor, to ask for room for a kernel install: keep the two alike.)
+ * (playbooks/xen-to-kvm.yaml's preflight judges the source's kernels in the same order in shell, from
+ * the hypervisor, to ask for room for a kernel install; test/integration/kernel-judgement-parity.test.ts
+ * runs both on the same trees, so a change to one that the other lacks fails there.)
  */
 export function judgeKernel(k: KernelFacts): KernelVerdict {
   const v = k.version;
