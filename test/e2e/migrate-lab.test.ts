@@ -249,6 +249,69 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
     }
   });
 
+  it('Ctrl-C during the copy of two guests, then --resume: the copy that finished is not redone, the cut one is finished, nothing keeps running on the host, the sources are unchanged', async () => {
+    // The test above left the lab pristine (reset). Two guests of data, copied at once (two VGs):
+    // s1 small, s2 big enough that its copy still runs when s1's ends — then SIGINT, as a user's Ctrl-C.
+    await makeDataGuests(lab, [{ name: 's1', vg: 'vg0' }], { dataMb: 8, lvMb: 32 });
+    await makeDataGuests(lab, [{ name: 's2', vg: 'vg1' }], { dataMb: 192, lvMb: 256 });
+    const srcSums = async (suffix: string) => (await labSsh(lab, `sha256sum /dev/vg0/s1-disk${suffix} /dev/vg1/s2-disk${suffix}`)).stdout.split('\n').map((l) => l.split(' ')[0]).filter(Boolean);
+    const before = await srcSums('');
+    const cwd = fs.mkdtempSync(path.join(tmp, 'sigint-'));
+    try {
+      const inv = path.join(tmp, 'sigint-guests.yaml');
+      writeGuestInventory(inv, { s1: { vg: 'vg0', lv: 's1-disk', mac: '00:16:3e:4c:54:01' }, s2: { vg: 'vg1', lv: 's2-disk', mac: '00:16:3e:4c:54:02' } });
+      // -T 60: the lab VM is emulated, and a loaded machine makes its SSH handshake slow
+      const base = ['run', path.join(ROOT, 'playbooks/xen-to-kvm.yaml'), '-i', lab.inventoryPath, '-i', inv, '--limit', 's1:s2', '-f', '2', '--tags', 'copy', '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'];
+      type Result = Extract<FerryEvent, { type: 'task_result' }>;
+      const isCopy = (e: FerryEvent): e is Result => e.type === 'task_result' && e.module === 'rsync' && e.item === undefined;
+      let s2Running = false;
+      let interrupted = false;
+      let cutS2 = false;
+      const first = await ferryCli(base, cwd, (e, child) => {
+        if (e.type === 'task_start' && e.module === 'rsync') s2Running ||= e.hosts.includes('s2');
+        if (isCopy(e) && e.host === 's2') s2Running = false;
+        if (isCopy(e) && e.host === 's1' && !interrupted) {
+          interrupted = true;
+          cutS2 = s2Running;
+          child.kill('SIGINT');
+        }
+      });
+      assert.ok(interrupted, `s1's copy never ended: ${first.stderr}`);
+      assert.ok(cutS2, 's2\'s copy was not running when s1\'s ended: nothing was cut (make s2 bigger)');
+      assert.equal(first.code, 130, `exit ${first.code} after SIGINT:\n${first.stderr}`);
+      assert.match(first.stderr, /SIGINT: stopping the commands that run/);
+      const copiesOf = (events: FerryEvent[]) => events.flatMap((e) => (isCopy(e) ? [`${e.host} ${e.status}`] : []));
+      assert.deepEqual(copiesOf(first.events).filter((c) => c.startsWith('s1')), ['s1 changed']);
+      // the cut copy was stopped on the host: nothing would race the resumed run
+      const left = (await labSsh(lab, 'for i in $(seq 50); do pgrep -x rsync >/dev/null || break; sleep 0.2; done; pgrep -a -x rsync || echo none')).stdout.trim();
+      assert.equal(left, 'none', `rsync still runs on the lab host after ferry stopped:\n${left}`);
+      const partial = (await labSsh(lab, 'lvs --noheadings -o lv_name vg0 vg1')).stdout.split('\n').map((l) => l.trim()).filter((l) => /^s[12]-/.test(l)).sort();
+      console.log(`      after Ctrl-C (exit ${first.code}): ${copiesOf(first.events).join(', ') || 'no copy ended'}; LVs ${partial.join(' ')}`);
+
+      const second = await ferryCli([...base, '--resume'], cwd);
+      assert.equal(second.code, 0, `the resumed run failed (exit ${second.code}):\n${second.stderr}\n${JSON.stringify(second.events.filter((e) => e.type === 'task_result' && e.status === 'failed')).slice(0, 3000)}`);
+      // s1's copy completed: re-planned on resume (a module, not a command), rsync finds nothing to
+      // copy; its new filesystem was not made again (one made afresh would be copied in full: changed)
+      assert.deepEqual(copiesOf(second.events).sort(), ['s1 ok', 's2 changed']);
+      // (the other routes' mkfs tasks are skipped by their `when`)
+      const made = second.events.flatMap((e) => (e.type === 'task_result' && e.module === 'filesystem' && e.status !== 'skipped' ? [`${e.host} ${e.status}`] : [])).sort();
+      assert.deepEqual(made, ['s1 ok', 's2 ok'], 'a new filesystem was made again on resume');
+      console.log(`      --resume: ${copiesOf(second.events).join(', ')}`);
+      // the sources, renamed to -old, hold what they held; s2's copy holds its whole file
+      assert.deepEqual(await srcSums('-old'), before, 'a source LV was written to');
+      // (the copy phase alone leaves the new filesystem mounted where the conversion goes on)
+      const dataSum = (await labSsh(lab, `set -e
+new=$(findmnt -n -o TARGET --source /dev/mapper/vg1-s2--disk1 | head -n 1); [ -n "$new" ]
+d=$(mktemp -d); mount -o ro,noload /dev/vg1/s2-disk-old $d
+sha256sum $d/data "$new/data" | cut -d' ' -f1
+umount $d; rmdir $d`)).stdout.trim().split('\n');
+      assert.equal(dataSum.length, 2);
+      assert.equal(dataSum[1], dataSum[0], 's2\'s copy differs from its source after the resumed run');
+    } finally {
+      lab = await labReset();
+    }
+  });
+
   it('a guest rolled back and migrated again is copied afresh (rsync, dd, partitioned already): an earlier copy left in the freed extents, marks and all, never passes for the new one', async () => {
     // Small guests made for the test (data only, not bootable): s1 on the rsync route, s2 on the dd
     // route, s3 partitioned already (its ext4 root in partition 1 at 1 MiB). A conversion that got
