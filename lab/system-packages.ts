@@ -24,6 +24,7 @@ export const PACKAGE_GROUPS = {
   loginShells: { neededBy: 'the tests of users whose login shell is not POSIX sh (test/integration/login-shells.test.ts)', packages: ['tcsh', 'fish'] },
   storage: { neededBy: 'the storage modules, tested on loop devices', packages: ['rsync', 'fdisk', 'parted', 'e2fsprogs', 'xfsprogs', 'util-linux', 'zstd', 'cpio'] },
   chroot: { neededBy: 'the chroot tests (a minimal root)', packages: ['busybox-static'] },
+  systemd: { neededBy: "the service module's systemd tests (systemd-nspawn boots the lab's guest image with systemd as PID 1)", packages: ['systemd-container'] },
   lab: { neededBy: 'the lab VM (debootstrap, images, keys, qemu)', packages: ['qemu-system-x86', 'qemu-utils', 'debootstrap', 'openssh-client', 'e2fsprogs'] },
   libvirt: {
     neededBy: 'virsh_define and the KVM boot of the converted guest',
@@ -41,7 +42,7 @@ export type PackageGroupName = keyof typeof PACKAGE_GROUPS;
 
 /** What each entry point needs: `npm test` everything, the lab its VM, `lab:migrate` also libvirt for the boot. */
 export const PACKAGE_USES = {
-  tests: ['sshd', 'loginShells', 'storage', 'chroot', 'lab', 'libvirt', 'ubuntuGuest', 'vault', 'ansible'],
+  tests: ['sshd', 'loginShells', 'storage', 'chroot', 'systemd', 'lab', 'libvirt', 'ubuntuGuest', 'vault', 'ansible'],
   lab: ['lab'],
   migrate: ['lab', 'libvirt'],
 } as const satisfies Record<string, readonly PackageGroupName[]>;

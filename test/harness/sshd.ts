@@ -133,7 +133,8 @@ function ensureUsers(): Promise<string> {
   return usersReady;
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 now. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -146,7 +147,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function keygen(path: string, type: 'ed25519' | 'rsa'): Promise<string> {
+/** Makes a throwaway key pair at `path`; returns its public key as `type base64`. */
+export async function keygen(path: string, type: 'ed25519' | 'rsa'): Promise<string> {
   const args = ['-q', '-t', type, '-N', '', '-C', 'ferry-test', '-f', path];
   if (type === 'rsa') args.push('-b', '2048');
   await run('ssh-keygen', args);
