@@ -36,6 +36,7 @@ export const BUILTIN_MODULE_LOADERS: Readonly<Record<string, ModuleLoader>> = {
   apt: async () => (await import('./apt.js')).aptModule as TaskModule<never>,
   package: async () => (await import('./package.js')).packageModule as TaskModule<never>,
   service: async () => (await import('./service.js')).serviceModule as TaskModule<never>,
+  systemd: async () => (await import('./systemd.js')).systemdModule as TaskModule<never>,
   reboot: async () => (await import('./reboot.js')).rebootModule as TaskModule<never>,
   lvm: async () => (await import('./lvm.js')).lvmModule as TaskModule<never>,
   lvm_vg: async () => (await import('./lvm-vg.js')).lvmVgModule as TaskModule<never>,

@@ -34,6 +34,7 @@ import { rebootModule } from './reboot.js';
 import { replaceModule } from './replace.js';
 import { rsyncModule } from './rsync.js';
 import { serviceModule } from './service.js';
+import { systemdModule } from './systemd.js';
 import { setModule } from './set.js';
 import { setupModule } from './setup.js';
 import { shellModule } from './shell.js';
@@ -53,7 +54,7 @@ export const BUILTIN_MODULES = [
   commandModule, shellModule, rawModule, copyModule, templateModule, unarchiveModule, fileModule, lineinfileModule, blockinfileModule, replaceModule, statModule, slurpModule, fetchModule, getUrlModule, waitForModule, bootCheckModule,
   pingModule, pauseModule, debugModule, setModule, setupModule, includeVarsModule, failModule, assertModule,
   // accounts, packages, services
-  groupModule, userModule, aptModule, packageModule, serviceModule, rebootModule,
+  groupModule, userModule, aptModule, packageModule, serviceModule, systemdModule, rebootModule,
   // storage and copy
   lvmModule, lvmVgModule, partitionModule, partitionMapModule, filesystemModule, mountModule, chrootMountsModule,
   rsyncModule, blockcopyModule,

@@ -93,12 +93,12 @@ async function readService(ctx: TaskContext, p: Params): Promise<ServiceFacts> {
 }
 
 /** The result Ansible's service module registers: name, state (asked, or what it is), enabled when asked. */
-function serviceResult(p: Params, running: boolean, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function serviceResult(p: Params, running: boolean, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { name: p.name, state: p.state ?? (running ? 'started' : 'stopped'), ...(p.enabled !== undefined ? { enabled: p.enabled } : {}), ...extra };
 }
 
 /** The state steps (start, stop, restart, reload) for a service that runs or not, with `cmd(action)`. */
-function stateSteps(p: Params, running: boolean, cmd: (action: string) => Step['cmd']): Step[] {
+export function stateSteps(p: Pick<Params, 'name' | 'state'>, running: boolean, cmd: (action: string) => Step['cmd']): Step[] {
   const step = (action: string, title: string): Step => ({ title: `${title} ${p.name}`, cmd: cmd(action) });
   if (p.state === 'started' && !running) return [step('start', 'start')];
   if (p.state === 'stopped' && running) return [step('stop', 'stop')];
@@ -108,7 +108,7 @@ function stateSteps(p: Params, running: boolean, cmd: (action: string) => Step['
 }
 
 /** The no-change reason: what the service is. */
-function asItIs(p: Params, running: boolean, enabled: boolean): string {
+export function asItIs(p: Pick<Params, 'name' | 'enabled'>, running: boolean, enabled: boolean): string {
   return `${p.name} is ${running ? 'running' : 'stopped'}${p.enabled !== undefined ? ` and ${enabled ? 'enabled' : 'disabled'} at boot` : ''}`;
 }
 
@@ -131,7 +131,7 @@ function decideSysv(p: Params, f: ServiceFacts): Verdict {
 }
 
 // `systemctl is-enabled` exits 0 for these unit file states.
-const SYSTEMD_ENABLED = ['enabled', 'enabled-runtime', 'alias', 'static', 'indirect', 'generated'];
+export const SYSTEMD_ENABLED = ['enabled', 'enabled-runtime', 'alias', 'static', 'indirect', 'generated'];
 
 /** Decides the systemctl steps for a unit (pure). */
 function decideSystemd(p: Params, f: ServiceFacts): Verdict {
@@ -172,9 +172,8 @@ export const serviceModule = defineModule({
       'exit 1-4 is stopped, else a one-line status\'s words, else exit 0 is running); enabled means a /etc/rc?.d/S??NAME link ' +
       'exists, and enabling runs `update-rc.d NAME defaults` (when no link exists) and `update-rc.d NAME enable`, disabling ' +
       '`update-rc.d NAME disable`. systemd: `systemctl show` gives ActiveState and UnitFileState; steps are systemctl ' +
-      'enable/disable/start/stop/restart/reload -- NAME. The systemd path is tested only by decision tables (the test ' +
-      'machines do not run systemd as PID 1); the SysV path runs against real init scripts. Not done: pattern, arguments, ' +
-      'sleep, runlevel, daemon_reload, masked.',
+      'enable/disable/start/stop/restart/reload -- NAME, tested against a real systemd (a systemd-nspawn host); the SysV path ' +
+      'runs against real init scripts. daemon_reload and masked: the systemd module. Not done: pattern, arguments, sleep, runlevel.',
     checkMode: 'full',
     result: {
       name: 'the service name',

@@ -56,7 +56,7 @@ function isObj(v: unknown): v is Obj {
 }
 
 /** Ansible's names for ferry modules that are called otherwise. */
-const ANSIBLE_NAMES: Record<string, string> = { set_fact: 'set' };
+const ANSIBLE_NAMES: Record<string, string> = { set_fact: 'set', systemd_service: 'systemd' };
 
 /** A copy of `from`'s keys onto `to`, each keeping the file:line it was written at. */
 function assignWithLocs(to: Obj, from: Obj): Obj {

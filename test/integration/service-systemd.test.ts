@@ -13,6 +13,7 @@ import type { Plan } from '../../runner/module.js';
 import { sh } from '../../runner/command.js';
 import type { SshTransport } from '../../runner/transport/ssh.js';
 import { serviceModule } from '../../tasks/service.js';
+import { systemdModule } from '../../tasks/systemd.js';
 import { sshTransport, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { startSystemdContainer, systemdContainerMissing } from '../harness/systemd-container.js';
 import { CollectingReporter } from '../helpers/collect.js';
@@ -21,7 +22,7 @@ import { assertNoChange as noChange, looseModule as mod, runModule } from '../he
 const UNIT = 'ferry-test-svc';
 const titles = (p: Plan): string[] => (p.changed ? p.steps.map((s) => s.title) : []);
 
-describe('service on a host whose PID 1 is systemd (systemctl) @integration', function () {
+describe('service and systemd on a host whose PID 1 is systemd (systemctl) @integration', function () {
   // the first use builds the lab's images when no earlier test did (about 6 minutes)
   this.timeout(900_000);
   let host: SshdHost;
@@ -34,10 +35,11 @@ describe('service on a host whose PID 1 is systemd (systemctl) @integration', fu
     const p = Object.fromEntries(r.stdout.trim().split('\n').map((l: string) => l.split('=', 2) as [string, string]));
     return { active: p.ActiveState ?? '', enabled: p.UnitFileState ?? '', pid: Number(p.MainPID ?? 0) };
   };
-  const run = async (raw: Record<string, unknown>, check = false) => {
-    const { plan, data } = await runModule(mod(serviceModule), raw, { host: host.name, transport, become: {}, check });
+  const run = async (raw: Record<string, unknown>, check = false, m = mod(serviceModule)) => {
+    const { plan, data } = await runModule(m, raw, { host: host.name, transport, become: {}, check });
     return { plan, result: { ...plan.data, ...data } };
   };
+  const systemd = (raw: Record<string, unknown>, check = false) => run(raw, check, mod(systemdModule));
 
   before(async function () {
     const missing = systemdContainerMissing();
@@ -66,7 +68,8 @@ describe('service on a host whose PID 1 is systemd (systemctl) @integration', fu
   it('gathered facts say systemd, and a playbook starts and enables the unit through them (check mode first), then reports no change', async () => {
     const inv = await writeInventory([host], dir, 'root');
     const pb = join(dir, 'pb.yml');
-    writeFileSync(pb, stringify([{ hosts: 'all', tasks: [{ debug: { var: 'ansible_service_mgr' } }, { service: { name: UNIT, state: 'started', enabled: true } }] }]));
+    // (then the same unit by Ansible's newer name for the systemd module: started already, ok)
+    writeFileSync(pb, stringify([{ hosts: 'all', tasks: [{ debug: { var: 'ansible_service_mgr' } }, { service: { name: UNIT, state: 'started', enabled: true } }, { 'ansible.builtin.systemd_service': { name: UNIT, state: 'started' } }] }]));
     const play = async (check: boolean) => {
       const reporter = new CollectingReporter();
       const r = await runPlaybookFile(pb, { inventory: [inv], check, reporter });
@@ -81,6 +84,7 @@ describe('service on a host whose PID 1 is systemd (systemctl) @integration', fu
     assert.equal(svcCheck.status, 'changed');
     assert.deepEqual(svcCheck.steps, [`enable ${UNIT} at boot (systemctl enable)`, `start ${UNIT}`]);
     assert.deepEqual(await unitState(), { active: 'inactive', enabled: 'disabled', pid: 0 }, 'check mode changed the unit');
+    assert.equal(check.results.find((e) => e.module === 'systemd')?.status, 'changed', 'check mode: systemd_service would start it too');
     const real = await play(false);
     assert.equal(real.code, 0);
     const svc = real.results.find((e) => e.module === 'service')!;
@@ -90,6 +94,7 @@ describe('service on a host whose PID 1 is systemd (systemctl) @integration', fu
     assert.equal(now.active, 'active');
     assert.equal(now.enabled, 'enabled');
     assert.ok(now.pid > 0);
+    assert.equal(real.results.find((e) => e.module === 'systemd')?.status, 'ok');
     const again = await play(false);
     assert.equal(again.results.find((e) => e.module === 'service')!.status, 'ok');
   });
@@ -117,6 +122,50 @@ describe('service on a host whose PID 1 is systemd (systemctl) @integration', fu
     assert.deepEqual(titles(off.plan), [`disable ${UNIT} at boot (systemctl disable)`]);
     assert.equal((await unitState()).enabled, 'disabled');
     noChange((await run({ name: UNIT, enabled: false })).plan, new RegExp(`^${UNIT} is stopped and disabled at boot$`));
+  });
+
+  it('systemd: a new unit file, daemon_reload, enable and start in one task (check mode first); a changed unit file is seen after daemon_reload alone', async () => {
+    const unit2 = `${UNIT}2`;
+    const write = async (desc: string) => {
+      const text = ['[Unit]', `Description=${desc}`, '[Service]', 'ExecStart=/bin/sleep infinity', '[Install]', 'WantedBy=multi-user.target', ''].join('\n');
+      assert.equal((await transport.run(sh`cat > /etc/systemd/system/${unit2}.service`, { stdin: text })).exitCode, 0);
+    };
+    const show = async (prop: string) => (await transport.run(sh`systemctl show --value --property=${prop} -- ${unit2}`)).stdout.trim();
+    await write('first');
+    const params = { name: unit2, state: 'started', enabled: true, daemon_reload: true };
+    const check = await systemd(params, true);
+    assert.deepEqual(titles(check.plan), ["reload systemd's unit files (systemctl daemon-reload)", `enable ${unit2} at boot (systemctl enable)`, `start ${unit2}`]);
+    assert.equal(await show('ActiveState'), 'inactive', 'check mode started it');
+    const real = await systemd(params);
+    assert.deepEqual(titles(real.plan), titles(check.plan));
+    assert.deepEqual([await show('ActiveState'), await show('UnitFileState'), await show('Description')], ['active', 'enabled', 'first']);
+    // without the reload, state and enabled as they are: no change
+    noChange((await systemd({ name: unit2, state: 'started', enabled: true })).plan, new RegExp(`^${unit2} is running and enabled at boot$`));
+    await write('second');
+    assert.equal(await show('NeedDaemonReload'), 'yes');
+    const reload = await systemd({ daemon_reload: true });
+    assert.deepEqual(titles(reload.plan), ["reload systemd's unit files (systemctl daemon-reload)"]);
+    assert.deepEqual([await show('NeedDaemonReload'), await show('Description')], ['no', 'second']);
+  });
+
+  it('systemd: a unit of /usr/lib stopped and masked (stop, then mask); a start is refused while masked; unmasked and started again; one of /etc cannot be masked', async () => {
+    // the unit above lives in /etc/systemd/system, where systemctl puts a mask: refused, in check mode too
+    const etcUnit = `${UNIT}2`;
+    for (const check of [true, false]) await assert.rejects(systemd({ name: etcUnit, masked: true }, check), new RegExp(`${etcUnit} cannot be masked: its unit file is /etc/systemd/system/${etcUnit}.service`));
+    const unit2 = `${UNIT}3`;
+    const text = ['[Unit]', 'Description=third', '[Service]', 'ExecStart=/bin/sleep infinity', '[Install]', 'WantedBy=multi-user.target', ''].join('\n');
+    assert.equal((await transport.run(sh`cat > /usr/lib/systemd/system/${unit2}.service`, { stdin: text })).exitCode, 0);
+    await systemd({ name: unit2, state: 'started', daemon_reload: true });
+    const show = async (prop: string) => (await transport.run(sh`systemctl show --value --property=${prop} -- ${unit2}`)).stdout.trim();
+    assert.equal(await show('ActiveState'), 'active');
+    const masked = await systemd({ name: unit2, state: 'stopped', masked: true });
+    assert.deepEqual(titles(masked.plan), [`stop ${unit2}`, `mask ${unit2} (systemctl mask)`]);
+    assert.deepEqual([await show('ActiveState'), await show('UnitFileState')], ['inactive', 'masked']);
+    noChange((await systemd({ name: unit2, masked: true })).plan, new RegExp(`^${unit2} is stopped, masked$`));
+    await assert.rejects(systemd({ name: unit2, state: 'started' }), new RegExp(`${unit2} is masked: it cannot be started; unmask it \\(masked: false\\)`));
+    const back = await systemd({ name: unit2, state: 'started', masked: false });
+    assert.deepEqual(titles(back.plan), [`unmask ${unit2} (systemctl unmask)`, `start ${unit2}`]);
+    assert.equal(await show('ActiveState'), 'active');
   });
 
   it('refuses a unit systemd does not know, and enabling a static unit, with what it is', async () => {

@@ -87,6 +87,8 @@ const factsFrom: Record<string, (facts: Record<string, unknown>, params: Record<
     if (f.probe === undefined) return { manager };
     return sysvFactsFrom(manager, output(f.probe as Partial<ToolOutput>), f.status === undefined ? undefined : output(f.status as Partial<ToolOutput>));
   },
+  // `systemctl show` as printed (absent: no name, nothing read).
+  systemd: (f) => (f.show === undefined ? {} : { unit: parseSystemctlShow(output(f.show as Partial<ToolOutput>)) }),
   // What the path probe and find -printf printed; srcExists is test -e's answer.
   file: (f) => ({
     path: parsePathState(String(f.probe)),
