@@ -62,11 +62,12 @@ describe('ferry CLI @integration', function () {
     // ansible.cfg's [defaults] timeout, as Ansible reads it; the inventory's ansible_timeout wins over it
     const cfgDir = join(dir, 'cfg-timeout');
     spawnSync('mkdir', ['-p', cfgDir]);
-    spawnSync('sh', ['-c', `printf '[defaults]\\ntimeout = 2\\n' > ${cfgDir}/ansible.cfg`]);
+    // (the shortest waits that tell the three apart: ansible.cfg takes whole seconds, a variable may be 0.5)
+    spawnSync('sh', ['-c', `printf '[defaults]\\ntimeout = 1\\n' > ${cfgDir}/ansible.cfg`]);
     const t2 = ferry(['exec', 'hv1', '-m', 'ping', '-i', trapInv, '--plain'], cfgDir);
-    assert.match(t2.stdout, /timed out after 2s/, t2.stderr + t2.stdout);
-    const t3 = ferry(['exec', 'hv1', '-m', 'ping', '-i', trapInv, '--plain', '-e', 'ansible_timeout=1'], cfgDir);
-    assert.match(t3.stdout, /timed out after 1s/, t3.stderr + t3.stdout);
+    assert.match(t2.stdout, /timed out after 1s/, t2.stderr + t2.stdout);
+    const t3 = ferry(['exec', 'hv1', '-m', 'ping', '-i', trapInv, '--plain', '-e', 'ansible_timeout=0.5'], cfgDir);
+    assert.match(t3.stdout, /timed out after 0\.5s/, t3.stderr + t3.stdout);
   });
 
   it('lists modules and documents one from its schema', () => {

@@ -12,6 +12,7 @@ import { runPlaybookFile } from '../../app/api.js';
 import { startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { skipWithoutAnsible } from '../helpers/ansible.js';
 import { CollectingReporter } from '../helpers/collect.js';
+import { answersOnPty, type PtyAnswer } from '../helpers/pty.js';
 import { startTrap, type Trap } from '../helpers/trap.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -62,13 +63,19 @@ describe('vars_prompt, module_defaults and local_action against real sshd @integ
     const file = join(out, 'answers');
     const pb = join(dir, 'prompt.yml');
     await writeFile(pb, stringify(promptPlaybook(host.name, file)));
-    const cmd = [process.execPath, CLI, 'run', pb, '-i', inv, '--plain', '-v'].map((a) => `'${a}'`).join(' ');
-    // Each answer is typed once its prompt is up (the terminal is raw only while ferry reads).
-    const typing = "sleep 3; printf 'alice\\r'; sleep 1; printf 's3cret-pw\\r'; sleep 1; printf 's3cret-pw\\r'; sleep 1; printf '\\r'";
-    const r = spawnSync('sh', ['-c', `(${typing}) | script -qec "$1" /dev/null`, 'sh', cmd], {
-      cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, TERM: 'dumb' },
-    });
-    const screen = r.stdout.replace(/\r/g, '');
+    // Each answer is typed once its prompt is up (the terminal is raw only while ferry reads), as a person would.
+    const r = await answersOnPty(
+      [process.execPath, CLI, 'run', pb, '-i', inv, '--plain', '-v'],
+      dir,
+      [
+        { prompt: /Who are you: $/, answer: 'alice' },
+        { prompt: /Deploy password: $/, answer: 's3cret-pw' },
+        { prompt: /confirm Deploy password: $/, answer: 's3cret-pw' },
+        { prompt: /Colour \[blue\]: $/, answer: '' },
+      ],
+      { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, TERM: 'dumb' },
+    );
+    const screen = r.raw.replace(/\r/g, '');
     assert.equal(r.status, 0, screen + r.stderr);
     assert.match(screen, /Who are you: alice\n/);
     assert.match(screen, /Deploy password: \nconfirm Deploy password: \n/);
@@ -111,26 +118,30 @@ describe('vars_prompt, module_defaults and local_action against real sshd @integ
         ],
       },
     ];
-    /** Runs `cmd` on a pty from script(1), typing each answer once its prompt is up; the screen without \r. */
-    const onTerminal = (cmd: string[], env: Record<string, string>): { status: number | null; screen: string } => {
-      const typing = "sleep 4; printf 'xr1\\r'; sleep 2; printf 'hush-4711\\r'";
-      const r = spawnSync('sh', ['-c', `(${typing}) | script -qec "$1" /dev/null`, 'sh', cmd.map((a) => `'${a}'`).join(' ')], {
-        cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, TERM: 'dumb', ...env },
-      });
-      return { status: r.status, screen: r.stdout.replace(/\r/g, '') + r.stderr };
+    /**
+     * Runs `cmd` on a pty from script(1), typing each answer once its prompt is up, `graceMs` later (ansible-playbook
+     * flushes the terminal's input just after it draws a prompt); the screen without \r.
+     */
+    const onTerminal = async (cmd: string[], env: Record<string, string>, graceMs = 0): Promise<{ status: number | null; screen: string }> => {
+      const answers: PtyAnswer[] = [
+        { prompt: /Which guest:/, answer: 'xr1', graceMs },
+        { prompt: /Secret \(output is hidden\):/, answer: 'hush-4711', graceMs },
+      ];
+      const r = await answersOnPty(cmd, dir, answers, { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, TERM: 'dumb', ...env });
+      return { status: r.status, screen: r.raw.replace(/\r/g, '') + r.stderr };
     };
 
     it('registers what was typed as user_input, echoed or hidden, as ansible-playbook does on the same terminal', async function () {
       skipWithoutAnsible(this);
       const pb = join(dir, 'pause-prompt.yml');
       await writeFile(pb, stringify(pausePlay(host.name)));
-      const f = onTerminal([process.execPath, CLI, 'run', pb, '-i', inv, '--plain'], {});
+      const f = await onTerminal([process.execPath, CLI, 'run', pb, '-i', inv, '--plain'], {});
       assert.equal(f.status, 0, f.screen);
       assert.match(f.screen, /Which guest:\n.*xr1/);
       assert.match(f.screen, /Secret \(output is hidden\):\n/);
       const apb = join(dir, 'pause-prompt-ansible.yml');
       await writeFile(apb, stringify(pausePlay('localhost')));
-      const a = onTerminal(['ansible-playbook', '-c', 'local', '-i', 'localhost,', apb], { ANSIBLE_NOCOLOR: '1', ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3', ANSIBLE_LOCAL_TEMP: join(dir, 'ansible-tmp') });
+      const a = await onTerminal(['ansible-playbook', '-c', 'local', '-i', 'localhost,', apb], { ANSIBLE_NOCOLOR: '1', ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3', ANSIBLE_LOCAL_TEMP: join(dir, 'ansible-tmp') }, 1000);
       assert.equal(a.status, 0, a.screen);
       // what each registered, as the debug task shows it
       const shown = (screen: string) => /\[[^\]\n]*\]\[[^\]\n]*\]/.exec(screen)?.[0];
