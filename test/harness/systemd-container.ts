@@ -4,8 +4,7 @@
 // image), sharing this machine's network so that the guest's own OpenSSH sshd, started by systemd,
 // answers on a free port of 127.0.0.1 with a throwaway host key and login key. The result is an
 // SshdHost: the harness's transports and inventories reach it as they reach startSshd's.
-import { spawn } from 'node:child_process';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile, chmod, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -21,6 +21,15 @@ export async function runModule<P>(mod: TaskModule<P>, input: Record<string, unk
   return { plan, data };
 }
 
+/** runModule, with what a playbook registers: the plan's data under what the steps returned, as the engine merges them. */
+export async function runModuleResult<P>(mod: TaskModule<P>, input: Record<string, unknown>, opts: RunModuleOptions): Promise<{ plan: Plan; result: Record<string, unknown> }> {
+  const { plan, data } = await runModule(mod, input, opts);
+  return { plan, result: { ...plan.data, ...data } };
+}
+
+/** The titles of a plan's steps ([] for no change). */
+export const stepTitles = (p: Plan): string[] => (p.changed ? p.steps.map((s) => s.title) : []);
+
 /** A module of any parameter type, for tests that pass raw parameters (runModule validates them). */
 export const looseModule = <P>(m: TaskModule<P>): TaskModule<never> => m as unknown as TaskModule<never>;
 

@@ -18,7 +18,7 @@ import { slurpModule } from '../../tasks/slurp.js';
 import { startSshd, NOPASSWD_USER, sshTransport, inventoryEntry, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { CollectingReporter } from '../helpers/collect.js';
 import { writeAnsibleInventory } from '../helpers/ansible.js';
-import { assertNoChange as noChange, looseModule as mod, runModule } from '../helpers/run-module.js';
+import { assertNoChange as noChange, looseModule as mod, runModuleResult } from '../helpers/run-module.js';
 
 const INITTAB = readFileSync(new URL('../fixtures/corpora/guest-files/console/debian-stock-inittab-before-xen', import.meta.url), 'utf8');
 const SERIAL = 'T0:23:respawn:/sbin/getty -L ttyS0 115200 vt100\n';
@@ -32,9 +32,7 @@ describe('blockinfile, slurp, fetch, pause @integration', function () {
   let gid: number;
 
   async function run(mod: TaskModule<never>, raw: Record<string, unknown>, o: { check?: boolean; diff?: boolean; become?: BecomeOptions | false; baseDir?: string } = {}): Promise<{ plan: Plan; result: Record<string, unknown> }> {
-    const { plan, data } = await runModule(mod, raw, { host: sshd.name, transport, ...o });
-    // What a playbook registers: the plan's data under what the steps returned, as the engine merges them.
-    return { plan, result: { ...plan.data, ...data } };
+    return runModuleResult(mod, raw, { host: sshd.name, transport, ...o });
   }
 
   before(async () => {

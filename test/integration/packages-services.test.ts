@@ -20,7 +20,7 @@ import { serviceModule } from '../../tasks/service.js';
 import { NOPASSWD_USER, sshTransport, startSshd, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { CollectingReporter } from '../helpers/collect.js';
 import { ansiblePlaybook, skipWithoutAnsible } from '../helpers/ansible.js';
-import { assertNoChange as noChange, looseModule as mod, runModule } from '../helpers/run-module.js';
+import { assertNoChange as noChange, looseModule as mod, runModuleResult, stepTitles } from '../helpers/run-module.js';
 
 const id = randomBytes(3).toString('hex');
 const PKG = `ferry-test-hello-${id}`;
@@ -35,8 +35,6 @@ function dpkgState(): string {
   return r.status === 0 ? r.stdout.trim() : '';
 }
 
-/** The titles of a plan's steps ([] for no change). */
-const titles = (p: Plan): string[] => (p.changed ? p.steps.map((s) => s.title) : []);
 
 describe('apt, package and service modules @integration', function () {
   this.timeout(300_000);
@@ -45,8 +43,7 @@ describe('apt, package and service modules @integration', function () {
   let tmp: string;
 
   async function run(m: TaskModule<never>, raw: Record<string, unknown>, check = false): Promise<{ plan: Plan; result: Record<string, unknown> }> {
-    const { plan, data } = await runModule(m, raw, { host: sshd.name, transport, become: {}, check });
-    return { plan, result: { ...plan.data, ...data } };
+    return runModuleResult(m, raw, { host: sshd.name, transport, become: {}, check });
   }
 
   /** Builds the throwaway package at `version` into `dir`; returns the .deb's path. */
@@ -88,20 +85,20 @@ describe('apt, package and service modules @integration', function () {
     it('installs a .deb (check mode predicts it), reports no change on a second run, removes it', async () => {
       const deb = buildDeb('1.0', tmp);
       const check = await run(mod(aptModule), { deb }, true);
-      assert.deepEqual(titles(check.plan), [`install ${PKG} (1.0)`]);
+      assert.deepEqual(stepTitles(check.plan), [`install ${PKG} (1.0)`]);
       assert.equal(dpkgState(), '', 'check mode installed the package');
       const made = await run(mod(aptModule), { deb });
-      assert.deepEqual(titles(made.plan), titles(check.plan));
+      assert.deepEqual(stepTitles(made.plan), stepTitles(check.plan));
       assert.equal(made.plan.changed && made.plan.steps[0]!.cmd!.display, check.plan.changed && check.plan.steps[0]!.cmd!.display);
       assert.equal(dpkgState(), '1.0 ii');
       assert.match(String(made.result.stdout), new RegExp(`Setting up ${PKG} \\(1\\.0\\)`));
       assert.equal(made.result.cache_updated, false);
       noChange((await run(mod(aptModule), { deb })).plan, new RegExp(`^${PKG} 1\\.0 is installed \\(the version of ${deb}\\)$`));
       const checkRemove = await run(mod(aptModule), { name: PKG, state: 'absent' }, true);
-      assert.deepEqual(titles(checkRemove.plan), [`remove ${PKG} (1.0)`]);
+      assert.deepEqual(stepTitles(checkRemove.plan), [`remove ${PKG} (1.0)`]);
       assert.equal(dpkgState(), '1.0 ii', 'check mode removed the package');
       const gone = await run(mod(aptModule), { name: PKG, state: 'absent' });
-      assert.deepEqual(titles(gone.plan), titles(checkRemove.plan));
+      assert.deepEqual(stepTitles(gone.plan), stepTitles(checkRemove.plan));
       assert.equal(dpkgState().split(' ')[1] ?? '', dpkgState() ? 'un' : '');
       noChange((await run(mod(aptModule), { name: PKG, state: 'absent' })).plan, new RegExp(`^${PKG} is not installed$`));
     });
@@ -115,7 +112,7 @@ describe('apt, package and service modules @integration', function () {
 
       // Check mode cannot see what the update brings: it says so, and the real run decides after it.
       const check = await run(mod(aptModule), { name: PKG, update_cache: true }, true);
-      assert.deepEqual(titles(check.plan), ['update the apt cache (apt-get update)', `install ${PKG}: No package matching '${PKG}' is available (as the cache is now; the run decides again after updating it)`]);
+      assert.deepEqual(stepTitles(check.plan), ['update the apt cache (apt-get update)', `install ${PKG}: No package matching '${PKG}' is available (as the cache is now; the run decides again after updating it)`]);
       const made = await run(mod(aptModule), { name: PKG, update_cache: true });
       assert.equal(made.result.changed, true);
       assert.equal(made.result.cache_updated, true);
@@ -135,17 +132,17 @@ describe('apt, package and service modules @integration', function () {
       assert.equal(updated.result.changed, true);
       assert.equal(updated.result.cache_updated, true);
       const checkLatest = await run(mod(aptModule), { name: PKG, state: 'latest' }, true);
-      assert.deepEqual(titles(checkLatest.plan), [`upgrade ${PKG} (1.0 → 2.0)`]);
+      assert.deepEqual(stepTitles(checkLatest.plan), [`upgrade ${PKG} (1.0 → 2.0)`]);
       assert.equal(dpkgState(), '1.0 ii', 'check mode upgraded the package');
       const latest = await run(mod(aptModule), { name: PKG, state: 'latest' });
-      assert.deepEqual(titles(latest.plan), titles(checkLatest.plan));
+      assert.deepEqual(stepTitles(latest.plan), stepTitles(checkLatest.plan));
       assert.equal(dpkgState(), '2.0 ii');
       assert.equal(readFileSync(`/usr/share/${PKG}/version`, 'utf8'), '2.0\n');
       noChange((await run(mod(aptModule), { name: PKG, state: 'latest' })).plan, new RegExp(`^${PKG} 2\\.0: at the latest version apt has$`));
 
       const pin = { name: `${PKG}=1.0`, allow_downgrade: true };
       const checkPin = await run(mod(aptModule), pin, true);
-      assert.deepEqual(titles(checkPin.plan), [`downgrade ${PKG} (2.0 → 1.0)`]);
+      assert.deepEqual(stepTitles(checkPin.plan), [`downgrade ${PKG} (2.0 → 1.0)`]);
       await run(mod(aptModule), pin);
       assert.equal(dpkgState(), '1.0 ii');
       noChange((await run(mod(aptModule), pin)).plan, new RegExp(`^${PKG} 1\\.0: installed$`));
@@ -190,9 +187,9 @@ describe('apt, package and service modules @integration', function () {
     it('package: finds apt on the host (no facts gathered) and does what apt does; another manager is refused', async () => {
       assert.equal(existsSync(LIST), true, 'runs after the repository test');
       const gone = await run(mod(packageModule), { name: PKG, state: 'absent' });
-      assert.deepEqual(titles(gone.plan), [`remove ${PKG} (1.0)`]);
+      assert.deepEqual(stepTitles(gone.plan), [`remove ${PKG} (1.0)`]);
       const check = await run(mod(packageModule), { name: [PKG], state: 'present' }, true);
-      assert.deepEqual(titles(check.plan), [`install ${PKG} (2.0)`]);
+      assert.deepEqual(stepTitles(check.plan), [`install ${PKG} (2.0)`]);
       await run(mod(packageModule), { name: [PKG], state: 'present' });
       assert.equal(dpkgState(), '2.0 ii');
       noChange((await run(mod(packageModule), { name: PKG, state: 'present' })).plan, /installed$/);
@@ -267,21 +264,21 @@ describe('apt, package and service modules @integration', function () {
 
     it('starts (check mode first), reports no change while running, restarts, reloads, stops', async () => {
       const check = await run(mod(serviceModule), { name: SVC, state: 'started' }, true);
-      assert.deepEqual(titles(check.plan), [`start ${SVC}`]);
+      assert.deepEqual(stepTitles(check.plan), [`start ${SVC}`]);
       assert.equal(runningPid(), undefined, 'check mode started the service');
       const started = await run(mod(serviceModule), { name: SVC, state: 'started' });
-      assert.deepEqual(titles(started.plan), titles(check.plan));
+      assert.deepEqual(stepTitles(started.plan), stepTitles(check.plan));
       const pid = runningPid();
       assert.ok(pid, 'the service runs');
       assert.deepEqual(started.result, { name: SVC, state: 'started' });
       noChange((await run(mod(serviceModule), { name: SVC, state: 'started' })).plan, new RegExp(`^${SVC} is running$`));
       const restarted = await run(mod(serviceModule), { name: SVC, state: 'restarted' });
-      assert.deepEqual(titles(restarted.plan), [`restart ${SVC}`]);
+      assert.deepEqual(stepTitles(restarted.plan), [`restart ${SVC}`]);
       assert.ok(runningPid() !== undefined && runningPid() !== pid, 'restarted: another process');
       await run(mod(serviceModule), { name: SVC, state: 'reloaded' });
       assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['start', 'stop', 'start', 'reload']);
       const checkStop = await run(mod(serviceModule), { name: SVC, state: 'stopped' }, true);
-      assert.deepEqual(titles(checkStop.plan), [`stop ${SVC}`]);
+      assert.deepEqual(stepTitles(checkStop.plan), [`stop ${SVC}`]);
       assert.ok(runningPid(), 'check mode stopped the service');
       await run(mod(serviceModule), { name: SVC, state: 'stopped' });
       assert.equal(runningPid(), undefined);
@@ -291,19 +288,19 @@ describe('apt, package and service modules @integration', function () {
 
     it('enables with update-rc.d (defaults, enable), checks first, then disables; a second run changes nothing', async () => {
       const check = await run(mod(serviceModule), { name: SVC, enabled: true }, true);
-      assert.deepEqual(titles(check.plan), [`add the boot links of ${SVC} (update-rc.d defaults)`, `enable ${SVC} at boot (update-rc.d enable)`]);
+      assert.deepEqual(stepTitles(check.plan), [`add the boot links of ${SVC} (update-rc.d defaults)`, `enable ${SVC} at boot (update-rc.d enable)`]);
       assert.deepEqual(links(), [], 'check mode made links');
       const on = await run(mod(serviceModule), { name: SVC, enabled: true });
       assert.deepEqual(on.result, { name: SVC, state: 'stopped', enabled: true });
       assert.deepEqual(links().filter((l) => /\/S\d\d/.test(l)).map((l) => l.slice(0, 6)), ['rc2.d/', 'rc3.d/', 'rc4.d/', 'rc5.d/']);
       noChange((await run(mod(serviceModule), { name: SVC, enabled: true })).plan, new RegExp(`^${SVC} is stopped and enabled at boot$`));
       const off = await run(mod(serviceModule), { name: SVC, enabled: false });
-      assert.deepEqual(titles(off.plan), [`disable ${SVC} at boot (update-rc.d disable)`]);
+      assert.deepEqual(stepTitles(off.plan), [`disable ${SVC} at boot (update-rc.d disable)`]);
       assert.deepEqual(links().filter((l) => /\/S\d\d/.test(l)), []);
       noChange((await run(mod(serviceModule), { name: SVC, enabled: false })).plan, new RegExp(`^${SVC} is stopped and disabled at boot$`));
       // disabled leaves K links: enabling again needs no defaults
       const checkOn = await run(mod(serviceModule), { name: SVC, enabled: true }, true);
-      assert.deepEqual(titles(checkOn.plan), [`enable ${SVC} at boot (update-rc.d enable)`]);
+      assert.deepEqual(stepTitles(checkOn.plan), [`enable ${SVC} at boot (update-rc.d enable)`]);
     });
 
     it('reports the same changes, results and rc links as ansible-playbook', function () {

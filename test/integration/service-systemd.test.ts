@@ -9,18 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { runPlaybookFile } from '../../app/api.js';
-import type { Plan } from '../../runner/module.js';
 import { sh } from '../../runner/command.js';
 import type { SshTransport } from '../../runner/transport/ssh.js';
-import { serviceModule } from '../../tasks/service.js';
+import { parseSystemctlShow, serviceModule } from '../../tasks/service.js';
 import { systemdModule } from '../../tasks/systemd.js';
 import { sshTransport, writeInventory, type SshdHost } from '../harness/sshd.js';
 import { startSystemdContainer, systemdContainerMissing } from '../harness/systemd-container.js';
 import { CollectingReporter } from '../helpers/collect.js';
-import { assertNoChange as noChange, looseModule as mod, runModule } from '../helpers/run-module.js';
+import { assertNoChange as noChange, looseModule as mod, runModuleResult, stepTitles as titles } from '../helpers/run-module.js';
 
 const UNIT = 'ferry-test-svc';
-const titles = (p: Plan): string[] => (p.changed ? p.steps.map((s) => s.title) : []);
 
 describe('service and systemd on a host whose PID 1 is systemd (systemctl) @integration', function () {
   // the first use builds the lab's images when no earlier test did (about 6 minutes)
@@ -29,16 +27,17 @@ describe('service and systemd on a host whose PID 1 is systemd (systemctl) @inte
   let transport: SshTransport;
   let dir: string;
 
-  /** What systemd says of the unit: `ActiveState UnitFileState MainPID` (via systemctl show). */
+  /** What systemd says of a unit: the properties asked for (systemctl show, read as the modules read it). */
+  const props = async (unit: string, ...names: string[]): Promise<Record<string, string>> => parseSystemctlShow(await transport.run(sh`systemctl show --property=${names.join(',')} -- ${unit}`));
+  /** The test unit's ActiveState, UnitFileState and MainPID. */
   const unitState = async (): Promise<{ active: string; enabled: string; pid: number }> => {
-    const r = await transport.run(sh`systemctl show --property=ActiveState,UnitFileState,MainPID -- ${UNIT}`);
-    const p = Object.fromEntries(r.stdout.trim().split('\n').map((l: string) => l.split('=', 2) as [string, string]));
+    const p = await props(UNIT, 'ActiveState', 'UnitFileState', 'MainPID');
     return { active: p.ActiveState ?? '', enabled: p.UnitFileState ?? '', pid: Number(p.MainPID ?? 0) };
   };
-  const run = async (raw: Record<string, unknown>, check = false, m = mod(serviceModule)) => {
-    const { plan, data } = await runModule(m, raw, { host: host.name, transport, become: {}, check });
-    return { plan, result: { ...plan.data, ...data } };
-  };
+  /** A unit file's text: a process that runs until stopped, started at boot by multi-user.target when enabled. */
+  const unitFile = (description: string, extra: string[] = []): string =>
+    ['[Unit]', `Description=${description}`, '[Service]', 'ExecStart=/bin/sleep infinity', ...extra, '[Install]', 'WantedBy=multi-user.target', ''].join('\n');
+  const run = (raw: Record<string, unknown>, check = false, m = mod(serviceModule)) => runModuleResult(m, raw, { host: host.name, transport, become: {}, check });
   const systemd = (raw: Record<string, unknown>, check = false) => run(raw, check, mod(systemdModule));
 
   before(async function () {
@@ -51,7 +50,7 @@ describe('service and systemd on a host whose PID 1 is systemd (systemctl) @inte
     transport = sshTransport(host, 'root');
     dir = mkdtempSync(join(tmpdir(), 'ferry-systemd-test-'));
     // a unit of the test's own: a process that runs until stopped, a reload that leaves a trace
-    const unit = ['[Unit]', 'Description=ferry test service', '[Service]', 'ExecStart=/bin/sleep infinity', `ExecReload=/bin/sh -c 'echo reload >> /run/${UNIT}.log'`, '[Install]', 'WantedBy=multi-user.target', ''].join('\n');
+    const unit = unitFile('ferry test service', [`ExecReload=/bin/sh -c 'echo reload >> /run/${UNIT}.log'`]);
     const r = await transport.run(sh`cat > /etc/systemd/system/${UNIT}.service && systemctl daemon-reload`, { stdin: unit });
     assert.equal(r.exitCode, 0, r.stderr);
   });
@@ -127,10 +126,9 @@ describe('service and systemd on a host whose PID 1 is systemd (systemctl) @inte
   it('systemd: a new unit file, daemon_reload, enable and start in one task (check mode first); a changed unit file is seen after daemon_reload alone', async () => {
     const unit2 = `${UNIT}2`;
     const write = async (desc: string) => {
-      const text = ['[Unit]', `Description=${desc}`, '[Service]', 'ExecStart=/bin/sleep infinity', '[Install]', 'WantedBy=multi-user.target', ''].join('\n');
-      assert.equal((await transport.run(sh`cat > /etc/systemd/system/${unit2}.service`, { stdin: text })).exitCode, 0);
+      assert.equal((await transport.run(sh`cat > /etc/systemd/system/${unit2}.service`, { stdin: unitFile(desc) })).exitCode, 0);
     };
-    const show = async (prop: string) => (await transport.run(sh`systemctl show --value --property=${prop} -- ${unit2}`)).stdout.trim();
+    const show = async (prop: string) => (await props(unit2, prop))[prop];
     await write('first');
     const params = { name: unit2, state: 'started', enabled: true, daemon_reload: true };
     const check = await systemd(params, true);
@@ -153,10 +151,9 @@ describe('service and systemd on a host whose PID 1 is systemd (systemctl) @inte
     const etcUnit = `${UNIT}2`;
     for (const check of [true, false]) await assert.rejects(systemd({ name: etcUnit, masked: true }, check), new RegExp(`${etcUnit} cannot be masked: its unit file is /etc/systemd/system/${etcUnit}.service`));
     const unit2 = `${UNIT}3`;
-    const text = ['[Unit]', 'Description=third', '[Service]', 'ExecStart=/bin/sleep infinity', '[Install]', 'WantedBy=multi-user.target', ''].join('\n');
-    assert.equal((await transport.run(sh`cat > /usr/lib/systemd/system/${unit2}.service`, { stdin: text })).exitCode, 0);
+    assert.equal((await transport.run(sh`cat > /usr/lib/systemd/system/${unit2}.service`, { stdin: unitFile('third') })).exitCode, 0);
     await systemd({ name: unit2, state: 'started', daemon_reload: true });
-    const show = async (prop: string) => (await transport.run(sh`systemctl show --value --property=${prop} -- ${unit2}`)).stdout.trim();
+    const show = async (prop: string) => (await props(unit2, prop))[prop];
     assert.equal(await show('ActiveState'), 'active');
     const masked = await systemd({ name: unit2, state: 'stopped', masked: true });
     assert.deepEqual(titles(masked.plan), [`stop ${unit2}`, `mask ${unit2} (systemctl mask)`]);
