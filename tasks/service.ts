@@ -84,7 +84,7 @@ async function readService(ctx: TaskContext, p: Params): Promise<ServiceFacts> {
   const manager = await serviceManager(ctx, p.use);
   if (UNSUPPORTED.includes(manager.name)) return { manager };
   if (isSystemd(manager)) {
-    return { manager, unit: parseSystemctlShow(await ctx.run(sh`systemctl show --property=Id,LoadState,ActiveState,SubState,UnitFileState -- ${p.name}`)) };
+    return { manager, unit: parseSystemctlShow(await ctx.run(sh`systemctl show --property=${UNIT_PROPERTIES} -- ${p.name}`)) };
   }
   const probe = await ctx.run(sh`test -f /etc/init.d/${p.name} && echo script; for l in /etc/rc?.d/[SK]??${p.name}; do test -e "$l" && echo "link=$l"; done; true`);
   const facts = sysvFactsFrom(manager, probe);
@@ -93,7 +93,7 @@ async function readService(ctx: TaskContext, p: Params): Promise<ServiceFacts> {
 }
 
 /** The result Ansible's service module registers: name, state (asked, or what it is), enabled when asked. */
-export function serviceResult(p: Params, running: boolean, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function serviceResult(p: Pick<Params, 'name' | 'state' | 'enabled'>, running: boolean, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { name: p.name, state: p.state ?? (running ? 'started' : 'stopped'), ...(p.enabled !== undefined ? { enabled: p.enabled } : {}), ...extra };
 }
 
@@ -131,19 +131,31 @@ function decideSysv(p: Params, f: ServiceFacts): Verdict {
 }
 
 // `systemctl is-enabled` exits 0 for these unit file states.
-export const SYSTEMD_ENABLED = ['enabled', 'enabled-runtime', 'alias', 'static', 'indirect', 'generated'];
+const SYSTEMD_ENABLED = ['enabled', 'enabled-runtime', 'alias', 'static', 'indirect', 'generated'];
+
+/** The unit properties read (systemctl show --property=...), the service's `status` in its result. */
+export const UNIT_PROPERTIES = 'Id,LoadState,ActiveState,SubState,UnitFileState';
+
+/** What a unit's properties say: whether it runs, and whether it starts at boot (as `systemctl is-enabled` exits 0). */
+export function unitNow(u: Record<string, string>): { running: boolean; enabled: boolean } {
+  return { running: ['active', 'activating', 'reloading'].includes(u.ActiveState ?? ''), enabled: SYSTEMD_ENABLED.includes(u.UnitFileState ?? '') };
+}
+
+/** The step that enables a unit at boot, or disables it. */
+export function enableStep(name: string, on: boolean): Step {
+  const action = on ? 'enable' : 'disable';
+  return { title: `${action} ${name} at boot (systemctl ${action})`, cmd: sh`systemctl ${action} -- ${name}` };
+}
 
 /** Decides the systemctl steps for a unit (pure). */
 function decideSystemd(p: Params, f: ServiceFacts): Verdict {
   const u = f.unit ?? {};
   if (u.LoadState === 'not-found') return { refused: `Could not find the requested service ${p.name}: host` };
-  const running = ['active', 'activating', 'reloading'].includes(u.ActiveState ?? '');
-  const enabled = SYSTEMD_ENABLED.includes(u.UnitFileState ?? '');
+  const { running, enabled } = unitNow(u);
   const steps: Step[] = [];
   if (p.enabled !== undefined && p.enabled !== enabled) {
     if (u.UnitFileState === 'static' || u.UnitFileState === 'masked') return { refused: `${p.name} is ${u.UnitFileState}: systemctl cannot ${p.enabled ? 'enable' : 'disable'} it` };
-    const action = p.enabled ? 'enable' : 'disable';
-    steps.push({ title: `${action} ${p.name} at boot (systemctl ${action})`, cmd: sh`systemctl ${action} -- ${p.name}` });
+    steps.push(enableStep(p.name, p.enabled));
   }
   steps.push(...stateSteps(p, running, (action) => sh`systemctl ${action} -- ${p.name}`));
   const data = serviceResult(p, running, { status: u });

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { sh } from '../runner/command.js';
 import { defineModule, type Step, type TaskContext, type Verdict } from '../runner/module.js';
 import { checkedBy } from './lib/schema.js';
-import { asItIs, parseSystemctlShow, serviceNameProblem, stateSteps, SYSTEMD_ENABLED } from './service.js';
+import { asItIs, enableStep, parseSystemctlShow, serviceNameProblem, serviceResult, stateSteps, UNIT_PROPERTIES, unitNow } from './service.js';
 
 const params = z
   .strictObject({
@@ -30,7 +30,7 @@ export interface SystemdFacts {
 
 async function readSystemd(ctx: TaskContext, p: Params): Promise<SystemdFacts> {
   if (p.name === undefined) return {};
-  return { unit: parseSystemctlShow(await ctx.run(sh`systemctl show --property=Id,LoadState,ActiveState,SubState,UnitFileState,FragmentPath -- ${p.name}`)) };
+  return { unit: parseSystemctlShow(await ctx.run(sh`systemctl show --property=${UNIT_PROPERTIES},FragmentPath -- ${p.name}`)) };
 }
 
 /**
@@ -49,8 +49,7 @@ export function decideSystemd(p: Params, f: SystemdFacts): Verdict {
   // early to see) or it is only masked (systemctl masks a name it does not know)
   const onlyMasked = p.masked === true && p.state === undefined && p.enabled === undefined;
   if (u.LoadState === 'not-found' && !p.daemon_reload && !onlyMasked) return { refused: `Could not find the requested service ${name}: host` };
-  const running = ['active', 'activating', 'reloading'].includes(u.ActiveState ?? '');
-  const enabled = SYSTEMD_ENABLED.includes(u.UnitFileState ?? '');
+  const { running, enabled } = unitNow(u);
   const willBeMasked = p.masked ?? masked;
   if (willBeMasked && (p.enabled === true || p.state === 'started' || p.state === 'restarted' || p.state === 'reloaded')) {
     return { refused: `${name} is ${masked ? 'masked' : 'to be masked'}: it cannot be ${p.enabled === true ? 'enabled' : 'started'}; unmask it (masked: false)` };
@@ -65,14 +64,12 @@ export function decideSystemd(p: Params, f: SystemdFacts): Verdict {
   if (p.masked === false && masked) steps.push({ title: `unmask ${name} (systemctl unmask)`, cmd: sh`systemctl unmask -- ${name}` });
   if (p.enabled !== undefined && p.enabled !== enabled && !(p.enabled === false && p.masked === true)) {
     if (u.UnitFileState === 'static') return { refused: `${name} is static: systemctl cannot ${p.enabled ? 'enable' : 'disable'} it` };
-    const action = p.enabled ? 'enable' : 'disable';
-    steps.push({ title: `${action} ${name} at boot (systemctl ${action})`, cmd: sh`systemctl ${action} -- ${name}` });
+    steps.push(enableStep(name, p.enabled));
   }
   // masking stops nothing: a running unit runs on until stopped (state: stopped, before the mask here)
-  const state = stateSteps({ name, state: p.state }, running, ctl);
-  if (p.masked === true && !masked) steps.push(...state, { title: `mask ${name} (systemctl mask)`, cmd: sh`systemctl mask -- ${name}` });
-  else steps.push(...state);
-  const data = { name, state: p.state ?? (running ? 'started' : 'stopped'), ...(p.enabled !== undefined ? { enabled: p.enabled } : {}), ...(p.masked !== undefined ? { masked: p.masked } : {}), status: u };
+  steps.push(...stateSteps({ name, state: p.state }, running, ctl));
+  if (p.masked === true && !masked) steps.push({ title: `mask ${name} (systemctl mask)`, cmd: sh`systemctl mask -- ${name}` });
+  const data = serviceResult({ name, state: p.state, enabled: p.enabled }, running, { ...(p.masked !== undefined ? { masked: p.masked } : {}), status: u });
   if (steps.length) return { changed: true, steps, data };
   return { changed: false, reason: `${asItIs({ name, enabled: p.enabled }, running, enabled)}${p.masked !== undefined ? (masked ? ', masked' : ', not masked') : ''}`, data };
 }
