@@ -247,7 +247,7 @@ export async function runCommand(playbook: string, f: RunFlags, extras?: RunExtr
 const PLAYBOOKS = fileURLToPath(new URL('../../playbooks/', import.meta.url));
 
 /** `ferry migrate`'s own flags, beside those of `ferry run`. */
-export type MigrateFlags = RunFlags & { method?: string; shutdown?: boolean; boot?: boolean; parallel?: string; rollback?: boolean; cleanup?: boolean };
+export type MigrateFlags = RunFlags & { method?: string; shutdown?: boolean; precopy?: boolean; boot?: boolean; parallel?: string; rollback?: boolean; cleanup?: boolean };
 
 /** Every problem with a combination of `ferry migrate`'s flags, found before any host is contacted. */
 function migrateFlagProblems(guests: string[], f: MigrateFlags): { message: string; hint: string }[] {
@@ -256,15 +256,16 @@ function migrateFlagProblems(guests: string[], f: MigrateFlags): { message: stri
   if (f.parallel !== undefined && f.forks !== undefined) problems.push({ message: '--parallel and --forks say the same thing', hint: 'give one of them' });
   if (f.rollback && f.cleanup) problems.push({ message: '--rollback and --cleanup undo each other', hint: 'give one of them' });
   const other = f.rollback ? '--rollback' : f.cleanup ? '--cleanup' : undefined;
-  const given = [['--method', f.method !== undefined], ['--shutdown', f.shutdown], ['--boot', f.boot]] as const;
+  if (f.precopy && f.method === 'dd') problems.push({ message: '--precopy copies a running guest\'s files with rsync; --method dd copies blocks, which only a stopped guest keeps still', hint: 'drop --method dd (or --precopy, and stop the guest with --shutdown)' });
+  const given = [['--method', f.method !== undefined], ['--shutdown', f.shutdown], ['--precopy', f.precopy], ['--boot', f.boot]] as const;
   for (const [flag, on] of given) if (other && on) problems.push({ message: `${flag} has no meaning with ${other}`, hint: `drop ${flag}` });
   return problems;
 }
 
 /**
  * `ferry migrate [GUEST...]`: the shipped migration playbook (or its rollback) with the guests as the
- * limit and --method/--shutdown/--boot/--parallel as its variables and forks — nothing the playbook does not say
- * itself, so the same run is `ferry run playbooks/xen-to-kvm.yaml --limit GUESTS -e copy_method=... -e shutdown_guest=true -e verify_boot=true`.
+ * limit and --method/--shutdown/--precopy/--boot/--parallel as its variables and forks — nothing the playbook does not say
+ * itself, so the same run is `ferry run playbooks/xen-to-kvm.yaml --limit GUESTS -e copy_method=... -e shutdown_guest=true -e precopy=true -e verify_boot=true`.
  */
 export async function migrateCommand(guests: string[], f: MigrateFlags): Promise<number> {
   const problems = migrateFlagProblems(guests, f);
@@ -279,6 +280,7 @@ export async function migrateCommand(guests: string[], f: MigrateFlags): Promise
     extraVars: [
       ...(f.method ? [`copy_method=${f.method}`] : []),
       ...(f.shutdown ? ['shutdown_guest=true'] : []),
+      ...(f.precopy ? ['precopy=true'] : []),
       ...(f.boot ? ['verify_boot=true'] : []),
       ...f.extraVars,
     ],

@@ -1,12 +1,12 @@
 // `ferry migrate`'s recap per guest, read from the run's events: the phases come from the tags the
-// shipped playbooks put on their tasks (preflight, shutdown, copy, convert, define, boot), so a user's own
+// shipped playbooks put on their tasks (preflight, precopy, shutdown, copy, convert, define, boot), so a user's own
 // playbook tagged the same way gets the same recap. Pure: the CLI feeds it the events it saw.
 import type { FerryEvent, Reporter } from '../runner/events.js';
 import { humanBytes, humanDuration } from '../runner/reporter/format.js';
 import { phaseOf } from '../runner/reporter/phase.js';
 
 /** The phases of a migration, in order, as tags on the playbook's tasks. */
-export const PHASES = ['preflight', 'shutdown', 'copy', 'convert', 'define', 'boot'] as const;
+export const PHASES = ['preflight', 'precopy', 'shutdown', 'copy', 'convert', 'define', 'boot'] as const;
 export type Phase = (typeof PHASES)[number];
 
 type Result = Extract<FerryEvent, { type: 'task_result' }>;

@@ -18,7 +18,7 @@ import { say } from '../../lab/exec.js';
 import { labDown, labReset, labSsh, labStatus, labUp, type LabInfo } from '../../lab/lab.js';
 import { ensureLibvirtd } from '../../lab/libvirtd.js';
 import { bootExportedDisk, LAB_OUT_DIR, labMigrate, type LabMigration } from '../../lab/migrate.js';
-import { formatMigrationRecap, migrationRecap } from '../../app/migration-recap.js';
+import { formatMigrationRecap, migrationRecap, type GuestRecap } from '../../app/migration-recap.js';
 import { labPaths } from '../../lab/paths.js';
 import { ensureSystemPackages } from '../../lab/system-packages.js';
 import { CollectingReporter } from '../helpers/collect.js';
@@ -224,7 +224,8 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       });
       const events = timed.map((t) => t.ev);
       assert.equal(r.exitCode, 0, JSON.stringify(events.filter((e) => e.type === 'task_result' && e.status === 'failed')));
-      const copies = timed.flatMap(({ at, ev }) => (ev.type === 'task_result' && ev.module === 'rsync' && ev.item === undefined ? [{ g: ev.host, status: ev.status, from: at - ev.durationMs, to: at }] : []));
+      // (the copy phase's rsync; the pre-copy's, in the same phase, is skipped without precopy)
+      const copies = timed.flatMap(({ at, ev }) => (ev.type === 'task_result' && ev.module === 'rsync' && ev.item === undefined && !ev.tags?.includes('precopy') ? [{ g: ev.host, status: ev.status, from: at - ev.durationMs, to: at }] : []));
       assert.deepEqual(copies.map((c) => c.status), ['changed', 'changed', 'changed', 'changed']);
       const overlap = (a: { from: number; to: number }, b: { from: number; to: number }) => a.from < b.to && b.from < a.to;
       const [c1, c2, c3, c4] = guests.map((g) => copies.find((c) => c.g === g)!);
@@ -263,12 +264,13 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       // -T 60: the lab VM is emulated, and a loaded machine makes its SSH handshake slow
       const base = ['run', path.join(ROOT, 'playbooks/xen-to-kvm.yaml'), '-i', lab.inventoryPath, '-i', inv, '--limit', 's1:s2', '-f', '2', '--tags', 'copy', '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'];
       type Result = Extract<FerryEvent, { type: 'task_result' }>;
-      const isCopy = (e: FerryEvent): e is Result => e.type === 'task_result' && e.module === 'rsync' && e.item === undefined;
+      // (the copy phase's rsync; the pre-copy's, in the same phase, is skipped without precopy)
+      const isCopy = (e: FerryEvent): e is Result => e.type === 'task_result' && e.module === 'rsync' && e.item === undefined && !e.tags?.includes('precopy');
       let s2Running = false;
       let interrupted = false;
       let cutS2 = false;
       const first = await ferryCli(base, cwd, (e, child) => {
-        if (e.type === 'task_start' && e.module === 'rsync') s2Running ||= e.hosts.includes('s2');
+        if (e.type === 'task_start' && e.module === 'rsync' && !e.tags?.includes('precopy')) s2Running ||= e.hosts.includes('s2');
         if (isCopy(e) && e.host === 's2') s2Running = false;
         if (isCopy(e) && e.host === 's1' && !interrupted) {
           interrupted = true;
@@ -307,6 +309,98 @@ sha256sum $d/data "$new/data" | cut -d' ' -f1
 umount $d; rmdir $d`)).stdout.trim().split('\n');
       assert.equal(dataSum.length, 2);
       assert.equal(dataSum[1], dataSum[0], 's2\'s copy differs from its source after the resumed run');
+    } finally {
+      lab = await labReset();
+    }
+  });
+
+  it('--precopy of a guest running under Xen: copied from a snapshot while it runs, then shut down, and only what changed is copied; what it wrote and removed meanwhile is in the copy; rolled back after', async () => {
+    // The test above left the lab pristine (reset). No Xen runs in the lab, so a stand-in does: the
+    // "guest" is a process writing a file every 0.2 s into its LV, mounted; /usr/local/sbin/xl answers
+    // for it (`xl domid` while it runs; `xl shutdown` signals it, and it writes a last file, removes
+    // one and unmounts, as a guest's own shutdown would). The reset after the test takes both away.
+    await makeDataGuests(lab, [{ name: 'p1', vg: 'vg0' }], { dataMb: 64, lvMb: 160 });
+    await labSsh(lab, String.raw`set -e
+mkdir -p /run/fake-xen /mnt/p1-running
+mount /dev/vg0/p1-disk /mnt/p1-running
+echo doomed > /mnt/p1-running/doomed
+cat > /usr/local/sbin/xl <<'EOF'
+#!/bin/sh
+# the lab's stand-in for Xen's xl (a test's): a guest is a process writing into its mounted LV
+cmd=$1; shift; [ "$1" = -- ] && shift
+pid=/run/fake-xen/$1.pid
+case "$cmd" in
+  domid) [ -s "$pid" ] && kill -0 "$(cat "$pid")" 2>/dev/null && echo 7 ;;
+  shutdown) [ -s "$pid" ] && kill -TERM "$(cat "$pid")" ;;
+  *) echo "xl (lab stand-in): $cmd is not known" >&2; exit 1 ;;
+esac
+EOF
+chmod 755 /usr/local/sbin/xl
+cat > /run/fake-xen/p1.sh <<'EOF'
+m=/mnt/p1-running
+stop() { date +%s > $m/shut-down; rm -f $m/doomed; sync; cd /; umount $m; rm -f /run/fake-xen/p1.pid; exit 0; }
+trap stop TERM
+i=0
+while :; do i=$((i + 1)); echo $i > $m/tick-$i; sleep 0.2; done
+EOF
+setsid sh /run/fake-xen/p1.sh </dev/null >/dev/null 2>&1 &
+echo $! > /run/fake-xen/p1.pid
+sleep 1; xl domid -- p1 >/dev/null`);
+    const cwd = fs.mkdtempSync(path.join(tmp, 'precopy-'));
+    try {
+      const inv = path.join(tmp, 'precopy-guests.yaml');
+      writeGuestInventory(inv, { p1: { vg: 'vg0', lv: 'p1-disk', mac: '00:16:3e:4c:54:11' } });
+      // -T 60: the lab VM is emulated, and a loaded machine makes its SSH handshake slow
+      const base = ['migrate', 'p1', '-i', lab.inventoryPath, '-i', inv, '--precopy', '--tags', 'copy', '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'];
+      const lvsNow = async () => (await labSsh(lab, 'lvs --noheadings -o lv_name vg0')).stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('p1-')).sort();
+      type Result = Extract<FerryEvent, { type: 'task_result' }>;
+      const results = (events: FerryEvent[]) => events.filter((e): e is Result => e.type === 'task_result' && e.item === undefined);
+      const recapOf = (events: FerryEvent[]) => (events.findLast((e) => e.type === 'summary') as { data: { guests: GuestRecap[] } }).data.guests[0]!;
+
+      // --check: the plan says it pre-copies and stops the guest; nothing is made, the guest runs on
+      const check = await ferryCli([...base, '--check'], cwd);
+      assert.equal(check.code, 0, `${check.stderr}\n${JSON.stringify(results(check.events).filter((e) => e.status === 'failed')).slice(0, 3000)}`);
+      const planned = recapOf(check.events);
+      assert.deepEqual([planned.result, planned.shutdown], ['planned', 'planned']);
+      assert.ok(results(check.events).some((e) => e.module === 'rsync' && e.task.startsWith('pre-copy') && e.status === 'changed'), 'the check does not plan the pre-copy');
+      assert.deepEqual(await lvsNow(), ['p1-disk']);
+      assert.equal((await labSsh(lab, 'xl domid -- p1 >/dev/null && echo running')).stdout.trim(), 'running');
+
+      const run = await ferryCli(base, cwd);
+      assert.equal(run.code, 0, `${run.stderr}\n${JSON.stringify(results(run.events).filter((e) => e.status === 'failed')).slice(0, 3000)}`);
+      const order = results(run.events).flatMap((e) => (e.module === 'rsync' || e.task.startsWith('shut the guest down') ? [`${e.task.split(' (')[0]} ${e.status}`] : []));
+      assert.deepEqual(order, ['pre-copy the files changed', 'shut the guest down under Xen changed', 'copy the files changed']);
+      const recap = recapOf(run.events);
+      assert.deepEqual([recap.result, recap.shutdown, Object.keys(recap.phases)], ['done', 'stopped', ['preflight', 'precopy', 'shutdown', 'copy']]);
+      // the downtime starts at the shutdown: the pre-copy is not part of it
+      assert.ok(recap.offlineMs < recap.phases.precopy! + recap.phases.shutdown! + recap.phases.copy!, JSON.stringify(recap));
+      // the bulk moved while the guest ran; after the shutdown only what changed
+      const moved = (task: string) => Math.max(0, ...run.events.flatMap((e) => (e.type === 'progress' && e.task.startsWith(task) && e.progress.bytes !== undefined ? [e.progress.bytes] : [])));
+      assert.ok(moved('pre-copy') >= 64 * 2 ** 20, `the pre-copy moved ${moved('pre-copy')} bytes`);
+      assert.ok(moved('copy the files') < 8 * 2 ** 20, `the final copy moved ${moved('copy the files')} bytes`);
+      console.log(`      ${formatMigrationRecap([recap]).join('\n      ')}; pre-copy ${moved('pre-copy')} B, final ${moved('copy the files')} B`);
+      // the pre-copy's LV became the guest's LV; its snapshot is gone; the stand-in guest is stopped
+      assert.deepEqual(await lvsNow(), ['p1-disk', 'p1-disk-old']);
+      assert.equal((await labSsh(lab, 'xl domid -- p1 >/dev/null && echo running || echo stopped')).stdout.trim(), 'stopped');
+      // the copy holds what the guest wrote up to its shutdown and not what it removed: the same files as the source
+      const listing = (await labSsh(lab, String.raw`set -e
+d=$(mktemp -d); mount -o ro,noload /dev/vg0/p1-disk-old $d
+for m in $d /mnt/ferry/p1; do (cd $m && find . -path ./lost+found -prune -o -type f -print | sort | xargs sha256sum | sha256sum | cut -d' ' -f1; ls tick-* | wc -l; ls shut-down doomed 2>&1 | tr '\n' ' '; echo); done
+blkid -s UUID -o value /dev/vg0/p1-disk-old; blkid -s UUID -o value /dev/mapper/vg0-p1--disk1
+umount $d; rmdir $d`)).stdout.trim().split('\n');
+      assert.equal(listing.length, 8, listing.join('\n'));
+      const [srcSum, srcTicks, srcNames, newSum, newTicks, newNames, srcUuid, newUuid] = listing;
+      assert.equal(newSum, srcSum, `the copy's files differ from the stopped guest's:\n${listing.join('\n')}`);
+      assert.deepEqual([newTicks, newNames, newUuid], [srcTicks, srcNames, srcUuid]);
+      assert.match(newNames!, /^ls: cannot access 'doomed'.*shut-down $/);
+      assert.ok(Number(newTicks) > 5, `only ${newTicks} files written while it ran`);
+      const oldSum = (await labSsh(lab, 'sha256sum /dev/vg0/p1-disk-old')).stdout.split(' ')[0];
+
+      // rolled back: the guest's own LV again, untouched since it stopped; nothing of ferry's left
+      const back = await ferryCli(['migrate', 'p1', '--rollback', '-i', lab.inventoryPath, '-i', inv, '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'], cwd);
+      assert.equal(back.code, 0, back.stderr);
+      assert.deepEqual(await lvsNow(), ['p1-disk']);
+      assert.equal((await labSsh(lab, 'sha256sum /dev/vg0/p1-disk')).stdout.split(' ')[0], oldSum, 'the source LV was written to');
     } finally {
       lab = await labReset();
     }

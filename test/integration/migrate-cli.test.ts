@@ -66,6 +66,11 @@ describe('ferry migrate @integration', function () {
     assert.match(preflight('--shutdown'), /if \[ yes = no \] && running; then/);
     assert.match(preflight(), /if \[ no = no \] && running; then/);
     assert.match(preflight('-e', 'shutdown_guest=true'), /if \[ yes = no \] && running; then/);
+    // --precopy: the guest runs while its files are copied, then ferry stops it (the same shutdown)
+    const precopy = preflight('--precopy');
+    assert.match(precopy, /if \[ yes = no \] && running; then/);
+    assert.match(precopy, /precopy=yes/);
+    assert.match(preflight(), /precopy=no/);
   });
 
   it('--boot runs it with verify_boot=true (a booted guest kept running), --tags boot only that phase: the boot phase\'s tasks run for the guest', async function () {
@@ -160,6 +165,8 @@ describe('ferry migrate @integration', function () {
       [['--rollback', '--boot'], '--boot has no meaning with --rollback'],
       [['--cleanup', '--boot', '--shutdown'], '--boot has no meaning with --cleanup'],
       [['--cleanup', '--boot', '--shutdown'], '--shutdown has no meaning with --cleanup'],
+      [['--rollback', '--precopy'], '--precopy has no meaning with --rollback'],
+      [['--precopy', '--method', 'dd'], "--precopy copies a running guest's files with rsync; --method dd copies blocks, which only a stopped guest keeps still"],
     ] as const) {
       const r = ferry(...flags, 'g1');
       assert.equal(r.code, 4, flags.join(' ') + r.err);

@@ -100,6 +100,21 @@ describe('migration recap (ferry migrate)', () => {
     assert.deepEqual(migrationRecap([start, ...stopped.slice(0, 2)]).map((r) => [r.result, r.shutdown]), [['planned', 'planned']]);
   });
 
+  it('a pre-copied guest (precopy): both copies show, their bytes add up, and the downtime starts at the shutdown, after the pre-copy', () => {
+    const events: FerryEvent[] = [
+      result('g', 'preflight', 'shell', 'ok', 2_000, ['preflight', 'always'], { delegatedTo: 'hv1' }),
+      progress('g', 'pre-copy the files', 900 * 1024 * 1024),
+      result('g', 'pre-copy the files', 'rsync', 'changed', 300_000, ['precopy', 'copy'], { delegatedTo: 'hv1' }),
+      result('g', 'remove the snapshot', 'lvm', 'changed', 1_000, ['precopy', 'copy'], { delegatedTo: 'hv1' }),
+      result('g', 'shut the guest down', 'shell', 'changed', 9_000, ['shutdown', 'always'], { delegatedTo: 'hv1' }),
+      progress('g', 'copy the files', 100 * 1024 * 1024),
+      result('g', 'copy the files', 'rsync', 'changed', 20_000, ['copy'], { delegatedTo: 'hv1' }),
+    ];
+    const [g] = migrationRecap(events);
+    assert.deepEqual([g!.phases, g!.offlineMs, g!.bytesCopied], [{ preflight: 2_000, precopy: 301_000, shutdown: 9_000, copy: 20_000 }, 29_000, 1000 * 1024 * 1024]);
+    assert.deepEqual(formatMigrationRecap([g!]), ['g  migrated by rsync on hv1, 1000 MiB copied', '   preflight 2s · precopy 5m01s · shutdown 9s · copy 20s; offline 29s since ferry shut it down']);
+  });
+
   it('a guest that did not stop when asked failed in the shutdown phase, and no downtime is claimed for it (it may still run)', () => {
     const why = 'g did not stop within 300 s of a clean shutdown (xl); ferry never destroys a guest, and changed nothing else: see why on its console (xl console g), stop it yourself or give it longer (shutdown_timeout), then run again';
     const [g] = migrationRecap([

@@ -121,9 +121,9 @@ describe('playbooks/xen-to-kvm.yaml: heavy copies are limited per volume group a
   const render = (limits: NonNullable<TaskNode['limits']>, vars: Record<string, unknown>) =>
     Object.fromEntries(limits.map((l) => [renderString(l.key, vars), renderString(String(l.max), vars)]));
 
-  it('the whole-disk copy of a partitioned guest, the rsync copy and every step of the dd copy hold both keys; the defaults are 1 per VG and 2 per hypervisor', () => {
+  it('the pre-copy, the whole-disk copy of a partitioned guest, the rsync copy and every step of the dd copy hold both keys; the defaults are 1 per VG and 2 per hypervisor', () => {
     const all = limited(play.tasks);
-    assert.deepEqual(all.map(([t]) => t.module), ['blockcopy', 'rsync', 'lvm', 'filesystem', 'filesystem', 'blockcopy', 'filesystem', 'lvm']);
+    assert.deepEqual(all.map(([t]) => t.module), ['rsync', 'blockcopy', 'rsync', 'lvm', 'filesystem', 'filesystem', 'blockcopy', 'filesystem', 'lvm']);
     const vars = { ...play.vars, ferry_hypervisor: 'hv1', vg: 'vg1', lv: 'web1' };
     for (const [, limits] of all) assert.deepEqual(render(limits, vars), { 'hv1:vg1': 1, hv1: 2 });
     assert.deepEqual(render(all[0]![1], { ...vars, ferry_copy_limit: 3, ferry_vg_copy_limit: 2 }), { 'hv1:vg1': 2, hv1: 3 });
@@ -141,7 +141,7 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
     chmodSync(join(bin, name), 0o755);
   };
   // no -old LV and no snapshot yet; the LV is 1 GiB; the VG has FAKE_FREE bytes free; no partition table
-  stub('lvs', 'case "$*" in *-old|*-ferry-snap) exit 1 ;; *lv_size*) echo "  1073741824" ;; esac');
+  stub('lvs', 'case "$*" in *-old|*-ferry-snap|*-ferry-new) exit 1 ;; *lv_size*) echo "  1073741824" ;; esac');
   stub('vgs', 'echo "  $FAKE_FREE"');
   // blkid: the LV's filesystem FAKE_TYPE, or its partition table FAKE_TABLE with FAKE_PARTS
   // ("N:START:TYPE ...", START in sectors), each partition's type read at its offset (-O)
@@ -190,16 +190,19 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
   const run = (
     type: string,
     method: 'rsync' | 'dd',
-    o: { free?: number; mkfsXfs?: boolean; others?: { source: string }[]; fstab?: string; room?: number; minFree?: number; kernelMb?: number; kernel?: string; table?: string; parts?: string; rootOffsets?: number[]; xl?: 'running' | 'stopped'; shutdown?: boolean } = {},
+    o: { free?: number; mkfsXfs?: boolean; others?: { source: string }[]; fstab?: string; room?: number; minFree?: number; kernelMb?: number; kernel?: string; table?: string; parts?: string; rootOffsets?: number[]; xl?: 'running' | 'stopped'; shutdown?: boolean; precopy?: boolean } = {},
   ) => {
     rmSync(join(bin, 'mkfs.xfs'), { force: true });
     if (o.mkfsXfs ?? true) stub('mkfs.xfs');
     const minFree = o.minFree ?? pb.plays[0]!.vars.guest_min_free_mb;
     const kernelMb = o.kernelMb ?? pb.plays[0]!.vars.guest_kernel_mb;
     const play = pb.plays[0]!.vars;
+    // stop_guest as the play defines it: shutdown_guest, or precopy (which stops the guest itself)
+    const precopy = o.precopy ?? play.precopy;
+    const stopGuest = renderString(play.stop_guest as string, { shutdown_guest: o.shutdown ?? play.shutdown_guest, precopy });
     const cmd = String(renderString(script, {
       vg: 'vg1', lv: 'web1-disk', copy_method: method, inventory_hostname: 'web1', other_disks: o.others ?? [], guest_min_free_mb: minFree, guest_kernel_mb: kernelMb,
-      xen_running: play.xen_running, shutdown_guest: o.shutdown ?? play.shutdown_guest,
+      xen_running: play.xen_running, precopy, stop_guest: stopGuest,
     }));
     const r = spawnSync('sh', ['-c', cmd], {
       encoding: 'utf8',
@@ -314,6 +317,20 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
     assert.deepEqual(run('ext4', 'rsync', { xl: 'stopped' }), { status: 0, stdout: 'ext4', stderr: '' });
   });
 
+  it('precopy: a running guest passes (the pre-copy reads a snapshot, then ferry stops it); the rsync route of an unpartitioned disk only; room for the new LV and the snapshot', () => {
+    assert.equal(pb.plays[0]!.vars.precopy, false);
+    assert.deepEqual(run('ext4', 'rsync', { xl: 'running', precopy: true }), { status: 0, stdout: 'ext4', stderr: '' });
+    assert.deepEqual(run('xfs', 'rsync', { xl: 'running', precopy: 'true' as unknown as boolean }), { status: 0, stdout: 'xfs', stderr: '' });
+    const dd = run('ext4', 'dd', { xl: 'running', precopy: true });
+    assert.deepEqual([dd.status, dd.stderr.split('\n')], [1, ['web1: refused before any change:', "  - precopy copies a running guest's files (rsync): the dd route copies blocks, which only a stopped guest keeps still; use copy_method rsync (ferry migrate --method rsync), or leave out precopy"]]);
+    const disk = { table: 'dos', parts: '1:2048:ext4', rootOffsets: [2048 * 512], precopy: true };
+    assert.match(run('', 'rsync', disk).stderr, /^web1: refused before any change:\n {2}- \/dev\/vg1\/web1-disk holds a partition table: ferry copies a partitioned guest's whole disk block by block, which only a stopped guest keeps still; leave out precopy/);
+    // 1 GiB LV: 1 GiB free is room for the new LV, not for its snapshot as well (a fifth of it)
+    assert.deepEqual(run('ext4', 'rsync', { free: 2 ** 30 }), { status: 0, stdout: 'ext4', stderr: '' });
+    assert.equal(run('ext4', 'rsync', { free: 2 ** 30, precopy: true }).stderr, 'web1: refused before any change:\n  - volume group vg1 has 1024 MiB free; the new LV and its snapshot need 1228 MiB (vgextend vg1, or give the guest another VG)');
+    assert.deepEqual(run('ext4', 'rsync', { free: 1229 * 2 ** 20, precopy: true }), { status: 0, stdout: 'ext4', stderr: '' });
+  });
+
   it('without xl, a guest running under libvirt\'s xen driver is refused the same way, with the virsh command to stop it', () => {
     rmSync(join(bin, 'xl'));
     stub('virsh', '[ "$1 $2" = "-c xen:///" ] || exit 1; case "$3" in uri) echo xen:/// ;; domstate) echo running ;; *) exit 1 ;; esac');
@@ -388,7 +405,10 @@ describe('playbooks/xen-to-kvm.yaml: shutdown_guest stops a running guest cleanl
     assert.deepEqual([play.vars.shutdown_guest, play.vars.shutdown_timeout], [false, 300]);
     const at = names.indexOf(task.name!);
     assert.ok(names.findIndex((n) => n.startsWith('preflight')) < at && at < names.findIndex((n) => n.startsWith("keep Xen from booting")), names.join('\n'));
-    assert.deepEqual([task.when.map((c) => c.source), task.checkMode, task.tags], [['shutdown_guest | bool'], false, ['shutdown', 'always']]);
+    assert.deepEqual([task.when.map((c) => c.source), task.checkMode, task.tags], [['stop_guest | bool'], false, ['shutdown', 'always']]);
+    // stop_guest: asked for (shutdown_guest), or a pre-copy (the guest runs while it copies, then stops)
+    const stop = (shutdown_guest: unknown, precopy: unknown) => renderString(play.vars.stop_guest as string, { shutdown_guest, precopy });
+    assert.deepEqual([stop(false, false), stop(true, false), stop(false, true), stop('false', 'true')], [false, true, true, true]);
   });
 
   it('xl: a running guest is shut down, waited for, and reported changed; a second run finds it stopped (ok)', () => {
