@@ -35,3 +35,39 @@ export async function makeDataGuests(lab: LabInfo, guests: { name: string; vg: s
     `head -c ${o.dataMb * 1024 * 1024} /dev/urandom > /mnt/${name}/data && umount /mnt/${name}`,
   ])].join('\n'));
 }
+
+/**
+ * No Xen runs in the lab, so a stand-in "runs" a guest: a process writing a file (tick-N) every 0.2 s
+ * into its LV, mounted at /mnt/NAME-running, and /usr/local/sbin/xl answering for it as Xen's xl would:
+ * `xl domid NAME` succeeds while it runs; `xl shutdown NAME` signals it, and it writes a last file
+ * (shut-down), removes the file `doomed` if there is one, and unmounts, as a guest's own shutdown
+ * would. For tests and benchmarks of --precopy and --shutdown; a lab reset takes both away.
+ */
+export async function runStandInGuest(lab: LabInfo, g: { name: string; vg: string; lv: string }): Promise<void> {
+  const m = `/mnt/${g.name}-running`;
+  await labSsh(lab, String.raw`set -e
+mkdir -p /run/fake-xen ${m}
+mount /dev/${g.vg}/${g.lv} ${m}
+cat > /usr/local/sbin/xl <<'XL'
+#!/bin/sh
+# the lab's stand-in for Xen's xl (tests' and benchmarks'): a guest is a process writing into its mounted LV
+cmd=$1; shift; [ "$1" = -- ] && shift
+pid=/run/fake-xen/$1.pid
+case "$cmd" in
+  domid) [ -s "$pid" ] && kill -0 "$(cat "$pid")" 2>/dev/null && echo 7 ;;
+  shutdown) [ -s "$pid" ] && kill -TERM "$(cat "$pid")" ;;
+  *) echo "xl (lab stand-in): $cmd is not known" >&2; exit 1 ;;
+esac
+XL
+chmod 755 /usr/local/sbin/xl
+cat > /run/fake-xen/${g.name}.sh <<'GUEST'
+m=${m}
+stop() { date +%s > $m/shut-down; rm -f $m/doomed; sync; cd /; umount $m; rm -f /run/fake-xen/${g.name}.pid; exit 0; }
+trap stop TERM
+i=0
+while :; do i=$((i + 1)); echo $i > $m/tick-$i; sleep 0.2; done
+GUEST
+setsid sh /run/fake-xen/${g.name}.sh </dev/null >/dev/null 2>&1 &
+echo $! > /run/fake-xen/${g.name}.pid
+sleep 1; xl domid -- ${g.name} >/dev/null`);
+}

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { runPlaybookFile } from '../../app/api.js';
 import { xenImport } from '../../app/xen-import-run.js';
-import { DATA_GUEST_VARS, makeDataGuests, writeGuestInventory } from '../../lab/data-guests.js';
+import { DATA_GUEST_VARS, makeDataGuests, runStandInGuest, writeGuestInventory } from '../../lab/data-guests.js';
 import { exportLv } from '../../lab/export-lv.js';
 import { say } from '../../lab/exec.js';
 import { labDown, labReset, labSsh, labStatus, labUp, type LabInfo } from '../../lab/lab.js';
@@ -315,37 +315,12 @@ umount $d; rmdir $d`)).stdout.trim().split('\n');
   });
 
   it('--precopy of a guest running under Xen: copied from a snapshot while it runs, then shut down, and only what changed is copied; what it wrote and removed meanwhile is in the copy; rolled back after', async () => {
-    // The test above left the lab pristine (reset). No Xen runs in the lab, so a stand-in does: the
-    // "guest" is a process writing a file every 0.2 s into its LV, mounted; /usr/local/sbin/xl answers
-    // for it (`xl domid` while it runs; `xl shutdown` signals it, and it writes a last file, removes
-    // one and unmounts, as a guest's own shutdown would). The reset after the test takes both away.
+    // The test above left the lab pristine (reset). No Xen runs in the lab, so a stand-in does
+    // (runStandInGuest): a process writing a file every 0.2 s into the guest's LV, mounted, and an
+    // `xl` that answers for it; its shutdown writes a last file and removes `doomed`.
     await makeDataGuests(lab, [{ name: 'p1', vg: 'vg0' }], { dataMb: 64, lvMb: 160 });
-    await labSsh(lab, String.raw`set -e
-mkdir -p /run/fake-xen /mnt/p1-running
-mount /dev/vg0/p1-disk /mnt/p1-running
-echo doomed > /mnt/p1-running/doomed
-cat > /usr/local/sbin/xl <<'EOF'
-#!/bin/sh
-# the lab's stand-in for Xen's xl (a test's): a guest is a process writing into its mounted LV
-cmd=$1; shift; [ "$1" = -- ] && shift
-pid=/run/fake-xen/$1.pid
-case "$cmd" in
-  domid) [ -s "$pid" ] && kill -0 "$(cat "$pid")" 2>/dev/null && echo 7 ;;
-  shutdown) [ -s "$pid" ] && kill -TERM "$(cat "$pid")" ;;
-  *) echo "xl (lab stand-in): $cmd is not known" >&2; exit 1 ;;
-esac
-EOF
-chmod 755 /usr/local/sbin/xl
-cat > /run/fake-xen/p1.sh <<'EOF'
-m=/mnt/p1-running
-stop() { date +%s > $m/shut-down; rm -f $m/doomed; sync; cd /; umount $m; rm -f /run/fake-xen/p1.pid; exit 0; }
-trap stop TERM
-i=0
-while :; do i=$((i + 1)); echo $i > $m/tick-$i; sleep 0.2; done
-EOF
-setsid sh /run/fake-xen/p1.sh </dev/null >/dev/null 2>&1 &
-echo $! > /run/fake-xen/p1.pid
-sleep 1; xl domid -- p1 >/dev/null`);
+    await labSsh(lab, 'mkdir -p /mnt/d && mount /dev/vg0/p1-disk /mnt/d && echo doomed > /mnt/d/doomed && umount /mnt/d');
+    await runStandInGuest(lab, { name: 'p1', vg: 'vg0', lv: 'p1-disk' });
     const cwd = fs.mkdtempSync(path.join(tmp, 'precopy-'));
     try {
       const inv = path.join(tmp, 'precopy-guests.yaml');
