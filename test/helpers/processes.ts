@@ -17,13 +17,21 @@ export function processesMatching(marker: string): string[] {
   }
 }
 
-/** Polls `cond` every 50 ms; throws naming `what` when it is still false after `timeoutMs`. */
-export async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+/** Polls `cond` every 50 ms; throws naming `what` (a function: read when it fails) when it is still false after `timeoutMs`. */
+export async function waitUntil(cond: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`still not true after ${timeoutMs} ms: ${what}`);
+    if (Date.now() > end) throw new Error(`still not true after ${timeoutMs} ms: ${typeof what === 'function' ? what() : what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Waits until no process holds `marker` (up to 15 s: a loaded machine, with a lab VM beside the tests,
+ * was seen to take over 5 s to end a sudo wrapper); fails naming those still there then.
+ */
+export function noProcessLeft(marker: string): Promise<void> {
+  return waitUntil(() => processesMatching(marker).length === 0, 15_000, () => `no process left: ${processesMatching(marker).join('; ')}`);
 }
 
 /** Kills whatever a failed test left running with `marker` in its command line. */

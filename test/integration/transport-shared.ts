@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { sh, shellText } from '../../runner/command.js';
 import { TaskFailedError } from '../../runner/errors.js';
 import type { BecomeOptions, Transport } from '../../runner/transport/types.js';
-import { killMatching, processesMatching, uniqueMarker, waitUntil } from '../helpers/processes.js';
+import { killMatching, noProcessLeft, processesMatching, uniqueMarker, waitUntil } from '../helpers/processes.js';
 
 /** What the shared suite needs to know about one transport under test. */
 export interface TransportUnderTest {
@@ -119,7 +119,7 @@ export function transportBasics(t: TransportUnderTest): void {
         await waitUntil(() => processesMatching(`dd of=/dev/null count=2${m}`).length > 0, 10_000, 'the pipeline started');
         ac.abort(new Error('stop it'));
         await assert.rejects(run, /stop it/);
-        await waitUntil(() => processesMatching(m).length === 0, 5000, `no process left: ${processesMatching(m).join('; ')}`);
+        await noProcessLeft(m);
       } finally {
         killMatching(m);
       }
@@ -133,7 +133,7 @@ export function transportBasics(t: TransportUnderTest): void {
     ac.abort(new Error('stopped early'));
     try {
       await assert.rejects(run, /stopped early/);
-      await waitUntil(() => processesMatching(m).length === 0, 5000, `no process left: ${processesMatching(m).join('; ')}`);
+      await noProcessLeft(m);
     } finally {
       killMatching(m);
     }

@@ -8,7 +8,7 @@ import { TaskFailedError } from '../../runner/errors.js';
 import { transportForHost } from '../../runner/connections.js';
 import { SshTransport, type SshTransportOptions } from '../../runner/transport/ssh.js';
 import { sshTransportOptions as optsFor, startSshd, type SshdHost } from '../harness/sshd.js';
-import { killMatching, processesMatching, uniqueMarker, waitUntil } from '../helpers/processes.js';
+import { killMatching, noProcessLeft, uniqueMarker } from '../helpers/processes.js';
 import { transportBasics } from './transport-shared.js';
 
 /** All 256 byte values, twice, the second time reversed. */
@@ -197,7 +197,7 @@ describe('ssh transport with a persistent shell @integration', function () {
       const r = await t.run(shellText(`sleep 3${m}`), { timeoutMs: 300 });
       assert.equal(r.timedOut, true);
       assert.equal(r.exitCode, null);
-      await waitUntil(() => processesMatching(m).length === 0, 5000, `no process left: ${processesMatching(m).join('; ')}`);
+      await noProcessLeft(m);
       assert.equal((await t.run(sh`echo again`)).stdout, 'again\n');
     } finally {
       killMatching(m);
