@@ -202,7 +202,7 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
     const stopGuest = renderString(play.stop_guest as string, { shutdown_guest: o.shutdown ?? play.shutdown_guest, precopy });
     const cmd = String(renderString(script, {
       vg: 'vg1', lv: 'web1-disk', copy_method: method, inventory_hostname: 'web1', other_disks: o.others ?? [], guest_min_free_mb: minFree, guest_kernel_mb: kernelMb,
-      xen_running: play.xen_running, precopy, stop_guest: stopGuest,
+      xen_running: play.xen_running, precopy, stop_guest: stopGuest, precopy_lv: 'web1-disk-ferry-new', snapshot_lv: 'web1-disk-ferry-snap',
     }));
     const r = spawnSync('sh', ['-c', cmd], {
       encoding: 'utf8',
