@@ -8,17 +8,14 @@
 // is the same commands either way). Target: ferry at most 10% over by hand.
 // Run as root, with the lab built (npm run lab:up once): npx tsx bench/migrate-by-hand.ts
 // BENCH_ROUNDS (default 1), BENCH_GUEST_MB (default 1024).
-import { join } from 'node:path';
-import { runPlaybookFile } from '../app/api.js';
-import { DATA_GUEST_VARS, makeDataGuests, writeGuestInventory } from '../lab/data-guests.js';
-import { labReset, labSsh, labStatus, labUp, type LabInfo } from '../lab/lab.js';
-import type { FerryEvent } from '../runner/events.js';
+import { makeDataGuests } from '../lab/data-guests.js';
+import { labReset, labSsh, type LabInfo } from '../lab/lab.js';
 import { ROOTFS_EXCLUDES } from '../tasks/rsync.js';
-import { loadAverage, median, removeScratch, reportResult, scratchDir } from './lib.js';
+import { copiedHosts, copyPhase, failures, inLab } from './lab-copy.js';
+import { loadAverage, median, reportResult } from './lib.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const DATA_MB = Number(process.env.BENCH_GUEST_MB ?? 1024);
-const PLAYBOOK = join(import.meta.dirname, '..', 'playbooks', 'xen-to-kvm.yaml');
 
 /** A reset lab holding the guest h1 (stopped: it is a disk), and what it holds, to check the copy against. */
 async function freshGuest(): Promise<{ lab: LabInfo; sum: string }> {
@@ -34,22 +31,13 @@ async function dataSum(lab: LabInfo, dev: string): Promise<string> {
 
 async function byFerry(dir: string): Promise<number> {
   const { lab, sum } = await freshGuest();
-  const inv = join(dir, 'h1.json');
-  writeGuestInventory(inv, { h1: { vg: 'vg0', lv: 'h1-disk', mac: '00:16:3e:4c:56:01' } });
-  const events: FerryEvent[] = [];
-  const t0 = performance.now();
-  const r = await runPlaybookFile(PLAYBOOK, {
-    inventory: [lab.inventoryPath, inv], limit: 'h1', tags: ['copy'], extraVars: DATA_GUEST_VARS,
-    reporter: { emit: (e) => void events.push(e), close: async () => {} },
-  });
-  const ms = performance.now() - t0;
-  const copied = events.some((e) => e.type === 'task_result' && e.module === 'rsync' && e.status === 'changed');
-  if (r.exitCode !== 0 || !copied) throw new Error(`ferry's copy did not complete (exit ${r.exitCode})`);
-  const slowest = events.flatMap((e) => (e.type === 'task_result' && e.item === undefined ? [[e.durationMs, e.task] as const] : [])).sort((a, b) => b[0] - a[0]).slice(0, 4);
+  const run = await copyPhase(lab, dir, [{ name: 'h1', vg: 'vg0' }]);
+  if (run.exitCode !== 0 || copiedHosts(run).length !== 1) throw new Error(`ferry's copy did not complete (exit ${run.exitCode}): ${failures(run)}`);
+  const slowest = run.events.flatMap((e) => (e.type === 'task_result' && e.item === undefined ? [[e.durationMs, e.task] as const] : [])).sort((a, b) => b[0] - a[0]).slice(0, 4);
   console.log(`ferry's slowest tasks: ${slowest.map(([t, n]) => `${n} ${(t / 1000).toFixed(1)} s`).join('; ')}`);
   // (the copy phase alone leaves the new filesystem mounted where the conversion goes on)
   if ((await labSsh(lab, `sha256sum /mnt/ferry/h1/data | cut -d' ' -f1`)).stdout.trim() !== sum) throw new Error("ferry's copy differs from the source");
-  return ms;
+  return run.ms;
 }
 
 async function byHand(): Promise<number> {
@@ -73,11 +61,9 @@ umount /mnt/hand/h1-old`);
 }
 
 async function main(): Promise<void> {
-  if (!labStatus()) await labUp();
-  const dir = await scratchDir('ferry-bench-by-hand-', 1024 * 1024);
   const ferry: number[] = [];
   const hand: number[] = [];
-  try {
+  await inLab('ferry-bench-by-hand-', async (dir) => {
     for (let round = 1; round <= ROUNDS; round++) {
       // alternated, so that a machine growing busier does not favour one side
       if (round % 2) {
@@ -89,10 +75,7 @@ async function main(): Promise<void> {
       }
       console.log(`round ${round}: ferry ${(ferry.at(-1)! / 1000).toFixed(1)} s, by hand ${(hand.at(-1)! / 1000).toFixed(1)} s (load ${loadAverage()})`);
     }
-  } finally {
-    await labReset().catch(() => undefined);
-    await removeScratch(dir);
-  }
+  });
   const ratio = median(ferry) / median(hand);
   console.log(`copy phase, ${DATA_MB} MiB of data: ferry ${(median(ferry) / 1000).toFixed(1)} s, by hand over one SSH connection ${(median(hand) / 1000).toFixed(1)} s: ${ratio.toFixed(2)}x`);
   reportResult([{

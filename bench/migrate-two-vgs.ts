@@ -5,60 +5,42 @@
 // Each round starts from the pristine lab: one guest alone (vg0), a reset, then two at once (vg0, vg1).
 // Run as root, with the lab built (npm run lab:up once): npx tsx bench/migrate-two-vgs.ts
 // BENCH_ROUNDS (default 1), BENCH_GUEST_MB (the data in each guest, default 128).
-import { join } from 'node:path';
-import { runPlaybookFile } from '../app/api.js';
-import { DATA_GUEST_VARS, makeDataGuests, writeGuestInventory } from '../lab/data-guests.js';
-import { labReset, labStatus, labUp, type LabInfo } from '../lab/lab.js';
-import type { FerryEvent } from '../runner/events.js';
-import { loadAverage, median, removeScratch, reportResult, scratchDir } from './lib.js';
+import { makeDataGuests } from '../lab/data-guests.js';
+import { labReset, type LabInfo } from '../lab/lab.js';
+import { copiedHosts, copyPhase, failures, inLab } from './lab-copy.js';
+import { loadAverage, median, reportResult } from './lib.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const DATA_MB = Number(process.env.BENCH_GUEST_MB ?? 128);
-const PLAYBOOK = join(import.meta.dirname, '..', 'playbooks', 'xen-to-kvm.yaml');
 
 type Guest = { name: string; vg: string };
 
 /** The copy phase of these guests at once; its wall time in ms. Fails unless every guest's rsync changed. */
-async function copyPhase(lab: LabInfo, dir: string, guests: Guest[]): Promise<number> {
-  const inv = join(dir, `${guests.map((g) => g.name).join('-')}.json`);
-  writeGuestInventory(inv, Object.fromEntries(guests.map((g, i) => [g.name, { vg: g.vg, lv: `${g.name}-disk`, mac: `00:16:3e:4c:54:0${i}` }])));
-  const events: FerryEvent[] = [];
-  const t0 = performance.now();
-  const r = await runPlaybookFile(PLAYBOOK, {
-    inventory: [lab.inventoryPath, inv], limit: guests.map((g) => g.name).join(':'), forks: guests.length, tags: ['copy'],
-    reporter: { emit: (e) => void events.push(e), close: async () => {} },
-    extraVars: DATA_GUEST_VARS,
-  });
-  const ms = performance.now() - t0;
-  const copied = events.flatMap((e) => (e.type === 'task_result' && e.module === 'rsync' && e.item === undefined && e.status === 'changed' ? [e.host] : []));
-  if (r.exitCode !== 0 || copied.length !== guests.length) {
-    const failed = events.filter((e) => e.type === 'task_result' && e.status === 'failed');
-    throw new Error(`the copy of ${guests.map((g) => g.name).join(', ')} did not complete (exit ${r.exitCode}, copied: ${copied.join(', ') || 'none'}): ${JSON.stringify(failed).slice(0, 2000)}`);
+async function timedCopy(lab: LabInfo, dir: string, guests: Guest[]): Promise<number> {
+  const run = await copyPhase(lab, dir, guests);
+  const copied = copiedHosts(run);
+  if (run.exitCode !== 0 || copied.length !== guests.length) {
+    throw new Error(`the copy of ${guests.map((g) => g.name).join(', ')} did not complete (exit ${run.exitCode}, copied: ${copied.join(', ') || 'none'}): ${failures(run)}`);
   }
-  return ms;
+  return run.ms;
 }
 
 async function main(): Promise<void> {
-  let lab = labStatus() ?? (await labUp());
-  const dir = await scratchDir('ferry-bench-two-vgs-', 1024 * 1024);
   const alone: number[] = [];
   const both: number[] = [];
-  try {
+  await inLab('ferry-bench-two-vgs-', async (dir) => {
     for (let round = 1; round <= ROUNDS; round++) {
-      lab = await labReset();
+      let lab = await labReset();
       const a = [{ name: 'b1', vg: 'vg0' }];
       await makeDataGuests(lab, a, { dataMb: DATA_MB, lvMb: DATA_MB + 64 });
-      alone.push(await copyPhase(lab, dir, a));
+      alone.push(await timedCopy(lab, dir, a));
       lab = await labReset();
       const two = [{ name: 'b2', vg: 'vg0' }, { name: 'b3', vg: 'vg1' }];
       await makeDataGuests(lab, two, { dataMb: DATA_MB, lvMb: DATA_MB + 64 });
-      both.push(await copyPhase(lab, dir, two));
+      both.push(await timedCopy(lab, dir, two));
       console.log(`round ${round}: one guest ${(alone.at(-1)! / 1000).toFixed(1)} s, two on two VGs ${(both.at(-1)! / 1000).toFixed(1)} s (load ${loadAverage()})`);
     }
-  } finally {
-    await labReset().catch(() => undefined);
-    await removeScratch(dir);
-  }
+  });
   const ratio = median(both) / median(alone);
   console.log(`copy phase, ${DATA_MB} MiB of data per guest: one guest ${(median(alone) / 1000).toFixed(1)} s, two on two VGs at once ${(median(both) / 1000).toFixed(1)} s: ${ratio.toFixed(2)}x`);
   reportResult([{

@@ -8,47 +8,33 @@
 // Downtime is the recap's offline time (from the shutdown to the end of the copy).
 // Run as root, with the lab built (npm run lab:up once): npx tsx bench/precopy-downtime.ts
 // BENCH_ROUNDS (default 1), BENCH_GUEST_MB (default 1024: the issue's "at least 1 GiB").
-import { join } from 'node:path';
-import { runPlaybookFile } from '../app/api.js';
 import { migrationRecap, type GuestRecap } from '../app/migration-recap.js';
-import { DATA_GUEST_VARS, makeDataGuests, runStandInGuest, writeGuestInventory } from '../lab/data-guests.js';
-import { labReset, labStatus, labUp, type LabInfo } from '../lab/lab.js';
-import type { FerryEvent } from '../runner/events.js';
-import { loadAverage, median, removeScratch, reportResult, scratchDir } from './lib.js';
+import { makeDataGuests, runStandInGuest } from '../lab/data-guests.js';
+import { labReset } from '../lab/lab.js';
+import { copyPhase, failures, inLab } from './lab-copy.js';
+import { loadAverage, median, reportResult } from './lib.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const DATA_MB = Number(process.env.BENCH_GUEST_MB ?? 1024);
-const PLAYBOOK = join(import.meta.dirname, '..', 'playbooks', 'xen-to-kvm.yaml');
 
 /** One migration (copy phase) of a fresh running guest; its recap and wall time. */
 async function migrate(dir: string, precopy: boolean): Promise<{ recap: GuestRecap; ms: number }> {
-  const lab: LabInfo = await labReset();
-  await makeDataGuests(lab, [{ name: 'd1', vg: 'vg0' }], { dataMb: DATA_MB, lvMb: DATA_MB + 128 });
-  await runStandInGuest(lab, { name: 'd1', vg: 'vg0', lv: 'd1-disk' });
-  const inv = join(dir, 'd1.json');
-  writeGuestInventory(inv, { d1: { vg: 'vg0', lv: 'd1-disk', mac: '00:16:3e:4c:55:01' } });
-  const events: FerryEvent[] = [];
-  const t0 = performance.now();
-  const r = await runPlaybookFile(PLAYBOOK, {
-    inventory: [lab.inventoryPath, inv], limit: 'd1', tags: ['copy'],
-    reporter: { emit: (e) => void events.push(e), close: async () => {} },
-    extraVars: { ...DATA_GUEST_VARS, ...(precopy ? { precopy: true } : { shutdown_guest: true }) },
-  });
-  const ms = performance.now() - t0;
-  const recap = migrationRecap(events)[0];
-  if (r.exitCode !== 0 || recap?.result !== 'done' || recap.shutdown !== 'stopped') {
-    const failed = events.filter((e) => e.type === 'task_result' && e.status === 'failed');
-    throw new Error(`the migration (precopy ${precopy}) did not complete (exit ${r.exitCode}, ${JSON.stringify(recap)}): ${JSON.stringify(failed).slice(0, 2000)}`);
+  const lab = await labReset();
+  const guest = { name: 'd1', vg: 'vg0' };
+  await makeDataGuests(lab, [guest], { dataMb: DATA_MB, lvMb: DATA_MB + 128 });
+  await runStandInGuest(lab, { ...guest, lv: 'd1-disk' });
+  const run = await copyPhase(lab, dir, [guest], precopy ? { precopy: true } : { shutdown_guest: true });
+  const recap = migrationRecap(run.events)[0];
+  if (run.exitCode !== 0 || recap?.result !== 'done' || recap.shutdown !== 'stopped') {
+    throw new Error(`the migration (precopy ${precopy}) did not complete (exit ${run.exitCode}, ${JSON.stringify(recap)}): ${failures(run)}`);
   }
-  return { recap, ms };
+  return { recap, ms: run.ms };
 }
 
 async function main(): Promise<void> {
-  if (!labStatus()) await labUp();
-  const dir = await scratchDir('ferry-bench-precopy-', 1024 * 1024);
   const without: number[] = [];
   const withPre: number[] = [];
-  try {
+  await inLab('ferry-bench-precopy-', async (dir) => {
     for (let round = 1; round <= ROUNDS; round++) {
       const a = await migrate(dir, false);
       without.push(a.recap.offlineMs);
@@ -58,10 +44,7 @@ async function main(): Promise<void> {
       const phases = (g: GuestRecap) => Object.entries(g.phases).map(([p, t]) => `${p} ${s(t)}`).join(', ');
       console.log(`round ${round}: without precopy offline ${s(a.recap.offlineMs)} of ${s(a.ms)} (${phases(a.recap)}); with precopy offline ${s(b.recap.offlineMs)} of ${s(b.ms)} (${phases(b.recap)}) (load ${loadAverage()})`);
     }
-  } finally {
-    await labReset().catch(() => undefined);
-    await removeScratch(dir);
-  }
+  });
   const ratio = median(withPre) / median(without);
   console.log(`downtime, ${DATA_MB} MiB of data, copy phase: without precopy ${(median(without) / 1000).toFixed(1)} s, with precopy ${(median(withPre) / 1000).toFixed(1)} s: ${ratio.toFixed(2)}x`);
   reportResult([{
