@@ -35,7 +35,7 @@ async function runDataStep(ctx: TaskContext, step: Step): Promise<StepRun> {
   const opts = { ...(step.cwd !== undefined ? { cwd: step.cwd } : {}), ...(step.stdin !== undefined ? { stdin: step.stdin } : {}) };
   const start = Date.now();
   let r: RunResult;
-  if (step.host !== undefined && step.host !== ctx.host) {
+  if (step.host !== undefined && step.host !== (ctx.execHost ?? ctx.host)) {
     const peer = await ctx.peer(step.host);
     r = await peer.transport.run(step.cmd, { ...opts, become: peer.become });
   } else {

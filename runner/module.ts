@@ -91,6 +91,8 @@ export interface PeerHost {
 export interface TaskContext {
   /** The inventory hostname. */
   host: string;
+  /** The inventory host the commands run on when it is not `host` (the task's delegate_to). */
+  execHost?: string;
   /** The host's variables as the task sees them. */
   vars: Record<string, unknown>;
   transport: Transport;

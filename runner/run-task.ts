@@ -219,6 +219,7 @@ async function runOnce(run: TaskRun, ctx: PlayRun, task: TaskNode, h: string, in
     const become = run.become(execHost, inh, execHost === h ? vars : undefined);
     const taskCtx = createTaskContext({
       host: h,
+      execHost,
       transport,
       vars,
       become,

@@ -8,6 +8,8 @@ import type { BecomeOptions, RunOptions, RunResult, Transport } from './transpor
 /** What the engine (or a library user) supplies to run a module on one host. */
 export interface TaskContextOptions {
   host: string;
+  /** The inventory host the transport reaches when it is not `host` (delegate_to). */
+  execHost?: string;
   transport: Transport;
   vars?: Record<string, unknown>;
   become?: BecomeOptions | false;
@@ -41,6 +43,7 @@ export function createTaskContext(o: TaskContextOptions): TaskContext {
   const become = o.become ?? false;
   const ctx: TaskContext = {
     host: o.host,
+    ...(o.execHost !== undefined && o.execHost !== o.host ? { execHost: o.execHost } : {}),
     vars: o.vars ?? {},
     transport: o.transport,
     become,

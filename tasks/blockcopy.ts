@@ -7,7 +7,7 @@ import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Step, type TaskContext, type Verdict } from '../runner/module.js';
 import { humanBytes } from '../runner/reporter/format.js';
 import { describeFailure } from '../runner/task-context.js';
-import { hostContext } from './lib/peer.js';
+import { hostContext, runsOn } from './lib/peer.js';
 import { absolutePathField } from './lib/schema.js';
 import { ddCopiedBytes, parseDdProgress, withEta } from './copy/dd-progress.js';
 import { availableCommands, deviceSize, pathKind } from './storage/facts.js';
@@ -241,7 +241,7 @@ function checkEnds(p: Params, f: BlockcopyFacts): { size: number; bs?: number } 
 /** Reads both ends (sizes, what dest is) and, when dest exists and nothing refuses, whether the range already matches. */
 async function readBlockcopy(ctx: TaskContext, p: Params): Promise<BlockcopyFacts> {
   const { s, d } = await copyEnds(ctx, p);
-  const f: BlockcopyFacts = { host: ctx.host, srcHost: s.host, destHost: d.host };
+  const f: BlockcopyFacts = { host: runsOn(ctx), srcHost: s.host, destHost: d.host };
   if (p.verify === 'cmp' && s !== d) return f;
   // a size that is not one is refused before the source is read (a bad bs too, when size is given)
   if (p.size !== undefined && 'refused' in parseSizes(p, undefined)) return f;
