@@ -93,6 +93,7 @@ export async function runProgram(argv: string[], version: string): Promise<numbe
       .addOption(new Option('--method <method>', 'how the data is copied: rsync (mkfs + rsync -aAXH) or dd (snapshot, shrink, dd)').choices(['rsync', 'dd']))
       .option('--shutdown', 'shut down a guest still running under Xen once its preflight passed (xl shutdown, or virsh -c xen:///; waits shutdown_timeout, default 300 s; never destroys it)')
       .option('--precopy', 'copy a guest still running under Xen first, from an LVM snapshot of its LV (rsync), then shut it down as --shutdown does and copy only what changed: a shorter downtime (precopy=true)')
+      .option('--to <host>', 'the KVM host the guests move to, when it is not their Xen host (an inventory host; kvm_host=HOST, or ferry_kvm_host per guest in the inventory): the new LV is made there (in ferry_kvm_vg, default the same VG name) and filled through this machine; the Xen host\'s source LV is only read')
       .option('--boot', 'after the define, start each guest on kvm_host and watch its serial console for GRUB and a login prompt (boot_check; within boot_timeout, default 600 s), record the boot and leave the guest running (verify_boot=true; -e boot_keep_running=false shuts it down again)')
       .option('--parallel <n>', 'how many guests at once (the same as --forks; per-VG and per-host copy limits still hold)')
       .option('--resume', 'continue the last failed migration from the first task not completed on each guest')

@@ -247,7 +247,7 @@ export async function runCommand(playbook: string, f: RunFlags, extras?: RunExtr
 const PLAYBOOKS = fileURLToPath(new URL('../../playbooks/', import.meta.url));
 
 /** `ferry migrate`'s own flags, beside those of `ferry run`. */
-export type MigrateFlags = RunFlags & { method?: string; shutdown?: boolean; precopy?: boolean; boot?: boolean; parallel?: string; rollback?: boolean; cleanup?: boolean };
+export type MigrateFlags = RunFlags & { method?: string; shutdown?: boolean; precopy?: boolean; boot?: boolean; parallel?: string; rollback?: boolean; cleanup?: boolean; to?: string };
 
 /** Every problem with a combination of `ferry migrate`'s flags, found before any host is contacted. */
 function migrateFlagProblems(guests: string[], f: MigrateFlags): { message: string; hint: string }[] {
@@ -262,14 +262,25 @@ function migrateFlagProblems(guests: string[], f: MigrateFlags): { message: stri
   return problems;
 }
 
+/** `--to HOST` must name an inventory host, found before any host is contacted. */
+async function checkMoveTarget(to: string, f: MigrateFlags): Promise<void> {
+  const cfg = config();
+  const inv = loadInventory(f.inventory.length ? f.inventory : (cfg.inventory ?? []), await vaultKeys(f, cfg));
+  const known = inv.hostNames();
+  if (!known.includes(to)) {
+    throw new ValidationError([{ message: `--to ${to}: the inventory has no host of that name`, hint: `name the KVM host as the inventory does${known.length ? ` (hosts: ${known.slice(0, 8).join(', ')}${known.length > 8 ? ', ...' : ''})` : ''}` }]);
+  }
+}
+
 /**
  * `ferry migrate [GUEST...]`: the shipped migration playbook (or its rollback) with the guests as the
- * limit and --method/--shutdown/--precopy/--boot/--parallel as its variables and forks — nothing the playbook does not say
- * itself, so the same run is `ferry run playbooks/xen-to-kvm.yaml --limit GUESTS -e copy_method=... -e shutdown_guest=true -e precopy=true -e verify_boot=true`.
+ * limit and --method/--shutdown/--precopy/--to/--boot/--parallel as its variables and forks — nothing the playbook does not say
+ * itself, so the same run is `ferry run playbooks/xen-to-kvm.yaml --limit GUESTS -e copy_method=... -e shutdown_guest=true -e precopy=true -e kvm_host=HOST -e verify_boot=true`.
  */
 export async function migrateCommand(guests: string[], f: MigrateFlags): Promise<number> {
   const problems = migrateFlagProblems(guests, f);
   if (problems.length) throw new ValidationError(problems);
+  if (f.to !== undefined) await checkMoveTarget(f.to, f);
   const playbook = join(PLAYBOOKS, f.rollback ? 'xen-rollback.yaml' : f.cleanup ? 'xen-cleanup.yaml' : 'xen-to-kvm.yaml');
   const flags: RunFlags = {
     ...f,
@@ -282,6 +293,7 @@ export async function migrateCommand(guests: string[], f: MigrateFlags): Promise
       ...(f.shutdown ? ['shutdown_guest=true'] : []),
       ...(f.precopy ? ['precopy=true'] : []),
       ...(f.boot ? ['verify_boot=true'] : []),
+      ...(f.to !== undefined ? [`kvm_host=${f.to}`] : []),
       ...f.extraVars,
     ],
   };

@@ -21,7 +21,7 @@ export interface GuestRecap {
   msg?: string;
   /** rsync or dd: the copy module that ran (or would run, with --check). */
   method?: 'rsync' | 'dd';
-  /** The hypervisor the preflight ran on (the Xen host) and the one the domain was defined on. */
+  /** The hypervisor the preflight ran on (the Xen host), and the KVM host: where the copy landed or the domain was defined. */
   source?: string;
   destination?: string;
   /** Bytes the copy moved (rsync: its progress total; dd: the size copied). */
@@ -88,6 +88,7 @@ export function migrationRecap(events: readonly FerryEvent[]): GuestRecap[] {
   return [...guests].map(([guest, { results, progress }]) => {
     const r: GuestRecap = { guest, result: 'unchanged', phases: {}, offlineMs: 0 };
     let bytes: number | undefined;
+    let copiedTo: string | undefined;
     for (const e of results) {
       const phase = phaseOf(e.tags, PHASES);
       // a phase whose tasks were all skipped (kvm_define=false, converted already) did not run
@@ -101,8 +102,10 @@ export function migrationRecap(events: readonly FerryEvent[]): GuestRecap[] {
       }
       // (a resumed run skips the preflight: the copy's and conversion's hosts say it then)
       if (phase && phase !== 'define' && phase !== 'boot' && e.delegatedTo) r.source ??= e.delegatedTo;
-      if (phase === 'define' && e.delegatedTo && e.status !== 'skipped') r.destination ??= e.delegatedTo;
       const method = COPY_METHODS[e.module];
+      // the KVM host: where the domain was defined, else where the copy landed (a move's other host)
+      if (phase === 'define' && e.delegatedTo && e.status !== 'skipped') r.destination ??= e.delegatedTo;
+      if (method && e.delegatedTo && e.status !== 'skipped') copiedTo ??= e.delegatedTo;
       if (method && e.status !== 'skipped') {
         r.method = method;
         const moved = progress.get(e.task) ?? (typeof e.result?.bytes === 'number' ? e.result.bytes : undefined);
@@ -116,6 +119,7 @@ export function migrationRecap(events: readonly FerryEvent[]): GuestRecap[] {
         if (stop) Object.assign(r, { result: stop, task: e.task, ...(why !== undefined ? { msg: why } : {}) });
       }
     }
+    if (copiedTo !== undefined) r.destination ??= copiedTo;
     if (bytes !== undefined) r.bytesCopied = bytes;
     r.offlineMs = offlineOf(results, r);
     return r;

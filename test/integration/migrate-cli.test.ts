@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { runOnPty } from '../helpers/pty.js';
 import { sshdWorkspace } from '../helpers/sshd-workspace.js';
+import { inventoryEntry } from '../harness/sshd.js';
 
 const CLI = join(resolve(import.meta.dirname, '../..'), 'dist/app/cli.js');
 
@@ -133,6 +134,32 @@ describe('ferry migrate @integration', function () {
     assert.match(r.screen, /g1 · preflight/);
     assert.doesNotMatch(r.screen, /^g1: preflight$/m, 'not the plain lines');
     assert.match(r.screen, /MIGRATION RECAP/);
+  });
+
+  it('--to HOST must name an inventory host (refused before any host is contacted); a move runs the preflight with the move\'s rules', async () => {
+    const unknown = ferry('--to', 'nohost', 'g1');
+    assert.equal(unknown.code, 4, unknown.err);
+    assert.match(unknown.err, /--to nohost: the inventory has no host of that name/);
+    assert.equal(unknown.out, '', 'nothing ran');
+    // a second inventory name for the same sshd: another host, as far as the playbook can tell
+    const kvm = join(ws.dir, 'kvm.yml');
+    await writeFile(kvm, stringify({ all: { hosts: { kvm2: inventoryEntry(ws.host) } } }));
+    const pre = (...args: string[]) => {
+      const r = ferry('-i', kvm, '--check', '--json', ...args, 'g1');
+      assert.equal(r.code, 2, r.err + r.out);
+      const p = events(r.out).find((e) => e.type === 'task_result' && String(e.task).startsWith('preflight ('));
+      assert.ok(p, r.out + r.err);
+      return p as { status: string; msg: string; result: unknown };
+    };
+    const moved = pre('--to', 'kvm2', '--method', 'dd');
+    assert.equal(moved.status, 'failed');
+    // every reason at once: the move's own rule and the missing LV
+    assert.match(moved.msg, /g1 moves to kvm2: a move copies its files with rsync/);
+    assert.match(moved.msg, /\/dev\/ferrytestvg\/g1-disk: no such logical volume/);
+    assert.match(JSON.stringify(moved.result), /moved=yes/);
+    const home = pre('--method', 'dd');
+    assert.match(JSON.stringify(home.result), /moved=no/);
+    assert.doesNotMatch(home.msg, /g1 moves to/);
   });
 
   it('--rollback and --cleanup run their playbooks; --list-hosts contacts nothing; bad combinations are refused before any host is contacted', () => {

@@ -81,6 +81,23 @@ describe('migration recap (ferry migrate)', () => {
     assert.deepEqual([g!.source, g!.destination, Object.keys(g!.phases)], ['hv2', 'kvm2', ['copy', 'define']]);
   });
 
+  it('a guest moved to another host without a domain (kvm_define false): the KVM host is where the copy landed; on its own host, source and destination are one', () => {
+    const moved = migrationRecap([
+      result('g', 'preflight', 'shell', 'ok', 2_000, ['preflight', 'always'], { delegatedTo: 'hv1' }),
+      result('g', 'preflight on the KVM host', 'shell', 'ok', 1_000, ['preflight', 'always'], { delegatedTo: 'kvm2' }),
+      result('g', 'a new LV of the same size', 'lvm', 'changed', 1_000, ['copy'], { delegatedTo: 'kvm2' }),
+      result('g', 'copy the files', 'rsync', 'changed', 20_000, ['copy'], { delegatedTo: 'kvm2' }),
+      result('g', 'define', 'virsh_define', 'skipped', 0, ['define'], { delegatedTo: 'kvm2' }),
+    ]);
+    assert.deepEqual([moved[0]!.source, moved[0]!.destination], ['hv1', 'kvm2']);
+    assert.equal(formatMigrationRecap(moved)[0], 'g  migrated by rsync hv1 → kvm2');
+    const home = migrationRecap([
+      result('g', 'preflight', 'shell', 'ok', 2_000, ['preflight', 'always'], { delegatedTo: 'hv1' }),
+      result('g', 'copy the files', 'rsync', 'changed', 20_000, ['copy'], { delegatedTo: 'hv1' }),
+    ]);
+    assert.equal(formatMigrationRecap(home)[0], 'g  migrated by rsync on hv1');
+  });
+
   it('a guest ferry shut down (shutdown_guest): the shutdown is a phase, and the downtime starts with it (the guest ran through the preflight)', () => {
     const stopped = [
       result('g', 'preflight', 'shell', 'ok', 2_000, ['preflight', 'always'], { delegatedTo: 'hv1' }),

@@ -9,7 +9,7 @@ import { ValidationError } from '../../runner/errors.js';
 import { loadPlaybook } from '../../runner/playbook/load.js';
 import { preflight } from '../../runner/playbook/preflight.js';
 import type { Node, TaskNode } from '../../runner/playbook/model.js';
-import { renderString } from '../../runner/template.js';
+import { renderDeep, renderString } from '../../runner/template.js';
 import { builtinModules } from '../../tasks/index.js';
 import { virshDefineModule } from '../../tasks/virsh-define.js';
 import { guestToInventoryVars } from '../../tasks/xen/inventory-vars.js';
@@ -190,7 +190,7 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
   const run = (
     type: string,
     method: 'rsync' | 'dd',
-    o: { free?: number; mkfsXfs?: boolean; others?: { source: string }[]; fstab?: string; room?: number; minFree?: number; kernelMb?: number; kernel?: string; table?: string; parts?: string; rootOffsets?: number[]; xl?: 'running' | 'stopped'; shutdown?: boolean; precopy?: boolean } = {},
+    o: { free?: number; mkfsXfs?: boolean; others?: { source: string }[]; fstab?: string; room?: number; minFree?: number; kernelMb?: number; kernel?: string; table?: string; parts?: string; rootOffsets?: number[]; xl?: 'running' | 'stopped'; shutdown?: boolean; precopy?: boolean; to?: string; kvmVg?: string } = {},
   ) => {
     rmSync(join(bin, 'mkfs.xfs'), { force: true });
     if (o.mkfsXfs ?? true) stub('mkfs.xfs');
@@ -203,6 +203,8 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
     const cmd = String(renderString(script, {
       vg: 'vg1', lv: 'web1-disk', copy_method: method, inventory_hostname: 'web1', other_disks: o.others ?? [], guest_min_free_mb: minFree, guest_kernel_mb: kernelMb,
       xen_running: play.xen_running, precopy, stop_guest: stopGuest, precopy_lv: 'web1-disk-ferry-new', snapshot_lv: 'web1-disk-ferry-snap',
+      // a move (--to): kvm_host another host; kvm_vg as the vars file makes it (ferry_kvm_vg, else vg)
+      moved: o.to !== undefined, kvm_host: o.to ?? 'hv1', kvm_vg: o.kvmVg ?? 'vg1',
     }));
     const r = spawnSync('sh', ['-c', cmd], {
       encoding: 'utf8',
@@ -343,6 +345,32 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
     }
   });
 
+  it('a move (--to): only the source is read here, so no room and no LVM or mkfs tools are asked of the Xen host; dd, precopy and other disks are refused', () => {
+    // the VG here has 1 MiB free and no mkfs.xfs: the new LV is made on the KVM host, which its own preflight checks
+    assert.deepEqual(run('ext4', 'rsync', { to: 'kvm2', free: 2 ** 20 }), { status: 0, stdout: 'ext4', stderr: '' });
+    assert.deepEqual(run('xfs', 'rsync', { to: 'kvm2', mkfsXfs: false }), { status: 0, stdout: 'xfs', stderr: '' });
+    assert.equal(run('ext4', 'rsync', { free: 2 ** 20 }).status, 1, 'on its own host the same guest needs the room');
+    const r = run('ext4', 'dd', { to: 'kvm2', precopy: true, others: [{ source: join(bin, 'lvs') }] });
+    assert.equal(r.status, 1);
+    assert.deepEqual(r.stderr.split('\n'), [
+      'web1: refused before any change:',
+      '  - web1 moves to kvm2: a move copies its files with rsync (or a disk partitioned already block by block); use copy_method rsync (ferry migrate --method rsync)',
+      '  - web1 moves to kvm2: precopy works on the guest\'s own host only; leave out precopy (ferry migrate --shutdown stops it first)',
+      '  - web1 moves to kvm2 and has other disks (extra_disks): a move copies the root disk only; convert it on its host, or move its other LVs to kvm2 first',
+      '  - precopy copies a running guest\'s files (rsync): the dd route copies blocks, which only a stopped guest keeps still; use copy_method rsync (ferry migrate --method rsync), or leave out precopy',
+    ]);
+    // a move never looks for LV-old: the Xen host's LV is the source, never renamed
+    assert.match(script, /if \[ "\$moved" = no \] && lvs "\$vg\/\$lv-old"/);
+  });
+
+  it('ferry_kvm_vg names another VG only for a move: on the guest\'s own host the new LV takes the old one\'s place', () => {
+    assert.deepEqual(run('ext4', 'rsync', { kvmVg: 'vg0' }).stderr.split('\n'), [
+      'web1: refused before any change:',
+      '  - ferry_kvm_vg (vg0) names another volume group than the guest\'s (vg1): on the guest\'s own host the new LV takes the place of the old one in vg1; ferry_kvm_vg is for a move (ferry migrate --to HOST)',
+    ]);
+    assert.equal(run('ext4', 'rsync', { kvmVg: 'vg0', to: 'kvm2' }).status, 0);
+  });
+
   it('a guest\'s other disks must be there (they are attached as they are); every missing one is named', () => {
     const here = join(bin, 'data.img');
     writeFileSync(here, '');
@@ -351,6 +379,123 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
       status: 1, stdout: '', stderr: `web1: refused before any change:\n  - ${gone} (another disk of the guest) is not there: fix extra_disks in the inventory`,
     });
     assert.deepEqual(run('ext4', 'rsync', { others: [{ source: here }] }), { status: 0, stdout: 'ext4', stderr: '' });
+  });
+});
+
+describe('playbooks/xen-to-kvm.yaml: a move reads the source on the Xen host and makes everything else on the KVM host', () => {
+  const pb = loadPlaybook(PLAYBOOK, builtinModules());
+  const top = pb.plays[0]!.tasks.find((n) => n.name === 'the whole conversion runs on the KVM host')!;
+  /** Every task with the delegate_to it runs under (its own, else its blocks'). */
+  const placed = (nodes: Node[], outer?: string): [TaskNode, string | undefined][] =>
+    nodes.flatMap((n) => {
+      const here = n.kind === 'include' ? outer : (n.delegateTo ?? outer);
+      if (n.kind === 'task') return [[n, here] as [TaskNode, string | undefined]];
+      return n.kind === 'block' ? placed([...n.block, ...n.rescue, ...n.always], here) : [];
+    });
+  const all = placed([top]);
+  const XEN = '{{ ferry_hypervisor }}';
+
+  it('the conversion runs on kvm_host; on the Xen host only the preflight\'s reads, the shutdown, the autostart entries, a read-only mount of the source and ferry\'s record', () => {
+    assert.equal(top.kind === 'block' && top.delegateTo, '{{ kvm_host }}');
+    const onXen = all.filter(([, d]) => d === XEN).map(([t]) => `${t.module}: ${t.name ?? `${String(t.args.path ?? t.args.dest)} ${String(t.args.state ?? '')}`.trim()}`);
+    assert.deepEqual(onXen, [
+      'shell: preflight (the guest is stopped, its disk is a shape ferry converts, the VG has room, the tools are there)',
+      'command: the source LV\'s size (a move makes one as big on the KVM host)',
+      'shell: shut the guest down under Xen (shutdown_guest; within shutdown_timeout seconds, never destroyed)',
+      'shell: Xen\'s autostart entries for the guest (xendomains boots each one with the hypervisor)',
+      'shell: keep Xen from booting the guest (its autostart entries move to ferry\'s record; a rollback puts them back)',
+      'command: read the old filesystem\'s UUID (kept, so fstab and grub still match)',
+      'command: read its label (blkid says nothing and exits 2 when there is none)',
+      'file: {{ old_root }} directory',
+      'mount: {{ old_root }} mounted',
+      'mount: {{ old_root }} unmounted',
+      'file: record the conversion (a later run skips it; delete the file to convert again)',
+      'copy: {{ record }}',
+    ]);
+    // the mount of the source is read-only whatever its type
+    const mount = all.find(([t, d]) => d === XEN && t.module === 'mount' && t.args.state === 'mounted')![0];
+    assert.match(String(mount.args.opts), /^\{\{ 'ro,norecovery,nouuid' if fstype == 'xfs' else 'ro,noload' \}\}$/);
+  });
+
+  it('the copies read the source from the Xen host (relayed through the controller when it is not the KVM host); the LV-old rename is for a guest that stays', () => {
+    const copies = all.filter(([t]) => (t.module === 'rsync' || t.module === 'blockcopy') && /old_(root|disk)/.test(String(t.args.src)));
+    assert.deepEqual(copies.map(([t]) => [t.module, t.args.src_host]), [['blockcopy', XEN], ['rsync', XEN]]);
+    const rename = all.find(([t]) => t.name?.startsWith('rename the Xen LV to LV-old'))![0];
+    assert.deepEqual(rename.when.map((w) => w.source), ['not (moved | bool)']);
+    // the new LV: in kvm_vg, as big as the source (its size read on the Xen host for a move)
+    const lv = all.find(([t]) => t.name === 'a new LV of the same size')![0];
+    // (a parameter rendered to omit is not given)
+    const args = (moved: boolean) => renderDeep(lv.args, { moved, kvm_vg: 'vg0', lv: 'web1-disk', old_lv: 'web1-disk-old', source_size: { stdout: '  1073741824\n' } });
+    assert.deepEqual(args(true), { vg: 'vg0', lv: 'web1-disk', size: '1073741824', state: 'present' });
+    assert.deepEqual(args(false), { vg: 'vg0', lv: 'web1-disk', size_of: 'web1-disk-old', state: 'present' });
+  });
+});
+
+describe('playbooks/xen-to-kvm.yaml: a move\'s preflight on the KVM host (its VG, its tools, nothing of the guest\'s name in the way)', () => {
+  // The script alone, run by sh with the KVM host's tools stubbed; the lab e2e runs it over SSH.
+  const pb = loadPlaybook(PLAYBOOK, builtinModules());
+  const task = tasks(pb.plays[0]!.tasks).find((t) => t.name?.startsWith('preflight on the KVM host'))!;
+  const bin = mkdtempSync(join(tmpdir(), 'ferry-kvm-preflight-'));
+  const claim = join(bin, 'claim');
+  const stub = (name: string, body = 'exit 0') => {
+    writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  };
+  // the VG exists when FAKE_VG is set, with FAKE_FREE bytes free; the guest's LV when FAKE_LV is; a domain of its name when FAKE_DOM is
+  stub('vgs', '[ -n "$FAKE_VG" ] || exit 5; case "$*" in *vg_free*) echo "  $FAKE_FREE" ;; esac');
+  stub('lvs', '[ -n "$FAKE_LV" ]');
+  stub('virsh', '[ -n "$FAKE_DOM" ]');
+  const tools = ['lvcreate', 'lvremove', 'blkid', 'sfdisk', 'kpartx', 'mount', 'umount', 'chroot', 'rsync', 'partx', 'dd', 'sha256sum'];
+  for (const t of tools) stub(t);
+  after(() => rmSync(bin, { recursive: true, force: true }));
+
+  const run = (o: { vg?: boolean; free?: number; lv?: boolean; dom?: boolean; claimed?: boolean; define?: boolean; mkfs?: boolean; partition?: string } = {}) => {
+    rmSync(claim, { force: true });
+    if (o.claimed) writeFileSync(claim, 'web1: vg1/web1-disk moved from hv1\n');
+    rmSync(join(bin, 'mkfs.ext4'), { force: true });
+    if (o.mkfs ?? true) stub('mkfs.ext4');
+    const cmd = String(renderString(task.args.cmd as string, {
+      kvm_vg: 'vg1', lv: 'web1-disk', inventory_hostname: 'web1', move_claim: claim, kvm_host: 'kvm2', kvm_define: o.define ?? true,
+      source_size: { stdout: '  1073741824' }, root_partition: o.partition ?? '', fstype: 'ext4',
+    }));
+    const r = spawnSync('sh', ['-c', cmd], {
+      encoding: 'utf8',
+      env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_VG: o.vg ?? true ? 'yes' : '', FAKE_FREE: String(o.free ?? 10 * 2 ** 30), FAKE_LV: o.lv ? 'yes' : '', FAKE_DOM: o.dom ? 'yes' : '' },
+    });
+    return { status: r.status, stderr: r.stderr.trim().split('\n').slice(1).join('\n') };
+  };
+
+  it('runs on the KVM host (the block\'s delegate), only for a move, in --check too', () => {
+    assert.equal(task.delegateTo, undefined, 'the block\'s delegate_to: kvm_host');
+    assert.deepEqual(task.when.map((w) => w.source), ['moved | bool']);
+    assert.equal(task.checkMode, false);
+  });
+
+  it('a VG with room and the tools: passes; each problem is named with what to do, all at once', () => {
+    assert.deepEqual(run(), { status: 0, stderr: '' });
+    assert.deepEqual(run({ vg: false }), { status: 1, stderr: '  - kvm2 has no volume group vg1: make it there, or name one that kvm2 has (ferry_kvm_vg)' });
+    assert.deepEqual(run({ free: 512 * 2 ** 20, mkfs: false }), {
+      status: 1,
+      stderr: [
+        '  - volume group vg1 on kvm2 has 512 MiB free; the guest\'s LV needs 1024 MiB (vgextend vg1 there, or name another VG with ferry_kvm_vg)',
+        '  - kvm2 lacks: mkfs.ext4 (install them there, then run again)',
+      ].join('\n'),
+    });
+    // a disk partitioned already is copied block by block: no mkfs needed, dd and partx are
+    assert.deepEqual(run({ mkfs: false, partition: '1' }), { status: 0, stderr: '' });
+  });
+
+  it('an LV or a domain of the guest\'s name is refused unless ferry claimed it (a resumed move finds its own)', () => {
+    assert.deepEqual(run({ lv: true, dom: true }), {
+      status: 1,
+      stderr: [
+        '  - vg1/web1-disk exists on kvm2, and ferry did not make it: ferry never writes over it; remove or rename it there, or move the guest into another VG (ferry_kvm_vg)',
+        '  - a libvirt domain named web1 is defined on kvm2 already: ferry would redefine it; undefine or rename it there first',
+      ].join('\n'),
+    });
+    assert.deepEqual(run({ lv: true, dom: true, claimed: true, free: 0 }), { status: 0, stderr: '' });
+    // without kvm_define no domain is made, so none is in the way
+    assert.deepEqual(run({ dom: true, define: false }), { status: 0, stderr: '' });
   });
 });
 
@@ -493,7 +638,7 @@ describe('playbooks/xen-to-kvm.yaml: a guest of several disks (a xen-tools layou
   // the vars file's templated values rendered in order, as the engine renders them when used
   const vars = (host: Record<string, unknown>) => {
     const v: Record<string, unknown> = { ...play.varsFromFiles, ...play.vars, ...host, inventory_hostname: 'web1', part: '/dev/mapper/vg0-web1--disk1' };
-    for (const k of ['disk', 'other_disks', 'device_map']) v[k] = renderString(v[k] as string, v);
+    for (const k of ['kvm_host', 'moved', 'kvm_vg', 'disk', 'other_disks', 'device_map']) v[k] = renderString(v[k] as string, v);
     return v;
   };
 
