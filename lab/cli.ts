@@ -4,7 +4,7 @@
 import { FerryError } from '../runner/errors.js';
 import type { PackageUse } from './system-packages.js';
 
-const usage = 'usage: tsx lab/cli.ts up|down|reset|status|migrate [--dd] [--no-reset] | packages [tests|lab|migrate ...] [--package NAME ...]';
+const usage = 'usage: tsx lab/cli.ts up [--kvm-host]|down|reset|status|migrate [--dd] [--no-reset] | packages [tests|lab|migrate ...] [--package NAME ...]';
 
 class UsageError extends FerryError {}
 
@@ -32,12 +32,14 @@ async function main(cmd: string | undefined): Promise<number> {
     }
     case 'up':
     case 'reset': {
-      const { labReset, labUp } = await import('./lab.js');
+      const { labKvmHostUp, labReset, labUp } = await import('./lab.js');
       const info = cmd === 'up' ? await labUp() : await labReset();
+      // lab-kvm (the empty KVM host) only on request: it is a second TCG VM on the same cores.
+      const kvm = cmd === 'up' && process.argv.slice(3).includes('--kvm-host') ? await labKvmHostUp() : undefined;
       process.stdout.write(`${info.inventoryPath}\n`);
-      process.stderr.write(
-        `[lab] ssh -i ${info.keyPath} -o UserKnownHostsFile=${info.knownHostsPath} -p ${info.sshPort} root@127.0.0.1\n`,
-      );
+      for (const [name, i] of [['lab-hv', info], ['lab-kvm', kvm]] as const) {
+        if (i) process.stderr.write(`[lab] ${name}: ssh -i ${i.keyPath} -o UserKnownHostsFile=${i.knownHostsPath} -p ${i.sshPort} root@127.0.0.1\n`);
+      }
       return 0;
     }
     case 'down': {
@@ -46,9 +48,10 @@ async function main(cmd: string | undefined): Promise<number> {
       return 0;
     }
     case 'status': {
-      const { labStatus } = await import('./lab.js');
-      const info = labStatus();
-      process.stdout.write(info ? `${JSON.stringify(info, null, 2)}\n` : 'lab VM is not running\n');
+      const { labKvmHostStatus, labStatus } = await import('./lab.js');
+      for (const [name, info] of [['lab-hv', labStatus()], ['lab-kvm', labKvmHostStatus()]] as const) {
+        process.stdout.write(info ? `${name}: ${JSON.stringify(info, null, 2)}\n` : `${name}: not running\n`);
+      }
       return 0;
     }
     case 'migrate': {

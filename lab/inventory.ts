@@ -1,32 +1,46 @@
-// Writes inventories/lab.yaml: the lab host and its Xen guest in Ansible's YAML inventory shape.
+// Writes inventories/lab.yaml: the lab hosts that run (lab-hv, and lab-kvm when it is up) and the
+// Xen guest in Ansible's YAML inventory shape.
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { GUEST } from './recipe.js';
 
-/** What the inventory needs to know about the running lab. */
-export interface LabInventoryInput {
+/** The second lab VM's name, in the inventory and in its /etc/ferry-lab-host. */
+export const KVM_HOST_NAME = 'lab-kvm';
+
+/** How the controller reaches one lab VM (its forwarded SSH port on 127.0.0.1). */
+export interface LabHostConnection {
   sshPort: number;
   keyPath: string;
   knownHostsPath: string;
 }
 
-/** The inventory as data (group hypervisors: lab-hv; group xen_guests: xr1, not directly reachable). */
+/** The lab VMs that run: lab-hv (the Xen-ish host) and lab-kvm (the empty KVM host); either may be down. */
+export interface LabInventoryInput {
+  hv?: LabHostConnection;
+  kvm?: LabHostConnection;
+}
+
+function hostVars(c: LabHostConnection): Record<string, unknown> {
+  return {
+    ansible_host: '127.0.0.1',
+    ansible_port: c.sshPort,
+    ansible_user: 'root',
+    ansible_ssh_private_key_file: c.keyPath,
+    ferry_known_hosts_file: c.knownHostsPath,
+  };
+}
+
+/** The inventory as data (group hypervisors: lab-hv and lab-kvm when they run; group xen_guests: xr1, not directly reachable). */
 export function labInventory(i: LabInventoryInput): Record<string, unknown> {
+  const hypervisors: Record<string, unknown> = {};
+  if (i.hv) hypervisors['lab-hv'] = hostVars(i.hv);
+  // The two VMs do not trust each other and share no network: ferry reaches each from the controller.
+  if (i.kvm) hypervisors[KVM_HOST_NAME] = hostVars(i.kvm);
   return {
     all: {
       children: {
-        hypervisors: {
-          hosts: {
-            'lab-hv': {
-              ansible_host: '127.0.0.1',
-              ansible_port: i.sshPort,
-              ansible_user: 'root',
-              ansible_ssh_private_key_file: i.keyPath,
-              ferry_known_hosts_file: i.knownHostsPath,
-            },
-          },
-        },
+        hypervisors: { hosts: hypervisors },
         xen_guests: {
           hosts: {
             [GUEST.name]: {

@@ -1,5 +1,6 @@
-// The lab's programmatic API: build the images if the recipe changed, boot the VM on qcow2
+// The lab's programmatic API: build the images if the recipe changed, boot the VMs on qcow2
 // overlays, and hand tests what they need to connect (inventory, port, key, known_hosts).
+// lab-hv is the Xen-ish host with the guest; lab-kvm, booted only on demand, is an empty KVM host.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,9 +10,9 @@ import { debootstrapGuest, finishGuestImage, type GuestImageInfo } from './build
 import { debootstrapHost, finishHostImages } from './build-host.js';
 import { run, say, step } from './exec.js';
 import { HOST_CMDLINE, setupScript } from './host-setup.js';
-import { writeLabInventory } from './inventory.js';
+import { KVM_HOST_NAME, writeLabInventory } from './inventory.js';
 import { debianMirror } from './mirror.js';
-import { cacheRoot, labPaths, repoRoot, type LabPaths } from './paths.js';
+import { cacheRoot, labPaths, repoRoot, type LabPaths, type VmPaths } from './paths.js';
 import { Qmp } from './qmp.js';
 import { withLabLock } from './lock.js';
 import { ensureSystemPackages } from './system-packages.js';
@@ -20,8 +21,8 @@ import { GUEST, HOST_DISKS, recipeHash, SUITE } from './recipe.js';
 import { knownHostsLine, sshRun, waitForSsh, type SshTarget } from './ssh.js';
 import { freePort, killVm, probeAccel, readPid, sleep, startVm, waitExit, type VmDisk } from './vm.js';
 
-/** What a test needs to use the running lab. */
-export interface LabInfo {
+/** What a test needs to use one running lab VM. */
+export interface LabVmInfo {
   inventoryPath: string;
   sshPort: number;
   keyPath: string;
@@ -29,14 +30,21 @@ export interface LabInfo {
   /** The running VM's files (overlays, serial log, pidfile). */
   runDir: string;
   serialLog: string;
+  /** True when this call booted the VM (it was not running before). */
+  bootedNow: boolean;
+}
+
+/** What a test needs to use the running lab (lab-hv, with the Xen guest). */
+export interface LabInfo extends LabVmInfo {
   /** The pristine build these overlays sit on. */
   buildDir: string;
   hash: string;
   accel: 'kvm' | 'tcg';
-  /** True when this call booted the VM (it was not running before). */
-  bootedNow: boolean;
   guest: typeof GUEST & { sizeMb: number };
 }
+
+/** What a test needs to use lab-kvm, the second (empty KVM) host: the same as for any lab VM. */
+export type LabKvmHostInfo = LabVmInfo;
 
 /** Written at the end of a build: its presence marks the build complete. */
 interface BuildInfo {
@@ -55,6 +63,8 @@ interface RunInfo {
 
 const VM_MEM_MB = 2048;
 const VM_CPUS = 2;
+// lab-kvm only receives disks (it runs no guest itself): 1.5 GiB is enough and leaves room beside lab-hv.
+const KVM_HOST_MEM_MB = 1536;
 const BOOT_TIMEOUT_MS = 5 * 60_000;
 
 function timed<T>(seconds: Record<string, number>, name: string, fn: () => Promise<T>): Promise<T> {
@@ -136,42 +146,52 @@ async function firstBootSetup(p: LabPaths, guest: GuestImageInfo): Promise<void>
     { file: p.vg1Image, format: 'raw', serial: 'ferry-vg1' },
     { file: p.guestImage, format: 'raw', serial: 'ferry-guest', readOnly: true },
   ];
-  const { target, pid } = await boot(p, disks);
+  const { target, pid } = await boot(p, p, disks);
   const r = await sshRun(target, setupScript(guest.sizeMb), { timeoutMs: 15 * 60_000 });
   say(`lab host volume groups:\n${r.stdout.trimEnd()}`);
   await halt(target, pid);
 }
 
-/** Starts qemu on `disks`, writes known_hosts for the chosen port, waits for SSH. */
+interface BootOptions {
+  /** Start from a saved state (qemu -incoming URI) instead of booting. */
+  incoming?: string;
+  timeoutMs?: number;
+  memMb?: number;
+  /** Who is booting, for the progress line. */
+  name?: string;
+}
+
+/** Starts qemu on `disks` with the run files of `vm`, writes known_hosts for the chosen port, waits for SSH. */
 async function boot(
   p: LabPaths,
+  vm: VmPaths,
   disks: VmDisk[],
-  incoming?: string,
-  timeoutMs = BOOT_TIMEOUT_MS,
+  { incoming, timeoutMs = BOOT_TIMEOUT_MS, memMb = VM_MEM_MB, name = 'the lab VM' }: BootOptions = {},
 ): Promise<{ target: SshTarget; pid: number; accel: 'kvm' | 'tcg' }> {
   const accel = await probeAccel(p.kernel);
+  fs.mkdirSync(vm.run, { recursive: true });
   for (let attempt = 1; ; attempt++) {
     const sshPort = await freePort();
-    const target: SshTarget = { port: sshPort, keyPath: p.clientKey, knownHostsPath: p.knownHosts };
-    fs.writeFileSync(p.knownHosts, knownHostsLine(sshPort, p.hostKeyPub));
+    const target: SshTarget = { port: sshPort, keyPath: p.clientKey, knownHostsPath: vm.knownHosts };
+    fs.writeFileSync(vm.knownHosts, knownHostsLine(sshPort, p.hostKeyPub));
     let pid: number;
     try {
       pid = await startVm({
         kernel: p.kernel, initrd: p.initrd, append: HOST_CMDLINE, disks, sshPort,
-        memMb: VM_MEM_MB, cpus: VM_CPUS, pidFile: p.pidFile, serialLog: p.serialLog, qmpSocket: p.qmpSocket, accel, incoming,
+        memMb, cpus: VM_CPUS, pidFile: vm.pidFile, serialLog: vm.serialLog, qmpSocket: vm.qmpSocket, accel, incoming,
       });
     } catch (e) {
       // Another program may have taken the port between freePort() and qemu binding it.
       if (attempt < 3 && String(e).includes('hostfwd')) continue;
       throw e;
     }
-    if (incoming) await resumeIncoming(p);
-    const how = incoming ? 'restoring the saved lab VM state' : 'booting the lab VM';
-    const ms = await step(`${how} (${accel}, ssh port ${sshPort})`, () => waitForSsh(target, p.pidFile, p.serialLog, timeoutMs));
+    if (incoming) await resumeIncoming(vm);
+    const how = incoming ? `restoring the saved state of ${name}` : `booting ${name}`;
+    const ms = await step(`${how} (${accel}, ssh port ${sshPort})`, () => waitForSsh(target, vm.pidFile, vm.serialLog, timeoutMs));
     say(`${incoming ? 'restore' : 'boot'} to SSH: ${(ms / 1000).toFixed(1)} s`);
     // The saved state's clock stopped when it was saved; a stale clock confuses make, rsync and TLS.
     if (incoming) await sshRun(target, sh`date -u -s ${`@${Math.floor(Date.now() / 1000)}`}`);
-    fs.writeFileSync(p.runInfo, JSON.stringify({ sshPort, accel } satisfies RunInfo) + '\n');
+    fs.writeFileSync(vm.runInfo, JSON.stringify({ sshPort, accel } satisfies RunInfo) + '\n');
     return { target, pid, accel };
   }
 }
@@ -182,13 +202,18 @@ async function halt(target: SshTarget, pid: number): Promise<void> {
   if (!(await waitExit(pid, 60_000))) await killVm(pid);
 }
 
-function overlaysExist(p: LabPaths): boolean {
-  return [p.hostOverlay, p.vg0Overlay, p.vg1Overlay].every((f) => fs.existsSync(f));
+function overlaysExist(vm: VmPaths): boolean {
+  return overlayFiles(vm).every((f) => fs.existsSync(f));
 }
 
-/** Makes fresh qcow2 overlays over the pristine images: the VM's writes never touch the cache. */
-async function createOverlays(p: LabPaths): Promise<void> {
-  const pairs: [string, string][] = [[p.hostImage, p.hostOverlay], [p.vg0Image, p.vg0Overlay], [p.vg1Image, p.vg1Overlay]];
+function overlayFiles(vm: VmPaths): string[] {
+  return [vm.hostOverlay, vm.vg0Overlay, vm.vg1Overlay];
+}
+
+/** Makes fresh qcow2 overlays for `vm` over the pristine images: the VM's writes never touch the cache. */
+async function createOverlays(p: LabPaths, vm: VmPaths): Promise<void> {
+  fs.mkdirSync(vm.run, { recursive: true });
+  const pairs: [string, string][] = [[p.hostImage, vm.hostOverlay], [p.vg0Image, vm.vg0Overlay], [p.vg1Image, vm.vg1Overlay]];
   for (const [base, overlay] of pairs) {
     fs.rmSync(overlay, { force: true });
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', base, overlay]);
@@ -213,11 +238,33 @@ function infoFor(p: LabPaths, run: RunInfo, bootedNow = false): LabInfo {
   };
 }
 
+/** How the VM of `vm` was started, or undefined when it is not running. */
+function runningInfo(vm: VmPaths): RunInfo | undefined {
+  if (!readPid(vm.pidFile) || !fs.existsSync(vm.runInfo)) return undefined;
+  return JSON.parse(fs.readFileSync(vm.runInfo, 'utf8')) as RunInfo;
+}
+
 /** The running lab, or undefined when its VM is not running. */
 export function labStatus(): LabInfo | undefined {
   const p = labPaths(recipeHash());
-  if (!readPid(p.pidFile) || !fs.existsSync(p.runInfo)) return undefined;
-  return infoFor(p, JSON.parse(fs.readFileSync(p.runInfo, 'utf8')) as RunInfo);
+  const run = runningInfo(p);
+  return run && infoFor(p, run);
+}
+
+/** Writes the inventory with whichever of the two VMs are running (labUp and labKvmHostUp each see the other's). */
+function writeInventory(p: LabPaths): void {
+  const conn = (vm: VmPaths) => {
+    const run = runningInfo(vm);
+    return run && { sshPort: run.sshPort, keyPath: p.clientKey, knownHostsPath: vm.knownHosts };
+  };
+  writeLabInventory(p.inventory, { hv: conn(p), kvm: conn(p.kvm) });
+}
+
+/** An up call whose VM runs already: it must still answer SSH, and the other VM may have come or gone since the inventory was written. */
+async function useRunning<T extends { sshPort: number }>(p: LabPaths, vm: VmPaths, running: T): Promise<T> {
+  await waitForSsh({ port: running.sshPort, keyPath: p.clientKey, knownHostsPath: vm.knownHosts }, vm.pidFile, vm.serialLog, 60_000);
+  writeInventory(p);
+  return running;
 }
 
 /** Builds the lab if needed, boots it if it is not running, waits for SSH and writes the inventory. */
@@ -228,24 +275,76 @@ export function labUp(): Promise<LabInfo> {
 async function labUpLocked(): Promise<LabInfo> {
   const p = await ensureBuilt();
   const running = labStatus();
-  if (running) {
-    const target = { port: running.sshPort, keyPath: p.clientKey, knownHostsPath: p.knownHosts };
-    await waitForSsh(target, p.pidFile, p.serialLog, 60_000);
-    writeLabInventory(p.inventory, { sshPort: running.sshPort, keyPath: p.clientKey, knownHostsPath: p.knownHosts });
-    return running;
-  }
+  if (running) return useRunning(p, p, running);
   await stopOtherBuilds(p);
-  const { target, accel } = overlaysExist(p) ? await boot(p, overlayDisks(p)) : await bootPristine(p);
-  writeLabInventory(p.inventory, { sshPort: target.port, keyPath: p.clientKey, knownHostsPath: p.knownHosts });
+  const { target, accel } = overlaysExist(p) ? await boot(p, p, overlayDisks(p)) : await bootPristine(p);
+  writeInventory(p);
   return infoFor(p, { sshPort: target.port, accel }, true);
 }
 
-function overlayDisks(p: LabPaths): VmDisk[] {
+function overlayDisks(vm: VmPaths): VmDisk[] {
   return [
-    { file: p.hostOverlay, format: 'qcow2', serial: 'ferry-root' },
-    { file: p.vg0Overlay, format: 'qcow2', serial: 'ferry-vg0' },
-    { file: p.vg1Overlay, format: 'qcow2', serial: 'ferry-vg1' },
+    { file: vm.hostOverlay, format: 'qcow2', serial: 'ferry-root' },
+    { file: vm.vg0Overlay, format: 'qcow2', serial: 'ferry-vg0' },
+    { file: vm.vg1Overlay, format: 'qcow2', serial: 'ferry-vg1' },
   ];
+}
+
+/**
+ * Run once on lab-kvm's fresh overlays: the pristine images are lab-hv's, so the guest's LV (and
+ * any other) goes, leaving vg0 and vg1 with all their space free, and its Xen config with it.
+ * Both VMs share hostname and host key: the marker file is how a test tells them apart.
+ */
+const EMPTY_KVM_HOST_SCRIPT = `set -eu
+for lv in $(lvs --noheadings -o lv_full_name vg0 vg1); do lvremove -q -f "$lv" >/dev/null; done
+rm -f ${GUEST.xenConfig}
+hostname ${KVM_HOST_NAME}
+echo ${KVM_HOST_NAME} > /etc/ferry-lab-host
+sync
+vgs --noheadings -o vg_name,vg_size,vg_free,lv_count
+`;
+
+function kvmHostInfoFor(p: LabPaths, run: RunInfo, bootedNow = false): LabKvmHostInfo {
+  return {
+    inventoryPath: p.inventory,
+    sshPort: run.sshPort,
+    keyPath: p.clientKey,
+    knownHostsPath: p.kvm.knownHosts,
+    runDir: p.kvm.run,
+    serialLog: p.kvm.serialLog,
+    bootedNow,
+  };
+}
+
+/** The running lab-kvm (the second, empty KVM host), or undefined when it is not running. */
+export function labKvmHostStatus(): LabKvmHostInfo | undefined {
+  const p = labPaths(recipeHash());
+  const run = runningInfo(p.kvm);
+  return run && kvmHostInfoFor(p, run);
+}
+
+/**
+ * Builds the lab if needed and, unless it runs already, cold-boots lab-kvm on fresh overlays and
+ * empties it (no LVs, vg0 and vg1 free): the target host of a fleet test. lab-hv is left as it is.
+ */
+export function labKvmHostUp(): Promise<LabKvmHostInfo> {
+  return withLabLock(cacheRoot(), labKvmHostUpLocked);
+}
+
+async function labKvmHostUpLocked(): Promise<LabKvmHostInfo> {
+  const p = await ensureBuilt();
+  const running = labKvmHostStatus();
+  if (running) return useRunning(p, p.kvm, running);
+  await stopOtherBuilds(p);
+  const t0 = Date.now();
+  // Always fresh: a host emptied once needs no saved state, and its old overlays may hold a half-run test.
+  await createOverlays(p, p.kvm);
+  const { target, accel } = await boot(p, p.kvm, overlayDisks(p.kvm), { memMb: KVM_HOST_MEM_MB, name: KVM_HOST_NAME });
+  const r = await step(`emptying ${KVM_HOST_NAME}`, () => sshRun(target, EMPTY_KVM_HOST_SCRIPT, { timeoutMs: 120_000 }));
+  say(`${KVM_HOST_NAME} volume groups (name, size, free, LVs):\n${r.stdout.trimEnd()}`);
+  say(`${KVM_HOST_NAME} up in ${((Date.now() - t0) / 1000).toFixed(1)} s (cold boot and emptying)`);
+  writeInventory(p);
+  return kvmHostInfoFor(p, { sshPort: target.port, accel }, true);
 }
 
 /** What a saved state depends on besides the images: restoring it into a different VM fails. */
@@ -275,7 +374,7 @@ async function bootPristine(p: LabPaths): Promise<{ target: SshTarget; pid: numb
   if (warmUsable(p)) {
     for (const name of OVERLAY_NAMES) fs.copyFileSync(path.join(p.warm, name), path.join(p.run, name));
     try {
-      return await boot(p, overlayDisks(p), `exec:cat ${quote(p.warmState)}`, 90_000);
+      return await boot(p, p, overlayDisks(p), { incoming: `exec:cat ${quote(p.warmState)}`, timeoutMs: 90_000 });
     } catch (e) {
       say(`restoring the saved lab state failed, booting instead: ${String(e).split('\n')[0]}`);
       const pid = readPid(p.pidFile);
@@ -283,15 +382,15 @@ async function bootPristine(p: LabPaths): Promise<{ target: SshTarget; pid: numb
       fs.rmSync(p.warm, { recursive: true, force: true });
     }
   }
-  await createOverlays(p);
-  const booted = await boot(p, overlayDisks(p));
+  await createOverlays(p, p);
+  const booted = await boot(p, p, overlayDisks(p));
   await step('saving the booted lab state (for fast resets)', () => saveWarm(p));
   return booted;
 }
 
 /** Waits for qemu to load a saved state, then runs the VM (it was saved paused, and qemu keeps that). */
-async function resumeIncoming(p: LabPaths): Promise<void> {
-  const qmp = await Qmp.connect(p.qmpSocket);
+async function resumeIncoming(vm: VmPaths): Promise<void> {
+  const qmp = await Qmp.connect(vm.qmpSocket);
   try {
     const deadline = Date.now() + 120_000;
     for (;;) {
@@ -336,12 +435,12 @@ async function saveWarm(p: LabPaths): Promise<void> {
   }
 }
 
-/** Deletes the builds of other recipes (about 1.5 GB each) unless their VM is still running. */
+/** Deletes the builds of other recipes (about 1.5 GB each) unless one of their VMs is still running. */
 async function pruneOtherBuilds(current: LabPaths): Promise<void> {
   const root = path.dirname(current.build);
   for (const name of fs.readdirSync(root)) {
     const other = labPaths(name);
-    if (other.build === current.build || !/^[0-9a-f]{16}$/.test(name) || readPid(other.pidFile)) continue;
+    if (other.build === current.build || !/^[0-9a-f]{16}$/.test(name) || readPid(other.pidFile) || readPid(other.kvm.pidFile)) continue;
     say(`removing the lab build of an older recipe (${name})`);
     await removeTree(other.build);
   }
@@ -353,42 +452,59 @@ async function stopOtherBuilds(current: LabPaths): Promise<void> {
   for (const name of fs.existsSync(root) ? fs.readdirSync(root) : []) {
     const other = labPaths(name);
     if (other.build === current.build) continue;
-    const pid = readPid(other.pidFile);
-    if (pid) {
-      say(`stopping the lab VM of an older recipe (${name})`);
+    for (const pid of [readPid(other.pidFile), readPid(other.kvm.pidFile)]) {
+      if (!pid) continue;
+      say(`stopping a lab VM of an older recipe (${name})`);
       await killVm(pid);
     }
   }
 }
 
-/** Stops the lab VM cleanly; its overlays (its state) stay for the next `labUp`. */
+/** Stops the lab VMs (lab-hv and lab-kvm) cleanly; lab-hv's overlays (its state) stay for the next `labUp`. */
 export function labDown(): Promise<void> {
   return withLabLock(cacheRoot(), labDownLocked);
 }
 
 async function labDownLocked(): Promise<void> {
   const p = labPaths(recipeHash());
-  const pid = readPid(p.pidFile);
-  const info = labStatus();
-  if (pid && info) await halt({ port: info.sshPort, keyPath: p.clientKey, knownHostsPath: p.knownHosts }, pid);
-  else if (pid) await killVm(pid);
+  await Promise.all([stopVm(p, p), stopVm(p, p.kvm)]);
   // A VM of an older recipe (the lab sources changed while it ran) must not keep running either.
   await stopOtherBuilds(p);
 }
 
-/** Restores the pristine lab: stop, fresh overlays, boot. */
+/** Stops lab-kvm alone (cleanly), leaving lab-hv running: for a test that booted only lab-kvm. */
+export function labKvmHostDown(): Promise<void> {
+  return withLabLock(cacheRoot(), async () => {
+    const p = labPaths(recipeHash());
+    await stopVm(p, p.kvm);
+    // The inventory must not keep offering a host that is gone.
+    if (runningInfo(p)) writeInventory(p);
+  });
+}
+
+/** Halts the VM of `vm` if it runs (killing it when it cannot be reached over SSH). */
+async function stopVm(p: LabPaths, vm: VmPaths): Promise<void> {
+  const pid = readPid(vm.pidFile);
+  const run = runningInfo(vm);
+  if (pid && run) await halt({ port: run.sshPort, keyPath: p.clientKey, knownHostsPath: vm.knownHosts }, pid);
+  else if (pid) await killVm(pid);
+}
+
+/** Restores the pristine lab: stop both VMs, fresh overlays, boot lab-hv (lab-kvm boots again on `labKvmHostUp`). */
 export function labReset(): Promise<LabInfo> {
   return withLabLock(cacheRoot(), async () => {
     const p = labPaths(recipeHash());
-    const pid = readPid(p.pidFile);
-    // No clean shutdown: the overlays are about to be thrown away.
-    if (pid) await killVm(pid);
-    for (const f of [p.hostOverlay, p.vg0Overlay, p.vg1Overlay]) fs.rmSync(f, { force: true });
+    for (const vm of [p, p.kvm]) {
+      const pid = readPid(vm.pidFile);
+      // No clean shutdown: the overlays are about to be thrown away.
+      if (pid) await killVm(pid);
+      for (const f of overlayFiles(vm)) fs.rmSync(f, { force: true });
+    }
     return labUpLocked();
   });
 }
 
-/** Runs `command` (built with runner/command.ts) on the lab host. */
-export function labSsh(info: LabInfo, command: ReturnType<typeof sh> | string, input?: string) {
+/** Runs `command` (built with runner/command.ts) on a lab host (lab-hv's LabInfo or lab-kvm's LabKvmHostInfo). */
+export function labSsh(info: LabVmInfo, command: ReturnType<typeof sh> | string, input?: string) {
   return sshRun({ port: info.sshPort, keyPath: info.keyPath, knownHostsPath: info.knownHostsPath }, command, { input });
 }

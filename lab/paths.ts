@@ -1,5 +1,6 @@
-// Where the lab keeps its files: pristine images in a cache keyed by the recipe hash, and the
-// running VM's state (overlays, pidfile, serial log, known_hosts) in a run/ folder beside them.
+// Where the lab keeps its files: pristine images in a cache keyed by the recipe hash, and each
+// running VM's state (overlays, pidfile, serial log, known_hosts) in a run folder beside them:
+// run/ for lab-hv, run-kvm/ for the empty KVM host lab-kvm (its overlays sit on the same images).
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,8 +13,21 @@ export function cacheRoot(): string {
   return process.env.FERRY_LAB_CACHE ?? path.join(os.homedir(), '.cache', 'ferry', 'lab');
 }
 
-/** Every file of one lab build and of the VM that runs on it. */
-export interface LabPaths {
+/** The files of one running lab VM: qcow2 overlays over the pristine images, pidfile, logs. */
+export interface VmPaths {
+  run: string;
+  hostOverlay: string;
+  vg0Overlay: string;
+  vg1Overlay: string;
+  pidFile: string;
+  qmpSocket: string;
+  serialLog: string;
+  knownHosts: string;
+  runInfo: string;
+}
+
+/** Every file of one lab build and of the VMs that run on it (lab-hv's own files at the top level). */
+export interface LabPaths extends VmPaths {
   /** The build folder, named after the recipe hash: pristine images and keys, never written after the build. */
   build: string;
   hostImage: string;
@@ -32,16 +46,8 @@ export interface LabPaths {
   warm: string;
   warmState: string;
   warmMeta: string;
-  /** The running VM's state: qcow2 overlays over the pristine images, pidfile, logs. */
-  run: string;
-  hostOverlay: string;
-  vg0Overlay: string;
-  vg1Overlay: string;
-  pidFile: string;
-  qmpSocket: string;
-  serialLog: string;
-  knownHosts: string;
-  runInfo: string;
+  /** The second VM, lab-kvm: an empty KVM host booted from the same pristine images. */
+  kvm: VmPaths;
   /** The generated Ansible-style inventory for the lab. */
   inventory: string;
 }
@@ -49,7 +55,6 @@ export interface LabPaths {
 /** The paths of the build whose recipe hashes to `hash`. */
 export function labPaths(hash: string): LabPaths {
   const build = path.join(cacheRoot(), hash);
-  const run = path.join(build, 'run');
   return {
     build,
     hostImage: path.join(build, 'host-root.img'),
@@ -64,6 +69,16 @@ export function labPaths(hash: string): LabPaths {
     warm: path.join(build, 'warm'),
     warmState: path.join(build, 'warm', 'vm.state'),
     warmMeta: path.join(build, 'warm', 'meta.json'),
+    ...vmPaths(path.join(build, 'run')),
+    kvm: vmPaths(path.join(build, 'run-kvm')),
+    // A second lab (FERRY_LAB_CACHE elsewhere) needs its own inventory too.
+    inventory: process.env.FERRY_LAB_INVENTORY ?? path.join(repoRoot, 'inventories', 'lab.yaml'),
+  };
+}
+
+/** The files of a VM whose state lives in the folder `run`. */
+function vmPaths(run: string): VmPaths {
+  return {
     run,
     hostOverlay: path.join(run, 'host-root.qcow2'),
     vg0Overlay: path.join(run, 'host-vg0.qcow2'),
@@ -73,7 +88,5 @@ export function labPaths(hash: string): LabPaths {
     serialLog: path.join(run, 'serial.log'),
     knownHosts: path.join(run, 'known_hosts'),
     runInfo: path.join(run, 'run.json'),
-    // A second lab (FERRY_LAB_CACHE elsewhere) needs its own inventory too.
-    inventory: process.env.FERRY_LAB_INVENTORY ?? path.join(repoRoot, 'inventories', 'lab.yaml'),
   };
 }
