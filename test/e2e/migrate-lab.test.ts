@@ -15,7 +15,7 @@ import { xenImport } from '../../app/xen-import-run.js';
 import { DATA_GUEST_VARS, makeDataGuests, runStandInGuest, writeGuestInventory } from '../../lab/data-guests.js';
 import { exportLv } from '../../lab/export-lv.js';
 import { say } from '../../lab/exec.js';
-import { labDown, labReset, labSsh, labStatus, labUp, type LabInfo } from '../../lab/lab.js';
+import { labDown, labKvmHostUp, labReset, labSsh, labStatus, labUp, type LabInfo, type LabVmInfo } from '../../lab/lab.js';
 import { ensureLibvirtd } from '../../lab/libvirtd.js';
 import { bootExportedDisk, LAB_OUT_DIR, labMigrate, type LabMigration } from '../../lab/migrate.js';
 import { formatMigrationRecap, migrationRecap, type GuestRecap } from '../../app/migration-recap.js';
@@ -376,6 +376,81 @@ umount $d; rmdir $d`)).stdout.trim().split('\n');
       assert.equal(back.code, 0, back.stderr);
       assert.deepEqual(await lvsNow(), ['p1-disk']);
       assert.equal((await labSsh(lab, 'sha256sum /dev/vg0/p1-disk')).stdout.split(' ')[0], oldSum, 'the source LV was written to');
+    } finally {
+      lab = await labReset();
+    }
+  });
+
+  it('--to lab-kvm: a guest moves to the second host, its copy relayed through the controller (the hosts share no SSH trust); on lab-hv the source is only read and its autostart entry set aside; a second run copies nothing; rolled back after', async () => {
+    // The test above left the lab pristine (reset); a reset stops lab-kvm too, so it boots fresh here.
+    const kvm = await labKvmHostUp();
+    const cwd = fs.mkdtempSync(path.join(tmp, 'move-'));
+    try {
+      await makeDataGuests(lab, [{ name: 'm1', vg: 'vg1' }], { dataMb: 48, lvMb: 128 });
+      // Xen would boot m1 with lab-hv (xendomains): its autostart entry, a link as xen-tools makes it
+      await labSsh(lab, `mkdir -p /etc/xen/auto && printf 'name = "m1"\\n' > /etc/xen/m1.cfg && ln -sfn /etc/xen/m1.cfg /etc/xen/auto/m1.cfg`);
+      const inv = path.join(tmp, 'move-guests.yaml');
+      writeGuestInventory(inv, { m1: { vg: 'vg1', lv: 'm1-disk', mac: '00:16:3e:4c:54:21' } });
+      const base = ['migrate', 'm1', '-i', lab.inventoryPath, '-i', inv, '--to', 'lab-kvm', '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'];
+      type Result = Extract<FerryEvent, { type: 'task_result' }>;
+      const results = (events: FerryEvent[]) => events.filter((e): e is Result => e.type === 'task_result' && e.item === undefined);
+      const failed = (events: FerryEvent[]) => JSON.stringify(results(events).filter((e) => e.status === 'failed')).slice(0, 3000);
+      const recapOf = (events: FerryEvent[]) => (events.findLast((e) => e.type === 'summary') as { data: { guests: GuestRecap[] } }).data.guests[0]!;
+      // each host as the test sees it: its LVs, ferry's files, the autostart entry, ferry's mounts
+      const state = async (vm: LabVmInfo) => (await labSsh(vm, String.raw`lvs --noheadings -o vg_name,lv_name | awk '{ print $1 "/" $2 }' | sort | tr '\n' ' '; echo
+ls /var/lib/ferry/xen-to-kvm 2>/dev/null | tr '\n' ' '; echo
+ls /etc/xen/auto 2>/dev/null | tr '\n' ' '; echo
+findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('\n').slice(0, 4).map((l) => l.trim());
+      const srcSum = async () => (await labSsh(lab, 'sha256sum /dev/vg1/m1-disk')).stdout.split(' ')[0]!;
+      const before = await srcSum();
+      const hvBefore = await state(lab);
+      assert.deepEqual(await state(kvm), ['', '', '', ''], 'lab-kvm is not empty');
+
+      // --check: the plan on both hosts, nothing made on either
+      const check = await ferryCli([...base, '--tags', 'copy', '--check'], cwd);
+      assert.equal(check.code, 0, `${check.stderr}\n${failed(check.events)}`);
+      const planned = recapOf(check.events);
+      assert.deepEqual([planned.result, planned.source], ['planned', 'lab-hv']);
+      assert.ok(results(check.events).some((e) => e.task.startsWith('preflight on the KVM host') && e.status === 'ok' && e.delegatedTo === 'lab-kvm'), 'the KVM host\'s preflight did not run there');
+      assert.deepEqual([await state(lab), await state(kvm)], [hvBefore, ['', '', '', '']], '--check changed a host');
+
+      // the copy phase: the new LV on lab-kvm, filled from lab-hv through this machine
+      const run = await ferryCli([...base, '--tags', 'copy'], cwd);
+      assert.equal(run.code, 0, `${run.stderr}\n${failed(run.events)}`);
+      const recap = recapOf(run.events);
+      assert.deepEqual([recap.result, recap.method, recap.source, recap.destination], ['done', 'rsync', 'lab-hv', 'lab-kvm']);
+      assert.ok((recap.bytesCopied ?? 0) >= 48 * 2 ** 20, JSON.stringify(recap));
+      console.log(`      ${formatMigrationRecap([recap]).join('\n      ')}`);
+      const placed = (task: string) => results(run.events).find((e) => e.task.startsWith(task))?.delegatedTo;
+      assert.deepEqual(['preflight (', 'a new LV of the same size', 'copy the files', 'read the old filesystem'].map(placed), ['lab-hv', 'lab-kvm', 'lab-kvm', 'lab-hv']);
+      assert.equal(results(run.events).find((e) => e.task.startsWith('rename the Xen LV'))?.status, 'skipped', 'the source was renamed');
+      // lab-hv: the source untouched and not renamed, the entry set aside, nothing left mounted
+      const hvAfter = await state(lab);
+      assert.deepEqual([hvAfter[0], hvAfter[2], hvAfter[3]], [hvBefore[0], '', '']);
+      assert.match(hvAfter[1]!, /vg1-m1-disk\.xen-auto/);
+      assert.equal(await srcSum(), before, 'the source LV was written to');
+      // lab-kvm: the LV of the same size, ferry's claim and copy id; the copy (left mounted by the copy phase) holds the source's data
+      const kvmAfter = await state(kvm);
+      assert.deepEqual(kvmAfter.slice(0, 2), ['vg1/m1-disk', 'vg1-m1-disk.copy-id vg1-m1-disk.moved-from']);
+      const sizes = await Promise.all([lab, kvm].map(async (vm) => (await labSsh(vm, 'lvs --noheadings --units b --nosuffix -o lv_size vg1/m1-disk')).stdout.trim()));
+      assert.equal(sizes[1], sizes[0]);
+      const srcData = (await labSsh(lab, 'd=$(mktemp -d); mount -o ro,noload /dev/vg1/m1-disk $d && sha256sum $d/data | cut -d" " -f1; umount $d; rmdir $d')).stdout.trim();
+      const newData = (await labSsh(kvm, 'sha256sum /mnt/ferry/m1/data | cut -d" " -f1; blkid -s UUID -o value /dev/mapper/vg1-m1--disk1')).stdout.trim().split('\n');
+      const srcUuid = (await labSsh(lab, 'blkid -s UUID -o value /dev/vg1/m1-disk')).stdout.trim();
+      assert.deepEqual(newData, [srcData, srcUuid]);
+
+      // a second run: the copy is there, nothing moves
+      const again = await ferryCli([...base, '--tags', 'copy'], cwd);
+      assert.equal(again.code, 0, `${again.stderr}\n${failed(again.events)}`);
+      assert.deepEqual(results(again.events).filter((e) => e.module === 'rsync' || e.module === 'lvm' || e.module === 'filesystem').map((e) => `${e.module} ${e.status}`).filter((x) => !x.endsWith('skipped')), ['lvm ok', 'filesystem ok', 'rsync ok']);
+
+      // rolled back: lab-kvm empty again, lab-hv as it was (its autostart entry back, the source unchanged)
+      const back = await ferryCli(['migrate', 'm1', '--rollback', '--to', 'lab-kvm', '-i', lab.inventoryPath, '-i', inv, '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'], cwd);
+      assert.equal(back.code, 0, `${back.stderr}\n${failed(back.events)}`);
+      assert.deepEqual(await state(kvm), ['', '', '', '']);
+      assert.deepEqual(await state(lab), hvBefore);
+      assert.equal((await labSsh(lab, 'readlink /etc/xen/auto/m1.cfg')).stdout.trim(), '/etc/xen/m1.cfg');
+      assert.equal(await srcSum(), before, 'the source LV was written to');
     } finally {
       lab = await labReset();
     }

@@ -10,6 +10,7 @@ import { loadPlaybook } from '../../runner/playbook/load.js';
 import { preflight } from '../../runner/playbook/preflight.js';
 import type { Node, TaskNode } from '../../runner/playbook/model.js';
 import { renderDeep, renderString } from '../../runner/template.js';
+import { resourceLimits } from '../../runner/scheduler.js';
 import { builtinModules } from '../../tasks/index.js';
 import { virshDefineModule } from '../../tasks/virsh-define.js';
 import { guestToInventoryVars } from '../../tasks/xen/inventory-vars.js';
@@ -118,15 +119,19 @@ describe('playbooks/xen-to-kvm.yaml: heavy copies are limited per volume group a
       if (n.kind === 'task') return limits.length ? [[n, limits] as [TaskNode, typeof limits]] : [];
       return n.kind === 'block' ? limited([...n.block, ...n.rescue, ...n.always], limits) : [];
     });
+  // as the scheduler takes them: rendered, one queue per key, the lowest max of a key given twice
   const render = (limits: NonNullable<TaskNode['limits']>, vars: Record<string, unknown>) =>
-    Object.fromEntries(limits.map((l) => [renderString(l.key, vars), renderString(String(l.max), vars)]));
+    Object.fromEntries(resourceLimits(limits, vars, 'web1').sort(([a], [b]) => a.localeCompare(b)));
 
   it('the pre-copy, the whole-disk copy of a partitioned guest, the rsync copy and every step of the dd copy hold both keys; the defaults are 1 per VG and 2 per hypervisor', () => {
     const all = limited(play.tasks);
     assert.deepEqual(all.map(([t]) => t.module), ['rsync', 'blockcopy', 'rsync', 'lvm', 'filesystem', 'filesystem', 'blockcopy', 'filesystem', 'lvm']);
-    const vars = { ...play.vars, ferry_hypervisor: 'hv1', vg: 'vg1', lv: 'web1' };
-    for (const [, limits] of all) assert.deepEqual(render(limits, vars), { 'hv1:vg1': 1, hv1: 2 });
-    assert.deepEqual(render(all[0]![1], { ...vars, ferry_copy_limit: 3, ferry_vg_copy_limit: 2 }), { 'hv1:vg1': 2, hv1: 3 });
+    // kvm_host and kvm_vg as the vars file makes them for a guest that stays on its host: the same keys
+    const vars = { ...play.vars, ferry_hypervisor: 'hv1', vg: 'vg1', lv: 'web1', kvm_host: 'hv1', kvm_vg: 'vg1' };
+    for (const [, limits] of all) assert.deepEqual(render(limits, vars), { hv1: 2, 'hv1:vg1': 1 });
+    assert.deepEqual(render(all[0]![1], { ...vars, ferry_copy_limit: 3, ferry_vg_copy_limit: 2 }), { hv1: 3, 'hv1:vg1': 2 });
+    // a move holds the KVM host's VG and host as well
+    assert.deepEqual(render(all[2]![1], { ...vars, kvm_host: 'kvm2', kvm_vg: 'vg0' }), { hv1: 2, 'hv1:vg1': 1, kvm2: 2, 'kvm2:vg0': 1 });
   });
 });
 
