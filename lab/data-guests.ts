@@ -10,11 +10,16 @@ export interface LabGuest {
   lv: string;
   mac: string;
   memoryMb?: number;
+  /** The KVM host it moves to (ferry_kvm_host: lab-kvm), when it does not stay on lab-hv. */
+  kvmHost?: string;
 }
 
-/** The inventory entry of a guest on lab-hv, as `ferry xen-import` writes one (memory 256 MiB unless given). */
+/** The inventory entry of a guest on lab-hv, as `ferry xen-import` writes one (memory 256 MiB unless given), and where it moves if it does. */
 export function labGuestEntry(g: LabGuest): Record<string, unknown> {
-  return { ferry_connection: 'none', ferry_hypervisor: 'lab-hv', vg: g.vg, lv: g.lv, memory_mb: g.memoryMb ?? 256, vcpus: 1, mac: g.mac, bridge: 'br0' };
+  return {
+    ferry_connection: 'none', ferry_hypervisor: 'lab-hv', vg: g.vg, lv: g.lv, memory_mb: g.memoryMb ?? 256, vcpus: 1, mac: g.mac, bridge: 'br0',
+    ...(g.kvmHost !== undefined ? { ferry_kvm_host: g.kvmHost } : {}),
+  };
 }
 
 /** Writes an inventory of guests (group xen_guests) to `file`, to use beside the lab's own. */

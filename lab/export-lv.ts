@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { sh } from '../runner/command.js';
 import { FerryError } from '../runner/errors.js';
 import { run } from './exec.js';
-import { labStatus, type LabInfo } from './lab.js';
+import { labStatus, type LabInfo, type LabVmInfo } from './lab.js';
 import { labPaths } from './paths.js';
 import { sshRun } from './ssh.js';
 
@@ -32,18 +32,20 @@ export function parseLvSegments(lvsJson: string, lvName: string): LvSegment[] {
   });
 }
 
-/** Runs a read-only query on the lab host and returns stdout. */
-async function query(info: LabInfo, cmd: ReturnType<typeof sh>): Promise<string> {
+/** Runs a read-only query on a lab VM and returns stdout. */
+async function query(info: LabVmInfo, cmd: ReturnType<typeof sh>): Promise<string> {
   return (await sshRun({ port: info.sshPort, keyPath: info.keyPath, knownHostsPath: info.knownHostsPath }, cmd)).stdout;
 }
 
 /**
- * Writes the content of LV `vg/lv` of the running lab to `destImage` (raw). The VM keeps running:
- * its page cache is flushed first, and the overlay is read with qemu's shared (-U) open.
+ * Writes the content of LV `vg/lv` of a running lab VM (lab-hv, or `vm`: lab-kvm) to `destImage`
+ * (raw). The VM keeps running: its page cache is flushed first, and its overlay is read with qemu's
+ * shared (-U) open.
  */
-export async function exportLv(vg: string, lv: string, destImage: string, info: LabInfo | undefined = labStatus()): Promise<void> {
-  if (!info) throw new FerryError('the lab VM is not running; call labUp() first');
-  const p = labPaths(info.hash);
+export async function exportLv(vg: string, lv: string, destImage: string, info: LabInfo | undefined = labStatus(), vm: LabVmInfo | undefined = info): Promise<void> {
+  if (!info || !vm) throw new FerryError('the lab VM is not running; call labUp() first');
+  const all = labPaths(info.hash);
+  const p = vm.runDir === all.kvm.run ? all.kvm : all;
   const disks: Record<string, string> = { 'ferry-root': p.hostOverlay, 'ferry-vg0': p.vg0Overlay, 'ferry-vg1': p.vg1Overlay };
   const lvPath = `${vg}/${lv}`;
   // One SSH round trip (each costs about a second under TCG): flush, then the layout, in sections.
@@ -51,7 +53,7 @@ export async function exportLv(vg: string, lv: string, destImage: string, info: 
   // keeps new qcow2 mappings in memory; `sync DEV` fsyncs the LV, and dm passes the flush to every PV.
   const sep = '--ferry-export--';
   const out = await query(
-    info,
+    vm,
     sh`sync && sync ${`/dev/${vg}/${lv}`} && lvs --reportformat json --segments -o seg_pe_ranges,segtype ${lvPath} && echo ${sep} && vgs --noheadings --nosuffix --units b -o vg_extent_size ${vg} && echo ${sep} && pvs --noheadings --nosuffix --units b -o pv_name,pe_start && echo ${sep} && for d in /sys/block/*/serial; do echo "/dev/$(basename "$(dirname "$d")") $(cat "$d")"; done`,
   );
   const [lvsJson, extentText, pvText, serialText] = out.split(`${sep}\n`);

@@ -13,7 +13,7 @@ import { GRUB_PATTERN, LOGIN_PATTERN } from '../tasks/libvirt/console.js';
 import { bootCheck } from './boot-check.js';
 import { say } from './exec.js';
 import { exportLv } from './export-lv.js';
-import { labReset, labUp, type LabInfo } from './lab.js';
+import { labReset, labUp, type LabInfo, type LabVmInfo } from './lab.js';
 import { ensureLibvirtd, removeDomain } from './libvirtd.js';
 import { GUEST } from './recipe.js';
 import { ensureSystemPackages } from './system-packages.js';
@@ -59,6 +59,8 @@ export interface ExportedGuest {
   others?: { vg: string; lv: string; target: string }[];
   /** The inventory file that names the guest beside the lab's, when it is not the lab's own guest (it was converted with both). */
   inventory?: string;
+  /** The lab VM that holds the converted LV when it is not lab-hv (lab-kvm, for a guest moved there). */
+  from?: LabVmInfo;
 }
 
 /**
@@ -74,7 +76,7 @@ export async function bootExportedDisk(g: ExportedGuest, image: string, lab: Lab
   const dir = path.dirname(image);
   fs.mkdirSync(dir, { recursive: true });
   fs.chmodSync(dir, 0o755);
-  await exportLv(g.vg, g.lv, image, lab);
+  await exportLv(g.vg, g.lv, image, lab, g.from);
   const moreDisks: { source: string; kvm: string }[] = [];
   for (const o of g.others ?? []) {
     const source = path.join(dir, `${g.name}-${o.target}.img`);

@@ -15,13 +15,14 @@ import { xenImport } from '../../app/xen-import-run.js';
 import { DATA_GUEST_VARS, makeDataGuests, runStandInGuest, writeGuestInventory } from '../../lab/data-guests.js';
 import { exportLv } from '../../lab/export-lv.js';
 import { say } from '../../lab/exec.js';
-import { labDown, labKvmHostUp, labReset, labSsh, labStatus, labUp, type LabInfo, type LabVmInfo } from '../../lab/lab.js';
+import { labDown, labKvmHostDown, labKvmHostUp, labReset, labSsh, labStatus, labUp, type LabInfo, type LabVmInfo } from '../../lab/lab.js';
 import { ensureLibvirtd } from '../../lab/libvirtd.js';
 import { bootExportedDisk, LAB_OUT_DIR, labMigrate, type LabMigration } from '../../lab/migrate.js';
 import { formatMigrationRecap, migrationRecap, type GuestRecap } from '../../app/migration-recap.js';
 import { labPaths } from '../../lab/paths.js';
 import { ensureSystemPackages } from '../../lab/system-packages.js';
 import { CollectingReporter } from '../helpers/collect.js';
+import { loadInventory } from '../../runner/inventory/index.js';
 import type { FerryEvent } from '../../runner/events.js';
 import { cutConnectionDuring, ferryCli, guestRootUsage } from './helpers/faults.js';
 
@@ -381,22 +382,22 @@ umount $d; rmdir $d`)).stdout.trim().split('\n');
     }
   });
 
-  it('--to lab-kvm: a guest moves to the second host, its copy relayed through the controller (the hosts share no SSH trust); on lab-hv the source is only read and its autostart entry set aside; a second run copies nothing; rolled back after', async () => {
+  it('two guests in one run, one moving to lab-kvm (ferry_kvm_host in the inventory) and one staying on lab-hv: the move\'s copy is relayed through the controller (the hosts share no SSH trust), its source on lab-hv only read and its autostart entry set aside; a second run copies nothing; both rolled back after', async () => {
     // The test above left the lab pristine (reset); a reset stops lab-kvm too, so it boots fresh here.
     const kvm = await labKvmHostUp();
     const cwd = fs.mkdtempSync(path.join(tmp, 'move-'));
     try {
-      await makeDataGuests(lab, [{ name: 'm1', vg: 'vg1' }], { dataMb: 48, lvMb: 128 });
+      await makeDataGuests(lab, [{ name: 'm1', vg: 'vg1' }, { name: 'm2', vg: 'vg0' }], { dataMb: 48, lvMb: 128 });
       // Xen would boot m1 with lab-hv (xendomains): its autostart entry, a link as xen-tools makes it
       await labSsh(lab, `mkdir -p /etc/xen/auto && printf 'name = "m1"\\n' > /etc/xen/m1.cfg && ln -sfn /etc/xen/m1.cfg /etc/xen/auto/m1.cfg`);
       const inv = path.join(tmp, 'move-guests.yaml');
-      writeGuestInventory(inv, { m1: { vg: 'vg1', lv: 'm1-disk', mac: '00:16:3e:4c:54:21' } });
-      const base = ['migrate', 'm1', '-i', lab.inventoryPath, '-i', inv, '--to', 'lab-kvm', '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'];
+      writeGuestInventory(inv, { m1: { vg: 'vg1', lv: 'm1-disk', mac: '00:16:3e:4c:54:21', kvmHost: 'lab-kvm' }, m2: { vg: 'vg0', lv: 'm2-disk', mac: '00:16:3e:4c:54:22' } });
+      const base = ['migrate', 'm1', 'm2', '--parallel', '2', '-i', lab.inventoryPath, '-i', inv, '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'];
       type Result = Extract<FerryEvent, { type: 'task_result' }>;
-      const results = (events: FerryEvent[]) => events.filter((e): e is Result => e.type === 'task_result' && e.item === undefined);
-      const failed = (events: FerryEvent[]) => JSON.stringify(results(events).filter((e) => e.status === 'failed')).slice(0, 3000);
-      const recapOf = (events: FerryEvent[]) => (events.findLast((e) => e.type === 'summary') as { data: { guests: GuestRecap[] } }).data.guests[0]!;
-      // each host as the test sees it: its LVs, ferry's files, the autostart entry, ferry's mounts
+      const results = (events: FerryEvent[], host = 'm1') => events.filter((e): e is Result => e.type === 'task_result' && e.item === undefined && e.host === host);
+      const failed = (events: FerryEvent[]) => JSON.stringify(events.filter((e) => e.type === 'task_result' && e.status === 'failed')).slice(0, 3000);
+      const recapsOf = (events: FerryEvent[]) => (events.findLast((e) => e.type === 'summary') as { data: { guests: GuestRecap[] } }).data.guests;
+      // each host as the test sees it: its LVs, ferry's files, the autostart entries, ferry's mounts
       const state = async (vm: LabVmInfo) => (await labSsh(vm, String.raw`lvs --noheadings -o vg_name,lv_name | awk '{ print $1 "/" $2 }' | sort | tr '\n' ' '; echo
 ls /var/lib/ferry/xen-to-kvm 2>/dev/null | tr '\n' ' '; echo
 ls /etc/xen/auto 2>/dev/null | tr '\n' ' '; echo
@@ -404,34 +405,46 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
       const srcSum = async () => (await labSsh(lab, 'sha256sum /dev/vg1/m1-disk')).stdout.split(' ')[0]!;
       const before = await srcSum();
       const hvBefore = await state(lab);
+      // lab-kvm: another VM (the two share image, hostname and host key: its marker tells them apart), empty
+      // (vg0 and vg1 all free, no Xen config), in the inventory on a port and known_hosts of its own
       assert.deepEqual(await state(kvm), ['', '', '', ''], 'lab-kvm is not empty');
+      assert.equal((await labSsh(kvm, String.raw`cat /etc/ferry-lab-host; vgs --noheadings --units m --nosuffix -o vg_name,vg_size,vg_free | awk '$2 != $3 { print "not free: " $1 }'; ls /etc/xen/xr1.cfg 2>&1 >/dev/null | grep -c 'No such'`)).stdout, 'lab-kvm\n1\n');
+      assert.equal((await labSsh(lab, 'cat /etc/ferry-lab-host 2>/dev/null; lvs --noheadings -o lv_name vg1 | grep -c xr1-disk')).stdout, '1\n');
+      const labVars = loadInventory(lab.inventoryPath);
+      assert.deepEqual(['lab-hv', 'lab-kvm'].map((h) => [labVars.varsOf(h).ansible_port, labVars.varsOf(h).ferry_known_hosts_file]), [[lab.sshPort, lab.knownHostsPath], [kvm.sshPort, kvm.knownHostsPath]]);
+      assert.notEqual(kvm.knownHostsPath, lab.knownHostsPath);
+      // no trust between them: lab-kvm reaches lab-hv's forwarded sshd (10.0.2.2 is this machine inside
+      // qemu's user network) but holds no key for it, so every copy between them goes through this machine
+      const trust = await labSsh(kvm, `ls /root/.ssh/id_* 2>/dev/null | wc -l; ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 -p ${lab.sshPort} root@10.0.2.2 true 2>&1; echo "exit $?"`);
+      assert.match(trust.stdout, /^0\n[\s\S]*Permission denied \(publickey\)[\s\S]*exit 255\n$/);
 
       // --check: the plan on both hosts, nothing made on either
       const check = await ferryCli([...base, '--tags', 'copy', '--check'], cwd);
       assert.equal(check.code, 0, `${check.stderr}\n${failed(check.events)}`);
-      const planned = recapOf(check.events);
-      assert.deepEqual([planned.result, planned.source], ['planned', 'lab-hv']);
+      assert.deepEqual(recapsOf(check.events).map((g) => [g.guest, g.result, g.source]), [['m1', 'planned', 'lab-hv'], ['m2', 'planned', 'lab-hv']]);
       assert.ok(results(check.events).some((e) => e.task.startsWith('preflight on the KVM host') && e.status === 'ok' && e.delegatedTo === 'lab-kvm'), 'the KVM host\'s preflight did not run there');
+      assert.equal(results(check.events, 'm2').find((e) => e.task.startsWith('preflight on the KVM host'))?.status, 'skipped', 'm2 stays: no KVM host preflight');
       assert.deepEqual([await state(lab), await state(kvm)], [hvBefore, ['', '', '', '']], '--check changed a host');
 
-      // the copy phase: the new LV on lab-kvm, filled from lab-hv through this machine
+      // the copy phase: m1's new LV on lab-kvm, filled from lab-hv through this machine; m2's on lab-hv as ever
       const run = await ferryCli([...base, '--tags', 'copy'], cwd);
       assert.equal(run.code, 0, `${run.stderr}\n${failed(run.events)}`);
-      const recap = recapOf(run.events);
-      assert.deepEqual([recap.result, recap.method, recap.source, recap.destination], ['done', 'rsync', 'lab-hv', 'lab-kvm']);
-      assert.ok((recap.bytesCopied ?? 0) >= 48 * 2 ** 20, JSON.stringify(recap));
-      console.log(`      ${formatMigrationRecap([recap]).join('\n      ')}`);
+      const recaps = recapsOf(run.events);
+      assert.deepEqual(recaps.map((g) => [g.guest, g.result, g.method, g.source, g.destination]), [['m1', 'done', 'rsync', 'lab-hv', 'lab-kvm'], ['m2', 'done', 'rsync', 'lab-hv', 'lab-hv']]);
+      assert.ok((recaps[0]!.bytesCopied ?? 0) >= 48 * 2 ** 20, JSON.stringify(recaps[0]));
+      console.log(`      ${formatMigrationRecap(recaps).join('\n      ')}`);
       const placed = (task: string) => results(run.events).find((e) => e.task.startsWith(task))?.delegatedTo;
       assert.deepEqual(['preflight (', 'a new LV of the same size', 'copy the files', 'read the old filesystem'].map(placed), ['lab-hv', 'lab-kvm', 'lab-kvm', 'lab-hv']);
       assert.equal(results(run.events).find((e) => e.task.startsWith('rename the Xen LV'))?.status, 'skipped', 'the source was renamed');
-      // lab-hv: the source untouched and not renamed, the entry set aside, nothing left mounted
+      // lab-hv: m1's source untouched and not renamed, its entry set aside, nothing left mounted of it; m2 renamed as on any one-host run
       const hvAfter = await state(lab);
-      assert.deepEqual([hvAfter[0], hvAfter[2], hvAfter[3]], [hvBefore[0], '', '']);
+      assert.equal(hvAfter[0], [...hvBefore[0]!.split(' '), 'vg0/m2-disk-old'].sort().join(' '));
+      assert.deepEqual([hvAfter[2], hvAfter[3]], ['', '/mnt/ferry/m2']);
       assert.match(hvAfter[1]!, /vg1-m1-disk\.xen-auto/);
       assert.equal(await srcSum(), before, 'the source LV was written to');
       // lab-kvm: the LV of the same size, ferry's claim and copy id; the copy (left mounted by the copy phase) holds the source's data
       const kvmAfter = await state(kvm);
-      assert.deepEqual(kvmAfter.slice(0, 2), ['vg1/m1-disk', 'vg1-m1-disk.copy-id vg1-m1-disk.moved-from']);
+      assert.deepEqual(kvmAfter, ['vg1/m1-disk', 'vg1-m1-disk.copy-id vg1-m1-disk.moved-from', '', '/mnt/ferry/m1']);
       const sizes = await Promise.all([lab, kvm].map(async (vm) => (await labSsh(vm, 'lvs --noheadings --units b --nosuffix -o lv_size vg1/m1-disk')).stdout.trim()));
       assert.equal(sizes[1], sizes[0]);
       const srcData = (await labSsh(lab, 'd=$(mktemp -d); mount -o ro,noload /dev/vg1/m1-disk $d && sha256sum $d/data | cut -d" " -f1; umount $d; rmdir $d')).stdout.trim();
@@ -439,13 +452,15 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
       const srcUuid = (await labSsh(lab, 'blkid -s UUID -o value /dev/vg1/m1-disk')).stdout.trim();
       assert.deepEqual(newData, [srcData, srcUuid]);
 
-      // a second run: the copy is there, nothing moves
+      // a second run: the copies are there, nothing moves
       const again = await ferryCli([...base, '--tags', 'copy'], cwd);
       assert.equal(again.code, 0, `${again.stderr}\n${failed(again.events)}`);
-      assert.deepEqual(results(again.events).filter((e) => e.module === 'rsync' || e.module === 'lvm' || e.module === 'filesystem').map((e) => `${e.module} ${e.status}`).filter((x) => !x.endsWith('skipped')), ['lvm ok', 'filesystem ok', 'rsync ok']);
+      for (const g of ['m1', 'm2']) {
+        assert.deepEqual(results(again.events, g).filter((e) => e.module === 'rsync' || e.module === 'lvm' || e.module === 'filesystem').map((e) => `${e.module} ${e.status}`).filter((x) => !x.endsWith('skipped')), ['lvm ok', 'lvm ok', 'filesystem ok', 'rsync ok'].slice(g === 'm1' ? 1 : 0), g);
+      }
 
-      // rolled back: lab-kvm empty again, lab-hv as it was (its autostart entry back, the source unchanged)
-      const back = await ferryCli(['migrate', 'm1', '--rollback', '--to', 'lab-kvm', '-i', lab.inventoryPath, '-i', inv, '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'], cwd);
+      // rolled back: lab-kvm empty again, lab-hv as it was (m1's autostart entry back, its source unchanged; m2's LV-old back as m2-disk)
+      const back = await ferryCli(['migrate', 'm1', 'm2', '--rollback', '-i', lab.inventoryPath, '-i', inv, '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'], cwd);
       assert.equal(back.code, 0, `${back.stderr}\n${failed(back.events)}`);
       assert.deepEqual(await state(kvm), ['', '', '', '']);
       assert.deepEqual(await state(lab), hvBefore);
@@ -541,6 +556,7 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
     xt1: { before: string; fragment: { xen_guests: { hosts: Record<string, Record<string, unknown>> } }; run: Converted };
     xr1: LabMigration & { rep: CollectingReporter };
     xp1: { before: string; check: { rep: CollectingReporter; exitCode: number }; run: Converted };
+    xm1: { before: string; inv: string; kvm: LabVmInfo; run: Converted };
   }
   const xf1 = { vg: 'vg0', lv: 'xf1-disk', name: 'xf1', mac: '00:16:3e:4c:52:10', memoryMb: 512 };
   const xf1Uuid = crypto.randomUUID();
@@ -553,9 +569,12 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
   const xp1 = { vg: 'vg1', lv: 'xp1-disk', name: 'xp1', mac: '00:16:3e:4c:52:30', memoryMb: 512 };
   const xp1RootSector = 67584;
   const xp1Uuids = { root: crypto.randomUUID(), swap: crypto.randomUUID() };
+  // xm1: xr1's filesystem (a UUID and a name of its own) on lab-hv, moved to lab-kvm (--to)
+  const xm1 = { vg: 'vg1', lv: 'xm1-disk', name: 'xm1', mac: '00:16:3e:4c:52:40', memoryMb: 512 };
+  const xm1Uuid = crypto.randomUUID();
   /** What a test leaves of the lab's LVs, without those of the guests converted beside it (each counts its own). */
   const ownLvs = (own: string, text: string) =>
-    text.split('\n').filter((l) => !['xf1', 'xt1', 'xr1', 'xp1'].some((g) => g !== own && new RegExp(`\\s${g}-`).test(l))).join('\n');
+    text.split('\n').filter((l) => !['xf1', 'xt1', 'xr1', 'xp1', 'xm1'].some((g) => g !== own && new RegExp(`\\s${g}-`).test(l))).join('\n');
   const lvsAll = async () => (await labSsh(lab, 'lvs --noheadings -o vg_name,lv_name,lv_size')).stdout;
   const xt1Sums = async (...lvNames: string[]) => (await labSsh(lab, `sha256sum ${lvNames.join(' ')}`)).stdout.replace(/-old$/gm, '');
   let shapes: Promise<Shapes> | undefined;
@@ -708,6 +727,29 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
       );
       return { ...c, image, boot };
     })();
+    // xm1, moved: lab-kvm (a reset stops it: it boots fresh here) gets the new LV, the conversion and
+    // the define; lab-hv keeps its source LV as it was. Made before xr1's conversion renames xr1-disk.
+    const kvm = await labKvmHostUp();
+    await labSsh(lab, [
+      'set -e',
+      `lvcreate -q -y -L "$(lvs --noheadings --units m --nosuffix -o lv_size vg1/xr1-disk | tr -d ' ' | cut -d. -f1)m" -n ${xm1.lv} ${xm1.vg}`,
+      `dd if=/dev/vg1/xr1-disk of=/dev/${xm1.vg}/${xm1.lv} bs=4M status=none`,
+      `e2fsck -fy /dev/${xm1.vg}/${xm1.lv} >/dev/null 2>&1 || [ $? -le 1 ]`,
+      `tune2fs -U ${xm1Uuid} /dev/${xm1.vg}/${xm1.lv} >/dev/null`,
+      `mkdir -p /mnt/xm1 && mount /dev/${xm1.vg}/${xm1.lv} /mnt/xm1`,
+      ...ownName('/mnt/xm1', 'xm1'),
+      'umount /mnt/xm1 && rmdir /mnt/xm1',
+      // its autostart entry: set aside on lab-hv by the move, given back by the rollback
+      `printf 'name = "xm1"\\n' > /etc/xen/xm1.cfg && mkdir -p /etc/xen/auto && ln -sfn ../xm1.cfg /etc/xen/auto/xm1.cfg`,
+    ].join('\n'));
+    const xm1Before = (await labSsh(lab, `sha256sum /dev/${xm1.vg}/${xm1.lv}`)).stdout.split(' ')[0]!;
+    const xm1Inv = path.join(tmp, 'moved-guest.yaml');
+    writeGuestInventory(xm1Inv, { xm1 });
+    const xm1Run = (async (): Promise<Converted> => {
+      const c = await convertGuest(xm1Inv, 'xm1', { kvm_host: 'lab-kvm' });
+      const image = path.join(LAB_OUT_DIR, 'xm1-kvm.img');
+      return { ...c, image, boot: c.exitCode === 0 ? await bootExportedDisk({ ...xm1, inventory: xm1Inv, from: kvm }, image, lab, c.rep) : undefined };
+    })();
     const xr1Rep = new CollectingReporter();
     const xr1Run = labMigrate({ reporter: xr1Rep, copyMethod: 'rsync', reset: false }).then((m) => ({ ...m, rep: xr1Rep }));
     // every run ends before any test looks (a failed one must not leave another running beside the next test)
@@ -716,13 +758,14 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
       const image = path.join(LAB_OUT_DIR, 'xp1-kvm.img');
       return { ...c, image, boot: c.exitCode === 0 ? await bootExportedDisk({ ...xp1, inventory: xp1Inv }, image, lab, c.rep) : undefined };
     })();
-    await Promise.allSettled([xf1Run, xt1Run, xr1Run, xp1Run]);
+    await Promise.allSettled([xf1Run, xt1Run, xr1Run, xp1Run, xm1Run]);
     return {
       lvsAtStart,
       xf1: { source, inv: xf1Inv, lvsBuilt, lvsAfterDd, dd, run: await xf1Run },
       xt1: { before: xt1Before, fragment: JSON.parse(out) as Shapes['xt1']['fragment'], run: await xt1Run },
       xr1: await xr1Run,
       xp1: { before: xp1Before, check: xp1Check, run: await xp1Run },
+      xm1: { before: xm1Before, inv: xm1Inv, kvm, run: await xm1Run },
     };
   }
   const converted = () => (shapes ??= convertShapes());
@@ -930,6 +973,57 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
       }
     }
     assert.equal(ownLvs('xp1', await lvsAll()), ownLvs('xp1', lvsAtStart ?? ''), 'the partitioned guest\'s test left LVs behind');
+  });
+
+  it('a guest moved to another host (xm1, lab-hv -> lab-kvm with kvm_host): copied through this machine, converted on lab-kvm, it boots to a login prompt from lab-kvm\'s LV; on lab-hv its LV is only read; then rolled back, only with force', async () => {
+    let lvsAtStart: string | undefined;
+    const s = await converted();
+    const { kvm } = s.xm1;
+    try {
+      lvsAtStart = s.lvsAtStart;
+      const { rep, exitCode, convertSeconds, boot } = s.xm1.run;
+      assert.equal(exitCode, 0, JSON.stringify(rep.results().filter((x) => x.status === 'failed')));
+      const recap = migrationRecap(rep.events).find((g) => g.guest === 'xm1');
+      console.log(`      xm1 (moved) conversion: ${convertSeconds.toFixed(0)} s; boot (${boot!.method}): ${boot!.seconds.toFixed(0)} s (beside the others)\n      recap: ${formatMigrationRecap(recap ? [recap] : []).join(' / ')}`);
+      assert.deepEqual([recap?.result, recap?.method, recap?.source, recap?.destination, recap?.boot], ['done', 'rsync', 'lab-hv', 'lab-kvm', 'booted']);
+      assert.equal(boot!.exitCode, 0, `the boot check failed:\n${boot!.console.slice(-2000)}`);
+      assert.ok(boot!.sawGrub, `no GRUB on the console:\n${boot!.console.slice(-2000)}`);
+      assert.match(boot!.console, /xm1 login:/);
+      // lab-kvm: the converted LV, with the source's UUID on its partition, and ferry's claim; the conversion ran there
+      assert.equal((await labSsh(kvm, `lvs --noheadings -o lv_name ${xm1.vg}; ls /var/lib/ferry/xen-to-kvm`)).stdout.split('\n').map((l) => l.trim()).filter(Boolean).join(' '), 'xm1-disk vg1-xm1-disk.copy-id vg1-xm1-disk.moved-from');
+      assert.match(execFileSync('blkid', ['-p', '-O', String(1024 * 1024), '-o', 'export', s.xm1.run.image], { encoding: 'utf8' }), new RegExp(`^UUID=${xm1Uuid}$`, 'm'));
+      assert.deepEqual([...new Set(rep.results().filter((x) => x.host === 'xm1' && x.module === 'grub').map((x) => x.delegatedTo))], ['lab-kvm']);
+      // lab-hv: the source LV only read (not renamed, the same bytes), its autostart entry set aside, ferry's record of the move
+      const hv = async () => (await labSsh(lab, `sha256sum /dev/${xm1.vg}/${xm1.lv}; lvs --noheadings -o lv_name ${xm1.vg} | grep -c xm1-disk-old; ls /etc/xen/auto; cat /var/lib/ferry/xen-to-kvm/vg1-xm1-disk.done 2>/dev/null; true`)).stdout;
+      const moved = await hv();
+      assert.equal(moved.split(' ')[0], s.xm1.before, 'the source LV was written to');
+      assert.match(moved, /^0$/m, 'the source was renamed');
+      assert.doesNotMatch(moved, /xm1\.cfg/);
+      assert.match(moved, /^xm1: \/dev\/vg1\/xm1-disk -> lab-kvm:\/dev\/vg1\/xm1-disk \(rsync\)$/m);
+
+      // the rollback: refused without force (the guest may have run under KVM since), then lab-kvm's copy goes and lab-hv is as before
+      const rollback = async (extra: Record<string, unknown>) => {
+        const r = new CollectingReporter();
+        const run = await runPlaybookFile(path.join(ROOT, 'playbooks/xen-rollback.yaml'), { inventory: [lab.inventoryPath, s.xm1.inv], limit: 'xm1', reporter: r, extraVars: { kvm_define: false, kvm_host: 'lab-kvm', ...extra } });
+        return { rep: r, exitCode: run.exitCode };
+      };
+      const refused = await rollback({});
+      assert.notEqual(refused.exitCode, 0);
+      assert.match(refused.rep.result('a finished move is rolled back only with force', 'xm1')?.msg ?? '', /moved to lab-kvm and converted[\s\S]*-e force=true/);
+      assert.equal(await hv(), moved, 'a refused rollback changed lab-hv');
+      const back = await rollback({ force: true });
+      assert.equal(back.exitCode, 0, JSON.stringify(back.rep.results().filter((x) => x.status === 'failed')));
+      assert.equal((await labSsh(kvm, `lvs --noheadings -o lv_name ${xm1.vg}; ls /var/lib/ferry/xen-to-kvm 2>/dev/null; true`)).stdout.trim(), '');
+      const after = await hv();
+      assert.equal(after.split(' ')[0], s.xm1.before, 'the source LV was written to');
+      assert.match(after, /^xm1\.cfg$/m, 'the autostart entry is not back');
+      assert.doesNotMatch(after, /-> lab-kvm/, 'the record is still there');
+    } finally {
+      if (lab) await labSsh(lab, `lvremove -q -y ${xm1.vg}/${xm1.lv} 2>/dev/null; rm -rf /etc/xen/xm1.cfg /etc/xen/auto/xm1.cfg /var/lib/ferry/xen-to-kvm/vg1-xm1-disk.*; true`);
+      // two emulated hosts keep both cores busy: lab-kvm stops once its test is done
+      await labKvmHostDown();
+    }
+    assert.equal(ownLvs('xm1', await lvsAll()), ownLvs('xm1', lvsAtStart ?? ''), 'the moved guest\'s test left LVs behind');
   });
 
   it('never wrote to the source: LV-old holds the pristine Xen filesystem byte for byte', async () => {
