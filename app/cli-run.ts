@@ -306,7 +306,7 @@ export async function migrateCommand(guests: string[], f: MigrateFlags): Promise
     after: (reporter) => {
       const guests = migrationRecap(seen.events);
       const title = `MIGRATION RECAP${f.rollback ? ' (rollback)' : ''}`;
-      reporter.emit({ type: 'summary', title, lines: formatMigrationRecap(guests), data: { guests } });
+      reporter.emit({ type: 'summary', title, lines: formatMigrationRecap(guests, { rollback: f.rollback }), data: { guests } });
     },
   });
 }

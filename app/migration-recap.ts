@@ -131,14 +131,18 @@ const RESULT_WORDS: Record<GuestRecap['result'], string> = {
   refused: 'refused before any change', failed: 'FAILED', unreachable: 'UNREACHABLE', interrupted: 'interrupted (run again with --resume)',
 };
 
-/** The recap as lines for people: one line per guest, then its phases and what went wrong. */
-export function formatMigrationRecap(rows: readonly GuestRecap[]): string[] {
+// a rollback changes or finds nothing to undo, or would (--check); failures read as for a migration
+const ROLLBACK_WORDS: Partial<Record<GuestRecap['result'], string>> = { done: 'rolled back', unchanged: 'nothing to roll back', planned: 'would be rolled back (--check)' };
+
+/** The recap as lines for people: one line per guest, then its phases and what went wrong (`rollback`: the recap of xen-rollback.yaml). */
+export function formatMigrationRecap(rows: readonly GuestRecap[], o: { rollback?: boolean } = {}): string[] {
   const width = Math.max(0, ...rows.map((r) => r.guest.length));
   const out: string[] = [];
   for (const r of rows) {
     const where = r.source ? (r.destination && r.destination !== r.source ? ` ${r.source} → ${r.destination}` : ` on ${r.source}`) : '';
     const copied = r.bytesCopied !== undefined ? `, ${humanBytes(r.bytesCopied)} copied` : '';
-    out.push(`${r.guest.padEnd(width)}  ${RESULT_WORDS[r.result]}${r.method ? ` by ${r.method}` : ''}${where}${copied}`);
+    const word = o.rollback ? (ROLLBACK_WORDS[r.result] ?? RESULT_WORDS[r.result]) : RESULT_WORDS[r.result];
+    out.push(`${r.guest.padEnd(width)}  ${word}${r.method ? ` by ${r.method}` : ''}${where}${copied}`);
     const phases = PHASES.filter((p) => r.phases[p] !== undefined).map((p) => `${p} ${humanDuration(r.phases[p]! / 1000)}`);
     // offline: only for a guest whose disk ferry changed (a refused or planned one stays as it was) or
     // that it shut down; not for one that did not stop when asked (it may still run)

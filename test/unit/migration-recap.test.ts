@@ -98,6 +98,15 @@ describe('migration recap (ferry migrate)', () => {
     assert.equal(formatMigrationRecap(home)[0], 'g  migrated by rsync on hv1');
   });
 
+  it('the recap of a rollback says rolled back (or nothing to roll back, or would, with --check) instead of migrated', () => {
+    const events = [
+      result('g', 'remove the new LV (ferry\'s copy)', 'lvm', 'changed', 1_000, [], { delegatedTo: 'hv1' }),
+      result('h', 'remove the new LV (ferry\'s copy)', 'lvm', 'ok', 1_000, [], { delegatedTo: 'hv1' }),
+    ];
+    assert.deepEqual(formatMigrationRecap(migrationRecap(events), { rollback: true }), ['g  rolled back', 'h  nothing to roll back']);
+    assert.deepEqual(formatMigrationRecap(migrationRecap(events)), ['g  migrated', 'h  nothing to do (converted already)']);
+  });
+
   it('a guest ferry shut down (shutdown_guest): the shutdown is a phase, and the downtime starts with it (the guest ran through the preflight)', () => {
     const stopped = [
       result('g', 'preflight', 'shell', 'ok', 2_000, ['preflight', 'always'], { delegatedTo: 'hv1' }),
