@@ -396,7 +396,8 @@ umount $d; rmdir $d`)).stdout.trim().split('\n');
       type Result = Extract<FerryEvent, { type: 'task_result' }>;
       const results = (events: FerryEvent[], host = 'm1') => events.filter((e): e is Result => e.type === 'task_result' && e.item === undefined && e.host === host);
       const failed = (events: FerryEvent[]) => JSON.stringify(events.filter((e) => e.type === 'task_result' && e.status === 'failed')).slice(0, 3000);
-      const recapsOf = (events: FerryEvent[]) => (events.findLast((e) => e.type === 'summary') as { data: { guests: GuestRecap[] } }).data.guests;
+      // (by name: the recap lists the guests in the order their events came, which two at once do not fix)
+      const recapsOf = (events: FerryEvent[]) => (events.findLast((e) => e.type === 'summary') as { data: { guests: GuestRecap[] } }).data.guests.toSorted((a, b) => a.guest.localeCompare(b.guest));
       // each host as the test sees it: its LVs, ferry's files, the autostart entries, ferry's mounts
       const state = async (vm: LabVmInfo) => (await labSsh(vm, String.raw`lvs --noheadings -o vg_name,lv_name | awk '{ print $1 "/" $2 }' | sort | tr '\n' ' '; echo
 ls /var/lib/ferry/xen-to-kvm 2>/dev/null | tr '\n' ' '; echo
