@@ -3,7 +3,7 @@
 // Ansible's shape. A step with `run` (a stream) runs itself.
 import { TaskFailedError } from './errors.js';
 import type { RunResult } from './transport/types.js';
-import { describeFailure } from './task-context.js';
+import { describeFailure, runsOn } from './task-context.js';
 import type { Plan, Step, StepRun, TaskContext, TaskModule } from './module.js';
 
 /** Ansible strips the final newline(s) of stdout/stderr; so do we, so `when: out.stdout == 'x'` reads the same. */
@@ -35,7 +35,7 @@ async function runDataStep(ctx: TaskContext, step: Step): Promise<StepRun> {
   const opts = { ...(step.cwd !== undefined ? { cwd: step.cwd } : {}), ...(step.stdin !== undefined ? { stdin: step.stdin } : {}) };
   const start = Date.now();
   let r: RunResult;
-  if (step.host !== undefined && step.host !== (ctx.execHost ?? ctx.host)) {
+  if (step.host !== undefined && step.host !== runsOn(ctx)) {
     const peer = await ctx.peer(step.host);
     r = await peer.transport.run(step.cmd, { ...opts, become: peer.become });
   } else {

@@ -31,6 +31,9 @@ export interface TaskContextOptions {
   factTools?: readonly string[];
 }
 
+/** The inventory host a context's commands run on: the task's delegate_to, else its own host. */
+export const runsOn = (ctx: Pick<TaskContext, 'host' | 'execHost'>): string => ctx.execHost ?? ctx.host;
+
 /** Describes a failed command in one line plus its stderr, for a task failure message. */
 export function describeFailure(r: RunResult): string {
   const why = r.timedOut ? 'timed out' : r.exitCode === null ? `killed by ${r.signal ?? 'signal'}` : `exit ${r.exitCode}`;

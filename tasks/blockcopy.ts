@@ -6,8 +6,8 @@ import { joinCommands, sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Step, type TaskContext, type Verdict } from '../runner/module.js';
 import { humanBytes } from '../runner/reporter/format.js';
-import { describeFailure } from '../runner/task-context.js';
-import { hostContext, runsOn } from './lib/peer.js';
+import { describeFailure, runsOn } from '../runner/task-context.js';
+import { copyEnds } from './lib/peer.js';
 import { absolutePathField } from './lib/schema.js';
 import { ddCopiedBytes, parseDdProgress, withEta } from './copy/dd-progress.js';
 import { availableCommands, deviceSize, pathKind } from './storage/facts.js';
@@ -190,11 +190,6 @@ async function localCopy(c: TaskContext, p: Params, size: number, g: ReturnType<
   if (got !== size) throw new TaskFailedError(`dd copied ${got ?? 'no'} bytes from ${p.src}, expected ${size} (is the source shorter?)`);
 }
 
-/** The hosts of the two ends seen from `ctx` (the task's context when reading, the step's when copying): one context when both are the task's host. */
-async function copyEnds(ctx: TaskContext, p: Params): Promise<{ s: TaskContext; d: TaskContext }> {
-  return { s: await hostContext(ctx, p.src_host), d: await hostContext(ctx, p.dest_host) };
-}
-
 /** What blockcopy's read found; it stops reading where decide will refuse (nothing after a refusal is read). */
 export interface BlockcopyFacts {
   /** The task's host, and the hosts of the two ends. */
@@ -240,7 +235,7 @@ function checkEnds(p: Params, f: BlockcopyFacts): { size: number; bs?: number } 
 
 /** Reads both ends (sizes, what dest is) and, when dest exists and nothing refuses, whether the range already matches. */
 async function readBlockcopy(ctx: TaskContext, p: Params): Promise<BlockcopyFacts> {
-  const { s, d } = await copyEnds(ctx, p);
+  const { src: s, dest: d } = await copyEnds(ctx, p.src_host, p.dest_host);
   const f: BlockcopyFacts = { host: runsOn(ctx), srcHost: s.host, destHost: d.host };
   if (p.verify === 'cmp' && s !== d) return f;
   // a size that is not one is refused before the source is read (a bad bs too, when size is given)
@@ -280,7 +275,7 @@ export function decideBlockcopy(p: Params, f: BlockcopyFacts): Verdict {
       // parameter), so the engine's force guard must not hold it back.
       // The escape hatch: dd with progress, or the relayed stream, from the step's own context.
       async run(c) {
-        const { s, d } = await copyEnds(c, p);
+        const { src: s, dest: d } = await copyEnds(c, p.src_host, p.dest_host);
         if (s === d) {
           await localCopy(s, p, size, g);
           return { bytes: size };
@@ -293,7 +288,7 @@ export function decideBlockcopy(p: Params, f: BlockcopyFacts): Verdict {
     steps.push({
       title: `verify the copied range (${p.verify})`,
       async run(c) {
-        const { s, d } = await copyEnds(c, p);
+        const { src: s, dest: d } = await copyEnds(c, p.src_host, p.dest_host);
         if (p.verify === 'cmp') {
           const r = await s.run(sh`cmp -n ${size} -- ${p.src} ${p.dest}`);
           if (r.exitCode !== 0) throw new TaskFailedError(`verify: ${p.dest} differs from ${p.src}: ${r.stdout.trim() || r.stderr.trim()}`);

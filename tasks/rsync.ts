@@ -5,7 +5,7 @@ import { sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
 import { describeFailure } from '../runner/task-context.js';
-import { hostContext } from './lib/peer.js';
+import { copyEnds } from './lib/peer.js';
 import { checkedBy, rsyncPathField } from './lib/schema.js';
 import { recordSplitter } from './storage/records.js';
 import { relayRsync, type RelayResult } from './copy/rsync-relay.js';
@@ -72,12 +72,8 @@ interface Ends {
   dest: TaskContext;
 }
 
-/** The ends of the copy seen from `ctx` (the task's context when it reads, the step's when it copies): one context when both are one host. */
-async function rsyncEnds(ctx: TaskContext, p: Params): Promise<Ends> {
-  const src = await hostContext(ctx, p.src_host);
-  const dest = await hostContext(ctx, p.dest_host);
-  return { src, dest: dest.host === src.host ? src : dest };
-}
+/** The ends of the copy seen from `ctx` (the task's context when it reads, the step's when it copies). */
+const rsyncEnds = (ctx: TaskContext, p: Params): Promise<Ends> => copyEnds(ctx, p.src_host, p.dest_host);
 
 /** What one rsync run did: its exit code, what it printed, and how it failed in words (naming both hosts for a relayed one). */
 export interface RsyncRun {

@@ -179,15 +179,21 @@ describe('rsync between two hosts through the controller @integration @slow', fu
     assert.equal(rep2.result('pull the tree', hosts[1]!.name)?.status, 'ok');
   });
 
-  it('under delegate_to, src_host naming the delegate is a copy on that host; naming another host relays it', async () => {
+  it('under delegate_to, src_host naming the delegate is a copy on that host; naming another host relays it (rsync and blockcopy)', async () => {
     // The migration's shape: the play's host is a guest (no connection), each task delegated to a hypervisor.
     const src = join(dir, 'src6');
     makeTree(src);
+    const disk = join(dir, 'disk6.img');
+    sh('head -c 4194304 /dev/urandom > "$1" && chmod 644 "$1"', disk);
     const [a, b] = [hosts[0]!.name, hosts[1]!.name];
     const inv = await writeInventory(hosts, dir, NOPASSWD_USER, { g1: { ferry_connection: 'none' } });
     const pb = join(dir, 'delegated.yaml');
     const task = (name: string, from: string, dest: string) => ({ name, delegate_to: b, rsync: { src: `${src}/`, src_host: from, dest: `${dest}/`, preset: 'rootfs' } });
-    writeFileSync(pb, stringify([{ hosts: 'g1', become: true, gather_facts: false, tasks: [task('on the delegate', b, join(dir, 'dest6')), task('from the other host', a, join(dir, 'dest7'))] }]));
+    const blocks = (name: string, from: string, dest: string) => ({ name, delegate_to: b, blockcopy: { src: disk, src_host: from, dest } });
+    writeFileSync(pb, stringify([{ hosts: 'g1', become: true, gather_facts: false, tasks: [
+      task('on the delegate', b, join(dir, 'dest6')), task('from the other host', a, join(dir, 'dest7')),
+      blocks('blocks on the delegate', b, join(dir, 'disk6-local.img')), blocks('blocks from the other host', a, join(dir, 'disk6-relayed.img')),
+    ] }]));
     const check = new CollectingReporter();
     assert.equal((await runPlaybookFile(pb, { inventory: [inv], reporter: check, check: true })).exitCode, 0, JSON.stringify(check.results()));
     const local = check.result('on the delegate', 'g1');
@@ -197,8 +203,14 @@ describe('rsync between two hosts through the controller @integration @slow', fu
     assert.match(String(local?.msg), new RegExp(`would run: rsync ${src}/ to `), String(local?.msg));
     assert.doesNotMatch(String(local?.msg), /through the controller/);
     assert.match(String(relayed?.msg), new RegExp(`would run: rsync ${a}:${src}/ to ${b}:.* through the controller`), String(relayed?.msg));
+    assert.doesNotMatch(String(check.result('blocks on the delegate', 'g1')?.msg), /through the controller/);
+    assert.match(String(check.result('blocks from the other host', 'g1')?.msg), new RegExp(`\\(${a} → ${b} through the controller\\)`));
     const rep = new CollectingReporter();
     assert.equal((await runPlaybookFile(pb, { inventory: [inv], reporter: rep })).exitCode, 0, JSON.stringify(rep.results()));
     for (const d of ['dest6', 'dest7']) assert.equal(sh('stat -c %u:%g "$1"', join(dir, d, 'dir with space/owned')), '1234:5678', d);
+    // the copy on the delegate ran dd there (a relayed one reports the compression its stream chose)
+    assert.equal(rep.result('blocks on the delegate', 'g1')?.result?.compression, undefined, JSON.stringify(rep.result('blocks on the delegate', 'g1')));
+    assert.equal(typeof rep.result('blocks from the other host', 'g1')?.result?.compression, 'string');
+    for (const d of ['disk6-local.img', 'disk6-relayed.img']) assert.equal(sh('cmp "$1" "$2" && echo same', disk, join(dir, d)), 'same', d);
   });
 });
