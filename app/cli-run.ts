@@ -41,6 +41,8 @@ export interface RunFlags extends VaultFlags {
   inventory: string[];
   /** Not a flag: how a front end (ferry migrate) gave the limit, for messages. */
   limitLabel?: string;
+  /** Not a flag: inventory hosts a front end names besides the limit (ferry migrate --to), by option. */
+  namedHosts?: Record<string, string>;
   /** Not a flag: the tags a front end (ferry migrate) shows as each host's phase in the live view. */
   phases?: readonly string[];
   user?: string;
@@ -197,6 +199,7 @@ async function common(f: RunFlags, adhoc = false): Promise<RunnerOptions> {
     diff: f.diff,
     limit: f.limit,
     ...(f.limitLabel !== undefined ? { limitLabel: f.limitLabel } : {}),
+    ...(f.namedHosts !== undefined ? { namedHosts: f.namedHosts } : {}),
     extraVars: extraVars(f, vault),
     forks,
     tags: f.tags?.split(',').map((s) => s.trim()).filter(Boolean),
@@ -262,16 +265,6 @@ function migrateFlagProblems(guests: string[], f: MigrateFlags): { message: stri
   return problems;
 }
 
-/** `--to HOST` must name an inventory host, found before any host is contacted. */
-async function checkMoveTarget(to: string, f: MigrateFlags): Promise<void> {
-  const cfg = config();
-  const inv = loadInventory(f.inventory.length ? f.inventory : (cfg.inventory ?? []), await vaultKeys(f, cfg));
-  const known = inv.hostNames();
-  if (!known.includes(to)) {
-    throw new ValidationError([{ message: `--to ${to}: the inventory has no host of that name`, hint: `name the KVM host as the inventory does${known.length ? ` (hosts: ${known.slice(0, 8).join(', ')}${known.length > 8 ? ', ...' : ''})` : ''}` }]);
-  }
-}
-
 /**
  * `ferry migrate [GUEST...]`: the shipped migration playbook (or its rollback) with the guests as the
  * limit and --method/--shutdown/--precopy/--to/--boot/--parallel as its variables and forks — nothing the playbook does not say
@@ -280,12 +273,13 @@ async function checkMoveTarget(to: string, f: MigrateFlags): Promise<void> {
 export async function migrateCommand(guests: string[], f: MigrateFlags): Promise<number> {
   const problems = migrateFlagProblems(guests, f);
   if (problems.length) throw new ValidationError(problems);
-  if (f.to !== undefined) await checkMoveTarget(f.to, f);
   const playbook = join(PLAYBOOKS, f.rollback ? 'xen-rollback.yaml' : f.cleanup ? 'xen-cleanup.yaml' : 'xen-to-kvm.yaml');
   const flags: RunFlags = {
     ...f,
     ...(guests.length ? { limit: guests.join(','), limitLabel: `${guests.length > 1 ? 'guests' : 'guest'} ${guests.join(' ')}` } : {}),
     ...(f.parallel !== undefined ? { forks: f.parallel } : {}),
+    // the KVM host must be an inventory host (checked with the inventory, before any host is contacted)
+    ...(f.to !== undefined ? { namedHosts: { '--to': f.to } } : {}),
     // the live view shows each guest's phase: the tags the migration playbooks put on their tasks
     phases: PHASES,
     extraVars: [

@@ -36,6 +36,8 @@ export interface CommonRunOptions {
   limit?: string;
   /** How the command line gave the limit, for messages (default `--limit PATTERN`; `ferry migrate` names its guests). */
   limitLabel?: string;
+  /** Inventory hosts the command line names besides the limit, by the option that named each (`ferry migrate --to`): each must be in the inventory, checked with it before any host is contacted. */
+  namedHosts?: Record<string, string>;
   extraVars?: Record<string, unknown>;
   forks?: number;
   tags?: string[];
@@ -123,6 +125,7 @@ function engineFor(o: RunnerOptions, key: string): PreparedRun {
   const loaded = loadInventory(o.inventory, vault);
   const inv = inventoryView(loaded);
   if (o.limit) resolveOption(inv, limitLabel(o), o.limit);
+  checkNamedHosts(inv.hostNames(), o.namedHosts ?? {});
   const conn = connectionOptions(o);
   checkConnections(loaded, inv, conn);
   const base = transportFactory(conn);
@@ -174,6 +177,16 @@ function resolveOption(inv: ReturnType<typeof inventoryView>, label: string, pat
 
 /** The limit as the command line gave it, for messages. */
 const limitLabel = (o: CommonRunOptions): string => o.limitLabel ?? `--limit ${o.limit}`;
+
+/** Every host the command line names (`--to HOST`) must be one of the inventory's. */
+function checkNamedHosts(known: readonly string[], named: Record<string, string>): void {
+  const problems: Problem[] = Object.entries(named).filter(([, host]) => !known.includes(host)).map(([option, host]) => ({
+    loc: COMMAND_LINE,
+    message: `${option} ${host}: the inventory has no host of that name`,
+    hint: didYouMean(host, known, 'name the host as the inventory does (ferry inventory --list shows them)'),
+  }));
+  if (problems.length) throw new ValidationError(problems);
+}
 
 /**
  * Every inventory host's connection variables (port, connection, become, address) checked before
