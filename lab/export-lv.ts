@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import { sh } from '../runner/command.js';
 import { FerryError } from '../runner/errors.js';
 import { run } from './exec.js';
-import { labStatus, type LabInfo, type LabVmInfo } from './lab.js';
-import { labPaths } from './paths.js';
+import { labStatus, type LabVmInfo } from './lab.js';
+import { vmPaths } from './paths.js';
 import { sshRun } from './ssh.js';
 
 /** One linear piece of an LV: `count` extents starting at extent `start` of PV `pv`. */
@@ -38,14 +38,13 @@ async function query(info: LabVmInfo, cmd: ReturnType<typeof sh>): Promise<strin
 }
 
 /**
- * Writes the content of LV `vg/lv` of a running lab VM (lab-hv, or `vm`: lab-kvm) to `destImage`
- * (raw). The VM keeps running: its page cache is flushed first, and its overlay is read with qemu's
- * shared (-U) open.
+ * Writes the content of LV `vg/lv` of a running lab VM (lab-hv unless `vm` names another: lab-kvm)
+ * to `destImage` (raw). The VM keeps running: its page cache is flushed first, and its overlays (in
+ * its runDir) are read with qemu's shared (-U) open.
  */
-export async function exportLv(vg: string, lv: string, destImage: string, info: LabInfo | undefined = labStatus(), vm: LabVmInfo | undefined = info): Promise<void> {
-  if (!info || !vm) throw new FerryError('the lab VM is not running; call labUp() first');
-  const all = labPaths(info.hash);
-  const p = vm.runDir === all.kvm.run ? all.kvm : all;
+export async function exportLv(vg: string, lv: string, destImage: string, vm: LabVmInfo | undefined = labStatus()): Promise<void> {
+  if (!vm) throw new FerryError('the lab VM is not running; call labUp() first');
+  const p = vmPaths(vm.runDir);
   const disks: Record<string, string> = { 'ferry-root': p.hostOverlay, 'ferry-vg0': p.vg0Overlay, 'ferry-vg1': p.vg1Overlay };
   const lvPath = `${vg}/${lv}`;
   // One SSH round trip (each costs about a second under TCG): flush, then the layout, in sections.

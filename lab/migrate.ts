@@ -76,7 +76,7 @@ export async function bootExportedDisk(g: ExportedGuest, image: string, lab: Lab
   const dir = path.dirname(image);
   fs.mkdirSync(dir, { recursive: true });
   fs.chmodSync(dir, 0o755);
-  await exportLv(g.vg, g.lv, image, lab, g.from);
+  await exportLv(g.vg, g.lv, image, g.from ?? lab);
   const moreDisks: { source: string; kvm: string }[] = [];
   for (const o of g.others ?? []) {
     const source = path.join(dir, `${g.name}-${o.target}.img`);

@@ -76,8 +76,8 @@ export function labPaths(hash: string): LabPaths {
   };
 }
 
-/** The files of a VM whose state lives in the folder `run`. */
-function vmPaths(run: string): VmPaths {
+/** The files of a VM whose state lives in the folder `run` (a running VM's runDir). */
+export function vmPaths(run: string): VmPaths {
   return {
     run,
     hostOverlay: path.join(run, 'host-root.qcow2'),
