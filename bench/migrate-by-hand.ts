@@ -12,7 +12,7 @@ import { makeDataGuests } from '../lab/data-guests.js';
 import { labReset, labSsh, type LabInfo } from '../lab/lab.js';
 import { ROOTFS_EXCLUDES } from '../tasks/rsync.js';
 import { copiedHosts, copyPhase, failures, inLab } from './lab-copy.js';
-import { loadAverage, median, reportResult } from './lib.js';
+import { loadAverage, median, pairedRound, reportResult } from './lib.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const DATA_MB = Number(process.env.BENCH_GUEST_MB ?? 1024);
@@ -66,13 +66,9 @@ async function main(): Promise<void> {
   await inLab('ferry-bench-by-hand-', async (dir) => {
     for (let round = 1; round <= ROUNDS; round++) {
       // alternated, so that a machine growing busier does not favour one side
-      if (round % 2) {
-        ferry.push(await byFerry(dir));
-        hand.push(await byHand());
-      } else {
-        hand.push(await byHand());
-        ferry.push(await byFerry(dir));
-      }
+      const r = await pairedRound(round, byHand, () => byFerry(dir));
+      hand.push(r.hand);
+      ferry.push(r.ferry);
       console.log(`round ${round}: ferry ${(ferry.at(-1)! / 1000).toFixed(1)} s, by hand ${(hand.at(-1)! / 1000).toFixed(1)} s (load ${loadAverage()})`);
     }
   });

@@ -11,22 +11,22 @@ import { readFileSync } from 'node:fs';
 import { makeDataGuests } from '../lab/data-guests.js';
 import { labKvmHostUp, labReset, labSsh, type LabInfo, type LabVmInfo } from '../lab/lab.js';
 import { copyPhase, failures, inLab } from './lab-copy.js';
-import { loadAverage, median, reportResult } from './lib.js';
+import { loadAverage, median, pairedRound, reportResult } from './lib.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const DATA_MB = Number(process.env.BENCH_GUEST_MB ?? 256);
 // what the playbook's rsync runs with (preset rootfs adds only excludes; the data guest has none of them)
 const FLAGS = '-aAXH --numeric-ids';
 
-/** ferry's move of the copy phase; the relayed rsync task's time in ms (the phase's too, for the log). */
-async function ferryMove(lab: LabInfo, dir: string): Promise<{ rsyncMs: number; phaseMs: number }> {
+/** ferry's move of the copy phase; the relayed rsync task's time in ms. */
+async function ferryMove(lab: LabInfo, dir: string): Promise<number> {
   await labSsh(lab, 'sync; echo 3 > /proc/sys/vm/drop_caches');
   const run = await copyPhase(lab, dir, [{ name: 'v1', vg: 'vg1' }], { kvm_host: 'lab-kvm' });
   const rsync = run.events.find((e) => e.type === 'task_result' && e.module === 'rsync' && e.status === 'changed' && !e.tags?.includes('precopy'));
   if (run.exitCode !== 0 || rsync?.type !== 'task_result' || rsync.delegatedTo !== 'lab-kvm') {
     throw new Error(`the move's copy did not complete on lab-kvm (exit ${run.exitCode}): ${failures(run)}`);
   }
-  return { rsyncMs: rsync.durationMs ?? 0, phaseMs: run.ms };
+  return rsync.durationMs ?? 0;
 }
 
 /** The same copy by hand with trust: lab-kvm's rsync pulls from lab-hv's sshd (forwarded at 10.0.2.2:PORT); its time in ms. */
@@ -59,10 +59,10 @@ async function main(): Promise<void> {
       const lab = await labReset();
       const kvm = await labKvmHostUp();
       await makeDataGuests(lab, [{ name: 'v1', vg: 'vg1' }], { dataMb: DATA_MB, lvMb: DATA_MB + 64 });
-      // alternate the order, so that neither always runs on a warmer machine
-      const f = async () => ferry.push((await ferryMove(lab, dir)).rsyncMs);
-      const h = async () => hand.push(await byHand(lab, kvm));
-      if (round % 2) { await f(); await h(); } else { await h(); await f(); }
+      // alternated, so that neither always runs on a warmer machine
+      const r = await pairedRound(round, () => byHand(lab, kvm), () => ferryMove(lab, dir));
+      hand.push(r.hand);
+      ferry.push(r.ferry);
       console.log(`round ${round}: ferry's relayed rsync ${(ferry.at(-1)! / 1000).toFixed(1)} s, rsync -e ssh with trust ${(hand.at(-1)! / 1000).toFixed(1)} s (load ${loadAverage()})`);
     }
   });
