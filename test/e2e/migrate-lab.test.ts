@@ -34,6 +34,16 @@ function ownName(mnt: string, name: string): string[] {
   return [`echo ${name} > ${mnt}/etc/hostname`, `printf '127.0.0.1\\tlocalhost\\n127.0.1.1\\t${name}\\n' > ${mnt}/etc/hosts`];
 }
 
+type Result = Extract<FerryEvent, { type: 'task_result' }>;
+/** A run's final results (items left out), of one host when given. */
+const resultsOf = (events: FerryEvent[], host?: string): Result[] =>
+  events.filter((e): e is Result => e.type === 'task_result' && e.item === undefined && (host === undefined || e.host === host));
+/** Its failed results, shortened for an assertion's message. */
+const failuresOf = (events: FerryEvent[]): string => JSON.stringify(resultsOf(events).filter((e) => e.status === 'failed')).slice(0, 3000);
+/** The recap per guest that `ferry migrate` printed last, by guest name (guests run at once finish in either order). */
+const recapsOf = (events: FerryEvent[]): GuestRecap[] =>
+  (events.findLast((e) => e.type === 'summary') as { data: { guests: GuestRecap[] } }).data.guests.toSorted((a, b) => a.guest.localeCompare(b.guest));
+
 function sha256(file: string): string {
   return execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0]!;
 }
@@ -264,7 +274,6 @@ describe('migration of a Xen PV guest to KVM in the lab @e2e @slow', function ()
       writeGuestInventory(inv, { s1: { vg: 'vg0', lv: 's1-disk', mac: '00:16:3e:4c:54:01' }, s2: { vg: 'vg1', lv: 's2-disk', mac: '00:16:3e:4c:54:02' } });
       // -T 60: the lab VM is emulated, and a loaded machine makes its SSH handshake slow
       const base = ['run', path.join(ROOT, 'playbooks/xen-to-kvm.yaml'), '-i', lab.inventoryPath, '-i', inv, '--limit', 's1:s2', '-f', '2', '--tags', 'copy', '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'];
-      type Result = Extract<FerryEvent, { type: 'task_result' }>;
       // (the copy phase's rsync; the pre-copy's, in the same phase, is skipped without precopy)
       const isCopy = (e: FerryEvent): e is Result => e.type === 'task_result' && e.module === 'rsync' && e.item === undefined && !e.tags?.includes('precopy');
       let s2Running = false;
@@ -329,24 +338,21 @@ umount $d; rmdir $d`)).stdout.trim().split('\n');
       // -T 60: the lab VM is emulated, and a loaded machine makes its SSH handshake slow
       const base = ['migrate', 'p1', '-i', lab.inventoryPath, '-i', inv, '--precopy', '--tags', 'copy', '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'];
       const lvsNow = async () => (await labSsh(lab, 'lvs --noheadings -o lv_name vg0')).stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('p1-')).sort();
-      type Result = Extract<FerryEvent, { type: 'task_result' }>;
-      const results = (events: FerryEvent[]) => events.filter((e): e is Result => e.type === 'task_result' && e.item === undefined);
-      const recapOf = (events: FerryEvent[]) => (events.findLast((e) => e.type === 'summary') as { data: { guests: GuestRecap[] } }).data.guests[0]!;
 
       // --check: the plan says it pre-copies and stops the guest; nothing is made, the guest runs on
       const check = await ferryCli([...base, '--check'], cwd);
-      assert.equal(check.code, 0, `${check.stderr}\n${JSON.stringify(results(check.events).filter((e) => e.status === 'failed')).slice(0, 3000)}`);
-      const planned = recapOf(check.events);
+      assert.equal(check.code, 0, `${check.stderr}\n${failuresOf(check.events)}`);
+      const planned = recapsOf(check.events)[0]!;
       assert.deepEqual([planned.result, planned.shutdown], ['planned', 'planned']);
-      assert.ok(results(check.events).some((e) => e.module === 'rsync' && e.task.startsWith('pre-copy') && e.status === 'changed'), 'the check does not plan the pre-copy');
+      assert.ok(resultsOf(check.events).some((e) => e.module === 'rsync' && e.task.startsWith('pre-copy') && e.status === 'changed'), 'the check does not plan the pre-copy');
       assert.deepEqual(await lvsNow(), ['p1-disk']);
       assert.equal((await labSsh(lab, 'xl domid -- p1 >/dev/null && echo running')).stdout.trim(), 'running');
 
       const run = await ferryCli(base, cwd);
-      assert.equal(run.code, 0, `${run.stderr}\n${JSON.stringify(results(run.events).filter((e) => e.status === 'failed')).slice(0, 3000)}`);
-      const order = results(run.events).flatMap((e) => (e.module === 'rsync' || e.task.startsWith('shut the guest down') ? [`${e.task.split(' (')[0]} ${e.status}`] : []));
+      assert.equal(run.code, 0, `${run.stderr}\n${failuresOf(run.events)}`);
+      const order = resultsOf(run.events).flatMap((e) => (e.module === 'rsync' || e.task.startsWith('shut the guest down') ? [`${e.task.split(' (')[0]} ${e.status}`] : []));
       assert.deepEqual(order, ['pre-copy the files changed', 'shut the guest down under Xen changed', 'copy the files changed']);
-      const recap = recapOf(run.events);
+      const recap = recapsOf(run.events)[0]!;
       assert.deepEqual([recap.result, recap.shutdown, Object.keys(recap.phases)], ['done', 'stopped', ['preflight', 'precopy', 'shutdown', 'copy']]);
       // the downtime starts at the shutdown: the pre-copy is not part of it
       assert.ok(recap.offlineMs < recap.phases.precopy! + recap.phases.shutdown! + recap.phases.copy!, JSON.stringify(recap));
@@ -393,11 +399,6 @@ umount $d; rmdir $d`)).stdout.trim().split('\n');
       const inv = path.join(tmp, 'move-guests.yaml');
       writeGuestInventory(inv, { m1: { vg: 'vg1', lv: 'm1-disk', mac: '00:16:3e:4c:54:21', kvmHost: 'lab-kvm' }, m2: { vg: 'vg0', lv: 'm2-disk', mac: '00:16:3e:4c:54:22' } });
       const base = ['migrate', 'm1', 'm2', '--parallel', '2', '-i', lab.inventoryPath, '-i', inv, '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'];
-      type Result = Extract<FerryEvent, { type: 'task_result' }>;
-      const results = (events: FerryEvent[], host = 'm1') => events.filter((e): e is Result => e.type === 'task_result' && e.item === undefined && e.host === host);
-      const failed = (events: FerryEvent[]) => JSON.stringify(events.filter((e) => e.type === 'task_result' && e.status === 'failed')).slice(0, 3000);
-      // (by name: the recap lists the guests in the order their events came, which two at once do not fix)
-      const recapsOf = (events: FerryEvent[]) => (events.findLast((e) => e.type === 'summary') as { data: { guests: GuestRecap[] } }).data.guests.toSorted((a, b) => a.guest.localeCompare(b.guest));
       // each host as the test sees it: its LVs, ferry's files, the autostart entries, ferry's mounts
       const state = async (vm: LabVmInfo) => (await labSsh(vm, String.raw`lvs --noheadings -o vg_name,lv_name | awk '{ print $1 "/" $2 }' | sort | tr '\n' ' '; echo
 ls /var/lib/ferry/xen-to-kvm 2>/dev/null | tr '\n' ' '; echo
@@ -421,22 +422,22 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
 
       // --check: the plan on both hosts, nothing made on either
       const check = await ferryCli([...base, '--tags', 'copy', '--check'], cwd);
-      assert.equal(check.code, 0, `${check.stderr}\n${failed(check.events)}`);
+      assert.equal(check.code, 0, `${check.stderr}\n${failuresOf(check.events)}`);
       assert.deepEqual(recapsOf(check.events).map((g) => [g.guest, g.result, g.source]), [['m1', 'planned', 'lab-hv'], ['m2', 'planned', 'lab-hv']]);
-      assert.ok(results(check.events).some((e) => e.task.startsWith('preflight on the KVM host') && e.status === 'ok' && e.delegatedTo === 'lab-kvm'), 'the KVM host\'s preflight did not run there');
-      assert.equal(results(check.events, 'm2').find((e) => e.task.startsWith('preflight on the KVM host'))?.status, 'skipped', 'm2 stays: no KVM host preflight');
+      assert.ok(resultsOf(check.events, 'm1').some((e) => e.task.startsWith('preflight on the KVM host') && e.status === 'ok' && e.delegatedTo === 'lab-kvm'), 'the KVM host\'s preflight did not run there');
+      assert.equal(resultsOf(check.events, 'm2').find((e) => e.task.startsWith('preflight on the KVM host'))?.status, 'skipped', 'm2 stays: no KVM host preflight');
       assert.deepEqual([await state(lab), await state(kvm)], [hvBefore, ['', '', '', '']], '--check changed a host');
 
       // the copy phase: m1's new LV on lab-kvm, filled from lab-hv through this machine; m2's on lab-hv as ever
       const run = await ferryCli([...base, '--tags', 'copy'], cwd);
-      assert.equal(run.code, 0, `${run.stderr}\n${failed(run.events)}`);
+      assert.equal(run.code, 0, `${run.stderr}\n${failuresOf(run.events)}`);
       const recaps = recapsOf(run.events);
       assert.deepEqual(recaps.map((g) => [g.guest, g.result, g.method, g.source, g.destination]), [['m1', 'done', 'rsync', 'lab-hv', 'lab-kvm'], ['m2', 'done', 'rsync', 'lab-hv', 'lab-hv']]);
       assert.ok((recaps[0]!.bytesCopied ?? 0) >= 48 * 2 ** 20, JSON.stringify(recaps[0]));
       console.log(`      ${formatMigrationRecap(recaps).join('\n      ')}`);
-      const placed = (task: string) => results(run.events).find((e) => e.task.startsWith(task))?.delegatedTo;
+      const placed = (task: string) => resultsOf(run.events, 'm1').find((e) => e.task.startsWith(task))?.delegatedTo;
       assert.deepEqual(['preflight (', 'a new LV of the same size', 'copy the files', 'read the old filesystem'].map(placed), ['lab-hv', 'lab-kvm', 'lab-kvm', 'lab-hv']);
-      assert.equal(results(run.events).find((e) => e.task.startsWith('rename the Xen LV'))?.status, 'skipped', 'the source was renamed');
+      assert.equal(resultsOf(run.events, 'm1').find((e) => e.task.startsWith('rename the Xen LV'))?.status, 'skipped', 'the source was renamed');
       // lab-hv: m1's source untouched and not renamed, its entry set aside, nothing left mounted of it; m2 renamed as on any one-host run
       const hvAfter = await state(lab);
       assert.equal(hvAfter[0], [...hvBefore[0]!.split(' '), 'vg0/m2-disk-old'].sort().join(' '));
@@ -455,14 +456,14 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
 
       // a second run: the copies are there, nothing moves
       const again = await ferryCli([...base, '--tags', 'copy'], cwd);
-      assert.equal(again.code, 0, `${again.stderr}\n${failed(again.events)}`);
+      assert.equal(again.code, 0, `${again.stderr}\n${failuresOf(again.events)}`);
       for (const g of ['m1', 'm2']) {
-        assert.deepEqual(results(again.events, g).filter((e) => e.module === 'rsync' || e.module === 'lvm' || e.module === 'filesystem').map((e) => `${e.module} ${e.status}`).filter((x) => !x.endsWith('skipped')), ['lvm ok', 'lvm ok', 'filesystem ok', 'rsync ok'].slice(g === 'm1' ? 1 : 0), g);
+        assert.deepEqual(resultsOf(again.events, g).filter((e) => e.module === 'rsync' || e.module === 'lvm' || e.module === 'filesystem').map((e) => `${e.module} ${e.status}`).filter((x) => !x.endsWith('skipped')), ['lvm ok', 'lvm ok', 'filesystem ok', 'rsync ok'].slice(g === 'm1' ? 1 : 0), g);
       }
 
       // rolled back: lab-kvm empty again, lab-hv as it was (m1's autostart entry back, its source unchanged; m2's LV-old back as m2-disk)
       const back = await ferryCli(['migrate', 'm1', 'm2', '--rollback', '-i', lab.inventoryPath, '-i', inv, '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'], cwd);
-      assert.equal(back.code, 0, `${back.stderr}\n${failed(back.events)}`);
+      assert.equal(back.code, 0, `${back.stderr}\n${failuresOf(back.events)}`);
       assert.deepEqual(await state(kvm), ['', '', '', '']);
       assert.deepEqual(await state(lab), hvBefore);
       assert.equal((await labSsh(lab, 'readlink /etc/xen/auto/m1.cfg')).stdout.trim(), '/etc/xen/m1.cfg');

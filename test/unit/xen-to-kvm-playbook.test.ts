@@ -19,6 +19,12 @@ import { corpus } from '../helpers/corpora.js';
 
 const PLAYBOOK = 'playbooks/xen-to-kvm.yaml';
 
+/** Writes an executable shell script `name` into `bin`: a stand-in for a host's tool. */
+function writeStub(bin: string, name: string, body = 'exit 0'): void {
+  writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
+  chmodSync(join(bin, name), 0o755);
+}
+
 function tasks(nodes: Node[]): TaskNode[] {
   return nodes.flatMap((n) => (n.kind === 'task' ? [n] : n.kind === 'block' ? tasks([...n.block, ...n.rescue, ...n.always]) : []));
 }
@@ -141,10 +147,7 @@ describe('playbooks/xen-to-kvm.yaml: the preflight script decides by filesystem 
   const pb = loadPlaybook(PLAYBOOK, builtinModules());
   const script = tasks(pb.plays[0]!.tasks).find((t) => t.name?.startsWith('preflight'))!.args.cmd as string;
   const bin = mkdtempSync(join(tmpdir(), 'ferry-preflight-'));
-  const stub = (name: string, body = 'exit 0') => {
-    writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
-    chmodSync(join(bin, name), 0o755);
-  };
+  const stub = (name: string, body?: string) => writeStub(bin, name, body);
   // no -old LV and no snapshot yet; the LV is 1 GiB; the VG has FAKE_FREE bytes free; no partition table
   stub('lvs', 'case "$*" in *-old|*-ferry-snap|*-ferry-new) exit 1 ;; *lv_size*) echo "  1073741824" ;; esac');
   stub('vgs', 'echo "  $FAKE_FREE"');
@@ -442,10 +445,7 @@ describe('playbooks/xen-to-kvm.yaml: a move\'s preflight on the KVM host (its VG
   const task = tasks(pb.plays[0]!.tasks).find((t) => t.name?.startsWith('preflight on the KVM host'))!;
   const bin = mkdtempSync(join(tmpdir(), 'ferry-kvm-preflight-'));
   const claim = join(bin, 'claim');
-  const stub = (name: string, body = 'exit 0') => {
-    writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
-    chmodSync(join(bin, name), 0o755);
-  };
+  const stub = (name: string, body?: string) => writeStub(bin, name, body);
   // the VG exists when FAKE_VG is set, with FAKE_FREE bytes free; the guest's LV when FAKE_LV is; a domain of its name when FAKE_DOM is
   stub('vgs', '[ -n "$FAKE_VG" ] || exit 5; case "$*" in *vg_free*) echo "  $FAKE_FREE" ;; esac');
   stub('lvs', '[ -n "$FAKE_LV" ]');
@@ -519,10 +519,8 @@ describe('playbooks/xen-to-kvm.yaml: shutdown_guest stops a running guest cleanl
     mkdirSync(bin);
   });
   afterEach(() => rmSync(top, { recursive: true, force: true }));
-  const stub = (name: string, body: string) => {
-    writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $*" >> "$FAKE_DIR/calls"\n${body}\n`);
-    chmodSync(join(bin, name), 0o755);
-  };
+  // each call is logged in $FAKE_DIR/calls
+  const stub = (name: string, body: string) => writeStub(bin, name, `echo "${name} $*" >> "$FAKE_DIR/calls"\n${body}`);
   const asked = 'if [ "$FAKE_STOPS" != no ]; then rm -f "$FAKE_DIR/running"; fi';
   const xl = () => stub('xl', ['case "$1" in', '  domid) [ -e "$FAKE_DIR/running" ] && echo 7 ;;', `  shutdown) [ -e "$FAKE_DIR/running" ] || exit 1; ${asked} ;;`, '  *) exit 1 ;;', 'esac'].join('\n'));
   // libvirt's xen driver: it answers xen:/// only (a KVM host's virsh does not, as the lab's)
