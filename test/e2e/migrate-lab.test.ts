@@ -473,6 +473,59 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
     }
   });
 
+  it('a move cut by Ctrl-C during its copy through the controller, then --resume: nothing keeps running on either host, the resumed run finishes the copy into the LV it made (its claim), makes no LV or filesystem again, and the source on lab-hv is only read', async () => {
+    // The test above left the lab pristine (reset), lab-kvm stopped with it: it boots fresh here.
+    const kvm = await labKvmHostUp();
+    const cwd = fs.mkdtempSync(path.join(tmp, 'move-cut-'));
+    try {
+      // big enough that its relayed copy (tens of seconds) still runs when the SIGINT comes
+      await makeDataGuests(lab, [{ name: 'r1', vg: 'vg1' }], { dataMb: 160, lvMb: 256 });
+      const inv = path.join(tmp, 'move-cut-guests.yaml');
+      writeGuestInventory(inv, { r1: { vg: 'vg1', lv: 'r1-disk', mac: '00:16:3e:4c:54:31', kvmHost: 'lab-kvm' } });
+      const base = ['migrate', 'r1', '--tags', 'copy', '-i', lab.inventoryPath, '-i', inv, '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'];
+      const srcSum = async () => (await labSsh(lab, 'sha256sum /dev/vg1/r1-disk')).stdout.split(' ')[0]!;
+      const before = await srcSum();
+      const isCopy = (e: FerryEvent): e is Result => e.type === 'task_result' && e.module === 'rsync' && e.item === undefined && !e.tags?.includes('precopy');
+      let cut = false;
+      const first = await ferryCli(base, cwd, (e, child) => {
+        // two seconds into the copy: the new filesystem made, part of the data across
+        if (e.type === 'task_start' && e.module === 'rsync' && !e.tags?.includes('precopy') && !cut) {
+          cut = true;
+          console.log(`      SIGINT 2 s after the start of: ${e.task}`);
+          setTimeout(() => child.kill('SIGINT'), 2000);
+        }
+      });
+      assert.ok(cut, `the copy never started: ${first.stderr}\n${failuresOf(first.events)}`);
+      assert.deepEqual(first.events.filter(isCopy).map((e) => e.status), ['interrupted'], 'the copy was not cut (it finished before the SIGINT: make r1 bigger)');
+      assert.equal(first.code, 130, `exit ${first.code} after SIGINT:\n${first.stderr}`);
+      // the relayed copy's two ends were stopped: nothing would race the resumed run
+      const running = async (vm: LabVmInfo) => (await labSsh(vm, 'for i in $(seq 50); do pgrep -x rsync >/dev/null || break; sleep 0.2; done; pgrep -a -x rsync || echo none')).stdout.trim();
+      assert.deepEqual([await running(lab), await running(kvm)], ['none', 'none'], 'rsync still runs on a lab host after ferry stopped');
+      // lab-hv: the source neither renamed nor written; lab-kvm: the LV made, with ferry's claim on it
+      const lvsOf = async (vm: LabVmInfo) => (await labSsh(vm, "lvs --noheadings -o lv_name vg1 | tr -d ' ' | grep '^r1' | sort | tr '\\n' ' '; ls /var/lib/ferry/xen-to-kvm 2>/dev/null | grep r1 | tr '\\n' ' '")).stdout.trim();
+      assert.equal(await lvsOf(lab), 'r1-disk');
+      assert.equal(await lvsOf(kvm), 'r1-disk vg1-r1-disk.copy-id vg1-r1-disk.moved-from');
+      assert.equal(await srcSum(), before, 'the source LV was written to');
+      console.log(`      after Ctrl-C (exit ${first.code}): on lab-kvm ${await lvsOf(kvm)}`);
+
+      const second = await ferryCli([...base, '--resume'], cwd);
+      assert.equal(second.code, 0, `the resumed run failed (exit ${second.code}):\n${second.stderr}\n${failuresOf(second.events)}`);
+      const on = (e: Result) => `${e.module} ${e.status}${e.delegatedTo ? ` on ${e.delegatedTo}` : ''}`;
+      // the LV and filesystem it made before the cut are its own (the claim): found, not made again; the copy finished
+      assert.deepEqual(resultsOf(second.events, 'r1').filter((e) => ['lvm', 'filesystem', 'rsync'].includes(e.module) && e.status !== 'skipped').map(on),
+        ['lvm ok on lab-kvm', 'filesystem ok on lab-kvm', 'rsync changed on lab-kvm']);
+      const [recap] = recapsOf(second.events);
+      assert.deepEqual([recap!.result, recap!.source, recap!.destination], ['done', 'lab-hv', 'lab-kvm']);
+      console.log(`      --resume: ${formatMigrationRecap([recap!]).join('\n      ')}`);
+      const srcData = (await labSsh(lab, 'd=$(mktemp -d); mount -o ro,noload /dev/vg1/r1-disk $d && sha256sum $d/data | cut -d" " -f1; umount $d; rmdir $d')).stdout.trim();
+      assert.equal((await labSsh(kvm, 'sha256sum /mnt/ferry/r1/data | cut -d" " -f1')).stdout.trim(), srcData, 'the resumed copy differs from its source');
+      assert.equal(await srcSum(), before, 'the source LV was written to');
+      assert.equal(await lvsOf(lab), 'r1-disk');
+    } finally {
+      lab = await labReset();
+    }
+  });
+
   it('a guest rolled back and migrated again is copied afresh (rsync, dd, partitioned already): an earlier copy left in the freed extents, marks and all, never passes for the new one', async () => {
     // Small guests made for the test (data only, not bootable): s1 on the rsync route, s2 on the dd
     // route, s3 partitioned already (its ext4 root in partition 1 at 1 MiB). A conversion that got
