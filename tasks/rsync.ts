@@ -1,6 +1,7 @@
 // The `rsync` module: a file-level copy on one host or between two hosts through the controller;
 // the plan is rsync's own dry run.
 import { z } from 'zod';
+import { ansibleBoolean } from '../runner/boolean.js';
 import { sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
@@ -29,6 +30,23 @@ export function archiveFlagProblem(flag: string): string | undefined {
   return undefined;
 }
 
+/** An ssh option word for the direct copy's remote shell: rsync splits -e on blanks and reads quotes, so neither may be in one. */
+export function sshOptionProblem(word: string): string | undefined {
+  return /^[A-Za-z0-9_=.,:/@+%~-]+$/.test(word) ? undefined : `'${word}': an ssh option of a direct copy is one word of letters, digits and _=.,:/@+%~- (rsync splits its -e on blanks and reads quotes)`;
+}
+
+/** A host or user name the direct copy's ssh gets: never an option, never a second word. */
+function sshNameProblem(word: string): string | undefined {
+  return /^[A-Za-z0-9_.%:[\]-]+$/.test(word) && !word.startsWith('-') ? undefined : `'${word}': a host or user name of a direct copy is one word that does not start with '-'`;
+}
+
+const directParams = z.strictObject({
+  host: z.string().min(1).superRefine(checkedBy(sshNameProblem)).optional().describe("src_host's address as dest_host reaches it (default: its ansible_host, else its inventory name)"),
+  port: z.number().int().min(1).max(65535).optional().describe('Its SSH port (default: its ansible_port, else 22)'),
+  user: z.string().min(1).superRefine(checkedBy(sshNameProblem)).optional().describe('The user dest_host logs in as (default: its ansible_user, else root); with the task\'s become and another user than root, rsync runs there with sudo -n'),
+  ssh_options: z.array(z.string().superRefine(checkedBy(sshOptionProblem))).default([]).describe('More ssh words for dest_host\'s ssh, e.g. [-i, /root/.ssh/id_move, -o, StrictHostKeyChecking=accept-new]'),
+});
+
 const params = z.strictObject({
   src: rsyncPathField(
     "Source path on src_host (default: the task's host); a trailing slash copies the contents of the directory (rsync semantics). Never host:path: name the host with src_host",
@@ -43,6 +61,13 @@ const params = z.strictObject({
   preset: z.enum(['rootfs']).optional().describe(`rootfs: exclude ${ROOTFS_EXCLUDES.join(' ')} (copying a live root filesystem)`),
   src_host: z.string().optional().describe('Inventory host holding src (default: the task\'s host)'),
   dest_host: z.string().optional().describe('Inventory host holding dest (default: the task\'s host)'),
+  direct: z
+    // -e ferry_move_direct=true arrives as text: yes/no/true/false as Ansible reads them
+    .preprocess((v) => (typeof v === 'string' ? (ansibleBoolean(v) ?? v) : v), z.union([z.boolean(), directParams]))
+    .default(false)
+    .describe(
+      "Between two hosts: dest_host connects to src_host itself over SSH, with its own keys and known_hosts, and the data does not pass through the controller (true: src_host's ansible_host, ansible_port and ansible_user; or {host, port, user, ssh_options} as dest_host reaches it). On one host it has nothing to do",
+    ),
 });
 
 type Params = z.output<typeof params>;
@@ -66,14 +91,51 @@ export function rsyncCommand(p: Params, mode: Mode): Command {
   return sh`rsync ${rsyncFlags(p, mode)} -- ${p.src} ${p.dest}`;
 }
 
-/** Where the copy runs: one host, or the client on dest's host pulling from a server on src's host. */
+/** How dest's host reaches src's host itself in a direct copy. */
+export interface DirectSsh {
+  host: string;
+  port: number;
+  user: string;
+  sshOptions: string[];
+  /** rsync runs under `sudo -n` on src's host (the task's become, another user than root). */
+  sudo: boolean;
+}
+
+/** Where the copy runs: one host, or the client on dest's host pulling from src's host (through the controller, or directly). */
 interface Ends {
   src: TaskContext;
   dest: TaskContext;
+  direct?: DirectSsh;
+}
+
+/** The direct copy's ssh, from `direct` and src's inventory variables (pure). */
+export function directSsh(direct: Params['direct'], src: { host: string; vars: Record<string, unknown>; become: unknown }): DirectSsh | undefined {
+  if (direct === false) return undefined;
+  const d = direct === true ? { ssh_options: [] as string[] } : direct;
+  const v = src.vars;
+  const host = d.host ?? (typeof v.ansible_host === 'string' ? v.ansible_host : src.host);
+  const user = d.user ?? (typeof v.ansible_user === 'string' ? v.ansible_user : 'root');
+  const port = d.port ?? (v.ansible_port === undefined ? 22 : Number(v.ansible_port));
+  for (const [what, word] of [['host', host], ['user', user]] as const) {
+    const problem = sshNameProblem(word);
+    if (problem) throw new TaskFailedError(`direct copy from ${src.host}: its ${what} ${problem}`);
+  }
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TaskFailedError(`direct copy from ${src.host}: its port '${String(v.ansible_port)}' is not a port number`);
+  return { host, port, user, sshOptions: d.ssh_options, sudo: src.become !== false && user !== 'root' };
 }
 
 /** The ends of the copy seen from `ctx` (the task's context when it reads, the step's when it copies). */
-const rsyncEnds = (ctx: TaskContext, p: Params): Promise<Ends> => copyEnds(ctx, p.src_host, p.dest_host);
+async function rsyncEnds(ctx: TaskContext, p: Params): Promise<Ends> {
+  const ends = await copyEnds(ctx, p.src_host, p.dest_host);
+  return ends.src === ends.dest ? ends : { ...ends, direct: directSsh(p.direct, ends.src) };
+}
+
+/** The command on dest's host of a direct copy: rsync with ferry's own ssh as its remote shell, pulling src from src's host. */
+export function directRsyncCommand(p: Params, mode: Mode, d: DirectSsh): Command {
+  const ssh = ['ssh', '-o', 'BatchMode=yes', '-p', String(d.port), ...d.sshOptions].join(' ');
+  const path = d.sudo ? ['--rsync-path=sudo -n rsync'] : [];
+  return sh`rsync ${rsyncFlags(p, mode)} ${['-e', ssh, ...path]} -- ${`${d.user}@${d.host.includes(':') ? `[${d.host}]` : d.host}:${p.src}`} ${p.dest}`;
+}
 
 /** What one rsync run did: its exit code, what it printed, and how it failed in words (naming both hosts for a relayed one). */
 export interface RsyncRun {
@@ -84,9 +146,11 @@ export interface RsyncRun {
 
 /** Runs rsync in `mode` on one host or relayed between two. */
 async function runRsync(ends: Ends, p: Params, mode: Mode, onOutput?: (chunk: Buffer) => void): Promise<RsyncRun> {
-  if (ends.src === ends.dest) {
-    const r = await ends.src.run(rsyncCommand(p, mode), onOutput ? { onStdout: onOutput } : {});
-    return { exitCode: r.exitCode, output: r.stdout, failure: describeFailure(r) };
+  if (ends.src === ends.dest || ends.direct) {
+    const on = ends.direct ? ends.dest : ends.src;
+    const r = await on.run(ends.direct ? directRsyncCommand(p, mode, ends.direct) : rsyncCommand(p, mode), onOutput ? { onStdout: onOutput } : {});
+    const failure = describeFailure(r);
+    return { exitCode: r.exitCode, output: r.stdout, failure: ends.direct ? `rsync on ${ends.dest.host} pulling from ${ends.src.host} directly (${ends.direct.user}@${ends.direct.host}:${ends.direct.port}, ${ends.dest.host}'s own ssh): ${failure}` : failure };
   }
   const r: RelayResult = await relayRsync(ends.dest, ends.src, rsyncFlags(p, mode), p.src, p.dest, onOutput);
   return { exitCode: r.exitCode, output: r.output, failure: describeRelayFailure(ends, r) };
@@ -96,6 +160,8 @@ async function runRsync(ends: Ends, p: Params, mode: Mode, onOutput?: (chunk: Bu
 export interface RsyncFacts {
   srcHost: string;
   destHost: string;
+  /** dest's host connects to src's itself (direct), else the controller relays between two hosts. */
+  direct?: boolean;
   dry: RsyncRun;
 }
 
@@ -122,7 +188,7 @@ export function decideRsync(p: Params, f: RsyncFacts): Verdict {
     diff: [{ path: p.dest, before: '', after: lines.slice(0, 200).join('\n') + (lines.length > 200 ? `\n... ${lines.length - 200} more\n` : '\n') }],
     steps: [
       {
-        title: `rsync ${where}${between ? ' through the controller' : ''} (${items.length} change${items.length > 1 ? 's' : ''})`,
+        title: `rsync ${where}${between ? (f.direct ? `, ${f.destHost} connecting to ${f.srcHost} itself (direct)` : ' through the controller') : ''} (${items.length} change${items.length > 1 ? 's' : ''})`,
         // the escape hatch: a stream with progress, whose exit 24 (files vanished) is a success
         async run(c: TaskContext) {
           const r = await copyTree(c, p);
@@ -160,7 +226,9 @@ export const rsyncModule = defineModule({
       'Between two hosts (src_host and dest_host name different inventory hosts) the rsync client runs on dest_host and ' +
       'pulls from an `rsync --server --sender` that the controller starts on src_host over its own connection, relaying ' +
       'the protocol between the two SSH channels: the hosts need no SSH trust, keys or agent of each other, nothing is ' +
-      'written on src_host, and both ends run with the task\'s become. Both hosts need rsync.',
+      'written on src_host, and both ends run with the task\'s become. Both hosts need rsync. With `direct`, dest_host ' +
+      'reaches src_host itself instead (its own ssh, keys and known_hosts; BatchMode, so a missing key fails at once): ' +
+      'the data takes the path between the two hosts, not the controller\'s, and the plan says which.',
     checkMode: 'full',
     result: { changes: 'The number of itemized changes', itemized: 'The first 200 itemized lines of the dry run', vanished: 'True when rsync exited 24' },
     example: [
@@ -180,7 +248,7 @@ export const rsyncModule = defineModule({
   },
   async read(ctx, p): Promise<RsyncFacts> {
     const ends = await rsyncEnds(ctx, p);
-    return { srcHost: ends.src.host, destHost: ends.dest.host, dry: await runRsync(ends, p, '--dry-run') };
+    return { srcHost: ends.src.host, destHost: ends.dest.host, ...(ends.direct ? { direct: true } : {}), dry: await runRsync(ends, p, '--dry-run') };
   },
   decide: decideRsync,
 });

@@ -179,6 +179,41 @@ describe('rsync between two hosts through the controller @integration @slow', fu
     assert.equal(rep2.result('pull the tree', hosts[1]!.name)?.status, 'ok');
   });
 
+  it('direct: the destination host connects to the source with its own ssh (its key, its known_hosts), the plan says so, and the copy is the same; without a key it can use, it fails at once naming both hosts', async () => {
+    const src = join(dir, 'src-direct');
+    const dest = join(dir, 'dest-direct');
+    makeTree(src);
+    chmodSync(src, 0o700); // only root can read it: the rsync on the source runs with sudo -n as the login user is not root
+    const a = hosts[0]!;
+    // sshd2's own ssh to sshd1, as its admin would set it up: a key and known_hosts of its own, no agent, no ssh_config
+    const ssh = (key: string) => ['-F', '/dev/null', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${a.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes'];
+    const direct = (key: string) => ({ host: '127.0.0.1', port: a.port, user: NOPASSWD_USER, ssh_options: ssh(key) });
+    const p = { src: `${src}/`, dest: `${dest}/`, preset: 'rootfs', direct: direct(a.userKeyFile) };
+    const check = await run(plain, {}, p, true);
+    assert.equal(check.plan.changed, true);
+    assert.equal(existsSync(dest), false, 'check mode created the destination');
+    const { plan, data } = await run(plain, {}, p);
+    assert.match((plan as { steps: { title: string }[] }).steps[0]!.title, /^rsync sshd\d+:.*src-direct\/ to sshd\d+:.*dest-direct\/, (sshd\d+) connecting to (sshd\d+) itself \(direct\) \(\d+ changes\)$/);
+    assert.ok((data.changes as number) >= 8, JSON.stringify(data));
+    assert.equal(sh('stat -c %u:%g "$1"', join(dest, 'dir with space/owned')), '1234:5678', 'owners by number: both ends ran as root');
+    assert.equal(sh('stat -c %a:%u:%g "$1"', join(dest, 'etc/shadow')), '640:0:42');
+    assert.equal(statSync(join(dest, 'var/lib/big')).ino, statSync(join(dest, 'var/lib/big-hardlink')).ino);
+    assert.equal(treeDiff(src, dest).split('\n').filter((l) => !/ (proc|tmp)\/./.test(l) && l.trim()).join('\n'), '');
+    assert.ok(progress.some((x) => (x.bytes ?? 0) >= 3000000), `progress from --info=progress2: ${JSON.stringify(progress)}`);
+    const again = await run(plain, {}, p);
+    assert.equal(again.plan.changed, false);
+
+    // a key sshd1 does not accept: BatchMode, so no prompt waits; refused in the plan, with the hosts and ssh's words
+    const stranger = join(dir, 'stranger-key');
+    sh('ssh-keygen -q -t ed25519 -N "" -f "$1"', stranger);
+    await assert.rejects(run(plain, {}, { ...p, dest: `${dest}-2/`, direct: direct(stranger) }), (e: Error) => {
+      assert.match(e.message, /rsync on sshd\d+ pulling from sshd\d+ directly \(ferrytest@127\.0\.0\.1:\d+, sshd\d+'s own ssh\)/);
+      assert.match(e.message, /Permission denied \(publickey/);
+      return true;
+    });
+    assert.equal(existsSync(`${dest}-2`), false);
+  });
+
   it('under delegate_to, src_host naming the delegate is a copy on that host; naming another host relays it (rsync and blockcopy)', async () => {
     // The migration's shape: the play's host is a guest (no connection), each task delegated to a hypervisor.
     const src = join(dir, 'src6');

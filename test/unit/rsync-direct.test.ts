@@ -1,0 +1,43 @@
+// The rsync module's direct copy (dest_host reaching src_host with its own ssh): how its ssh is
+// made from the task's words and the source host's inventory variables, and what is refused.
+import { strict as assert } from 'node:assert';
+import { directRsyncCommand, directSsh, rsyncModule, sshOptionProblem } from '../../tasks/rsync.js';
+
+const parse = (input: Record<string, unknown>) => rsyncModule.params.parse({ src: '/mnt/old/', dest: '/mnt/new/', src_host: 'hv1', ...input });
+
+describe('rsync direct: the destination host\'s own ssh to the source host', () => {
+  it('true takes the source host\'s ansible_host, ansible_port and ansible_user; an object overrides each', () => {
+    const vars = { ansible_host: '192.0.2.10', ansible_port: 2222, ansible_user: 'admin' };
+    assert.deepEqual(directSsh(true, { host: 'hv1', vars, become: {} }), { host: '192.0.2.10', port: 2222, user: 'admin', sshOptions: [], sudo: true });
+    assert.deepEqual(directSsh(true, { host: 'hv1', vars: {}, become: false }), { host: 'hv1', port: 22, user: 'root', sshOptions: [], sudo: false });
+    const d = parse({ direct: { host: '10.0.2.2', port: 40022, ssh_options: ['-i', '/root/.ssh/id_move'] } }).direct;
+    assert.deepEqual(directSsh(d, { host: 'hv1', vars, become: {} }), { host: '10.0.2.2', port: 40022, user: 'admin', sshOptions: ['-i', '/root/.ssh/id_move'], sudo: true });
+    // as -e key=value gives it: text read as Ansible reads a boolean
+    assert.equal(parse({ direct: 'true' }).direct, true);
+    assert.equal(parse({ direct: 'no' }).direct, false);
+    assert.equal(parse({}).direct, false);
+    assert.throws(() => parse({ direct: 'sometimes' }));
+    // root needs no sudo; false is no direct copy
+    assert.equal(directSsh(true, { host: 'hv1', vars: { ansible_user: 'root' }, become: {} })!.sudo, false);
+    assert.equal(directSsh(false, { host: 'hv1', vars, become: {} }), undefined);
+  });
+
+  it('the command runs rsync with ferry\'s ssh as -e, sudo -n as the rsync path when the login is not root, and user@host:src as the only remote spec', () => {
+    const p = parse({ direct: true, preset: 'rootfs' });
+    const cmd = directRsyncCommand(p, '--info=progress2', { host: 'fe80::1', port: 22, user: 'admin', sshOptions: ['-o', 'StrictHostKeyChecking=accept-new'], sudo: true });
+    assert.match(cmd.display, /^rsync --info=progress2 .* -aAXH --numeric-ids -e 'ssh -o BatchMode=yes -p 22 -o StrictHostKeyChecking=accept-new' '--rsync-path=sudo -n rsync' -- 'admin@\[fe80::1\]:\/mnt\/old\/' \/mnt\/new\/$/);
+    // without sudo no rsync path: the login's own rsync
+    assert.doesNotMatch(directRsyncCommand(p, '--dry-run', { host: 'hv1', port: 22, user: 'root', sshOptions: [], sudo: false }).display, /rsync-path/);
+  });
+
+  it('refuses ssh words rsync would split or quote, and host or user names that are options or two words', () => {
+    assert.equal(sshOptionProblem('-i'), undefined);
+    assert.equal(sshOptionProblem('UserKnownHostsFile=/etc/ferry/known_hosts'), undefined);
+    for (const bad of ['-o ProxyCommand=x', "it's", '"q"', 'a\tb', '']) assert.match(sshOptionProblem(bad) ?? '', /one word/, bad);
+    assert.throws(() => parse({ direct: { ssh_options: ['-o ProxyCommand=nc %h %p'] } }), /one word of letters/);
+    assert.throws(() => parse({ direct: { host: '-oProxyCommand=x' } }), /does not start with '-'/);
+    assert.throws(() => parse({ direct: { user: 'a b' } }), /one word/);
+    assert.throws(() => directSsh(true, { host: 'hv1', vars: { ansible_host: '-F/tmp/evil' }, become: {} }), /direct copy from hv1: its host '-F\/tmp\/evil'/);
+    assert.throws(() => directSsh(true, { host: 'hv1', vars: { ansible_port: 'ssh' }, become: {} }), /its port 'ssh' is not a port number/);
+  });
+});
