@@ -250,7 +250,7 @@ export async function runCommand(playbook: string, f: RunFlags, extras?: RunExtr
 const PLAYBOOKS = fileURLToPath(new URL('../../playbooks/', import.meta.url));
 
 /** `ferry migrate`'s own flags, beside those of `ferry run`. */
-export type MigrateFlags = RunFlags & { method?: string; shutdown?: boolean; precopy?: boolean; boot?: boolean; parallel?: string; rollback?: boolean; cleanup?: boolean; to?: string };
+export type MigrateFlags = RunFlags & { method?: string; shutdown?: boolean; precopy?: boolean; boot?: boolean; parallel?: string; rollback?: boolean; cleanup?: boolean; to?: string; direct?: boolean };
 
 /** Every problem with a combination of `ferry migrate`'s flags, found before any host is contacted. */
 function migrateFlagProblems(guests: string[], f: MigrateFlags): { message: string; hint: string }[] {
@@ -260,15 +260,28 @@ function migrateFlagProblems(guests: string[], f: MigrateFlags): { message: stri
   if (f.rollback && f.cleanup) problems.push({ message: '--rollback and --cleanup undo each other', hint: 'give one of them' });
   const other = f.rollback ? '--rollback' : f.cleanup ? '--cleanup' : undefined;
   if (f.precopy && f.method === 'dd') problems.push({ message: '--precopy copies a running guest\'s files with rsync; --method dd copies blocks, which only a stopped guest keeps still', hint: 'drop --method dd (or --precopy, and stop the guest with --shutdown)' });
-  const given = [['--method', f.method !== undefined], ['--shutdown', f.shutdown], ['--precopy', f.precopy], ['--boot', f.boot]] as const;
+  const given = [['--method', f.method !== undefined], ['--shutdown', f.shutdown], ['--precopy', f.precopy], ['--boot', f.boot], ['--direct', f.direct]] as const;
   for (const [flag, on] of given) if (other && on) problems.push({ message: `${flag} has no meaning with ${other}`, hint: `drop ${flag}` });
   return problems;
 }
 
+/** The playbook variables migrate's flags stand for, before the user's own -e (which win). */
+export function migrateExtraVars(f: MigrateFlags): string[] {
+  return [
+    ...(f.method ? [`copy_method=${f.method}`] : []),
+    ...(f.shutdown ? ['shutdown_guest=true'] : []),
+    ...(f.precopy ? ['precopy=true'] : []),
+    ...(f.boot ? ['verify_boot=true'] : []),
+    ...(f.to !== undefined ? [`kvm_host=${f.to}`] : []),
+    ...(f.direct ? ['direct_copy=true'] : []),
+    ...f.extraVars,
+  ];
+}
+
 /**
  * `ferry migrate [GUEST...]`: the shipped migration playbook (or its rollback) with the guests as the
- * limit and --method/--shutdown/--precopy/--to/--boot/--parallel as its variables and forks — nothing the playbook does not say
- * itself, so the same run is `ferry run playbooks/xen-to-kvm.yaml --limit GUESTS -e copy_method=... -e shutdown_guest=true -e precopy=true -e kvm_host=HOST -e verify_boot=true`.
+ * limit and --method/--shutdown/--precopy/--to/--direct/--boot/--parallel as its variables and forks — nothing the playbook does not say
+ * itself, so the same run is `ferry run playbooks/xen-to-kvm.yaml --limit GUESTS -e copy_method=... -e shutdown_guest=true -e precopy=true -e kvm_host=HOST -e direct_copy=true -e verify_boot=true`.
  */
 export async function migrateCommand(guests: string[], f: MigrateFlags): Promise<number> {
   const problems = migrateFlagProblems(guests, f);
@@ -282,14 +295,7 @@ export async function migrateCommand(guests: string[], f: MigrateFlags): Promise
     ...(f.to !== undefined ? { namedHosts: { '--to': f.to } } : {}),
     // the live view shows each guest's phase: the tags the migration playbooks put on their tasks
     phases: PHASES,
-    extraVars: [
-      ...(f.method ? [`copy_method=${f.method}`] : []),
-      ...(f.shutdown ? ['shutdown_guest=true'] : []),
-      ...(f.precopy ? ['precopy=true'] : []),
-      ...(f.boot ? ['verify_boot=true'] : []),
-      ...(f.to !== undefined ? [`kvm_host=${f.to}`] : []),
-      ...f.extraVars,
-    ],
+    extraVars: migrateExtraVars(f),
   };
   // the clean-up copies and converts nothing: the play recap says what it removed
   if (f.cleanup || f.listHosts || f.listTasks || f.listTags || f.syntaxCheck) return runCommand(playbook, flags);

@@ -12,6 +12,8 @@ export interface LabGuest {
   memoryMb?: number;
   /** The KVM host it moves to (ferry_kvm_host: lab-kvm), when it does not stay on lab-hv. */
   kvmHost?: string;
+  /** More inventory variables of the guest (e.g. ferry_move_direct). */
+  vars?: Record<string, unknown>;
 }
 
 /** The inventory entry of a guest on lab-hv, as `ferry xen-import` writes one (memory 256 MiB unless given), and where it moves if it does. */
@@ -19,6 +21,7 @@ export function labGuestEntry(g: LabGuest): Record<string, unknown> {
   return {
     ferry_connection: 'none', ferry_hypervisor: 'lab-hv', vg: g.vg, lv: g.lv, memory_mb: g.memoryMb ?? 256, vcpus: 1, mac: g.mac, bridge: 'br0',
     ...(g.kvmHost !== undefined ? { ferry_kvm_host: g.kvmHost } : {}),
+    ...g.vars,
   };
 }
 

@@ -340,14 +340,6 @@ umount $d; rmdir $d`)).stdout.trim().split('\n');
       const lvsNow = async () => (await labSsh(lab, 'lvs --noheadings -o lv_name vg0')).stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('p1-')).sort();
 
       // --check: the plan says it pre-copies and stops the guest; nothing is made, the guest runs on
-      const check = await ferryCli([...base, '--check'], cwd);
-      assert.equal(check.code, 0, `${check.stderr}\n${failuresOf(check.events)}`);
-      const planned = recapsOf(check.events)[0]!;
-      assert.deepEqual([planned.result, planned.shutdown], ['planned', 'planned']);
-      assert.ok(resultsOf(check.events).some((e) => e.module === 'rsync' && e.task.startsWith('pre-copy') && e.status === 'changed'), 'the check does not plan the pre-copy');
-      assert.deepEqual(await lvsNow(), ['p1-disk']);
-      assert.equal((await labSsh(lab, 'xl domid -- p1 >/dev/null && echo running')).stdout.trim(), 'running');
-
       const run = await ferryCli(base, cwd);
       assert.equal(run.code, 0, `${run.stderr}\n${failuresOf(run.events)}`);
       const order = resultsOf(run.events).flatMap((e) => (e.module === 'rsync' || e.task.startsWith('shut the guest down') ? [`${e.task.split(' (')[0]} ${e.status}`] : []));
@@ -438,6 +430,8 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
       const placed = (task: string) => resultsOf(run.events, 'm1').find((e) => e.task.startsWith(task))?.delegatedTo;
       assert.deepEqual(['preflight (', 'a new LV of the same size', 'copy the files', 'read the old filesystem'].map(placed), ['lab-hv', 'lab-kvm', 'lab-kvm', 'lab-hv']);
       assert.equal(resultsOf(run.events, 'm1').find((e) => e.task.startsWith('rename the Xen LV'))?.status, 'skipped', 'the source was renamed');
+      assert.deepEqual(['m1', 'm2'].map((g) => resultsOf(run.events, g).find((e) => e.task.startsWith('the move\'s copy route'))).map((e) => [e?.status, e?.msg]),
+        [['ok', 'rsync lab-hv -> lab-kvm: through the controller (the hosts need no SSH trust)'], ['skipped', 'when: moved | bool and copy_method == "rsync" and root_partition == \'\' was false']]);
       // lab-hv: m1's source untouched and not renamed, its entry set aside, nothing left mounted of it; m2 renamed as on any one-host run
       const hvAfter = await state(lab);
       assert.equal(hvAfter[0], [...hvBefore[0]!.split(' '), 'vg0/m2-disk-old'].sort().join(' '));
@@ -521,6 +515,53 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
       assert.equal((await labSsh(kvm, 'sha256sum /mnt/ferry/r1/data | cut -d" " -f1')).stdout.trim(), srcData, 'the resumed copy differs from its source');
       assert.equal(await srcSum(), before, 'the source LV was written to');
       assert.equal(await lvsOf(lab), 'r1-disk');
+    } finally {
+      lab = await labReset();
+    }
+  });
+
+  it('a move with the KVM host reaching the Xen host itself (ferry_move_direct: lab-kvm\'s own key and known_hosts, lab-hv as qemu\'s network shows it): the plan says direct, ferry relays nothing, the copy holds the source\'s data, the source only read; without the key lab-kvm cannot reach lab-hv at all', async () => {
+    // The test above left the lab pristine (reset), lab-kvm stopped with it: it boots fresh here.
+    const kvm = await labKvmHostUp();
+    const cwd = fs.mkdtempSync(path.join(tmp, 'move-direct-'));
+    try {
+      await makeDataGuests(lab, [{ name: 'd1', vg: 'vg1' }], { dataMb: 48, lvMb: 128 });
+      // what the admin does to let lab-kvm reach lab-hv: a key lab-hv accepts (the lab's throwaway one) and
+      // lab-hv's host key, at the address and port lab-hv has from inside qemu's user network
+      const known = fs.readFileSync(lab.knownHostsPath, 'utf8').trim().replaceAll('[127.0.0.1]', '[10.0.2.2]');
+      await labSsh(kvm, `install -d -m 700 /root/.ssh && printf '%s\\n' '${known}' > /root/.ssh/known_hosts_move`);
+      execFileSync('sh', ['-c', `ssh -i "$1" -o UserKnownHostsFile="$2" -p "$3" root@127.0.0.1 'cat > /root/.ssh/id_move && chmod 600 /root/.ssh/id_move' < "$1"`, 'sh', lab.keyPath, kvm.knownHostsPath, String(kvm.sshPort)]);
+      const how = { host: '10.0.2.2', port: lab.sshPort, ssh_options: ['-i', '/root/.ssh/id_move', '-o', 'UserKnownHostsFile=/root/.ssh/known_hosts_move', '-o', 'StrictHostKeyChecking=yes'] };
+      const inv = path.join(tmp, 'move-direct-guests.yaml');
+      writeGuestInventory(inv, { d1: { vg: 'vg1', lv: 'd1-disk', mac: '00:16:3e:4c:54:41', kvmHost: 'lab-kvm', vars: { ferry_move_direct: how } } });
+      const base = ['migrate', 'd1', '--tags', 'copy', '-i', lab.inventoryPath, '-i', inv, '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'];
+      const srcSum = async () => (await labSsh(lab, 'sha256sum /dev/vg1/d1-disk')).stdout.split(' ')[0]!;
+      const before = await srcSum();
+      const copyOf = (events: FerryEvent[]) => resultsOf(events, 'd1').find((e) => e.module === 'rsync' && e.task.startsWith('copy the files'));
+
+      // the plan says the route
+      const route = (events: FerryEvent[]) => resultsOf(events, 'd1').find((e) => e.task.startsWith('the move\'s copy route'))?.msg;
+      const check = await ferryCli([...base, '--check'], cwd);
+      assert.equal(check.code, 0, `${check.stderr}\n${failuresOf(check.events)}`);
+      assert.equal(route(check.events), 'rsync lab-hv -> lab-kvm: lab-kvm connects to lab-hv itself, with its own ssh (direct)');
+      const run = await ferryCli(base, cwd);
+      assert.equal(run.code, 0, `${run.stderr}\n${failuresOf(run.events)}`);
+      assert.equal(route(run.events), route(check.events));
+      const copy = copyOf(run.events)!;
+      assert.deepEqual([copy.status, copy.delegatedTo], ['changed', 'lab-kvm']);
+      const [recap] = recapsOf(run.events);
+      assert.deepEqual([recap!.result, recap!.source, recap!.destination], ['done', 'lab-hv', 'lab-kvm']);
+      assert.ok((recap!.bytesCopied ?? 0) >= 48 * 2 ** 20, JSON.stringify(recap));
+      console.log(`      ${formatMigrationRecap([recap!]).join('\n      ')}`);
+      const srcData = (await labSsh(lab, 'd=$(mktemp -d); mount -o ro,noload /dev/vg1/d1-disk $d && sha256sum $d/data | cut -d" " -f1; umount $d; rmdir $d')).stdout.trim();
+      assert.equal((await labSsh(kvm, 'sha256sum /mnt/ferry/d1/data | cut -d" " -f1')).stdout.trim(), srcData);
+      assert.equal(await srcSum(), before, 'the source LV was written to');
+      // the same copy without the key: lab-kvm has no other way in (BatchMode: it fails at once, naming both hosts)
+      await labSsh(kvm, 'mv /root/.ssh/id_move /root/.ssh/id_move.off; rm -rf /mnt/ferry/d1/data');
+      const keyless = await ferryCli(base, cwd);
+      assert.notEqual(keyless.code, 0);
+      assert.match(failuresOf(keyless.events), /rsync on lab-kvm pulling from lab-hv directly \(root@10\.0\.2\.2:\d+, lab-kvm's own ssh\)/);
+      assert.equal(await srcSum(), before, 'the source LV was written to');
     } finally {
       lab = await labReset();
     }

@@ -193,6 +193,7 @@ describe('ferry migrate @integration', function () {
       [['--cleanup', '--boot', '--shutdown'], '--boot has no meaning with --cleanup'],
       [['--cleanup', '--boot', '--shutdown'], '--shutdown has no meaning with --cleanup'],
       [['--rollback', '--precopy'], '--precopy has no meaning with --rollback'],
+      [['--cleanup', '--direct'], '--direct has no meaning with --cleanup'],
       [['--precopy', '--method', 'dd'], "--precopy copies a running guest's files with rsync; --method dd copies blocks, which only a stopped guest keeps still"],
     ] as const) {
       const r = ferry(...flags, 'g1');

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { migrateExtraVars, type MigrateFlags } from '../../app/cli-run.js';
 import { ValidationError } from '../../runner/errors.js';
 import { loadPlaybook } from '../../runner/playbook/load.js';
 import { preflight } from '../../runner/playbook/preflight.js';
@@ -436,6 +437,27 @@ describe('playbooks/xen-to-kvm.yaml: a move reads the source on the Xen host and
     const args = (moved: boolean) => renderDeep(lv.args, { moved, kvm_vg: 'vg0', lv: 'web1-disk', old_lv: 'web1-disk-old', source_size: { stdout: '  1073741824\n' } });
     assert.deepEqual(args(true), { vg: 'vg0', lv: 'web1-disk', size: '1073741824', state: 'present' });
     assert.deepEqual(args(false), { vg: 'vg0', lv: 'web1-disk', size_of: 'web1-disk-old', state: 'present' });
+  });
+
+  it('the rsync copy is direct when the user says the KVM host may reach the Xen host: ferry_move_direct in the inventory, or --direct (direct_copy) for every guest, which keeps an inventory object of how', () => {
+    const rsync = all.find(([t]) => t.module === 'rsync' && /old_root/.test(String(t.args.src)))![0];
+    assert.equal(rsync.args.direct, '{{ move_direct }}');
+    const vars = readFileSync('playbooks/vars/xen-guest.yaml', 'utf8');
+    const expr = /^move_direct: "(.*)"$/m.exec(vars)![1]!;
+    const how = { host: '10.0.2.2', port: 2222 };
+    const cases: [Record<string, unknown>, unknown][] = [
+      [{}, false],
+      [{ ferry_move_direct: true }, true],
+      [{ ferry_move_direct: how }, how],
+      [{ direct_copy: 'true' }, true],
+      [{ direct_copy: 'true', ferry_move_direct: how }, how],
+      [{ direct_copy: 'true', ferry_move_direct: false }, true],
+      [{ direct_copy: 'false', ferry_move_direct: true }, true],
+    ];
+    for (const [given, want] of cases) assert.deepEqual(renderString(expr, given), want, JSON.stringify(given));
+    // ferry migrate --direct is direct_copy=true, before the user's own -e
+    assert.deepEqual(migrateExtraVars({ direct: true, to: 'kvm1', extraVars: ['x=1'] } as MigrateFlags), ['kvm_host=kvm1', 'direct_copy=true', 'x=1']);
+    assert.deepEqual(migrateExtraVars({ extraVars: [] } as unknown as MigrateFlags), []);
   });
 });
 
