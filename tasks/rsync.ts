@@ -1,7 +1,6 @@
 // The `rsync` module: a file-level copy on one host or between two hosts through the controller;
 // the plan is rsync's own dry run.
 import { z } from 'zod';
-import { ansibleBoolean } from '../runner/boolean.js';
 import { sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
@@ -62,8 +61,7 @@ const params = z.strictObject({
   src_host: z.string().optional().describe('Inventory host holding src (default: the task\'s host)'),
   dest_host: z.string().optional().describe('Inventory host holding dest (default: the task\'s host)'),
   direct: z
-    // -e ferry_move_direct=true arrives as text: yes/no/true/false as Ansible reads them
-    .preprocess((v) => (typeof v === 'string' ? (ansibleBoolean(v) ?? v) : v), z.union([z.boolean(), directParams]))
+    .union([z.boolean(), directParams])
     .default(false)
     .describe(
       "Between two hosts: dest_host connects to src_host itself over SSH, with its own keys and known_hosts, and the data does not pass through the controller (true: src_host's ansible_host, ansible_port and ansible_user; or {host, port, user, ssh_options} as dest_host reaches it). On one host it has nothing to do",

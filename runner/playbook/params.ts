@@ -96,18 +96,20 @@ function withValueAt(root: unknown, path: readonly PropertyKey[], value: unknown
 
 /**
  * Parses as Ansible's argument spec converts: a number or a boolean given as text — from `-e
- * t=15`, an inventory, or a quoted YAML value — is taken as one (`"15"`, `"yes"`, `"off"`).
+ * t=15`, an inventory, or a quoted YAML value — is taken as one (`"15"`, `"yes"`, `"off"`), also
+ * where a parameter is one of a union (rsync's `direct: true | {host, ...}`).
  */
 function parseLikeAnsible<P>(mod: TaskModule<P>, args: Record<string, unknown>): ReturnType<TaskModule<P>['params']['safeParse']> {
   let r = mod.params.safeParse(args);
   for (let round = 0; round < 3 && !r.success; round++) {
     let converted: unknown;
     for (const issue of r.error.issues) {
-      if (issue.code !== 'invalid_type') continue;
+      // a plain type, or each alternative of a union (boolean | {...}): the first the text reads as
+      const expected = issue.code === 'invalid_type' ? [issue.expected] : issue.code === 'invalid_union' ? issue.errors.flatMap((alt) => (alt.length === 1 && alt[0]!.code === 'invalid_type' && !alt[0]!.path.length ? [alt[0]!.expected] : [])) : [];
       const v = valueAt(converted ?? args, issue.path);
       if (typeof v !== 'string') continue;
       const text = v.trim();
-      const to = issue.expected === 'number' && NUMBER_TEXT.test(text) ? Number(text) : issue.expected === 'boolean' ? ansibleBoolean(text) : undefined;
+      const to = expected.map((e) => (e === 'number' && NUMBER_TEXT.test(text) ? Number(text) : e === 'boolean' ? ansibleBoolean(text) : undefined)).find((x) => x !== undefined);
       if (to !== undefined) converted = withValueAt(converted ?? args, issue.path, to);
     }
     if (converted === undefined) break;

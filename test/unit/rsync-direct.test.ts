@@ -1,9 +1,11 @@
 // The rsync module's direct copy (dest_host reaching src_host with its own ssh): how its ssh is
 // made from the task's words and the source host's inventory variables, and what is refused.
 import { strict as assert } from 'node:assert';
+import { parseParams } from '../../runner/playbook/params.js';
 import { directRsyncCommand, directSsh, rsyncModule, sshOptionProblem } from '../../tasks/rsync.js';
 
-const parse = (input: Record<string, unknown>) => rsyncModule.params.parse({ src: '/mnt/old/', dest: '/mnt/new/', src_host: 'hv1', ...input });
+// as a task's arguments are parsed: text read as Ansible reads a number or a boolean
+const parse = (input: Record<string, unknown>) => parseParams(rsyncModule, { src: '/mnt/old/', dest: '/mnt/new/', src_host: 'hv1', ...input }, { file: 'pb.yaml', line: 1, col: 1 });
 
 describe('rsync direct: the destination host\'s own ssh to the source host', () => {
   it('true takes the source host\'s ansible_host, ansible_port and ansible_user; an object overrides each', () => {
