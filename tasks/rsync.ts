@@ -6,6 +6,7 @@ import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
 import { describeFailure } from '../runner/task-context.js';
 import { copyEnds } from './lib/peer.js';
+import { optionLikeProblem } from './lib/operands.js';
 import { checkedBy, rsyncPathField } from './lib/schema.js';
 import { recordSplitter } from './storage/records.js';
 import { relayRsync, type RelayResult } from './copy/rsync-relay.js';
@@ -36,7 +37,7 @@ export function sshOptionProblem(word: string): string | undefined {
 
 /** A host or user name the direct copy's ssh gets: never an option, never a second word. */
 function sshNameProblem(word: string): string | undefined {
-  return /^[A-Za-z0-9_.%:[\]-]+$/.test(word) && !word.startsWith('-') ? undefined : `'${word}': a host or user name of a direct copy is one word that does not start with '-'`;
+  return optionLikeProblem(word) ?? (/^[A-Za-z0-9_.%:[\]-]+$/.test(word) ? undefined : `'${word}': a host or user name of a direct copy is one word`);
 }
 
 const directParams = z.strictObject({

@@ -37,7 +37,7 @@ describe('rsync direct: the destination host\'s own ssh to the source host', () 
     assert.equal(sshOptionProblem('UserKnownHostsFile=/etc/ferry/known_hosts'), undefined);
     for (const bad of ['-o ProxyCommand=x', "it's", '"q"', 'a\tb', '']) assert.match(sshOptionProblem(bad) ?? '', /one word/, bad);
     assert.throws(() => parse({ direct: { ssh_options: ['-o ProxyCommand=nc %h %p'] } }), /one word of letters/);
-    assert.throws(() => parse({ direct: { host: '-oProxyCommand=x' } }), /does not start with '-'/);
+    assert.throws(() => parse({ direct: { host: '-oProxyCommand=x' } }), /'-oProxyCommand=x' starts with '-', so the command would read it as an option/);
     assert.throws(() => parse({ direct: { user: 'a b' } }), /one word/);
     assert.throws(() => directSsh(true, { host: 'hv1', vars: { ansible_host: '-F/tmp/evil' }, become: {} }), /direct copy from hv1: its host '-F\/tmp\/evil'/);
     assert.throws(() => directSsh(true, { host: 'hv1', vars: { ansible_port: 'ssh' }, become: {} }), /its port 'ssh' is not a port number/);
