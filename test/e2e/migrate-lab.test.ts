@@ -44,6 +44,25 @@ const failuresOf = (events: FerryEvent[]): string => JSON.stringify(resultsOf(ev
 const recapsOf = (events: FerryEvent[]): GuestRecap[] =>
   (events.findLast((e) => e.type === 'summary') as { data: { guests: GuestRecap[] } }).data.guests.toSorted((a, b) => a.guest.localeCompare(b.guest));
 
+/** The sha256 of LV vg1/NAME-disk on `vm`, block for block. */
+const lvSum = async (vm: LabVmInfo, name: string): Promise<string> => (await labSsh(vm, `sha256sum /dev/vg1/${name}-disk`)).stdout.split(' ')[0]!;
+/** The sha256 of the data file in data guest NAME's source on lab-hv (vg1/NAME-disk, mounted read-only for the read). */
+const sourceDataSum = async (lab: LabVmInfo, name: string): Promise<string> =>
+  (await labSsh(lab, `d=$(mktemp -d); mount -o ro,noload /dev/vg1/${name}-disk $d && sha256sum $d/data | cut -d" " -f1; umount $d; rmdir $d`)).stdout.trim();
+/** The sha256 of the data file in its copy on `vm`, where the copy phase left it mounted. */
+const copyDataSum = async (vm: LabVmInfo, name: string): Promise<string> => (await labSsh(vm, `sha256sum /mnt/ferry/${name}/data | cut -d" " -f1`)).stdout.trim();
+
+/**
+ * A data guest NAME in lab-hv's vg1 that moves to lab-kvm (its own inventory in `dir`, with `vars`):
+ * the arguments of `ferry migrate` for its copy phase.
+ */
+async function movingDataGuest(lab: LabInfo, dir: string, name: string, o: { dataMb: number; lvMb: number; mac: string; vars?: Record<string, unknown> }): Promise<string[]> {
+  await makeDataGuests(lab, [{ name, vg: 'vg1' }], { dataMb: o.dataMb, lvMb: o.lvMb });
+  const inv = path.join(dir, `${name}-guests.yaml`);
+  writeGuestInventory(inv, { [name]: { vg: 'vg1', lv: `${name}-disk`, mac: o.mac, kvmHost: 'lab-kvm', ...(o.vars ? { vars: o.vars } : {}) } });
+  return ['migrate', name, '--tags', 'copy', '-i', lab.inventoryPath, '-i', inv, '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'];
+}
+
 function sha256(file: string): string {
   return execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0]!;
 }
@@ -396,7 +415,7 @@ umount $d; rmdir $d`)).stdout.trim().split('\n');
 ls /var/lib/ferry/xen-to-kvm 2>/dev/null | tr '\n' ' '; echo
 ls /etc/xen/auto 2>/dev/null | tr '\n' ' '; echo
 findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('\n').slice(0, 4).map((l) => l.trim());
-      const srcSum = async () => (await labSsh(lab, 'sha256sum /dev/vg1/m1-disk')).stdout.split(' ')[0]!;
+      const srcSum = () => lvSum(lab, 'm1');
       const before = await srcSum();
       const hvBefore = await state(lab);
       // lab-kvm: another VM (the two share image, hostname and host key: its marker tells them apart), empty
@@ -443,7 +462,7 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
       assert.deepEqual(kvmAfter, ['vg1/m1-disk', 'vg1-m1-disk.copy-id vg1-m1-disk.moved-from', '', '/mnt/ferry/m1']);
       const sizes = await Promise.all([lab, kvm].map(async (vm) => (await labSsh(vm, 'lvs --noheadings --units b --nosuffix -o lv_size vg1/m1-disk')).stdout.trim()));
       assert.equal(sizes[1], sizes[0]);
-      const srcData = (await labSsh(lab, 'd=$(mktemp -d); mount -o ro,noload /dev/vg1/m1-disk $d && sha256sum $d/data | cut -d" " -f1; umount $d; rmdir $d')).stdout.trim();
+      const srcData = await sourceDataSum(lab, 'm1');
       const newData = (await labSsh(kvm, 'sha256sum /mnt/ferry/m1/data | cut -d" " -f1; blkid -s UUID -o value /dev/mapper/vg1-m1--disk1')).stdout.trim().split('\n');
       const srcUuid = (await labSsh(lab, 'blkid -s UUID -o value /dev/vg1/m1-disk')).stdout.trim();
       assert.deepEqual(newData, [srcData, srcUuid]);
@@ -473,11 +492,8 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
     const cwd = fs.mkdtempSync(path.join(tmp, 'move-cut-'));
     try {
       // big enough that its relayed copy (tens of seconds) still runs when the SIGINT comes
-      await makeDataGuests(lab, [{ name: 'r1', vg: 'vg1' }], { dataMb: 160, lvMb: 256 });
-      const inv = path.join(tmp, 'move-cut-guests.yaml');
-      writeGuestInventory(inv, { r1: { vg: 'vg1', lv: 'r1-disk', mac: '00:16:3e:4c:54:31', kvmHost: 'lab-kvm' } });
-      const base = ['migrate', 'r1', '--tags', 'copy', '-i', lab.inventoryPath, '-i', inv, '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'];
-      const srcSum = async () => (await labSsh(lab, 'sha256sum /dev/vg1/r1-disk')).stdout.split(' ')[0]!;
+      const base = await movingDataGuest(lab, cwd, 'r1', { dataMb: 160, lvMb: 256, mac: '00:16:3e:4c:54:31' });
+      const srcSum = () => lvSum(lab, 'r1');
       const before = await srcSum();
       const isCopy = (e: FerryEvent): e is Result => e.type === 'task_result' && e.module === 'rsync' && e.item === undefined && !e.tags?.includes('precopy');
       let cut = false;
@@ -511,8 +527,7 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
       const [recap] = recapsOf(second.events);
       assert.deepEqual([recap!.result, recap!.source, recap!.destination], ['done', 'lab-hv', 'lab-kvm']);
       console.log(`      --resume: ${formatMigrationRecap([recap!]).join('\n      ')}`);
-      const srcData = (await labSsh(lab, 'd=$(mktemp -d); mount -o ro,noload /dev/vg1/r1-disk $d && sha256sum $d/data | cut -d" " -f1; umount $d; rmdir $d')).stdout.trim();
-      assert.equal((await labSsh(kvm, 'sha256sum /mnt/ferry/r1/data | cut -d" " -f1')).stdout.trim(), srcData, 'the resumed copy differs from its source');
+      assert.equal(await copyDataSum(kvm, 'r1'), await sourceDataSum(lab, 'r1'), 'the resumed copy differs from its source');
       assert.equal(await srcSum(), before, 'the source LV was written to');
       assert.equal(await lvsOf(lab), 'r1-disk');
     } finally {
@@ -525,17 +540,14 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
     const kvm = await labKvmHostUp();
     const cwd = fs.mkdtempSync(path.join(tmp, 'move-direct-'));
     try {
-      await makeDataGuests(lab, [{ name: 'd1', vg: 'vg1' }], { dataMb: 48, lvMb: 128 });
       // what the admin does to let lab-kvm reach lab-hv: a key lab-hv accepts (the lab's throwaway one) and
       // lab-hv's host key, at the address and port lab-hv has from inside qemu's user network
-      const known = fs.readFileSync(lab.knownHostsPath, 'utf8').trim().replaceAll('[127.0.0.1]', '[10.0.2.2]');
-      await labSsh(kvm, `install -d -m 700 /root/.ssh && printf '%s\\n' '${known}' > /root/.ssh/known_hosts_move`);
-      execFileSync('sh', ['-c', `ssh -i "$1" -o UserKnownHostsFile="$2" -p "$3" root@127.0.0.1 'cat > /root/.ssh/id_move && chmod 600 /root/.ssh/id_move' < "$1"`, 'sh', lab.keyPath, kvm.knownHostsPath, String(kvm.sshPort)]);
+      const known = fs.readFileSync(lab.knownHostsPath, 'utf8').replaceAll('[127.0.0.1]', '[10.0.2.2]');
+      await labSsh(kvm, 'install -d -m 700 /root/.ssh && cat > /root/.ssh/known_hosts_move', known);
+      await labSsh(kvm, 'umask 077; cat > /root/.ssh/id_move', fs.readFileSync(lab.keyPath, 'utf8'));
       const how = { host: '10.0.2.2', port: lab.sshPort, ssh_options: ['-i', '/root/.ssh/id_move', '-o', 'UserKnownHostsFile=/root/.ssh/known_hosts_move', '-o', 'StrictHostKeyChecking=yes'] };
-      const inv = path.join(tmp, 'move-direct-guests.yaml');
-      writeGuestInventory(inv, { d1: { vg: 'vg1', lv: 'd1-disk', mac: '00:16:3e:4c:54:41', kvmHost: 'lab-kvm', vars: { ferry_move_direct: how } } });
-      const base = ['migrate', 'd1', '--tags', 'copy', '-i', lab.inventoryPath, '-i', inv, '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'];
-      const srcSum = async () => (await labSsh(lab, 'sha256sum /dev/vg1/d1-disk')).stdout.split(' ')[0]!;
+      const base = await movingDataGuest(lab, cwd, 'd1', { dataMb: 48, lvMb: 128, mac: '00:16:3e:4c:54:41', vars: { ferry_move_direct: how } });
+      const srcSum = () => lvSum(lab, 'd1');
       const before = await srcSum();
       const copyOf = (events: FerryEvent[]) => resultsOf(events, 'd1').find((e) => e.module === 'rsync' && e.task.startsWith('copy the files'));
 
@@ -553,8 +565,7 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
       assert.deepEqual([recap!.result, recap!.source, recap!.destination], ['done', 'lab-hv', 'lab-kvm']);
       assert.ok((recap!.bytesCopied ?? 0) >= 48 * 2 ** 20, JSON.stringify(recap));
       console.log(`      ${formatMigrationRecap([recap!]).join('\n      ')}`);
-      const srcData = (await labSsh(lab, 'd=$(mktemp -d); mount -o ro,noload /dev/vg1/d1-disk $d && sha256sum $d/data | cut -d" " -f1; umount $d; rmdir $d')).stdout.trim();
-      assert.equal((await labSsh(kvm, 'sha256sum /mnt/ferry/d1/data | cut -d" " -f1')).stdout.trim(), srcData);
+      assert.equal(await copyDataSum(kvm, 'd1'), await sourceDataSum(lab, 'd1'));
       assert.equal(await srcSum(), before, 'the source LV was written to');
       // the same copy without the key: lab-kvm has no other way in (BatchMode: it fails at once, naming both hosts)
       await labSsh(kvm, 'mv /root/.ssh/id_move /root/.ssh/id_move.off; rm -rf /mnt/ferry/d1/data');
