@@ -20,8 +20,11 @@ const DATA_MB = Number(process.env.BENCH_GUEST_MB ?? 256);
 // what the playbook's rsync runs with (preset rootfs adds only excludes; the data guest has none of them)
 const FLAGS = '-aAXH --numeric-ids';
 
-/** How lab-kvm reaches lab-hv itself for ferry's direct move (ferry_move_direct): the key byHand uses too. */
-const directVia = (lab: LabInfo) => ({ host: '10.0.2.2', port: lab.sshPort, ssh_options: ['-i', '/root/.ssh/id_bench', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'] });
+/** lab-kvm's ssh options to lab-hv, for the copy by hand and ferry's direct move alike: the bench's key, no host key kept. */
+const TRUST_SSH = ['-i', '/root/.ssh/id_bench', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'];
+
+/** How lab-kvm reaches lab-hv itself for ferry's direct move (ferry_move_direct). */
+const directVia = (lab: LabInfo) => ({ host: '10.0.2.2', port: lab.sshPort, ssh_options: TRUST_SSH });
 
 /** ferry's move of guest `name`'s copy phase (relayed, or direct); the rsync task's time in ms. */
 async function ferryMove(lab: LabInfo, dir: string, name: string, direct = false): Promise<number> {
@@ -44,7 +47,7 @@ async function byHand(lab: LabInfo, kvm: LabVmInfo): Promise<number> {
   ].join('\n'));
   await labSsh(lab, 'set -e; mkdir -p /mnt/v1-src; mount -o ro,noload /dev/vg1/v1-disk /mnt/v1-src; sync; echo 3 > /proc/sys/vm/drop_caches');
   const t0 = performance.now();
-  await labSsh(kvm, `rsync ${FLAGS} -e 'ssh -p ${lab.sshPort} -i /root/.ssh/id_bench -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR' root@10.0.2.2:/mnt/v1-src/ /mnt/hand/`);
+  await labSsh(kvm, `rsync ${FLAGS} -e 'ssh -p ${lab.sshPort} ${TRUST_SSH.join(' ')}' root@10.0.2.2:/mnt/v1-src/ /mnt/hand/`);
   const ms = performance.now() - t0;
   const sums = await Promise.all([labSsh(lab, 'sha256sum /mnt/v1-src/data'), labSsh(kvm, 'sha256sum /mnt/hand/data')]);
   if (sums[0].stdout.split(' ')[0] !== sums[1].stdout.split(' ')[0]) throw new Error('the copy by hand differs from its source');
