@@ -99,7 +99,7 @@ export async function runProgram(argv: string[], version: string): Promise<numbe
       .option('--parallel <n>', 'how many guests at once (the same as --forks; per-VG and per-host copy limits still hold)')
       .option('--resume', 'continue the last failed migration from the first task not completed on each guest')
       .option('--rollback', 'undo the conversion of the guests named instead (playbooks/xen-rollback.yaml)')
-      .option('--cleanup', 'after checking the KVM guests: remove their Xen source LVs (LV-old), with -e force=true; no rollback after it (playbooks/xen-cleanup.yaml)')
+      .option('--cleanup', 'after checking the KVM guests: remove their Xen source LVs (LV-old; a moved guest\'s LV on its Xen host), with -e force=true; no rollback after it (playbooks/xen-cleanup.yaml)')
       .option('--list-hosts', 'list the guests it would migrate, and exit (no host is contacted)')
       .option('-t, --tags <tags>', 'only these phases (comma separated): preflight and shutdown run always; copy (with precopy), convert, define, boot')
       .option('--skip-tags <tags>', 'skip these phases')

@@ -1082,7 +1082,7 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
     assert.equal(ownLvs('xp1', await lvsAll()), ownLvs('xp1', lvsAtStart ?? ''), 'the partitioned guest\'s test left LVs behind');
   });
 
-  it('a guest moved to another host (xm1, lab-hv -> lab-kvm with kvm_host): copied through this machine, converted on lab-kvm, it boots to a login prompt from lab-kvm\'s LV; on lab-hv its LV is only read; then rolled back, only with force', async () => {
+  it('a guest moved to another host (xm1, lab-hv -> lab-kvm with kvm_host): copied through this machine, converted on lab-kvm, it boots to a login prompt from lab-kvm\'s LV; on lab-hv its LV is only read; the clean-up removes that source only with force, after which a rollback refuses; then rolled back, only with force', async () => {
     let lvsAtStart: string | undefined;
     const s = await converted();
     const { kvm } = s.xm1;
@@ -1118,6 +1118,45 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
       assert.notEqual(refused.exitCode, 0);
       assert.match(refused.rep.result('a finished move is rolled back only with force', 'xm1')?.msg ?? '', /moved to lab-kvm and converted[\s\S]*-e force=true/);
       assert.equal(await hv(), moved, 'a refused rollback changed lab-hv');
+
+      // the clean-up of the moved source (ferry migrate --cleanup): planned by --check, refused without force,
+      // then xm1-disk goes from lab-hv and lab-kvm's copy stays; a second run has nothing to do, and a rollback says why it cannot run
+      const cleanup = async (extra: Record<string, unknown>, check = false) => {
+        const r = new CollectingReporter();
+        const run = await runPlaybookFile(path.join(ROOT, 'playbooks/xen-cleanup.yaml'), { inventory: [lab.inventoryPath, s.xm1.inv], limit: 'xm1', reporter: r, check, extraVars: { kvm_host: 'lab-kvm', ...extra } });
+        return { rep: r, exitCode: run.exitCode };
+      };
+      const kvmState = async () => (await labSsh(kvm, `lvs --noheadings -o lv_name ${xm1.vg}; ls /var/lib/ferry/xen-to-kvm`)).stdout.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+      const kvmMoved = await kvmState();
+      const removeTask = "remove the moved guest's Xen source LV (on the Xen host)";
+      const planned = await cleanup({ force: true }, true);
+      assert.equal(planned.exitCode, 0, JSON.stringify(planned.rep.results().filter((x) => x.status === 'failed')));
+      assert.deepEqual([planned.rep.result(removeTask, 'xm1')?.status, planned.rep.result(removeTask, 'xm1')?.delegatedTo], ['changed', 'lab-hv']);
+      assert.equal(await hv(), moved, '--check changed lab-hv');
+      const refusedCleanup = await cleanup({});
+      assert.notEqual(refusedCleanup.exitCode, 0);
+      assert.match(refusedCleanup.rep.result("removing a moved guest's Xen source needs force", 'xm1')?.msg ?? '', /removing vg1\/xm1-disk on lab-hv deletes the only copy of xm1 as Xen ran it[\s\S]*works on lab-kvm, then run again with -e force=true/);
+      assert.equal(await hv(), moved, 'a cleanup without force changed lab-hv');
+      // the source's bytes kept aside first (in vg0), so that the rollback can be tested after the clean-up as well
+      const size = (await labSsh(lab, `lvs --noheadings --units b --nosuffix -o lv_size ${xm1.vg}/${xm1.lv}`)).stdout.trim();
+      await labSsh(lab, `lvcreate -q -y -L ${size}b -n xm1-kept vg0 && dd if=/dev/${xm1.vg}/${xm1.lv} of=/dev/vg0/xm1-kept bs=4M status=none`);
+      const cleaned = await cleanup({ force: true });
+      assert.equal(cleaned.exitCode, 0, JSON.stringify(cleaned.rep.results().filter((x) => x.status === 'failed')));
+      const gone = await hv();
+      assert.doesNotMatch(gone, /^[0-9a-f]{64} /, 'the source LV is still on lab-hv');
+      assert.match(gone, /^cleaned up: vg1\/xm1-disk removed$/m);
+      assert.equal(await kvmState(), kvmMoved, 'the clean-up changed lab-kvm');
+      const cleanAgain = await cleanup({ force: true });
+      assert.equal(cleanAgain.exitCode, 0, JSON.stringify(cleanAgain.rep.results().filter((x) => x.status === 'failed')));
+      assert.deepEqual(cleanAgain.rep.results().filter((x) => x.status === 'changed').map((x) => x.task), []);
+      const noRollback = await rollback({ force: true });
+      assert.notEqual(noRollback.exitCode, 0);
+      assert.match(noRollback.rep.result('a moved guest whose source is gone cannot be rolled back', 'xm1')?.msg ?? '', /vg1\/xm1-disk is removed by --cleanup on lab-hv: there is no Xen copy to go back to\. vg1\/xm1-disk on lab-kvm is the guest's disk$/);
+      assert.equal(await kvmState(), kvmMoved, 'the refused rollback changed lab-kvm');
+      // as from the admin's own backup: the source's bytes back, the record without its clean-up line; lab-hv as after the move
+      await labSsh(lab, `lvcreate -q -y -W y -L ${size}b -n ${xm1.lv} ${xm1.vg} && dd if=/dev/vg0/xm1-kept of=/dev/${xm1.vg}/${xm1.lv} bs=4M status=none && lvremove -q -y vg0/xm1-kept && sed -i '/^cleaned up:/d' /var/lib/ferry/xen-to-kvm/vg1-xm1-disk.done`);
+      assert.equal(await hv(), moved);
+
       const back = await rollback({ force: true });
       assert.equal(back.exitCode, 0, JSON.stringify(back.rep.results().filter((x) => x.status === 'failed')));
       assert.equal((await labSsh(kvm, `lvs --noheadings -o lv_name ${xm1.vg}; ls /var/lib/ferry/xen-to-kvm 2>/dev/null; true`)).stdout.trim(), '');
@@ -1126,7 +1165,7 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
       assert.match(after, /^xm1\.cfg$/m, 'the autostart entry is not back');
       assert.doesNotMatch(after, /-> lab-kvm/, 'the record is still there');
     } finally {
-      if (lab) await labSsh(lab, `lvremove -q -y ${xm1.vg}/${xm1.lv} 2>/dev/null; rm -rf /etc/xen/xm1.cfg /etc/xen/auto/xm1.cfg /var/lib/ferry/xen-to-kvm/vg1-xm1-disk.*; true`);
+      if (lab) await labSsh(lab, `lvremove -q -y ${xm1.vg}/${xm1.lv} vg0/xm1-kept 2>/dev/null; rm -rf /etc/xen/xm1.cfg /etc/xen/auto/xm1.cfg /var/lib/ferry/xen-to-kvm/vg1-xm1-disk.*; true`);
       // two emulated hosts keep both cores busy: lab-kvm stops once its test is done
       await labKvmHostDown();
     }
