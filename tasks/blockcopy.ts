@@ -1,12 +1,14 @@
 // The `blockcopy` module: copy the first `size` bytes of a device or image with dd, on one host or
-// between two hosts through the controller (no SSH trust between the hosts), and verify the copy.
+// between two hosts through the controller (no SSH trust between the hosts) or, with `direct`, by
+// the destination host's own ssh to the source host, and verify the copy.
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import { joinCommands, sh, type Command } from '../runner/command.js';
+import { asArgument, joinCommands, sh, type Command } from '../runner/command.js';
 import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type Step, type TaskContext, type Verdict } from '../runner/module.js';
 import { humanBytes } from '../runner/reporter/format.js';
 import { describeFailure, runsOn } from '../runner/task-context.js';
+import { directFailure, directField, type DirectSsh, directSsh, sshTarget, sshWords } from './lib/direct-ssh.js';
 import { copyEnds } from './lib/peer.js';
 import { absolutePathField } from './lib/schema.js';
 import { ddCopiedBytes, parseDdProgress, withEta } from './copy/dd-progress.js';
@@ -46,9 +48,10 @@ const params = z.strictObject({
     .enum(['auto', 'zstd', 'gzip', 'none'])
     .default('auto')
     .describe(
-      'Between hosts: compress the stream through the controller (auto: zstd when both ends have it, else gzip, else none; ' +
+      'Between hosts: compress the stream (auto: zstd when both ends have it, else gzip, else none; ' +
         'from 64 MiB on, none when 16 MiB sampled across the range would not shrink by 10%)',
     ),
+  direct: directField,
 });
 
 type Params = z.output<typeof params>;
@@ -169,6 +172,48 @@ async function relayCopy(
   return comp;
 }
 
+/**
+ * The pipeline on dest's host of a direct copy: its own ssh runs the reader on src's host (under
+ * `sudo -n` when the login is not root), and the writer's dd reports on stdout, apart from the
+ * reader's progress and ssh's own words on stderr.
+ */
+export function directCopyCommand(p: Pick<Params, 'src' | 'dest'>, g: ReturnType<typeof ddGeometry>, d: DirectSsh, comp: 'zstd' | 'gzip' | 'none'): Command {
+  const read = readCommand(p.src, g, true);
+  const reader = comp === 'none' ? read : joinCommands([read, packCommand(comp)], '|');
+  const remote = d.sudo ? sh`sudo -n sh -c ${asArgument(reader)}` : reader;
+  const write = sh`${writeCommand(p.dest, MAX_BS)} 2>&1`;
+  const unpack = comp === 'zstd' ? sh`zstd -q -d -c` : comp === 'gzip' ? sh`gzip -d -c` : null;
+  return joinCommands([sh`${sshWords(d)} -- ${sshTarget(d)} ${asArgument(remote)}`, ...(unpack ? [unpack] : []), write], '|');
+}
+
+/** dest's host pulls the range from src's host with its own ssh; the controller only watches. Returns the compression used. */
+async function directCopy(
+  s: TaskContext,
+  d: TaskContext,
+  p: Params,
+  size: number,
+  g: ReturnType<typeof ddGeometry>,
+  via: DirectSsh,
+  report: TaskContext,
+): Promise<'zstd' | 'gzip' | 'none'> {
+  const comp = await pickCompression(s, d, p, size);
+  let err = '';
+  const r = await d.run(directCopyCommand(p, g, via, comp), {
+    onStderr: recordSplitter((line) => {
+      const pr = parseDdProgress(line);
+      if (pr) report.progress(withEta(pr, size));
+      else err += line + '\n';
+    }),
+  });
+  // POSIX sh has no pipefail: the writer's count of bytes is what proves the copy complete
+  const got = ddCopiedBytes(r.stdout);
+  if (r.exitCode !== 0 || got !== size) {
+    const why = r.exitCode !== 0 ? `exit ${r.exitCode}` : `${got ?? 'no'} bytes written to ${p.dest}, expected ${size}: the stream was cut short`;
+    throw new TaskFailedError(`${directFailure('dd', via, s.host, d.host)}: ${why}\n${err.trim()}${r.stdout.trim() && !got ? `\n${r.stdout.trim()}` : ''}`.trim());
+  }
+  return comp;
+}
+
 /** The one dd of a copy on one host. */
 function localCopyCommand(p: Params, g: ReturnType<typeof ddGeometry>): Command {
   const iflag = g.countBytes ? 'iflag=fullblock,count_bytes' : 'iflag=fullblock';
@@ -203,6 +248,8 @@ export interface BlockcopyFacts {
   destSize?: number;
   /** Whether the range already matches (cmp -s on one host, sha256 on both between hosts); read only when dest exists and nothing refuses. */
   same?: boolean;
+  /** Between two hosts with `direct`: how dest's host reaches src's (its ssh was tried in the read). */
+  direct?: DirectSsh;
 }
 
 /**
@@ -246,7 +293,15 @@ async function readBlockcopy(ctx: TaskContext, p: Params): Promise<BlockcopyFact
   f.destKind = await pathKind(d, p.dest);
   if (f.destKind === 'block') f.destSize = await deviceSize(d, p.dest);
   const ends = checkEnds(p, f);
-  if ('refused' in ends || f.destKind === 'missing') return f;
+  if ('refused' in ends) return f;
+  const via = s !== d ? directSsh(p.direct, s) : undefined;
+  if (via) {
+    // the plan holds only when dest's host can log in to src's (and sudo there): tried now, in --check too
+    const probe = await d.run(sh`${sshWords(via)} -- ${sshTarget(via)} ${via.sudo ? 'sudo -n true' : 'true'}`);
+    if (probe.exitCode !== 0) throw new TaskFailedError(`${directFailure('dd', via, s.host, d.host)}: ${probe.stderr.trim() || `exit ${probe.exitCode}`}`);
+    f.direct = via;
+  }
+  if (f.destKind === 'missing') return f;
   // as costly as the copy: what makes check mode exact and a second run ok
   if (s === d) {
     f.same = (await s.run(sh`cmp -s -n ${ends.size} -- ${p.src} ${p.dest}`)).exitCode === 0;
@@ -265,7 +320,7 @@ export function decideBlockcopy(p: Params, f: BlockcopyFacts): Verdict {
   if (f.same) return { changed: false, reason: `the first ${humanBytes(size)} of ${p.dest} already equal ${p.src}`, data: { bytes: size } };
   const g = ddGeometry(size, ends.bs);
   const sameHost = onTaskHost(f);
-  const where = sameHost ? '' : ` (${f.srcHost} → ${f.destHost} through the controller)`;
+  const where = sameHost ? '' : f.direct ? ` (${f.srcHost} → ${f.destHost}, ${f.destHost} connecting to ${f.srcHost} itself (direct))` : ` (${f.srcHost} → ${f.destHost} through the controller)`;
   const steps: Step[] = [
     {
       title: `dd ${humanBytes(size)} from ${p.src} to ${p.dest}${where}, bs=${g.bs}`,
@@ -280,7 +335,8 @@ export function decideBlockcopy(p: Params, f: BlockcopyFacts): Verdict {
           await localCopy(s, p, size, g);
           return { bytes: size };
         }
-        return { bytes: size, compression: await relayCopy(s, d, p, size, g, c) };
+        const via = directSsh(p.direct, s);
+        return { bytes: size, compression: await (via ? directCopy(s, d, p, size, g, via, c) : relayCopy(s, d, p, size, g, c)), ...(via ? { direct: true } : {}) };
       },
     },
   ];
@@ -315,7 +371,9 @@ export const blockcopyModule = defineModule({
       'iflag=count_bytes), iflag=fullblock, and conv=notrunc,fsync on the writer. Between hosts (src_host / dest_host) ' +
       'the source dd\'s stdout is piped through the controller into the destination dd over the two existing connections ' +
       '(backpressure by stream.pipeline; zstd or gzip when both ends have it and, for 64 MiB or more, a 16 MiB sample of the ' +
-      'source shrinks by at least 10%), so the hosts need no SSH trust. ' +
+      'source shrinks by at least 10%), so the hosts need no SSH trust. With `direct`, dest_host runs the reader on src_host ' +
+      'with its own ssh (BatchMode; tried in the read, so --check fails where the copy would) and the data does not pass ' +
+      'through the controller. ' +
       'read compares the range first (cmp on one host, sha256 on both between hosts): identical data is no change. ' +
       'That read costs as much as the copy; it is what makes check mode exact and a second run ok.',
     checkMode: 'full',
@@ -324,6 +382,7 @@ export const blockcopyModule = defineModule({
       sha256: 'verify sha256: the hash of the copied range (equal on both ends)',
       verified: 'True when verify ran and matched',
       compression: 'Between hosts: zstd, gzip or none',
+      direct: 'True when dest_host pulled the range from src_host with its own ssh',
     },
     example: [
       '- blockcopy:',

@@ -6,7 +6,7 @@ import { TaskFailedError } from '../runner/errors.js';
 import { defineModule, type TaskContext, type Verdict } from '../runner/module.js';
 import { describeFailure } from '../runner/task-context.js';
 import { copyEnds } from './lib/peer.js';
-import { optionLikeProblem } from './lib/operands.js';
+import { directFailure, directField, type DirectSsh, directSsh, sshTarget, sshWords } from './lib/direct-ssh.js';
 import { checkedBy, rsyncPathField } from './lib/schema.js';
 import { recordSplitter } from './storage/records.js';
 import { relayRsync, type RelayResult } from './copy/rsync-relay.js';
@@ -30,23 +30,6 @@ export function archiveFlagProblem(flag: string): string | undefined {
   return undefined;
 }
 
-/** An ssh option word for the direct copy's remote shell: rsync splits -e on blanks and reads quotes, so neither may be in one. */
-export function sshOptionProblem(word: string): string | undefined {
-  return /^[A-Za-z0-9_=.,:/@+%~-]+$/.test(word) ? undefined : `'${word}': an ssh option of a direct copy is one word of letters, digits and _=.,:/@+%~- (rsync splits its -e on blanks and reads quotes)`;
-}
-
-/** A host or user name the direct copy's ssh gets: never an option, never a second word. */
-function sshNameProblem(word: string): string | undefined {
-  return optionLikeProblem(word) ?? (/^[A-Za-z0-9_.%:[\]-]+$/.test(word) ? undefined : `'${word}': a host or user name of a direct copy is one word`);
-}
-
-const directParams = z.strictObject({
-  host: z.string().min(1).superRefine(checkedBy(sshNameProblem)).optional().describe("src_host's address as dest_host reaches it (default: its ansible_host, else its inventory name)"),
-  port: z.number().int().min(1).max(65535).optional().describe('Its SSH port (default: its ansible_port, else 22)'),
-  user: z.string().min(1).superRefine(checkedBy(sshNameProblem)).optional().describe('The user dest_host logs in as (default: its ansible_user, else root); with the task\'s become and another user than root, rsync runs there with sudo -n'),
-  ssh_options: z.array(z.string().superRefine(checkedBy(sshOptionProblem))).default([]).describe('More ssh words for dest_host\'s ssh, e.g. [-i, /root/.ssh/id_move, -o, StrictHostKeyChecking=accept-new]'),
-});
-
 const params = z.strictObject({
   src: rsyncPathField(
     "Source path on src_host (default: the task's host); a trailing slash copies the contents of the directory (rsync semantics). Never host:path: name the host with src_host",
@@ -61,12 +44,7 @@ const params = z.strictObject({
   preset: z.enum(['rootfs']).optional().describe(`rootfs: exclude ${ROOTFS_EXCLUDES.join(' ')} (copying a live root filesystem)`),
   src_host: z.string().optional().describe('Inventory host holding src (default: the task\'s host)'),
   dest_host: z.string().optional().describe('Inventory host holding dest (default: the task\'s host)'),
-  direct: z
-    .union([z.boolean(), directParams])
-    .default(false)
-    .describe(
-      "Between two hosts: dest_host connects to src_host itself over SSH, with its own keys and known_hosts, and the data does not pass through the controller (true: src_host's ansible_host, ansible_port and ansible_user; or {host, port, user, ssh_options} as dest_host reaches it). On one host it has nothing to do",
-    ),
+  direct: directField,
 });
 
 type Params = z.output<typeof params>;
@@ -90,37 +68,11 @@ export function rsyncCommand(p: Params, mode: Mode): Command {
   return sh`rsync ${rsyncFlags(p, mode)} -- ${p.src} ${p.dest}`;
 }
 
-/** How dest's host reaches src's host itself in a direct copy. */
-export interface DirectSsh {
-  host: string;
-  port: number;
-  user: string;
-  sshOptions: string[];
-  /** rsync runs under `sudo -n` on src's host (the task's become, another user than root). */
-  sudo: boolean;
-}
-
 /** Where the copy runs: one host, or the client on dest's host pulling from src's host (through the controller, or directly). */
 interface Ends {
   src: TaskContext;
   dest: TaskContext;
   direct?: DirectSsh;
-}
-
-/** The direct copy's ssh, from `direct` and src's inventory variables (pure). */
-export function directSsh(direct: Params['direct'], src: { host: string; vars: Record<string, unknown>; become: unknown }): DirectSsh | undefined {
-  if (direct === false) return undefined;
-  const d = direct === true ? { ssh_options: [] as string[] } : direct;
-  const v = src.vars;
-  const host = d.host ?? (typeof v.ansible_host === 'string' ? v.ansible_host : src.host);
-  const user = d.user ?? (typeof v.ansible_user === 'string' ? v.ansible_user : 'root');
-  const port = d.port ?? (v.ansible_port === undefined ? 22 : Number(v.ansible_port));
-  for (const [what, word] of [['host', host], ['user', user]] as const) {
-    const problem = sshNameProblem(word);
-    if (problem) throw new TaskFailedError(`direct copy from ${src.host}: its ${what} ${problem}`);
-  }
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TaskFailedError(`direct copy from ${src.host}: its port '${String(v.ansible_port)}' is not a port number`);
-  return { host, port, user, sshOptions: d.ssh_options, sudo: src.become !== false && user !== 'root' };
 }
 
 /** The ends of the copy seen from `ctx` (the task's context when it reads, the step's when it copies). */
@@ -131,9 +83,8 @@ async function rsyncEnds(ctx: TaskContext, p: Params): Promise<Ends> {
 
 /** The command on dest's host of a direct copy: rsync with ferry's own ssh as its remote shell, pulling src from src's host. */
 export function directRsyncCommand(p: Params, mode: Mode, d: DirectSsh): Command {
-  const ssh = ['ssh', '-o', 'BatchMode=yes', '-p', String(d.port), ...d.sshOptions].join(' ');
   const path = d.sudo ? ['--rsync-path=sudo -n rsync'] : [];
-  return sh`rsync ${rsyncFlags(p, mode)} ${['-e', ssh, ...path]} -- ${`${d.user}@${d.host.includes(':') ? `[${d.host}]` : d.host}:${p.src}`} ${p.dest}`;
+  return sh`rsync ${rsyncFlags(p, mode)} ${['-e', sshWords(d).join(' '), ...path]} -- ${`${sshTarget(d, true)}:${p.src}`} ${p.dest}`;
 }
 
 /** What one rsync run did: its exit code, what it printed, and how it failed in words (naming both hosts for a relayed one). */
@@ -149,7 +100,7 @@ async function runRsync(ends: Ends, p: Params, mode: Mode, onOutput?: (chunk: Bu
     const on = ends.direct ? ends.dest : ends.src;
     const r = await on.run(ends.direct ? directRsyncCommand(p, mode, ends.direct) : rsyncCommand(p, mode), onOutput ? { onStdout: onOutput } : {});
     const failure = describeFailure(r);
-    return { exitCode: r.exitCode, output: r.stdout, failure: ends.direct ? `rsync on ${ends.dest.host} pulling from ${ends.src.host} directly (${ends.direct.user}@${ends.direct.host}:${ends.direct.port}, ${ends.dest.host}'s own ssh): ${failure}` : failure };
+    return { exitCode: r.exitCode, output: r.stdout, failure: ends.direct ? `${directFailure('rsync', ends.direct, ends.src.host, ends.dest.host)}: ${failure}` : failure };
   }
   const r: RelayResult = await relayRsync(ends.dest, ends.src, rsyncFlags(p, mode), p.src, p.dest, onOutput);
   return { exitCode: r.exitCode, output: r.output, failure: describeRelayFailure(ends, r) };

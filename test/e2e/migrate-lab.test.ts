@@ -535,7 +535,7 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
     }
   });
 
-  it('a move with the KVM host reaching the Xen host itself (ferry_move_direct: lab-kvm\'s own key and known_hosts, lab-hv as qemu\'s network shows it): the plan says direct, ferry relays nothing, the copy holds the source\'s data, the source only read; without the key lab-kvm cannot reach lab-hv at all', async () => {
+  it('a move with the KVM host reaching the Xen host itself (ferry_move_direct: lab-kvm\'s own key and known_hosts, lab-hv as qemu\'s network shows it): the plan says direct, ferry relays nothing, the copy holds the source\'s data, the source only read; a guest partitioned already moves the same way (blockcopy: lab-kvm\'s ssh runs the reader\'s dd on lab-hv); without the key lab-kvm cannot reach lab-hv at all', async () => {
     // The test above left the lab pristine (reset), lab-kvm stopped with it: it boots fresh here.
     const kvm = await labKvmHostUp();
     const cwd = fs.mkdtempSync(path.join(tmp, 'move-direct-'));
@@ -567,6 +567,36 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
       console.log(`      ${formatMigrationRecap([recap!]).join('\n      ')}`);
       assert.equal(await copyDataSum(kvm, 'd1'), await sourceDataSum(lab, 'd1'));
       assert.equal(await srcSum(), before, 'the source LV was written to');
+      // d2, partitioned already (its ext4 root in partition 1 at 1 MiB): the whole disk moves with blockcopy, lab-kvm's
+      // own ssh running the reader's dd on lab-hv
+      const inv2 = path.join(cwd, 'd2-guests.yaml');
+      writeGuestInventory(inv2, { d2: { vg: 'vg1', lv: 'd2-disk', mac: '00:16:3e:4c:54:42', kvmHost: 'lab-kvm', vars: { ferry_move_direct: how } } });
+      await labSsh(lab, [
+        'set -e',
+        'lvcreate -q -y -L 64M -n d2-disk vg1',
+        "printf 'start=2048, type=83\\n' | sfdisk -q /dev/vg1/d2-disk",
+        'l=$(losetup -f --show -o 1048576 /dev/vg1/d2-disk)',
+        "mkfs.ext4 -q $l && mkdir -p /mnt/d2 && mount $l /mnt/d2 && mkdir /mnt/d2/etc && echo '/dev/xvda1 / ext4 defaults 0 1' > /mnt/d2/etc/fstab",
+        'head -c 25165824 /dev/urandom > /mnt/d2/data && umount /mnt/d2 && losetup -d $l',
+      ].join('\n'));
+      const before2 = await lvSum(lab, 'd2');
+      const base2 = ['migrate', 'd2', '--tags', 'copy', '-i', lab.inventoryPath, '-i', inv2, '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'];
+      const blocksOf = (events: FerryEvent[]) => resultsOf(events, 'd2').find((e) => e.module === 'blockcopy');
+      const check2 = await ferryCli([...base2, '--check'], cwd);
+      assert.equal(check2.code, 0, `${check2.stderr}\n${failuresOf(check2.events)}`);
+      assert.equal(resultsOf(check2.events, 'd2').find((e) => e.task.startsWith('the move\'s copy route'))?.msg, 'blockcopy lab-hv -> lab-kvm: lab-kvm connects to lab-hv itself, with its own ssh (direct)');
+      // (--check runs no shell, so the guard before the copy is not known: the copy would run, unplanned)
+      assert.equal(blocksOf(check2.events)?.status, 'changed');
+      const run2 = await ferryCli(base2, cwd);
+      assert.equal(run2.code, 0, `${run2.stderr}\n${failuresOf(run2.events)}`);
+      const blocks = blocksOf(run2.events)!;
+      assert.deepEqual([blocks.status, blocks.delegatedTo, blocks.result?.direct, blocks.result?.verified], ['changed', 'lab-kvm', true, true]);
+      const [recap2] = recapsOf(run2.events);
+      console.log(`      ${formatMigrationRecap([recap2!]).join('\n      ')}`);
+      const srcData2 = (await labSsh(lab, 'l=$(losetup -f --show -r -o 1048576 /dev/vg1/d2-disk); d=$(mktemp -d); mount -o ro,noload $l $d && sha256sum $d/data | cut -d" " -f1; umount $d; rmdir $d; losetup -d $l')).stdout.trim();
+      assert.equal(await copyDataSum(kvm, 'd2'), srcData2);
+      assert.equal(await lvSum(lab, 'd2'), before2, 'the source LV was written to');
+
       // the same copy without the key: lab-kvm has no other way in (BatchMode: it fails at once, naming both hosts)
       await labSsh(kvm, 'mv /root/.ssh/id_move /root/.ssh/id_move.off; rm -rf /mnt/ferry/d1/data');
       const keyless = await ferryCli(base, cwd);

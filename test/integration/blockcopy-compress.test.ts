@@ -1,14 +1,16 @@
-// blockcopy between two real sshd hosts: what compress: auto chooses from its sample of the source.
+// blockcopy between two real sshd hosts: what compress: auto chooses from its sample of the source,
+// and the direct copy (the destination host's own ssh to the source host).
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PeerHost } from '../../runner/module.js';
+import type { PeerHost, Progress } from '../../runner/module.js';
+import type { BecomeOptions } from '../../runner/transport/types.js';
 import type { SshTransport } from '../../runner/transport/ssh.js';
 import { blockcopyModule } from '../../tasks/blockcopy.js';
 import { NOPASSWD_USER, startSshdHosts, sshTransport, type SshdHost } from '../harness/sshd.js';
-import { runModule } from '../helpers/run-module.js';
+import { runModule, stepTitles } from '../helpers/run-module.js';
 
 const sh = (cmd: string, ...args: string[]): string => execFileSync('sh', ['-c', cmd, 'sh', ...args]).toString().trim();
 
@@ -61,5 +63,44 @@ describe('blockcopy compress: auto @integration @slow', function () {
     const data = await copy(join(dir, 'random.img'), join(dir, 'random-zstd.img'), { compress: 'zstd', verify: 'none' });
     assert.equal(data.compression, 'zstd');
     assert.equal(sh('cmp "$1" "$2" && echo same', join(dir, 'random.img'), join(dir, 'random-zstd.img')), 'same');
+  });
+
+  it('direct: the destination host pulls the range with its own ssh (its key and known_hosts, sudo -n on the source), the plan says so, the copy is the same and a second run is no change; a key the source refuses fails in --check, naming both hosts', async () => {
+    const [a, b] = transports as [SshTransport, SshTransport];
+    const become: BecomeOptions = {};
+    const progress: Progress[] = [];
+    const run = (input: Record<string, unknown>, check = false) =>
+      runModule(blockcopyModule, { src_host: a.host, dest_host: b.host, ...input }, {
+        transport: a,
+        become,
+        check,
+        onProgress: (x) => progress.push(x),
+        peer: async (name: string): Promise<PeerHost> => ({ name, transport: name === a.host ? a : b, become, vars: {} }),
+      });
+    // 16 MiB, one random MiB in four; only root may read it: the reader on the source runs under sudo -n (the login is not root)
+    const src = join(dir, 'direct-src.img');
+    sh('truncate -s 16M "$1" && for i in 0 4 8 12; do head -c 1048576 /dev/urandom | dd of="$1" bs=1M seek=$i conv=notrunc status=none; done && chmod 600 "$1"', src);
+    const h = hosts[0]!;
+    // the destination's own ssh to the source, as its admin would set it up: a key and known_hosts of its own, no agent, no ssh_config
+    const direct = (key: string) => ({ host: '127.0.0.1', port: h.port, user: NOPASSWD_USER, ssh_options: ['-F', '/dev/null', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${h.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes'] });
+    const dest = join(dir, 'direct-copy.img');
+    const p = { src, dest, direct: direct(h.userKeyFile) };
+    const check = await run(p, true);
+    assert.equal(stepTitles(check.plan)[0], `dd 16 MiB from ${src} to ${dest} (${a.host} → ${b.host}, ${b.host} connecting to ${a.host} itself (direct)), bs=4194304`);
+    assert.equal(existsSync(dest), false, 'check mode created the destination');
+    const { data } = await run(p);
+    assert.deepEqual([data.direct, data.compression, data.verified], [true, 'zstd', true]);
+    assert.equal(sh('cmp "$1" "$2" && echo same', src, dest), 'same');
+    assert.equal(progress.at(-1)?.bytes, 16 * 2 ** 20, JSON.stringify(progress));
+    assert.equal((await run(p)).plan.changed, false);
+
+    // a key the source does not accept: BatchMode, so no prompt waits; the read fails with the hosts and ssh's words
+    const stranger = join(dir, 'stranger-key');
+    sh('ssh-keygen -q -t ed25519 -N "" -f "$1"', stranger);
+    await assert.rejects(run({ ...p, dest: `${dest}-2`, direct: direct(stranger) }, true), (e: Error) => {
+      assert.match(e.message, /^dd on sshd\d+ pulling from sshd\d+ directly \(ferrytest@127\.0\.0\.1:\d+, sshd\d+'s own ssh\): .*Permission denied \(publickey/s);
+      return true;
+    });
+    assert.equal(existsSync(`${dest}-2`), false);
   });
 });

@@ -1,8 +1,11 @@
-// The rsync module's direct copy (dest_host reaching src_host with its own ssh): how its ssh is
-// made from the task's words and the source host's inventory variables, and what is refused.
+// The direct copy of rsync and blockcopy (dest_host reaching src_host with its own ssh): how its ssh
+// is made from the task's words and the source host's inventory variables, and what is refused.
 import { strict as assert } from 'node:assert';
+import { quote } from '../../runner/command.js';
 import { parseParams } from '../../runner/playbook/params.js';
-import { directRsyncCommand, directSsh, rsyncModule, sshOptionProblem } from '../../tasks/rsync.js';
+import { blockcopyModule, ddGeometry, directCopyCommand } from '../../tasks/blockcopy.js';
+import { directSsh, sshOptionProblem } from '../../tasks/lib/direct-ssh.js';
+import { directRsyncCommand, rsyncModule } from '../../tasks/rsync.js';
 
 // as a task's arguments are parsed: text read as Ansible reads a number or a boolean
 const parse = (input: Record<string, unknown>) => parseParams(rsyncModule, { src: '/mnt/old/', dest: '/mnt/new/', src_host: 'hv1', ...input }, { file: 'pb.yaml', line: 1, col: 1 });
@@ -41,5 +44,30 @@ describe('rsync direct: the destination host\'s own ssh to the source host', () 
     assert.throws(() => parse({ direct: { user: 'a b' } }), /one word/);
     assert.throws(() => directSsh(true, { host: 'hv1', vars: { ansible_host: '-F/tmp/evil' }, become: {} }), /direct copy from hv1: its host '-F\/tmp\/evil'/);
     assert.throws(() => directSsh(true, { host: 'hv1', vars: { ansible_port: 'ssh' }, become: {} }), /its port 'ssh' is not a port number/);
+  });
+});
+
+describe("blockcopy direct: the destination host's pipeline", () => {
+  const via = { host: '10.0.2.2', port: 2222, user: 'admin', sshOptions: ['-i', '/root/.ssh/id_move'], sudo: true };
+  const p = { src: '/dev/vg1/web1-disk', dest: '/dev/vg1/web1 disk' };
+
+  it("runs the reader on the source through its own ssh, under sudo -n for a login that is not root, and the writer's dd reports on stdout", () => {
+    const reader = 'dd if=/dev/vg1/web1-disk bs=4194304 count=2 iflag=fullblock status=progress | zstd -q -c -T0 -3';
+    assert.equal(
+      directCopyCommand(p, ddGeometry(8 * 2 ** 20), via, 'zstd').text,
+      `ssh -o BatchMode=yes -p 2222 -i /root/.ssh/id_move -- admin@10.0.2.2 ${quote(`sudo -n sh -c ${quote(reader)}`)} | zstd -q -d -c | dd 'of=/dev/vg1/web1 disk' bs=4194304 iflag=fullblock conv=notrunc,fsync 2>&1`,
+    );
+    assert.equal(
+      directCopyCommand(p, ddGeometry(3 * 2 ** 20 + 512), { ...via, user: 'root', sudo: false }, 'none').text,
+      "ssh -o BatchMode=yes -p 2222 -i /root/.ssh/id_move -- root@10.0.2.2 'dd if=/dev/vg1/web1-disk bs=4194304 count=3146240 iflag=fullblock,count_bytes status=progress' | dd 'of=/dev/vg1/web1 disk' bs=4194304 iflag=fullblock conv=notrunc,fsync 2>&1",
+    );
+  });
+
+  it('takes direct as rsync does: text read as a boolean, the same refusals', () => {
+    const parse = (direct: unknown) => parseParams(blockcopyModule, { src: '/dev/a', dest: '/dev/b', src_host: 'hv1', direct }, { file: 'pb.yaml', line: 1, col: 1 });
+    assert.equal(parse('yes').direct, true);
+    assert.equal(parse('off').direct, false);
+    assert.throws(() => parse({ host: '-oProxyCommand=x' }), /'-oProxyCommand=x' starts with '-', so the command would read it as an option/);
+    assert.throws(() => parse({ ssh_options: ['-o ProxyCommand=nc %h %p'] }), /one word of letters/);
   });
 });
