@@ -52,6 +52,13 @@ const params = z.strictObject({
         'from 64 MiB on, none when 16 MiB sampled across the range would not shrink by 10%)',
     ),
   direct: directField,
+  compare: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Read both ends first and make no change when the range already matches (as costly as the copy itself: what makes check mode exact and a second run ok). ' +
+        'false: always copy, for a destination known to need it (a new LV a guard has checked), where that read would double the work',
+    ),
 });
 
 type Params = z.output<typeof params>;
@@ -301,7 +308,7 @@ async function readBlockcopy(ctx: TaskContext, p: Params): Promise<BlockcopyFact
     if (probe.exitCode !== 0) throw new TaskFailedError(`${directFailure('dd', via, s.host, d.host)}: ${probe.stderr.trim() || `exit ${probe.exitCode}`}`);
     f.direct = via;
   }
-  if (f.destKind === 'missing') return f;
+  if (f.destKind === 'missing' || !p.compare) return f;
   // as costly as the copy: what makes check mode exact and a second run ok
   if (s === d) {
     f.same = (await s.run(sh`cmp -s -n ${ends.size} -- ${p.src} ${p.dest}`)).exitCode === 0;
@@ -375,7 +382,8 @@ export const blockcopyModule = defineModule({
       'with its own ssh (BatchMode; tried in the read, so --check fails where the copy would) and the data does not pass ' +
       'through the controller. ' +
       'read compares the range first (cmp on one host, sha256 on both between hosts): identical data is no change. ' +
-      'That read costs as much as the copy; it is what makes check mode exact and a second run ok.',
+      'That read costs as much as the copy; it is what makes check mode exact and a second run ok (compare: false skips it ' +
+      'where a guard of the playbook\'s own says the copy is needed).',
     checkMode: 'full',
     result: {
       bytes: 'Bytes copied',

@@ -93,6 +93,10 @@ describe('blockcopy compress: auto @integration @slow', function () {
     assert.equal(sh('cmp "$1" "$2" && echo same', src, dest), 'same');
     assert.equal(progress.at(-1)?.bytes, 16 * 2 ** 20, JSON.stringify(progress));
     assert.equal((await run(p)).plan.changed, false);
+    // compare: false reads nothing first: the same range is copied again (and verified)
+    const again = await run({ ...p, compare: false });
+    assert.deepEqual([again.plan.changed, again.data.verified], [true, true]);
+    assert.equal(sh('cmp "$1" "$2" && echo same', src, dest), 'same');
 
     // a key the source does not accept: BatchMode, so no prompt waits; the read fails with the hosts and ssh's words
     const stranger = join(dir, 'stranger-key');
