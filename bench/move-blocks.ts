@@ -1,0 +1,124 @@
+// Benchmark (issue 14): a guest partitioned already moved from lab-hv to lab-kvm (ferry migrate --to),
+// its whole disk copied block by block by the blockcopy module, against OpenSSH's `ssh A 'dd …' | ssh B
+// 'dd …'` run from this machine, with the same dd block size. ferry's figure is the blockcopy task's
+// time: its compressibility sample, the copy and the sha256 verify of both ends (the pipe by hand
+// verifies nothing). ferry copies relayed (through this machine: the hosts share no SSH trust) and
+// directly (ferry_move_direct: lab-kvm's own ssh runs the reader on lab-hv), each on a guest of its
+// own. ferry compresses as it chooses (compress: auto samples the disk: random data, then empty
+// space past it), the pipe by hand does not; the bench prints what ferry chose.
+// Target: the relayed move at least 90% of the pipe's speed.
+// Run as root, with the lab built (npm run lab:up once): npx tsx bench/move-blocks.ts
+// BENCH_ROUNDS (default 1), BENCH_GUEST_MB (the guest's data, default 256).
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { runPlaybookFile } from '../app/api.js';
+import { DATA_GUEST_VARS, writeGuestInventory } from '../lab/data-guests.js';
+import { labKvmHostUp, labReset, labSsh, type LabInfo, type LabVmInfo } from '../lab/lab.js';
+import type { FerryEvent } from '../runner/events.js';
+import { inLab } from './lab-copy.js';
+import { loadAverage, median, pairedRound, reportResult } from './lib.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+const DATA_MB = Number(process.env.BENCH_GUEST_MB ?? 256);
+const LV_MB = DATA_MB + 64;
+const BS = 4 * 1024 * 1024;
+
+/** lab-kvm's ssh options to lab-hv for ferry's direct move: the bench's key, no host key kept. */
+const TRUST_SSH = ['-i', '/root/.ssh/id_bench', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'];
+
+/** A guest partitioned already: its LV NAME-disk in lab-hv's vg1, ext4 in partition 1 at 1 MiB holding DATA_MB of random data. */
+async function makePartitionedGuest(lab: LabInfo, name: string): Promise<void> {
+  await labSsh(lab, [
+    'set -e',
+    `lvcreate -q -y -L ${LV_MB}M -n ${name}-disk vg1`,
+    `printf 'start=2048, type=83\\n' | sfdisk -q /dev/vg1/${name}-disk`,
+    `l=$(losetup -f --show -o 1048576 /dev/vg1/${name}-disk)`,
+    `mkfs.ext4 -q $l && mkdir -p /mnt/${name} && mount $l /mnt/${name} && mkdir /mnt/${name}/etc && echo '/dev/xvda1 / ext4 defaults 0 1' > /mnt/${name}/etc/fstab`,
+    `head -c ${DATA_MB * 1024 * 1024} /dev/urandom > /mnt/${name}/data && umount /mnt/${name} && losetup -d $l`,
+  ].join('\n'));
+}
+
+/** ferry's move of guest `name`'s copy phase (relayed, or direct); the blockcopy task's time in ms. */
+async function ferryMove(lab: LabInfo, dir: string, name: string, direct: boolean): Promise<number> {
+  const inv = join(dir, `${name}.json`);
+  writeGuestInventory(inv, { [name]: { vg: 'vg1', lv: `${name}-disk`, mac: '00:16:3e:4c:55:01', kvmHost: 'lab-kvm', ...(direct ? { vars: { ferry_move_direct: { host: '10.0.2.2', port: lab.sshPort, ssh_options: TRUST_SSH } } } : {}) } });
+  await labSsh(lab, 'sync; echo 3 > /proc/sys/vm/drop_caches');
+  const events: FerryEvent[] = [];
+  const r = await runPlaybookFile(join(import.meta.dirname, '..', 'playbooks', 'xen-to-kvm.yaml'), {
+    inventory: [lab.inventoryPath, inv], limit: name, tags: ['copy'],
+    reporter: { emit: (e) => void events.push(e), close: async () => {} },
+    extraVars: { ...DATA_GUEST_VARS },
+  });
+  const copy = events.find((e) => e.type === 'task_result' && e.module === 'blockcopy' && e.status === 'changed');
+  if (r.exitCode !== 0 || copy?.type !== 'task_result' || copy.delegatedTo !== 'lab-kvm' || copy.result?.direct !== (direct || undefined)) {
+    throw new Error(`the move's blockcopy did not complete as asked on lab-kvm (exit ${r.exitCode}): ${JSON.stringify(events.filter((e) => e.type === 'task_result' && (e.status === 'failed' || e.module === 'blockcopy'))).slice(0, 2000)}`);
+  }
+  console.log(`ferry ${direct ? '--direct' : 'relayed'}: compression ${String(copy.result?.compression)}`);
+  return copy.durationMs;
+}
+
+/** OpenSSH's options for one lab VM, as this machine reaches it. */
+const sshTo = (vm: LabVmInfo): string[] => ['-i', vm.keyPath, '-o', `UserKnownHostsFile=${vm.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-p', String(vm.sshPort), 'root@127.0.0.1'];
+
+/** `ssh lab-hv 'dd if=LV' | ssh lab-kvm 'dd of=LV'` from this machine, into a fresh LV as big; its time in ms. */
+async function byHand(lab: LabInfo, kvm: LabVmInfo, name: string): Promise<number> {
+  await labSsh(kvm, `lvcreate -q -y -W y -L ${LV_MB}M -n hand vg0`);
+  await labSsh(lab, 'sync; echo 3 > /proc/sys/vm/drop_caches');
+  const q = (words: string[]) => words.map((w) => `'${w}'`).join(' ');
+  const pipe = `ssh ${q(sshTo(lab))} 'dd if=/dev/vg1/${name}-disk bs=${BS} iflag=fullblock status=none' | ssh ${q(sshTo(kvm))} 'dd of=/dev/vg0/hand bs=${BS} iflag=fullblock conv=notrunc,fsync status=none'`;
+  const t0 = performance.now();
+  await promisify(execFile)('sh', ['-c', pipe], { maxBuffer: 1024 * 1024 });
+  const ms = performance.now() - t0;
+  const sums = await Promise.all([labSsh(lab, `sha256sum /dev/vg1/${name}-disk`), labSsh(kvm, 'sha256sum /dev/vg0/hand')]);
+  if (sums[0].stdout.split(' ')[0] !== sums[1].stdout.split(' ')[0]) throw new Error('the copy by hand differs from its source');
+  await labSsh(kvm, 'lvremove -q -y vg0/hand');
+  return ms;
+}
+
+async function main(): Promise<void> {
+  const ferry: number[] = [];
+  const hand: number[] = [];
+  const direct: number[] = [];
+  await inLab('ferry-bench-move-blocks-', async (dir) => {
+    for (let round = 1; round <= ROUNDS; round++) {
+      // a reset stops lab-kvm: it boots fresh (empty) each round
+      const lab = await labReset();
+      const kvm = await labKvmHostUp();
+      // b1 for the relayed move and the pipe by hand, b2 (as big) for ferry's direct move
+      await makePartitionedGuest(lab, 'b1');
+      await makePartitionedGuest(lab, 'b2');
+      await labSsh(kvm, 'umask 077; mkdir -p /root/.ssh && cat > /root/.ssh/id_bench', readFileSync(lab.keyPath, 'utf8'));
+      // alternated, so that neither always runs on a warmer machine; ferry's direct move between them
+      const r = await pairedRound(round, () => byHand(lab, kvm, 'b1'), async () => {
+        const relayed = await ferryMove(lab, dir, 'b1', false);
+        direct.push(await ferryMove(lab, dir, 'b2', true));
+        return relayed;
+      });
+      hand.push(r.hand);
+      ferry.push(r.ferry);
+      console.log(`round ${round}: ferry's relayed blockcopy ${(ferry.at(-1)! / 1000).toFixed(1)} s, ferry --direct ${(direct.at(-1)! / 1000).toFixed(1)} s, ssh A dd | ssh B dd ${(hand.at(-1)! / 1000).toFixed(1)} s (load ${loadAverage()})`);
+    }
+  });
+  const speed = median(hand) / median(ferry);
+  const directSpeed = median(hand) / median(direct);
+  const rate = (ms: number[]) => `${(median(ms) / 1000).toFixed(1)} s (${(LV_MB / (median(ms) / 1000)).toFixed(1)} MiB/s)`;
+  console.log(`${LV_MB} MiB disk lab-hv -> lab-kvm: ferry through the controller ${rate(ferry)}, ferry --direct ${rate(direct)}, ssh A dd | ssh B dd by hand ${rate(hand)}`);
+  reportResult([
+    {
+      name: 'a move between hosts through the controller (blockcopy, verify included)',
+      measured: `${(speed * 100).toFixed(0)}% of ssh A dd | ssh B dd`,
+      target: 'at least 90%',
+      pass: speed >= 0.9,
+    },
+    {
+      name: 'a move between hosts with --direct (blockcopy, the KVM host\'s own ssh; verify included)',
+      measured: `${(directSpeed * 100).toFixed(0)}% of ssh A dd | ssh B dd`,
+      target: 'none (information)',
+      pass: null,
+    },
+  ]);
+}
+
+await main();
