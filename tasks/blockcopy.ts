@@ -118,7 +118,7 @@ async function sampleRatio(s: TaskContext, src: string, size: number, c: 'zstd' 
   return packed / (blocks.length * SAMPLE_CHUNK_BYTES);
 }
 
-async function pickCompression(s: TaskContext, d: TaskContext, p: Params, size: number): Promise<'zstd' | 'gzip' | 'none'> {
+async function pickCompression(s: TaskContext, d: TaskContext, p: Params, size: number): Promise<Compression> {
   const want = p.compress;
   if (want === 'none') return 'none';
   const candidates = want === 'auto' ? (['zstd', 'gzip'] as const) : [want];
@@ -132,6 +132,19 @@ async function pickCompression(s: TaskContext, d: TaskContext, p: Params, size: 
   return c;
 }
 
+type Compression = 'zstd' | 'gzip' | 'none';
+
+/** The two ends of a copy between hosts: the reader (dd with progress, then the compressor) and the writer (the decompressor, then dd). */
+function streamEnds(p: Pick<Params, 'src' | 'dest'>, g: ReturnType<typeof ddGeometry>, comp: Compression): { reader: Command; writer: Command } {
+  const read = readCommand(p.src, g, true);
+  const write = writeCommand(p.dest, MAX_BS);
+  if (comp === 'none') return { reader: read, writer: write };
+  return {
+    reader: joinCommands([read, packCommand(comp)], '|'),
+    writer: joinCommands([comp === 'zstd' ? sh`zstd -q -d -c` : sh`gzip -d -c`, write], '|'),
+  };
+}
+
 /** Streams src on one host to dest on another through the controller, with backpressure; returns the compression used. */
 async function relayCopy(
   s: TaskContext,
@@ -140,14 +153,11 @@ async function relayCopy(
   size: number,
   g: ReturnType<typeof ddGeometry>,
   report: TaskContext,
-): Promise<'zstd' | 'gzip' | 'none'> {
+): Promise<Compression> {
   const comp = await pickCompression(s, d, p, size);
-  const pack = comp === 'none' ? null : packCommand(comp);
-  const unpack = comp === 'zstd' ? sh`zstd -q -d -c` : comp === 'gzip' ? sh`gzip -d -c` : null;
   // POSIX sh has no pipefail, so a failing reader dd inside `dd | zstd` could exit 0: the writer's
   // count of bytes received is what proves the copy complete.
-  const reader = pack ? joinCommands([readCommand(p.src, g, true), pack], '|') : readCommand(p.src, g, true);
-  const writer = unpack ? joinCommands([unpack, writeCommand(p.dest, MAX_BS)], '|') : writeCommand(p.dest, MAX_BS);
+  const { reader, writer } = streamEnds(p, g, comp);
   const src = await s.transport.spawn(reader, { become: s.become });
   const dst = await d.transport.spawn(writer, { become: d.become });
   let srcErr = '';
@@ -184,13 +194,10 @@ async function relayCopy(
  * `sudo -n` when the login is not root), and the writer's dd reports on stdout, apart from the
  * reader's progress and ssh's own words on stderr.
  */
-export function directCopyCommand(p: Pick<Params, 'src' | 'dest'>, g: ReturnType<typeof ddGeometry>, d: DirectSsh, comp: 'zstd' | 'gzip' | 'none'): Command {
-  const read = readCommand(p.src, g, true);
-  const reader = comp === 'none' ? read : joinCommands([read, packCommand(comp)], '|');
+export function directCopyCommand(p: Pick<Params, 'src' | 'dest'>, g: ReturnType<typeof ddGeometry>, d: DirectSsh, comp: Compression): Command {
+  const { reader, writer } = streamEnds(p, g, comp);
   const remote = d.sudo ? sh`sudo -n sh -c ${asArgument(reader)}` : reader;
-  const write = sh`${writeCommand(p.dest, MAX_BS)} 2>&1`;
-  const unpack = comp === 'zstd' ? sh`zstd -q -d -c` : comp === 'gzip' ? sh`gzip -d -c` : null;
-  return joinCommands([sh`${sshWords(d)} -- ${sshTarget(d)} ${asArgument(remote)}`, ...(unpack ? [unpack] : []), write], '|');
+  return sh`${sshWords(d)} -- ${sshTarget(d)} ${asArgument(remote)} | ${writer} 2>&1`;
 }
 
 /** dest's host pulls the range from src's host with its own ssh; the controller only watches. Returns the compression used. */
@@ -202,7 +209,7 @@ async function directCopy(
   g: ReturnType<typeof ddGeometry>,
   via: DirectSsh,
   report: TaskContext,
-): Promise<'zstd' | 'gzip' | 'none'> {
+): Promise<Compression> {
   const comp = await pickCompression(s, d, p, size);
   let err = '';
   const r = await d.run(directCopyCommand(p, g, via, comp), {
@@ -342,8 +349,9 @@ export function decideBlockcopy(p: Params, f: BlockcopyFacts): Verdict {
           await localCopy(s, p, size, g);
           return { bytes: size };
         }
-        const via = directSsh(p.direct, s);
-        return { bytes: size, compression: await (via ? directCopy(s, d, p, size, g, via, c) : relayCopy(s, d, p, size, g, c)), ...(via ? { direct: true } : {}) };
+        // the direct ssh the read tried (f.direct), or the relay
+        if (f.direct) return { bytes: size, compression: await directCopy(s, d, p, size, g, f.direct, c), direct: true };
+        return { bytes: size, compression: await relayCopy(s, d, p, size, g, c) };
       },
     },
   ];
