@@ -20,12 +20,21 @@ describe('blockcopy compress: auto @integration @slow', function () {
   let transports: SshTransport[] = [];
   let dir: string;
 
-  async function copy(src: string, dest: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  /** blockcopy on host 0 from host 0 (src_host) to host 1 (dest_host), both ends with `become`. */
+  function blockcopy(input: Record<string, unknown>, o: { become?: BecomeOptions | false; check?: boolean; onProgress?: (p: Progress) => void } = {}) {
     const [a, b] = transports as [SshTransport, SshTransport];
-    const { plan, data } = await runModule(blockcopyModule, { src, dest, src_host: a.host, dest_host: b.host, ...extra }, {
+    const become = o.become ?? false;
+    return runModule(blockcopyModule, { src_host: a.host, dest_host: b.host, ...input }, {
       transport: a,
-      peer: async (name: string): Promise<PeerHost> => ({ name, transport: name === a.host ? a : b, become: false, vars: {} }),
+      ...(become ? { become } : {}),
+      check: o.check ?? false,
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      peer: async (name: string): Promise<PeerHost> => ({ name, transport: name === a.host ? a : b, become, vars: {} }),
     });
+  }
+
+  async function copy(src: string, dest: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    const { plan, data } = await blockcopy({ src, dest, ...extra });
     assert.equal(plan.changed, true);
     return data;
   }
@@ -67,16 +76,8 @@ describe('blockcopy compress: auto @integration @slow', function () {
 
   it('direct: the destination host pulls the range with its own ssh (its key and known_hosts, sudo -n on the source), the plan says so, the copy is the same and a second run is no change; a key the source refuses fails in --check, naming both hosts', async () => {
     const [a, b] = transports as [SshTransport, SshTransport];
-    const become: BecomeOptions = {};
     const progress: Progress[] = [];
-    const run = (input: Record<string, unknown>, check = false) =>
-      runModule(blockcopyModule, { src_host: a.host, dest_host: b.host, ...input }, {
-        transport: a,
-        become,
-        check,
-        onProgress: (x) => progress.push(x),
-        peer: async (name: string): Promise<PeerHost> => ({ name, transport: name === a.host ? a : b, become, vars: {} }),
-      });
+    const run = (input: Record<string, unknown>, check = false) => blockcopy(input, { become: {}, check, onProgress: (x) => progress.push(x) });
     // 16 MiB, one random MiB in four; only root may read it: the reader on the source runs under sudo -n (the login is not root)
     const src = join(dir, 'direct-src.img');
     sh('truncate -s 16M "$1" && for i in 0 4 8 12; do head -c 1048576 /dev/urandom | dd of="$1" bs=1M seek=$i conv=notrunc status=none; done && chmod 600 "$1"', src);
