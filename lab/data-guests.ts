@@ -34,14 +34,27 @@ export function writeGuestInventory(file: string, guests: Record<string, LabGues
 /** The variables for guests of data only: no domain defined, no room asked inside for a kernel or GRUB. */
 export const DATA_GUEST_VARS = { kvm_define: false, guest_min_free_mb: 0, guest_kernel_mb: 0 } as const;
 
-/** Makes each guest's LV (NAME-disk in its VG, lvMb big): ext4 holding dataMb MiB of random data in one file. */
-export async function makeDataGuests(lab: LabInfo, guests: { name: string; vg: string }[], o: { dataMb: number; lvMb: number }): Promise<void> {
-  await labSsh(lab, ['set -e', ...guests.flatMap(({ name, vg }) => [
-    `lvcreate -q -y -L ${o.lvMb}M -n ${name}-disk ${vg}`,
-    `mkfs.ext4 -q /dev/${vg}/${name}-disk`,
-    `mkdir -p /mnt/${name} && mount /dev/${vg}/${name}-disk /mnt/${name}`,
-    `head -c ${o.dataMb * 1024 * 1024} /dev/urandom > /mnt/${name}/data && umount /mnt/${name}`,
-  ])].join('\n'));
+/** Where makeDataGuests puts a partitioned guest's filesystem: partition 1, at 1 MiB. */
+export const PARTITION_OFFSET = 1024 * 1024;
+
+/**
+ * Makes each guest's LV (NAME-disk in its VG, lvMb big): ext4 holding dataMb MiB of random data in one
+ * file; `partitioned`: a guest partitioned already, its ext4 (with an fstab) in partition 1 at 1 MiB.
+ */
+export async function makeDataGuests(lab: LabInfo, guests: { name: string; vg: string }[], o: { dataMb: number; lvMb: number; partitioned?: boolean }): Promise<void> {
+  await labSsh(lab, ['set -e', ...guests.flatMap(({ name, vg }) => {
+    const lv = `/dev/${vg}/${name}-disk`;
+    const dev = o.partitioned ? '$l' : lv;
+    return [
+      `lvcreate -q -y -L ${o.lvMb}M -n ${name}-disk ${vg}`,
+      ...(o.partitioned ? [`printf 'start=2048, type=83\\n' | sfdisk -q ${lv}`, `l=$(losetup -f --show -o ${PARTITION_OFFSET} ${lv})`] : []),
+      `mkfs.ext4 -q ${dev}`,
+      `mkdir -p /mnt/${name} && mount ${dev} /mnt/${name}`,
+      ...(o.partitioned ? [`mkdir /mnt/${name}/etc && echo '/dev/xvda1 / ext4 defaults 0 1' > /mnt/${name}/etc/fstab`] : []),
+      `head -c ${o.dataMb * 1024 * 1024} /dev/urandom > /mnt/${name}/data && umount /mnt/${name}`,
+      ...(o.partitioned ? ['losetup -d $l'] : []),
+    ];
+  })].join('\n'));
 }
 
 /**

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { runPlaybookFile } from '../../app/api.js';
 import { xenImport } from '../../app/xen-import-run.js';
-import { DATA_GUEST_VARS, makeDataGuests, runStandInGuest, writeGuestInventory } from '../../lab/data-guests.js';
+import { DATA_GUEST_VARS, makeDataGuests, PARTITION_OFFSET, runStandInGuest, writeGuestInventory } from '../../lab/data-guests.js';
 import { exportLv } from '../../lab/export-lv.js';
 import { say } from '../../lab/exec.js';
 import { labDown, labKvmHostDown, labKvmHostUp, labReset, labSsh, labStatus, labUp, type LabInfo, type LabVmInfo } from '../../lab/lab.js';
@@ -46,18 +46,21 @@ const recapsOf = (events: FerryEvent[]): GuestRecap[] =>
 
 /** The sha256 of LV vg1/NAME-disk on `vm`, block for block. */
 const lvSum = async (vm: LabVmInfo, name: string): Promise<string> => (await labSsh(vm, `sha256sum /dev/vg1/${name}-disk`)).stdout.split(' ')[0]!;
-/** The sha256 of the data file in data guest NAME's source on lab-hv (vg1/NAME-disk, mounted read-only for the read). */
-const sourceDataSum = async (lab: LabVmInfo, name: string): Promise<string> =>
-  (await labSsh(lab, `d=$(mktemp -d); mount -o ro,noload /dev/vg1/${name}-disk $d && sha256sum $d/data | cut -d" " -f1; umount $d; rmdir $d`)).stdout.trim();
+/** The sha256 of the data file in data guest NAME's source on lab-hv (vg1/NAME-disk, or its partition 1, mounted read-only for the read). */
+const sourceDataSum = async (lab: LabVmInfo, name: string, partitioned = false): Promise<string> => {
+  const lv = `/dev/vg1/${name}-disk`;
+  const dev = partitioned ? `$(losetup -f --show -r -o ${PARTITION_OFFSET} ${lv})` : lv;
+  return (await labSsh(lab, `l=${dev}; d=$(mktemp -d); mount -o ro,noload $l $d && sha256sum $d/data | cut -d" " -f1; umount $d; rmdir $d${partitioned ? '; losetup -d $l' : ''}`)).stdout.trim();
+};
 /** The sha256 of the data file in its copy on `vm`, where the copy phase left it mounted. */
 const copyDataSum = async (vm: LabVmInfo, name: string): Promise<string> => (await labSsh(vm, `sha256sum /mnt/ferry/${name}/data | cut -d" " -f1`)).stdout.trim();
 
 /**
- * A data guest NAME in lab-hv's vg1 that moves to lab-kvm (its own inventory in `dir`, with `vars`):
- * the arguments of `ferry migrate` for its copy phase.
+ * A data guest NAME in lab-hv's vg1 (partitioned already, or not) that moves to lab-kvm (its own
+ * inventory in `dir`, with `vars`): the arguments of `ferry migrate` for its copy phase.
  */
-async function movingDataGuest(lab: LabInfo, dir: string, name: string, o: { dataMb: number; lvMb: number; mac: string; vars?: Record<string, unknown> }): Promise<string[]> {
-  await makeDataGuests(lab, [{ name, vg: 'vg1' }], { dataMb: o.dataMb, lvMb: o.lvMb });
+async function movingDataGuest(lab: LabInfo, dir: string, name: string, o: { dataMb: number; lvMb: number; mac: string; vars?: Record<string, unknown>; partitioned?: boolean }): Promise<string[]> {
+  await makeDataGuests(lab, [{ name, vg: 'vg1' }], { dataMb: o.dataMb, lvMb: o.lvMb, partitioned: o.partitioned ?? false });
   const inv = path.join(dir, `${name}-guests.yaml`);
   writeGuestInventory(inv, { [name]: { vg: 'vg1', lv: `${name}-disk`, mac: o.mac, kvmHost: 'lab-kvm', ...(o.vars ? { vars: o.vars } : {}) } });
   return ['migrate', name, '--tags', 'copy', '-i', lab.inventoryPath, '-i', inv, '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'];
@@ -569,18 +572,8 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
       assert.equal(await srcSum(), before, 'the source LV was written to');
       // d2, partitioned already (its ext4 root in partition 1 at 1 MiB): the whole disk moves with blockcopy, lab-kvm's
       // own ssh running the reader's dd on lab-hv
-      const inv2 = path.join(cwd, 'd2-guests.yaml');
-      writeGuestInventory(inv2, { d2: { vg: 'vg1', lv: 'd2-disk', mac: '00:16:3e:4c:54:42', kvmHost: 'lab-kvm', vars: { ferry_move_direct: how } } });
-      await labSsh(lab, [
-        'set -e',
-        'lvcreate -q -y -L 64M -n d2-disk vg1',
-        "printf 'start=2048, type=83\\n' | sfdisk -q /dev/vg1/d2-disk",
-        'l=$(losetup -f --show -o 1048576 /dev/vg1/d2-disk)',
-        "mkfs.ext4 -q $l && mkdir -p /mnt/d2 && mount $l /mnt/d2 && mkdir /mnt/d2/etc && echo '/dev/xvda1 / ext4 defaults 0 1' > /mnt/d2/etc/fstab",
-        'head -c 25165824 /dev/urandom > /mnt/d2/data && umount /mnt/d2 && losetup -d $l',
-      ].join('\n'));
+      const base2 = await movingDataGuest(lab, cwd, 'd2', { dataMb: 24, lvMb: 64, mac: '00:16:3e:4c:54:42', vars: { ferry_move_direct: how }, partitioned: true });
       const before2 = await lvSum(lab, 'd2');
-      const base2 = ['migrate', 'd2', '--tags', 'copy', '-i', lab.inventoryPath, '-i', inv2, '-e', JSON.stringify(DATA_GUEST_VARS), '-T', '60'];
       const blocksOf = (events: FerryEvent[]) => resultsOf(events, 'd2').find((e) => e.module === 'blockcopy');
       const check2 = await ferryCli([...base2, '--check'], cwd);
       assert.equal(check2.code, 0, `${check2.stderr}\n${failuresOf(check2.events)}`);
@@ -593,8 +586,7 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
       assert.deepEqual([blocks.status, blocks.delegatedTo, blocks.result?.direct, blocks.result?.verified], ['changed', 'lab-kvm', true, true]);
       const [recap2] = recapsOf(run2.events);
       console.log(`      ${formatMigrationRecap([recap2!]).join('\n      ')}`);
-      const srcData2 = (await labSsh(lab, 'l=$(losetup -f --show -r -o 1048576 /dev/vg1/d2-disk); d=$(mktemp -d); mount -o ro,noload $l $d && sha256sum $d/data | cut -d" " -f1; umount $d; rmdir $d; losetup -d $l')).stdout.trim();
-      assert.equal(await copyDataSum(kvm, 'd2'), srcData2);
+      assert.equal(await copyDataSum(kvm, 'd2'), await sourceDataSum(lab, 'd2', true));
       assert.equal(await lvSum(lab, 'd2'), before2, 'the source LV was written to');
 
       // the same copy without the key: lab-kvm has no other way in (BatchMode: it fails at once, naming both hosts)
@@ -1139,11 +1131,12 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
       assert.match(moved, /^xm1: \/dev\/vg1\/xm1-disk -> lab-kvm:\/dev\/vg1\/xm1-disk \(rsync\)$/m);
 
       // the rollback: refused without force (the guest may have run under KVM since), then lab-kvm's copy goes and lab-hv is as before
-      const rollback = async (extra: Record<string, unknown>) => {
+      const xm1Playbook = async (file: string, extra: Record<string, unknown>, check = false) => {
         const r = new CollectingReporter();
-        const run = await runPlaybookFile(path.join(ROOT, 'playbooks/xen-rollback.yaml'), { inventory: [lab.inventoryPath, s.xm1.inv], limit: 'xm1', reporter: r, extraVars: { kvm_define: false, kvm_host: 'lab-kvm', ...extra } });
+        const run = await runPlaybookFile(path.join(ROOT, 'playbooks', file), { inventory: [lab.inventoryPath, s.xm1.inv], limit: 'xm1', reporter: r, check, extraVars: { kvm_define: false, kvm_host: 'lab-kvm', ...extra } });
         return { rep: r, exitCode: run.exitCode };
       };
+      const rollback = (extra: Record<string, unknown>) => xm1Playbook('xen-rollback.yaml', extra);
       const refused = await rollback({});
       assert.notEqual(refused.exitCode, 0);
       assert.match(refused.rep.result('a finished move is rolled back only with force', 'xm1')?.msg ?? '', /moved to lab-kvm and converted[\s\S]*-e force=true/);
@@ -1151,11 +1144,7 @@ findmnt -rn -o TARGET | grep '^/mnt/ferry' | tr '\n' ' '; echo`)).stdout.split('
 
       // the clean-up of the moved source (ferry migrate --cleanup): planned by --check, refused without force,
       // then xm1-disk goes from lab-hv and lab-kvm's copy stays; a second run has nothing to do, and a rollback says why it cannot run
-      const cleanup = async (extra: Record<string, unknown>, check = false) => {
-        const r = new CollectingReporter();
-        const run = await runPlaybookFile(path.join(ROOT, 'playbooks/xen-cleanup.yaml'), { inventory: [lab.inventoryPath, s.xm1.inv], limit: 'xm1', reporter: r, check, extraVars: { kvm_host: 'lab-kvm', ...extra } });
-        return { rep: r, exitCode: run.exitCode };
-      };
+      const cleanup = (extra: Record<string, unknown>, check = false) => xm1Playbook('xen-cleanup.yaml', extra, check);
       const kvmState = async () => (await labSsh(kvm, `lvs --noheadings -o lv_name ${xm1.vg}; ls /var/lib/ferry/xen-to-kvm`)).stdout.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
       const kvmMoved = await kvmState();
       const removeTask = "remove the moved guest's Xen source LV (on the Xen host)";
