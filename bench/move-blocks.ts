@@ -11,13 +11,10 @@
 // BENCH_ROUNDS (default 1), BENCH_GUEST_MB (the guest's data, default 256).
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { runPlaybookFile } from '../app/api.js';
-import { DATA_GUEST_VARS, writeGuestInventory } from '../lab/data-guests.js';
+import { makeDataGuests } from '../lab/data-guests.js';
 import { labKvmHostUp, labReset, labSsh, type LabInfo, type LabVmInfo } from '../lab/lab.js';
-import type { FerryEvent } from '../runner/events.js';
-import { inLab } from './lab-copy.js';
+import { copyPhase, failures, inLab } from './lab-copy.js';
 import { loadAverage, median, pairedRound, reportResult } from './lib.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
@@ -28,32 +25,13 @@ const BS = 4 * 1024 * 1024;
 /** lab-kvm's ssh options to lab-hv for ferry's direct move: the bench's key, no host key kept. */
 const TRUST_SSH = ['-i', '/root/.ssh/id_bench', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'];
 
-/** A guest partitioned already: its LV NAME-disk in lab-hv's vg1, ext4 in partition 1 at 1 MiB holding DATA_MB of random data. */
-async function makePartitionedGuest(lab: LabInfo, name: string): Promise<void> {
-  await labSsh(lab, [
-    'set -e',
-    `lvcreate -q -y -L ${LV_MB}M -n ${name}-disk vg1`,
-    `printf 'start=2048, type=83\\n' | sfdisk -q /dev/vg1/${name}-disk`,
-    `l=$(losetup -f --show -o 1048576 /dev/vg1/${name}-disk)`,
-    `mkfs.ext4 -q $l && mkdir -p /mnt/${name} && mount $l /mnt/${name} && mkdir /mnt/${name}/etc && echo '/dev/xvda1 / ext4 defaults 0 1' > /mnt/${name}/etc/fstab`,
-    `head -c ${DATA_MB * 1024 * 1024} /dev/urandom > /mnt/${name}/data && umount /mnt/${name} && losetup -d $l`,
-  ].join('\n'));
-}
-
 /** ferry's move of guest `name`'s copy phase (relayed, or direct); the blockcopy task's time in ms. */
 async function ferryMove(lab: LabInfo, dir: string, name: string, direct: boolean): Promise<number> {
-  const inv = join(dir, `${name}.json`);
-  writeGuestInventory(inv, { [name]: { vg: 'vg1', lv: `${name}-disk`, mac: '00:16:3e:4c:55:01', kvmHost: 'lab-kvm', ...(direct ? { vars: { ferry_move_direct: { host: '10.0.2.2', port: lab.sshPort, ssh_options: TRUST_SSH } } } : {}) } });
   await labSsh(lab, 'sync; echo 3 > /proc/sys/vm/drop_caches');
-  const events: FerryEvent[] = [];
-  const r = await runPlaybookFile(join(import.meta.dirname, '..', 'playbooks', 'xen-to-kvm.yaml'), {
-    inventory: [lab.inventoryPath, inv], limit: name, tags: ['copy'],
-    reporter: { emit: (e) => void events.push(e), close: async () => {} },
-    extraVars: { ...DATA_GUEST_VARS },
-  });
-  const copy = events.find((e) => e.type === 'task_result' && e.module === 'blockcopy' && e.status === 'changed');
-  if (r.exitCode !== 0 || copy?.type !== 'task_result' || copy.delegatedTo !== 'lab-kvm' || copy.result?.direct !== (direct || undefined)) {
-    throw new Error(`the move's blockcopy did not complete as asked on lab-kvm (exit ${r.exitCode}): ${JSON.stringify(events.filter((e) => e.type === 'task_result' && (e.status === 'failed' || e.module === 'blockcopy'))).slice(0, 2000)}`);
+  const run = await copyPhase(lab, dir, [{ name, vg: 'vg1' }], { kvm_host: 'lab-kvm', ...(direct ? { ferry_move_direct: { host: '10.0.2.2', port: lab.sshPort, ssh_options: TRUST_SSH } } : {}) });
+  const copy = run.events.find((e) => e.type === 'task_result' && e.module === 'blockcopy' && e.status === 'changed');
+  if (run.exitCode !== 0 || copy?.type !== 'task_result' || copy.delegatedTo !== 'lab-kvm' || copy.result?.direct !== (direct || undefined)) {
+    throw new Error(`the move's blockcopy did not complete as asked on lab-kvm (exit ${run.exitCode}): ${failures(run)}`);
   }
   console.log(`ferry ${direct ? '--direct' : 'relayed'}: compression ${String(copy.result?.compression)}`);
   return copy.durationMs;
@@ -87,8 +65,7 @@ async function main(): Promise<void> {
       const lab = await labReset();
       const kvm = await labKvmHostUp();
       // b1 for the relayed move and the pipe by hand, b2 (as big) for ferry's direct move
-      await makePartitionedGuest(lab, 'b1');
-      await makePartitionedGuest(lab, 'b2');
+      await makeDataGuests(lab, [{ name: 'b1', vg: 'vg1' }, { name: 'b2', vg: 'vg1' }], { dataMb: DATA_MB, lvMb: LV_MB, partitioned: true });
       await labSsh(kvm, 'umask 077; mkdir -p /root/.ssh && cat > /root/.ssh/id_bench', readFileSync(lab.keyPath, 'utf8'));
       // alternated, so that neither always runs on a warmer machine; ferry's direct move between them
       const r = await pairedRound(round, () => byHand(lab, kvm, 'b1'), async () => {
