@@ -7,20 +7,35 @@
 // own. ferry compresses as it chooses (compress: auto samples the disk: random data, then empty
 // space past it), the pipe by hand does not; the bench prints what ferry chose.
 // Target: the relayed move at least 90% of the pipe's speed.
+// Then where ferry's extra time goes (information): the blockcopy module alone, relayed from lab-hv
+// into a fresh LV on lab-kvm, with compression and the verify each on or off (BENCH_SPLIT=0 skips it).
 // Run as root, with the lab built (npm run lab:up once): npx tsx bench/move-blocks.ts
 // BENCH_ROUNDS (default 1), BENCH_GUEST_MB (the guest's data, default 256).
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { runPlaybookFile } from '../app/api.js';
 import { makeDataGuests } from '../lab/data-guests.js';
 import { labKvmHostUp, labReset, labSsh, type LabInfo, type LabVmInfo } from '../lab/lab.js';
+import type { FerryEvent } from '../runner/events.js';
 import { copyPhase, failures, inLab } from './lab-copy.js';
-import { loadAverage, median, pairedRound, reportResult } from './lib.js';
+import { loadAverage, median, pairedRound, reportResult, rotated } from './lib.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const DATA_MB = Number(process.env.BENCH_GUEST_MB ?? 256);
 const LV_MB = DATA_MB + 64;
 const BS = 4 * 1024 * 1024;
+const SPLIT = process.env.BENCH_SPLIT !== '0';
+
+/** The blockcopy options of the split's variants, the last as the migration copies (compress: auto samples first). */
+const SPLIT_VARIANTS: { compress: string; verify: string }[] = [
+  { compress: 'none', verify: 'none' },
+  { compress: 'zstd', verify: 'none' },
+  { compress: 'none', verify: 'sha256' },
+  { compress: 'auto', verify: 'sha256' },
+];
 
 /** lab-kvm's ssh options to lab-hv for ferry's direct move: the bench's key, no host key kept. */
 const TRUST_SSH = ['-i', '/root/.ssh/id_bench', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'];
@@ -35,6 +50,24 @@ async function ferryMove(lab: LabInfo, dir: string, name: string, direct: boolea
   }
   console.log(`ferry ${direct ? '--direct' : 'relayed'}: compression ${String(copy.result?.compression)}`);
   return copy.durationMs;
+}
+
+/**
+ * The blockcopy module alone, relayed: lab-hv's `/dev/vg1/NAME-disk` into a fresh LV as big on lab-kvm
+ * (compare: false, as the migration copies), with these options; the task's time in ms and the
+ * compression it used.
+ */
+async function blockcopyAlone(lab: LabInfo, kvm: LabVmInfo, dir: string, name: string, opts: { compress: string; verify: string }): Promise<{ ms: number; compression: string }> {
+  await labSsh(kvm, `lvcreate -q -y -W y -L ${LV_MB}M -n split vg0`);
+  await labSsh(lab, 'sync; echo 3 > /proc/sys/vm/drop_caches');
+  const book = join(dir, 'split.yaml');
+  writeFileSync(book, stringify([{ hosts: 'lab-kvm', gather_facts: false, tasks: [{ blockcopy: { src: `/dev/vg1/${name}-disk`, src_host: 'lab-hv', dest: '/dev/vg0/split', compare: false, ...opts } }] }]));
+  const events: FerryEvent[] = [];
+  const r = await runPlaybookFile(book, { inventory: [lab.inventoryPath], reporter: { emit: (e) => void events.push(e), close: async () => {} } });
+  const copy = events.find((e) => e.type === 'task_result' && e.module === 'blockcopy' && e.status === 'changed');
+  if (r.exitCode !== 0 || copy?.type !== 'task_result') throw new Error(`blockcopy ${JSON.stringify(opts)} did not complete: ${JSON.stringify(events.filter((e) => e.type === 'task_result')).slice(0, 2000)}`);
+  await labSsh(kvm, 'lvremove -q -y vg0/split');
+  return { ms: copy.durationMs, compression: String(copy.result?.compression) };
 }
 
 /** OpenSSH's options for one lab VM, as this machine reaches it. */
@@ -59,6 +92,8 @@ async function main(): Promise<void> {
   const ferry: number[] = [];
   const hand: number[] = [];
   const direct: number[] = [];
+  const split = new Map<string, number[]>();
+  const splitName = (o: { compress: string; verify: string }) => `compress: ${o.compress}, verify: ${o.verify}`;
   await inLab('ferry-bench-move-blocks-', async (dir) => {
     for (let round = 1; round <= ROUNDS; round++) {
       // a reset stops lab-kvm: it boots fresh (empty) each round
@@ -76,12 +111,20 @@ async function main(): Promise<void> {
       hand.push(r.hand);
       ferry.push(r.ferry);
       console.log(`round ${round}: ferry's relayed blockcopy ${(ferry.at(-1)! / 1000).toFixed(1)} s, ferry --direct ${(direct.at(-1)! / 1000).toFixed(1)} s, ssh A dd | ssh B dd ${(hand.at(-1)! / 1000).toFixed(1)} s (load ${loadAverage()})`);
+      if (!SPLIT) continue;
+      // the order rotated each round, as the other lab benchmarks do
+      for (const opts of rotated(SPLIT_VARIANTS, round - 1)) {
+        const one = await blockcopyAlone(lab, kvm, dir, 'b1', opts);
+        split.set(splitName(opts), [...(split.get(splitName(opts)) ?? []), one.ms]);
+        console.log(`round ${round}: blockcopy alone, ${splitName(opts)}: ${(one.ms / 1000).toFixed(1)} s (compression used: ${one.compression}; load ${loadAverage()})`);
+      }
     }
   });
   const speed = median(hand) / median(ferry);
   const directSpeed = median(hand) / median(direct);
   const rate = (ms: number[]) => `${(median(ms) / 1000).toFixed(1)} s (${(LV_MB / (median(ms) / 1000)).toFixed(1)} MiB/s)`;
   console.log(`${LV_MB} MiB disk lab-hv -> lab-kvm: ferry through the controller ${rate(ferry)}, ferry --direct ${rate(direct)}, ssh A dd | ssh B dd by hand ${rate(hand)}`);
+  for (const [name, ms] of split) console.log(`blockcopy alone, relayed, ${name}: ${rate(ms)}, ${((median(hand) / median(ms)) * 100).toFixed(0)}% of the pipe by hand`);
   reportResult([
     {
       name: 'a move between hosts through the controller (blockcopy, verify included)',
