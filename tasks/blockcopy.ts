@@ -62,6 +62,9 @@ const params = z.strictObject({
 });
 
 type Params = z.output<typeof params>;
+/** The compression a copy between hosts uses: what auto resolves to. */
+type Compression = Exclude<Params['compress'], 'auto'>;
+type Packer = Exclude<Compression, 'none'>;
 
 /** How dd should cut `size` bytes into blocks: an exact bs×count, or a big bs with iflag=count_bytes. */
 export function ddGeometry(size: number, bs?: number): { bs: number; count: number; countBytes: boolean } {
@@ -101,12 +104,12 @@ export function sampleBlocks(size: number): number[] {
   return Array.from({ length: SAMPLE_CHUNKS }, (_, i) => Math.round((i * (n - 1)) / (SAMPLE_CHUNKS - 1)));
 }
 
-function packCommand(c: 'zstd' | 'gzip'): Command {
+function packCommand(c: Packer): Command {
   return c === 'zstd' ? sh`zstd -q -c -T0 -3` : sh`gzip -c -1`;
 }
 
 /** The compressed size of a sample of the range over its raw size, with the compressor the copy would use. */
-async function sampleRatio(s: TaskContext, src: string, size: number, c: 'zstd' | 'gzip'): Promise<number> {
+async function sampleRatio(s: TaskContext, src: string, size: number, c: Packer): Promise<number> {
   const blocks = sampleBlocks(size);
   const reads = joinCommands(
     blocks.map((b) => sh`dd ${`if=${src}`} ${`bs=${SAMPLE_CHUNK_BYTES}`} ${`skip=${b}`} count=1 status=none`),
@@ -131,8 +134,6 @@ async function pickCompression(s: TaskContext, d: TaskContext, p: Params, size: 
   if (want === 'auto' && size >= SAMPLE_MIN_BYTES && (await sampleRatio(s, p.src, size, c)) > WORTH_COMPRESSING) return 'none';
   return c;
 }
-
-type Compression = 'zstd' | 'gzip' | 'none';
 
 /** The two ends of a copy between hosts: the reader (dd with progress, then the compressor) and the writer (the decompressor, then dd). */
 function streamEnds(p: Pick<Params, 'src' | 'dest'>, g: ReturnType<typeof ddGeometry>, comp: Compression): { reader: Command; writer: Command } {
