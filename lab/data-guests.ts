@@ -47,7 +47,7 @@ export async function makeDataGuests(lab: LabInfo, guests: { name: string; vg: s
     const dev = o.partitioned ? '$l' : lv;
     return [
       `lvcreate -q -y -L ${o.lvMb}M -n ${name}-disk ${vg}`,
-      ...(o.partitioned ? [`printf 'start=2048, type=83\\n' | sfdisk -q ${lv}`, `l=$(losetup -f --show -o ${PARTITION_OFFSET} ${lv})`] : []),
+      ...(o.partitioned ? [`printf 'start=${PARTITION_OFFSET / 512}, type=83\\n' | sfdisk -q ${lv}`, `l=$(losetup -f --show -o ${PARTITION_OFFSET} ${lv})`] : []),
       `mkfs.ext4 -q ${dev}`,
       `mkdir -p /mnt/${name} && mount ${dev} /mnt/${name}`,
       ...(o.partitioned ? [`mkdir /mnt/${name}/etc && echo '/dev/xvda1 / ext4 defaults 0 1' > /mnt/${name}/etc/fstab`] : []),
