@@ -3,7 +3,7 @@
 // playbooks/xen-to-kvm.yaml for data guests of the lab host (--tags copy, with the preflight and
 // shutdown that always run), through the API, with its events. Not a benchmark itself.
 import { join } from 'node:path';
-import { runPlaybookFile } from '../app/api.js';
+import { runPlaybookFile, type CommonRunOptions } from '../app/api.js';
 import { DATA_GUEST_VARS, writeGuestInventory } from '../lab/data-guests.js';
 import { labReset, labStatus, labUp, type LabInfo } from '../lab/lab.js';
 import type { FerryEvent } from '../runner/events.js';
@@ -36,13 +36,17 @@ export async function copyPhase(lab: LabInfo, dir: string, guests: { name: strin
   const names = guests.map((g) => g.name);
   const inv = join(dir, `${names.join('-')}.json`);
   writeGuestInventory(inv, Object.fromEntries(guests.map((g, i) => [g.name, { vg: g.vg, lv: `${g.name}-disk`, mac: `00:16:3e:4c:54:0${i}` }])));
-  const events: FerryEvent[] = [];
-  const t0 = performance.now();
-  const r = await runPlaybookFile(join(import.meta.dirname, '..', 'playbooks', 'xen-to-kvm.yaml'), {
+  return collectedRun(join(import.meta.dirname, '..', 'playbooks', 'xen-to-kvm.yaml'), {
     inventory: [lab.inventoryPath, inv], limit: names.join(':'), forks: guests.length, tags: ['copy'],
-    reporter: { emit: (e) => void events.push(e), close: async () => {} },
     extraVars: { ...DATA_GUEST_VARS, ...extraVars },
   });
+}
+
+/** Runs a playbook through the API with its events collected: its exit code, events and wall time. */
+export async function collectedRun(playbook: string, o: Omit<CommonRunOptions, 'reporter'>): Promise<CopyPhaseRun> {
+  const events: FerryEvent[] = [];
+  const t0 = performance.now();
+  const r = await runPlaybookFile(playbook, { ...o, reporter: { emit: (e) => void events.push(e), close: async () => {} } });
   return { exitCode: r.exitCode, events, ms: performance.now() - t0 };
 }
 

@@ -16,11 +16,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { runPlaybookFile } from '../app/api.js';
 import { makeDataGuests } from '../lab/data-guests.js';
 import { labKvmHostUp, labReset, labSsh, type LabInfo, type LabVmInfo } from '../lab/lab.js';
 import type { FerryEvent } from '../runner/events.js';
-import { copyPhase, failures, inLab } from './lab-copy.js';
+import { collectedRun, copyPhase, failures, inLab, type CopyPhaseRun } from './lab-copy.js';
 import { loadAverage, median, pairedRound, reportResult, rotated } from './lib.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
@@ -40,12 +39,18 @@ const SPLIT_VARIANTS: { compress: string; verify: string }[] = [
 /** lab-kvm's ssh options to lab-hv for ferry's direct move: the bench's key, no host key kept. */
 const TRUST_SSH = ['-i', '/root/.ssh/id_bench', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'];
 
+/** The run's blockcopy result that changed (the copy), if any. */
+function changedBlockcopy(run: CopyPhaseRun): Extract<FerryEvent, { type: 'task_result' }> | undefined {
+  for (const e of run.events) if (e.type === 'task_result' && e.module === 'blockcopy' && e.status === 'changed') return e;
+  return undefined;
+}
+
 /** ferry's move of guest `name`'s copy phase (relayed, or direct); the blockcopy task's time in ms. */
 async function ferryMove(lab: LabInfo, dir: string, name: string, direct: boolean): Promise<number> {
   await labSsh(lab, 'sync; echo 3 > /proc/sys/vm/drop_caches');
   const run = await copyPhase(lab, dir, [{ name, vg: 'vg1' }], { kvm_host: 'lab-kvm', ...(direct ? { ferry_move_direct: { host: '10.0.2.2', port: lab.sshPort, ssh_options: TRUST_SSH } } : {}) });
-  const copy = run.events.find((e) => e.type === 'task_result' && e.module === 'blockcopy' && e.status === 'changed');
-  if (run.exitCode !== 0 || copy?.type !== 'task_result' || copy.delegatedTo !== 'lab-kvm' || copy.result?.direct !== (direct || undefined)) {
+  const copy = changedBlockcopy(run);
+  if (run.exitCode !== 0 || !copy || copy.delegatedTo !== 'lab-kvm' || copy.result?.direct !== (direct || undefined)) {
     throw new Error(`the move's blockcopy did not complete as asked on lab-kvm (exit ${run.exitCode}): ${failures(run)}`);
   }
   console.log(`ferry ${direct ? '--direct' : 'relayed'}: compression ${String(copy.result?.compression)}`);
@@ -62,10 +67,9 @@ async function blockcopyAlone(lab: LabInfo, kvm: LabVmInfo, dir: string, name: s
   await labSsh(lab, 'sync; echo 3 > /proc/sys/vm/drop_caches');
   const book = join(dir, 'split.yaml');
   writeFileSync(book, stringify([{ hosts: 'lab-kvm', gather_facts: false, tasks: [{ blockcopy: { src: `/dev/vg1/${name}-disk`, src_host: 'lab-hv', dest: '/dev/vg0/split', compare: false, ...opts } }] }]));
-  const events: FerryEvent[] = [];
-  const r = await runPlaybookFile(book, { inventory: [lab.inventoryPath], reporter: { emit: (e) => void events.push(e), close: async () => {} } });
-  const copy = events.find((e) => e.type === 'task_result' && e.module === 'blockcopy' && e.status === 'changed');
-  if (r.exitCode !== 0 || copy?.type !== 'task_result') throw new Error(`blockcopy ${JSON.stringify(opts)} did not complete: ${JSON.stringify(events.filter((e) => e.type === 'task_result')).slice(0, 2000)}`);
+  const run = await collectedRun(book, { inventory: [lab.inventoryPath] });
+  const copy = changedBlockcopy(run);
+  if (run.exitCode !== 0 || !copy) throw new Error(`blockcopy ${JSON.stringify(opts)} did not complete (exit ${run.exitCode}): ${failures(run)}`);
   await labSsh(kvm, 'lvremove -q -y vg0/split');
   return { ms: copy.durationMs, compression: String(copy.result?.compression) };
 }
